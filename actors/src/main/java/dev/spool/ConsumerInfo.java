@@ -1,0 +1,64 @@
+package dev.spool;
+
+import java.time.Instant;
+
+/**
+ * A consumer's position and figures at one moment.
+ *
+ * @param queue its queue
+ * @param name its name
+ * @param settings its settings, defaults resolved
+ * @param cursor next sequence it will deliver for the first time
+ * @param committed every sequence at or below this is acknowledged (or skipped, expired, dropped)
+ * @param lastSequence the queue's last sequence when this was taken
+ * @param lag {@code lastSequence - committed}: messages not yet acknowledged, exact
+ * @param lagAgeMs age of the oldest unacknowledged message, 0 when there is none
+ * @param inFlight deliveries in flight to subscribers
+ * @param waiting deliveries waiting to be redelivered (now or after a backoff)
+ * @param deliveryState why it is or is not delivering
+ * @param paused whether an operator paused it
+ * @param lastActivity last read, ack or delivery
+ * @param subscribers subscribers attached (actors and streams)
+ * @param parkedReads long-poll reads waiting for messages
+ * @param counters what it has done since it was created
+ */
+public record ConsumerInfo(
+    String queue,
+    String name,
+    ConsumerSettings settings,
+    long cursor,
+    long committed,
+    long lastSequence,
+    long lag,
+    long lagAgeMs,
+    int inFlight,
+    int waiting,
+    DeliveryState deliveryState,
+    boolean paused,
+    Instant lastActivity,
+    int subscribers,
+    int parkedReads,
+    Counters counters) {
+
+  /**
+   * A consumer's counters.
+   *
+   * @param delivered deliveries, redeliveries included
+   * @param redelivered redeliveries
+   * @param acked acknowledgements
+   * @param nacked negative acknowledgements
+   * @param filtered messages skipped by its filter
+   * @param expired messages that expired before it acknowledged them
+   * @param dropped messages dropped before it acknowledged them, or after their last attempt
+   * @param deadLettered messages it sent to the dead-letter queue
+   */
+  public record Counters(
+      long delivered,
+      long redelivered,
+      long acked,
+      long nacked,
+      long filtered,
+      long expired,
+      long dropped,
+      long deadLettered) {}
+}

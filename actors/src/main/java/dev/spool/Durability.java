@@ -1,0 +1,9 @@
+package dev.spool;
+
+/** Whether a queue lives in memory or is journaled to survive the death of the process. */
+public enum Durability {
+  /** In memory only: lost when the process stops. */
+  TRANSIENT,
+  /** Journaled: every acknowledged publish and committed position survives a crash. */
+  PERSISTENT
+}

@@ -1,0 +1,9 @@
+package dev.spool;
+
+/** What a queue does with a publish that would exceed its bounds or the global memory threshold. */
+public enum Overflow {
+  /** The publish fails with {@link SpoolException.QueueFull}; nothing retained is touched. */
+  REJECT,
+  /** The oldest retained messages are evicted to make room, and consumers are told exactly how many. */
+  DROP_OLDEST
+}

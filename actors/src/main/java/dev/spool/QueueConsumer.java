@@ -1,0 +1,222 @@
+package dev.spool;
+
+import dev.spool.actor.ConsumerActor;
+import dev.spool.actor.QueueActor;
+import dev.spool.actor.QueueManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.stream.CompletionStrategy;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
+
+/**
+ * A handle on one consumer of one queue: pull reads with long-poll, acknowledgements, seek and
+ * pause, and push delivery to streams and actors. Thread-safe; every call is a message to the
+ * consumer's actor.
+ */
+public final class QueueConsumer {
+
+  private static final AtomicLong STREAM_IDS = new AtomicLong();
+
+  private final Spool spool;
+  private final String queue;
+  private final String name;
+  private final CompletionStage<ConsumerInfo> created;
+  private final Set<UniqueKillSwitch> streams = ConcurrentHashMap.newKeySet();
+
+  QueueConsumer(Spool spool, String queue, String name, CompletionStage<ConsumerInfo> created) {
+    this.spool = spool;
+    this.queue = queue;
+    this.name = name;
+    this.created = created;
+  }
+
+  /** The queue consumed. */
+  public String queue() {
+    return queue;
+  }
+
+  /** The consumer's name. */
+  public String name() {
+    return name;
+  }
+
+  /** Completes when the consumer exists (with its info as created), or fails with why it could not be created. */
+  public CompletionStage<ConsumerInfo> ready() {
+    return created;
+  }
+
+  /** The consumer's position, lag, delivery state and counters now. */
+  public CompletionStage<ConsumerInfo> info() {
+    return call(ConsumerActor.GetInfo::new);
+  }
+
+  // ---- pull
+
+  /** The next delivery, if one is available now. */
+  public CompletionStage<Optional<Delivery>> read() {
+    return readBatch(1).thenApply(ds -> ds.stream().findFirst());
+  }
+
+  /** Up to {@code max} deliveries available now (possibly none). */
+  public CompletionStage<List<Delivery>> readBatch(int max) {
+    return readBatch(max, Duration.ZERO);
+  }
+
+  /**
+   * Up to {@code max} deliveries; if none is available, waits up to {@code wait} for the first
+   * (long-poll) and completes as soon as one arrives, or with an empty list.
+   */
+  public CompletionStage<List<Delivery>> readBatch(int max, Duration wait) {
+    Duration w = wait == null ? Duration.ZERO : wait;
+    Duration timeout = spool.settings().askTimeout().plus(w.isNegative() ? Duration.ZERO : w);
+    return created.thenCompose(ready ->
+        spool.askConsumer(queue, name, r -> new ConsumerActor.Read(max, w, r), timeout));
+  }
+
+  // ---- acknowledgement
+
+  /** Acknowledges one delivery; completes with 1 if it was newly acknowledged, else 0. */
+  public CompletionStage<Integer> acknowledge(Delivery delivery) {
+    return acknowledgeBatch(List.of(delivery));
+  }
+
+  /** Acknowledges deliveries; completes with how many were newly acknowledged (repeats are not errors). */
+  public CompletionStage<Integer> acknowledgeBatch(List<Delivery> deliveries) {
+    return acknowledgeSequences(sequencesOf(deliveries)).thenApply(AckResult::acked);
+  }
+
+  /** Acknowledges sequences, reporting which were new, already acknowledged or never delivered. */
+  public CompletionStage<AckResult> acknowledgeSequences(List<Long> sequences) {
+    if (sequences == null || sequences.contains(null)) {
+      return Spool.failed(new SpoolException.InvalidConfiguration("sequences must not be null"));
+    }
+    List<Long> copy = List.copyOf(sequences);
+    return call(r -> new ConsumerActor.Ack(copy, r));
+  }
+
+  /** Acknowledges every delivered sequence at or below {@code sequence}; completes with how many were new. */
+  public CompletionStage<Integer> acknowledgeUpTo(long sequence) {
+    return this.<AckResult>call(r -> new ConsumerActor.AckUpTo(sequence, r)).thenApply(AckResult::acked);
+  }
+
+  /** Gives a delivery back: redelivered after the backoff with {@code requeue}, else given up on. */
+  public CompletionStage<Done> nack(Delivery delivery, boolean requeue) {
+    List<Long> sequences = sequencesOf(List.of(delivery));
+    return call(r -> new ConsumerActor.Nack(sequences, requeue, r));
+  }
+
+  private List<Long> sequencesOf(List<Delivery> deliveries) {
+    List<Long> sequences = new ArrayList<>(deliveries.size());
+    for (Delivery d : deliveries) {
+      if (d == null || !d.consumer().equals(name)) {
+        throw new SpoolException.InvalidConfiguration("a delivery of consumer '"
+            + (d == null ? null : d.consumer()) + "' cannot be acknowledged through consumer '" + name + "'");
+      }
+      sequences.add(d.sequence());
+    }
+    return sequences;
+  }
+
+  // ---- position
+
+  /** Moves the cursor; deliveries in flight are dropped. */
+  public CompletionStage<Done> seek(StartPosition to) {
+    if (to == null) {
+      return Spool.failed(new SpoolException.InvalidConfiguration("a seek position is required"));
+    }
+    return call(r -> new ConsumerActor.Seek(to, r));
+  }
+
+  /** Stops delivering, keeping the position. */
+  public CompletionStage<Done> pause() {
+    return call(ConsumerActor.Pause::new);
+  }
+
+  /** Delivers again after {@link #pause()}. */
+  public CompletionStage<Done> resume() {
+    return call(ConsumerActor.Resume::new);
+  }
+
+  // ---- push
+
+  /**
+   * Deliveries as a stream, back-pressured by its demand and by the consumer's prefetch. Several
+   * sources (and pull reads, and actor subscribers) on one consumer share its messages. In
+   * {@code explicit} ack mode acknowledge each delivery; when the stream ends, what it held
+   * unacknowledged is redelivered. The stream completes when the consumer is deleted.
+   */
+  public Source<Delivery, NotUsed> source() {
+    return Source.completionStageSource(created.thenApply(ready -> subscribedSource()))
+        .mapMaterializedValue(m -> NotUsed.notUsed());
+  }
+
+  private Source<Delivery, NotUsed> subscribedSource() {
+    return Source.<Delivery, NotUsed>fromMaterializer((materializer, attributes) -> {
+      long id = STREAM_IDS.incrementAndGet();
+      ActorRef<QueueManager.Command> manager = spool.queueManager();
+      QueueManager.Command demand = toConsumer(new ConsumerActor.StreamDemand(id));
+      return ActorSource.<ConsumerActor.StreamElement, QueueManager.Command>actorRefWithBackpressure(
+              manager, demand,
+              e -> e == ConsumerActor.End.INSTANCE ? Optional.of(CompletionStrategy.draining()) : Optional.empty(),
+              e -> Optional.empty())
+          .mapMaterializedValue(stream -> {
+            manager.tell(toConsumer(new ConsumerActor.SubscribeStream(id, stream)));
+            return NotUsed.notUsed();
+          })
+          .watchTermination((notUsed, done) -> {
+            done.whenComplete((d, failure) -> manager.tell(toConsumer(new ConsumerActor.StreamClosed(id))));
+            return notUsed;
+          })
+          .viaMat(KillSwitches.single(), Keep.right())
+          .mapMaterializedValue(killSwitch -> {
+            streams.add(killSwitch);
+            return NotUsed.notUsed();
+          })
+          .mapConcat(e -> ((ConsumerActor.Batch) e).deliveries());
+    }).mapMaterializedValue(m -> NotUsed.notUsed());
+  }
+
+  /**
+   * Attaches an actor that receives deliveries. It holds at most {@code prefetch} unacknowledged
+   * deliveries; acknowledging or nacking returns credit (in {@code none} ack mode too). When it
+   * stops, what it held unacknowledged is redelivered.
+   */
+  public CompletionStage<Done> subscribe(ActorRef<Delivery> subscriber) {
+    return call(r -> new ConsumerActor.Subscribe(subscriber, r));
+  }
+
+  /** Detaches an actor subscriber; what it held unacknowledged is redelivered. */
+  public CompletionStage<Done> unsubscribe(ActorRef<Delivery> subscriber) {
+    return call(r -> new ConsumerActor.Unsubscribe(subscriber, r));
+  }
+
+  /** Detaches the streams this handle started; the consumer and its position stay. */
+  public CompletionStage<Done> close() {
+    streams.forEach(UniqueKillSwitch::shutdown);
+    streams.clear();
+    return created.handle((info, failure) -> Done.getInstance());
+  }
+
+  private QueueManager.Command toConsumer(ConsumerActor.Command command) {
+    return new QueueManager.ToQueue(queue, new QueueActor.ToConsumer(name, command));
+  }
+
+  private <T> CompletionStage<T> call(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    return created.thenCompose(ready -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
+  }
+}

@@ -1,0 +1,77 @@
+package dev.spool;
+
+import dev.spool.actor.QueueActor;
+import dev.spool.actor.QueueManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.stream.javadsl.Flow;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.Sink;
+
+/**
+ * Publishes to one queue under one producer id. Cheap and stateless: create one per producer, share
+ * it freely between threads.
+ */
+public final class QueuePublisher {
+
+  /** Messages a {@link #sink()} gathers into one publish, and how long it waits to fill one. */
+  private static final int SINK_BATCH = 512;
+
+  private static final Duration SINK_LINGER = Duration.ofMillis(1);
+
+  /** Batches a sink keeps in flight: enough to hide a round trip, few enough to bound memory. */
+  private static final int SINK_PARALLELISM = 4;
+
+  private final Spool spool;
+  private final String queue;
+  private final String producerId;
+
+  QueuePublisher(Spool spool, String queue, String producerId) {
+    this.spool = spool;
+    this.queue = queue;
+    this.producerId = producerId == null ? "" : producerId;
+  }
+
+  /** The queue published to. */
+  public String queue() {
+    return queue;
+  }
+
+  /** The producer id messages carry. */
+  public String producerId() {
+    return producerId;
+  }
+
+  /** Appends one message; completes with its sequence. */
+  public CompletionStage<Long> publish(Message message) {
+    return publishAll(Collections.singletonList(message)).thenApply(sequences -> sequences.get(0));
+  }
+
+  /**
+   * Appends all of {@code messages} in one step (all or none) with one round trip; completes with
+   * their sequences, in order. A message whose producer-chosen id was appended within the dedup
+   * window is not appended again: its original sequence is returned.
+   */
+  public CompletionStage<List<Long>> publishAll(List<Message> messages) {
+    if (messages == null || messages.contains(null)) {
+      return Spool.failed(new SpoolException.InvalidConfiguration("messages must not be null"));
+    }
+    List<Message> copy = Collections.unmodifiableList(new ArrayList<>(messages));
+    return spool.ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Publish(producerId, copy, r)));
+  }
+
+  /**
+   * A back-pressured sink that publishes in batches (up to {@value #SINK_BATCH} messages or 1 ms).
+   * It completes when every message is appended and fails with the first publish that fails.
+   */
+  public Sink<Message, CompletionStage<Done>> sink() {
+    return Flow.<Message>create()
+        .groupedWithin(SINK_BATCH, SINK_LINGER)
+        .mapAsync(SINK_PARALLELISM, this::publishAll)
+        .toMat(Sink.ignore(), Keep.right());
+  }
+}

@@ -1,0 +1,35 @@
+package dev.spool;
+
+/**
+ * A queue's figures at one moment.
+ *
+ * @param firstSequence lowest sequence that may still be retained ({@code lastSequence + 1} when empty)
+ * @param lastSequence highest sequence appended, 0 if none
+ * @param depth messages retained
+ * @param bytes bytes accounted to retained messages
+ * @param segments log segments allocated
+ * @param published messages appended since the queue was created
+ * @param duplicates publishes answered from the dedup index instead of appended
+ * @param delivered deliveries to subscribers, over all consumers, redeliveries included
+ * @param acked acknowledgements, over all consumers
+ * @param redelivered redeliveries, over all consumers
+ * @param expired messages expired
+ * @param dropped messages dropped (eviction, or failed past their delivery limit with no dead-letter queue)
+ * @param deadLettered messages moved to a dead-letter queue
+ * @param consumers consumers of the queue
+ */
+public record QueueStats(
+    long firstSequence,
+    long lastSequence,
+    long depth,
+    long bytes,
+    int segments,
+    long published,
+    long duplicates,
+    long delivered,
+    long acked,
+    long redelivered,
+    long expired,
+    long dropped,
+    long deadLettered,
+    int consumers) {}

@@ -1,0 +1,242 @@
+package dev.spool;
+
+import com.typesafe.config.Config;
+import dev.spool.actor.Created;
+import dev.spool.actor.QueueActor;
+import dev.spool.actor.QueueManager;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * Spool embedded in a JVM application: named queues with many producers and many independent
+ * consumers. A thin facade over the actors: every call is a message to the {@link QueueManager},
+ * nothing blocks a thread, results are {@link CompletionStage}s that fail with a
+ * {@link SpoolException}.
+ *
+ * <pre>{@code
+ * Spool spool = Spool.start(ConfigFactory.load());
+ * spool.createQueue("orders", QueueSettings.defaults()).toCompletableFuture().join();
+ * QueuePublisher publisher = spool.createPublisher("orders", "checkout");
+ * QueueConsumer billing = spool.createConsumer("orders", ConsumerSettings.named("billing"));
+ * publisher.publish(Message.text("order.created", "{\"id\":7}"));
+ * billing.readBatch(100, Duration.ofSeconds(5))
+ *     .thenCompose(billing::acknowledgeBatch);
+ * }</pre>
+ */
+public final class Spool {
+
+  private final ActorSystem<?> system;
+  private final SpoolExtension engine;
+  private final boolean ownsSystem;
+
+  private Spool(ActorSystem<?> system, boolean ownsSystem) {
+    this.system = system;
+    this.engine = SpoolExtension.ID.apply(system);
+    this.ownsSystem = ownsSystem;
+  }
+
+  /** Spool on an existing actor system (its manager runs as a system actor; one engine per system). */
+  public static Spool create(ActorSystem<?> system) {
+    return new Spool(system, false);
+  }
+
+  /** Spool on an actor system of its own, configured by {@code config} (e.g. {@code ConfigFactory.load()}). */
+  public static Spool start(Config config) {
+    return new Spool(ActorSystem.create(Behaviors.empty(), "spool", config), true);
+  }
+
+  /**
+   * Stops Spool: with its own actor system, terminates it; on a shared system, stops the engine's
+   * queues. Transient queues are gone afterwards.
+   */
+  public CompletionStage<Done> shutdown() {
+    if (ownsSystem) {
+      system.terminate();
+      return system.getWhenTerminated().thenApply(d -> Done.getInstance());
+    }
+    engine.stopped = true;
+    return AskPattern.<QueueManager.Command, Done>askWithStatus(engine.manager, QueueManager.Stop::new,
+            engine.settings.askTimeout(), system.scheduler())
+        .exceptionally(alreadyStopped -> Done.getInstance());
+  }
+
+  /** The version of Spool running. */
+  public static String version() {
+    try (InputStream in = Spool.class.getResourceAsStream("/dev/spool/version.properties")) {
+      Properties p = new Properties();
+      if (in != null) {
+        p.load(in);
+      }
+      return p.getProperty("version", "unknown");
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+
+  /** The engine's settings. */
+  public SpoolSettings settings() {
+    return engine.settings;
+  }
+
+  /** The actor system Spool runs on. */
+  public ActorSystem<?> system() {
+    return system;
+  }
+
+  /**
+   * The manager actor, for users who talk to the actors directly: every command carries an
+   * {@code ActorRef<StatusReply<T>>} replyTo; commands for one queue go in {@link QueueManager.ToQueue}.
+   */
+  public ActorRef<QueueManager.Command> queueManager() {
+    return engine.manager;
+  }
+
+  // ---- queues
+
+  /** Creates a queue; succeeds without change if it exists with equal settings. */
+  public CompletionStage<QueueInfo> createQueue(String name, QueueSettings settings) {
+    if (settings == null) {
+      return failed(new SpoolException.InvalidConfiguration("queue settings are required"));
+    }
+    return this.<Created<QueueInfo>>ask(r -> new QueueManager.CreateQueue(name, settings, r)).thenApply(Created::value);
+  }
+
+  /** Deletes a queue with its messages and consumers. */
+  public CompletionStage<Done> deleteQueue(String name) {
+    return ask(r -> new QueueManager.DeleteQueue(name, r));
+  }
+
+  /** Every queue, by name. */
+  public CompletionStage<List<QueueInfo>> listQueues() {
+    return ask(QueueManager.ListQueues::new);
+  }
+
+  /** A queue with its settings and figures. */
+  public CompletionStage<QueueInfo> queueInfo(String name) {
+    return ask(r -> new QueueManager.ToQueue(name, new QueueActor.GetInfo(r)));
+  }
+
+  /** A queue's figures. */
+  public CompletionStage<QueueStats> queueStats(String name) {
+    return queueInfo(name).thenApply(QueueInfo::stats);
+  }
+
+  // ---- publishing and consuming
+
+  /** A publisher to {@code queue} whose messages carry {@code producerId}. */
+  public QueuePublisher createPublisher(String queue, String producerId) {
+    return new QueuePublisher(this, queue, producerId);
+  }
+
+  /** A publisher to the default queue. */
+  public QueuePublisher createPublisher(String producerId) {
+    return createPublisher(engine.settings.defaultQueue(), producerId);
+  }
+
+  /**
+   * A consumer of {@code queue}: created now (idempotently, for equal settings) and usable at once;
+   * its operations fail with the creation's error if creating it failed.
+   */
+  public QueueConsumer createConsumer(String queue, ConsumerSettings settings) {
+    CompletionStage<ConsumerInfo> created = settings == null
+        ? failed(new SpoolException.InvalidConfiguration("consumer settings are required"))
+        : this.<Created<ConsumerInfo>>ask(
+                r -> new QueueManager.ToQueue(queue, new QueueActor.CreateConsumer(settings, r)))
+            .thenApply(Created::value);
+    return new QueueConsumer(this, queue, settings == null ? null : settings.name(), created);
+  }
+
+  /** A consumer named {@code name} of the default queue, with default settings. */
+  public QueueConsumer createConsumer(String name) {
+    return createConsumer(engine.settings.defaultQueue(), ConsumerSettings.named(name));
+  }
+
+  /** Deletes a consumer and its position. */
+  public CompletionStage<Done> deleteConsumer(String queue, String consumer) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.DeleteConsumer(consumer, r)));
+  }
+
+  // ---- operations
+
+  /** A consumer's position, lag, delivery state and counters. */
+  public CompletionStage<ConsumerInfo> consumerInfo(String queue, String consumer) {
+    return askConsumer(queue, consumer, dev.spool.actor.ConsumerActor.GetInfo::new, engine.settings.askTimeout());
+  }
+
+  /** Every consumer of {@code queue}, by name. */
+  public CompletionStage<List<ConsumerInfo>> listConsumers(String queue) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.ListConsumers(r)));
+  }
+
+  /** A consumer's exact lag in messages: the queue's last sequence minus its committed position. */
+  public CompletionStage<Long> consumerLag(String queue, String consumer) {
+    return consumerInfo(queue, consumer).thenApply(ConsumerInfo::lag);
+  }
+
+  /** Lag over every consumer of every queue. */
+  public CompletionStage<LagStats> lagStatistics() {
+    return listQueues().thenCompose(queues -> {
+      List<CompletableFuture<List<ConsumerInfo>>> perQueue = new ArrayList<>();
+      for (QueueInfo q : queues) {
+        perQueue.add(listConsumers(q.name())
+            .exceptionally(e -> List.of()) // a queue deleted meanwhile has no lag to report
+            .toCompletableFuture());
+      }
+      return CompletableFuture.allOf(perQueue.toArray(CompletableFuture[]::new)).thenApply(v -> {
+        List<LagStats.ConsumerLag> lags = new ArrayList<>();
+        for (CompletableFuture<List<ConsumerInfo>> f : perQueue) {
+          for (ConsumerInfo c : f.join()) { // already complete: allOf finished
+            lags.add(new LagStats.ConsumerLag(c.queue(), c.name(), c.lag(), c.lagAgeMs()));
+          }
+        }
+        return LagStats.of(lags);
+      });
+    });
+  }
+
+  // ---- plumbing
+
+  <T> CompletionStage<T> askConsumer(String queue, String consumer,
+      Function<ActorRef<StatusReply<T>>, dev.spool.actor.ConsumerActor.Command> command, Duration timeout) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.ToConsumer(consumer, command.apply(r))), timeout);
+  }
+
+  <T> CompletionStage<T> ask(Function<ActorRef<StatusReply<T>>, QueueManager.Command> command) {
+    return ask(command, engine.settings.askTimeout());
+  }
+
+  <T> CompletionStage<T> ask(Function<ActorRef<StatusReply<T>>, QueueManager.Command> command, Duration timeout) {
+    if (engine.stopped || system.getWhenTerminated().toCompletableFuture().isDone()) {
+      return failed(new SpoolException.ShuttingDown());
+    }
+    CompletionStage<T> reply = AskPattern.askWithStatus(engine.manager, command::apply, timeout, system.scheduler());
+    return reply.exceptionallyCompose(Spool::translate);
+  }
+
+  private static <T> CompletionStage<T> translate(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    if (cause instanceof TimeoutException) {
+      return failed(new SpoolException.Timeout("Spool did not answer in time; the operation may or may not have happened"));
+    }
+    return failed(cause);
+  }
+
+  static <T> CompletionStage<T> failed(Throwable error) {
+    return CompletableFuture.failedFuture(error);
+  }
+}

@@ -1,0 +1,118 @@
+package dev.spool;
+
+/**
+ * The one error family of Spool. Every failed operation completes its stage with a subclass of
+ * this exception, whose {@link #code()} is stable across versions: HTTP statuses, metrics and
+ * users' error handling key on the code, never on the message text.
+ */
+public abstract class SpoolException extends RuntimeException {
+
+  /** The stable error codes of semantics.md, "Errors". */
+  public enum Code {
+    QueueNotFound,
+    QueueAlreadyExists,
+    ConsumerNotFound,
+    ConsumerAlreadyExists,
+    QueueFull,
+    InvalidName,
+    InvalidConfiguration,
+    MessageTooLarge,
+    SequenceOutOfRange,
+    Unauthorized,
+    Forbidden,
+    Timeout,
+    ShuttingDown
+  }
+
+  private final Code code;
+
+  protected SpoolException(Code code, String message) {
+    // No stack trace: these are expected outcomes reported to callers, not bugs, and they are
+    // created on the hot path of actors (a full queue rejects publishes at line rate).
+    super(message, null, false, false);
+    this.code = code;
+  }
+
+  /** The stable code of this failure. */
+  public Code code() {
+    return code;
+  }
+
+  /** The named queue does not exist. */
+  public static final class QueueNotFound extends SpoolException {
+    public QueueNotFound(String queue) {
+      super(Code.QueueNotFound, "queue '" + queue + "' does not exist");
+    }
+  }
+
+  /** A queue of that name exists with other settings. */
+  public static final class QueueAlreadyExists extends SpoolException {
+    public QueueAlreadyExists(String queue) {
+      super(Code.QueueAlreadyExists, "queue '" + queue + "' already exists with other settings");
+    }
+  }
+
+  /** The named consumer does not exist on that queue. */
+  public static final class ConsumerNotFound extends SpoolException {
+    public ConsumerNotFound(String queue, String consumer) {
+      super(Code.ConsumerNotFound, "consumer '" + consumer + "' does not exist on queue '" + queue + "'");
+    }
+  }
+
+  /** A consumer of that name exists on the queue with other settings. */
+  public static final class ConsumerAlreadyExists extends SpoolException {
+    public ConsumerAlreadyExists(String queue, String consumer) {
+      super(Code.ConsumerAlreadyExists,
+          "consumer '" + consumer + "' already exists on queue '" + queue + "' with other settings");
+    }
+  }
+
+  /** The publish does not fit the queue's bounds; nothing of it was appended. */
+  public static final class QueueFull extends SpoolException {
+    public QueueFull(String message) {
+      super(Code.QueueFull, message);
+    }
+  }
+
+  /** A queue or consumer name that does not match {@code [A-Za-z0-9._-]{1,128}} or is reserved. */
+  public static final class InvalidName extends SpoolException {
+    public InvalidName(String message) {
+      super(Code.InvalidName, message);
+    }
+  }
+
+  /** Settings, arguments or message fields that are out of range or not supported. */
+  public static final class InvalidConfiguration extends SpoolException {
+    public InvalidConfiguration(String message) {
+      super(Code.InvalidConfiguration, message);
+    }
+  }
+
+  /** A message larger than {@code spool.max-message-bytes}. */
+  public static final class MessageTooLarge extends SpoolException {
+    public MessageTooLarge(String message) {
+      super(Code.MessageTooLarge, message);
+    }
+  }
+
+  /** A sequence that was never appended or is no longer retained. */
+  public static final class SequenceOutOfRange extends SpoolException {
+    public SequenceOutOfRange(String message) {
+      super(Code.SequenceOutOfRange, message);
+    }
+  }
+
+  /** The engine did not answer within the configured time; the operation may or may not have happened. */
+  public static final class Timeout extends SpoolException {
+    public Timeout(String message) {
+      super(Code.Timeout, message);
+    }
+  }
+
+  /** Spool is stopping and accepts no new work. */
+  public static final class ShuttingDown extends SpoolException {
+    public ShuttingDown() {
+      super(Code.ShuttingDown, "Spool is shutting down");
+    }
+  }
+}

@@ -1,0 +1,11 @@
+package dev.spool.actor;
+
+/**
+ * The reply to an idempotent create: the resource, and whether this call created it (HTTP answers
+ * 201 or 200 on it).
+ *
+ * @param value the resource as it is now
+ * @param created true if it did not exist before
+ * @param <T> the resource's description
+ */
+public record Created<T>(T value, boolean created) {}

@@ -1,0 +1,21 @@
+package dev.spool.actor;
+
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * A command that expects a reply, so that whoever routes it (the manager, a queue) can answer it
+ * with an error when its target does not exist.
+ *
+ * @param <T> the reply's value
+ */
+public interface Request<T> {
+
+  /** Where the reply goes. */
+  ActorRef<StatusReply<T>> replyTo();
+
+  /** Answers {@code request} with {@code error}. */
+  static <T> void fail(Request<T> request, Throwable error) {
+    request.replyTo().tell(StatusReply.error(error));
+  }
+}

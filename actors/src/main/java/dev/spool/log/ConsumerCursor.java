@@ -1,0 +1,274 @@
+package dev.spool.log;
+
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.LongConsumer;
+
+/**
+ * One consumer's position in its queue: the {@link #next() cursor} (next sequence never delivered),
+ * the deliveries in flight, and the ones waiting to be delivered again. The {@link #committed()}
+ * position follows from them: every sequence at or below it is acknowledged.
+ *
+ * <p>Deliveries are grouped in batches (one per dispatch round) that share an ack deadline, so the
+ * owning actor runs one timer per batch instead of one per message; {@link #ack} reports a batch
+ * whose every delivery is settled so that its timer can be cancelled.
+ *
+ * <p>Only tracked in {@code explicit} ack mode; in {@code none} mode the cursor alone is the position.
+ * Single-threaded: owned by one consumer actor. It outlives restarts of that actor.
+ */
+public final class ConsumerCursor {
+
+  /** A delivery in flight: its attempt, ack-deadline batch and the subscriber holding it. */
+  private record InFlight(int attempt, long batch, long owner) {}
+
+  private long next;
+  private final TreeMap<Long, InFlight> inFlight = new TreeMap<>();
+  /** Sequences to deliver again now, with the attempt number of that delivery. */
+  private final TreeMap<Long, Integer> ready = new TreeMap<>();
+  /** Sequences waiting out a backoff, with the attempt number of their next delivery. */
+  private final TreeMap<Long, Integer> delayed = new TreeMap<>();
+  /** Unsettled deliveries per batch. */
+  private final Map<Long, Integer> batchOutstanding = new HashMap<>();
+  private long batchIds;
+
+  /** @param start the first sequence to deliver */
+  public ConsumerCursor(long start) {
+    this.next = start;
+  }
+
+  /** Next sequence never delivered. */
+  public long next() {
+    return next;
+  }
+
+  /** Highest sequence at or below which everything is settled. */
+  public long committed() {
+    long low = next;
+    if (!inFlight.isEmpty()) {
+      low = Math.min(low, inFlight.firstKey());
+    }
+    if (!ready.isEmpty()) {
+      low = Math.min(low, ready.firstKey());
+    }
+    if (!delayed.isEmpty()) {
+      low = Math.min(low, delayed.firstKey());
+    }
+    return low - 1;
+  }
+
+  /** Moves the cursor past sequences this consumer will never deliver (filtered out, no longer retained). */
+  public void skipTo(long sequence) {
+    if (sequence > next) {
+      next = sequence;
+    }
+  }
+
+  /** Starts over at {@code sequence}: everything in flight or waiting is forgotten. */
+  public void seek(long sequence) {
+    next = sequence;
+    inFlight.clear();
+    ready.clear();
+    delayed.clear();
+    batchOutstanding.clear();
+  }
+
+  /** A new id for a batch of deliveries sharing one ack deadline. */
+  public long newBatch() {
+    return ++batchIds;
+  }
+
+  /** Whether a batch still has unsettled deliveries. */
+  public boolean batchOpen(long batch) {
+    return batchOutstanding.containsKey(batch);
+  }
+
+  /** The batches with unsettled deliveries (to re-arm their timers after a restart). */
+  public Iterable<Long> openBatches() {
+    return batchOutstanding.keySet();
+  }
+
+  /**
+   * Records that {@code sequence} was handed to {@code owner} as delivery number {@code attempt} in
+   * {@code batch}. A new sequence moves the cursor past it.
+   */
+  public void delivered(long sequence, int attempt, long batch, long owner) {
+    inFlight.put(sequence, new InFlight(attempt, batch, owner));
+    batchOutstanding.merge(batch, 1, Integer::sum);
+    if (sequence >= next) {
+      next = sequence + 1;
+    }
+  }
+
+  /** Whether a redelivery is waiting. */
+  public boolean hasReady() {
+    return !ready.isEmpty();
+  }
+
+  /** The lowest sequence waiting for redelivery, or -1. */
+  public long firstReady() {
+    return ready.isEmpty() ? -1 : ready.firstKey();
+  }
+
+  /** Removes the lowest waiting redelivery and returns its attempt number (its sequence is {@link #firstReady()}). */
+  public int pollReady() {
+    return ready.pollFirstEntry().getValue();
+  }
+
+  /** The outcome of acknowledging one sequence. */
+  public enum AckOutcome {
+    /** It was unsettled and now is acknowledged. */
+    ACKED,
+    /** It was delivered and is already settled. */
+    ALREADY_SETTLED,
+    /** It was never delivered to this consumer. */
+    UNKNOWN
+  }
+
+  /**
+   * Acknowledges {@code sequence}, whether in flight or waiting for redelivery.
+   *
+   * @param batchSettled told the id of a batch whose last unsettled delivery this was
+   */
+  public AckOutcome ack(long sequence, LongConsumer batchSettled) {
+    InFlight f = inFlight.remove(sequence);
+    if (f != null) {
+      settle(f.batch(), batchSettled);
+      return AckOutcome.ACKED;
+    }
+    if (ready.remove(sequence) != null || delayed.remove(sequence) != null) {
+      return AckOutcome.ACKED;
+    }
+    return sequence < next ? AckOutcome.ALREADY_SETTLED : AckOutcome.UNKNOWN;
+  }
+
+  /**
+   * Acknowledges every unsettled delivered sequence at or below {@code sequence}.
+   *
+   * @return how many were newly acknowledged
+   */
+  public int ackUpTo(long sequence, LongConsumer batchSettled) {
+    int acked = 0;
+    for (Iterator<Map.Entry<Long, InFlight>> it = inFlight.headMap(sequence, true).entrySet().iterator(); it.hasNext(); ) {
+      settle(it.next().getValue().batch(), batchSettled);
+      it.remove();
+      acked++;
+    }
+    acked += clearUpTo(ready, sequence);
+    acked += clearUpTo(delayed, sequence);
+    return acked;
+  }
+
+  private static int clearUpTo(TreeMap<Long, Integer> map, long sequence) {
+    Map<Long, Integer> head = map.headMap(sequence, true);
+    int n = head.size();
+    head.clear();
+    return n;
+  }
+
+  /**
+   * Takes {@code sequence} out of flight to be delivered again, at once or after a backoff.
+   *
+   * @return the attempt number of the next delivery, or 0 if it was not in flight
+   */
+  public int requeue(long sequence, boolean afterBackoff, LongConsumer batchSettled) {
+    InFlight f = inFlight.remove(sequence);
+    if (f == null) {
+      return 0;
+    }
+    settle(f.batch(), batchSettled);
+    int nextAttempt = f.attempt() + 1;
+    (afterBackoff ? delayed : ready).put(sequence, nextAttempt);
+    return nextAttempt;
+  }
+
+  /** Settles {@code sequence} without acknowledgement (dropped, dead-lettered); false if it was not unsettled. */
+  public boolean discard(long sequence, LongConsumer batchSettled) {
+    return ack(sequence, batchSettled) == AckOutcome.ACKED;
+  }
+
+  /** Moves a sequence whose backoff ended to the redelivery queue. */
+  public boolean backoffElapsed(long sequence) {
+    Integer attempt = delayed.remove(sequence);
+    if (attempt == null) {
+      return false;
+    }
+    ready.put(sequence, attempt);
+    return true;
+  }
+
+  /** Makes every sequence waiting out a backoff ready for redelivery now. */
+  public void endBackoffs() {
+    ready.putAll(delayed);
+    delayed.clear();
+  }
+
+  /** The attempt number of the delivery of {@code sequence} in flight, or 0. */
+  public int attemptInFlight(long sequence) {
+    InFlight f = inFlight.get(sequence);
+    return f == null ? 0 : f.attempt();
+  }
+
+  /**
+   * Puts every delivery of {@code batch} still in flight back for redelivery (its ack deadline passed).
+   *
+   * @param overLimit told each sequence whose next attempt would exceed {@code maxDeliveries}; such
+   *     sequences are settled instead of requeued
+   * @return how many were requeued
+   */
+  public int expireBatch(long batch, int maxDeliveries, LongConsumer overLimit) {
+    return requeueWhere(f -> f.batch() == batch, maxDeliveries, overLimit);
+  }
+
+  /** Puts every delivery held by {@code owner} back for redelivery now (the subscriber went away). */
+  public int releaseOwner(long owner, int maxDeliveries, LongConsumer overLimit) {
+    return requeueWhere(f -> f.owner() == owner, maxDeliveries, overLimit);
+  }
+
+  private int requeueWhere(java.util.function.Predicate<InFlight> which, int maxDeliveries, LongConsumer overLimit) {
+    int requeued = 0;
+    for (Iterator<Map.Entry<Long, InFlight>> it = inFlight.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Long, InFlight> e = it.next();
+      InFlight f = e.getValue();
+      if (which.test(f)) {
+        it.remove();
+        settle(f.batch(), b -> {});
+        if (f.attempt() >= maxDeliveries) {
+          overLimit.accept(e.getKey());
+        } else {
+          ready.put(e.getKey(), f.attempt() + 1);
+          requeued++;
+        }
+      }
+    }
+    return requeued;
+  }
+
+  private void settle(long batch, LongConsumer batchSettled) {
+    Integer left = batchOutstanding.computeIfPresent(batch, (b, n) -> n == 1 ? null : n - 1);
+    if (left == null) {
+      batchSettled.accept(batch);
+    }
+  }
+
+  /** Deliveries in flight to subscribers. */
+  public int inFlight() {
+    return inFlight.size();
+  }
+
+  /** Sequences waiting to be redelivered, now or after a backoff. */
+  public int waiting() {
+    return ready.size() + delayed.size();
+  }
+
+  /** Sequences waiting out a backoff. */
+  public int delayed() {
+    return delayed.size();
+  }
+
+  /** Unacknowledged sequences this consumer holds: in flight or waiting. Bounded by prefetch. */
+  public int unsettled() {
+    return inFlight.size() + ready.size() + delayed.size();
+  }
+}
