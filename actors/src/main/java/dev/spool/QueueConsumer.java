@@ -92,17 +92,23 @@ public final class QueueConsumer {
 
   /** Acknowledges one delivery; completes with 1 if it was newly acknowledged, else 0. */
   public CompletionStage<Integer> acknowledge(Delivery delivery) {
-    return acknowledgeBatch(List.of(delivery));
+    return acknowledgeBatch(java.util.Collections.singletonList(delivery));
   }
 
   /** Acknowledges deliveries; completes with how many were newly acknowledged (repeats are not errors). */
   public CompletionStage<Integer> acknowledgeBatch(List<Delivery> deliveries) {
-    return acknowledgeSequences(sequencesOf(deliveries)).thenApply(AckResult::acked);
+    List<Long> sequences;
+    try {
+      sequences = sequencesOf(deliveries);
+    } catch (SpoolException e) {
+      return Spool.failed(e);
+    }
+    return acknowledgeSequences(sequences).thenApply(AckResult::acked);
   }
 
   /** Acknowledges sequences, reporting which were new, already acknowledged or never delivered. */
   public CompletionStage<AckResult> acknowledgeSequences(List<Long> sequences) {
-    if (sequences == null || sequences.contains(null)) {
+    if (sequences == null || sequences.stream().anyMatch(java.util.Objects::isNull)) {
       return Spool.failed(new SpoolException.InvalidConfiguration("sequences must not be null"));
     }
     List<Long> copy = List.copyOf(sequences);
@@ -116,7 +122,12 @@ public final class QueueConsumer {
 
   /** Gives a delivery back: redelivered after the backoff with {@code requeue}, else given up on. */
   public CompletionStage<Done> nack(Delivery delivery, boolean requeue) {
-    List<Long> sequences = sequencesOf(List.of(delivery));
+    List<Long> sequences;
+    try {
+      sequences = sequencesOf(java.util.Collections.singletonList(delivery));
+    } catch (SpoolException e) {
+      return Spool.failed(e);
+    }
     return call(r -> new ConsumerActor.Nack(sequences, requeue, r));
   }
 

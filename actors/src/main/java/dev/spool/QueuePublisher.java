@@ -57,7 +57,7 @@ public final class QueuePublisher {
    * window is not appended again: its original sequence is returned.
    */
   public CompletionStage<List<Long>> publishAll(List<Message> messages) {
-    if (messages == null || messages.contains(null)) {
+    if (messages == null || messages.stream().anyMatch(java.util.Objects::isNull)) {
       return Spool.failed(new SpoolException.InvalidConfiguration("messages must not be null"));
     }
     List<Message> copy = Collections.unmodifiableList(new ArrayList<>(messages));

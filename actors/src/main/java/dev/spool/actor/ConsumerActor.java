@@ -600,13 +600,32 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   // ---- delivery
 
-  /** Hands out everything that can go now: parked reads first, then subscribers in turn. */
+  /** Rounds of serving one message may run before the actor yields to its mailbox. */
+  private static final int ROUNDS_PER_MESSAGE = 4;
+
+  /**
+   * Hands out everything that can go now: parked reads first, then subscribers in turn. Appends
+   * can land while it runs, so it checks again before it stops, and if it has served its share of
+   * rounds it re-queues itself rather than starve its mailbox.
+   */
   private void dispatch() {
     if (!state.paused) {
-      serveParkedReads();
-      serveSubscribers();
+      for (int round = 0; round < ROUNDS_PER_MESSAGE; round++) {
+        serveParkedReads();
+        serveSubscribers();
+        if (!(wantsMore() && available())) {
+          break;
+        }
+        if (round == ROUNDS_PER_MESSAGE - 1) {
+          getContext().getSelf().tell(MessagesAvailable.INSTANCE);
+        }
+      }
     }
     finishRound();
+  }
+
+  private boolean available() {
+    return state.cursor.hasReady() || state.cursor.next() <= log.lastSequence();
   }
 
   private void serveParkedReads() {
@@ -738,8 +757,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       roundBatch = 0;
       state.lastActivity = System.currentTimeMillis();
     }
-    if (!state.awaitingMessages && wantsMore() && state.cursor.next() > log.lastSequence()
-        && !state.cursor.hasReady()) {
+    // Demand left means this round ran out of messages (as far as it saw). Whether an append landed
+    // since is for the queue to decide: it answers at once if it appended past our cursor. Deciding
+    // it here would race with the writer and could lose the wake-up.
+    if (!state.awaitingMessages && wantsMore() && !state.cursor.hasReady()) {
       state.awaitingMessages = true;
       parent.tell(new QueueActor.AwaitMessages(name, state.cursor.next() - 1));
     }
