@@ -216,6 +216,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final int segmentShift;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
   private long roundBatch;
+  /** Deliveries of the round under way, added to the queue's shared totals once per round. */
+  private long roundDelivered;
+  private long roundRedelivered;
 
   private ConsumerActor(ActorContext<Command> context, TimerScheduler<Command> timers, String name, State state,
       SegmentedLog log, QueueCounters counters, ActorRef<QueueActor.Command> parent,
@@ -707,8 +710,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
           cursor.delivered(sequence, attempt, roundBatch(), owner);
           state.delivered++;
           state.redelivered++;
-          counters.redelivered.increment();
-          counters.delivered.increment();
+          roundRedelivered++;
           return new Delivery(name, message, attempt);
         }
       }
@@ -735,7 +737,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         cursor.skipTo(sequence + 1);
       }
       state.delivered++;
-      counters.delivered.increment();
+      roundDelivered++;
       return new Delivery(name, message, 1);
     }
     return null;
@@ -750,12 +752,18 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /** Arms the ack deadline of what this round delivered, asks to be woken if starved, reports progress. */
   private void finishRound() {
+    if (roundDelivered + roundRedelivered > 0) {
+      counters.delivered.add(roundDelivered + roundRedelivered);
+      counters.redelivered.add(roundRedelivered);
+      roundDelivered = 0;
+      roundRedelivered = 0;
+      state.lastActivity = System.currentTimeMillis();
+    }
     if (roundBatch != 0) {
       if (state.cursor.batchOpen(roundBatch)) {
         timers.startSingleTimer(new AckDeadline(roundBatch), state.settings.ackTimeout());
       }
       roundBatch = 0;
-      state.lastActivity = System.currentTimeMillis();
     }
     // Demand left means this round ran out of messages (as far as it saw). Whether an append landed
     // since is for the queue to decide: it answers at once if it appended past our cursor. Deciding
