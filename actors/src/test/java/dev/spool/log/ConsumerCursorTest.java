@@ -1,0 +1,97 @@
+package dev.spool.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spool.log.ConsumerCursor.AckOutcome;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConsumerCursorTest {
+
+  private final List<Long> settled = new ArrayList<>();
+
+  @Test
+  void committedFollowsTheLowestUnsettledDelivery() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long b = c.newBatch();
+    for (long s = 1; s <= 5; s++) {
+      c.delivered(s, 1, b, 0);
+    }
+    assertEquals(0, c.committed());
+    assertEquals(AckOutcome.ACKED, c.ack(2, settled::add));
+    assertEquals(0, c.committed(), "1 is still unsettled");
+    assertEquals(AckOutcome.ACKED, c.ack(1, settled::add));
+    assertEquals(2, c.committed());
+    assertEquals(AckOutcome.ALREADY_SETTLED, c.ack(1, settled::add));
+    assertEquals(AckOutcome.UNKNOWN, c.ack(6, settled::add));
+    assertEquals(3, c.ackUpTo(10, settled::add));
+    assertEquals(5, c.committed());
+    assertEquals(List.of(b), settled, "the batch settles exactly once, with its last delivery");
+  }
+
+  @Test
+  void requeueAndBackoffKeepTheMessageUnsettledUntilRedeliveredAndAcked() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long b = c.newBatch();
+    c.delivered(1, 1, b, 0);
+    c.delivered(2, 1, b, 0);
+    assertEquals(2, c.requeue(1, true, settled::add));
+    assertEquals(0, c.committed());
+    assertFalse(c.hasReady());
+    assertEquals(1, c.delayed());
+    assertTrue(c.backoffElapsed(1));
+    assertEquals(1, c.firstReady());
+    assertEquals(2, c.pollReady());
+    c.delivered(1, 2, c.newBatch(), 0);
+    assertEquals(2, c.attemptInFlight(1));
+    assertEquals(0, c.requeue(9, false, settled::add), "not in flight");
+    assertEquals(2, c.unsettled());
+  }
+
+  @Test
+  void expiringABatchRequeuesOnlyItsDeliveriesAndGivesUpPastTheLimit() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long first = c.newBatch();
+    c.delivered(1, 1, first, 0);
+    c.delivered(2, 3, first, 0);
+    long second = c.newBatch();
+    c.delivered(3, 1, second, 0);
+    List<Long> givenUp = new ArrayList<>();
+    assertEquals(1, c.expireBatch(first, 3, givenUp::add));
+    assertEquals(List.of(2L), givenUp);
+    assertFalse(c.batchOpen(first));
+    assertTrue(c.batchOpen(second));
+    assertEquals(1, c.firstReady());
+    assertEquals(2, c.pollReady());
+    assertEquals(1, c.inFlight());
+  }
+
+  @Test
+  void releasingAnOwnerRequeuesWhatItHeld() {
+    ConsumerCursor c = new ConsumerCursor(10);
+    long b = c.newBatch();
+    c.delivered(10, 1, b, 7);
+    c.delivered(11, 1, b, 8);
+    assertEquals(1, c.releaseOwner(7, Integer.MAX_VALUE, s -> { }));
+    assertEquals(10, c.firstReady());
+    assertEquals(1, c.inFlight());
+  }
+
+  @Test
+  void seekForgetsEverythingAndEndBackoffsMakesDelayedReady() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long b = c.newBatch();
+    c.delivered(1, 1, b, 0);
+    c.delivered(2, 1, b, 0);
+    c.requeue(1, true, settled::add);
+    c.endBackoffs();
+    assertTrue(c.hasReady());
+    c.seek(50);
+    assertEquals(49, c.committed());
+    assertEquals(0, c.unsettled());
+    assertEquals(50, c.next());
+  }
+}

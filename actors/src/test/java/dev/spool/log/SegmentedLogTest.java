@@ -1,0 +1,156 @@
+package dev.spool.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.spool.Message;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+class SegmentedLogTest {
+
+  static Message at(long sequence, long timestamp) {
+    return Message.of("t", new byte[10]).appended(sequence, timestamp, "p");
+  }
+
+  static SegmentedLog filled(int segmentSize, int count) {
+    SegmentedLog log = new SegmentedLog(segmentSize);
+    for (int i = 1; i <= count; i++) {
+      log.append(at(i, i));
+    }
+    return log;
+  }
+
+  @Test
+  void readsEverySequenceAcrossSegmentsAndNothingOutside() {
+    SegmentedLog log = filled(16, 200);
+    for (long s = 1; s <= 200; s++) {
+      assertEquals(s, log.get(s).sequence());
+    }
+    assertNull(log.get(0));
+    assertNull(log.get(201));
+    assertEquals(200, log.lastSequence());
+    assertEquals(1, log.firstSequence());
+    assertEquals(13, log.segmentCount());
+    assertEquals(200, log.retainedMessages());
+    assertEquals(200L * at(1, 1).sizeBytes(), log.retainedBytes());
+  }
+
+  @Test
+  void anOutOfOrderAppendIsRefusedAndChangesNothing() {
+    SegmentedLog log = filled(16, 5);
+    assertThrows(IllegalArgumentException.class, () -> log.append(at(7, 7)));
+    assertThrows(IllegalArgumentException.class, () -> log.append(at(5, 5)));
+    assertEquals(5, log.lastSequence());
+    assertEquals(5, log.retainedMessages());
+    log.append(at(6, 6));
+    assertEquals(6, log.get(6).sequence());
+  }
+
+  @Test
+  void truncateFreesOnlyWholeSegmentsBelowTheWatermark() {
+    SegmentedLog log = filled(16, 100);
+    assertEquals(0, log.truncateBefore(16), "sequence 16 is still needed: segment 1-16 stays");
+    assertEquals(16, log.truncateBefore(17));
+    assertNull(log.get(16));
+    assertEquals(17, log.get(17).sequence());
+    assertEquals(17, log.firstSequence());
+    assertEquals(32, log.truncateBefore(60), "segments 17-32 and 33-48; 49-64 holds 59");
+    assertEquals(49, log.get(49).sequence());
+    assertEquals(52, log.retainedMessages());
+    assertEquals(4, log.segmentCount());
+    assertEquals(52L * at(1, 1).sizeBytes(), log.retainedBytes());
+  }
+
+  @Test
+  void truncatingEverythingThenAppendingAgainWorks() {
+    SegmentedLog log = filled(16, 32);
+    assertEquals(32, log.truncateBefore(1000));
+    assertEquals(0, log.retainedMessages());
+    assertEquals(0, log.segmentCount());
+    assertEquals(33, log.firstSequence());
+    log.append(at(33, 33));
+    assertEquals(33, log.get(33).sequence());
+    assertEquals(1, log.segmentCount());
+  }
+
+  @Test
+  void theRingGrowsAndWrapsWithoutLosingRetainedMessages() {
+    SegmentedLog log = filled(16, 16 * 20); // far past the initial ring of 4 segments
+    log.truncateBefore(16 * 15 + 1);
+    for (int i = 16 * 20 + 1; i <= 16 * 40; i++) {
+      log.append(at(i, i));
+    }
+    for (long s = 16 * 15 + 1; s <= 16 * 40; s++) {
+      assertEquals(s, log.get(s).sequence());
+    }
+    assertNull(log.get(16 * 15));
+  }
+
+  @Test
+  void removeWhereRemovesExactMessagesAndSkipsLeadingGaps() {
+    SegmentedLog log = filled(16, 40);
+    assertEquals(23, log.removeWhere(40, s -> s <= 18 || s % 2 == 0 && s < 30)); // 1-18, 20..28 even
+    assertEquals(19, log.firstSequence());
+    assertNull(log.get(20));
+    assertNotNull(log.get(21));
+    assertEquals(17, log.retainedMessages());
+    assertEquals(2, log.segmentCount(), "the emptied first segment was released");
+  }
+
+  @Test
+  void findsTheFirstSequenceAtOrAfterATime() {
+    SegmentedLog log = new SegmentedLog(16);
+    long[] times = {10, 10, 20, 20, 20, 30, 40, 40};
+    for (int i = 0; i < times.length; i++) {
+      log.append(at(i + 1, times[i]));
+    }
+    assertEquals(1, log.firstSequenceAtOrAfter(5));
+    assertEquals(1, log.firstSequenceAtOrAfter(10));
+    assertEquals(3, log.firstSequenceAtOrAfter(11));
+    assertEquals(6, log.firstSequenceAtOrAfter(25));
+    assertEquals(7, log.firstSequenceAtOrAfter(40));
+    assertEquals(9, log.firstSequenceAtOrAfter(41));
+  }
+
+  @Test
+  void readersOnOtherThreadsSeeEveryPublishedMessage() throws Exception {
+    SegmentedLog log = new SegmentedLog(64);
+    int total = 200_000;
+    AtomicReference<String> problem = new AtomicReference<>();
+    List<Thread> readers = new ArrayList<>();
+    for (int r = 0; r < 3; r++) {
+      Thread t = new Thread(() -> {
+        long checked = 0;
+        while (checked < total && problem.get() == null) {
+          long last = log.lastSequence();
+          for (long s = checked + 1; s <= last; s++) {
+            Message m = log.get(s);
+            if (m == null || m.sequence() != s) {
+              problem.set("sequence " + s + " read as " + m);
+              return;
+            }
+          }
+          checked = last;
+        }
+      });
+      t.start();
+      readers.add(t);
+    }
+    Message[] batch = new Message[100];
+    for (int i = 1; i <= total; i += 100) {
+      for (int j = 0; j < 100; j++) {
+        batch[j] = at(i + j, i + j);
+      }
+      log.appendAll(batch, 100);
+    }
+    for (Thread t : readers) {
+      t.join(30_000);
+    }
+    assertNull(problem.get());
+  }
+}
