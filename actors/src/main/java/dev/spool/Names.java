@@ -6,7 +6,6 @@ import java.util.regex.Pattern;
 public final class Names {
 
   private static final Pattern VALID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
-  private static final Pattern RESERVED = Pattern.compile("\\$[A-Za-z0-9._-]{1,127}");
 
   private Names() {}
 
@@ -17,14 +16,6 @@ public final class Names {
           + " is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
     }
     return name;
-  }
-
-  /** Like {@link #requireValid} but also admits Spool's own {@code $}-prefixed names. */
-  static String requireValidOrReserved(String kind, String name) {
-    if (name != null && RESERVED.matcher(name).matches()) {
-      return name;
-    }
-    return requireValid(kind, name);
   }
 
   private static String describe(String name) {
