@@ -220,6 +220,11 @@ public final class Message {
     return expiresAt == 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(expiresAt));
   }
 
+  /** Whether it carries a ttl or an expiry time. */
+  public boolean expires() {
+    return expiresAt != 0 || ttlMillis != 0;
+  }
+
   /** Expiry as epoch ms, 0 for none. */
   public long expiresAtMillis() {
     return expiresAt;

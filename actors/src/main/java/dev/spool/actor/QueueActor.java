@@ -169,6 +169,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       if (m == null) {
         throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
       }
+      if (m.expires()) {
+        // Refused rather than kept forever: expiry arrives with the janitor.
+        throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count
+            + " has a ttl or expiry time; message expiry is not available in this version");
+      }
       long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
       if (bodyBytes > settings.maxMessageBytes()) {
         throw new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes

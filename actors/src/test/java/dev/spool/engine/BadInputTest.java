@@ -229,6 +229,8 @@ class BadInputTest {
     failure(spool.createConsumer(q, null).ready(), Code.InvalidConfiguration);
     failure(spool.createPublisher(q, "p").publishAll(Arrays.asList(Message.text("t", "a"), null)),
         Code.InvalidConfiguration);
+    failure(spool.createPublisher(q, "p").publishAll(List.of(Message.text("t", "a"),
+        Message.text("t", "b").withTtl(Duration.ofSeconds(5)))), Code.InvalidConfiguration);
     assertEquals(0, result(spool.queueStats(q)).depth());
     assertEquals(Code.InvalidConfiguration, assertThrows(SpoolException.class, () -> Message.of(null, new byte[0])).code());
   }
