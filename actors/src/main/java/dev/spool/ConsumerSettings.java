@@ -15,6 +15,8 @@ import java.time.Duration;
  * @param maxDeliveries deliveries before dead-lettering, or {@code null} for the queue's rule
  * @param filter which messages it wants
  * @param backoff redelivery delay after a nack, or {@code null} for the default
+ * @param inactiveTimeout remove the consumer automatically after this long with no subscriber, read
+ *     or acknowledgement, or {@code null} to keep it until deleted
  */
 public record ConsumerSettings(
     String name,
@@ -24,7 +26,8 @@ public record ConsumerSettings(
     Duration ackTimeout,
     Integer maxDeliveries,
     MessageFilter filter,
-    Backoff backoff) {
+    Backoff backoff,
+    Duration inactiveTimeout) {
 
   public ConsumerSettings {
     if (startAt == null || ackMode == null || filter == null) {
@@ -39,40 +42,55 @@ public record ConsumerSettings(
     if (maxDeliveries != null && maxDeliveries < 1) {
       throw new SpoolException.InvalidConfiguration("maxDeliveries must be 1 or more");
     }
+    if (inactiveTimeout != null && (inactiveTimeout.isNegative() || inactiveTimeout.isZero())) {
+      throw new SpoolException.InvalidConfiguration("inactiveTimeout must be positive");
+    }
   }
 
   /** Settings for a consumer called {@code name}, everything else default. */
   public static ConsumerSettings named(String name) {
     return new ConsumerSettings(name, StartPosition.earliest(), AckMode.EXPLICIT, null, null, null,
-        MessageFilter.ALL, null);
+        MessageFilter.ALL, null, null);
   }
 
   public ConsumerSettings startAt(StartPosition startAt) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
   }
 
   public ConsumerSettings ackMode(AckMode ackMode) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
   }
 
   public ConsumerSettings prefetch(int prefetch) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
   }
 
   public ConsumerSettings ackTimeout(Duration ackTimeout) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
   }
 
   public ConsumerSettings maxDeliveries(int maxDeliveries) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
   }
 
   public ConsumerSettings filter(MessageFilter filter) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
   }
 
   public ConsumerSettings backoff(Backoff backoff) {
-    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff);
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
+        backoff, inactiveTimeout);
+  }
+
+  public ConsumerSettings inactiveTimeout(Duration inactiveTimeout) {
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff,
+        inactiveTimeout);
   }
 
   /** These settings with every unset value taken from {@code defaults}. */
@@ -82,6 +100,7 @@ public record ConsumerSettings(
         ackTimeout != null ? ackTimeout : defaults.ackTimeout(),
         maxDeliveries,
         filter,
-        backoff != null ? backoff : defaults.backoff());
+        backoff != null ? backoff : defaults.backoff(),
+        inactiveTimeout);
   }
 }

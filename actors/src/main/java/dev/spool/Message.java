@@ -24,43 +24,81 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class Message {
 
   /**
-   * Bytes a retained message costs beyond its payload and header text: the message object, its
-   * slot in a segment and its share of the dedup index. Used for memory accounting.
+   * Bytes a retained message costs beyond its payload bytes and header text, as measured on a
+   * 64-bit JVM with compressed references ({@code ScaleSmoke}): the message object (40 B), the
+   * payload array's header (16 B) and its slot in a log segment (4 B), rounded up. Used for memory
+   * accounting. Messages of one producer with equal type, key, headers and content type share
+   * one {@link Envelope}; a producer-chosen id or a per-message expiry gives a message its own
+   * (about 64 B more).
    */
-  public static final int FIXED_OVERHEAD_BYTES = 96;
+  public static final int FIXED_OVERHEAD_BYTES = 64;
 
   private static final byte[] EMPTY = new byte[0];
+  private static final long UUID_VARIANT = 0x8000000000000000L;
+  private static final long UUID_SEQUENCE_BITS = 0x3FFFFFFFFFFFFFFFL;
 
+  // Kept to five fields (40 bytes with its header): a queue may retain millions of these.
   private final long sequence;
-  private final UUID id;
-  private final boolean idFromProducer;
   private final long timestamp;
-  private final String producerId;
-  private final String type;
-  private final String key;
-  private final Map<String, String> headers;
-  private final String contentType;
   private final byte[] payload;
-  private final long expiresAt;
-  private final long ttlMillis;
+  private final Envelope envelope;
   private final int sizeBytes;
 
-  private Message(long sequence, UUID id, boolean idFromProducer, long timestamp, String producerId,
-      String type, String key, Map<String, String> headers, String contentType, byte[] payload,
-      long expiresAt, long ttlMillis) {
+  /**
+   * What a message carries besides its payload, position and time. Shared between consecutive
+   * messages of a queue where equal, so that a retained message costs five fields.
+   */
+  private static final class Envelope {
+    final String type;
+    final String key;
+    final Map<String, String> headers;
+    final String contentType;
+    final String producerId;
+    /** The producer-chosen id, or {@code null} when the id derives from {@link #idSeed} and the sequence. */
+    final UUID id;
+    /** High half of derived ids: random per queue, with the version-4 bits set. */
+    final long idSeed;
+    final long expiresAt;
+    final long ttlMillis;
+    final int textBytes;
+
+    Envelope(String type, String key, Map<String, String> headers, String contentType, String producerId, UUID id,
+        long idSeed, long expiresAt, long ttlMillis) {
+      this.type = type;
+      this.key = key;
+      this.headers = headers;
+      this.contentType = contentType;
+      this.producerId = producerId;
+      this.id = id;
+      this.idSeed = idSeed;
+      this.expiresAt = expiresAt;
+      this.ttlMillis = ttlMillis;
+      long size = textSize(type) + textSize(key) + textSize(contentType) + textSize(producerId);
+      for (Map.Entry<String, String> h : headers.entrySet()) {
+        size += textSize(h.getKey()) + textSize(h.getValue());
+      }
+      this.textBytes = (int) Math.min(Integer.MAX_VALUE - FIXED_OVERHEAD_BYTES, size);
+    }
+
+    Envelope with(String key, Map<String, String> headers, String contentType, UUID id, long expiresAt,
+        long ttlMillis) {
+      return new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis);
+    }
+
+    boolean sameAs(String producerId, UUID id, long idSeed, long expiresAt, Envelope other) {
+      return this.id == null && id == null && this.idSeed == idSeed && this.expiresAt == expiresAt
+          && Objects.equals(this.producerId, producerId) && other.type.equals(type)
+          && Objects.equals(other.key, key) && Objects.equals(other.contentType, contentType)
+          && other.headers.equals(headers);
+    }
+  }
+
+  private Message(long sequence, long timestamp, byte[] payload, Envelope envelope) {
     this.sequence = sequence;
-    this.id = id;
-    this.idFromProducer = idFromProducer;
     this.timestamp = timestamp;
-    this.producerId = producerId;
-    this.type = type;
-    this.key = key;
-    this.headers = headers;
-    this.contentType = contentType;
     this.payload = payload;
-    this.expiresAt = expiresAt;
-    this.ttlMillis = ttlMillis;
-    this.sizeBytes = computeSize();
+    this.envelope = envelope;
+    this.sizeBytes = (int) Math.min(Integer.MAX_VALUE, (long) FIXED_OVERHEAD_BYTES + payload.length + envelope.textBytes);
   }
 
   /** A new message of {@code type} carrying {@code payload} (the array is not copied; do not reuse it). */
@@ -68,8 +106,8 @@ public final class Message {
     if (type == null) {
       throw new SpoolException.InvalidConfiguration("a message needs a type (it may be empty)");
     }
-    return new Message(0, null, false, 0, null, type, null, Map.of(), null,
-        payload == null ? EMPTY : payload, 0, 0);
+    return new Message(0, 0, payload == null ? EMPTY : payload,
+        new Envelope(type, null, Map.of(), null, null, null, 0, 0, 0));
   }
 
   /** A new message of {@code type} whose payload is {@code text} in UTF-8, content type {@code text/plain}. */
@@ -78,10 +116,14 @@ public final class Message {
         .withContentType("text/plain; charset=utf-8");
   }
 
+  private Message with(Envelope e) {
+    return new Message(sequence, timestamp, payload, e);
+  }
+
   /** This message with a partition/routing key. */
   public Message withKey(String key) {
-    return new Message(sequence, id, idFromProducer, timestamp, producerId, type, key, headers,
-        contentType, payload, expiresAt, ttlMillis);
+    Envelope e = envelope;
+    return with(e.with(key, e.headers, e.contentType, e.id, e.expiresAt, e.ttlMillis));
   }
 
   /** This message with one more header (replacing a header of the same name). */
@@ -89,10 +131,10 @@ public final class Message {
     if (name == null || value == null) {
       throw new SpoolException.InvalidConfiguration("header names and values must not be null");
     }
-    Map<String, String> copy = new HashMap<>(headers);
+    Map<String, String> copy = new HashMap<>(envelope.headers);
     copy.put(name, value);
-    return new Message(sequence, id, idFromProducer, timestamp, producerId, type, key,
-        Collections.unmodifiableMap(copy), contentType, payload, expiresAt, ttlMillis);
+    Envelope e = envelope;
+    return with(e.with(e.key, Collections.unmodifiableMap(copy), e.contentType, e.id, e.expiresAt, e.ttlMillis));
   }
 
   /** This message with all of {@code more} added to its headers. */
@@ -106,14 +148,14 @@ public final class Message {
 
   /** This message with a producer-chosen id, which makes publishing it again idempotent within the queue's dedup window. */
   public Message withId(UUID id) {
-    return new Message(sequence, Objects.requireNonNull(id, "id"), true, timestamp, producerId, type,
-        key, headers, contentType, payload, expiresAt, ttlMillis);
+    Envelope e = envelope;
+    return with(e.with(e.key, e.headers, e.contentType, Objects.requireNonNull(id, "id"), e.expiresAt, e.ttlMillis));
   }
 
   /** This message with a content type (a MIME type). */
   public Message withContentType(String contentType) {
-    return new Message(sequence, id, idFromProducer, timestamp, producerId, type, key, headers,
-        contentType, payload, expiresAt, ttlMillis);
+    Envelope e = envelope;
+    return with(e.with(e.key, e.headers, contentType, e.id, e.expiresAt, e.ttlMillis));
   }
 
   /** This message expiring {@code ttl} after it is appended. */
@@ -121,14 +163,17 @@ public final class Message {
     if (ttl == null || ttl.isNegative() || ttl.isZero()) {
       throw new SpoolException.InvalidConfiguration("a message ttl must be positive");
     }
-    return new Message(sequence, id, idFromProducer, timestamp, producerId, type, key, headers,
-        contentType, payload, 0, ttl.toMillis());
+    Envelope e = envelope;
+    return with(e.with(e.key, e.headers, e.contentType, e.id, 0, ttl.toMillis()));
   }
 
   /** This message expiring at {@code at}. */
   public Message withExpiresAt(Instant at) {
-    return new Message(sequence, id, idFromProducer, timestamp, producerId, type, key, headers,
-        contentType, payload, at.toEpochMilli(), 0);
+    if (at == null) {
+      throw new SpoolException.InvalidConfiguration("an expiry time must not be null");
+    }
+    Envelope e = envelope;
+    return with(e.with(e.key, e.headers, e.contentType, e.id, Math.max(1, at.toEpochMilli()), 0));
   }
 
   /**
@@ -136,23 +181,33 @@ public final class Message {
    * it from application code creates a message no queue knows about.
    *
    * @param appendedAt append time, epoch ms
+   * @param idSeed the queue's seed for ids the producer did not choose (see {@link #newIdSeed()})
+   * @param previous the message the queue appended last, or {@code null}: its envelope is reused when equal
    */
+  public Message appended(long sequence, long appendedAt, String producerId, long idSeed, Message previous) {
+    Envelope e = envelope;
+    long expiry = e.ttlMillis > 0 ? appendedAt + e.ttlMillis : e.expiresAt;
+    Envelope stored;
+    if (previous != null && previous.envelope.sameAs(producerId, e.id, idSeed, expiry, e)) {
+      stored = previous.envelope;
+    } else {
+      stored = new Envelope(e.type, e.key, e.headers, e.contentType, producerId, e.id, idSeed, expiry, 0);
+    }
+    return new Message(sequence, appendedAt, payload, stored);
+  }
+
+  /** The appended form of this message with a fresh id seed and nothing shared; for tests and tools. */
   public Message appended(long sequence, long appendedAt, String producerId) {
-    UUID finalId = id != null ? id : randomId();
-    long finalExpiry = ttlMillis > 0 ? appendedAt + ttlMillis : expiresAt;
-    return new Message(sequence, finalId, idFromProducer, appendedAt, producerId, type, key, headers,
-        contentType, payload, finalExpiry, 0);
+    return appended(sequence, appendedAt, producerId, newIdSeed(), null);
   }
 
   /**
-   * A random (version 4) UUID from {@link ThreadLocalRandom}: ids must be unique, not unguessable,
-   * and {@link UUID#randomUUID()} draws on a shared SecureRandom, a bottleneck at millions per second.
+   * A random high half for a queue's message ids (version-4 bits set). The id of a message the
+   * producer gave none is this seed with its sequence as the low half: unique, and free to store.
+   * ({@link UUID#randomUUID()} per message would draw on a shared SecureRandom at millions per second.)
    */
-  private static UUID randomId() {
-    ThreadLocalRandom random = ThreadLocalRandom.current();
-    long high = (random.nextLong() & ~0xF000L) | 0x4000L;
-    long low = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
-    return new UUID(high, low);
+  public static long newIdSeed() {
+    return (ThreadLocalRandom.current().nextLong() & ~0xF000L) | 0x4000L;
   }
 
   /** Position in its queue, 1-based; 0 until appended. */
@@ -162,12 +217,15 @@ public final class Message {
 
   /** The message id; {@code null} until appended unless the producer set one. */
   public UUID id() {
-    return id;
+    if (envelope.id != null) {
+      return envelope.id;
+    }
+    return sequence == 0 ? null : new UUID(envelope.idSeed, UUID_VARIANT | (sequence & UUID_SEQUENCE_BITS));
   }
 
   /** Whether the producer chose the id (only such ids are deduplicated). */
   public boolean hasProducerId() {
-    return idFromProducer;
+    return envelope.id != null;
   }
 
   /** Append time, epoch ms; 0 until appended. */
@@ -177,27 +235,27 @@ public final class Message {
 
   /** The producer that published it; {@code null} until appended. */
   public String producerId() {
-    return producerId;
+    return envelope.producerId;
   }
 
   /** The message type, e.g. {@code order.created}. */
   public String type() {
-    return type;
+    return envelope.type;
   }
 
   /** The key, if any. */
   public Optional<String> key() {
-    return Optional.ofNullable(key);
+    return Optional.ofNullable(envelope.key);
   }
 
   /** Headers, unmodifiable. */
   public Map<String, String> headers() {
-    return headers;
+    return envelope.headers;
   }
 
   /** The content type, if any. */
   public Optional<String> contentType() {
-    return Optional.ofNullable(contentType);
+    return Optional.ofNullable(envelope.contentType);
   }
 
   /** The payload, shared with every consumer: do not modify it. */
@@ -217,31 +275,22 @@ public final class Message {
 
   /** When it expires, if it does. For a message not yet appended with a ttl, empty until appended. */
   public Optional<Instant> expiresAt() {
-    return expiresAt == 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(expiresAt));
+    return envelope.expiresAt == 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(envelope.expiresAt));
   }
 
   /** Whether it carries a ttl or an expiry time. */
   public boolean expires() {
-    return expiresAt != 0 || ttlMillis != 0;
+    return envelope.expiresAt != 0 || envelope.ttlMillis != 0;
   }
 
   /** Expiry as epoch ms, 0 for none. */
   public long expiresAtMillis() {
-    return expiresAt;
+    return envelope.expiresAt;
   }
 
   /** Bytes this message is accounted for while retained: payload, header and field text, fixed overhead. */
   public int sizeBytes() {
     return sizeBytes;
-  }
-
-  private int computeSize() {
-    long size = FIXED_OVERHEAD_BYTES + (long) payload.length + textSize(type) + textSize(key)
-        + textSize(contentType) + textSize(producerId);
-    for (Map.Entry<String, String> h : headers.entrySet()) {
-      size += textSize(h.getKey()) + textSize(h.getValue());
-    }
-    return (int) Math.min(Integer.MAX_VALUE, size);
   }
 
   private static int textSize(String s) {
@@ -253,6 +302,6 @@ public final class Message {
   @Override
   public String toString() {
     // Never the payload: messages end up in logs.
-    return "Message[sequence=" + sequence + ", id=" + id + ", type=" + type + ", bytes=" + payload.length + "]";
+    return "Message[sequence=" + sequence + ", id=" + id() + ", type=" + envelope.type + ", bytes=" + payload.length + "]";
   }
 }

@@ -17,6 +17,8 @@ package dev.spool;
  * @param dropped messages dropped (eviction, or failed past their delivery limit with no dead-letter queue)
  * @param deadLettered messages moved to a dead-letter queue
  * @param consumers consumers of the queue
+ * @param publishRate messages appended per second over the janitor's last interval
+ * @param deliverRate deliveries per second over the janitor's last interval
  */
 public record QueueStats(
     long firstSequence,
@@ -32,4 +34,6 @@ public record QueueStats(
     long expired,
     long dropped,
     long deadLettered,
-    int consumers) {}
+    int consumers,
+    double publishRate,
+    double deliverRate) {}

@@ -2,6 +2,7 @@ package dev.spool;
 
 import com.typesafe.config.Config;
 import dev.spool.actor.Created;
+import dev.spool.actor.EventListener;
 import dev.spool.actor.QueueActor;
 import dev.spool.actor.QueueManager;
 import java.io.IOException;
@@ -9,18 +10,25 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.stream.typed.javadsl.ActorSource;
 
 /**
  * Spool embedded in a JVM application: named queues with many producers and many independent
@@ -40,24 +48,36 @@ import org.apache.pekko.pattern.StatusReply;
  */
 public final class Spool {
 
+  private static final AtomicLong LISTENERS = new AtomicLong();
+
   private final ActorSystem<?> system;
   private final SpoolExtension engine;
   private final boolean ownsSystem;
 
-  private Spool(ActorSystem<?> system, boolean ownsSystem) {
+  private Spool(ActorSystem<?> system, SpoolExtension engine, boolean ownsSystem) {
     this.system = system;
-    this.engine = SpoolExtension.ID.apply(system);
+    this.engine = engine;
     this.ownsSystem = ownsSystem;
   }
 
   /** Spool on an existing actor system (its manager runs as a system actor; one engine per system). */
   public static Spool create(ActorSystem<?> system) {
-    return new Spool(system, false);
+    return new Spool(system, SpoolExtension.ID.apply(system), false);
+  }
+
+  /**
+   * A separate engine on an existing actor system with settings of the caller's choosing (e.g.
+   * another clock or memory threshold): its own queues, manager and janitor, apart from the
+   * system's default engine.
+   */
+  public static Spool create(ActorSystem<?> system, SpoolSettings settings) {
+    return new Spool(system, SpoolExtension.standalone(system, settings), false);
   }
 
   /** Spool on an actor system of its own, configured by {@code config} (e.g. {@code ConfigFactory.load()}). */
   public static Spool start(Config config) {
-    return new Spool(ActorSystem.create(Behaviors.empty(), "spool", config), true);
+    ActorSystem<?> system = ActorSystem.create(Behaviors.empty(), "spool", config);
+    return new Spool(system, SpoolExtension.ID.apply(system), true);
   }
 
   /**
@@ -190,21 +210,98 @@ public final class Spool {
 
   /** Lag over every consumer of every queue. */
   public CompletionStage<LagStats> lagStatistics() {
+    return allConsumers().thenApply(consumers -> LagStats.of(consumers.stream()
+        .map(c -> new LagStats.ConsumerLag(c.queue(), c.name(), c.lag(), c.lagAgeMs()))
+        .toList()));
+  }
+
+  // ---- janitor, memory, staleness
+
+  /** Retained messages and bytes, per queue and in total, against the memory threshold. */
+  public CompletionStage<MemoryStats> memoryStats() {
+    return ask(QueueManager.GetMemoryStats::new);
+  }
+
+  /** Sets the global memory threshold in bytes (0 for none); see semantics.md, "Memory". */
+  public CompletionStage<Done> setMemoryThresholdBytes(long bytes) {
+    return ask(r -> new QueueManager.SetMemoryThreshold(bytes, r));
+  }
+
+  /**
+   * Checks for memory pressure now and, if found, collects garbage and applies every queue's
+   * overflow policy. True when pressure was found and handled.
+   */
+  public CompletionStage<Boolean> checkMemoryPressure() {
+    return ask(QueueManager.CheckMemoryPressure::new);
+  }
+
+  /** Frees now what every consumer has acknowledged (outside retention); returns how many messages were freed. */
+  public CompletionStage<Long> collectGarbage() {
+    return ask(QueueManager.CollectGarbage::new);
+  }
+
+  /** Consumers with no subscriber attached and no read or acknowledgement for {@code idle}, with their lag. */
+  public CompletionStage<List<StaleConsumer>> detectStaleConsumers(Duration idle) {
+    if (idle == null || idle.isNegative()) {
+      return failed(new SpoolException.InvalidConfiguration("idle must not be negative"));
+    }
+    return allConsumers().thenApply(consumers -> {
+      long now = engine.settings.clock().millis();
+      List<StaleConsumer> stale = new ArrayList<>();
+      for (ConsumerInfo c : consumers) {
+        long idleFor = now - c.lastActivity().toEpochMilli();
+        if (c.subscribers() == 0 && c.parkedReads() == 0 && idleFor >= idle.toMillis()) {
+          stale.add(new StaleConsumer(c.queue(), c.name(), c.lag(), idleFor, c.lastActivity()));
+        }
+      }
+      return stale;
+    });
+  }
+
+  /**
+   * Removes the consumers that are stale (idle for {@code spool.janitor.stale-after}) and whose lag
+   * exceeds {@code lagThreshold}; returns how many were removed ({@code ConsumerRemoved} each).
+   */
+  public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold) {
+    return ask(r -> new QueueManager.CleanupStaleConsumers(engine.settings.janitor().staleAfter(), lagThreshold, r));
+  }
+
+  /**
+   * Spool's events, live from the moment the stream starts. A listener that falls behind loses the
+   * oldest events beyond {@code spool.events.buffer-size} and is told so by an
+   * {@link SpoolEvent.EventsDropped}. Every materialization is an independent listener.
+   */
+  public Source<SpoolEvent, NotUsed> events() {
+    return Source.<SpoolEvent, NotUsed>fromMaterializer((materializer, attributes) -> {
+      ActorRef<Object> listener = system.systemActorOf(
+          EventListener.create(engine.settings.events().bufferSize(), engine.settings.clock()),
+          "spool-events-" + LISTENERS.incrementAndGet(), Props.empty());
+      system.eventStream().tell(new EventStream.Subscribe<>(SpoolEvent.class, listener.narrow()));
+      return ActorSource.<SpoolEvent, Object>actorRefWithBackpressure(listener, EventListener.Demand.INSTANCE,
+              e -> Optional.empty(), e -> Optional.empty())
+          .mapMaterializedValue(stream -> {
+            listener.tell(new EventListener.Attach(stream));
+            return NotUsed.notUsed();
+          })
+          .watchTermination((notUsed, done) -> {
+            done.whenComplete((d, failure) -> listener.tell(EventListener.Detach.INSTANCE));
+            return notUsed;
+          });
+    }).mapMaterializedValue(m -> NotUsed.notUsed());
+  }
+
+  private CompletionStage<List<ConsumerInfo>> allConsumers() {
     return listQueues().thenCompose(queues -> {
       List<CompletableFuture<List<ConsumerInfo>>> perQueue = new ArrayList<>();
       for (QueueInfo q : queues) {
         perQueue.add(listConsumers(q.name())
-            .exceptionally(e -> List.of()) // a queue deleted meanwhile has no lag to report
+            .exceptionally(e -> List.of()) // a queue deleted meanwhile has no consumers to report
             .toCompletableFuture());
       }
       return CompletableFuture.allOf(perQueue.toArray(CompletableFuture[]::new)).thenApply(v -> {
-        List<LagStats.ConsumerLag> lags = new ArrayList<>();
-        for (CompletableFuture<List<ConsumerInfo>> f : perQueue) {
-          for (ConsumerInfo c : f.join()) { // already complete: allOf finished
-            lags.add(new LagStats.ConsumerLag(c.queue(), c.name(), c.lag(), c.lagAgeMs()));
-          }
-        }
-        return LagStats.of(lags);
+        List<ConsumerInfo> all = new ArrayList<>();
+        perQueue.forEach(f -> all.addAll(f.join())); // already complete: allOf finished
+        return all;
       });
     });
   }

@@ -1,6 +1,7 @@
 package dev.spool;
 
 import dev.spool.actor.QueueManager;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
@@ -20,13 +21,24 @@ final class SpoolExtension implements Extension {
     }
   };
 
+  private static final AtomicLong STANDALONE = new AtomicLong();
+
   final SpoolSettings settings;
   final ActorRef<QueueManager.Command> manager;
   /** Set by {@link Spool#shutdown()} on a shared system: calls fail fast with ShuttingDown. */
   volatile boolean stopped;
 
   private SpoolExtension(ActorSystem<?> system) {
-    this.settings = SpoolSettings.create(system);
-    this.manager = system.systemActorOf(QueueManager.create(settings), "spool", Props.empty());
+    this(system, SpoolSettings.create(system), "spool");
+  }
+
+  private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
+    this.settings = settings;
+    this.manager = system.systemActorOf(QueueManager.create(settings), name, Props.empty());
+  }
+
+  /** An engine apart from the system's default one (not registered as the extension). */
+  static SpoolExtension standalone(ActorSystem<?> system, SpoolSettings settings) {
+    return new SpoolExtension(system, settings, "spool-" + STANDALONE.incrementAndGet());
   }
 }

@@ -1,6 +1,7 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
+import java.time.Clock;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
 
@@ -15,6 +16,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param defaultQueue the queue that always exists
  * @param dedupMaxEntries the most producer ids one queue remembers for deduplication
  * @param consumer consumer defaults and limits
+ * @param janitor the janitor's timing
+ * @param memoryThresholdBytes retained bytes over all queues at which memory pressure begins; 0 for none
+ * @param events what the event streams carry
+ * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
  */
 public record SpoolSettings(
     Duration askTimeout,
@@ -23,7 +28,27 @@ public record SpoolSettings(
     int maxBatchMessages,
     String defaultQueue,
     int dedupMaxEntries,
-    ConsumerDefaults consumer) {
+    ConsumerDefaults consumer,
+    Janitor janitor,
+    long memoryThresholdBytes,
+    Events events,
+    Clock clock) {
+
+  /**
+   * The janitor's timing.
+   *
+   * @param interval how often it ticks the queues (expiry, garbage collection, rates, staleness)
+   * @param staleAfter a consumer with no read or ack for this long is stale
+   */
+  public record Janitor(Duration interval, Duration staleAfter) {}
+
+  /**
+   * What the event streams carry.
+   *
+   * @param messageAdded whether every append emits {@code MessageAdded}
+   * @param bufferSize events one slow {@code events()} listener may fall behind before the oldest are dropped
+   */
+  public record Events(boolean messageAdded, int bufferSize) {}
 
   /**
    * Consumer defaults and limits.
@@ -50,6 +75,30 @@ public record SpoolSettings(
       throw new SpoolException.InvalidConfiguration("spool.segment-size must be a power of two, at least 16");
     }
     Names.requireValid("default queue", defaultQueue);
+    if (memoryThresholdBytes < 0) {
+      throw new SpoolException.InvalidConfiguration("spool.memory.threshold must not be negative");
+    }
+    if (janitor.interval().isNegative() || janitor.interval().isZero()) {
+      throw new SpoolException.InvalidConfiguration("spool.janitor.interval must be positive");
+    }
+  }
+
+  /** These settings with another clock. */
+  public SpoolSettings withClock(Clock clock) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, clock);
+  }
+
+  /** These settings with other event options. */
+  public SpoolSettings withEvents(Events events) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, clock);
+  }
+
+  /** These settings with another memory threshold (0 for none). */
+  public SpoolSettings withMemoryThresholdBytes(long bytes) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, bytes, events, clock);
   }
 
   /** Reads {@code spool} from the system's configuration. */
@@ -80,6 +129,35 @@ public record SpoolSettings(
             consumer.getDuration("max-read-wait"),
             consumer.getInt("max-parked-reads"),
             consumer.getInt("max-read-batch"),
-            consumer.getInt("stream-batch")));
+            consumer.getInt("stream-batch")),
+        new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after")),
+        memoryThreshold(c.getString("memory.threshold")),
+        new Events(c.getBoolean("events.message-added"), c.getInt("events.buffer-size")),
+        Clock.systemUTC());
+  }
+
+  /** A size ({@code 512MiB}), a share of the maximum heap ({@code 50%}) or {@code off}. */
+  static long memoryThreshold(String value) {
+    String v = value.trim();
+    if (v.equalsIgnoreCase("off")) {
+      return 0;
+    }
+    if (v.endsWith("%")) {
+      double share;
+      try {
+        share = Double.parseDouble(v.substring(0, v.length() - 1).trim());
+      } catch (NumberFormatException e) {
+        throw new SpoolException.InvalidConfiguration("spool.memory.threshold: not a percentage: " + value);
+      }
+      if (share <= 0 || share > 100) {
+        throw new SpoolException.InvalidConfiguration("spool.memory.threshold must be over 0% and at most 100%");
+      }
+      return (long) (Runtime.getRuntime().maxMemory() * share / 100);
+    }
+    try {
+      return com.typesafe.config.ConfigFactory.parseString("v = \"" + v + "\"").getBytes("v");
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new SpoolException.InvalidConfiguration("spool.memory.threshold: not a size, percentage or off: " + value);
+    }
   }
 }

@@ -8,11 +8,13 @@ import dev.spool.Delivery;
 import dev.spool.DeliveryState;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.SegmentedLog;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -39,6 +41,12 @@ import org.apache.pekko.pattern.StatusReply;
  * shared, never copied) and hands deliveries to its subscribers: pull reads (with long-poll),
  * {@code ActorRef<Delivery>} subscribers and streams, never more than {@code prefetch} unacknowledged
  * at once, redeliveries before new messages.
+ *
+ * <p>Messages removed from the log (expired, evicted) leave a marker of their removal step (epoch)
+ * in their slot. The queue tells every consumer what each step removed ({@link MessagesRemoved}); the
+ * consumer counts exactly the ones it had not acknowledged, withdraws those in flight, and skips
+ * markers of steps it has been told of. A marker of a step whose notice has not arrived yet stops
+ * delivery there until it does, so no removal is ever missed or counted twice.
  *
  * <p>When it has demand but has delivered everything, it asks its queue once to be woken by the
  * next append ({@code AwaitMessages}), so a publish costs one message per waiting consumer and
@@ -117,6 +125,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     INSTANCE
   }
 
+  /**
+   * From the queue: removal step {@code epoch} removed these messages, in sequence order, because
+   * they expired ({@code expiry}) or were evicted.
+   */
+  record MessagesRemoved(boolean expiry, long epoch, List<Message> removed) implements Command {}
+
+  /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
+  record Tick(Duration staleAfter) implements Command {}
+
   private record AckDeadline(long batch) implements Command {}
 
   private record BackoffElapsed(long sequence) implements Command {}
@@ -140,7 +157,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     final int maxDeliveries;
     final boolean explicit;
     boolean paused;
-    long lastActivity = System.currentTimeMillis();
+    long lastActivity;
+    /** A stale episode was reported (ConsumerStale); activity ends it. */
+    boolean staleReported;
+    /** The last removal step this consumer knows of: markers up to it are skipped. */
+    long knownEpoch;
+    int incarnations;
     long delivered;
     long redelivered;
     long acked;
@@ -159,8 +181,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long reportedWatermark;
     boolean awaitingMessages;
 
-    State(String queue, ConsumerSettings resolved, long start) {
+    State(String queue, ConsumerSettings resolved, long start, long knownEpoch, long now) {
       this.queue = queue;
+      this.knownEpoch = knownEpoch;
+      this.lastActivity = now;
       this.settings = resolved;
       this.cursor = new ConsumerCursor(start);
       this.prefetch = resolved.prefetch();
@@ -200,9 +224,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    * @param counters the queue's totals, added to
    */
   static Behavior<Command> create(String name, State state, SegmentedLog log, QueueCounters counters,
-      ActorRef<QueueActor.Command> parent, SpoolSettings.ConsumerDefaults limits) {
+      ActorRef<QueueActor.Command> parent, SpoolSettings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-        new ConsumerActor(context, timers, name, state, log, counters, parent, limits)));
+        new ConsumerActor(context, timers, name, state, log, counters, parent, settings)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -212,6 +236,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final QueueCounters counters;
   private final ActorRef<QueueActor.Command> parent;
   private final SpoolSettings.ConsumerDefaults limits;
+  private final Clock clock;
   private final MessageFilter filter;
   private final int segmentShift;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
@@ -222,7 +247,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private ConsumerActor(ActorContext<Command> context, TimerScheduler<Command> timers, String name, State state,
       SegmentedLog log, QueueCounters counters, ActorRef<QueueActor.Command> parent,
-      SpoolSettings.ConsumerDefaults limits) {
+      SpoolSettings settings) {
     super(context);
     this.timers = timers;
     this.name = name;
@@ -230,7 +255,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.log = log;
     this.counters = counters;
     this.parent = parent;
-    this.limits = limits;
+    this.limits = settings.consumer();
+    this.clock = settings.clock();
     this.filter = state.settings.filter();
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
     recoverAfterRestart();
@@ -239,6 +265,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /** A fresh incarnation re-arms what the previous one's timers and watches covered. */
   private void recoverAfterRestart() {
+    if (++state.incarnations > 1) {
+      getContext().getLog().warn("queue {}: consumer {} restarted (restart {}), position kept at {}", state.queue,
+          name, state.incarnations - 1, state.cursor.next());
+      Events.publish(getContext().getSystem(),
+          new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue, name, state.incarnations - 1));
+    }
     for (long batch : state.cursor.openBatches()) {
       timers.startSingleTimer(new AckDeadline(batch), state.settings.ackTimeout());
     }
@@ -274,6 +306,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(BackoffElapsed.class, this::onBackoffElapsed)
         .onMessage(ReadExpired.class, this::onReadExpired)
         .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
+        .onMessage(MessagesRemoved.class, this::onMessagesRemoved)
+        .onMessage(Tick.class, this::onTick)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -290,7 +324,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       Request.fail(read, new SpoolException.InvalidConfiguration("read wait must not be negative"));
       return this;
     }
-    state.lastActivity = System.currentTimeMillis();
+    touch();
     List<Delivery> got = state.paused || !state.parkedReads.isEmpty() ? List.of() : take(read.max(), PULL_OWNER);
     Duration wait = read.waitFor() == null ? Duration.ZERO : min(read.waitFor(), limits.maxReadWait());
     if (!got.isEmpty() || wait.isZero() || state.parkedReads.size() >= limits.maxParkedReads()) {
@@ -319,7 +353,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   // ---- acknowledgement
 
   private Behavior<Command> onAck(Ack ack) {
-    state.lastActivity = System.currentTimeMillis();
+    touch();
     int acked = 0;
     List<Long> already = new ArrayList<>(0);
     List<Long> unknown = new ArrayList<>(0);
@@ -342,7 +376,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onAckUpTo(AckUpTo ack) {
-    state.lastActivity = System.currentTimeMillis();
+    touch();
     int acked = 0;
     if (state.explicit) {
       acked = state.cursor.ackUpTo(ack.sequence(), this::batchSettled);
@@ -364,7 +398,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onNack(Nack nack) {
-    state.lastActivity = System.currentTimeMillis();
+    touch();
     for (long sequence : nack.sequences()) {
       if (!state.explicit) {
         returnCredit(sequence);
@@ -446,7 +480,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     state.cursor.seek(target);
     state.creditHeld.clear();
     state.actorSubscribers.values().forEach(s -> s.held = 0);
-    state.lastActivity = System.currentTimeMillis();
+    touch();
     reportProgress(true);
     seek.replyTo().tell(StatusReply.success(Done.getInstance()));
     dispatch();
@@ -570,7 +604,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long lagAge = 0;
     if (committed < last) {
       Message oldest = log.get(committed + 1);
-      lagAge = oldest == null ? 0 : Math.max(0, System.currentTimeMillis() - oldest.timestamp());
+      lagAge = oldest == null ? 0 : Math.max(0, clock.millis() - oldest.timestamp());
     }
     return new ConsumerInfo(state.queue, name, state.settings, state.cursor.next(), committed, last,
         last - committed, lagAge, state.cursor.inFlight() + state.creditHeld.size(), state.cursor.waiting(),
@@ -723,7 +757,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       long sequence = cursor.next();
       Message message = log.get(sequence);
       if (message == null) {
-        cursor.skipTo(sequence + 1); // no longer retained
+        if (!skippable(sequence)) {
+          return null; // removed by a step whose notice is on its way: wait for it
+        }
+        cursor.skipTo(sequence + 1);
         continue;
       }
       if (!filter.matchesAll() && !filter.matches(message)) {
@@ -743,6 +780,85 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return null;
   }
 
+  /**
+   * Whether a sequence with no message can be passed over: freed (below every consumer's need or
+   * before this consumer existed) or removed by a step this consumer has been told of.
+   */
+  private boolean skippable(long sequence) {
+    return log.removedEpoch(sequence) <= state.knownEpoch;
+  }
+
+  /** Moves the cursor over removed and freed sequences it has been told of, so that lag counts only what is left. */
+  private void skipRemoved() {
+    long last = log.lastSequence();
+    ConsumerCursor cursor = state.cursor;
+    while (cursor.next() <= last && log.get(cursor.next()) == null && skippable(cursor.next())) {
+      cursor.skipTo(cursor.next() + 1);
+    }
+  }
+
+  // ---- expiry and eviction
+
+  private Behavior<Command> onMessagesRemoved(MessagesRemoved notice) {
+    long count = 0;
+    long first = 0;
+    long last = 0;
+    for (Message m : notice.removed()) {
+      long sequence = m.sequence();
+      boolean unacknowledged;
+      if (state.explicit && state.cursor.discard(sequence, this::batchSettled)) {
+        unacknowledged = true; // in flight or waiting: withdrawn, never redelivered
+      } else {
+        unacknowledged = sequence >= state.cursor.next() && (filter.matchesAll() || filter.matches(m));
+      }
+      if (unacknowledged) {
+        count++;
+        first = first == 0 ? sequence : first;
+        last = sequence;
+      }
+    }
+    state.knownEpoch = notice.epoch();
+    skipRemoved();
+    if (count > 0) {
+      SpoolEvent event;
+      if (notice.expiry()) {
+        state.expired += count;
+        event = new SpoolEvent.MessagesExpired(clock.instant(), state.queue, name, count, first, last);
+      } else {
+        state.dropped += count;
+        event = new SpoolEvent.MessagesDropped(clock.instant(), state.queue, name, count, first, last);
+      }
+      Events.publish(getContext().getSystem(), event);
+    }
+    dispatch();
+    return this;
+  }
+
+  // ---- staleness
+
+  private void touch() {
+    state.lastActivity = clock.millis();
+    state.staleReported = false;
+  }
+
+  private Behavior<Command> onTick(Tick tick) {
+    if (!state.actorSubscribers.isEmpty() || !state.streams.isEmpty() || !state.parkedReads.isEmpty()) {
+      touch(); // a consumer with a subscriber attached is in use, even when nothing arrives
+      return this;
+    }
+    long idle = clock.millis() - state.lastActivity;
+    long lag = log.lastSequence() - committed();
+    Duration inactiveTimeout = state.settings.inactiveTimeout();
+    if (inactiveTimeout != null && idle >= inactiveTimeout.toMillis()) {
+      parent.tell(new QueueActor.RemoveInactive(name, getContext().getSelf(), lag));
+    } else if (idle >= tick.staleAfter().toMillis() && !state.staleReported) {
+      state.staleReported = true;
+      Events.publish(getContext().getSystem(),
+          new SpoolEvent.ConsumerStale(clock.instant(), state.queue, name, idle, lag));
+    }
+    return this;
+  }
+
   private long roundBatch() {
     if (roundBatch == 0) {
       roundBatch = state.cursor.newBatch();
@@ -757,7 +873,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       counters.redelivered.add(roundRedelivered);
       roundDelivered = 0;
       roundRedelivered = 0;
-      state.lastActivity = System.currentTimeMillis();
+      touch();
     }
     if (roundBatch != 0) {
       if (state.cursor.batchOpen(roundBatch)) {

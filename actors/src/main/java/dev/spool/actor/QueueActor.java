@@ -7,11 +7,17 @@ import dev.spool.Names;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
+import dev.spool.Overflow;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.log.DedupIndex;
+import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -21,6 +27,7 @@ import java.util.UUID;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -33,8 +40,14 @@ import org.apache.pekko.pattern.StatusReply;
  * producer ids, enforces the queue's bounds, and owns one {@link ConsumerActor} child per consumer.
  *
  * <p>It frees whole segments below the lowest sequence any consumer still needs (consumers report
- * it once per segment they pass). A queue with no consumers keeps its messages, so that a consumer
- * created later with {@code earliest} still gets them.
+ * it once per segment they pass) and outside the queue's retention. A queue with no consumers keeps
+ * its messages, so that a consumer created later with {@code earliest} still gets them.
+ *
+ * <p>On the janitor's {@link Tick} it expires messages past the queue's ttl or their own expiry.
+ * Expired and evicted ({@code drop-oldest}) messages are removed in one step each, an
+ * <em>epoch</em>: every consumer is told exactly which messages that step removed
+ * ({@code ConsumerActor.MessagesRemoved}) and works out which of them it had not acknowledged.
+ * Every byte it retains is reserved with the engine's {@link MemoryMonitor} first.
  *
  * <p>Reached only by name through the {@link QueueManager}, so that it could run as a cluster
  * sharding entity unchanged.
@@ -69,6 +82,34 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Route {@code command} to the named consumer (answering {@code ConsumerNotFound} if there is none). */
   public record ToConsumer(String consumer, ConsumerActor.Command command) implements Command {}
 
+  /**
+   * From the janitor: expire, collect garbage, sample rates and tick the consumers; with
+   * {@code relieve}, also make room under memory pressure ({@code drop-oldest} queues evict).
+   */
+  public record Tick(boolean relieve) implements Command {}
+
+  /** Free what no consumer needs now; the reply is how many messages were freed. */
+  public record CollectGarbage(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
+  /**
+   * Relieve memory pressure: collect garbage, then under {@code drop-oldest} evict this queue's share
+   * of the excess over the low-water mark; the reply is how many messages were freed or evicted.
+   */
+  public record Relieve(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
+  /**
+   * Remove consumers with no subscriber and no read or ack for {@code staleAfter} whose lag exceeds
+   * {@code lagThreshold}; the reply is how many were removed.
+   */
+  public record CleanupStale(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
+      implements Command, Request<Integer> {}
+
+  private record StaleListed(List<ConsumerInfo> consumers, Throwable failure, CleanupStale request)
+      implements Command {}
+
+  /** From a consumer whose {@code inactiveTimeout} passed: remove me. */
+  record RemoveInactive(String consumer, ActorRef<ConsumerActor.Command> ref, long lag) implements Command {}
+
   /** From a consumer: wake me with the first append after {@code afterSequence}. */
   record AwaitMessages(String consumer, long afterSequence) implements Command {}
 
@@ -96,8 +137,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
-  static Behavior<Command> create(String name, QueueSettings queueSettings, SpoolSettings settings) {
-    return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings));
+  static Behavior<Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
+      MemoryMonitor memory) {
+    return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory));
   }
 
   private final String name;
@@ -105,6 +147,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final SpoolSettings settings;
   private final SegmentedLog log;
   private final DedupIndex dedup;
+  private final ExpiryIndex expiries = new ExpiryIndex();
+  private final MemoryMonitor memory;
+  /** High half of the ids of messages the producer gave none (see {@link Message#newIdSeed()}). */
+  private final long idSeed = Message.newIdSeed();
+  private final boolean dropOldest;
   private final QueueCounters counters = new QueueCounters();
   private final Map<String, ConsumerEntry> consumers = new HashMap<>();
   /** Consumers' watermarks as a multiset: the lowest is what garbage collection may not pass. */
@@ -114,14 +161,27 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private long lastTimestamp;
   private long published;
   private long duplicates;
+  /** The last appended message, whose envelope the next append reuses when equal. */
+  private Message lastAppended;
+  /** The last removal step; consumers created since know of every removal up to it. */
+  private long removalEpoch;
+  private long rateSampledAt;
+  private long rateSampledPublished;
+  private long rateSampledDelivered;
+  private double publishRate;
+  private double deliverRate;
 
-  private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings) {
+  private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
+      MemoryMonitor memory) {
     super(context);
     this.name = name;
     this.queueSettings = queueSettings;
     this.settings = settings;
+    this.memory = memory;
+    this.dropOldest = queueSettings.overflow() == Overflow.DROP_OLDEST;
     this.log = new SegmentedLog(settings.segmentSize());
     this.dedup = new DedupIndex(settings.dedupMaxEntries());
+    this.rateSampledAt = settings.clock().millis();
   }
 
   @Override
@@ -137,6 +197,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(ConsumerProgress.class, this::onConsumerProgress)
         .onMessage(ConsumerTerminated.class, this::onConsumerTerminated)
         .onMessage(Answer.class, this::onAnswer)
+        .onMessage(Tick.class, this::onTick)
+        .onMessage(CollectGarbage.class, this::onCollectGarbage)
+        .onMessage(Relieve.class, this::onRelieve)
+        .onMessage(CleanupStale.class, this::onCleanupStale)
+        .onMessage(StaleListed.class, this::onStaleListed)
+        .onMessage(RemoveInactive.class, this::onRemoveInactive)
+        .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
 
@@ -157,7 +224,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       throw new SpoolException.InvalidConfiguration("a publish may carry at most " + settings.maxBatchMessages()
           + " messages, not " + count);
     }
-    long now = Math.max(System.currentTimeMillis(), lastTimestamp); // append times never go back
+    long now = Math.max(settings.clock().millis(), lastTimestamp); // append times never go back
     long window = queueSettings.dedupWindow().toMillis();
     Long[] sequences = new Long[count];
     Message[] appended = new Message[count];
@@ -168,11 +235,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Message m = messages.get(i);
       if (m == null) {
         throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
-      }
-      if (m.expires()) {
-        // Refused rather than kept forever: expiry arrives with the janitor.
-        throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count
-            + " has a ttl or expiry time; message expiry is not available in this version");
       }
       long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
       if (bodyBytes > settings.maxMessageBytes()) {
@@ -188,7 +250,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         }
       }
       long sequence = log.nextSequence() + fresh;
-      Message stored = m.appended(sequence, now, producerId);
+      Message stored = m.appended(sequence, now, producerId, idSeed, fresh > 0 ? appended[fresh - 1] : lastAppended);
       appended[fresh++] = stored;
       freshBytes += stored.sizeBytes();
       sequences[i] = sequence;
@@ -199,30 +261,159 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         idsInBatch.put(m.id(), sequence);
       }
     }
-    checkBounds(fresh, freshBytes);
+    makeRoom(fresh, freshBytes);
     log.appendAll(appended, fresh);
+    boolean messageAdded = settings.events().messageAdded();
     for (int i = 0; i < fresh; i++) {
-      if (appended[i].hasProducerId()) {
-        dedup.remember(appended[i].id(), appended[i].sequence(), now);
+      Message stored = appended[i];
+      if (stored.hasProducerId()) {
+        dedup.remember(stored.id(), stored.sequence(), now);
+      }
+      if (stored.expiresAtMillis() != 0) {
+        expiries.add(stored.expiresAtMillis(), stored.sequence());
+      }
+      if (messageAdded) {
+        publishMessageAdded(stored);
       }
     }
     lastTimestamp = now;
     published += fresh;
     duplicates += count - fresh;
     if (fresh > 0) {
+      lastAppended = appended[fresh - 1];
       wakeWaiting();
     }
     return List.of(sequences);
   }
 
-  private void checkBounds(int fresh, long freshBytes) {
-    if (queueSettings.maxLength() > 0 && log.retainedMessages() + fresh > queueSettings.maxLength()) {
-      throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedMessages()
-          + " messages; " + fresh + " more would pass its maxLength of " + queueSettings.maxLength());
+  private void publishMessageAdded(Message m) {
+    String groupId = m.headers().get("group-id");
+    int groupSize = 0;
+    try {
+      String size = m.headers().get("group-size");
+      groupSize = size == null ? 0 : Integer.parseInt(size.trim());
+    } catch (NumberFormatException notANumber) {
+      // a malformed group-size is carried as unknown (0), not refused: the message is still valid
     }
-    if (queueSettings.maxBytes() > 0 && log.retainedBytes() + freshBytes > queueSettings.maxBytes()) {
+    Events.publish(getContext().getSystem(), new SpoolEvent.MessageAdded(Instant.ofEpochMilli(m.timestamp()), name,
+        m.sequence(), m.type(), groupId, groupSize));
+  }
+
+  /**
+   * Makes room for {@code fresh} messages of {@code freshBytes} under the queue's bounds and the
+   * global memory threshold, reserving their bytes: under {@code reject} by refusing with
+   * {@code QueueFull}, under {@code drop-oldest} by evicting this queue's oldest messages. A publish
+   * that could not fit even in an empty queue is refused before anything is evicted.
+   */
+  private void makeRoom(int fresh, long freshBytes) {
+    long maxLength = queueSettings.maxLength();
+    long maxBytes = queueSettings.maxBytes();
+    boolean overLength = maxLength > 0 && log.retainedMessages() + fresh > maxLength;
+    boolean overBytes = maxBytes > 0 && log.retainedBytes() + freshBytes > maxBytes;
+    if (overLength && (!dropOldest || fresh > maxLength)) {
+      throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedMessages()
+          + " messages; " + fresh + " more would pass its maxLength of " + maxLength);
+    }
+    if (overBytes && (!dropOldest || freshBytes > maxBytes)) {
       throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedBytes()
-          + " bytes; " + freshBytes + " more would pass its maxBytes of " + queueSettings.maxBytes());
+          + " bytes; " + freshBytes + " more would pass its maxBytes of " + maxBytes);
+    }
+    long threshold = memory.threshold();
+    if (threshold > 0 && (freshBytes > threshold
+        || dropOldest && memory.bytes() - log.retainedBytes() + freshBytes > threshold)) {
+      throw globalFull(freshBytes);
+    }
+    Removal eviction = null;
+    while (maxLength > 0 && log.retainedMessages() + fresh > maxLength
+        || maxBytes > 0 && log.retainedBytes() + freshBytes > maxBytes) {
+      eviction = evictOldest(eviction);
+    }
+    while (!memory.tryReserve(freshBytes, fresh)) {
+      if (!dropOldest || log.oldest() == null) {
+        if (eviction != null) {
+          eviction.finish();
+        }
+        throw globalFull(freshBytes);
+      }
+      long needed = memory.bytes() + freshBytes - threshold;
+      long freedBefore = eviction == null ? 0 : eviction.bytes;
+      do {
+        eviction = evictOldest(eviction);
+      } while (eviction.bytes - freedBefore < needed && log.oldest() != null);
+      eviction.release();
+    }
+    if (eviction != null) {
+      eviction.finish();
+    }
+  }
+
+  private SpoolException globalFull(long freshBytes) {
+    return new SpoolException.QueueFull("Spool holds " + memory.bytes() + " bytes over all queues; " + freshBytes
+        + " more would pass the memory threshold of " + memory.threshold() + " bytes (queue '" + name
+        + "' overflow: " + queueSettings.overflow().wireName() + ")");
+  }
+
+  private Removal evictOldest(Removal eviction) {
+    Removal r = eviction != null ? eviction : new Removal(false);
+    Message oldest = log.oldest();
+    if (oldest != null) {
+      r.remove(oldest.sequence());
+    }
+    return r;
+  }
+
+  /**
+   * Messages removed in one step (one epoch) for one reason, released and told to every consumer
+   * when the step finishes.
+   */
+  private final class Removal {
+    final boolean expiry;
+    final long epoch = ++removalEpoch;
+    final List<Message> removed = new ArrayList<>();
+    long bytes;
+    long released;
+    boolean sorted = true;
+
+    Removal(boolean expiry) {
+      this.expiry = expiry;
+    }
+
+    void remove(long sequence) {
+      Message m = log.remove(sequence, epoch);
+      if (m != null) {
+        if (!removed.isEmpty() && removed.get(removed.size() - 1).sequence() > sequence) {
+          sorted = false;
+        }
+        removed.add(m);
+        bytes += m.sizeBytes();
+      }
+    }
+
+    /** Gives the bytes removed so far back to the memory monitor. */
+    void release() {
+      memory.release(bytes - released, 0);
+      released = bytes;
+    }
+
+    long finish() {
+      memory.release(bytes - released, removed.size());
+      released = bytes;
+      if (removed.isEmpty()) {
+        return 0;
+      }
+      if (!sorted) {
+        removed.sort(Comparator.comparingLong(Message::sequence));
+      }
+      (expiry ? counters.expired : counters.dropped).add(removed.size());
+      List<Message> notice = Collections.unmodifiableList(removed);
+      for (ConsumerEntry entry : consumers.values()) {
+        entry.ref.tell(new ConsumerActor.MessagesRemoved(expiry, epoch, notice));
+      }
+      getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
+          expiry ? "expired" : "evicted", removed.size(), removed.get(0).sequence(),
+          removed.get(removed.size() - 1).sequence());
+      collectGarbage();
+      return removed.size();
     }
   }
 
@@ -259,7 +450,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return new QueueInfo(name, queueSettings, new QueueStats(
         log.firstSequence(), log.lastSequence(), log.retainedMessages(), log.retainedBytes(), log.segmentCount(),
         published, duplicates, counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(),
-        counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(), consumers.size()));
+        counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(), consumers.size(),
+        publishRate, deliverRate));
   }
 
   // ---- consumers
@@ -289,10 +481,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(create, e);
       return this;
     }
-    ConsumerActor.State state = new ConsumerActor.State(name, resolved, start);
+    ConsumerActor.State state = new ConsumerActor.State(name, resolved, start, removalEpoch,
+        settings.clock().millis());
     ActorRef<ConsumerActor.Command> ref = getContext().spawn(
         Behaviors.supervise(ConsumerActor.create(resolved.name(), state, log, counters, getContext().getSelf(),
-                settings.consumer()))
+                settings))
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
@@ -387,13 +580,157 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /**
-   * Frees whole segments below the lowest sequence any consumer still needs. Nothing at or past a
-   * consumer's committed position is freed; with no consumers, nothing is.
+   * Frees whole segments below the lowest sequence any consumer still needs and outside the
+   * retention. Nothing at or past a consumer's committed position is freed; with no consumers,
+   * only what was already removed (expired or evicted) is.
+   *
+   * @return how many retained messages were freed
    */
   private long collectGarbage() {
-    if (watermarks.isEmpty() || !queueSettings.retention().isZero()) {
+    long limit = watermarks.isEmpty() ? log.oldestSequence() : Math.min(watermarks.firstKey(), log.nextSequence());
+    long appendedNotAfter = queueSettings.retention().isZero()
+        ? Long.MAX_VALUE
+        : settings.clock().millis() - queueSettings.retention().toMillis();
+    long bytesBefore = log.retainedBytes();
+    long messagesBefore = log.retainedMessages();
+    long freed = log.truncateBefore(limit, appendedNotAfter);
+    memory.release(bytesBefore - log.retainedBytes(), messagesBefore - log.retainedMessages());
+    return freed;
+  }
+
+  private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
+    collect.replyTo().tell(StatusReply.success(collectGarbage()));
+    return this;
+  }
+
+  private Behavior<Command> onRelieve(Relieve relieve) {
+    relieve.replyTo().tell(StatusReply.success(collectGarbage() + evictUnderPressure()));
+    return this;
+  }
+
+  /** Under {@code drop-oldest}, evicts this queue's share of the bytes over the low-water mark. */
+  private long evictUnderPressure() {
+    long excess = memory.excessOverLowWater();
+    if (!dropOldest || excess == 0 || log.retainedBytes() == 0) {
       return 0;
     }
-    return log.truncateBefore(watermarks.firstKey());
+    long share = (long) Math.ceil((double) excess * log.retainedBytes() / Math.max(1, memory.bytes()));
+    Removal eviction = null;
+    while ((eviction == null || eviction.bytes < share) && log.oldest() != null) {
+      eviction = evictOldest(eviction);
+    }
+    return eviction == null ? 0 : eviction.finish();
+  }
+
+  // ---- the janitor's tick
+
+  private Behavior<Command> onTick(Tick tick) {
+    long now = settings.clock().millis();
+    expire(now);
+    collectGarbage();
+    if (tick.relieve()) {
+      evictUnderPressure();
+    }
+    sampleRates(now);
+    ConsumerActor.Tick consumerTick = new ConsumerActor.Tick(settings.janitor().staleAfter());
+    for (ConsumerEntry entry : consumers.values()) {
+      entry.ref.tell(consumerTick);
+    }
+    return this;
+  }
+
+  /** Removes what passed the queue's ttl or its own expiry, in one step. */
+  private void expire(long now) {
+    Duration ttl = queueSettings.ttl();
+    Removal expiry = null;
+    if (ttl != null) {
+      long appendedNotAfter = now - ttl.toMillis();
+      for (Message m = log.oldest(); m != null && m.timestamp() <= appendedNotAfter; m = log.oldest()) {
+        expiry = expiry != null ? expiry : new Removal(true);
+        expiry.remove(m.sequence());
+      }
+    }
+    if (expiries.earliest() <= now) {
+      Removal r = expiry != null ? expiry : new Removal(true);
+      expiries.pollExpired(now, r::remove);
+      expiry = r;
+    }
+    if (expiry != null) {
+      expiry.finish();
+    }
+  }
+
+  private void sampleRates(long now) {
+    long elapsed = now - rateSampledAt;
+    if (elapsed <= 0) {
+      return;
+    }
+    long delivered = counters.delivered.sum();
+    publishRate = (published - rateSampledPublished) * 1000.0 / elapsed;
+    deliverRate = (delivered - rateSampledDelivered) * 1000.0 / elapsed;
+    rateSampledAt = now;
+    rateSampledPublished = published;
+    rateSampledDelivered = delivered;
+  }
+
+  // ---- stale consumers
+
+  private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
+    getContext().askWithStatus(List.class, getContext().getSelf(), settings.askTimeout(),
+        (ActorRef<StatusReply<List>> r) -> new ListConsumers(castReply(r)),
+        (infos, failure) -> new StaleListed(castList(infos), failure, cleanup));
+    return this;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static ActorRef<StatusReply<List<ConsumerInfo>>> castReply(ActorRef<StatusReply<List>> r) {
+    return (ActorRef) r;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<ConsumerInfo> castList(List<?> infos) {
+    return (List<ConsumerInfo>) infos;
+  }
+
+  private Behavior<Command> onStaleListed(StaleListed listed) {
+    if (listed.failure() != null) {
+      listed.request().replyTo().tell(StatusReply.error(listed.failure()));
+      return this;
+    }
+    long now = settings.clock().millis();
+    long idleLimit = listed.request().staleAfter().toMillis();
+    int removed = 0;
+    for (ConsumerInfo c : listed.consumers()) {
+      boolean stale = c.subscribers() == 0 && c.parkedReads() == 0
+          && now - c.lastActivity().toEpochMilli() >= idleLimit;
+      if (stale && c.lag() > listed.request().lagThreshold() && remove(c.name(), null)) {
+        removed++;
+        announceRemoval(c.name(), "stale", c.lag());
+      }
+    }
+    if (removed > 0) {
+      collectGarbage();
+    }
+    listed.request().replyTo().tell(StatusReply.success(removed));
+    return this;
+  }
+
+  private Behavior<Command> onRemoveInactive(RemoveInactive inactive) {
+    if (remove(inactive.consumer(), inactive.ref())) {
+      announceRemoval(inactive.consumer(), "inactive", inactive.lag());
+      collectGarbage();
+    }
+    return this;
+  }
+
+  private void announceRemoval(String consumer, String reason, long lag) {
+    getContext().getLog().info("queue {}: consumer {} removed ({}, lag {})", name, consumer, reason, lag);
+    Events.publish(getContext().getSystem(),
+        new SpoolEvent.ConsumerRemoved(settings.clock().instant(), name, consumer, reason, lag));
+  }
+
+  private Behavior<Command> onPostStop() {
+    memory.release(log.retainedBytes(), log.retainedMessages());
+    return this;
   }
 }

@@ -1,16 +1,19 @@
 package dev.spool.actor;
 
 import dev.spool.Durability;
+import dev.spool.MemoryStats;
 import dev.spool.Names;
-import dev.spool.Overflow;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -24,7 +27,8 @@ import org.apache.pekko.pattern.StatusReply;
 /**
  * Owns the queues: creates, finds and deletes them, and routes every command for a queue to it by
  * name ({@link ToQueue}), as a cluster sharding region would. The {@code default} queue always
- * exists.
+ * exists. Its child {@link Janitor} ticks the queues; the {@link MemoryMonitor} it shares with them
+ * holds every queue's retained bytes against the global threshold.
  */
 public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
@@ -48,6 +52,28 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Stop every queue and the manager. */
   public record Stop(ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
 
+  /** Free what no consumer needs, in every queue; the reply is how many messages were freed. */
+  public record CollectGarbage(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
+  /**
+   * If retained bytes are at the threshold (or pressure is on and over the low-water mark), collect
+   * garbage and apply overflow policies everywhere; the reply says whether pressure was found.
+   */
+  public record CheckMemoryPressure(ActorRef<StatusReply<Boolean>> replyTo) implements Command, Request<Boolean> {}
+
+  /** Retained messages and bytes, per queue and in total, against the threshold. */
+  public record GetMemoryStats(ActorRef<StatusReply<MemoryStats>> replyTo) implements Command, Request<MemoryStats> {}
+
+  /** Set the global memory threshold in bytes (0 for none). */
+  public record SetMemoryThreshold(long bytes, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
+
+  /**
+   * Remove, in every queue, consumers stale for {@code staleAfter} whose lag exceeds
+   * {@code lagThreshold}; the reply is how many were removed.
+   */
+  public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
+      implements Command, Request<Integer> {}
+
   private record QueueTerminated(String name, ActorRef<QueueActor.Command> ref) implements Command {}
 
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
@@ -66,12 +92,19 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private final SpoolSettings settings;
   private final Map<String, Entry> queues = new HashMap<>();
+  private final MemoryMonitor memory;
+  private final ActorRef<Janitor.Command> janitor;
   private long incarnations;
 
   private QueueManager(ActorContext<Command> context, SpoolSettings settings) {
     super(context);
     this.settings = settings;
+    this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
+        event -> Events.publish(context.getSystem(), event), settings.clock());
+    this.janitor = context.spawn(Janitor.create(settings.janitor().interval(), memory), "janitor");
+    memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults());
+    Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), dev.spool.Spool.version()));
   }
 
   @Override
@@ -84,6 +117,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(QueueTerminated.class, this::onQueueTerminated)
         .onMessage(Answer.class, this::onAnswer)
         .onMessage(Stop.class, this::onStop)
+        .onMessage(CollectGarbage.class, this::onCollectGarbage)
+        .onMessage(CheckMemoryPressure.class, this::onCheckMemoryPressure)
+        .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
+        .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
+        .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
         .build();
   }
 
@@ -106,6 +144,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
     ActorRef<QueueActor.Command> ref = spawnQueue(create.name(), create.settings());
     getContext().getLog().info("queue {} created", create.name());
+    Events.publish(getContext().getSystem(),
+        new SpoolEvent.QueueCreated(settings.clock().instant(), create.name(), create.settings()));
     answerWithInfo(ref, true, create.replyTo());
     return this;
   }
@@ -118,14 +158,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     if (s.durability() == Durability.PERSISTENT) {
       throw new SpoolException.InvalidConfiguration("persistent queues are not available in this version");
     }
-    if (s.ttl() != null || !s.retention().isZero()) {
-      throw new SpoolException.InvalidConfiguration("ttl and retention are not available in this version");
-    }
     if (s.deadLetter() != null) {
       throw new SpoolException.InvalidConfiguration("dead-letter queues are not available in this version");
-    }
-    if (s.overflow() == Overflow.DROP_OLDEST) {
-      throw new SpoolException.InvalidConfiguration("overflow drop-oldest is not available in this version");
     }
   }
 
@@ -133,9 +167,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     // Resume, not restart: a restart would lose the log. A failure here is a bug in one command's
     // handling; the queue's data stays consistent because every handler validates before it writes.
     ActorRef<QueueActor.Command> ref = getContext().spawn(
-        Behaviors.supervise(QueueActor.create(name, queueSettings, settings)).onFailure(SupervisorStrategy.resume()),
+        Behaviors.supervise(QueueActor.create(name, queueSettings, settings, memory))
+            .onFailure(SupervisorStrategy.resume()),
         "queue-" + name + "-" + (++incarnations));
     getContext().watchWith(ref, new QueueTerminated(name, ref));
+    janitor.tell(new Janitor.Track(name, ref));
     queues.put(name, new Entry(ref, queueSettings));
     return ref;
   }
@@ -166,19 +202,16 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
+    janitor.tell(new Janitor.Untrack(delete.name()));
     getContext().getLog().info("queue {} deleted", delete.name());
+    Events.publish(getContext().getSystem(), new SpoolEvent.QueueDeleted(settings.clock().instant(), delete.name()));
     delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     return this;
   }
 
   private Behavior<Command> onListQueues(ListQueues list) {
-    List<ActorRef<QueueActor.Command>> refs = queues.values().stream().map(Entry::ref).toList();
-    getContext().spawnAnonymous(Aggregator.<QueueInfo, List<QueueInfo>>create(
-        self -> refs.forEach(ref -> ref.tell(new QueueActor.GetInfo(self))),
-        refs.size(),
-        list.replyTo(),
-        infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList(),
-        settings.askTimeout()));
+    toEveryQueue(QueueActor.GetInfo::new, list.replyTo(),
+        infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList());
     return this;
   }
 
@@ -197,6 +230,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private Behavior<Command> onStop(Stop stop) {
     getContext().getLog().info("Spool stopping: {} queues", queues.size());
+    Events.publish(getContext().getSystem(), new SpoolEvent.Shutdown(settings.clock().instant()));
     stop.replyTo().tell(StatusReply.success(Done.getInstance()));
     return Behaviors.stopped();
   }
@@ -205,8 +239,76 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     Entry entry = queues.get(terminated.name());
     if (entry != null && entry.ref().equals(terminated.ref())) {
       queues.remove(terminated.name());
+      janitor.tell(new Janitor.Untrack(terminated.name()));
       getContext().getLog().error("queue {} stopped unexpectedly; its messages are gone", terminated.name());
     }
     return this;
+  }
+
+  // ---- janitor operations on demand
+
+  private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
+    toEveryQueue(QueueActor.CollectGarbage::new, collect.replyTo(),
+        freed -> freed.stream().mapToLong(Long::longValue).sum());
+    return this;
+  }
+
+  private Behavior<Command> onCheckMemoryPressure(CheckMemoryPressure check) {
+    boolean pressure = memory.overThreshold() || memory.underPressure() && memory.overLowWater();
+    if (!pressure) {
+      check.replyTo().tell(StatusReply.success(false));
+      return this;
+    }
+    toEveryQueue(QueueActor.Relieve::new, check.replyTo(), freed -> true);
+    return this;
+  }
+
+  private Behavior<Command> onGetMemoryStats(GetMemoryStats get) {
+    toEveryQueue(QueueActor.GetInfo::new, get.replyTo(), infos -> {
+      List<MemoryStats.QueueMemory> perQueue = infos.stream()
+          .sorted(Comparator.comparing(QueueInfo::name))
+          .map(i -> new MemoryStats.QueueMemory(i.name(), i.stats().depth(), i.stats().bytes()))
+          .toList();
+      return new MemoryStats(perQueue.stream().mapToLong(MemoryStats.QueueMemory::messages).sum(),
+          perQueue.stream().mapToLong(MemoryStats.QueueMemory::bytes).sum(),
+          memory.threshold(), memory.underPressure(), perQueue);
+    });
+    return this;
+  }
+
+  private Behavior<Command> onSetMemoryThreshold(SetMemoryThreshold set) {
+    if (set.bytes() < 0) {
+      Request.fail(set, new SpoolException.InvalidConfiguration(
+          "the memory threshold must be 0 (none) or a positive number of bytes, not " + set.bytes()));
+      return this;
+    }
+    memory.setThreshold(set.bytes());
+    getContext().getLog().info("memory threshold set to {} bytes", set.bytes());
+    set.replyTo().tell(StatusReply.success(Done.getInstance()));
+    return this;
+  }
+
+  private Behavior<Command> onCleanupStale(CleanupStaleConsumers cleanup) {
+    if (cleanup.lagThreshold() < 0 || cleanup.staleAfter() == null || cleanup.staleAfter().isNegative()) {
+      Request.fail(cleanup, new SpoolException.InvalidConfiguration(
+          "the lag threshold and the idle time must not be negative"));
+      return this;
+    }
+    this.<Integer, Integer>toEveryQueue(
+        r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r),
+        cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+    return this;
+  }
+
+  /** Sends {@code request} to every queue and answers {@code replyTo} with {@code aggregate} of the replies. */
+  private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
+      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
+    List<ActorRef<QueueActor.Command>> refs = queues.values().stream().map(Entry::ref).toList();
+    getContext().spawnAnonymous(Aggregator.<R, A>create(
+        self -> refs.forEach(ref -> ref.tell(request.apply(self))),
+        refs.size(),
+        replyTo,
+        aggregate,
+        settings.askTimeout()));
   }
 }

@@ -1,7 +1,6 @@
 package dev.spool.log;
 
 import dev.spool.Message;
-import java.util.function.LongPredicate;
 
 /**
  * A queue's retained messages: an append-only log of fixed-size segments chained in sequence
@@ -108,7 +107,7 @@ public final class SegmentedLog {
       segment = new Segment(segmentNumber, segmentSize);
       install(segment);
     }
-    segment.messages[(int) ((sequence - 1) & mask)] = message;
+    segment.slots[(int) ((sequence - 1) & mask)] = message;
     segment.count++;
     segment.bytes += message.sizeBytes();
     retainedMessages++;
@@ -133,7 +132,25 @@ public final class SegmentedLog {
     if (segment == null || segment.number != segmentNumber) {
       return null;
     }
-    return segment.messages[(int) ((sequence - 1) & mask)];
+    return segment.slots[(int) ((sequence - 1) & mask)] instanceof Message m ? m : null;
+  }
+
+  /**
+   * The removal epoch of {@code sequence} if it was removed (expired or evicted) and its slot is
+   * still held, else 0. Safe from any thread. Consumers use it to tell a removal they have been
+   * told of (skip it) from one whose notice is still on its way (wait for it).
+   */
+  public long removedEpoch(long sequence) {
+    if (sequence < 1 || sequence > lastSequence) {
+      return 0;
+    }
+    long segmentNumber = (sequence - 1) >>> shift;
+    Segment[] r = ring;
+    Segment segment = r[(int) (segmentNumber & (r.length - 1))];
+    if (segment == null || segment.number != segmentNumber) {
+      return 0;
+    }
+    return segment.slots[(int) ((sequence - 1) & mask)] instanceof Removed removed ? removed.epoch : 0;
   }
 
   /**
@@ -176,6 +193,14 @@ public final class SegmentedLog {
    * @return how many retained messages were freed
    */
   public long truncateBefore(long lowWatermark) {
+    return truncateBefore(lowWatermark, Long.MAX_VALUE);
+  }
+
+  /**
+   * Like {@link #truncateBefore(long)}, but stops at the first segment holding a message appended
+   * after {@code appendedNotAfter} (epoch ms): retention keeps acknowledged messages for replay.
+   */
+  public long truncateBefore(long lowWatermark, long appendedNotAfter) {
     long freed = 0;
     long limit = Math.min(lowWatermark, lastSequenceUnpublished + 1);
     while (firstSequence < limit) {
@@ -188,6 +213,9 @@ public final class SegmentedLog {
       int index = (int) (segmentNumber & (r.length - 1));
       Segment segment = r[index];
       if (segment != null && segment.number == segmentNumber) {
+        if (appendedNotAfter != Long.MAX_VALUE && newestTimestamp(segment) > appendedNotAfter) {
+          break;
+        }
         freed += segment.count;
         retainedMessages -= segment.count;
         retainedBytes -= segment.bytes;
@@ -200,58 +228,67 @@ public final class SegmentedLog {
   }
 
   /**
-   * Removes single retained messages (expiry, eviction) for which {@code remove} is true, from the
-   * oldest up to and including {@code upTo}, and advances {@link #firstSequence()} past leading
-   * gaps, freeing segments that became empty.
+   * Removes the retained message at {@code sequence} (expiry, eviction), leaving a marker of
+   * {@code epoch} in its slot until its segment is freed, so that readers can tell a removed
+   * message from one never appended. Writer only.
    *
-   * @return how many messages were removed
+   * @return the removed message, or {@code null} if none was retained there
    */
-  public long removeWhere(long upTo, LongPredicate remove) {
-    long removed = 0;
-    long end = Math.min(upTo, lastSequenceUnpublished);
-    for (long s = firstSequence; s <= end; s++) {
-      long segmentNumber = (s - 1) >>> shift;
-      Segment segment = segmentFor(segmentNumber);
-      if (segment == null) {
-        s = ((segmentNumber + 1) << shift);
-        continue;
-      }
-      int slot = (int) ((s - 1) & mask);
-      Message m = segment.messages[slot];
-      if (m != null && remove.test(s)) {
-        segment.messages[slot] = null;
-        segment.count--;
-        segment.bytes -= m.sizeBytes();
-        retainedMessages--;
-        retainedBytes -= m.sizeBytes();
-        removed++;
-      }
+  public Message remove(long sequence, long epoch) {
+    if (sequence < firstSequence || sequence > lastSequenceUnpublished) {
+      return null;
     }
-    skipLeadingGaps();
-    return removed;
+    Segment segment = segmentFor((sequence - 1) >>> shift);
+    if (segment == null) {
+      return null;
+    }
+    int slot = (int) ((sequence - 1) & mask);
+    if (!(segment.slots[slot] instanceof Message m)) {
+      return null;
+    }
+    if (removedMarker == null || removedMarker.epoch != epoch) {
+      removedMarker = new Removed(epoch);
+    }
+    segment.slots[slot] = removedMarker;
+    segment.count--;
+    segment.bytes -= m.sizeBytes();
+    retainedMessages--;
+    retainedBytes -= m.sizeBytes();
+    return m;
   }
 
-  private void skipLeadingGaps() {
+  /** The oldest retained message, or {@code null} if none is. Writer only; amortised O(1). */
+  public Message oldest() {
     long last = lastSequenceUnpublished;
-    while (firstSequence <= last) {
-      long segmentNumber = (firstSequence - 1) >>> shift;
+    firstLive = Math.max(firstLive, firstSequence);
+    while (firstLive <= last) {
+      long segmentNumber = (firstLive - 1) >>> shift;
       Segment segment = segmentFor(segmentNumber);
       if (segment == null || segment.count == 0) {
-        if (segment != null) {
-          Segment[] r = ring;
-          r[(int) (segmentNumber & (r.length - 1))] = null;
-          segmentCount--;
-        }
-        firstSequence = ((segmentNumber + 1) << shift) + 1;
+        firstLive = ((segmentNumber + 1) << shift) + 1;
         continue;
       }
-      if (segment.messages[(int) ((firstSequence - 1) & mask)] != null) {
-        return;
+      if (segment.slots[(int) ((firstLive - 1) & mask)] instanceof Message m) {
+        return m;
       }
-      firstSequence++;
+      firstLive++;
     }
-    firstSequence = last + 1;
+    return null;
   }
+
+  /** The oldest retained sequence, or {@link #nextSequence()} if none is retained. Writer only. */
+  public long oldestSequence() {
+    Message m = oldest();
+    return m == null ? lastSequenceUnpublished + 1 : m.sequence();
+  }
+
+  /** Where {@link #oldest()} resumes its scan: below it, nothing is retained. */
+  private long firstLive = 1;
+
+  /** The marker of the latest removal, shared by every slot it removed. */
+  private Removed removedMarker;
+
+  private record Removed(long epoch) {}
 
   /** Messages retained now. Writer only. */
   public long retainedMessages() {
@@ -297,16 +334,28 @@ public final class SegmentedLog {
     segmentCount++;
   }
 
-  /** A fixed-size run of slots; slot {@code i} holds sequence {@code number * size + i + 1}. */
+  private static long newestTimestamp(Segment segment) {
+    for (int i = segment.slots.length - 1; i >= 0; i--) {
+      if (segment.slots[i] instanceof Message m) {
+        return m.timestamp();
+      }
+    }
+    return Long.MIN_VALUE;
+  }
+
+  /**
+   * A fixed-size run of slots; slot {@code i} holds sequence {@code number * size + i + 1}: a
+   * {@link Message}, a {@link Removed} marker, or {@code null} before the append.
+   */
   private static final class Segment {
     final long number;
-    final Message[] messages;
+    final Object[] slots;
     int count;
     long bytes;
 
     Segment(long number, int size) {
       this.number = number;
-      this.messages = new Message[size];
+      this.slots = new Object[size];
     }
   }
 }

@@ -122,8 +122,7 @@ class BadInputTest {
     List<String> before = queueNames(spool);
     QueueSettings d = QueueSettings.defaults();
     for (QueueSettings unsupported : List.of(
-        d.withDurability(Durability.PERSISTENT), d.withTtl(Duration.ofMinutes(1)),
-        d.withRetention(Duration.ofHours(1)), d.withDeadLetter("dlq", 3), d.withOverflow(Overflow.DROP_OLDEST))) {
+        d.withDurability(Durability.PERSISTENT), d.withDeadLetter("dlq", 3))) {
       failure(spool.createQueue("unsupported-" + QUEUES.incrementAndGet(), unsupported), Code.InvalidConfiguration);
     }
     assertEquals(before, queueNames(spool));
@@ -229,8 +228,6 @@ class BadInputTest {
     failure(spool.createConsumer(q, null).ready(), Code.InvalidConfiguration);
     failure(spool.createPublisher(q, "p").publishAll(Arrays.asList(Message.text("t", "a"), null)),
         Code.InvalidConfiguration);
-    failure(spool.createPublisher(q, "p").publishAll(List.of(Message.text("t", "a"),
-        Message.text("t", "b").withTtl(Duration.ofSeconds(5)))), Code.InvalidConfiguration);
     assertEquals(0, result(spool.queueStats(q)).depth());
     assertEquals(Code.InvalidConfiguration, assertThrows(SpoolException.class, () -> Message.of(null, new byte[0])).code());
   }

@@ -92,14 +92,53 @@ class SegmentedLogTest {
   }
 
   @Test
-  void removeWhereRemovesExactMessagesAndSkipsLeadingGaps() {
+  void removedMessagesLeaveTheirEpochUntilTheirSegmentIsFreed() {
     SegmentedLog log = filled(16, 40);
-    assertEquals(23, log.removeWhere(40, s -> s <= 18 || s % 2 == 0 && s < 30)); // 1-18, 20..28 even
-    assertEquals(19, log.firstSequence());
+    long bytes = log.retainedBytes();
+    long one = log.get(1).sizeBytes();
+    for (long s = 1; s <= 18; s++) {
+      assertEquals(s, log.remove(s, 7).sequence());
+    }
+    assertNull(log.remove(3, 8), "removing twice removes nothing");
+    assertEquals(20, log.remove(20, 8).sequence());
     assertNull(log.get(20));
-    assertNotNull(log.get(21));
-    assertEquals(17, log.retainedMessages());
-    assertEquals(2, log.segmentCount(), "the emptied first segment was released");
+    assertEquals(8, log.removedEpoch(20));
+    assertEquals(7, log.removedEpoch(5));
+    assertEquals(0, log.removedEpoch(21), "a retained message has no removal epoch");
+    assertEquals(21, log.retainedMessages());
+    assertEquals(bytes - 19 * one, log.retainedBytes());
+    assertEquals(19, log.oldestSequence());
+    assertEquals(1, log.firstSequence(), "slots stay until freed, so readers can tell removed from freed");
+
+    assertEquals(0, log.truncateBefore(log.oldestSequence()), "the first segment is all removed: nothing live freed");
+    assertEquals(17, log.firstSequence());
+    assertEquals(2, log.segmentCount(), "the removed-only first segment was released");
+    assertEquals(0, log.removedEpoch(5), "freed slots carry no epoch");
+  }
+
+  @Test
+  void retentionKeepsSegmentsWithRecentMessages() {
+    SegmentedLog log = filled(16, 48); // timestamps equal sequences
+    assertEquals(16, log.truncateBefore(49, 20), "segment 1-16 is older than 20; 17-32 holds newer ones");
+    assertEquals(17, log.firstSequence());
+    assertEquals(32, log.truncateBefore(49, 48));
+    assertEquals(0, log.retainedMessages());
+  }
+
+  @Test
+  void oldestSkipsRemovedMessages() {
+    SegmentedLog log = filled(16, 40);
+    for (long s = 1; s <= 35; s++) {
+      log.remove(s, 1);
+    }
+    assertEquals(36, log.oldest().sequence());
+    log.remove(36, 2);
+    assertEquals(37, log.oldestSequence());
+    for (long s = 37; s <= 40; s++) {
+      log.remove(s, 3);
+    }
+    assertNull(log.oldest());
+    assertEquals(41, log.oldestSequence());
   }
 
   @Test

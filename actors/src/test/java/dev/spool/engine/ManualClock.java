@@ -1,0 +1,38 @@
+package dev.spool.engine;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** A wall clock that moves only when a test moves it, alongside {@code ManualTime}'s scheduler. */
+final class ManualClock extends Clock {
+
+  private final AtomicLong millis = new AtomicLong(1_700_000_000_000L);
+
+  void advance(Duration by) {
+    millis.addAndGet(by.toMillis());
+  }
+
+  @Override
+  public long millis() {
+    return millis.get();
+  }
+
+  @Override
+  public Instant instant() {
+    return Instant.ofEpochMilli(millis.get());
+  }
+
+  @Override
+  public ZoneId getZone() {
+    return ZoneOffset.UTC;
+  }
+
+  @Override
+  public Clock withZone(ZoneId zone) {
+    throw new UnsupportedOperationException("a manual clock has one zone");
+  }
+}
