@@ -89,6 +89,12 @@ public record SpoolSettings(
         consumer, janitor, memoryThresholdBytes, events, clock);
   }
 
+  /** These settings with another janitor timing. */
+  public SpoolSettings withJanitor(Janitor janitor) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, clock);
+  }
+
   /** These settings with other event options. */
   public SpoolSettings withEvents(Events events) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,

@@ -200,11 +200,12 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       Request.fail(delete, new SpoolException.QueueNotFound(delete.name()));
       return this;
     }
+    // Announced before the queue stops: its stop releases its memory, which may end memory pressure.
+    Events.publish(getContext().getSystem(), new SpoolEvent.QueueDeleted(settings.clock().instant(), delete.name()));
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
     janitor.tell(new Janitor.Untrack(delete.name()));
     getContext().getLog().info("queue {} deleted", delete.name());
-    Events.publish(getContext().getSystem(), new SpoolEvent.QueueDeleted(settings.clock().instant(), delete.name()));
     delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     return this;
   }

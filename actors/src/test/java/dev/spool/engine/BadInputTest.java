@@ -12,7 +12,6 @@ import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.Durability;
 import dev.spool.Message;
-import dev.spool.Overflow;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueInfo;
 import dev.spool.QueuePublisher;
@@ -132,6 +131,15 @@ class BadInputTest {
   void outOfRangeSettingsAreRefusedWhenBuilt() {
     QueueSettings d = QueueSettings.defaults();
     assertEquals(Code.InvalidConfiguration, assertThrows(SpoolException.class, () -> d.withMaxLength(-1)).code());
+    assertEquals(Code.InvalidConfiguration, assertThrows(SpoolException.class, () -> d.withTtl(Duration.ZERO)).code());
+    assertEquals(Code.InvalidConfiguration,
+        assertThrows(SpoolException.class, () -> d.withRetention(Duration.ofSeconds(-1))).code());
+    assertEquals(Code.InvalidConfiguration, assertThrows(SpoolException.class,
+        () -> ConsumerSettings.named("c").inactiveTimeout(Duration.ZERO)).code());
+    assertEquals(Code.InvalidConfiguration,
+        assertThrows(SpoolException.class, () -> Message.text("t", "x").withTtl(Duration.ofMillis(-1))).code());
+    assertEquals(Code.InvalidConfiguration,
+        assertThrows(SpoolException.class, () -> Message.text("t", "x").withExpiresAt(null)).code());
     assertEquals(Code.InvalidConfiguration, assertThrows(SpoolException.class, () -> d.withTtl(Duration.ZERO)).code());
     assertEquals(Code.InvalidName, assertThrows(SpoolException.class, () -> d.withDeadLetter("no way", 3)).code());
     ConsumerSettings c = ConsumerSettings.named("c");
