@@ -25,24 +25,24 @@ public final class Message {
 
   /**
    * Bytes a retained message costs beyond its payload bytes and header text, as measured on a
-   * 64-bit JVM with compressed references ({@code ScaleSmoke}): the message object (40 B), the
-   * payload array's header (16 B) and its slot in a log segment (4 B), rounded up. Used for memory
-   * accounting. Messages of one producer with equal type, key, headers and content type share
-   * one {@link Envelope}; a producer-chosen id or a per-message expiry gives a message its own
-   * (about 64 B more).
+   * 64-bit JVM with compressed references ({@code ScaleSmoke}: 1 M messages of 100 bytes): the
+   * message object (32 B), the payload array's header and alignment (16-20 B) and its slot in a log
+   * segment (4 B). Used for memory accounting. Messages of one producer with equal type, key,
+   * headers and content type share one {@code Envelope}; a producer-chosen id or a per-message
+   * expiry gives a message its own (about 64 B more).
    */
-  public static final int FIXED_OVERHEAD_BYTES = 64;
+  public static final int FIXED_OVERHEAD_BYTES = 56;
 
   private static final byte[] EMPTY = new byte[0];
   private static final long UUID_VARIANT = 0x8000000000000000L;
   private static final long UUID_SEQUENCE_BITS = 0x3FFFFFFFFFFFFFFFL;
 
-  // Kept to five fields (40 bytes with its header): a queue may retain millions of these.
+  // Kept to four fields (32 bytes with its header): a queue may retain millions of these. The
+  // append time is an offset from the shared envelope's base time, the size is computed on demand.
   private final long sequence;
-  private final long timestamp;
+  private final int timeOffset;
   private final byte[] payload;
   private final Envelope envelope;
-  private final int sizeBytes;
 
   /**
    * What a message carries besides its payload, position and time. Shared between consecutive
@@ -60,10 +60,12 @@ public final class Message {
     final long idSeed;
     final long expiresAt;
     final long ttlMillis;
+    /** Append time of the first message with this envelope; the others store an offset from it. */
+    final long baseTimestamp;
     final int textBytes;
 
     Envelope(String type, String key, Map<String, String> headers, String contentType, String producerId, UUID id,
-        long idSeed, long expiresAt, long ttlMillis) {
+        long idSeed, long expiresAt, long ttlMillis, long baseTimestamp) {
       this.type = type;
       this.key = key;
       this.headers = headers;
@@ -73,6 +75,7 @@ public final class Message {
       this.idSeed = idSeed;
       this.expiresAt = expiresAt;
       this.ttlMillis = ttlMillis;
+      this.baseTimestamp = baseTimestamp;
       long size = textSize(type) + textSize(key) + textSize(contentType) + textSize(producerId);
       for (Map.Entry<String, String> h : headers.entrySet()) {
         size += textSize(h.getKey()) + textSize(h.getValue());
@@ -82,23 +85,23 @@ public final class Message {
 
     Envelope with(String key, Map<String, String> headers, String contentType, UUID id, long expiresAt,
         long ttlMillis) {
-      return new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis);
+      return new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, 0);
     }
 
-    boolean sameAs(String producerId, UUID id, long idSeed, long expiresAt, Envelope other) {
-      return this.id == null && id == null && this.idSeed == idSeed && this.expiresAt == expiresAt
+    boolean sameAs(String producerId, UUID id, long idSeed, long expiresAt, long appendedAt, Envelope other) {
+      long offset = appendedAt - baseTimestamp;
+      return offset >= 0 && offset <= Integer.MAX_VALUE && this.id == null && id == null && this.idSeed == idSeed && this.expiresAt == expiresAt
           && Objects.equals(this.producerId, producerId) && other.type.equals(type)
           && Objects.equals(other.key, key) && Objects.equals(other.contentType, contentType)
           && other.headers.equals(headers);
     }
   }
 
-  private Message(long sequence, long timestamp, byte[] payload, Envelope envelope) {
+  private Message(long sequence, int timeOffset, byte[] payload, Envelope envelope) {
     this.sequence = sequence;
-    this.timestamp = timestamp;
+    this.timeOffset = timeOffset;
     this.payload = payload;
     this.envelope = envelope;
-    this.sizeBytes = (int) Math.min(Integer.MAX_VALUE, (long) FIXED_OVERHEAD_BYTES + payload.length + envelope.textBytes);
   }
 
   /** A new message of {@code type} carrying {@code payload} (the array is not copied; do not reuse it). */
@@ -107,7 +110,7 @@ public final class Message {
       throw new SpoolException.InvalidConfiguration("a message needs a type (it may be empty)");
     }
     return new Message(0, 0, payload == null ? EMPTY : payload,
-        new Envelope(type, null, Map.of(), null, null, null, 0, 0, 0));
+        new Envelope(type, null, Map.of(), null, null, null, 0, 0, 0, 0));
   }
 
   /** A new message of {@code type} whose payload is {@code text} in UTF-8, content type {@code text/plain}. */
@@ -117,7 +120,7 @@ public final class Message {
   }
 
   private Message with(Envelope e) {
-    return new Message(sequence, timestamp, payload, e);
+    return new Message(sequence, timeOffset, payload, e);
   }
 
   /** This message with a partition/routing key. */
@@ -188,12 +191,12 @@ public final class Message {
     Envelope e = envelope;
     long expiry = e.ttlMillis > 0 ? appendedAt + e.ttlMillis : e.expiresAt;
     Envelope stored;
-    if (previous != null && previous.envelope.sameAs(producerId, e.id, idSeed, expiry, e)) {
+    if (previous != null && previous.envelope.sameAs(producerId, e.id, idSeed, expiry, appendedAt, e)) {
       stored = previous.envelope;
     } else {
-      stored = new Envelope(e.type, e.key, e.headers, e.contentType, producerId, e.id, idSeed, expiry, 0);
+      stored = new Envelope(e.type, e.key, e.headers, e.contentType, producerId, e.id, idSeed, expiry, 0, appendedAt);
     }
-    return new Message(sequence, appendedAt, payload, stored);
+    return new Message(sequence, (int) (appendedAt - stored.baseTimestamp), payload, stored);
   }
 
   /** The appended form of this message with a fresh id seed and nothing shared; for tests and tools. */
@@ -230,7 +233,7 @@ public final class Message {
 
   /** Append time, epoch ms; 0 until appended. */
   public long timestamp() {
-    return timestamp;
+    return envelope.baseTimestamp + timeOffset;
   }
 
   /** The producer that published it; {@code null} until appended. */
@@ -290,7 +293,7 @@ public final class Message {
 
   /** Bytes this message is accounted for while retained: payload, header and field text, fixed overhead. */
   public int sizeBytes() {
-    return sizeBytes;
+    return (int) Math.min(Integer.MAX_VALUE, (long) FIXED_OVERHEAD_BYTES + payload.length + envelope.textBytes);
   }
 
   private static int textSize(String s) {
