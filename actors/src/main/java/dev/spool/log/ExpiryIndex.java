@@ -13,15 +13,19 @@ import java.util.function.LongConsumer;
  */
 public final class ExpiryIndex {
 
-  private long[] expiries = new long[16];
-  private long[] sequences = new long[16];
+  private static final long[] NONE = new long[0];
+
+  // Allocated on the first expiring message: most queues never hold one.
+  private long[] expiries = NONE;
+  private long[] sequences = NONE;
   private int size;
 
   /** Remembers that {@code sequence} expires at {@code expiresAt} (epoch ms). */
   public void add(long expiresAt, long sequence) {
     if (size == expiries.length) {
-      expiries = Arrays.copyOf(expiries, size * 2);
-      sequences = Arrays.copyOf(sequences, size * 2);
+      int capacity = Math.max(16, size * 2);
+      expiries = Arrays.copyOf(expiries, capacity);
+      sequences = Arrays.copyOf(sequences, capacity);
     }
     int i = size++;
     while (i > 0) {
@@ -52,8 +56,8 @@ public final class ExpiryIndex {
       polled++;
     }
     if (size == 0 && expiries.length > 1024) {
-      expiries = new long[16]; // give back what a burst of expiring messages grew
-      sequences = new long[16];
+      expiries = NONE; // give back what a burst of expiring messages grew
+      sequences = NONE;
     }
     return polled;
   }
