@@ -1,5 +1,6 @@
 package dev.spool;
 
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -39,6 +40,14 @@ public record ConsumerInfo(
     int subscribers,
     int parkedReads,
     Counters counters) {
+
+  /**
+   * Whether this consumer is stale at {@code nowMillis}: no subscriber attached (stream, actor,
+   * parked long-poll) and no read, ack or delivery for {@code idle}.
+   */
+  public boolean isStale(long nowMillis, Duration idle) {
+    return subscribers == 0 && parkedReads == 0 && nowMillis - lastActivity.toEpochMilli() >= idle.toMillis();
+  }
 
   /**
    * A consumer's counters.

@@ -249,9 +249,9 @@ public final class Spool {
       long now = engine.settings.clock().millis();
       List<StaleConsumer> stale = new ArrayList<>();
       for (ConsumerInfo c : consumers) {
-        long idleFor = now - c.lastActivity().toEpochMilli();
-        if (c.subscribers() == 0 && c.parkedReads() == 0 && idleFor >= idle.toMillis()) {
-          stale.add(new StaleConsumer(c.queue(), c.name(), c.lag(), idleFor, c.lastActivity()));
+        if (c.isStale(now, idle)) {
+          stale.add(new StaleConsumer(c.queue(), c.name(), c.lag(), now - c.lastActivity().toEpochMilli(),
+              c.lastActivity()));
         }
       }
       return stale;

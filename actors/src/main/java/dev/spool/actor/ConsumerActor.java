@@ -132,7 +132,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   record MessagesRemoved(boolean expiry, long epoch, List<Message> removed) implements Command {}
 
   /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
-  record Tick(Duration staleAfter) implements Command {}
+  enum Tick implements Command {
+    INSTANCE
+  }
 
   private record AckDeadline(long batch) implements Command {}
 
@@ -237,6 +239,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final ActorRef<QueueActor.Command> parent;
   private final SpoolSettings.ConsumerDefaults limits;
   private final Clock clock;
+  private final Duration staleAfter;
   private final MessageFilter filter;
   private final int segmentShift;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
@@ -257,6 +260,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.parent = parent;
     this.limits = settings.consumer();
     this.clock = settings.clock();
+    this.staleAfter = settings.janitor().staleAfter();
     this.filter = state.settings.filter();
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
     recoverAfterRestart();
@@ -307,7 +311,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(ReadExpired.class, this::onReadExpired)
         .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
         .onMessage(MessagesRemoved.class, this::onMessagesRemoved)
-        .onMessage(Tick.class, this::onTick)
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -370,6 +374,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       }
     }
     recordAcks(acked);
+    reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
     ack.replyTo().tell(StatusReply.success(new AckResult(acked, already, unknown)));
     dispatch();
     return this;
@@ -384,6 +389,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       state.creditHeld.keySet().removeIf(sequence -> sequence <= ack.sequence() && releaseCreditOf(sequence));
     }
     recordAcks(acked);
+    reportProgress(false);
     List<Long> unknown = ack.sequence() >= state.cursor.next() ? List.of(ack.sequence()) : List.of();
     ack.replyTo().tell(StatusReply.success(new AckResult(acked, List.of(), unknown)));
     dispatch();
@@ -841,7 +847,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     state.staleReported = false;
   }
 
-  private Behavior<Command> onTick(Tick tick) {
+  private Behavior<Command> onTick() {
     if (!state.actorSubscribers.isEmpty() || !state.streams.isEmpty() || !state.parkedReads.isEmpty()) {
       touch(); // a consumer with a subscriber attached is in use, even when nothing arrives
       return this;
@@ -851,7 +857,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     Duration inactiveTimeout = state.settings.inactiveTimeout();
     if (inactiveTimeout != null && idle >= inactiveTimeout.toMillis()) {
       parent.tell(new QueueActor.RemoveInactive(name, getContext().getSelf(), lag));
-    } else if (idle >= tick.staleAfter().toMillis() && !state.staleReported) {
+    } else if (idle >= staleAfter.toMillis() && !state.staleReported) {
       state.staleReported = true;
       Events.publish(getContext().getSystem(),
           new SpoolEvent.ConsumerStale(clock.instant(), state.queue, name, idle, lag));

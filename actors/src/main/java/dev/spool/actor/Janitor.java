@@ -64,7 +64,7 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
           queues.remove(untrack.queue());
           return this;
         })
-        .onMessageEquals(Tick.INSTANCE, () -> tick(memory.underPressure() && memory.overLowWater()))
+        .onMessageEquals(Tick.INSTANCE, () -> tick(memory.needsRelief()))
         .onMessageEquals(PressureBegan.INSTANCE, () -> {
           getContext().getLog().warn("memory pressure: {} bytes retained, threshold {}; collecting garbage and "
               + "applying overflow policies", memory.bytes(), memory.threshold());

@@ -21,7 +21,6 @@ final class MemoryMonitor {
   static final double LOW_WATER = 0.8;
 
   private final AtomicLong bytes = new AtomicLong();
-  private final AtomicLong messages = new AtomicLong();
   private final Consumer<SpoolEvent> events;
   private final Clock clock;
   private volatile long threshold;
@@ -35,11 +34,11 @@ final class MemoryMonitor {
   }
 
   /**
-   * Reserves room for {@code count} messages of {@code size} bytes.
+   * Reserves {@code size} bytes for messages about to be appended.
    *
    * @return false, with nothing reserved, if they would pass the threshold (pressure begins)
    */
-  boolean tryReserve(long size, long count) {
+  boolean tryReserve(long size) {
     long limit = threshold;
     while (true) {
       long used = bytes.get();
@@ -48,7 +47,6 @@ final class MemoryMonitor {
         return false;
       }
       if (bytes.compareAndSet(used, used + size)) {
-        messages.addAndGet(count);
         if (limit > 0 && used + size >= limit) {
           pressure(true, used + size);
         }
@@ -58,28 +56,25 @@ final class MemoryMonitor {
   }
 
   /** Gives back what freed messages held. */
-  void release(long size, long count) {
-    if (size == 0 && count == 0) {
+  void release(long size) {
+    if (size == 0) {
       return;
     }
     long used = bytes.addAndGet(-size);
-    messages.addAndGet(-count);
     long limit = threshold;
     if (limit == 0 || used < limit * LOW_WATER) {
       pressure(false, used);
     }
   }
 
-  /** Whether retained bytes are at or over the threshold. */
-  boolean overThreshold() {
+  /**
+   * Whether garbage collection and overflow policies should run: retained bytes are at the
+   * threshold, or pressure is on and they are still over the low-water mark.
+   */
+  boolean needsRelief() {
     long limit = threshold;
-    return limit > 0 && bytes.get() >= limit;
-  }
-
-  /** Whether retained bytes are over the low-water mark: room to make under {@code drop-oldest}. */
-  boolean overLowWater() {
-    long limit = threshold;
-    return limit > 0 && bytes.get() > limit * LOW_WATER;
+    long used = bytes.get();
+    return limit > 0 && (used >= limit || underPressure && used > limit * LOW_WATER);
   }
 
   /** Bytes to free to get back under the low-water mark. */
@@ -104,10 +99,6 @@ final class MemoryMonitor {
 
   long bytes() {
     return bytes.get();
-  }
-
-  long messages() {
-    return messages.get();
   }
 
   boolean underPressure() {

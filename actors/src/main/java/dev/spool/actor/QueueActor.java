@@ -4,10 +4,10 @@ import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Message;
 import dev.spool.Names;
+import dev.spool.Overflow;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
-import dev.spool.Overflow;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
@@ -328,7 +328,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         || maxBytes > 0 && log.retainedBytes() + freshBytes > maxBytes) {
       eviction = evictOldest(eviction);
     }
-    while (!memory.tryReserve(freshBytes, fresh)) {
+    if (eviction != null) {
+      eviction.release(); // what the queue's own bounds evicted counts toward the global threshold too
+    }
+    while (!memory.tryReserve(freshBytes)) {
       if (!dropOldest || log.oldest() == null) {
         if (eviction != null) {
           eviction.finish();
@@ -391,13 +394,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
     /** Gives the bytes removed so far back to the memory monitor. */
     void release() {
-      memory.release(bytes - released, 0);
+      memory.release(bytes - released);
       released = bytes;
     }
 
     long finish() {
-      memory.release(bytes - released, removed.size());
-      released = bytes;
+      release();
       if (removed.isEmpty()) {
         return 0;
       }
@@ -516,11 +518,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     getContext().getLog().debug("queue {}: consumer {} deleted", name, delete.consumer());
     delete.replyTo().tell(StatusReply.success(Done.getInstance()));
-    collectGarbage();
     return this;
   }
 
-  /** Forgets a consumer (stopping it); with {@code onlyRef}, only if that is still its actor. */
+  /**
+   * Forgets a consumer (stopping it), then frees what only it still held; with {@code onlyRef},
+   * only if that is still its actor.
+   */
   private boolean remove(String consumer, ActorRef<ConsumerActor.Command> onlyRef) {
     ConsumerEntry entry = consumers.get(consumer);
     if (entry == null || (onlyRef != null && !entry.ref.equals(onlyRef))) {
@@ -531,6 +535,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     watermarks.computeIfPresent(entry.watermark, (w, n) -> n == 1 ? null : n - 1);
     getContext().unwatch(entry.ref);
     getContext().stop(entry.ref);
+    collectGarbage();
     return true;
   }
 
@@ -592,9 +597,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         ? Long.MAX_VALUE
         : settings.clock().millis() - queueSettings.retention().toMillis();
     long bytesBefore = log.retainedBytes();
-    long messagesBefore = log.retainedMessages();
     long freed = log.truncateBefore(limit, appendedNotAfter);
-    memory.release(bytesBefore - log.retainedBytes(), messagesBefore - log.retainedMessages());
+    memory.release(bytesBefore - log.retainedBytes());
+    expiries.dropBelow(log.firstSequence(), log.retainedMessages());
     return freed;
   }
 
@@ -632,9 +637,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       evictUnderPressure();
     }
     sampleRates(now);
-    ConsumerActor.Tick consumerTick = new ConsumerActor.Tick(settings.janitor().staleAfter());
     for (ConsumerEntry entry : consumers.values()) {
-      entry.ref.tell(consumerTick);
+      entry.ref.tell(ConsumerActor.Tick.INSTANCE);
     }
     return this;
   }
@@ -675,21 +679,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   // ---- stale consumers
 
-  private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
-    getContext().askWithStatus(List.class, getContext().getSelf(), settings.askTimeout(),
-        (ActorRef<StatusReply<List>> r) -> new ListConsumers(castReply(r)),
-        (infos, failure) -> new StaleListed(castList(infos), failure, cleanup));
-    return this;
-  }
-
   @SuppressWarnings({"unchecked", "rawtypes"})
-  private static ActorRef<StatusReply<List<ConsumerInfo>>> castReply(ActorRef<StatusReply<List>> r) {
-    return (ActorRef) r;
-  }
+  private static final Class<List<ConsumerInfo>> CONSUMER_INFOS = (Class) List.class;
 
-  @SuppressWarnings("unchecked")
-  private static List<ConsumerInfo> castList(List<?> infos) {
-    return (List<ConsumerInfo>) infos;
+  private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
+    getContext().askWithStatus(CONSUMER_INFOS, getContext().getSelf(), settings.askTimeout(), ListConsumers::new,
+        (infos, failure) -> new StaleListed(infos, failure, cleanup));
+    return this;
   }
 
   private Behavior<Command> onStaleListed(StaleListed listed) {
@@ -698,18 +694,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     long now = settings.clock().millis();
-    long idleLimit = listed.request().staleAfter().toMillis();
     int removed = 0;
     for (ConsumerInfo c : listed.consumers()) {
-      boolean stale = c.subscribers() == 0 && c.parkedReads() == 0
-          && now - c.lastActivity().toEpochMilli() >= idleLimit;
-      if (stale && c.lag() > listed.request().lagThreshold() && remove(c.name(), null)) {
+      if (c.isStale(now, listed.request().staleAfter()) && c.lag() > listed.request().lagThreshold()
+          && remove(c.name(), null)) {
         removed++;
         announceRemoval(c.name(), "stale", c.lag());
       }
-    }
-    if (removed > 0) {
-      collectGarbage();
     }
     listed.request().replyTo().tell(StatusReply.success(removed));
     return this;
@@ -718,7 +709,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onRemoveInactive(RemoveInactive inactive) {
     if (remove(inactive.consumer(), inactive.ref())) {
       announceRemoval(inactive.consumer(), "inactive", inactive.lag());
-      collectGarbage();
     }
     return this;
   }
@@ -730,7 +720,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onPostStop() {
-    memory.release(log.retainedBytes(), log.retainedMessages());
+    memory.release(log.retainedBytes());
     return this;
   }
 }

@@ -255,8 +255,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   private Behavior<Command> onCheckMemoryPressure(CheckMemoryPressure check) {
-    boolean pressure = memory.overThreshold() || memory.underPressure() && memory.overLowWater();
-    if (!pressure) {
+    if (!memory.needsRelief()) {
       check.replyTo().tell(StatusReply.success(false));
       return this;
     }

@@ -62,6 +62,31 @@ public final class ExpiryIndex {
     return polled;
   }
 
+  /**
+   * Forgets entries below {@code firstSequence} (their messages were freed by garbage collection
+   * before they expired) once they could outnumber the retained messages: otherwise a long ttl
+   * would keep an entry per message ever published within it. O(n), at most once per n/2 frees.
+   *
+   * @param retained messages the log retains now
+   */
+  public void dropBelow(long firstSequence, long retained) {
+    if (size <= 2 * retained + 1024) {
+      return;
+    }
+    int kept = 0;
+    for (int i = 0; i < size; i++) {
+      if (sequences[i] >= firstSequence) {
+        expiries[kept] = expiries[i];
+        sequences[kept] = sequences[i];
+        kept++;
+      }
+    }
+    size = kept;
+    for (int i = (size >>> 1) - 1; i >= 0; i--) {
+      siftDown(i, expiries[i], sequences[i]);
+    }
+  }
+
   /** Entries held. */
   public int size() {
     return size;
@@ -74,9 +99,11 @@ public final class ExpiryIndex {
 
   private void removeTop() {
     size--;
-    long e = expiries[size];
-    long s = sequences[size];
-    int i = 0;
+    siftDown(0, expiries[size], sequences[size]);
+  }
+
+  /** Places (e, s) at or below slot {@code i}, moving smaller children up. */
+  private void siftDown(int i, long e, long s) {
     int half = size >>> 1;
     while (i < half) {
       int child = 2 * i + 1;

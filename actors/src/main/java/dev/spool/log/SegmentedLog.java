@@ -10,6 +10,10 @@ import dev.spool.Message;
  * (segment by shift, slot by mask), and memory is released in whole segments below a low watermark.
  * Bytes and messages are accounted per segment, so totals are O(1) to read and to maintain.
  *
+ * <p>Single messages can be {@link #remove removed} (expiry, eviction): their slot keeps a marker of
+ * the removal step (epoch) until the segment is freed, so a reader can tell a removal it has been
+ * told of from one whose notice is still on its way ({@link #removedEpoch}).
+ *
  * <p><b>Threading contract: single writer, many readers.</b> Only the owning {@code QueueActor}
  * appends, frees and removes. Any thread may call {@link #get}, {@link #firstSequence},
  * {@link #lastSequence} and {@link #firstSequenceAtOrAfter}: {@code lastSequence} is published with a
@@ -37,6 +41,18 @@ public final class SegmentedLog {
   private long retainedMessages;
   private long retainedBytes;
   private int segmentCount;
+
+  // The writer's own view of the last stored sequence, ahead of the published one inside appendAll.
+  private long lastSequenceUnpublished;
+
+  /** Where {@link #oldest()} resumes its scan: below it, nothing is retained. */
+  private long firstLive = 1;
+
+  /** The marker of the latest removal, shared by every slot it removed. */
+  private Removed removedMarker;
+
+  /** What a removed message leaves in its slot: the removal step (epoch) that removed it. */
+  private record Removed(long epoch) {}
 
   /**
    * @param segmentSize messages per segment, a power of two
@@ -114,9 +130,6 @@ public final class SegmentedLog {
     retainedBytes += message.sizeBytes();
     lastSequenceUnpublished = sequence;
   }
-
-  // The writer's own view of the last stored sequence, ahead of the published one inside appendAll.
-  private long lastSequenceUnpublished;
 
   /**
    * The retained message at {@code sequence}, or {@code null} if it was never appended, was freed or
@@ -281,14 +294,6 @@ public final class SegmentedLog {
     Message m = oldest();
     return m == null ? lastSequenceUnpublished + 1 : m.sequence();
   }
-
-  /** Where {@link #oldest()} resumes its scan: below it, nothing is retained. */
-  private long firstLive = 1;
-
-  /** The marker of the latest removal, shared by every slot it removed. */
-  private Removed removedMarker;
-
-  private record Removed(long epoch) {}
 
   /** Messages retained now. Writer only. */
   public long retainedMessages() {

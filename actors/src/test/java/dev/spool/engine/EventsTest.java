@@ -12,11 +12,9 @@ import dev.spool.SpoolSettings;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -42,72 +40,86 @@ class EventsTest {
 
   private static final AtomicInteger QUEUES = new AtomicInteger();
 
-  /** Pulls events from {@code queue} until one of {@code type} matching {@code which} arrives; returns all pulled. */
-  private static <T extends SpoolEvent> List<SpoolEvent> until(SinkQueueWithCancel<SpoolEvent> queue, Class<T> type,
-      Predicate<T> which) {
-    List<SpoolEvent> pulled = new ArrayList<>();
-    while (true) {
-      var pending = pendingPulls.remove(queue);
-      SpoolEvent e = result(pending != null ? pending : queue.pull(), 10)
-          .orElseThrow(() -> new AssertionError("the event stream ended"));
-      pulled.add(e);
-      if (type.isInstance(e) && which.test(type.cast(e))) {
-        return pulled;
+  /** One {@code events()} stream read by pulling, one event at a time (so it can also be slow). */
+  private final class Listener {
+    private final SinkQueueWithCancel<SpoolEvent> queue;
+    private CompletableFuture<Optional<SpoolEvent>> pending;
+
+    Listener(Spool spool, int sinkBuffer) {
+      this.queue = spool.events().runWith(Sink.queue(sinkBuffer), testKit.system());
+    }
+
+    /** The next event within {@code millis}, or {@code null}. */
+    SpoolEvent poll(long millis) throws Exception {
+      if (pending == null) {
+        pending = queue.pull().toCompletableFuture();
+      }
+      try {
+        SpoolEvent e = pending.get(millis, TimeUnit.MILLISECONDS)
+            .orElseThrow(() -> new AssertionError("the event stream ended"));
+        pending = null;
+        return e;
+      } catch (TimeoutException notYet) {
+        return null;
       }
     }
-  }
 
-  /**
-   * Creates throwaway queues until the listener reports one: its subscription is then live (it is
-   * made asynchronously when the stream starts). Returns how many probe events may still be on their
-   * way after the one seen.
-   */
-  private static int awaitListening(Spool spool, SinkQueueWithCancel<SpoolEvent> events) throws Exception {
-    Set<String> probes = new HashSet<>();
-    CompletableFuture<Optional<SpoolEvent>> pending = events.pull().toCompletableFuture();
-    while (probes.size() < 100) {
-      String probe = "listening-" + QUEUES.incrementAndGet();
-      result(spool.createQueue(probe, QueueSettings.defaults()));
-      probes.add(probe);
-      try {
-        while (true) {
-          SpoolEvent e = pending.get(200, TimeUnit.MILLISECONDS).orElseThrow();
-          pending = events.pull().toCompletableFuture();
+    /** Pulls until an event of {@code type} matching {@code which} arrives; returns all pulled. */
+    <T extends SpoolEvent> List<SpoolEvent> until(Class<T> type, Predicate<T> which) throws Exception {
+      List<SpoolEvent> pulled = new ArrayList<>();
+      while (true) {
+        SpoolEvent e = poll(10_000);
+        if (e == null) {
+          throw new AssertionError("no " + type.getSimpleName() + " arrived; got " + pulled);
+        }
+        pulled.add(e);
+        if (type.isInstance(e) && which.test(type.cast(e))) {
+          return pulled;
+        }
+      }
+    }
+
+    /**
+     * Creates throwaway queues until the listener reports one: its subscription, made when the
+     * stream starts, is then live. Returns how many probe events may still come after the one seen.
+     */
+    int awaitListening(Spool spool) throws Exception {
+      Set<String> probes = new HashSet<>();
+      while (probes.size() < 100) {
+        String probe = "listening-" + QUEUES.incrementAndGet();
+        result(spool.createQueue(probe, QueueSettings.defaults()));
+        probes.add(probe);
+        for (SpoolEvent e = poll(200); e != null; e = poll(200)) {
           if (e instanceof SpoolEvent.QueueCreated c && probes.contains(c.queue())) {
-            // the pull just made is handed back to later reads through the sink queue's own buffer
-            pendingPulls.put(events, pending);
             return probes.size() - 1;
           }
         }
-      } catch (TimeoutException notYet) {
-        // not subscribed yet: create another probe queue
       }
+      throw new AssertionError("the events stream never started listening");
     }
-    throw new AssertionError("the events stream never started listening");
-  }
 
-  /** A pull left outstanding by {@link #awaitListening}, to be completed before any new pull. */
-  private static final Map<SinkQueueWithCancel<SpoolEvent>,
-      CompletableFuture<Optional<SpoolEvent>>> pendingPulls =
-      new ConcurrentHashMap<>();
+    void cancel() {
+      queue.cancel();
+    }
+  }
 
   @Test
   void queueLifecycleAndMemoryPressureArriveInOrder() throws Exception {
     Spool spool = Spool.create(testKit.system(), SpoolSettings.create(testKit.system()).withMemoryThresholdBytes(200_000));
-    SinkQueueWithCancel<SpoolEvent> events = spool.events().runWith(Sink.queue(), testKit.system());
-    awaitListening(spool, events);
+    Listener events = new Listener(spool, 16);
+    events.awaitListening(spool);
 
     String q = "events-" + QUEUES.incrementAndGet();
     result(spool.createQueue(q, QueueSettings.defaults()));
-    until(events, SpoolEvent.QueueCreated.class, e -> e.queue().equals(q));
+    events.until(SpoolEvent.QueueCreated.class, e -> e.queue().equals(q));
     var publisher = spool.createPublisher(q, "p");
     List<Message> batch = IntStream.range(0, 100).mapToObj(i -> Message.of("t", new byte[1000])).toList();
     result(publisher.publishAll(batch));
     Await.failure(publisher.publishAll(batch), dev.spool.SpoolException.Code.QueueFull);
-    List<SpoolEvent> toLow = until(events, SpoolEvent.MemoryLow.class, e -> e.thresholdBytes() == 200_000);
+    List<SpoolEvent> toLow = events.until(SpoolEvent.MemoryLow.class, e -> e.thresholdBytes() == 200_000);
     assertTrue(toLow.stream().noneMatch(e -> e instanceof SpoolEvent.MemoryNormal), "no MemoryNormal before MemoryLow");
     result(spool.deleteQueue(q));
-    List<SpoolEvent> after = until(events, SpoolEvent.MemoryNormal.class, e -> e.thresholdBytes() == 200_000);
+    List<SpoolEvent> after = events.until(SpoolEvent.MemoryNormal.class, e -> e.thresholdBytes() == 200_000);
     assertTrue(after.stream().anyMatch(e -> e instanceof SpoolEvent.QueueDeleted d && d.queue().equals(q)),
         "deleting the queue released its bytes: " + after);
     events.cancel();
@@ -117,13 +129,13 @@ class EventsTest {
   void aSlowListenerLosesTheOldestAndIsToldHowMany() throws Exception {
     SpoolSettings settings = SpoolSettings.create(testKit.system()).withEvents(new SpoolSettings.Events(false, 8));
     Spool spool = Spool.create(testKit.system(), settings);
-    SinkQueueWithCancel<SpoolEvent> events = spool.events().runWith(Sink.queue(1), testKit.system());
-    int extra = awaitListening(spool, events);
+    Listener events = new Listener(spool, 1);
+    int extra = events.awaitListening(spool);
     List<String> names = IntStream.range(0, 50).mapToObj(i -> "burst-" + QUEUES.incrementAndGet()).toList();
     for (String name : names) {
       result(spool.createQueue(name, QueueSettings.defaults()));
     }
-    List<SpoolEvent> got = until(events, SpoolEvent.QueueCreated.class, e -> e.queue().equals(names.get(49)));
+    List<SpoolEvent> got = events.until(SpoolEvent.QueueCreated.class, e -> e.queue().equals(names.get(49)));
     long dropped = got.stream().filter(e -> e instanceof SpoolEvent.EventsDropped)
         .mapToLong(e -> ((SpoolEvent.EventsDropped) e).count()).sum();
     long delivered = got.stream().filter(e -> e instanceof SpoolEvent.QueueCreated c && names.contains(c.queue())).count();
@@ -137,27 +149,27 @@ class EventsTest {
   void messageAddedIsOffByDefaultAndCarriesGroupsWhenOn() throws Exception {
     SpoolSettings on = SpoolSettings.create(testKit.system()).withEvents(new SpoolSettings.Events(true, 1024));
     Spool spool = Spool.create(testKit.system(), on);
-    SinkQueueWithCancel<SpoolEvent> events = spool.events().runWith(Sink.queue(), testKit.system());
-    awaitListening(spool, events);
+    Listener events = new Listener(spool, 16);
+    events.awaitListening(spool);
     String q = "added-" + QUEUES.incrementAndGet();
     result(spool.createQueue(q, QueueSettings.defaults()));
     result(spool.createPublisher(q, "p").publishAll(List.of(
         Message.text("order.line", "a").withHeader("group-id", "order-7").withHeader("group-size", "2"),
         Message.text("note", "b"))));
-    List<SpoolEvent> pulled = until(events, SpoolEvent.MessageAdded.class, e -> e.queue().equals(q));
+    List<SpoolEvent> pulled = events.until(SpoolEvent.MessageAdded.class, e -> e.queue().equals(q));
     SpoolEvent.MessageAdded first = (SpoolEvent.MessageAdded) pulled.get(pulled.size() - 1);
     assertEquals(List.of(1L, "order.line", "order-7", 2), List.of(first.sequence(), first.messageType(), first.groupId(),
         first.groupSize()));
     events.cancel();
 
     Spool quiet = Spool.create(testKit.system(), SpoolSettings.create(testKit.system()));
-    SinkQueueWithCancel<SpoolEvent> none = quiet.events().runWith(Sink.queue(), testKit.system());
-    awaitListening(quiet, none);
+    Listener none = new Listener(quiet, 16);
+    none.awaitListening(quiet);
     String q2 = "quiet-" + QUEUES.incrementAndGet();
     result(quiet.createQueue(q2, QueueSettings.defaults()));
     result(quiet.createPublisher(q2, "p").publish(Message.text("t", "x")));
     result(quiet.deleteQueue(q2));
-    List<SpoolEvent> seen = until(none, SpoolEvent.QueueDeleted.class, e -> e.queue().equals(q2));
+    List<SpoolEvent> seen = none.until(SpoolEvent.QueueDeleted.class, e -> e.queue().equals(q2));
     assertTrue(seen.stream().noneMatch(e -> e instanceof SpoolEvent.MessageAdded a && a.queue().equals(q2)));
     none.cancel();
   }

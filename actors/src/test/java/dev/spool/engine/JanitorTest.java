@@ -124,25 +124,17 @@ class JanitorTest {
         Message.text("t", "at +5s").withExpiresAt(now.plusSeconds(5)),
         Message.text("t", "ttl 10s").withTtl(Duration.ofSeconds(10)))));
     timePasses(Duration.ofSeconds(3));
-    settle(spool, q);
-    assertEquals(3, result(spool.queueStats(q)).depth());
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(3, result(spool.queueStats(q)).depth()));
     timePasses(Duration.ofSeconds(3));
-    settle(spool, q);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(2, result(c.info()).counters().expired()));
     assertEquals(2, result(spool.queueStats(q)).depth());
-    assertEquals(2, result(c.info()).counters().expired());
     List<String> left = result(c.readBatch(10)).stream().map(d -> d.message().payloadAsString()).toList();
     assertEquals(List.of("forever", "ttl 10s"), left);
     QueueConsumer late = spool.createConsumer(q, ConsumerSettings.named("late"));
     timePasses(Duration.ofSeconds(5));
-    settle(spool, q);
-    assertEquals(1, result(late.info()).counters().expired(), "late had not read 'ttl 10s'");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(
+        () -> assertEquals(1, result(late.info()).counters().expired(), "late had not read 'ttl 10s'"));
     assertEquals(2, result(c.info()).counters().expired(), "c had already read 'ttl 10s'");
-  }
-
-  /** Lets the queue and its consumers finish the tick in flight (ManualTime moves only the scheduler). */
-  private static void settle(Spool spool, String q) {
-    result(spool.listConsumers(q));
-    result(spool.listConsumers(q));
   }
 
   @Test
@@ -190,14 +182,20 @@ class JanitorTest {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c").ackMode(AckMode.NONE).prefetch(1000));
-    timePasses(Duration.ofSeconds(1));
     result(spool.createPublisher(q, "p").publishAll(texts(500)));
     result(c.readBatch(200));
+    timePasses(Duration.ofSeconds(1)); // the first sample covers the second since the queue was created
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      QueueStats stats = result(spool.queueStats(q));
+      assertEquals(500.0, stats.publishRate(), 0.001);
+      assertEquals(200.0, stats.deliverRate(), 0.001);
+    });
     timePasses(Duration.ofSeconds(1));
-    settle(spool, q);
-    QueueStats stats = result(spool.queueStats(q));
-    assertEquals(500.0, stats.publishRate(), 0.001);
-    assertEquals(200.0, stats.deliverRate(), 0.001);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      QueueStats stats = result(spool.queueStats(q));
+      assertEquals(0.0, stats.publishRate(), 0.001, "a quiet second samples zero");
+      assertEquals(0.0, stats.deliverRate(), 0.001);
+    });
   }
 
   @Test
@@ -245,8 +243,8 @@ class JanitorTest {
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("brief").inactiveTimeout(Duration.ofMinutes(1)));
     result(c.ready());
     timePasses(Duration.ofSeconds(30));
-    settle(spool, q);
-    assertEquals(1, result(spool.listConsumers(q)).size());
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+        .until(() -> result(spool.listConsumers(q)).size() == 1);
     timePasses(Duration.ofSeconds(31));
     SpoolEvent.ConsumerRemoved removed = Events.next(events, SpoolEvent.ConsumerRemoved.class, e -> e.queue().equals(q));
     assertEquals("inactive", removed.reason());

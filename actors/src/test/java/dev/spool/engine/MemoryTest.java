@@ -193,6 +193,19 @@ class MemoryTest {
   }
 
   @Test
+  void evictionForTheQueuesOwnBoundCountsTowardTheGlobalThreshold() {
+    long oneMessage = Message.of("t", new byte[1000]).appended(1, 0, "p").sizeBytes();
+    Spool spool = spool(100 * oneMessage + oneMessage / 2); // full at 100 messages, not under pressure yet
+    String q = queue(spool, QueueSettings.defaults().withMaxLength(100).withOverflow(Overflow.DROP_OLDEST));
+    QueuePublisher publisher = spool.createPublisher(q, "p");
+    result(publisher.publishAll(kilobytes(100))); // at the queue's bound, and no room for another globally
+    result(publisher.publishAll(kilobytes(1)));
+    QueueStats stats = result(spool.queueStats(q));
+    assertEquals(1, stats.dropped(), "one eviction makes room under both limits");
+    assertEquals(100, stats.depth());
+  }
+
+  @Test
   void theThresholdCanBeChangedAtRuntimeButNotMadeNegative() {
     Spool spool = spool(0);
     failure(spool.setMemoryThresholdBytes(-1), Code.InvalidConfiguration);

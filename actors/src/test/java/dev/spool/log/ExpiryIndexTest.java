@@ -28,6 +28,23 @@ class ExpiryIndexTest {
     assertEquals(300, index.earliest());
   }
 
+  @Test
+  void forgetsEntriesOfFreedMessagesOnceTheyOutnumberTheRetainedOnes() {
+    ExpiryIndex index = new ExpiryIndex();
+    for (long s = 1; s <= 5000; s++) {
+      index.add(10_000 - s, s); // later sequences expire earlier
+    }
+    index.dropBelow(4001, 3000);
+    assertEquals(5000, index.size(), "under twice the retained count (+1024) nothing is scanned");
+    index.dropBelow(4001, 1000);
+    assertEquals(1000, index.size());
+    List<Long> got = new ArrayList<>();
+    index.pollExpired(Long.MAX_VALUE, got::add);
+    assertEquals(5000L, got.get(0), "still a heap: the earliest expiry first");
+    assertEquals(1000, got.size());
+    assertEquals(4001L, got.get(999));
+  }
+
   /** Whatever the order of adds, polling at any time yields exactly the entries due, in (expiry, sequence) order. */
   @Property
   void behavesLikeASortedList(@ForAll @Size(max = 300) List<@LongRange(min = 0, max = 1000) Long> expiries,
