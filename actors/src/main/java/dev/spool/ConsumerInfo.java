@@ -19,8 +19,10 @@ import java.time.Instant;
  * @param deliveryState why it is or is not delivering
  * @param paused whether an operator paused it
  * @param lastActivity last read, ack or delivery
- * @param subscribers subscribers attached (actors and streams)
+ * @param subscribers subscribers attached (actors, streams and handlers)
  * @param parkedReads long-poll reads waiting for messages
+ * @param handlerCalls handler calls running now
+ * @param breaker the state of its handlers' circuit breakers (the most open one), {@code none} without handlers
  * @param counters what it has done since it was created
  */
 public record ConsumerInfo(
@@ -39,6 +41,8 @@ public record ConsumerInfo(
     Instant lastActivity,
     int subscribers,
     int parkedReads,
+    int handlerCalls,
+    BreakerState breaker,
     Counters counters) {
 
   /**
@@ -60,6 +64,7 @@ public record ConsumerInfo(
    * @param expired messages that expired before it acknowledged them
    * @param dropped messages dropped before it acknowledged them, or after their last attempt
    * @param deadLettered messages it sent to the dead-letter queue
+   * @param errors handler calls that failed or timed out
    */
   public record Counters(
       long delivered,
@@ -69,5 +74,6 @@ public record ConsumerInfo(
       long filtered,
       long expired,
       long dropped,
-      long deadLettered) {}
+      long deadLettered,
+      long errors) {}
 }

@@ -211,6 +211,52 @@ public final class QueueConsumer {
     return call(r -> new ConsumerActor.Subscribe(subscriber, r));
   }
 
+  /**
+   * Runs {@code handler} for each delivery, at most {@code parallelism} calls at once, supervised:
+   * a call whose stage completes acknowledges the delivery; one that throws, fails or outlives
+   * {@code spool.handler.timeout} nacks it, and it is redelivered after the consumer's backoff and
+   * dead-lettered after {@code maxDeliveries}. Repeated failures open the handler's circuit breaker
+   * ({@code BreakerOpened}): calls pause until a trial call succeeds ({@code BreakerClosed}). The
+   * handler runs on {@code spool.handler.dispatcher}, a pool apart from Pekko's, so it may block.
+   * Several subscriptions on one consumer share its messages.
+   *
+   * @param parallelism at most this many calls at once, between 1 and the consumer's prefetch
+   */
+  public Subscription subscribe(Function<Delivery, CompletionStage<Done>> handler, int parallelism) {
+    return subscribe(handler, parallelism, spool.settings().handler());
+  }
+
+  /** {@link #subscribe(Function, int)} with another timeout, dispatcher or breaker. */
+  public Subscription subscribe(Function<Delivery, CompletionStage<Done>> handler, int parallelism,
+      HandlerSettings settings) {
+    CompletionStage<Long> id = handler == null || settings == null
+        ? Spool.failed(new SpoolException.InvalidConfiguration("a handler and handler settings are required"))
+        : this.<Long>call(r -> new ConsumerActor.SubscribeHandler(handler, parallelism, settings, r));
+    return new Subscription() {
+      @Override
+      public String consumer() {
+        return name;
+      }
+
+      @Override
+      public CompletionStage<Long> ready() {
+        return id;
+      }
+
+      @Override
+      public CompletionStage<Done> cancel() {
+        Duration timeout = spool.settings().askTimeout().plus(settings == null ? Duration.ZERO : settings.timeout());
+        return id.thenCompose(subscription -> spool.askConsumer(queue, name,
+            r -> new ConsumerActor.UnsubscribeHandler(subscription, r), timeout));
+      }
+
+      @Override
+      public String toString() {
+        return "Subscription(" + queue + "/" + name + ")";
+      }
+    };
+  }
+
   /** Detaches an actor subscriber; what it held unacknowledged is redelivered. */
   public CompletionStage<Done> unsubscribe(ActorRef<Delivery> subscriber) {
     return call(r -> new ConsumerActor.Unsubscribe(subscriber, r));

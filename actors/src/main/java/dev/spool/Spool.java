@@ -19,6 +19,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -81,18 +82,19 @@ public final class Spool {
   }
 
   /**
-   * Stops Spool: with its own actor system, terminates it; on a shared system, stops the engine's
-   * queues. Transient queues are gone afterwards.
+   * Stops Spool gracefully: publishes are refused ({@code ShuttingDown}) at once, handler calls in
+   * flight get up to {@code spool.shutdown.drain-timeout} to finish (their acknowledgements count),
+   * then {@code Shutdown} is emitted and the engine stops. With its own actor system this runs
+   * through the system's CoordinatedShutdown and terminates it. Transient queues are gone
+   * afterwards; what was in flight stays unacknowledged.
    */
   public CompletionStage<Done> shutdown() {
     if (ownsSystem) {
-      system.terminate();
-      return system.getWhenTerminated().thenApply(d -> Done.getInstance());
+      return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
+          .thenCompose(d -> system.getWhenTerminated())
+          .thenApply(d -> Done.getInstance());
     }
-    engine.stopped = true;
-    return AskPattern.<QueueManager.Command, Done>askWithStatus(engine.manager, QueueManager.Stop::new,
-            engine.settings.askTimeout(), system.scheduler())
-        .exceptionally(alreadyStopped -> Done.getInstance());
+    return engine.drain(system).thenCompose(drained -> engine.stop(system));
   }
 
   /** The version of Spool running. */
@@ -189,6 +191,36 @@ public final class Spool {
   /** Deletes a consumer and its position. */
   public CompletionStage<Done> deleteConsumer(String queue, String consumer) {
     return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.DeleteConsumer(consumer, r)));
+  }
+
+  // ---- browsing, traces, dead letters
+
+  /** Up to {@code max} retained messages of {@code queue} from sequence {@code from} on; moves no cursor. */
+  public CompletionStage<List<Message>> browse(String queue, long from, int max) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Browse(from, max, r)));
+  }
+
+  /**
+   * A retained message with its delivery trace: appended, and per consumer delivered (to which
+   * subscriber, which attempt), acked, nacked, failed, dead-lettered. Fails with
+   * {@code SequenceOutOfRange} once the message is no longer retained.
+   */
+  public CompletionStage<MessageTrace> messageTrace(String queue, long sequence) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.GetMessageTrace(sequence, r)));
+  }
+
+  /**
+   * Moves every dead-lettered message of {@code deadLetterQueue} back to its source queue as a new
+   * message (without its {@code x-death-*} headers) and removes it from the dead-letter queue;
+   * returns how many moved. Each message is removed only once its source queue appended it.
+   */
+  public CompletionStage<Long> redrive(String deadLetterQueue) {
+    return redrive(deadLetterQueue, 1, Long.MAX_VALUE);
+  }
+
+  /** {@link #redrive(String)} for the dead-letter sequences from {@code from} to {@code to}, inclusive. */
+  public CompletionStage<Long> redrive(String deadLetterQueue, long from, long to) {
+    return ask(r -> new QueueManager.ToQueue(deadLetterQueue, new QueueActor.Redrive(from, to, r)));
   }
 
   // ---- operations

@@ -21,8 +21,15 @@ public sealed interface SpoolEvent {
   /** An engine started. */
   record Started(Instant at, String version) implements SpoolEvent {}
 
-  /** An engine is stopping. */
-  record Shutdown(Instant at) implements SpoolEvent {}
+  /**
+   * An engine is stopping. Publishes were refused first and handler calls in flight were given the
+   * drain timeout to finish.
+   *
+   * @param handlerCallsFinished handler calls that finished while the shutdown waited
+   * @param handlerCallsAbandoned handler calls still running when it stopped (their deliveries
+   *     stay unacknowledged)
+   */
+  record Shutdown(Instant at, int handlerCallsFinished, int handlerCallsAbandoned) implements SpoolEvent {}
 
   /** A queue was created. */
   record QueueCreated(Instant at, String queue, QueueSettings settings) implements SpoolEvent {}
@@ -69,6 +76,34 @@ public sealed interface SpoolEvent {
 
   /** A consumer actor failed and was restarted with its position intact ({@code restarts} so far). */
   record ConsumerRestarted(Instant at, String queue, String consumer, int restarts) implements SpoolEvent {}
+
+  /**
+   * A message was given up on by a consumer and appended to the dead-letter queue.
+   *
+   * @param sequence its sequence in {@code queue}
+   * @param reason {@code rejected} (nacked without requeue) or {@code max-deliveries}
+   * @param attempts deliveries it had
+   * @param deadLetterQueue where it went
+   * @param deadLetterSequence its sequence there
+   */
+  record DeadLettered(Instant at, String queue, String consumer, long sequence, String reason, int attempts,
+      String deadLetterQueue, long deadLetterSequence) implements SpoolEvent {}
+
+  /**
+   * A handler failed {@code failures} times in a row and its circuit breaker opened: deliveries to
+   * it pause until a trial call succeeds.
+   *
+   * @param subscription the handler subscription's id within the consumer
+   */
+  record BreakerOpened(Instant at, String queue, String consumer, long subscription, int failures)
+      implements SpoolEvent {}
+
+  /** A trial call succeeded and the handler's circuit breaker closed: deliveries to it resume. */
+  record BreakerClosed(Instant at, String queue, String consumer, long subscription) implements SpoolEvent {}
+
+  /** A consumer acknowledged every message of a group ({@code group-id}, {@code group-size} headers). */
+  record GroupCompleted(Instant at, String queue, String consumer, String groupId, int groupSize)
+      implements SpoolEvent {}
 
   /**
    * This {@link Spool#events()} stream fell behind and its bounded buffer dropped the {@code count}

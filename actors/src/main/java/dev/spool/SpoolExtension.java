@@ -1,12 +1,19 @@
 package dev.spool;
 
+import dev.spool.actor.ConsumerActor;
 import dev.spool.actor.QueueManager;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * One Spool engine per actor system: its settings and its {@link QueueManager}, spawned as a
@@ -35,6 +42,35 @@ final class SpoolExtension implements Extension {
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
     this.settings = settings;
     this.manager = system.systemActorOf(QueueManager.create(settings), name, Props.empty());
+    // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let
+    // handler calls finish, then stop the engine, after services stopped taking requests.
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), name + "-drain",
+        () -> drain(system).thenApply(drained -> Done.getInstance()));
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), name + "-stop", () -> stop(system));
+  }
+
+  /** Refuses publishes from now on and waits (bounded) for handler calls in flight. */
+  CompletionStage<Done> drain(ActorSystem<?> system) {
+    if (stopped) {
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    Duration timeout = settings.shutdownDrainTimeout();
+    return AskPattern.<QueueManager.Command, ConsumerActor.DrainResult>askWithStatus(manager,
+            r -> new QueueManager.Drain(timeout, r), timeout.plus(settings.askTimeout()).plus(settings.askTimeout()),
+            system.scheduler())
+        .handle((drained, failure) -> Done.getInstance()); // a failed drain must not keep the engine from stopping
+  }
+
+  /** Emits Shutdown and stops the engine; later calls fail with ShuttingDown. */
+  CompletionStage<Done> stop(ActorSystem<?> system) {
+    if (stopped) {
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    stopped = true;
+    return AskPattern.<QueueManager.Command, Done>askWithStatus(manager, QueueManager.Stop::new,
+            settings.askTimeout(), system.scheduler())
+        .exceptionally(alreadyStopped -> Done.getInstance());
   }
 
   /** An engine apart from the system's default one (not registered as the extension). */

@@ -19,6 +19,8 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param janitor the janitor's timing
  * @param memoryThresholdBytes retained bytes over all queues at which memory pressure begins; 0 for none
  * @param events what the event streams carry
+ * @param handler defaults for handler subscriptions (timeout, dispatcher, circuit breaker)
+ * @param shutdownDrainTimeout how long a graceful shutdown waits for handler calls in flight
  * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
  */
 public record SpoolSettings(
@@ -32,6 +34,8 @@ public record SpoolSettings(
     Janitor janitor,
     long memoryThresholdBytes,
     Events events,
+    HandlerSettings handler,
+    Duration shutdownDrainTimeout,
     Clock clock) {
 
   /**
@@ -60,6 +64,8 @@ public record SpoolSettings(
    * @param maxParkedReads most long-polls one consumer holds at once
    * @param maxReadBatch most deliveries one read returns
    * @param streamBatch most deliveries handed to a stream subscriber in one message
+   * @param traceEvents delivery events each consumer keeps for message traces (0 for none)
+   * @param maxOpenGroups message groups each consumer tracks toward {@code GroupCompleted} at once
    */
   public record ConsumerDefaults(
       int prefetch,
@@ -68,7 +74,9 @@ public record SpoolSettings(
       Duration maxReadWait,
       int maxParkedReads,
       int maxReadBatch,
-      int streamBatch) {}
+      int streamBatch,
+      int traceEvents,
+      int maxOpenGroups) {}
 
   public SpoolSettings {
     if (Integer.bitCount(segmentSize) != 1 || segmentSize < 16) {
@@ -78,6 +86,12 @@ public record SpoolSettings(
     if (memoryThresholdBytes < 0) {
       throw new SpoolException.InvalidConfiguration("spool.memory.threshold must not be negative");
     }
+    if (shutdownDrainTimeout.isNegative()) {
+      throw new SpoolException.InvalidConfiguration("spool.shutdown.drain-timeout must not be negative");
+    }
+    if (consumer.traceEvents() < 0 || consumer.maxOpenGroups() < 0) {
+      throw new SpoolException.InvalidConfiguration("spool.consumer.trace-events and max-open-groups must not be negative");
+    }
     if (janitor.interval().isNegative() || janitor.interval().isZero()) {
       throw new SpoolException.InvalidConfiguration("spool.janitor.interval must be positive");
     }
@@ -86,25 +100,43 @@ public record SpoolSettings(
   /** These settings with another clock. */
   public SpoolSettings withClock(Clock clock) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
   }
 
   /** These settings with another janitor timing. */
   public SpoolSettings withJanitor(Janitor janitor) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+  }
+
+  /** These settings with other handler defaults. */
+  public SpoolSettings withHandler(HandlerSettings handler) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+  }
+
+  /** These settings with another shutdown drain timeout. */
+  public SpoolSettings withShutdownDrainTimeout(Duration timeout) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, handler, timeout, clock);
+  }
+
+  /** These settings with other consumer defaults. */
+  public SpoolSettings withConsumer(ConsumerDefaults consumer) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
   }
 
   /** These settings with other event options. */
   public SpoolSettings withEvents(Events events) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
   }
 
   /** These settings with another memory threshold (0 for none). */
   public SpoolSettings withMemoryThresholdBytes(long bytes) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, bytes, events, clock);
+        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, clock);
   }
 
   /** Reads {@code spool} from the system's configuration. */
@@ -135,10 +167,19 @@ public record SpoolSettings(
             consumer.getDuration("max-read-wait"),
             consumer.getInt("max-parked-reads"),
             consumer.getInt("max-read-batch"),
-            consumer.getInt("stream-batch")),
+            consumer.getInt("stream-batch"),
+            consumer.getInt("trace-events"),
+            consumer.getInt("max-open-groups")),
         new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after")),
         memoryThreshold(c.getString("memory.threshold")),
         new Events(c.getBoolean("events.message-added"), c.getInt("events.buffer-size")),
+        new HandlerSettings(
+            c.getDuration("handler.timeout"),
+            c.getString("handler.dispatcher"),
+            c.getInt("handler.breaker.max-failures"),
+            c.getDuration("handler.breaker.reset-timeout"),
+            c.getDuration("handler.breaker.max-reset-timeout")),
+        c.getDuration("shutdown.drain-timeout"),
         Clock.systemUTC());
   }
 

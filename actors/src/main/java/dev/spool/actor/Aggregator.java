@@ -31,9 +31,13 @@ final class Aggregator {
       Function<List<R>, A> aggregate,
       Duration timeout) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      List<R> replies = new ArrayList<>(expectedReplies);
+      if (expectedReplies == 0) {
+        replyTo.tell(StatusReply.success(aggregate.apply(replies)));
+        return Behaviors.stopped();
+      }
       timers.startSingleTimer(Timeout.INSTANCE, timeout);
       sendRequests.accept(context.getSelf().narrow());
-      List<R> replies = new ArrayList<>(expectedReplies);
       int[] received = {0};
       return Behaviors.receive(Object.class)
           .onMessageEquals(Timeout.INSTANCE, () -> {

@@ -2,17 +2,21 @@ package dev.spool.actor;
 
 import dev.spool.AckMode;
 import dev.spool.AckResult;
+import dev.spool.BreakerState;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.DeliveryState;
+import dev.spool.HandlerSettings;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.MessageTrace;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
+import dev.spool.log.DeliveryTrace;
 import dev.spool.log.SegmentedLog;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,15 +28,25 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.pattern.CircuitBreaker;
+import org.apache.pekko.pattern.CircuitBreakerOpenException;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -52,6 +66,13 @@ import org.apache.pekko.pattern.StatusReply;
  * next append ({@code AwaitMessages}), so a publish costs one message per waiting consumer and
  * none per busy one. Its state lives in a {@link State} that its parent creates, so a restart after
  * a failure resumes with cursor, committed position and in-flight set intact.
+ *
+ * <p>Handler subscriptions run the user's function for each delivery on a dispatcher apart from the
+ * actors', at most {@code parallelism} calls at once, each behind its own Pekko
+ * {@link CircuitBreaker}: a failed or timed-out call nacks the delivery (redelivered after the
+ * backoff), repeated failures open the breaker and deliveries to that handler pause until a trial
+ * call succeeds. A message given up on (nacked without requeue, or out of attempts) is set aside,
+ * appended to the queue's dead-letter queue with its attempt history, and only then settled.
  */
 public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command> {
 
@@ -100,6 +121,37 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public record Unsubscribe(ActorRef<Delivery> subscriber, ActorRef<StatusReply<Done>> replyTo)
       implements Command, Request<Done> {}
 
+  /**
+   * Attach a handler, called for each delivery at most {@code parallelism} times at once; the
+   * reply is the subscription's id. A call that completes acknowledges the delivery; one that
+   * fails, throws or times out nacks it with requeue.
+   */
+  public record SubscribeHandler(Function<Delivery, CompletionStage<Done>> handler, int parallelism,
+      HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
+  /** Detach a handler subscription; the reply comes once its calls in flight have finished. */
+  public record UnsubscribeHandler(long subscription, ActorRef<StatusReply<Done>> replyTo)
+      implements Command, Request<Done> {}
+
+  /**
+   * Stop delivering, for shutdown, and answer once no handler call is in flight, or after
+   * {@code timeout} with how many still are.
+   */
+  public record Drain(Duration timeout, ActorRef<StatusReply<DrainResult>> replyTo)
+      implements Command, Request<DrainResult> {}
+
+  /** Handler calls that finished while draining, and those still running at its end. */
+  public record DrainResult(int finished, int abandoned) {
+    /** The two results together. */
+    public DrainResult plus(DrainResult other) {
+      return new DrainResult(finished + other.finished, abandoned + other.abandoned);
+    }
+  }
+
+  /** This consumer's part of a message's trace. */
+  public record GetTrace(long sequence, ActorRef<StatusReply<List<MessageTrace.Entry>>> replyTo)
+      implements Command, Request<List<MessageTrace.Entry>> {}
+
   /** Attach a stream (see {@code QueueConsumer.source()}), which receives {@link StreamElement}s. */
   public record SubscribeStream(long streamId, ActorRef<StreamElement> stream) implements Command {}
 
@@ -125,11 +177,35 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     INSTANCE
   }
 
+  /** Why a removal step removed messages. */
+  enum Removal {
+    /** Past the queue's ttl or their own expiry: counted as expired. */
+    EXPIRED,
+    /** Evicted by drop-oldest: counted as dropped. */
+    EVICTED,
+    /** Moved back to their source queues by redrive: withdrawn without counting. */
+    REDRIVEN
+  }
+
+  /** From the queue: removal step {@code epoch} removed these messages, in sequence order. */
+  record MessagesRemoved(Removal reason, long epoch, List<Message> removed) implements Command {}
+
   /**
-   * From the queue: removal step {@code epoch} removed these messages, in sequence order, because
-   * they expired ({@code expiry}) or were evicted.
+   * Fault injection for supervision tests: the consumer throws, and its parent restarts it. Not
+   * reachable through the public API.
    */
-  record MessagesRemoved(boolean expiry, long epoch, List<Message> removed) implements Command {}
+  record Fail(String why) implements Command {}
+
+  private record HandlerDone(long subscription, long sequence, int attempt, Throwable failure) implements Command {}
+
+  private record BreakerChanged(long subscription, BreakerState state) implements Command {}
+
+  private record DeadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
+      Throwable failure) implements Command {}
+
+  private enum DrainDeadline implements Command {
+    INSTANCE
+  }
 
   /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
   enum Tick implements Command {
@@ -158,7 +234,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     final int prefetch;
     final int maxDeliveries;
     final boolean explicit;
+    /** Where given-up messages go, or {@code null}: then they are dropped and counted. */
+    final String deadLetterQueue;
     boolean paused;
+    boolean draining;
     long lastActivity;
     /** A stale episode was reported (ConsumerStale); activity ends it. */
     boolean staleReported;
@@ -173,7 +252,16 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long expired;
     long dropped;
     long deadLettered;
+    long errors;
+    int drainFinished;
+    ActorRef<StatusReply<DrainResult>> drainReply;
     final Map<ActorRef<Delivery>, ActorSubscriber> actorSubscribers = new LinkedHashMap<>();
+    final Map<Long, HandlerSubscriber> handlers = new LinkedHashMap<>();
+    /** Failed attempts of sequences still unsettled, for the dead-letter history. Bounded by prefetch. */
+    final Map<Long, List<DeadLetters.Attempt>> failures = new HashMap<>();
+    /** Groups with acknowledged members, toward GroupCompleted; insertion order, so the oldest is evicted first. */
+    final LinkedHashMap<String, int[]> groups = new LinkedHashMap<>();
+    final DeliveryTrace trace;
     final Map<Long, StreamSubscriber> streams = new LinkedHashMap<>();
     final ArrayDeque<ParkedRead> parkedReads = new ArrayDeque<>();
     /** In {@code none} mode: which actor subscriber holds which delivered sequence, for credit. */
@@ -183,14 +271,22 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long reportedWatermark;
     boolean awaitingMessages;
 
-    State(String queue, ConsumerSettings resolved, long start, long knownEpoch, long now) {
+    /**
+     * @param deadLetter the queue's dead-letter setting, or {@code null}
+     * @param traceEvents delivery events kept for traces
+     */
+    State(String queue, ConsumerSettings resolved, dev.spool.QueueSettings.DeadLetter deadLetter, long start,
+        long knownEpoch, long now, int traceEvents) {
       this.queue = queue;
+      this.deadLetterQueue = deadLetter == null ? null : deadLetter.queue();
+      this.trace = new DeliveryTrace(traceEvents);
       this.knownEpoch = knownEpoch;
       this.lastActivity = now;
       this.settings = resolved;
       this.cursor = new ConsumerCursor(start);
       this.prefetch = resolved.prefetch();
-      this.maxDeliveries = resolved.maxDeliveries() == null ? Integer.MAX_VALUE : resolved.maxDeliveries();
+      this.maxDeliveries = resolved.maxDeliveries() != null ? resolved.maxDeliveries()
+          : deadLetter != null ? deadLetter.maxDeliveries() : Integer.MAX_VALUE;
       this.explicit = resolved.ackMode() == AckMode.EXPLICIT;
       this.reportedWatermark = start;
     }
@@ -208,17 +304,50 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private static final class StreamSubscriber {
-    final long id;
+    final long owner;
     final ActorRef<StreamElement> ref;
     boolean demand = true; // the stream accepts its first element unasked
 
-    StreamSubscriber(long id, ActorRef<StreamElement> ref) {
-      this.id = id;
+    StreamSubscriber(long owner, ActorRef<StreamElement> ref) {
+      this.owner = owner;
       this.ref = ref;
     }
   }
 
   private record ParkedRead(long id, int max, ActorRef<StatusReply<List<Delivery>>> replyTo) {}
+
+  /** A handler subscription: the user's function, its concurrency and its circuit breaker. */
+  private static final class HandlerSubscriber {
+    final long owner;
+    final Function<Delivery, CompletionStage<Done>> handler;
+    final int parallelism;
+    final Executor executor;
+    final CircuitBreaker breaker;
+    final List<ActorRef<StatusReply<Done>>> cancelReplies = new ArrayList<>(0);
+    int running;
+    boolean cancelled;
+
+    HandlerSubscriber(long owner, Function<Delivery, CompletionStage<Done>> handler, int parallelism,
+        Executor executor, CircuitBreaker breaker) {
+      this.owner = owner;
+      this.handler = handler;
+      this.parallelism = parallelism;
+      this.executor = executor;
+      this.breaker = breaker;
+    }
+
+    /** Whether it can start another call: a half-open breaker lets one trial call through. */
+    boolean canTake() {
+      if (cancelled || running >= parallelism || breaker.isOpen()) {
+        return false;
+      }
+      return !breaker.isHalfOpen() || running == 0;
+    }
+
+    BreakerState breakerState() {
+      return breaker.isOpen() ? BreakerState.OPEN : breaker.isHalfOpen() ? BreakerState.HALF_OPEN : BreakerState.CLOSED;
+    }
+  }
 
   /**
    * @param parent the queue, told about progress and asked for wake-ups
@@ -226,9 +355,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    * @param counters the queue's totals, added to
    */
   static Behavior<Command> create(String name, State state, SegmentedLog log, QueueCounters counters,
-      ActorRef<QueueActor.Command> parent, SpoolSettings settings) {
+      ActorRef<QueueActor.Command> parent, ActorRef<QueueManager.Command> manager, SpoolSettings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
-        new ConsumerActor(context, timers, name, state, log, counters, parent, settings)));
+        new ConsumerActor(context, timers, name, state, log, counters, parent, manager, settings)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -237,11 +366,14 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final SegmentedLog log;
   private final QueueCounters counters;
   private final ActorRef<QueueActor.Command> parent;
+  private final ActorRef<QueueManager.Command> manager;
+  private final SpoolSettings settings;
   private final SpoolSettings.ConsumerDefaults limits;
   private final Clock clock;
   private final Duration staleAfter;
   private final MessageFilter filter;
   private final int segmentShift;
+  private final boolean traceOn;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
   private long roundBatch;
   /** Deliveries of the round under way, added to the queue's shared totals once per round. */
@@ -250,8 +382,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private ConsumerActor(ActorContext<Command> context, TimerScheduler<Command> timers, String name, State state,
       SegmentedLog log, QueueCounters counters, ActorRef<QueueActor.Command> parent,
-      SpoolSettings settings) {
+      ActorRef<QueueManager.Command> manager, SpoolSettings settings) {
     super(context);
+    this.manager = manager;
+    this.settings = settings;
     this.timers = timers;
     this.name = name;
     this.state = state;
@@ -263,6 +397,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.staleAfter = settings.janitor().staleAfter();
     this.filter = state.settings.filter();
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
+    this.traceOn = limits.traceEvents() > 0;
     recoverAfterRestart();
     dispatch();
   }
@@ -287,6 +422,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     state.parkedReads.clear();
     state.awaitingMessages = false;
+    if (state.drainReply != null) {
+      timers.startSingleTimer(DrainDeadline.INSTANCE, settings.shutdownDrainTimeout());
+    }
   }
 
   @Override
@@ -312,6 +450,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
         .onMessage(MessagesRemoved.class, this::onMessagesRemoved)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(SubscribeHandler.class, this::onSubscribeHandler)
+        .onMessage(UnsubscribeHandler.class, this::onUnsubscribeHandler)
+        .onMessage(HandlerDone.class, this::onHandlerDone)
+        .onMessage(BreakerChanged.class, this::onBreakerChanged)
+        .onMessage(DeadLetterAppended.class, this::onDeadLetterAppended)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
+        .onMessage(GetTrace.class, this::onGetTrace)
+        .onMessage(Fail.class, this::onFail)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -329,7 +476,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       return this;
     }
     touch();
-    List<Delivery> got = state.paused || !state.parkedReads.isEmpty() ? List.of() : take(read.max(), PULL_OWNER);
+    List<Delivery> got = halted() || !state.parkedReads.isEmpty() ? List.of() : take(read.max(), PULL_OWNER);
     Duration wait = read.waitFor() == null ? Duration.ZERO : min(read.waitFor(), limits.maxReadWait());
     if (!got.isEmpty() || wait.isZero() || state.parkedReads.size() >= limits.maxParkedReads()) {
       read.replyTo().tell(StatusReply.success(got));
@@ -368,7 +515,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         continue;
       }
       switch (state.cursor.ack(sequence, this::batchSettled)) {
-        case ACKED -> acked++;
+        case ACKED -> {
+          acked++;
+          settled(sequence, DeliveryTrace.Kind.ACKED, 0);
+        }
         case ALREADY_SETTLED -> already.add(sequence);
         case UNKNOWN -> unknown.add(sequence);
       }
@@ -384,7 +534,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     touch();
     int acked = 0;
     if (state.explicit) {
-      acked = state.cursor.ackUpTo(ack.sequence(), this::batchSettled);
+      acked = state.cursor.ackUpTo(ack.sequence(), this::batchSettled,
+          sequence -> settled(sequence, DeliveryTrace.Kind.ACKED, 0));
     } else {
       state.creditHeld.keySet().removeIf(sequence -> sequence <= ack.sequence() && releaseCreditOf(sequence));
     }
@@ -415,21 +566,94 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         continue; // not in flight: already settled or never delivered; nothing to redeliver
       }
       state.nacked++;
-      if (!nack.requeue() || attempt >= state.maxDeliveries) {
-        // No dead-letter queue yet: the message is given up on, and counted.
-        state.cursor.discard(sequence, this::batchSettled);
-        state.dropped++;
-        counters.dropped.increment();
-        continue;
-      }
-      state.cursor.requeue(sequence, true, this::batchSettled);
-      Duration delay = state.settings.backoff().delay(attempt);
-      timers.startSingleTimer(new BackoffElapsed(sequence), delay);
+      trace(sequence, DeliveryTrace.Kind.NACKED, attempt, state.cursor.ownerOf(sequence));
+      recordFailure(sequence, attempt, nack.requeue() ? "nacked" : "rejected", null);
+      retryOrGiveUp(sequence, attempt, nack.requeue());
     }
     nack.replyTo().tell(StatusReply.success(Done.getInstance()));
     dispatch();
     return this;
   }
+
+  /**
+   * After a failed attempt of an in-flight {@code sequence}: redeliver it after the backoff, or,
+   * without {@code requeue} or out of attempts, give up on it.
+   */
+  private void retryOrGiveUp(long sequence, int attempt, boolean requeue) {
+    if (!requeue || attempt >= state.maxDeliveries) {
+      state.cursor.hold(sequence, this::batchSettled);
+      giveUp(sequence, attempt, requeue ? "max-deliveries" : "rejected");
+      return;
+    }
+    state.cursor.requeue(sequence, true, this::batchSettled);
+    timers.startSingleTimer(new BackoffElapsed(sequence), state.settings.backoff().delay(attempt));
+  }
+
+  /**
+   * A {@link ConsumerCursor#hold held} sequence is given up on: appended to the dead-letter queue
+   * and settled once that append is confirmed, or without one dropped and counted.
+   */
+  private void giveUp(long sequence, int attempts, String reason) {
+    Message message = log.get(sequence);
+    if (state.deadLetterQueue == null || message == null) {
+      // Without a dead-letter queue it is dropped; a message already removed (expired) was counted then.
+      if (state.cursor.discard(sequence, this::batchSettled) && message != null) {
+        state.dropped++;
+        counters.dropped.increment();
+        trace(sequence, DeliveryTrace.Kind.DROPPED, attempts, -1);
+        getContext().getLog().debug("queue {}: consumer {} dropped sequence {} after {} attempts ({})", state.queue,
+            name, sequence, attempts, reason);
+      }
+      state.failures.remove(sequence);
+      return;
+    }
+    Message copy = DeadLetters.copyOf(message, state.queue, name, reason, attempts, state.failures.get(sequence),
+        clock.millis());
+    getContext().askWithStatus(LONGS, manager, settings.askTimeout(),
+        r -> new QueueManager.ToQueue(state.deadLetterQueue,
+            new QueueActor.Publish(DeadLetters.DEAD_LETTER_PRODUCER, List.of(copy), r)),
+        (appended, failure) -> new DeadLetterAppended(sequence, attempts, reason, appended, failure));
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static final Class<List<Long>> LONGS = (Class) List.class;
+
+  private Behavior<Command> onDeadLetterAppended(DeadLetterAppended result) {
+    long sequence = result.sequence();
+    if (result.failure() != null) {
+      // Keep it: nothing is given up on until the dead-letter queue has it. It comes back after the
+      // backoff, and its next failure tries the dead-letter queue again.
+      getContext().getLog().warn("queue {}: consumer {} could not dead-letter sequence {} to {} ({}); retrying later",
+          state.queue, name, sequence, state.deadLetterQueue, result.failure().getMessage());
+      if (state.cursor.releaseHeld(sequence) > 0) {
+        timers.startSingleTimer(new BackoffElapsed(sequence), state.settings.backoff().delay(result.attempts()));
+      }
+      return this;
+    }
+    state.cursor.discard(sequence, this::batchSettled);
+    state.failures.remove(sequence);
+    state.deadLettered++;
+    counters.deadLettered.increment();
+    trace(sequence, DeliveryTrace.Kind.DEAD_LETTERED, result.attempts(), -1);
+    long deadLetterSequence = result.appended().isEmpty() ? 0 : result.appended().get(0);
+    Events.publish(getContext().getSystem(), new SpoolEvent.DeadLettered(clock.instant(), state.queue, name, sequence,
+        result.reason(), result.attempts(), state.deadLetterQueue, deadLetterSequence));
+    reportProgress(false);
+    dispatch();
+    return this;
+  }
+
+  /** Remembers a failed attempt for the dead-letter history (the most recent ones, bounded). */
+  private void recordFailure(long sequence, int attempt, String outcome, Throwable error) {
+    List<DeadLetters.Attempt> history = state.failures.computeIfAbsent(sequence, s -> new ArrayList<>(4));
+    if (history.size() >= MAX_HISTORY) {
+      history.remove(0);
+    }
+    history.add(new DeadLetters.Attempt(attempt, clock.millis(), outcome, DeadLetters.describe(error)));
+  }
+
+  /** Failed attempts remembered per message for its dead-letter history. */
+  private static final int MAX_HISTORY = 16;
 
   private Behavior<Command> onBackoffElapsed(BackoffElapsed elapsed) {
     if (state.cursor.backoffElapsed(elapsed.sequence())) {
@@ -440,15 +664,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private Behavior<Command> onAckDeadline(AckDeadline deadline) {
     if (state.cursor.batchOpen(deadline.batch())) {
-      state.cursor.expireBatch(deadline.batch(), state.maxDeliveries, this::givenUp);
+      state.cursor.expireBatch(deadline.batch(), state.maxDeliveries, this::outOfAttempts);
       dispatch();
     }
     return this;
   }
 
-  private void givenUp(long sequence) {
-    state.dropped++;
-    counters.dropped.increment();
+  /** The cursor held {@code sequence}: its last attempt timed out or its subscriber went away. */
+  private void outOfAttempts(long sequence) {
+    giveUp(sequence, state.maxDeliveries, "max-deliveries");
   }
 
   private void batchSettled(long batch) {
@@ -484,6 +708,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       timers.cancel(new AckDeadline(batch));
     }
     state.cursor.seek(target);
+    state.failures.clear();
+    state.groups.clear();
     state.creditHeld.clear();
     state.actorSubscribers.values().forEach(s -> s.held = 0);
     touch();
@@ -563,7 +789,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onSubscribeStream(SubscribeStream subscribe) {
-    state.streams.put(subscribe.streamId(), new StreamSubscriber(subscribe.streamId(), subscribe.stream()));
+    // Its owner id comes from the same numbering as the other subscribers', so deliveries held by
+    // one are never released as another's.
+    state.streams.put(subscribe.streamId(), new StreamSubscriber(++state.ownerIds, subscribe.stream()));
     dispatch();
     return this;
   }
@@ -578,8 +806,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onStreamClosed(StreamClosed closed) {
-    if (state.streams.remove(closed.streamId()) != null) {
-      releaseOwner(closed.streamId());
+    StreamSubscriber stream = state.streams.remove(closed.streamId());
+    if (stream != null) {
+      releaseOwner(stream.owner);
       dispatch();
     }
     return this;
@@ -587,7 +816,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private void releaseOwner(long owner) {
     if (state.explicit) {
-      state.cursor.releaseOwner(owner, state.maxDeliveries, this::givenUp);
+      state.cursor.releaseOwner(owner, state.maxDeliveries, this::outOfAttempts);
     }
   }
 
@@ -615,9 +844,30 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return new ConsumerInfo(state.queue, name, state.settings, state.cursor.next(), committed, last,
         last - committed, lagAge, state.cursor.inFlight() + state.creditHeld.size(), state.cursor.waiting(),
         deliveryState(last), state.paused, Instant.ofEpochMilli(state.lastActivity),
-        state.actorSubscribers.size() + state.streams.size(), state.parkedReads.size(),
+        state.actorSubscribers.size() + state.streams.size() + state.handlers.size(), state.parkedReads.size(),
+        handlerCalls(), breakerState(),
         new ConsumerInfo.Counters(state.delivered, state.redelivered, state.acked, state.nacked,
-            state.filtered, state.expired, state.dropped, state.deadLettered));
+            state.filtered, state.expired, state.dropped, state.deadLettered, state.errors));
+  }
+
+  private int handlerCalls() {
+    int running = 0;
+    for (HandlerSubscriber h : state.handlers.values()) {
+      running += h.running;
+    }
+    return running;
+  }
+
+  /** The most telling breaker state over the handler subscriptions: open, then half-open, then closed. */
+  private BreakerState breakerState() {
+    BreakerState worst = BreakerState.NONE;
+    for (HandlerSubscriber h : state.handlers.values()) {
+      BreakerState b = h.breakerState();
+      if (b.ordinal() > worst.ordinal()) {
+        worst = b;
+      }
+    }
+    return worst;
   }
 
   private long committed() {
@@ -625,7 +875,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private DeliveryState deliveryState(long last) {
-    if (state.paused) {
+    if (halted()) {
       return DeliveryState.PAUSED;
     }
     boolean fresh = state.cursor.next() <= last;
@@ -635,8 +885,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     if (!state.cursor.hasReady() && state.explicit && state.cursor.unsettled() >= state.prefetch) {
       return state.cursor.inFlight() == 0 ? DeliveryState.BACKOFF : DeliveryState.CREDIT_EXHAUSTED;
     }
-    if (state.actorSubscribers.isEmpty() && state.streams.isEmpty() && state.parkedReads.isEmpty()) {
+    boolean others = !state.actorSubscribers.isEmpty() || !state.streams.isEmpty() || !state.parkedReads.isEmpty();
+    if (!others && state.handlers.isEmpty()) {
       return DeliveryState.NO_SUBSCRIBERS;
+    }
+    if (!others && state.handlers.values().stream().allMatch(h -> h.breaker.isOpen())) {
+      return DeliveryState.BREAKER_OPEN;
     }
     return DeliveryState.CREDIT_EXHAUSTED; // subscribers are attached but none can take more now
   }
@@ -652,7 +906,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    * rounds it re-queues itself rather than starve its mailbox.
    */
   private void dispatch() {
-    if (!state.paused) {
+    if (!halted()) {
       for (int round = 0; round < ROUNDS_PER_MESSAGE; round++) {
         serveParkedReads();
         serveSubscribers();
@@ -685,7 +939,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private void serveSubscribers() {
-    if (state.actorSubscribers.isEmpty() && state.streams.isEmpty()) {
+    if (state.actorSubscribers.isEmpty() && state.streams.isEmpty() && state.handlers.isEmpty()) {
       return;
     }
     boolean progress = true;
@@ -694,7 +948,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       int share = fairShare();
       for (StreamSubscriber stream : state.streams.values()) {
         if (stream.demand) {
-          List<Delivery> got = take(Math.min(limits.streamBatch(), share), stream.id);
+          List<Delivery> got = take(Math.min(limits.streamBatch(), share), stream.owner);
           if (!got.isEmpty()) {
             stream.demand = false;
             stream.ref.tell(new Batch(got));
@@ -714,6 +968,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
           }
           subscriber.ref.tell(delivery);
           progress = true;
+        }
+      }
+      for (HandlerSubscriber handler : state.handlers.values()) {
+        if (handler.canTake()) {
+          Delivery delivery = next(handler.owner);
+          if (delivery != null) {
+            call(handler, delivery);
+            progress = true;
+          }
         }
       }
     }
@@ -751,6 +1014,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
           state.delivered++;
           state.redelivered++;
           roundRedelivered++;
+          trace(sequence, DeliveryTrace.Kind.DELIVERED, attempt, owner);
           return new Delivery(name, message, attempt);
         }
       }
@@ -778,9 +1042,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         cursor.delivered(sequence, 1, roundBatch(), owner);
       } else {
         cursor.skipTo(sequence + 1);
+        groupMemberAcked(message); // at most once: delivering is acknowledging
       }
       state.delivered++;
       roundDelivered++;
+      trace(sequence, DeliveryTrace.Kind.DELIVERED, 1, owner);
       return new Delivery(name, message, 1);
     }
     return null;
@@ -809,15 +1075,18 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long count = 0;
     long first = 0;
     long last = 0;
+    boolean expiry = notice.reason() == Removal.EXPIRED;
     for (Message m : notice.removed()) {
       long sequence = m.sequence();
       boolean unacknowledged;
       if (state.explicit && state.cursor.discard(sequence, this::batchSettled)) {
         unacknowledged = true; // in flight or waiting: withdrawn, never redelivered
+        state.failures.remove(sequence);
       } else {
         unacknowledged = sequence >= state.cursor.next() && (filter.matchesAll() || filter.matches(m));
       }
-      if (unacknowledged) {
+      if (unacknowledged && notice.reason() != Removal.REDRIVEN) {
+        trace(sequence, expiry ? DeliveryTrace.Kind.EXPIRED : DeliveryTrace.Kind.DROPPED, 0, -1);
         count++;
         first = first == 0 ? sequence : first;
         last = sequence;
@@ -827,7 +1096,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     skipRemoved();
     if (count > 0) {
       SpoolEvent event;
-      if (notice.expiry()) {
+      if (expiry) {
         state.expired += count;
         event = new SpoolEvent.MessagesExpired(clock.instant(), state.queue, name, count, first, last);
       } else {
@@ -838,6 +1107,316 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     dispatch();
     return this;
+  }
+
+  // ---- handlers
+
+  private Behavior<Command> onSubscribeHandler(SubscribeHandler subscribe) {
+    HandlerSettings hs = subscribe.settings();
+    if (subscribe.handler() == null || hs == null || subscribe.parallelism() < 1
+        || subscribe.parallelism() > state.prefetch) {
+      Request.fail(subscribe, new SpoolException.InvalidConfiguration("a handler subscription needs a handler and a "
+          + "parallelism between 1 and the consumer's prefetch (" + state.prefetch + "), not "
+          + subscribe.parallelism()));
+      return this;
+    }
+    Executor executor;
+    try {
+      executor = getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(hs.dispatcher()));
+    } catch (RuntimeException noSuchDispatcher) {
+      Request.fail(subscribe, new SpoolException.InvalidConfiguration(
+          "no dispatcher '" + hs.dispatcher() + "' is configured for handlers"));
+      return this;
+    }
+    long owner = ++state.ownerIds;
+    ActorRef<Command> self = getContext().getSelf();
+    CircuitBreaker breaker = CircuitBreaker
+        .create(Adapter.toClassic(getContext().getSystem()).scheduler(), hs.maxFailures(), hs.timeout(),
+            hs.resetTimeout())
+        .withExponentialBackoff(hs.maxResetTimeout())
+        .addOnOpenListener(() -> self.tell(new BreakerChanged(owner, BreakerState.OPEN)))
+        .addOnHalfOpenListener(() -> self.tell(new BreakerChanged(owner, BreakerState.HALF_OPEN)))
+        .addOnCloseListener(() -> self.tell(new BreakerChanged(owner, BreakerState.CLOSED)));
+    state.handlers.put(owner, new HandlerSubscriber(owner, subscribe.handler(), subscribe.parallelism(), executor,
+        breaker));
+    touch();
+    subscribe.replyTo().tell(StatusReply.success(owner));
+    dispatch();
+    return this;
+  }
+
+  /** Runs the handler on its dispatcher, behind its breaker, and pipes the outcome back. */
+  private void call(HandlerSubscriber handler, Delivery delivery) {
+    handler.running++;
+    CompletionStage<Done> outcome;
+    try {
+      outcome = handler.breaker.callWithCircuitBreakerCS(() ->
+          CompletableFuture.supplyAsync(() -> handler.handler.apply(delivery), handler.executor)
+              .thenCompose(ConsumerActor::nonNull));
+    } catch (RuntimeException e) {
+      outcome = CompletableFuture.failedFuture(e);
+    }
+    getContext().pipeToSelf(outcome,
+        (done, failure) -> new HandlerDone(handler.owner, delivery.sequence(), delivery.attempt(), failure));
+  }
+
+  private static CompletionStage<Done> nonNull(CompletionStage<Done> stage) {
+    return stage != null ? stage : CompletableFuture.failedFuture(new NullPointerException("the handler returned null"));
+  }
+
+  private Behavior<Command> onHandlerDone(HandlerDone done) {
+    HandlerSubscriber handler = state.handlers.get(done.subscription());
+    if (handler != null) {
+      handler.running--;
+    }
+    if (state.drainReply != null) {
+      state.drainFinished++;
+    }
+    Throwable failure = done.failure() instanceof CompletionException && done.failure().getCause() != null
+        ? done.failure().getCause()
+        : done.failure();
+    long sequence = done.sequence();
+    boolean current = state.explicit && state.cursor.attemptInFlight(sequence) == done.attempt();
+    if (failure instanceof CircuitBreakerOpenException) {
+      // Refused before the handler saw it (the breaker opened meanwhile): not an attempt.
+      if (current) {
+        state.cursor.putBack(sequence, this::batchSettled);
+      }
+    } else if (failure == null) {
+      touch();
+      if (current && state.cursor.ack(sequence, this::batchSettled) == ConsumerCursor.AckOutcome.ACKED) {
+        recordAcks(1);
+        settled(sequence, DeliveryTrace.Kind.ACKED, done.attempt());
+        reportProgress(false);
+      }
+    } else {
+      handlerFailed(done, failure, current);
+    }
+    if (handler != null && handler.cancelled && handler.running == 0) {
+      detachHandler(handler);
+    }
+    if (state.drainReply != null && handlerCalls() == 0) {
+      finishDrain();
+    }
+    dispatch();
+    return this;
+  }
+
+  private void handlerFailed(HandlerDone done, Throwable failure, boolean current) {
+    state.errors++;
+    boolean timedOut = failure instanceof TimeoutException;
+    long owner = done.subscription();
+    trace(done.sequence(), timedOut ? DeliveryTrace.Kind.TIMED_OUT : DeliveryTrace.Kind.FAILED, done.attempt(), owner);
+    getContext().getLog().debug("queue {}: consumer {} handler {} failed on sequence {} (attempt {}): {}", state.queue,
+        name, owner, done.sequence(), done.attempt(), DeadLetters.describe(failure));
+    if (current) {
+      recordFailure(done.sequence(), done.attempt(), timedOut ? "timed-out" : "failed",
+          timedOut ? null : failure);
+      retryOrGiveUp(done.sequence(), done.attempt(), true);
+    }
+  }
+
+  private Behavior<Command> onBreakerChanged(BreakerChanged changed) {
+    HandlerSubscriber handler = state.handlers.get(changed.subscription());
+    if (handler == null) {
+      return this;
+    }
+    switch (changed.state()) {
+      case OPEN -> {
+        getContext().getLog().warn("queue {}: consumer {} handler {} failed {} times in a row; its breaker is open",
+            state.queue, name, handler.owner, handler.breaker.currentFailureCount());
+        Events.publish(getContext().getSystem(), new SpoolEvent.BreakerOpened(clock.instant(), state.queue, name,
+            handler.owner, handler.breaker.currentFailureCount()));
+      }
+      case CLOSED -> {
+        getContext().getLog().info("queue {}: consumer {} handler {} recovered; its breaker is closed", state.queue,
+            name, handler.owner);
+        Events.publish(getContext().getSystem(),
+            new SpoolEvent.BreakerClosed(clock.instant(), state.queue, name, handler.owner));
+      }
+      default -> getContext().getLog().debug("queue {}: consumer {} handler {} breaker half-open: one trial call",
+          state.queue, name, handler.owner);
+    }
+    dispatch();
+    return this;
+  }
+
+  private Behavior<Command> onUnsubscribeHandler(UnsubscribeHandler unsubscribe) {
+    HandlerSubscriber handler = state.handlers.get(unsubscribe.subscription());
+    if (handler == null) {
+      unsubscribe.replyTo().tell(StatusReply.success(Done.getInstance())); // already gone: detaching is idempotent
+      return this;
+    }
+    handler.cancelled = true;
+    handler.cancelReplies.add(unsubscribe.replyTo());
+    if (handler.running == 0) {
+      detachHandler(handler);
+    }
+    dispatch();
+    return this;
+  }
+
+  private void detachHandler(HandlerSubscriber handler) {
+    state.handlers.remove(handler.owner);
+    releaseOwner(handler.owner);
+    handler.cancelReplies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
+    handler.cancelReplies.clear();
+  }
+
+  // ---- shutdown
+
+  private Behavior<Command> onDrain(Drain drain) {
+    state.draining = true;
+    if (state.drainReply != null) {
+      state.drainReply.tell(StatusReply.success(new DrainResult(0, 0))); // superseded by this one
+    }
+    state.drainReply = drain.replyTo();
+    state.drainFinished = 0;
+    if (handlerCalls() == 0) {
+      finishDrain();
+    } else {
+      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDrainDeadline() {
+    if (state.drainReply != null) {
+      finishDrain();
+    }
+    return this;
+  }
+
+  private void finishDrain() {
+    timers.cancel(DrainDeadline.INSTANCE);
+    int abandoned = handlerCalls();
+    if (abandoned > 0) {
+      getContext().getLog().warn("queue {}: consumer {} stops with {} handler calls still running; their deliveries "
+          + "stay unacknowledged", state.queue, name, abandoned);
+    }
+    state.drainReply.tell(StatusReply.success(new DrainResult(state.drainFinished, abandoned)));
+    state.drainReply = null;
+  }
+
+  /** Whether nothing is delivered now: paused by an operator, or draining for shutdown. */
+  private boolean halted() {
+    return state.paused || state.draining;
+  }
+
+  private Behavior<Command> onFail(Fail fail) {
+    throw new IllegalStateException("injected failure: " + fail.why());
+  }
+
+  // ---- trace and groups
+
+  private void trace(long sequence, DeliveryTrace.Kind kind, int attempt, long owner) {
+    if (traceOn) {
+      state.trace.record(sequence, clock.millis(), kind, attempt, owner);
+    }
+  }
+
+  /** A delivery was settled by acknowledgement: traced, and counted toward its group. */
+  private void settled(long sequence, DeliveryTrace.Kind kind, int attempt) {
+    state.failures.remove(sequence);
+    trace(sequence, kind, attempt, -1);
+    if (limits.maxOpenGroups() > 0) {
+      Message m = log.get(sequence);
+      if (m != null) {
+        groupMemberAcked(m);
+      }
+    }
+  }
+
+  /**
+   * Counts an acknowledged member of the message's group; when the acknowledged members reach the
+   * declared {@code group-size}, emits {@code GroupCompleted} and forgets the group.
+   */
+  private void groupMemberAcked(Message m) {
+    Map<String, String> headers = m.headers();
+    String groupId = headers.isEmpty() || limits.maxOpenGroups() == 0 ? null : headers.get(GROUP_ID);
+    if (groupId == null) {
+      return;
+    }
+    int[] group = state.groups.get(groupId); // {acknowledged, declared size}
+    if (group == null) {
+      if (state.groups.size() >= limits.maxOpenGroups()) {
+        String eldest = state.groups.keySet().iterator().next();
+        state.groups.remove(eldest);
+        getContext().getLog().warn("queue {}: consumer {} tracks {} open groups; forgot group {}", state.queue, name,
+            limits.maxOpenGroups(), eldest);
+      }
+      group = new int[2];
+      state.groups.put(groupId, group);
+    }
+    group[0]++;
+    String size = headers.get(GROUP_SIZE);
+    if (size != null) {
+      try {
+        group[1] = Integer.parseInt(size.trim());
+      } catch (NumberFormatException notANumber) {
+        // a malformed size declares nothing; another member may declare it
+      }
+    }
+    if (group[1] > 0 && group[0] >= group[1]) {
+      state.groups.remove(groupId);
+      Events.publish(getContext().getSystem(),
+          new SpoolEvent.GroupCompleted(clock.instant(), state.queue, name, groupId, group[1]));
+    }
+  }
+
+  private static final String GROUP_ID = "group-id";
+  private static final String GROUP_SIZE = "group-size";
+
+  private Behavior<Command> onGetTrace(GetTrace get) {
+    long sequence = get.sequence();
+    List<MessageTrace.Entry> entries = new ArrayList<>();
+    boolean ended = false;
+    for (DeliveryTrace.Event e : state.trace.eventsOf(sequence)) {
+      ended |= e.kind().ends() || !state.explicit;
+      entries.add(new MessageTrace.Entry(e.kind().wireName(), name, Instant.ofEpochMilli(e.atMillis()), e.attempt(),
+          subscriberName(e.owner())));
+    }
+    // What the ring no longer holds, the position tells (without a time).
+    String standing = switch (state.explicit ? state.cursor.standingOf(sequence)
+        : sequence < state.cursor.next() ? ConsumerCursor.Standing.SETTLED : ConsumerCursor.Standing.PENDING) {
+      case IN_FLIGHT -> "in-flight";
+      case WAITING -> "waiting";
+      case HELD -> "dead-lettering";
+      case PENDING -> "pending";
+      case SETTLED -> ended ? null : settledAs(sequence);
+    };
+    if (standing != null) {
+      entries.add(new MessageTrace.Entry(standing, name, null, state.cursor.attemptInFlight(sequence),
+          standing.equals("in-flight") ? subscriberName(state.cursor.ownerOf(sequence)) : null));
+    }
+    get.replyTo().tell(StatusReply.success(entries));
+    return this;
+  }
+
+  private String settledAs(long sequence) {
+    Message m = log.get(sequence);
+    if (m != null && !filter.matchesAll() && !filter.matches(m)) {
+      return "filtered";
+    }
+    return state.explicit ? "acked" : "delivered";
+  }
+
+  private String subscriberName(long owner) {
+    if (owner < 0) {
+      return null;
+    }
+    if (owner == PULL_OWNER) {
+      return "pull";
+    }
+    if (state.handlers.containsKey(owner)) {
+      return "handler-" + owner;
+    }
+    for (StreamSubscriber stream : state.streams.values()) {
+      if (stream.owner == owner) {
+        return "stream-" + owner;
+      }
+    }
+    return "subscriber-" + owner;
   }
 
   // ---- staleness
@@ -898,8 +1477,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private boolean wantsMore() {
-    if (state.paused) {
+    if (halted()) {
       return false;
+    }
+    for (HandlerSubscriber handler : state.handlers.values()) {
+      if (handler.canTake()) {
+        return true;
+      }
     }
     if (state.explicit && state.cursor.unsettled() >= state.prefetch) {
       return false;

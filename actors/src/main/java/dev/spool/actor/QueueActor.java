@@ -3,6 +3,7 @@ package dev.spool.actor;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Message;
+import dev.spool.MessageTrace;
 import dev.spool.Names;
 import dev.spool.Overflow;
 import dev.spool.QueueInfo;
@@ -20,8 +21,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.apache.pekko.Done;
@@ -107,6 +111,28 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private record StaleListed(List<ConsumerInfo> consumers, Throwable failure, CleanupStale request)
       implements Command {}
 
+  /**
+   * Up to {@code max} retained messages from sequence {@code from} on, in order; moves no cursor.
+   */
+  public record Browse(long from, int max, ActorRef<StatusReply<List<Message>>> replyTo)
+      implements Command, Request<List<Message>> {}
+
+  /** One retained message with its delivery trace ({@code SequenceOutOfRange} once it is not retained). */
+  public record GetMessageTrace(long sequence, ActorRef<StatusReply<MessageTrace>> replyTo)
+      implements Command, Request<MessageTrace> {}
+
+  /**
+   * On a dead-letter queue: move the dead-lettered messages with sequences in {@code [from, to]}
+   * back to their source queues as new messages, removing them here; the reply is how many moved.
+   */
+  public record Redrive(long from, long to, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
+  private record Redriven(List<Long> deadLettered, Throwable failure, RedriveRun run) implements Command {}
+
+  /** Stop delivering for shutdown; the reply sums the consumers' drain results. */
+  public record Drain(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
+      implements Command, Request<ConsumerActor.DrainResult> {}
+
   /** From a consumer whose {@code inactiveTimeout} passed: remove me. */
   record RemoveInactive(String consumer, ActorRef<ConsumerActor.Command> ref, long lag) implements Command {}
 
@@ -138,8 +164,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   static Behavior<Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
-      MemoryMonitor memory) {
-    return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory));
+      MemoryMonitor memory, ActorRef<QueueManager.Command> manager) {
+    return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory, manager));
   }
 
   private final String name;
@@ -149,6 +175,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final DedupIndex dedup;
   private final ExpiryIndex expiries = new ExpiryIndex();
   private final MemoryMonitor memory;
+  private final ActorRef<QueueManager.Command> manager;
+  /** Sequences a redrive under way is moving, so that a second one does not move them again. */
+  private final Set<Long> redriving = new HashSet<>();
   /** High half of the ids of messages the producer gave none (see {@link Message#newIdSeed()}). */
   private final long idSeed = Message.newIdSeed();
   private final boolean dropOldest;
@@ -172,8 +201,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private double deliverRate;
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
-      MemoryMonitor memory) {
+      MemoryMonitor memory, ActorRef<QueueManager.Command> manager) {
     super(context);
+    this.manager = manager;
     this.name = name;
     this.queueSettings = queueSettings;
     this.settings = settings;
@@ -203,6 +233,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(CleanupStale.class, this::onCleanupStale)
         .onMessage(StaleListed.class, this::onStaleListed)
         .onMessage(RemoveInactive.class, this::onRemoveInactive)
+        .onMessage(Browse.class, this::onBrowse)
+        .onMessage(GetMessageTrace.class, this::onGetMessageTrace)
+        .onMessage(Redrive.class, this::onRedrive)
+        .onMessage(Redriven.class, this::onRedriven)
+        .onMessage(Drain.class, this::onDrain)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -357,7 +392,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Removal evictOldest(Removal eviction) {
-    Removal r = eviction != null ? eviction : new Removal(false);
+    Removal r = eviction != null ? eviction : new Removal(ConsumerActor.Removal.EVICTED);
     Message oldest = log.oldest();
     if (oldest != null) {
       r.remove(oldest.sequence());
@@ -370,15 +405,15 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * when the step finishes.
    */
   private final class Removal {
-    final boolean expiry;
+    final ConsumerActor.Removal reason;
     final long epoch = ++removalEpoch;
     final List<Message> removed = new ArrayList<>();
     long bytes;
     long released;
     boolean sorted = true;
 
-    Removal(boolean expiry) {
-      this.expiry = expiry;
+    Removal(ConsumerActor.Removal reason) {
+      this.reason = reason;
     }
 
     void remove(long sequence) {
@@ -406,13 +441,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       if (!sorted) {
         removed.sort(Comparator.comparingLong(Message::sequence));
       }
-      (expiry ? counters.expired : counters.dropped).add(removed.size());
+      switch (reason) {
+        case EXPIRED -> counters.expired.add(removed.size());
+        case EVICTED -> counters.dropped.add(removed.size());
+        case REDRIVEN -> { } // moved, not lost
+      }
       List<Message> notice = Collections.unmodifiableList(removed);
       for (ConsumerEntry entry : consumers.values()) {
-        entry.ref.tell(new ConsumerActor.MessagesRemoved(expiry, epoch, notice));
+        entry.ref.tell(new ConsumerActor.MessagesRemoved(reason, epoch, notice));
       }
       getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
-          expiry ? "expired" : "evicted", removed.size(), removed.get(0).sequence(),
+          reason.name().toLowerCase(java.util.Locale.ROOT), removed.size(), removed.get(0).sequence(),
           removed.get(removed.size() - 1).sequence());
       collectGarbage();
       return removed.size();
@@ -483,11 +522,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(create, e);
       return this;
     }
-    ConsumerActor.State state = new ConsumerActor.State(name, resolved, start, removalEpoch,
-        settings.clock().millis());
+    ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), start,
+        removalEpoch, settings.clock().millis(), settings.consumer().traceEvents());
+    // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue
+    // holds, not the actor; a failure in one consumer never touches the log or its siblings.
     ActorRef<ConsumerActor.Command> ref = getContext().spawn(
         Behaviors.supervise(ConsumerActor.create(resolved.name(), state, log, counters, getContext().getSelf(),
-                settings))
+                manager, settings))
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
@@ -650,12 +691,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (ttl != null) {
       long appendedNotAfter = now - ttl.toMillis();
       for (Message m = log.oldest(); m != null && m.timestamp() <= appendedNotAfter; m = log.oldest()) {
-        expiry = expiry != null ? expiry : new Removal(true);
+        expiry = expiry != null ? expiry : new Removal(ConsumerActor.Removal.EXPIRED);
         expiry.remove(m.sequence());
       }
     }
     if (expiries.earliest() <= now) {
-      Removal r = expiry != null ? expiry : new Removal(true);
+      Removal r = expiry != null ? expiry : new Removal(ConsumerActor.Removal.EXPIRED);
       expiries.pollExpired(now, r::remove);
       expiry = r;
     }
@@ -717,6 +758,154 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     getContext().getLog().info("queue {}: consumer {} removed ({}, lag {})", name, consumer, reason, lag);
     Events.publish(getContext().getSystem(),
         new SpoolEvent.ConsumerRemoved(settings.clock().instant(), name, consumer, reason, lag));
+  }
+
+  // ---- browsing and traces
+
+  private Behavior<Command> onBrowse(Browse browse) {
+    if (browse.max() < 1 || browse.max() > settings.consumer().maxReadBatch()) {
+      Request.fail(browse, new SpoolException.InvalidConfiguration(
+          "browse max must be between 1 and " + settings.consumer().maxReadBatch() + ", not " + browse.max()));
+      return this;
+    }
+    List<Message> out = new ArrayList<>(Math.min(browse.max(), 256));
+    long last = log.lastSequence();
+    for (long s = Math.max(browse.from(), log.firstSequence()); s <= last && out.size() < browse.max(); s++) {
+      Message m = log.get(s);
+      if (m != null) {
+        out.add(m);
+      }
+    }
+    browse.replyTo().tell(StatusReply.success(out));
+    return this;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static final Class<List<MessageTrace.Entry>> TRACE_ENTRIES = (Class) List.class;
+
+  private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
+    Message m = log.get(get.sequence());
+    if (m == null) {
+      Request.fail(get, new SpoolException.SequenceOutOfRange("queue '" + name + "' does not retain sequence "
+          + get.sequence() + " (retained: " + log.firstSequence() + " to " + log.lastSequence() + ")"));
+      return this;
+    }
+    MessageTrace.Entry appended = new MessageTrace.Entry("appended", null, Instant.ofEpochMilli(m.timestamp()), 0, null);
+    List<ActorRef<ConsumerActor.Command>> refs = consumers.values().stream().map(e -> e.ref).toList();
+    getContext().spawnAnonymous(Aggregator.<List<MessageTrace.Entry>, MessageTrace>create(
+        self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetTrace(get.sequence(), self))),
+        refs.size(),
+        get.replyTo(),
+        perConsumer -> {
+          List<MessageTrace.Entry> entries = new ArrayList<>();
+          entries.add(appended);
+          perConsumer.forEach(entries::addAll);
+          entries.sort(Comparator.comparing((MessageTrace.Entry e) -> e.at() == null ? Instant.MAX : e.at()));
+          return new MessageTrace(m, entries);
+        },
+        settings.askTimeout()));
+    return this;
+  }
+
+  // ---- redrive
+
+  /** One redrive: the dead-letter sequences it moves, per source queue, and the replies outstanding. */
+  private static final class RedriveRun {
+    final ActorRef<StatusReply<Long>> replyTo;
+    final List<Long> moved = new ArrayList<>();
+    final List<String> failures = new ArrayList<>();
+    int outstanding;
+
+    RedriveRun(ActorRef<StatusReply<Long>> replyTo) {
+      this.replyTo = replyTo;
+    }
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static final Class<List<Long>> LONGS = (Class) List.class;
+
+  private Behavior<Command> onRedrive(Redrive redrive) {
+    if (redrive.from() > redrive.to()) {
+      Request.fail(redrive, new SpoolException.InvalidConfiguration(
+          "redrive range is empty: from " + redrive.from() + " is after to " + redrive.to()));
+      return this;
+    }
+    Map<String, List<Message>> bySource = new LinkedHashMap<>();
+    Map<String, List<Long>> sequencesBySource = new HashMap<>();
+    long last = Math.min(log.lastSequence(), redrive.to());
+    for (long s = Math.max(redrive.from(), log.firstSequence()); s <= last; s++) {
+      Message m = log.get(s);
+      String source = m == null ? null : DeadLetters.sourceQueue(m);
+      if (source != null && redriving.add(s)) {
+        bySource.computeIfAbsent(source, q -> new ArrayList<>()).add(DeadLetters.redriven(m, name));
+        sequencesBySource.computeIfAbsent(source, q -> new ArrayList<>()).add(s);
+      }
+    }
+    RedriveRun run = new RedriveRun(redrive.replyTo());
+    if (bySource.isEmpty()) {
+      redrive.replyTo().tell(StatusReply.success(0L));
+      return this;
+    }
+    int batch = settings.maxBatchMessages();
+    for (Map.Entry<String, List<Message>> e : bySource.entrySet()) {
+      List<Message> messages = e.getValue();
+      List<Long> sequences = sequencesBySource.get(e.getKey());
+      for (int i = 0; i < messages.size(); i += batch) {
+        List<Message> chunk = List.copyOf(messages.subList(i, Math.min(messages.size(), i + batch)));
+        List<Long> chunkSequences = List.copyOf(sequences.subList(i, Math.min(sequences.size(), i + batch)));
+        run.outstanding++;
+        getContext().askWithStatus(LONGS, manager, settings.askTimeout(),
+            r -> new QueueManager.ToQueue(e.getKey(), new Publish(DeadLetters.REDRIVE_PRODUCER, chunk, r)),
+            (appended, failure) -> new Redriven(chunkSequences, failure == null ? null
+                : new IllegalStateException("to '" + e.getKey() + "': " + failure.getMessage()), run));
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onRedriven(Redriven result) {
+    RedriveRun run = result.run();
+    if (result.failure() == null) {
+      run.moved.addAll(result.deadLettered());
+    } else {
+      run.failures.add(result.failure().getMessage());
+      redriving.removeAll(result.deadLettered()); // not moved: it stays here, and a later redrive may try again
+    }
+    if (--run.outstanding > 0) {
+      return this;
+    }
+    // Removed only once the source queue confirmed the append: a message is never in neither queue.
+    Removal removal = new Removal(ConsumerActor.Removal.REDRIVEN);
+    run.moved.stream().sorted().forEach(removal::remove);
+    removal.finish();
+    redriving.removeAll(run.moved);
+    if (!run.failures.isEmpty()) {
+      getContext().getLog().warn("queue {}: redrive moved {} messages; some could not be moved: {}", name,
+          run.moved.size(), run.failures);
+    } else {
+      getContext().getLog().info("queue {}: redrive moved {} messages back to their source queues", name,
+          run.moved.size());
+    }
+    if (run.moved.isEmpty() && !run.failures.isEmpty()) {
+      run.replyTo.tell(StatusReply.error(new SpoolException.InvalidConfiguration(
+          "redrive moved nothing: " + String.join("; ", run.failures))));
+    } else {
+      run.replyTo.tell(StatusReply.success((long) run.moved.size()));
+    }
+    return this;
+  }
+
+  // ---- shutdown
+
+  private Behavior<Command> onDrain(Drain drain) {
+    List<ActorRef<ConsumerActor.Command>> refs = consumers.values().stream().map(e -> e.ref).toList();
+    getContext().spawnAnonymous(Aggregator.<ConsumerActor.DrainResult, ConsumerActor.DrainResult>create(
+        self -> refs.forEach(ref -> ref.tell(new ConsumerActor.Drain(drain.timeout(), self))),
+        refs.size(),
+        drain.replyTo(),
+        results -> results.stream().reduce(new ConsumerActor.DrainResult(0, 0), ConsumerActor.DrainResult::plus),
+        drain.timeout().plus(settings.askTimeout())));
+    return this;
   }
 
   private Behavior<Command> onPostStop() {

@@ -74,6 +74,19 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
       implements Command, Request<Integer> {}
 
+  /**
+   * Begin a graceful shutdown: refuse publishes from now on ({@code ShuttingDown}), stop delivering,
+   * and answer once handler calls in flight have finished or {@code timeout} passed.
+   */
+  public record Drain(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
+      implements Command, Request<ConsumerActor.DrainResult> {}
+
+  private record DrainQueues(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
+      implements Command {}
+
+  private record Drained(ConsumerActor.DrainResult result, Throwable failure,
+      ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo) implements Command {}
+
   private record QueueTerminated(String name, ActorRef<QueueActor.Command> ref) implements Command {}
 
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
@@ -95,6 +108,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private final MemoryMonitor memory;
   private final ActorRef<Janitor.Command> janitor;
   private long incarnations;
+  /** Set by {@link Drain}: publishes and new queues are refused. */
+  private boolean shuttingDown;
+  private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
 
   private QueueManager(ActorContext<Command> context, SpoolSettings settings) {
     super(context);
@@ -122,13 +138,19 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
         .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
         .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessage(DrainQueues.class, this::onDrainQueues)
+        .onMessage(Drained.class, this::onDrained)
         .build();
   }
 
   private Behavior<Command> onCreateQueue(CreateQueue create) {
     try {
+      if (shuttingDown) {
+        throw new SpoolException.ShuttingDown();
+      }
       Names.requireValid("queue", create.name());
-      requireSupported(create.settings());
+      requireSupported(create.name(), create.settings());
     } catch (SpoolException e) {
       Request.fail(create, e);
       return this;
@@ -142,24 +164,34 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       }
       return this;
     }
+    QueueSettings.DeadLetter deadLetter = create.settings().deadLetter();
+    if (deadLetter != null && !queues.containsKey(deadLetter.queue())) {
+      // A dead-letter queue that does not exist yet is created with defaults, so that nothing given
+      // up on has nowhere to go; create it first to choose its settings.
+      created(deadLetter.queue(), spawnQueue(deadLetter.queue(), QueueSettings.defaults()), QueueSettings.defaults());
+    }
     ActorRef<QueueActor.Command> ref = spawnQueue(create.name(), create.settings());
-    getContext().getLog().info("queue {} created", create.name());
-    Events.publish(getContext().getSystem(),
-        new SpoolEvent.QueueCreated(settings.clock().instant(), create.name(), create.settings()));
+    created(create.name(), ref, create.settings());
     answerWithInfo(ref, true, create.replyTo());
     return this;
+  }
+
+  private void created(String name, ActorRef<QueueActor.Command> ref, QueueSettings queueSettings) {
+    getContext().getLog().info("queue {} created", name);
+    Events.publish(getContext().getSystem(), new SpoolEvent.QueueCreated(settings.clock().instant(), name,
+        queueSettings));
   }
 
   /**
    * Settings whose behaviour is not built yet are refused rather than silently ignored: a user who
    * asks for a ttl or a dead-letter queue must not believe they have one.
    */
-  private static void requireSupported(QueueSettings s) {
+  private static void requireSupported(String name, QueueSettings s) {
     if (s.durability() == Durability.PERSISTENT) {
       throw new SpoolException.InvalidConfiguration("persistent queues are not available in this version");
     }
-    if (s.deadLetter() != null) {
-      throw new SpoolException.InvalidConfiguration("dead-letter queues are not available in this version");
+    if (s.deadLetter() != null && s.deadLetter().queue().equals(name)) {
+      throw new SpoolException.InvalidConfiguration("queue '" + name + "' cannot be its own dead-letter queue");
     }
   }
 
@@ -167,7 +199,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     // Resume, not restart: a restart would lose the log. A failure here is a bug in one command's
     // handling; the queue's data stays consistent because every handler validates before it writes.
     ActorRef<QueueActor.Command> ref = getContext().spawn(
-        Behaviors.supervise(QueueActor.create(name, queueSettings, settings, memory))
+        Behaviors.supervise(QueueActor.create(name, queueSettings, settings, memory, getContext().getSelf()))
             .onFailure(SupervisorStrategy.resume()),
         "queue-" + name + "-" + (++incarnations));
     getContext().watchWith(ref, new QueueTerminated(name, ref));
@@ -218,7 +250,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private Behavior<Command> onToQueue(ToQueue envelope) {
     Entry entry = queues.get(envelope.queue());
-    if (entry != null) {
+    if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish) {
+      Request.fail(publish, new SpoolException.ShuttingDown());
+    } else if (entry != null) {
       entry.ref().tell(envelope.command());
     } else if (envelope.command() instanceof Request<?> request) {
       Request.fail(request, new SpoolException.QueueNotFound(envelope.queue()));
@@ -231,7 +265,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private Behavior<Command> onStop(Stop stop) {
     getContext().getLog().info("Spool stopping: {} queues", queues.size());
-    Events.publish(getContext().getSystem(), new SpoolEvent.Shutdown(settings.clock().instant()));
+    Events.publish(getContext().getSystem(), new SpoolEvent.Shutdown(settings.clock().instant(), drained.finished(),
+        drained.abandoned()));
     stop.replyTo().tell(StatusReply.success(Done.getInstance()));
     return Behaviors.stopped();
   }
@@ -243,6 +278,39 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       janitor.tell(new Janitor.Untrack(terminated.name()));
       getContext().getLog().error("queue {} stopped unexpectedly; its messages are gone", terminated.name());
     }
+    return this;
+  }
+
+  // ---- graceful shutdown
+
+  private Behavior<Command> onDrain(Drain drain) {
+    if (!shuttingDown) {
+      shuttingDown = true;
+      getContext().getLog().info("Spool shutting down: publishes refused, waiting up to {} for handler calls",
+          drain.timeout());
+    }
+    Duration within = drain.timeout().plus(settings.askTimeout());
+    getContext().askWithStatus(ConsumerActor.DrainResult.class, getContext().getSelf(), within,
+        r -> new DrainQueues(drain.timeout(), r),
+        (result, failure) -> new Drained(result, failure, drain.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onDrainQueues(DrainQueues drain) {
+    this.<ConsumerActor.DrainResult, ConsumerActor.DrainResult>toEveryQueue(
+        r -> new QueueActor.Drain(drain.timeout(), r), drain.replyTo(),
+        results -> results.stream().reduce(new ConsumerActor.DrainResult(0, 0), ConsumerActor.DrainResult::plus),
+        drain.timeout().plus(settings.askTimeout()));
+    return this;
+  }
+
+  private Behavior<Command> onDrained(Drained done) {
+    if (done.failure() != null) {
+      done.replyTo().tell(StatusReply.error(done.failure()));
+      return this;
+    }
+    drained = done.result();
+    done.replyTo().tell(StatusReply.success(done.result()));
     return this;
   }
 
@@ -303,12 +371,17 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Sends {@code request} to every queue and answers {@code replyTo} with {@code aggregate} of the replies. */
   private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
+    toEveryQueue(request, replyTo, aggregate, settings.askTimeout());
+  }
+
+  private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
+      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate, Duration timeout) {
     List<ActorRef<QueueActor.Command>> refs = queues.values().stream().map(Entry::ref).toList();
     getContext().spawnAnonymous(Aggregator.<R, A>create(
         self -> refs.forEach(ref -> ref.tell(request.apply(self))),
         refs.size(),
         replyTo,
         aggregate,
-        settings.askTimeout()));
+        timeout));
   }
 }

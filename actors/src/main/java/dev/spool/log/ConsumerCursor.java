@@ -29,6 +29,8 @@ public final class ConsumerCursor {
   private final TreeMap<Long, Integer> ready = new TreeMap<>();
   /** Sequences waiting out a backoff, with the attempt number of their next delivery. */
   private final TreeMap<Long, Integer> delayed = new TreeMap<>();
+  /** Sequences set aside while they are dead-lettered, with the attempt that gave up. */
+  private final TreeMap<Long, Integer> held = new TreeMap<>();
   /** Unsettled deliveries per batch. */
   private final Map<Long, Integer> batchOutstanding = new HashMap<>();
   private long batchIds;
@@ -55,6 +57,9 @@ public final class ConsumerCursor {
     if (!delayed.isEmpty()) {
       low = Math.min(low, delayed.firstKey());
     }
+    if (!held.isEmpty()) {
+      low = Math.min(low, held.firstKey());
+    }
     return low - 1;
   }
 
@@ -71,6 +76,7 @@ public final class ConsumerCursor {
     inFlight.clear();
     ready.clear();
     delayed.clear();
+    held.clear();
     batchOutstanding.clear();
   }
 
@@ -137,7 +143,7 @@ public final class ConsumerCursor {
       settle(f.batch(), batchSettled);
       return AckOutcome.ACKED;
     }
-    if (ready.remove(sequence) != null || delayed.remove(sequence) != null) {
+    if (ready.remove(sequence) != null || delayed.remove(sequence) != null || held.remove(sequence) != null) {
       return AckOutcome.ACKED;
     }
     return sequence < next ? AckOutcome.ALREADY_SETTLED : AckOutcome.UNKNOWN;
@@ -146,23 +152,28 @@ public final class ConsumerCursor {
   /**
    * Acknowledges every unsettled delivered sequence at or below {@code sequence}.
    *
+   * @param acked told each sequence acknowledged
    * @return how many were newly acknowledged
    */
-  public int ackUpTo(long sequence, LongConsumer batchSettled) {
-    int acked = 0;
+  public int ackUpTo(long sequence, LongConsumer batchSettled, LongConsumer acked) {
+    int n = 0;
     for (Iterator<Map.Entry<Long, InFlight>> it = inFlight.headMap(sequence, true).entrySet().iterator(); it.hasNext(); ) {
-      settle(it.next().getValue().batch(), batchSettled);
+      Map.Entry<Long, InFlight> e = it.next();
+      settle(e.getValue().batch(), batchSettled);
       it.remove();
-      acked++;
+      acked.accept(e.getKey());
+      n++;
     }
-    acked += clearUpTo(ready, sequence);
-    acked += clearUpTo(delayed, sequence);
-    return acked;
+    n += clearUpTo(ready, sequence, acked);
+    n += clearUpTo(delayed, sequence, acked);
+    n += clearUpTo(held, sequence, acked);
+    return n;
   }
 
-  private static int clearUpTo(TreeMap<Long, Integer> map, long sequence) {
+  private static int clearUpTo(TreeMap<Long, Integer> map, long sequence, LongConsumer acked) {
     Map<Long, Integer> head = map.headMap(sequence, true);
     int n = head.size();
+    head.keySet().forEach(acked::accept);
     head.clear();
     return n;
   }
@@ -181,6 +192,55 @@ public final class ConsumerCursor {
     int nextAttempt = f.attempt() + 1;
     (afterBackoff ? delayed : ready).put(sequence, nextAttempt);
     return nextAttempt;
+  }
+
+  /**
+   * Sets an in-flight {@code sequence} aside, still unsettled, while it is handed to a dead-letter
+   * queue: no ack deadline runs for it and it is not redelivered unless {@link #releaseHeld} says so.
+   *
+   * @return the attempt that was in flight, or 0 if it was not in flight
+   */
+  public int hold(long sequence, LongConsumer batchSettled) {
+    InFlight f = inFlight.remove(sequence);
+    if (f == null) {
+      return 0;
+    }
+    settle(f.batch(), batchSettled);
+    held.put(sequence, f.attempt());
+    return f.attempt();
+  }
+
+  /** Whether {@code sequence} is set aside for dead-lettering. */
+  public boolean isHeld(long sequence) {
+    return held.containsKey(sequence);
+  }
+
+  /**
+   * Puts a held sequence back to be delivered again after a backoff (its dead-lettering failed).
+   *
+   * @return the attempt number of its next delivery, or 0 if it was not held
+   */
+  public int releaseHeld(long sequence) {
+    Integer attempt = held.remove(sequence);
+    if (attempt == null) {
+      return 0;
+    }
+    delayed.put(sequence, attempt + 1);
+    return attempt + 1;
+  }
+
+  /**
+   * Takes {@code sequence} out of flight as if it had never been handed out: it is delivered again
+   * at once with the same attempt number (its subscriber refused it before it started on it).
+   */
+  public boolean putBack(long sequence, LongConsumer batchSettled) {
+    InFlight f = inFlight.remove(sequence);
+    if (f == null) {
+      return false;
+    }
+    settle(f.batch(), batchSettled);
+    ready.put(sequence, f.attempt());
+    return true;
   }
 
   /** Settles {@code sequence} without acknowledgement (dropped, dead-lettered); false if it was not unsettled. */
@@ -214,7 +274,7 @@ public final class ConsumerCursor {
    * Puts every delivery of {@code batch} still in flight back for redelivery (its ack deadline passed).
    *
    * @param overLimit told each sequence whose next attempt would exceed {@code maxDeliveries}; such
-   *     sequences are settled instead of requeued
+   *     sequences are {@link #hold held} instead of requeued, for the caller to dead-letter or settle
    * @return how many were requeued
    */
   public int expireBatch(long batch, int maxDeliveries, LongConsumer overLimit) {
@@ -228,6 +288,7 @@ public final class ConsumerCursor {
 
   private int requeueWhere(java.util.function.Predicate<InFlight> which, int maxDeliveries, LongConsumer overLimit) {
     int requeued = 0;
+    java.util.List<Long> givenUp = new java.util.ArrayList<>(0);
     for (Iterator<Map.Entry<Long, InFlight>> it = inFlight.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<Long, InFlight> e = it.next();
       InFlight f = e.getValue();
@@ -235,13 +296,15 @@ public final class ConsumerCursor {
         it.remove();
         settle(f.batch(), b -> {});
         if (f.attempt() >= maxDeliveries) {
-          overLimit.accept(e.getKey());
+          held.put(e.getKey(), f.attempt());
+          givenUp.add(e.getKey());
         } else {
           ready.put(e.getKey(), f.attempt() + 1);
           requeued++;
         }
       }
     }
+    givenUp.forEach(overLimit::accept); // after the walk: the callback may settle what it is told of
     return requeued;
   }
 
@@ -267,8 +330,47 @@ public final class ConsumerCursor {
     return delayed.size();
   }
 
-  /** Unacknowledged sequences this consumer holds: in flight or waiting. Bounded by prefetch. */
+  /** Where a sequence stands for this consumer. */
+  public enum Standing {
+    /** Not delivered yet. */
+    PENDING,
+    /** Delivered and not yet acknowledged. */
+    IN_FLIGHT,
+    /** Waiting to be delivered again, now or after a backoff. */
+    WAITING,
+    /** Set aside while it is dead-lettered. */
+    HELD,
+    /** Acknowledged, or otherwise settled (skipped, given up on). */
+    SETTLED
+  }
+
+  /** Where {@code sequence} stands. */
+  public Standing standingOf(long sequence) {
+    if (inFlight.containsKey(sequence)) {
+      return Standing.IN_FLIGHT;
+    }
+    if (ready.containsKey(sequence) || delayed.containsKey(sequence)) {
+      return Standing.WAITING;
+    }
+    if (held.containsKey(sequence)) {
+      return Standing.HELD;
+    }
+    return sequence < next ? Standing.SETTLED : Standing.PENDING;
+  }
+
+  /** Sequences set aside while they are dead-lettered. */
+  public int held() {
+    return held.size();
+  }
+
+  /** The subscriber holding an in-flight {@code sequence}, or -1. */
+  public long ownerOf(long sequence) {
+    InFlight f = inFlight.get(sequence);
+    return f == null ? -1 : f.owner();
+  }
+
+  /** Unacknowledged sequences this consumer holds: in flight, waiting or held. Bounded by prefetch. */
   public int unsettled() {
-    return inFlight.size() + ready.size() + delayed.size();
+    return inFlight.size() + ready.size() + delayed.size() + held.size();
   }
 }

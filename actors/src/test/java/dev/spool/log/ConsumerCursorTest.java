@@ -27,7 +27,7 @@ class ConsumerCursorTest {
     assertEquals(2, c.committed());
     assertEquals(AckOutcome.ALREADY_SETTLED, c.ack(1, settled::add));
     assertEquals(AckOutcome.UNKNOWN, c.ack(6, settled::add));
-    assertEquals(3, c.ackUpTo(10, settled::add));
+    assertEquals(3, c.ackUpTo(10, settled::add, s -> {}));
     assertEquals(5, c.committed());
     assertEquals(List.of(b), settled, "the batch settles exactly once, with its last delivery");
   }

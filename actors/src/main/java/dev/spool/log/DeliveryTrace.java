@@ -1,0 +1,115 @@
+package dev.spool.log;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One consumer's most recent delivery events (delivered, acked, nacked, failed, timed out,
+ * dead-lettered …) in a fixed-size ring of primitive arrays: recording costs a few array stores and
+ * never allocates, and the memory is bounded whatever the traffic. The arrays are allocated on the
+ * first event, so an idle consumer costs nothing.
+ *
+ * <p>Older events are overwritten; the owner derives what the ring no longer holds from its
+ * position (a sequence at or below the committed position was acknowledged).
+ *
+ * <p>Single-threaded: owned by one consumer actor. It outlives restarts of that actor.
+ */
+public final class DeliveryTrace {
+
+  /** What happened to a delivery. */
+  public enum Kind {
+    DELIVERED("delivered"),
+    ACKED("acked"),
+    NACKED("nacked"),
+    FAILED("failed"),
+    TIMED_OUT("timed-out"),
+    DEAD_LETTERED("dead-lettered"),
+    DROPPED("dropped"),
+    EXPIRED("expired");
+
+    private static final Kind[] VALUES = values();
+    private final String wireName;
+
+    Kind(String wireName) {
+      this.wireName = wireName;
+    }
+
+    /** The name used in JSON and the console, e.g. {@code timed-out}. */
+    public String wireName() {
+      return wireName;
+    }
+
+    /** Whether it settles the message for the consumer. */
+    public boolean ends() {
+      return this == ACKED || this == DEAD_LETTERED || this == DROPPED || this == EXPIRED;
+    }
+  }
+
+  /**
+   * One recorded event.
+   *
+   * @param sequence the message
+   * @param atMillis when, epoch milliseconds
+   * @param kind what happened
+   * @param attempt the delivery attempt it concerns
+   * @param owner the subscriber it concerns (the consumer's own numbering), or -1
+   */
+  public record Event(long sequence, long atMillis, Kind kind, int attempt, long owner) {}
+
+  private final int capacity;
+  private long[] sequences;
+  private long[] times;
+  private long[] owners;
+  private int[] attempts;
+  private byte[] kinds;
+  private long recorded;
+
+  /** @param capacity events kept; 0 records nothing */
+  public DeliveryTrace(int capacity) {
+    if (capacity < 0) {
+      throw new IllegalArgumentException("trace capacity must not be negative: " + capacity);
+    }
+    this.capacity = capacity;
+  }
+
+  /** Records an event, overwriting the oldest when full. */
+  public void record(long sequence, long atMillis, Kind kind, int attempt, long owner) {
+    if (capacity == 0) {
+      return;
+    }
+    if (sequences == null) {
+      sequences = new long[capacity];
+      times = new long[capacity];
+      owners = new long[capacity];
+      attempts = new int[capacity];
+      kinds = new byte[capacity];
+    }
+    int i = (int) (recorded++ % capacity);
+    sequences[i] = sequence;
+    times[i] = atMillis;
+    kinds[i] = (byte) kind.ordinal();
+    attempts[i] = attempt;
+    owners[i] = owner;
+  }
+
+  /** The events still held for {@code sequence}, oldest first. */
+  public List<Event> eventsOf(long sequence) {
+    List<Event> out = new ArrayList<>();
+    if (sequences == null) {
+      return out;
+    }
+    long held = Math.min(recorded, capacity);
+    for (long n = recorded - held; n < recorded; n++) {
+      int i = (int) (n % capacity);
+      if (sequences[i] == sequence) {
+        out.add(new Event(sequence, times[i], Kind.VALUES[kinds[i]], attempts[i], owners[i]));
+      }
+    }
+    return out;
+  }
+
+  /** Events recorded since creation, including those overwritten. */
+  public long recorded() {
+    return recorded;
+  }
+}
