@@ -46,7 +46,6 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.CircuitBreaker;
-import org.apache.pekko.pattern.CircuitBreakerOpenException;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -68,10 +67,11 @@ import org.apache.pekko.pattern.StatusReply;
  * a failure resumes with cursor, committed position and in-flight set intact.
  *
  * <p>Handler subscriptions run the user's function for each delivery on a dispatcher apart from the
- * actors', at most {@code parallelism} calls at once, each behind its own Pekko
+ * actors', at most {@code parallelism} calls at once, each subscription with its own Pekko
  * {@link CircuitBreaker}: a failed or timed-out call nacks the delivery (redelivered after the
- * backoff), repeated failures open the breaker and deliveries to that handler pause until a trial
- * call succeeds. A message given up on (nacked without requeue, or out of attempts) is set aside,
+ * backoff); repeated failures of first attempts open the breaker, and deliveries to that handler
+ * pause until a trial call succeeds. Retries of a failing message do not count toward opening it,
+ * so a few poison messages never pause the healthy traffic. A message given up on (nacked without requeue, or out of attempts) is set aside,
  * appended to the queue's dead-letter queue with its attempt history, and only then settled.
  */
 public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command> {
@@ -196,7 +196,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    */
   record Fail(String why) implements Command {}
 
-  private record HandlerDone(long subscription, long sequence, int attempt, Throwable failure) implements Command {}
+  private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
+      implements Command {}
+
+  /** Fail handler calls that outlived their timeout. */
+  private enum CheckHandlerTimeouts implements Command {
+    INSTANCE
+  }
 
   private record BreakerChanged(long subscription, BreakerState state) implements Command {}
 
@@ -316,6 +322,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private record ParkedRead(long id, int max, ActorRef<StatusReply<List<Delivery>>> replyTo) {}
 
+  /** A handler call running: which delivery, and since when (for its timeout). */
+  private record Call(long sequence, int attempt, long startedNanos) {}
+
   /** A handler subscription: the user's function, its concurrency and its circuit breaker. */
   private static final class HandlerSubscriber {
     final long owner;
@@ -323,17 +332,22 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     final int parallelism;
     final Executor executor;
     final CircuitBreaker breaker;
+    final long timeoutMillis;
     final List<ActorRef<StatusReply<Done>>> cancelReplies = new ArrayList<>(0);
+    /** Calls running, by call id, oldest first. */
+    final LinkedHashMap<Long, Call> calls = new LinkedHashMap<>();
+    long callIds;
     int running;
     boolean cancelled;
 
     HandlerSubscriber(long owner, Function<Delivery, CompletionStage<Done>> handler, int parallelism,
-        Executor executor, CircuitBreaker breaker) {
+        Executor executor, CircuitBreaker breaker, long timeoutMillis) {
       this.owner = owner;
       this.handler = handler;
       this.parallelism = parallelism;
       this.executor = executor;
       this.breaker = breaker;
+      this.timeoutMillis = timeoutMillis;
     }
 
     /** Whether it can start another call: a half-open breaker lets one trial call through. */
@@ -425,6 +439,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     if (state.drainReply != null) {
       timers.startSingleTimer(DrainDeadline.INSTANCE, settings.shutdownDrainTimeout());
     }
+    startTimeoutChecks();
   }
 
   @Override
@@ -453,6 +468,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(SubscribeHandler.class, this::onSubscribeHandler)
         .onMessage(UnsubscribeHandler.class, this::onUnsubscribeHandler)
         .onMessage(HandlerDone.class, this::onHandlerDone)
+        .onMessageEquals(CheckHandlerTimeouts.INSTANCE, this::onCheckHandlerTimeouts)
         .onMessage(BreakerChanged.class, this::onBreakerChanged)
         .onMessage(DeadLetterAppended.class, this::onDeadLetterAppended)
         .onMessage(Drain.class, this::onDrain)
@@ -1130,15 +1146,21 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     long owner = ++state.ownerIds;
     ActorRef<Command> self = getContext().getSelf();
+    // A call must time out no later than its delivery's ack deadline, or the deadline would hand the
+    // message to another call while this one still runs. The actor times calls out itself (see
+    // onCheckHandlerTimeouts): the breaker's own call timeout schedules a task per call, which
+    // measured five times slower.
+    Duration callTimeout = min(hs.timeout(), state.settings.ackTimeout());
     CircuitBreaker breaker = CircuitBreaker
-        .create(Adapter.toClassic(getContext().getSystem()).scheduler(), hs.maxFailures(), hs.timeout(),
+        .create(Adapter.toClassic(getContext().getSystem()).scheduler(), hs.maxFailures(), Duration.ZERO,
             hs.resetTimeout())
         .withExponentialBackoff(hs.maxResetTimeout())
         .addOnOpenListener(() -> self.tell(new BreakerChanged(owner, BreakerState.OPEN)))
         .addOnHalfOpenListener(() -> self.tell(new BreakerChanged(owner, BreakerState.HALF_OPEN)))
         .addOnCloseListener(() -> self.tell(new BreakerChanged(owner, BreakerState.CLOSED)));
     state.handlers.put(owner, new HandlerSubscriber(owner, subscribe.handler(), subscribe.parallelism(), executor,
-        breaker));
+        breaker, callTimeout.toMillis()));
+    startTimeoutChecks();
     touch();
     subscribe.replyTo().tell(StatusReply.success(owner));
     dispatch();
@@ -1148,16 +1170,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Runs the handler on its dispatcher, behind its breaker, and pipes the outcome back. */
   private void call(HandlerSubscriber handler, Delivery delivery) {
     handler.running++;
-    CompletionStage<Done> outcome;
-    try {
-      outcome = handler.breaker.callWithCircuitBreakerCS(() ->
-          CompletableFuture.supplyAsync(() -> handler.handler.apply(delivery), handler.executor)
-              .thenCompose(ConsumerActor::nonNull));
-    } catch (RuntimeException e) {
-      outcome = CompletableFuture.failedFuture(e);
-    }
+    long id = ++handler.callIds;
+    handler.calls.put(id, new Call(delivery.sequence(), delivery.attempt(), System.nanoTime()));
+    CompletionStage<Done> outcome =
+        CompletableFuture.supplyAsync(() -> handler.handler.apply(delivery), handler.executor)
+            .thenCompose(ConsumerActor::nonNull);
     getContext().pipeToSelf(outcome,
-        (done, failure) -> new HandlerDone(handler.owner, delivery.sequence(), delivery.attempt(), failure));
+        (done, failure) -> new HandlerDone(handler.owner, id, delivery.sequence(), delivery.attempt(), failure));
   }
 
   private static CompletionStage<Done> nonNull(CompletionStage<Done> stage) {
@@ -1166,23 +1185,27 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private Behavior<Command> onHandlerDone(HandlerDone done) {
     HandlerSubscriber handler = state.handlers.get(done.subscription());
-    if (handler != null) {
-      handler.running--;
+    if (handler == null || handler.calls.remove(done.call()) == null) {
+      return this; // it timed out earlier, and was dealt with then
     }
+    handler.running--;
     if (state.drainReply != null) {
       state.drainFinished++;
     }
     Throwable failure = done.failure() instanceof CompletionException && done.failure().getCause() != null
         ? done.failure().getCause()
         : done.failure();
+    finished(handler, done, failure);
+    dispatch();
+    return this;
+  }
+
+  /** A call ended: {@code failure} is null on success, a {@link TimeoutException} when it timed out. */
+  private void finished(HandlerSubscriber handler, HandlerDone done, Throwable failure) {
     long sequence = done.sequence();
     boolean current = state.explicit && state.cursor.attemptInFlight(sequence) == done.attempt();
-    if (failure instanceof CircuitBreakerOpenException) {
-      // Refused before the handler saw it (the breaker opened meanwhile): not an attempt.
-      if (current) {
-        state.cursor.putBack(sequence, this::batchSettled);
-      }
-    } else if (failure == null) {
+    if (failure == null) {
+      handler.breaker.succeed();
       touch();
       if (current && state.cursor.ack(sequence, this::batchSettled) == ConsumerCursor.AckOutcome.ACKED) {
         recordAcks(1);
@@ -1190,15 +1213,55 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         reportProgress(false);
       }
     } else {
+      // The breaker measures the handler's downstream, not bad messages: a retry of a message that
+      // failed before is expected to fail again and does not count, unless it is the trial call.
+      if (done.attempt() == 1 || handler.breaker.isHalfOpen()) {
+        handler.breaker.fail();
+      }
       handlerFailed(done, failure, current);
     }
-    if (handler != null && handler.cancelled && handler.running == 0) {
+    if (handler.cancelled && handler.running == 0) {
       detachHandler(handler);
     }
     if (state.drainReply != null && handlerCalls() == 0) {
       finishDrain();
     }
-    dispatch();
+  }
+
+  private void startTimeoutChecks() {
+    long shortest = Long.MAX_VALUE;
+    for (HandlerSubscriber h : state.handlers.values()) {
+      shortest = Math.min(shortest, h.timeoutMillis);
+    }
+    if (shortest == Long.MAX_VALUE) {
+      timers.cancel(CheckHandlerTimeouts.INSTANCE);
+    } else {
+      // a tenth of the shortest timeout: a call is failed at most 10 % after its timeout
+      timers.startTimerWithFixedDelay(CheckHandlerTimeouts.INSTANCE, Duration.ofMillis(Math.max(10, shortest / 10)));
+    }
+  }
+
+  private Behavior<Command> onCheckHandlerTimeouts() {
+    long now = System.nanoTime();
+    boolean any = false;
+    for (HandlerSubscriber handler : List.copyOf(state.handlers.values())) {
+      long limit = handler.timeoutMillis * 1_000_000L;
+      for (Iterator<Map.Entry<Long, Call>> it = handler.calls.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<Long, Call> e = it.next();
+        Call call = e.getValue();
+        if (now - call.startedNanos() < limit) {
+          break; // oldest first: the rest are younger
+        }
+        it.remove();
+        handler.running--;
+        any = true;
+        finished(handler, new HandlerDone(handler.owner, e.getKey(), call.sequence(), call.attempt(), null),
+            new TimeoutException("handler call timed out after " + handler.timeoutMillis + " ms"));
+      }
+    }
+    if (any) {
+      dispatch();
+    }
     return this;
   }
 
@@ -1258,6 +1321,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private void detachHandler(HandlerSubscriber handler) {
     state.handlers.remove(handler.owner);
+    startTimeoutChecks();
     releaseOwner(handler.owner);
     handler.cancelReplies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
     handler.cancelReplies.clear();

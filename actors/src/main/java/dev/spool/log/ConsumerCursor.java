@@ -229,20 +229,6 @@ public final class ConsumerCursor {
     return attempt + 1;
   }
 
-  /**
-   * Takes {@code sequence} out of flight as if it had never been handed out: it is delivered again
-   * at once with the same attempt number (its subscriber refused it before it started on it).
-   */
-  public boolean putBack(long sequence, LongConsumer batchSettled) {
-    InFlight f = inFlight.remove(sequence);
-    if (f == null) {
-      return false;
-    }
-    settle(f.batch(), batchSettled);
-    ready.put(sequence, f.attempt());
-    return true;
-  }
-
   /** Settles {@code sequence} without acknowledgement (dropped, dead-lettered); false if it was not unsettled. */
   public boolean discard(long sequence, LongConsumer batchSettled) {
     return ack(sequence, batchSettled) == AckOutcome.ACKED;

@@ -183,7 +183,7 @@ class HandlersTest {
     Events.next(events, SpoolEvent.BreakerClosed.class, e -> e.queue().equals(q));
     await().atMost(Duration.ofSeconds(30)).until(() -> result(spool.consumerInfo(q, "fragile")).lag() == 0);
     Set<Long> all = new HashSet<>();
-    LongStreamOf(total).forEach(all::add);
+    all.addAll(sequences(total));
     assertEquals(all, handled, "every message was eventually handled");
     ConsumerInfo done = result(spool.consumerInfo(q, "fragile"));
     assertEquals(total, done.counters().acked());
@@ -192,7 +192,7 @@ class HandlersTest {
     result(subscription.cancel());
   }
 
-  private static List<Long> LongStreamOf(int n) {
+  private static List<Long> sequences(int n) {
     List<Long> out = new ArrayList<>();
     for (long i = 1; i <= n; i++) {
       out.add(i);
