@@ -94,4 +94,45 @@ class ConsumerCursorTest {
     assertEquals(0, c.unsettled());
     assertEquals(50, c.next());
   }
+
+  @Test
+  void aHeldSequenceStaysUnsettledUntilDiscardedOrReleasedForAnotherAttempt() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long batch = c.newBatch();
+    c.delivered(1, 1, batch, 9);
+    c.delivered(2, 1, batch, 9);
+    java.util.List<Long> settled = new java.util.ArrayList<>();
+    assertEquals(1, c.hold(1, settled::add));
+    assertEquals(0, c.hold(1, settled::add), "only an in-flight sequence can be held");
+    assertEquals(ConsumerCursor.Standing.HELD, c.standingOf(1));
+    assertEquals(0, c.committed(), "a held sequence is not committed");
+    assertEquals(2, c.unsettled());
+    assertEquals(2, c.releaseHeld(1), "released for attempt 2");
+    assertEquals(ConsumerCursor.Standing.WAITING, c.standingOf(1));
+    c.endBackoffs();
+    assertEquals(1, c.firstReady());
+    assertEquals(2, c.pollReady());
+    c.delivered(1, 2, c.newBatch(), 9);
+    c.hold(1, settled::add);
+    assertTrue(c.discard(1, settled::add));
+    assertEquals(ConsumerCursor.Standing.SETTLED, c.standingOf(1));
+    assertEquals(ConsumerCursor.Standing.IN_FLIGHT, c.standingOf(2));
+    assertEquals(ConsumerCursor.Standing.PENDING, c.standingOf(3));
+    assertEquals(9, c.ownerOf(2));
+    assertEquals(1, c.committed());
+  }
+
+  @Test
+  void anExpiredBatchHoldsWhatIsOutOfAttemptsForTheCallerToGiveUp() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long batch = c.newBatch();
+    c.delivered(1, 3, batch, 1);
+    c.delivered(2, 1, batch, 1);
+    java.util.List<Long> givenUp = new java.util.ArrayList<>();
+    assertEquals(1, c.expireBatch(batch, 3, givenUp::add));
+    assertEquals(java.util.List.of(1L), givenUp);
+    assertTrue(c.isHeld(1));
+    assertEquals(1, c.held());
+    assertEquals(0, c.committed());
+  }
 }
