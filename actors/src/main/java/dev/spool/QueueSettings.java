@@ -35,7 +35,10 @@ public record QueueSettings(
    * @param queue the dead-letter queue's name
    * @param maxDeliveries deliveries after which a message is dead-lettered
    */
-  public record DeadLetter(String queue, int maxDeliveries) {}
+  public record DeadLetter(String queue, int maxDeliveries) {
+    /** Deliveries before dead-lettering when none is given: enough for transient failures, few enough to stop a storm. */
+    public static final int DEFAULT_MAX_DELIVERIES = 10;
+  }
 
   public QueueSettings {
     if (durability == null || overflow == null || retention == null || dedupWindow == null) {
@@ -85,6 +88,11 @@ public record QueueSettings(
 
   public QueueSettings withRetention(Duration retention) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+  }
+
+  /** Dead-letter to {@code queue} after {@link DeadLetter#DEFAULT_MAX_DELIVERIES} deliveries. */
+  public QueueSettings withDeadLetter(String queue) {
+    return withDeadLetter(queue, DeadLetter.DEFAULT_MAX_DELIVERIES);
   }
 
   public QueueSettings withDeadLetter(String queue, int maxDeliveries) {

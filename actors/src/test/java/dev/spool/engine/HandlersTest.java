@@ -281,7 +281,8 @@ class HandlersTest {
     Spool spool = Spool.create(testKit.system());
     String q = "reject-" + QUEUES.incrementAndGet();
     String dlq = q + "-dlq";
-    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq, 5)));
+    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq)));
+    assertEquals(10, result(spool.queueInfo(q)).settings().deadLetter().maxDeliveries(), "the default storm guard");
     assertTrue(result(spool.listQueues()).stream().anyMatch(i -> i.name().equals(dlq)),
         "a missing dead-letter queue is created with the queue");
     result(spool.createPublisher(q, "p").publishAll(messages(2, i -> "m" + i)));
