@@ -260,6 +260,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long deadLettered;
     long errors;
     int drainFinished;
+    Duration drainTimeout;
     ActorRef<StatusReply<DrainResult>> drainReply;
     final Map<ActorRef<Delivery>, ActorSubscriber> actorSubscribers = new LinkedHashMap<>();
     final Map<Long, HandlerSubscriber> handlers = new LinkedHashMap<>();
@@ -437,7 +438,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     state.parkedReads.clear();
     state.awaitingMessages = false;
     if (state.drainReply != null) {
-      timers.startSingleTimer(DrainDeadline.INSTANCE, settings.shutdownDrainTimeout());
+      timers.startSingleTimer(DrainDeadline.INSTANCE, state.drainTimeout);
     }
     startTimeoutChecks();
   }
@@ -646,8 +647,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       }
       return this;
     }
-    state.cursor.discard(sequence, this::batchSettled);
-    state.failures.remove(sequence);
+    if (state.cursor.isHeld(sequence)) { // else a seek or an expiry settled it meanwhile
+      state.cursor.discard(sequence, this::batchSettled);
+      state.failures.remove(sequence);
+    }
     state.deadLettered++;
     counters.deadLettered.increment();
     trace(sequence, DeliveryTrace.Kind.DEAD_LETTERED, result.attempts(), -1);
@@ -680,7 +683,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private Behavior<Command> onAckDeadline(AckDeadline deadline) {
     if (state.cursor.batchOpen(deadline.batch())) {
-      state.cursor.expireBatch(deadline.batch(), state.maxDeliveries, this::outOfAttempts);
+      // A handler's deliveries are timed out by the handler's own timeout (at most the ack timeout,
+      // checked a little late); expiring them here too would hand one to a second call while the
+      // first still runs.
+      state.cursor.expireBatch(deadline.batch(), state.maxDeliveries, this::outOfAttempts,
+          state.handlers::containsKey);
       dispatch();
     }
     return this;
@@ -988,7 +995,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       }
       for (HandlerSubscriber handler : state.handlers.values()) {
         if (handler.canTake()) {
-          Delivery delivery = next(handler.owner);
+          // The trial call of a half-open breaker should test the downstream, not a message that
+          // already failed: a new message when there is one.
+          Delivery delivery = handler.breaker.isHalfOpen() ? nextNewFirst(handler.owner) : next(handler.owner);
           if (delivery != null) {
             call(handler, delivery);
             progress = true;
@@ -1019,6 +1028,17 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /** The next delivery for {@code owner}: a waiting redelivery first, else the next new message. */
   private Delivery next(long owner) {
+    Delivery redelivery = nextRedelivery(owner);
+    return redelivery != null ? redelivery : nextNew(owner);
+  }
+
+  private Delivery nextNewFirst(long owner) {
+    Delivery fresh = nextNew(owner);
+    return fresh != null ? fresh : nextRedelivery(owner);
+  }
+
+  /** A waiting redelivery for {@code owner}, or null. */
+  private Delivery nextRedelivery(long owner) {
     ConsumerCursor cursor = state.cursor;
     if (state.explicit) {
       while (cursor.hasReady()) {
@@ -1034,9 +1054,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
           return new Delivery(name, message, attempt);
         }
       }
-      if (cursor.unsettled() >= state.prefetch) {
-        return null;
-      }
+    }
+    return null;
+  }
+
+  /** The next message never delivered, within the prefetch, or null. */
+  private Delivery nextNew(long owner) {
+    ConsumerCursor cursor = state.cursor;
+    if (state.explicit && cursor.unsettled() >= state.prefetch) {
+      return null;
     }
     long last = log.lastSequence();
     while (cursor.next() <= last) {
@@ -1335,6 +1361,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       state.drainReply.tell(StatusReply.success(new DrainResult(0, 0))); // superseded by this one
     }
     state.drainReply = drain.replyTo();
+    state.drainTimeout = drain.timeout();
     state.drainFinished = 0;
     if (handlerCalls() == 0) {
       finishDrain();
@@ -1491,7 +1518,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onTick() {
-    if (!state.actorSubscribers.isEmpty() || !state.streams.isEmpty() || !state.parkedReads.isEmpty()) {
+    if (!state.actorSubscribers.isEmpty() || !state.streams.isEmpty() || !state.parkedReads.isEmpty()
+        || !state.handlers.isEmpty()) {
       touch(); // a consumer with a subscriber attached is in use, even when nothing arrives
       return this;
     }
@@ -1544,13 +1572,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     if (halted()) {
       return false;
     }
+    if (state.explicit && state.cursor.unsettled() >= state.prefetch && !state.cursor.hasReady()) {
+      return false;
+    }
     for (HandlerSubscriber handler : state.handlers.values()) {
       if (handler.canTake()) {
         return true;
       }
-    }
-    if (state.explicit && state.cursor.unsettled() >= state.prefetch) {
-      return false;
     }
     if (!state.parkedReads.isEmpty()) {
       return true;

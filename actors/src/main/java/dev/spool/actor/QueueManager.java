@@ -250,7 +250,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private Behavior<Command> onToQueue(ToQueue envelope) {
     Entry entry = queues.get(envelope.queue());
-    if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish) {
+    if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish
+        && !DeadLetters.DEAD_LETTER_PRODUCER.equals(publish.producerId())) { // what handlers give up on while draining still goes
       Request.fail(publish, new SpoolException.ShuttingDown());
     } else if (entry != null) {
       entry.ref().tell(envelope.command());

@@ -264,7 +264,16 @@ public final class ConsumerCursor {
    * @return how many were requeued
    */
   public int expireBatch(long batch, int maxDeliveries, LongConsumer overLimit) {
-    return requeueWhere(f -> f.batch() == batch, maxDeliveries, overLimit);
+    return expireBatch(batch, maxDeliveries, overLimit, owner -> false);
+  }
+
+  /**
+   * {@link #expireBatch(long, int, LongConsumer)}, leaving in flight the deliveries of owners that
+   * time out their deliveries themselves ({@code exempt}).
+   */
+  public int expireBatch(long batch, int maxDeliveries, LongConsumer overLimit,
+      java.util.function.LongPredicate exempt) {
+    return requeueWhere(f -> f.batch() == batch && !exempt.test(f.owner()), maxDeliveries, overLimit);
   }
 
   /** Puts every delivery held by {@code owner} back for redelivery now (the subscriber went away). */

@@ -135,4 +135,15 @@ class ConsumerCursorTest {
     assertEquals(1, c.held());
     assertEquals(0, c.committed());
   }
+
+  @Test
+  void anExpiredBatchLeavesExemptOwnersInFlight() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long batch = c.newBatch();
+    c.delivered(1, 1, batch, 5); // a handler, which times its calls out itself
+    c.delivered(2, 1, batch, 6);
+    assertEquals(1, c.expireBatch(batch, 10, s -> { }, owner -> owner == 5));
+    assertEquals(ConsumerCursor.Standing.IN_FLIGHT, c.standingOf(1));
+    assertEquals(ConsumerCursor.Standing.WAITING, c.standingOf(2));
+  }
 }
