@@ -9,7 +9,7 @@ import java.time.Duration;
  * methods.
  *
  * @param timeout a call not completed after this long counts as failed (the delivery is retried);
- *     keep it under the consumer's ackTimeout
+ *     a consumer with a shorter ackTimeout uses that instead
  * @param dispatcher the Pekko dispatcher (config path) the handler runs on; the default is a thread
  *     pool apart from Pekko's own, so a blocking handler never starves the actors
  * @param maxFailures consecutive failed calls that open the circuit breaker

@@ -11,6 +11,7 @@ import dev.spool.HandlerSettings;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.MessageTrace;
+import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
@@ -142,9 +143,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /** Handler calls that finished while draining, and those still running at its end. */
   public record DrainResult(int finished, int abandoned) {
-    /** The two results together. */
-    public DrainResult plus(DrainResult other) {
-      return new DrainResult(finished + other.finished, abandoned + other.abandoned);
+    /** The results of several consumers (or queues) together. */
+    public static DrainResult sum(List<DrainResult> results) {
+      return new DrainResult(results.stream().mapToInt(DrainResult::finished).sum(),
+          results.stream().mapToInt(DrainResult::abandoned).sum());
     }
   }
 
@@ -178,7 +180,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   /** Why a removal step removed messages. */
-  enum Removal {
+  enum RemovalReason {
     /** Past the queue's ttl or their own expiry: counted as expired. */
     EXPIRED,
     /** Evicted by drop-oldest: counted as dropped. */
@@ -188,7 +190,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   /** From the queue: removal step {@code epoch} removed these messages, in sequence order. */
-  record MessagesRemoved(Removal reason, long epoch, List<Message> removed) implements Command {}
+  record MessagesRemoved(RemovalReason reason, long epoch, List<Message> removed) implements Command {}
 
   /**
    * Fault injection for supervision tests: the consumer throws, and its parent restarts it. Not
@@ -282,7 +284,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
      * @param deadLetter the queue's dead-letter setting, or {@code null}
      * @param traceEvents delivery events kept for traces
      */
-    State(String queue, ConsumerSettings resolved, dev.spool.QueueSettings.DeadLetter deadLetter, long start,
+    State(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, long start,
         long knownEpoch, long now, int traceEvents) {
       this.queue = queue;
       this.deadLetterQueue = deadLetter == null ? null : deadLetter.queue();
@@ -626,14 +628,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     Message copy = DeadLetters.copyOf(message, state.queue, name, reason, attempts, state.failures.get(sequence),
         clock.millis());
-    getContext().askWithStatus(LONGS, manager, settings.askTimeout(),
+    getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
         r -> new QueueManager.ToQueue(state.deadLetterQueue,
             new QueueActor.Publish(DeadLetters.DEAD_LETTER_PRODUCER, List.of(copy), r)),
         (appended, failure) -> new DeadLetterAppended(sequence, attempts, reason, appended, failure));
   }
-
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static final Class<List<Long>> LONGS = (Class) List.class;
 
   private Behavior<Command> onDeadLetterAppended(DeadLetterAppended result) {
     long sequence = result.sequence();
@@ -1117,7 +1116,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long count = 0;
     long first = 0;
     long last = 0;
-    boolean expiry = notice.reason() == Removal.EXPIRED;
+    boolean expiry = notice.reason() == RemovalReason.EXPIRED;
     for (Message m : notice.removed()) {
       long sequence = m.sequence();
       boolean unacknowledged;
@@ -1127,7 +1126,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       } else {
         unacknowledged = sequence >= state.cursor.next() && (filter.matchesAll() || filter.matches(m));
       }
-      if (unacknowledged && notice.reason() != Removal.REDRIVEN) {
+      if (unacknowledged && notice.reason() != RemovalReason.REDRIVEN) {
         trace(sequence, expiry ? DeliveryTrace.Kind.EXPIRED : DeliveryTrace.Kind.DROPPED, 0, -1);
         count++;
         first = first == 0 ? sequence : first;
@@ -1296,8 +1295,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     boolean timedOut = failure instanceof TimeoutException;
     long owner = done.subscription();
     trace(done.sequence(), timedOut ? DeliveryTrace.Kind.TIMED_OUT : DeliveryTrace.Kind.FAILED, done.attempt(), owner);
+    // The class only: an exception's message may quote the payload, and logs never carry payloads.
     getContext().getLog().debug("queue {}: consumer {} handler {} failed on sequence {} (attempt {}): {}", state.queue,
-        name, owner, done.sequence(), done.attempt(), DeadLetters.describe(failure));
+        name, owner, done.sequence(), done.attempt(), failure.getClass().getName());
     if (current) {
       recordFailure(done.sequence(), done.attempt(), timedOut ? "timed-out" : "failed",
           timedOut ? null : failure);

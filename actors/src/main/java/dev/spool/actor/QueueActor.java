@@ -392,7 +392,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Removal evictOldest(Removal eviction) {
-    Removal r = eviction != null ? eviction : new Removal(ConsumerActor.Removal.EVICTED);
+    Removal r = eviction != null ? eviction : new Removal(ConsumerActor.RemovalReason.EVICTED);
     Message oldest = log.oldest();
     if (oldest != null) {
       r.remove(oldest.sequence());
@@ -405,14 +405,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * when the step finishes.
    */
   private final class Removal {
-    final ConsumerActor.Removal reason;
+    final ConsumerActor.RemovalReason reason;
     final long epoch = ++removalEpoch;
     final List<Message> removed = new ArrayList<>();
     long bytes;
     long released;
     boolean sorted = true;
 
-    Removal(ConsumerActor.Removal reason) {
+    Removal(ConsumerActor.RemovalReason reason) {
       this.reason = reason;
     }
 
@@ -691,12 +691,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (ttl != null) {
       long appendedNotAfter = now - ttl.toMillis();
       for (Message m = log.oldest(); m != null && m.timestamp() <= appendedNotAfter; m = log.oldest()) {
-        expiry = expiry != null ? expiry : new Removal(ConsumerActor.Removal.EXPIRED);
+        expiry = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED);
         expiry.remove(m.sequence());
       }
     }
     if (expiries.earliest() <= now) {
-      Removal r = expiry != null ? expiry : new Removal(ConsumerActor.Removal.EXPIRED);
+      Removal r = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED);
       expiries.pollExpired(now, r::remove);
       expiry = r;
     }
@@ -720,11 +720,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   // ---- stale consumers
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static final Class<List<ConsumerInfo>> CONSUMER_INFOS = (Class) List.class;
-
   private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
-    getContext().askWithStatus(CONSUMER_INFOS, getContext().getSelf(), settings.askTimeout(), ListConsumers::new,
+    getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(), ListConsumers::new,
         (infos, failure) -> new StaleListed(infos, failure, cleanup));
     return this;
   }
@@ -780,9 +777,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static final Class<List<MessageTrace.Entry>> TRACE_ENTRIES = (Class) List.class;
-
   private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
     Message m = log.get(get.sequence());
     if (m == null) {
@@ -821,9 +815,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private static final Class<List<Long>> LONGS = (Class) List.class;
-
   private Behavior<Command> onRedrive(Redrive redrive) {
     if (redrive.from() > redrive.to()) {
       Request.fail(redrive, new SpoolException.InvalidConfiguration(
@@ -854,7 +845,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         List<Message> chunk = List.copyOf(messages.subList(i, Math.min(messages.size(), i + batch)));
         List<Long> chunkSequences = List.copyOf(sequences.subList(i, Math.min(sequences.size(), i + batch)));
         run.outstanding++;
-        getContext().askWithStatus(LONGS, manager, settings.askTimeout(),
+        getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
             r -> new QueueManager.ToQueue(e.getKey(), new Publish(DeadLetters.REDRIVE_PRODUCER, chunk, r)),
             (appended, failure) -> new Redriven(chunkSequences, failure == null ? null
                 : new IllegalStateException("to '" + e.getKey() + "': " + failure.getMessage()), run));
@@ -875,7 +866,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
-    Removal removal = new Removal(ConsumerActor.Removal.REDRIVEN);
+    Removal removal = new Removal(ConsumerActor.RemovalReason.REDRIVEN);
     run.moved.stream().sorted().forEach(removal::remove);
     removal.finish();
     redriving.removeAll(run.moved);
@@ -903,7 +894,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         self -> refs.forEach(ref -> ref.tell(new ConsumerActor.Drain(drain.timeout(), self))),
         refs.size(),
         drain.replyTo(),
-        results -> results.stream().reduce(new ConsumerActor.DrainResult(0, 0), ConsumerActor.DrainResult::plus),
+        ConsumerActor.DrainResult::sum,
         drain.timeout().plus(settings.askTimeout())));
     return this;
   }

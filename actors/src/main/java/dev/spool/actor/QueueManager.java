@@ -300,7 +300,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private Behavior<Command> onDrainQueues(DrainQueues drain) {
     this.<ConsumerActor.DrainResult, ConsumerActor.DrainResult>toEveryQueue(
         r -> new QueueActor.Drain(drain.timeout(), r), drain.replyTo(),
-        results -> results.stream().reduce(new ConsumerActor.DrainResult(0, 0), ConsumerActor.DrainResult::plus),
+        ConsumerActor.DrainResult::sum,
         drain.timeout().plus(settings.askTimeout()));
     return this;
   }

@@ -14,6 +14,12 @@ public interface Request<T> {
   /** Where the reply goes. */
   ActorRef<StatusReply<T>> replyTo();
 
+  /** {@code List.class} typed for an {@code askWithStatus} whose reply is a list of {@code T}. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static <T> Class<java.util.List<T>> listClass() {
+    return (Class) java.util.List.class;
+  }
+
   /** Answers {@code request} with {@code error}. */
   static <T> void fail(Request<T> request, Throwable error) {
     request.replyTo().tell(StatusReply.error(error));

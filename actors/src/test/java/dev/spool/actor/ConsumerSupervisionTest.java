@@ -1,5 +1,6 @@
 package dev.spool.actor;
 
+import static dev.spool.engine.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.spool.ConsumerInfo;
@@ -11,11 +12,10 @@ import dev.spool.QueueSettings;
 import dev.spool.Spool;
 import dev.spool.SpoolEvent;
 import dev.spool.Subscription;
-import java.time.Duration;
+import dev.spool.engine.Events;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -26,7 +26,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -42,30 +41,17 @@ class ConsumerSupervisionTest {
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
-  private static <T> T result(CompletionStage<T> stage) {
-    try {
-      return stage.toCompletableFuture().get(15, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
-  }
-
   private void crash(Spool spool, String queue, String consumer) {
     spool.queueManager().tell(new QueueManager.ToQueue(queue,
         new QueueActor.ToConsumer(consumer, new ConsumerActor.Fail("supervision test"))));
   }
 
   private TestProbe<SpoolEvent> events() {
-    TestProbe<SpoolEvent> probe = testKit.createTestProbe(SpoolEvent.class);
-    testKit.system().eventStream().tell(new EventStream.Subscribe<>(SpoolEvent.class, probe.ref()));
-    return probe;
+    return Events.probe(testKit);
   }
 
   private static SpoolEvent.ConsumerRestarted restarted(TestProbe<SpoolEvent> probe, String queue) {
-    return (SpoolEvent.ConsumerRestarted) probe.fishForMessage(Duration.ofSeconds(10), e ->
-        e instanceof SpoolEvent.ConsumerRestarted r && r.queue().equals(queue)
-            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).get(0);
+    return Events.next(probe, SpoolEvent.ConsumerRestarted.class, r -> r.queue().equals(queue));
   }
 
   @Test

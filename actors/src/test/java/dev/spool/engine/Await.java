@@ -11,15 +11,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /** Test helpers for completion stages. */
-final class Await {
+public final class Await {
 
   private Await() {}
 
-  static <T> T result(CompletionStage<T> stage) {
+  public static <T> T result(CompletionStage<T> stage) {
     return result(stage, 15);
   }
 
-  static <T> T result(CompletionStage<T> stage, int seconds) {
+  public static <T> T result(CompletionStage<T> stage, int seconds) {
     try {
       return stage.toCompletableFuture().get(seconds, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
@@ -30,7 +30,7 @@ final class Await {
   }
 
   /** Asserts that {@code stage} fails with a {@link SpoolException} of {@code code}, and returns it. */
-  static SpoolException failure(CompletionStage<?> stage, SpoolException.Code code) {
+  public static SpoolException failure(CompletionStage<?> stage, SpoolException.Code code) {
     try {
       Object value = stage.toCompletableFuture().get(15, TimeUnit.SECONDS);
       return fail("expected " + code + " but got " + value);

@@ -51,7 +51,11 @@ class ShutdownTest {
     String q = "drain-" + QUEUES.incrementAndGet();
     result(spool.createQueue(q, QueueSettings.defaults()));
     QueuePublisher publisher = spool.createPublisher(q, "p");
-    result(publisher.publishAll(java.util.List.of(Message.text("t", "a"), Message.text("t", "b"))));
+    // A one-message group: its GroupCompleted is emitted when the consumer acknowledges it, which
+    // shows the ack of the call that finished during the drain before the engine stopped.
+    result(publisher.publishAll(java.util.List.of(
+        Message.text("t", "a").withHeader("group-id", "first").withHeader("group-size", "1"),
+        Message.text("t", "b"))));
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("slow"));
     CountDownLatch started = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
@@ -81,8 +85,11 @@ class ShutdownTest {
     result(shutdown);
     assertEquals(1, finished.get());
     assertEquals(1, calls.get(), "no new call started while draining");
+    SpoolEvent first = Events.next(events, SpoolEvent.class,
+        e -> e instanceof SpoolEvent.Shutdown || e instanceof SpoolEvent.GroupCompleted g && g.queue().equals(q));
+    assertTrue(first instanceof SpoolEvent.GroupCompleted, "acknowledged before Shutdown, not after: " + first);
     SpoolEvent.Shutdown event = Events.next(events, SpoolEvent.Shutdown.class, e -> true);
-    assertEquals(1, event.handlerCallsFinished(), "the call finished (and acknowledged) before the engine stopped");
+    assertEquals(1, event.handlerCallsFinished(), "the call finished before the engine stopped");
     assertEquals(0, event.handlerCallsAbandoned());
     failure(spool.queueStats(q), Code.ShuttingDown);
   }
