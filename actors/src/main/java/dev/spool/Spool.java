@@ -97,6 +97,14 @@ public final class Spool {
     return engine.drain(system).thenCompose(drained -> engine.stop(system));
   }
 
+  /**
+   * Completes once Spool can serve every queue it holds: the durable queues it found at start are
+   * recovered from their journal. Health checks report ready only after this.
+   */
+  public CompletionStage<Done> ready() {
+    return engine.ready();
+  }
+
   /** The version of Spool running. */
   public static String version() {
     try (InputStream in = Spool.class.getResourceAsStream("/dev/spool/version.properties")) {

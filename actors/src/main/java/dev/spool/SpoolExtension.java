@@ -50,6 +50,11 @@ final class SpoolExtension implements Extension {
     shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), name + "-stop", () -> stop(system));
   }
 
+  /** Completes once the engine serves every queue; durable queues recover before this completes. */
+  CompletionStage<Done> ready() {
+    return CompletableFuture.completedFuture(Done.getInstance());
+  }
+
   /** Refuses publishes from now on and waits (bounded) for handler calls in flight. */
   CompletionStage<Done> drain(ActorSystem<?> system) {
     if (stopped) {
