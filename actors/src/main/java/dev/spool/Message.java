@@ -199,6 +199,29 @@ public final class Message {
     return new Message(sequence, (int) (appendedAt - stored.baseTimestamp), payload, stored);
   }
 
+  /**
+   * A message as a durable queue's journal stored it, appended already. Engine-internal: recovery
+   * of durable queues builds retained messages with it.
+   *
+   * @param headers an unmodifiable map
+   * @param id the producer-chosen id, or {@code null} when the id derives from {@code idSeed} and the sequence
+   * @param expiresAt epoch ms, or 0 for none
+   * @param previous the message restored just before, or {@code null}: its envelope is reused when equal
+   */
+  public static Message restored(long sequence, long timestamp, String producerId, String type, String key,
+      Map<String, String> headers, String contentType, byte[] payload, UUID id, long idSeed, long expiresAt,
+      Message previous) {
+    Envelope fresh = new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, 0, timestamp);
+    Envelope stored = previous != null && previous.envelope.sameAs(producerId, id, idSeed, expiresAt, timestamp, fresh)
+        ? previous.envelope : fresh;
+    return new Message(sequence, (int) (timestamp - stored.baseTimestamp), payload, stored);
+  }
+
+  /** The high half of this message's id when Spool derived it (no producer-chosen id). */
+  public long idSeed() {
+    return envelope.idSeed;
+  }
+
   /** The appended form of this message with a fresh id seed and nothing shared; for tests and tools. */
   public Message appended(long sequence, long appendedAt, String producerId) {
     return appended(sequence, appendedAt, producerId, newIdSeed(), null);

@@ -32,6 +32,7 @@ final class SpoolExtension implements Extension {
 
   final SpoolSettings settings;
   final ActorRef<QueueManager.Command> manager;
+  private final CompletableFuture<Done> ready = new CompletableFuture<>();
   /** Set by {@link Spool#shutdown()} on a shared system: calls fail fast with ShuttingDown. */
   volatile boolean stopped;
 
@@ -41,7 +42,7 @@ final class SpoolExtension implements Extension {
 
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
     this.settings = settings;
-    this.manager = system.systemActorOf(QueueManager.create(settings), name, Props.empty());
+    this.manager = system.systemActorOf(QueueManager.create(settings, ready), name, Props.empty());
     // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let
     // handler calls finish, then stop the engine, after services stopped taking requests.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -52,7 +53,7 @@ final class SpoolExtension implements Extension {
 
   /** Completes once the engine serves every queue; durable queues recover before this completes. */
   CompletionStage<Done> ready() {
-    return CompletableFuture.completedFuture(Done.getInstance());
+    return ready.minimalCompletionStage();
   }
 
   /** Refuses publishes from now on and waits (bounded) for handler calls in flight. */

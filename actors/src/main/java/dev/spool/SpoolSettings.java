@@ -21,6 +21,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param events what the event streams carry
  * @param handler defaults for handler subscriptions (timeout, dispatcher, circuit breaker)
  * @param shutdownDrainTimeout how long a graceful shutdown waits for handler calls in flight
+ * @param persistence where durable queues are journaled
  * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
  */
 public record SpoolSettings(
@@ -36,6 +37,7 @@ public record SpoolSettings(
     Events events,
     HandlerSettings handler,
     Duration shutdownDrainTimeout,
+    Persistence persistence,
     Clock clock) {
 
   /**
@@ -53,6 +55,48 @@ public record SpoolSettings(
    * @param bufferSize events one slow {@code events()} listener may fall behind before the oldest are dropped
    */
   public record Events(boolean messageAdded, int bufferSize) {}
+
+  /**
+   * Where and how durable queues are journaled.
+   *
+   * @param journalPluginId the Pekko persistence journal plugin; empty: durable queues are refused
+   * @param snapshotPluginId the snapshot store plugin
+   * @param snapshotEvery journal writes between snapshots of a queue (each snapshot holds what the
+   *     queue retains; events before the previous snapshot are deleted)
+   * @param maxPendingMessages publishes waiting for the journal per queue before new ones fail fast
+   * @param restartMinBackoff first wait before a failed journal is retried
+   * @param restartMaxBackoff longest wait between retries of a failed journal
+   * @param registry names this engine's list of durable queues in the journal: engines that share
+   *     one journal need different names, and an engine finds its queues again under the same one
+   */
+  public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
+      int maxPendingMessages, Duration restartMinBackoff, Duration restartMaxBackoff, String registry) {
+
+    public Persistence {
+      Names.requireValid("spool.persistence.registry", registry);
+      if (snapshotEvery < 2 || maxPendingMessages < 1) {
+        throw new SpoolException.InvalidConfiguration(
+            "spool.persistence.snapshot-every must be at least 2 and max-pending-messages at least 1");
+      }
+    }
+
+    /** These settings with another journal and snapshot store, by plugin id. */
+    public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, restartMinBackoff,
+          restartMaxBackoff, registry);
+    }
+
+    /** Whether a journal is configured, so that durable queues can be created. */
+    public boolean enabled() {
+      return !journalPluginId.isEmpty();
+    }
+
+    static Persistence create(Config c) {
+      return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
+          c.getInt("max-pending-messages"), c.getDuration("restart-backoff.min"), c.getDuration("restart-backoff.max"),
+          c.getString("registry"));
+    }
+  }
 
   /**
    * Consumer defaults and limits.
@@ -100,43 +144,49 @@ public record SpoolSettings(
   /** These settings with another clock. */
   public SpoolSettings withClock(Clock clock) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
   }
 
   /** These settings with another janitor timing. */
   public SpoolSettings withJanitor(Janitor janitor) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
   }
 
   /** These settings with other handler defaults. */
   public SpoolSettings withHandler(HandlerSettings handler) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
   }
 
   /** These settings with another shutdown drain timeout. */
   public SpoolSettings withShutdownDrainTimeout(Duration timeout) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, timeout, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, timeout, persistence, clock);
   }
 
   /** These settings with other consumer defaults. */
   public SpoolSettings withConsumer(ConsumerDefaults consumer) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
   }
 
   /** These settings with other event options. */
   public SpoolSettings withEvents(Events events) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
   }
 
   /** These settings with another memory threshold (0 for none). */
   public SpoolSettings withMemoryThresholdBytes(long bytes) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, clock);
+        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, persistence, clock);
+  }
+
+  /** These settings with another journal setup for durable queues. */
+  public SpoolSettings withPersistence(Persistence persistence) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
   }
 
   /** Reads {@code spool} from the system's configuration. */
@@ -180,6 +230,7 @@ public record SpoolSettings(
             c.getDuration("handler.breaker.reset-timeout"),
             c.getDuration("handler.breaker.max-reset-timeout")),
         c.getDuration("shutdown.drain-timeout"),
+        Persistence.create(c.getConfig("persistence")),
         Clock.systemUTC());
   }
 

@@ -16,6 +16,7 @@ import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
+import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.SegmentedLog;
@@ -29,6 +30,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -198,6 +200,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    */
   record Fail(String why) implements Command {}
 
+  /** From the queue: the journal stored this consumer's position as of {@code version}. */
+  record PositionSaved(long version) implements Command {}
+
   private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
       implements Command {}
 
@@ -279,6 +284,17 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long readIds;
     long reportedWatermark;
     boolean awaitingMessages;
+    /** On a durable queue: positions are journaled, and acks are answered once theirs is. */
+    boolean durable;
+    /** Bumped whenever the position to journal changes; the journal has stored {@link #savedVersion}. */
+    long positionVersion;
+    long savedVersion;
+    /** A position is with the queue, not yet stored: the next is sent when it is (one in flight). */
+    boolean positionSent;
+    /** What the last journaled change looked like, so that unchanged positions are not written again. */
+    long positionFingerprint = Long.MIN_VALUE;
+    /** Ack replies waiting for their position to be stored. Bounded by {@link #MAX_WAITING_ACK_REPLIES}. */
+    final ArrayDeque<WaitingAckReply> ackReplies = new ArrayDeque<>();
 
     /**
      * @param deadLetter the queue's dead-letter setting, or {@code null}
@@ -324,6 +340,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private record ParkedRead(long id, int max, ActorRef<StatusReply<List<Delivery>>> replyTo) {}
+
+  /** An ack's answer, held until the journal stored the position that includes it. */
+  private record WaitingAckReply(long version, ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {}
+
+  /**
+   * Ack answers one consumer holds while its journal is slow or down; beyond it acks are applied but
+   * answered with Timeout at once (acks are idempotent: the caller may send them again).
+   */
+  private static final int MAX_WAITING_ACK_REPLIES = 10_000;
 
   /** A handler call running: which delivery, and since when (for its timeout). */
   private record Call(long sequence, int attempt, long startedNanos) {}
@@ -478,6 +503,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
         .onMessage(GetTrace.class, this::onGetTrace)
         .onMessage(Fail.class, this::onFail)
+        .onMessage(PositionSaved.class, this::onPositionSaved)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -544,7 +570,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     recordAcks(acked);
     reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
-    ack.replyTo().tell(StatusReply.success(new AckResult(acked, already, unknown)));
+    replyAck(ack.replyTo(), new AckResult(acked, already, unknown));
     dispatch();
     return this;
   }
@@ -561,7 +587,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     recordAcks(acked);
     reportProgress(false);
     List<Long> unknown = ack.sequence() >= state.cursor.next() ? List.of(ack.sequence()) : List.of();
-    ack.replyTo().tell(StatusReply.success(new AckResult(acked, List.of(), unknown)));
+    replyAck(ack.replyTo(), new AckResult(acked, List.of(), unknown));
     dispatch();
     return this;
   }
@@ -941,6 +967,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       }
     }
     finishRound();
+    if (state.durable && !state.explicit) {
+      journalPosition(false); // at most once: what was delivered must not come again after a restart
+    }
   }
 
   private boolean available() {
@@ -1596,10 +1625,84 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    * boundary (or moves back): enough for the queue to free whole segments, one message per segment.
    */
   private void reportProgress(boolean force) {
+    journalPosition(force);
     long watermark = committed() + 1;
     if (force || (watermark - 1) >>> segmentShift != (state.reportedWatermark - 1) >>> segmentShift) {
       state.reportedWatermark = watermark;
       parent.tell(new QueueActor.ConsumerProgress(name, watermark));
+    }
+  }
+
+  // ---- durable position
+
+  /**
+   * On a durable queue, hands the position to the queue for its next journal write when it changed
+   * since the last one: one position in flight per consumer, so a busy consumer costs one entry per
+   * journal write, not one per ack. Deliveries alone do not count in explicit mode: what was
+   * delivered and not settled is delivered again after a restart either way.
+   */
+  private void journalPosition(boolean force) {
+    if (!state.durable) {
+      return;
+    }
+    long fingerprint = state.explicit
+        ? ((committed() * 31 + state.acked) * 31 + state.deadLettered) * 31 + state.nacked * 7 + state.dropped
+        : state.cursor.next();
+    if (!force && fingerprint == state.positionFingerprint) {
+      return;
+    }
+    state.positionFingerprint = fingerprint;
+    state.positionVersion++;
+    if (!state.positionSent) {
+      sendPosition();
+    }
+  }
+
+  private void sendPosition() {
+    long next = state.cursor.next();
+    long[] unsettled;
+    int[] attempts;
+    if (state.explicit) {
+      TreeMap<Long, Integer> open = state.cursor.unsettledAttempts();
+      unsettled = new long[open.size()];
+      attempts = new int[open.size()];
+      int i = 0;
+      for (Map.Entry<Long, Integer> e : open.entrySet()) {
+        unsettled[i] = e.getKey();
+        attempts[i++] = e.getValue();
+      }
+    } else {
+      unsettled = new long[0];
+      attempts = new int[0];
+    }
+    state.positionSent = true;
+    parent.tell(new QueueActor.PositionChanged(name, state.positionVersion,
+        new ConsumerPosition(next, unsettled, attempts)));
+  }
+
+  private Behavior<Command> onPositionSaved(PositionSaved saved) {
+    state.savedVersion = Math.max(state.savedVersion, saved.version());
+    state.positionSent = false;
+    while (!state.ackReplies.isEmpty() && state.ackReplies.peekFirst().version() <= state.savedVersion) {
+      WaitingAckReply waiting = state.ackReplies.pollFirst();
+      waiting.replyTo().tell(StatusReply.success(waiting.result()));
+    }
+    if (state.positionVersion > state.savedVersion) {
+      sendPosition();
+    }
+    return this;
+  }
+
+  /** Answers an ack, on a durable queue once the position including it is journaled. */
+  private void replyAck(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
+    if (!state.durable || state.positionVersion <= state.savedVersion) {
+      replyTo.tell(StatusReply.success(result));
+    } else if (state.ackReplies.size() >= MAX_WAITING_ACK_REPLIES) {
+      replyTo.tell(StatusReply.error(new SpoolException.Timeout("consumer '" + name + "' of queue '" + state.queue
+          + "': the journal has not stored earlier acknowledgements yet; this one is applied but not yet durable,"
+          + " send it again later")));
+    } else {
+      state.ackReplies.addLast(new WaitingAckReply(state.positionVersion, replyTo, result));
     }
   }
 

@@ -55,6 +55,18 @@ final class MemoryMonitor {
     }
   }
 
+  /**
+   * Accounts {@code size} bytes that must be held whatever the threshold: what a durable queue
+   * recovered from its journal was confirmed to its producers and is never refused afterwards.
+   */
+  void reserve(long size) {
+    long used = bytes.addAndGet(size);
+    long limit = threshold;
+    if (limit > 0 && used >= limit) {
+      pressure(true, used);
+    }
+  }
+
   /** Gives back what freed messages held. */
   void release(long size) {
     if (size == 0) {

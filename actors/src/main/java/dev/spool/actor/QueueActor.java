@@ -12,6 +12,9 @@ import dev.spool.QueueStats;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
+import dev.spool.durable.ConsumerPosition;
+import dev.spool.durable.QueueEvent;
+import dev.spool.durable.QueueJournal;
 import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
@@ -37,6 +40,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -144,6 +148,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private record ConsumerTerminated(String consumer, ActorRef<ConsumerActor.Command> ref) implements Command {}
 
+  /** From a consumer of a durable queue: journal my position ({@code version} counts my changes). */
+  record PositionChanged(String consumer, long version, ConsumerPosition position) implements Command {}
+
+  private record JournalReply(QueueJournal.Reply reply) implements Command {}
+
+  /**
+   * A durable queue's identity in the journal.
+   *
+   * @param incarnation part of its persistence id (a queue created again starts afresh)
+   * @param idSeed the high half of ids Spool gives messages, kept across restarts
+   */
+  public record Durable(String incarnation, long idSeed) {}
+
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
   private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo) implements Command {
     void deliver() {
@@ -163,9 +180,60 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
+  /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
+  private static final int RECOVERY_STASH = 10_000;
+
+  /**
+   * @param durable the journal identity of a durable queue, or {@code null} for a transient one
+   */
   static Behavior<Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
-      MemoryMonitor memory, ActorRef<QueueManager.Command> manager) {
-    return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory, manager));
+      MemoryMonitor memory, ActorRef<QueueManager.Command> manager, Durable durable) {
+    if (durable == null) {
+      return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory, manager,
+          null, Message.newIdSeed()));
+    }
+    return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.setup(context -> {
+      ActorRef<QueueJournal.Reply> replies = context.messageAdapter(QueueJournal.Reply.class, JournalReply::new);
+      ActorRef<QueueJournal.Command> journal = context.spawn(
+          QueueJournal.create(name, durable.incarnation(), settings.persistence(), replies), "journal");
+      return recovering(context, stash, () -> new QueueActor(context, name, queueSettings, settings, memory, manager,
+          journal, durable.idSeed()), manager, name);
+    }));
+  }
+
+  /**
+   * A durable queue until its journal is read: commands wait (bounded) and run once it is.
+   */
+  private static Behavior<Command> recovering(ActorContext<Command> context, StashBuffer<Command> stash,
+      java.util.function.Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name) {
+    long started = System.nanoTime();
+    return Behaviors.receive(Command.class)
+        .onMessage(JournalReply.class, reply -> {
+          if (reply.reply() instanceof QueueJournal.Recovered recovered) {
+            QueueActor q = queue.get();
+            q.restore(recovered, (System.nanoTime() - started) / 1_000_000);
+            manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
+            return stash.unstashAll(q);
+          }
+          return Behaviors.same(); // Unavailable: the journal retries after its backoff
+        })
+        .onAnyMessage(command -> {
+          if (stash.isFull()) {
+            refuse(command, new SpoolException.Timeout("queue '" + name + "' is still recovering from its journal"));
+          } else {
+            stash.stash(command);
+          }
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private static void refuse(Command command, SpoolException e) {
+    if (command instanceof Request<?> request) {
+      Request.fail(request, e);
+    } else if (command instanceof ToConsumer toConsumer && toConsumer.command() instanceof Request<?> request) {
+      Request.fail(request, e);
+    }
   }
 
   private final String name;
@@ -179,7 +247,20 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Sequences a redrive under way is moving, so that a second one does not move them again. */
   private final Set<Long> redriving = new HashSet<>();
   /** High half of the ids of messages the producer gave none (see {@link Message#newIdSeed()}). */
-  private final long idSeed = Message.newIdSeed();
+  private final long idSeed;
+  /** A durable queue's journal, or {@code null} for a transient queue. */
+  private final ActorRef<QueueJournal.Command> journal;
+  /** The journal write under way (at most one), and what gathers for the next. */
+  private JournalWrite writing;
+  private JournalWrite gathering;
+  private long writeIds;
+  /** Messages (and their bytes) with sequences and reserved memory, waiting for the journal. */
+  private int pendingMessages;
+  private long pendingBytes;
+  /** Producer-chosen ids of pending messages, so that a retry while one is pending is deduplicated. */
+  private final Map<UUID, Long> pendingIds = new HashMap<>();
+  /** The freed point the journal knows, or that the gathering write carries. */
+  private long journaledFreedBelow;
   private final boolean dropOldest;
   private final QueueCounters counters = new QueueCounters();
   private final Map<String, ConsumerEntry> consumers = new HashMap<>();
@@ -190,8 +271,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private long lastTimestamp;
   private long published;
   private long duplicates;
-  /** The last appended message, whose envelope the next append reuses when equal. */
-  private Message lastAppended;
+  /** The last message given a sequence, whose envelope the next one reuses when equal. */
+  private Message lastPrepared;
   /** The last removal step; consumers created since know of every removal up to it. */
   private long removalEpoch;
   private long rateSampledAt;
@@ -201,8 +282,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private double deliverRate;
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
-      MemoryMonitor memory, ActorRef<QueueManager.Command> manager) {
+      MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
+      long idSeed) {
     super(context);
+    this.journal = journal;
+    this.idSeed = idSeed;
     this.manager = manager;
     this.name = name;
     this.queueSettings = queueSettings;
@@ -238,6 +322,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(Redrive.class, this::onRedrive)
         .onMessage(Redriven.class, this::onRedriven)
         .onMessage(Drain.class, this::onDrain)
+        .onMessage(PositionChanged.class, this::onPositionChanged)
+        .onMessage(JournalReply.class, this::onJournalReply)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -246,14 +332,33 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onPublish(Publish publish) {
     try {
-      publish.replyTo().tell(StatusReply.success(append(publish.producerId(), publish.messages())));
+      if (journal != null) {
+        publishDurably(publish);
+      } else {
+        Prepared prepared = prepare(publish.producerId(), publish.messages());
+        commit(prepared);
+        publish.replyTo().tell(StatusReply.success(prepared.sequences()));
+      }
     } catch (SpoolException e) {
       Request.fail(publish, e);
     }
     return this;
   }
 
-  private List<Long> append(String producerId, List<Message> messages) {
+  /**
+   * A publish checked, deduplicated, given its sequences and its memory, not yet in the log.
+   *
+   * @param fresh the messages to append ({@code freshCount} of them)
+   * @param waitsForPending a duplicate of a message still waiting for the journal: answered with it
+   */
+  private record Prepared(List<Long> sequences, Message[] fresh, int freshCount, long freshBytes, int duplicates,
+      boolean waitsForPending) {}
+
+  private long nextSequence() {
+    return log.nextSequence() + pendingMessages;
+  }
+
+  private Prepared prepare(String producerId, List<Message> messages) {
     int count = messages.size();
     if (count > settings.maxBatchMessages()) {
       throw new SpoolException.InvalidConfiguration("a publish may carry at most " + settings.maxBatchMessages()
@@ -266,6 +371,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     Map<UUID, Long> idsInBatch = null;
     int fresh = 0;
     long freshBytes = 0;
+    boolean waitsForPending = false;
     for (int i = 0; i < count; i++) {
       Message m = messages.get(i);
       if (m == null) {
@@ -278,14 +384,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       }
       if (m.hasProducerId()) {
         long original = dedup.find(m.id(), window, now);
+        Long pending = original > 0 || pendingIds.isEmpty() ? null : pendingIds.get(m.id());
         Long inBatch = idsInBatch == null ? null : idsInBatch.get(m.id());
-        if (original > 0 || inBatch != null) {
-          sequences[i] = original > 0 ? original : inBatch;
+        if (original > 0 || pending != null || inBatch != null) {
+          sequences[i] = original > 0 ? original : pending != null ? pending : inBatch;
+          waitsForPending |= pending != null;
           continue;
         }
       }
-      long sequence = log.nextSequence() + fresh;
-      Message stored = m.appended(sequence, now, producerId, idSeed, fresh > 0 ? appended[fresh - 1] : lastAppended);
+      long sequence = nextSequence() + fresh;
+      Message stored = m.appended(sequence, now, producerId, idSeed, fresh > 0 ? appended[fresh - 1] : lastPrepared);
       appended[fresh++] = stored;
       freshBytes += stored.sizeBytes();
       sequences[i] = sequence;
@@ -297,12 +405,23 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       }
     }
     makeRoom(fresh, freshBytes);
+    lastTimestamp = now;
+    if (fresh > 0) {
+      lastPrepared = appended[fresh - 1];
+    }
+    return new Prepared(List.of(sequences), appended, fresh, freshBytes, count - fresh, waitsForPending);
+  }
+
+  /** Appends a prepared publish to the log and wakes the consumers. */
+  private void commit(Prepared prepared) {
+    int fresh = prepared.freshCount();
+    Message[] appended = prepared.fresh();
     log.appendAll(appended, fresh);
     boolean messageAdded = settings.events().messageAdded();
     for (int i = 0; i < fresh; i++) {
       Message stored = appended[i];
       if (stored.hasProducerId()) {
-        dedup.remember(stored.id(), stored.sequence(), now);
+        dedup.remember(stored.id(), stored.sequence(), stored.timestamp());
       }
       if (stored.expiresAtMillis() != 0) {
         expiries.add(stored.expiresAtMillis(), stored.sequence());
@@ -311,14 +430,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         publishMessageAdded(stored);
       }
     }
-    lastTimestamp = now;
     published += fresh;
-    duplicates += count - fresh;
+    duplicates += prepared.duplicates();
     if (fresh > 0) {
-      lastAppended = appended[fresh - 1];
       wakeWaiting();
     }
-    return List.of(sequences);
   }
 
   private void publishMessageAdded(Message m) {
@@ -343,13 +459,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private void makeRoom(int fresh, long freshBytes) {
     long maxLength = queueSettings.maxLength();
     long maxBytes = queueSettings.maxBytes();
-    boolean overLength = maxLength > 0 && log.retainedMessages() + fresh > maxLength;
-    boolean overBytes = maxBytes > 0 && log.retainedBytes() + freshBytes > maxBytes;
-    if (overLength && (!dropOldest || fresh > maxLength)) {
+    // Messages waiting for the journal count as retained already.
+    long queued = fresh + (long) pendingMessages;
+    long queuedBytes = freshBytes + pendingBytes;
+    boolean overLength = maxLength > 0 && log.retainedMessages() + queued > maxLength;
+    boolean overBytes = maxBytes > 0 && log.retainedBytes() + queuedBytes > maxBytes;
+    if (overLength && (!dropOldest || queued > maxLength)) {
       throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedMessages()
           + " messages; " + fresh + " more would pass its maxLength of " + maxLength);
     }
-    if (overBytes && (!dropOldest || freshBytes > maxBytes)) {
+    if (overBytes && (!dropOldest || queuedBytes > maxBytes)) {
       throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedBytes()
           + " bytes; " + freshBytes + " more would pass its maxBytes of " + maxBytes);
     }
@@ -359,8 +478,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       throw globalFull(freshBytes);
     }
     Removal eviction = null;
-    while (maxLength > 0 && log.retainedMessages() + fresh > maxLength
-        || maxBytes > 0 && log.retainedBytes() + freshBytes > maxBytes) {
+    while (maxLength > 0 && log.retainedMessages() + queued > maxLength
+        || maxBytes > 0 && log.retainedBytes() + queuedBytes > maxBytes) {
       eviction = evictOldest(eviction);
     }
     if (eviction != null) {
@@ -446,6 +565,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         case EVICTED -> counters.dropped.add(removed.size());
         case REDRIVEN -> { } // moved, not lost
       }
+      if (journal != null && reason != ConsumerActor.RemovalReason.EXPIRED) {
+        // expiry is worked out again from the messages after a restart; evictions and redrives are not
+        JournalWrite w = gathering();
+        removed.forEach(m -> w.removed.add(m.sequence()));
+        flush();
+      }
       List<Message> notice = Collections.unmodifiableList(removed);
       for (ConsumerEntry entry : consumers.values()) {
         entry.ref.tell(new ConsumerActor.MessagesRemoved(reason, epoch, notice));
@@ -507,6 +632,15 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     ConsumerEntry existing = consumers.get(resolved.name());
+    PendingConsumer pending = existing == null && journal != null ? pendingConsumer(resolved.name()) : null;
+    if (pending != null) {
+      if (pending.settings.equals(resolved)) {
+        pending.replies.add(create.replyTo()); // answered with the first, once the journal stored it
+      } else {
+        Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
+      }
+      return this;
+    }
     if (existing != null) {
       if (existing.settings.equals(resolved)) {
         answerWithInfo(existing.ref, false, create.replyTo());
@@ -522,8 +656,40 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(create, e);
       return this;
     }
+    if (journal != null) {
+      PendingConsumer c = new PendingConsumer(resolved, start);
+      c.replies.add(create.replyTo());
+      gathering().created.put(resolved.name(), c);
+      flush();
+      return this;
+    }
+    ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
+    getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
+    answerWithInfo(ref, true, create.replyTo());
+    return this;
+  }
+
+  /**
+   * Starts a consumer at {@code start}; on a durable queue with the {@code position} its journal
+   * recorded, whose unsettled deliveries it delivers again.
+   */
+  private ActorRef<ConsumerActor.Command> spawnConsumer(ConsumerSettings resolved, long start,
+      ConsumerPosition position) {
     ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), start,
         removalEpoch, settings.clock().millis(), settings.consumer().traceEvents());
+    long watermark = start;
+    if (journal != null) {
+      state.durable = true;
+      if (position != null) {
+        for (int i = 0; i < position.unsettled().length; i++) {
+          if (log.get(position.unsettled()[i]) != null) {
+            state.cursor.restoreUnsettled(position.unsettled()[i], position.attempts()[i]);
+          }
+        }
+        watermark = state.cursor.committed() + 1;
+        state.reportedWatermark = watermark;
+      }
+    }
     // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue
     // holds, not the actor; a failure in one consumer never touches the log or its siblings.
     ActorRef<ConsumerActor.Command> ref = getContext().spawn(
@@ -532,11 +698,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
-    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, start));
-    watermarks.merge(start, 1, Integer::sum);
-    getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
-    answerWithInfo(ref, true, create.replyTo());
-    return this;
+    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, watermark));
+    watermarks.merge(watermark, 1, Integer::sum);
+    return ref;
   }
 
   private void answerWithInfo(ActorRef<ConsumerActor.Command> consumer, boolean created,
@@ -558,7 +722,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     getContext().getLog().debug("queue {}: consumer {} deleted", name, delete.consumer());
-    delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    if (journal != null) {
+      gathering().deleted.get(delete.consumer()).add(delete.replyTo()); // answered once the journal stored it
+      flush();
+    } else {
+      delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    }
     return this;
   }
 
@@ -576,6 +745,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     watermarks.computeIfPresent(entry.watermark, (w, n) -> n == 1 ? null : n - 1);
     getContext().unwatch(entry.ref);
     getContext().stop(entry.ref);
+    if (journal != null) {
+      JournalWrite w = gathering();
+      w.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1));
+      w.positions.remove(consumer);
+      w.positionVersions.remove(consumer); // callers flush, after adding what they wait for
+    }
     collectGarbage();
     return true;
   }
@@ -583,6 +758,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onConsumerTerminated(ConsumerTerminated terminated) {
     if (remove(terminated.consumer(), terminated.ref())) {
       getContext().getLog().warn("queue {}: consumer {} stopped unexpectedly", name, terminated.consumer());
+      flush();
     }
     return this;
   }
@@ -641,6 +817,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     long freed = log.truncateBefore(limit, appendedNotAfter);
     memory.release(bytesBefore - log.retainedBytes());
     expiries.dropBelow(log.firstSequence(), log.retainedMessages());
+    if (journal != null && freed > 0 && log.firstSequence() > journaledFreedBelow) {
+      gathering().freedBelow = log.firstSequence(); // rides along with the next write
+    }
     return freed;
   }
 
@@ -740,6 +919,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         announceRemoval(c.name(), "stale", c.lag());
       }
     }
+    flush();
     listed.request().replyTo().tell(StatusReply.success(removed));
     return this;
   }
@@ -747,6 +927,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onRemoveInactive(RemoveInactive inactive) {
     if (remove(inactive.consumer(), inactive.ref())) {
       announceRemoval(inactive.consumer(), "inactive", inactive.lag());
+      flush();
     }
     return this;
   }
@@ -886,6 +1067,243 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
+  // ---- durability
+
+  /**
+   * One journal write: what a durable queue gathered while the previous write was under way. It
+   * becomes one {@link QueueEvent}; its publishes are appended and answered once it is stored.
+   */
+  private static final class JournalWrite {
+    long id;
+    final List<Message> messages = new ArrayList<>();
+    final List<PendingPublish> publishes = new ArrayList<>();
+    final Map<String, PendingConsumer> created = new LinkedHashMap<>();
+    /** Deleted consumers, with the requests to answer (none for stale or inactive removals). */
+    final Map<String, List<ActorRef<StatusReply<Done>>>> deleted = new LinkedHashMap<>();
+    final Map<String, ConsumerPosition> positions = new HashMap<>();
+    final Map<String, Long> positionVersions = new HashMap<>();
+    final List<Long> removed = new ArrayList<>();
+    long freedBelow;
+
+    /** Whether there is anything to write (a new freed point alone waits for the next write). */
+    boolean hasWork() {
+      return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
+          || !removed.isEmpty();
+    }
+
+    QueueEvent event() {
+      List<QueueEvent.ConsumerRecord> records = new ArrayList<>(created.size());
+      created.values().forEach(c -> records.add(new QueueEvent.ConsumerRecord(c.settings, c.start)));
+      return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), Map.copyOf(positions),
+          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow);
+    }
+  }
+
+  private record PendingPublish(Prepared prepared, ActorRef<StatusReply<List<Long>>> replyTo) {}
+
+  /** A consumer of a durable queue being created: it exists once the journal stored it. */
+  private static final class PendingConsumer {
+    final ConsumerSettings settings;
+    final long start;
+    final List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies = new ArrayList<>(1);
+
+    PendingConsumer(ConsumerSettings settings, long start) {
+      this.settings = settings;
+      this.start = start;
+    }
+  }
+
+  private JournalWrite gathering() {
+    if (gathering == null) {
+      gathering = new JournalWrite();
+    }
+    return gathering;
+  }
+
+  private void publishDurably(Publish publish) {
+    int limit = settings.persistence().maxPendingMessages();
+    if (pendingMessages + publish.messages().size() > limit) {
+      throw new SpoolException.Timeout("queue '" + name + "' has " + pendingMessages
+          + " messages waiting for its journal (the most is " + limit + "); retry later");
+    }
+    Prepared prepared = prepare(publish.producerId(), publish.messages());
+    if (prepared.freshCount() == 0 && !prepared.waitsForPending()) {
+      commit(prepared); // duplicates of stored messages only: nothing to write
+      publish.replyTo().tell(StatusReply.success(prepared.sequences()));
+      return;
+    }
+    JournalWrite w = gathering();
+    w.publishes.add(new PendingPublish(prepared, publish.replyTo()));
+    for (int i = 0; i < prepared.freshCount(); i++) {
+      Message m = prepared.fresh()[i];
+      w.messages.add(m);
+      if (m.hasProducerId()) {
+        pendingIds.put(m.id(), m.sequence());
+      }
+    }
+    pendingMessages += prepared.freshCount();
+    pendingBytes += prepared.freshBytes();
+    flush();
+  }
+
+  /** Starts the next journal write if none is under way: group commit. */
+  private void flush() {
+    if (journal == null || writing != null || gathering == null || !gathering.hasWork()) {
+      return;
+    }
+    writing = gathering;
+    gathering = null;
+    writing.id = ++writeIds;
+    journal.tell(new QueueJournal.Write(writing.event()));
+  }
+
+  private Behavior<Command> onJournalReply(JournalReply reply) {
+    if (reply.reply() instanceof QueueJournal.Written written) {
+      if (writing != null && written.writeId() == writing.id) {
+        JournalWrite done = writing;
+        writing = null;
+        completed(done);
+      }
+    } else if (reply.reply() instanceof QueueJournal.Recovered recovered) {
+      // The journal restarted after a failed write: whether that write was stored, it now knows.
+      writeIds = Math.max(writeIds, recovered.lastWriteId());
+      if (writing != null) {
+        JournalWrite unsure = writing;
+        writing = null;
+        if (recovered.lastWriteId() >= unsure.id) {
+          getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name, unsure.id);
+          completed(unsure);
+        } else {
+          getContext().getLog().warn("queue {}: the journal recovered; write {} was not stored and is refused", name,
+              unsure.id);
+          failed(unsure);
+        }
+      }
+    } else if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
+      getContext().getLog().warn("queue {}: journal unavailable, retrying: {}", name, unavailable.cause().toString());
+    }
+    flush();
+    return this;
+  }
+
+  /** A write is stored: its publishes join the log and are answered, its consumers exist. */
+  private void completed(JournalWrite w) {
+    for (PendingPublish p : w.publishes) {
+      settlePending(p.prepared());
+      commit(p.prepared());
+      p.replyTo().tell(StatusReply.success(p.prepared().sequences()));
+    }
+    for (PendingConsumer c : w.created.values()) {
+      ActorRef<ConsumerActor.Command> ref = spawnConsumer(c.settings, c.start, null);
+      getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, c.settings.name(), c.start);
+      c.replies.forEach(r -> answerWithInfo(ref, true, r));
+    }
+    for (List<ActorRef<StatusReply<Done>>> replies : w.deleted.values()) {
+      replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
+    }
+    for (Map.Entry<String, Long> v : w.positionVersions.entrySet()) {
+      ConsumerEntry entry = consumers.get(v.getKey());
+      if (entry != null) {
+        entry.ref.tell(new ConsumerActor.PositionSaved(v.getValue()));
+      }
+    }
+    journaledFreedBelow = Math.max(journaledFreedBelow, w.freedBelow);
+  }
+
+  /**
+   * A write was not stored. Its publishes fail (nothing of them was confirmed), and so do those
+   * gathered since if it carried messages, as their sequences follow the lost ones; positions and
+   * removals go into the next write.
+   */
+  private void failed(JournalWrite w) {
+    SpoolException error = new SpoolException.Timeout("queue '" + name
+        + "': the journal failed to store this publish; nothing of it was kept, publish it again");
+    List<PendingPublish> refused = new ArrayList<>(w.publishes);
+    if (!w.messages.isEmpty() && gathering != null) {
+      refused.addAll(gathering.publishes);
+      gathering.publishes.clear();
+      gathering.messages.clear();
+    }
+    for (PendingPublish p : refused) {
+      settlePending(p.prepared());
+      memory.release(p.prepared().freshBytes());
+      p.replyTo().tell(StatusReply.error(error));
+    }
+    if (!w.messages.isEmpty()) {
+      lastPrepared = null;
+    }
+    SpoolException notStored = new SpoolException.Timeout("queue '" + name
+        + "': the journal failed to store this change; try again");
+    for (PendingConsumer c : w.created.values()) {
+      c.replies.forEach(r -> r.tell(StatusReply.error(notStored)));
+    }
+    for (List<ActorRef<StatusReply<Done>>> replies : w.deleted.values()) {
+      replies.forEach(r -> r.tell(StatusReply.error(notStored)));
+    }
+    JournalWrite next = gathering();
+    w.positions.forEach(next.positions::putIfAbsent);
+    w.positionVersions.forEach(next.positionVersions::putIfAbsent);
+    next.removed.addAll(0, w.removed);
+    next.freedBelow = Math.max(next.freedBelow, w.freedBelow);
+  }
+
+  private void settlePending(Prepared prepared) {
+    pendingMessages -= prepared.freshCount();
+    pendingBytes -= prepared.freshBytes();
+    for (int i = 0; i < prepared.freshCount(); i++) {
+      Message m = prepared.fresh()[i];
+      if (m.hasProducerId()) {
+        pendingIds.remove(m.id(), m.sequence());
+      }
+    }
+  }
+
+  private Behavior<Command> onPositionChanged(PositionChanged changed) {
+    if (journal != null && consumers.containsKey(changed.consumer())) {
+      JournalWrite w = gathering();
+      w.positions.put(changed.consumer(), changed.position());
+      w.positionVersions.put(changed.consumer(), changed.version());
+      flush();
+    }
+    return this;
+  }
+
+  /** The consumer being created in a write not stored yet, or null. */
+  private PendingConsumer pendingConsumer(String consumer) {
+    PendingConsumer c = writing == null ? null : writing.created.get(consumer);
+    return c != null ? c : gathering == null ? null : gathering.created.get(consumer);
+  }
+
+  /** Builds the queue from what its journal holds, before any command runs. */
+  private void restore(QueueJournal.Recovered recovered, long tookMillis) {
+    List<Message> messages = recovered.messages();
+    long bytes = 0;
+    for (Message m : messages) {
+      bytes += m.sizeBytes();
+      if (m.hasProducerId()) {
+        dedup.remember(m.id(), m.sequence(), m.timestamp());
+      }
+      if (m.expiresAtMillis() != 0) {
+        expiries.add(m.expiresAtMillis(), m.sequence());
+      }
+    }
+    log.restore(messages, recovered.lastSequence());
+    memory.reserve(bytes); // confirmed to its producers: held whatever the threshold
+    if (!messages.isEmpty()) {
+      lastPrepared = messages.get(messages.size() - 1);
+      lastTimestamp = lastPrepared.timestamp();
+      journaledFreedBelow = messages.get(0).sequence();
+    }
+    writeIds = recovered.lastWriteId();
+    for (QueueEvent.ConsumerRecord c : recovered.consumers()) {
+      ConsumerPosition position = recovered.positions().get(c.settings().name());
+      spawnConsumer(c.settings(), position != null ? position.next() : c.start(), position);
+    }
+    collectGarbage();
+    getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",
+        name, tookMillis, messages.size(), bytes, recovered.lastSequence(), recovered.consumers().size());
+  }
+
   // ---- shutdown
 
   private Behavior<Command> onDrain(Drain drain) {
@@ -900,7 +1318,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onPostStop() {
-    memory.release(log.retainedBytes());
+    memory.release(log.retainedBytes() + pendingBytes);
     return this;
   }
 }

@@ -1,6 +1,7 @@
 package dev.spool.actor;
 
 import dev.spool.Durability;
+import dev.spool.Message;
 import dev.spool.MemoryStats;
 import dev.spool.Names;
 import dev.spool.QueueInfo;
@@ -8,11 +9,18 @@ import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
+import dev.spool.durable.QueueRegistry;
+import dev.spool.durable.RegistryEvent;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -22,6 +30,7 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -89,6 +98,16 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private record QueueTerminated(String name, ActorRef<QueueActor.Command> ref) implements Command {}
 
+  /** From a durable queue: its journal is read and it serves commands. */
+  record QueueRecovered(String name, ActorRef<QueueActor.Command> ref) implements Command {}
+
+  private record RegistryRecovered(QueueRegistry.Recovered recovered) implements Command {}
+
+  private record Defined(String name, Throwable failure) implements Command {}
+
+  /** A durable queue being recorded in the registry, with the creates waiting for it. */
+  private record Defining(RegistryEvent.QueueDefined definition, List<CreateQueue> waiting) {}
+
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
   private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo) implements Command {
     void deliver() {
@@ -98,9 +117,53 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings) {}
 
-  /** The manager with its default queue. */
-  public static Behavior<Command> create(SpoolSettings settings) {
-    return Behaviors.setup(context -> new QueueManager(context, settings));
+  /** Commands held while the registry of durable queues is read; more are refused with Timeout. */
+  private static final int STARTUP_STASH = 10_000;
+
+  /**
+   * The manager with its default queue; with a journal configured, it first reads the registry of
+   * durable queues and brings each back.
+   *
+   * @param ready completed once every durable queue found at start is recovered
+   */
+  public static Behavior<Command> create(SpoolSettings settings, CompletableFuture<Done> ready) {
+    if (!settings.persistence().enabled()) {
+      return Behaviors.setup(context -> {
+        ready.complete(Done.getInstance());
+        return new QueueManager(context, settings, null, ready);
+      });
+    }
+    return Behaviors.withStash(STARTUP_STASH, stash -> Behaviors.setup(context -> {
+      ActorRef<QueueRegistry.Recovered> replies =
+          context.messageAdapter(QueueRegistry.Recovered.class, RegistryRecovered::new);
+      ActorRef<QueueRegistry.Command> registry = context.spawn(
+          QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies), "registry");
+      QueueManager manager = new QueueManager(context, settings, registry, ready);
+      return starting(manager, stash);
+    }));
+  }
+
+  /** Until the registry is read: commands wait (bounded) and run once the durable queues exist. */
+  private static Behavior<Command> starting(QueueManager manager, StashBuffer<Command> stash) {
+    return Behaviors.receive(Command.class)
+        .onMessage(RegistryRecovered.class, recovered -> {
+          manager.onRegistryRecovered(recovered);
+          return stash.unstashAll(manager);
+        })
+        .onAnyMessage(command -> {
+          if (stash.isFull()) {
+            SpoolException e = new SpoolException.Timeout("Spool is still reading its durable queues; try again");
+            if (command instanceof Request<?> request) {
+              Request.fail(request, e);
+            } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof Request<?> request) {
+              Request.fail(request, e);
+            }
+          } else {
+            stash.stash(command);
+          }
+          return Behaviors.same();
+        })
+        .build();
   }
 
   private final SpoolSettings settings;
@@ -111,15 +174,25 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Set by {@link Drain}: publishes and new queues are refused. */
   private boolean shuttingDown;
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
+  /** The registry of durable queues, or {@code null} without a journal. */
+  private final ActorRef<QueueRegistry.Command> registry;
+  private final CompletableFuture<Done> ready;
+  /** Durable queues found at start whose journal is still being read. */
+  private final Set<String> recovering = new HashSet<>();
+  private boolean registryRead;
+  private final Map<String, Defining> defining = new HashMap<>();
 
-  private QueueManager(ActorContext<Command> context, SpoolSettings settings) {
+  private QueueManager(ActorContext<Command> context, SpoolSettings settings, ActorRef<QueueRegistry.Command> registry,
+      CompletableFuture<Done> ready) {
     super(context);
     this.settings = settings;
+    this.registry = registry;
+    this.ready = ready;
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock());
     this.janitor = context.spawn(Janitor.create(settings.janitor().interval(), memory), "janitor");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
-    spawnQueue(settings.defaultQueue(), QueueSettings.defaults());
+    spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);
     Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), dev.spool.Spool.version()));
   }
 
@@ -141,7 +214,79 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(Drain.class, this::onDrain)
         .onMessage(DrainQueues.class, this::onDrainQueues)
         .onMessage(Drained.class, this::onDrained)
+        .onMessage(QueueRecovered.class, this::onQueueRecovered)
+        .onMessage(Defined.class, this::onDefined)
+        .onMessage(RegistryRecovered.class, recovered -> this) // a registry restart: what it read, this manager has
         .build();
+  }
+
+  // ---- durable queues
+
+  private void onRegistryRecovered(RegistryRecovered recovered) {
+    registryRead = true;
+    Map<String, RegistryEvent.QueueDefined> found = recovered.recovered().queues();
+    for (RegistryEvent.QueueDefined q : found.values()) {
+      if (queues.containsKey(q.name())) {
+        getContext().getLog().error("durable queue {} has the name of a queue that exists; it is not started", q.name());
+        continue;
+      }
+      spawnQueue(q.name(), q.settings(), new QueueActor.Durable(q.incarnation(), q.idSeed()));
+      recovering.add(q.name());
+    }
+    getContext().getLog().info("registry read: {} durable queues to recover", found.size());
+    checkReady();
+  }
+
+  private Behavior<Command> onQueueRecovered(QueueRecovered recovered) {
+    if (recovering.remove(recovered.name())) {
+      checkReady();
+    }
+    return this;
+  }
+
+  private void checkReady() {
+    if (registryRead && recovering.isEmpty() && !ready.isDone()) {
+      getContext().getLog().info("Spool ready: every durable queue is recovered");
+      ready.complete(Done.getInstance());
+    }
+  }
+
+  /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
+  private void define(String name, QueueSettings queueSettings, CreateQueue create) {
+    RegistryEvent.QueueDefined definition = new RegistryEvent.QueueDefined(name, queueSettings,
+        UUID.randomUUID().toString(), Message.newIdSeed());
+    List<CreateQueue> waiting = new ArrayList<>(1);
+    if (create != null) {
+      waiting.add(create);
+    }
+    defining.put(name, new Defining(definition, waiting));
+    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+        r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Defined(name, failure));
+  }
+
+  private Behavior<Command> onDefined(Defined defined) {
+    Defining d = defining.remove(defined.name());
+    if (d == null) {
+      return this;
+    }
+    if (defined.failure() != null) {
+      getContext().getLog().warn("durable queue {} could not be recorded: {}", defined.name(),
+          defined.failure().toString());
+      SpoolException e = new SpoolException.Timeout("durable queue '" + defined.name()
+          + "' could not be recorded in the journal; try again");
+      d.waiting().forEach(c -> Request.fail(c, e));
+      return this;
+    }
+    RegistryEvent.QueueDefined q = d.definition();
+    ActorRef<QueueActor.Command> ref = spawnQueue(q.name(), q.settings(),
+        new QueueActor.Durable(q.incarnation(), q.idSeed()));
+    created(q.name(), ref, q.settings());
+    boolean first = true;
+    for (CreateQueue c : d.waiting()) {
+      answerWithInfo(ref, first, c.replyTo());
+      first = false;
+    }
+    return this;
   }
 
   private Behavior<Command> onCreateQueue(CreateQueue create) {
@@ -155,6 +300,15 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       Request.fail(create, e);
       return this;
     }
+    Defining pending = defining.get(create.name());
+    if (pending != null) {
+      if (pending.definition().settings().equals(create.settings())) {
+        pending.waiting().add(create);
+      } else {
+        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
+      }
+      return this;
+    }
     Entry existing = queues.get(create.name());
     if (existing != null) {
       if (existing.settings().equals(create.settings())) {
@@ -164,13 +318,23 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       }
       return this;
     }
+    boolean durable = create.settings().durability() == Durability.PERSISTENT;
     QueueSettings.DeadLetter deadLetter = create.settings().deadLetter();
-    if (deadLetter != null && !queues.containsKey(deadLetter.queue())) {
-      // A dead-letter queue that does not exist yet is created with defaults, so that nothing given
-      // up on has nowhere to go; create it first to choose its settings.
-      created(deadLetter.queue(), spawnQueue(deadLetter.queue(), QueueSettings.defaults()), QueueSettings.defaults());
+    if (deadLetter != null && !queues.containsKey(deadLetter.queue()) && !defining.containsKey(deadLetter.queue())) {
+      // A dead-letter queue that does not exist yet is created with defaults (durable for a durable
+      // queue), so that nothing given up on has nowhere to go; create it first to choose its settings.
+      QueueSettings dlq = QueueSettings.defaults().withDurability(create.settings().durability());
+      if (durable) {
+        define(deadLetter.queue(), dlq, null);
+      } else {
+        created(deadLetter.queue(), spawnQueue(deadLetter.queue(), dlq, null), dlq);
+      }
     }
-    ActorRef<QueueActor.Command> ref = spawnQueue(create.name(), create.settings());
+    if (durable) {
+      define(create.name(), create.settings(), create);
+      return this;
+    }
+    ActorRef<QueueActor.Command> ref = spawnQueue(create.name(), create.settings(), null);
     created(create.name(), ref, create.settings());
     answerWithInfo(ref, true, create.replyTo());
     return this;
@@ -182,24 +346,23 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         queueSettings));
   }
 
-  /**
-   * Settings whose behaviour is not built yet are refused rather than silently ignored: a user who
-   * asks for a ttl or a dead-letter queue must not believe they have one.
-   */
-  private static void requireSupported(String name, QueueSettings s) {
-    if (s.durability() == Durability.PERSISTENT) {
-      throw new SpoolException.InvalidConfiguration("persistent queues are not available in this version");
+  /** Settings Spool cannot honour are refused rather than silently ignored. */
+  private void requireSupported(String name, QueueSettings s) {
+    if (s.durability() == Durability.PERSISTENT && registry == null) {
+      throw new SpoolException.InvalidConfiguration("persistent queues need a journal: set "
+          + "spool.persistence.journal-plugin and snapshot-plugin (the Spool service uses an embedded H2 journal)");
     }
     if (s.deadLetter() != null && s.deadLetter().queue().equals(name)) {
       throw new SpoolException.InvalidConfiguration("queue '" + name + "' cannot be its own dead-letter queue");
     }
   }
 
-  private ActorRef<QueueActor.Command> spawnQueue(String name, QueueSettings queueSettings) {
+  private ActorRef<QueueActor.Command> spawnQueue(String name, QueueSettings queueSettings,
+      QueueActor.Durable durable) {
     // Resume, not restart: a restart would lose the log. A failure here is a bug in one command's
     // handling; the queue's data stays consistent because every handler validates before it writes.
     ActorRef<QueueActor.Command> ref = getContext().spawn(
-        Behaviors.supervise(QueueActor.create(name, queueSettings, settings, memory, getContext().getSelf()))
+        Behaviors.supervise(QueueActor.create(name, queueSettings, settings, memory, getContext().getSelf(), durable))
             .onFailure(SupervisorStrategy.resume()),
         "queue-" + name + "-" + (++incarnations));
     getContext().watchWith(ref, new QueueTerminated(name, ref));
@@ -238,7 +401,18 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     getContext().stop(entry.ref());
     janitor.tell(new Janitor.Untrack(delete.name()));
     getContext().getLog().info("queue {} deleted", delete.name());
-    delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    if (entry.settings().durability() == Durability.PERSISTENT) {
+      recovering.remove(delete.name());
+      checkReady();
+      getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+          r -> new QueueRegistry.Remove(delete.name(), r),
+          (done, failure) -> new Answer<>(failure == null ? StatusReply.success(Done.getInstance())
+              : StatusReply.<Done>error(new SpoolException.Timeout("queue '" + delete.name()
+                  + "' is stopped, but the journal did not record its deletion; delete it again")),
+              delete.replyTo()));
+    } else {
+      delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    }
     return this;
   }
 

@@ -40,6 +40,29 @@ public final class ConsumerCursor {
     this.next = start;
   }
 
+  /**
+   * Sets {@code sequence} to be delivered again: a delivery a durable queue's journal recorded as
+   * unsettled when the process stopped.
+   *
+   * @param attemptsMade deliveries made before the restart
+   */
+  public void restoreUnsettled(long sequence, int attemptsMade) {
+    if (sequence >= next) {
+      throw new IllegalArgumentException("sequence " + sequence + " was never delivered (next is " + next + ")");
+    }
+    ready.put(sequence, attemptsMade + 1);
+  }
+
+  /** Every delivered, unsettled sequence with the deliveries made of it so far, ascending. */
+  public TreeMap<Long, Integer> unsettledAttempts() {
+    TreeMap<Long, Integer> out = new TreeMap<>();
+    inFlight.forEach((sequence, f) -> out.put(sequence, f.attempt()));
+    ready.forEach((sequence, attempt) -> out.put(sequence, attempt - 1));
+    delayed.forEach((sequence, attempt) -> out.put(sequence, attempt - 1));
+    held.forEach(out::put);
+    return out;
+  }
+
   /** Next sequence never delivered. */
   public long next() {
     return next;

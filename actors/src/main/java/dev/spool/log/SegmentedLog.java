@@ -1,6 +1,7 @@
 package dev.spool.log;
 
 import dev.spool.Message;
+import java.util.List;
 
 /**
  * A queue's retained messages: an append-only log of fixed-size segments chained in sequence
@@ -129,6 +130,29 @@ public final class SegmentedLog {
     retainedMessages++;
     retainedBytes += message.sizeBytes();
     lastSequenceUnpublished = sequence;
+  }
+
+  /**
+   * Fills an empty log with what a durable queue recovered: {@code messages} ascending, with gaps
+   * where messages were removed before the restart (readers see those as gone), and
+   * {@code lastSequence}, the highest sequence ever appended, so that no sequence is reused.
+   */
+  public void restore(List<Message> messages, long lastSequence) {
+    if (this.lastSequence != 0 || retainedMessages != 0) {
+      throw new IllegalStateException("only an empty log can be restored");
+    }
+    long first = messages.isEmpty() ? lastSequence + 1 : messages.get(0).sequence();
+    firstSequence = first;
+    firstLive = first;
+    for (Message m : messages) {
+      if (m.sequence() <= lastSequenceUnpublished || m.sequence() > lastSequence) {
+        throw new IllegalArgumentException("restored sequence " + m.sequence() + " is out of order");
+      }
+      lastSequenceUnpublished = m.sequence() - 1;
+      store(m);
+    }
+    lastSequenceUnpublished = lastSequence;
+    this.lastSequence = lastSequence;
   }
 
   /**

@@ -1,0 +1,417 @@
+package dev.spool.durable;
+
+import dev.spool.AckMode;
+import dev.spool.Backoff;
+import dev.spool.ConsumerSettings;
+import dev.spool.Durability;
+import dev.spool.Message;
+import dev.spool.MessageFilter;
+import dev.spool.Overflow;
+import dev.spool.QueueSettings;
+import dev.spool.StartPosition;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.NotSerializableException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import org.apache.pekko.serialization.SerializerWithStringManifest;
+
+/**
+ * The binary form of everything Spool journals. Hand-written rather than Jackson because a queue's
+ * journal holds millions of messages and recovery reads them all: a message that shares its
+ * envelope (type, key, headers, producer …) with the one before costs its sequence, time and
+ * payload only. Every manifest carries a version, so the format can evolve.
+ */
+public final class JournalSerializer extends SerializerWithStringManifest {
+
+  /** Registered with Pekko; must stay stable once data exists. */
+  public static final int IDENTIFIER = 0x5370_6F6F; // "Spoo"
+
+  static final String QUEUE_EVENT = "QE1";
+  static final String QUEUE_SNAPSHOT = "QS1";
+  static final String QUEUE_DEFINED = "RD1";
+  static final String QUEUE_REMOVED = "RR1";
+  static final String QUEUES = "RQ1";
+
+  private static final int SAME_ENVELOPE = 1;
+  private static final int CHOSEN_ID = 2;
+
+  @Override
+  public int identifier() {
+    return IDENTIFIER;
+  }
+
+  @Override
+  public String manifest(Object o) {
+    if (o instanceof QueueEvent) {
+      return QUEUE_EVENT;
+    }
+    if (o instanceof QueueSnapshot) {
+      return QUEUE_SNAPSHOT;
+    }
+    if (o instanceof RegistryEvent.QueueDefined) {
+      return QUEUE_DEFINED;
+    }
+    if (o instanceof RegistryEvent.QueueRemoved) {
+      return QUEUE_REMOVED;
+    }
+    if (o instanceof RegistryEvent.Queues) {
+      return QUEUES;
+    }
+    throw new IllegalArgumentException("not journaled by Spool: " + o.getClass().getName());
+  }
+
+  @Override
+  public byte[] toBinary(Object o) {
+    Out out = new Out(o instanceof QueueEvent e ? 64 + e.messages().size() * 64 : 256);
+    try {
+      if (o instanceof QueueEvent e) {
+        writeEvent(out, e);
+      } else if (o instanceof QueueSnapshot s) {
+        out.writeLong(s.lastWriteId());
+        out.writeLong(s.lastSequence());
+        writeMessages(out, s.messages());
+        writeConsumers(out, s.consumers());
+        writePositions(out, s.positions());
+      } else if (o instanceof RegistryEvent.QueueDefined d) {
+        writeDefined(out, d);
+      } else if (o instanceof RegistryEvent.QueueRemoved r) {
+        out.writeString(r.name());
+      } else if (o instanceof RegistryEvent.Queues q) {
+        out.writeInt(q.queues().size());
+        for (RegistryEvent.QueueDefined d : q.queues().values()) {
+          writeDefined(out, d);
+        }
+      } else {
+        throw new IllegalArgumentException("not journaled by Spool: " + o.getClass().getName());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+    }
+    return out.toByteArray();
+  }
+
+  @Override
+  public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    return switch (manifest) {
+      case QUEUE_EVENT -> readEvent(in);
+      case QUEUE_SNAPSHOT -> new QueueSnapshot(in.getLong(), in.getLong(), readMessages(in), readConsumers(in),
+          readPositions(in));
+      case QUEUE_DEFINED -> readDefined(in);
+      case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
+      case QUEUES -> {
+        int n = in.getInt();
+        Map<String, RegistryEvent.QueueDefined> queues = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+          RegistryEvent.QueueDefined d = readDefined(in);
+          queues.put(d.name(), d);
+        }
+        yield new RegistryEvent.Queues(queues);
+      }
+      default -> throw new NotSerializableException("unknown Spool journal manifest '" + manifest
+          + "': written by a newer Spool?");
+    };
+  }
+
+  // ---- queue events
+
+  private static void writeEvent(Out out, QueueEvent e) throws IOException {
+    out.writeLong(e.writeId());
+    writeMessages(out, e.messages());
+    writeConsumers(out, e.created());
+    out.writeInt(e.deleted().size());
+    for (String d : e.deleted()) {
+      out.writeString(d);
+    }
+    writePositions(out, e.positions());
+    out.writeInt(e.removed().length);
+    for (long r : e.removed()) {
+      out.writeLong(r);
+    }
+    out.writeLong(e.freedBelow());
+  }
+
+  private static QueueEvent readEvent(ByteBuffer in) {
+    long writeId = in.getLong();
+    List<Message> messages = readMessages(in);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in);
+    int deletedCount = in.getInt();
+    List<String> deleted = new ArrayList<>(deletedCount);
+    for (int i = 0; i < deletedCount; i++) {
+      deleted.add(readString(in));
+    }
+    Map<String, ConsumerPosition> positions = readPositions(in);
+    long[] removed = new long[in.getInt()];
+    for (int i = 0; i < removed.length; i++) {
+      removed[i] = in.getLong();
+    }
+    return new QueueEvent(writeId, messages, created, deleted, positions, removed, in.getLong());
+  }
+
+  // ---- messages
+
+  private static void writeMessages(Out out, List<Message> messages) throws IOException {
+    out.writeInt(messages.size());
+    Message previous = null;
+    for (Message m : messages) {
+      boolean chosenId = m.hasProducerId();
+      boolean same = previous != null && sameEnvelope(previous, m);
+      out.writeByte((same ? SAME_ENVELOPE : 0) | (chosenId ? CHOSEN_ID : 0));
+      out.writeLong(m.sequence());
+      out.writeLong(m.timestamp());
+      if (!same) {
+        out.writeString(m.producerId());
+        out.writeString(m.type());
+        out.writeString(m.key().orElse(null));
+        out.writeString(m.contentType().orElse(null));
+        Map<String, String> headers = m.headers();
+        out.writeInt(headers.size());
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+          out.writeString(h.getKey());
+          out.writeString(h.getValue());
+        }
+        out.writeLong(m.expiresAtMillis());
+        out.writeLong(m.idSeed());
+      }
+      if (chosenId) {
+        out.writeLong(m.id().getMostSignificantBits());
+        out.writeLong(m.id().getLeastSignificantBits());
+      }
+      byte[] payload = m.payload();
+      out.writeInt(payload.length);
+      out.write(payload);
+      previous = m;
+    }
+  }
+
+  private static boolean sameEnvelope(Message a, Message b) {
+    return a.idSeed() == b.idSeed() && a.expiresAtMillis() == b.expiresAtMillis()
+        && Objects.equals(a.producerId(), b.producerId()) && a.type().equals(b.type())
+        && a.key().equals(b.key()) && a.contentType().equals(b.contentType()) && a.headers().equals(b.headers());
+  }
+
+  private static List<Message> readMessages(ByteBuffer in) {
+    int n = in.getInt();
+    List<Message> messages = new ArrayList<>(n);
+    Message previous = null;
+    String producerId = null;
+    String type = null;
+    String key = null;
+    String contentType = null;
+    Map<String, String> headers = Map.of();
+    long expiresAt = 0;
+    long idSeed = 0;
+    for (int i = 0; i < n; i++) {
+      int flags = in.get();
+      long sequence = in.getLong();
+      long timestamp = in.getLong();
+      if ((flags & SAME_ENVELOPE) == 0) {
+        producerId = readString(in);
+        type = readString(in);
+        key = readString(in);
+        contentType = readString(in);
+        int headerCount = in.getInt();
+        if (headerCount == 0) {
+          headers = Map.of();
+        } else {
+          Map<String, String> h = new HashMap<>(headerCount * 2);
+          for (int j = 0; j < headerCount; j++) {
+            h.put(readString(in), readString(in));
+          }
+          headers = Collections.unmodifiableMap(h);
+        }
+        expiresAt = in.getLong();
+        idSeed = in.getLong();
+      }
+      UUID id = (flags & CHOSEN_ID) != 0 ? new UUID(in.getLong(), in.getLong()) : null;
+      byte[] payload = new byte[in.getInt()];
+      in.get(payload);
+      Message m = Message.restored(sequence, timestamp, producerId, type, key, headers, contentType, payload, id,
+          idSeed, expiresAt, previous);
+      messages.add(m);
+      previous = m;
+    }
+    return messages;
+  }
+
+  // ---- consumers
+
+  private static void writeConsumers(Out out, List<QueueEvent.ConsumerRecord> consumers) throws IOException {
+    out.writeInt(consumers.size());
+    for (QueueEvent.ConsumerRecord c : consumers) {
+      ConsumerSettings s = c.settings();
+      out.writeString(s.name());
+      out.writeString(s.startAt().toString());
+      out.writeString(s.ackMode().name());
+      out.writeInt(s.prefetch() == null ? -1 : s.prefetch());
+      writeDuration(out, s.ackTimeout());
+      out.writeInt(s.maxDeliveries() == null ? -1 : s.maxDeliveries());
+      out.writeString(s.filter().type());
+      out.writeInt(s.filter().headers().size());
+      for (Map.Entry<String, String> h : s.filter().headers().entrySet()) {
+        out.writeString(h.getKey());
+        out.writeString(h.getValue());
+      }
+      Backoff b = s.backoff();
+      out.writeBoolean(b != null);
+      if (b != null) {
+        writeDuration(out, b.initial());
+        writeDuration(out, b.max());
+        out.writeDouble(b.multiplier());
+        out.writeDouble(b.jitter());
+      }
+      writeDuration(out, s.inactiveTimeout());
+      out.writeLong(c.start());
+    }
+  }
+
+  private static List<QueueEvent.ConsumerRecord> readConsumers(ByteBuffer in) {
+    int n = in.getInt();
+    List<QueueEvent.ConsumerRecord> consumers = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      String name = readString(in);
+      StartPosition startAt = StartPosition.parse(readString(in));
+      AckMode ackMode = AckMode.valueOf(readString(in));
+      int prefetch = in.getInt();
+      Duration ackTimeout = readDuration(in);
+      int maxDeliveries = in.getInt();
+      String filterType = readString(in);
+      int filterHeaders = in.getInt();
+      Map<String, String> headers = new HashMap<>();
+      for (int j = 0; j < filterHeaders; j++) {
+        headers.put(readString(in), readString(in));
+      }
+      Backoff backoff = in.get() != 0
+          ? new Backoff(readDuration(in), readDuration(in), in.getDouble(), in.getDouble())
+          : null;
+      Duration inactiveTimeout = readDuration(in);
+      ConsumerSettings settings = new ConsumerSettings(name, startAt, ackMode, prefetch < 0 ? null : prefetch,
+          ackTimeout, maxDeliveries < 0 ? null : maxDeliveries, new MessageFilter(filterType, headers), backoff,
+          inactiveTimeout);
+      consumers.add(new QueueEvent.ConsumerRecord(settings, in.getLong()));
+    }
+    return consumers;
+  }
+
+  private static void writePositions(Out out, Map<String, ConsumerPosition> positions) throws IOException {
+    out.writeInt(positions.size());
+    for (Map.Entry<String, ConsumerPosition> e : positions.entrySet()) {
+      ConsumerPosition p = e.getValue();
+      out.writeString(e.getKey());
+      out.writeLong(p.next());
+      out.writeInt(p.unsettled().length);
+      for (int i = 0; i < p.unsettled().length; i++) {
+        out.writeLong(p.unsettled()[i]);
+        out.writeInt(p.attempts()[i]);
+      }
+    }
+  }
+
+  private static Map<String, ConsumerPosition> readPositions(ByteBuffer in) {
+    int n = in.getInt();
+    Map<String, ConsumerPosition> positions = new HashMap<>(n * 2);
+    for (int i = 0; i < n; i++) {
+      String consumer = readString(in);
+      long next = in.getLong();
+      int count = in.getInt();
+      long[] unsettled = new long[count];
+      int[] attempts = new int[count];
+      for (int j = 0; j < count; j++) {
+        unsettled[j] = in.getLong();
+        attempts[j] = in.getInt();
+      }
+      positions.put(consumer, new ConsumerPosition(next, unsettled, attempts));
+    }
+    return positions;
+  }
+
+  // ---- the registry
+
+  private static void writeDefined(Out out, RegistryEvent.QueueDefined d) throws IOException {
+    QueueSettings s = d.settings();
+    out.writeString(d.name());
+    out.writeString(d.incarnation());
+    out.writeLong(d.idSeed());
+    out.writeString(s.durability().name());
+    out.writeLong(s.maxLength());
+    out.writeLong(s.maxBytes());
+    out.writeString(s.overflow().name());
+    writeDuration(out, s.ttl());
+    writeDuration(out, s.retention());
+    out.writeString(s.deadLetter() == null ? null : s.deadLetter().queue());
+    out.writeInt(s.deadLetter() == null ? 0 : s.deadLetter().maxDeliveries());
+    writeDuration(out, s.dedupWindow());
+  }
+
+  private static RegistryEvent.QueueDefined readDefined(ByteBuffer in) {
+    String name = readString(in);
+    String incarnation = readString(in);
+    long idSeed = in.getLong();
+    Durability durability = Durability.valueOf(readString(in));
+    long maxLength = in.getLong();
+    long maxBytes = in.getLong();
+    Overflow overflow = Overflow.valueOf(readString(in));
+    Duration ttl = readDuration(in);
+    Duration retention = readDuration(in);
+    String deadLetterQueue = readString(in);
+    int maxDeliveries = in.getInt();
+    Duration dedupWindow = readDuration(in);
+    QueueSettings settings = new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
+        deadLetterQueue == null ? null : new QueueSettings.DeadLetter(deadLetterQueue, maxDeliveries), dedupWindow);
+    return new RegistryEvent.QueueDefined(name, settings, incarnation, idSeed);
+  }
+
+  // ---- primitives
+
+  private static void writeDuration(Out out, Duration d) throws IOException {
+    out.writeLong(d == null ? -1 : d.toNanos());
+  }
+
+  private static Duration readDuration(ByteBuffer in) {
+    long nanos = in.getLong();
+    return nanos < 0 ? null : Duration.ofNanos(nanos);
+  }
+
+  private static String readString(ByteBuffer in) {
+    int length = in.getInt();
+    if (length < 0) {
+      return null;
+    }
+    String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
+    in.position(in.position() + length);
+    return s;
+  }
+
+  /** A growable output with length-prefixed, nullable UTF-8 strings. */
+  private static final class Out extends DataOutputStream {
+    Out(int size) {
+      super(new ByteArrayOutputStream(size));
+    }
+
+    void writeString(String s) throws IOException {
+      if (s == null) {
+        writeInt(-1);
+        return;
+      }
+      byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+      writeInt(bytes.length);
+      write(bytes);
+    }
+
+    byte[] toByteArray() {
+      return ((ByteArrayOutputStream) out).toByteArray();
+    }
+  }
+}

@@ -1,0 +1,252 @@
+package dev.spool.durable;
+
+import dev.spool.Message;
+import dev.spool.SpoolSettings;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotFailed;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * The journal of one durable queue: a child of its {@code QueueActor}, which stays the queue's only
+ * writer. The queue gathers what happens while one write is under way (publishes, consumers'
+ * positions, creations, removals) and hands it over as one {@link QueueEvent} when that write
+ * completes: group commit, with never more than one write in flight, so Pekko's stash stays empty.
+ *
+ * <p>It keeps references to the retained messages (shared with the queue's log, not copied), so
+ * that every {@code snapshot-every} writes it can snapshot what the queue retains; events before
+ * the previous snapshot are then deleted, and recovery reads one snapshot and the writes after it.
+ *
+ * <p>After every recovery, the first and those after a failed write (Pekko restarts a journal
+ * whose write failed, with backoff), it tells the queue what the journal holds ({@link Recovered}),
+ * so the queue can tell whether the write whose outcome it did not hear about was stored.
+ */
+public final class QueueJournal extends EventSourcedBehavior<QueueJournal.Command, QueueEvent, QueueJournal.State> {
+
+  /** What the journal understands. */
+  public interface Command {}
+
+  /** Journal {@code event}; answered with {@link Written} once it is stored. */
+  public record Write(QueueEvent event) implements Command {}
+
+  /** What the journal tells its queue. */
+  public interface Reply {}
+
+  /** The write {@code writeId} is stored. */
+  public record Written(long writeId) implements Reply {}
+
+  /**
+   * What the journal holds, after a recovery.
+   *
+   * @param lastWriteId the last write stored
+   * @param lastSequence the highest sequence ever appended
+   * @param messages retained messages, ascending (removed ones left out)
+   * @param consumers consumers, in creation order
+   * @param positions consumers' last journaled positions
+   */
+  public record Recovered(long lastWriteId, long lastSequence, List<Message> messages,
+      List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions) implements Reply {}
+
+  /** The journal could not be read; it retries after a backoff. */
+  public record Unavailable(Throwable cause) implements Reply {}
+
+  /**
+   * The journal's view of the queue. Mutable, and touched only by this actor: its retained list
+   * holds references to the queue's immutable messages; a snapshot copies it ({@link #snapshot()}).
+   */
+  static final class State {
+    long lastWriteId;
+    long lastSequence;
+    final ArrayDeque<Message> retained = new ArrayDeque<>();
+    /** Removed sequences still in {@link #retained} (not at its head). */
+    final TreeSet<Long> removed = new TreeSet<>();
+    final LinkedHashMap<String, QueueEvent.ConsumerRecord> consumers = new LinkedHashMap<>();
+    final Map<String, ConsumerPosition> positions = new HashMap<>();
+
+    void apply(QueueEvent e) {
+      lastWriteId = e.writeId();
+      for (Message m : e.messages()) {
+        retained.addLast(m);
+        lastSequence = Math.max(lastSequence, m.sequence());
+      }
+      // Deletions first: a consumer deleted and created again within one write is the new one.
+      for (String d : e.deleted()) {
+        consumers.remove(d);
+        positions.remove(d);
+      }
+      for (QueueEvent.ConsumerRecord c : e.created()) {
+        consumers.put(c.settings().name(), c);
+        positions.remove(c.settings().name());
+      }
+      for (Map.Entry<String, ConsumerPosition> p : e.positions().entrySet()) {
+        if (consumers.containsKey(p.getKey())) {
+          positions.put(p.getKey(), p.getValue());
+        }
+      }
+      for (long r : e.removed()) {
+        removed.add(r);
+      }
+      free(e.freedBelow());
+    }
+
+    private void free(long below) {
+      while (!retained.isEmpty()) {
+        long head = retained.peekFirst().sequence();
+        if (head < below || removed.remove(head)) {
+          retained.pollFirst();
+        } else {
+          break;
+        }
+      }
+      if (below > 0) {
+        removed.headSet(below).clear();
+      }
+    }
+
+    List<Message> live() {
+      List<Message> out = new ArrayList<>(retained.size() - removed.size());
+      for (Iterator<Message> it = retained.iterator(); it.hasNext(); ) {
+        Message m = it.next();
+        if (!removed.contains(m.sequence())) {
+          out.add(m);
+        }
+      }
+      return out;
+    }
+
+    QueueSnapshot snapshot() {
+      return new QueueSnapshot(lastWriteId, lastSequence, live(), List.copyOf(consumers.values()),
+          Map.copyOf(positions));
+    }
+
+    static State of(QueueSnapshot s) {
+      State state = new State();
+      state.lastWriteId = s.lastWriteId();
+      state.lastSequence = s.lastSequence();
+      state.retained.addAll(s.messages());
+      for (QueueEvent.ConsumerRecord c : s.consumers()) {
+        state.consumers.put(c.settings().name(), c);
+      }
+      state.positions.putAll(s.positions());
+      return state;
+    }
+  }
+
+  /**
+   * @param queue the queue's name
+   * @param incarnation the queue's incarnation (a queue created again gets a new one)
+   * @param replyTo the queue
+   */
+  public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
+      ActorRef<Reply> replyTo) {
+    return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings, replyTo));
+  }
+
+  /** The persistence id of a queue's journal. */
+  public static PersistenceId persistenceId(String queue, String incarnation) {
+    // '~' is not allowed in queue names, so the id cannot collide with another queue's
+    return PersistenceId.of("spool-queue", queue + "~" + incarnation);
+  }
+
+  private final ActorContext<Command> context;
+  private final SpoolSettings.Persistence settings;
+  private final ActorRef<Reply> replyTo;
+
+  private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
+      ActorRef<Reply> replyTo) {
+    super(id, SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2));
+    this.context = context;
+    this.settings = settings;
+    this.replyTo = replyTo;
+  }
+
+  @Override
+  public String journalPluginId() {
+    return settings.journalPluginId();
+  }
+
+  @Override
+  public String snapshotPluginId() {
+    return settings.snapshotPluginId();
+  }
+
+  @Override
+  public State emptyState() {
+    return new State();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public SnapshotAdapter<State> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(State state) {
+        return state.snapshot(); // a copy: the store serializes it on another thread while this actor goes on
+      }
+
+      @Override
+      public State fromJournal(Object from) {
+        return State.of((QueueSnapshot) from);
+      }
+    };
+  }
+
+  @Override
+  public CommandHandler<Command, QueueEvent, State> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Write.class, (state, write) -> Effect().persist(write.event())
+            .thenRun(s -> replyTo.tell(new Written(write.event().writeId()))))
+        .build();
+  }
+
+  @Override
+  public EventHandler<State, QueueEvent> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(QueueEvent.class, (state, event) -> {
+          state.apply(event);
+          return state;
+        })
+        .build();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> replyTo.tell(new Recovered(state.lastWriteId,
+            state.lastSequence, state.live(), List.copyOf(state.consumers.values()), Map.copyOf(state.positions))))
+        .onSignal(RecoveryFailed.class, (state, failed) -> {
+          context.getLog().warn("journal {} could not be read; retrying: {}", persistenceId().id(),
+              failed.getFailure().toString());
+          replyTo.tell(new Unavailable(failed.getFailure()));
+        })
+        .onSignal(SnapshotFailed.class, (state, failed) -> context.getLog().warn(
+            "journal {}: snapshot failed (recovery reads more events until the next one succeeds): {}",
+            persistenceId().id(), failed.getFailure().toString()))
+        .build();
+  }
+}

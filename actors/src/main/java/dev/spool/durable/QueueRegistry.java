@@ -1,0 +1,137 @@
+package dev.spool.durable;
+
+import dev.spool.SpoolSettings;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * Which durable queues exist, with their settings: journaled, so that the manager can bring every
+ * durable queue back at start. A child of the {@code QueueManager}.
+ */
+public final class QueueRegistry
+    extends EventSourcedBehavior<QueueRegistry.Command, RegistryEvent, QueueRegistry.State> {
+
+  /** What the registry understands. */
+  public interface Command {}
+
+  /** Record a durable queue (created, or created again with a new incarnation). */
+  public record Define(RegistryEvent.QueueDefined queue, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Forget a durable queue. */
+  public record Remove(String name, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Every durable queue, sent to the manager after each recovery. */
+  public record Recovered(Map<String, RegistryEvent.QueueDefined> queues) {}
+
+  /** Mutable, touched only by the registry; snapshots copy it. */
+  static final class State {
+    final LinkedHashMap<String, RegistryEvent.QueueDefined> queues = new LinkedHashMap<>();
+  }
+
+  /** @param engine the engine's name, so that engines on one actor system keep apart registries */
+  public static Behavior<Command> create(String engine, SpoolSettings.Persistence settings,
+      ActorRef<Recovered> replyTo) {
+    return Behaviors.setup(context -> new QueueRegistry(context, engine, settings, replyTo));
+  }
+
+  private final ActorContext<Command> context;
+  private final SpoolSettings.Persistence settings;
+  private final ActorRef<Recovered> replyTo;
+
+  private QueueRegistry(ActorContext<Command> context, String engine, SpoolSettings.Persistence settings,
+      ActorRef<Recovered> replyTo) {
+    super(PersistenceId.ofUniqueId("spool-registry-" + engine),
+        SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2));
+    this.context = context;
+    this.settings = settings;
+    this.replyTo = replyTo;
+  }
+
+  @Override
+  public String journalPluginId() {
+    return settings.journalPluginId();
+  }
+
+  @Override
+  public String snapshotPluginId() {
+    return settings.snapshotPluginId();
+  }
+
+  @Override
+  public State emptyState() {
+    return new State();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(100, 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public SnapshotAdapter<State> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(State state) {
+        return new RegistryEvent.Queues(new LinkedHashMap<>(state.queues));
+      }
+
+      @Override
+      public State fromJournal(Object from) {
+        State state = new State();
+        state.queues.putAll(((RegistryEvent.Queues) from).queues());
+        return state;
+      }
+    };
+  }
+
+  @Override
+  public CommandHandler<Command, RegistryEvent, State> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Define.class, (state, define) -> Effect().persist(define.queue())
+            .thenRun(s -> define.replyTo().tell(StatusReply.success(Done.getInstance()))))
+        .onCommand(Remove.class, (state, remove) -> Effect().persist(new RegistryEvent.QueueRemoved(remove.name()))
+            .thenRun(s -> remove.replyTo().tell(StatusReply.success(Done.getInstance()))))
+        .build();
+  }
+
+  @Override
+  public EventHandler<State, RegistryEvent> eventHandler() {
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(RegistryEvent.QueueDefined.class, (state, defined) -> {
+          state.queues.put(defined.name(), defined);
+          return state;
+        })
+        .onEvent(RegistryEvent.QueueRemoved.class, (state, removed) -> {
+          state.queues.remove(removed.name());
+          return state;
+        })
+        .build();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> replyTo.tell(new Recovered(Map.copyOf(state.queues))))
+        .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().warn(
+            "the registry of durable queues could not be read; retrying: {}", failed.getFailure().toString()))
+        .build();
+  }
+}

@@ -1,0 +1,18 @@
+package dev.spool.durable;
+
+import dev.spool.Message;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A durable queue's journal at one point: what it retains and where its consumers stand. Written
+ * every {@code spool.persistence.snapshot-every} writes, so that recovery reads this and the
+ * writes after it, not the queue's whole history.
+ *
+ * @param lastWriteId the last write included
+ * @param lastSequence the highest sequence ever appended (sequences are never reused)
+ * @param messages retained messages, ascending
+ * @param consumers consumers with their positions
+ */
+public record QueueSnapshot(long lastWriteId, long lastSequence, List<Message> messages,
+    List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions) implements Journaled {}

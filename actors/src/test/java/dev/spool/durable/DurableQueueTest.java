@@ -1,0 +1,326 @@
+package dev.spool.durable;
+
+import static dev.spool.engine.Await.failure;
+import static dev.spool.engine.Await.result;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.spool.AckMode;
+import dev.spool.ConsumerInfo;
+import dev.spool.ConsumerSettings;
+import dev.spool.Delivery;
+import dev.spool.Durability;
+import dev.spool.Message;
+import dev.spool.QueueConsumer;
+import dev.spool.QueueInfo;
+import dev.spool.QueuePublisher;
+import dev.spool.QueueSettings;
+import dev.spool.Spool;
+import dev.spool.SpoolException;
+import dev.spool.SpoolException.Code;
+import dev.spool.SpoolSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Durable queues on Pekko's in-memory test journal (which serializes every event and snapshot,
+ * so the binary format is exercised): what was confirmed survives a restart of the engine, with
+ * consumers' positions; journal failures become errors and lose nothing confirmed.
+ */
+@ExtendWith(TestKitJUnit5Extension.class)
+@ExtendWith(LogCapturingExtension.class)
+class DurableQueueTest {
+
+  @JUnit5TestKit
+  ActorTestKit testKit = new JUnit5TestKitBuilder()
+      .withCustomConfig(PersistenceTestKitPlugin.config()
+          .withFallback(PersistenceTestKitSnapshotPlugin.config())
+          .withFallback(ConfigFactory.parseString("""
+              spool.persistence.journal-plugin = "pekko.persistence.testkit.journal"
+              spool.persistence.snapshot-plugin = "pekko.persistence.testkit.snapshotstore.pluginid"
+              spool.persistence.restart-backoff.min = 50ms
+              spool.persistence.restart-backoff.max = 200ms
+              """)))
+      .build();
+
+  private static final AtomicInteger REGISTRIES = new AtomicInteger();
+  private static final QueueSettings DURABLE = QueueSettings.defaults().withDurability(Durability.PERSISTENT);
+
+  /** An engine whose durable queues are listed under {@code registry}, so that a later engine finds them. */
+  private Spool engine(String registry, int snapshotEvery) {
+    SpoolSettings base = SpoolSettings.create(testKit.system());
+    SpoolSettings.Persistence p = base.persistence();
+    return Spool.create(testKit.system(), base.withPersistence(new SpoolSettings.Persistence(p.journalPluginId(),
+        p.snapshotPluginId(), snapshotEvery, p.maxPendingMessages(), p.restartMinBackoff(), p.restartMaxBackoff(),
+        registry)));
+  }
+
+  /** Stops {@code spool} completely (no two writers of one journal), then starts its successor. */
+  private Spool restart(Spool spool, String registry, int snapshotEvery) {
+    var manager = spool.queueManager();
+    result(spool.shutdown());
+    testKit.createTestProbe().expectTerminated(manager, Duration.ofSeconds(10));
+    Spool next = engine(registry, snapshotEvery);
+    result(next.ready(), 20);
+    return next;
+  }
+
+  private String registry() {
+    return "durable-test-" + REGISTRIES.incrementAndGet();
+  }
+
+  private String queuePersistenceId(String registry, String queue) {
+    PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
+    String incarnation = null;
+    for (Object e : journal.persistedInStorage("spool-registry-" + registry)) {
+      if (e instanceof RegistryEvent.QueueDefined d && d.name().equals(queue)) {
+        incarnation = d.incarnation();
+      }
+    }
+    return QueueJournal.persistenceId(queue, incarnation).id();
+  }
+
+  @Test
+  void confirmedMessagesAndCommittedPositionsSurviveARestart() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.ready());
+    result(spool.createQueue("orders", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("orders", "shop");
+    UUID chosen = UUID.randomUUID();
+    List<Message> batch = new ArrayList<>();
+    for (int i = 1; i <= 100; i++) {
+      Message m = Message.text("order.created", "order " + i).withKey("c-" + (i % 7)).withHeader("n", "" + i);
+      batch.add(i == 5 ? m.withId(chosen) : m);
+    }
+    assertEquals(1L, result(publisher.publishAll(batch)).get(0));
+    ConsumerSettings explicit = ConsumerSettings.named("billing").prefetch(10);
+    QueueConsumer billing = spool.createConsumer("orders", explicit);
+    result(billing.ready());
+    List<Delivery> first = new ArrayList<>();
+    while (first.size() < 30) {
+      List<Delivery> got = result(billing.readBatch(10, Duration.ofSeconds(1)));
+      first.addAll(got);
+      List<Long> ack = got.stream().map(Delivery::sequence).filter(s -> s <= 20 || s == 25).toList();
+      if (!ack.isEmpty()) {
+        assertEquals(ack.size(), result(billing.acknowledgeSequences(ack)).acked());
+      }
+    }
+    Map<Long, UUID> ids = new HashMap<>();
+    for (Message m : result(spool.browse("orders", 1, 100))) {
+      ids.put(m.sequence(), m.id());
+    }
+    assertEquals(chosen, ids.get(5L));
+
+    Spool after = restart(spool, registry, 1000);
+
+    QueueInfo info = result(after.queueInfo("orders"));
+    assertEquals(100, info.stats().lastSequence());
+    assertEquals(100, info.stats().depth());
+    List<Message> recovered = result(after.browse("orders", 1, 100));
+    assertEquals(100, recovered.size());
+    for (Message m : recovered) {
+      assertEquals(ids.get(m.sequence()), m.id(), "ids stay the same across a restart");
+      assertEquals("order " + m.sequence(), m.payloadAsString());
+      assertEquals("" + m.sequence(), m.headers().get("n"));
+      assertEquals("c-" + (m.sequence() % 7), m.key().orElseThrow());
+      assertEquals("shop", m.producerId());
+    }
+    ConsumerInfo billingInfo = result(after.consumerInfo("orders", "billing"));
+    assertEquals(20, billingInfo.committed(), "resumes at its committed position");
+    // The same settings find the recovered consumer; the in-flight ones come again, the acked 25 never.
+    QueueConsumer resumed = after.createConsumer("orders", explicit);
+    List<Delivery> rest = new ArrayList<>();
+    while (rest.size() < 79) {
+      List<Delivery> got = result(resumed.readBatch(10, Duration.ofSeconds(1)));
+      assertFalse(got.isEmpty(), "delivered " + rest.size() + " of 79 after the restart");
+      rest.addAll(got);
+      result(resumed.acknowledgeSequences(got.stream().map(Delivery::sequence).toList()));
+    }
+    Set<Long> seen = new HashSet<>();
+    for (Delivery d : rest) {
+      assertTrue(seen.add(d.sequence()), "delivered once: " + d.sequence());
+      assertEquals(d.sequence() <= 30 ? 2 : 1, d.attempt(), "attempt of " + d.sequence());
+    }
+    assertFalse(seen.contains(25L));
+    assertEquals(79, seen.size());
+    // Sequences go on; a retried id is deduplicated against what was recovered.
+    QueuePublisher again = after.createPublisher("orders", "shop");
+    assertEquals(101L, result(again.publish(Message.text("order.created", "late"))));
+    assertEquals(5L, result(again.publish(Message.text("order.created", "retry").withId(chosen))));
+    result(after.shutdown());
+  }
+
+  @Test
+  void consumersQueuesAndDeadLetterQueuesAreDurableToo() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("jobs", DURABLE.withDeadLetter("jobs-dlq", 2)));
+    result(spool.createQueue("scratch", DURABLE));
+    result(spool.createQueue("memory-only", QueueSettings.defaults()));
+    result(spool.createConsumer("jobs", ConsumerSettings.named("keep")).ready());
+    result(spool.createConsumer("jobs", ConsumerSettings.named("drop")).ready());
+    result(spool.deleteConsumer("jobs", "drop"));
+    result(spool.deleteQueue("scratch"));
+    result(spool.createPublisher("jobs", "p").publish(Message.text("job", "x")));
+    QueueConsumer keep = spool.createConsumer("jobs", ConsumerSettings.named("keep"));
+    Delivery d = result(keep.readBatch(1, Duration.ofSeconds(1))).get(0);
+    result(keep.nack(d, false)); // straight to the dead-letter queue
+    await().atMost(Duration.ofSeconds(5)).until(() -> result(spool.queueInfo("jobs-dlq")).stats().depth() == 1);
+
+    Spool after = restart(spool, registry, 1000);
+
+    List<String> names = result(after.listQueues()).stream().map(QueueInfo::name).toList();
+    assertTrue(names.containsAll(List.of("jobs", "jobs-dlq")), names.toString());
+    assertFalse(names.contains("scratch"), "a deleted durable queue stays deleted");
+    assertFalse(names.contains("memory-only"), "a transient queue is gone after a restart");
+    assertEquals(Durability.PERSISTENT, result(after.queueInfo("jobs-dlq")).settings().durability());
+    assertEquals(List.of("keep"), result(after.listConsumers("jobs")).stream().map(ConsumerInfo::name).toList());
+    assertEquals(1, result(after.consumerInfo("jobs", "keep")).committed(), "dead-lettered counts as settled");
+    Message dead = result(after.browse("jobs-dlq", 1, 10)).get(0);
+    assertEquals("jobs", dead.headers().get("x-death-queue"));
+    assertEquals(1, result(after.redrive("jobs-dlq")));
+    result(after.shutdown());
+  }
+
+  @Test
+  void concurrentPublishesShareJournalWrites() {
+    String registry = registry();
+    Spool spool = engine(registry, 100_000);
+    result(spool.createQueue("busy", DURABLE));
+    int producers = 16;
+    int each = 400;
+    List<CompletableFuture<Void>> running = new ArrayList<>();
+    Set<Long> sequences = ConcurrentHashMap.newKeySet();
+    for (int p = 0; p < producers; p++) {
+      QueuePublisher publisher = spool.createPublisher("busy", "p" + p);
+      running.add(CompletableFuture.runAsync(() -> {
+        // 8 publishes in flight per producer, one message each
+        List<CompletionStage<Long>> window = new ArrayList<>();
+        for (int i = 0; i < each; i++) {
+          window.add(publisher.publish(Message.text("t", "m" + i)));
+          if (window.size() == 8) {
+            window.forEach(s -> sequences.add(result(s)));
+            window.clear();
+          }
+        }
+        window.forEach(s -> sequences.add(result(s)));
+      }));
+    }
+    running.forEach(f -> result(f, 60));
+    int total = producers * each;
+    assertEquals(total, sequences.size());
+    int writes = PersistenceTestKit.create(testKit.system())
+        .persistedInStorage(queuePersistenceId(registry, "busy")).size();
+    assertTrue(writes < total / 2, total + " publishes took " + writes + " journal writes");
+    result(spool.shutdown());
+  }
+
+  @Test
+  void aFailedJournalWriteFailsItsPublishesAndLosesNothingConfirmed() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("fragile", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("fragile", "p");
+    assertEquals(List.of(1L, 2L), result(publisher.publishAll(List.of(Message.text("t", "a"), Message.text("t", "b")))));
+    String pid = queuePersistenceId(registry, "fragile");
+    PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
+    journal.failNextPersisted(pid);
+    SpoolException refused = failure(publisher.publish(Message.text("t", "lost")), Code.Timeout);
+    assertTrue(refused.getMessage().contains("journal"), refused.getMessage());
+    // The journal restarts after its backoff and the queue takes publishes again.
+    long next = await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+        .until(() -> result(publisher.publish(Message.text("t", "c"))), s -> s > 0);
+    assertEquals(3L, next, "the refused publish's sequence was never confirmed, so it is not a gap");
+
+    // Acknowledgements wait for their position to be journaled, through a failure too.
+    QueueConsumer c = spool.createConsumer("fragile", ConsumerSettings.named("c"));
+    List<Delivery> got = result(c.readBatch(3, Duration.ofSeconds(1)));
+    assertEquals(3, got.size());
+    journal.failNextPersisted(pid);
+    assertEquals(2, result(c.acknowledgeSequences(List.of(1L, 2L)), 10).acked());
+
+    Spool after = restart(spool, registry, 1000);
+    List<String> payloads = result(after.browse("fragile", 1, 10)).stream().map(Message::payloadAsString).toList();
+    assertEquals(List.of("a", "b", "c"), payloads);
+    assertEquals(2, result(after.consumerInfo("fragile", "c")).committed());
+    result(after.shutdown());
+  }
+
+  @Test
+  void snapshotsBoundRecoveryAndOldEventsAreDeleted() {
+    String registry = registry();
+    int snapshotEvery = 5;
+    Spool spool = engine(registry, snapshotEvery);
+    result(spool.createQueue("long", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("long", "p");
+    QueueConsumer c = spool.createConsumer("long", ConsumerSettings.named("c").ackMode(AckMode.EXPLICIT));
+    result(c.ready());
+    for (int i = 1; i <= 200; i++) {
+      result(publisher.publish(Message.text("t", "m" + i)));
+      if (i % 10 == 0) {
+        List<Delivery> got = result(c.readBatch(10, Duration.ofSeconds(1)));
+        // leave every 10th unacknowledged: it must come back after the restart
+        result(c.acknowledgeSequences(got.stream().map(Delivery::sequence).filter(s -> s % 10 != 0).toList()));
+      }
+    }
+    String pid = queuePersistenceId(registry, "long");
+    await().atMost(Duration.ofSeconds(5)).until(() ->
+        !SnapshotTestKit.create(testKit.system()).persistedInStorage(pid).isEmpty());
+    int events = PersistenceTestKit.create(testKit.system()).persistedInStorage(pid).size();
+    assertTrue(events < 200, "events before the older snapshot are deleted: " + events + " left");
+
+    Spool after = restart(spool, registry, snapshotEvery);
+    ConsumerInfo info = result(after.consumerInfo("long", "c"));
+    assertEquals(9, info.committed());
+    assertEquals(200, result(after.queueInfo("long")).stats().lastSequence());
+    QueueConsumer resumed = after.createConsumer("long", ConsumerSettings.named("c"));
+    List<Long> again = new ArrayList<>();
+    while (again.size() < 20) {
+      List<Delivery> got = result(resumed.readBatch(20, Duration.ofSeconds(1)));
+      assertFalse(got.isEmpty());
+      got.forEach(d -> again.add(d.sequence()));
+      result(resumed.acknowledgeSequences(got.stream().map(Delivery::sequence).toList()));
+    }
+    List<Long> expected = new ArrayList<>();
+    for (long s = 10; s <= 200; s += 10) {
+      expected.add(s);
+    }
+    assertEquals(expected, again, "exactly the unacknowledged ones come again");
+    assertEquals(201L, result(after.createPublisher("long", "p").publish(Message.text("t", "next"))));
+    result(after.shutdown());
+  }
+
+  @Test
+  void durableQueuesAreRefusedWithoutAJournal() {
+    SpoolSettings base = SpoolSettings.create(testKit.system());
+    Spool spool = Spool.create(testKit.system(), base.withPersistence(base.persistence().withPlugins("", "")));
+    SpoolException e = failure(spool.createQueue("nope", DURABLE), Code.InvalidConfiguration);
+    assertTrue(e.getMessage().contains("spool.persistence.journal-plugin"), e.getMessage());
+    result(spool.shutdown());
+  }
+}
