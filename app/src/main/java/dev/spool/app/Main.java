@@ -32,6 +32,7 @@ public final class Main {
 
   /** Starts Spool, checks that its default queue is up, and registers the shutdown logging. */
   public static Spool init(Config config) {
+    JournalSchema.ensure(config); // before the engine reads its durable queues
     Spool spool = Spool.start(config);
     SpoolSettings s = spool.settings();
     // Fails (and so stops the start) if the engine did not come up.

@@ -3,21 +3,31 @@ package dev.spool.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.Spool;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MainTest {
 
+  /** The service's configuration with its data directory in {@code dir}. */
+  static Config config(Path dir) {
+    return ConfigFactory.load(ConfigFactory.parseMap(Map.of("spool.data-dir", dir.toString()))
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+  }
+
   @Test
-  void theServiceStartsWithItsDefaultQueueServesItAndShutsDownCleanly() throws Exception {
-    Spool spool = Main.init(ConfigFactory.load());
+  void theServiceStartsWithItsDefaultQueueServesItAndShutsDownCleanly(@TempDir Path dir) throws Exception {
+    Spool spool = Main.init(config(dir));
     assertEquals("default", spool.queueInfo("default").toCompletableFuture().get(10, TimeUnit.SECONDS).name());
 
     long seq = spool.createPublisher("svc").publish(Message.text("job", "hello"))
