@@ -137,6 +137,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   public record Drain(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
       implements Command, Request<ConsumerActor.DrainResult> {}
 
+  /**
+   * Answer once nothing waits for the journal (at once for a transient queue): before the engine
+   * stops, so that what was gathered is written rather than dropped.
+   */
+  public record Flush(ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
+
   /** From a consumer whose {@code inactiveTimeout} passed: remove me. */
   record RemoveInactive(String consumer, ActorRef<ConsumerActor.Command> ref, long lag) implements Command {}
 
@@ -254,6 +260,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private JournalWrite writing;
   private JournalWrite gathering;
   private long writeIds;
+  private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
   /** Messages (and their bytes) with sequences and reserved memory, waiting for the journal. */
   private int pendingMessages;
   private long pendingBytes;
@@ -323,6 +330,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(Redriven.class, this::onRedriven)
         .onMessage(Drain.class, this::onDrain)
         .onMessage(PositionChanged.class, this::onPositionChanged)
+        .onMessage(Flush.class, this::onFlush)
         .onMessage(JournalReply.class, this::onJournalReply)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -1183,6 +1191,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       getContext().getLog().warn("queue {}: journal unavailable, retrying: {}", name, unavailable.cause().toString());
     }
     flush();
+    answerFlushed();
     return this;
   }
 
@@ -1255,6 +1264,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       if (m.hasProducerId()) {
         pendingIds.remove(m.id(), m.sequence());
       }
+    }
+  }
+
+  private Behavior<Command> onFlush(Flush flush) {
+    flushed.add(flush.replyTo());
+    answerFlushed();
+    return this;
+  }
+
+  private void answerFlushed() {
+    if (!flushed.isEmpty() && writing == null && (gathering == null || !gathering.hasWork())) {
+      flushed.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
+      flushed.clear();
     }
   }
 

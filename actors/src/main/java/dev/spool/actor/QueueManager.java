@@ -105,6 +105,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private record Defined(String name, Throwable failure) implements Command {}
 
+  private record Flushed(Stop stop) implements Command {}
+
   /** A durable queue being recorded in the registry, with the creates waiting for it. */
   private record Defining(RegistryEvent.QueueDefined definition, List<CreateQueue> waiting) {}
 
@@ -215,6 +217,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(DrainQueues.class, this::onDrainQueues)
         .onMessage(Drained.class, this::onDrained)
         .onMessage(QueueRecovered.class, this::onQueueRecovered)
+        .onMessage(Flushed.class, this::onFlushed)
         .onMessage(Defined.class, this::onDefined)
         .onMessage(RegistryRecovered.class, recovered -> this) // a registry restart: what it read, this manager has
         .build();
@@ -439,6 +442,20 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   private Behavior<Command> onStop(Stop stop) {
+    if (registry == null) {
+      return stopNow(stop);
+    }
+    // Durable queues first write what they gathered, so that nothing waiting is dropped.
+    this.<Done, Done>toEveryQueue(QueueActor.Flush::new, getContext().messageAdapter(
+            Request.<Done>statusClass(), flushed -> new Flushed(stop)), done -> Done.getInstance());
+    return this;
+  }
+
+  private Behavior<Command> onFlushed(Flushed flushed) {
+    return stopNow(flushed.stop());
+  }
+
+  private Behavior<Command> stopNow(Stop stop) {
     getContext().getLog().info("Spool stopping: {} queues", queues.size());
     Events.publish(getContext().getSystem(), new SpoolEvent.Shutdown(settings.clock().instant(), drained.finished(),
         drained.abandoned()));

@@ -20,6 +20,12 @@ public interface Request<T> {
     return (Class) java.util.List.class;
   }
 
+  /** {@code StatusReply.class} typed, for a message adapter of replies carrying a {@code T}. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static <T> Class<StatusReply<T>> statusClass() {
+    return (Class) StatusReply.class;
+  }
+
   /** Answers {@code request} with {@code error}. */
   static <T> void fail(Request<T> request, Throwable error) {
     request.replyTo().tell(StatusReply.error(error));

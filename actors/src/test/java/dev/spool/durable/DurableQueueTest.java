@@ -316,6 +316,32 @@ class DurableQueueTest {
   }
 
   @Test
+  void shutdownWritesWhatWasGatheredAndAnswersEveryPublish() throws Exception {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("closing", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("closing", "p");
+    List<CompletableFuture<Long>> sent = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) {
+      sent.add(publisher.publish(Message.text("t", "m" + i)).toCompletableFuture());
+    }
+    Spool after = restart(spool, registry, 1000);
+    Set<Long> confirmed = new HashSet<>();
+    for (CompletableFuture<Long> f : sent) {
+      try {
+        confirmed.add(f.get(1, java.util.concurrent.TimeUnit.SECONDS));
+      } catch (java.util.concurrent.ExecutionException e) {
+        assertEquals(Code.ShuttingDown, ((SpoolException) e.getCause()).code(), "refused, not dropped: " + e);
+      }
+    }
+    assertFalse(confirmed.isEmpty());
+    Set<Long> kept = new HashSet<>();
+    result(after.browse("closing", 1, 10_000)).forEach(m -> kept.add(m.sequence()));
+    assertTrue(kept.containsAll(confirmed), "every confirmed publish was written before the stop");
+    result(after.shutdown());
+  }
+
+  @Test
   void durableQueuesAreRefusedWithoutAJournal() {
     SpoolSettings base = SpoolSettings.create(testKit.system());
     Spool spool = Spool.create(testKit.system(), base.withPersistence(base.persistence().withPlugins("", "")));
