@@ -200,8 +200,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.setup(context -> {
       ActorRef<QueueJournal.Reply> replies = context.messageAdapter(QueueJournal.Reply.class, JournalReply::new);
+      // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
-          QueueJournal.create(name, durable.incarnation(), settings.persistence(), replies), "journal");
+          Behaviors.supervise(QueueJournal.create(name, durable.incarnation(), settings.persistence(), replies))
+              .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+                  settings.persistence().restartMaxBackoff(), 0.2)),
+          "journal");
       return recovering(context, stash, () -> new QueueActor(context, name, queueSettings, settings, memory, manager,
           journal, durable.idSeed()), manager, name);
     }));

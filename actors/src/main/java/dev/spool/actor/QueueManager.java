@@ -139,7 +139,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       ActorRef<QueueRegistry.Recovered> replies =
           context.messageAdapter(QueueRegistry.Recovered.class, RegistryRecovered::new);
       ActorRef<QueueRegistry.Command> registry = context.spawn(
-          QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies), "registry");
+          Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
+              .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+                  settings.persistence().restartMaxBackoff(), 0.2)),
+          "registry");
       QueueManager manager = new QueueManager(context, settings, registry, ready);
       return starting(manager, stash);
     }));

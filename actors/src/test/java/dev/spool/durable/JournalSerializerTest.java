@@ -1,0 +1,119 @@
+package dev.spool.durable;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.spool.AckMode;
+import dev.spool.Backoff;
+import dev.spool.ConsumerSettings;
+import dev.spool.Durability;
+import dev.spool.Message;
+import dev.spool.MessageFilter;
+import dev.spool.Overflow;
+import dev.spool.QueueSettings;
+import dev.spool.StartPosition;
+import java.io.NotSerializableException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+
+/** The journal's binary format: everything written reads back equal, including what a message shares. */
+class JournalSerializerTest {
+
+  private final JournalSerializer serializer = new JournalSerializer();
+
+  private Object roundTrip(Object o) throws NotSerializableException {
+    return serializer.fromBinary(serializer.toBinary(o), serializer.manifest(o));
+  }
+
+  private static void assertSameMessage(Message expected, Message actual) {
+    assertEquals(expected.sequence(), actual.sequence());
+    assertEquals(expected.id(), actual.id());
+    assertEquals(expected.hasProducerId(), actual.hasProducerId());
+    assertEquals(expected.timestamp(), actual.timestamp());
+    assertEquals(expected.producerId(), actual.producerId());
+    assertEquals(expected.type(), actual.type());
+    assertEquals(expected.key(), actual.key());
+    assertEquals(expected.headers(), actual.headers());
+    assertEquals(expected.contentType(), actual.contentType());
+    assertArrayEquals(expected.payload(), actual.payload());
+    assertEquals(expected.expiresAt(), actual.expiresAt());
+    assertEquals(expected.sizeBytes(), actual.sizeBytes());
+  }
+
+  @Test
+  void aWriteWithEveryKindOfContentReadsBackEqual() throws Exception {
+    long seed = Message.newIdSeed();
+    List<Message> messages = new ArrayList<>();
+    Message previous = null;
+    Message[] plain = {
+        Message.text("order.created", "a"),
+        Message.text("order.created", "b"), // shares the envelope with the one before
+        Message.of("blob", new byte[0]).withKey("k").withContentType("application/octet-stream"),
+        Message.text("order.created", "c").withId(UUID.randomUUID()),
+        Message.text("order.created", "ünïcödé ✓").withHeaders(Map.of("group-id", "g", "traceparent", "00-ab")),
+        Message.text("expiring", "d").withExpiresAt(Instant.ofEpochMilli(1_900_000_000_000L)),
+    };
+    for (int i = 0; i < plain.length; i++) {
+      previous = plain[i].appended(i + 1, 1_700_000_000_000L + i, i < 3 ? "p1" : "p2", seed, previous);
+      messages.add(previous);
+    }
+    ConsumerSettings full = new ConsumerSettings("billing", StartPosition.time(Instant.parse("2026-01-01T00:00:00Z")),
+        AckMode.EXPLICIT, 250, Duration.ofSeconds(12), 4, MessageFilter.type("t").header("region", "eu"),
+        Backoff.exponential(Duration.ofMillis(50), Duration.ofSeconds(5), 3.0, 0.1), Duration.ofMinutes(10));
+    ConsumerSettings bare = ConsumerSettings.named("audit").startAt(StartPosition.latest()).ackMode(AckMode.NONE);
+    QueueEvent event = new QueueEvent(42, messages,
+        List.of(new QueueEvent.ConsumerRecord(full, 3), new QueueEvent.ConsumerRecord(bare, 7)), List.of("gone"),
+        Map.of("billing", new ConsumerPosition(9, new long[] {4, 6}, new int[] {1, 3})), new long[] {2, 5}, 2);
+
+    QueueEvent read = (QueueEvent) roundTrip(event);
+
+    assertEquals(42, read.writeId());
+    assertEquals(messages.size(), read.messages().size());
+    for (int i = 0; i < messages.size(); i++) {
+      assertSameMessage(messages.get(i), read.messages().get(i));
+    }
+    assertEquals(event.created(), read.created());
+    assertEquals(List.of("gone"), read.deleted());
+    assertEquals(event.positions(), read.positions());
+    assertEquals(3, read.positions().get("billing").committed());
+    assertArrayEquals(new long[] {2, 5}, read.removed());
+    assertEquals(2, read.freedBelow());
+  }
+
+  @Test
+  void snapshotsAndTheRegistryReadBackEqual() throws Exception {
+    Message m = Message.text("t", "x").appended(7, 1_700_000_000_000L, "p");
+    QueueSnapshot snapshot = new QueueSnapshot(10, 7, List.of(m),
+        List.of(new QueueEvent.ConsumerRecord(ConsumerSettings.named("c"), 1)),
+        Map.of("c", new ConsumerPosition(8, new long[0], new int[0])));
+    QueueSnapshot read = (QueueSnapshot) roundTrip(snapshot);
+    assertEquals(10, read.lastWriteId());
+    assertEquals(7, read.lastSequence());
+    assertSameMessage(m, read.messages().get(0));
+    assertEquals(snapshot.consumers(), read.consumers());
+    assertEquals(snapshot.positions(), read.positions());
+
+    QueueSettings settings = new QueueSettings(Durability.PERSISTENT, 1000, 1 << 20, Overflow.DROP_OLDEST,
+        Duration.ofMinutes(10), Duration.ofHours(1), new QueueSettings.DeadLetter("dlq", 5), Duration.ofMinutes(3));
+    RegistryEvent.QueueDefined defined = new RegistryEvent.QueueDefined("orders", settings, "inc-1", 12345L);
+    assertEquals(defined, roundTrip(defined));
+    RegistryEvent.QueueDefined minimal = new RegistryEvent.QueueDefined("q", QueueSettings.defaults(), "inc-2", 1L);
+    assertEquals(minimal, roundTrip(minimal));
+    assertEquals(new RegistryEvent.QueueRemoved("orders"), roundTrip(new RegistryEvent.QueueRemoved("orders")));
+    RegistryEvent.Queues all = new RegistryEvent.Queues(Map.of("orders", defined, "q", minimal));
+    assertEquals(all.queues(), ((RegistryEvent.Queues) roundTrip(all)).queues());
+  }
+
+  @Test
+  void anUnknownManifestIsRefusedClearly() {
+    NotSerializableException e = assertThrows(NotSerializableException.class,
+        () -> serializer.fromBinary(new byte[0], "QE9"));
+    assertEquals(true, e.getMessage().contains("QE9"));
+  }
+}
