@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.KeyManagerFactory;
@@ -41,6 +42,9 @@ import scala.concurrent.duration.FiniteDuration;
 public final class SpoolHttpServer {
 
   private static final Logger log = LoggerFactory.getLogger(SpoolHttpServer.class);
+
+  /** Runs the connection shutdown a little after event streams ended (see {@link Binding#terminate}). */
+  private static final Executor STREAM_END_GRACE = CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS);
 
   private SpoolHttpServer() {}
 
@@ -95,12 +99,15 @@ public final class SpoolHttpServer {
         return binding.whenTerminated().thenApply(t -> Done.getInstance());
       }
       health.stopping();
-      streams.stopAll();
-      return binding.terminate(settings.terminationDeadline()).thenApply(t -> {
-        metrics.close();
-        log.info("HTTP service stopped");
-        return Done.getInstance();
-      });
+      // Streams end first, and their last chunk gets a moment to be written, so that their clients
+      // see a clean end rather than a reset connection.
+      return streams.stopAll(settings.terminationDeadline())
+          .thenComposeAsync(ended -> binding.terminate(settings.terminationDeadline()), STREAM_END_GRACE)
+          .thenApply(t -> {
+            metrics.close();
+            log.info("HTTP service stopped");
+            return Done.getInstance();
+          });
     }
   }
 
