@@ -67,7 +67,11 @@ final class Json {
   /** Parses {@code body} as {@code type}; an empty body reads as {@code {}}. */
   static <T> T read(byte[] body, Class<T> type) {
     try {
-      return MAPPER.readValue(body.length == 0 ? EMPTY_OBJECT : body, type);
+      T value = MAPPER.readValue(body.length == 0 ? EMPTY_OBJECT : body, type);
+      if (value == null) {
+        throw new SpoolException.InvalidConfiguration("the body must be a JSON object, not null");
+      }
+      return value;
     } catch (UnrecognizedPropertyException e) {
       throw new SpoolException.InvalidConfiguration("unknown field '" + path(e) + "'");
     } catch (MismatchedInputException e) {

@@ -112,6 +112,9 @@ class QueueRoutesTest {
     assertEquals(400, malformed.status());
     assertTrue(malformed.json().path("message").asText().startsWith("malformed JSON"), malformed.body());
 
+    TestServer.Response nullBody = server.put("/api/v1/queues/" + q, "null");
+    assertEquals(400, nullBody.status(), nullBody.body());
+
     // None of these created the queue.
     assertEquals(404, server.get("/api/v1/queues/" + q).status());
   }
