@@ -24,7 +24,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * Random bodies, names and query values thrown at the write routes: the answer is always 2xx or
  * 4xx (never a 5xx), and a rejected request leaves every queue and consumer as it was.
  */
-class WriteRoutesFuzzProperties {
+class WriteRoutesFuzzTest {
 
   private static TestServer server;
 
