@@ -2,12 +2,15 @@
 # Publish throughput of Spool's HTTP API on loopback with wrk (apt-get install wrk).
 # Builds the service jar, starts it on a scratch data directory, and runs the two wrk scripts
 # beside this file: one message per request, then batches of 100. Prints wrk's summaries.
-#   http/src/test/resources/wrk/run.sh [duration, default 30s] [connections, default 64]
+#   http/src/test/resources/wrk/run.sh [duration, default 30s] [connections, default 64] [warm-up, default 30s]
+# The warm-up matters: on 2 cores the JIT needs well over 10 s of load to finish compiling the
+# hot paths, and cold numbers are several times lower.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../../../.." && pwd)"
 duration="${1:-30s}"
 connections="${2:-64}"
+warmup="${3:-30s}"
 port="${SPOOL_BENCH_PORT:-18080}"
 data="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -26,10 +29,10 @@ for q in bench-one bench-batch; do
   curl -fs -X PUT -H "Authorization: Bearer $SPOOL_TOKEN" -H "Content-Type: application/json" \
     -d '{"maxLength":200000,"overflow":"drop-oldest"}' "$base/api/v1/queues/$q" > /dev/null
 done
-# A short warm-up for the JIT, then the measured runs.
-SPOOL_QUEUE=bench-one wrk -t2 -c"$connections" -d10s -s "$here/publish-one.lua" "$base" > /dev/null
+# A warm-up for the JIT, then the measured runs.
+SPOOL_QUEUE=bench-one wrk -t2 -c"$connections" -d"$warmup" -s "$here/publish-one.lua" "$base" > /dev/null
 echo "== single message per request"
 SPOOL_QUEUE=bench-one wrk -t2 -c"$connections" -d"$duration" --latency -s "$here/publish-one.lua" "$base"
-SPOOL_QUEUE=bench-batch wrk -t2 -c"$connections" -d10s -s "$here/publish-batch.lua" "$base" > /dev/null
+SPOOL_QUEUE=bench-batch wrk -t2 -c"$connections" -d"$warmup" -s "$here/publish-batch.lua" "$base" > /dev/null
 echo "== batches of 100 messages per request"
 SPOOL_QUEUE=bench-batch wrk -t2 -c"$connections" -d"$duration" --latency -s "$here/publish-batch.lua" "$base"
