@@ -1,7 +1,6 @@
 package dev.spool.http;
 
 import dev.spool.SpoolException;
-import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -45,7 +44,7 @@ final class Errors {
       case QueueAlreadyExists, ConsumerAlreadyExists -> StatusCodes.CONFLICT;
       case QueueFull -> StatusCodes.TOO_MANY_REQUESTS;
       case InvalidName, InvalidConfiguration -> StatusCodes.BAD_REQUEST;
-      case MessageTooLarge -> StatusCodes.PAYLOAD_TOO_LARGE;
+      case MessageTooLarge -> StatusCodes.CONTENT_TOO_LARGE;
       case Unauthorized -> StatusCodes.UNAUTHORIZED;
       case Forbidden -> StatusCodes.FORBIDDEN;
       case Timeout, ShuttingDown -> StatusCodes.SERVICE_UNAVAILABLE;
@@ -82,7 +81,7 @@ final class Errors {
       return response(e);
     }
     if (t instanceof EntityStreamSizeException e) {
-      return response(StatusCodes.PAYLOAD_TOO_LARGE, SpoolException.Code.MessageTooLarge.name(),
+      return response(StatusCodes.CONTENT_TOO_LARGE, SpoolException.Code.MessageTooLarge.name(),
           "the request body is larger than " + e.limit() + " bytes (spool.http.max-body)");
     }
     if (t instanceof IllegalRequestException e) {
@@ -112,12 +111,8 @@ final class Errors {
     String message = response.entity() instanceof HttpEntity.Strict strict
         ? strict.getData().utf8String()
         : response.status().reason();
-    List<HttpHeader> headers = new java.util.ArrayList<>();
-    response.getHeaders().forEach(headers::add);
-    if (response.status().equals(StatusCodes.UNAUTHORIZED)) {
-      headers.add(CHALLENGE);
-    }
-    return response(response.status(), codeFor(response.status()), message).withHeaders(headers);
+    // Pekko's headers (Allow on a 405) stay.
+    return response(response.status(), codeFor(response.status()), message).withHeaders(response.getHeaders());
   }
 
   /** The error code of a status raised by Pekko itself rather than by Spool. */

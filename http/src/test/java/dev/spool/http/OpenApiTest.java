@@ -71,8 +71,7 @@ class OpenApiTest {
 
   private static Set<String> documented() {
     Set<String> routes = new TreeSet<>();
-    for (Iterator<Map.Entry<String, JsonNode>> paths = doc.path("paths").fields(); paths.hasNext(); ) {
-      Map.Entry<String, JsonNode> path = paths.next();
+    for (Map.Entry<String, JsonNode> path : doc.path("paths").properties()) {
       for (Iterator<String> methods = path.getValue().fieldNames(); methods.hasNext(); ) {
         String method = methods.next();
         if (!method.equals("parameters")) {

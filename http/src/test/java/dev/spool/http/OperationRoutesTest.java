@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
+import java.util.List;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,6 +126,29 @@ class OperationRoutesTest {
   }
 
   @Test
+  void theAccessLogAtDebugHasMethodPathStatusAndTimeButNoQueryOrToken() {
+    ch.qos.logback.classic.Logger access =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.spool.http.access");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    access.addAppender(lines);
+    access.setLevel(ch.qos.logback.classic.Level.DEBUG);
+    try {
+      server.get("/api/v1/queues?secret=" + TestServer.VIEWER);
+      server.send("GET", "/api/v1/queues", "wrong-" + TestServer.ADMIN, null);
+    } finally {
+      access.setLevel(null);
+      access.detachAppender(lines);
+    }
+    List<String> logged = lines.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+    assertEquals(2, logged.size(), logged.toString());
+    assertTrue(logged.get(0).matches("GET /api/v1/queues 200 \\d+ms"), logged.get(0));
+    assertTrue(logged.get(1).startsWith("GET /api/v1/queues 401"), logged.get(1));
+    assertTrue(logged.stream().noneMatch(l -> l.contains("token") || l.contains("secret")));
+  }
+
+  @Test
   void unknownRoutesAndMethodsAnswerInTheErrorShape() {
     TestServer.Response notFound = server.get("/api/v1/nothing-here");
     assertEquals(404, notFound.status());
@@ -132,6 +156,7 @@ class OperationRoutesTest {
     TestServer.Response method = server.send("PATCH", "/api/v1/queues/x", TestServer.ADMIN, "{}");
     assertEquals(405, method.status());
     assertEquals("MethodNotAllowed", method.error());
+    assertTrue(method.header("Allow").contains("PUT"), "Pekko's Allow header stays");
     assertEquals(404, server.send("GET", "/nope", null, null).status());
   }
 }

@@ -79,7 +79,7 @@ class StreamRoutesTest {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() throws java.io.IOException {
       response.body().close();
     }
   }

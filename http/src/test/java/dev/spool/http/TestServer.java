@@ -144,12 +144,23 @@ final class TestServer implements AutoCloseable {
     return send("DELETE", path, ADMIN, null);
   }
 
-  @Override
-  public void close() throws Exception {
+  private static void join(java.util.concurrent.CompletionStage<?> stage)
+      throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
     try {
-      binding.terminate().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() throws IOException, java.util.concurrent.ExecutionException,
+      java.util.concurrent.TimeoutException {
+    try {
+      join(binding.terminate());
     } finally {
-      spool.shutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      join(spool.shutdown());
       try (Stream<Path> files = Files.walk(dataDir)) {
         files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
       }

@@ -124,12 +124,13 @@ class WriteRoutesFuzzTest {
         Arbitraries.just(null),
         Arbitraries.of(List.of(), List.of(1, 2), List.of("1"), List.of(Map.of("payload", "x")),
             List.of(Map.of("id", "bad")), Map.of(), Map.of("a", "b"), Map.of("a", 1),
-            Map.of("queue", "dlq-x", "maxDeliveries", 0)).map(x -> (Object) x));
-    Arbitrary<String> objects = Combinators.combine(field, value).as(java.util.AbstractMap.SimpleEntry::new).list().ofMaxSize(4).map(entries -> {
-      ObjectNode o = TestServer.JSON.createObjectNode();
-      entries.forEach(e -> o.set(e.getKey(), TestServer.JSON.valueToTree(e.getValue())));
-      return o.toString();
-    });
+            Map.of("queue", "dlq-x", "maxDeliveries", 0)).map(Object.class::cast));
+    Arbitrary<String> objects = Combinators.combine(field, value).as(java.util.AbstractMap.SimpleEntry::new).list().ofMaxSize(4)
+        .map(entries -> {
+          ObjectNode o = TestServer.JSON.createObjectNode();
+          entries.forEach(e -> o.set(e.getKey(), TestServer.JSON.valueToTree(e.getValue())));
+          return o.toString();
+        });
     return Arbitraries.frequencyOf(
         net.jqwik.api.Tuple.of(6, objects),
         net.jqwik.api.Tuple.of(1, Arbitraries.strings().ofMaxLength(30)),
