@@ -14,7 +14,9 @@ import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
@@ -80,8 +82,14 @@ final class ApiRoutes extends RouteSupport {
         // A placeholder until the console arrives; it reads nothing, so it needs no token.
         pathSingleSlash(() -> get(() -> complete(HttpResponse.create()
             .withEntity(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, console))))));
-    return logged(() -> respondWithHeaders(SECURITY_HEADERS,
-        () -> sameOriginWrites(() -> service).seal(Errors.rejectionHandler(), Errors.exceptionHandler())));
+    return logged(() -> withRequestTimeoutResponse(ApiRoutes::timedOut, () -> respondWithHeaders(SECURITY_HEADERS,
+        () -> sameOriginWrites(() -> service).seal(Errors.rejectionHandler(), Errors.exceptionHandler()))));
+  }
+
+  /** Pekko's request timeout (longer than any ask and long-poll) answered in the error shape. */
+  private static HttpResponse timedOut(HttpRequest request) {
+    return Errors.response(StatusCodes.SERVICE_UNAVAILABLE, SpoolException.Code.Timeout.name(),
+        "the request took too long; it may or may not have taken effect").withHeaders(SECURITY_HEADERS);
   }
 
   /** {@code inner} with the principal of the request's bearer token; 401 without a valid one. */

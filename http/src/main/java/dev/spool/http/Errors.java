@@ -116,7 +116,7 @@ final class Errors {
   }
 
   /** The error code of a status raised by Pekko itself rather than by Spool. */
-  private static String codeFor(StatusCode status) {
+  static String codeFor(StatusCode status) {
     return switch (status.intValue()) {
       case 400 -> SpoolException.Code.InvalidConfiguration.name();
       case 401 -> SpoolException.Code.Unauthorized.name();

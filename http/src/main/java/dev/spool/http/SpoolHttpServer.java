@@ -164,13 +164,15 @@ public final class SpoolHttpServer {
 
   /**
    * Pekko's server settings with ours: the body limit, a request timeout longer than the longest
-   * long-poll, and a {@code Server} header that names no version.
+   * long-poll, a {@code Server} header that names no version, and unparseable requests answered in
+   * the error shape.
    */
   private static ServerSettings serverSettings(ActorSystem<?> system, HttpSettings settings, Duration askTimeout) {
     ServerSettings base = ServerSettings.create(system.classicSystem());
     Duration requestTimeout = settings.maxReadWait().plus(askTimeout).plusSeconds(5);
     return base
         .withServerHeader(Optional.of(Server.create(ProductVersion.create("Spool", ""))))
+        .withParsingErrorHandler(ParsingErrors.class.getName())
         .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxBody()))
         .withTimeouts(base.getTimeouts().withRequestTimeout(
             FiniteDuration.create(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)));
