@@ -48,9 +48,7 @@ public final class SpoolHttpServer {
 
   private SpoolHttpServer() {}
 
-  /**
-   * A running server.
-   */
+  /** A running server: where it listens, and how to stop it (CoordinatedShutdown also does). */
   public static final class Binding {
     private final ServerBinding binding;
     private final HttpSettings settings;
