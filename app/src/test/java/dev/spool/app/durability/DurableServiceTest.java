@@ -30,13 +30,13 @@ class DurableServiceTest {
   }
 
   private static Config config(Path dir) {
-    return ConfigFactory.load(ConfigFactory.parseMap(Map.of("spool.data-dir", dir.toString()))
+    return ConfigFactory.load(ConfigFactory.parseMap(Map.of("spool.data-dir", dir.toString(), "spool.http.port", 0))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 
   @Test
   void aDurableQueueOutlivesAGracefulRestartOfTheService(@TempDir Path dir) throws Exception {
-    Spool first = Main.init(config(dir));
+    Spool first = Main.init(config(dir)).spool();
     get(first.createQueue("invoices", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
     List<Long> sequences = get(first.createPublisher("invoices", "billing")
         .publishAll(List.of(Message.text("invoice", "one"), Message.text("invoice", "two"))));
@@ -46,7 +46,7 @@ class DurableServiceTest {
     get(first.shutdown());
     assertEquals(true, Files.exists(dir.resolve("journal").resolve("spool.mv.db")), "the journal is in the data directory");
 
-    Spool second = Main.init(config(dir));
+    Spool second = Main.init(config(dir)).spool();
     get(second.ready());
     assertEquals(sequences, get(second.browse("invoices", 1, 10)).stream().map(Message::sequence).toList());
     List<Delivery> rest = get(second.createConsumer("invoices", ConsumerSettings.named("mailer"))

@@ -1,0 +1,101 @@
+package dev.spool.http;
+
+import dev.spool.EngineAccess;
+import dev.spool.QueueConsumer;
+import dev.spool.Spool;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * {@code /api/v1/queues/{q}/consumers}: create, inspect and delete consumers, and read, acknowledge,
+ * nack, seek, pause, resume and stream through them.
+ */
+final class ConsumerRoutes extends RouteSupport {
+
+  private final Spool spool;
+  private final EventStreams streams;
+
+  ConsumerRoutes(Spool spool, HttpSettings settings, EventStreams streams) {
+    super(settings);
+    this.spool = spool;
+    this.streams = streams;
+  }
+
+  Route route(Principal principal, String queue) {
+    return concat(
+        pathEnd(() -> get(() -> allow(principal, Access.viewQueue(queue),
+            () -> ok(spool.listConsumers(queue), all -> all.stream().map(Views.ConsumerView::of).toList())))),
+        pathPrefix(segment -> {
+          String name = consumerName(segment);
+          return concat(
+              pathEnd(() -> concat(
+                  get(() -> allow(principal, Access.viewQueue(queue),
+                      () -> ok(spool.consumerInfo(queue, name), Views.ConsumerView::of))),
+                  put(() -> allow(principal, Access.consume(queue),
+                      () -> body(Requests.ConsumerBody.class, body -> create(queue, name, body)))),
+                  delete(() -> allow(principal, Access.ADMIN, () -> noContent(spool.deleteConsumer(queue, name)))))),
+              path("stream", () -> get(() -> allow(principal, Access.consume(queue), () -> stream(queue, name)))),
+              post(() -> allow(principal, Access.consume(queue), () -> control(queue, name))));
+        }));
+  }
+
+  /** The POST actions on a consumer. */
+  private Route control(String queue, String name) {
+    QueueConsumer consumer = EngineAccess.consumer(spool, queue, name);
+    return concat(
+        path("read", () -> read(consumer)),
+        path("ack", () -> body(Requests.AckBody.class, body -> ack(consumer, body))),
+        path("nack", () -> body(Requests.NackBody.class, body -> ok(
+            EngineAccess.nack(spool, queue, name, body.sequences(), body.requeueOrDefault()),
+            done -> new Views.NackView(body.sequences().size())))),
+        path("seek", () -> body(Requests.SeekBody.class, body -> withInfo(consumer, consumer.seek(body.position())))),
+        path("pause", () -> withInfo(consumer, consumer.pause())),
+        path("resume", () -> withInfo(consumer, consumer.resume())));
+  }
+
+  private Route create(String queue, String name, Requests.ConsumerBody body) {
+    return completeWithFuture(EngineAccess.createConsumer(spool, queue, body.toSettings(name))
+        .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.ConsumerView.of(c.value()))));
+  }
+
+  private Route read(QueueConsumer consumer) {
+    return parameterOptional("max", max -> parameterOptional("wait", wait -> {
+      int n = (int) longParam("max", max, settings.defaultReadMax(), 1, Integer.MAX_VALUE);
+      Duration w = durationParam("wait", wait, Duration.ZERO);
+      // Capped here, so that no read outlives the server's request timeout.
+      Duration capped = w.compareTo(settings.maxReadWait()) > 0 ? settings.maxReadWait() : w;
+      return ok(consumer.readBatch(n, capped), Views.DeliveriesView::of);
+    }));
+  }
+
+  private Route ack(QueueConsumer consumer, Requests.AckBody body) {
+    if (body.upTo() != null) {
+      return ok(consumer.acknowledgeUpTo(body.upTo()), n -> new Views.AckView(n, List.of(), List.of()));
+    }
+    return ok(consumer.acknowledgeSequences(body.sequences()),
+        r -> new Views.AckView(r.acked(), r.alreadyAcked(), r.unknown()));
+  }
+
+  /** The consumer as it is once {@code change} is done. */
+  private Route withInfo(QueueConsumer consumer, CompletionStage<?> change) {
+    return ok(change.thenCompose(done -> consumer.info()), Views.ConsumerView::of);
+  }
+
+  /**
+   * Deliveries pushed as Server-Sent Events. The consumer's source is bounded by its prefetch: in
+   * explicit ack mode at most prefetch deliveries are in flight until the client acknowledges them
+   * through {@code /ack}; when the client disconnects, what it held is redelivered.
+   */
+  private Route stream(String queue, String name) {
+    // The consumer must exist before a stream attaches: a stream to nothing would wait forever.
+    return onSuccess(spool.consumerInfo(queue, name), info -> streams.respond(
+        EngineAccess.consumer(spool, queue, name).source().map(d -> ServerSentEvent.create(
+            new String(Json.write(Views.DeliveryView.of(d)), StandardCharsets.UTF_8), "delivery",
+            String.valueOf(d.sequence())))));
+  }
+}

@@ -1,0 +1,134 @@
+package dev.spool.http;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import dev.spool.SpoolException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The HTTP service's settings, read from {@code spool.http} and {@code spool.data-dir}
+ * ({@code reference.conf} holds every default, each with a comment).
+ *
+ * @param host the interface to bind
+ * @param port the port to bind, 0 for any free one
+ * @param dataDir where the generated admin token is kept
+ * @param maxBody the largest request body in bytes
+ * @param maxReadWait the longest long-poll a read may ask for
+ * @param defaultReadMax deliveries a read returns when it names no max
+ * @param maxBrowse most messages one browse returns
+ * @param terminationDeadline how long a graceful stop lets requests in flight finish
+ * @param sseHeartbeat interval of keep-alive comments on idle event streams
+ * @param allowedOrigins origins besides the server's own that may send state-changing requests
+ * @param tokens the configured bearer tokens (hashed)
+ * @param tokenFile where a generated admin token is kept, under {@code dataDir}
+ * @param tls HTTPS settings
+ */
+public record HttpSettings(
+    String host,
+    int port,
+    Path dataDir,
+    long maxBody,
+    Duration maxReadWait,
+    int defaultReadMax,
+    int maxBrowse,
+    Duration terminationDeadline,
+    Duration sseHeartbeat,
+    Set<String> allowedOrigins,
+    List<TokenEntry> tokens,
+    Path tokenFile,
+    Tls tls) {
+
+  /**
+   * One configured token.
+   *
+   * @param name who holds it; publishes through it carry this as their producer id
+   * @param sha256 the SHA-256 of the token, 64 hex digits
+   * @param roles what it may do
+   * @param queues queue patterns ({@code *} wildcards) its producer and consumer roles apply to
+   */
+  public record TokenEntry(String name, String sha256, Set<Role> roles, List<String> queues) {}
+
+  /**
+   * HTTPS by configuration.
+   *
+   * @param enabled whether to serve HTTPS
+   * @param keystore path of the keystore holding the key and certificate
+   * @param password its password
+   * @param keystoreType e.g. {@code PKCS12}
+   */
+  public record Tls(boolean enabled, String keystore, String password, String keystoreType) {
+    @Override
+    public String toString() {
+      // Never the password: settings end up in logs.
+      return "Tls[enabled=" + enabled + ", keystore=" + keystore + ", keystoreType=" + keystoreType + "]";
+    }
+  }
+
+  public HttpSettings {
+    if (port < 0 || port > 65535) {
+      throw new SpoolException.InvalidConfiguration("spool.http.port must be between 0 and 65535, not " + port);
+    }
+    if (maxBody < 1) {
+      throw new SpoolException.InvalidConfiguration("spool.http.max-body must be positive");
+    }
+    if (maxReadWait.isNegative() || defaultReadMax < 1 || maxBrowse < 1) {
+      throw new SpoolException.InvalidConfiguration(
+          "spool.http.max-read-wait must not be negative; default-read-max and max-browse must be positive");
+    }
+    if (sseHeartbeat.isNegative() || sseHeartbeat.isZero()) {
+      throw new SpoolException.InvalidConfiguration("spool.http.sse-heartbeat must be positive");
+    }
+  }
+
+  /** Reads {@code spool.http} and {@code spool.data-dir} from {@code config}. */
+  public static HttpSettings create(Config config) {
+    try {
+      Config c = config.getConfig("spool.http");
+      Path dataDir = Path.of(config.getString("spool.data-dir"));
+      Config tls = c.getConfig("tls");
+      return new HttpSettings(
+          c.getString("host"),
+          c.getInt("port"),
+          dataDir,
+          c.getBytes("max-body"),
+          c.getDuration("max-read-wait"),
+          c.getInt("default-read-max"),
+          c.getInt("max-browse"),
+          c.getDuration("termination-deadline"),
+          c.getDuration("sse-heartbeat"),
+          Set.copyOf(c.getStringList("allowed-origins")),
+          tokens(c.getConfigList("auth.tokens")),
+          dataDir.resolve(c.getString("auth.token-file")),
+          new Tls(tls.getBoolean("enabled"), tls.getString("keystore"), tls.getString("password"),
+              tls.getString("keystore-type")));
+    } catch (ConfigException e) {
+      throw new SpoolException.InvalidConfiguration("HTTP configuration: " + e.getMessage());
+    }
+  }
+
+  private static List<TokenEntry> tokens(List<? extends Config> entries) {
+    List<TokenEntry> tokens = new ArrayList<>();
+    for (Config t : entries) {
+      String name = t.getString("name");
+      String hash = t.getString("sha256").toLowerCase(java.util.Locale.ROOT);
+      if (!hash.matches("[0-9a-f]{64}")) {
+        throw new SpoolException.InvalidConfiguration("spool.http.auth.tokens: the sha256 of '" + name
+            + "' is not 64 hex digits (printf %s \"$TOKEN\" | sha256sum)");
+      }
+      List<Role> roles = new ArrayList<>();
+      for (String role : t.getStringList("roles")) {
+        roles.add(Role.parse(role));
+      }
+      if (roles.isEmpty()) {
+        throw new SpoolException.InvalidConfiguration("spool.http.auth.tokens: '" + name + "' has no roles");
+      }
+      List<String> queues = t.hasPath("queues") ? t.getStringList("queues") : List.of("*");
+      tokens.add(new TokenEntry(name, hash, Set.copyOf(roles), List.copyOf(queues)));
+    }
+    return List.copyOf(tokens);
+  }
+}

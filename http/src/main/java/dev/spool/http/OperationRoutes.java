@@ -1,0 +1,54 @@
+package dev.spool.http;
+
+import dev.spool.Spool;
+import dev.spool.SpoolEvent;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * {@code /api/v1/stats}, {@code /gc}, {@code /consumers/stale} and {@code /events}: memory and lag
+ * figures, garbage collection, stale consumers and the live event stream.
+ */
+final class OperationRoutes extends RouteSupport {
+
+  /** Idle time after which {@code GET /consumers/stale} calls a consumer stale when the query names none. */
+  private static final Duration DEFAULT_IDLE = Duration.ofSeconds(60);
+
+  private final Spool spool;
+  private final EventStreams streams;
+
+  OperationRoutes(Spool spool, HttpSettings settings, EventStreams streams) {
+    super(settings);
+    this.spool = spool;
+    this.streams = streams;
+  }
+
+  Route route(Principal principal) {
+    return concat(
+        pathPrefix("stats", () -> concat(
+            path("memory", () -> get(() -> allow(principal, Access.VIEW, () -> ok(spool.memoryStats(), m -> m)))),
+            path(PathMatchers.segment("memory").slash("threshold"), () -> put(() -> allow(principal, Access.ADMIN,
+                () -> body(Requests.ThresholdBody.class, body -> ok(spool.setMemoryThresholdBytes(body.bytes()),
+                    done -> new Views.ThresholdView(body.bytes())))))),
+            path("lag", () -> get(() -> allow(principal, Access.VIEW, () -> ok(spool.lagStatistics(), l -> l)))))),
+        path("gc", () -> post(() -> allow(principal, Access.ADMIN,
+            () -> ok(spool.collectGarbage(), Views.FreedView::new)))),
+        pathPrefix(PathMatchers.segment("consumers").slash("stale"), () -> concat(
+            pathEnd(() -> get(() -> allow(principal, Access.VIEW, () -> parameterOptional("idle", idle -> ok(
+                spool.detectStaleConsumers(durationParam("idle", idle, DEFAULT_IDLE)),
+                stale -> stale.stream().map(Views.StaleView::of).toList()))))),
+            path("cleanup", () -> post(() -> allow(principal, Access.ADMIN,
+                () -> body(Requests.CleanupBody.class, body -> ok(
+                    spool.cleanupStaleConsumers(body.lagThresholdOrDefault()), n -> new Views.RemovedView(n)))))))),
+        path("events", () -> get(() -> allow(principal, Access.VIEW, () -> streams.respond(
+            spool.events().map(OperationRoutes::toSse))))));
+  }
+
+  /** One event: its name as the SSE event type, the event record as JSON data. */
+  private static ServerSentEvent toSse(SpoolEvent event) {
+    return ServerSentEvent.create(new String(Json.write(event), StandardCharsets.UTF_8), event.type());
+  }
+}

@@ -1,0 +1,55 @@
+package dev.spool.http;
+
+import dev.spool.EngineAccess;
+import dev.spool.Spool;
+import dev.spool.SpoolException;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** {@code /api/v1/queues}: list, create, inspect, delete and redrive queues; delegates messages and consumers. */
+final class QueueRoutes extends RouteSupport {
+
+  private final Spool spool;
+  private final MessageRoutes messages;
+  private final ConsumerRoutes consumers;
+
+  QueueRoutes(Spool spool, HttpSettings settings, MessageRoutes messages, ConsumerRoutes consumers) {
+    super(settings);
+    this.spool = spool;
+    this.messages = messages;
+    this.consumers = consumers;
+  }
+
+  Route route(Principal principal) {
+    return pathPrefix("queues", () -> concat(
+        pathEnd(() -> get(() -> allow(principal, Access.VIEW,
+            () -> ok(spool.listQueues(), queues -> queues.stream().map(Views.QueueView::of).toList())))),
+        pathPrefix(segment -> {
+          String queue = queueName(segment);
+          return concat(
+              pathEnd(() -> concat(
+                  get(() -> allow(principal, Access.viewQueue(queue),
+                      () -> ok(spool.queueInfo(queue), Views.QueueView::of))),
+                  put(() -> allow(principal, Access.ADMIN, () -> body(Requests.QueueBody.class, body -> create(queue, body)))),
+                  delete(() -> allow(principal, Access.ADMIN, () -> noContent(spool.deleteQueue(queue)))))),
+              path("redrive", () -> post(() -> allow(principal, Access.ADMIN,
+                  () -> body(Requests.RedriveBody.class, body -> redrive(queue, body))))),
+              pathPrefix("messages", () -> messages.route(principal, queue)),
+              pathPrefix("consumers", () -> consumers.route(principal, queue)));
+        })));
+  }
+
+  private Route create(String queue, Requests.QueueBody body) {
+    return completeWithFuture(EngineAccess.createQueue(spool, queue, body.toSettings())
+        .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.QueueView.of(c.value()))));
+  }
+
+  private Route redrive(String queue, Requests.RedriveBody body) {
+    long from = body.from() == null ? 1 : body.from();
+    long to = body.to() == null ? Long.MAX_VALUE : body.to();
+    if (from < 1 || to < from) {
+      throw new SpoolException.InvalidConfiguration("field 'from' must be 1 or more and 'to' at least 'from'");
+    }
+    return ok(spool.redrive(queue, from, to), Views.MovedView::new);
+  }
+}

@@ -1,0 +1,305 @@
+package dev.spool.http;
+
+import dev.spool.AckMode;
+import dev.spool.Backoff;
+import dev.spool.ConsumerSettings;
+import dev.spool.Durability;
+import dev.spool.Message;
+import dev.spool.MessageFilter;
+import dev.spool.Overflow;
+import dev.spool.QueueSettings;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The request bodies of the API, as records Jackson fills strictly (see {@link Json}), and their
+ * translation into engine values. Every check names the field it concerns. Absent fields are
+ * {@code null} and take the engine's defaults.
+ */
+final class Requests {
+
+  private Requests() {}
+
+  /** {@code PUT /queues/{q}}. */
+  record QueueBody(String durability, String ttl, Long maxLength, Long maxBytes, String overflow, String retention,
+      DeadLetterBody deadLetter, String dedupWindow) {
+
+    QueueSettings toSettings() {
+      QueueSettings s = QueueSettings.defaults();
+      if (durability != null) {
+        s = s.withDurability(switch (durability) {
+          case "transient" -> Durability.TRANSIENT;
+          case "persistent" -> Durability.PERSISTENT;
+          default -> throw invalid("durability", "must be transient or persistent");
+        });
+      }
+      if (ttl != null) {
+        s = s.withTtl(duration("ttl", ttl));
+      }
+      if (maxLength != null) {
+        s = s.withMaxLength(nonNegative("maxLength", maxLength));
+      }
+      if (maxBytes != null) {
+        s = s.withMaxBytes(nonNegative("maxBytes", maxBytes));
+      }
+      if (overflow != null) {
+        s = s.withOverflow(switch (overflow) {
+          case "reject" -> Overflow.REJECT;
+          case "drop-oldest" -> Overflow.DROP_OLDEST;
+          default -> throw invalid("overflow", "must be reject or drop-oldest");
+        });
+      }
+      if (retention != null) {
+        s = s.withRetention(duration("retention", retention));
+      }
+      if (deadLetter != null) {
+        if (deadLetter.queue() == null) {
+          throw invalid("deadLetter.queue", "is required");
+        }
+        s = deadLetter.maxDeliveries() == null
+            ? s.withDeadLetter(deadLetter.queue())
+            : s.withDeadLetter(deadLetter.queue(), deadLetter.maxDeliveries());
+      }
+      if (dedupWindow != null) {
+        s = s.withDedupWindow(duration("dedupWindow", dedupWindow));
+      }
+      return s;
+    }
+  }
+
+  /** A queue's dead-letter target. */
+  record DeadLetterBody(String queue, Integer maxDeliveries) {}
+
+  /**
+   * {@code POST /queues/{q}/messages}: one message, or {@code {"messages":[…]}}. One record for
+   * both, so that a publish is parsed in one pass.
+   */
+  record PublishBody(String type, String key, Map<String, String> headers, String contentType, String payload,
+      String payloadBase64, String id, String ttl, List<MessageBody> messages) {
+
+    List<Message> toMessages() {
+      if (messages == null) {
+        return List.of(new MessageBody(type, key, headers, contentType, payload, payloadBase64, id, ttl).toMessage(""));
+      }
+      if (type != null || key != null || headers != null || contentType != null || payload != null
+          || payloadBase64 != null || id != null || ttl != null) {
+        throw invalid("messages", "must be the only field of a batch");
+      }
+      if (messages.isEmpty()) {
+        throw invalid("messages", "must hold at least one message");
+      }
+      List<Message> out = new ArrayList<>(messages.size());
+      for (int i = 0; i < messages.size(); i++) {
+        MessageBody m = messages.get(i);
+        if (m == null) {
+          throw invalid("messages[" + i + "]", "must be an object");
+        }
+        out.add(m.toMessage("messages[" + i + "]."));
+      }
+      return out;
+    }
+  }
+
+  /** One message to publish. */
+  record MessageBody(String type, String key, Map<String, String> headers, String contentType, String payload,
+      String payloadBase64, String id, String ttl) {
+
+    Message toMessage(String prefix) {
+      if (payload != null && payloadBase64 != null) {
+        throw invalid(prefix + "payloadBase64", "cannot be given with payload");
+      }
+      byte[] bytes;
+      if (payloadBase64 != null) {
+        try {
+          bytes = Base64.getDecoder().decode(payloadBase64);
+        } catch (IllegalArgumentException e) {
+          throw invalid(prefix + "payloadBase64", "is not base64");
+        }
+      } else {
+        bytes = payload == null ? new byte[0] : payload.getBytes(StandardCharsets.UTF_8);
+      }
+      Message m = Message.of(type == null ? "" : type, bytes);
+      if (key != null) {
+        m = m.withKey(key);
+      }
+      if (headers != null) {
+        for (Map.Entry<String, String> h : headers.entrySet()) {
+          if (h.getValue() == null) {
+            throw invalid(prefix + "headers." + h.getKey(), "must be a string");
+          }
+        }
+        m = m.withHeaders(headers);
+      }
+      if (contentType != null) {
+        m = m.withContentType(contentType);
+      } else if (payload != null) {
+        // So that it comes back as text ("payload"), the way it was sent.
+        m = m.withContentType("text/plain; charset=utf-8");
+      }
+      if (id != null) {
+        try {
+          m = m.withId(UUID.fromString(id));
+        } catch (IllegalArgumentException e) {
+          throw invalid(prefix + "id", "must be a UUID");
+        }
+      }
+      if (ttl != null) {
+        m = m.withTtl(duration(prefix + "ttl", ttl));
+      }
+      return m;
+    }
+  }
+
+  /** {@code PUT /queues/{q}/consumers/{c}}. */
+  record ConsumerBody(String startAt, String ackMode, Integer prefetch, String ackTimeout, Integer maxDeliveries,
+      FilterBody filter, BackoffBody backoff, String inactiveTimeout) {
+
+    ConsumerSettings toSettings(String name) {
+      ConsumerSettings s = ConsumerSettings.named(name);
+      if (startAt != null) {
+        s = s.startAt(position("startAt", startAt));
+      }
+      if (ackMode != null) {
+        s = s.ackMode(switch (ackMode) {
+          case "explicit" -> AckMode.EXPLICIT;
+          case "none" -> AckMode.NONE;
+          default -> throw invalid("ackMode", "must be explicit or none");
+        });
+      }
+      if (prefetch != null) {
+        s = s.prefetch(prefetch);
+      }
+      if (ackTimeout != null) {
+        s = s.ackTimeout(duration("ackTimeout", ackTimeout));
+      }
+      if (maxDeliveries != null) {
+        s = s.maxDeliveries(maxDeliveries);
+      }
+      if (filter != null) {
+        if (filter.headers() != null && filter.headers().containsValue(null)) {
+          throw invalid("filter.headers", "values must be strings");
+        }
+        s = s.filter(new MessageFilter(filter.type(), filter.headers()));
+      }
+      if (backoff != null) {
+        if (backoff.initial() == null || backoff.max() == null || backoff.multiplier() == null
+            || backoff.jitter() == null) {
+          throw invalid("backoff", "needs initial, max, multiplier and jitter");
+        }
+        s = s.backoff(Backoff.exponential(duration("backoff.initial", backoff.initial()),
+            duration("backoff.max", backoff.max()), backoff.multiplier(), backoff.jitter()));
+      }
+      if (inactiveTimeout != null) {
+        s = s.inactiveTimeout(duration("inactiveTimeout", inactiveTimeout));
+      }
+      return s;
+    }
+  }
+
+  /** A consumer's filter. */
+  record FilterBody(String type, Map<String, String> headers) {}
+
+  /** A consumer's redelivery backoff. */
+  record BackoffBody(String initial, String max, Double multiplier, Double jitter) {}
+
+  /** {@code POST …/ack}: sequences, or everything up to one. */
+  record AckBody(List<Long> sequences, Long upTo) {
+    AckBody {
+      if ((sequences == null) == (upTo == null)) {
+        throw invalid("sequences", "or upTo is required, not both");
+      }
+      requireElements("sequences", sequences);
+    }
+  }
+
+  /** {@code POST …/nack}. */
+  record NackBody(List<Long> sequences, Boolean requeue) {
+    NackBody {
+      if (sequences == null) {
+        throw invalid("sequences", "is required");
+      }
+      requireElements("sequences", sequences);
+    }
+
+    boolean requeueOrDefault() {
+      return requeue == null || requeue;
+    }
+  }
+
+  /** {@code POST …/seek}. */
+  record SeekBody(String to) {
+    StartPosition position() {
+      if (to == null) {
+        throw invalid("to", "is required");
+      }
+      return Requests.position("to", to);
+    }
+  }
+
+  /** {@code POST /queues/{q}/redrive}: an optional range of dead-letter sequences. */
+  record RedriveBody(Long from, Long to) {}
+
+  /** {@code PUT /stats/memory/threshold}. */
+  record ThresholdBody(Long bytes) {
+    ThresholdBody {
+      if (bytes == null) {
+        throw invalid("bytes", "is required");
+      }
+      nonNegative("bytes", bytes);
+    }
+  }
+
+  /** {@code POST /consumers/stale/cleanup}. */
+  record CleanupBody(Long lagThreshold) {
+    long lagThresholdOrDefault() {
+      return lagThreshold == null ? 0 : nonNegative("lagThreshold", lagThreshold);
+    }
+  }
+
+  static SpoolException invalid(String field, String problem) {
+    return new SpoolException.InvalidConfiguration("field '" + field + "' " + problem);
+  }
+
+  static Duration duration(String field, String text) {
+    try {
+      return Duration.parse(text.toUpperCase(Locale.ROOT));
+    } catch (DateTimeParseException e) {
+      throw invalid(field, "must be an ISO-8601 duration such as PT30S, not '" + truncate(text) + "'");
+    }
+  }
+
+  private static StartPosition position(String field, String text) {
+    try {
+      return StartPosition.parse(text);
+    } catch (SpoolException e) {
+      throw invalid(field, "must be earliest, latest, sequence:N or time:2026-01-01T00:00:00Z, not '"
+          + truncate(text) + "'");
+    }
+  }
+
+  private static long nonNegative(String field, long value) {
+    if (value < 0) {
+      throw invalid(field, "must not be negative");
+    }
+    return value;
+  }
+
+  private static void requireElements(String field, List<Long> values) {
+    if (values != null && values.contains(null)) {
+      throw invalid(field, "must hold sequence numbers, not null");
+    }
+  }
+
+  static String truncate(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "…" : s;
+  }
+}

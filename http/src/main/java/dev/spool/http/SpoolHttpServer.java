@@ -1,0 +1,194 @@
+package dev.spool.http;
+
+import com.typesafe.config.Config;
+import dev.spool.Spool;
+import dev.spool.SpoolException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.ConnectionContext;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
+import org.apache.pekko.http.javadsl.model.headers.ProductVersion;
+import org.apache.pekko.http.javadsl.model.headers.Server;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.concurrent.duration.FiniteDuration;
+
+/**
+ * Spool's HTTP service: binds the API (http-api.md) on the actor system Spool runs on, and stops it
+ * gracefully with that system. On a CoordinatedShutdown (SIGTERM) the port closes and readiness
+ * fails first ({@code service-unbind}), then requests in flight get
+ * {@code spool.http.termination-deadline} to finish and event streams end
+ * ({@code service-requests-done}), and only then does Spool stop ({@code service-stop}).
+ */
+public final class SpoolHttpServer {
+
+  private static final Logger log = LoggerFactory.getLogger(SpoolHttpServer.class);
+
+  /** Runs the connection shutdown a little after event streams ended (see {@link Binding#terminate}). */
+  private static final Executor STREAM_END_GRACE = CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS);
+
+  private SpoolHttpServer() {}
+
+  /** A running server: where it listens, and how to stop it (CoordinatedShutdown also does). */
+  public static final class Binding {
+    private final ServerBinding binding;
+    private final HttpSettings settings;
+    private final HealthRoutes health;
+    private final EventStreams streams;
+    private final SpoolMetrics metrics;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
+    private Binding(ServerBinding binding, HttpSettings settings, HealthRoutes health, EventStreams streams,
+        SpoolMetrics metrics) {
+      this.binding = binding;
+      this.settings = settings;
+      this.health = health;
+      this.streams = streams;
+      this.metrics = metrics;
+    }
+
+    /** The port bound (useful with {@code spool.http.port = 0}). */
+    public int port() {
+      return binding.localAddress().getPort();
+    }
+
+    /** The interface bound. */
+    public String host() {
+      return settings.host();
+    }
+
+    /** The base URL, e.g. {@code http://127.0.0.1:8080/}. */
+    public String url() {
+      String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
+      return (settings.tls().enabled() ? "https" : "http") + "://" + host + ":" + port() + "/";
+    }
+
+    /** Closes the port and fails readiness; requests in flight continue. */
+    public CompletionStage<Done> unbind() {
+      health.stopping();
+      return binding.unbind();
+    }
+
+    /**
+     * Stops the server gracefully: closes the port, ends event streams, lets requests in flight
+     * finish within the termination deadline, then closes every connection. Spool keeps running.
+     */
+    public CompletionStage<Done> terminate() {
+      if (!stopped.compareAndSet(false, true)) {
+        return binding.whenTerminated().thenApply(t -> Done.getInstance());
+      }
+      health.stopping();
+      // Streams end first, and their last chunk gets a moment to be written, so that their clients
+      // see a clean end rather than a reset connection.
+      return streams.stopAll(settings.terminationDeadline())
+          .thenComposeAsync(ended -> binding.terminate(settings.terminationDeadline()), STREAM_END_GRACE)
+          .thenApply(t -> {
+            metrics.close();
+            log.info("HTTP service stopped");
+            return Done.getInstance();
+          });
+    }
+  }
+
+  /**
+   * Starts the service for {@code spool} with {@code config}'s {@code spool.http} settings and
+   * prints the console line ({@code Spool console: http://HOST:PORT/…}) once bound. Fails with
+   * {@code InvalidConfiguration} for settings it cannot serve with: a non-loopback host without
+   * configured tokens, an unreadable keystore.
+   */
+  public static CompletionStage<Binding> start(Spool spool, Config config) {
+    HttpSettings settings;
+    Authenticator.Prepared auth;
+    Optional<SSLContext> tls;
+    try {
+      settings = HttpSettings.create(config);
+      auth = Authenticator.prepare(settings);
+      tls = settings.tls().enabled() ? Optional.of(sslContext(settings.tls())) : Optional.empty();
+    } catch (SpoolException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    ActorSystem<?> system = spool.system();
+    HealthRoutes health = new HealthRoutes(spool, settings);
+    EventStreams streams = new EventStreams(settings.sseHeartbeat());
+    SpoolMetrics metrics = new SpoolMetrics(spool);
+    ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams);
+
+    ServerBuilder builder = Http.get(system).newServerAt(settings.host(), settings.port())
+        .withSettings(serverSettings(system, settings, spool.settings().askTimeout()));
+    if (tls.isPresent()) {
+      builder = builder.enableHttps(ConnectionContext.httpsServer(tls.get()));
+    }
+    return builder.bind(routes.route()).thenApply(bound -> {
+      Binding binding = new Binding(bound, settings, health, streams, metrics);
+      registerShutdown(system, binding);
+      log.info("HTTP service listening on {} (max body {} bytes, tls {})", binding.url(), settings.maxBody(),
+          settings.tls().enabled() ? "on" : "off");
+      // The one place the token appears: standard output, once, when it was generated. Never a log.
+      System.out.println("Spool console: " + binding.url() + auth.generatedToken().map(t -> "?token=" + t).orElse(""));
+      return binding;
+    }).whenComplete((binding, failure) -> {
+      if (failure != null) {
+        metrics.close();
+      }
+    });
+  }
+
+  private static void registerShutdown(ActorSystem<?> system, Binding binding) {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    // Task names are per system; a second server on the same system gets its own.
+    String name = "spool-http-" + binding.port();
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), name + "-unbind", binding::unbind);
+    shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), name + "-terminate", binding::terminate);
+  }
+
+  /**
+   * Pekko's server settings with ours: the body limit, a request timeout longer than the longest
+   * long-poll, a {@code Server} header that names no version, and unparseable requests answered in
+   * the error shape.
+   */
+  private static ServerSettings serverSettings(ActorSystem<?> system, HttpSettings settings, Duration askTimeout) {
+    ServerSettings base = ServerSettings.create(system.classicSystem());
+    Duration requestTimeout = settings.maxReadWait().plus(askTimeout).plusSeconds(5);
+    return base
+        .withServerHeader(Optional.of(Server.create(ProductVersion.create("Spool", ""))))
+        .withParsingErrorHandler(ParsingErrors.class.getName())
+        .withParserSettings(base.getParserSettings().withMaxContentLength(settings.maxBody()))
+        .withTimeouts(base.getTimeouts().withRequestTimeout(
+            FiniteDuration.create(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)));
+  }
+
+  private static SSLContext sslContext(HttpSettings.Tls tls) {
+    try (InputStream in = Files.newInputStream(Path.of(tls.keystore()))) {
+      char[] password = tls.password().toCharArray();
+      KeyStore keyStore = KeyStore.getInstance(tls.keystoreType());
+      keyStore.load(in, password);
+      KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      keys.init(keyStore, password);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(keys.getKeyManagers(), null, null);
+      return context;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new SpoolException.InvalidConfiguration("spool.http.tls: cannot load keystore " + tls.keystore()
+          + ": " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,182 @@
+package dev.spool.http;
+
+import dev.spool.ConsumerInfo;
+import dev.spool.ConsumerSettings;
+import dev.spool.Delivery;
+import dev.spool.Message;
+import dev.spool.MessageTrace;
+import dev.spool.QueueInfo;
+import dev.spool.QueueSettings;
+import dev.spool.QueueStats;
+import dev.spool.StaleConsumer;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The response bodies of the API, as records written by Jackson, and their construction from the
+ * engine's values. Durations are ISO-8601 strings; {@code timestamp} and {@code expiresAt} are epoch
+ * milliseconds, as semantics.md defines a message's time.
+ */
+final class Views {
+
+  private Views() {}
+
+  /** A queue: settings and figures. */
+  record QueueView(String name, QueueSettingsView settings, QueueStats stats) {
+    static QueueView of(QueueInfo info) {
+      return new QueueView(info.name(), QueueSettingsView.of(info.settings()), info.stats());
+    }
+  }
+
+  /** A queue's settings in the wire form {@code PUT /queues/{q}} takes. */
+  record QueueSettingsView(String durability, String ttl, long maxLength, long maxBytes, String overflow,
+      String retention, DeadLetterView deadLetter, String dedupWindow) {
+    static QueueSettingsView of(QueueSettings s) {
+      return new QueueSettingsView(s.durability().name().toLowerCase(Locale.ROOT), text(s.ttl()), s.maxLength(),
+          s.maxBytes(), s.overflow().wireName(), text(s.retention()),
+          s.deadLetter() == null ? null : new DeadLetterView(s.deadLetter().queue(), s.deadLetter().maxDeliveries()),
+          text(s.dedupWindow()));
+    }
+  }
+
+  /** Where a queue dead-letters. */
+  record DeadLetterView(String queue, int maxDeliveries) {}
+
+  /** A message; its payload as text when its content type says text and it is valid UTF-8, else base64. */
+  record MessageView(long sequence, String id, long timestamp, String producerId, String type, String key,
+      Map<String, String> headers, String contentType, String payload, String payloadBase64, Long expiresAt) {
+    static MessageView of(Message m) {
+      String contentType = m.contentType().orElse(null);
+      String text = isText(contentType) ? utf8(m.payload()) : null;
+      return new MessageView(m.sequence(), String.valueOf(m.id()), m.timestamp(), m.producerId(), m.type(),
+          m.key().orElse(null), m.headers(), contentType, text,
+          text == null ? java.util.Base64.getEncoder().encodeToString(m.payload()) : null,
+          m.expiresAt().map(Instant::toEpochMilli).orElse(null));
+    }
+  }
+
+  /** A delivery to a reader. */
+  record DeliveryView(long sequence, int attempt, MessageView message) {
+    static DeliveryView of(Delivery d) {
+      return new DeliveryView(d.sequence(), d.attempt(), MessageView.of(d.message()));
+    }
+  }
+
+  /** The answer to a read. */
+  record DeliveriesView(List<DeliveryView> deliveries) {
+    static DeliveriesView of(List<Delivery> deliveries) {
+      return new DeliveriesView(deliveries.stream().map(DeliveryView::of).toList());
+    }
+  }
+
+  /** A message and what happened to it. */
+  record TraceView(MessageView message, List<TraceEntryView> trace) {
+    static TraceView of(MessageTrace t) {
+      return new TraceView(MessageView.of(t.message()), t.entries().stream()
+          .map(e -> new TraceEntryView(e.event(), e.consumer(), e.at() == null ? null : e.at().toString(),
+              e.attempt(), e.subscriber()))
+          .toList());
+    }
+  }
+
+  /** One step of a trace; {@code at} is absent when derived from the consumer's position. */
+  record TraceEntryView(String event, String consumer, String at, int attempt, String subscriber) {}
+
+  /** A consumer's position, state and counters, with its settings. */
+  record ConsumerView(String queue, String name, long cursor, long committed, long lag, long lagAgeMs, int inFlight,
+      int waiting, int prefetch, String deliveryState, boolean paused, String lastActivity, long delivered,
+      long redelivered, long acked, long nacked, long filtered, long expired, long dropped, long deadLettered,
+      long errors, int subscribers, int parkedReads, String breaker, ConsumerSettingsView settings) {
+    static ConsumerView of(ConsumerInfo c) {
+      ConsumerInfo.Counters n = c.counters();
+      ConsumerSettings s = c.settings();
+      return new ConsumerView(c.queue(), c.name(), c.cursor(), c.committed(), c.lag(), c.lagAgeMs(), c.inFlight(),
+          c.waiting(), s.prefetch() == null ? 0 : s.prefetch(), c.deliveryState().wireName(), c.paused(),
+          c.lastActivity().toString(), n.delivered(), n.redelivered(), n.acked(), n.nacked(), n.filtered(),
+          n.expired(), n.dropped(), n.deadLettered(), n.errors(), c.subscribers(), c.parkedReads(),
+          c.breaker().wireName(), ConsumerSettingsView.of(s));
+    }
+  }
+
+  /** A consumer's settings in the wire form {@code PUT …/consumers/{c}} takes. */
+  record ConsumerSettingsView(String startAt, String ackMode, Integer prefetch, String ackTimeout,
+      Integer maxDeliveries, Requests.FilterBody filter, Requests.BackoffBody backoff, String inactiveTimeout) {
+    static ConsumerSettingsView of(ConsumerSettings s) {
+      return new ConsumerSettingsView(s.startAt().toString(), s.ackMode().name().toLowerCase(Locale.ROOT),
+          s.prefetch(), text(s.ackTimeout()), s.maxDeliveries(),
+          s.filter().matchesAll() ? null : new Requests.FilterBody(s.filter().type(), s.filter().headers()),
+          s.backoff() == null ? null : new Requests.BackoffBody(text(s.backoff().initial()),
+              text(s.backoff().max()), s.backoff().multiplier(), s.backoff().jitter()),
+          text(s.inactiveTimeout()));
+    }
+  }
+
+  /** A stale consumer. */
+  record StaleView(String queue, String consumer, long lag, String idleFor, long idleMs, String lastActivity) {
+    static StaleView of(StaleConsumer s) {
+      return new StaleView(s.queue(), s.consumer(), s.lag(), Duration.ofMillis(s.idleMillis()).toString(),
+          s.idleMillis(), s.lastActivity().toString());
+    }
+  }
+
+  /** {@code {"sequences":[…]}}. */
+  record SequencesView(List<Long> sequences) {}
+
+  /** {@code {"acked":n}}, with the sequences that were already acknowledged or never delivered. */
+  record AckView(int acked, List<Long> alreadyAcked, List<Long> unknown) {}
+
+  /** {@code {"nacked":n}}. */
+  record NackView(int nacked) {}
+
+  /** {@code {"moved":n}}. */
+  record MovedView(long moved) {}
+
+  /** {@code {"freed":n}}. */
+  record FreedView(long freed) {}
+
+  /** {@code {"removed":n}}. */
+  record RemovedView(long removed) {}
+
+  /** {@code {"thresholdBytes":n}}. */
+  record ThresholdView(long thresholdBytes) {}
+
+  /** A health answer. */
+  record HealthView(String status) {}
+
+  /** The error shape of every failure. */
+  record ErrorView(String error, String message) {}
+
+  private static String text(Duration d) {
+    return d == null ? null : d.toString();
+  }
+
+  private static boolean isText(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    String ct = contentType.toLowerCase(Locale.ROOT);
+    int semicolon = ct.indexOf(';');
+    String mime = (semicolon < 0 ? ct : ct.substring(0, semicolon)).trim();
+    return mime.startsWith("text/") || mime.endsWith("/json") || mime.endsWith("+json")
+        || mime.endsWith("/xml") || mime.endsWith("+xml");
+  }
+
+  private static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return null;
+    }
+  }
+}
