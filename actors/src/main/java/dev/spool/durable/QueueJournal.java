@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.persistence.typed.PersistenceId;
@@ -22,7 +21,6 @@ import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.SnapshotFailed;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
@@ -40,7 +38,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * whose write failed, with backoff), it tells the queue what the journal holds ({@link Recovered}),
  * so the queue can tell whether the write whose outcome it did not hear about was stored.
  */
-public final class QueueJournal extends EventSourcedBehavior<QueueJournal.Command, QueueEvent, QueueJournal.State> {
+public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, QueueEvent, QueueJournal.State> {
 
   /** What the journal understands. */
   public interface Command {}
@@ -168,25 +166,13 @@ public final class QueueJournal extends EventSourcedBehavior<QueueJournal.Comman
   }
 
   private final ActorContext<Command> context;
-  private final SpoolSettings.Persistence settings;
   private final ActorRef<Reply> replyTo;
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
       ActorRef<Reply> replyTo) {
-    super(id, SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2));
+    super(id, settings);
     this.context = context;
-    this.settings = settings;
     this.replyTo = replyTo;
-  }
-
-  @Override
-  public String journalPluginId() {
-    return settings.journalPluginId();
-  }
-
-  @Override
-  public String snapshotPluginId() {
-    return settings.snapshotPluginId();
   }
 
   @Override

@@ -6,7 +6,6 @@ import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.pattern.StatusReply;
@@ -16,7 +15,6 @@ import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
@@ -25,7 +23,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * durable queue back at start. A child of the {@code QueueManager}.
  */
 public final class QueueRegistry
-    extends EventSourcedBehavior<QueueRegistry.Command, RegistryEvent, QueueRegistry.State> {
+    extends JournaledBehavior<QueueRegistry.Command, RegistryEvent, QueueRegistry.State> {
 
   /** What the registry understands. */
   public interface Command {}
@@ -51,26 +49,13 @@ public final class QueueRegistry
   }
 
   private final ActorContext<Command> context;
-  private final SpoolSettings.Persistence settings;
   private final ActorRef<Recovered> replyTo;
 
   private QueueRegistry(ActorContext<Command> context, String engine, SpoolSettings.Persistence settings,
       ActorRef<Recovered> replyTo) {
-    super(PersistenceId.ofUniqueId("spool-registry-" + engine),
-        SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2));
+    super(PersistenceId.ofUniqueId("spool-registry-" + engine), settings);
     this.context = context;
-    this.settings = settings;
     this.replyTo = replyTo;
-  }
-
-  @Override
-  public String journalPluginId() {
-    return settings.journalPluginId();
-  }
-
-  @Override
-  public String snapshotPluginId() {
-    return settings.snapshotPluginId();
   }
 
   @Override
