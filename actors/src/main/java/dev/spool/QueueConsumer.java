@@ -131,6 +131,18 @@ public final class QueueConsumer {
     return call(r -> new ConsumerActor.Nack(sequences, requeue, r));
   }
 
+  /**
+   * Gives deliveries back by sequence: with {@code requeue} they are delivered again after the
+   * backoff, without it they are given up on (dead-lettered, or dropped without a dead-letter queue).
+   */
+  public CompletionStage<Done> nack(List<Long> sequences, boolean requeue) {
+    if (sequences == null || sequences.stream().anyMatch(java.util.Objects::isNull)) {
+      return Spool.failed(new SpoolException.InvalidConfiguration("sequences to nack are required"));
+    }
+    List<Long> copy = List.copyOf(sequences);
+    return call(r -> new ConsumerActor.Nack(copy, requeue, r));
+  }
+
   private List<Long> sequencesOf(List<Delivery> deliveries) {
     List<Long> sequences = new ArrayList<>(deliveries.size());
     for (Delivery d : deliveries) {

@@ -140,10 +140,18 @@ public final class Spool {
 
   /** Creates a queue; succeeds without change if it exists with equal settings. */
   public CompletionStage<QueueInfo> createQueue(String name, QueueSettings settings) {
+    return declareQueue(name, settings).thenApply(Created::value);
+  }
+
+  /**
+   * Creates a queue, or finds it with equal settings (failing with {@code QueueAlreadyExists} for
+   * other settings), telling which: an HTTP PUT answers 201 or 200 on it.
+   */
+  public CompletionStage<Created<QueueInfo>> declareQueue(String name, QueueSettings settings) {
     if (settings == null) {
       return failed(new SpoolException.InvalidConfiguration("queue settings are required"));
     }
-    return this.<Created<QueueInfo>>ask(r -> new QueueManager.CreateQueue(name, settings, r)).thenApply(Created::value);
+    return ask(r -> new QueueManager.CreateQueue(name, settings, r));
   }
 
   /** Deletes a queue with its messages and consumers. */
@@ -183,12 +191,27 @@ public final class Spool {
    * its operations fail with the creation's error if creating it failed.
    */
   public QueueConsumer createConsumer(String queue, ConsumerSettings settings) {
-    CompletionStage<ConsumerInfo> created = settings == null
-        ? failed(new SpoolException.InvalidConfiguration("consumer settings are required"))
-        : this.<Created<ConsumerInfo>>ask(
-                r -> new QueueManager.ToQueue(queue, new QueueActor.CreateConsumer(settings, r)))
-            .thenApply(Created::value);
-    return new QueueConsumer(this, queue, settings == null ? null : settings.name(), created);
+    return new QueueConsumer(this, queue, settings == null ? null : settings.name(),
+        declareConsumer(queue, settings).thenApply(Created::value));
+  }
+
+  /**
+   * Creates a consumer of {@code queue}, or finds it with equal settings (failing with
+   * {@code ConsumerAlreadyExists} for other settings), telling which.
+   */
+  public CompletionStage<Created<ConsumerInfo>> declareConsumer(String queue, ConsumerSettings settings) {
+    if (settings == null) {
+      return failed(new SpoolException.InvalidConfiguration("consumer settings are required"));
+    }
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.CreateConsumer(settings, r)));
+  }
+
+  /**
+   * A handle on the existing consumer {@code name} of {@code queue}, which never creates one: its
+   * calls fail with {@code QueueNotFound} or {@code ConsumerNotFound} when there is none.
+   */
+  public QueueConsumer consumer(String queue, String name) {
+    return new QueueConsumer(this, queue, name, CompletableFuture.completedFuture(null));
   }
 
   /** A consumer named {@code name} of the default queue, with default settings. */

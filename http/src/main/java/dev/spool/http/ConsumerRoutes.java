@@ -1,6 +1,5 @@
 package dev.spool.http;
 
-import dev.spool.EngineAccess;
 import dev.spool.QueueConsumer;
 import dev.spool.Spool;
 import java.nio.charset.StandardCharsets;
@@ -46,12 +45,12 @@ final class ConsumerRoutes extends RouteSupport {
 
   /** The POST actions on a consumer. */
   private Route control(String queue, String name) {
-    QueueConsumer consumer = EngineAccess.consumer(spool, queue, name);
+    QueueConsumer consumer = spool.consumer(queue, name);
     return concat(
         path("read", () -> read(consumer)),
         path("ack", () -> body(Requests.AckBody.class, body -> ack(consumer, body))),
         path("nack", () -> body(Requests.NackBody.class, body -> ok(
-            EngineAccess.nack(spool, queue, name, body.sequences(), body.requeueOrDefault()),
+            spool.consumer(queue, name).nack(body.sequences(), body.requeueOrDefault()),
             done -> new Views.NackView(body.sequences().size())))),
         path("seek", () -> body(Requests.SeekBody.class, body -> withInfo(consumer, consumer.seek(body.position())))),
         path("pause", () -> withInfo(consumer, consumer.pause())),
@@ -59,7 +58,7 @@ final class ConsumerRoutes extends RouteSupport {
   }
 
   private Route create(String queue, String name, Requests.ConsumerBody body) {
-    return completeWithFuture(EngineAccess.createConsumer(spool, queue, body.toSettings(name))
+    return completeWithFuture(spool.declareConsumer(queue, body.toSettings(name))
         .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.ConsumerView.of(c.value()))));
   }
 
@@ -94,7 +93,7 @@ final class ConsumerRoutes extends RouteSupport {
   private Route stream(String queue, String name) {
     // The consumer must exist before a stream attaches: a stream to nothing would wait forever.
     return onSuccess(spool.consumerInfo(queue, name), info -> streams.respond(
-        EngineAccess.consumer(spool, queue, name).source().map(d -> ServerSentEvent.create(
+        spool.consumer(queue, name).source().map(d -> ServerSentEvent.create(
             new String(Json.write(Views.DeliveryView.of(d)), StandardCharsets.UTF_8), "delivery",
             String.valueOf(d.sequence())))));
   }

@@ -1,6 +1,5 @@
 package dev.spool.http;
 
-import dev.spool.EngineAccess;
 import dev.spool.Spool;
 import dev.spool.SpoolException;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
@@ -40,7 +39,7 @@ final class QueueRoutes extends RouteSupport {
   }
 
   private Route create(String queue, Requests.QueueBody body) {
-    return completeWithFuture(EngineAccess.createQueue(spool, queue, body.toSettings())
+    return completeWithFuture(spool.declareQueue(queue, body.toSettings())
         .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.QueueView.of(c.value()))));
   }
 
