@@ -203,6 +203,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** From the queue: the journal stored this consumer's position as of {@code version}. */
   record PositionSaved(long version) implements Command {}
 
+  /** From the queue: the write with this consumer's position failed; send the current one. */
+  enum ResendPosition implements Command {
+    INSTANCE
+  }
+
   private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
       implements Command {}
 
@@ -293,8 +298,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     boolean positionSent;
     /** What the last journaled change looked like, so that unchanged positions are not written again. */
     long positionFingerprint = Long.MIN_VALUE;
-    /** Ack replies waiting for their position to be stored. Bounded by {@link #MAX_WAITING_ACK_REPLIES}. */
-    final ArrayDeque<WaitingAckReply> ackReplies = new ArrayDeque<>();
+    /** Answers waiting for their position to be stored. Bounded by {@link #MAX_WAITING_REPLIES}. */
+    final ArrayDeque<WaitingReply> waitingReplies = new ArrayDeque<>();
 
     /**
      * @param deadLetter the queue's dead-letter setting, or {@code null}
@@ -341,14 +346,14 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private record ParkedRead(long id, int max, ActorRef<StatusReply<List<Delivery>>> replyTo) {}
 
-  /** An ack's answer, held until the journal stored the position that includes it. */
-  private record WaitingAckReply(long version, ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {}
+  /** An answer (an ack's, a seek's, a pause's) held until the journal stored the position that includes it. */
+  private record WaitingReply(long version, Runnable answer) {}
 
   /**
    * Ack answers one consumer holds while its journal is slow or down; beyond it acks are applied but
    * answered with Timeout at once (acks are idempotent: the caller may send them again).
    */
-  private static final int MAX_WAITING_ACK_REPLIES = 10_000;
+  private static final int MAX_WAITING_REPLIES = 10_000;
 
   /** A handler call running: which delivery, and since when (for its timeout). */
   private record Call(long sequence, int attempt, long startedNanos) {}
@@ -504,6 +509,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(GetTrace.class, this::onGetTrace)
         .onMessage(Fail.class, this::onFail)
         .onMessage(PositionSaved.class, this::onPositionSaved)
+        .onMessageEquals(ResendPosition.INSTANCE, this::onResendPosition)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -762,7 +768,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     state.actorSubscribers.values().forEach(s -> s.held = 0);
     touch();
     reportProgress(true);
-    seek.replyTo().tell(StatusReply.success(Done.getInstance()));
+    replyWhenDurable(seek.replyTo(), Done.getInstance()); // a replay asked for must survive a restart
     dispatch();
     return this;
   }
@@ -791,13 +797,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private Behavior<Command> onPause(Pause pause) {
     state.paused = true;
-    pause.replyTo().tell(StatusReply.success(Done.getInstance()));
+    journalPosition(true);
+    replyWhenDurable(pause.replyTo(), Done.getInstance());
     return this;
   }
 
   private Behavior<Command> onResume(Resume resume) {
     state.paused = false;
-    resume.replyTo().tell(StatusReply.success(Done.getInstance()));
+    journalPosition(true);
+    replyWhenDurable(resume.replyTo(), Done.getInstance());
     dispatch();
     return this;
   }
@@ -1676,17 +1684,24 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       attempts = new int[0];
     }
     state.positionSent = true;
-    parent.tell(new QueueActor.PositionChanged(name, state.positionVersion,
-        new ConsumerPosition(next, unsettled, attempts)));
+    parent.tell(new QueueActor.PositionChanged(name, getContext().getSelf(), state.positionVersion,
+        new ConsumerPosition(next, unsettled, attempts, state.paused)));
   }
 
   private Behavior<Command> onPositionSaved(PositionSaved saved) {
     state.savedVersion = Math.max(state.savedVersion, saved.version());
     state.positionSent = false;
-    while (!state.ackReplies.isEmpty() && state.ackReplies.peekFirst().version() <= state.savedVersion) {
-      WaitingAckReply waiting = state.ackReplies.pollFirst();
-      waiting.replyTo().tell(StatusReply.success(waiting.result()));
+    while (!state.waitingReplies.isEmpty() && state.waitingReplies.peekFirst().version() <= state.savedVersion) {
+      state.waitingReplies.pollFirst().answer().run();
     }
+    if (state.positionVersion > state.savedVersion) {
+      sendPosition();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onResendPosition() {
+    state.positionSent = false;
     if (state.positionVersion > state.savedVersion) {
       sendPosition();
     }
@@ -1695,14 +1710,20 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /** Answers an ack, on a durable queue once the position including it is journaled. */
   private void replyAck(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
+    replyWhenDurable(replyTo, result);
+  }
+
+  /** Answers with {@code result}, on a durable queue once the position as it is now is journaled. */
+  private <T> void replyWhenDurable(ActorRef<StatusReply<T>> replyTo, T result) {
     if (!state.durable || state.positionVersion <= state.savedVersion) {
       replyTo.tell(StatusReply.success(result));
-    } else if (state.ackReplies.size() >= MAX_WAITING_ACK_REPLIES) {
+    } else if (state.waitingReplies.size() >= MAX_WAITING_REPLIES) {
       replyTo.tell(StatusReply.error(new SpoolException.Timeout("consumer '" + name + "' of queue '" + state.queue
-          + "': the journal has not stored earlier acknowledgements yet; this one is applied but not yet durable,"
+          + "': the journal has not stored earlier changes yet; this one is applied but not yet durable,"
           + " send it again later")));
     } else {
-      state.ackReplies.addLast(new WaitingAckReply(state.positionVersion, replyTo, result));
+      state.waitingReplies.addLast(new WaitingReply(state.positionVersion,
+          () -> replyTo.tell(StatusReply.success(result))));
     }
   }
 

@@ -155,7 +155,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private record ConsumerTerminated(String consumer, ActorRef<ConsumerActor.Command> ref) implements Command {}
 
   /** From a consumer of a durable queue: journal my position ({@code version} counts my changes). */
-  record PositionChanged(String consumer, long version, ConsumerPosition position) implements Command {}
+  record PositionChanged(String consumer, ActorRef<ConsumerActor.Command> from, long version,
+      ConsumerPosition position) implements Command {}
+
+  /** Which consumer actor handed in a position, and its count of changes then. */
+  private record PositionVersion(ActorRef<ConsumerActor.Command> from, long version) {}
 
   private record JournalReply(QueueJournal.Reply reply) implements Command {}
 
@@ -221,7 +225,22 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(JournalReply.class, reply -> {
           if (reply.reply() instanceof QueueJournal.Recovered recovered) {
             QueueActor q = queue.get();
-            q.restore(recovered, (System.nanoTime() - started) / 1_000_000);
+            try {
+              q.restore(recovered, (System.nanoTime() - started) / 1_000_000);
+            } catch (RuntimeException e) {
+              // Not resumed into recovery (the journal's one answer is spent): the queue answers
+              // every command with this error, and the other queues are not held up.
+              context.getLog().error("queue {} could not be recovered from its journal; it refuses every command", name, e);
+              manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
+              SpoolException broken = new SpoolException.Timeout("queue '" + name
+                  + "' could not be recovered from its journal (" + e.getMessage() + "); see the service log");
+              return stash.unstashAll(Behaviors.receive(Command.class)
+                  .onAnyMessage(command -> {
+                    refuse(command, broken);
+                    return Behaviors.same();
+                  })
+                  .build());
+            }
             manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
             return stash.unstashAll(q);
           }
@@ -700,6 +719,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         }
         watermark = state.cursor.committed() + 1;
         state.reportedWatermark = watermark;
+        state.paused = position.paused();
       }
     }
     // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue
@@ -830,7 +850,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     memory.release(bytesBefore - log.retainedBytes());
     expiries.dropBelow(log.firstSequence(), log.retainedMessages());
     if (journal != null && freed > 0 && log.firstSequence() > journaledFreedBelow) {
-      gathering().freedBelow = log.firstSequence(); // rides along with the next write
+      // so that the journal lets go of the freed messages (and a snapshot leaves them out)
+      gathering().freedBelow = log.firstSequence();
+      flush();
     }
     return freed;
   }
@@ -1093,14 +1115,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     /** Deleted consumers, with the requests to answer (none for stale or inactive removals). */
     final Map<String, List<ActorRef<StatusReply<Done>>>> deleted = new LinkedHashMap<>();
     final Map<String, ConsumerPosition> positions = new HashMap<>();
-    final Map<String, Long> positionVersions = new HashMap<>();
+    final Map<String, PositionVersion> positionVersions = new HashMap<>();
     final List<Long> removed = new ArrayList<>();
     long freedBelow;
 
-    /** Whether there is anything to write (a new freed point alone waits for the next write). */
+    /** Whether there is anything to write. A freed point moves once per freed segment at most. */
     boolean hasWork() {
       return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
-          || !removed.isEmpty();
+          || !removed.isEmpty() || freedBelow > 0;
     }
 
     QueueEvent event() {
@@ -1214,10 +1236,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     for (List<ActorRef<StatusReply<Done>>> replies : w.deleted.values()) {
       replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
     }
-    for (Map.Entry<String, Long> v : w.positionVersions.entrySet()) {
+    for (Map.Entry<String, PositionVersion> v : w.positionVersions.entrySet()) {
       ConsumerEntry entry = consumers.get(v.getKey());
-      if (entry != null) {
-        entry.ref.tell(new ConsumerActor.PositionSaved(v.getValue()));
+      if (entry != null && entry.ref.equals(v.getValue().from())) { // not a consumer created since under that name
+        entry.ref.tell(new ConsumerActor.PositionSaved(v.getValue().version()));
       }
     }
     journaledFreedBelow = Math.max(journaledFreedBelow, w.freedBelow);
@@ -1250,12 +1272,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     for (PendingConsumer c : w.created.values()) {
       c.replies.forEach(r -> r.tell(StatusReply.error(notStored)));
     }
-    for (List<ActorRef<StatusReply<Done>>> replies : w.deleted.values()) {
-      replies.forEach(r -> r.tell(StatusReply.error(notStored)));
-    }
     JournalWrite next = gathering();
-    w.positions.forEach(next.positions::putIfAbsent);
-    w.positionVersions.forEach(next.positionVersions::putIfAbsent);
+    // The deleted consumers are gone from memory already: their deletion goes into the next write
+    // (ahead of any creation under the same name there, as the journal applies deletions first).
+    w.deleted.forEach((consumer, replies) -> next.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1))
+        .addAll(replies));
+    // Positions are not carried over: a consumer deleted and created again since must not inherit
+    // one. The consumers that handed them in send their current position again.
+    w.positionVersions.forEach((consumer, v) -> {
+      ConsumerEntry entry = consumers.get(consumer);
+      if (entry != null && entry.ref.equals(v.from())) {
+        entry.ref.tell(ConsumerActor.ResendPosition.INSTANCE);
+      }
+    });
     next.removed.addAll(0, w.removed);
     next.freedBelow = Math.max(next.freedBelow, w.freedBelow);
   }
@@ -1288,7 +1317,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (journal != null && consumers.containsKey(changed.consumer())) {
       JournalWrite w = gathering();
       w.positions.put(changed.consumer(), changed.position());
-      w.positionVersions.put(changed.consumer(), changed.version());
+      w.positionVersions.put(changed.consumer(), new PositionVersion(changed.from(), changed.version()));
       flush();
     }
     return this;

@@ -10,8 +10,9 @@ import java.util.Arrays;
  * @param next the next sequence never delivered
  * @param unsettled delivered, not yet settled sequences, ascending (bounded by the prefetch)
  * @param attempts deliveries made so far of each unsettled sequence
+ * @param paused whether the consumer is paused (it stays paused after a restart)
  */
-public record ConsumerPosition(long next, long[] unsettled, int[] attempts) {
+public record ConsumerPosition(long next, long[] unsettled, int[] attempts, boolean paused) {
 
   public ConsumerPosition {
     if (unsettled.length != attempts.length) {
@@ -26,8 +27,8 @@ public record ConsumerPosition(long next, long[] unsettled, int[] attempts) {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof ConsumerPosition p && p.next == next && Arrays.equals(p.unsettled, unsettled)
-        && Arrays.equals(p.attempts, attempts);
+    return o instanceof ConsumerPosition p && p.next == next && p.paused == paused
+        && Arrays.equals(p.unsettled, unsettled) && Arrays.equals(p.attempts, attempts);
   }
 
   @Override
@@ -37,6 +38,6 @@ public record ConsumerPosition(long next, long[] unsettled, int[] attempts) {
 
   @Override
   public String toString() {
-    return "ConsumerPosition[next=" + next + ", unsettled=" + Arrays.toString(unsettled) + "]";
+    return "ConsumerPosition[next=" + next + ", unsettled=" + Arrays.toString(unsettled) + ", paused=" + paused + "]";
   }
 }

@@ -311,6 +311,7 @@ public final class JournalSerializer extends SerializerWithStringManifest {
       ConsumerPosition p = e.getValue();
       out.writeString(e.getKey());
       out.writeLong(p.next());
+      out.writeBoolean(p.paused());
       out.writeInt(p.unsettled().length);
       for (int i = 0; i < p.unsettled().length; i++) {
         out.writeLong(p.unsettled()[i]);
@@ -325,6 +326,7 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     for (int i = 0; i < n; i++) {
       String consumer = readString(in);
       long next = in.getLong();
+      boolean paused = in.get() != 0;
       int count = in.getInt();
       long[] unsettled = new long[count];
       int[] attempts = new int[count];
@@ -332,7 +334,7 @@ public final class JournalSerializer extends SerializerWithStringManifest {
         unsettled[j] = in.getLong();
         attempts[j] = in.getInt();
       }
-      positions.put(consumer, new ConsumerPosition(next, unsettled, attempts));
+      positions.put(consumer, new ConsumerPosition(next, unsettled, attempts, paused));
     }
     return positions;
   }

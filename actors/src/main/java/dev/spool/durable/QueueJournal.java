@@ -167,6 +167,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
   private final ActorContext<Command> context;
   private final ActorRef<Reply> replyTo;
+  /** Never changed: every recovery without a snapshot starts from it. */
+  private final State empty = new State();
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
       ActorRef<Reply> replyTo) {
@@ -177,7 +179,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
   @Override
   public State emptyState() {
-    return new State();
+    return empty;
   }
 
   @Override
@@ -214,8 +216,11 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return newEventHandlerBuilder()
         .forAnyState()
         .onEvent(QueueEvent.class, (state, event) -> {
-          state.apply(event);
-          return state;
+          // Pekko restarts a failed journal from emptyState() (and applies an event before writing
+          // it), so the empty state must stay empty: the first event starts a state of its own.
+          State next = state == empty ? new State() : state;
+          next.apply(event);
+          return next;
         })
         .build();
   }

@@ -50,6 +50,8 @@ public final class QueueRegistry
 
   private final ActorContext<Command> context;
   private final ActorRef<Recovered> replyTo;
+  /** Never changed: every recovery without a snapshot starts from it. */
+  private final State empty = new State();
 
   private QueueRegistry(ActorContext<Command> context, String engine, SpoolSettings.Persistence settings,
       ActorRef<Recovered> replyTo) {
@@ -60,7 +62,7 @@ public final class QueueRegistry
 
   @Override
   public State emptyState() {
-    return new State();
+    return empty;
   }
 
   @Override
@@ -101,14 +103,24 @@ public final class QueueRegistry
     return newEventHandlerBuilder()
         .forAnyState()
         .onEvent(RegistryEvent.QueueDefined.class, (state, defined) -> {
-          state.queues.put(defined.name(), defined);
-          return state;
+          State next = writable(state);
+          next.queues.put(defined.name(), defined);
+          return next;
         })
         .onEvent(RegistryEvent.QueueRemoved.class, (state, removed) -> {
-          state.queues.remove(removed.name());
-          return state;
+          State next = writable(state);
+          next.queues.remove(removed.name());
+          return next;
         })
         .build();
+  }
+
+  /**
+   * Pekko restarts a failed registry from emptyState() (and applies an event before writing it),
+   * so the empty state must stay empty: the first event starts a state of its own.
+   */
+  private State writable(State state) {
+    return state == empty ? new State() : state;
   }
 
   @Override

@@ -272,6 +272,61 @@ class DurableQueueTest {
   }
 
   @Test
+  void aFailedFirstWriteIsNotConfirmedAndItsSequenceIsNotKept() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("first", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("first", "p");
+    PersistenceTestKit.create(testKit.system()).failNextPersisted(queuePersistenceId(registry, "first"));
+    failure(publisher.publish(Message.text("t", "lost")), Code.Timeout);
+    long next = await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+        .until(() -> result(publisher.publish(Message.text("t", "kept"))), s -> s > 0);
+    assertEquals(1L, next);
+    Spool after = restart(spool, registry, 1000);
+    assertEquals(List.of("kept"), result(after.browse("first", 1, 10)).stream().map(Message::payloadAsString).toList());
+    assertEquals(2L, result(after.createPublisher("first", "p").publish(Message.text("t", "after"))));
+    result(after.shutdown());
+  }
+
+  @Test
+  void aConsumerDeletionInAFailedWriteIsWrittenWithTheNextOne() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("churn", DURABLE));
+    result(spool.createConsumer("churn", ConsumerSettings.named("x")).ready());
+    PersistenceTestKit.create(testKit.system()).failNextPersisted(queuePersistenceId(registry, "churn"));
+    result(spool.deleteConsumer("churn", "x"), 10); // answered once a later write stored it
+    result(spool.createConsumer("churn", ConsumerSettings.named("y")).ready());
+    Spool after = restart(spool, registry, 1000);
+    assertEquals(List.of("y"), result(after.listConsumers("churn")).stream().map(ConsumerInfo::name).toList());
+    result(after.shutdown());
+  }
+
+  @Test
+  void seekAndPauseAreDurable() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("replay", DURABLE.withRetention(Duration.ofHours(1))));
+    QueuePublisher publisher = spool.createPublisher("replay", "p");
+    for (int i = 1; i <= 20; i++) {
+      result(publisher.publish(Message.text("t", "m" + i)));
+    }
+    QueueConsumer c = spool.createConsumer("replay", ConsumerSettings.named("c"));
+    List<Delivery> got = result(c.readBatch(20, Duration.ofSeconds(1)));
+    result(c.acknowledgeBatch(got));
+    result(c.seek(dev.spool.StartPosition.sequence(5)));
+    result(c.pause());
+    Spool after = restart(spool, registry, 1000);
+    ConsumerInfo info = result(after.consumerInfo("replay", "c"));
+    assertTrue(info.paused(), "still paused after the restart");
+    assertEquals(5, info.cursor(), "the seek back survived the restart");
+    QueueConsumer resumed = after.consumer("replay", "c");
+    result(resumed.resume());
+    assertEquals(5L, result(resumed.readBatch(1, Duration.ofSeconds(2))).get(0).sequence());
+    result(after.shutdown());
+  }
+
+  @Test
   void snapshotsBoundRecoveryAndOldEventsAreDeleted() {
     String registry = registry();
     int snapshotEvery = 5;

@@ -69,7 +69,7 @@ class JournalSerializerTest {
     ConsumerSettings bare = ConsumerSettings.named("audit").startAt(StartPosition.latest()).ackMode(AckMode.NONE);
     QueueEvent event = new QueueEvent(42, messages,
         List.of(new QueueEvent.ConsumerRecord(full, 3), new QueueEvent.ConsumerRecord(bare, 7)), List.of("gone"),
-        Map.of("billing", new ConsumerPosition(9, new long[] {4, 6}, new int[] {1, 3})), new long[] {2, 5}, 2);
+        Map.of("billing", new ConsumerPosition(9, new long[] {4, 6}, new int[] {1, 3}, true)), new long[] {2, 5}, 2);
 
     QueueEvent read = (QueueEvent) roundTrip(event);
 
@@ -91,7 +91,7 @@ class JournalSerializerTest {
     Message m = Message.text("t", "x").appended(7, 1_700_000_000_000L, "p");
     QueueSnapshot snapshot = new QueueSnapshot(10, 7, List.of(m),
         List.of(new QueueEvent.ConsumerRecord(ConsumerSettings.named("c"), 1)),
-        Map.of("c", new ConsumerPosition(8, new long[0], new int[0])));
+        Map.of("c", new ConsumerPosition(8, new long[0], new int[0], false)));
     QueueSnapshot read = (QueueSnapshot) roundTrip(snapshot);
     assertEquals(10, read.lastWriteId());
     assertEquals(7, read.lastSequence());
