@@ -63,27 +63,30 @@ public record SpoolSettings(
    * @param snapshotPluginId the snapshot store plugin
    * @param snapshotEvery journal writes between snapshots of a queue (each snapshot holds what the
    *     queue retains; events before the previous snapshot are deleted)
-   * @param maxPendingMessages publishes waiting for the journal per queue before new ones fail fast
+   * @param maxPendingMessages messages waiting for the journal per queue before new publishes fail fast
+   * @param maxPendingBytes bytes of messages waiting for the journal per queue, likewise (so one
+   *     write stays a reasonable database row)
    * @param restartMinBackoff first wait before a failed journal is retried
    * @param restartMaxBackoff longest wait between retries of a failed journal
    * @param registry names this engine's list of durable queues in the journal: engines that share
    *     one journal need different names, and an engine finds its queues again under the same one
    */
   public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
-      int maxPendingMessages, Duration restartMinBackoff, Duration restartMaxBackoff, String registry) {
+      int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
+      String registry) {
 
     public Persistence {
       Names.requireValid("spool.persistence.registry", registry);
-      if (snapshotEvery < 2 || maxPendingMessages < 1) {
+      if (snapshotEvery < 2 || maxPendingMessages < 1 || maxPendingBytes < 1) {
         throw new SpoolException.InvalidConfiguration(
-            "spool.persistence.snapshot-every must be at least 2 and max-pending-messages at least 1");
+            "spool.persistence.snapshot-every must be at least 2, max-pending-messages and max-pending-bytes at least 1");
       }
     }
 
     /** These settings with another journal and snapshot store, by plugin id. */
     public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
-      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, restartMinBackoff,
-          restartMaxBackoff, registry);
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry);
     }
 
     /** Whether a journal is configured, so that durable queues can be created. */
@@ -93,7 +96,8 @@ public record SpoolSettings(
 
     static Persistence create(Config c) {
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
-          c.getInt("max-pending-messages"), c.getDuration("restart-backoff.min"), c.getDuration("restart-backoff.max"),
+          c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
+          c.getDuration("restart-backoff.max"),
           c.getString("registry"));
     }
   }

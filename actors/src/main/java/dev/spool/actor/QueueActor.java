@@ -1160,6 +1160,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       throw new SpoolException.Timeout("queue '" + name + "' has " + pendingMessages
           + " messages waiting for its journal (the most is " + limit + "); retry later");
     }
+    long byteLimit = settings.persistence().maxPendingBytes();
+    if (pendingBytes > 0 && pendingBytes >= byteLimit) { // one publish alone may pass it: it is bounded by its size limit
+      throw new SpoolException.Timeout("queue '" + name + "' has " + pendingBytes
+          + " bytes waiting for its journal (the most is " + byteLimit + "); retry later");
+    }
     Prepared prepared = prepare(publish.producerId(), publish.messages());
     if (prepared.freshCount() == 0 && !prepared.waitsForPending()) {
       commit(prepared); // duplicates of stored messages only: nothing to write

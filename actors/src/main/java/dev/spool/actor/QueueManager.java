@@ -107,6 +107,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private record Flushed(Stop stop) implements Command {}
 
+  private record Removed(DeleteQueue delete, Throwable failure) implements Command {}
+
   /** A durable queue being recorded in the registry, with the creates waiting for it. */
   private record Defining(RegistryEvent.QueueDefined definition, List<CreateQueue> waiting) {}
 
@@ -186,6 +188,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private final Set<String> recovering = new HashSet<>();
   private boolean registryRead;
   private final Map<String, Defining> defining = new HashMap<>();
+  /** Durable queues stopped whose deletion the registry has not stored yet. */
+  private final Set<String> undeleted = new HashSet<>();
 
   private QueueManager(ActorContext<Command> context, SpoolSettings settings, ActorRef<QueueRegistry.Command> registry,
       CompletableFuture<Done> ready) {
@@ -221,6 +225,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(Drained.class, this::onDrained)
         .onMessage(QueueRecovered.class, this::onQueueRecovered)
         .onMessage(Flushed.class, this::onFlushed)
+        .onMessage(Removed.class, this::onRemoved)
         .onMessage(Defined.class, this::onDefined)
         .onMessage(RegistryRecovered.class, recovered -> this) // a registry restart: what it read, this manager has
         .build();
@@ -284,6 +289,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     RegistryEvent.QueueDefined q = d.definition();
+    undeleted.remove(q.name()); // defined again: the registry now holds the new one
     ActorRef<QueueActor.Command> ref = spawnQueue(q.name(), q.settings(),
         new QueueActor.Durable(q.incarnation(), q.idSeed()));
     created(q.name(), ref, q.settings());
@@ -397,6 +403,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     Entry entry = queues.remove(delete.name());
+    if (entry == null && undeleted.contains(delete.name())) {
+      removeFromRegistry(delete); // stopped before, but the journal did not record it: try again
+      return this;
+    }
     if (entry == null) {
       Request.fail(delete, new SpoolException.QueueNotFound(delete.name()));
       return this;
@@ -410,14 +420,29 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     if (entry.settings().durability() == Durability.PERSISTENT) {
       recovering.remove(delete.name());
       checkReady();
-      getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
-          r -> new QueueRegistry.Remove(delete.name(), r),
-          (done, failure) -> new Answer<>(failure == null ? StatusReply.success(Done.getInstance())
-              : StatusReply.<Done>error(new SpoolException.Timeout("queue '" + delete.name()
-                  + "' is stopped, but the journal did not record its deletion; delete it again")),
-              delete.replyTo()));
+      removeFromRegistry(delete);
     } else {
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    }
+    return this;
+  }
+
+  /** Records a durable queue's deletion; until that is stored, deleting it again retries. */
+  private void removeFromRegistry(DeleteQueue delete) {
+    undeleted.add(delete.name());
+    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+        r -> new QueueRegistry.Remove(delete.name(), r),
+        (done, failure) -> new Removed(delete, failure));
+  }
+
+  private Behavior<Command> onRemoved(Removed removed) {
+    DeleteQueue delete = removed.delete();
+    if (removed.failure() == null) {
+      undeleted.remove(delete.name());
+      delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    } else {
+      Request.fail(delete, new SpoolException.Timeout("queue '" + delete.name()
+          + "' is stopped, but the journal did not record its deletion yet; delete it again"));
     }
     return this;
   }

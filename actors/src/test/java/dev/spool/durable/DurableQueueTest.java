@@ -75,7 +75,8 @@ class DurableQueueTest {
     SpoolSettings base = SpoolSettings.create(testKit.system());
     SpoolSettings.Persistence p = base.persistence();
     return Spool.create(testKit.system(), base.withPersistence(new SpoolSettings.Persistence(p.journalPluginId(),
-        p.snapshotPluginId(), snapshotEvery, p.maxPendingMessages(), p.restartMinBackoff(), p.restartMaxBackoff(),
+        p.snapshotPluginId(), snapshotEvery, p.maxPendingMessages(), p.maxPendingBytes(), p.restartMinBackoff(),
+        p.restartMaxBackoff(),
         registry)));
   }
 
