@@ -95,6 +95,8 @@ final class KillNine {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx512m");
     command.add("-Dspool.data-dir=" + data);
+    // Snapshots (and the deletion of older events) every 50 writes, so kills land around them too.
+    command.add("-Dspool.persistence.snapshot-every=50");
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
