@@ -206,7 +206,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       ActorRef<QueueJournal.Reply> replies = context.messageAdapter(QueueJournal.Reply.class, JournalReply::new);
       // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
-          Behaviors.supervise(QueueJournal.create(name, durable.incarnation(), settings.persistence(), replies))
+          Behaviors.supervise(QueueJournal.create(name, durable.incarnation(), settings.persistence(),
+                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), replies))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "journal");
@@ -1337,12 +1338,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Builds the queue from what its journal holds, before any command runs. */
   private void restore(QueueJournal.Recovered recovered, long tookMillis) {
     List<Message> messages = recovered.messages();
+    // Ids of messages freed before the restart too: a producer retrying after a crash is still deduplicated.
+    recovered.dedup().forEach(d -> dedup.remember(d.id(), d.sequence(), d.appendedAt()));
     long bytes = 0;
     for (Message m : messages) {
       bytes += m.sizeBytes();
-      if (m.hasProducerId()) {
-        dedup.remember(m.id(), m.sequence(), m.timestamp());
-      }
       if (m.expiresAtMillis() != 0) {
         expiries.add(m.expiresAtMillis(), m.sequence());
       }

@@ -84,6 +84,13 @@ public final class JournalSerializer extends SerializerWithStringManifest {
         writeMessages(out, s.messages());
         writeConsumers(out, s.consumers());
         writePositions(out, s.positions());
+        out.writeInt(s.dedup().size());
+        for (QueueSnapshot.DedupEntry d : s.dedup()) {
+          out.writeLong(d.id().getMostSignificantBits());
+          out.writeLong(d.id().getLeastSignificantBits());
+          out.writeLong(d.sequence());
+          out.writeLong(d.appendedAt());
+        }
       } else if (o instanceof RegistryEvent.QueueDefined d) {
         writeDefined(out, d);
       } else if (o instanceof RegistryEvent.QueueRemoved r) {
@@ -107,8 +114,7 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     ByteBuffer in = ByteBuffer.wrap(bytes);
     return switch (manifest) {
       case QUEUE_EVENT -> readEvent(in);
-      case QUEUE_SNAPSHOT -> new QueueSnapshot(in.getLong(), in.getLong(), readMessages(in), readConsumers(in),
-          readPositions(in));
+      case QUEUE_SNAPSHOT -> readSnapshot(in);
       case QUEUE_DEFINED -> readDefined(in);
       case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
       case QUEUES -> {
@@ -126,6 +132,20 @@ public final class JournalSerializer extends SerializerWithStringManifest {
   }
 
   // ---- queue events
+
+  private static QueueSnapshot readSnapshot(ByteBuffer in) {
+    long lastWriteId = in.getLong();
+    long lastSequence = in.getLong();
+    List<Message> messages = readMessages(in);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in);
+    Map<String, ConsumerPosition> positions = readPositions(in);
+    int n = in.getInt();
+    List<QueueSnapshot.DedupEntry> dedup = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      dedup.add(new QueueSnapshot.DedupEntry(new UUID(in.getLong(), in.getLong()), in.getLong(), in.getLong()));
+    }
+    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup);
+  }
 
   private static void writeEvent(Out out, QueueEvent e) throws IOException {
     out.writeLong(e.writeId());

@@ -2,6 +2,7 @@ package dev.spool.durable;
 
 import dev.spool.Message;
 import dev.spool.SpoolSettings;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -60,9 +61,11 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    * @param messages retained messages, ascending (removed ones left out)
    * @param consumers consumers, in creation order
    * @param positions consumers' last journaled positions
+   * @param dedup producer-chosen ids appended within the dedup window, freed ones included
    */
   public record Recovered(long lastWriteId, long lastSequence, List<Message> messages,
-      List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions) implements Reply {}
+      List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
+      List<QueueSnapshot.DedupEntry> dedup) implements Reply {}
 
   /** The journal could not be read; it retries after a backoff. */
   public record Unavailable(Throwable cause) implements Reply {}
@@ -79,13 +82,36 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     final TreeSet<Long> removed = new TreeSet<>();
     final LinkedHashMap<String, QueueEvent.ConsumerRecord> consumers = new LinkedHashMap<>();
     final Map<String, ConsumerPosition> positions = new HashMap<>();
+    /**
+     * Producer-chosen ids by append time, kept past the messages' freeing so that a producer's
+     * retry after a restart is still deduplicated; bounded like the queue's own dedup index.
+     */
+    final LinkedHashMap<java.util.UUID, QueueSnapshot.DedupEntry> dedup = new LinkedHashMap<>();
+    private final long dedupWindowMillis;
+    private final int dedupMaxEntries;
+    private long newestAppendedAt = Long.MIN_VALUE;
+
+    State(long dedupWindowMillis, int dedupMaxEntries) {
+      this.dedupWindowMillis = dedupWindowMillis;
+      this.dedupMaxEntries = dedupMaxEntries;
+    }
+
+    /** An empty state with the same dedup bounds. */
+    State fresh() {
+      return new State(dedupWindowMillis, dedupMaxEntries);
+    }
 
     void apply(QueueEvent e) {
       lastWriteId = e.writeId();
       for (Message m : e.messages()) {
         retained.addLast(m);
         lastSequence = Math.max(lastSequence, m.sequence());
+        if (m.hasProducerId()) {
+          dedup.put(m.id(), new QueueSnapshot.DedupEntry(m.id(), m.sequence(), m.timestamp()));
+          newestAppendedAt = Math.max(newestAppendedAt, m.timestamp());
+        }
       }
+      pruneDedup();
       // Deletions first: a consumer deleted and created again within one write is the new one.
       for (String d : e.deleted()) {
         consumers.remove(d);
@@ -120,6 +146,20 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
       }
     }
 
+    private void pruneDedup() {
+      if (dedup.isEmpty()) {
+        return;
+      }
+      for (Iterator<QueueSnapshot.DedupEntry> it = dedup.values().iterator(); it.hasNext(); ) {
+        QueueSnapshot.DedupEntry oldest = it.next();
+        if (dedup.size() > dedupMaxEntries || oldest.appendedAt() < newestAppendedAt - dedupWindowMillis) {
+          it.remove();
+        } else {
+          break;
+        }
+      }
+    }
+
     List<Message> live() {
       List<Message> out = new ArrayList<>(retained.size() - removed.size());
       for (Iterator<Message> it = retained.iterator(); it.hasNext(); ) {
@@ -133,11 +173,15 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
     QueueSnapshot snapshot() {
       return new QueueSnapshot(lastWriteId, lastSequence, live(), List.copyOf(consumers.values()),
-          Map.copyOf(positions));
+          Map.copyOf(positions), List.copyOf(dedup.values()));
     }
 
-    static State of(QueueSnapshot s) {
-      State state = new State();
+    State of(QueueSnapshot s) {
+      State state = fresh();
+      s.dedup().forEach(d -> {
+        state.dedup.put(d.id(), d);
+        state.newestAppendedAt = Math.max(state.newestAppendedAt, d.appendedAt());
+      });
       state.lastWriteId = s.lastWriteId();
       state.lastSequence = s.lastSequence();
       state.retained.addAll(s.messages());
@@ -152,11 +196,14 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   /**
    * @param queue the queue's name
    * @param incarnation the queue's incarnation (a queue created again gets a new one)
+   * @param dedupWindow how long a producer-chosen id is remembered (the queue's dedup window)
+   * @param dedupMaxEntries the most ids remembered
    * @param replyTo the queue
    */
   public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
-      ActorRef<Reply> replyTo) {
-    return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings, replyTo));
+      Duration dedupWindow, int dedupMaxEntries, ActorRef<Reply> replyTo) {
+    return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings,
+        new State(dedupWindow.toMillis(), dedupMaxEntries), replyTo));
   }
 
   /** The persistence id of a queue's journal. */
@@ -168,12 +215,13 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   private final ActorContext<Command> context;
   private final ActorRef<Reply> replyTo;
   /** Never changed: every recovery without a snapshot starts from it. */
-  private final State empty = new State();
+  private final State empty;
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
-      ActorRef<Reply> replyTo) {
+      State empty, ActorRef<Reply> replyTo) {
     super(id, settings);
     this.context = context;
+    this.empty = empty;
     this.replyTo = replyTo;
   }
 
@@ -197,7 +245,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
       @Override
       public State fromJournal(Object from) {
-        return State.of((QueueSnapshot) from);
+        return empty.of((QueueSnapshot) from);
       }
     };
   }
@@ -218,7 +266,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
         .onEvent(QueueEvent.class, (state, event) -> {
           // Pekko restarts a failed journal from emptyState() (and applies an event before writing
           // it), so the empty state must stay empty: the first event starts a state of its own.
-          State next = state == empty ? new State() : state;
+          State next = state == empty ? empty.fresh() : state;
           next.apply(event);
           return next;
         })
@@ -229,7 +277,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> replyTo.tell(new Recovered(state.lastWriteId,
-            state.lastSequence, state.live(), List.copyOf(state.consumers.values()), Map.copyOf(state.positions))))
+            state.lastSequence, state.live(), List.copyOf(state.consumers.values()), Map.copyOf(state.positions),
+            List.copyOf(state.dedup.values()))))
         .onSignal(RecoveryFailed.class, (state, failed) -> {
           context.getLog().warn("journal {} could not be read; retrying: {}", persistenceId().id(),
               failed.getFailure().toString());

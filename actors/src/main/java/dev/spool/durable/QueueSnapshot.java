@@ -13,6 +13,12 @@ import java.util.Map;
  * @param lastSequence the highest sequence ever appended (sequences are never reused)
  * @param messages retained messages, ascending
  * @param consumers consumers with their positions
+ * @param dedup producer-chosen ids appended within the dedup window, retained or not, oldest first
  */
 public record QueueSnapshot(long lastWriteId, long lastSequence, List<Message> messages,
-    List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions) implements Journaled {}
+    List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
+    List<DedupEntry> dedup) implements Journaled {
+
+  /** A producer-chosen id, the sequence it was appended at, and when. */
+  public record DedupEntry(java.util.UUID id, long sequence, long appendedAt) {}
+}

@@ -304,6 +304,36 @@ class DurableQueueTest {
   }
 
   @Test
+  void aRetryAfterARestartIsDeduplicatedEvenOnceTheOriginalWasFreed() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("orders-dedup", DURABLE));
+    QueueConsumer c = spool.createConsumer("orders-dedup", ConsumerSettings.named("c").ackMode(AckMode.NONE));
+    result(c.ready());
+    UUID chosen = UUID.randomUUID();
+    QueuePublisher publisher = spool.createPublisher("orders-dedup", "p");
+    assertEquals(1L, result(publisher.publish(Message.text("t", "order").withId(chosen))));
+    List<Message> filler = new ArrayList<>();
+    for (int i = 0; i < 1100; i++) {
+      filler.add(Message.text("t", "f" + i));
+    }
+    result(publisher.publishAll(filler));
+    int read = 0;
+    while (read < 1101) { // at most once: reading settles
+      read += result(c.readBatch(1000, Duration.ofSeconds(1))).size();
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> {
+      result(spool.collectGarbage());
+      return result(spool.queueInfo("orders-dedup")).stats().firstSequence() > 1;
+    });
+    Spool after = restart(spool, registry, 1000);
+    assertEquals(1L, result(after.createPublisher("orders-dedup", "p").publish(Message.text("t", "retry").withId(chosen))),
+        "the retried id answers with the original sequence");
+    assertEquals(1101, result(after.queueInfo("orders-dedup")).stats().lastSequence(), "nothing appended again");
+    result(after.shutdown());
+  }
+
+  @Test
   void seekAndPauseAreDurable() {
     String registry = registry();
     Spool spool = engine(registry, 1000);

@@ -91,13 +91,15 @@ class JournalSerializerTest {
     Message m = Message.text("t", "x").appended(7, 1_700_000_000_000L, "p");
     QueueSnapshot snapshot = new QueueSnapshot(10, 7, List.of(m),
         List.of(new QueueEvent.ConsumerRecord(ConsumerSettings.named("c"), 1)),
-        Map.of("c", new ConsumerPosition(8, new long[0], new int[0], false)));
+        Map.of("c", new ConsumerPosition(8, new long[0], new int[0], false)),
+        List.of(new QueueSnapshot.DedupEntry(UUID.randomUUID(), 3, 1_700_000_000_000L)));
     QueueSnapshot read = (QueueSnapshot) roundTrip(snapshot);
     assertEquals(10, read.lastWriteId());
     assertEquals(7, read.lastSequence());
     assertSameMessage(m, read.messages().get(0));
     assertEquals(snapshot.consumers(), read.consumers());
     assertEquals(snapshot.positions(), read.positions());
+    assertEquals(snapshot.dedup(), read.dedup());
 
     QueueSettings settings = new QueueSettings(Durability.PERSISTENT, 1000, 1 << 20, Overflow.DROP_OLDEST,
         Duration.ofMinutes(10), Duration.ofHours(1), new QueueSettings.DeadLetter("dlq", 5), Duration.ofMinutes(3));
