@@ -15,6 +15,8 @@ import java.util.concurrent.ThreadLocalRandom;
 public record Backoff(Duration initial, Duration max, double multiplier, double jitter) {
 
   public Backoff {
+    Limits.timer("backoff initial", initial);
+    Limits.timer("backoff max", max);
     if (initial == null || initial.isNegative() || max == null || max.compareTo(initial) < 0) {
       throw new SpoolException.InvalidConfiguration("backoff needs 0 <= initial <= max");
     }

@@ -36,6 +36,8 @@ public record ConsumerSettings(
     if (prefetch != null && (prefetch < 1 || prefetch > 100_000)) {
       throw new SpoolException.InvalidConfiguration("prefetch must be between 1 and 100000, not " + prefetch);
     }
+    Limits.timer("ackTimeout", ackTimeout);
+    Limits.age("inactiveTimeout", inactiveTimeout);
     if (ackTimeout != null && (ackTimeout.isNegative() || ackTimeout.isZero())) {
       throw new SpoolException.InvalidConfiguration("ackTimeout must be positive");
     }

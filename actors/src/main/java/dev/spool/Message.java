@@ -136,17 +136,28 @@ public final class Message {
     }
     Map<String, String> copy = new HashMap<>(envelope.headers);
     copy.put(name, value);
+    if (copy.size() > Limits.MAX_HEADERS) {
+      throw new SpoolException.InvalidConfiguration("a message may carry at most " + Limits.MAX_HEADERS + " headers");
+    }
     Envelope e = envelope;
     return with(e.with(e.key, Collections.unmodifiableMap(copy), e.contentType, e.id, e.expiresAt, e.ttlMillis));
   }
 
-  /** This message with all of {@code more} added to its headers. */
+  /** This message with all of {@code more} added to its headers (replacing headers of the same names). */
   public Message withHeaders(Map<String, String> more) {
-    Message m = this;
-    for (Map.Entry<String, String> e : more.entrySet()) {
-      m = m.withHeader(e.getKey(), e.getValue());
+    Map<String, String> copy = new HashMap<>(envelope.headers);
+    for (Map.Entry<String, String> h : more.entrySet()) {
+      if (h.getKey() == null || h.getValue() == null) {
+        throw new SpoolException.InvalidConfiguration("header names and values must not be null");
+      }
+      copy.put(h.getKey(), h.getValue());
     }
-    return m;
+    if (copy.size() > Limits.MAX_HEADERS) {
+      throw new SpoolException.InvalidConfiguration("a message may carry at most " + Limits.MAX_HEADERS
+          + " headers, not " + copy.size());
+    }
+    Envelope e = envelope;
+    return with(e.with(e.key, Collections.unmodifiableMap(copy), e.contentType, e.id, e.expiresAt, e.ttlMillis));
   }
 
   /** This message with a producer-chosen id, which makes publishing it again idempotent within the queue's dedup window. */
@@ -166,6 +177,7 @@ public final class Message {
     if (ttl == null || ttl.isNegative() || ttl.isZero()) {
       throw new SpoolException.InvalidConfiguration("a message ttl must be positive");
     }
+    Limits.age("ttl", ttl);
     Envelope e = envelope;
     return with(e.with(e.key, e.headers, e.contentType, e.id, 0, ttl.toMillis()));
   }
@@ -176,7 +188,7 @@ public final class Message {
       throw new SpoolException.InvalidConfiguration("an expiry time must not be null");
     }
     Envelope e = envelope;
-    return with(e.with(e.key, e.headers, e.contentType, e.id, Math.max(1, at.toEpochMilli()), 0));
+    return with(e.with(e.key, e.headers, e.contentType, e.id, Math.max(1, Limits.epochMillis("expiresAt", at)), 0));
   }
 
   /**

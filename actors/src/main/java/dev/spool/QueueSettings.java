@@ -44,6 +44,9 @@ public record QueueSettings(
     if (durability == null || overflow == null || retention == null || dedupWindow == null) {
       throw new SpoolException.InvalidConfiguration("durability, overflow, retention and dedupWindow are required");
     }
+    Limits.age("ttl", ttl);
+    Limits.age("retention", retention);
+    Limits.age("dedupWindow", dedupWindow);
     if (maxLength < 0 || maxBytes < 0) {
       throw new SpoolException.InvalidConfiguration("maxLength and maxBytes must be 0 (unbounded) or positive");
     }

@@ -29,6 +29,7 @@ public sealed interface StartPosition {
     if (time == null) {
       throw new SpoolException.InvalidConfiguration("a start time is required");
     }
+    Limits.epochMillis("start time", time);
     return new AtTime(time);
   }
 

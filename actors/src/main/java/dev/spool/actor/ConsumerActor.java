@@ -529,7 +529,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     touch();
     List<Delivery> got = halted() || !state.parkedReads.isEmpty() ? List.of() : take(read.max(), PULL_OWNER);
     Duration wait = read.waitFor() == null ? Duration.ZERO : min(read.waitFor(), limits.maxReadWait());
-    if (!got.isEmpty() || wait.isZero() || state.parkedReads.size() >= limits.maxParkedReads()) {
+    if (!got.isEmpty() || wait.isZero() || state.draining || state.parkedReads.size() >= limits.maxParkedReads()) {
       read.replyTo().tell(StatusReply.success(got));
     } else {
       ParkedRead parked = new ParkedRead(++state.readIds, read.max(), read.replyTo());
@@ -1394,6 +1394,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private Behavior<Command> onDrain(Drain drain) {
     state.draining = true;
+    // Nothing more is delivered: long-polls end now (empty), so that HTTP can finish its requests.
+    for (ParkedRead read : state.parkedReads) {
+      timers.cancel(new ReadExpired(read.id()));
+      read.replyTo().tell(StatusReply.success(List.of()));
+    }
+    state.parkedReads.clear();
     if (state.drainReply != null) {
       state.drainReply.tell(StatusReply.success(new DrainResult(0, 0))); // superseded by this one
     }

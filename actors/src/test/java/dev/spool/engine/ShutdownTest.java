@@ -114,4 +114,20 @@ class ShutdownTest {
     SpoolEvent.Shutdown event = Events.next(events, SpoolEvent.Shutdown.class, e -> true);
     assertEquals(1, event.handlerCallsAbandoned());
   }
+
+  @Test
+  void aLongPollEndsAtOnceWhenShutdownBegins() throws Exception {
+    Spool spool = engine(Duration.ofSeconds(5));
+    String q = "poll-" + QUEUES.incrementAndGet();
+    result(spool.createQueue(q, QueueSettings.defaults()));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("poller"));
+    result(c.ready());
+    long started = System.nanoTime();
+    CompletableFuture<java.util.List<dev.spool.Delivery>> poll =
+        c.readBatch(10, Duration.ofSeconds(30)).toCompletableFuture();
+    Thread.sleep(200); // parked
+    result(spool.shutdown());
+    assertEquals(java.util.List.of(), poll.get(5, TimeUnit.SECONDS), "answered empty, not held to its wait");
+    assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10));
+  }
 }

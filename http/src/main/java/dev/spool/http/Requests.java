@@ -297,6 +297,9 @@ final class Requests {
     if (values != null && values.contains(null)) {
       throw invalid(field, "must hold sequence numbers, not null");
     }
+    if (values != null && values.stream().anyMatch(v -> v < 1)) {
+      throw invalid(field, "must hold sequence numbers, which start at 1");
+    }
   }
 
   static String truncate(String s) {

@@ -104,7 +104,8 @@ class WriteRoutesFuzzTest {
     return Arbitraries.oneOf(
         Arbitraries.strings().ofMaxLength(10),
         Arbitraries.longs().map(String::valueOf),
-        Arbitraries.of("0", "-1", "1", "100", "2147483648", "PT0S", "PT0.01S", "-PT1S", "PT1H", "P1D", "1s", ""));
+        Arbitraries.of("0", "-1", "1", "100", "2147483648", "PT0S", "PT0.01S", "-PT1S", "PT1H", "P1D", "1s", "",
+            "P365D", "PT9223372036854775807S"));
   }
 
   /** Random text, random JSON values, and JSON objects mixing known fields with wrong types and unknown fields. */
@@ -116,7 +117,8 @@ class WriteRoutesFuzzTest {
     Arbitrary<Object> value = Arbitraries.oneOf(
         Arbitraries.strings().ofMaxLength(8).map(s -> (Object) s),
         Arbitraries.of("transient", "persistent", "reject", "drop-oldest", "explicit", "none", "earliest", "latest",
-            "sequence:2", "time:2026-01-01T00:00:00Z", "P1D", "PT1H", "YQ==", "not base64", "-PT1S",
+            "sequence:2", "time:2026-01-01T00:00:00Z", "time:+999999999-12-31T23:59:59Z",
+            "PT9223372036854775807S", "P365D", "P1D", "PT1H", "YQ==", "not base64", "-PT1S",
             "5ba93eb8-0e6b-4d3b-9d57-7c1f5e3b1a10").map(s -> (Object) s),
         Arbitraries.longs().between(-3, 5).map(n -> (Object) n),
         Arbitraries.of(Long.MAX_VALUE, Long.MIN_VALUE, 1.5, 1e30).map(n -> (Object) n),

@@ -1,0 +1,48 @@
+package dev.spool;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * Bounds on what callers may pass, so that a setting can never overflow the engine's arithmetic or
+ * its timers: a timer can be armed at most about 248 days ahead, and a time must fit in epoch
+ * milliseconds.
+ */
+public final class Limits {
+
+  /** The longest timer-backed duration (ack timeout, backoff, inactivity): well inside Pekko's scheduler. */
+  public static final Duration MAX_TIMER = Duration.ofDays(24);
+
+  /** The longest age-like duration (ttl, retention, dedup window, message ttl). */
+  public static final Duration MAX_AGE = Duration.ofDays(36_500);
+
+  /** Most headers on one message. */
+  public static final int MAX_HEADERS = 256;
+
+  private Limits() {}
+
+  /** {@code d} if it is at most {@link #MAX_TIMER}; else InvalidConfiguration naming {@code field}. */
+  static Duration timer(String field, Duration d) {
+    if (d != null && d.compareTo(MAX_TIMER) > 0) {
+      throw new SpoolException.InvalidConfiguration(field + " must be at most " + MAX_TIMER.toDays() + " days, not " + d);
+    }
+    return d;
+  }
+
+  /** {@code d} if it is at most {@link #MAX_AGE}; else InvalidConfiguration naming {@code field}. */
+  static Duration age(String field, Duration d) {
+    if (d != null && d.compareTo(MAX_AGE) > 0) {
+      throw new SpoolException.InvalidConfiguration(field + " must be at most " + MAX_AGE.toDays() + " days, not " + d);
+    }
+    return d;
+  }
+
+  /** {@code t} as epoch milliseconds; InvalidConfiguration naming {@code field} when it does not fit. */
+  static long epochMillis(String field, Instant t) {
+    try {
+      return t.toEpochMilli();
+    } catch (ArithmeticException tooFar) {
+      throw new SpoolException.InvalidConfiguration(field + " is out of range: " + t);
+    }
+  }
+}
