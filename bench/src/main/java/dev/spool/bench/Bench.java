@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * Spool's benchmarks: {@code java -jar bench/target/spool-bench.jar <suite> [--quick]}. Suites:
  * {@code durable} (journal throughput, confirm latency and recovery; PostgreSQL too when
- * {@code SPOOL_BENCH_POSTGRES_URL} is set). {@code --quick} runs a small version of each figure.
+ * {@code SPOOL_BENCH_POSTGRES_URL} is set) and {@code fanout} (in-JVM fan-out beside Disruptor,
+ * blocking queues, BroadcastHub and actors). {@code --quick} runs a small version of each figure.
  */
 public final class Bench {
 
@@ -16,12 +17,18 @@ public final class Bench {
     List<String> a = Arrays.asList(args);
     boolean quick = a.contains("--quick");
     String suite = a.stream().filter(s -> !s.startsWith("--")).findFirst().orElse("");
-    switch (suite) {
-      case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
-      default -> {
-        System.err.println("usage: java -jar spool-bench.jar durable [--quick]");
-        System.exit(2);
+    try {
+      switch (suite) {
+        case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
+        case "fanout" -> new FanoutBench(quick).run();
+        default -> {
+          System.err.println("usage: java -jar spool-bench.jar durable|fanout [--quick]");
+          System.exit(2);
+        }
       }
+    } catch (Exception e) {
+      e.printStackTrace();
+      System.exit(1); // the actor systems' threads would keep a failed run alive
     }
     System.exit(0);
   }
