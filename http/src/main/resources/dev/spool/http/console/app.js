@@ -194,17 +194,18 @@ function queuePage(name) {
       h('button', { id: 'delete-queue', class: 'danger', type: 'button',
         onclick: () => {
           if (!confirm('Delete queue ' + name + ' and all its messages?')) return;
-          act('delete queue', () => api('DELETE', q(name))).then(() => { location.hash = '#/'; });
+          act('delete queue', () => api('DELETE', q(name))).then((done) => { if (done !== undefined) location.hash = '#/'; });
         } }, 'Delete queue'), ' ',
       h('button', { type: 'button', onclick: () => act('GC', () => api('POST', '/gc')) }, 'Run GC')),
+    // On a dead-letter queue, what an operator came for comes first.
+    deadLetters,
     h('section', {}, h('h2', {}, 'Figures'), stats),
     h('section', {}, h('h2', {}, 'Settings'), settings),
     h('section', {}, h('h2', {}, 'Publish a test message'), publishForm(name)),
     h('section', {}, h('h2', {}, 'Consumers'),
       h('table', {}, h('thead', {}, h('tr', {}, ['Consumer', 'Cursor', 'Committed', 'Lag', '', 'Lag age', 'In flight / prefetch',
         'Last activity', 'State', 'Actions'].map((t) => h('th', {}, t)))), consumers),
-      newConsumerForm(name)),
-    deadLetters);
+      newConsumerForm(name)));
 
   return async () => {
     const [info, list, all] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/consumers'), api('GET', '/queues')]);
@@ -436,7 +437,12 @@ function start() {
   show();
 }
 
-window.addEventListener('hashchange', () => { if (token()) show(); });
+window.addEventListener('hashchange', () => {
+  if (token()) {
+    say('');
+    show();
+  }
+});
 document.getElementById('sign-out').addEventListener('click', () => { stop(); signOut(); signInPage(); });
 
 takeTokenFromUrl();

@@ -35,7 +35,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * An operator's walk through the console in Debian's headless Chromium: sign in with the token URL,
  * create a queue, publish through the form and see the depth rise, create a consumer, read and ack
  * through the API and see its lag fall to 0, open a message's trace, and see a {@code MemoryLow}
- * event arrive over the ticketed event stream. A payload holding markup must show as text.
+ * event arrive over the ticketed event stream. A payload holding markup must show as text. On a
+ * dead-letter queue, each message's origin and reason show, and its button redrives it.
  * Screenshots go to {@code target/console-screenshots/} for review.
  *
  * <p>Skipped, saying why, where Debian's {@code chromium} and {@code chromium-driver} are not installed;
@@ -169,6 +170,34 @@ class ConsoleBrowserTest {
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-queue='orders-memory']")));
     screenshot("6-overview");
     assertEquals(200, server.put("/api/v1/stats/memory/threshold", "{\"bytes\":0}").status());
+  }
+
+  @Test
+  void aDeadLetterQueueShowsWhyAndRedrives() throws IOException {
+    String source = "orders-flaky";
+    String dlq = "orders-flaky-dlq";
+    assertEquals(201, server.put("/api/v1/queues/" + dlq, "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + source,
+        "{\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + source + "/consumers/worker", "{}").status());
+    assertEquals(201, server.post("/api/v1/queues/" + source + "/messages", "{\"payload\":\"poison\"}").status());
+    JsonNode read = server.post("/api/v1/queues/" + source + "/consumers/worker/read?max=1&wait=PT2S", null).json();
+    long sequence = read.path("deliveries").get(0).path("sequence").asLong();
+    assertEquals(200, server.post("/api/v1/queues/" + source + "/consumers/worker/nack",
+        "{\"sequences\":[" + sequence + "],\"requeue\":false}").status());
+
+    browser.get(server.uri("/?token=" + TestServer.ADMIN + "#/queue/" + dlq).toString());
+    WebDriverWait wait = new WebDriverWait(browser, WAIT);
+    WebElement letter = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#dead-letters tr[data-sequence]")));
+    String text = letter.getText();
+    assertTrue(text.contains(source + " / worker"), text);
+    assertFalse(letter.findElements(By.tagName("td")).get(2).getText().isBlank(), "the reason is shown: " + text);
+    screenshot("7-dead-letters");
+
+    letter.findElement(By.tagName("button")).click();
+    wait.until(ExpectedConditions.textToBe(By.id("queue-depth"), "0"));
+    assertEquals(2, server.get("/api/v1/queues/" + source).json().path("stats").path("lastSequence").asLong(),
+        "redrive published the message to its source queue again");
   }
 
   private void publish(WebDriverWait wait, String type, String payload, String depthAfter) {
