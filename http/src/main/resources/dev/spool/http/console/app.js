@@ -225,8 +225,11 @@ function queuePage(name) {
       'dedup window': st.dedupWindow ?? 'none',
     }));
     const maxLag = Math.max(1, ...list.map((c) => c.lag));
-    fill(consumers, list.length === 0 ? h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No consumers.'))
-      : list.map((c) => consumerRow(name, c, maxLag)));
+    // Rebuilding the rows would wipe a seek target being typed: wait until the operator leaves them.
+    if (!consumers.contains(document.activeElement)) {
+      fill(consumers, list.length === 0 ? h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No consumers.'))
+        : list.map((c) => consumerRow(name, c, maxLag)));
+    }
     const isDeadLetterQueue = all.some((x) => x.settings.deadLetter?.queue === name);
     deadLetters.hidden = !isDeadLetterQueue;
     if (isDeadLetterQueue) await fillDeadLetters(deadLetters, name);

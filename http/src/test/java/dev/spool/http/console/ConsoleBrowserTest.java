@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -101,7 +102,7 @@ class ConsoleBrowserTest {
   void anOperatorWatchesAQueueDrainAndMemoryRunLow() throws IOException {
     String queue = "orders-console";
     browser.get(server.uri("/?token=" + TestServer.ADMIN).toString());
-    WebDriverWait wait = new WebDriverWait(browser, WAIT);
+    WebDriverWait wait = waiting();
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("nav")));
     assertFalse(browser.getCurrentUrl().contains("token"), "the token is stripped from the URL: " + browser.getCurrentUrl());
     assertEquals(TestServer.ADMIN, js("return sessionStorage.getItem('spool.token')"));
@@ -109,10 +110,9 @@ class ConsoleBrowserTest {
     // Create a queue through the overview's form.
     browser.findElement(By.id("new-queue-name")).sendKeys(queue);
     browser.findElement(By.id("create-queue")).click();
-    WebElement row = wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-queue='" + queue + "']")));
-    assertEquals("0", row.findElement(By.cssSelector(".depth")).getText());
+    waitForText(wait, "tr[data-queue='" + queue + "'] .depth", "0");
     assertEquals(200, server.get("/api/v1/queues/" + queue).status(), "the queue exists in Spool");
-    row.findElement(By.linkText(queue)).click();
+    click(wait, By.linkText(queue));
 
     // Publish through the form; one payload is markup that must not run or render.
     wait.until(ExpectedConditions.textToBe(By.id("queue-name"), queue));
@@ -125,33 +125,32 @@ class ConsoleBrowserTest {
     // A consumer from the earliest message lags by both.
     browser.findElement(By.id("new-consumer-name")).sendKeys("billing");
     browser.findElement(By.id("create-consumer")).click();
-    By lag = By.cssSelector("tr[data-consumer='billing'] .lag");
-    wait.until(ExpectedConditions.textToBe(lag, "2"));
+    String lag = "tr[data-consumer='billing'] .lag";
+    waitForText(wait, lag, "2");
 
     // Read and ack through the API; the page's lag falls to 0.
     JsonNode read = server.post("/api/v1/queues/" + queue + "/consumers/billing/read?max=10&wait=PT2S", null).json();
     assertEquals(2, read.path("deliveries").size(), read.toString());
     long last = read.path("deliveries").get(1).path("sequence").asLong();
     assertEquals(200, server.post("/api/v1/queues/" + queue + "/consumers/billing/ack", "{\"upTo\":" + last + "}").status());
-    wait.until(ExpectedConditions.textToBe(lag, "0"));
-    assertTrue(browser.findElement(By.cssSelector("tr[data-consumer='billing'] .state")).getText().startsWith("caught up"));
+    waitForText(wait, lag, "0");
+    assertTrue(texts("tr[data-consumer='billing'] .state").get(0).startsWith("caught up"));
     screenshot("2-queue-lag-zero");
 
     // Browse: the markup payload is text, nothing was injected or run.
-    browser.findElement(By.linkText("Browse messages")).click();
-    By payloads = By.cssSelector("#messages td.payload");
-    wait.until(ExpectedConditions.numberOfElementsToBe(payloads, 2));
-    assertEquals(markup, browser.findElements(payloads).get(0).getText());
+    click(wait, By.linkText("Browse messages"));
+    wait.until(d -> texts("#messages td.payload").size() == 2);
+    assertEquals(markup, texts("#messages td.payload").get(0));
     assertTrue(browser.findElements(By.id("injected")).isEmpty(), "the payload's <b> must not become an element");
     assertEquals(Boolean.TRUE, js("return window.pwned === undefined"), "the payload's <script> must not run");
     screenshot("3-messages");
 
     // A message's trace: appended, delivered to billing, acked.
-    browser.findElement(By.cssSelector("tr[data-sequence='1'] a.open-message")).click();
-    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#trace tr.trace-acked")));
-    List<String> steps = browser.findElements(By.cssSelector("#trace tr td:first-child")).stream().map(WebElement::getText).toList();
+    click(wait, By.cssSelector("tr[data-sequence='1'] a.open-message"));
+    wait.until(d -> !texts("#trace tr.trace-acked").isEmpty());
+    List<String> steps = texts("#trace tr td:first-child");
     assertTrue(steps.containsAll(List.of("appended", "delivered", "acked")), steps.toString());
-    assertEquals(markup, browser.findElement(By.id("message-payload")).getText());
+    assertEquals(markup, texts("#message-payload").get(0));
     screenshot("4-message-trace");
 
     // Memory runs low: a retained message elsewhere, then a threshold below what is held.
@@ -161,11 +160,11 @@ class ConsoleBrowserTest {
     assertEquals(201, server.put("/api/v1/queues/orders-memory", "{}").status());
     assertEquals(201, server.post("/api/v1/queues/orders-memory/messages", "{\"payload\":\"kept\"}").status());
     assertEquals(200, server.put("/api/v1/stats/memory/threshold", "{\"bytes\":1}").status());
-    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#events-list li[data-type='MemoryLow']")));
+    wait.until(d -> !texts("#events-list li[data-type='MemoryLow']").isEmpty());
+    assertTrue(texts("#events-list li").size() > texts("#events-list li[data-type='MemoryLow']").size(),
+        "other events (QueueCreated) show too before filtering");
     browser.findElement(By.id("events-filter")).sendKeys("MemoryLow");
-    List<WebElement> shown = browser.findElements(By.cssSelector("#events-list li"));
-    assertFalse(shown.isEmpty());
-    assertTrue(shown.stream().allMatch(li -> "MemoryLow".equals(li.getAttribute("data-type"))), "the filter keeps only MemoryLow");
+    assertEquals(texts("#events-list li[data-type='MemoryLow']"), texts("#events-list li"), "the filter keeps only MemoryLow");
     screenshot("5-events-memory-low");
 
     // The overview: both queues, the memory gauge past its threshold, the rate chart drawn by Chart.js.
@@ -196,15 +195,15 @@ class ConsoleBrowserTest {
         "{\"sequences\":[" + sequence + "],\"requeue\":false}").status());
 
     browser.get(server.uri("/?token=" + TestServer.ADMIN + "#/queue/" + dlq).toString());
-    WebDriverWait wait = new WebDriverWait(browser, WAIT);
-    WebElement letter = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#dead-letters tr[data-sequence]")));
-    String text = letter.getText();
-    assertTrue(text.contains(source + " / worker"), text);
-    assertFalse(letter.findElements(By.tagName("td")).get(2).getText().isBlank(), "the reason is shown: " + text);
+    WebDriverWait wait = waiting();
+    wait.until(d -> !texts("#dead-letters tr[data-sequence]").isEmpty());
+    List<String> cells = texts("#dead-letters tr[data-sequence] td");
+    assertEquals(source + " / worker", cells.get(1), cells.toString());
+    assertFalse(cells.get(2).isBlank() || cells.get(2).equals("–"), "the reason is shown: " + cells);
     screenshot("7-dead-letters");
 
-    letter.findElement(By.tagName("button")).click();
-    wait.until(ExpectedConditions.textToBe(By.id("queue-depth"), "0"));
+    click(wait, By.cssSelector("#dead-letters tr[data-sequence] button"));
+    waitForText(wait, "#queue-depth", "0");
     assertEquals(2, server.get("/api/v1/queues/" + source).json().path("stats").path("lastSequence").asLong(),
         "redrive published the message to its source queue again");
   }
@@ -217,11 +216,36 @@ class ConsoleBrowserTest {
     payloadField.clear();
     payloadField.sendKeys(payload);
     browser.findElement(By.id("publish")).click();
-    wait.until(ExpectedConditions.textToBe(By.id("queue-depth"), depthAfter));
+    waitForText(wait, "#queue-depth", depthAfter);
   }
 
-  private static Object js(String script) {
-    return ((JavascriptExecutor) browser).executeScript(script);
+  /** Waits that ride out the page's refresh, which replaces elements every two seconds. */
+  private static WebDriverWait waiting() {
+    WebDriverWait wait = new WebDriverWait(browser, WAIT);
+    wait.ignoring(StaleElementReferenceException.class);
+    return wait;
+  }
+
+  /** Clicks what {@code by} finds, finding it again if a refresh replaced it in between. */
+  private static void click(WebDriverWait wait, By by) {
+    wait.until(d -> {
+      d.findElement(by).click();
+      return true;
+    });
+  }
+
+  private static void waitForText(WebDriverWait wait, String css, String expected) {
+    wait.until(d -> List.of(expected).equals(texts(css)));
+  }
+
+  /** The text of every element {@code css} selects, read in one go inside the page, so never stale. */
+  @SuppressWarnings("unchecked")
+  private static List<String> texts(String css) {
+    return (List<String>) js("return Array.from(document.querySelectorAll(arguments[0]), e => e.textContent)", css);
+  }
+
+  private static Object js(String script, Object... args) {
+    return ((JavascriptExecutor) browser).executeScript(script, args);
   }
 
   private static void screenshot(String name) throws IOException {
