@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
@@ -59,11 +60,13 @@ class ConsoleBrowserTest {
   private static WebDriver browser;
   private static Path profile;
 
+  private static final boolean INSTALLED = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
+
   @BeforeAll
   static void start() throws IOException {
-    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "console browser test skipped: Debian's Chromium is not installed (" + CHROMIUM + ", " + CHROMEDRIVER
-            + "); install it with: apt-get install -y chromium chromium-driver");
+    if (!INSTALLED) {
+      return;
+    }
     server = TestServer.start();
     profile = Files.createTempDirectory("spool-console-chromium");
     ChromeOptions options = new ChromeOptions();
@@ -78,6 +81,16 @@ class ConsoleBrowserTest {
         .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
     browser = new ChromeDriver(service, options);
     Files.createDirectories(SCREENSHOTS);
+  }
+
+  /**
+   * Each test, rather than the class, is skipped: Surefire reports a class aborted in
+   * {@code @BeforeAll} as zero tests, hiding the reason.
+   */
+  @BeforeEach
+  void requireChromium() {
+    assumeTrue(INSTALLED, "console browser test skipped: Debian's Chromium is not installed (" + CHROMIUM + ", "
+        + CHROMEDRIVER + "); install it with: apt-get install -y chromium chromium-driver");
   }
 
   @AfterAll
