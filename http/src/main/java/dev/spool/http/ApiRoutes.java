@@ -5,6 +5,7 @@ import dev.spool.SpoolException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -18,6 +19,7 @@ import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +57,13 @@ final class ApiRoutes extends RouteSupport {
   private final String scheme;
   private final byte[] openApi = resource("openapi.json");
   private final byte[] console = resource("console/index.html");
+  private final EventTickets tickets = new EventTickets(Clock.systemUTC());
+
+  /**
+   * Chart.js from its WebJar (the version pinned in http/pom.xml); ConsoleRoutesTest fails when the
+   * two drift apart.
+   */
+  static final String CHART_JS = "META-INF/resources/webjars/chart.js/4.4.1/dist/chart.umd.js";
 
   ApiRoutes(Spool spool, HttpSettings settings, Authenticator authenticator, HealthRoutes health,
       SpoolMetrics metrics, EventStreams streams) {
@@ -78,10 +87,19 @@ final class ApiRoutes extends RouteSupport {
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(
             path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))),
-            authenticated(principal -> concat(queues.route(principal), operations.route(principal)))))),
-        // A placeholder until the console arrives; it reads nothing, so it needs no token.
+            // EventSource cannot send headers: the event stream alone also takes a ticket (EventTickets).
+            path("events", () -> get(() -> parameter("ticket", ticket -> operations.events(redeem(ticket))))),
+            authenticated(principal -> concat(
+                path(PathMatchers.segment("events").slash("ticket"), () -> post(() -> allow(principal, Access.VIEW,
+                    () -> complete(json(StatusCodes.OK,
+                        new Views.TicketView(tickets.issue(principal), EventTickets.LIFETIME.toMillis())))))),
+                queues.route(principal), operations.route(principal)))))),
+        // The console's page and files hold no data, so they need no token; its scripts call the API with one.
         pathSingleSlash(() -> get(() -> complete(HttpResponse.create()
-            .withEntity(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, console))))));
+            .withEntity(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8, console))))),
+        pathPrefix("console", () -> get(() -> concat(
+            path(PathMatchers.segment("vendor").slash("chart.umd.js"), () -> getFromResource(CHART_JS)),
+            getFromResourceDirectory("dev/spool/http/console")))));
     return logged(() -> withRequestTimeoutResponse(ApiRoutes::timedOut, () -> respondWithHeaders(SECURITY_HEADERS,
         () -> sameOriginWrites(() -> service).seal(Errors.rejectionHandler(), Errors.exceptionHandler()))));
   }
@@ -90,6 +108,12 @@ final class ApiRoutes extends RouteSupport {
   private static HttpResponse timedOut(HttpRequest request) {
     return Errors.response(StatusCodes.SERVICE_UNAVAILABLE, SpoolException.Code.Timeout.name(),
         "the request took too long; it may or may not have taken effect").withHeaders(SECURITY_HEADERS);
+  }
+
+  /** The principal of an event ticket, which is used up; 401 when unknown, used or expired. */
+  private Principal redeem(String ticket) {
+    return tickets.redeem(ticket).orElseThrow(() -> new Errors.HttpFailure(SpoolException.Code.Unauthorized,
+        "the event ticket is not valid, was used or has expired: ask for a new one with POST /api/v1/events/ticket"));
   }
 
   /** {@code inner} with the principal of the request's bearer token; 401 without a valid one. */

@@ -43,8 +43,12 @@ final class OperationRoutes extends RouteSupport {
             path("cleanup", () -> post(() -> allow(principal, Access.ADMIN,
                 () -> body(Requests.CleanupBody.class, body -> ok(
                     spool.cleanupStaleConsumers(body.lagThresholdOrDefault()), n -> new Views.RemovedView(n)))))))),
-        path("events", () -> get(() -> allow(principal, Access.VIEW, () -> streams.respond(
-            spool.events().map(OperationRoutes::toSse))))));
+        path("events", () -> get(() -> events(principal))));
+  }
+
+  /** The live event stream, for a principal from a bearer token or an event ticket. */
+  Route events(Principal principal) {
+    return allow(principal, Access.VIEW, () -> streams.respond(spool.events().map(OperationRoutes::toSse)));
   }
 
   /** One event: its name as the SSE event type, the event record as JSON data. */

@@ -147,6 +147,9 @@ final class Views {
   /** {@code {"thresholdBytes":n}}. */
   record ThresholdView(long thresholdBytes) {}
 
+  /** {@code {"ticket":…,"expiresInMs":n}}: opens the event stream once, see {@link EventTickets}. */
+  record TicketView(String ticket, long expiresInMs) {}
+
   /** A health answer. */
   record HealthView(String status) {}
 

@@ -20,25 +20,25 @@ import java.util.stream.Stream;
 
 /**
  * Spool and its HTTP service on a free port, with one token per role, and a {@link HttpClient}
- * to talk to it: what every HTTP test starts from.
+ * to talk to it: what every HTTP test starts from. Public for the console's tests in their own package.
  */
-final class TestServer implements AutoCloseable {
+public final class TestServer implements AutoCloseable {
 
-  static final String ADMIN = "admin-token-0123456789abcdef";
-  static final String PRODUCER = "producer-token-0123456789abcdef";
-  static final String CONSUMER = "consumer-token-0123456789abcdef";
-  static final String VIEWER = "viewer-token-0123456789abcdef";
+  public static final String ADMIN = "admin-token-0123456789abcdef";
+  public static final String PRODUCER = "producer-token-0123456789abcdef";
+  public static final String CONSUMER = "consumer-token-0123456789abcdef";
+  public static final String VIEWER = "viewer-token-0123456789abcdef";
 
-  static final ObjectMapper JSON = new ObjectMapper();
+  public static final ObjectMapper JSON = new ObjectMapper();
 
-  final Spool spool;
-  final SpoolHttpServer.Binding binding;
-  final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  final Path dataDir;
+  public final Spool spool;
+  public final SpoolHttpServer.Binding binding;
+  public final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  public final Path dataDir;
 
   /** A response: status, body text, and headers by name. */
-  record Response(int status, String body, java.net.http.HttpHeaders headers) {
-    JsonNode json() {
+  public record Response(int status, String body, java.net.http.HttpHeaders headers) {
+    public JsonNode json() {
       try {
         return JSON.readTree(body);
       } catch (IOException e) {
@@ -46,11 +46,11 @@ final class TestServer implements AutoCloseable {
       }
     }
 
-    String error() {
+    public String error() {
       return json().path("error").asText();
     }
 
-    String header(String name) {
+    public String header(String name) {
       return headers.firstValue(name).orElse(null);
     }
   }
@@ -62,7 +62,7 @@ final class TestServer implements AutoCloseable {
   }
 
   /** Tokens for every role; producer and consumer restricted to {@code orders-*}. */
-  static Config tokens() {
+  public static Config tokens() {
     return ConfigFactory.parseString("spool.http.auth.tokens = ["
         + token("admin", ADMIN, "admin", "*") + ","
         + token("orders-producer", PRODUCER, "producer", "orders-*") + ","
@@ -75,12 +75,12 @@ final class TestServer implements AutoCloseable {
         + "], queues = [\"" + queues + "\"]}";
   }
 
-  static TestServer start() {
+  public static TestServer start() {
     return start(tokens());
   }
 
   /** A server with {@code overrides} over port 0, a fresh data directory and the defaults. */
-  static TestServer start(Config overrides) {
+  public static TestServer start(Config overrides) {
     try {
       Path dataDir = Files.createTempDirectory("spool-http-test");
       Config config = overrides
@@ -100,11 +100,11 @@ final class TestServer implements AutoCloseable {
     }
   }
 
-  URI uri(String path) {
+  public URI uri(String path) {
     return URI.create("http://127.0.0.1:" + binding.port() + path);
   }
 
-  Response send(String method, String path, String token, String body) {
+  public Response send(String method, String path, String token, String body) {
     HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(60));
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
@@ -116,7 +116,7 @@ final class TestServer implements AutoCloseable {
     return send(b.build());
   }
 
-  Response send(HttpRequest request) {
+  public Response send(HttpRequest request) {
     try {
       HttpResponse<String> r = client.send(request, HttpResponse.BodyHandlers.ofString());
       return new Response(r.statusCode(), r.body(), r.headers());
@@ -128,19 +128,19 @@ final class TestServer implements AutoCloseable {
     }
   }
 
-  Response get(String path) {
+  public Response get(String path) {
     return send("GET", path, ADMIN, null);
   }
 
-  Response post(String path, String body) {
+  public Response post(String path, String body) {
     return send("POST", path, ADMIN, body);
   }
 
-  Response put(String path, String body) {
+  public Response put(String path, String body) {
     return send("PUT", path, ADMIN, body);
   }
 
-  Response delete(String path) {
+  public Response delete(String path) {
     return send("DELETE", path, ADMIN, null);
   }
 
