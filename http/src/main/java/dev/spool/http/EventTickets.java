@@ -1,14 +1,15 @@
 package dev.spool.http;
 
-import dev.spool.SpoolException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.Base64;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Short-lived, single-use tickets for the event stream. A browser's {@code EventSource} cannot send
@@ -24,12 +25,17 @@ final class EventTickets {
   /** Long enough for a page to open the stream after asking, short enough to be useless once logged. */
   static final Duration LIFETIME = Duration.ofSeconds(30);
 
-  /** Bounds memory if a client asks for tickets and never uses them; expired ones are swept first. */
-  private static final int MAX_OUTSTANDING = 10_000;
+  /**
+   * Unused tickets one principal may hold: a console needs one at a time. Past it the principal's
+   * oldest is dropped, so one token can never use up tickets for everyone else.
+   */
+  static final int MAX_PER_PRINCIPAL = 16;
 
-  private record Issued(Principal principal, Instant expiresAt) {}
+  private record Issued(String ticket, Principal principal, Instant expiresAt) {}
 
-  private final Map<String, Issued> outstanding = new ConcurrentHashMap<>();
+  /** Outstanding tickets by value, and per principal in issue order. Guarded by {@code this}. */
+  private final Map<String, Issued> outstanding = new HashMap<>();
+  private final Map<String, ArrayDeque<Issued>> byPrincipal = new HashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final Clock clock;
 
@@ -37,29 +43,52 @@ final class EventTickets {
     this.clock = clock;
   }
 
-  /** A new ticket for {@code principal}. */
-  String issue(Principal principal) {
+  /** A new ticket for {@code principal}; never refused. */
+  synchronized String issue(Principal principal) {
     Instant now = clock.instant();
-    if (outstanding.size() >= MAX_OUTSTANDING) {
-      outstanding.values().removeIf(i -> !i.expiresAt.isAfter(now));
-      if (outstanding.size() >= MAX_OUTSTANDING) {
-        throw new SpoolException.InvalidConfiguration(
-            "too many unused event tickets; open the stream with the ones already issued");
-      }
+    sweep(now);
+    ArrayDeque<Issued> own = byPrincipal.computeIfAbsent(principal.name(), n -> new ArrayDeque<>());
+    while (own.size() >= MAX_PER_PRINCIPAL) {
+      outstanding.remove(own.pollFirst().ticket());
     }
     byte[] bytes = new byte[32];
     random.nextBytes(bytes);
     String ticket = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
-    outstanding.put(ticket, new Issued(principal, now.plus(LIFETIME)));
+    Issued issued = new Issued(ticket, principal, now.plus(LIFETIME));
+    outstanding.put(ticket, issued);
+    own.addLast(issued);
     return ticket;
   }
 
   /** The principal of a ticket that was issued, has not expired and was not used before; it is used up now. */
-  Optional<Principal> redeem(String ticket) {
+  synchronized Optional<Principal> redeem(String ticket) {
     Issued issued = outstanding.remove(ticket);
-    if (issued == null || !issued.expiresAt.isAfter(clock.instant())) {
+    if (issued == null) {
       return Optional.empty();
     }
-    return Optional.of(issued.principal);
+    ArrayDeque<Issued> own = byPrincipal.get(issued.principal().name());
+    own.remove(issued);
+    if (own.isEmpty()) {
+      byPrincipal.remove(issued.principal().name());
+    }
+    return issued.expiresAt().isAfter(clock.instant()) ? Optional.of(issued.principal()) : Optional.empty();
+  }
+
+  /** Unused tickets held now (for tests). */
+  synchronized int outstanding() {
+    return outstanding.size();
+  }
+
+  /** Drops expired tickets: each principal's deque is in issue order, so expired ones lead. */
+  private void sweep(Instant now) {
+    for (Iterator<ArrayDeque<Issued>> it = byPrincipal.values().iterator(); it.hasNext(); ) {
+      ArrayDeque<Issued> own = it.next();
+      while (!own.isEmpty() && !own.peekFirst().expiresAt().isAfter(now)) {
+        outstanding.remove(own.pollFirst().ticket());
+      }
+      if (own.isEmpty()) {
+        it.remove();
+      }
+    }
   }
 }

@@ -68,4 +68,23 @@ class EventTicketsTest {
     assertNotEquals(a, b);
     assertTrue(a.length() >= 43, "256 random bits in URL-safe base64: " + a);
   }
+
+  @Test
+  void oneTokenCannotUseUpTicketsForOthersAndExpiredOnesAreSwept() {
+    MovableClock clock = new MovableClock();
+    EventTickets tickets = new EventTickets(clock);
+    Principal other = new Principal("other", viewer.roles(), viewer.queues());
+    List<String> issued = new java.util.ArrayList<>();
+    for (int i = 0; i < 10_050; i++) {
+      issued.add(tickets.issue(viewer));
+    }
+    assertEquals(EventTickets.MAX_PER_PRINCIPAL, tickets.outstanding(), "one principal holds a bounded number");
+    assertEquals(Optional.empty(), tickets.redeem(issued.get(0)), "its oldest were dropped");
+    assertEquals(Optional.of(viewer), tickets.redeem(issued.get(issued.size() - 1)));
+    String theirs = tickets.issue(other);
+    assertEquals(Optional.of(other), tickets.redeem(theirs), "another token is not held up");
+    clock.now = clock.now.plus(EventTickets.LIFETIME);
+    tickets.issue(other);
+    assertEquals(1, tickets.outstanding(), "expired tickets are swept when the next is issued");
+  }
 }

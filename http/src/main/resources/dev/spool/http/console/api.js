@@ -65,6 +65,7 @@ export function subscribeEvents(onEvent, onState) {
     if (stopped) return;
     try {
       const { ticket } = await api('POST', '/events/ticket');
+      if (stopped) return; // signed out while the ticket was on its way
       source = new EventSource('/api/v1/events?ticket=' + encodeURIComponent(ticket));
       source.onopen = () => { pause = 1000; onState('live'); };
       const handle = (e) => {
@@ -82,6 +83,10 @@ export function subscribeEvents(onEvent, onState) {
         retry();
       };
     } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+        onState('offline: the token was refused'); // retrying would not help; sign in again
+        return;
+      }
       onState('offline: ' + e.message);
       retry();
     }

@@ -16,6 +16,10 @@ const eventListeners = new Set();
 let refreshTimer = null;
 let stopEvents = null;
 let currentRefresh = null;
+/** The one live chart: the overview's previous chart is destroyed when a new one is drawn. */
+let liveChart = null;
+/** Whether the console is signed in and refreshing (stop() ends the refresh chain). */
+let running = false;
 
 const DELIVERY_STATES = {
   'delivering': 'delivering: messages are waiting and a subscriber is taking them',
@@ -114,7 +118,16 @@ function overviewPage() {
         h('td', { class: 'num' }, fmtNumber(queue.stats.consumers)),
         h('td', { class: 'num worst-lag' }, worst.get(queue.name) ?? '–'))));
     const threshold = memory.thresholdBytes;
-    meter.max = threshold > 0 ? threshold : Math.max(memory.totalBytes, 1);
+    if (threshold > 0) {
+      // warn from 80 % of the threshold (the low-water mark), alarm from 95 %
+      meter.max = threshold;
+      meter.low = threshold * 0.8;
+      meter.high = threshold * 0.95;
+    } else {
+      meter.max = Math.max(memory.totalBytes, 1); // no threshold: the bar shows bytes, never a warning
+      meter.low = meter.max;
+      meter.high = meter.max;
+    }
     meter.value = memory.totalBytes;
     memoryText.textContent = fmtBytes(memory.totalBytes) + ' in ' + fmtNumber(memory.totalMessages) + ' messages, threshold '
       + (threshold > 0 ? fmtBytes(threshold) : 'none') + (memory.underPressure ? ' — UNDER PRESSURE' : '');
@@ -131,7 +144,8 @@ function worstLagByQueue(lag) {
 
 function rateChart(canvas) {
   // Chart.js arrives as a classic script (its UMD build) and is global by the time modules run.
-  return new window.Chart(canvas, {
+  if (liveChart) liveChart.destroy();
+  liveChart = new window.Chart(canvas, {
     type: 'line',
     data: {
       labels: rates.labels,
@@ -142,6 +156,7 @@ function rateChart(canvas) {
     },
     options: { animation: false, maintainAspectRatio: false, scales: { y: { beginAtZero: true } } },
   });
+  return liveChart;
 }
 
 /** Samples the summed rates, whichever page is open, so the chart has history when opened. */
@@ -230,7 +245,10 @@ function queuePage(name) {
       fill(consumers, list.length === 0 ? h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No consumers.'))
         : list.map((c) => consumerRow(name, c, maxLag)));
     }
-    const isDeadLetterQueue = all.some((x) => x.settings.deadLetter?.queue === name);
+    // A dead-letter queue is named by another queue, or holds dead-lettered messages (its source
+    // may have been deleted since): the oldest retained message tells.
+    const isDeadLetterQueue = all.some((x) => x.settings.deadLetter?.queue === name)
+      || (await api('GET', q(name) + '/messages?limit=1')).some((m) => m.headers?.['x-death-queue']);
     deadLetters.hidden = !isDeadLetterQueue;
     if (isDeadLetterQueue) await fillDeadLetters(deadLetters, name);
   };
@@ -390,7 +408,13 @@ function eventsPage() {
 
 function route() {
   eventListeners.clear();
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  let parts;
+  try {
+    parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  } catch (e) {
+    say('not a console address: ' + location.hash, true);
+    parts = [];
+  }
   switch (parts[0]) {
     case 'queue': return queuePage(parts[1]);
     case 'messages': return messagesPage(parts[1], parts[2]);
@@ -422,9 +446,28 @@ function show() {
 }
 
 function stop() {
-  clearInterval(refreshTimer);
+  running = false;
+  clearTimeout(refreshTimer);
   if (stopEvents) stopEvents();
   stopEvents = null;
+  // the next sign-in in this tab starts without this session's events and chart
+  events.length = 0;
+  rates.labels.length = 0;
+  rates.publish.length = 0;
+  rates.deliver.length = 0;
+}
+
+/**
+ * Refreshes every REFRESH_MS after the previous refresh finished (never piling up on a slow
+ * server), and not at all while the tab is hidden.
+ */
+async function tick() {
+  if (!running) return;
+  if (!document.hidden) {
+    await sampleRates();
+    await refreshNow();
+  }
+  if (running) refreshTimer = setTimeout(tick, REFRESH_MS);
 }
 
 function start() {
@@ -435,9 +478,10 @@ function start() {
     if (events.length > MAX_EVENTS) events.shift();
     eventListeners.forEach((f) => f());
   }, (state) => { document.body.dataset.events = state; });
-  refreshTimer = setInterval(() => { sampleRates().then(refreshNow); }, REFRESH_MS);
+  running = true;
   sampleRates();
   show();
+  refreshTimer = setTimeout(tick, REFRESH_MS);
 }
 
 window.addEventListener('hashchange', () => {

@@ -184,6 +184,15 @@ class ConsoleBrowserTest {
     browser.get(server.uri("/#/").toString());
     wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("memory-text"), "UNDER PRESSURE"));
     assertEquals(Boolean.TRUE, js("return Chart.getChart('rates-chart') !== undefined"));
+    // the chart gets data points as the console refreshes, and only one chart is ever alive
+    wait.until(d -> ((Number) js("return Chart.getChart('rates-chart').data.labels.length")).intValue() > 1);
+    browser.get(server.uri("/#/events").toString());
+    browser.get(server.uri("/#/").toString());
+    wait.until(d -> js("return Chart.getChart('rates-chart') !== undefined"));
+    assertEquals(1L, ((Number) js("return Object.keys(Chart.instances).length")).longValue(), "no chart leaks");
+    // the gauge warns against the threshold, in bytes
+    assertEquals(Boolean.TRUE, js("const m = document.getElementById('memory-meter');"
+        + " return m.max === 1 && m.value > m.high"));
     wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-queue='orders-memory']")));
     screenshot("6-overview");
     assertEquals(200, server.put("/api/v1/stats/memory/threshold", "{\"bytes\":0}").status());
