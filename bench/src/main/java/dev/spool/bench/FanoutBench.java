@@ -107,9 +107,10 @@ final class FanoutBench {
   }
 
   private static void write(String json) throws IOException {
-    Path out = Path.of("bench", "results", "fanout.json");
-    if (!Files.isDirectory(out.getParent())) {
-      out = Path.of("fanout.json");
+    // bench/results/ when run from the repository's root, else the working directory
+    Path out = Files.isDirectory(Path.of("bench")) ? Path.of("bench", "results", "fanout.json") : Path.of("fanout.json");
+    if (out.getParent() != null) {
+      Files.createDirectories(out.getParent());
     }
     Files.writeString(out, json);
     System.out.println("written: " + out.toAbsolutePath());
