@@ -146,4 +146,27 @@ class ConsumerCursorTest {
     assertEquals(ConsumerCursor.Standing.IN_FLIGHT, c.standingOf(1));
     assertEquals(ConsumerCursor.Standing.WAITING, c.standingOf(2));
   }
+
+  @Test
+  void unsettledAttemptsAndTheirRestoreRoundTrip() {
+    ConsumerCursor c = new ConsumerCursor(1);
+    long batch = c.newBatch();
+    for (long s = 1; s <= 4; s++) {
+      c.delivered(s, 1, batch, 0);
+    }
+    c.skipTo(5);
+    c.ack(2, b -> { });
+    c.requeue(3, false, b -> { }); // waiting for redelivery as attempt 2
+    java.util.TreeMap<Long, Integer> open = c.unsettledAttempts();
+    assertEquals(java.util.Map.of(1L, 1, 3L, 1, 4L, 1), open, "deliveries made so far, acked ones left out");
+
+    ConsumerCursor restored = new ConsumerCursor(5);
+    open.forEach(restored::restoreUnsettled);
+    assertEquals(0, restored.committed());
+    assertEquals(open, restored.unsettledAttempts(), "the same position after a restart");
+    assertEquals(1, restored.firstReady());
+    assertEquals(2, restored.pollReady(), "delivered again as attempt 2");
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> restored.restoreUnsettled(9, 1), "never delivered");
+  }
 }

@@ -192,4 +192,31 @@ class SegmentedLogTest {
     }
     assertNull(problem.get());
   }
+
+  @Test
+  void restoreKeepsGapsAsGoneAndGoesOnAfterTheLastSequence() {
+    SegmentedLog log = new SegmentedLog(16);
+    log.restore(List.of(at(5, 1), at(6, 2), at(20, 3)), 25);
+    assertEquals(5, log.firstSequence());
+    assertEquals(25, log.lastSequence());
+    assertEquals(26, log.nextSequence(), "sequences are never reused");
+    assertEquals(3, log.retainedMessages());
+    assertNotNull(log.get(6));
+    assertNull(log.get(7), "removed before the restart");
+    assertEquals(0, log.removedEpoch(7), "a gap reads as gone, not as a removal still to be told of");
+    assertEquals(5, log.oldestSequence());
+    log.append(at(26, 4));
+    assertEquals(26, log.lastSequence());
+    assertEquals(2, log.truncateBefore(17), "the first segment (sequences 5 and 6) freed");
+    assertEquals(2, log.retainedMessages());
+  }
+
+  @Test
+  void restoreRefusesOutOfOrderInputAndAFilledLog() {
+    assertThrows(IllegalArgumentException.class, () -> new SegmentedLog(16).restore(List.of(at(3, 1), at(2, 1)), 5));
+    assertThrows(IllegalArgumentException.class, () -> new SegmentedLog(16).restore(List.of(at(9, 1)), 5));
+    SegmentedLog used = new SegmentedLog(16);
+    used.append(at(1, 1));
+    assertThrows(IllegalStateException.class, () -> used.restore(List.of(), 3));
+  }
 }
