@@ -158,8 +158,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   record PositionChanged(String consumer, ActorRef<ConsumerActor.Command> from, long version,
       ConsumerPosition position) implements Command {}
 
-  /** Which consumer actor handed in a position, and its count of changes then. */
-  private record PositionVersion(ActorRef<ConsumerActor.Command> from, long version) {}
+  /** A position to journal: which consumer actor handed it in, and its count of changes then. */
+  private record GatheredPosition(ConsumerPosition position, ActorRef<ConsumerActor.Command> from, long version) {}
 
   private record JournalReply(QueueJournal.Reply reply) implements Command {}
 
@@ -781,8 +781,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (journal != null) {
       JournalWrite w = gathering();
       w.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1));
-      w.positions.remove(consumer);
-      w.positionVersions.remove(consumer); // callers flush, after adding what they wait for
+      w.positions.remove(consumer); // callers flush, after adding what they wait for
     }
     collectGarbage();
     return true;
@@ -1115,8 +1114,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     final Map<String, PendingConsumer> created = new LinkedHashMap<>();
     /** Deleted consumers, with the requests to answer (none for stale or inactive removals). */
     final Map<String, List<ActorRef<StatusReply<Done>>>> deleted = new LinkedHashMap<>();
-    final Map<String, ConsumerPosition> positions = new HashMap<>();
-    final Map<String, PositionVersion> positionVersions = new HashMap<>();
+    final Map<String, GatheredPosition> positions = new HashMap<>();
     final List<Long> removed = new ArrayList<>();
     long freedBelow;
 
@@ -1129,8 +1127,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     QueueEvent event() {
       List<QueueEvent.ConsumerRecord> records = new ArrayList<>(created.size());
       created.values().forEach(c -> records.add(new QueueEvent.ConsumerRecord(c.settings, c.start)));
-      return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), Map.copyOf(positions),
+      return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), positionsToWrite(),
           removed.stream().mapToLong(Long::longValue).toArray(), freedBelow);
+    }
+
+    private Map<String, ConsumerPosition> positionsToWrite() {
+      Map<String, ConsumerPosition> out = new HashMap<>();
+      positions.forEach((consumer, p) -> out.put(consumer, p.position()));
+      return out;
     }
   }
 
@@ -1242,7 +1246,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     for (List<ActorRef<StatusReply<Done>>> replies : w.deleted.values()) {
       replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
     }
-    for (Map.Entry<String, PositionVersion> v : w.positionVersions.entrySet()) {
+    for (Map.Entry<String, GatheredPosition> v : w.positions.entrySet()) {
       ConsumerEntry entry = consumers.get(v.getKey());
       if (entry != null && entry.ref.equals(v.getValue().from())) { // not a consumer created since under that name
         entry.ref.tell(new ConsumerActor.PositionSaved(v.getValue().version()));
@@ -1285,7 +1289,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .addAll(replies));
     // Positions are not carried over: a consumer deleted and created again since must not inherit
     // one. The consumers that handed them in send their current position again.
-    w.positionVersions.forEach((consumer, v) -> {
+    w.positions.forEach((consumer, v) -> {
       ConsumerEntry entry = consumers.get(consumer);
       if (entry != null && entry.ref.equals(v.from())) {
         entry.ref.tell(ConsumerActor.ResendPosition.INSTANCE);
@@ -1322,8 +1326,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onPositionChanged(PositionChanged changed) {
     if (journal != null && consumers.containsKey(changed.consumer())) {
       JournalWrite w = gathering();
-      w.positions.put(changed.consumer(), changed.position());
-      w.positionVersions.put(changed.consumer(), new PositionVersion(changed.from(), changed.version()));
+      w.positions.put(changed.consumer(),
+          new GatheredPosition(changed.position(), changed.from(), changed.version()));
       flush();
     }
     return this;

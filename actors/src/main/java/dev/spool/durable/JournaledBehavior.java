@@ -1,21 +1,43 @@
 package dev.spool.durable;
 
 import dev.spool.SpoolSettings;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
 
 /**
  * What Spool's event-sourced actors share: the journal and snapshot store of
- * {@code spool.persistence}, and a restart with backoff when a write fails.
+ * {@code spool.persistence}, a restart with backoff when a write fails, and a mutable state that
+ * such a restart cannot see half-changed.
+ *
+ * <p>Pekko restarts a failed behavior from {@link #emptyState()}, the same object each time, and
+ * applies an event to the state before writing it. So the empty state is a template never changed:
+ * an event handler takes {@link #writable(Object)} of its state, and the first event starts a
+ * state of its own.
  */
 abstract class JournaledBehavior<C, E, S> extends EventSourcedBehavior<C, E, S> {
 
   final SpoolSettings.Persistence settings;
+  private final Supplier<S> fresh;
+  private final S empty;
 
-  JournaledBehavior(PersistenceId id, SpoolSettings.Persistence settings) {
+  /** @param fresh makes a new empty state */
+  JournaledBehavior(PersistenceId id, SpoolSettings.Persistence settings, Supplier<S> fresh) {
     super(id, SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2));
     this.settings = settings;
+    this.fresh = fresh;
+    this.empty = fresh.get();
+  }
+
+  @Override
+  public final S emptyState() {
+    return empty;
+  }
+
+  /** {@code state}, or a new empty state instead of the template: what an event handler may change. */
+  final S writable(S state) {
+    return state == empty ? fresh.get() : state;
   }
 
   @Override

@@ -34,9 +34,4 @@ public record QueueEvent(
    * @param start the first sequence it was to deliver
    */
   public record ConsumerRecord(ConsumerSettings settings, long start) {}
-
-  /** The last sequence this write appended, or 0. */
-  public long lastSequence() {
-    return messages.isEmpty() ? 0 : messages.get(messages.size() - 1).sequence();
-  }
 }

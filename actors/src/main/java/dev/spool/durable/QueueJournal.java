@@ -214,20 +214,12 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
   private final ActorContext<Command> context;
   private final ActorRef<Reply> replyTo;
-  /** Never changed: every recovery without a snapshot starts from it. */
-  private final State empty;
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
       State empty, ActorRef<Reply> replyTo) {
-    super(id, settings);
+    super(id, settings, empty::fresh);
     this.context = context;
-    this.empty = empty;
     this.replyTo = replyTo;
-  }
-
-  @Override
-  public State emptyState() {
-    return empty;
   }
 
   @Override
@@ -245,7 +237,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
       @Override
       public State fromJournal(Object from) {
-        return empty.of((QueueSnapshot) from);
+        return emptyState().of((QueueSnapshot) from);
       }
     };
   }
@@ -264,9 +256,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return newEventHandlerBuilder()
         .forAnyState()
         .onEvent(QueueEvent.class, (state, event) -> {
-          // Pekko restarts a failed journal from emptyState() (and applies an event before writing
-          // it), so the empty state must stay empty: the first event starts a state of its own.
-          State next = state == empty ? empty.fresh() : state;
+          State next = writable(state);
           next.apply(event);
           return next;
         })

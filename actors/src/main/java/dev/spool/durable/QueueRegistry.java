@@ -50,19 +50,12 @@ public final class QueueRegistry
 
   private final ActorContext<Command> context;
   private final ActorRef<Recovered> replyTo;
-  /** Never changed: every recovery without a snapshot starts from it. */
-  private final State empty = new State();
 
   private QueueRegistry(ActorContext<Command> context, String engine, SpoolSettings.Persistence settings,
       ActorRef<Recovered> replyTo) {
-    super(PersistenceId.ofUniqueId("spool-registry-" + engine), settings);
+    super(PersistenceId.ofUniqueId("spool-registry-" + engine), settings, State::new);
     this.context = context;
     this.replyTo = replyTo;
-  }
-
-  @Override
-  public State emptyState() {
-    return empty;
   }
 
   @Override
@@ -113,14 +106,6 @@ public final class QueueRegistry
           return next;
         })
         .build();
-  }
-
-  /**
-   * Pekko restarts a failed registry from emptyState() (and applies an event before writing it),
-   * so the empty state must stay empty: the first event starts a state of its own.
-   */
-  private State writable(State state) {
-    return state == empty ? new State() : state;
   }
 
   @Override

@@ -105,6 +105,12 @@ class DurableQueueTest {
     return QueueJournal.persistenceId(queue, incarnation).id();
   }
 
+  /** Publishes {@code text}, retrying while the journal restarts after an injected failure; its sequence. */
+  private static long publishOnceTheJournalIsBack(QueuePublisher publisher, String text) {
+    return await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+        .until(() -> result(publisher.publish(Message.text("t", text))), s -> s > 0);
+  }
+
   @Test
   void confirmedMessagesAndCommittedPositionsSurviveARestart() {
     String registry = registry();
@@ -254,8 +260,7 @@ class DurableQueueTest {
     SpoolException refused = failure(publisher.publish(Message.text("t", "lost")), Code.Timeout);
     assertTrue(refused.getMessage().contains("journal"), refused.getMessage());
     // The journal restarts after its backoff and the queue takes publishes again.
-    long next = await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
-        .until(() -> result(publisher.publish(Message.text("t", "c"))), s -> s > 0);
+    long next = publishOnceTheJournalIsBack(publisher, "c");
     assertEquals(3L, next, "the refused publish's sequence was never confirmed, so it is not a gap");
 
     // Acknowledgements wait for their position to be journaled, through a failure too.
@@ -280,8 +285,7 @@ class DurableQueueTest {
     QueuePublisher publisher = spool.createPublisher("first", "p");
     PersistenceTestKit.create(testKit.system()).failNextPersisted(queuePersistenceId(registry, "first"));
     failure(publisher.publish(Message.text("t", "lost")), Code.Timeout);
-    long next = await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
-        .until(() -> result(publisher.publish(Message.text("t", "kept"))), s -> s > 0);
+    long next = publishOnceTheJournalIsBack(publisher, "kept");
     assertEquals(1L, next);
     Spool after = restart(spool, registry, 1000);
     assertEquals(List.of("kept"), result(after.browse("first", 1, 10)).stream().map(Message::payloadAsString).toList());
