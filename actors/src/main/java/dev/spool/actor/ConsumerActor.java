@@ -423,6 +423,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final boolean traceOn;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
   private long roundBatch;
+  /** The time of the deliveries and acks being handled now: one clock read per round, not per message; 0 between rounds. */
+  private long roundMillis;
   /** Deliveries of the round under way, added to the queue's shared totals once per round. */
   private long roundDelivered;
   private long roundRedelivered;
@@ -559,6 +561,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     int acked = 0;
     List<Long> already = new ArrayList<>(0);
     List<Long> unknown = new ArrayList<>(0);
+    roundMillis = clock.millis();
     for (long sequence : ack.sequences()) {
       if (!state.explicit) {
         returnCredit(sequence);
@@ -574,6 +577,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         case UNKNOWN -> unknown.add(sequence);
       }
     }
+    roundMillis = 0;
     recordAcks(acked);
     reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
     replyAck(ack.replyTo(), new AckResult(acked, already, unknown));
@@ -962,6 +966,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
    * rounds it re-queues itself rather than starve its mailbox.
    */
   private void dispatch() {
+    roundMillis = clock.millis();
+    try {
+      dispatchRounds();
+    } finally {
+      roundMillis = 0;
+    }
+  }
+
+  private void dispatchRounds() {
     if (!halted()) {
       for (int round = 0; round < ROUNDS_PER_MESSAGE; round++) {
         serveParkedReads();
@@ -1051,7 +1064,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private List<Delivery> take(int max, long owner) {
-    List<Delivery> out = new ArrayList<>(Math.min(max, 64));
+    long fresh = log.lastSequence() - state.cursor.next() + 1;
+    int expected = (int) Math.min(max, Math.max(1, fresh + (state.cursor.hasReady() ? 16 : 0)));
+    List<Delivery> out = new ArrayList<>(expected);
     while (out.size() < max) {
       Delivery d = next(owner);
       if (d == null) {
@@ -1445,13 +1460,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private void trace(long sequence, DeliveryTrace.Kind kind, int attempt, long owner) {
     if (traceOn) {
-      state.trace.record(sequence, clock.millis(), kind, attempt, owner);
+      state.trace.record(sequence, roundMillis != 0 ? roundMillis : clock.millis(), kind, attempt, owner);
     }
   }
 
   /** A delivery was settled by acknowledgement: traced, and counted toward its group. */
   private void settled(long sequence, DeliveryTrace.Kind kind, int attempt) {
-    state.failures.remove(sequence);
+    if (!state.failures.isEmpty()) {
+      state.failures.remove(sequence);
+    }
     trace(sequence, kind, attempt, -1);
     if (limits.maxOpenGroups() > 0) {
       Message m = log.get(sequence);

@@ -1,7 +1,5 @@
 package dev.spool.log;
 
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.LongConsumer;
@@ -24,15 +22,15 @@ public final class ConsumerCursor {
   private record InFlight(int attempt, long batch, long owner) {}
 
   private long next;
-  private final TreeMap<Long, InFlight> inFlight = new TreeMap<>();
+  private final SequenceMap<InFlight> inFlight = new SequenceMap<>();
   /** Sequences to deliver again now, with the attempt number of that delivery. */
   private final TreeMap<Long, Integer> ready = new TreeMap<>();
   /** Sequences waiting out a backoff, with the attempt number of their next delivery. */
   private final TreeMap<Long, Integer> delayed = new TreeMap<>();
   /** Sequences set aside while they are dead-lettered, with the attempt that gave up. */
   private final TreeMap<Long, Integer> held = new TreeMap<>();
-  /** Unsettled deliveries per batch. */
-  private final Map<Long, Integer> batchOutstanding = new HashMap<>();
+  /** Unsettled deliveries per batch (a one-element array, counted in place). Batch ids ascend as sequences do. */
+  private final SequenceMap<int[]> batchOutstanding = new SequenceMap<>();
   private long batchIds;
 
   /** @param start the first sequence to deliver */
@@ -115,7 +113,9 @@ public final class ConsumerCursor {
 
   /** The batches with unsettled deliveries (to re-arm their timers after a restart). */
   public Iterable<Long> openBatches() {
-    return batchOutstanding.keySet();
+    java.util.List<Long> open = new java.util.ArrayList<>(batchOutstanding.size());
+    batchOutstanding.forEach((batch, count) -> open.add(batch));
+    return open;
   }
 
   /**
@@ -124,7 +124,12 @@ public final class ConsumerCursor {
    */
   public void delivered(long sequence, int attempt, long batch, long owner) {
     inFlight.put(sequence, new InFlight(attempt, batch, owner));
-    batchOutstanding.merge(batch, 1, Integer::sum);
+    int[] outstanding = batchOutstanding.get(batch);
+    if (outstanding == null) {
+      batchOutstanding.put(batch, new int[] {1});
+    } else {
+      outstanding[0]++;
+    }
     if (sequence >= next) {
       next = sequence + 1;
     }
@@ -179,14 +184,12 @@ public final class ConsumerCursor {
    * @return how many were newly acknowledged
    */
   public int ackUpTo(long sequence, LongConsumer batchSettled, LongConsumer acked) {
-    int n = 0;
-    for (Iterator<Map.Entry<Long, InFlight>> it = inFlight.headMap(sequence, true).entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<Long, InFlight> e = it.next();
-      settle(e.getValue().batch(), batchSettled);
-      it.remove();
-      acked.accept(e.getKey());
-      n++;
-    }
+    java.util.List<Long> fromFlight = new java.util.ArrayList<>();
+    int n = inFlight.removeUpTo(sequence, (s, f) -> {
+      settle(f.batch(), batchSettled);
+      fromFlight.add(s);
+    });
+    fromFlight.forEach(acked::accept); // after the walk: the callback may look at this cursor
     n += clearUpTo(ready, sequence, acked);
     n += clearUpTo(delayed, sequence, acked);
     n += clearUpTo(held, sequence, acked);
@@ -305,32 +308,35 @@ public final class ConsumerCursor {
   }
 
   private int requeueWhere(java.util.function.Predicate<InFlight> which, int maxDeliveries, LongConsumer overLimit) {
-    int requeued = 0;
+    int[] requeued = {0};
     java.util.List<Long> givenUp = new java.util.ArrayList<>(0);
-    for (Iterator<Map.Entry<Long, InFlight>> it = inFlight.entrySet().iterator(); it.hasNext(); ) {
-      Map.Entry<Long, InFlight> e = it.next();
-      InFlight f = e.getValue();
-      if (which.test(f)) {
-        it.remove();
-        settle(f.batch(), b -> {});
-        if (f.attempt() >= maxDeliveries) {
-          held.put(e.getKey(), f.attempt());
-          givenUp.add(e.getKey());
-        } else {
-          ready.put(e.getKey(), f.attempt() + 1);
-          requeued++;
-        }
+    inFlight.removeIf((sequence, f) -> {
+      if (!which.test(f)) {
+        return false;
       }
-    }
+      settle(f.batch(), b -> {});
+      if (f.attempt() >= maxDeliveries) {
+        held.put(sequence, f.attempt());
+        givenUp.add(sequence);
+      } else {
+        ready.put(sequence, f.attempt() + 1);
+        requeued[0]++;
+      }
+      return true;
+    });
     givenUp.forEach(overLimit::accept); // after the walk: the callback may settle what it is told of
-    return requeued;
+    return requeued[0];
   }
 
   private void settle(long batch, LongConsumer batchSettled) {
-    Integer left = batchOutstanding.computeIfPresent(batch, (b, n) -> n == 1 ? null : n - 1);
-    if (left == null) {
-      batchSettled.accept(batch);
+    int[] outstanding = batchOutstanding.get(batch);
+    if (outstanding != null && --outstanding[0] > 0) {
+      return;
     }
+    if (outstanding != null) {
+      batchOutstanding.remove(batch);
+    }
+    batchSettled.accept(batch);
   }
 
   /** Deliveries in flight to subscribers. */

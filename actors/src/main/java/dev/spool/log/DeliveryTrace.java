@@ -63,6 +63,8 @@ public final class DeliveryTrace {
   private int[] attempts;
   private byte[] kinds;
   private long recorded;
+  /** Where the next event goes: {@code recorded % capacity}, kept so as not to divide per event. */
+  private int slot;
 
   /** @param capacity events kept; 0 records nothing */
   public DeliveryTrace(int capacity) {
@@ -84,7 +86,9 @@ public final class DeliveryTrace {
       attempts = new int[capacity];
       kinds = new byte[capacity];
     }
-    int i = (int) (recorded++ % capacity);
+    int i = slot;
+    slot = i + 1 == capacity ? 0 : i + 1;
+    recorded++;
     sequences[i] = sequence;
     times[i] = atMillis;
     kinds[i] = (byte) kind.ordinal();

@@ -148,6 +148,37 @@ class SubscribersTest {
   }
 
   @Test
+  void batchesHandOutEveryMessageInOrderWithinTheBatchBoundAndTheAcksSettleThem() {
+    Spool spool = Spool.create(testKit.system());
+    String q = newQueue(spool);
+    QueuePublisher p = spool.createPublisher(q, "p");
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c").prefetch(1000));
+    int total = 5000;
+    AtomicInteger seen = new AtomicInteger();
+    CompletionStage<List<List<Delivery>>> got = c.batches()
+        .mapAsync(1, batch -> c.acknowledgeBatch(batch).thenApply(n -> {
+          assertEquals(batch.size(), n, "each batch's deliveries were unsettled until acked");
+          return batch;
+        }))
+        .takeWhile(batch -> seen.addAndGet(batch.size()) < total, true)
+        .runWith(Sink.seq(), testKit.system());
+    for (int i = 0; i < total / 500; i++) {
+      result(p.publishAll(texts(500)));
+    }
+    List<List<Delivery>> batches = result(got);
+    long expected = 1;
+    for (List<Delivery> batch : batches) {
+      assertFalse(batch.isEmpty(), "never an empty batch");
+      assertTrue(batch.size() <= 256, "within spool.consumer.stream-batch: " + batch.size());
+      for (Delivery d : batch) {
+        assertEquals(expected++, d.sequence());
+      }
+    }
+    assertEquals(total + 1, expected);
+    org.awaitility.Awaitility.await().until(() -> result(c.info()).committed() == total);
+  }
+
+  @Test
   void competingStreamsOnOneConsumerSplitTheMessages() {
     Spool spool = Spool.create(testKit.system());
     String q = newQueue(spool);

@@ -144,7 +144,14 @@ final class Report {
     CategoryChart chart = new CategoryChartBuilder().width(900).height(500).title(title)
         .yAxisTitle(yAxis).theme(Styler.ChartTheme.Matlab).build();
     chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-    chart.getStyler().setYAxisLogarithmic(logarithmic);
+    if (logarithmic) {
+      // bars grow from zero unless told otherwise, and a log axis cannot hold zero: decades around the data
+      double low = series.values().stream().flatMap(List::stream).filter(v -> v > 0).min(Double::compare).orElse(1.0);
+      double high = series.values().stream().flatMap(List::stream).max(Double::compare).orElse(10.0);
+      chart.getStyler().setYAxisLogarithmic(true);
+      chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(low))));
+      chart.getStyler().setYAxisMax(Math.pow(10, Math.ceil(Math.log10(Math.max(high, low * 10)))));
+    }
     chart.getStyler().setLocale(Locale.ROOT);
     for (Map.Entry<String, List<Double>> s : series.entrySet()) {
       chart.addSeries(s.getKey(), categories, s.getValue());
