@@ -1,8 +1,6 @@
 package dev.spool;
 
 import dev.spool.actor.ConsumerActor;
-import dev.spool.actor.QueueActor;
-import dev.spool.actor.QueueManager;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -197,26 +195,30 @@ public final class QueueConsumer {
    * per delivery. Back-pressure, prefetch, acknowledgement and ending are those of {@link #source()}.
    */
   public Source<List<Delivery>, NotUsed> batches() {
-    return Source.completionStageSource(created.thenApply(ready -> subscribedSource()))
+    CompletionStage<ActorRef<ConsumerActor.Command>> consumerRef = created.thenCompose(ready ->
+        spool.askConsumer(queue, name, ConsumerActor.GetRef::new, spool.settings().askTimeout()));
+    return Source.completionStageSource(consumerRef.thenApply(this::subscribedSource))
         .mapMaterializedValue(m -> NotUsed.notUsed())
         .map(ConsumerActor.Batch::deliveries);
   }
 
-  private Source<ConsumerActor.Batch, NotUsed> subscribedSource() {
+  /**
+   * Talks to the consumer actor directly: if it stops, it ends its streams first (deleted) or keeps
+   * its reference (restarted), so the reference never goes stale under a live stream.
+   */
+  private Source<ConsumerActor.Batch, NotUsed> subscribedSource(ActorRef<ConsumerActor.Command> consumer) {
     return Source.<ConsumerActor.Batch, NotUsed>fromMaterializer((materializer, attributes) -> {
       long id = STREAM_IDS.incrementAndGet();
-      ActorRef<QueueManager.Command> manager = spool.queueManager();
-      QueueManager.Command demand = toConsumer(new ConsumerActor.StreamDemand(id));
-      return ActorSource.<ConsumerActor.StreamElement, QueueManager.Command>actorRefWithBackpressure(
-              manager, demand,
+      return ActorSource.<ConsumerActor.StreamElement, ConsumerActor.Command>actorRefWithBackpressure(
+              consumer, new ConsumerActor.StreamDemand(id),
               e -> e == ConsumerActor.End.INSTANCE ? Optional.of(CompletionStrategy.draining()) : Optional.empty(),
               e -> Optional.empty())
           .mapMaterializedValue(stream -> {
-            manager.tell(toConsumer(new ConsumerActor.SubscribeStream(id, stream)));
+            consumer.tell(new ConsumerActor.SubscribeStream(id, stream));
             return NotUsed.notUsed();
           })
           .watchTermination((notUsed, done) -> {
-            done.whenComplete((d, failure) -> manager.tell(toConsumer(new ConsumerActor.StreamClosed(id))));
+            done.whenComplete((d, failure) -> consumer.tell(new ConsumerActor.StreamClosed(id)));
             return notUsed;
           })
           .viaMat(KillSwitches.single(), Keep.right())
@@ -295,9 +297,6 @@ public final class QueueConsumer {
     return created.handle((info, failure) -> Done.getInstance());
   }
 
-  private QueueManager.Command toConsumer(ConsumerActor.Command command) {
-    return new QueueManager.ToQueue(queue, new QueueActor.ToConsumer(name, command));
-  }
 
   private <T> CompletionStage<T> call(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
     return created.thenCompose(ready -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));

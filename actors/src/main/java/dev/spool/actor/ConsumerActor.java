@@ -114,6 +114,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public record GetInfo(ActorRef<StatusReply<ConsumerInfo>> replyTo) implements Command, Request<ConsumerInfo> {}
 
   /**
+   * The consumer's own reference, for a stream to signal demand to it directly rather than through
+   * the manager and the queue: one hop per batch instead of three.
+   */
+  public record GetRef(ActorRef<StatusReply<ActorRef<Command>>> replyTo) implements Command, Request<ActorRef<Command>> {}
+
+  /**
    * Attach an actor that receives deliveries. It holds at most {@code prefetch} unacknowledged
    * deliveries; acknowledging (or nacking) returns credit, in {@code none} ack mode too.
    */
@@ -488,6 +494,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(Pause.class, this::onPause)
         .onMessage(Resume.class, this::onResume)
         .onMessage(GetInfo.class, this::onGetInfo)
+        .onMessage(GetRef.class, get -> {
+          get.replyTo().tell(StatusReply.success(getContext().getSelf()));
+          return this;
+        })
         .onMessage(Subscribe.class, this::onSubscribe)
         .onMessage(Unsubscribe.class, this::onUnsubscribe)
         .onMessage(SubscribeStream.class, this::onSubscribeStream)
