@@ -145,6 +145,12 @@ final class Report {
         .yAxisTitle(yAxis).theme(Styler.ChartTheme.Matlab).build();
     chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
     chart.getStyler().setYAxisLogarithmic(logarithmic);
+    if (logarithmic) {
+      // XChart anchors bars at zero, which a logarithmic axis refuses: start at the power of ten below the least value.
+      double least = series.values().stream().flatMap(List::stream).filter(v -> v != null && v > 0)
+          .mapToDouble(Double::doubleValue).min().orElse(1);
+      chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(least))));
+    }
     chart.getStyler().setLocale(Locale.ROOT);
     for (Map.Entry<String, List<Double>> s : series.entrySet()) {
       chart.addSeries(s.getKey(), categories, s.getValue());
