@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * Spool's benchmarks: {@code java -jar bench/target/spool-bench.jar <suite> [--quick]}. Suites:
- * {@code durable} (journal throughput, confirm latency and recovery; PostgreSQL too when
- * {@code SPOOL_BENCH_POSTGRES_URL} is set) and {@code fanout} (in-JVM fan-out beside Disruptor,
+ * {@code durable} (journal throughput, confirm latency and recovery beside the database's JDBC
+ * ceiling and Redis Streams; PostgreSQL too when {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when
+ * {@code redis-server} is installed) and {@code fanout} (in-JVM fan-out beside Disruptor,
  * blocking queues, BroadcastHub and actors). {@code --quick} runs a small version of each figure.
  */
 public final class Bench {
