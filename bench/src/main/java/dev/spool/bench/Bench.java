@@ -9,6 +9,7 @@ import java.util.List;
  * ceiling and Redis Streams; PostgreSQL too when {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when
  * {@code redis-server} is installed) and {@code fanout} (in-JVM fan-out beside Disruptor,
  * blocking queues, BroadcastHub and actors). {@code --quick} runs a small version of each figure.
+ * {@code docs} rewrites {@code docs/benchmarks.md} from the latest full results.
  */
 public final class Bench {
 
@@ -22,6 +23,7 @@ public final class Bench {
       switch (suite) {
         case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "fanout" -> new FanoutBench(quick).run();
+        case "docs" -> Docs.write();
         default -> {
           System.err.println("usage: java -jar spool-bench.jar durable|fanout [--quick]");
           System.exit(2);

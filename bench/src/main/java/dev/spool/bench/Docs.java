@@ -1,0 +1,73 @@
+package dev.spool.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Writes {@code docs/benchmarks.md} from the latest full run of each suite
+ * ({@code bench/results/<suite>.md}), so that the page always shows figures a run produced and
+ * never a hand-copied table. Charts are linked where the runs drew them.
+ */
+final class Docs {
+
+  static final List<String> SUITES = List.of("fanout", "durable", "scale", "http");
+
+  private Docs() {}
+
+  static void write() throws IOException {
+    Path results = Path.of("bench", "results");
+    if (!Files.isDirectory(results)) {
+      throw new IllegalStateException("run from the repository's root, after the suites: no bench/results/");
+    }
+    StringBuilder md = new StringBuilder("""
+        # Benchmarks
+
+        Spool measured beside the queues users would pick instead, each suite in one run on one
+        machine, so that ratios hold even where the machine is noisy. Each figure is the median of
+        its runs, with the lowest and highest in brackets. The targets are those of the benchmark
+        issue; each suite's notes say which were met and which were not.
+
+        Rerun (from the repository's root, with a JDK 17 and Maven):
+
+        ```
+        mvn -B -q -DskipTests package
+        java -jar bench/target/spool-bench.jar fanout     # in-JVM fan-out and latency
+        SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable
+        java -jar bench/target/spool-bench.jar scale
+        java -jar bench/target/spool-bench.jar http       # needs wrk (apt-get install wrk)
+        java -jar bench/target/spool-bench.jar docs       # rewrites this page from bench/results/
+        ```
+
+        `durable` compares Redis Streams when `redis-server` is installed (`apt-get install
+        redis-server`; the suite starts and stops its own) and PostgreSQL when
+        `SPOOL_BENCH_POSTGRES_URL` is set (`.ci/postgres` starts a throwaway one). `--quick` runs a
+        short version of any suite in under a minute, written to `bench/results/quick/`.
+
+        """);
+    for (String suite : SUITES) {
+      Path file = results.resolve(suite + ".md");
+      if (!Files.exists(file)) {
+        md.append("## ").append(suite).append("\n\nNot run yet: `java -jar bench/target/spool-bench.jar ")
+            .append(suite).append("`.\n\n");
+        continue;
+      }
+      // one level down: the suite's title becomes a section, its tables subsections
+      for (String line : Files.readAllLines(file)) {
+        if (line.startsWith("#")) {
+          line = "#" + line;
+        }
+        if (line.startsWith("![")) {
+          line = line.replace("](", "](../bench/results/");
+        }
+        md.append(line).append('\n');
+      }
+      md.append('\n');
+    }
+    Path out = Path.of("docs", "benchmarks.md");
+    Files.createDirectories(out.getParent());
+    Files.writeString(out, md);
+    System.out.println("written: " + out.toAbsolutePath());
+  }
+}
