@@ -5,11 +5,14 @@ import java.util.List;
 
 /**
  * Spool's benchmarks: {@code java -jar bench/target/spool-bench.jar <suite> [--quick]}. Suites:
- * {@code durable} (journal throughput, confirm latency and recovery beside the database's JDBC
- * ceiling and Redis Streams; PostgreSQL too when {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when
- * {@code redis-server} is installed) and {@code fanout} (in-JVM fan-out beside Disruptor,
- * blocking queues, BroadcastHub and actors). {@code --quick} runs a small version of each figure.
- * {@code docs} rewrites {@code docs/benchmarks.md} from the latest full results.
+ * {@code fanout} (in-JVM fan-out and latency at fixed rates beside Disruptor, blocking queues,
+ * BroadcastHub and actors), {@code durable} (journal throughput, confirm latency and recovery
+ * beside the database's JDBC ceiling and Redis Streams; PostgreSQL too when
+ * {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when {@code redis-server} is installed),
+ * {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
+ * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
+ * Pekko HTTP route). {@code --quick} runs a small version of each figure. {@code docs} rewrites
+ * {@code docs/benchmarks.md} from the latest full results.
  */
 public final class Bench {
 
@@ -23,9 +26,10 @@ public final class Bench {
       switch (suite) {
         case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "fanout" -> new FanoutBench(quick).run();
+        case "scale" -> new ScaleBench(quick).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar durable|fanout [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|durable|scale|http|docs [--quick]");
           System.exit(2);
         }
       }
