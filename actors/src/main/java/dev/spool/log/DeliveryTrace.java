@@ -5,9 +5,9 @@ import java.util.List;
 
 /**
  * One consumer's most recent delivery events (delivered, acked, nacked, failed, timed out,
- * dead-lettered …) in a fixed-size ring of primitive arrays: recording costs a few array stores and
- * never allocates, and the memory is bounded whatever the traffic. The arrays are allocated on the
- * first event, so an idle consumer costs nothing.
+ * dead-lettered …) in a bounded ring of primitive arrays: recording costs a few array stores and
+ * allocates only while the arrays grow to the capacity, and the memory is bounded whatever the
+ * traffic. The arrays are allocated on the first event, so an idle consumer costs nothing.
  *
  * <p>Older events are overwritten; the owner derives what the ring no longer holds from its
  * position (a sequence at or below the committed position was acknowledged).
@@ -79,12 +79,8 @@ public final class DeliveryTrace {
     if (capacity == 0) {
       return;
     }
-    if (sequences == null) {
-      sequences = new long[capacity];
-      times = new long[capacity];
-      owners = new long[capacity];
-      attempts = new int[capacity];
-      kinds = new byte[capacity];
+    if (sequences == null || (slot == sequences.length && slot < capacity)) {
+      grow();
     }
     int i = slot;
     slot = i + 1 == capacity ? 0 : i + 1;
@@ -94,6 +90,20 @@ public final class DeliveryTrace {
     kinds[i] = (byte) kind.ordinal();
     attempts[i] = attempt;
     owners[i] = owner;
+  }
+
+  /**
+   * Starts small and doubles up to the capacity, so that a consumer that sees few deliveries (most
+   * of ten thousand on one queue) does not hold the whole ring. Until the ring is full nothing
+   * wraps, so the events keep their order when copied.
+   */
+  private void grow() {
+    int length = sequences == null ? Math.min(capacity, 16) : Math.min(capacity, sequences.length * 2);
+    sequences = sequences == null ? new long[length] : java.util.Arrays.copyOf(sequences, length);
+    times = times == null ? new long[length] : java.util.Arrays.copyOf(times, length);
+    owners = owners == null ? new long[length] : java.util.Arrays.copyOf(owners, length);
+    attempts = attempts == null ? new int[length] : java.util.Arrays.copyOf(attempts, length);
+    kinds = kinds == null ? new byte[length] : java.util.Arrays.copyOf(kinds, length);
   }
 
   /** The events still held for {@code sequence}, oldest first. */

@@ -31,6 +31,27 @@ class DeliveryTraceTest {
   }
 
   @Test
+  void aRingThatGrowsToItsCapacityKeepsEveryEventInOrderThenTheMostRecent() {
+    DeliveryTrace trace = new DeliveryTrace(100); // starts at 16, grows through 32 and 64 to 100
+    for (int i = 0; i < 90; i++) {
+      trace.record(i % 3, i, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    assertEquals(30, trace.eventsOf(0).size(), "nothing lost while growing");
+    assertEquals(List.of(0L, 3L, 6L), trace.eventsOf(0).subList(0, 3).stream().map(DeliveryTrace.Event::atMillis).toList());
+    for (int i = 90; i < 250; i++) {
+      trace.record(i % 3, i, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    List<Long> times = new java.util.ArrayList<>();
+    for (long s = 0; s < 3; s++) {
+      trace.eventsOf(s).forEach(e -> times.add(e.atMillis()));
+    }
+    times.sort(null);
+    assertEquals(100, times.size(), "the capacity, once full");
+    assertEquals(150, times.get(0), "the oldest kept is the 100th most recent");
+    assertEquals(249, times.get(99));
+  }
+
+  @Test
   void aZeroCapacityTraceRecordsNothingAndANegativeOneIsRefused() {
     DeliveryTrace off = new DeliveryTrace(0);
     off.record(1, 1, DeliveryTrace.Kind.DELIVERED, 1, 1);
