@@ -6,8 +6,10 @@ import java.util.List;
 /**
  * Spool's benchmarks: {@code java -jar bench/target/spool-bench.jar <suite> [--quick]}. Suites:
  * {@code durable} (journal throughput, confirm latency and recovery; PostgreSQL too when
- * {@code SPOOL_BENCH_POSTGRES_URL} is set) and {@code fanout} (in-JVM fan-out beside Disruptor,
- * blocking queues, BroadcastHub and actors). {@code --quick} runs a small version of each figure.
+ * {@code SPOOL_BENCH_POSTGRES_URL} is set), {@code fanout} (in-JVM fan-out beside Disruptor,
+ * blocking queues, BroadcastHub and actors) and {@code http} (the HTTP API under wrk on loopback
+ * beside a minimal Pekko HTTP route; needs Debian's {@code wrk}). {@code --quick} runs a small
+ * version of each figure.
  */
 public final class Bench {
 
@@ -21,8 +23,9 @@ public final class Bench {
       switch (suite) {
         case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "fanout" -> new FanoutBench(quick).run();
+        case "http" -> new HttpBench(quick).run();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar durable|fanout [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar durable|fanout|http [--quick]");
           System.exit(2);
         }
       }
