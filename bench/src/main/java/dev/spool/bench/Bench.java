@@ -27,6 +27,7 @@ public final class Bench {
         case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "fanout" -> new FanoutBench(quick).run();
         case "scale" -> new ScaleBench(quick).run();
+        case "http" -> new HttpBench(quick).run();
         case "docs" -> Docs.write();
         default -> {
           System.err.println("usage: java -jar spool-bench.jar fanout|durable|scale|http|docs [--quick]");

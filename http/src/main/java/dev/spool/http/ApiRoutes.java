@@ -100,8 +100,12 @@ final class ApiRoutes extends RouteSupport {
         pathPrefix("console", () -> get(() -> concat(
             path(PathMatchers.segment("vendor").slash("chart.umd.js"), () -> getFromResource(CHART_JS)),
             getFromResourceDirectory("dev/spool/http/console")))));
-    return logged(() -> withRequestTimeoutResponse(ApiRoutes::timedOut, () -> respondWithHeaders(SECURITY_HEADERS,
-        () -> sameOriginWrites(() -> service).seal(Errors.rejectionHandler(), Errors.exceptionHandler()))));
+    // Each wrapper built once, here: the Java DSL calls a directive's inner supplier on every request,
+    // and building the handlers per request took about 5 % of the server's time.
+    Route sealed = sameOriginWrites(() -> service).seal(Errors.rejectionHandler(), Errors.exceptionHandler());
+    Route headed = respondWithHeaders(SECURITY_HEADERS, () -> sealed);
+    Route timed = withRequestTimeoutResponse(ApiRoutes::timedOut, () -> headed);
+    return logged(() -> timed);
   }
 
   /** Pekko's request timeout (longer than any ask and long-poll) answered in the error shape. */
