@@ -1,21 +1,33 @@
 package dev.spool;
 
-import java.util.regex.Pattern;
-
 /** Validation of queue and consumer names (semantics.md, "Names"). */
 public final class Names {
-
-  private static final Pattern VALID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
   private Names() {}
 
   /** Throws {@link SpoolException.InvalidName} unless {@code name} is a valid user-chosen name. */
   public static String requireValid(String kind, String name) {
-    if (name == null || !VALID.matcher(name).matches()) {
+    if (!valid(name)) {
       throw new SpoolException.InvalidName(kind + " name " + describe(name)
           + " is invalid: use 1 to 128 characters of A-Z, a-z, 0-9, '.', '_' or '-'");
     }
     return name;
+  }
+
+  /** 1 to 128 of {@code [A-Za-z0-9._-]}: a loop, as this runs on every request that names a queue. */
+  private static boolean valid(String name) {
+    if (name == null || name.isEmpty() || name.length() > 128) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '.' || c == '_' || c == '-';
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String describe(String name) {

@@ -113,12 +113,17 @@ public final class Authenticator {
     return HexFormat.of().formatHex(sha256(token));
   }
 
-  private static byte[] sha256(String token) {
+  /** One digest per thread: looking the algorithm up costs more than hashing a token, on every request. */
+  private static final ThreadLocal<MessageDigest> SHA_256 = ThreadLocal.withInitial(() -> {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8));
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }
+  });
+
+  private static byte[] sha256(String token) {
+    return SHA_256.get().digest(token.getBytes(StandardCharsets.UTF_8)); // digest() resets it for the next use
   }
 
   private static Authenticator admin(String token) {
