@@ -130,7 +130,7 @@ final class FanoutBench {
     Map<String, List<Double>> chart = new LinkedHashMap<>();
     for (int consumers : fanouts) {
       // about the same number of deliveries per figure, whatever the fan-out
-      int messages = Math.max(50_000, (quick ? 2_000_000 : 16_000_000) / consumers);
+      int messages = Math.max(50_000, (quick ? 1_500_000 : 16_000_000) / consumers);
       Map<String, Double> medians = new LinkedHashMap<>();
       for (Map.Entry<String, FanoutSystem> system : systems.entrySet()) {
         // warm-up: as long as a measured run, so that the JIT has compiled what the run executes
@@ -189,7 +189,7 @@ final class FanoutBench {
   private void latency(Report report, Map<String, FanoutSystem> systems) throws Exception {
     int consumers = 4;
     int runs = quick ? 1 : 3;
-    double seconds = quick ? 1.5 : 5;
+    double seconds = quick ? 0.8 : 5;
     Report.Table table = report.table("latency", "Publish→deliver latency at a fixed offered rate, 4 consumers,"
             + " corrected for coordinated omission (µs)",
         "offered msgs/s", "system", "p50 µs:%,.0f", "p99 µs:%,.0f", "p99.9 µs:%,.0f", "max µs:%,.0f");

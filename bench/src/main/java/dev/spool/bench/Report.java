@@ -95,6 +95,11 @@ final class Report {
 
   private record Chart(String file, String title) {}
 
+  /** Ten colours told apart in print and by most colour-blind readers (Tableau 10). */
+  private static final java.awt.Color[] PALETTE = java.util.stream.Stream.of(
+          0x4E79A7, 0xF28E2B, 0xE15759, 0x76B7B2, 0x59A14F, 0xEDC948, 0xB07AA1, 0xFF9DA7, 0x9C755F, 0xBAB0AC)
+      .map(java.awt.Color::new).toArray(java.awt.Color[]::new);
+
   private final String suite;
   private final boolean quick;
   private final Path dir;
@@ -144,6 +149,7 @@ final class Report {
     CategoryChart chart = new CategoryChartBuilder().width(900).height(500).title(title)
         .yAxisTitle(yAxis).theme(Styler.ChartTheme.Matlab).build();
     chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    chart.getStyler().setSeriesColors(PALETTE); // the theme's own has 7 colours; fan-out draws 8 systems
     if (logarithmic) {
       // bars grow from zero unless told otherwise, and a log axis cannot hold zero: decades around the data
       double low = series.values().stream().flatMap(List::stream).filter(v -> v > 0).min(Double::compare).orElse(1.0);
@@ -190,8 +196,8 @@ final class Report {
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve(suite + ".json").toFile(), json);
 
     StringBuilder md = new StringBuilder("# ").append(suite).append(quick ? " (quick)" : "").append("\n\n");
-    md.append("Finished ").append(json.get("finished")).append(" on ");
-    machine().forEach((k, v) -> md.append(k).append(" ").append(v).append("; "));
+    md.append("Finished ").append(json.get("finished")).append(" on this machine: ");
+    machine().forEach((k, v) -> md.append(k).append(": ").append(v).append("; "));
     md.setLength(md.length() - 2);
     md.append(".\n\n");
     for (Table t : tables.values()) {
