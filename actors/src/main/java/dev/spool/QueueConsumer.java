@@ -297,7 +297,6 @@ public final class QueueConsumer {
     return created.handle((info, failure) -> Done.getInstance());
   }
 
-
   private <T> CompletionStage<T> call(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
     return created.thenCompose(ready -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
   }

@@ -1074,9 +1074,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private List<Delivery> take(int max, long owner) {
-    long fresh = log.lastSequence() - state.cursor.next() + 1;
-    int expected = (int) Math.min(max, Math.max(1, fresh + (state.cursor.hasReady() ? 16 : 0)));
-    List<Delivery> out = new ArrayList<>(expected);
+    // sized for what is there to take, so that a full batch never copies its array as it grows
+    long available = log.lastSequence() - state.cursor.next() + 1 + state.cursor.waiting();
+    List<Delivery> out = new ArrayList<>((int) Math.max(1, Math.min(max, available)));
     while (out.size() < max) {
       Delivery d = next(owner);
       if (d == null) {
