@@ -25,7 +25,7 @@ public final class Message {
 
   /**
    * Bytes a retained message costs beyond its payload bytes and header text, as measured on a
-   * 64-bit JVM with compressed references ({@code ScaleSmoke}: 1 M messages of 100 bytes): the
+   * 64-bit JVM with compressed references (the bench's scale suite: 1 M messages of 100 bytes): the
    * message object (32 B), the payload array's header and alignment (16-20 B) and its slot in a log
    * segment (4 B). Used for memory accounting. Messages of one producer with equal type, key,
    * headers and content type share one {@code Envelope}; a producer-chosen id or a per-message
