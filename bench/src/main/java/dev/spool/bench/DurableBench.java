@@ -18,7 +18,6 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.codec.RedisCodec;
 import io.lettuce.core.codec.StringCodec;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -515,7 +514,7 @@ final class DurableBench {
       List<Double> seconds = new ArrayList<>();
       List<Double> heap = new ArrayList<>();
       for (int r = 0; r < runs; r++) {
-        long heapBefore = usedHeapAfterGc();
+        long heapBefore = Heap.usedAfterGc();
         long start = System.nanoTime();
         Spool again = start(db, dir, false);
         try {
@@ -524,7 +523,7 @@ final class DurableBench {
           if (depth != retained) {
             throw new IllegalStateException("recovered " + depth + " of " + retained + " messages");
           }
-          heap.add((usedHeapAfterGc() - heapBefore) / 1e6);
+          heap.add((Heap.usedAfterGc() - heapBefore) / 1e6);
         } finally {
           again.shutdown().toCompletableFuture().get(60, TimeUnit.SECONDS);
         }
@@ -693,13 +692,6 @@ final class DurableBench {
       throw e;
     }
     return spool;
-  }
-
-  private static long usedHeapAfterGc() {
-    for (int i = 0; i < 3; i++) {
-      System.gc();
-    }
-    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }
 
   static void deleteRecursively(Path dir) {

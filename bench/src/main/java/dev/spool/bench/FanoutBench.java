@@ -464,6 +464,10 @@ final class FanoutBench {
 
   private static final AtomicInteger ACTOR_NAMES = new AtomicInteger();
 
+  /**
+   * The plain tell fan-out users write by hand: no back-pressure, so the mailboxes take whatever
+   * the producer sends (unbounded, which is the peer's nature and the reason Spool uses credit).
+   */
   private Trial actorTrial(ActorSystem<?> system, int consumers, int messages, Histogram[] latencies) {
     CountDownLatch done = new CountDownLatch(consumers);
     List<ActorRef<byte[]>> refs = new ArrayList<>();

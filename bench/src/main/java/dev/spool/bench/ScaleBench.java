@@ -8,7 +8,6 @@ import dev.spool.QueueConsumer;
 import dev.spool.QueuePublisher;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
-import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -235,9 +234,9 @@ final class ScaleBench {
   /** Creates {@code n} idle queues, measures the heap they hold, deletes them; answers the bytes. */
   private long createAndDeleteQueues(int n) throws Exception {
     String prefix = freshName("idle");
-    long before = usedHeapAfterGc();
+    long before = Heap.usedAfterGc();
     awaitAll(n, i -> spool.createQueue(prefix + "-" + i, QueueSettings.defaults()));
-    long after = usedHeapAfterGc();
+    long after = Heap.usedAfterGc();
     awaitAll(n, i -> spool.deleteQueue(prefix + "-" + i));
     return after - before;
   }
@@ -269,9 +268,9 @@ final class ScaleBench {
   private long createAndDeleteConsumers(int n) throws Exception {
     String queue = freshName("wide");
     spool.createQueue(queue, QueueSettings.defaults()).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    long before = usedHeapAfterGc();
+    long before = Heap.usedAfterGc();
     awaitAll(n, i -> spool.createConsumer(queue, ConsumerSettings.named("c" + i).ackMode(AckMode.NONE)).ready());
-    long after = usedHeapAfterGc();
+    long after = Heap.usedAfterGc();
     spool.deleteQueue(queue).toCompletableFuture().get(60, TimeUnit.SECONDS);
     return after - before;
   }
@@ -305,11 +304,11 @@ final class ScaleBench {
     String queue = freshName("retained");
     spool.createQueue(queue, QueueSettings.defaults()).toCompletableFuture().get(30, TimeUnit.SECONDS);
     QueuePublisher publisher = spool.createPublisher(queue, "p");
-    long before = usedHeapAfterGc();
+    long before = Heap.usedAfterGc();
     // A fresh payload array per message, as messages from the outside world arrive.
     Source.range(1, n).map(i -> Message.of("t", new byte[PAYLOAD_BYTES]))
         .runWith(publisher.sink(), spool.system()).toCompletableFuture().get(10, TimeUnit.MINUTES);
-    long after = usedHeapAfterGc();
+    long after = Heap.usedAfterGc();
     long depth = spool.queueStats(queue).toCompletableFuture().get(30, TimeUnit.SECONDS).depth();
     if (depth != n) {
       throw new IllegalStateException("retained " + depth + " of " + n + " messages");
@@ -348,18 +347,4 @@ final class ScaleBench {
     }
   }
 
-  /** Used heap after full collections; repeated until it settles, since actors finish work in between. */
-  private static long usedHeapAfterGc() throws InterruptedException {
-    long used = Long.MAX_VALUE;
-    for (int i = 0; i < 5; i++) {
-      System.gc();
-      Thread.sleep(100);
-      long now = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
-      if (Math.abs(now - used) < 64 * 1024) {
-        return Math.min(now, used);
-      }
-      used = now;
-    }
-    return used;
-  }
 }
