@@ -19,6 +19,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
+import org.sqlite.SQLiteConnection;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -266,7 +267,8 @@ public final class SqliteStore implements AutoCloseable {
     try (Statement s = c.createStatement()) {
       long free = single(s, "PRAGMA freelist_count");
       if (free > 0) {
-        s.execute("PRAGMA incremental_vacuum(" + settings.vacuumPages() + ")");
+        // A JDBC execute steps the pragma once, which frees one page; sqlite3_exec runs it to the end.
+        c.unwrap(SQLiteConnection.class).getDatabase()._exec("PRAGMA incremental_vacuum(" + settings.vacuumPages() + ")");
       }
       // TRUNCATE waits for readers; a passive checkpoint does not, and journal_size_limit trims the file.
       s.execute(idle && !reading && reads.isEmpty() ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
