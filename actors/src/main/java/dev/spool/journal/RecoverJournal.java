@@ -140,17 +140,21 @@ public final class RecoverJournal {
     long ranges = 0;
     long skipped = 0;
     long last = 0; // rowids start at 1
-    try (PreparedStatement read = from.prepareStatement("SELECT rowid, " + list + " FROM " + table
-        + " WHERE rowid > ? ORDER BY rowid LIMIT " + BATCH);
-        PreparedStatement write = to.prepareStatement(insert); Statement s = to.createStatement()) {
+    long failedAfter = -1;
+    String select = "SELECT rowid, " + list + " FROM " + table + " WHERE rowid > ? ORDER BY rowid LIMIT " + BATCH;
+    try (PreparedStatement write = to.prepareStatement(insert); Statement s = to.createStatement()) {
       while (true) {
         int n = 0;
         s.execute("BEGIN");
-        try {
+        // a statement that met a damaged page is not used again
+        try (PreparedStatement read = from.prepareStatement(select)) {
           read.setLong(1, last);
           try (ResultSet rs = read.executeQuery()) {
             while (rs.next()) {
               long rowid = rs.getLong(1);
+              if (rowid <= last) { // rows out of order: a damaged page that still looks like one
+                throw new SQLException("rowid " + rowid + " after " + last);
+              }
               for (int i = 0; i < columns.length; i++) {
                 write.setObject(i + 1, rs.getObject(i + 2));
               }
@@ -163,13 +167,18 @@ public final class RecoverJournal {
           s.execute("COMMIT");
         } catch (SQLException e) {
           s.execute("COMMIT"); // keep what was copied before the failure
-          ranges++;
-          long resumed = resumeAfter(from, table, list, last);
+          // Failing again where the last one resumed: that row reads alone but not in a scan; step past it.
+          boolean again = last == failedAfter;
+          if (!again) {
+            ranges++;
+          }
+          long resumed = resumeAfter(from, table, list, again ? last + 1 : last);
           if (resumed == END) {
             break;
           }
           skipped += resumed - last - 1;
           last = resumed - 1;
+          failedAfter = last;
           continue;
         }
         if (n < BATCH) {
@@ -187,7 +196,7 @@ public final class RecoverJournal {
   private static long resumeAfter(Connection c, String table, String list, long last) {
     for (long step = 1; last + step > last; step *= 2) {
       long r = firstReadable(c, table, list, last + step);
-      if (r != UNREADABLE) {
+      if (r == END || r > last) {
         return r;
       }
     }
