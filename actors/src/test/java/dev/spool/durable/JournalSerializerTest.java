@@ -113,6 +113,45 @@ class JournalSerializerTest {
   }
 
   @Test
+  void aStreamedSnapshotIsTheSameBytesAsToBinaryAndReadsBackFromAStreamInPieces() throws Exception {
+    List<Message> messages = new ArrayList<>();
+    java.util.Random random = new java.util.Random(9);
+    for (int i = 1; i <= 2000; i++) {
+      byte[] payload = new byte[i % 100 == 0 ? 64 * 1024 : 1024];
+      random.nextBytes(payload);
+      messages.add(Message.of("order", payload).withKey(i % 3 == 0 ? "k" + i : null)
+          .appended(i, 1_700_000_000_000L + i, "p"));
+    }
+    QueueSnapshot snapshot = new QueueSnapshot(4000, 2000, messages,
+        List.of(new QueueEvent.ConsumerRecord(ConsumerSettings.named("c"), 1)),
+        Map.of("c", new ConsumerPosition(1500, new long[] {1200}, new int[] {2}, false)), List.of());
+    assertEquals(true, serializer.streams(snapshot));
+    java.io.ByteArrayOutputStream streamed = new java.io.ByteArrayOutputStream();
+    serializer.write(snapshot, streamed);
+    byte[] bytes = streamed.toByteArray();
+    assertArrayEquals(serializer.toBinary(snapshot), bytes, "the streamed form is the stored format");
+
+    // a stream that hands out at most 7 bytes a read, as a stream over database rows may
+    java.io.InputStream pieces = new java.io.FilterInputStream(new java.io.ByteArrayInputStream(bytes)) {
+      @Override
+      public int read(byte[] b, int off, int len) throws java.io.IOException {
+        return super.read(b, off, Math.min(len, 7));
+      }
+    };
+    QueueSnapshot read = (QueueSnapshot) serializer.read(pieces, serializer.manifest(snapshot));
+    assertEquals(messages.size(), read.messages().size());
+    for (int i = 0; i < messages.size(); i++) {
+      assertSameMessage(messages.get(i), read.messages().get(i));
+    }
+    assertEquals(snapshot.positions(), read.positions());
+
+    byte[] truncated = java.util.Arrays.copyOf(bytes, bytes.length / 2);
+    assertThrows(java.io.EOFException.class, () -> serializer.read(new java.io.ByteArrayInputStream(truncated),
+        serializer.manifest(snapshot)));
+    assertThrows(NotSerializableException.class, () -> serializer.fromBinary(truncated, serializer.manifest(snapshot)));
+  }
+
+  @Test
   void anUnknownManifestIsRefusedClearly() {
     NotSerializableException e = assertThrows(NotSerializableException.class,
         () -> serializer.fromBinary(new byte[0], "QE9"));
