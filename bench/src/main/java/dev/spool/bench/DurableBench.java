@@ -55,7 +55,7 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
- * Durable publishing, on the same machine in one run: Spool's persistent queues on the H2 and the
+ * Durable publishing, on the same machine in one run: Spool's persistent queues on the SQLite and the
  * PostgreSQL journal, beside the raw ceiling of the same database and beside Redis Streams; then
  * the recovery of a queue retaining 1,000,000 messages (time from start to ready, heap then held).
  *
@@ -75,9 +75,10 @@ import org.HdrHistogram.Histogram;
  *       serializer id and manifest), <em>batch</em> rows per {@code executeBatch} + {@code commit}.
  *       JDBC blocks, so concurrency needs connections; the database group-commits their flushes.
  *       It writes one row per message, so it is the ceiling of that layout: Spool may pass it when
- *       it puts many messages in one row. H2 runs in Spool's file mode ({@code WRITE_DELAY=0}, the
- *       URL of {@code application.conf}: commits reach the file, unsynced); PostgreSQL is the same
- *       server and database as Spool's.
+ *       it puts many messages in one row. SQLite has one writer, so its threads take turns on one
+ *       connection, in Spool's mode (WAL, {@code synchronous=FULL}: every commit is fsynced), each
+ *       commit its own fsync: Spool's journal shares one among every queue's waiting writes.
+ *       PostgreSQL is the same server and database as Spool's.
  *   <li><b>Redis Streams</b>: {@code redis-server} started here with {@code appendonly yes} and
  *       {@code appendfsync always} or {@code everysec}, no RDB snapshots; one Lettuce connection
  *       with <em>in flight</em> pipelines outstanding, each <em>batch</em> {@code XADD}s flushed
@@ -87,7 +88,7 @@ import org.HdrHistogram.Histogram;
  *       in it, so pipelined requests share an fsync as 64 connections would, without 64 client
  *       threads competing with the server for the cores. Skipped when no {@code redis-server} is found.
  * </ul>
- * For each shape every system is opened afresh (a new Spool with an empty journal, a new H2 file or
+ * For each shape every system is opened afresh (a new Spool with an empty journal, a new SQLite file or
  * an emptied PostgreSQL table, a new redis-server), warmed up by one discarded run, then measured;
  * a figure is the median of its runs with the spread. Shapes are the outer loop, so the systems
  * compared on one shape are measured close together in time.
@@ -100,16 +101,23 @@ final class DurableBench {
   private static final String SPOOL = "Spool";
   private static final String JDBC = "JDBC batch insert";
   private static final String REDIS = "Redis Streams";
-  private static final String H2 = "H2";
+  private static final String SQLITE = "SQLite";
   private static final String POSTGRES = "PostgreSQL";
   private static final String AOF_ALWAYS = "AOF always";
   private static final String AOF_EVERYSEC = "AOF everysec";
   private static final RedisCodec<String, byte[]> REDIS_CODEC = RedisCodec.of(StringCodec.UTF8,
       ByteArrayCodec.INSTANCE);
-  // pekko-persistence-jdbc's columns, quoted so that one statement fits H2's quoted names and PostgreSQL's.
-  private static final String INSERT = "INSERT INTO \"event_journal\" (\"persistence_id\", \"sequence_number\","
-      + " \"deleted\", \"writer\", \"write_timestamp\", \"adapter_manifest\", \"event_payload\", \"event_ser_id\","
-      + " \"event_ser_manifest\") VALUES (?, ?, FALSE, ?, ?, '', ?, ?, ?)";
+  // pekko-persistence-jdbc's columns.
+  private static final String INSERT_POSTGRES = "INSERT INTO event_journal (persistence_id, sequence_number,"
+      + " deleted, writer, write_timestamp, adapter_manifest, event_payload, event_ser_id, event_ser_manifest)"
+      + " VALUES (?, ?, FALSE, ?, ?, '', ?, ?, ?)";
+  // The columns of Spool's SQLite journal (dev.spool.journal.SqliteJournal).
+  private static final String CREATE_SQLITE = "CREATE TABLE journal (persistence_id TEXT NOT NULL,"
+      + " sequence_nr INTEGER NOT NULL, writer_uuid TEXT NOT NULL, write_timestamp INTEGER NOT NULL,"
+      + " adapter_manifest TEXT NOT NULL, ser_id INTEGER NOT NULL, ser_manifest TEXT NOT NULL, payload BLOB NOT NULL,"
+      + " PRIMARY KEY (persistence_id, sequence_nr))";
+  private static final String INSERT_SQLITE = "INSERT INTO journal (persistence_id, sequence_nr, writer_uuid,"
+      + " write_timestamp, adapter_manifest, payload, ser_id, ser_manifest) VALUES (?, ?, ?, ?, '', ?, ?, ?)";
 
   /** How many messages one write confirms together, and how many writes are outstanding at once. */
   record Shape(int batch, int inFlight) {
@@ -163,7 +171,7 @@ final class DurableBench {
 
   void run() throws Exception {
     Map<String, String> databases = new LinkedHashMap<>();
-    databases.put("h2", H2);
+    databases.put("sqlite", SQLITE);
     if (postgresUrl != null && !postgresUrl.isBlank()) {
       databases.put("postgres", POSTGRES);
     } else {
@@ -271,22 +279,34 @@ final class DurableBench {
     try {
       Config config = config(db, dir);
       JournalSchema.ensure(config);
-      Config c = config.getConfig("pekko-persistence-jdbc.shared-databases." + db + ".db");
-      String url = c.getString("url");
-      String user = c.getString("user");
-      String password = c.getString("password");
-      if (db.equals("postgres")) {
+      String writer = UUID.randomUUID().toString();
+      if (db.equals("sqlite")) {
+        Path file = Path.of(config.getString("spool.journal.sqlite.path"));
+        Files.createDirectories(file.getParent());
+        Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        try (Statement s = connection.createStatement()) {
+          s.execute("PRAGMA journal_mode = WAL");
+          s.execute("PRAGMA synchronous = " + config.getString("spool.journal.sqlite.synchronous"));
+          s.execute(CREATE_SQLITE);
+        }
+        for (int i = 0; i < shape.inFlight(); i++) { // one writer: the threads take turns on one connection
+          writers.add(new JournalWriter(connection, INSERT_SQLITE, i == 0, "bench-" + i, writer, payload));
+        }
+      } else {
+        Config c = config.getConfig("pekko-persistence-jdbc.shared-databases." + db + ".db");
+        String url = c.getString("url");
+        String user = c.getString("user");
+        String password = c.getString("password");
         try (Connection connection = DriverManager.getConnection(url, user, password);
             Statement s = connection.createStatement()) {
           s.execute("TRUNCATE event_tag, event_journal");
           postgresSettings = "PostgreSQL " + show(s, "server_version") + ", fsync " + show(s, "fsync")
               + ", synchronous_commit " + show(s, "synchronous_commit") + ".";
         }
-      }
-      String writer = UUID.randomUUID().toString();
-      for (int i = 0; i < shape.inFlight(); i++) {
-        writers.add(new JournalWriter(DriverManager.getConnection(url, user, password), "bench-" + i, writer,
-            payload));
+        for (int i = 0; i < shape.inFlight(); i++) {
+          writers.add(new JournalWriter(DriverManager.getConnection(url, user, password), INSERT_POSTGRES, true,
+              "bench-" + i, writer, payload));
+        }
       }
     } catch (Exception e) {
       closeAll(writers, threads, dir);
@@ -313,53 +333,62 @@ final class DurableBench {
 
   private static void closeAll(List<JournalWriter> writers, ExecutorService threads, Path dir) throws Exception {
     threads.shutdownNow();
-    for (JournalWriter w : writers) {
-      w.close();
+    for (int i = writers.size() - 1; i >= 0; i--) { // the connection's owner, the first, last
+      writers.get(i).close();
     }
-    deleteRecursively(dir); // after the last H2 connection has closed the database
+    deleteRecursively(dir); // after the last connection has closed the database
   }
 
   /**
-   * One connection inserting journal rows in its own transactions. Single writer: one thread at a
-   * time uses it.
+   * Journal rows inserted in transactions of their own on a connection, which writers may share:
+   * each write holds the connection for its transaction.
    */
   private static final class JournalWriter implements AutoCloseable {
     private final Connection connection;
     private final PreparedStatement insert;
+    private final boolean owner;
     private final String persistenceId;
     private final String writer;
     private final byte[] payload;
     private long sequence;
 
-    JournalWriter(Connection connection, String persistenceId, String writer, byte[] payload) throws SQLException {
+    /** @param owner whether this writer closes the connection */
+    JournalWriter(Connection connection, String insert, boolean owner, String persistenceId, String writer,
+        byte[] payload) throws SQLException {
       this.connection = connection;
+      this.owner = owner;
       this.persistenceId = persistenceId;
       this.writer = writer;
       this.payload = payload;
       connection.setAutoCommit(false);
-      this.insert = connection.prepareStatement(INSERT);
+      this.insert = connection.prepareStatement(insert);
     }
 
     /** Inserts {@code rows} rows in one JDBC batch and commits them. */
     void write(int rows) throws SQLException {
-      long now = System.currentTimeMillis();
-      for (int i = 0; i < rows; i++) {
-        insert.setString(1, persistenceId);
-        insert.setLong(2, ++sequence);
-        insert.setString(3, writer);
-        insert.setLong(4, now);
-        insert.setBytes(5, payload);
-        insert.setInt(6, JournalSerializer.IDENTIFIER);
-        insert.setString(7, "QE1");
-        insert.addBatch();
+      synchronized (connection) {
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < rows; i++) {
+          insert.setString(1, persistenceId);
+          insert.setLong(2, ++sequence);
+          insert.setString(3, writer);
+          insert.setLong(4, now);
+          insert.setBytes(5, payload);
+          insert.setInt(6, JournalSerializer.IDENTIFIER);
+          insert.setString(7, "QE1");
+          insert.addBatch();
+        }
+        insert.executeBatch();
+        connection.commit();
       }
-      insert.executeBatch();
-      connection.commit();
     }
 
     @Override
     public void close() throws SQLException {
-      connection.close();
+      insert.close();
+      if (owner) {
+        connection.close();
+      }
     }
   }
 
@@ -595,9 +624,9 @@ final class DurableBench {
       report.note("%s", s);
     }
     for (Shape shape : SHAPES) {
-      Measured spool = find(SPOOL, H2, shape);
-      Measured ceiling = find(JDBC, H2, shape);
-      report.note("%s, for comparison: Spool on H2 %,.0f msgs/s, %.0f %% of H2's JDBC ceiling (%,.0f).",
+      Measured spool = find(SPOOL, SQLITE, shape);
+      Measured ceiling = find(JDBC, SQLITE, shape);
+      report.note("%s, for comparison: Spool on SQLite %,.0f msgs/s, %.0f %% of SQLite's JDBC ceiling (%,.0f).",
           shape.label(), spool.rate().median(), 100 * ratio(spool, ceiling), ceiling.rate().median());
     }
   }
@@ -627,10 +656,9 @@ final class DurableBench {
         measured.toMillis());
     report.note("Spool writes one journal row per group commit, which may carry many messages; the JDBC"
         + " ceiling writes one row per message, so Spool can pass it.");
-    report.note("%s %s H2 in Spool's file"
-        + " mode, WRITE_DELAY=0: each commit reaches the file before it returns (it survives kill -9), but H2's"
-        + " MVStore does not fsync it (its sub-millisecond commits show it), as PostgreSQL and Redis AOF always do."
-        + " Temporary files on %s.", redisVersion.isEmpty() ? "Redis Streams not measured."
+    report.note("%s %s SQLite in Spool's mode: WAL, synchronous=FULL, every commit fsynced (it survives kill -9"
+        + " and power loss), as PostgreSQL and Redis AOF always do; SQLite has one writer, so its JDBC ceiling's"
+        + " threads take turns, each commit its own fsync. Temporary files on %s.", redisVersion.isEmpty() ? "Redis Streams not measured."
         : "Redis " + redisVersion + ": one Lettuce connection with the in-flight batches pipelined on it.",
         postgresSettings, tempFileSystem());
     if (quick) {
