@@ -120,6 +120,7 @@ public final class SqliteStore implements AutoCloseable {
 
   // the writer thread's
   private long lastMaintenance = System.nanoTime();
+  private volatile long commits;
 
   SqliteStore(SqliteSettings settings) {
     this.settings = settings;
@@ -136,6 +137,11 @@ public final class SqliteStore implements AutoCloseable {
 
   public SqliteSettings settings() {
     return settings;
+  }
+
+  /** Transactions committed so far: each carries every write that was waiting. */
+  public long commits() {
+    return commits;
   }
 
   /** Runs {@code work} in the writer's next transaction; completes after the commit. */
@@ -231,6 +237,7 @@ public final class SqliteStore implements AutoCloseable {
           }
         }
         s.execute("COMMIT");
+        commits++; // only the writer thread writes it
       } catch (SQLException e) {
         rollbackQuietly(s);
         throw e;
