@@ -34,11 +34,15 @@ final class JournalCondition {
   }
 
   /**
-   * Moves to {@code next} with {@code why}; {@code since} moves only when the state changes.
+   * Moves to {@code next} with {@code why} ({@code null} keeps the last reason); {@code since}
+   * moves only when the state changes.
    *
    * @return whether anything changed, so that the manager is told
    */
   boolean moveTo(JournalHealth.State next, String why, Instant now) {
+    if (why == null && next != JournalHealth.State.OK) {
+      why = detail; // no new reason (a circuit breaker open after the failures): the last one stands
+    }
     if (next == state && Objects.equals(why, detail)) {
       return false;
     }
@@ -61,18 +65,31 @@ final class JournalCondition {
         + state.wireName() + " since " + since + ": " + detail + "); nothing was stored, retry later");
   }
 
-  /** A journal failure as one line: the error's class and message, and its cause's. */
+  /**
+   * A journal failure as one line that is the same for every queue: Pekko's wrappers, whose text
+   * names the persistence id, are left out; the store's error follows, with its root cause. For a
+   * circuit breaker that opened after repeated failures, {@code null}: the earlier reason stands.
+   */
   static String describe(Throwable failure) {
-    StringBuilder out = new StringBuilder();
-    for (Throwable t = failure; t != null && out.length() < 600; t = t.getCause() == t ? null : t.getCause()) {
-      if (!out.isEmpty()) {
-        out.append(" <- ");
-      }
-      out.append(t.getClass().getSimpleName());
-      if (t.getMessage() != null) {
-        out.append(": ").append(t.getMessage());
-      }
+    Throwable first = failure;
+    while (first.getCause() != null && first.getCause() != first
+        && first.getClass().getName().startsWith("org.apache.pekko.persistence.")) {
+      first = first.getCause();
     }
-    return out.toString();
+    Throwable root = first;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    if (root instanceof org.apache.pekko.pattern.CircuitBreakerOpenException) {
+      return null;
+    }
+    String text = oneLine(first);
+    return root == first ? text : text + " <- " + oneLine(root);
+  }
+
+  private static String oneLine(Throwable t) {
+    String text = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    text = text.replaceAll("\\s+", " ");
+    return text.length() > 500 ? text.substring(0, 500) + "…" : text;
   }
 }

@@ -331,8 +331,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     if (reply.reply() instanceof QueueRegistry.Unavailable unavailable) {
       JournalHealth.Problem before = journals.registry();
       JournalHealth.State state = JournalHealth.State.UNAVAILABLE;
-      String detail = JournalCondition.describe(unavailable.cause());
-      if (before == null || before.state() != state || !detail.equals(before.detail())) {
+      String described = JournalCondition.describe(unavailable.cause());
+      String detail = described != null || before == null ? described : before.detail();
+      if (before == null || before.state() != state || !java.util.Objects.equals(detail, before.detail())) {
         Instant now = settings.clock().instant();
         journals.registry(new JournalHealth.Problem(null, state, detail,
             before != null && before.state() == state ? before.since() : now), now);

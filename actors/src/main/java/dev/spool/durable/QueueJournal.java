@@ -274,7 +274,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
             state.lastSequence, state.live(), List.copyOf(state.consumers.values()), Map.copyOf(state.positions),
             List.copyOf(state.dedup.values()))))
         .onSignal(RecoveryFailed.class, (state, failed) -> {
-          context.getLog().warn("journal {} could not be read; retrying: {}", persistenceId().id(),
+          // At DEBUG: the queue reports it to the manager, which logs it once, not once per retry.
+          context.getLog().debug("journal {} could not be read; retrying: {}", persistenceId().id(),
               failed.getFailure().toString());
           replyTo.tell(new Unavailable(failed.getFailure()));
         })
