@@ -88,7 +88,8 @@ final class JournalCondition {
   }
 
   private static String oneLine(Throwable t) {
-    String text = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
+    String type = t.getClass().getSimpleName().isEmpty() ? t.getClass().getName() : t.getClass().getSimpleName();
+    String text = type + (t.getMessage() == null ? "" : ": " + t.getMessage());
     text = text.replaceAll("\\s+", " ");
     return text.length() > 500 ? text.substring(0, 500) + "…" : text;
   }

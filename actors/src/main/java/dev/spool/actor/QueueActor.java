@@ -59,6 +59,13 @@ import org.apache.pekko.pattern.StatusReply;
  * ({@code ConsumerActor.MessagesRemoved}) and works out which of them it had not acknowledged.
  * Every byte it retains is reserved with the engine's {@link MemoryMonitor} first.
  *
+ * <p>A durable queue tracks whether its journal writes ({@link JournalCondition}): a write failed,
+ * a write under way longer than {@code write-stall-after}, or a journal that cannot be read makes
+ * it refuse new publishes and other journaled changes at once with {@code JournalUnavailable}
+ * (nothing of them is stored) and tell the manager, which answers health probes; the first write
+ * that completes (or a journal that reads again) ends it. Writes already under way keep waiting
+ * for their outcome, which a recovery of the journal settles.
+ *
  * <p>Reached only by name through the {@link QueueManager}, so that it could run as a cluster
  * sharding entity unchanged.
  */
