@@ -91,6 +91,6 @@ final class JournalCondition {
     String type = t.getClass().getSimpleName().isEmpty() ? t.getClass().getName() : t.getClass().getSimpleName();
     String text = type + (t.getMessage() == null ? "" : ": " + t.getMessage());
     text = text.replaceAll("\\s+", " ");
-    return text.length() > 500 ? text.substring(0, 500) + "…" : text;
+    return text.length() > 1000 ? text.substring(0, 1000) + "…" : text;
   }
 }

@@ -182,13 +182,18 @@ public final class Main {
       }
     }
 
-    /** A journal database that is not configured can never work: that ends the start. */
+    /**
+     * A journal database that is not configured can never work: that ends the start. A database is
+     * configured by its pekko-persistence-jdbc settings or, for an embedded one, under
+     * {@code spool.journal.<name>}.
+     */
     private static void requireConfigured(Config config) {
       String database = config.getString("spool.journal.database");
-      String path = "pekko-persistence-jdbc.shared-databases." + database;
-      if (!config.hasPath(path)) {
-        throw new SpoolException.InvalidConfiguration("spool.journal.database is '" + database + "', but " + path
-            + " is not configured");
+      if (!config.hasPath("pekko-persistence-jdbc.shared-databases." + database)
+          && !config.hasPath("spool.journal." + database)) {
+        throw new SpoolException.InvalidConfiguration("spool.journal.database is '" + database
+            + "', which is not configured (neither pekko-persistence-jdbc.shared-databases." + database
+            + " nor spool.journal." + database + ")");
       }
     }
   }
