@@ -133,8 +133,21 @@ class JournalOutageTest {
   }
 
   @Test
-  void anOutageTurnsReadinessAndRefusesPublishesAtOnceAndNothingRefusedIsStored(@TempDir Path dataDir)
+  void aDatabaseThatStopsAnsweringTurnsReadinessAndPublishesAreRefusedAtOnce(@TempDir Path dataDir)
       throws Exception {
+    outage(dataDir, "held", TcpProxy::hold);
+  }
+
+  @Test
+  void aDatabaseThatIsDownTurnsReadinessAndPublishesAreRefusedAtOnce(@TempDir Path dataDir) throws Exception {
+    outage(dataDir, "cut", TcpProxy::cut);
+  }
+
+  /**
+   * Two producers publish 1 KiB messages over HTTP while a probe reads readiness every 100 ms; the
+   * database is made unreachable by {@code begin} for 10 s, then restored.
+   */
+  private void outage(Path dataDir, String how, java.util.function.Consumer<TcpProxy> begin) throws Exception {
     try (TcpProxy proxy = proxy()) {
       Main.Service service = Main.init(config(dataDir, proxy));
       Spool spool = service.spool();
@@ -183,7 +196,7 @@ class JournalOutageTest {
 
         Thread.sleep(2_000); // steady publishing first
         long heldAt = System.nanoTime();
-        proxy.hold();
+        begin.accept(proxy);
         Thread.sleep(10_000);
         long restoredAt = System.nanoTime();
         proxy.restore();
@@ -252,7 +265,7 @@ class JournalOutageTest {
         List<String> refusedButStored = refused.stream().map(Outcome::label).filter(delivered::contains).toList();
         assertTrue(refusedButStored.isEmpty(), "refused but stored: " + refusedButStored);
         long uncertainStored = uncertain.stream().filter(o -> delivered.contains(o.label())).count();
-        System.out.printf("PostgreSQL held 10 s: readiness 503 after %d ms, 200 again %d ms after the restore;"
+        System.out.printf("PostgreSQL " + how + " 10 s: readiness 503 after %d ms, 200 again %d ms after the restore;"
                 + " %d publishes confirmed, %d refused with JournalUnavailable (median %d ms, slowest %d ms),"
                 + " %d timed out (%d of them stored after all); %d delivered%n",
             turnedMillis, backMillis, confirmed.size(), refused.size(), refusalMillis.get(refusalMillis.size() / 2),
