@@ -105,6 +105,17 @@ public final class Spool {
     return engine.ready();
   }
 
+  /**
+   * The journals of durable queues that cannot write now, each with its state, why and since when:
+   * being read at start, unreadable, a write failed or stalled. While a queue's journal cannot
+   * write, publishes and other journaled changes to it fail at once with
+   * {@code JournalUnavailable} (nothing stored). Answered from the engine's current view, so
+   * frequent health probes cost one message.
+   */
+  public CompletionStage<JournalHealth> health() {
+    return ask(QueueManager.GetJournalHealth::new);
+  }
+
   /** The version of Spool running. */
   public static String version() {
     try (InputStream in = Spool.class.getResourceAsStream("/dev/spool/version.properties")) {

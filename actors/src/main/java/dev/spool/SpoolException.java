@@ -21,7 +21,8 @@ public abstract class SpoolException extends RuntimeException {
     Unauthorized,
     Forbidden,
     Timeout,
-    ShuttingDown
+    ShuttingDown,
+    JournalUnavailable
   }
 
   private final Code code;
@@ -102,7 +103,10 @@ public abstract class SpoolException extends RuntimeException {
     }
   }
 
-  /** The engine did not answer within the configured time; the operation may or may not have happened. */
+  /**
+   * The engine did not answer within the configured time; the operation may or may not have
+   * happened (a publish may still be stored: retry it with the same producer-chosen id).
+   */
   public static final class Timeout extends SpoolException {
     public Timeout(String message) {
       super(Code.Timeout, message);
@@ -113,6 +117,17 @@ public abstract class SpoolException extends RuntimeException {
   public static final class ShuttingDown extends SpoolException {
     public ShuttingDown() {
       super(Code.ShuttingDown, "Spool is shutting down");
+    }
+  }
+
+  /**
+   * A durable queue's journal cannot write now (a write failed, has stalled, or the journal cannot
+   * be read): the operation was refused before anything of it was stored, so retrying it later
+   * cannot duplicate it. Unlike {@link Timeout}, nothing happened.
+   */
+  public static final class JournalUnavailable extends SpoolException {
+    public JournalUnavailable(String message) {
+      super(Code.JournalUnavailable, message);
     }
   }
 }

@@ -70,10 +70,15 @@ public record SpoolSettings(
    * @param restartMaxBackoff longest wait between retries of a failed journal
    * @param registry names this engine's list of durable queues in the journal: engines that share
    *     one journal need different names, and an engine finds its queues again under the same one
+   * @param writeStallAfter a journal write under way longer than this makes the queue refuse new
+   *     journaled changes ({@code JournalUnavailable}) and readiness fail, until a write completes
    */
   public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
       int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
-      String registry) {
+      String registry, Duration writeStallAfter) {
+
+    /** The default of {@code spool.persistence.write-stall-after}. */
+    public static final Duration DEFAULT_WRITE_STALL_AFTER = Duration.ofSeconds(1);
 
     public Persistence {
       Names.requireValid("spool.persistence.registry", registry);
@@ -81,12 +86,28 @@ public record SpoolSettings(
         throw new SpoolException.InvalidConfiguration(
             "spool.persistence.snapshot-every must be at least 2, max-pending-messages and max-pending-bytes at least 1");
       }
+      if (writeStallAfter == null || writeStallAfter.isNegative() || writeStallAfter.isZero()) {
+        throw new SpoolException.InvalidConfiguration("spool.persistence.write-stall-after must be positive");
+      }
+    }
+
+    /** These settings with the default {@code write-stall-after}. */
+    public Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery, int maxPendingMessages,
+        long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff, String registry) {
+      this(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes, restartMinBackoff,
+          restartMaxBackoff, registry, DEFAULT_WRITE_STALL_AFTER);
     }
 
     /** These settings with another journal and snapshot store, by plugin id. */
     public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter);
+    }
+
+    /** These settings with another {@code write-stall-after}. */
+    public Persistence withWriteStallAfter(Duration writeStallAfter) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter);
     }
 
     /** Whether a journal is configured, so that durable queues can be created. */
@@ -98,7 +119,7 @@ public record SpoolSettings(
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
           c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
-          c.getString("registry"));
+          c.getString("registry"), c.getDuration("write-stall-after"));
     }
   }
 

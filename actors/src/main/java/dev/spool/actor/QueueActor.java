@@ -2,6 +2,7 @@ package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
+import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
 import dev.spool.Names;
@@ -41,6 +42,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -56,6 +58,13 @@ import org.apache.pekko.pattern.StatusReply;
  * <em>epoch</em>: every consumer is told exactly which messages that step removed
  * ({@code ConsumerActor.MessagesRemoved}) and works out which of them it had not acknowledged.
  * Every byte it retains is reserved with the engine's {@link MemoryMonitor} first.
+ *
+ * <p>A durable queue tracks whether its journal writes ({@link JournalCondition}): a write failed,
+ * a write under way longer than {@code write-stall-after}, or a journal that cannot be read makes
+ * it refuse new publishes and other journaled changes at once with {@code JournalUnavailable}
+ * (nothing of them is stored) and tell the manager, which answers health probes; the first write
+ * that completes (or a journal that reads again) ends it. Writes already under way keep waiting
+ * for their outcome, which a recovery of the journal settles.
  *
  * <p>Reached only by name through the {@link QueueManager}, so that it could run as a cluster
  * sharding entity unchanged.
@@ -163,6 +172,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private record JournalReply(QueueJournal.Reply reply) implements Command {}
 
+  /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
+  private record WriteStalled(long writeId) implements Command {}
+
   /**
    * A durable queue's identity in the journal.
    *
@@ -193,6 +205,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
   private static final int RECOVERY_STASH = 10_000;
 
+  /** The key of the timer that finds a stalled journal write (one write is under way at most). */
+  private static final Object STALL_TIMER = WriteStalled.class;
+
   /**
    * @param durable the journal identity of a durable queue, or {@code null} for a transient one
    */
@@ -200,9 +215,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, Durable durable) {
     if (durable == null) {
       return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory, manager,
-          null, Message.newIdSeed()));
+          null, null, Message.newIdSeed()));
     }
-    return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.setup(context -> {
+    return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       ActorRef<QueueJournal.Reply> replies = context.messageAdapter(QueueJournal.Reply.class, JournalReply::new);
       // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
@@ -212,16 +227,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "journal");
       return recovering(context, stash, () -> new QueueActor(context, name, queueSettings, settings, memory, manager,
-          journal, durable.idSeed()), manager, name);
-    }));
+          journal, timers, durable.idSeed()), manager, name, settings.clock());
+    })));
   }
 
   /**
-   * A durable queue until its journal is read: commands wait (bounded) and run once it is.
+   * A durable queue until its journal is read: commands wait (bounded) and run once it is. Once a
+   * read fails, what waited and what comes is refused with {@code JournalUnavailable} until a read
+   * succeeds, so that nothing a caller gave up on runs later.
    */
   private static Behavior<Command> recovering(ActorContext<Command> context, StashBuffer<Command> stash,
-      java.util.function.Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name) {
+      java.util.function.Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name,
+      java.time.Clock clock) {
     long started = System.nanoTime();
+    JournalCondition condition = new JournalCondition(JournalHealth.State.RECOVERING, "reading the journal",
+        clock.instant());
     return Behaviors.receive(Command.class)
         .onMessage(JournalReply.class, reply -> {
           if (reply.reply() instanceof QueueJournal.Recovered recovered) {
@@ -233,8 +253,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
               // every command with this error, and the other queues are not held up.
               context.getLog().error("queue {} could not be recovered from its journal; it refuses every command", name, e);
               manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
-              SpoolException broken = new SpoolException.Timeout("queue '" + name
-                  + "' could not be recovered from its journal (" + e.getMessage() + "); see the service log");
+              condition.moveTo(JournalHealth.State.UNAVAILABLE, "could not be recovered: "
+                  + JournalCondition.describe(e), clock.instant());
+              manager.tell(new QueueManager.JournalStateChanged(name, context.getSelf(), condition.problem(name)));
+              SpoolException broken = condition.refusal(name);
               return stash.unstashAll(Behaviors.receive(Command.class)
                   .onAnyMessage(command -> {
                     refuse(command, broken);
@@ -245,10 +267,22 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
             return stash.unstashAll(q);
           }
-          return Behaviors.same(); // Unavailable: the journal retries after its backoff
+          if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
+            // The journal retries after its backoff; the manager logs and reports the failure.
+            if (condition.moveTo(JournalHealth.State.UNAVAILABLE, JournalCondition.describe(unavailable.cause()),
+                clock.instant())) {
+              manager.tell(new QueueManager.JournalStateChanged(name, context.getSelf(), condition.problem(name)));
+            }
+            SpoolException refusal = condition.refusal(name);
+            stash.forEach(command -> refuse(command, refusal));
+            stash.clear();
+          }
+          return Behaviors.same();
         })
         .onAnyMessage(command -> {
-          if (stash.isFull()) {
+          if (condition.state() != JournalHealth.State.RECOVERING) {
+            refuse(command, condition.refusal(name));
+          } else if (stash.isFull()) {
             refuse(command, new SpoolException.Timeout("queue '" + name + "' is still recovering from its journal"));
           } else {
             stash.stash(command);
@@ -280,6 +314,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final long idSeed;
   /** A durable queue's journal, or {@code null} for a transient queue. */
   private final ActorRef<QueueJournal.Command> journal;
+  /** A durable queue's timers (the stalled-write check), or {@code null} for a transient queue. */
+  private final TimerScheduler<Command> timers;
+  /** Whether a durable queue's journal writes; new journaled changes are refused while it does not. */
+  private final JournalCondition journalCondition;
   /** The journal write under way (at most one), and what gathers for the next. */
   private JournalWrite writing;
   private JournalWrite gathering;
@@ -314,9 +352,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
-      long idSeed) {
+      TimerScheduler<Command> timers, long idSeed) {
     super(context);
     this.journal = journal;
+    this.timers = timers;
+    this.journalCondition = new JournalCondition(JournalHealth.State.OK, null, settings.clock().instant());
     this.idSeed = idSeed;
     this.manager = manager;
     this.name = name;
@@ -356,6 +396,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(PositionChanged.class, this::onPositionChanged)
         .onMessage(Flush.class, this::onFlush)
         .onMessage(JournalReply.class, this::onJournalReply)
+        .onMessage(WriteStalled.class, this::onWriteStalled)
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -689,6 +730,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     if (journal != null) {
+      if (!journalCondition.writable()) {
+        Request.fail(create, journalCondition.refusal(name));
+        return this;
+      }
       PendingConsumer c = new PendingConsumer(resolved, start);
       c.replies.add(create.replyTo());
       gathering().created.put(resolved.name(), c);
@@ -750,6 +795,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
+    if (journal != null && !journalCondition.writable()) {
+      Request.fail(delete, journalCondition.refusal(name));
+      return this;
+    }
     if (!remove(delete.consumer(), null)) {
       Request.fail(delete, new SpoolException.ConsumerNotFound(name, delete.consumer()));
       return this;
@@ -1031,6 +1080,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onRedrive(Redrive redrive) {
+    if (journal != null && !journalCondition.writable()) {
+      Request.fail(redrive, journalCondition.refusal(name));
+      return this;
+    }
     if (redrive.from() > redrive.to()) {
       Request.fail(redrive, new SpoolException.InvalidConfiguration(
           "redrive range is empty: from " + redrive.from() + " is after to " + redrive.to()));
@@ -1160,6 +1213,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private void publishDurably(Publish publish) {
+    requireWritableJournal();
     int limit = settings.persistence().maxPendingMessages();
     if (pendingMessages + publish.messages().size() > limit) {
       throw new SpoolException.Timeout("queue '" + name + "' has " + pendingMessages
@@ -1199,6 +1253,33 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     gathering = null;
     writing.id = ++writeIds;
     journal.tell(new QueueJournal.Write(writing.event()));
+    timers.startSingleTimer(STALL_TIMER, new WriteStalled(writing.id), settings.persistence().writeStallAfter());
+  }
+
+  /**
+   * Refuses a new journaled change while the journal cannot write: refused at once, it is never
+   * stored, so its caller may retry it without creating a duplicate.
+   */
+  private void requireWritableJournal() {
+    if (!journalCondition.writable()) {
+      throw journalCondition.refusal(name);
+    }
+  }
+
+  /** Records the journal's state, telling the manager (which logs it and answers health probes) of a change. */
+  private void journalState(JournalHealth.State state, String detail) {
+    if (journalCondition.moveTo(state, detail, settings.clock().instant())) {
+      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), journalCondition.problem(name)));
+    }
+  }
+
+  private Behavior<Command> onWriteStalled(WriteStalled stalled) {
+    if (writing != null && writing.id == stalled.writeId() && journalCondition.writable()) {
+      // Its publishes keep waiting for the write's outcome; new ones are refused until a write completes.
+      journalState(JournalHealth.State.WRITE_STALLED, "a journal write has been under way for more than "
+          + settings.persistence().writeStallAfter().toMillis() + " ms");
+    }
+    return this;
   }
 
   private Behavior<Command> onJournalReply(JournalReply reply) {
@@ -1206,14 +1287,18 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       if (writing != null && written.writeId() == writing.id) {
         JournalWrite done = writing;
         writing = null;
+        timers.cancel(STALL_TIMER);
         completed(done);
+        journalState(JournalHealth.State.OK, null);
       }
     } else if (reply.reply() instanceof QueueJournal.Recovered recovered) {
       // The journal restarted after a failed write: whether that write was stored, it now knows.
       writeIds = Math.max(writeIds, recovered.lastWriteId());
+      journalState(JournalHealth.State.OK, null); // it reads, so it may write: the next write tells
       if (writing != null) {
         JournalWrite unsure = writing;
         writing = null;
+        timers.cancel(STALL_TIMER);
         if (recovered.lastWriteId() >= unsure.id) {
           getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name, unsure.id);
           completed(unsure);
@@ -1224,7 +1309,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         }
       }
     } else if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
-      getContext().getLog().warn("queue {}: journal unavailable, retrying: {}", name, unavailable.cause().toString());
+      // The manager logs it, once for identical failures; the journal retries after its backoff.
+      journalState(JournalHealth.State.UNAVAILABLE, JournalCondition.describe(unavailable.cause()));
+    } else if (reply.reply() instanceof QueueJournal.WriteFailed failed) {
+      journalState(JournalHealth.State.WRITE_FAILED, JournalCondition.describe(failed.cause()));
     }
     flush();
     answerFlushed();

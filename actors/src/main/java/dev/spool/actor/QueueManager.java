@@ -1,6 +1,7 @@
 package dev.spool.actor;
 
 import dev.spool.Durability;
+import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MemoryStats;
 import dev.spool.Names;
@@ -12,6 +13,7 @@ import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -101,7 +103,18 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** From a durable queue: its journal is read and it serves commands. */
   record QueueRecovered(String name, ActorRef<QueueActor.Command> ref) implements Command {}
 
-  private record RegistryRecovered(QueueRegistry.Recovered recovered) implements Command {}
+  /** From a durable queue: its journal's state changed ({@code problem} is {@code null} once it writes). */
+  record JournalStateChanged(String name, ActorRef<QueueActor.Command> ref, JournalHealth.Problem problem)
+      implements Command {}
+
+  /**
+   * The journals that cannot write now (the registry of durable queues and each durable queue's),
+   * answered from the manager's current view: cheap enough for frequent health probes.
+   */
+  public record GetJournalHealth(ActorRef<StatusReply<JournalHealth>> replyTo)
+      implements Command, Request<JournalHealth> {}
+
+  private record RegistryReply(QueueRegistry.Reply reply) implements Command {}
 
   private record Defined(String name, Throwable failure) implements Command {}
 
@@ -121,7 +134,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings) {}
 
-  /** Commands held while the registry of durable queues is read; more are refused with Timeout. */
+  /**
+   * Commands held while the registry of durable queues is read; more are refused with Timeout, and
+   * all with JournalUnavailable once a read failed.
+   */
   private static final int STARTUP_STASH = 10_000;
 
   /**
@@ -138,8 +154,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       });
     }
     return Behaviors.withStash(STARTUP_STASH, stash -> Behaviors.setup(context -> {
-      ActorRef<QueueRegistry.Recovered> replies =
-          context.messageAdapter(QueueRegistry.Recovered.class, RegistryRecovered::new);
+      ActorRef<QueueRegistry.Reply> replies = context.messageAdapter(QueueRegistry.Reply.class, RegistryReply::new);
       ActorRef<QueueRegistry.Command> registry = context.spawn(
           Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
@@ -150,27 +165,65 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }));
   }
 
-  /** Until the registry is read: commands wait (bounded) and run once the durable queues exist. */
+  /**
+   * Until the registry is read: the queues that exist already (the transient default queue) serve,
+   * health probes and shutdown are answered, and the other commands wait (bounded) and run once the
+   * durable queues exist. Once a read of the registry failed, they are refused with
+   * {@code JournalUnavailable} until one succeeds, so that nothing a caller gave up on runs later.
+   */
   private static Behavior<Command> starting(QueueManager manager, StashBuffer<Command> stash) {
     return Behaviors.receive(Command.class)
-        .onMessage(RegistryRecovered.class, recovered -> {
-          manager.onRegistryRecovered(recovered);
-          return stash.unstashAll(manager);
-        })
-        .onAnyMessage(command -> {
-          if (stash.isFull()) {
-            SpoolException e = new SpoolException.Timeout("Spool is still reading its durable queues; try again");
-            if (command instanceof Request<?> request) {
-              Request.fail(request, e);
-            } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof Request<?> request) {
-              Request.fail(request, e);
-            }
-          } else {
-            stash.stash(command);
+        .onMessage(RegistryReply.class, reply -> {
+          if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
+            manager.onRegistryRecovered(recovered);
+            return stash.unstashAll(manager);
           }
+          manager.onRegistryReply(reply);
+          SpoolException refusal = manager.registryRefusal();
+          stash.forEach(command -> refuse(command, refusal));
+          stash.clear();
           return Behaviors.same();
         })
+        .onMessage(ToQueue.class, toQueue -> manager.queues.containsKey(toQueue.queue())
+            ? stillStarting(manager, manager.onToQueue(toQueue))
+            : waitOrRefuse(manager, stash, toQueue))
+        .onMessage(GetJournalHealth.class, get -> stillStarting(manager, manager.onGetJournalHealth(get)))
+        .onMessage(Answer.class, answer -> stillStarting(manager, manager.onAnswer(answer)))
+        .onMessage(Drain.class, drain -> stillStarting(manager, manager.onDrain(drain)))
+        .onMessage(DrainQueues.class, drain -> stillStarting(manager, manager.onDrainQueues(drain)))
+        .onMessage(Drained.class, drained -> stillStarting(manager, manager.onDrained(drained)))
+        .onMessage(Stop.class, stop -> stillStarting(manager, manager.onStop(stop)))
+        .onMessage(Flushed.class, manager::onFlushed)
+        .onAnyMessage(command -> waitOrRefuse(manager, stash, command))
         .build();
+  }
+
+  /** The starting behavior again, after a handler of the running one that returned it. */
+  private static Behavior<Command> stillStarting(QueueManager manager, Behavior<Command> next) {
+    return next == manager ? Behaviors.same() : next;
+  }
+
+  private static Behavior<Command> waitOrRefuse(QueueManager manager, StashBuffer<Command> stash, Command command) {
+    if (manager.journals.registry() != null
+        && manager.journals.registry().state() != JournalHealth.State.RECOVERING) {
+      refuse(command, manager.registryRefusal());
+    } else if (stash.isFull()) {
+      refuse(command, new SpoolException.Timeout("Spool is still reading its durable queues; try again"));
+    } else {
+      stash.stash(command);
+    }
+    return Behaviors.same();
+  }
+
+  private static void refuse(Command command, SpoolException e) {
+    if (command instanceof Request<?> request) {
+      Request.fail(request, e);
+    } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof Request<?> request) {
+      Request.fail(request, e);
+    } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof QueueActor.ToConsumer toConsumer
+        && toConsumer.command() instanceof Request<?> request) {
+      Request.fail(request, e);
+    }
   }
 
   private final SpoolSettings settings;
@@ -188,6 +241,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private final Set<String> recovering = new HashSet<>();
   private boolean registryRead;
   private final Map<String, Defining> defining = new HashMap<>();
+  /** The journals that cannot write, as the registry and the durable queues last reported. */
+  private final JournalProblems journals;
   /** Durable queues stopped whose deletion the registry has not stored yet. */
   private final Set<String> undeleted = new HashSet<>();
 
@@ -197,6 +252,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     this.settings = settings;
     this.registry = registry;
     this.ready = ready;
+    this.journals = new JournalProblems(context.getLog());
+    if (registry != null) {
+      journals.registry(new JournalHealth.Problem(null, JournalHealth.State.RECOVERING,
+          "reading the list of durable queues", settings.clock().instant()), settings.clock().instant());
+    }
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock());
     this.janitor = context.spawn(Janitor.create(settings.janitor().interval(), memory), "janitor");
@@ -227,15 +287,18 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(Flushed.class, this::onFlushed)
         .onMessage(Removed.class, this::onRemoved)
         .onMessage(Defined.class, this::onDefined)
-        .onMessage(RegistryRecovered.class, recovered -> this) // a registry restart: what it read, this manager has
+        .onMessage(JournalStateChanged.class, this::onJournalStateChanged)
+        .onMessage(GetJournalHealth.class, this::onGetJournalHealth)
+        .onMessage(RegistryReply.class, this::onRegistryReply)
         .build();
   }
 
   // ---- durable queues
 
-  private void onRegistryRecovered(RegistryRecovered recovered) {
+  private void onRegistryRecovered(QueueRegistry.Recovered recovered) {
     registryRead = true;
-    Map<String, RegistryEvent.QueueDefined> found = recovered.recovered().queues();
+    journals.registry(null, settings.clock().instant());
+    Map<String, RegistryEvent.QueueDefined> found = recovered.queues();
     for (RegistryEvent.QueueDefined q : found.values()) {
       if (queues.containsKey(q.name())) {
         getContext().getLog().error("durable queue {} has the name of a queue that exists; it is not started", q.name());
@@ -243,16 +306,68 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       }
       spawnQueue(q.name(), q.settings(), new QueueActor.Durable(q.incarnation(), q.idSeed()));
       recovering.add(q.name());
+      // Only the queues found at start are reported while they are read (a queue created later
+      // reads an empty journal in a moment, and readiness must not flicker for it).
+      Instant now = settings.clock().instant();
+      journals.queue(q.name(), new JournalHealth.Problem(q.name(), JournalHealth.State.RECOVERING,
+          "reading the journal", now), now);
     }
     getContext().getLog().info("registry read: {} durable queues to recover", found.size());
     checkReady();
   }
 
   private Behavior<Command> onQueueRecovered(QueueRecovered recovered) {
+    if (isCurrent(recovered.name(), recovered.ref())) {
+      journals.queue(recovered.name(), null, settings.clock().instant());
+    }
     if (recovering.remove(recovered.name())) {
       checkReady();
     }
     return this;
+  }
+
+  /** After the registry's first read: a registry restart (what it read, this manager has) or a failed read. */
+  private Behavior<Command> onRegistryReply(RegistryReply reply) {
+    if (reply.reply() instanceof QueueRegistry.Unavailable unavailable) {
+      JournalHealth.Problem before = journals.registry();
+      JournalHealth.State state = JournalHealth.State.UNAVAILABLE;
+      String described = JournalCondition.describe(unavailable.cause());
+      String detail = described != null || before == null ? described : before.detail();
+      if (before == null || before.state() != state || !java.util.Objects.equals(detail, before.detail())) {
+        Instant now = settings.clock().instant();
+        journals.registry(new JournalHealth.Problem(null, state, detail,
+            before != null && before.state() == state ? before.since() : now), now);
+      }
+    } else if (registryRead) {
+      journals.registry(null, settings.clock().instant());
+    }
+    return this;
+  }
+
+  /** The error for what needs the registry while it cannot be read. */
+  private SpoolException registryRefusal() {
+    JournalHealth.Problem p = journals.registry();
+    return new SpoolException.JournalUnavailable("Spool cannot read its list of durable queues from the journal ("
+        + (p == null ? "" : p.state().wireName() + " since " + p.since() + ": " + p.detail())
+        + "); nothing was done, retry later");
+  }
+
+  private Behavior<Command> onJournalStateChanged(JournalStateChanged changed) {
+    if (isCurrent(changed.name(), changed.ref())) {
+      journals.queue(changed.name(), changed.problem(), settings.clock().instant());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onGetJournalHealth(GetJournalHealth get) {
+    get.replyTo().tell(StatusReply.success(journals.health()));
+    return this;
+  }
+
+  /** Whether {@code ref} is the queue {@code name} now (not one deleted since). */
+  private boolean isCurrent(String name, ActorRef<QueueActor.Command> ref) {
+    Entry entry = queues.get(name);
+    return entry != null && entry.ref().equals(ref);
   }
 
   private void checkReady() {
@@ -264,6 +379,12 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
   private void define(String name, QueueSettings queueSettings, CreateQueue create) {
+    if (journals.registry() != null) {
+      if (create != null) {
+        Request.fail(create, registryRefusal());
+      }
+      return;
+    }
     RegistryEvent.QueueDefined definition = new RegistryEvent.QueueDefined(name, queueSettings,
         UUID.randomUUID().toString(), Message.newIdSeed());
     List<CreateQueue> waiting = new ArrayList<>(1);
@@ -416,6 +537,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
     janitor.tell(new Janitor.Untrack(delete.name()));
+    journals.forget(delete.name());
     getContext().getLog().info("queue {} deleted", delete.name());
     if (entry.settings().durability() == Durability.PERSISTENT) {
       recovering.remove(delete.name());
@@ -496,6 +618,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     if (entry != null && entry.ref().equals(terminated.ref())) {
       queues.remove(terminated.name());
       janitor.tell(new Janitor.Untrack(terminated.name()));
+      journals.forget(terminated.name());
       getContext().getLog().error("queue {} stopped unexpectedly; its messages are gone", terminated.name());
     }
     return this;

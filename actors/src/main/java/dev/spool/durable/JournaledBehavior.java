@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.slf4j.event.Level;
 
 /**
  * What Spool's event-sourced actors share: the journal and snapshot store of
@@ -24,7 +25,9 @@ abstract class JournaledBehavior<C, E, S> extends EventSourcedBehavior<C, E, S> 
 
   /** @param fresh makes a new empty state */
   JournaledBehavior(PersistenceId id, SpoolSettings.Persistence settings, Supplier<S> fresh) {
-    super(id, SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2));
+    // At DEBUG: the queue reports each failure to the manager, which logs it once, not once per retry.
+    super(id, SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2)
+        .withLogLevel(Level.DEBUG));
     this.settings = settings;
     this.fresh = fresh;
     this.empty = fresh.get();

@@ -15,6 +15,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.persistence.typed.JournalPersistFailed;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
@@ -69,6 +70,9 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
   /** The journal could not be read; it retries after a backoff. */
   public record Unavailable(Throwable cause) implements Reply {}
+
+  /** A write failed; the journal restarts after a backoff and then tells what it holds ({@link Recovered}). */
+  public record WriteFailed(Throwable cause) implements Reply {}
 
   /**
    * The journal's view of the queue. Mutable, and touched only by this actor: its retained list
@@ -270,10 +274,12 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
             state.lastSequence, state.live(), List.copyOf(state.consumers.values()), Map.copyOf(state.positions),
             List.copyOf(state.dedup.values()))))
         .onSignal(RecoveryFailed.class, (state, failed) -> {
-          context.getLog().warn("journal {} could not be read; retrying: {}", persistenceId().id(),
+          // At DEBUG: the queue reports it to the manager, which logs it once, not once per retry.
+          context.getLog().debug("journal {} could not be read; retrying: {}", persistenceId().id(),
               failed.getFailure().toString());
           replyTo.tell(new Unavailable(failed.getFailure()));
         })
+        .onSignal(JournalPersistFailed.class, (state, failed) -> replyTo.tell(new WriteFailed(failed.getFailure())))
         .onSignal(SnapshotFailed.class, (state, failed) -> context.getLog().warn(
             "journal {}: snapshot failed (recovery reads more events until the next one succeeds): {}",
             persistenceId().id(), failed.getFailure().toString()))

@@ -34,8 +34,14 @@ public final class QueueRegistry
   /** Forget a durable queue. */
   public record Remove(String name, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
+  /** What the registry tells the manager. */
+  public interface Reply {}
+
   /** Every durable queue, sent to the manager after each recovery. */
-  public record Recovered(Map<String, RegistryEvent.QueueDefined> queues) {}
+  public record Recovered(Map<String, RegistryEvent.QueueDefined> queues) implements Reply {}
+
+  /** The registry could not be read; it retries after a backoff. */
+  public record Unavailable(Throwable cause) implements Reply {}
 
   /** Mutable, touched only by the registry; snapshots copy it. */
   static final class State {
@@ -44,15 +50,15 @@ public final class QueueRegistry
 
   /** @param engine the engine's name, so that engines on one actor system keep apart registries */
   public static Behavior<Command> create(String engine, SpoolSettings.Persistence settings,
-      ActorRef<Recovered> replyTo) {
+      ActorRef<Reply> replyTo) {
     return Behaviors.setup(context -> new QueueRegistry(context, engine, settings, replyTo));
   }
 
   private final ActorContext<Command> context;
-  private final ActorRef<Recovered> replyTo;
+  private final ActorRef<Reply> replyTo;
 
   private QueueRegistry(ActorContext<Command> context, String engine, SpoolSettings.Persistence settings,
-      ActorRef<Recovered> replyTo) {
+      ActorRef<Reply> replyTo) {
     super(PersistenceId.ofUniqueId("spool-registry-" + engine), settings, State::new);
     this.context = context;
     this.replyTo = replyTo;
@@ -112,8 +118,12 @@ public final class QueueRegistry
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> replyTo.tell(new Recovered(Map.copyOf(state.queues))))
-        .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().warn(
-            "the registry of durable queues could not be read; retrying: {}", failed.getFailure().toString()))
+        .onSignal(RecoveryFailed.class, (state, failed) -> {
+          // The manager logs it (once for identical failures) and reports it to health probes.
+          context.getLog().debug("the registry of durable queues could not be read; retrying: {}",
+              failed.getFailure().toString());
+          replyTo.tell(new Unavailable(failed.getFailure()));
+        })
         .build();
   }
 }

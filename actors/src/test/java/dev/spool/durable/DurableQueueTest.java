@@ -301,7 +301,9 @@ class DurableQueueTest {
     result(spool.createConsumer("churn", ConsumerSettings.named("x")).ready());
     PersistenceTestKit.create(testKit.system()).failNextPersisted(queuePersistenceId(registry, "churn"));
     result(spool.deleteConsumer("churn", "x"), 10); // answered once a later write stored it
-    result(spool.createConsumer("churn", ConsumerSettings.named("y")).ready());
+    // Refused (JournalUnavailable) until the journal writes again, then created.
+    await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
+        .until(() -> result(spool.createConsumer("churn", ConsumerSettings.named("y")).ready()) != null);
     Spool after = restart(spool, registry, 1000);
     assertEquals(List.of("y"), result(after.listConsumers("churn")).stream().map(ConsumerInfo::name).toList());
     result(after.shutdown());

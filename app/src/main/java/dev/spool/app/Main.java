@@ -3,10 +3,18 @@ package dev.spool.app;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.spool.Spool;
+import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.http.SpoolHttpServer;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.slf4j.Logger;
@@ -16,10 +24,23 @@ import org.slf4j.LoggerFactory;
  * The Spool service. {@link #main} only loads configuration and calls {@link #init}, which does the
  * wiring and is what tests start. SIGTERM runs Pekko's CoordinatedShutdown (its JVM shutdown hook):
  * the HTTP port closes and requests in flight finish first, then the engine stops.
+ *
+ * <p>A journal that is slow, down or unreadable never stops the start: the engine and the HTTP
+ * service come up, {@code /health/ready} answers 503 with the reason, and the journal's tables and
+ * durable queues are retried with backoff until it answers. Only configuration that can never
+ * work (invalid settings, a non-loopback host without tokens, an unreadable keystore, a port in
+ * use) ends the process, with one ERROR line.
  */
 public final class Main {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  /**
+   * How long the start waits for the journal's tables before going on without them: an embedded
+   * journal creates them in milliseconds, before its durable queues are read; a database that
+   * does not answer within this is retried in the background.
+   */
+  private static final Duration SCHEMA_WAIT = Duration.ofSeconds(2);
 
   /**
    * The running service.
@@ -36,21 +57,30 @@ public final class Main {
       init(ConfigFactory.load());
     } catch (RuntimeException e) {
       Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-      log.error("Spool failed to start: {}", cause.getMessage(), cause);
+      if (cause instanceof SpoolException) { // a configuration that can never work: its message says what
+        log.error("Spool cannot start: {}", cause.getMessage());
+      } else {
+        log.error("Spool failed to start: {}", cause.getMessage(), cause);
+      }
       System.exit(1);
     }
   }
 
   /**
-   * Starts Spool, checks that its default queue is up, serves the HTTP API, and registers the
+   * Starts Spool and serves the HTTP API, whatever state the journal is in, and registers the
    * shutdown logging. If the HTTP service cannot start, the engine is stopped again.
    */
   public static Service init(Config config) {
-    JournalSchema.ensure(config); // before the engine reads its durable queues
+    CompletableFuture<Done> tables = JournalTables.ensure(config);
+    try {
+      tables.get(SCHEMA_WAIT.toMillis(), TimeUnit.MILLISECONDS); // before the engine reads its durable queues
+    } catch (TimeoutException | ExecutionException e) {
+      // retried in the background; the durable queues retry too and come up once the tables exist
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     Spool spool = Spool.start(config);
     SpoolSettings s = spool.settings();
-    // Fails (and so stops the start) if the engine did not come up.
-    spool.queueInfo(s.defaultQueue()).toCompletableFuture().join();
     log.info("Spool {} started: default-queue={}, ask-timeout={}, segment-size={}, max-message-bytes={},"
             + " prefetch={}, ack-timeout={}, data-dir={}",
         Spool.version(), s.defaultQueue(), s.askTimeout(), s.segmentSize(), s.maxMessageBytes(),
@@ -59,15 +89,112 @@ public final class Main {
     try {
       http = SpoolHttpServer.start(spool, config).toCompletableFuture().join();
     } catch (RuntimeException e) {
+      tables.cancel(false);
       spool.shutdown().toCompletableFuture().join();
       throw e;
     }
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(spool.system());
     shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), "spool-stopping", () -> {
       log.info("Spool stopping");
+      tables.cancel(false);
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     spool.system().getWhenTerminated().thenRun(() -> log.info("Spool stopped"));
     return new Service(spool, http);
+  }
+
+  /**
+   * Creates the journal's tables ({@link JournalSchema}) on a thread of its own, retrying with the
+   * journal's backoff ({@code spool.persistence.restart-backoff}) until it succeeds or the future
+   * is cancelled. A failure is logged once (at ERROR when it names the recovery tool of a corrupt
+   * journal file, else at WARN); the same failure again only at DEBUG.
+   */
+  static final class JournalTables {
+
+    private JournalTables() {}
+
+    static CompletableFuture<Done> ensure(Config config) {
+      CompletableFuture<Done> done = new CompletableFuture<>();
+      if (!config.hasPath("spool.journal.database")) {
+        done.complete(Done.getInstance()); // no journal of the service's own: nothing to create
+        return done;
+      }
+      requireConfigured(config);
+      Duration min = config.getDuration("spool.persistence.restart-backoff.min");
+      Duration max = config.getDuration("spool.persistence.restart-backoff.max");
+      ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "spool-journal-tables");
+        t.setDaemon(true); // never keeps the JVM alive
+        return t;
+      });
+      done.whenComplete((ok, cancelled) -> thread.shutdownNow());
+      thread.execute(new Attempt(config, done, thread, min, max));
+      return done;
+    }
+
+    /** One try; a failed one schedules the next after the backoff, which doubles up to the max. */
+    private static final class Attempt implements Runnable {
+      private final Config config;
+      private final CompletableFuture<Done> done;
+      private final ScheduledExecutorService thread;
+      private final Duration max;
+      private final long started = System.nanoTime();
+      private Duration backoff;
+      private String lastFailure;
+
+      Attempt(Config config, CompletableFuture<Done> done, ScheduledExecutorService thread, Duration min,
+          Duration max) {
+        this.config = config;
+        this.done = done;
+        this.thread = thread;
+        this.backoff = min;
+        this.max = max;
+      }
+
+      @Override
+      public void run() {
+        if (done.isDone()) {
+          return;
+        }
+        try {
+          JournalSchema.ensure(config); // blocking JDBC: on this thread, never an actor's
+          if (lastFailure != null) {
+            log.info("journal tables ready after {} ms of retries", (System.nanoTime() - started) / 1_000_000);
+          }
+          done.complete(Done.getInstance());
+        } catch (RuntimeException e) {
+          String failure = String.valueOf(e.getMessage());
+          if (failure.equals(lastFailure)) {
+            log.debug("journal tables still cannot be created: {}", failure);
+          } else if (failure.contains("RecoverJournal")) {
+            log.error("the journal cannot be opened: {}", failure);
+          } else {
+            log.warn("the journal's tables cannot be created yet; retrying with backoff up to {}: {}", max, failure);
+          }
+          lastFailure = failure;
+          try {
+            thread.schedule(this, backoff.toMillis(), TimeUnit.MILLISECONDS);
+          } catch (RejectedExecutionException stopped) {
+            return; // the service stops
+          }
+          backoff = backoff.multipliedBy(2).compareTo(max) > 0 ? max : backoff.multipliedBy(2);
+        }
+      }
+    }
+
+    /**
+     * A journal database that is not configured can never work: that ends the start. A database is
+     * configured by its pekko-persistence-jdbc settings or, for an embedded one, under
+     * {@code spool.journal.<name>}.
+     */
+    private static void requireConfigured(Config config) {
+      String database = config.getString("spool.journal.database");
+      if (!config.hasPath("pekko-persistence-jdbc.shared-databases." + database)
+          && !config.hasPath("spool.journal." + database)) {
+        throw new SpoolException.InvalidConfiguration("spool.journal.database is '" + database
+            + "', which is not configured (neither pekko-persistence-jdbc.shared-databases." + database
+            + " nor spool.journal." + database + ")");
+      }
+    }
   }
 }

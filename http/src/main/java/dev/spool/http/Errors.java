@@ -35,6 +35,12 @@ final class Errors {
   /** A full queue frees room as consumers acknowledge: a second is a fair first wait. */
   private static final HttpHeader RETRY_AFTER = RawHeader.create("Retry-After", "1");
 
+  /**
+   * A journal that cannot write is retried within seconds (restart-backoff) and publishes are taken
+   * again once a write completes: a second spreads retries without holding producers long.
+   */
+  private static final HttpHeader JOURNAL_RETRY_AFTER = RawHeader.create("Retry-After", "1");
+
   private Errors() {}
 
   /** The HTTP status of each stable error code. */
@@ -47,7 +53,7 @@ final class Errors {
       case MessageTooLarge -> StatusCodes.CONTENT_TOO_LARGE;
       case Unauthorized -> StatusCodes.UNAUTHORIZED;
       case Forbidden -> StatusCodes.FORBIDDEN;
-      case Timeout, ShuttingDown -> StatusCodes.SERVICE_UNAVAILABLE;
+      case Timeout, ShuttingDown, JournalUnavailable -> StatusCodes.SERVICE_UNAVAILABLE;
     };
   }
 
@@ -56,6 +62,7 @@ final class Errors {
     HttpResponse response = response(status(e.code()), e.code().name(), e.getMessage());
     return switch (e.code()) {
       case QueueFull -> response.addHeader(RETRY_AFTER);
+      case JournalUnavailable -> response.addHeader(JOURNAL_RETRY_AFTER);
       case Unauthorized -> response.addHeader(CHALLENGE);
       default -> response;
     };

@@ -1,23 +1,33 @@
 package dev.spool.http;
 
+import dev.spool.JournalHealth;
 import dev.spool.Spool;
+import dev.spool.SpoolException;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * {@code /health/live} and {@code /health/ready}, without authentication so that orchestrators can
- * probe them. Ready means every queue, durable ones included, is recovered, and the service is not
- * stopping: a load balancer stops sending work before the port closes.
+ * probe them. Live means the process serves requests, whatever the journal does. Ready means every
+ * durable queue found at start is recovered, every durable queue's journal can write, and the
+ * service is not stopping: a load balancer stops sending work before the port closes, and while a
+ * journal cannot write, since publishes to its queue are refused. A 503 names the reasons.
  */
 final class HealthRoutes extends RouteSupport {
 
+  private final Spool spool;
   private final CompletableFuture<?> ready;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
   HealthRoutes(Spool spool, HttpSettings settings) {
     super(settings);
+    this.spool = spool;
     this.ready = spool.ready().toCompletableFuture();
   }
 
@@ -29,19 +39,33 @@ final class HealthRoutes extends RouteSupport {
   Route route() {
     return pathPrefix("health", () -> get(() -> concat(
         path("live", () -> complete(json(StatusCodes.OK, new Views.HealthView("live")))),
-        path("ready", () -> complete(readiness())))));
+        path("ready", () -> completeWithFuture(readiness())))));
   }
 
-  private org.apache.pekko.http.javadsl.model.HttpResponse readiness() {
+  private CompletionStage<HttpResponse> readiness() {
     if (stopping.get()) {
-      return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView("stopping"));
+      return CompletableFuture.completedFuture(notReady("stopping", null));
     }
-    if (!ready.isDone()) {
-      return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView("recovering"));
-    }
-    if (ready.isCompletedExceptionally()) {
-      return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView("failed"));
-    }
-    return json(StatusCodes.OK, new Views.HealthView("ready"));
+    return spool.health().handle((health, failure) -> {
+      if (failure != null) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+            ? failure.getCause() : failure;
+        return notReady(cause instanceof SpoolException.ShuttingDown ? "stopping" : "unresponsive", null);
+      }
+      if (stopping.get()) {
+        return notReady("stopping", null);
+      }
+      if (!ready.isDone() || ready.isCompletedExceptionally()) {
+        return notReady("recovering", health);
+      }
+      return health.healthy() ? json(StatusCodes.OK, new Views.HealthView("ready")) : notReady("unavailable", health);
+    });
+  }
+
+  private HttpResponse notReady(String status, JournalHealth health) {
+    List<Views.ReasonView> reasons = health == null ? null : health.problems().stream()
+        .map(p -> Views.ReasonView.of(p, spool.settings().persistence().registry()))
+        .toList();
+    return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView(status, reasons));
   }
 }

@@ -2,6 +2,7 @@ package dev.spool.http;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
+import dev.spool.JournalHealth;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
@@ -150,8 +151,26 @@ final class Views {
   /** {@code {"ticket":…,"expiresInMs":n}}: opens the event stream once, see {@link EventTickets}. */
   record TicketView(String ticket, long expiresInMs) {}
 
-  /** A health answer. */
-  record HealthView(String status) {}
+  /**
+   * A health answer: {@code live}, {@code ready}, or why not ready ({@code recovering},
+   * {@code unavailable}, {@code stopping}) with the journals that cannot write.
+   */
+  record HealthView(String status, List<ReasonView> reasons) {
+    HealthView(String status) {
+      this(status, null);
+    }
+  }
+
+  /**
+   * One journal that cannot write: a durable queue's ({@code queue}) or the registry's that lists
+   * them ({@code registry}, its name), in which {@code journal} state, why, and since when.
+   */
+  record ReasonView(String queue, String registry, String journal, String detail, Instant since) {
+    static ReasonView of(JournalHealth.Problem p, String registryName) {
+      return new ReasonView(p.queue(), p.queue() == null ? registryName : null, p.state().wireName(), p.detail(),
+          p.since());
+    }
+  }
 
   /** The error shape of every failure. */
   record ErrorView(String error, String message) {}
