@@ -62,7 +62,10 @@ public record SpoolSettings(
    * @param journalPluginId the Pekko persistence journal plugin; empty: durable queues are refused
    * @param snapshotPluginId the snapshot store plugin
    * @param snapshotEvery journal writes between snapshots of a queue (each snapshot holds what the
-   *     queue retains; events before the previous snapshot are deleted)
+   *     queue retains; events before the previous snapshot are deleted); a snapshot the heap has no
+   *     room for waits until it has
+   * @param snapshotCopies whole serialized copies of a snapshot the snapshot store holds at once
+   *     while writing it (0 for a store that streams it in chunks): what a snapshot costs the heap
    * @param maxPendingMessages messages waiting for the journal per queue before new publishes fail fast
    * @param maxPendingBytes bytes of messages waiting for the journal per queue, likewise (so one
    *     write stays a reasonable database row)
@@ -73,7 +76,10 @@ public record SpoolSettings(
    */
   public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
       int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
-      String registry) {
+      String registry, int snapshotCopies) {
+
+    /** The default of {@code spool.persistence.snapshot-copies}: pekko-persistence-jdbc's. */
+    public static final int DEFAULT_SNAPSHOT_COPIES = 3;
 
     public Persistence {
       Names.requireValid("spool.persistence.registry", registry);
@@ -81,12 +87,28 @@ public record SpoolSettings(
         throw new SpoolException.InvalidConfiguration(
             "spool.persistence.snapshot-every must be at least 2, max-pending-messages and max-pending-bytes at least 1");
       }
+      if (snapshotCopies < 0) {
+        throw new SpoolException.InvalidConfiguration("spool.persistence.snapshot-copies must not be negative");
+      }
+    }
+
+    /** These settings with the default {@code snapshot-copies}. */
+    public Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery, int maxPendingMessages,
+        long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff, String registry) {
+      this(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes, restartMinBackoff,
+          restartMaxBackoff, registry, DEFAULT_SNAPSHOT_COPIES);
     }
 
     /** These settings with another journal and snapshot store, by plugin id. */
     public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry);
+          restartMinBackoff, restartMaxBackoff, registry, snapshotCopies);
+    }
+
+    /** These settings with another {@code snapshot-copies}. */
+    public Persistence withSnapshotCopies(int snapshotCopies) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, snapshotCopies);
     }
 
     /** Whether a journal is configured, so that durable queues can be created. */
@@ -98,7 +120,7 @@ public record SpoolSettings(
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
           c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
-          c.getString("registry"));
+          c.getString("registry"), c.getInt("snapshot-copies"));
     }
   }
 
