@@ -5,7 +5,6 @@ import dev.spool.durable.JournalMemory;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
-import java.lang.management.MemoryUsage;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,13 +41,17 @@ final class MemoryMonitor implements JournalMemory {
     /** The most the heap may grow to. */
     long max();
 
-    /** Heap in use after the last garbage collection: about what is live. */
+    /**
+     * Heap that survived collection: the survivor and old generations as they are now (young
+     * collections do not update the old generation's after-collection figure, and what is in
+     * eden is mostly garbage). It counts old garbage not yet collected, so it errs high.
+     */
     long live();
 
     /** The running JVM's heap. */
     Heap JVM = new Heap() {
-      private final List<MemoryPoolMXBean> pools = ManagementFactory.getMemoryPoolMXBeans().stream()
-          .filter(p -> p.getType() == MemoryType.HEAP)
+      private final List<MemoryPoolMXBean> survived = ManagementFactory.getMemoryPoolMXBeans().stream()
+          .filter(p -> p.getType() == MemoryType.HEAP && !p.getName().contains("Eden"))
           .toList();
 
       @Override
@@ -59,9 +62,8 @@ final class MemoryMonitor implements JournalMemory {
       @Override
       public long live() {
         long live = 0;
-        for (MemoryPoolMXBean pool : pools) {
-          MemoryUsage afterGc = pool.getCollectionUsage();
-          live += afterGc != null ? afterGc.getUsed() : pool.getUsage().getUsed();
+        for (MemoryPoolMXBean pool : survived) {
+          live += pool.getUsage().getUsed();
         }
         return live;
       }
