@@ -116,11 +116,19 @@ public record SpoolSettings(
       return !journalPluginId.isEmpty();
     }
 
-    static Persistence create(Config c) {
+    /**
+     * Reads {@code spool.persistence}; a snapshot store plugin may declare in its own block what a
+     * snapshot costs it ({@code snapshot-copies}), which then wins over the general setting.
+     */
+    static Persistence create(Config c, Config root) {
+      String snapshotPlugin = c.getString("snapshot-plugin");
+      String declared = snapshotPlugin.isEmpty() ? "" : snapshotPlugin + ".snapshot-copies";
+      int snapshotCopies = !declared.isEmpty() && root.hasPath(declared)
+          ? root.getInt(declared) : c.getInt("snapshot-copies");
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
           c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
-          c.getString("registry"), c.getInt("snapshot-copies"));
+          c.getString("registry"), snapshotCopies);
     }
   }
 
@@ -256,7 +264,7 @@ public record SpoolSettings(
             c.getDuration("handler.breaker.reset-timeout"),
             c.getDuration("handler.breaker.max-reset-timeout")),
         c.getDuration("shutdown.drain-timeout"),
-        Persistence.create(c.getConfig("persistence")),
+        Persistence.create(c.getConfig("persistence"), config),
         Clock.systemUTC());
   }
 

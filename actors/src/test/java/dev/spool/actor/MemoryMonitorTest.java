@@ -74,23 +74,21 @@ class MemoryMonitorTest {
   void aSnapshotIsHeldOnlyIfTheHeapHasRoomBesideWhatPublishesMayStillAdd() {
     FixedHeap heap = new FixedHeap(512 * MIB, 150 * MIB);
     MemoryMonitor m = monitor(256 * MIB, heap);
-    assertTrue(m.tryReserve(100 * MIB));
-    // live 150 + snapshot 300 + margin 51 = 501 fits in 512; the snapshot's hold (300) passes the
-    // threshold, so publishes add nothing while it is written.
-    assertTrue(m.holdIfFits(300 * MIB));
-    assertEquals(300 * MIB, m.heldBytes());
-    assertFalse(m.tryReserve(1), "publishes wait for the snapshot");
-    m.releaseHeld(300 * MIB);
-    // 120 MiB retained: live 170 + 360 does not fit
-    assertTrue(m.tryReserve(20 * MIB));
-    heap.live = 170 * MIB;
-    assertFalse(m.holdIfFits(360 * MIB));
+    assertTrue(m.tryReserve(80 * MIB));
+    // live 150 + snapshot 240 + margin 128 = 518 does not fit in 512
+    assertFalse(m.holdIfFits(240 * MIB));
     assertEquals(0, m.heldBytes(), "nothing is held for a snapshot that does not fit");
-    // a small snapshot: publishes may still fill the threshold while it is written, and that counts
-    // live 170 + 30 + (256 - 120 - 30) + 51 = 357 fits
+    // live 150 + 230 + 128 = 508 fits; the snapshot's hold passes the threshold, so publishes add
+    // nothing while it is written.
+    assertTrue(m.holdIfFits(230 * MIB));
+    assertEquals(230 * MIB, m.heldBytes());
+    assertFalse(m.tryReserve(1), "publishes wait for the snapshot");
+    m.releaseHeld(230 * MIB);
+    // a small snapshot: publishes may still fill the threshold while it is written, and that counts:
+    // live 150 + 30 + (256 - 80 - 30) + 128 = 454 fits
     assertTrue(m.holdIfFits(30 * MIB));
     m.releaseHeld(30 * MIB);
-    heap.live = 330 * MIB; // something else fills the heap: 330 + 30 + 106 + 51 = 517 does not fit
+    heap.live = 220 * MIB; // something else fills the heap: 220 + 30 + 146 + 128 = 524 does not fit
     assertFalse(m.holdIfFits(30 * MIB));
   }
 

@@ -30,18 +30,21 @@ class OverloadTest {
   private static final int RATE = 3000;
   private static final Pattern FIELD = Pattern.compile("(\\w+)=([^ ]+)");
 
+  /** Snapshots every 500 writes, so that some fall due (and wait) within the short run. */
   @Test
   void aSmallHeapRefusesPublishesInsteadOfRunningOutAndRestarts() throws Exception {
-    overload("256m", 50, 20);
+    long postponed = overload("256m", 50, 20, List.of("-Dspool.persistence.snapshot-every=500"));
+    assertTrue(postponed > 0, "a snapshot fell due when it did not fit, and waited");
   }
 
   @Test
   @Tag("slow")
   void fiveMinutesAt512MegabytesRefusePublishesInsteadOfRunningOutAndRestart() throws Exception {
-    overload("512m", 300, 60);
+    overload("512m", 300, 60, List.of());
   }
 
-  private static void overload(String heap, int seconds, int restartSeconds) throws Exception {
+  /** Runs the overload, then a restart; the number of snapshot postponements of the first run. */
+  private static long overload(String heap, int seconds, int restartSeconds, List<String> options) throws Exception {
     Path dir = Path.of("target", "overload", heap + "-" + seconds + "s-" + System.currentTimeMillis())
         .toAbsolutePath();
     Files.createDirectories(dir);
@@ -57,7 +60,7 @@ class OverloadTest {
         """);
 
     Path first = dir.resolve("run.out");
-    Process run = start(heap, dir, seconds, first);
+    Process run = start(heap, dir, seconds, options, first);
     String survived = awaitLine(run, first, "SURVIVED", seconds + 180);
     String log = Files.readString(first, StandardCharsets.UTF_8);
     assertFalse(log.contains("OutOfMemoryError"), "no OutOfMemoryError; see " + first);
@@ -74,7 +77,7 @@ class OverloadTest {
         lastStat(log));
 
     Path second = dir.resolve("restart.out");
-    Process restart = start(heap, dir, restartSeconds, second);
+    Process restart = start(heap, dir, restartSeconds, options, second);
     String after = awaitLine(restart, second, "SURVIVED", restartSeconds + 240);
     String restartLog = Files.readString(second, StandardCharsets.UTF_8);
     restart.destroyForcibly();
@@ -88,15 +91,18 @@ class OverloadTest {
     }
     System.out.printf("restart at -Xmx%s: %s; then %s; last STAT: %s%n", heap, outcome.get(), after,
         lastStat(restartLog));
+    return postponed;
   }
 
-  private static Process start(String heap, Path dir, int seconds, Path console) throws IOException {
+  private static Process start(String heap, Path dir, int seconds, List<String> options, Path console)
+      throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx" + heap);
     command.add("-XX:+ExitOnOutOfMemoryError"); // an OutOfMemoryError ends the process, as it would a service
     command.add("-Dspool.data-dir=" + dir.resolve("data"));
     command.add("-Dlogback.configurationFile=" + dir.resolve("logback.xml"));
+    command.addAll(options);
     command.addAll(journalOptions());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
