@@ -8,12 +8,17 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -28,12 +33,22 @@ import org.junit.jupiter.api.Test;
 class OverloadTest {
 
   private static final int RATE = 3000;
+  /** The PostgreSQL schema the overload runs use, apart from other tests' tables. */
+  private static final String PG_SCHEMA = "spool_overload";
   private static final Pattern FIELD = Pattern.compile("(\\w+)=([^ ]+)");
 
-  /** Snapshots every 500 writes, so that some fall due (and wait) within the short run. */
   @Test
   void aSmallHeapRefusesPublishesInsteadOfRunningOutAndRestarts() throws Exception {
-    long postponed = overload("256m", 50, 20, List.of("-Dspool.persistence.snapshot-every=500"));
+    overload("256m", 50, 20, List.of());
+  }
+
+  /**
+   * On PostgreSQL, whose snapshot store (pekko-persistence-jdbc) holds a snapshot whole, in copies:
+   * with a snapshot every 500 writes some fall due while they do not fit, and wait.
+   */
+  @Test
+  void onPostgresASmallHeapPostponesSnapshotsThatDoNotFit() throws Exception {
+    long postponed = overload("256m", 50, 20, postgres("-Dspool.persistence.snapshot-every=500"));
     assertTrue(postponed > 0, "a snapshot fell due when it did not fit, and waited");
   }
 
@@ -41,6 +56,51 @@ class OverloadTest {
   @Tag("slow")
   void fiveMinutesAt512MegabytesRefusePublishesInsteadOfRunningOutAndRestart() throws Exception {
     overload("512m", 300, 60, List.of());
+  }
+
+  @Test
+  @Tag("slow")
+  void onPostgresFiveMinutesAt512MegabytesRefusePublishesInsteadOfRunningOutAndRestart() throws Exception {
+    overload("512m", 300, 60, postgres());
+  }
+
+  /**
+   * The options of a child on the PostgreSQL of {@code SPOOL_TEST_POSTGRES_URL} (as the kill -9
+   * tests), in a schema of this test's own, emptied first; the test is skipped when none answers.
+   */
+  private static List<String> postgres(String... more) {
+    String url = env("SPOOL_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:54329/spool");
+    String user = env("SPOOL_TEST_POSTGRES_USER", "spool");
+    String password = env("SPOOL_TEST_POSTGRES_PASSWORD", "spool");
+    try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
+      s.execute("DROP SCHEMA IF EXISTS " + PG_SCHEMA + " CASCADE");
+      s.execute("CREATE SCHEMA " + PG_SCHEMA);
+      // The service's own tables, in this schema (its script names the public one).
+      String script;
+      try (var in = OverloadTest.class.getResourceAsStream("/schema/postgres.sql")) {
+        script = new String(in.readAllBytes(), StandardCharsets.UTF_8).replaceAll("(?m)^--.*$", "")
+            .replace("public.", PG_SCHEMA + ".");
+      }
+      for (String statement : script.split(";")) {
+        if (!statement.isBlank()) {
+          s.execute(statement);
+        }
+      }
+    } catch (SQLException | IOException e) {
+      Assumptions.abort("no PostgreSQL at " + url + " (" + e.getMessage() + "); run .ci/postgres to start one,"
+          + " or set SPOOL_TEST_POSTGRES_URL");
+    }
+    String db = "-Dpekko-persistence-jdbc.shared-databases.postgres.db.";
+    List<String> options = new ArrayList<>(List.of("-Dspool.journal.database=postgres",
+        db + "url=" + url + (url.contains("?") ? "&" : "?") + "currentSchema=" + PG_SCHEMA, db + "user=" + user,
+        db + "password=" + password));
+    options.addAll(List.of(more));
+    return options;
+  }
+
+  private static String env(String name, String otherwise) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? otherwise : v;
   }
 
   /** Runs the overload, then a restart; the number of snapshot postponements of the first run. */
@@ -103,19 +163,12 @@ class OverloadTest {
     command.add("-Dspool.data-dir=" + dir.resolve("data"));
     command.add("-Dlogback.configurationFile=" + dir.resolve("logback.xml"));
     command.addAll(options);
-    command.addAll(journalOptions());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(OverloadDriver.class.getName());
     command.add(Integer.toString(seconds));
     command.add(Integer.toString(RATE));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(console.toFile()).start();
-  }
-
-  /** The journal the child uses: the service's default unless {@code -Doverload.journal-options} names others. */
-  private static List<String> journalOptions() {
-    String options = System.getProperty("overload.journal-options", "").trim();
-    return options.isEmpty() ? List.of() : List.of(options.split("\\s+"));
   }
 
   /** Waits for a line starting with {@code prefix}; fails if the process ends first. */
