@@ -1,5 +1,6 @@
 package dev.spool.durable;
 
+import com.typesafe.config.ConfigFactory;
 import dev.spool.SpoolSettings;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -35,9 +36,8 @@ final class JournalCleanup {
       ActorRef<Object> replyTo) {
     Persistence persistence = Persistence.get(Adapter.toClassic(system));
     this.persistenceId = persistenceId;
-    this.journal = persistence.journalFor(settings.journalPluginId(), com.typesafe.config.ConfigFactory.empty());
-    this.snapshotStore = persistence.snapshotStoreFor(settings.snapshotPluginId(),
-        com.typesafe.config.ConfigFactory.empty());
+    this.journal = persistence.journalFor(settings.journalPluginId(), ConfigFactory.empty());
+    this.snapshotStore = persistence.snapshotStoreFor(settings.snapshotPluginId(), ConfigFactory.empty());
     this.replyTo = Adapter.toClassic(replyTo);
   }
 

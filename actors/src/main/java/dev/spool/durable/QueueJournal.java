@@ -13,11 +13,11 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
 import org.apache.pekko.persistence.typed.SnapshotCompleted;
@@ -386,7 +386,6 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     for (Message m : event.messages()) {
       bytes += m.sizeBytes();
     }
-    releaseWrite(); // a write never stored (the journal restarted) is not under way any more
     heldForWrite = bytes * WRITE_COPIES;
     memory.hold(heldForWrite);
   }
