@@ -54,6 +54,17 @@ public sealed interface SpoolEvent {
   record MemoryNormal(Instant at, long usedBytes, long thresholdBytes) implements SpoolEvent {}
 
   /**
+   * A durable queue's recovered messages do not fit under the memory threshold beside what the
+   * other queues retain, so the queue was not started: it refuses every command until the engine
+   * restarts with a larger heap or threshold (nothing of it is lost; its journal is kept).
+   *
+   * @param recoveredBytes bytes of the messages its journal holds
+   * @param usedBytes bytes the other queues retained then
+   */
+  record QueueRecoveryRefused(Instant at, String queue, long recoveredBytes, long usedBytes, long thresholdBytes)
+      implements SpoolEvent {}
+
+  /**
    * Messages the consumer had not acknowledged expired: exactly {@code count} of them, the lowest
    * {@code firstSequence} and the highest {@code lastSequence}.
    */

@@ -62,7 +62,10 @@ public record SpoolSettings(
    * @param journalPluginId the Pekko persistence journal plugin; empty: durable queues are refused
    * @param snapshotPluginId the snapshot store plugin
    * @param snapshotEvery journal writes between snapshots of a queue (each snapshot holds what the
-   *     queue retains; events before the previous snapshot are deleted)
+   *     queue retains; events before the previous snapshot are deleted); a snapshot the heap has no
+   *     room for waits until it has
+   * @param snapshotCopies whole serialized copies of a snapshot the snapshot store holds at once
+   *     while writing it (0 for a store that streams it in chunks): what a snapshot costs the heap
    * @param maxPendingMessages messages waiting for the journal per queue before new publishes fail fast
    * @param maxPendingBytes bytes of messages waiting for the journal per queue, likewise (so one
    *     write stays a reasonable database row)
@@ -75,10 +78,7 @@ public record SpoolSettings(
    */
   public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
       int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
-      String registry, Duration writeStallAfter) {
-
-    /** The default of {@code spool.persistence.write-stall-after}. */
-    public static final Duration DEFAULT_WRITE_STALL_AFTER = Duration.ofSeconds(1);
+      String registry, Duration writeStallAfter, int snapshotCopies) {
 
     public Persistence {
       Names.requireValid("spool.persistence.registry", registry);
@@ -89,25 +89,27 @@ public record SpoolSettings(
       if (writeStallAfter == null || writeStallAfter.isNegative() || writeStallAfter.isZero()) {
         throw new SpoolException.InvalidConfiguration("spool.persistence.write-stall-after must be positive");
       }
-    }
-
-    /** These settings with the default {@code write-stall-after}. */
-    public Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery, int maxPendingMessages,
-        long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff, String registry) {
-      this(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes, restartMinBackoff,
-          restartMaxBackoff, registry, DEFAULT_WRITE_STALL_AFTER);
+      if (snapshotCopies < 0) {
+        throw new SpoolException.InvalidConfiguration("spool.persistence.snapshot-copies must not be negative");
+      }
     }
 
     /** These settings with another journal and snapshot store, by plugin id. */
     public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
     }
 
     /** These settings with another {@code write-stall-after}. */
     public Persistence withWriteStallAfter(Duration writeStallAfter) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+    }
+
+    /** These settings with another {@code snapshot-copies}. */
+    public Persistence withSnapshotCopies(int snapshotCopies) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
     }
 
     /** Whether a journal is configured, so that durable queues can be created. */
@@ -115,11 +117,19 @@ public record SpoolSettings(
       return !journalPluginId.isEmpty();
     }
 
-    static Persistence create(Config c) {
+    /**
+     * Reads {@code spool.persistence}; a snapshot store plugin may declare in its own block what a
+     * snapshot costs it ({@code snapshot-copies}), which then wins over the general setting.
+     */
+    static Persistence create(Config c, Config root) {
+      String snapshotPlugin = c.getString("snapshot-plugin");
+      String declared = snapshotPlugin.isEmpty() ? "" : snapshotPlugin + ".snapshot-copies";
+      int snapshotCopies = !declared.isEmpty() && root.hasPath(declared)
+          ? root.getInt(declared) : c.getInt("snapshot-copies");
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
           c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
-          c.getString("registry"), c.getDuration("write-stall-after"));
+          c.getString("registry"), c.getDuration("write-stall-after"), snapshotCopies);
     }
   }
 
@@ -255,7 +265,7 @@ public record SpoolSettings(
             c.getDuration("handler.breaker.reset-timeout"),
             c.getDuration("handler.breaker.max-reset-timeout")),
         c.getDuration("shutdown.drain-timeout"),
-        Persistence.create(c.getConfig("persistence")),
+        Persistence.create(c.getConfig("persistence"), config),
         Clock.systemUTC());
   }
 

@@ -1,7 +1,12 @@
 package dev.spool.actor;
 
 import dev.spool.SpoolEvent;
+import dev.spool.durable.JournalMemory;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -11,26 +16,81 @@ import java.util.function.Consumer;
  * bytes never pass the threshold: a publish that does not fit is refused (or makes room under
  * {@code drop-oldest}) instead of running the JVM out of memory.
  *
+ * <p>Durable queues' journals add what persistence holds on top ({@link JournalMemory}): a write's
+ * serialized form while it is under way and a snapshot while it is written. Those held bytes count
+ * toward the threshold for publishes (which are refused while retained plus held bytes pass it)
+ * but not toward relief: overflow policies evict retained messages only, never for a snapshot.
+ *
  * <p>Shared by the engine's queue actors (a lock-free counter; they never wait on each other).
  * The pressure flag flips under a lock so that {@code MemoryLow} and {@code MemoryNormal} reach
  * the event stream in the order they happened.
  */
-final class MemoryMonitor {
+final class MemoryMonitor implements JournalMemory {
 
   /** Pressure ends when retained bytes fall under this share of the threshold. */
   static final double LOW_WATER = 0.8;
 
+  /**
+   * Share of the maximum heap a snapshot leaves free: room for what the accounting does not see
+   * (the young generation the running load allocates in, requests and deliveries in flight, the
+   * collector's need for free regions). A quarter: with a tenth, a 256 MiB heap under load ran
+   * out while a snapshot it had judged to fit was written.
+   */
+  static final double SNAPSHOT_MARGIN = 0.25;
+
+  /** The JVM's heap as the snapshot decision sees it. */
+  interface Heap {
+    /** The most the heap may grow to. */
+    long max();
+
+    /**
+     * Heap that survived collection: the survivor and old generations as they are now (young
+     * collections do not update the old generation's after-collection figure, and what is in
+     * eden is mostly garbage). It counts old garbage not yet collected, so it errs high.
+     */
+    long live();
+
+    /** The running JVM's heap. */
+    Heap JVM = new Heap() {
+      private final List<MemoryPoolMXBean> survived = ManagementFactory.getMemoryPoolMXBeans().stream()
+          .filter(p -> p.getType() == MemoryType.HEAP && !p.getName().contains("Eden"))
+          .toList();
+
+      @Override
+      public long max() {
+        return Runtime.getRuntime().maxMemory();
+      }
+
+      @Override
+      public long live() {
+        long live = 0;
+        for (MemoryPoolMXBean pool : survived) {
+          live += pool.getUsage().getUsed();
+        }
+        return live;
+      }
+    };
+  }
+
   private final AtomicLong bytes = new AtomicLong();
+  /** Bytes durable queues' journals hold for writes and snapshots under way. */
+  private final AtomicLong held = new AtomicLong();
   private final Consumer<SpoolEvent> events;
   private final Clock clock;
+  private final Heap heap;
   private volatile long threshold;
   private volatile boolean underPressure; // written under the lock
   private volatile Runnable onPressure = () -> {};
 
   MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock) {
+    this(threshold, events, clock, Heap.JVM);
+  }
+
+  MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock, Heap heap) {
     this.threshold = threshold;
     this.events = events;
     this.clock = clock;
+    this.heap = heap;
   }
 
   /**
@@ -42,13 +102,14 @@ final class MemoryMonitor {
     long limit = threshold;
     while (true) {
       long used = bytes.get();
-      if (limit > 0 && used + size > limit) {
-        pressure(true, used);
+      long counted = used + held.get();
+      if (limit > 0 && counted + size > limit) {
+        pressure(true, counted);
         return false;
       }
       if (bytes.compareAndSet(used, used + size)) {
-        if (limit > 0 && used + size >= limit) {
-          pressure(true, used + size);
+        if (limit > 0 && counted + size >= limit) {
+          pressure(true, counted + size);
         }
         return true;
       }
@@ -56,14 +117,25 @@ final class MemoryMonitor {
   }
 
   /**
-   * Accounts {@code size} bytes that must be held whatever the threshold: what a durable queue
-   * recovered from its journal was confirmed to its producers and is never refused afterwards.
+   * Reserves {@code size} bytes that a durable queue recovered from its journal, if retained bytes
+   * stay within the threshold. What journals hold for a moment does not count here: a queue must
+   * not be refused for good because a snapshot was being written while it recovered.
+   *
+   * @return false, with nothing reserved, if they would pass the threshold
    */
-  void reserve(long size) {
-    long used = bytes.addAndGet(size);
+  boolean tryReserveRecovered(long size) {
     long limit = threshold;
-    if (limit > 0 && used >= limit) {
-      pressure(true, used);
+    while (true) {
+      long used = bytes.get();
+      if (limit > 0 && used + size > limit) {
+        return false;
+      }
+      if (bytes.compareAndSet(used, used + size)) {
+        if (limit > 0 && used + size + held.get() >= limit) {
+          pressure(true, used + size + held.get());
+        }
+        return true;
+      }
     }
   }
 
@@ -72,10 +144,52 @@ final class MemoryMonitor {
     if (size == 0) {
       return;
     }
-    long used = bytes.addAndGet(-size);
+    long counted = bytes.addAndGet(-size) + held.get();
+    pressureOffBelowLowWater(counted);
+  }
+
+  @Override
+  public void hold(long size) {
+    if (size > 0) {
+      held.addAndGet(size);
+    }
+  }
+
+  /**
+   * Holds {@code size} bytes for a snapshot if the heap has room for them: what is live, plus the
+   * snapshot, plus what publishes may still add under the threshold while it is written (held
+   * bytes count toward the threshold, so the snapshot itself shrinks that), plus a margin, must
+   * stay within the maximum heap.
+   */
+  @Override
+  public boolean holdIfFits(long size) {
+    if (size <= 0) {
+      return true;
+    }
     long limit = threshold;
-    if (limit == 0 || used < limit * LOW_WATER) {
-      pressure(false, used);
+    long max = heap.max();
+    long counted = bytes.get() + held.get();
+    long stillAdmitted = limit > 0 ? Math.max(0, limit - counted - size) : 0;
+    // Without a threshold nothing stops publishes during the snapshot; what is free now is all it can count on.
+    long needed = Math.max(heap.live(), counted) + size + stillAdmitted + (long) (max * SNAPSHOT_MARGIN);
+    if (needed > max) {
+      return false;
+    }
+    held.addAndGet(size);
+    return true;
+  }
+
+  @Override
+  public void releaseHeld(long size) {
+    if (size > 0) {
+      pressureOffBelowLowWater(bytes.get() + held.addAndGet(-size));
+    }
+  }
+
+  private void pressureOffBelowLowWater(long counted) {
+    long limit = threshold;
+    if (limit == 0 || counted < limit * LOW_WATER) {
+      pressure(false, counted);
     }
   }
 
@@ -89,7 +203,7 @@ final class MemoryMonitor {
     return limit > 0 && (used >= limit || underPressure && used > limit * LOW_WATER);
   }
 
-  /** Bytes to free to get back under the low-water mark. */
+  /** Bytes to free to get back under the low-water mark (retained ones: held bytes go by themselves). */
   long excessOverLowWater() {
     long limit = threshold;
     return limit == 0 ? 0 : Math.max(0, bytes.get() - (long) (limit * LOW_WATER));
@@ -109,8 +223,14 @@ final class MemoryMonitor {
     return threshold;
   }
 
+  /** Bytes counted against the threshold: retained, and held by journals for writes and snapshots. */
   long bytes() {
-    return bytes.get();
+    return bytes.get() + held.get();
+  }
+
+  /** Bytes journals hold for writes and snapshots under way. */
+  long heldBytes() {
+    return held.get();
   }
 
   boolean underPressure() {

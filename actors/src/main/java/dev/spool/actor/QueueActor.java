@@ -222,7 +222,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
           Behaviors.supervise(QueueJournal.create(name, durable.incarnation(), settings.persistence(),
-                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), replies))
+                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), memory, replies))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "journal");
@@ -251,7 +251,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             } catch (RuntimeException e) {
               // Not resumed into recovery (the journal's one answer is spent): the queue answers
               // every command with this error, and the other queues are not held up.
-              context.getLog().error("queue {} could not be recovered from its journal; it refuses every command", name, e);
+              if (e instanceof RecoveryRefused) {
+                context.getLog().error(e.getMessage()); // expected, and said in full: no stack trace
+              } else {
+                context.getLog().error("queue {} could not be recovered from its journal; it refuses every command",
+                    name, e);
+              }
               manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
               condition.moveTo(JournalHealth.State.UNAVAILABLE, "could not be recovered: "
                   + JournalCondition.describe(e), clock.instant());
@@ -1427,20 +1432,47 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return c != null ? c : gathering == null ? null : gathering.created.get(consumer);
   }
 
-  /** Builds the queue from what its journal holds, before any command runs. */
+  /**
+   * A durable queue's recovered messages do not fit under the memory threshold beside what the
+   * other queues retain: the queue is not started, rather than run the heap out.
+   */
+  static final class RecoveryRefused extends RuntimeException {
+    RecoveryRefused(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * Builds the queue from what its journal holds, before any command runs.
+   *
+   * @throws RecoveryRefused if its messages do not fit under the memory threshold; its journal is
+   *     stopped then, so that what it read is freed
+   */
   private void restore(QueueJournal.Recovered recovered, long tookMillis) {
     List<Message> messages = recovered.messages();
-    // Ids of messages freed before the restart too: a producer retrying after a crash is still deduplicated.
-    recovered.dedup().forEach(d -> dedup.remember(d.id(), d.sequence(), d.appendedAt()));
     long bytes = 0;
     for (Message m : messages) {
       bytes += m.sizeBytes();
+    }
+    // Confirmed to its producers, so never dropped; but not reserved past the threshold either.
+    if (!memory.tryReserveRecovered(bytes)) {
+      long used = memory.bytes();
+      getContext().stop(journal);
+      Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,
+          bytes, used, memory.threshold()));
+      throw new RecoveryRefused("queue " + name + " not recovered: its " + messages.size() + " messages (" + bytes
+          + " bytes) do not fit under the memory threshold of " + memory.threshold() + " bytes beside the " + used
+          + " bytes other queues hold; it refuses every command until Spool restarts with a larger heap or "
+          + "spool.memory.threshold (its journal is kept)");
+    }
+    // Ids of messages freed before the restart too: a producer retrying after a crash is still deduplicated.
+    recovered.dedup().forEach(d -> dedup.remember(d.id(), d.sequence(), d.appendedAt()));
+    for (Message m : messages) {
       if (m.expiresAtMillis() != 0) {
         expiries.add(m.expiresAtMillis(), m.sequence());
       }
     }
     log.restore(messages, recovered.lastSequence());
-    memory.reserve(bytes); // confirmed to its producers: held whatever the threshold
     if (!messages.isEmpty()) {
       lastPrepared = messages.get(messages.size() - 1);
       lastTimestamp = lastPrepared.timestamp();

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.persistence.typed.JournalPersistFailed;
@@ -20,6 +21,7 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
 import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotCompleted;
 import org.apache.pekko.persistence.typed.SnapshotFailed;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
@@ -33,8 +35,19 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * completes: group commit, with never more than one write in flight, so Pekko's stash stays empty.
  *
  * <p>It keeps references to the retained messages (shared with the queue's log, not copied), so
- * that every {@code snapshot-every} writes it can snapshot what the queue retains; events before
- * the previous snapshot are then deleted, and recovery reads one snapshot and the writes after it.
+ * that every {@code snapshot-every} writes it can snapshot what the queue retains, and recovery
+ * reads one snapshot and the writes after it. A snapshot is taken only when the heap has room for
+ * what writing it costs ({@link SnapshotSchedule}); until then it is postponed and events are kept.
+ *
+ * <p>Pekko's {@code RetentionCriteria.snapshotEvery} cannot be postponed (it snapshots at every
+ * multiple of its count, whatever the heap), and in Pekko 1.x a snapshot chosen by
+ * {@link #shouldSnapshot} deletes nothing. So this journal decides in {@code shouldSnapshot} and,
+ * once a snapshot is stored, deletes the events and snapshots older than the one before it itself
+ * ({@link JournalCleanup}): two snapshots are kept, and the events from the older one on.
+ *
+ * <p>What persistence holds besides the messages (a write's serialized form while it is stored,
+ * a snapshot's while it is written) is counted in the engine's memory accounting
+ * ({@link JournalMemory}) and given back once the store answers.
  *
  * <p>After every recovery, the first and those after a failed write (Pekko restarts a journal
  * whose write failed, with backoff), it tells the queue what the journal holds ({@link Recovered}),
@@ -47,6 +60,9 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
   /** Journal {@code event}; answered with {@link Written} once it is stored. */
   public record Write(QueueEvent event) implements Command {}
+
+  /** The journal's or snapshot store's answer to a deletion {@link JournalCleanup} asked for. */
+  private record Cleaned(Object response) implements Command {}
 
   /** What the journal tells its queue. */
   public interface Reply {}
@@ -82,6 +98,10 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     long lastWriteId;
     long lastSequence;
     final ArrayDeque<Message> retained = new ArrayDeque<>();
+    /** The accounted bytes of {@link #retained}: about what a snapshot of it serializes to. */
+    long retainedBytes;
+    /** Events applied since the snapshot this state started from (recovery replays them again). */
+    long eventsSinceSnapshot;
     /** Removed sequences still in {@link #retained} (not at its head). */
     final TreeSet<Long> removed = new TreeSet<>();
     final LinkedHashMap<String, QueueEvent.ConsumerRecord> consumers = new LinkedHashMap<>();
@@ -106,9 +126,11 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     }
 
     void apply(QueueEvent e) {
+      eventsSinceSnapshot++;
       lastWriteId = e.writeId();
       for (Message m : e.messages()) {
         retained.addLast(m);
+        retainedBytes += m.sizeBytes();
         lastSequence = Math.max(lastSequence, m.sequence());
         if (m.hasProducerId()) {
           dedup.put(m.id(), new QueueSnapshot.DedupEntry(m.id(), m.sequence(), m.timestamp()));
@@ -140,7 +162,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
       while (!retained.isEmpty()) {
         long head = retained.peekFirst().sequence();
         if (head < below || removed.remove(head)) {
-          retained.pollFirst();
+          retainedBytes -= retained.pollFirst().sizeBytes();
         } else {
           break;
         }
@@ -175,6 +197,12 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
       return out;
     }
 
+    /** About the bytes a snapshot of this state serializes to. */
+    long snapshotBytes() {
+      return retainedBytes + (long) dedup.size() * QueueSnapshot.DedupEntry.SERIALIZED_BYTES
+          + (long) positions.size() * 1024; // a position with unsettled deliveries; consumers are few
+    }
+
     QueueSnapshot snapshot() {
       return new QueueSnapshot(lastWriteId, lastSequence, live(), List.copyOf(consumers.values()),
           Map.copyOf(positions), List.copyOf(dedup.values()));
@@ -189,6 +217,9 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
       state.lastWriteId = s.lastWriteId();
       state.lastSequence = s.lastSequence();
       state.retained.addAll(s.messages());
+      for (Message m : s.messages()) {
+        state.retainedBytes += m.sizeBytes();
+      }
       for (QueueEvent.ConsumerRecord c : s.consumers()) {
         state.consumers.put(c.settings().name(), c);
       }
@@ -202,12 +233,13 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    * @param incarnation the queue's incarnation (a queue created again gets a new one)
    * @param dedupWindow how long a producer-chosen id is remembered (the queue's dedup window)
    * @param dedupMaxEntries the most ids remembered
+   * @param memory the engine's memory accounting, told what writes and snapshots hold
    * @param replyTo the queue
    */
   public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
-      Duration dedupWindow, int dedupMaxEntries, ActorRef<Reply> replyTo) {
+      Duration dedupWindow, int dedupMaxEntries, JournalMemory memory, ActorRef<Reply> replyTo) {
     return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings,
-        new State(dedupWindow.toMillis(), dedupMaxEntries), replyTo));
+        new State(dedupWindow.toMillis(), dedupMaxEntries), memory, replyTo));
   }
 
   /** The persistence id of a queue's journal. */
@@ -216,19 +248,61 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return PersistenceId.of("spool-queue", queue + "~" + incarnation);
   }
 
+  /**
+   * Whole copies of a write's serialized form held while it is stored: the serializer's array and
+   * the database driver's copy (no store streams single events).
+   */
+  static final int WRITE_COPIES = 2;
+
   private final ActorContext<Command> context;
   private final ActorRef<Reply> replyTo;
+  private final JournalMemory memory;
+  private final SnapshotSchedule schedule;
+  private final JournalCleanup cleanup;
+  /** Bytes held in the memory accounting for the write under way (one at most) and for a snapshot. */
+  private long heldForWrite;
+  private long heldForSnapshot;
+  /** The sequence number of the last snapshot stored since this journal started; 0 for none. */
+  private long lastSnapshot;
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
-      State empty, ActorRef<Reply> replyTo) {
+      State empty, JournalMemory memory, ActorRef<Reply> replyTo) {
     super(id, settings, empty::fresh);
     this.context = context;
     this.replyTo = replyTo;
+    this.memory = memory;
+    this.schedule = new SnapshotSchedule(settings.snapshotEvery(), settings.snapshotCopies(), memory);
+    this.cleanup = new JournalCleanup(context.getSystem(), id.id(), settings,
+        context.messageAdapter(Object.class, Cleaned::new));
   }
 
+  /** Pekko snapshots nothing by itself: {@link #shouldSnapshot} decides, and {@link JournalCleanup} deletes. */
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2).withDeleteEventsOnSnapshot();
+    return RetentionCriteria.disabled();
+  }
+
+  /** Called with each event as it is persisted: a snapshot follows its write if this is true. */
+  @Override
+  public boolean shouldSnapshot(State state, QueueEvent event, long sequenceNr) {
+    SnapshotSchedule.Decision decision = schedule.afterWrite(state.eventsSinceSnapshot, state.snapshotBytes());
+    switch (decision) {
+      case TAKE -> {
+        heldForSnapshot = schedule.lastCost();
+        state.eventsSinceSnapshot = 0; // this state is the one the snapshot holds
+        long postponed = schedule.takenAfterPostponing();
+        if (postponed > 0) {
+          context.getLog().info("journal {}: snapshot of {} bytes taken after {} postponed writes",
+              persistenceId().id(), state.snapshotBytes(), postponed);
+        }
+        return true;
+      }
+      case POSTPONE -> context.getLog().warn("journal {}: snapshot postponed: writing its {} bytes needs {} bytes of "
+              + "heap, more than is free now; events are kept (not deleted) until a snapshot fits",
+          persistenceId().id(), state.snapshotBytes(), schedule.cost(state.snapshotBytes()));
+      default -> { }
+    }
+    return false;
   }
 
   @Override
@@ -250,8 +324,17 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   public CommandHandler<Command, QueueEvent, State> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
-        .onCommand(Write.class, (state, write) -> Effect().persist(write.event())
-            .thenRun(s -> replyTo.tell(new Written(write.event().writeId()))))
+        .onCommand(Write.class, (state, write) -> {
+          holdForWrite(write.event());
+          return Effect().persist(write.event()).thenRun(s -> {
+            releaseWrite();
+            replyTo.tell(new Written(write.event().writeId()));
+          });
+        })
+        .onCommand(Cleaned.class, (state, cleaned) -> {
+          cleanup.onResponse(cleaned.response(), context.getLog());
+          return Effect().none();
+        })
         .build();
   }
 
@@ -270,9 +353,13 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   @Override
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> replyTo.tell(new Recovered(state.lastWriteId,
-            state.lastSequence, state.live(), List.copyOf(state.consumers.values()), Map.copyOf(state.positions),
-            List.copyOf(state.dedup.values()))))
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          // After a restart for a failed write, neither that write nor a snapshot after it is under way.
+          releaseWrite();
+          releaseSnapshot();
+          replyTo.tell(new Recovered(state.lastWriteId, state.lastSequence, state.live(),
+              List.copyOf(state.consumers.values()), Map.copyOf(state.positions), List.copyOf(state.dedup.values())));
+        })
         .onSignal(RecoveryFailed.class, (state, failed) -> {
           // At DEBUG: the queue reports it to the manager, which logs it once, not once per retry.
           context.getLog().debug("journal {} could not be read; retrying: {}", persistenceId().id(),
@@ -280,9 +367,42 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
           replyTo.tell(new Unavailable(failed.getFailure()));
         })
         .onSignal(JournalPersistFailed.class, (state, failed) -> replyTo.tell(new WriteFailed(failed.getFailure())))
-        .onSignal(SnapshotFailed.class, (state, failed) -> context.getLog().warn(
-            "journal {}: snapshot failed (recovery reads more events until the next one succeeds): {}",
-            persistenceId().id(), failed.getFailure().toString()))
+        .onSignal(SnapshotCompleted.class, (state, completed) -> {
+          releaseSnapshot();
+          long sequenceNr = completed.metadata().sequenceNr();
+          if (lastSnapshot > 0) {
+            cleanup.deleteBefore(lastSnapshot);
+          }
+          lastSnapshot = sequenceNr;
+        })
+        .onSignal(SnapshotFailed.class, (state, failed) -> {
+          releaseSnapshot();
+          context.getLog().warn("journal {}: snapshot failed (recovery reads more events until the next one "
+              + "succeeds): {}", persistenceId().id(), failed.getFailure().toString());
+        })
+        .onSignal(PostStop.instance(), state -> {
+          releaseWrite();
+          releaseSnapshot();
+        })
         .build();
+  }
+
+  private void holdForWrite(QueueEvent event) {
+    long bytes = 0;
+    for (Message m : event.messages()) {
+      bytes += m.sizeBytes();
+    }
+    heldForWrite = bytes * WRITE_COPIES;
+    memory.hold(heldForWrite);
+  }
+
+  private void releaseWrite() {
+    memory.releaseHeld(heldForWrite);
+    heldForWrite = 0;
+  }
+
+  private void releaseSnapshot() {
+    memory.releaseHeld(heldForSnapshot);
+    heldForSnapshot = 0;
   }
 }

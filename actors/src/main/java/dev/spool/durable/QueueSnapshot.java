@@ -20,5 +20,8 @@ public record QueueSnapshot(long lastWriteId, long lastSequence, List<Message> m
     List<DedupEntry> dedup) implements Journaled {
 
   /** A producer-chosen id, the sequence it was appended at, and when. */
-  public record DedupEntry(java.util.UUID id, long sequence, long appendedAt) {}
+  public record DedupEntry(java.util.UUID id, long sequence, long appendedAt) {
+    /** Its size in a snapshot: four longs. */
+    static final int SERIALIZED_BYTES = 32;
+  }
 }
