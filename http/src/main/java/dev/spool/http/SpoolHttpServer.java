@@ -15,9 +15,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -34,6 +34,7 @@ import scala.concurrent.duration.FiniteDuration;
  * fails first ({@code service-unbind}), then requests in flight get
  * {@code spool.http.termination-deadline} to finish and event streams end
  * ({@code service-requests-done}), and only then does Spool stop ({@code service-stop}).
+ * Connections are accepted and bounded by {@link Listener} (spool.http.connections).
  */
 public final class SpoolHttpServer {
 
@@ -53,7 +54,6 @@ public final class SpoolHttpServer {
     private final EventStreams streams;
     private final SpoolMetrics metrics;
     private final AtomicBoolean stopped = new AtomicBoolean();
-
     private final CompletableFuture<Done> terminated = new CompletableFuture<>();
 
     private Binding(Listener listener, HttpSettings settings, Lifecycle lifecycle, HealthRoutes health,
@@ -92,7 +92,7 @@ public final class SpoolHttpServer {
       return (settings.tls().enabled() ? "https" : "http") + "://" + host + ":" + port() + "/";
     }
 
-    /** Closes the port and fails readiness; requests in flight continue. */
+    /** Closes the port and fails readiness; requests in flight continue, new reads are refused (503). */
     public CompletionStage<Done> unbind() {
       health.stopping();
       lifecycle.stop();
@@ -189,7 +189,8 @@ public final class SpoolHttpServer {
   /**
    * Pekko's server settings with ours: the body limit, a request timeout longer than the longest
    * long-poll, a {@code Server} header that names no version, and unparseable requests answered in
-   * the error shape.
+   * the error shape. Pekko's max-connections and idle-timeout do not apply: {@link Listener} bounds
+   * and times connections itself.
    */
   private static ServerSettings serverSettings(ActorSystem<?> system, HttpSettings settings, Duration askTimeout) {
     ServerSettings base = ServerSettings.create(system.classicSystem());
