@@ -129,6 +129,25 @@ class ListenerTest {
   }
 
   @Test
+  void pastTheReserveANewConnectionClosesAtOnce() throws Exception {
+    try (TestServer server = TestServer.start(ConfigFactory.parseString(
+            "spool.http.connections { max = 2, health-reserve = 0 }").withFallback(TestServer.tokens()));
+        Flood busy = new Flood()) {
+      for (int i = 0; i < 2; i++) {
+        busy.add(RawHttp.connect("127.0.0." + (40 + i), server.binding.port())).write(SLOW_HEAD);
+      }
+      Awaitility.await().atMost(Duration.ofSeconds(5))
+          .until(() -> server.binding.openConnections(ConnectionGuard.Phase.HEAD) == 2);
+      try (RawHttp third = RawHttp.connect(server.binding.port())) {
+        third.socket.setSoTimeout(2000);
+        String end = third.awaitEnd();
+        assertTrue(end.equals("FIN") || end.equals("RESET"), end);
+      }
+      assertEquals(2, server.binding.openConnections());
+    }
+  }
+
+  @Test
   void oneClientAddressCannotTakeEveryConnection() throws Exception {
     try (TestServer server = TestServer.start(ConfigFactory.parseString(
             "spool.http.connections { per-client = 4 }").withFallback(TestServer.tokens()));
