@@ -52,6 +52,10 @@ class ListenerTest {
       slowloris.write(SLOW_HEAD);
       long slowStart = System.nanoTime();
       CompletableFuture<RawHttp.Response> slowAnswer = CompletableFuture.supplyAsync(() -> trickle(slowloris));
+      // The slowloris came last: once its head is being read, the server has taken in the whole flood
+      // (the kernel's accept queue is first come, first served).
+      Awaitility.await().atMost(Duration.ofSeconds(30))
+          .until(() -> server.binding.openConnections(ConnectionGuard.Phase.HEAD) == 1);
 
       // Each probe on a new connection, while the flood is held and the slowloris trickles.
       List<Long> probeMillis = new ArrayList<>();
