@@ -67,14 +67,14 @@ final class ApiRoutes extends RouteSupport {
   static final String CHART_JS = "META-INF/resources/webjars/chart.js/4.4.1/dist/chart.umd.js";
 
   ApiRoutes(Spool spool, HttpSettings settings, Authenticator authenticator, HealthRoutes health,
-      SpoolMetrics metrics, EventStreams streams) {
+      SpoolMetrics metrics, EventStreams streams, Lifecycle lifecycle) {
     super(settings);
     this.authenticator = authenticator;
     this.health = health;
     this.metrics = metrics;
     this.scheme = settings.tls().enabled() ? "https" : "http";
-    MessageRoutes messages = new MessageRoutes(spool, settings);
-    ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams);
+    MessageRoutes messages = new MessageRoutes(spool, settings, lifecycle);
+    ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams, lifecycle);
     this.queues = new QueueRoutes(spool, settings, messages, consumers);
     this.operations = new OperationRoutes(spool, settings, streams);
   }

@@ -2,6 +2,7 @@ package dev.spool.http;
 
 import dev.spool.QueueConsumer;
 import dev.spool.Spool;
+import dev.spool.SpoolException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -18,11 +19,13 @@ final class ConsumerRoutes extends RouteSupport {
 
   private final Spool spool;
   private final EventStreams streams;
+  private final Lifecycle lifecycle;
 
-  ConsumerRoutes(Spool spool, HttpSettings settings, EventStreams streams) {
+  ConsumerRoutes(Spool spool, HttpSettings settings, EventStreams streams, Lifecycle lifecycle) {
     super(settings);
     this.spool = spool;
     this.streams = streams;
+    this.lifecycle = lifecycle;
   }
 
   Route route(Principal principal, String queue) {
@@ -68,7 +71,7 @@ final class ConsumerRoutes extends RouteSupport {
       Duration w = durationParam("wait", wait, Duration.ZERO);
       // Capped here, so that no read outlives the server's request timeout.
       Duration capped = w.compareTo(settings.maxReadWait()) > 0 ? settings.maxReadWait() : w;
-      return ok(consumer.readBatch(n, capped), Views.DeliveriesView::of);
+      return ok(unlessStopping(lifecycle, () -> consumer.readBatch(n, capped)), Views.DeliveriesView::of);
     }));
   }
 
@@ -91,6 +94,9 @@ final class ConsumerRoutes extends RouteSupport {
    * through {@code /ack}; when the client disconnects, what it held is redelivered.
    */
   private Route stream(String queue, String name) {
+    if (lifecycle.stopping()) {
+      throw new SpoolException.ShuttingDown();
+    }
     // The consumer must exist before a stream attaches: a stream to nothing would wait forever.
     return onSuccess(spool.consumerInfo(queue, name), info -> streams.respond(
         spool.consumer(queue, name).source().map(d -> ServerSentEvent.create(

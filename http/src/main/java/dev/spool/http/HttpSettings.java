@@ -26,6 +26,7 @@ import java.util.Set;
  * @param tokens the configured bearer tokens (hashed)
  * @param tokenFile where a generated admin token is kept, under {@code dataDir}
  * @param tls HTTPS settings
+ * @param connections bounds and timeouts of the listener's connections
  */
 public record HttpSettings(
     String host,
@@ -40,7 +41,8 @@ public record HttpSettings(
     Set<String> allowedOrigins,
     List<TokenEntry> tokens,
     Path tokenFile,
-    Tls tls) {
+    Tls tls,
+    Connections connections) {
 
   /**
    * One configured token.
@@ -65,6 +67,37 @@ public record HttpSettings(
     public String toString() {
       // Never the password: settings end up in logs.
       return "Tls[enabled=" + enabled + ", keystore=" + keystore + ", keystoreType=" + keystoreType + "]";
+    }
+  }
+
+  /**
+   * How many connections the listener serves and how long it waits on them ({@code spool.http.connections}).
+   *
+   * @param max connections served in full
+   * @param healthReserve connections accepted beyond {@code max}, each for one request that only
+   *     {@code /health/*} answers
+   * @param perClient connections one client address may hold; more get one 429 answer and are closed
+   * @param headerTimeout how long a request's head (request line and headers) may take to arrive
+   * @param idleTimeout how long a kept-alive connection may wait for its next request
+   * @param overLimitHeaderTimeout the head timeout of connections accepted over a limit
+   */
+  public record Connections(int max, int healthReserve, int perClient, Duration headerTimeout, Duration idleTimeout,
+      Duration overLimitHeaderTimeout) {
+    public Connections {
+      if (max < 1 || healthReserve < 0 || perClient < 1) {
+        throw new SpoolException.InvalidConfiguration("spool.http.connections: max and per-client must be positive, "
+            + "health-reserve must not be negative");
+      }
+      for (Duration d : List.of(headerTimeout, idleTimeout, overLimitHeaderTimeout)) {
+        if (d.isNegative() || d.isZero()) {
+          throw new SpoolException.InvalidConfiguration("spool.http.connections: timeouts must be positive");
+        }
+      }
+    }
+
+    static Connections create(Config c) {
+      return new Connections(c.getInt("max"), c.getInt("health-reserve"), c.getInt("per-client"),
+          c.getDuration("header-timeout"), c.getDuration("idle-timeout"), c.getDuration("over-limit-header-timeout"));
     }
   }
 
@@ -104,7 +137,8 @@ public record HttpSettings(
           tokens(c.getConfigList("auth.tokens")),
           dataDir.resolve(c.getString("auth.token-file")),
           new Tls(tls.getBoolean("enabled"), tls.getString("keystore"), tls.getString("password"),
-              tls.getString("keystore-type")));
+              tls.getString("keystore-type")),
+          Connections.create(c.getConfig("connections")));
     } catch (ConfigException e) {
       throw new SpoolException.InvalidConfiguration("HTTP configuration: " + e.getMessage());
     }

@@ -2,9 +2,12 @@ package dev.spool.http;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.KeyDeserializer;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,6 +18,8 @@ import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.deser.std.StdScalarDeserializer;
+import com.fasterxml.jackson.databind.deser.std.StringDeserializer;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dev.spool.QueueSettings;
@@ -28,7 +33,9 @@ import java.util.Map;
 /**
  * JSON in and out. Reading is strict so that a typo never passes silently: unknown fields, wrong
  * types (no {@code "42"} for a number, no {@code 1.5} for a whole number, no number for a string)
- * and trailing content are {@code InvalidConfiguration} errors whose message names the field.
+ * and trailing content are {@code InvalidConfiguration} errors whose message names the field. A
+ * body that is not well-formed UTF-8, or a string escaping half a surrogate pair (D800 alone), is
+ * refused too: either would otherwise be stored rewritten (as {@code ?} or NUL).
  */
 final class Json {
 
@@ -45,7 +52,9 @@ final class Json {
           public void serialize(QueueSettings value, JsonGenerator gen, SerializerProvider provider) throws IOException {
             provider.defaultSerializeValue(Views.QueueSettingsView.of(value), gen);
           }
-        });
+        })
+        .addDeserializer(String.class, new WellFormedStrings())
+        .addKeyDeserializer(String.class, new WellFormedKeys());
     ObjectMapper mapper = JsonMapper.builder()
         .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
         .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -66,6 +75,11 @@ final class Json {
 
   /** Parses {@code body} as {@code type}; an empty body reads as {@code {}}. */
   static <T> T read(byte[] body, Class<T> type) {
+    int invalid = invalidUtf8At(body);
+    if (invalid >= 0) {
+      throw new SpoolException.InvalidConfiguration("the body is not well-formed UTF-8 (byte " + invalid
+          + " starts an invalid, overlong or truncated sequence)");
+    }
     try {
       T value = MAPPER.readValue(body.length == 0 ? EMPTY_OBJECT : body, type);
       if (value == null) {
@@ -105,6 +119,101 @@ final class Json {
   }
 
   private static final byte[] EMPTY_OBJECT = {'{', '}'};
+
+  /**
+   * The offset of the first sequence in {@code bytes} that is not well-formed UTF-8 (RFC 3629,
+   * table 3-7: no overlong forms such as {@code C0 80}, no encoded surrogates, nothing above
+   * U+10FFFF, nothing truncated), or -1. Jackson decodes some of these without complaint.
+   */
+  static int invalidUtf8At(byte[] bytes) {
+    int i = 0;
+    while (i < bytes.length) {
+      int b = bytes[i];
+      if (b >= 0) {
+        i++;
+        continue;
+      }
+      b &= 0xFF;
+      int length;
+      int low = 0x80;
+      int high = 0xBF;
+      if (b >= 0xC2 && b <= 0xDF) {
+        length = 2;
+      } else if (b >= 0xE0 && b <= 0xEF) {
+        length = 3;
+        low = b == 0xE0 ? 0xA0 : low;
+        high = b == 0xED ? 0x9F : high;
+      } else if (b >= 0xF0 && b <= 0xF4) {
+        length = 4;
+        low = b == 0xF0 ? 0x90 : low;
+        high = b == 0xF4 ? 0x8F : high;
+      } else {
+        return i;
+      }
+      if (i + length > bytes.length) {
+        return i;
+      }
+      int second = bytes[i + 1] & 0xFF;
+      if (second < low || second > high) {
+        return i;
+      }
+      for (int k = 2; k < length; k++) {
+        if ((bytes[i + k] & 0xC0) != 0x80) {
+          return i;
+        }
+      }
+      i += length;
+    }
+    return -1;
+  }
+
+  /** Whether {@code s} pairs every surrogate: a lone one cannot be stored as UTF-8. */
+  static boolean wellFormed(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static final String LONE_SURROGATE = "holds a lone surrogate (half of a \\uD800-\\uDFFF pair), "
+      + "which is not text";
+
+  /** Jackson's own string reading (with its coercion checks), then the surrogate check. */
+  private static final class WellFormedStrings extends StdScalarDeserializer<String> {
+    WellFormedStrings() {
+      super(String.class);
+    }
+
+    @Override
+    public String deserialize(JsonParser p, DeserializationContext context) throws IOException {
+      String value = StringDeserializer.instance.deserialize(p, context);
+      if (value != null && !wellFormed(value)) {
+        throw JsonMappingException.from(p, LONE_SURROGATE);
+      }
+      return value;
+    }
+
+    @Override
+    public LogicalType logicalType() {
+      return LogicalType.Textual;
+    }
+  }
+
+  /** Map keys (message headers' names) checked as strings are. */
+  private static final class WellFormedKeys extends KeyDeserializer {
+    @Override
+    public Object deserializeKey(String key, DeserializationContext context) throws IOException {
+      if (!wellFormed(key)) {
+        throw JsonMappingException.from(context, "a key " + LONE_SURROGATE);
+      }
+      return key;
+    }
+  }
 
   private static String path(JsonMappingException e) {
     StringBuilder path = new StringBuilder();

@@ -11,17 +11,19 @@ import org.apache.pekko.http.javadsl.server.Route;
 final class MessageRoutes extends RouteSupport {
 
   private final Spool spool;
+  private final Lifecycle lifecycle;
 
-  MessageRoutes(Spool spool, HttpSettings settings) {
+  MessageRoutes(Spool spool, HttpSettings settings, Lifecycle lifecycle) {
     super(settings);
     this.spool = spool;
+    this.lifecycle = lifecycle;
   }
 
   Route route(Principal principal, String queue) {
     return concat(
         pathEnd(() -> concat(
             post(() -> allow(principal, Access.publish(queue),
-                () -> body(Requests.PublishBody.class, body -> publish(principal, queue, body.toMessages())))),
+                () -> requiredBody(Requests.PublishBody.class, body -> publish(principal, queue, body.toMessages())))),
             get(() -> allow(principal, Access.viewQueue(queue), () -> browse(queue))))),
         path(segment -> get(() -> allow(principal, Access.viewQueue(queue),
             () -> ok(spool.messageTrace(queue, sequence(segment)), Views.TraceView::of)))));
@@ -37,7 +39,7 @@ final class MessageRoutes extends RouteSupport {
     return parameterOptional("from", from -> parameterOptional("limit", limit -> {
       long first = longParam("from", from, 1, 1, Long.MAX_VALUE);
       int max = (int) longParam("limit", limit, Math.min(100, settings.maxBrowse()), 1, settings.maxBrowse());
-      return ok(spool.browse(queue, first, max), messages -> messages.stream().map(Views.MessageView::of).toList());
+      return ok(unlessStopping(lifecycle, () -> spool.browse(queue, first, max)), messages -> messages.stream().map(Views.MessageView::of).toList());
     }));
   }
 

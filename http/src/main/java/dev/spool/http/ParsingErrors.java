@@ -3,6 +3,7 @@ package dev.spool.http;
 import org.apache.pekko.event.LoggingAdapter;
 import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.scaladsl.model.ErrorInfo;
 import org.apache.pekko.http.scaladsl.model.StatusCode;
 import org.apache.pekko.http.scaladsl.settings.ServerSettings;
@@ -18,6 +19,20 @@ public final class ParsingErrors extends ParsingErrorHandler {
   public HttpResponse handle(StatusCode status, ErrorInfo error, LoggingAdapter log, ServerSettings settings) {
     // Debug only: anyone can send garbage, and it must not fill the log.
     log.debug("Refused an unparseable request: {} {}", status.intValue(), error.summary());
-    return Errors.response(status, Errors.codeFor(status), error.summary()).withHeaders(ApiRoutes.SECURITY_HEADERS);
+    org.apache.pekko.http.javadsl.model.StatusCode answered = headersTooLarge(status, error)
+        ? StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE : status;
+    return Errors.response(answered, Errors.codeFor(answered), error.summary())
+        .withHeaders(ApiRoutes.SECURITY_HEADERS);
+  }
+
+  /**
+   * Pekko answers too many headers, or a header name or value over its limit, with a plain 400; RFC
+   * 6585 has 431 for exactly this, which tells a client the request's head, not its content, is at
+   * fault. Pekko names these limits only in its message.
+   */
+  private static boolean headersTooLarge(StatusCode status, ErrorInfo error) {
+    String summary = error.summary();
+    return status.intValue() == 400 && summary.startsWith("HTTP ") && summary.contains("configured limit")
+        && (summary.contains(" header") || summary.contains("headers"));
   }
 }

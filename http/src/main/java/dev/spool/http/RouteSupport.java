@@ -51,21 +51,33 @@ abstract class RouteSupport extends AllDirectives {
    * {@code spool.http.max-body} bytes, else 413; another content type is 415.
    */
   protected <T> Route body(Class<T> type, Function<T, Route> inner) {
+    return body(type, true, inner);
+  }
+
+  /** As {@link #body(Class, Function)}, but an empty body is refused with 400: the body is the point. */
+  protected <T> Route requiredBody(Class<T> type, Function<T, Route> inner) {
+    return body(type, false, inner);
+  }
+
+  private <T> Route body(Class<T> type, boolean emptyAllowed, Function<T, Route> inner) {
     return extractRequestEntity(entity -> {
       // A body that arrived whole is already strict: used as it is. toStrict would still run a
       // stream, with an actor started and stopped, for every request (pekko-http 1.3): nearly a
       // third of the server's time on single-message publishes under wrk.
       if (entity instanceof HttpEntity.Strict strict && strict.getData().size() <= settings.maxBody()) {
-        return parsed(strict, type, inner);
+        return parsed(strict, type, emptyAllowed, inner);
       }
       // The limit itself is the request's (spool.http.max-body, set on the server), which fails with
       // EntityStreamSizeException: 413. A toStrict limit would fail with a 400-looking error instead.
-      return extractStrictEntity(BODY_TIMEOUT, Long.MAX_VALUE, strict -> parsed(strict, type, inner));
+      return extractStrictEntity(BODY_TIMEOUT, Long.MAX_VALUE, strict -> parsed(strict, type, emptyAllowed, inner));
     });
   }
 
-  private <T> Route parsed(HttpEntity.Strict entity, Class<T> type, Function<T, Route> inner) {
+  private <T> Route parsed(HttpEntity.Strict entity, Class<T> type, boolean emptyAllowed, Function<T, Route> inner) {
     byte[] bytes = entity.getData().toArray();
+    if (bytes.length == 0 && !emptyAllowed) {
+      throw new SpoolException.InvalidConfiguration("the body is empty: send a JSON object");
+    }
     if (bytes.length > 0 && !isJson(entity.getContentType().mediaType())) {
       return complete(Errors.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType",
           "send the body as application/json, not " + entity.getContentType().mediaType()));
@@ -76,6 +88,24 @@ abstract class RouteSupport extends AllDirectives {
   private static boolean isJson(MediaType mediaType) {
     return mediaType.mainType().equals("application")
         && (mediaType.subType().equals("json") || mediaType.subType().endsWith("+json"));
+  }
+
+  /**
+   * {@code read} unless the service is stopping: then 503 {@code ShuttingDown}, also for a read
+   * that was waiting and came back empty. A draining engine hands out nothing, and an empty answer
+   * would read as an empty queue rather than a server going away.
+   */
+  protected static <T extends java.util.Collection<?>> CompletionStage<T> unlessStopping(Lifecycle lifecycle,
+      Supplier<CompletionStage<T>> read) {
+    if (lifecycle.stopping()) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new SpoolException.ShuttingDown());
+    }
+    return read.get().thenApply(found -> {
+      if (found.isEmpty() && lifecycle.stopping()) {
+        throw new SpoolException.ShuttingDown();
+      }
+      return found;
+    });
   }
 
   /** {@code inner} if {@code principal} may do {@code access}, else 403. */

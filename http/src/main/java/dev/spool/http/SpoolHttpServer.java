@@ -21,10 +21,6 @@ import javax.net.ssl.SSLContext;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.http.javadsl.ConnectionContext;
-import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBinding;
-import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.model.headers.ProductVersion;
 import org.apache.pekko.http.javadsl.model.headers.Server;
 import org.apache.pekko.http.javadsl.settings.ServerSettings;
@@ -38,6 +34,7 @@ import scala.concurrent.duration.FiniteDuration;
  * fails first ({@code service-unbind}), then requests in flight get
  * {@code spool.http.termination-deadline} to finish and event streams end
  * ({@code service-requests-done}), and only then does Spool stop ({@code service-stop}).
+ * Connections are accepted and bounded by {@link Listener} (spool.http.connections).
  */
 public final class SpoolHttpServer {
 
@@ -50,17 +47,20 @@ public final class SpoolHttpServer {
 
   /** A running server: where it listens, and how to stop it (CoordinatedShutdown also does). */
   public static final class Binding {
-    private final ServerBinding binding;
+    private final Listener listener;
     private final HttpSettings settings;
+    private final Lifecycle lifecycle;
     private final HealthRoutes health;
     private final EventStreams streams;
     private final SpoolMetrics metrics;
     private final AtomicBoolean stopped = new AtomicBoolean();
+    private final CompletableFuture<Done> terminated = new CompletableFuture<>();
 
-    private Binding(ServerBinding binding, HttpSettings settings, HealthRoutes health, EventStreams streams,
-        SpoolMetrics metrics) {
-      this.binding = binding;
+    private Binding(Listener listener, HttpSettings settings, Lifecycle lifecycle, HealthRoutes health,
+        EventStreams streams, SpoolMetrics metrics) {
+      this.listener = listener;
       this.settings = settings;
+      this.lifecycle = lifecycle;
       this.health = health;
       this.streams = streams;
       this.metrics = metrics;
@@ -68,7 +68,17 @@ public final class SpoolHttpServer {
 
     /** The port bound (useful with {@code spool.http.port = 0}). */
     public int port() {
-      return binding.localAddress().getPort();
+      return listener.localAddress().getPort();
+    }
+
+    /** Connections open now. */
+    int openConnections() {
+      return listener.openConnections();
+    }
+
+    /** Connections open now in {@code phase}. */
+    int openConnections(ConnectionGuard.Phase phase) {
+      return listener.openConnections(phase);
     }
 
     /** The interface bound. */
@@ -82,10 +92,11 @@ public final class SpoolHttpServer {
       return (settings.tls().enabled() ? "https" : "http") + "://" + host + ":" + port() + "/";
     }
 
-    /** Closes the port and fails readiness; requests in flight continue. */
+    /** Closes the port and fails readiness; requests in flight continue, new reads are refused (503). */
     public CompletionStage<Done> unbind() {
       health.stopping();
-      return binding.unbind();
+      lifecycle.stop();
+      return listener.unbind();
     }
 
     /**
@@ -94,18 +105,20 @@ public final class SpoolHttpServer {
      */
     public CompletionStage<Done> terminate() {
       if (!stopped.compareAndSet(false, true)) {
-        return binding.whenTerminated().thenApply(t -> Done.getInstance());
+        return terminated;
       }
       health.stopping();
-      // Streams end first, and their last chunk gets a moment to be written, so that their clients
-      // see a clean end rather than a reset connection.
-      return streams.stopAll(settings.terminationDeadline())
-          .thenComposeAsync(ended -> binding.terminate(settings.terminationDeadline()), STREAM_END_GRACE)
-          .thenApply(t -> {
+      lifecycle.stop();
+      // Streams end first, and their last event gets a moment to be written, so that their clients
+      // see a clean end rather than a closed connection.
+      streams.stopAll(settings.terminationDeadline())
+          .thenComposeAsync(ended -> listener.terminate(settings.terminationDeadline()), STREAM_END_GRACE)
+          .whenComplete((t, failure) -> {
             metrics.close();
             log.info("HTTP service stopped");
-            return Done.getInstance();
+            terminated.complete(Done.getInstance());
           });
+      return terminated;
     }
   }
 
@@ -130,18 +143,16 @@ public final class SpoolHttpServer {
     HealthRoutes health = new HealthRoutes(spool, settings);
     EventStreams streams = new EventStreams(settings.sseHeartbeat());
     SpoolMetrics metrics = new SpoolMetrics(spool);
-    ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams);
+    Lifecycle lifecycle = new Lifecycle(system);
+    ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams, lifecycle);
 
-    ServerBuilder builder = Http.get(system).newServerAt(settings.host(), settings.port())
-        .withSettings(serverSettings(system, settings, spool.settings().askTimeout()));
-    if (tls.isPresent()) {
-      builder = builder.enableHttps(ConnectionContext.httpsServer(tls.get()));
-    }
-    return builder.bind(routes.route()).thenApply(bound -> {
-      Binding binding = new Binding(bound, settings, health, streams, metrics);
+    return Listener.bind(system, settings, serverSettings(system, settings, spool.settings().askTimeout()), tls,
+        routes.route()).thenApply(bound -> {
+      Binding binding = new Binding(bound, settings, lifecycle, health, streams, metrics);
       registerShutdown(system, binding);
-      log.info("HTTP service listening on {} (max body {} bytes, tls {})", binding.url(), settings.maxBody(),
-          settings.tls().enabled() ? "on" : "off");
+      log.info("HTTP service listening on {} (max body {} bytes, tls {}, {} connections, {} per client)",
+          binding.url(), settings.maxBody(), settings.tls().enabled() ? "on" : "off",
+          settings.connections().max(), settings.connections().perClient());
       // The one place the token appears: standard output, once, when it was generated. Never a log.
       System.out.println("Spool console: " + binding.url() + auth.generatedToken().map(t -> "?token=" + t).orElse(""));
       return binding;
@@ -178,7 +189,8 @@ public final class SpoolHttpServer {
   /**
    * Pekko's server settings with ours: the body limit, a request timeout longer than the longest
    * long-poll, a {@code Server} header that names no version, and unparseable requests answered in
-   * the error shape.
+   * the error shape. Pekko's max-connections and idle-timeout do not apply: {@link Listener} bounds
+   * and times connections itself.
    */
   private static ServerSettings serverSettings(ActorSystem<?> system, HttpSettings settings, Duration askTimeout) {
     ServerSettings base = ServerSettings.create(system.classicSystem());
