@@ -100,6 +100,18 @@ public record SpoolSettings(
           restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
     }
 
+    /** These settings with another {@code snapshot-every}. */
+    public Persistence withSnapshotEvery(int snapshotEvery) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+    }
+
+    /** These settings with another {@code registry}. */
+    public Persistence withRegistry(String registry) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+    }
+
     /** These settings with another {@code write-stall-after}. */
     public Persistence withWriteStallAfter(Duration writeStallAfter) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,

@@ -74,10 +74,7 @@ class DurableQueueTest {
   private Spool engine(String registry, int snapshotEvery) {
     SpoolSettings base = SpoolSettings.create(testKit.system());
     SpoolSettings.Persistence p = base.persistence();
-    return Spool.create(testKit.system(), base.withPersistence(new SpoolSettings.Persistence(p.journalPluginId(),
-        p.snapshotPluginId(), snapshotEvery, p.maxPendingMessages(), p.maxPendingBytes(), p.restartMinBackoff(),
-        p.restartMaxBackoff(),
-        registry)));
+    return Spool.create(testKit.system(), base.withPersistence(p.withSnapshotEvery(snapshotEvery).withRegistry(registry)));
   }
 
   /** Stops {@code spool} completely (no two writers of one journal), then starts its successor. */

@@ -136,9 +136,7 @@ class JournalHealthTest {
     SpoolSettings base = SpoolSettings.create(testKit.system());
     SpoolSettings.Persistence p = base.persistence();
     PersistenceTestKit.create(testKit.system()).withPolicy(outage);
-    return Spool.create(testKit.system(), base.withPersistence(new SpoolSettings.Persistence(p.journalPluginId(),
-        p.snapshotPluginId(), 1000, p.maxPendingMessages(), p.maxPendingBytes(), p.restartMinBackoff(),
-        p.restartMaxBackoff(), registry, p.writeStallAfter())));
+    return Spool.create(testKit.system(), base.withPersistence(p.withSnapshotEvery(1000).withRegistry(registry)));
   }
 
   private static Message kib(String text) {

@@ -105,9 +105,7 @@ class QueueJournalSnapshotTest {
   /** Starts the journal (a snapshot every {@link #EVERY} writes); {@link #recovered} is what it read. */
   private ActorRef<QueueJournal.Command> journal(Room room) {
     SpoolSettings.Persistence base = SpoolSettings.create(testKit.system()).persistence();
-    SpoolSettings.Persistence settings = new SpoolSettings.Persistence(base.journalPluginId(),
-        base.snapshotPluginId(), EVERY, base.maxPendingMessages(), base.maxPendingBytes(), base.restartMinBackoff(),
-        base.restartMaxBackoff(), base.registry(), COPIES);
+    SpoolSettings.Persistence settings = base.withSnapshotEvery(EVERY).withSnapshotCopies(COPIES);
     ActorRef<QueueJournal.Command> journal = testKit.spawn(QueueJournal.create(queue, "1", settings,
         Duration.ofMinutes(5), 1000, room, replies.ref()));
     recovered = replies.expectMessageClass(QueueJournal.Recovered.class);

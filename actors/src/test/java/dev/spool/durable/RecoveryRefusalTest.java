@@ -58,8 +58,7 @@ class RecoveryRefusalTest {
     SpoolSettings base = SpoolSettings.create(testKit.system());
     SpoolSettings.Persistence p = base.persistence();
     return Spool.create(testKit.system(), base.withMemoryThresholdBytes(thresholdBytes)
-        .withPersistence(new SpoolSettings.Persistence(p.journalPluginId(), p.snapshotPluginId(), 1000,
-            p.maxPendingMessages(), p.maxPendingBytes(), p.restartMinBackoff(), p.restartMaxBackoff(), registry)));
+        .withPersistence(p.withSnapshotEvery(1000).withRegistry(registry)));
   }
 
   private Spool restart(Spool spool, long thresholdBytes) {
