@@ -261,7 +261,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
               condition.moveTo(JournalHealth.State.UNAVAILABLE, "could not be recovered: "
                   + JournalCondition.describe(e), clock.instant());
               manager.tell(new QueueManager.JournalStateChanged(name, context.getSelf(), condition.problem(name)));
-              SpoolException broken = condition.refusal(name);
+              // A queue too large for the heap says so: retrying soon will not help, a restart with more will.
+              SpoolException broken = e instanceof RecoveryRefused
+                  ? new SpoolException.JournalUnavailable(e.getMessage()) : condition.refusal(name);
               return stash.unstashAll(Behaviors.receive(Command.class)
                   .onAnyMessage(command -> {
                     refuse(command, broken);

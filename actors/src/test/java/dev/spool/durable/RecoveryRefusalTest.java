@@ -104,9 +104,9 @@ class RecoveryRefusalTest {
     assertEquals("big", refused.queue());
     assertEquals(bigBytes, refused.recoveredBytes());
     assertEquals(100_000, refused.thresholdBytes());
-    SpoolException f = failure(refusing.createPublisher("big", "p").publish(kibibytes(1).get(0)), Code.Timeout);
+    SpoolException f = failure(refusing.createPublisher("big", "p").publish(kibibytes(1).get(0)), Code.JournalUnavailable);
     assertTrue(f.getMessage().contains("do not fit under the memory threshold"), f.getMessage());
-    assertTrue(failure(refusing.queueInfo("big"), Code.Timeout).getMessage().contains("not recovered"));
+    assertTrue(failure(refusing.queueInfo("big"), Code.JournalUnavailable).getMessage().contains("not recovered"));
     assertTrue(result(refusing.memoryStats()).totalBytes() < 100_000, "nothing was reserved past the threshold");
 
     assertEquals(5, result(refusing.queueInfo("small")).stats().depth(), "the queue that fits recovered");
