@@ -483,7 +483,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private void requireSupported(String name, QueueSettings s) {
     if (s.durability() == Durability.PERSISTENT && registry == null) {
       throw new SpoolException.InvalidConfiguration("persistent queues need a journal: set "
-          + "spool.persistence.journal-plugin and snapshot-plugin (the Spool service uses an embedded H2 journal)");
+          + "spool.persistence.journal-plugin and snapshot-plugin (the Spool service uses an embedded SQLite journal)");
     }
     if (s.deadLetter() != null && s.deadLetter().queue().equals(name)) {
       throw new SpoolException.InvalidConfiguration("queue '" + name + "' cannot be its own dead-letter queue");

@@ -32,7 +32,17 @@ public final class JournalUnavailableException extends RuntimeException {
 
   static JournalUnavailableException damaged(Path path, String detail, Throwable cause) {
     return new JournalUnavailableException(path, "the journal file " + path + " is damaged (" + detail + "): stop"
-        + " Spool and run 'java -cp spool.jar " + RecoverJournal.class.getName() + " " + path + "', which copies"
+        + " Spool and run 'java -cp " + jar() + " " + RecoverJournal.class.getName() + " " + path + "', which copies"
         + " every readable row into a fresh file and moves the damaged one aside", true, cause);
+  }
+
+  /** The jar Spool runs from, so that the command can be pasted as it is. */
+  private static String jar() {
+    try {
+      Path jar = Path.of(RecoverJournal.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return jar.toString().endsWith(".jar") ? jar.toString() : "spool.jar";
+    } catch (Exception e) {
+      return "spool.jar";
+    }
   }
 }
