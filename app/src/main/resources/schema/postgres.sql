@@ -1,5 +1,6 @@
--- pekko-persistence-jdbc 1.1's PostgreSQL schema (journal, tags, snapshots), made safe to run at every start.
-CREATE TABLE IF NOT EXISTS public.event_journal (
+-- pekko-persistence-jdbc 1.1's PostgreSQL schema (journal, tags, snapshots), made safe to run at every start. Unqualified,
+-- so the tables go to the connection's schema (search_path, or currentSchema in the URL), where the plugin reads them.
+CREATE TABLE IF NOT EXISTS event_journal (
   ordering BIGSERIAL,
   persistence_id VARCHAR(255) NOT NULL,
   sequence_number BIGINT NOT NULL,
@@ -15,14 +16,14 @@ CREATE TABLE IF NOT EXISTS public.event_journal (
   meta_payload BYTEA,
   PRIMARY KEY(persistence_id, sequence_number)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON public.event_journal(ordering);
-CREATE TABLE IF NOT EXISTS public.event_tag (
+CREATE UNIQUE INDEX IF NOT EXISTS event_journal_ordering_idx ON event_journal(ordering);
+CREATE TABLE IF NOT EXISTS event_tag (
   event_id BIGINT,
   tag VARCHAR(256),
   PRIMARY KEY(event_id, tag),
   CONSTRAINT fk_event_journal FOREIGN KEY(event_id) REFERENCES event_journal(ordering) ON DELETE CASCADE
 );
-CREATE TABLE IF NOT EXISTS public.snapshot (
+CREATE TABLE IF NOT EXISTS snapshot (
   persistence_id VARCHAR(255) NOT NULL,
   sequence_number BIGINT NOT NULL,
   created BIGINT NOT NULL,

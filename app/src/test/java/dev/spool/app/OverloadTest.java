@@ -75,11 +75,11 @@ class OverloadTest {
     try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
       s.execute("DROP SCHEMA IF EXISTS " + PG_SCHEMA + " CASCADE");
       s.execute("CREATE SCHEMA " + PG_SCHEMA);
-      // The service's own tables, in this schema (its script names the public one).
+      // The service's own tables, in this schema: its script creates them in the connection's schema.
+      s.execute("SET search_path TO " + PG_SCHEMA);
       String script;
       try (var in = OverloadTest.class.getResourceAsStream("/schema/postgres.sql")) {
-        script = new String(in.readAllBytes(), StandardCharsets.UTF_8).replaceAll("(?m)^--.*$", "")
-            .replace("public.", PG_SCHEMA + ".");
+        script = new String(in.readAllBytes(), StandardCharsets.UTF_8).replaceAll("(?m)^--.*$", "");
       }
       for (String statement : script.split(";")) {
         if (!statement.isBlank()) {
