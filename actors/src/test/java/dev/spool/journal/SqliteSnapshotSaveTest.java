@@ -14,6 +14,7 @@ import dev.spool.durable.QueueSnapshot;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -83,7 +84,7 @@ class SqliteSnapshotSaveTest {
       System.out.printf("a %d MiB snapshot saved in %.1f s; meanwhile %,d single 1 KiB journal writes of another"
           + " persistence id: median %.1f ms, p99 %.1f ms, max %.1f ms%n", count * 1024 / MIB, saved, sorted.length,
           median, p99, max);
-      assertTrue(sorted.length >= 20, "writes went on during the save: " + sorted.length);
+      assertTrue(sorted.length >= 10, "writes went on during the save: " + sorted.length);
       assertTrue(max < 1000, "the longest write took " + max + " ms");
       assertTrue(max < saved * 1000 / 4, "the longest write took " + max + " ms of the " + saved + " s save");
 
@@ -125,6 +126,19 @@ class SqliteSnapshotSaveTest {
     } finally {
       TestKit.shutdownActorSystem(first);
     }
+
+    // the recovery tool, run on a copy, drops it too
+    Path copy = dir.resolve("copy");
+    Files.createDirectories(copy);
+    for (String suffix : new String[] {"", "-wal"}) {
+      Path p = Path.of(file + suffix);
+      if (Files.exists(p)) {
+        Files.copy(p, copy.resolve(file.getFileName() + suffix));
+      }
+    }
+    RecoverJournal.Report report = RecoverJournal.recover(copy.resolve(file.getFileName()), System.out);
+    assertEquals(1, report.incompleteSnapshots(), "the unfinished snapshot is dropped");
+    assertEquals(completeChunks, count(copy.resolve(file.getFileName()), "SELECT count(*) FROM snapshot_chunk"));
 
     ActorSystem second = ActorSystem.create("reopened", config);
     try {
