@@ -30,10 +30,10 @@ import scala.jdk.javaapi.FutureConverters;
  * is a row of metadata and its bytes in rows of {@code snapshot-chunk-size}, serialized on the
  * store's snapshot thread and written a chunk per write operation, so that a large one never holds
  * the one writer for long; its row marks it complete only once every chunk is written (see
- * {@link #save}), and loads and deletes see complete snapshots only. A snapshot whose serializer is a {@link StreamingSerializer} that streams it (a
- * queue's backlog) is written through an output stream over the chunk rows and read through an
- * input stream over them, so it is never one byte array, however large; others are serialized as
- * usual. Like the journal, the constructor never fails and the file opens on first use.
+ * {@link #save}), and loads and deletes see complete snapshots only. A snapshot whose serializer
+ * is a {@link StreamingSerializer} that streams it (a queue's backlog) is written through an
+ * output stream over the chunk rows and read through an input stream over them, so it is never
+ * one byte array, however large; others are serialized as usual. Like the journal, the constructor never fails and the file opens on first use.
  */
 public final class SqliteSnapshotStore extends SnapshotStore {
 

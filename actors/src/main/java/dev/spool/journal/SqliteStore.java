@@ -150,8 +150,9 @@ public final class SqliteStore implements AutoCloseable {
     reader.start();
     // One thread: a save finds no other in progress, so whatever a crashed or failed save left is
     // stale (see SqliteSnapshotStore); snapshots take turns, which the one writer imposes anyway.
+    // A queue saves one snapshot at a time, so the write queue's bound fits the waiting ones too.
     this.snapshots = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(settings.maxQueuedReads()), r -> {
+        new ArrayBlockingQueue<>(settings.maxQueuedWrites()), r -> {
           Thread t = new Thread(r, "spool-sqlite-snapshot-" + name);
           t.setDaemon(true);
           return t;
@@ -190,6 +191,9 @@ public final class SqliteStore implements AutoCloseable {
     try {
       snapshots.execute(() -> {
         try {
+          if (closed) { // the ones still waiting when the store closes
+            throw closedException();
+          }
           result.complete(work.call());
         } catch (Throwable t) {
           result.completeExceptionally(t);
@@ -218,6 +222,10 @@ public final class SqliteStore implements AutoCloseable {
         return result;
       }
       if (writes.offer(task, 100, TimeUnit.MILLISECONDS)) {
+        if (closed && writes.remove(task)) {
+          // closed meanwhile: the writer may have stopped already, and would never take it
+          task.fail(closedException());
+        }
         return result;
       }
       if (System.nanoTime() > deadline) {
@@ -568,12 +576,17 @@ public final class SqliteStore implements AutoCloseable {
       return;
     }
     closed = true;
-    // a snapshot under way fails at its next chunk; what it wrote is removed at the next open
+    // A snapshot under way fails at its next chunk, with the writer still there to finish the one
+    // in flight; what it wrote is removed at the next open.
     snapshots.shutdown();
+    try {
+      snapshots.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     writes.offer(STOP);
     reads.offer(STOP);
     try {
-      snapshots.awaitTermination(30, TimeUnit.SECONDS);
       writer.join(TimeUnit.SECONDS.toMillis(30));
       reader.join(TimeUnit.SECONDS.toMillis(30));
     } catch (InterruptedException e) {
