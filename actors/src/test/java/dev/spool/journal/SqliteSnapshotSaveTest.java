@@ -64,14 +64,19 @@ class SqliteSnapshotSaveTest {
       TestKit writer = new TestKit(system);
       TestKit saver = new TestKit(system);
       Random random = new Random(1);
-      writeEvent(journal, writer, random, 1); // opens the file
+      long seq = 0;
+      List<Long> idle = new ArrayList<>();
+      for (int i = 0; i < 30; i++) {
+        idle.add(writeEvent(journal, writer, random, ++seq));
+      }
+      double idleMedian = idle.stream().mapToLong(Long::longValue).sorted().skip(idle.size() / 2).findFirst()
+          .orElseThrow() / 1e6;
 
       int count = 100_000; // 100 MiB of 1 KiB payloads
       snapshots.tell(new SnapshotProtocol.SaveSnapshot(new SnapshotMetadata("big", count, 0), snapshot(count)),
           saver.getRef());
       long start = System.nanoTime();
       List<Long> latencies = new ArrayList<>();
-      long seq = 1;
       while (!saver.msgAvailable()) {
         latencies.add(writeEvent(journal, writer, random, ++seq));
       }
@@ -82,11 +87,12 @@ class SqliteSnapshotSaveTest {
       double p99 = sorted[(int) (sorted.length * 0.99)] / 1e6;
       double max = sorted[sorted.length - 1] / 1e6;
       System.out.printf("a %d MiB snapshot saved in %.1f s; meanwhile %,d single 1 KiB journal writes of another"
-          + " persistence id: median %.1f ms, p99 %.1f ms, max %.1f ms%n", count * 1024 / MIB, saved, sorted.length,
-          median, p99, max);
+          + " persistence id: median %.1f ms, p99 %.1f ms, max %.1f ms (median %.1f ms before the save)%n",
+          count * 1024 / MIB, saved, sorted.length, median, p99, max, idleMedian);
       assertTrue(sorted.length >= 10, "writes went on during the save: " + sorted.length);
       assertTrue(max < 1000, "the longest write took " + max + " ms");
-      assertTrue(max < saved * 1000 / 4, "the longest write took " + max + " ms of the " + saved + " s save");
+      // with the save in one transaction, a write waits for all of it (2.1 s of a 2.4 s save, 3 writes done)
+      assertTrue(max < saved * 1000 / 2, "the longest write took " + max + " ms of the " + saved + " s save");
 
       QueueSnapshot loaded = (QueueSnapshot) load(snapshots, saver, "big").snapshot();
       assertEquals(count, loaded.messages().size());
@@ -184,6 +190,34 @@ class SqliteSnapshotSaveTest {
       SelectedSnapshot loaded = load(snapshots, probe, "queue");
       assertEquals(10, loaded.metadata().sequenceNr());
       assertEquals(3000, ((QueueSnapshot) loaded.snapshot()).messages().size());
+    } finally {
+      TestKit.shutdownActorSystem(system);
+    }
+  }
+
+  @Test
+  void aSaveRemovesWhatAnEarlierUnfinishedSaveLeft(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal.db");
+    ActorSystem system = ActorSystem.create("leftovers", SqliteJournalTckTest.config(file));
+    try {
+      ActorRef snapshots = Persistence.get(system).snapshotStoreFor(SqliteSnapshotStoreTckTest.STORE,
+          ConfigFactory.empty());
+      TestKit probe = new TestKit(system);
+      snapshots.tell(new SnapshotProtocol.SaveSnapshot(new SnapshotMetadata("queue", 10, 0), snapshot(100)),
+          probe.getRef());
+      probe.expectMsgClass(Duration.ofSeconds(30), SaveSnapshotSuccess.class);
+      // what a save cut off by a failure that its own clean-up did not survive leaves behind
+      try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+        s.execute("PRAGMA busy_timeout = 5000");
+        s.execute("INSERT INTO snapshot VALUES (1000, 'queue', -1000, 0, 1, '', 1, -1)");
+        s.execute("INSERT INTO snapshot_chunk VALUES (1000, 0, zeroblob(1048576)), (1000, 1, zeroblob(1048576))");
+      }
+      snapshots.tell(new SnapshotProtocol.SaveSnapshot(new SnapshotMetadata("queue", 20, 0), snapshot(2000)),
+          probe.getRef());
+      probe.expectMsgClass(Duration.ofSeconds(30), SaveSnapshotSuccess.class);
+      assertEquals(0, count(file, "SELECT count(*) FROM snapshot WHERE size < 0"));
+      assertEquals(0, count(file, "SELECT count(*) FROM snapshot_chunk WHERE snapshot_id = 1000"));
+      assertEquals(20, load(snapshots, probe, "queue").metadata().sequenceNr());
     } finally {
       TestKit.shutdownActorSystem(system);
     }
