@@ -20,8 +20,8 @@ import java.util.List;
 
 /**
  * Recovers a damaged SQLite journal: copies every row it can read into a fresh file, row by row in
- * rowid order, stepping over rows and pages it cannot read; drops snapshots that lost a chunk (a
- * queue then recovers from an older snapshot or its events); moves the damaged file aside and puts
+ * rowid order, stepping over rows and pages it cannot read; drops snapshots that lost a chunk or
+ * whose save never finished (a queue then recovers from an older snapshot or its events); moves the damaged file aside and puts
  * the fresh one in its place. Run it with Spool stopped:
  *
  * <pre>java -cp spool.jar dev.spool.journal.RecoverJournal data/journal/spool.db</pre>
@@ -111,7 +111,7 @@ public final class RecoverJournal {
           + " FROM snapshot_chunk WHERE snapshot_id = snapshot.id), 0)");
       s.executeUpdate("DELETE FROM snapshot_chunk WHERE snapshot_id NOT IN (SELECT id FROM snapshot)");
       s.execute("COMMIT");
-      out.printf("dropped %,d snapshots that lost a chunk%n", incomplete);
+      out.printf("dropped %,d snapshots that lost a chunk or were never finished%n", incomplete);
       s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
     }
     Path damaged = path.resolveSibling(path.getFileName() + ".damaged-"

@@ -14,7 +14,8 @@ import java.util.Set;
  * @param synchronous SQLite's {@code synchronous}: FULL (a commit survives power loss) or NORMAL
  *     (a commit survives a process crash, not a power loss)
  * @param busyTimeout how long a statement waits for a lock another connection holds
- * @param maxQueuedWrites write operations waiting for the writer thread before new ones are refused
+ * @param maxQueuedWrites write operations waiting for the writer thread, and snapshots for the snapshot
+ *     thread, before new ones are refused
  * @param maxQueuedReads read operations (replays, snapshot loads) waiting likewise
  * @param maxBatch operations committed together at most (group commit)
  * @param chunkSize the size of the rows a snapshot is written in

@@ -10,6 +10,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.apache.pekko.persistence.SelectedSnapshot;
 import org.apache.pekko.persistence.SnapshotMetadata;
 import org.apache.pekko.persistence.SnapshotSelectionCriteria;
@@ -25,11 +27,13 @@ import scala.jdk.javaapi.FutureConverters;
 
 /**
  * A Pekko persistence snapshot store in the SQLite journal file ({@link SqliteStore}). A snapshot
- * is a row of metadata and its bytes in rows of {@code snapshot-chunk-size}, written in one
- * transaction. A snapshot whose serializer is a {@link StreamingSerializer} that streams it (a
- * queue's backlog) is written through an output stream over the chunk rows and read through an
- * input stream over them, so it is never one byte array, however large; others are serialized as
- * usual. Like the journal, the constructor never fails and the file opens on first use.
+ * is a row of metadata and its bytes in rows of {@code snapshot-chunk-size}, serialized on the
+ * store's snapshot thread and written a chunk per write operation, so that a large one never holds
+ * the one writer for long; its row marks it complete only once every chunk is written (see
+ * {@link #save}), and loads and deletes see complete snapshots only. A snapshot whose serializer
+ * is a {@link StreamingSerializer} that streams it (a queue's backlog) is written through an
+ * output stream over the chunk rows and read through an input stream over them, so it is never
+ * one byte array, however large; others are serialized as usual. Like the journal, the constructor never fails and the file opens on first use.
  */
 public final class SqliteSnapshotStore extends SnapshotStore {
 
@@ -77,7 +81,7 @@ public final class SqliteSnapshotStore extends SnapshotStore {
     List<Candidate> candidates = new ArrayList<>();
     try (PreparedStatement select = c.prepareStatement("SELECT id, sequence_nr, created, ser_id, ser_manifest,"
         + " streamed, size FROM snapshot WHERE persistence_id = ? AND sequence_nr BETWEEN ? AND ?"
-        + " AND created BETWEEN ? AND ? ORDER BY sequence_nr DESC")) {
+        + " AND created BETWEEN ? AND ? AND size >= 0 ORDER BY sequence_nr DESC")) {
       select.setString(1, persistenceId);
       select.setLong(2, criteria.minSequenceNr());
       select.setLong(3, criteria.maxSequenceNr());
@@ -141,38 +145,142 @@ public final class SqliteSnapshotStore extends SnapshotStore {
     } catch (RuntimeException e) {
       return SqliteJournal.Futures.failed(e);
     }
-    boolean streamed = serializer instanceof StreamingSerializer s && s.streams(snapshot);
+    return FutureConverters.asScala(store.snapshot(() -> {
+      save(metadata, snapshot, serializer, manifest);
+      return (Void) null;
+    }));
+  }
+
+  /**
+   * On the store's snapshot thread. A snapshot that fits in one chunk is written by one write
+   * operation. A larger one first gets an incomplete row (size -1, and a negative sequence number
+   * of its own so that it replaces nothing yet), then its chunks one write each, then, in a last
+   * write, replaces any snapshot with its sequence number and becomes complete: it is visible whole
+   * or not at all, and the writer never spends longer than a chunk on it at a time.
+   */
+  private void save(SnapshotMetadata metadata, Object snapshot, Serializer serializer, String manifest)
+      throws Exception {
     int chunkSize = store.settings().chunkSize();
-    return FutureConverters.asScala(store.write(c -> {
-      delete(c, "persistence_id = ? AND sequence_nr = ?", metadata.persistenceId(), metadata.sequenceNr());
-      long id;
-      try (PreparedStatement insert = c.prepareStatement("INSERT INTO snapshot (persistence_id, sequence_nr, created,"
-          + " ser_id, ser_manifest, streamed, size) VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id")) {
-        insert.setString(1, metadata.persistenceId());
-        insert.setLong(2, metadata.sequenceNr());
-        insert.setLong(3, metadata.timestamp());
-        insert.setInt(4, serializer.identifier());
-        insert.setString(5, manifest);
-        insert.setInt(6, streamed ? 1 : 0);
-        try (ResultSet rs = insert.executeQuery()) {
-          rs.next();
-          id = rs.getLong(1);
+    boolean streamed = serializer instanceof StreamingSerializer s && s.streams(snapshot);
+    byte[] bytes = streamed ? null : serializer.toBinary(snapshot);
+    if (bytes != null && bytes.length <= chunkSize) {
+      await(store.writeWhenRoom(c -> {
+        delete(c, "persistence_id = ? AND sequence_nr = ?", metadata.persistenceId(), metadata.sequenceNr());
+        long id = insert(c, metadata, metadata.sequenceNr(), serializer.identifier(), manifest, false, bytes.length);
+        try (PreparedStatement insert = c.prepareStatement(
+            "INSERT INTO snapshot_chunk (snapshot_id, chunk, bytes) VALUES (?, 0, ?)")) {
+          insert.setLong(1, id);
+          insert.setBytes(2, bytes);
+          insert.executeUpdate();
         }
-      }
-      ChunkOutputStream out = new ChunkOutputStream(c, id, chunkSize);
+        return (Void) null;
+      }));
+      return;
+    }
+    long start = System.nanoTime();
+    long id = await(store.writeWhenRoom(c -> {
+      removeIncomplete(c);
+      return insert(c, metadata, -1 - maxId(c), serializer.identifier(), manifest, streamed, INCOMPLETE);
+    }));
+    try {
+      ChunkOutputStream out = new ChunkOutputStream(store, id, chunkSize);
       if (streamed) {
         ((StreamingSerializer) serializer).write(snapshot, out);
       } else {
-        out.write(serializer.toBinary(snapshot));
+        out.write(bytes);
       }
       long size = out.finish();
-      try (PreparedStatement update = c.prepareStatement("UPDATE snapshot SET size = ? WHERE id = ?")) {
-        update.setLong(1, size);
-        update.setLong(2, id);
-        update.executeUpdate();
+      await(store.writeWhenRoom(c -> {
+        complete(c, id, metadata, size);
+        return (Void) null;
+      }));
+      log.debug("snapshot {} of {}: {} bytes in {} chunks in {} ms", metadata.sequenceNr(), metadata.persistenceId(),
+          size, out.chunks(), (System.nanoTime() - start) / 1_000_000);
+    } catch (Exception e) {
+      // If this fails too (the journal closed), the next save or the next open removes what is left.
+      store.write(c -> {
+        deleteIncomplete(c, id);
+        return (Void) null;
+      });
+      throw e;
+    }
+  }
+
+  /** A size that marks a snapshot whose chunks are still being written. */
+  private static final long INCOMPLETE = -1;
+
+  private static long insert(Connection c, SnapshotMetadata metadata, long sequenceNr, int serializerId,
+      String manifest, boolean streamed, long size) throws SQLException {
+    try (PreparedStatement insert = c.prepareStatement("INSERT INTO snapshot (persistence_id, sequence_nr, created,"
+        + " ser_id, ser_manifest, streamed, size) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
+      insert.setString(1, metadata.persistenceId());
+      insert.setLong(2, sequenceNr);
+      insert.setLong(3, metadata.timestamp());
+      insert.setInt(4, serializerId);
+      insert.setString(5, manifest);
+      insert.setInt(6, streamed ? 1 : 0);
+      insert.setLong(7, size);
+      try (ResultSet rs = insert.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
       }
-      return (Void) null;
-    }));
+    }
+  }
+
+  private static long maxId(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      return SqliteStore.single(s, "SELECT coalesce(max(id), 0) FROM snapshot");
+    }
+  }
+
+  /** Replaces the complete snapshot with this one's sequence number, if any, by this one, all its chunks written. */
+  private static void complete(Connection c, long id, SnapshotMetadata metadata, long size) throws SQLException {
+    delete(c, "persistence_id = ? AND sequence_nr = ?", metadata.persistenceId(), metadata.sequenceNr());
+    try (PreparedStatement update = c.prepareStatement(
+        "UPDATE snapshot SET sequence_nr = ?, size = ? WHERE id = ? AND size = " + INCOMPLETE)) {
+      update.setLong(1, metadata.sequenceNr());
+      update.setLong(2, size);
+      update.setLong(3, id);
+      if (update.executeUpdate() != 1) {
+        // the file was checked and opened again meanwhile, which removes incomplete snapshots
+        throw new IllegalStateException("snapshot " + metadata.sequenceNr() + " of " + metadata.persistenceId()
+            + " was removed while it was being saved");
+      }
+    }
+  }
+
+  private static void deleteIncomplete(Connection c, long id) throws SQLException {
+    for (String sql : new String[] {
+        "DELETE FROM snapshot_chunk WHERE snapshot_id IN (SELECT id FROM snapshot WHERE id = ? AND size < 0)",
+        "DELETE FROM snapshot WHERE id = ? AND size < 0"}) {
+      try (PreparedStatement delete = c.prepareStatement(sql)) {
+        delete.setLong(1, id);
+        delete.executeUpdate();
+      }
+    }
+  }
+
+  /**
+   * Removes every snapshot whose save did not finish, and its chunks: the store has one snapshot
+   * thread, so when a save starts or the file is opened no other save is under way, and such a
+   * snapshot was left by a crash or a failed save. Returns how many there were.
+   */
+  static int removeIncomplete(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.executeUpdate("DELETE FROM snapshot_chunk WHERE snapshot_id IN (SELECT id FROM snapshot WHERE size < 0)");
+      return s.executeUpdate("DELETE FROM snapshot WHERE size < 0");
+    }
+  }
+
+  private static <T> T await(CompletableFuture<T> f) throws Exception {
+    try {
+      return f.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof Exception cause) {
+        throw cause;
+      }
+      throw e;
+    }
   }
 
   @Override
@@ -198,10 +306,12 @@ public final class SqliteSnapshotStore extends SnapshotStore {
     }));
   }
 
+  /** Deletes the complete snapshots that match {@code where}: one being saved is not Pekko's yet. */
   private static void delete(Connection c, String where, Object... parameters) throws SQLException {
+    String complete = "(" + where + ") AND size >= 0";
     for (String sql : new String[] {
-        "DELETE FROM snapshot_chunk WHERE snapshot_id IN (SELECT id FROM snapshot WHERE " + where + ")",
-        "DELETE FROM snapshot WHERE " + where}) {
+        "DELETE FROM snapshot_chunk WHERE snapshot_id IN (SELECT id FROM snapshot WHERE " + complete + ")",
+        "DELETE FROM snapshot WHERE " + complete}) {
       try (PreparedStatement delete = c.prepareStatement(sql)) {
         for (int i = 0; i < parameters.length; i++) {
           delete.setObject(i + 1, parameters[i]);

@@ -16,7 +16,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.sqlite.SQLiteConnection;
@@ -32,6 +35,11 @@ import org.slf4j.LoggerFactory;
  * Each write runs inside a savepoint, so one that fails is rolled back alone. A reader thread owns
  * a read-only connection for replays and snapshot loads, which WAL lets run beside the writer. Both
  * queues are bounded: an operation that finds its queue full fails at once. No caller ever blocks.
+ *
+ * <p>A third thread serializes snapshots ({@link #snapshot}): a large one is written as a chunk
+ * per write operation, so the writer commits other queues' writes between its chunks instead of
+ * spending seconds on one transaction. That thread alone waits for room in the write queue
+ * ({@link #writeWhenRoom}) and for its chunks to commit, so it holds a chunk or two in memory.
  *
  * <p>The file is opened lazily, by the first operation, and again after a failure: an operation
  * that cannot open it fails with {@link JournalUnavailableException} (naming the file and, if it
@@ -59,6 +67,12 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   private static final Task<Void> STOP = new Task<>(c -> null, new CompletableFuture<>());
+
+  /**
+   * How long the snapshot thread waits for room in a full write queue before the snapshot fails:
+   * the queue is full only while the writer is behind, and a snapshot can wait for it to catch up.
+   */
+  private static final long ROOM_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
   /** After a failed open, operations fail with that failure for this long instead of each opening again. */
   private static final long REOPEN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -108,6 +122,7 @@ public final class SqliteStore implements AutoCloseable {
   private final BlockingQueue<Task<?>> reads;
   private final Thread writer;
   private final Thread reader;
+  private final ThreadPoolExecutor snapshots;
   private volatile boolean closed;
   private volatile boolean reading;
 
@@ -133,6 +148,15 @@ public final class SqliteStore implements AutoCloseable {
     reader.setDaemon(true);
     writer.start();
     reader.start();
+    // One thread: a save finds no other in progress, so whatever a crashed or failed save left is
+    // stale (see SqliteSnapshotStore); snapshots take turns, which the one writer imposes anyway.
+    // A queue saves one snapshot at a time, so the write queue's bound fits the waiting ones too.
+    this.snapshots = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(settings.maxQueuedWrites()), r -> {
+          Thread t = new Thread(r, "spool-sqlite-snapshot-" + name);
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   public SqliteSettings settings() {
@@ -154,11 +178,73 @@ public final class SqliteStore implements AutoCloseable {
     return submit(reads, work, "reads");
   }
 
+  /**
+   * Runs {@code work} on the store's snapshot thread, which may block: it serializes a snapshot
+   * and waits for the writes of its chunks ({@link #writeWhenRoom}).
+   */
+  public <T> CompletableFuture<T> snapshot(Callable<T> work) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(closedException());
+      return result;
+    }
+    try {
+      snapshots.execute(() -> {
+        try {
+          if (closed) { // the ones still waiting when the store closes
+            throw closedException();
+          }
+          result.complete(work.call());
+        } catch (Throwable t) {
+          result.completeExceptionally(t);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      result.completeExceptionally(closed ? closedException() : new JournalUnavailableException(settings.path(),
+          "the journal " + settings.path() + " has " + snapshots.getQueue().size()
+          + " snapshots waiting already; try again later", false, null));
+    }
+    return result;
+  }
+
+  /**
+   * Like {@link #write}, but waits for room in a full write queue (while the store is open, for a
+   * minute at most) rather than failing: for the snapshot thread, never for a caller that must
+   * not block.
+   */
+  <T> CompletableFuture<T> writeWhenRoom(Work<T> work) throws InterruptedException {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    Task<T> task = new Task<>(work, result);
+    long deadline = System.nanoTime() + ROOM_WAIT_NANOS;
+    while (true) {
+      if (closed) {
+        result.completeExceptionally(closedException());
+        return result;
+      }
+      if (writes.offer(task, 100, TimeUnit.MILLISECONDS)) {
+        if (closed && writes.remove(task)) {
+          // closed meanwhile: the writer may have stopped already, and would never take it
+          task.fail(closedException());
+        }
+        return result;
+      }
+      if (System.nanoTime() > deadline) {
+        result.completeExceptionally(new JournalUnavailableException(settings.path(), "the journal "
+            + settings.path() + " has had " + writes.size() + " writes waiting for a minute", false, null));
+        return result;
+      }
+    }
+  }
+
+  private JournalUnavailableException closedException() {
+    return new JournalUnavailableException(settings.path(), "the journal " + settings.path() + " is closed", false,
+        null);
+  }
+
   private <T> CompletableFuture<T> submit(BlockingQueue<Task<?>> queue, Work<T> work, String what) {
     CompletableFuture<T> result = new CompletableFuture<>();
     if (closed) {
-      result.completeExceptionally(new JournalUnavailableException(settings.path(), "the journal " + settings.path()
-          + " is closed", false, null));
+      result.completeExceptionally(closedException());
     } else if (!queue.offer(new Task<>(work, result))) {
       result.completeExceptionally(new JournalUnavailableException(settings.path(), "the journal " + settings.path()
           + " has " + queue.size() + " " + what + " waiting already; try again later", false, null));
@@ -387,6 +473,12 @@ public final class SqliteStore implements AutoCloseable {
             s.execute(ddl);
           }
         }
+        s.execute("BEGIN IMMEDIATE");
+        int removed = SqliteSnapshotStore.removeIncomplete(c);
+        s.execute("COMMIT");
+        if (removed > 0) {
+          log.info("journal {}: removed {} snapshots whose save did not finish", path, removed);
+        }
       }
       initialized = true;
       openFailure = null;
@@ -484,6 +576,14 @@ public final class SqliteStore implements AutoCloseable {
       return;
     }
     closed = true;
+    // A snapshot under way fails at its next chunk, with the writer still there to finish the one
+    // in flight; what it wrote is removed at the next open.
+    snapshots.shutdown();
+    try {
+      snapshots.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     writes.offer(STOP);
     reads.offer(STOP);
     try {
@@ -496,8 +596,7 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   private void failWaiting(BlockingQueue<Task<?>> queue) {
-    JournalUnavailableException e = new JournalUnavailableException(settings.path(), "the journal " + settings.path()
-        + " is closed", false, null);
+    JournalUnavailableException e = closedException();
     for (Task<?> t; (t = queue.poll()) != null; ) {
       t.fail(e);
     }

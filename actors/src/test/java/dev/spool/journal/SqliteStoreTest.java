@@ -1,5 +1,6 @@
 package dev.spool.journal;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,6 +95,35 @@ class SqliteStoreTest {
       ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, refused::get);
       assertInstanceOf(JournalUnavailableException.class, e.getCause());
       hold.countDown();
+      held.get(10, TimeUnit.SECONDS);
+      for (CompletableFuture<Void> w : accepted) {
+        w.get(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
+  void theSnapshotThreadWaitsForRoomInAFullQueueInsteadOfFailing(@TempDir Path dir) throws Exception {
+    try (SqliteStore store = store(dir, 10)) {
+      insert(store, "warm", 1).get(10, TimeUnit.SECONDS);
+      CountDownLatch hold = new CountDownLatch(1);
+      CountDownLatch holding = new CountDownLatch(1);
+      CompletableFuture<Void> held = store.write(c -> {
+        holding.countDown();
+        hold.await(10, TimeUnit.SECONDS);
+        return null;
+      });
+      holding.await(10, TimeUnit.SECONDS);
+      List<CompletableFuture<Void>> accepted = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        accepted.add(insert(store, "q", i + 1));
+      }
+      assertTrue(insert(store, "q", 11).isCompletedExceptionally(), "the queue is full");
+      CompletableFuture<Long> chunk = store.snapshot(() -> store.writeWhenRoom(c -> 42L).get(10, TimeUnit.SECONDS));
+      // it keeps waiting for room rather than failing
+      await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() -> !chunk.isDone());
+      hold.countDown();
+      assertEquals(42L, chunk.get(10, TimeUnit.SECONDS));
       held.get(10, TimeUnit.SECONDS);
       for (CompletableFuture<Void> w : accepted) {
         w.get(10, TimeUnit.SECONDS);
