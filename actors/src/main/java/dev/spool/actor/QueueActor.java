@@ -1474,7 +1474,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         expiries.add(m.expiresAtMillis(), m.sequence());
       }
     }
-    log.restore(messages, recovered.lastSequence());
+    long lastSequence = recovered.highestSequenceReferenced();
+    if (lastSequence > recovered.lastSequence()) {
+      getContext().getLog().warn("queue {}: its journal is missing messages {}..{} (consumer positions or remembered"
+          + " ids reach {}, its newest stored message is {}): they were lost, as after recovering a damaged journal"
+          + " file; new messages start at {}", name, recovered.lastSequence() + 1, lastSequence, lastSequence,
+          recovered.lastSequence(), lastSequence + 1);
+    }
+    log.restore(messages, lastSequence);
     if (!messages.isEmpty()) {
       lastPrepared = messages.get(messages.size() - 1);
       lastTimestamp = lastPrepared.timestamp();
@@ -1487,7 +1494,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     collectGarbage();
     getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",
-        name, tookMillis, messages.size(), bytes, recovered.lastSequence(), recovered.consumers().size());
+        name, tookMillis, messages.size(), bytes, lastSequence, recovered.consumers().size());
   }
 
   // ---- shutdown

@@ -82,7 +82,28 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    */
   public record Recovered(long lastWriteId, long lastSequence, List<Message> messages,
       List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
-      List<QueueSnapshot.DedupEntry> dedup) implements Reply {}
+      List<QueueSnapshot.DedupEntry> dedup) implements Reply {
+
+    /**
+     * The highest sequence anything recovered refers to: the last appended, a consumer's start or
+     * position, a remembered producer id. Above {@link #lastSequence} only when the journal lost
+     * messages (a damaged file recovered by copying what was readable): the queue must go on above
+     * it, or it would hand out sequences its consumers have already passed.
+     */
+    public long highestSequenceReferenced() {
+      long highest = lastSequence;
+      for (QueueEvent.ConsumerRecord c : consumers) {
+        highest = Math.max(highest, c.start() - 1);
+      }
+      for (ConsumerPosition p : positions.values()) {
+        highest = Math.max(highest, p.next() - 1);
+      }
+      for (QueueSnapshot.DedupEntry d : dedup) {
+        highest = Math.max(highest, d.sequence());
+      }
+      return highest;
+    }
+  }
 
   /** The journal could not be read; it retries after a backoff. */
   public record Unavailable(Throwable cause) implements Reply {}

@@ -89,6 +89,53 @@ class SqliteDurableQueueTest {
     get(second.shutdown());
   }
 
+  /**
+   * A journal that lost the rows holding a queue's messages (as RecoverJournal skipping damaged
+   * pages leaves it) while its consumer's position survived: the queue goes on above that
+   * position, so a new message gets a sequence the consumer has not passed and is delivered.
+   */
+  @Test
+  void aQueueWhoseJournalLostMessagesNeverReusesTheirSequences(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal").resolve("spool.db");
+    byte[] payload = new byte[1024];
+    Spool first = Spool.start(config(file, 1000));
+    get(first.createQueue("orders", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    QueuePublisher publisher = first.createPublisher("orders", "shop");
+    for (int batch = 0; batch < 40; batch++) {
+      List<Message> messages = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        messages.add(Message.of("order", payload));
+      }
+      get(publisher.publishAll(messages));
+    }
+    QueueConsumer reader = first.createConsumer("orders", ConsumerSettings.named("billing").prefetch(100));
+    int acked = 0;
+    while (acked < 150) {
+      for (Delivery d : get(reader.readBatch(Math.min(50, 150 - acked), Duration.ofSeconds(5)))) {
+        get(reader.acknowledge(d));
+        acked++;
+      }
+    }
+    get(first.shutdown());
+
+    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+      // Every event that carried a batch of 1 KiB messages; the consumer's creation and positions stay.
+      int lost = s.executeUpdate("DELETE FROM journal WHERE persistence_id LIKE 'spool-queue|orders~%'"
+          + " AND length(payload) > 5000");
+      assertEquals(40, lost, "the events holding the 400 messages");
+    }
+
+    Spool second = Spool.start(config(file, 1000));
+    get(second.ready());
+    long next = get(second.createPublisher("orders", "shop").publish(Message.of("order", payload)));
+    assertEquals(151, next, "the first sequence above what the consumer acknowledged");
+    QueueConsumer again = second.createConsumer("orders", ConsumerSettings.named("billing").prefetch(100));
+    List<Delivery> delivered = get(again.readBatch(10, Duration.ofSeconds(5)));
+    assertEquals(List.of(151L), delivered.stream().map(Delivery::sequence).toList(),
+        "the new message reaches the consumer");
+    get(second.shutdown());
+  }
+
   private static long count(Statement s, String sql) throws Exception {
     try (ResultSet rs = s.executeQuery(sql)) {
       rs.next();
