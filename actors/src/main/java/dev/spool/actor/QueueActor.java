@@ -1356,7 +1356,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * removals go into the next write.
    */
   private void failed(JournalWrite w) {
-    SpoolException error = new SpoolException.Timeout("queue '" + name
+    // The journal read itself back and this write is not there: certainly not stored, so not a Timeout.
+    SpoolException error = new SpoolException.JournalUnavailable("queue '" + name
         + "': the journal failed to store this publish; nothing of it was kept, publish it again");
     List<PendingPublish> refused = new ArrayList<>(w.publishes);
     if (!w.messages.isEmpty() && gathering != null) {
@@ -1372,8 +1373,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (!w.messages.isEmpty()) {
       lastPrepared = null;
     }
-    SpoolException notStored = new SpoolException.Timeout("queue '" + name
-        + "': the journal failed to store this change; try again");
+    SpoolException notStored = new SpoolException.JournalUnavailable("queue '" + name
+        + "': the journal failed to store this change; nothing of it was kept, try again");
     for (PendingConsumer c : w.created.values()) {
       c.replies.forEach(r -> r.tell(StatusReply.error(notStored)));
     }

@@ -254,7 +254,7 @@ class DurableQueueTest {
     String pid = queuePersistenceId(registry, "fragile");
     PersistenceTestKit journal = PersistenceTestKit.create(testKit.system());
     journal.failNextPersisted(pid);
-    SpoolException refused = failure(publisher.publish(Message.text("t", "lost")), Code.Timeout);
+    SpoolException refused = failure(publisher.publish(Message.text("t", "lost")), Code.JournalUnavailable);
     assertTrue(refused.getMessage().contains("journal"), refused.getMessage());
     // The journal restarts after its backoff and the queue takes publishes again.
     long next = publishOnceTheJournalIsBack(publisher, "c");
@@ -281,7 +281,7 @@ class DurableQueueTest {
     result(spool.createQueue("first", DURABLE));
     QueuePublisher publisher = spool.createPublisher("first", "p");
     PersistenceTestKit.create(testKit.system()).failNextPersisted(queuePersistenceId(registry, "first"));
-    failure(publisher.publish(Message.text("t", "lost")), Code.Timeout);
+    failure(publisher.publish(Message.text("t", "lost")), Code.JournalUnavailable);
     long next = publishOnceTheJournalIsBack(publisher, "kept");
     assertEquals(1L, next);
     Spool after = restart(spool, registry, 1000);
