@@ -114,11 +114,8 @@ public final class KillNineDriver {
     long started = System.nanoTime();
     Config config = ConfigFactory.load(); // the service's application.conf; the test sets only -D properties
     JournalSchema.ensure(config);
-    System.out.println("STEP schema " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     Spool spool = Spool.start(config);
-    System.out.println("STEP start " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     spool.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    System.out.println("STEP ready " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     // No retention: acknowledged messages leave the queue, so snapshots hold only the backlog.
     spool.createQueue(QUEUE, QueueSettings.defaults().withDurability(Durability.PERSISTENT))
         .toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -127,7 +124,6 @@ public final class KillNineDriver {
       QueueConsumer c = spool.createConsumer(QUEUE, ConsumerSettings.named(name).prefetch(200));
       c.ready().toCompletableFuture().get(60, TimeUnit.SECONDS);
       consumers.add(c);
-      System.out.println("STEP consumer " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     }
     System.out.println("RECOVERED " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     if (mode.equals("drain")) {
