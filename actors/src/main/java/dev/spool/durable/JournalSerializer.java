@@ -10,11 +10,14 @@ import dev.spool.Overflow;
 import dev.spool.QueueSettings;
 import dev.spool.StartPosition;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInput;
+import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.NotSerializableException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,15 +28,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
+import dev.spool.journal.StreamingSerializer;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 /**
  * The binary form of everything Spool journals. Hand-written rather than Jackson because a queue's
  * journal holds millions of messages and recovery reads them all: a message that shares its
  * envelope (type, key, headers, producer …) with the one before costs its sequence, time and
- * payload only. Every manifest carries a version, so the format can evolve.
+ * payload only. Every manifest carries a version, so the format can evolve. Snapshots are also
+ * written to and read from streams ({@link StreamingSerializer}), the same bytes, so that a large
+ * backlog is never one array.
  */
-public final class JournalSerializer extends SerializerWithStringManifest {
+public final class JournalSerializer extends SerializerWithStringManifest implements StreamingSerializer {
 
   /** Registered with Pekko; must stay stable once data exists. */
   public static final int IDENTIFIER = 0x5370_6F6F; // "Spoo"
@@ -74,51 +80,79 @@ public final class JournalSerializer extends SerializerWithStringManifest {
 
   @Override
   public byte[] toBinary(Object o) {
-    Out out = new Out(o instanceof QueueEvent e ? 64 + e.messages().size() * 64 : 256);
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(
+        o instanceof QueueEvent e ? 64 + e.messages().size() * 64 : 256);
     try {
-      if (o instanceof QueueEvent e) {
-        writeEvent(out, e);
-      } else if (o instanceof QueueSnapshot s) {
-        out.writeLong(s.lastWriteId());
-        out.writeLong(s.lastSequence());
-        writeMessages(out, s.messages());
-        writeConsumers(out, s.consumers());
-        writePositions(out, s.positions());
-        out.writeInt(s.dedup().size());
-        for (QueueSnapshot.DedupEntry d : s.dedup()) {
-          out.writeLong(d.id().getMostSignificantBits());
-          out.writeLong(d.id().getLeastSignificantBits());
-          out.writeLong(d.sequence());
-          out.writeLong(d.appendedAt());
-        }
-      } else if (o instanceof RegistryEvent.QueueDefined d) {
-        writeDefined(out, d);
-      } else if (o instanceof RegistryEvent.QueueRemoved r) {
-        out.writeString(r.name());
-      } else if (o instanceof RegistryEvent.Queues q) {
-        out.writeInt(q.queues().size());
-        for (RegistryEvent.QueueDefined d : q.queues().values()) {
-          writeDefined(out, d);
-        }
-      } else {
-        throw new IllegalArgumentException("not journaled by Spool: " + o.getClass().getName());
-      }
+      write(o, bytes);
     } catch (IOException e) {
       throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
     }
-    return out.toByteArray();
+    return bytes.toByteArray();
+  }
+
+  /** Snapshots hold a queue's whole backlog: the snapshot store streams them rather than build one array. */
+  @Override
+  public boolean streams(Object o) {
+    return o instanceof QueueSnapshot;
+  }
+
+  @Override
+  public void write(Object o, OutputStream stream) throws IOException {
+    Out out = new Out(stream);
+    if (o instanceof QueueEvent e) {
+      writeEvent(out, e);
+    } else if (o instanceof QueueSnapshot s) {
+      out.writeLong(s.lastWriteId());
+      out.writeLong(s.lastSequence());
+      writeMessages(out, s.messages());
+      writeConsumers(out, s.consumers());
+      writePositions(out, s.positions());
+      out.writeInt(s.dedup().size());
+      for (QueueSnapshot.DedupEntry d : s.dedup()) {
+        out.writeLong(d.id().getMostSignificantBits());
+        out.writeLong(d.id().getLeastSignificantBits());
+        out.writeLong(d.sequence());
+        out.writeLong(d.appendedAt());
+      }
+    } else if (o instanceof RegistryEvent.QueueDefined d) {
+      writeDefined(out, d);
+    } else if (o instanceof RegistryEvent.QueueRemoved r) {
+      out.writeString(r.name());
+    } else if (o instanceof RegistryEvent.Queues q) {
+      out.writeInt(q.queues().size());
+      for (RegistryEvent.QueueDefined d : q.queues().values()) {
+        writeDefined(out, d);
+      }
+    } else {
+      throw new IllegalArgumentException("not journaled by Spool: " + o.getClass().getName());
+    }
+    out.flush();
   }
 
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
-    ByteBuffer in = ByteBuffer.wrap(bytes);
+    try {
+      return read(new Bytes(bytes), manifest);
+    } catch (NotSerializableException e) {
+      throw e;
+    } catch (IOException e) {
+      NotSerializableException failure = new NotSerializableException("a Spool journal entry (" + manifest
+          + ") is truncated or damaged: " + e);
+      failure.initCause(e);
+      throw failure;
+    }
+  }
+
+  @Override
+  public Object read(InputStream stream, String manifest) throws IOException {
+    DataInput in = new DataInputStream(stream);
     return switch (manifest) {
       case QUEUE_EVENT -> readEvent(in);
       case QUEUE_SNAPSHOT -> readSnapshot(in);
       case QUEUE_DEFINED -> readDefined(in);
       case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
       case QUEUES -> {
-        int n = in.getInt();
+        int n = in.readInt();
         Map<String, RegistryEvent.QueueDefined> queues = new LinkedHashMap<>();
         for (int i = 0; i < n; i++) {
           RegistryEvent.QueueDefined d = readDefined(in);
@@ -133,16 +167,16 @@ public final class JournalSerializer extends SerializerWithStringManifest {
 
   // ---- queue events
 
-  private static QueueSnapshot readSnapshot(ByteBuffer in) {
-    long lastWriteId = in.getLong();
-    long lastSequence = in.getLong();
+  private static QueueSnapshot readSnapshot(DataInput in) throws IOException {
+    long lastWriteId = in.readLong();
+    long lastSequence = in.readLong();
     List<Message> messages = readMessages(in);
     List<QueueEvent.ConsumerRecord> consumers = readConsumers(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
-    int n = in.getInt();
+    int n = in.readInt();
     List<QueueSnapshot.DedupEntry> dedup = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      dedup.add(new QueueSnapshot.DedupEntry(new UUID(in.getLong(), in.getLong()), in.getLong(), in.getLong()));
+      dedup.add(new QueueSnapshot.DedupEntry(new UUID(in.readLong(), in.readLong()), in.readLong(), in.readLong()));
     }
     return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup);
   }
@@ -163,21 +197,21 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     out.writeLong(e.freedBelow());
   }
 
-  private static QueueEvent readEvent(ByteBuffer in) {
-    long writeId = in.getLong();
+  private static QueueEvent readEvent(DataInput in) throws IOException {
+    long writeId = in.readLong();
     List<Message> messages = readMessages(in);
     List<QueueEvent.ConsumerRecord> created = readConsumers(in);
-    int deletedCount = in.getInt();
+    int deletedCount = in.readInt();
     List<String> deleted = new ArrayList<>(deletedCount);
     for (int i = 0; i < deletedCount; i++) {
       deleted.add(readString(in));
     }
     Map<String, ConsumerPosition> positions = readPositions(in);
-    long[] removed = new long[in.getInt()];
+    long[] removed = new long[in.readInt()];
     for (int i = 0; i < removed.length; i++) {
-      removed[i] = in.getLong();
+      removed[i] = in.readLong();
     }
-    return new QueueEvent(writeId, messages, created, deleted, positions, removed, in.getLong());
+    return new QueueEvent(writeId, messages, created, deleted, positions, removed, in.readLong());
   }
 
   // ---- messages
@@ -222,8 +256,8 @@ public final class JournalSerializer extends SerializerWithStringManifest {
         && a.key().equals(b.key()) && a.contentType().equals(b.contentType()) && a.headers().equals(b.headers());
   }
 
-  private static List<Message> readMessages(ByteBuffer in) {
-    int n = in.getInt();
+  private static List<Message> readMessages(DataInput in) throws IOException {
+    int n = in.readInt();
     List<Message> messages = new ArrayList<>(n);
     Message previous = null;
     String producerId = null;
@@ -234,15 +268,15 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     long expiresAt = 0;
     long idSeed = 0;
     for (int i = 0; i < n; i++) {
-      int flags = in.get();
-      long sequence = in.getLong();
-      long timestamp = in.getLong();
+      int flags = in.readByte();
+      long sequence = in.readLong();
+      long timestamp = in.readLong();
       if ((flags & SAME_ENVELOPE) == 0) {
         producerId = readString(in);
         type = readString(in);
         key = readString(in);
         contentType = readString(in);
-        int headerCount = in.getInt();
+        int headerCount = in.readInt();
         if (headerCount == 0) {
           headers = Map.of();
         } else {
@@ -252,12 +286,12 @@ public final class JournalSerializer extends SerializerWithStringManifest {
           }
           headers = Collections.unmodifiableMap(h);
         }
-        expiresAt = in.getLong();
-        idSeed = in.getLong();
+        expiresAt = in.readLong();
+        idSeed = in.readLong();
       }
-      UUID id = (flags & CHOSEN_ID) != 0 ? new UUID(in.getLong(), in.getLong()) : null;
-      byte[] payload = new byte[in.getInt()];
-      in.get(payload);
+      UUID id = (flags & CHOSEN_ID) != 0 ? new UUID(in.readLong(), in.readLong()) : null;
+      byte[] payload = new byte[in.readInt()];
+      in.readFully(payload);
       Message m = Message.restored(sequence, timestamp, producerId, type, key, headers, contentType, payload, id,
           idSeed, expiresAt, previous);
       messages.add(m);
@@ -297,30 +331,30 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     }
   }
 
-  private static List<QueueEvent.ConsumerRecord> readConsumers(ByteBuffer in) {
-    int n = in.getInt();
+  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in) throws IOException {
+    int n = in.readInt();
     List<QueueEvent.ConsumerRecord> consumers = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       String name = readString(in);
       StartPosition startAt = StartPosition.parse(readString(in));
       AckMode ackMode = AckMode.valueOf(readString(in));
-      int prefetch = in.getInt();
+      int prefetch = in.readInt();
       Duration ackTimeout = readDuration(in);
-      int maxDeliveries = in.getInt();
+      int maxDeliveries = in.readInt();
       String filterType = readString(in);
-      int filterHeaders = in.getInt();
+      int filterHeaders = in.readInt();
       Map<String, String> headers = new HashMap<>();
       for (int j = 0; j < filterHeaders; j++) {
         headers.put(readString(in), readString(in));
       }
-      Backoff backoff = in.get() != 0
-          ? new Backoff(readDuration(in), readDuration(in), in.getDouble(), in.getDouble())
+      Backoff backoff = in.readByte() != 0
+          ? new Backoff(readDuration(in), readDuration(in), in.readDouble(), in.readDouble())
           : null;
       Duration inactiveTimeout = readDuration(in);
       ConsumerSettings settings = new ConsumerSettings(name, startAt, ackMode, prefetch < 0 ? null : prefetch,
           ackTimeout, maxDeliveries < 0 ? null : maxDeliveries, new MessageFilter(filterType, headers), backoff,
           inactiveTimeout);
-      consumers.add(new QueueEvent.ConsumerRecord(settings, in.getLong()));
+      consumers.add(new QueueEvent.ConsumerRecord(settings, in.readLong()));
     }
     return consumers;
   }
@@ -340,19 +374,19 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     }
   }
 
-  private static Map<String, ConsumerPosition> readPositions(ByteBuffer in) {
-    int n = in.getInt();
+  private static Map<String, ConsumerPosition> readPositions(DataInput in) throws IOException {
+    int n = in.readInt();
     Map<String, ConsumerPosition> positions = new HashMap<>(n * 2);
     for (int i = 0; i < n; i++) {
       String consumer = readString(in);
-      long next = in.getLong();
-      boolean paused = in.get() != 0;
-      int count = in.getInt();
+      long next = in.readLong();
+      boolean paused = in.readByte() != 0;
+      int count = in.readInt();
       long[] unsettled = new long[count];
       int[] attempts = new int[count];
       for (int j = 0; j < count; j++) {
-        unsettled[j] = in.getLong();
-        attempts[j] = in.getInt();
+        unsettled[j] = in.readLong();
+        attempts[j] = in.readInt();
       }
       positions.put(consumer, new ConsumerPosition(next, unsettled, attempts, paused));
     }
@@ -377,18 +411,18 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     writeDuration(out, s.dedupWindow());
   }
 
-  private static RegistryEvent.QueueDefined readDefined(ByteBuffer in) {
+  private static RegistryEvent.QueueDefined readDefined(DataInput in) throws IOException {
     String name = readString(in);
     String incarnation = readString(in);
-    long idSeed = in.getLong();
+    long idSeed = in.readLong();
     Durability durability = Durability.valueOf(readString(in));
-    long maxLength = in.getLong();
-    long maxBytes = in.getLong();
+    long maxLength = in.readLong();
+    long maxBytes = in.readLong();
     Overflow overflow = Overflow.valueOf(readString(in));
     Duration ttl = readDuration(in);
     Duration retention = readDuration(in);
     String deadLetterQueue = readString(in);
-    int maxDeliveries = in.getInt();
+    int maxDeliveries = in.readInt();
     Duration dedupWindow = readDuration(in);
     QueueSettings settings = new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
         deadLetterQueue == null ? null : new QueueSettings.DeadLetter(deadLetterQueue, maxDeliveries), dedupWindow);
@@ -401,25 +435,25 @@ public final class JournalSerializer extends SerializerWithStringManifest {
     out.writeLong(d == null ? -1 : d.toNanos());
   }
 
-  private static Duration readDuration(ByteBuffer in) {
-    long nanos = in.getLong();
+  private static Duration readDuration(DataInput in) throws IOException {
+    long nanos = in.readLong();
     return nanos < 0 ? null : Duration.ofNanos(nanos);
   }
 
-  private static String readString(ByteBuffer in) {
-    int length = in.getInt();
+  private static String readString(DataInput in) throws IOException {
+    int length = in.readInt();
     if (length < 0) {
       return null;
     }
-    String s = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
-    in.position(in.position() + length);
-    return s;
+    byte[] bytes = new byte[length];
+    in.readFully(bytes);
+    return new String(bytes, StandardCharsets.UTF_8);
   }
 
-  /** A growable output with length-prefixed, nullable UTF-8 strings. */
+  /** An output with length-prefixed, nullable UTF-8 strings. */
   private static final class Out extends DataOutputStream {
-    Out(int size) {
-      super(new ByteArrayOutputStream(size));
+    Out(OutputStream out) {
+      super(out);
     }
 
     void writeString(String s) throws IOException {
@@ -431,9 +465,34 @@ public final class JournalSerializer extends SerializerWithStringManifest {
       writeInt(bytes.length);
       write(bytes);
     }
+  }
 
-    byte[] toByteArray() {
-      return ((ByteArrayOutputStream) out).toByteArray();
+  /** A byte array as a stream, without the locking of ByteArrayInputStream: recovery reads millions of fields. */
+  private static final class Bytes extends InputStream {
+    private final byte[] bytes;
+    private int position;
+
+    Bytes(byte[] bytes) {
+      this.bytes = bytes;
+    }
+
+    @Override
+    public int read() {
+      return position < bytes.length ? bytes[position++] & 0xff : -1;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) {
+      if (len == 0) {
+        return 0;
+      }
+      int n = Math.min(len, bytes.length - position);
+      if (n <= 0) {
+        return -1;
+      }
+      System.arraycopy(bytes, position, b, off, n);
+      position += n;
+      return n;
     }
   }
 }

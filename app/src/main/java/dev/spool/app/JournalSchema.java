@@ -5,7 +5,6 @@ import dev.spool.SpoolException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -15,9 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the journal's tables when they are missing, before Spool starts, so that the embedded
- * H2 journal needs no setup and a fresh PostgreSQL database only an empty schema and a user. Runs
- * once at start, on the starting thread, not inside an actor.
+ * Creates the PostgreSQL journal's tables when they are missing, before Spool starts, so that a
+ * fresh database needs only an empty schema and a user. The embedded SQLite journal creates its
+ * own file and tables when first used. Runs once at start, on the starting thread, not inside an
+ * actor.
  */
 public final class JournalSchema {
 
@@ -25,43 +25,31 @@ public final class JournalSchema {
 
   private JournalSchema() {}
 
-  /** Creates the tables of the database {@code spool.journal.database} names, if missing. */
+  /** Checks {@code spool.journal.database} and creates the PostgreSQL tables if it names PostgreSQL. */
   public static void ensure(Config config) {
     String database = config.getString("spool.journal.database");
-    String path = "pekko-persistence-jdbc.shared-databases." + database;
-    if (!config.hasPath(path)) {
-      throw new SpoolException.InvalidConfiguration("spool.journal.database is '" + database
-          + "', but " + path + " is not configured (use h2 or postgres)");
+    switch (database) {
+      case "sqlite" -> log.info("journal: SQLite at {}",
+          Path.of(config.getString("spool.journal.sqlite.path")).toAbsolutePath().normalize());
+      case "postgres" -> createPostgresTables(config);
+      default -> throw new SpoolException.InvalidConfiguration("spool.journal.database is '" + database
+          + "': use sqlite or postgres");
     }
-    Config db = config.getConfig(path + ".db");
+  }
+
+  private static void createPostgresTables(Config config) {
+    Config db = config.getConfig("pekko-persistence-jdbc.shared-databases.postgres.db");
     String url = db.getString("url");
-    String script = database.equals("postgres") ? "/schema/postgres.sql" : "/schema/h2.sql";
-    if (url.startsWith("jdbc:h2:file:")) {
-      createDataDirectory(url);
-    }
     try (Connection c = DriverManager.getConnection(url, db.getString("user"), db.getString("password"));
         Statement s = c.createStatement()) {
-      for (String statement : statements(script)) {
+      for (String statement : statements("/schema/postgres.sql")) {
         s.execute(statement);
       }
     } catch (SQLException e) {
-      throw new SpoolException.InvalidConfiguration("the journal database (" + database + ", "
-          + withoutSecrets(url) + ") cannot be used: " + e.getMessage());
+      throw new SpoolException.InvalidConfiguration("the journal database (postgres, " + withoutSecrets(url)
+          + ") cannot be used: " + e.getMessage());
     }
-    log.info("journal: {} at {}", database, withoutSecrets(url));
-  }
-
-  private static void createDataDirectory(String url) {
-    String file = url.substring("jdbc:h2:file:".length()).split(";", 2)[0];
-    try {
-      Path parent = Path.of(file).toAbsolutePath().getParent();
-      if (parent != null) {
-        Files.createDirectories(parent);
-      }
-    } catch (IOException e) {
-      throw new SpoolException.InvalidConfiguration("cannot create the journal directory for " + file + ": "
-          + e.getMessage());
-    }
+    log.info("journal: postgres at {}", withoutSecrets(url));
   }
 
   private static String[] statements(String resource) {

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The service's own configuration: durable queues on the embedded H2 journal in the data directory. */
+/** The service's own configuration: durable queues on the embedded SQLite journal in the data directory. */
 class DurableServiceTest {
 
   private static <T> T get(CompletionStage<T> stage) throws Exception {
@@ -44,7 +44,7 @@ class DurableServiceTest {
     Delivery d = get(reader.readBatch(1, Duration.ofSeconds(5))).get(0);
     get(reader.acknowledge(d));
     get(first.shutdown());
-    assertEquals(true, Files.exists(dir.resolve("journal").resolve("spool.mv.db")), "the journal is in the data directory");
+    assertEquals(true, Files.exists(dir.resolve("journal").resolve("spool.db")), "the journal is in the data directory");
 
     Spool second = Main.init(config(dir)).spool();
     get(second.ready());

@@ -1,0 +1,38 @@
+package dev.spool.journal;
+
+import java.nio.file.Path;
+
+/**
+ * The SQLite journal could not do an operation: its file cannot be opened, is damaged, is used by
+ * another process, or its queue of waiting operations is full. Nothing of the failed operation is
+ * stored; the next operation tries again (a queue's journal retries with backoff).
+ */
+public final class JournalUnavailableException extends RuntimeException {
+
+  private static final long serialVersionUID = 1L;
+
+  private final transient Path path;
+  private final boolean damaged;
+
+  JournalUnavailableException(Path path, String message, boolean damaged, Throwable cause) {
+    super(message, cause);
+    this.path = path;
+    this.damaged = damaged;
+  }
+
+  /** The journal file. */
+  public Path path() {
+    return path;
+  }
+
+  /** Whether the file is damaged, so that only {@link RecoverJournal} can make it usable again. */
+  public boolean damaged() {
+    return damaged;
+  }
+
+  static JournalUnavailableException damaged(Path path, String detail, Throwable cause) {
+    return new JournalUnavailableException(path, "the journal file " + path + " is damaged (" + detail + "): stop"
+        + " Spool and run 'java -cp spool.jar " + RecoverJournal.class.getName() + " " + path + "', which copies"
+        + " every readable row into a fresh file and moves the damaged one aside", true, cause);
+  }
+}

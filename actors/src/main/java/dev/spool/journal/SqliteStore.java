@@ -1,0 +1,526 @@
+package dev.spool.journal;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One SQLite journal file in WAL mode and the two threads that use it, shared by the journal
+ * plugin and the snapshot store of an actor system ({@link SqliteStores}).
+ *
+ * <p>Threading: SQLite has one writer, so one writer thread owns the write connection and runs
+ * every write; it takes all the writes waiting (from every queue's journal) into one transaction,
+ * so many queues share one fsync (group commit), and completes their futures after the commit.
+ * Each write runs inside a savepoint, so one that fails is rolled back alone. A reader thread owns
+ * a read-only connection for replays and snapshot loads, which WAL lets run beside the writer. Both
+ * queues are bounded: an operation that finds its queue full fails at once. No caller ever blocks.
+ *
+ * <p>The file is opened lazily, by the first operation, and again after a failure: an operation
+ * that cannot open it fails with {@link JournalUnavailableException} (naming the file and, if it
+ * is damaged, the recovery tool), and the next one tries again.
+ */
+public final class SqliteStore implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(SqliteStore.class);
+
+  /** Work on the database, run on the store's thread with its connection. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T run(Connection c) throws Exception;
+  }
+
+  private record Task<T>(Work<T> work, CompletableFuture<T> result) {
+    void fail(Throwable t) {
+      result.completeExceptionally(t);
+    }
+
+    @SuppressWarnings("unchecked")
+    void complete(Object value) {
+      result.complete((T) value);
+    }
+  }
+
+  private static final Task<Void> STOP = new Task<>(c -> null, new CompletableFuture<>());
+
+  /** After a failed open, operations fail with that failure for this long instead of each opening again. */
+  private static final long REOPEN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  // SQLite's primary result codes that mean the connection, not the statement, is in trouble.
+  private static final int SQLITE_BUSY = 5;
+  private static final int SQLITE_NOMEM = 7;
+  private static final int SQLITE_IOERR = 10;
+  private static final int SQLITE_CORRUPT = 11;
+  private static final int SQLITE_FULL = 13;
+  private static final int SQLITE_CANTOPEN = 14;
+  private static final int SQLITE_NOTADB = 26;
+
+  static final String SCHEMA = """
+      CREATE TABLE IF NOT EXISTS journal (
+        persistence_id TEXT NOT NULL,
+        sequence_nr INTEGER NOT NULL,
+        writer_uuid TEXT NOT NULL,
+        write_timestamp INTEGER NOT NULL,
+        adapter_manifest TEXT NOT NULL,
+        ser_id INTEGER NOT NULL,
+        ser_manifest TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        PRIMARY KEY (persistence_id, sequence_nr));
+      CREATE TABLE IF NOT EXISTS journal_deleted (
+        persistence_id TEXT PRIMARY KEY,
+        deleted_to INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS snapshot (
+        id INTEGER PRIMARY KEY,
+        persistence_id TEXT NOT NULL,
+        sequence_nr INTEGER NOT NULL,
+        created INTEGER NOT NULL,
+        ser_id INTEGER NOT NULL,
+        ser_manifest TEXT NOT NULL,
+        streamed INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        UNIQUE (persistence_id, sequence_nr));
+      CREATE TABLE IF NOT EXISTS snapshot_chunk (
+        snapshot_id INTEGER NOT NULL,
+        chunk INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (snapshot_id, chunk));
+      """;
+
+  private final SqliteSettings settings;
+  private final BlockingQueue<Task<?>> writes;
+  private final BlockingQueue<Task<?>> reads;
+  private final Thread writer;
+  private final Thread reader;
+  private volatile boolean closed;
+  private volatile boolean reading;
+
+  // guarded by this
+  private boolean initialized;
+  private JournalUnavailableException openFailure;
+  private long openFailedAt;
+  private FileChannel lockFile;
+  private FileLock lock;
+
+  // the writer thread's
+  private long lastMaintenance = System.nanoTime();
+
+  SqliteStore(SqliteSettings settings) {
+    this.settings = settings;
+    this.writes = new ArrayBlockingQueue<>(settings.maxQueuedWrites());
+    this.reads = new ArrayBlockingQueue<>(settings.maxQueuedReads());
+    String name = settings.path().getFileName().toString();
+    this.writer = new Thread(this::runWriter, "spool-sqlite-writer-" + name);
+    this.reader = new Thread(this::runReader, "spool-sqlite-reader-" + name);
+    writer.setDaemon(true);
+    reader.setDaemon(true);
+    writer.start();
+    reader.start();
+  }
+
+  public SqliteSettings settings() {
+    return settings;
+  }
+
+  /** Runs {@code work} in the writer's next transaction; completes after the commit. */
+  public <T> CompletableFuture<T> write(Work<T> work) {
+    return submit(writes, work, "writes");
+  }
+
+  /** Runs {@code work} on the read-only connection. */
+  public <T> CompletableFuture<T> read(Work<T> work) {
+    return submit(reads, work, "reads");
+  }
+
+  private <T> CompletableFuture<T> submit(BlockingQueue<Task<?>> queue, Work<T> work, String what) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new JournalUnavailableException(settings.path(), "the journal " + settings.path()
+          + " is closed", false, null));
+    } else if (!queue.offer(new Task<>(work, result))) {
+      result.completeExceptionally(new JournalUnavailableException(settings.path(), "the journal " + settings.path()
+          + " has " + queue.size() + " " + what + " waiting already; try again later", false, null));
+    }
+    return result;
+  }
+
+  // ---- the writer
+
+  private void runWriter() {
+    Connection c = null;
+    List<Task<?>> batch = new ArrayList<>();
+    while (true) {
+      Task<?> first;
+      try {
+        first = writes.poll(settings.maintenanceInterval().toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        break;
+      }
+      if (first == null || first == STOP) {
+        if (closed) {
+          break;
+        }
+        if (c != null) {
+          c = maintain(c, true);
+        }
+        continue;
+      }
+      batch.clear();
+      batch.add(first);
+      writes.drainTo(batch, settings.maxBatch() - 1);
+      boolean stop = batch.remove(STOP);
+      try {
+        if (c == null) {
+          c = open(false);
+        }
+      } catch (JournalUnavailableException e) {
+        batch.forEach(t -> t.fail(e));
+        if (stop) {
+          break;
+        }
+        continue;
+      }
+      c = commit(c, batch);
+      if (stop) {
+        break;
+      }
+      if (c != null) {
+        c = maintain(c, false);
+      }
+    }
+    failWaiting(writes);
+    closeQuietly(c);
+  }
+
+  /** One transaction for the whole batch, a savepoint for each of its writes. Returns null if the connection is lost. */
+  private Connection commit(Connection c, List<Task<?>> batch) {
+    Object[] results = new Object[batch.size()];
+    boolean[] failed = new boolean[batch.size()];
+    try (Statement s = c.createStatement()) {
+      s.execute("BEGIN IMMEDIATE");
+      try {
+        for (int i = 0; i < batch.size(); i++) {
+          s.execute("SAVEPOINT work");
+          try {
+            results[i] = batch.get(i).work().run(c);
+            s.execute("RELEASE work");
+          } catch (Exception e) {
+            if (e instanceof SQLException sql && connectionLost(sql)) {
+              throw sql;
+            }
+            s.execute("ROLLBACK TO work");
+            s.execute("RELEASE work");
+            failed[i] = true;
+            batch.get(i).fail(e);
+          }
+        }
+        s.execute("COMMIT");
+      } catch (SQLException e) {
+        rollbackQuietly(s);
+        throw e;
+      }
+    } catch (SQLException e) {
+      RuntimeException failure = translate(e);
+      for (int i = 0; i < batch.size(); i++) {
+        if (!failed[i]) {
+          batch.get(i).fail(failure);
+        }
+      }
+      log.warn("journal {}: a write failed, the connection is opened again: {}", settings.path(), e.getMessage());
+      closeQuietly(c);
+      return null;
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      if (!failed[i]) {
+        batch.get(i).complete(results[i]);
+      }
+    }
+    return c;
+  }
+
+  /**
+   * Keeps the file proportional to what is retained: returns free pages (left by deletions) to the
+   * file system a bounded step at a time, and, when idle, truncates the write-ahead log.
+   */
+  private Connection maintain(Connection c, boolean idle) {
+    long now = System.nanoTime();
+    if (!idle && now - lastMaintenance < settings.maintenanceInterval().toNanos()) {
+      return c;
+    }
+    lastMaintenance = now;
+    try (Statement s = c.createStatement()) {
+      long free = single(s, "PRAGMA freelist_count");
+      if (free > 0) {
+        s.execute("PRAGMA incremental_vacuum(" + settings.vacuumPages() + ")");
+      }
+      // TRUNCATE waits for readers; a passive checkpoint does not, and journal_size_limit trims the file.
+      s.execute(idle && !reading && reads.isEmpty() ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+      return c;
+    } catch (SQLException e) {
+      log.warn("journal {}: maintenance failed: {}", settings.path(), e.getMessage());
+      if (connectionLost(e)) {
+        translate(e);
+        closeQuietly(c);
+        return null;
+      }
+      return c;
+    }
+  }
+
+  // ---- the reader
+
+  private void runReader() {
+    Connection c = null;
+    while (true) {
+      Task<?> task;
+      try {
+        task = reads.take();
+      } catch (InterruptedException e) {
+        break;
+      }
+      if (task == STOP) {
+        break;
+      }
+      reading = true;
+      try {
+        if (c == null) {
+          c = open(true);
+        }
+        task.complete(task.work().run(c));
+      } catch (JournalUnavailableException e) {
+        task.fail(e);
+      } catch (SQLException e) {
+        task.fail(translate(e));
+        if (connectionLost(e)) {
+          closeQuietly(c);
+          c = null;
+        }
+      } catch (Exception e) {
+        task.fail(e);
+      } finally {
+        reading = false;
+      }
+    }
+    failWaiting(reads);
+    closeQuietly(c);
+  }
+
+  // ---- opening
+
+  private Connection open(boolean forReading) {
+    initialize();
+    try {
+      Connection c = connect(settings.path());
+      try (Statement s = c.createStatement()) {
+        s.execute("PRAGMA busy_timeout = " + settings.busyTimeout().toMillis());
+        s.execute("PRAGMA synchronous = " + settings.synchronous());
+        s.execute("PRAGMA journal_size_limit = " + settings.journalSizeLimit());
+        if (forReading) {
+          s.execute("PRAGMA query_only = 1");
+        }
+      }
+      return c;
+    } catch (SQLException e) {
+      throw translate(e);
+    }
+  }
+
+  /**
+   * Once per store (again after damage was found): locks the file against other processes,
+   * creates it in WAL mode with incremental vacuum, checks it, and creates the tables.
+   */
+  private synchronized void initialize() {
+    if (initialized) {
+      return;
+    }
+    if (openFailure != null && System.nanoTime() - openFailedAt < REOPEN_AFTER_NANOS) {
+      throw openFailure;
+    }
+    Path path = settings.path();
+    try {
+      Files.createDirectories(path.getParent());
+      lock(path);
+      try (Connection c = connect(path); Statement s = c.createStatement()) {
+        s.execute("PRAGMA busy_timeout = " + settings.busyTimeout().toMillis());
+        // Only takes effect on a new, empty file; a file made without it keeps its mode.
+        s.execute("PRAGMA auto_vacuum = INCREMENTAL");
+        String mode = text(s, "PRAGMA journal_mode = WAL");
+        if (!"wal".equalsIgnoreCase(mode)) {
+          throw new JournalUnavailableException(path, "the journal file " + path + " cannot use WAL mode (" + mode
+              + ")", false, null);
+        }
+        List<String> problems = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery("PRAGMA quick_check(5)")) {
+          while (rs.next()) {
+            problems.add(rs.getString(1));
+          }
+        }
+        if (!problems.equals(List.of("ok"))) {
+          throw JournalUnavailableException.damaged(path, String.join("; ", problems), null);
+        }
+        for (String ddl : SCHEMA.split(";")) {
+          if (!ddl.isBlank()) {
+            s.execute(ddl);
+          }
+        }
+      }
+      initialized = true;
+      openFailure = null;
+      log.info("journal: SQLite at {} (WAL, synchronous={})", path, settings.synchronous());
+    } catch (JournalUnavailableException e) {
+      failedToOpen(e);
+      throw e;
+    } catch (SQLException e) {
+      JournalUnavailableException failure = translate(e);
+      failedToOpen(failure);
+      throw failure;
+    } catch (IOException | RuntimeException e) {
+      JournalUnavailableException failure = new JournalUnavailableException(path, "the journal file " + path
+          + " cannot be opened: " + e.getMessage(), false, e);
+      failedToOpen(failure);
+      throw failure;
+    }
+  }
+
+  private synchronized void failedToOpen(JournalUnavailableException e) {
+    if (openFailure == null || !String.valueOf(openFailure.getMessage()).equals(e.getMessage())) {
+      log.error("{}", e.getMessage());
+    }
+    openFailure = e;
+    openFailedAt = System.nanoTime();
+    releaseLock();
+  }
+
+  /** One process at a time: a second Spool on the same file would be a second writer to the same queues. */
+  private void lock(Path path) throws IOException {
+    if (lock != null) {
+      return;
+    }
+    Path lockPath = path.resolveSibling(path.getFileName() + ".lock");
+    FileChannel channel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    FileLock l;
+    try {
+      l = channel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      l = null;
+    }
+    if (l == null) {
+      channel.close();
+      throw new JournalUnavailableException(path, "the journal file " + path + " is in use by another Spool"
+          + " (it holds " + lockPath + ")", false, null);
+    }
+    lockFile = channel;
+    lock = l;
+  }
+
+  private synchronized void releaseLock() {
+    try {
+      if (lock != null) {
+        lock.release();
+      }
+      if (lockFile != null) {
+        lockFile.close();
+      }
+    } catch (IOException e) {
+      log.warn("journal {}: cannot release its lock: {}", settings.path(), e.getMessage());
+    }
+    lock = null;
+    lockFile = null;
+  }
+
+  static Connection connect(Path path) throws SQLException {
+    return DriverManager.getConnection("jdbc:sqlite:" + path);
+  }
+
+  /** The exception callers see; damage also makes the next open check the file again. */
+  private JournalUnavailableException translate(SQLException e) {
+    int code = e.getErrorCode() & 0xff;
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+      synchronized (this) {
+        initialized = false;
+      }
+      return JournalUnavailableException.damaged(settings.path(), e.getMessage(), e);
+    }
+    return new JournalUnavailableException(settings.path(), "the journal " + settings.path() + " failed: "
+        + e.getMessage(), false, e);
+  }
+
+  private static boolean connectionLost(SQLException e) {
+    int code = e.getErrorCode() & 0xff;
+    return code == SQLITE_IOERR || code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_FULL
+        || code == SQLITE_CANTOPEN || code == SQLITE_NOMEM || code == SQLITE_BUSY;
+  }
+
+  // ---- closing
+
+  /** Stops both threads after the operations already accepted; later ones fail. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    writes.offer(STOP);
+    reads.offer(STOP);
+    try {
+      writer.join(TimeUnit.SECONDS.toMillis(30));
+      reader.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    releaseLock();
+  }
+
+  private void failWaiting(BlockingQueue<Task<?>> queue) {
+    JournalUnavailableException e = new JournalUnavailableException(settings.path(), "the journal " + settings.path()
+        + " is closed", false, null);
+    for (Task<?> t; (t = queue.poll()) != null; ) {
+      t.fail(e);
+    }
+  }
+
+  private static void rollbackQuietly(Statement s) {
+    try {
+      s.execute("ROLLBACK");
+    } catch (SQLException ignored) {
+      // not in a transaction any more: SQLite rolled it back itself
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException e) {
+        log.debug("closing a journal connection failed: {}", e.getMessage());
+      }
+    }
+  }
+
+  static long single(Statement s, String sql) throws SQLException {
+    try (ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? rs.getLong(1) : 0;
+    }
+  }
+
+  private static String text(Statement s, String sql) throws SQLException {
+    try (ResultSet rs = s.executeQuery(sql)) {
+      return rs.next() ? rs.getString(1) : null;
+    }
+  }
+}
