@@ -5,6 +5,12 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -13,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * The kill -9 torture: runs {@link KillNineDriver} in a child JVM (the service's configuration,
@@ -27,7 +34,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>no sequence ever stands for two messages, and nothing is delivered that was never sent;
  *   <li>no message whose acknowledgement was confirmed is delivered again;
  *   <li>every payload delivered is intact, byte for byte;
- *   <li>snapshots were saved and old events deleted, so kills land around both.
+ *   <li>snapshots were saved and old events deleted, so kills land around both;
+ *   <li>an SQLite journal file passes SQLite's integrity check at the end.
  * </ul>
  *
  * <p>A few cycles are killed while the child is still starting (recovering), not under load.
@@ -69,6 +77,8 @@ final class KillNine {
   private final List<Long> readyMillis = new ArrayList<>();
   private final List<Long> recoveryMillis = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
+  private String integrity = "not checked";
+  private long dataBytes;
   private long startedAt;
   private long durationMillis;
 
@@ -114,8 +124,12 @@ final class KillNine {
       }
       drain(kills + 1);
       check();
+      checkIntegrity();
     } finally {
       durationMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAt);
+      dataBytes = size(dir.resolve("data"));
+      Files.writeString(dir.getParent().resolve("results.txt"), this + "\n", StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
     return this;
   }
@@ -345,6 +359,30 @@ final class KillNine {
     }
   }
 
+  /** SQLite's own check of the journal file, when the journal is an SQLite file (after the drain's clean stop). */
+  private void checkIntegrity() throws SQLException {
+    Path db = dir.resolve("data").resolve("journal").resolve("spool.db");
+    if (!Files.exists(db)) {
+      return;
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("PRAGMA integrity_check")) {
+      integrity = r.next() ? r.getString(1) : "no answer";
+    }
+    if (!integrity.equals("ok")) {
+      problems.add("the journal file " + db + " fails SQLite's integrity check: " + integrity);
+    }
+  }
+
+  private static long size(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+    }
+  }
+
   List<String> problems() {
     return problems;
   }
@@ -379,7 +417,8 @@ final class KillNine {
         + " acked delivered again, " + corrupt + " corrupt, " + conflicts + " sequences reused, " + phantoms
         + " never sent; " + snapshots + " snapshots, " + deletions + " event deletions; ready after start max "
         + max(readyMillis) + " ms, median " + median(readyMillis) + " ms (recovery max " + max(recoveryMillis)
-        + " ms, median " + median(recoveryMillis) + " ms); " + durationMillis / 1000 + " s"
+        + " ms, median " + median(recoveryMillis) + " ms); data directory " + dataBytes / 1024 / 1024
+        + " MiB at the end, integrity " + integrity + "; " + durationMillis / 1000 + " s"
         + (problems.isEmpty() ? "" : "\nPROBLEMS:\n  " + String.join("\n  ", problems));
   }
 

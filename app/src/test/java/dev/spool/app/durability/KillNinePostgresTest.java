@@ -50,18 +50,18 @@ class KillNinePostgresTest {
   /** The default run's short version: 1 KiB and 64 KiB messages mixed. */
   @Test
   void confirmedPublishesAndAcksSurviveSevenKills() throws Exception {
-    assertHeld(new KillNine("postgres-mixed-7", postgres(), Sizes.MIXED).run(7));
+    assertHeld(new KillNine("postgres-mixed-7", postgres(), Sizes.MIXED).run(7), 1);
   }
 
   @Test
   @Tag("slow")
   void confirmedPublishesAndAcksOf1KiBSurviveFiftyKills() throws Exception {
-    assertHeld(new KillNine("postgres-1k-50", postgres(), Sizes.SMALL).run(50));
+    assertHeld(new KillNine("postgres-1k-50", postgres(), Sizes.SMALL).run(50), 20);
   }
 
   @Test
   @Tag("slow")
   void confirmedPublishesAndAcksOf64KiBSurviveFiftyKills() throws Exception {
-    assertHeld(new KillNine("postgres-64k-50", postgres(), Sizes.LARGE).run(50));
+    assertHeld(new KillNine("postgres-64k-50", postgres(), Sizes.LARGE).run(50), 20);
   }
 }
