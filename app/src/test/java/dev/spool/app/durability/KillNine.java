@@ -38,7 +38,9 @@ import java.util.stream.Stream;
  *   <li>an SQLite journal file passes SQLite's integrity check at the end.
  * </ul>
  *
- * <p>A few cycles are killed while the child is still starting (recovering), not under load.
+ * <p>Each child is killed 0.3–5 s after it is ready, or, one cycle in eight, while it is still
+ * starting (recovering). A cycle that confirms nothing before its kill is counted as stalled (a
+ * snapshot that takes longer than the cycle, for instance: the journal holds writes back meanwhile).
  */
 final class KillNine {
 
@@ -73,6 +75,8 @@ final class KillNine {
   private int snapshots;
   private int deletions;
   private int killsDuringStart;
+  /** cycles that were ready but confirmed no publish and no ack before their kill */
+  private int stalledCycles;
   private int cycles;
   private final List<Long> readyMillis = new ArrayList<>();
   private final List<Long> recoveryMillis = new ArrayList<>();
@@ -87,6 +91,11 @@ final class KillNine {
     Path dir = Path.of("target", "kill-nine", name + "-" + System.currentTimeMillis()).toAbsolutePath();
     Files.createDirectories(dir);
     return dir;
+  }
+
+  /** Kill cycles of the slow runs: 50, or {@code -Dkillnine.cycles}. */
+  static int slowCycles() {
+    return Integer.getInteger("killnine.cycles", 50);
   }
 
   /** The seed: {@code -Dkillnine.seed} to repeat a run's choices, otherwise a new one (printed in the report). */
@@ -157,11 +166,13 @@ final class KillNine {
         return false;
       }
       readyMillis.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spawned));
-      Thread.sleep(random.nextLong(300, 3500));
+      Thread.sleep(random.nextLong(300, 5000));
     } finally {
       kill(p);
     }
-    readCycle(log, console, cycle);
+    if (readCycle(log, console, cycle) == 0) {
+      stalledCycles++;
+    }
     return true;
   }
 
@@ -207,6 +218,7 @@ final class KillNine {
     command.add("-Dspool.persistence.snapshot-every=" + SNAPSHOT_EVERY);
     command.add("-Dlogback.configurationFile=" + Path.of("src", "test", "resources", "kill-nine-logback.xml")
         .toAbsolutePath());
+    command.add("-Dkillnine.debug=" + Boolean.getBoolean("killnine.debug"));
     command.addAll(jvmOptions);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
@@ -245,7 +257,9 @@ final class KillNine {
     return b.toString();
   }
 
-  private void readCycle(Path log, Path console, int cycle) throws IOException {
+  /** Reads what one child said; returns how many publishes and acks it confirmed. */
+  private long readCycle(Path log, Path console, int cycle) throws IOException {
+    long confirmations = 0;
     for (String line : Files.readAllLines(console, StandardCharsets.UTF_8)) {
       if (line.contains(" - Persistent snapshot [") && line.contains("saved successfully")) {
         snapshots++;
@@ -273,6 +287,7 @@ final class KillNine {
         case "P" -> {
           long seq = Long.parseLong(f[1]);
           long id = Long.parseUnsignedLong(f[2], 16);
+          confirmations++;
           if (!confirmed.get((int) seq)) {
             confirmed.set((int) seq);
             confirmedPublishes++;
@@ -308,6 +323,7 @@ final class KillNine {
           delivered.get(c).set((int) seq);
         }
         case "A" -> {
+          confirmations++;
           BitSet a = acked.get(f[1]);
           for (int i = 2; i < f.length; i++) {
             int seq = Integer.parseInt(f[i]);
@@ -321,6 +337,7 @@ final class KillNine {
         default -> throw new IllegalStateException("unexpected line in " + log + ": " + line);
       }
     }
+    return confirmations;
   }
 
   /** Records that {@code seq} holds message {@code id}; a second message for one sequence is a problem. */
@@ -411,9 +428,10 @@ final class KillNine {
   @Override
   public String toString() {
     return "kill -9 " + name + " (" + sizes + ", seed " + seed + "): " + cycles + " cycles (" + killsDuringStart
-        + " killed while starting), " + confirmedPublishes + " confirmed publishes, " + confirmedAcks
-        + " confirmed acks, " + deliveries + " deliveries (" + deliveriesAfterRestart + " after a restart), "
-        + (sentPublishes - confirmedPublishes) + " uncertain, " + (lost < 0 ? "lost not checked" : lost + " lost") + ", " + ackedDeliveredAgain
+        + " killed while starting, " + stalledCycles + " ready but confirming nothing before the kill), "
+        + confirmedPublishes + " confirmed publishes, " + confirmedAcks + " confirmed acks, " + deliveries
+        + " deliveries (" + deliveriesAfterRestart + " after a restart), " + (sentPublishes - confirmedPublishes)
+        + " uncertain, " + (lost < 0 ? "lost not checked" : lost + " lost") + ", " + ackedDeliveredAgain
         + " acked delivered again, " + corrupt + " corrupt, " + conflicts + " sequences reused, " + phantoms
         + " never sent; " + snapshots + " snapshots, " + deletions + " event deletions; ready after start max "
         + max(readyMillis) + " ms, median " + median(readyMillis) + " ms (recovery max " + max(recoveryMillis)

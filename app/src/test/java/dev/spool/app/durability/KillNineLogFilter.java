@@ -9,16 +9,18 @@ import java.util.List;
 /**
  * Keeps, of the event-sourced journals' debug lines, only those {@link KillNine} counts (a
  * snapshot saved, events deleted) and the recovery times: the others come with every write.
+ * {@code -Dkillnine.debug=true} keeps them all, to see what a journal did when.
  */
 public final class KillNineLogFilter extends Filter<ILoggingEvent> {
 
-  static final String SNAPSHOT_SAVED = "Persistent snapshot [{}] saved successfully";
-  static final String EVENTS_DELETED = "Persistent events to sequenceNr [{}] deleted successfully.";
+  private static final String SNAPSHOT_SAVED = "Persistent snapshot [{}] saved successfully";
+  private static final String EVENTS_DELETED = "Persistent events to sequenceNr [{}] deleted successfully.";
   private static final List<String> KEPT = List.of(SNAPSHOT_SAVED, EVENTS_DELETED, "Recovery for persistenceId");
+  private static final boolean ALL = Boolean.getBoolean("killnine.debug");
 
   @Override
   public FilterReply decide(ILoggingEvent event) {
-    if (event.getLevel().isGreaterOrEqual(Level.INFO)) {
+    if (ALL || event.getLevel().isGreaterOrEqual(Level.INFO)) {
       return FilterReply.NEUTRAL;
     }
     String format = event.getMessage();

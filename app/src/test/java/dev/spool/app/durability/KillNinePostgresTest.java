@@ -49,19 +49,21 @@ class KillNinePostgresTest {
 
   /** The default run's short version: 1 KiB and 64 KiB messages mixed. */
   @Test
-  void confirmedPublishesAndAcksSurviveSevenKills() throws Exception {
-    assertHeld(new KillNine("postgres-mixed-7", postgres(), Sizes.MIXED).run(7), 1);
+  void confirmedPublishesAndAcksSurviveSixKills() throws Exception {
+    assertHeld(new KillNine("postgres-mixed", postgres(), Sizes.MIXED).run(6), 1);
   }
 
   @Test
   @Tag("slow")
   void confirmedPublishesAndAcksOf1KiBSurviveFiftyKills() throws Exception {
-    assertHeld(new KillNine("postgres-1k-50", postgres(), Sizes.SMALL).run(50), 20);
+    int cycles = KillNine.slowCycles();
+    assertHeld(new KillNine("postgres-1k", postgres(), Sizes.SMALL).run(cycles), cycles / 5);
   }
 
   @Test
   @Tag("slow")
   void confirmedPublishesAndAcksOf64KiBSurviveFiftyKills() throws Exception {
-    assertHeld(new KillNine("postgres-64k-50", postgres(), Sizes.LARGE).run(50), 20);
+    int cycles = KillNine.slowCycles();
+    assertHeld(new KillNine("postgres-64k", postgres(), Sizes.LARGE).run(cycles), cycles / 5);
   }
 }
