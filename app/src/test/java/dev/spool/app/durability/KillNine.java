@@ -81,6 +81,8 @@ final class KillNine {
   private final List<Long> readyMillis = new ArrayList<>();
   private final List<Long> recoveryMillis = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
+  /** failed publishes by error code */
+  private final Map<String, Integer> failures = new java.util.TreeMap<>();
   private String integrity = "not checked";
   private long dataBytes;
   private long startedAt;
@@ -167,6 +169,9 @@ final class KillNine {
       }
       readyMillis.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - spawned));
       Thread.sleep(random.nextLong(300, 5000));
+      if (!p.isAlive()) {
+        problems.add("cycle " + cycle + ": the child ended on its own, with " + p.exitValue() + ": " + tail(console));
+      }
     } finally {
       kill(p);
     }
@@ -265,6 +270,8 @@ final class KillNine {
         snapshots++;
       } else if (line.contains(" - Persistent events to sequenceNr [") && line.contains("deleted successfully")) {
         deletions++;
+      } else if (line.contains("OutOfMemoryError") || line.startsWith("Uncaught error")) {
+        problem("cycle " + cycle + ": the child failed: " + line);
       } else if (line.startsWith("RECOVERED ")) {
         recoveryMillis.add(Long.parseLong(line.substring("RECOVERED ".length()).trim()));
       }
@@ -333,6 +340,7 @@ final class KillNine {
             }
           }
         }
+        case "F" -> failures.merge(f[2], 1, Integer::sum);
         case "S" -> { } // acks sent: unconfirmed ones may or may not have been applied
         default -> throw new IllegalStateException("unexpected line in " + log + ": " + line);
       }
@@ -431,8 +439,8 @@ final class KillNine {
         + " killed while starting, " + stalledCycles + " ready but confirming nothing before the kill), "
         + confirmedPublishes + " confirmed publishes, " + confirmedAcks + " confirmed acks, " + deliveries
         + " deliveries (" + deliveriesAfterRestart + " after a restart), " + (sentPublishes - confirmedPublishes)
-        + " uncertain, " + (lost < 0 ? "lost not checked" : lost + " lost") + ", " + ackedDeliveredAgain
-        + " acked delivered again, " + corrupt + " corrupt, " + conflicts + " sequences reused, " + phantoms
+        + " uncertain (failed publishes: " + failures + "), " + (lost < 0 ? "lost not checked" : lost + " lost")
+        + ", " + ackedDeliveredAgain + " acked delivered again, " + corrupt + " corrupt, " + conflicts + " sequences reused, " + phantoms
         + " never sent; " + snapshots + " snapshots, " + deletions + " event deletions; ready after start max "
         + max(readyMillis) + " ms, median " + median(readyMillis) + " ms (recovery max " + max(recoveryMillis)
         + " ms, median " + median(recoveryMillis) + " ms); data directory " + dataBytes / 1024 / 1024

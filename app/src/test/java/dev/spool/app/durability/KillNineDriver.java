@@ -11,6 +11,7 @@ import dev.spool.QueueConsumer;
 import dev.spool.QueuePublisher;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
+import dev.spool.SpoolException;
 import dev.spool.app.JournalSchema;
 import java.io.IOException;
 import java.io.Writer;
@@ -40,7 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * and compares byte for byte; the id says its producer, cycle, counter and size.
  *
  * <p>Log lines: {@code T producer cycle from to} publishes of counters {@code from..to} about to be
- * sent; {@code P seq id} a confirmed publish; {@code D consumer seq attempt id ok|BAD} a delivery
+ * sent; {@code P seq id} a confirmed publish; {@code F producer code} a publish that failed (its
+ * messages are uncertain); {@code D consumer seq attempt id ok|BAD} a delivery
  * and whether its payload was intact; {@code S consumer seq…} acks sent; {@code A consumer seq…}
  * acks confirmed. Ids are hexadecimal.
  */
@@ -187,7 +189,15 @@ public final class KillNineDriver {
         }
         log.write(line.toString());
       } catch (Exception notConfirmed) {
-        // not confirmed (refused or timed out): uncertain, the check makes no claim about it
+        // Not confirmed (refused or timed out): uncertain, the check makes no claim about it.
+        Throwable cause = notConfirmed.getCause() != null ? notConfirmed.getCause() : notConfirmed;
+        String why = cause instanceof SpoolException e ? e.code().name() : cause.getClass().getSimpleName();
+        log.write("F " + producer + ' ' + why + '\n');
+        try {
+          Thread.sleep(20); // as a client would, rather than spin on a refusing queue
+        } catch (InterruptedException e) {
+          return;
+        }
       }
     }
   }
