@@ -441,7 +441,8 @@ final class KillNine {
         + " deliveries (" + deliveriesAfterRestart + " after a restart), " + (sentPublishes - confirmedPublishes)
         + " uncertain (failed publishes: " + failures + "), " + (lost < 0 ? "lost not checked" : lost + " lost")
         + ", " + ackedDeliveredAgain + " acked delivered again, " + corrupt + " corrupt, " + conflicts
-        + " sequences reused, " + phantoms + " never sent; " + snapshots + " snapshots, " + deletions + " event deletions; ready after start max "
+        + " sequences reused, " + phantoms + " never sent; " + snapshots + " snapshots, " + deletions
+        + " event deletions; ready after start max "
         + max(readyMillis) + " ms, median " + median(readyMillis) + " ms (recovery max " + max(recoveryMillis)
         + " ms, median " + median(recoveryMillis) + " ms); data directory " + dataBytes / 1024 / 1024
         + " MiB at the end, integrity " + integrity + "; " + durationMillis / 1000 + " s"
