@@ -1,7 +1,8 @@
 package dev.spool.app.durability;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static dev.spool.app.durability.KillNineTest.assertHeld;
 
+import dev.spool.app.durability.KillNineDriver.Sizes;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -13,13 +14,15 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * kill -9 on the PostgreSQL journal. Needs a PostgreSQL at {@code SPOOL_TEST_POSTGRES_URL}
- * (default {@code jdbc:postgresql://127.0.0.1:54329/spool}, user and password {@code spool}), which
- * {@code .ci/postgres} starts and {@code .ci/run} provides; skipped with a message when none answers.
+ * kill -9 on the PostgreSQL journal (see {@link KillNine}). Needs a PostgreSQL at
+ * {@code SPOOL_TEST_POSTGRES_URL} (user and password {@code spool} unless
+ * {@code SPOOL_TEST_POSTGRES_USER} and {@code SPOOL_TEST_POSTGRES_PASSWORD} say otherwise):
+ * {@code export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres)} starts one, and {@code .ci/run} does so
+ * itself. Skipped with a message when the variable is not set.
  */
 class KillNinePostgresTest {
 
-  static final String URL = env("SPOOL_TEST_POSTGRES_URL", "jdbc:postgresql://127.0.0.1:54329/spool");
+  static final String URL = System.getenv("SPOOL_TEST_POSTGRES_URL");
   static final String USER = env("SPOOL_TEST_POSTGRES_USER", "spool");
   static final String PASSWORD = env("SPOOL_TEST_POSTGRES_PASSWORD", "spool");
 
@@ -28,14 +31,13 @@ class KillNinePostgresTest {
     return v == null || v.isBlank() ? otherwise : v;
   }
 
-  /** Requires a reachable PostgreSQL and empties Spool's tables in it, so each run starts afresh. */
+  /** Requires a PostgreSQL and empties Spool's tables in it, so each run starts afresh. */
   @BeforeEach
-  void freshDatabase() {
+  void freshDatabase() throws SQLException {
+    Assumptions.assumeTrue(URL != null && !URL.isBlank(), "SPOOL_TEST_POSTGRES_URL is not set: the kill -9 test"
+        + " on PostgreSQL is skipped (export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres) to run it)");
     try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD); Statement s = c.createStatement()) {
       s.execute("DROP TABLE IF EXISTS event_tag, event_journal, snapshot");
-    } catch (SQLException e) {
-      Assumptions.abort("no PostgreSQL at " + URL + " (" + e.getMessage() + "); run .ci/postgres to start one,"
-          + " or set SPOOL_TEST_POSTGRES_URL");
     }
   }
 
@@ -45,21 +47,23 @@ class KillNinePostgresTest {
         db + "password=" + PASSWORD);
   }
 
+  /** The default run's short version: 1 KiB and 64 KiB messages mixed. */
   @Test
-  void confirmedPublishesAndAcksSurviveThreeKills() throws Exception {
-    KillNine k = new KillNine(KillNine.workDirectory("postgres-3"), postgres());
-    k.run(3);
-    System.out.println("kill -9 on PostgreSQL, 3 rounds: " + k);
-    assertTrue(k.confirmedPublishes() > 1000, "publishes confirmed before the kills: " + k.confirmedPublishes());
-    assertTrue(k.confirmedAcks() > 100, "acks confirmed before the kills: " + k.confirmedAcks());
+  void confirmedPublishesAndAcksSurviveSixKills() throws Exception {
+    assertHeld(new KillNine("postgres-mixed", postgres(), Sizes.MIXED).run(6), 1);
   }
 
   @Test
   @Tag("slow")
-  void confirmedPublishesAndAcksSurviveTenKills() throws Exception {
-    KillNine k = new KillNine(KillNine.workDirectory("postgres-10"), postgres());
-    k.run(10);
-    System.out.println("kill -9 on PostgreSQL, 10 rounds: " + k);
-    assertTrue(k.deliveriesAfterRestart() > 0, "consumers went on after the restarts");
+  void confirmedPublishesAndAcksOf1KiBSurviveFiftyKills() throws Exception {
+    int cycles = KillNine.slowCycles();
+    assertHeld(new KillNine("postgres-1k", postgres(), Sizes.SMALL).run(cycles), cycles / 5);
+  }
+
+  @Test
+  @Tag("slow")
+  void confirmedPublishesAndAcksOf64KiBSurviveFiftyKills() throws Exception {
+    int cycles = KillNine.slowCycles();
+    assertHeld(new KillNine("postgres-64k", postgres(), Sizes.LARGE).run(cycles), cycles / 5);
   }
 }
