@@ -59,8 +59,10 @@ final class JournalCleanup {
     } else if (response instanceof DeleteSnapshotsFailure f) {
       log.warn("journal {}: older snapshots could not be deleted (the next snapshot tries again): {}",
           persistenceId, f.cause().toString());
-    } else if (response instanceof DeleteMessagesSuccess || response instanceof DeleteSnapshotsSuccess) {
-      log.debug("journal {}: deleted what precedes the older snapshot: {}", persistenceId, response);
+    } else if (response instanceof DeleteMessagesSuccess s) {
+      log.debug("journal {}: events to sequenceNr {} deleted", persistenceId, s.toSequenceNr());
+    } else if (response instanceof DeleteSnapshotsSuccess s) {
+      log.debug("journal {}: snapshots to sequenceNr {} deleted", persistenceId, s.criteria().maxSequenceNr());
     }
   }
 }

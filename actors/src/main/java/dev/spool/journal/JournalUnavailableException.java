@@ -31,7 +31,8 @@ public final class JournalUnavailableException extends RuntimeException {
   }
 
   static JournalUnavailableException damaged(Path path, String detail, Throwable cause) {
-    return new JournalUnavailableException(path, "the journal file " + path + " is damaged (" + detail + "): stop"
+    String oneLine = String.valueOf(detail).replaceAll("\\s+", " "); // SQLite's check reports a line per problem
+    return new JournalUnavailableException(path, "the journal file " + path + " is damaged (" + oneLine + "): stop"
         + " Spool and run 'java -cp " + jar() + " " + RecoverJournal.class.getName() + " " + path + "', which copies"
         + " every readable row into a fresh file and moves the damaged one aside", true, cause);
   }

@@ -499,8 +499,10 @@ public final class SqliteStore implements AutoCloseable {
   }
 
   private synchronized void failedToOpen(JournalUnavailableException e) {
+    // The engine reports a journal that cannot be opened once, for every queue it holds up (an ERROR
+    // naming the recovery tool when the file is damaged): here only for debugging.
     if (openFailure == null || !String.valueOf(openFailure.getMessage()).equals(e.getMessage())) {
-      log.error("{}", e.getMessage());
+      log.debug("{}", e.getMessage());
     }
     openFailure = e;
     openFailedAt = System.nanoTime();

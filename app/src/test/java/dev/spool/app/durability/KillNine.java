@@ -268,7 +268,7 @@ final class KillNine {
     for (String line : Files.readAllLines(console, StandardCharsets.UTF_8)) {
       if (line.contains(" - Persistent snapshot [") && line.contains("saved successfully")) {
         snapshots++;
-      } else if (line.contains(" - Persistent events to sequenceNr [") && line.contains("deleted successfully")) {
+      } else if (line.contains(" - journal ") && line.contains(": events to sequenceNr ") && line.endsWith(" deleted")) {
         deletions++;
       } else if (line.contains("OutOfMemoryError") || line.startsWith("Uncaught error")) {
         problem("cycle " + cycle + ": the child failed: " + line);

@@ -14,7 +14,7 @@ import java.util.List;
 public final class KillNineLogFilter extends Filter<ILoggingEvent> {
 
   private static final String SNAPSHOT_SAVED = "Persistent snapshot [{}] saved successfully";
-  private static final String EVENTS_DELETED = "Persistent events to sequenceNr [{}] deleted successfully.";
+  private static final String EVENTS_DELETED = "journal {}: events to sequenceNr {} deleted";
   private static final List<String> KEPT = List.of(SNAPSHOT_SAVED, EVENTS_DELETED, "Recovery for persistenceId");
   private static final boolean ALL = Boolean.getBoolean("killnine.debug");
 
