@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import dev.spool.AckMode;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
@@ -39,8 +38,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
-import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
-import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
 import org.junit.jupiter.api.Test;
@@ -57,14 +54,10 @@ class DurableQueueTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withCustomConfig(PersistenceTestKitPlugin.config()
-          .withFallback(PersistenceTestKitSnapshotPlugin.config())
-          .withFallback(ConfigFactory.parseString("""
-              spool.persistence.journal-plugin = "pekko.persistence.testkit.journal"
-              spool.persistence.snapshot-plugin = "pekko.persistence.testkit.snapshotstore.pluginid"
-              spool.persistence.restart-backoff.min = 50ms
-              spool.persistence.restart-backoff.max = 200ms
-              """)))
+      .withCustomConfig(TestJournal.config("""
+          spool.persistence.restart-backoff.min = 50ms
+          spool.persistence.restart-backoff.max = 200ms
+          """))
       .build();
 
   private static final AtomicInteger REGISTRIES = new AtomicInteger();

@@ -12,7 +12,6 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import com.typesafe.config.ConfigFactory;
 import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.Durability;
@@ -42,8 +41,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.persistence.testkit.JournalOperation;
-import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
-import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.apache.pekko.persistence.testkit.ProcessingPolicy;
 import org.apache.pekko.persistence.testkit.ProcessingResult;
 import org.apache.pekko.persistence.testkit.ProcessingSuccess$;
@@ -69,18 +66,14 @@ class JournalHealthTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withCustomConfig(PersistenceTestKitPlugin.config()
-          .withFallback(PersistenceTestKitSnapshotPlugin.config())
-          .withFallback(ConfigFactory.parseString("""
-              spool.persistence.journal-plugin = "pekko.persistence.testkit.journal"
-              spool.persistence.snapshot-plugin = "pekko.persistence.testkit.snapshotstore.pluginid"
-              spool.persistence.restart-backoff.min = 50ms
-              spool.persistence.restart-backoff.max = 200ms
-              spool.persistence.write-stall-after = 300ms
-              # The journal's circuit breaker opens after 10 failed reads; it lets calls through
-              # again after this (30 s by default), which bounds how soon a healed journal is read.
-              pekko.persistence.testkit.journal.circuit-breaker.reset-timeout = 500ms
-              """)))
+      .withCustomConfig(TestJournal.config("""
+          spool.persistence.restart-backoff.min = 50ms
+          spool.persistence.restart-backoff.max = 200ms
+          spool.persistence.write-stall-after = 300ms
+          # The journal's circuit breaker opens after 10 failed reads; it lets calls through
+          # again after this (30 s by default), which bounds how soon a healed journal is read.
+          pekko.persistence.testkit.journal.circuit-breaker.reset-timeout = 500ms
+          """))
       .build();
 
   private static final AtomicInteger REGISTRIES = new AtomicInteger();

@@ -4,7 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import dev.spool.Message;
 import dev.spool.SpoolSettings;
 import java.time.Duration;
@@ -20,8 +19,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
-import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
 import org.junit.jupiter.api.Test;
@@ -39,12 +36,7 @@ class QueueJournalSnapshotTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withCustomConfig(PersistenceTestKitPlugin.config()
-          .withFallback(PersistenceTestKitSnapshotPlugin.config())
-          .withFallback(ConfigFactory.parseString("""
-              spool.persistence.journal-plugin = "pekko.persistence.testkit.journal"
-              spool.persistence.snapshot-plugin = "pekko.persistence.testkit.snapshotstore.pluginid"
-              """)))
+      .withCustomConfig(TestJournal.config(""))
       .build();
 
   private static final int EVERY = 5;
