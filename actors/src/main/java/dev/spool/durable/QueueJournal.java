@@ -36,8 +36,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  *
  * <p>It keeps references to the retained messages (shared with the queue's log, not copied), so
  * that every {@code snapshot-every} writes, or sooner once enough bytes are journaled, it can
- * snapshot what the queue retains, and recovery reads one snapshot and the writes after it. A snapshot is taken only when the heap has room for
- * what writing it costs ({@link SnapshotSchedule}); until then it is postponed and events are kept.
+ * snapshot what the queue retains, and recovery reads one snapshot and the writes after it. A
+ * snapshot is taken only when the heap has room for what writing it costs
+ * ({@link SnapshotSchedule}); until then it is postponed and events are kept.
  *
  * <p>Pekko's {@code RetentionCriteria.snapshotEvery} cannot be postponed (it snapshots at every
  * multiple of its count, whatever the heap), and in Pekko 1.x a snapshot chosen by
