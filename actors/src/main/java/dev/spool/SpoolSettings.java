@@ -75,10 +75,13 @@ public record SpoolSettings(
    *     one journal need different names, and an engine finds its queues again under the same one
    * @param writeStallAfter a journal write under way longer than this makes the queue refuse new
    *     journaled changes ({@code JournalUnavailable}) and readiness fail, until a write completes
+   * @param snapshotAfterBytes bytes of messages journaled since a queue's last snapshot (or twice
+   *     what the queue retains, if more) after which a snapshot is due even before {@code snapshotEvery}
+   *     writes, so that the journal stays proportional to what queues retain
    */
   public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
       int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
-      String registry, Duration writeStallAfter, int snapshotCopies) {
+      String registry, Duration writeStallAfter, int snapshotCopies, long snapshotAfterBytes) {
 
     public Persistence {
       Names.requireValid("spool.persistence.registry", registry);
@@ -92,36 +95,45 @@ public record SpoolSettings(
       if (snapshotCopies < 0) {
         throw new SpoolException.InvalidConfiguration("spool.persistence.snapshot-copies must not be negative");
       }
+      if (snapshotAfterBytes < 1) {
+        throw new SpoolException.InvalidConfiguration("spool.persistence.snapshot-after-bytes must be at least 1");
+      }
     }
 
     /** These settings with another journal and snapshot store, by plugin id. */
     public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
     }
 
     /** These settings with another {@code snapshot-every}. */
     public Persistence withSnapshotEvery(int snapshotEvery) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
     }
 
     /** These settings with another {@code registry}. */
     public Persistence withRegistry(String registry) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
     }
 
     /** These settings with another {@code write-stall-after}. */
     public Persistence withWriteStallAfter(Duration writeStallAfter) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
     }
 
     /** These settings with another {@code snapshot-copies}. */
     public Persistence withSnapshotCopies(int snapshotCopies) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+    }
+
+    /** These settings with another {@code snapshot-after-bytes}. */
+    public Persistence withSnapshotAfterBytes(long snapshotAfterBytes) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
     }
 
     /** Whether a journal is configured, so that durable queues can be created. */
@@ -141,7 +153,8 @@ public record SpoolSettings(
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
           c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
-          c.getString("registry"), c.getDuration("write-stall-after"), snapshotCopies);
+          c.getString("registry"), c.getDuration("write-stall-after"), snapshotCopies,
+          c.getBytes("snapshot-after-bytes"));
     }
   }
 

@@ -35,9 +35,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * completes: group commit, with never more than one write in flight, so Pekko's stash stays empty.
  *
  * <p>It keeps references to the retained messages (shared with the queue's log, not copied), so
- * that every {@code snapshot-every} writes it can snapshot what the queue retains, and recovery
- * reads one snapshot and the writes after it. A snapshot is taken only when the heap has room for
- * what writing it costs ({@link SnapshotSchedule}); until then it is postponed and events are kept.
+ * that every {@code snapshot-every} writes, or sooner once enough bytes are journaled, it can
+ * snapshot what the queue retains, and recovery reads one snapshot and the writes after it. A
+ * snapshot is taken only when the heap has room for what writing it costs
+ * ({@link SnapshotSchedule}); until then it is postponed and events are kept.
  *
  * <p>Pekko's {@code RetentionCriteria.snapshotEvery} cannot be postponed (it snapshots at every
  * multiple of its count, whatever the heap), and in Pekko 1.x a snapshot chosen by
@@ -123,6 +124,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     long retainedBytes;
     /** Events applied since the snapshot this state started from (recovery replays them again). */
     long eventsSinceSnapshot;
+    /** The accounted bytes of the messages in those events: about what they take in the journal. */
+    long bytesSinceSnapshot;
     /** Removed sequences still in {@link #retained} (not at its head). */
     final TreeSet<Long> removed = new TreeSet<>();
     final LinkedHashMap<String, QueueEvent.ConsumerRecord> consumers = new LinkedHashMap<>();
@@ -152,6 +155,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
       for (Message m : e.messages()) {
         retained.addLast(m);
         retainedBytes += m.sizeBytes();
+        bytesSinceSnapshot += m.sizeBytes();
         lastSequence = Math.max(lastSequence, m.sequence());
         if (m.hasProducerId()) {
           dedup.put(m.id(), new QueueSnapshot.DedupEntry(m.id(), m.sequence(), m.timestamp()));
@@ -292,7 +296,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     this.context = context;
     this.replyTo = replyTo;
     this.memory = memory;
-    this.schedule = new SnapshotSchedule(settings.snapshotEvery(), settings.snapshotCopies(), memory);
+    this.schedule = new SnapshotSchedule(settings.snapshotEvery(), settings.snapshotAfterBytes(),
+        settings.snapshotCopies(), memory);
     this.cleanup = new JournalCleanup(context.getSystem(), id.id(), settings,
         context.messageAdapter(Object.class, Cleaned::new));
   }
@@ -306,11 +311,13 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   /** Called with each event as it is persisted: a snapshot follows its write if this is true. */
   @Override
   public boolean shouldSnapshot(State state, QueueEvent event, long sequenceNr) {
-    SnapshotSchedule.Decision decision = schedule.afterWrite(state.eventsSinceSnapshot, state.snapshotBytes());
+    SnapshotSchedule.Decision decision = schedule.afterWrite(state.eventsSinceSnapshot, state.bytesSinceSnapshot,
+        state.snapshotBytes());
     switch (decision) {
       case TAKE -> {
         heldForSnapshot = schedule.lastCost();
         state.eventsSinceSnapshot = 0; // this state is the one the snapshot holds
+        state.bytesSinceSnapshot = 0;
         long postponed = schedule.takenAfterPostponing();
         if (postponed > 0) {
           context.getLog().info("journal {}: snapshot of {} bytes taken after {} postponed writes",

@@ -1,10 +1,19 @@
 package dev.spool.durable;
 
 /**
- * When a durable queue's journal snapshots: every {@code snapshot-every} writes, but only when the
- * heap has room for what writing the snapshot costs; otherwise the snapshot is postponed, and
+ * When a durable queue's journal snapshots: every {@code snapshot-every} writes, or once the bytes
+ * journaled since the last snapshot reach {@code snapshot-after-bytes} or
+ * {@value #RETAINED_MULTIPLE} times what the snapshot would hold, whichever is larger; but only when
+ * the heap has room for what writing the snapshot costs; otherwise the snapshot is postponed, and
  * tried again after each write until it fits. Nothing is lost by waiting: events are deleted only
  * once a snapshot is stored, so recovery reads the older snapshot and every event since.
+ *
+ * <p>The byte rule bounds the journal's size: two snapshots are kept and the events from the older
+ * one on, so it holds about two snapshots plus two intervals of events, at most about
+ * {@code 2 × retained + 2 × max(snapshot-after-bytes, 2 × retained)}, whatever the write count. Waiting
+ * for twice the retained bytes keeps a snapshot's cost (writing what is retained) to at most half
+ * of what was journaled in between; the floor keeps a queue that retains little from snapshotting
+ * after every few writes.
  *
  * <p>A snapshot's cost is its serialized size (about the retained bytes it holds) times the whole
  * copies the snapshot store makes of it while writing: the serializer's buffer, the array it
@@ -16,7 +25,7 @@ final class SnapshotSchedule {
 
   /** What to do after a write. */
   enum Decision {
-    /** Fewer than {@code snapshot-every} writes since the last snapshot. */
+    /** Fewer than {@code snapshot-every} writes and too few bytes since the last snapshot. */
     NOT_DUE,
     /** Snapshot now; its cost is held in the memory accounting until it is written. */
     TAKE,
@@ -26,7 +35,11 @@ final class SnapshotSchedule {
     STILL_POSTPONED
   }
 
+  /** Journaled bytes between snapshots, as a multiple of the bytes a snapshot holds. */
+  static final int RETAINED_MULTIPLE = 2;
+
   private final int every;
+  private final long afterBytes;
   private final int copies;
   private final JournalMemory memory;
   /** Writes the snapshot has been postponed for; 0 when it is not. */
@@ -35,20 +48,24 @@ final class SnapshotSchedule {
 
   /**
    * @param every writes between snapshots
+   * @param afterBytes journaled bytes between snapshots at least (a snapshot is due after fewer writes
+   *     once this many, or {@value #RETAINED_MULTIPLE} times what it would hold if more, are journaled)
    * @param copies whole serialized copies of a snapshot the store holds while writing it (0 if it streams)
    */
-  SnapshotSchedule(int every, int copies, JournalMemory memory) {
+  SnapshotSchedule(int every, long afterBytes, int copies, JournalMemory memory) {
     this.every = every;
+    this.afterBytes = afterBytes;
     this.copies = copies;
     this.memory = memory;
   }
 
   /**
-   * After a write: whether to snapshot, given the writes since the last snapshot and the bytes the
-   * snapshot would serialize. On {@link Decision#TAKE} its cost is held ({@link #lastCost()}).
+   * After a write: whether to snapshot, given the writes and bytes journaled since the last
+   * snapshot and the bytes the snapshot would serialize. On {@link Decision#TAKE} its cost is held
+   * ({@link #lastCost()}).
    */
-  Decision afterWrite(long writesSinceSnapshot, long serializedBytes) {
-    if (writesSinceSnapshot < every) {
+  Decision afterWrite(long writesSinceSnapshot, long bytesSinceSnapshot, long serializedBytes) {
+    if (!due(writesSinceSnapshot, bytesSinceSnapshot, serializedBytes)) {
       return Decision.NOT_DUE;
     }
     long cost = cost(serializedBytes);
@@ -57,6 +74,15 @@ final class SnapshotSchedule {
       return Decision.TAKE;
     }
     return postponedWrites++ == 0 ? Decision.POSTPONE : Decision.STILL_POSTPONED;
+  }
+
+  private boolean due(long writesSinceSnapshot, long bytesSinceSnapshot, long serializedBytes) {
+    if (writesSinceSnapshot >= every) {
+      return true;
+    }
+    long multiple = serializedBytes > Long.MAX_VALUE / RETAINED_MULTIPLE
+        ? Long.MAX_VALUE : serializedBytes * RETAINED_MULTIPLE;
+    return bytesSinceSnapshot >= Math.max(afterBytes, multiple);
   }
 
   /** The cost held for the snapshot last decided on. */

@@ -97,7 +97,10 @@ class QueueJournalSnapshotTest {
   /** Starts the journal (a snapshot every {@link #EVERY} writes); {@link #recovered} is what it read. */
   private ActorRef<QueueJournal.Command> journal(Room room) {
     SpoolSettings.Persistence base = SpoolSettings.create(testKit.system()).persistence();
-    SpoolSettings.Persistence settings = base.withSnapshotEvery(EVERY).withSnapshotCopies(COPIES);
+    return journal(room, base.withSnapshotEvery(EVERY).withSnapshotCopies(COPIES));
+  }
+
+  private ActorRef<QueueJournal.Command> journal(Room room, SpoolSettings.Persistence settings) {
     ActorRef<QueueJournal.Command> journal = testKit.spawn(QueueJournal.create(queue, "1", settings,
         Duration.ofMinutes(5), 1000, room, replies.ref()));
     recovered = replies.expectMessageClass(QueueJournal.Recovered.class);
@@ -121,6 +124,32 @@ class QueueJournalSnapshotTest {
         0)));
     assertEquals(new QueueJournal.Written(id), replies.expectMessageClass(QueueJournal.Written.class));
     return m;
+  }
+
+  /**
+   * Journals one message of {@code size} random bytes (sequence = write id) that frees every earlier
+   * one, as a consumer keeping up would, and waits until it is stored.
+   */
+  private Message writeFreeing(ActorRef<QueueJournal.Command> journal, int size) {
+    long id = ++writeId;
+    byte[] payload = new byte[size];
+    ThreadLocalRandom.current().nextBytes(payload);
+    Message m = Message.of("t", payload).appended(id, System.currentTimeMillis(), "p");
+    journal.tell(new QueueJournal.Write(new QueueEvent(id, List.of(m), List.of(), List.of(), Map.of(), new long[0],
+        id)));
+    assertEquals(new QueueJournal.Written(id), replies.expectMessageClass(QueueJournal.Written.class));
+    return m;
+  }
+
+  /** The accounted bytes of the messages in the events stored. */
+  private long eventBytes() {
+    long bytes = 0;
+    for (Object e : PersistenceTestKit.create(testKit.system()).persistedInStorage(pid)) {
+      for (Message m : ((QueueEvent) e).messages()) {
+        bytes += m.sizeBytes();
+      }
+    }
+    return bytes;
   }
 
   private int events() {
@@ -185,5 +214,37 @@ class QueueJournalSnapshotTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> room.held() == 0);
     assertTrue(room.peak() >= 5L * m.sizeBytes() * COPIES,
         "the snapshot of five 1 KiB messages was held at its size times the store's copies: " + room.peak());
+  }
+
+  @Test
+  void journalingFarMoreThanIsRetainedKeepsTheStoredEventsBoundedLongBeforeSnapshotEveryWrites() {
+    long afterBytes = 8L << 20;
+    int size = 64 * 1024;
+    SpoolSettings.Persistence settings = SpoolSettings.create(testKit.system()).persistence()
+        .withSnapshotEvery(10_000).withSnapshotAfterBytes(afterBytes).withSnapshotCopies(0);
+    ActorRef<QueueJournal.Command> journal = journal(new Room(Long.MAX_VALUE), settings);
+    int writes = 1600; // 100 MiB of 64 KiB messages, each freed by the next write
+    // Events are deleted up to the older of two snapshots: at most two intervals of 8 MiB are kept
+    // (and the write that made the newer snapshot due, until its deletion is answered).
+    long bound = 2 * afterBytes + 2L * (size + 1024);
+    long mostBytes = 0;
+    Message last = null;
+    for (int i = 1; i <= writes; i++) {
+      last = writeFreeing(journal, size);
+      if (i % 8 == 0) { // reading the stored events deserializes them: look often, not after every write
+        long bytes = eventBytes();
+        assertTrue(bytes <= bound, "after " + i + " writes the stored events hold " + bytes + " bytes, over " + bound);
+        mostBytes = Math.max(mostBytes, bytes);
+      }
+    }
+    assertTrue(snapshots() >= 1, "snapshots were taken by bytes, not after 10,000 writes");
+    assertTrue(mostBytes > afterBytes, "the bound was approached, so it was measured: " + mostBytes);
+    System.out.printf("journaled %d MiB in %d writes; stored events held at most %d KiB, %d events at the end%n",
+        (long) writes * last.sizeBytes() >> 20, writes, mostBytes >> 10, events());
+
+    restart(journal, new Room(Long.MAX_VALUE));
+    assertEquals(List.of(last.sequence()), recovered.messages().stream().map(Message::sequence).toList(),
+        "recovery reads a snapshot and the events after it: only the last message is retained");
+    assertEquals(writes, recovered.lastWriteId());
   }
 }

@@ -13,6 +13,7 @@ import dev.spool.QueueConsumer;
 import dev.spool.QueuePublisher;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -23,6 +24,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Durable queues on the SQLite journal end to end: an engine publishes 1 KiB messages through
  * enough writes for several snapshots and event deletions, a consumer acknowledges some, and a new
- * engine on the same file finds exactly what was retained and where the consumer stood.
+ * engine on the same file finds exactly what was retained and where the consumer stood. And the
+ * file stays bounded by what the queue retains when far more is published and acknowledged, in
+ * far fewer writes than {@code snapshot-every}.
  */
 class SqliteDurableQueueTest {
 
@@ -134,6 +138,55 @@ class SqliteDurableQueueTest {
     assertEquals(List.of(151L), delivered.stream().map(Delivery::sequence).toList(),
         "the new message reaches the consumer");
     get(second.shutdown());
+  }
+
+  @Test
+  void theFileStaysBoundedWhileFarMoreIsJournaledThanRetained(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal").resolve("spool.db");
+    long afterBytes = 8L << 20;
+    // The queue frees acknowledged messages in whole segments: 16 messages (1 MiB here) rather than
+    // 1024 (64 MiB), so that what it retains, and each snapshot, stays small next to 8 MiB.
+    Config config = ConfigFactory.parseMap(Map.of("spool.persistence.snapshot-after-bytes", afterBytes,
+            "spool.segment-size", 16))
+        .withFallback(config(file, 10_000));
+    byte[] payload = new byte[64 * 1024];
+    ThreadLocalRandom.current().nextBytes(payload); // incompressible, like real payloads
+    Spool spool = Spool.start(config);
+    get(spool.createQueue("images", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    QueuePublisher publisher = spool.createPublisher("images", "camera");
+    QueueConsumer consumer = spool.createConsumer("images", ConsumerSettings.named("thumbnailer").prefetch(64));
+    int batches = 100; // 100 MiB in batches of 16 x 64 KiB, far fewer writes than snapshot-every
+    long largest = 0;
+    for (int batch = 0; batch < batches; batch++) {
+      List<Message> messages = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        messages.add(Message.of("image", payload));
+      }
+      get(publisher.publishAll(messages));
+      int acked = 0;
+      while (acked < messages.size()) {
+        List<Delivery> read = get(consumer.readBatch(messages.size() - acked, Duration.ofSeconds(5)));
+        get(consumer.acknowledgeBatch(read));
+        acked += read.size();
+      }
+      largest = Math.max(largest, Files.size(file));
+    }
+    get(spool.shutdown());
+
+    long journaled;
+    long snapshots;
+    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+      snapshots = count(s, "SELECT count(*) FROM snapshot");
+      journaled = count(s, "SELECT coalesce(sum(length(payload)), 0) FROM journal");
+    }
+    System.out.printf("journaled %d MiB; file at most %d KiB; events left %d KiB; %d snapshots%n",
+        batches * 16L * payload.length >> 20, largest >> 10, journaled >> 10, snapshots);
+    assertTrue(snapshots >= 1, "snapshots were taken by bytes");
+    // two intervals of events at most (the older snapshot's and the one since the newer), each a
+    // little over 8 MiB; the file also holds two snapshots of about a segment and the free pages
+    // not yet returned
+    assertTrue(journaled <= 2 * afterBytes + (2 << 20), "events left: " + journaled);
+    assertTrue(largest <= 4 * afterBytes, "the file held at most " + largest + " bytes of 100 MiB journaled");
   }
 
   private static long count(Statement s, String sql) throws Exception {
