@@ -16,10 +16,11 @@ import java.util.function.Consumer;
  * bytes never pass the threshold: a publish that does not fit is refused (or makes room under
  * {@code drop-oldest}) instead of running the JVM out of memory.
  *
- * <p>Durable queues' journals add what persistence holds on top ({@link JournalMemory}): a write's
- * serialized form while it is under way and a snapshot while it is written. Those held bytes count
- * toward the threshold for publishes (which are refused while retained plus held bytes pass it)
- * but not toward relief: overflow policies evict retained messages only, never for a snapshot.
+ * <p>What persistence holds counts too: a durable queue reserves a write's serialized form with
+ * the publishes it carries ({@link #tryReserve(long, long)}, within the threshold like the messages
+ * themselves) until the write completes, and journals hold a snapshot while it is written
+ * ({@link JournalMemory}). Held bytes count toward the threshold for publishes but not toward
+ * relief: overflow policies evict retained messages only, never for a write or a snapshot.
  *
  * <p>Shared by the engine's queue actors (a lock-free counter; they never wait on each other).
  * The pressure flag flips under a lock so that {@code MemoryLow} and {@code MemoryNormal} reach
