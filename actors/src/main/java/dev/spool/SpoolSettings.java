@@ -68,7 +68,7 @@ public record SpoolSettings(
    *     while writing it (0 for a store that streams it in chunks): what a snapshot costs the heap
    * @param maxPendingMessages messages waiting for the journal per queue before new publishes fail fast
    * @param maxPendingBytes bytes of messages waiting for the journal per queue, likewise (so one
-   *     write stays a reasonable database row)
+   *     write stays a reasonable database row and array); at most a sixteenth of the maximum heap
    * @param restartMinBackoff first wait before a failed journal is retried
    * @param restartMaxBackoff longest wait between retries of a failed journal
    * @param registry names this engine's list of durable queues in the journal: engines that share
@@ -145,13 +145,21 @@ public record SpoolSettings(
      * Reads {@code spool.persistence}; a snapshot store plugin may declare in its own block what a
      * snapshot costs it ({@code snapshot-copies}), which then wins over the general setting.
      */
+    /**
+     * What waits for the journal is at most this fraction of the maximum heap, whatever
+     * {@code max-pending-bytes} says: one write becomes one array of its size, which a small heap
+     * must find room for (contiguous, beside the retained messages and requests in flight).
+     */
+    static final long PENDING_HEAP_SHARE = 16;
+
     static Persistence create(Config c, Config root) {
       String snapshotPlugin = c.getString("snapshot-plugin");
       String declared = snapshotPlugin.isEmpty() ? "" : snapshotPlugin + ".snapshot-copies";
       int snapshotCopies = !declared.isEmpty() && root.hasPath(declared)
           ? root.getInt(declared) : c.getInt("snapshot-copies");
       return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
-          c.getInt("max-pending-messages"), c.getBytes("max-pending-bytes"), c.getDuration("restart-backoff.min"),
+          c.getInt("max-pending-messages"), Math.min(c.getBytes("max-pending-bytes"), Runtime.getRuntime().maxMemory()
+              / PENDING_HEAP_SHARE), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
           c.getString("registry"), c.getDuration("write-stall-after"), snapshotCopies,
           c.getBytes("snapshot-after-bytes"));

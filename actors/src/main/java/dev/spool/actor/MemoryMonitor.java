@@ -16,10 +16,11 @@ import java.util.function.Consumer;
  * bytes never pass the threshold: a publish that does not fit is refused (or makes room under
  * {@code drop-oldest}) instead of running the JVM out of memory.
  *
- * <p>Durable queues' journals add what persistence holds on top ({@link JournalMemory}): a write's
- * serialized form while it is under way and a snapshot while it is written. Those held bytes count
- * toward the threshold for publishes (which are refused while retained plus held bytes pass it)
- * but not toward relief: overflow policies evict retained messages only, never for a snapshot.
+ * <p>What persistence holds counts too: a durable queue reserves a write's serialized form with
+ * the publishes it carries ({@link #tryReserve(long, long)}, within the threshold like the messages
+ * themselves) until the write completes, and journals hold a snapshot while it is written
+ * ({@link JournalMemory}). Held bytes count toward the threshold for publishes but not toward
+ * relief: overflow policies evict retained messages only, never for a write or a snapshot.
  *
  * <p>Shared by the engine's queue actors (a lock-free counter; they never wait on each other).
  * The pressure flag flips under a lock so that {@code MemoryLow} and {@code MemoryNormal} reach
@@ -72,8 +73,13 @@ final class MemoryMonitor implements JournalMemory {
     };
   }
 
-  private final AtomicLong bytes = new AtomicLong();
-  /** Bytes durable queues' journals hold for writes and snapshots under way. */
+  /**
+   * Bytes counted against the threshold: retained ones and {@link #held} ones. Every reservation
+   * that must stay within the threshold compares and sets this one counter, so reservations racing
+   * from several queues never pass it together.
+   */
+  private final AtomicLong counted = new AtomicLong();
+  /** The part of {@link #counted} held for journal writes and snapshots under way, not retained messages. */
   private final AtomicLong held = new AtomicLong();
   private final Consumer<SpoolEvent> events;
   private final Clock clock;
@@ -99,17 +105,31 @@ final class MemoryMonitor implements JournalMemory {
    * @return false, with nothing reserved, if they would pass the threshold (pressure begins)
    */
   boolean tryReserve(long size) {
+    return tryReserve(size, 0);
+  }
+
+  /**
+   * Reserves {@code size} bytes for messages about to be appended and {@code held} more for the
+   * journal write that stores them (its serialized form), together: either both fit under the
+   * threshold or neither is reserved. The held part is given back with {@link #releaseHeld}.
+   *
+   * @return false, with nothing reserved, if they would pass the threshold (pressure begins)
+   */
+  boolean tryReserve(long size, long held) {
     long limit = threshold;
+    long total = size + held;
     while (true) {
-      long used = bytes.get();
-      long counted = used + held.get();
-      if (limit > 0 && counted + size > limit) {
-        pressure(true, counted);
+      long used = counted.get();
+      if (limit > 0 && used + total > limit) {
+        pressure(true, used);
         return false;
       }
-      if (bytes.compareAndSet(used, used + size)) {
-        if (limit > 0 && counted + size >= limit) {
-          pressure(true, counted + size);
+      if (counted.compareAndSet(used, used + total)) {
+        if (held > 0) {
+          this.held.addAndGet(held);
+        }
+        if (limit > 0 && used + total >= limit) {
+          pressure(true, used + total);
         }
         return true;
       }
@@ -126,13 +146,13 @@ final class MemoryMonitor implements JournalMemory {
   boolean tryReserveRecovered(long size) {
     long limit = threshold;
     while (true) {
-      long used = bytes.get();
-      if (limit > 0 && used + size > limit) {
+      long used = counted.get();
+      if (limit > 0 && used - held.get() + size > limit) {
         return false;
       }
-      if (bytes.compareAndSet(used, used + size)) {
-        if (limit > 0 && used + size + held.get() >= limit) {
-          pressure(true, used + size + held.get());
+      if (counted.compareAndSet(used, used + size)) {
+        if (limit > 0 && used + size >= limit) {
+          pressure(true, used + size);
         }
         return true;
       }
@@ -144,14 +164,14 @@ final class MemoryMonitor implements JournalMemory {
     if (size == 0) {
       return;
     }
-    long counted = bytes.addAndGet(-size) + held.get();
-    pressureOffBelowLowWater(counted);
+    pressureOffBelowLowWater(counted.addAndGet(-size));
   }
 
   @Override
   public void hold(long size) {
     if (size > 0) {
       held.addAndGet(size);
+      counted.addAndGet(size);
     }
   }
 
@@ -168,21 +188,22 @@ final class MemoryMonitor implements JournalMemory {
     }
     long limit = threshold;
     long max = heap.max();
-    long counted = bytes.get() + held.get();
-    long stillAdmitted = limit > 0 ? Math.max(0, limit - counted - size) : 0;
+    long used = counted.get();
+    long stillAdmitted = limit > 0 ? Math.max(0, limit - used - size) : 0;
     // Without a threshold nothing stops publishes during the snapshot; what is free now is all it can count on.
-    long needed = Math.max(heap.live(), counted) + size + stillAdmitted + (long) (max * SNAPSHOT_MARGIN);
+    long needed = Math.max(heap.live(), used) + size + stillAdmitted + (long) (max * SNAPSHOT_MARGIN);
     if (needed > max) {
       return false;
     }
-    held.addAndGet(size);
+    hold(size);
     return true;
   }
 
   @Override
   public void releaseHeld(long size) {
     if (size > 0) {
-      pressureOffBelowLowWater(bytes.get() + held.addAndGet(-size));
+      held.addAndGet(-size);
+      pressureOffBelowLowWater(counted.addAndGet(-size));
     }
   }
 
@@ -199,19 +220,19 @@ final class MemoryMonitor implements JournalMemory {
    */
   boolean needsRelief() {
     long limit = threshold;
-    long used = bytes.get();
+    long used = retained();
     return limit > 0 && (used >= limit || underPressure && used > limit * LOW_WATER);
   }
 
   /** Bytes to free to get back under the low-water mark (retained ones: held bytes go by themselves). */
   long excessOverLowWater() {
     long limit = threshold;
-    return limit == 0 ? 0 : Math.max(0, bytes.get() - (long) (limit * LOW_WATER));
+    return limit == 0 ? 0 : Math.max(0, retained() - (long) (limit * LOW_WATER));
   }
 
   void setThreshold(long bytes) {
     this.threshold = bytes;
-    long used = this.bytes.get();
+    long used = counted.get();
     if (bytes > 0 && used >= bytes) {
       pressure(true, used);
     } else if (bytes == 0 || used < bytes * LOW_WATER) {
@@ -225,7 +246,11 @@ final class MemoryMonitor implements JournalMemory {
 
   /** Bytes counted against the threshold: retained, and held by journals for writes and snapshots. */
   long bytes() {
-    return bytes.get() + held.get();
+    return counted.get();
+  }
+
+  private long retained() {
+    return counted.get() - held.get();
   }
 
   /** Bytes journals hold for writes and snapshots under way. */

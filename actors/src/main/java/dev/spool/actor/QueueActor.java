@@ -484,7 +484,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         idsInBatch.put(m.id(), sequence);
       }
     }
-    makeRoom(fresh, freshBytes);
+    makeRoom(fresh, freshBytes, journal == null ? 0 : writeHold(freshBytes));
     lastTimestamp = now;
     if (fresh > 0) {
       lastPrepared = appended[fresh - 1];
@@ -531,12 +531,23 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /**
-   * Makes room for {@code fresh} messages of {@code freshBytes} under the queue's bounds and the
-   * global memory threshold, reserving their bytes: under {@code reject} by refusing with
-   * {@code QueueFull}, under {@code drop-oldest} by evicting this queue's oldest messages. A publish
-   * that could not fit even in an empty queue is refused before anything is evicted.
+   * The heap a durable publish of {@code freshBytes} holds until the journal write that stores it
+   * completes: its serialized form, one exactly sized array no larger than the messages' accounted
+   * bytes (the SQLite driver's copy of it is native memory, outside the heap). It is reserved with
+   * the publish, so that the write never takes the accounted bytes past the threshold.
    */
-  private void makeRoom(int fresh, long freshBytes) {
+  private static long writeHold(long freshBytes) {
+    return freshBytes;
+  }
+
+  /**
+   * Makes room for {@code fresh} messages of {@code freshBytes} under the queue's bounds and the
+   * global memory threshold, reserving their bytes and {@code held} more for their journal write:
+   * under {@code reject} by refusing with {@code QueueFull}, under {@code drop-oldest} by evicting
+   * this queue's oldest messages. A publish that could not fit even in an empty queue is refused
+   * before anything is evicted.
+   */
+  private void makeRoom(int fresh, long freshBytes, long held) {
     long maxLength = queueSettings.maxLength();
     long maxBytes = queueSettings.maxBytes();
     // Messages waiting for the journal count as retained already.
@@ -553,9 +564,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
           + " bytes; " + freshBytes + " more would pass its maxBytes of " + maxBytes);
     }
     long threshold = memory.threshold();
-    if (threshold > 0 && (freshBytes > threshold
-        || dropOldest && memory.bytes() - log.retainedBytes() + freshBytes > threshold)) {
-      throw globalFull(freshBytes);
+    long reserved = freshBytes + held;
+    if (threshold > 0 && (reserved > threshold
+        || dropOldest && memory.bytes() - log.retainedBytes() + reserved > threshold)) {
+      throw globalFull(reserved);
     }
     Removal eviction = null;
     while (maxLength > 0 && log.retainedMessages() + queued > maxLength
@@ -565,14 +577,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (eviction != null) {
       eviction.release(); // what the queue's own bounds evicted counts toward the global threshold too
     }
-    while (!memory.tryReserve(freshBytes)) {
+    while (!memory.tryReserve(freshBytes, held)) {
       if (!dropOldest || log.oldest() == null) {
         if (eviction != null) {
           eviction.finish();
         }
-        throw globalFull(freshBytes);
+        throw globalFull(reserved);
       }
-      long needed = memory.bytes() + freshBytes - threshold;
+      long needed = memory.bytes() + reserved - threshold;
       long freedBefore = eviction == null ? 0 : eviction.bytes;
       do {
         eviction = evictOldest(eviction);
@@ -1395,9 +1407,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     next.freedBelow = Math.max(next.freedBelow, w.freedBelow);
   }
 
+  /** A pending publish's write completed or failed: what was reserved for that write is given back. */
   private void settlePending(Prepared prepared) {
     pendingMessages -= prepared.freshCount();
     pendingBytes -= prepared.freshBytes();
+    memory.releaseHeld(writeHold(prepared.freshBytes()));
     for (int i = 0; i < prepared.freshCount(); i++) {
       Message m = prepared.fresh()[i];
       if (m.hasProducerId()) {
@@ -1513,6 +1527,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onPostStop() {
     memory.release(log.retainedBytes() + pendingBytes);
+    memory.releaseHeld(writeHold(pendingBytes));
     return this;
   }
 }

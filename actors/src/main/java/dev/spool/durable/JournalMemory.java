@@ -1,16 +1,16 @@
 package dev.spool.durable;
 
 /**
- * What a durable queue's journal tells the engine's memory accounting: the heap that persistence
- * holds beyond the retained messages themselves (a write's serialized form, a snapshot being
- * written) counts toward the global memory threshold while it is held, so that publishes are
- * refused before the heap runs out rather than after.
+ * What a durable queue's journal tells the engine's memory accounting: the heap that a snapshot
+ * being written holds beyond the retained messages themselves counts toward the global memory
+ * threshold while it is held, so that publishes are refused before the heap runs out rather than
+ * after. (A write's serialized form is reserved by its queue, with the publishes it carries.)
  *
  * <p>Called from the journal actors of every durable queue at once; implementations are thread-safe.
  */
 public interface JournalMemory {
 
-  /** Counts {@code bytes} that a journal write in flight holds, whatever the threshold. */
+  /** Counts {@code bytes} held, whatever the threshold. */
   void hold(long bytes);
 
   /**

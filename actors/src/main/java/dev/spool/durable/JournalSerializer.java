@@ -9,7 +9,6 @@ import dev.spool.MessageFilter;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
 import dev.spool.StartPosition;
-import java.io.ByteArrayOutputStream;
 import java.io.DataInput;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -78,16 +77,26 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     throw new IllegalArgumentException("not journaled by Spool: " + o.getClass().getName());
   }
 
+  /**
+   * One exactly sized array: the form is written twice, first only to count its bytes. A growing
+   * buffer would hold up to three times a large write at once (the doubled buffer and its trimmed
+   * copy), heap that the memory accounting does not see; counting costs a pass over the fields but
+   * copies no payload.
+   */
   @Override
   public byte[] toBinary(Object o) {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(
-        o instanceof QueueEvent e ? 64 + e.messages().size() * 64 : 256);
     try {
-      write(o, bytes);
+      Counter counter = new Counter();
+      write(o, counter);
+      if (counter.count > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("a journal entry of " + counter.count + " bytes is too large for one array");
+      }
+      Exact exact = new Exact((int) counter.count);
+      write(o, exact);
+      return exact.bytes();
     } catch (IOException e) {
-      throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+      throw new UncheckedIOException(e); // neither stream fails
     }
-    return bytes.toByteArray();
   }
 
   /** Snapshots hold a queue's whole backlog: the snapshot store streams them rather than build one array. */
@@ -464,6 +473,51 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
       writeInt(bytes.length);
       write(bytes);
+    }
+  }
+
+  /** Counts what is written to it. */
+  private static final class Counter extends OutputStream {
+    long count;
+
+    @Override
+    public void write(int b) {
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      count += len;
+    }
+  }
+
+  /** Writes into an array of a size counted before. */
+  private static final class Exact extends OutputStream {
+    private final byte[] bytes;
+    private int position;
+
+    Exact(int size) {
+      bytes = new byte[size];
+    }
+
+    @Override
+    public void write(int b) {
+      bytes[position++] = (byte) b;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      System.arraycopy(b, off, bytes, position, len);
+      position += len;
+    }
+
+    /** The array, once it is filled: the second pass wrote what the first counted, or the object changed between. */
+    byte[] bytes() {
+      if (position != bytes.length) {
+        throw new IllegalStateException("a journal entry changed while it was serialized (" + bytes.length
+            + " bytes counted, " + position + " written)");
+      }
+      return bytes;
     }
   }
 

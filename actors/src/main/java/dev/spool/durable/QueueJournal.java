@@ -46,9 +46,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * once a snapshot is stored, deletes the events and snapshots older than the one before it itself
  * ({@link JournalCleanup}): two snapshots are kept, and the events from the older one on.
  *
- * <p>What persistence holds besides the messages (a write's serialized form while it is stored,
- * a snapshot's while it is written) is counted in the engine's memory accounting
- * ({@link JournalMemory}) and given back once the store answers.
+ * <p>What a snapshot holds besides the messages while it is written is counted in the engine's
+ * memory accounting ({@link JournalMemory}) and given back once the store answers. A write's
+ * serialized form is not held here: the queue reserves it with the publishes the write carries
+ * (so that it is refused with them when it does not fit) and gives it back when the write completes.
  *
  * <p>After every recovery, the first and those after a failed write (Pekko restarts a journal
  * whose write failed, with backoff), it tells the queue what the journal holds ({@link Recovered}),
@@ -273,19 +274,12 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return PersistenceId.of("spool-queue", queue + "~" + incarnation);
   }
 
-  /**
-   * Whole copies of a write's serialized form held while it is stored: the serializer's array and
-   * the database driver's copy (no store streams single events).
-   */
-  static final int WRITE_COPIES = 2;
-
   private final ActorContext<Command> context;
   private final ActorRef<Reply> replyTo;
   private final JournalMemory memory;
   private final SnapshotSchedule schedule;
   private final JournalCleanup cleanup;
-  /** Bytes held in the memory accounting for the write under way (one at most) and for a snapshot. */
-  private long heldForWrite;
+  /** Bytes held in the memory accounting for a snapshot under way. */
   private long heldForSnapshot;
   /** The sequence number of the last snapshot stored since this journal started; 0 for none. */
   private long lastSnapshot;
@@ -353,9 +347,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return newCommandHandlerBuilder()
         .forAnyState()
         .onCommand(Write.class, (state, write) -> {
-          holdForWrite(write.event());
           return Effect().persist(write.event()).thenRun(s -> {
-            releaseWrite();
             replyTo.tell(new Written(write.event().writeId()));
           });
         })
@@ -382,8 +374,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), state -> {
-          // After a restart for a failed write, neither that write nor a snapshot after it is under way.
-          releaseWrite();
+          // After a restart for a failed write, no snapshot after it is under way.
           releaseSnapshot();
           replyTo.tell(new Recovered(state.lastWriteId, state.lastSequence, state.live(),
               List.copyOf(state.consumers.values()), Map.copyOf(state.positions), List.copyOf(state.dedup.values())));
@@ -408,25 +399,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
           context.getLog().warn("journal {}: snapshot failed (recovery reads more events until the next one "
               + "succeeds): {}", persistenceId().id(), failed.getFailure().toString());
         })
-        .onSignal(PostStop.instance(), state -> {
-          releaseWrite();
-          releaseSnapshot();
-        })
+        .onSignal(PostStop.instance(), state -> releaseSnapshot())
         .build();
-  }
-
-  private void holdForWrite(QueueEvent event) {
-    long bytes = 0;
-    for (Message m : event.messages()) {
-      bytes += m.sizeBytes();
-    }
-    heldForWrite = bytes * WRITE_COPIES;
-    memory.hold(heldForWrite);
-  }
-
-  private void releaseWrite() {
-    memory.releaseHeld(heldForWrite);
-    heldForWrite = 0;
   }
 
   private void releaseSnapshot() {

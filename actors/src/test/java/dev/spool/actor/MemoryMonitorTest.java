@@ -47,16 +47,16 @@ class MemoryMonitorTest {
   }
 
   @Test
-  void bytesHeldForAJournalWriteInFlightAreCountedAgainstTheThreshold() {
+  void bytesHeldForASnapshotAreCountedAgainstTheThreshold() {
     MemoryMonitor m = monitor(256 * MIB, new FixedHeap(512 * MIB, 100 * MIB));
     assertTrue(m.tryReserve(200 * MIB));
-    m.hold(40 * MIB); // a write of 20 MiB, serialized and copied by the driver
+    m.hold(40 * MIB); // a snapshot being written
     assertEquals(240 * MIB, m.bytes(), "counted: retained and held");
     assertEquals(40 * MIB, m.heldBytes());
     assertFalse(m.tryReserve(20 * MIB), "a publish that fits beside the retained bytes alone is refused");
     assertTrue(events.stream().anyMatch(e -> e instanceof SpoolEvent.MemoryLow), "pressure is reported");
     assertTrue(m.tryReserve(16 * MIB), "what still fits under the threshold is accepted");
-    m.releaseHeld(40 * MIB); // the write is stored
+    m.releaseHeld(40 * MIB); // the snapshot is stored
     assertTrue(m.tryReserve(20 * MIB));
     assertEquals(236 * MIB, m.bytes());
   }

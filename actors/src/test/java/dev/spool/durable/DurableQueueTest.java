@@ -423,6 +423,86 @@ class DurableQueueTest {
     result(after.shutdown());
   }
 
+  private static final long MIB = 1 << 20;
+
+  /** {@code count} messages of 64 KiB. */
+  private static List<Message> large(int count) {
+    List<Message> batch = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      byte[] payload = new byte[64 * 1024];
+      java.util.Arrays.fill(payload, (byte) ('a' + i % 26));
+      batch.add(Message.of("t", payload));
+    }
+    return batch;
+  }
+
+  private Spool engineWithThreshold(long threshold) {
+    SpoolSettings base = SpoolSettings.create(testKit.system()).withMemoryThresholdBytes(threshold);
+    return Spool.create(testKit.system(), base.withPersistence(base.persistence().withRegistry(registry())));
+  }
+
+  @Test
+  void aDurablePublishReservesItsJournalWriteUnderTheMemoryThreshold() {
+    Spool spool = engineWithThreshold(8 * MIB);
+    result(spool.createQueue("big", DURABLE));
+    result(spool.createQueue("light", QueueSettings.defaults()));
+    QueuePublisher durable = spool.createPublisher("big", "p");
+    // 80 × 64 KiB: 5 MiB retained and as much again for its journal write's serialized form
+    SpoolException full = failure(durable.publishAll(large(80)), Code.QueueFull);
+    assertTrue(full.getMessage().contains("memory threshold"), full.getMessage());
+    assertEquals(0, result(spool.memoryStats()).totalBytes(), "nothing of the refused publish is kept");
+    assertEquals(40, result(durable.publishAll(large(40))).size(), "2.5 MiB, 5 MiB while it is written, fits");
+    // Once written, the durable queue holds its messages only: a transient queue takes the rest.
+    assertEquals(80, result(spool.createPublisher("light", "p").publishAll(large(80))).size());
+    assertTrue(result(spool.memoryStats()).totalBytes() <= 8 * MIB);
+    result(spool.shutdown());
+  }
+
+  @Test
+  void concurrentLargeBatchesOnADurableQueueAreRefusedBeforeTheThresholdAndLoseNothing() {
+    long threshold = 24 * MIB;
+    org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<dev.spool.SpoolEvent> events =
+        dev.spool.engine.Events.probe(testKit);
+    Spool spool = engineWithThreshold(threshold);
+    result(spool.createQueue("mem", DURABLE));
+    List<Message> batch = large(16); // 1 MiB, as 6 HTTP clients publishing batches of 64 KiB messages
+    Set<Long> confirmed = ConcurrentHashMap.newKeySet();
+    AtomicInteger refused = new AtomicInteger();
+    List<CompletableFuture<Void>> producers = new ArrayList<>();
+    for (int p = 0; p < 6; p++) {
+      QueuePublisher publisher = spool.createPublisher("mem", "p" + p);
+      producers.add(CompletableFuture.runAsync(() -> {
+        int mine = 0;
+        while (mine < 5) { // until this producer was refused five times: the queue stays full, nothing consumes
+          List<CompletableFuture<List<Long>>> window = List.of(publisher.publishAll(batch).toCompletableFuture(),
+              publisher.publishAll(batch).toCompletableFuture());
+          for (CompletableFuture<List<Long>> f : window) {
+            try {
+              confirmed.addAll(f.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            } catch (java.util.concurrent.ExecutionException e) {
+              assertEquals(Code.QueueFull, ((SpoolException) e.getCause()).code(), e.getCause().getMessage());
+              refused.incrementAndGet();
+              mine++;
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          }
+        }
+      }));
+    }
+    producers.forEach(f -> result(f, 60));
+
+    List<dev.spool.SpoolEvent.MemoryLow> lows = dev.spool.engine.Events.next(events,
+        dev.spool.SpoolEvent.MemoryLow.class, e -> e.thresholdBytes() == threshold, 1);
+    lows.forEach(low -> assertTrue(low.usedBytes() <= threshold, "pressure began with " + low.usedBytes()
+        + " bytes counted (retained and held for journal writes), past the threshold of " + threshold));
+    assertTrue(refused.get() >= 30);
+    assertEquals(confirmed.size(), result(spool.queueInfo("mem")).stats().depth(), "every confirmed message is kept");
+    assertTrue(confirmed.size() * 64L * 1024 > threshold / 3, "the queue filled: " + confirmed.size() + " messages");
+    assertTrue(result(spool.memoryStats()).totalBytes() <= threshold);
+    result(spool.shutdown());
+  }
+
   @Test
   void durableQueuesAreRefusedWithoutAJournal() {
     SpoolSettings base = SpoolSettings.create(testKit.system());

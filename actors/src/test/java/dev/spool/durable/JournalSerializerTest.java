@@ -3,6 +3,7 @@ package dev.spool.durable;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.AckMode;
 import dev.spool.Backoff;
@@ -149,6 +150,41 @@ class JournalSerializerTest {
     assertThrows(java.io.EOFException.class, () -> serializer.read(new java.io.ByteArrayInputStream(truncated),
         serializer.manifest(snapshot)));
     assertThrows(NotSerializableException.class, () -> serializer.fromBinary(truncated, serializer.manifest(snapshot)));
+  }
+
+  @Test
+  void aLargeWriteIsSerializedIntoOneExactlySizedArrayWithoutGrowingCopies() throws Exception {
+    // A group commit of 16 MiB: 256 messages of 64 KiB, as producers publishing large batches gather.
+    long seed = Message.newIdSeed();
+    List<Message> messages = new ArrayList<>();
+    Message previous = null;
+    long accounted = 0;
+    for (int i = 0; i < 256; i++) {
+      byte[] payload = new byte[64 * 1024];
+      java.util.Arrays.fill(payload, (byte) ('a' + i % 26));
+      previous = Message.of("t", payload).appended(i + 1, 1_700_000_000_000L + i, "p", seed, previous);
+      messages.add(previous);
+      accounted += previous.sizeBytes();
+    }
+    QueueEvent event = new QueueEvent(1, messages, List.of(), List.of(), Map.of(), new long[0], 0);
+    serializer.toBinary(event); // warm up: class loading allocates too
+
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long thread = Thread.currentThread().getId();
+    long before = threads.getThreadAllocatedBytes(thread);
+    byte[] bytes = serializer.toBinary(event);
+    long allocated = threads.getThreadAllocatedBytes(thread) - before;
+
+    assertTrue(bytes.length <= accounted, bytes.length + " serialized bytes, more than the " + accounted
+        + " accounted for the messages (what their queue reserves for the write)");
+    // One array of the serialized size and a little for the fields; a doubling buffer allocates
+    // about three times the size (its growing copies and the trimmed one).
+    assertTrue(allocated < bytes.length + bytes.length / 10, "serializing " + bytes.length + " bytes allocated "
+        + allocated);
+    QueueEvent read = (QueueEvent) serializer.fromBinary(bytes, serializer.manifest(event));
+    assertEquals(256, read.messages().size());
+    assertSameMessage(messages.get(255), read.messages().get(255));
   }
 
   @Test
