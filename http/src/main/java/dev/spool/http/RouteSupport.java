@@ -74,16 +74,33 @@ abstract class RouteSupport extends AllDirectives {
   }
 
   private <T> Route parsed(HttpEntity.Strict entity, Class<T> type, boolean emptyAllowed, Function<T, Route> inner) {
-    byte[] bytes = entity.getData().toArray();
-    if (bytes.length == 0 && !emptyAllowed) {
+    int size = entity.getData().size();
+    if (size == 0 && !emptyAllowed) {
       throw new SpoolException.InvalidConfiguration("the body is empty: send a JSON object");
     }
-    if (bytes.length > 0 && !isJson(entity.getContentType().mediaType())) {
+    if (size > 0 && !isJson(entity.getContentType().mediaType())) {
       return complete(Errors.response(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType",
           "send the body as application/json, not " + entity.getContentType().mediaType()));
     }
-    return inner.apply(Json.read(bytes, type));
+    if (size < ParsingBudget.SMALL_BODY) {
+      return inner.apply(Json.read(entity.getData().toArray(), type));
+    }
+    long cost = ParsingBudget.HEAP.tryAcquire(size);
+    if (cost == 0) {
+      return complete(Errors.response(StatusCodes.TOO_MANY_REQUESTS, "TooManyRequests",
+          "other large request bodies are being read; retry shortly").addHeader(PARSING_RETRY_AFTER));
+    }
+    T value;
+    try {
+      value = Json.read(entity.getData().toArray(), type);
+    } finally {
+      ParsingBudget.HEAP.release(cost);
+    }
+    return inner.apply(value);
   }
+
+  private static final org.apache.pekko.http.javadsl.model.HttpHeader PARSING_RETRY_AFTER =
+      org.apache.pekko.http.javadsl.model.headers.RawHeader.create("Retry-After", "1");
 
   private static boolean isJson(MediaType mediaType) {
     return mediaType.mainType().equals("application")
