@@ -118,6 +118,12 @@ public record SpoolSettings(
           restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
     }
 
+    /** These settings with other bounds on what waits for the journal. */
+    public Persistence withMaxPending(int maxPendingMessages, long maxPendingBytes) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+    }
+
     /** These settings with another {@code write-stall-after}. */
     public Persistence withWriteStallAfter(Duration writeStallAfter) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,

@@ -1234,13 +1234,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private void publishDurably(Publish publish) {
     requireWritableJournal();
     int limit = settings.persistence().maxPendingMessages();
+    // Back-pressure, not a failure: nothing of the publish was kept, and a retry may succeed soon.
     if (pendingMessages + publish.messages().size() > limit) {
-      throw new SpoolException.Timeout("queue '" + name + "' has " + pendingMessages
+      throw new SpoolException.QueueFull("queue '" + name + "' has " + pendingMessages
           + " messages waiting for its journal (the most is " + limit + "); retry later");
     }
     long byteLimit = settings.persistence().maxPendingBytes();
     if (pendingBytes > 0 && pendingBytes >= byteLimit) { // one publish alone may pass it: it is bounded by its size limit
-      throw new SpoolException.Timeout("queue '" + name + "' has " + pendingBytes
+      throw new SpoolException.QueueFull("queue '" + name + "' has " + pendingBytes
           + " bytes waiting for its journal (the most is " + byteLimit + "); retry later");
     }
     Prepared prepared = prepare(publish.producerId(), publish.messages());

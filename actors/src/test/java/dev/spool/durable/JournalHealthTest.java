@@ -198,6 +198,37 @@ class JournalHealthTest {
   }
 
   @Test
+  void publishesPastWhatMayWaitForTheJournalAreRefusedWithQueueFullAndNeverStored() {
+    SpoolSettings base = SpoolSettings.create(testKit.system());
+    PersistenceTestKit.create(testKit.system()).withPolicy(outage);
+    // A slow journal, not a stalled one: the bound on what waits for it is what refuses.
+    Spool spool = Spool.create(testKit.system(), base.withPersistence(base.persistence().withSnapshotEvery(1000)
+        .withRegistry("health-" + REGISTRIES.incrementAndGet()).withWriteStallAfter(Duration.ofSeconds(30))
+        .withMaxPending(4, 64L << 20)));
+    result(spool.ready());
+    result(spool.createQueue("backlog", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("backlog", "p");
+    assertEquals(1L, result(publisher.publish(kib("before"))));
+
+    outage.prefix = "spool-queue|backlog~";
+    outage.hold = new CountDownLatch(1);
+    CompletableFuture<Long> inFlight = publisher.publish(kib("in-flight")).toCompletableFuture();
+    List<CompletableFuture<Long>> waiting = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      waiting.add(publisher.publish(kib("waiting-" + i)).toCompletableFuture());
+    }
+    SpoolException refused = failure(publisher.publish(kib("refused")), Code.QueueFull);
+    assertTrue(refused.getMessage().contains("4 messages waiting for its journal"), refused.getMessage());
+
+    outage.hold.countDown();
+    assertEquals(2L, result(inFlight));
+    assertEquals(List.of(3L, 4L, 5L), waiting.stream().map(f -> result(f)).toList());
+    List<String> stored = result(spool.browse("backlog", 1, 100)).stream().map(JournalHealthTest::label).toList();
+    assertEquals(List.of("before", "in-flight", "waiting-0", "waiting-1", "waiting-2"), stored);
+    result(spool.shutdown());
+  }
+
+  @Test
   void aFailingJournalRefusesAtOnceReportsWhyAndLosesNothingConfirmed() {
     Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
     result(spool.ready());
