@@ -167,12 +167,9 @@ final class MemoryMonitor implements JournalMemory {
     pressureOffBelowLowWater(counted.addAndGet(-size));
   }
 
-  @Override
-  public void hold(long size) {
-    if (size > 0) {
-      held.addAndGet(size);
-      counted.addAndGet(size);
-    }
+  private void hold(long size) {
+    held.addAndGet(size);
+    counted.addAndGet(size);
   }
 
   /**

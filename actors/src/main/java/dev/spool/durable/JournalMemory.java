@@ -10,9 +10,6 @@ package dev.spool.durable;
  */
 public interface JournalMemory {
 
-  /** Counts {@code bytes} held, whatever the threshold. */
-  void hold(long bytes);
-
   /**
    * Counts {@code bytes} for a snapshot about to be written, if the heap has room for them beyond
    * what the memory threshold still lets messages take.
@@ -21,14 +18,11 @@ public interface JournalMemory {
    */
   boolean holdIfFits(long bytes);
 
-  /** Gives back what {@link #hold} or {@link #holdIfFits} counted. */
+  /** Gives back what {@link #holdIfFits} counted. */
   void releaseHeld(long bytes);
 
   /** No accounting: for journals outside an engine, such as tests of the journal alone. */
   JournalMemory NONE = new JournalMemory() {
-    @Override
-    public void hold(long bytes) {}
-
     @Override
     public boolean holdIfFits(long bytes) {
       return true;

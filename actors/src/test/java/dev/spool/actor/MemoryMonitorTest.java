@@ -50,7 +50,7 @@ class MemoryMonitorTest {
   void bytesHeldForASnapshotAreCountedAgainstTheThreshold() {
     MemoryMonitor m = monitor(256 * MIB, new FixedHeap(512 * MIB, 100 * MIB));
     assertTrue(m.tryReserve(200 * MIB));
-    m.hold(40 * MIB); // a snapshot being written
+    assertTrue(m.holdIfFits(40 * MIB)); // a snapshot being written
     assertEquals(240 * MIB, m.bytes(), "counted: retained and held");
     assertEquals(40 * MIB, m.heldBytes());
     assertFalse(m.tryReserve(20 * MIB), "a publish that fits beside the retained bytes alone is refused");
@@ -65,7 +65,7 @@ class MemoryMonitorTest {
   void heldBytesAreNotEvictedForRetainedBytesAreWhatReliefFrees() {
     MemoryMonitor m = monitor(100 * MIB, new FixedHeap(512 * MIB, 100 * MIB));
     assertTrue(m.tryReserve(50 * MIB));
-    m.hold(60 * MIB);
+    assertTrue(m.holdIfFits(60 * MIB)); // a snapshot being written
     assertFalse(m.needsRelief(), "a snapshot being written does not make drop-oldest queues evict");
     assertEquals(0, m.excessOverLowWater());
   }
@@ -96,7 +96,7 @@ class MemoryMonitorTest {
   void recoveredBytesAreReservedOnlyWithinTheThresholdWhateverIsHeld() {
     MemoryMonitor m = monitor(100 * MIB, new FixedHeap(512 * MIB, 100 * MIB));
     assertTrue(m.tryReserve(30 * MIB));
-    m.hold(60 * MIB); // a snapshot of another queue being written: not a reason to refuse for good
+    assertTrue(m.holdIfFits(60 * MIB)); // another queue's snapshot: not a reason to refuse for good
     assertTrue(m.tryReserveRecovered(70 * MIB));
     assertFalse(m.tryReserveRecovered(1), "past the threshold: refused, nothing reserved");
     assertEquals(160 * MIB, m.bytes());

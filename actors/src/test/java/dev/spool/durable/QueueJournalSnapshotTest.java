@@ -54,18 +54,13 @@ class QueueJournalSnapshotTest {
     }
 
     @Override
-    public synchronized void hold(long bytes) {
-      held += bytes;
-      peak = Math.max(peak, held);
-    }
-
-    @Override
     public synchronized boolean holdIfFits(long bytes) {
       if (bytes > free) {
         return false;
       }
       snapshotHolds++;
-      hold(bytes);
+      held += bytes;
+      peak = Math.max(peak, held);
       return true;
     }
 

@@ -24,11 +24,6 @@ class SnapshotScheduleTest {
     }
 
     @Override
-    public void hold(long bytes) {
-      held += bytes;
-    }
-
-    @Override
     public boolean holdIfFits(long bytes) {
       asked.add(bytes);
       if (bytes > free) {
