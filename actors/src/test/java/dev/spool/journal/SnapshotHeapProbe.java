@@ -1,19 +1,11 @@
 package dev.spool.journal;
 
 import com.typesafe.config.ConfigFactory;
-import dev.spool.ConsumerSettings;
-import dev.spool.Message;
-import dev.spool.durable.ConsumerPosition;
 import dev.spool.durable.JournalSerializer;
-import dev.spool.durable.QueueEvent;
 import dev.spool.durable.QueueSnapshot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.persistence.Persistence;
@@ -37,7 +29,7 @@ public final class SnapshotHeapProbe {
   public static void main(String[] args) throws Exception {
     String mode = args[0];
     int count = Integer.parseInt(args[1]);
-    QueueSnapshot snapshot = snapshot(count);
+    QueueSnapshot snapshot = SqliteSnapshotSaveTest.snapshot(count);
     long backlog = (long) count * 1024;
     System.out.printf("backlog %,d messages, %d MiB of payload; heap max %d MiB%n", count, backlog >> 20,
         Runtime.getRuntime().maxMemory() >> 20);
@@ -72,21 +64,5 @@ public final class SnapshotHeapProbe {
     } finally {
       TestKit.shutdownActorSystem(system);
     }
-  }
-
-  private static QueueSnapshot snapshot(int count) {
-    Random random = new Random(1);
-    List<Message> messages = new ArrayList<>(count);
-    long seed = Message.newIdSeed();
-    Message previous = null;
-    for (int i = 1; i <= count; i++) {
-      byte[] payload = new byte[1024];
-      random.nextBytes(payload);
-      previous = Message.of("order", payload).appended(i, 1_700_000_000_000L + i, "producer", seed, previous);
-      messages.add(previous);
-    }
-    return new QueueSnapshot(count, count, messages,
-        List.of(new QueueEvent.ConsumerRecord(ConsumerSettings.named("slow"), 1)),
-        Map.of("slow", new ConsumerPosition(1, new long[0], new int[0], false)), List.of());
   }
 }

@@ -298,7 +298,8 @@ class SqliteSnapshotSaveTest {
     }
   }
 
-  private static QueueSnapshot snapshot(int count) {
+  /** A queue's snapshot of {@code count} messages of 1 KiB, random bytes, and one consumer at the start. */
+  static QueueSnapshot snapshot(int count) {
     Random random = new Random(count);
     List<Message> messages = new ArrayList<>(count);
     long seed = Message.newIdSeed();
