@@ -294,6 +294,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long ownerIds;
     long readIds;
     long reportedWatermark;
+    /**
+     * The lowest sequence this consumer still needs, as of its last change: written by this
+     * consumer, read by its queue when it releases messages, so that an acknowledgement counts at
+     * once without a message per acknowledgement.
+     */
+    volatile long needFrom;
     boolean awaitingMessages;
     /** On a durable queue: positions are journaled, and acks are answered once theirs is. */
     boolean durable;
@@ -325,6 +331,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
           : deadLetter != null ? deadLetter.maxDeliveries() : Integer.MAX_VALUE;
       this.explicit = resolved.ackMode() == AckMode.EXPLICIT;
       this.reportedWatermark = start;
+      this.needFrom = start;
     }
   }
 
@@ -541,14 +548,17 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     touch();
     List<Delivery> got = halted() || !state.parkedReads.isEmpty() ? List.of() : take(read.max(), PULL_OWNER);
     Duration wait = read.waitFor() == null ? Duration.ZERO : min(read.waitFor(), limits.maxReadWait());
-    if (!got.isEmpty() || wait.isZero() || state.draining || state.parkedReads.size() >= limits.maxParkedReads()) {
-      read.replyTo().tell(StatusReply.success(got));
-    } else {
+    boolean answerNow =
+        !got.isEmpty() || wait.isZero() || state.draining || state.parkedReads.size() >= limits.maxParkedReads();
+    if (!answerNow) {
       ParkedRead parked = new ParkedRead(++state.readIds, read.max(), read.replyTo());
       state.parkedReads.addLast(parked);
       timers.startSingleTimer(new ReadExpired(parked.id()), wait);
     }
-    finishRound();
+    finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
+    if (answerNow) {
+      read.replyTo().tell(StatusReply.success(got));
+    }
     return this;
   }
 
@@ -1662,12 +1672,16 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   /**
-   * Tells the queue the lowest sequence this consumer still needs, whenever that crosses a segment
-   * boundary (or moves back): enough for the queue to free whole segments, one message per segment.
+   * Shows the queue the lowest sequence this consumer still needs ({@link State#needFrom}), and
+   * tells it whenever that crosses a segment boundary (or moves back), so that the queue releases
+   * what every consumer passed without being asked: one message per segment.
    */
   private void reportProgress(boolean force) {
     journalPosition(force);
     long watermark = committed() + 1;
+    if (state.needFrom != watermark) {
+      state.needFrom = watermark;
+    }
     if (force || (watermark - 1) >>> segmentShift != (state.reportedWatermark - 1) >>> segmentShift) {
       state.reportedWatermark = watermark;
       parent.tell(new QueueActor.ConsumerProgress(name, watermark));

@@ -193,11 +193,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private static final class ConsumerEntry {
     final ActorRef<ConsumerActor.Command> ref;
     final ConsumerSettings settings;
+    /** The consumer's state, of which this queue reads only {@link ConsumerActor.State#needFrom}. */
+    final ConsumerActor.State state;
+    /** Where this consumer counts in {@link #watermarks}. */
     long watermark;
 
-    ConsumerEntry(ActorRef<ConsumerActor.Command> ref, ConsumerSettings settings, long watermark) {
+    ConsumerEntry(ActorRef<ConsumerActor.Command> ref, ConsumerSettings settings, ConsumerActor.State state,
+        long watermark) {
       this.ref = ref;
       this.settings = settings;
+      this.state = state;
       this.watermark = watermark;
     }
   }
@@ -428,11 +433,20 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /**
    * A publish checked, deduplicated, given its sequences and its memory, not yet in the log.
    *
-   * @param fresh the messages to append ({@code freshCount} of them)
+   * @param fresh the messages new to the queue ({@code freshCount} of them), each with its sequence
+   * @param dropped how many of them, the oldest, {@code drop-oldest} drops at once: a batch larger
+   *     than the queue can hold keeps its newest messages
+   * @param keptBytes the bytes of the others, reserved with the memory monitor
    * @param waitsForPending a duplicate of a message still waiting for the journal: answered with it
    */
-  private record Prepared(List<Long> sequences, Message[] fresh, int freshCount, long freshBytes, int duplicates,
-      boolean waitsForPending) {}
+  private record Prepared(List<Long> sequences, Message[] fresh, int freshCount, int dropped, long keptBytes,
+      int duplicates, boolean waitsForPending) {
+
+    /** How many of the fresh messages join the log. */
+    int kept() {
+      return freshCount - dropped;
+    }
+  }
 
   private long nextSequence() {
     return log.nextSequence() + pendingMessages;
@@ -484,24 +498,40 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         idsInBatch.put(m.id(), sequence);
       }
     }
-    makeRoom(fresh, freshBytes, journal == null ? 0 : writeHold(freshBytes));
+    int dropped = fresh == 0 ? 0 : makeRoom(appended, fresh, freshBytes);
+    long keptBytes = freshBytes;
+    for (int i = 0; i < dropped; i++) {
+      keptBytes -= appended[i].sizeBytes();
+    }
     lastTimestamp = now;
     if (fresh > 0) {
       lastPrepared = appended[fresh - 1];
     }
-    return new Prepared(List.of(sequences), appended, fresh, freshBytes, count - fresh, waitsForPending);
+    return new Prepared(List.of(sequences), appended, fresh, dropped, keptBytes, count - fresh, waitsForPending);
   }
 
-  /** Appends a prepared publish to the log and wakes the consumers. */
+  /**
+   * Appends a prepared publish to the log and wakes the consumers. The messages {@code drop-oldest}
+   * dropped from the batch take their sequences as removed slots, and every consumer is told of
+   * them like of any eviction.
+   */
   private void commit(Prepared prepared) {
     int fresh = prepared.freshCount();
+    int dropped = prepared.dropped();
     Message[] appended = prepared.fresh();
-    log.appendAll(appended, fresh);
+    Removal droppedFromBatch = dropped == 0 ? null : new Removal(ConsumerActor.RemovalReason.EVICTED, false);
+    for (int i = 0; i < dropped; i++) {
+      droppedFromBatch.neverStored(appended[i]);
+    }
+    log.appendAll(appended, dropped, fresh - dropped);
     boolean messageAdded = settings.events().messageAdded();
     for (int i = 0; i < fresh; i++) {
       Message stored = appended[i];
       if (stored.hasProducerId()) {
         dedup.remember(stored.id(), stored.sequence(), stored.timestamp());
+      }
+      if (i < dropped) {
+        continue;
       }
       if (stored.expiresAtMillis() != 0) {
         expiries.add(stored.expiresAtMillis(), stored.sequence());
@@ -512,9 +542,28 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     published += fresh;
     duplicates += prepared.duplicates();
+    if (droppedFromBatch != null) {
+      droppedFromBatch.finish();
+    }
+    if (dropOldest && overBounds(0, 0)) {
+      // Publishes that waited for the journal together may pass the bounds only together: the oldest go.
+      Removal eviction = null;
+      while (overBounds(0, 0) && log.oldest() != null) {
+        eviction = evictOldest(eviction);
+      }
+      eviction.finish();
+    }
     if (fresh > 0) {
       wakeWaiting();
     }
+  }
+
+  /** Whether the log, with what waits for the journal and {@code messages} more, passes the queue's bounds. */
+  private boolean overBounds(long messages, long bytes) {
+    long maxLength = queueSettings.maxLength();
+    long maxBytes = queueSettings.maxBytes();
+    return maxLength > 0 && log.retainedMessages() + pendingMessages + messages > maxLength
+        || maxBytes > 0 && log.retainedBytes() + pendingBytes + bytes > maxBytes;
   }
 
   private void publishMessageAdded(Message m) {
@@ -541,44 +590,61 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /**
-   * Makes room for {@code fresh} messages of {@code freshBytes} under the queue's bounds and the
-   * global memory threshold, reserving their bytes and {@code held} more for their journal write:
-   * under {@code reject} by refusing with {@code QueueFull}, under {@code drop-oldest} by evicting
-   * this queue's oldest messages. A publish that could not fit even in an empty queue is refused
-   * before anything is evicted.
+   * Makes room for the {@code count} fresh messages of a publish ({@code freshBytes} in all) under
+   * the queue's bounds and the global memory threshold, reserving their bytes (and as much again
+   * for the journal write of a durable queue). Under {@code reject} it first releases what the
+   * consumers have acknowledged since, then refuses with {@code QueueFull}. Under
+   * {@code drop-oldest} it evicts this queue's oldest messages; a batch larger than the queue can
+   * hold keeps its newest messages and drops the rest of it. A message that could never fit is
+   * refused before anything is evicted.
+   *
+   * @return how many of the fresh messages, the oldest of the batch, are dropped
    */
-  private void makeRoom(int fresh, long freshBytes, long held) {
-    long maxLength = queueSettings.maxLength();
+  private int makeRoom(Message[] fresh, int count, long freshBytes) {
     long maxBytes = queueSettings.maxBytes();
-    // Messages waiting for the journal count as retained already.
-    long queued = fresh + (long) pendingMessages;
-    long queuedBytes = freshBytes + pendingBytes;
-    boolean overLength = maxLength > 0 && log.retainedMessages() + queued > maxLength;
-    boolean overBytes = maxBytes > 0 && log.retainedBytes() + queuedBytes > maxBytes;
-    if (overLength && (!dropOldest || queued > maxLength)) {
-      throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedMessages()
-          + " messages; " + fresh + " more would pass its maxLength of " + maxLength);
-    }
-    if (overBytes && (!dropOldest || queuedBytes > maxBytes)) {
-      throw new SpoolException.QueueFull("queue '" + name + "' holds " + log.retainedBytes()
-          + " bytes; " + freshBytes + " more would pass its maxBytes of " + maxBytes);
-    }
     long threshold = memory.threshold();
-    long reserved = freshBytes + held;
-    if (threshold > 0 && (reserved > threshold
-        || dropOldest && memory.bytes() - log.retainedBytes() + reserved > threshold)) {
-      throw globalFull(reserved);
+    int hold = journal == null ? 0 : 1; // a durable publish also holds its serialized form until written
+    for (int i = 0; i < count; i++) {
+      long size = fresh[i].sizeBytes();
+      if (maxBytes > 0 && size > maxBytes) {
+        throw new SpoolException.MessageTooLarge("a message of " + size + " bytes can never fit in queue '" + name
+            + "', whose maxBytes is " + maxBytes);
+      }
+      if (threshold > 0 && size * (1 + hold) > threshold) {
+        throw globalFull(size * (1 + hold));
+      }
     }
+    if (!dropOldest) {
+      if (overBounds(count, freshBytes)) {
+        releaseAcknowledged();
+        if (overBounds(count, freshBytes)) {
+          throw refusal(count, freshBytes);
+        }
+      }
+      long held = writeHold(freshBytes) * hold;
+      if (!memory.tryReserve(freshBytes, held)) {
+        if (releaseAcknowledged() == 0 || !memory.tryReserve(freshBytes, held)) {
+          throw globalFull(freshBytes + held);
+        }
+      }
+      return 0;
+    }
+    int dropped = droppedFromBatch(fresh, count, hold);
+    long keptBytes = freshBytes;
+    for (int i = 0; i < dropped; i++) {
+      keptBytes -= fresh[i].sizeBytes();
+    }
+    long held = writeHold(keptBytes) * hold;
+    long reserved = keptBytes + held;
     Removal eviction = null;
-    while (maxLength > 0 && log.retainedMessages() + queued > maxLength
-        || maxBytes > 0 && log.retainedBytes() + queuedBytes > maxBytes) {
+    while (overBounds(count - dropped, keptBytes) && log.oldest() != null) {
       eviction = evictOldest(eviction);
     }
     if (eviction != null) {
       eviction.release(); // what the queue's own bounds evicted counts toward the global threshold too
     }
-    while (!memory.tryReserve(freshBytes, held)) {
-      if (!dropOldest || log.oldest() == null) {
+    while (!memory.tryReserve(keptBytes, held)) {
+      if (log.oldest() == null) {
         if (eviction != null) {
           eviction.finish();
         }
@@ -594,6 +660,47 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (eviction != null) {
       eviction.finish();
     }
+    return dropped;
+  }
+
+  /**
+   * Under {@code drop-oldest}: how many of a batch's oldest messages cannot be kept even in an
+   * empty queue, by its {@code maxLength}, its {@code maxBytes}, or the global threshold beside
+   * what the other queues hold.
+   *
+   * @param hold 1 if a durable write holds as much again as the messages, else 0
+   */
+  private int droppedFromBatch(Message[] fresh, int count, int hold) {
+    long maxLength = queueSettings.maxLength();
+    long maxBytes = queueSettings.maxBytes();
+    long threshold = memory.threshold();
+    long room = threshold - (memory.bytes() - log.retainedBytes());
+    int dropped = maxLength > 0 && count > maxLength ? (int) (count - maxLength) : 0;
+    long bytes = 0;
+    long reserved = 0;
+    for (int i = count - 1; i >= dropped; i--) {
+      long size = fresh[i].sizeBytes();
+      bytes += size;
+      reserved += size * (1 + hold);
+      if (maxBytes > 0 && bytes > maxBytes || threshold > 0 && reserved > room) {
+        if (i == count - 1) {
+          throw globalFull(reserved); // not even the newest fits beside what the other queues hold
+        }
+        return i + 1;
+      }
+    }
+    return dropped;
+  }
+
+  private SpoolException refusal(int count, long freshBytes) {
+    long maxLength = queueSettings.maxLength();
+    if (maxLength > 0 && log.retainedMessages() + pendingMessages + count > maxLength) {
+      return new SpoolException.QueueFull("queue '" + name + "' holds " + (log.retainedMessages() + pendingMessages)
+          + " unacknowledged messages; " + count + " more would pass its maxLength of " + maxLength);
+    }
+    return new SpoolException.QueueFull("queue '" + name + "' holds " + (log.retainedBytes() + pendingBytes)
+        + " bytes of unacknowledged messages; " + freshBytes + " more would pass its maxBytes of "
+        + queueSettings.maxBytes());
   }
 
   private SpoolException globalFull(long freshBytes) {
@@ -603,7 +710,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Removal evictOldest(Removal eviction) {
-    Removal r = eviction != null ? eviction : new Removal(ConsumerActor.RemovalReason.EVICTED);
+    Removal r = eviction != null ? eviction : new Removal(ConsumerActor.RemovalReason.EVICTED, true);
     Message oldest = log.oldest();
     if (oldest != null) {
       r.remove(oldest.sequence());
@@ -617,14 +724,23 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    */
   private final class Removal {
     final ConsumerActor.RemovalReason reason;
+    /** Whether its messages were in the log (and the journal): not so for a batch's own dropped messages. */
+    final boolean stored;
     final long epoch = ++removalEpoch;
     final List<Message> removed = new ArrayList<>();
     long bytes;
     long released;
     boolean sorted = true;
 
-    Removal(ConsumerActor.RemovalReason reason) {
+    Removal(ConsumerActor.RemovalReason reason, boolean stored) {
       this.reason = reason;
+      this.stored = stored;
+    }
+
+    /** A message dropped before it joined the log: its sequence becomes a removed slot. */
+    void neverStored(Message m) {
+      log.appendRemoved(m.sequence(), epoch);
+      removed.add(m);
     }
 
     void remove(long sequence) {
@@ -657,7 +773,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         case EVICTED -> counters.dropped.add(removed.size());
         case REDRIVEN -> { } // moved, not lost
       }
-      if (journal != null && reason != ConsumerActor.RemovalReason.EXPIRED) {
+      if (journal != null && stored && reason != ConsumerActor.RemovalReason.EXPIRED) {
         // expiry is worked out again from the messages after a restart; evictions and redrives are not
         JournalWrite w = gathering();
         removed.forEach(m -> w.removed.add(m.sequence()));
@@ -705,6 +821,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private QueueInfo info() {
+    releaseAcknowledged();
     return new QueueInfo(name, queueSettings, new QueueStats(
         log.firstSequence(), log.lastSequence(), log.retainedMessages(), log.retainedBytes(), log.segmentCount(),
         published, duplicates, counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(),
@@ -784,6 +901,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         }
         watermark = state.cursor.committed() + 1;
         state.reportedWatermark = watermark;
+        state.needFrom = watermark;
         state.paused = position.paused();
       }
     }
@@ -795,7 +913,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
-    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, watermark));
+    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, state, watermark));
     watermarks.merge(watermark, 1, Integer::sum);
     return ref;
   }
@@ -893,20 +1011,42 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onConsumerProgress(ConsumerProgress progress) {
     ConsumerEntry entry = consumers.get(progress.consumer());
     if (entry != null && entry.watermark != progress.watermark()) {
-      watermarks.computeIfPresent(entry.watermark, (w, n) -> n == 1 ? null : n - 1);
-      entry.watermark = progress.watermark();
-      watermarks.merge(entry.watermark, 1, Integer::sum);
+      moveWatermark(entry, progress.watermark());
       collectGarbage();
     }
     return this;
   }
 
+  private void moveWatermark(ConsumerEntry entry, long watermark) {
+    watermarks.computeIfPresent(entry.watermark, (w, n) -> n == 1 ? null : n - 1);
+    entry.watermark = watermark;
+    watermarks.merge(watermark, 1, Integer::sum);
+  }
+
   /**
-   * Frees whole segments below the lowest sequence any consumer still needs and outside the
-   * retention. Nothing at or past a consumer's committed position is freed; with no consumers,
+   * Releases what every consumer has passed as of now, reading each one's current need
+   * ({@link ConsumerActor.State#needFrom}) rather than waiting for its next progress report.
+   * O(consumers): run where an exact count matters (a bound about to refuse, stats, an explicit
+   * collection, the janitor's tick), not per message.
+   *
+   * @return how many retained messages were released
+   */
+  private long releaseAcknowledged() {
+    for (ConsumerEntry entry : consumers.values()) {
+      long needFrom = entry.state.needFrom;
+      if (needFrom != entry.watermark) {
+        moveWatermark(entry, needFrom);
+      }
+    }
+    return collectGarbage();
+  }
+
+  /**
+   * Releases the messages below the lowest sequence any consumer still needs and outside the
+   * retention. Nothing at or past a consumer's committed position is released; with no consumers,
    * only what was already removed (expired or evicted) is.
    *
-   * @return how many retained messages were freed
+   * @return how many retained messages were released
    */
   private long collectGarbage() {
     long limit = watermarks.isEmpty() ? log.oldestSequence() : Math.min(watermarks.firstKey(), log.nextSequence());
@@ -914,7 +1054,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         ? Long.MAX_VALUE
         : settings.clock().millis() - queueSettings.retention().toMillis();
     long bytesBefore = log.retainedBytes();
-    long freed = log.truncateBefore(limit, appendedNotAfter);
+    long freed = log.releaseBefore(limit, appendedNotAfter);
     memory.release(bytesBefore - log.retainedBytes());
     expiries.dropBelow(log.firstSequence(), log.retainedMessages());
     if (journal != null && freed > 0 && log.firstSequence() > journaledFreedBelow) {
@@ -926,12 +1066,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
-    collect.replyTo().tell(StatusReply.success(collectGarbage()));
+    collect.replyTo().tell(StatusReply.success(releaseAcknowledged()));
     return this;
   }
 
   private Behavior<Command> onRelieve(Relieve relieve) {
-    relieve.replyTo().tell(StatusReply.success(collectGarbage() + evictUnderPressure()));
+    relieve.replyTo().tell(StatusReply.success(releaseAcknowledged() + evictUnderPressure()));
     return this;
   }
 
@@ -954,7 +1094,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onTick(Tick tick) {
     long now = settings.clock().millis();
     expire(now);
-    collectGarbage();
+    releaseAcknowledged();
     if (tick.relieve()) {
       evictUnderPressure();
     }
@@ -972,12 +1112,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (ttl != null) {
       long appendedNotAfter = now - ttl.toMillis();
       for (Message m = log.oldest(); m != null && m.timestamp() <= appendedNotAfter; m = log.oldest()) {
-        expiry = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED);
+        expiry = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED, true);
         expiry.remove(m.sequence());
       }
     }
     if (expiries.earliest() <= now) {
-      Removal r = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED);
+      Removal r = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED, true);
       expiries.pollExpired(now, r::remove);
       expiry = r;
     }
@@ -1153,7 +1293,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
-    Removal removal = new Removal(ConsumerActor.RemovalReason.REDRIVEN);
+    Removal removal = new Removal(ConsumerActor.RemovalReason.REDRIVEN, true);
     run.moved.stream().sorted().forEach(removal::remove);
     removal.finish();
     redriving.removeAll(run.moved);
@@ -1254,13 +1394,15 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     w.publishes.add(new PendingPublish(prepared, publish.replyTo()));
     for (int i = 0; i < prepared.freshCount(); i++) {
       Message m = prepared.fresh()[i];
-      w.messages.add(m);
+      if (i >= prepared.dropped()) {
+        w.messages.add(m);
+      }
       if (m.hasProducerId()) {
         pendingIds.put(m.id(), m.sequence());
       }
     }
-    pendingMessages += prepared.freshCount();
-    pendingBytes += prepared.freshBytes();
+    pendingMessages += prepared.kept();
+    pendingBytes += prepared.keptBytes();
     flush();
   }
 
@@ -1380,7 +1522,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     for (PendingPublish p : refused) {
       settlePending(p.prepared());
-      memory.release(p.prepared().freshBytes());
+      memory.release(p.prepared().keptBytes());
       p.replyTo().tell(StatusReply.error(error));
     }
     if (!w.messages.isEmpty()) {
@@ -1410,9 +1552,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   /** A pending publish's write completed or failed: what was reserved for that write is given back. */
   private void settlePending(Prepared prepared) {
-    pendingMessages -= prepared.freshCount();
-    pendingBytes -= prepared.freshBytes();
-    memory.releaseHeld(writeHold(prepared.freshBytes()));
+    pendingMessages -= prepared.kept();
+    pendingBytes -= prepared.keptBytes();
+    memory.releaseHeld(writeHold(prepared.keptBytes()));
     for (int i = 0; i < prepared.freshCount(); i++) {
       Message m = prepared.fresh()[i];
       if (m.hasProducerId()) {

@@ -8,8 +8,10 @@ import java.util.List;
  * order, as Kafka's {@code LogSegments} keeps a partition.
  *
  * <p>Append is O(1) (a new segment every {@code segmentSize} messages), reading by sequence is O(1)
- * (segment by shift, slot by mask), and memory is released in whole segments below a low watermark.
- * Bytes and messages are accounted per segment, so totals are O(1) to read and to maintain.
+ * (segment by shift, slot by mask). Messages below a low watermark are released one by one (they
+ * stop counting and their slots let go of them at once) and a segment's slot array is freed whole
+ * once all of it is released. Bytes and messages are accounted per segment, so totals are O(1) to
+ * read and to maintain.
  *
  * <p>Single messages can be {@link #remove removed} (expiry, eviction): their slot keeps a marker of
  * the removal step (epoch) until the segment is freed, so a reader can tell a removal it has been
@@ -103,13 +105,44 @@ public final class SegmentedLog {
    * @param count how many of {@code messages} to append
    */
   public void appendAll(Message[] messages, int count) {
+    appendAll(messages, 0, count);
+  }
+
+  /**
+   * Appends {@code count} messages of {@code messages} from index {@code from} in order and
+   * publishes all of it with one volatile write.
+   */
+  public void appendAll(Message[] messages, int from, int count) {
     if (count == 0) {
       return;
     }
-    for (int i = 0; i < count; i++) {
+    for (int i = from; i < from + count; i++) {
       store(messages[i]);
     }
-    lastSequence = messages[count - 1].sequence();
+    lastSequence = messages[from + count - 1].sequence();
+  }
+
+  /**
+   * Takes {@code sequence}, the next one, as a slot already removed in step {@code epoch}: a message
+   * dropped before it joined the log. It is published with the next append, so readers see the
+   * removal, never the message. Writer only.
+   */
+  public void appendRemoved(long sequence, long epoch) {
+    long expected = lastSequenceUnpublished + 1;
+    if (sequence != expected) {
+      throw new IllegalArgumentException("append of sequence " + sequence + ", expected " + expected);
+    }
+    long segmentNumber = (sequence - 1) >>> shift;
+    Segment segment = segmentFor(segmentNumber);
+    if (segment == null) {
+      segment = new Segment(segmentNumber, segmentSize);
+      install(segment);
+    }
+    if (removedMarker == null || removedMarker.epoch != epoch) {
+      removedMarker = new Removed(epoch);
+    }
+    segment.slots[(int) ((sequence - 1) & mask)] = removedMarker;
+    lastSequenceUnpublished = sequence;
   }
 
   private void store(Message message) {
@@ -224,44 +257,72 @@ public final class SegmentedLog {
   }
 
   /**
-   * Frees every whole segment all of whose sequences are below {@code lowWatermark}: what no reader
-   * needs any more. The segment holding the last appended message is freed too once it is full.
+   * Releases every retained message below {@code lowWatermark}: what no reader needs any more. It
+   * stops counting at once and its slot lets go of it; a segment's slot array is freed once every
+   * sequence it can hold is released. O(released).
    *
-   * @return how many retained messages were freed
+   * @return how many retained messages were released
    */
-  public long truncateBefore(long lowWatermark) {
-    return truncateBefore(lowWatermark, Long.MAX_VALUE);
+  public long releaseBefore(long lowWatermark) {
+    return releaseBefore(lowWatermark, Long.MAX_VALUE);
   }
 
   /**
-   * Like {@link #truncateBefore(long)}, but stops at the first segment holding a message appended
-   * after {@code appendedNotAfter} (epoch ms): retention keeps acknowledged messages for replay.
+   * Like {@link #releaseBefore(long)}, but stops at the first message appended after
+   * {@code appendedNotAfter} (epoch ms): retention keeps acknowledged messages for replay. Append
+   * times never decrease, so everything past that message is kept too.
    */
-  public long truncateBefore(long lowWatermark, long appendedNotAfter) {
-    long freed = 0;
+  public long releaseBefore(long lowWatermark, long appendedNotAfter) {
     long limit = Math.min(lowWatermark, lastSequenceUnpublished + 1);
-    while (firstSequence < limit) {
-      long segmentNumber = (firstSequence - 1) >>> shift;
-      long segmentEnd = (segmentNumber + 1) << shift; // last sequence the segment can hold
-      if (segmentEnd >= limit) {
+    long sequence = firstSequence;
+    long released = 0;
+    while (sequence < limit) {
+      long segmentNumber = (sequence - 1) >>> shift;
+      Segment segment = segmentFor(segmentNumber);
+      long segmentEnd = (segmentNumber + 1) << shift; // the last sequence the segment can hold
+      if (segment == null) {
+        sequence = segmentEnd + 1;
+        continue;
+      }
+      long end = Math.min(limit - 1, segmentEnd);
+      boolean retained = false;
+      for (; sequence <= end; sequence++) {
+        int slot = (int) ((sequence - 1) & mask);
+        Object held = segment.slots[slot];
+        if (held instanceof Message m) {
+          if (m.timestamp() > appendedNotAfter) {
+            retained = true;
+            break;
+          }
+          segment.count--;
+          segment.bytes -= m.sizeBytes();
+          retainedMessages--;
+          retainedBytes -= m.sizeBytes();
+          released++;
+        }
+        segment.slots[slot] = null;
+      }
+      if (sequence > segmentEnd) {
+        freeSegment(segmentNumber);
+      }
+      if (retained) {
         break;
       }
-      Segment[] r = ring;
-      int index = (int) (segmentNumber & (r.length - 1));
-      Segment segment = r[index];
-      if (segment != null && segment.number == segmentNumber) {
-        if (appendedNotAfter != Long.MAX_VALUE && newestTimestamp(segment) > appendedNotAfter) {
-          break;
-        }
-        freed += segment.count;
-        retainedMessages -= segment.count;
-        retainedBytes -= segment.bytes;
-        segmentCount--;
-        r[index] = null;
-      }
-      firstSequence = segmentEnd + 1;
     }
-    return freed;
+    if (sequence > firstSequence) {
+      firstSequence = Math.min(sequence, limit);
+    }
+    return released;
+  }
+
+  private void freeSegment(long segmentNumber) {
+    Segment[] r = ring;
+    int index = (int) (segmentNumber & (r.length - 1));
+    Segment segment = r[index];
+    if (segment != null && segment.number == segmentNumber) {
+      r[index] = null;
+      segmentCount--;
+    }
   }
 
   /**
@@ -302,7 +363,8 @@ public final class SegmentedLog {
       long segmentNumber = (firstLive - 1) >>> shift;
       Segment segment = segmentFor(segmentNumber);
       if (segment == null || segment.count == 0) {
-        firstLive = ((segmentNumber + 1) << shift) + 1;
+        // not past the last appended: the rest of this segment may still be appended to
+        firstLive = Math.min(((segmentNumber + 1) << shift) + 1, last + 1);
         continue;
       }
       if (segment.slots[(int) ((firstLive - 1) & mask)] instanceof Message m) {
@@ -361,15 +423,6 @@ public final class SegmentedLog {
       r[(int) (segment.number & (r.length - 1))] = segment;
     }
     segmentCount++;
-  }
-
-  private static long newestTimestamp(Segment segment) {
-    for (int i = segment.slots.length - 1; i >= 0; i--) {
-      if (segment.slots[i] instanceof Message m) {
-        return m.timestamp();
-      }
-    }
-    return Long.MIN_VALUE;
   }
 
   /**

@@ -137,9 +137,10 @@ class DurableQueueTest {
 
     QueueInfo info = result(after.queueInfo("orders"));
     assertEquals(100, info.stats().lastSequence());
-    assertEquals(100, info.stats().depth());
+    assertEquals(80, info.stats().depth(), "1..20, acknowledged by the only consumer, were released");
     List<Message> recovered = result(after.browse("orders", 1, 100));
-    assertEquals(100, recovered.size());
+    assertEquals(80, recovered.size());
+    assertEquals(21, recovered.get(0).sequence());
     for (Message m : recovered) {
       assertEquals(ids.get(m.sequence()), m.id(), "ids stay the same across a restart");
       assertEquals("order " + m.sequence(), m.payloadAsString());
@@ -262,7 +263,7 @@ class DurableQueueTest {
 
     Spool after = restart(spool, registry, 1000);
     List<String> payloads = result(after.browse("fragile", 1, 10)).stream().map(Message::payloadAsString).toList();
-    assertEquals(List.of("a", "b", "c"), payloads);
+    assertEquals(List.of("c"), payloads, "a and b were acknowledged by the only consumer, so released");
     assertEquals(2, result(after.consumerInfo("fragile", "c")).committed());
     result(after.shutdown());
   }

@@ -85,7 +85,8 @@ class SqliteDurableQueueTest {
     Spool second = Spool.start(config(file, 5));
     get(second.ready());
     List<Message> retained = get(second.browse("orders", 1, 1000));
-    assertEquals(sequences, retained.stream().map(Message::sequence).toList());
+    assertEquals(sequences.subList(150, sequences.size()), retained.stream().map(Message::sequence).toList(),
+        "what the only consumer acknowledged was released, and stays released");
     assertTrue(retained.stream().allMatch(m -> Arrays.equals(payload, m.payload())));
     QueueConsumer again = second.createConsumer("orders", ConsumerSettings.named("billing").prefetch(100));
     List<Delivery> next = get(again.readBatch(1, Duration.ofSeconds(5)));

@@ -2,6 +2,7 @@ package dev.spool.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -10,23 +11,28 @@ import net.jqwik.api.constraints.IntRange;
 class SegmentedLogPropertiesTest {
 
   @Property(tries = 300)
-  void truncationNeverFreesWhatTheWatermarkStillNeeds(
+  void releaseLetsGoOfExactlyWhatIsBelowTheWatermark(
       @ForAll @IntRange(min = 0, max = 400) int appended,
-      @ForAll @IntRange(min = 0, max = 450) int watermark,
+      @ForAll @IntRange(min = 0, max = 450) int first,
+      @ForAll @IntRange(min = 0, max = 450) int second,
       @ForAll @IntRange(min = 2, max = 5) int sizeShift) {
     int segmentSize = 1 << sizeShift;
     SegmentedLog log = SegmentedLogTest.filled(segmentSize, appended);
-    long freed = log.truncateBefore(watermark);
-    // model: whole segments entirely below the watermark, never past what was appended
-    long limit = Math.min(watermark, appended + 1L);
-    long expectedFreed = Math.min(appended, ((limit - 1) / segmentSize) * segmentSize);
-    if (limit - 1 == appended && appended % segmentSize == 0) {
-      expectedFreed = appended;
-    }
-    assertEquals(expectedFreed, freed);
-    assertEquals(appended - freed, log.retainedMessages());
-    for (long s = Math.max(1, watermark); s <= appended; s++) {
-      assertNotNull(log.get(s), "sequence " + s + " at or past the watermark must stay");
+    long released = log.releaseBefore(first) + log.releaseBefore(second);
+    // model: every appended sequence below the highest watermark, each once
+    long below = Math.max(0, Math.min(Math.max(first, second) - 1L, appended));
+    assertEquals(below, released);
+    assertEquals(appended - below, log.retainedMessages());
+    assertEquals(below + 1, log.firstSequence());
+    assertEquals((appended - below) * SegmentedLogTest.at(1, 1).sizeBytes(), log.retainedBytes());
+    long segmentsLeft = appended == 0 ? 0 : (appended - 1) / segmentSize - below / segmentSize + 1;
+    assertEquals(segmentsLeft, log.segmentCount(), "only segments wholly released are freed");
+    for (long s = 1; s <= appended; s++) {
+      if (s <= below) {
+        assertNull(log.get(s), "sequence " + s + " below the watermark is released");
+      } else {
+        assertNotNull(log.get(s), "sequence " + s + " at or past the watermark must stay");
+      }
     }
   }
 }

@@ -52,24 +52,32 @@ class SegmentedLogTest {
   }
 
   @Test
-  void truncateFreesOnlyWholeSegmentsBelowTheWatermark() {
+  void releaseLetsGoOfEachMessageBelowTheWatermarkAndFreesWholeSegments() {
     SegmentedLog log = filled(16, 100);
-    assertEquals(0, log.truncateBefore(16), "sequence 16 is still needed: segment 1-16 stays");
-    assertEquals(16, log.truncateBefore(17));
-    assertNull(log.get(16));
-    assertEquals(17, log.get(17).sequence());
-    assertEquals(17, log.firstSequence());
-    assertEquals(32, log.truncateBefore(60), "segments 17-32 and 33-48; 49-64 holds 59");
-    assertEquals(49, log.get(49).sequence());
-    assertEquals(52, log.retainedMessages());
-    assertEquals(4, log.segmentCount());
-    assertEquals(52L * at(1, 1).sizeBytes(), log.retainedBytes());
+    long one = at(1, 1).sizeBytes();
+    assertEquals(15, log.releaseBefore(16), "sequence 16 is still needed");
+    assertNull(log.get(15));
+    assertEquals(16, log.get(16).sequence());
+    assertEquals(16, log.firstSequence());
+    assertEquals(85, log.retainedMessages());
+    assertEquals(85L * one, log.retainedBytes());
+    assertEquals(7, log.segmentCount(), "segment 1-16 still holds 16");
+    assertEquals(1, log.releaseBefore(17));
+    assertEquals(6, log.segmentCount(), "segment 1-16 is all released: its slots are freed");
+    assertEquals(42, log.releaseBefore(59));
+    assertEquals(59, log.firstSequence());
+    assertEquals(59, log.get(59).sequence());
+    assertEquals(42, log.retainedMessages());
+    assertEquals(4, log.segmentCount(), "49-64 holds 59 and up");
+    assertEquals(42L * one, log.retainedBytes());
+    assertEquals(0, log.releaseBefore(40), "a lower watermark releases nothing and brings nothing back");
+    assertEquals(59, log.firstSequence());
   }
 
   @Test
-  void truncatingEverythingThenAppendingAgainWorks() {
+  void releasingEverythingThenAppendingAgainWorks() {
     SegmentedLog log = filled(16, 32);
-    assertEquals(32, log.truncateBefore(1000));
+    assertEquals(32, log.releaseBefore(1000));
     assertEquals(0, log.retainedMessages());
     assertEquals(0, log.segmentCount());
     assertEquals(33, log.firstSequence());
@@ -81,7 +89,7 @@ class SegmentedLogTest {
   @Test
   void theRingGrowsAndWrapsWithoutLosingRetainedMessages() {
     SegmentedLog log = filled(16, 16 * 20); // far past the initial ring of 4 segments
-    log.truncateBefore(16 * 15 + 1);
+    log.releaseBefore(16 * 15 + 1);
     for (int i = 16 * 20 + 1; i <= 16 * 40; i++) {
       log.append(at(i, i));
     }
@@ -92,7 +100,7 @@ class SegmentedLogTest {
   }
 
   @Test
-  void removedMessagesLeaveTheirEpochUntilTheirSegmentIsFreed() {
+  void removedMessagesLeaveTheirEpochUntilReleased() {
     SegmentedLog log = filled(16, 40);
     long bytes = log.retainedBytes();
     long one = log.get(1).sizeBytes();
@@ -110,18 +118,20 @@ class SegmentedLogTest {
     assertEquals(19, log.oldestSequence());
     assertEquals(1, log.firstSequence(), "slots stay until freed, so readers can tell removed from freed");
 
-    assertEquals(0, log.truncateBefore(log.oldestSequence()), "the first segment is all removed: nothing live freed");
-    assertEquals(17, log.firstSequence());
-    assertEquals(2, log.segmentCount(), "the removed-only first segment was released");
-    assertEquals(0, log.removedEpoch(5), "freed slots carry no epoch");
+    assertEquals(0, log.releaseBefore(log.oldestSequence()), "all removed below 19: nothing live released");
+    assertEquals(19, log.firstSequence());
+    assertEquals(2, log.segmentCount(), "the removed-only first segment was freed");
+    assertEquals(0, log.removedEpoch(5), "released slots carry no epoch");
+    assertEquals(0, log.removedEpoch(18));
+    assertEquals(8, log.removedEpoch(20), "past the watermark, a removal keeps its epoch");
   }
 
   @Test
-  void retentionKeepsSegmentsWithRecentMessages() {
+  void retentionKeepsRecentMessages() {
     SegmentedLog log = filled(16, 48); // timestamps equal sequences
-    assertEquals(16, log.truncateBefore(49, 20), "segment 1-16 is older than 20; 17-32 holds newer ones");
-    assertEquals(17, log.firstSequence());
-    assertEquals(32, log.truncateBefore(49, 48));
+    assertEquals(20, log.releaseBefore(49, 20), "appended at 20 or earlier; 21 is newer");
+    assertEquals(21, log.firstSequence());
+    assertEquals(28, log.releaseBefore(49, 48));
     assertEquals(0, log.retainedMessages());
   }
 
@@ -207,8 +217,9 @@ class SegmentedLogTest {
     assertEquals(5, log.oldestSequence());
     log.append(at(26, 4));
     assertEquals(26, log.lastSequence());
-    assertEquals(2, log.truncateBefore(17), "the first segment (sequences 5 and 6) freed");
+    assertEquals(2, log.releaseBefore(17), "sequences 5 and 6 released");
     assertEquals(2, log.retainedMessages());
+    assertEquals(17, log.firstSequence());
   }
 
   @Test
@@ -218,5 +229,42 @@ class SegmentedLogTest {
     SegmentedLog used = new SegmentedLog(16);
     used.append(at(1, 1));
     assertThrows(IllegalStateException.class, () -> used.restore(List.of(), 3));
+  }
+
+  @Test
+  void messagesDroppedBeforeJoiningTheLogReadAsRemovedAndOldestSkipsThem() {
+    SegmentedLog log = filled(16, 5);
+    for (long seq = 1; seq <= 5; seq++) {
+      log.remove(seq, 1);
+    }
+    assertEquals(0, log.releaseBefore(log.oldestSequence()));
+    for (long seq = 6; seq <= 20; seq++) {
+      log.appendRemoved(seq, 2);
+    }
+    Message[] batch = new Message[10];
+    for (int i = 0; i < 10; i++) {
+      batch[i] = at(21 + i, 21 + i);
+    }
+    log.appendAll(batch, 0, 10);
+    assertEquals(30, log.lastSequence());
+    assertEquals(2, log.removedEpoch(6));
+    assertNull(log.get(20));
+    assertEquals(21, log.oldestSequence());
+    assertEquals(0, log.releaseBefore(log.oldestSequence()));
+    assertEquals(10, log.retainedMessages());
+    assertEquals(21, log.firstSequence());
+  }
+
+  @Test
+  void oldestFindsMessagesAppendedToASegmentWhoseEarlierMessagesWereAllRemoved() {
+    SegmentedLog log = filled(16, 5);
+    for (long seq = 1; seq <= 5; seq++) {
+      log.remove(seq, 1);
+    }
+    assertNull(log.oldest());
+    log.append(at(6, 6));
+    assertEquals(6, log.oldestSequence());
+    assertEquals(0, log.releaseBefore(log.oldestSequence()), "the new message is not released");
+    assertEquals(1, log.retainedMessages());
   }
 }
