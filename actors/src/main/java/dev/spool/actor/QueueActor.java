@@ -488,6 +488,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       }
       long sequence = nextSequence() + fresh;
       Message stored = m.appended(sequence, now, producerId, idSeed, fresh > 0 ? appended[fresh - 1] : lastPrepared);
+      requireFits(stored, i, count);
       appended[fresh++] = stored;
       freshBytes += stored.sizeBytes();
       sequences[i] = sequence;
@@ -589,6 +590,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return freshBytes;
   }
 
+  /** Refuses a message that could never fit, whatever the queue evicted: before anything is. */
+  private void requireFits(Message stored, int index, int count) {
+    long size = stored.sizeBytes();
+    long maxBytes = queueSettings.maxBytes();
+    if (maxBytes > 0 && size > maxBytes) {
+      throw new SpoolException.MessageTooLarge("message " + (index + 1) + " of " + count + " takes " + size
+          + " bytes; it can never fit in queue '" + name + "', whose maxBytes is " + maxBytes);
+    }
+    long threshold = memory.threshold();
+    long reserved = journal == null ? size : size + writeHold(size);
+    if (threshold > 0 && reserved > threshold) {
+      throw globalFull(reserved);
+    }
+  }
+
   /**
    * Makes room for the {@code count} fresh messages of a publish ({@code freshBytes} in all) under
    * the queue's bounds and the global memory threshold, reserving their bytes (and as much again
@@ -601,19 +617,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * @return how many of the fresh messages, the oldest of the batch, are dropped
    */
   private int makeRoom(Message[] fresh, int count, long freshBytes) {
-    long maxBytes = queueSettings.maxBytes();
     long threshold = memory.threshold();
     int hold = journal == null ? 0 : 1; // a durable publish also holds its serialized form until written
-    for (int i = 0; i < count; i++) {
-      long size = fresh[i].sizeBytes();
-      if (maxBytes > 0 && size > maxBytes) {
-        throw new SpoolException.MessageTooLarge("a message of " + size + " bytes can never fit in queue '" + name
-            + "', whose maxBytes is " + maxBytes);
-      }
-      if (threshold > 0 && size * (1 + hold) > threshold) {
-        throw globalFull(size * (1 + hold));
-      }
-    }
     if (!dropOldest) {
       if (overBounds(count, freshBytes)) {
         releaseAcknowledged();
