@@ -13,7 +13,8 @@ import java.time.Instant;
  * @param committed every sequence at or below this is acknowledged (or skipped, expired, dropped)
  * @param lastSequence the queue's last sequence when this was taken
  * @param lag {@code lastSequence - committed}: messages not yet acknowledged, exact
- * @param lagAgeMs age of the oldest unacknowledged message, 0 when there is none
+ * @param lagAgeMs age of the oldest retained message it has not acknowledged (delivered and unsettled, or
+ *     not delivered yet), 0 when there is none; removed messages do not count
  * @param inFlight deliveries in flight to subscribers
  * @param waiting deliveries waiting to be redelivered (now or after a backoff)
  * @param deliveryState why it is or is not delivering

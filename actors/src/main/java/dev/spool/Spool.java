@@ -337,7 +337,17 @@ public final class Spool {
    * exceeds {@code lagThreshold}; returns how many were removed ({@code ConsumerRemoved} each).
    */
   public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold) {
-    return ask(r -> new QueueManager.CleanupStaleConsumers(engine.settings.janitor().staleAfter(), lagThreshold, r));
+    return cleanupStaleConsumers(lagThreshold, engine.settings.janitor().staleAfter());
+  }
+
+  /**
+   * Removes the consumers that are stale for {@code idle}, by the rule {@link #detectStaleConsumers}
+   * lists them with, and whose lag exceeds {@code lagThreshold}; returns how many were removed
+   * ({@code ConsumerRemoved} each). A negative threshold or a missing or negative idle time is
+   * {@code InvalidConfiguration} and removes nothing.
+   */
+  public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold, Duration idle) {
+    return ask(r -> new QueueManager.CleanupStaleConsumers(idle, lagThreshold, r));
   }
 
   /**

@@ -247,6 +247,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Pull reads hold deliveries under this owner id. */
   private static final long PULL_OWNER = 0;
 
+  /** Gone or settled sequences one info passes over at most looking for the oldest unacknowledged: some microseconds. */
+  private static final int LAG_AGE_SCAN_LIMIT = 8192;
+
   /**
    * A consumer's state, created by its queue and handed to every incarnation of the actor, so that
    * a restart keeps the position. Touched only by the consumer actor.
@@ -441,6 +444,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Deliveries of the round under way, added to the queue's shared totals once per round. */
   private long roundDelivered;
   private long roundRedelivered;
+  /** Below this sequence nothing retained is unacknowledged: where the lag-age search resumes. */
+  private long lagAgeFrom;
+  /** The cursor when {@link #lagAgeFrom} was found; a seek back replays, so the cursor moving down forgets it. */
+  private long lagAgeCursor;
 
   private ConsumerActor(ActorContext<Command> context, TimerScheduler<Command> timers, String name, State state,
       SegmentedLog log, QueueCounters counters, ActorRef<QueueActor.Command> parent,
@@ -916,11 +923,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private ConsumerInfo info() {
     long last = log.lastSequence();
     long committed = committed();
-    long lagAge = 0;
-    if (committed < last) {
-      Message oldest = log.get(committed + 1);
-      lagAge = oldest == null ? 0 : Math.max(0, clock.millis() - oldest.timestamp());
-    }
+    Message oldest = oldestUnacknowledged(committed, last);
+    long lagAge = oldest == null ? 0 : Math.max(0, clock.millis() - oldest.timestamp());
     return new ConsumerInfo(state.queue, name, state.settings, state.cursor.next(), committed, last,
         last - committed, lagAge, state.cursor.inFlight() + state.creditHeld.size(), state.cursor.waiting(),
         deliveryState(last), state.paused, Instant.ofEpochMilli(state.lastActivity),
@@ -928,6 +932,35 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         handlerCalls(), breakerState(),
         new ConsumerInfo.Counters(state.delivered, state.redelivered, state.acked, state.nacked,
             state.filtered, state.expired, state.dropped, state.deadLettered, state.errors));
+  }
+
+  /**
+   * The oldest retained message this consumer has not acknowledged (delivered and unsettled, or not
+   * delivered yet), or null when there is none. Usually the one just past {@code committed}; past
+   * sequences found gone (expired, evicted, released) or settled (acknowledged out of order) the
+   * search resumes next time where it stopped, so each is passed over once, and one call passes over
+   * at most {@link #LAG_AGE_SCAN_LIMIT}. When that limit stops it, the newest message stands in: it
+   * is younger than what lies before it, so the age reported is a lower bound until later calls
+   * reach the oldest.
+   */
+  private Message oldestUnacknowledged(long committed, long last) {
+    ConsumerCursor cursor = state.cursor;
+    long next = cursor.next();
+    if (next < lagAgeCursor) {
+      lagAgeFrom = 0;
+    }
+    lagAgeCursor = next;
+    long sequence = Math.max(Math.max(committed + 1, lagAgeFrom), log.firstSequence());
+    for (int budget = LAG_AGE_SCAN_LIMIT; sequence <= last && budget > 0; sequence++, budget--) {
+      Message m = log.get(sequence);
+      if (m != null && (sequence >= next
+          || state.explicit && cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED)) {
+        lagAgeFrom = sequence;
+        return m;
+      }
+    }
+    lagAgeFrom = sequence;
+    return sequence > last ? null : log.get(last);
   }
 
   private int handlerCalls() {

@@ -4,6 +4,7 @@ import dev.spool.Spool;
 import dev.spool.SpoolEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -41,9 +42,15 @@ final class OperationRoutes extends RouteSupport {
                 spool.detectStaleConsumers(durationParam("idle", idle, DEFAULT_IDLE)),
                 stale -> stale.stream().map(Views.StaleView::of).toList()))))),
             path("cleanup", () -> post(() -> allow(principal, Access.ADMIN,
-                () -> body(Requests.CleanupBody.class, body -> ok(
-                    spool.cleanupStaleConsumers(body.lagThresholdOrDefault()), n -> new Views.RemovedView(n)))))))),
+                () -> body(Requests.CleanupBody.class, body -> ok(cleanup(body), n -> new Views.RemovedView(n)))))))),
         path("events", () -> get(() -> events(principal))));
+  }
+
+  private CompletionStage<Integer> cleanup(Requests.CleanupBody body) {
+    Duration idle = body.idleOrNull();
+    return idle == null
+        ? spool.cleanupStaleConsumers(body.lagThresholdOrDefault())
+        : spool.cleanupStaleConsumers(body.lagThresholdOrDefault(), idle);
   }
 
   /** The live event stream, for a principal from a bearer token or an event ticket. */

@@ -258,10 +258,28 @@ final class Requests {
     }
   }
 
-  /** {@code POST /consumers/stale/cleanup}. */
-  record CleanupBody(Long lagThreshold) {
+  /**
+   * {@code POST /consumers/stale/cleanup}: remove consumers idle for {@code idle} (an ISO-8601
+   * duration; absent, the engine's {@code spool.janitor.stale-after}) whose lag exceeds
+   * {@code lagThreshold} (absent, 0). Checked whole before anything is removed.
+   */
+  record CleanupBody(Long lagThreshold, String idle) {
+    CleanupBody {
+      if (lagThreshold != null) {
+        nonNegative("lagThreshold", lagThreshold);
+      }
+      if (idle != null && duration("idle", idle).isNegative()) {
+        throw invalid("idle", "must not be negative");
+      }
+    }
+
     long lagThresholdOrDefault() {
-      return lagThreshold == null ? 0 : nonNegative("lagThreshold", lagThreshold);
+      return lagThreshold == null ? 0 : lagThreshold;
+    }
+
+    /** The idle time asked for, or {@code null} for the engine's default. */
+    Duration idleOrNull() {
+      return idle == null ? null : duration("idle", idle);
     }
   }
 

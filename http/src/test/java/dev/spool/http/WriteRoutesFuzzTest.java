@@ -113,7 +113,7 @@ class WriteRoutesFuzzTest {
     Arbitrary<String> field = Arbitraries.of("durability", "ttl", "maxLength", "maxBytes", "overflow", "retention",
         "deadLetter", "dedupWindow", "type", "key", "headers", "contentType", "payload", "payloadBase64", "id",
         "messages", "startAt", "ackMode", "prefetch", "ackTimeout", "maxDeliveries", "filter", "backoff",
-        "sequences", "upTo", "requeue", "to", "from", "lagThreshold", "unknownField");
+        "sequences", "upTo", "requeue", "to", "from", "lagThreshold", "idle", "unknownField");
     Arbitrary<Object> value = Arbitraries.oneOf(
         Arbitraries.strings().ofMaxLength(8).map(s -> (Object) s),
         Arbitraries.of("transient", "persistent", "reject", "drop-oldest", "explicit", "none", "earliest", "latest",
