@@ -2,6 +2,7 @@ package dev.spool.actor;
 
 import dev.spool.SpoolEvent;
 import dev.spool.durable.JournalMemory;
+import dev.spool.queue.MemoryBudget;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -26,7 +27,7 @@ import java.util.function.Consumer;
  * The pressure flag flips under a lock so that {@code MemoryLow} and {@code MemoryNormal} reach
  * the event stream in the order they happened.
  */
-final class MemoryMonitor implements JournalMemory {
+final class MemoryMonitor implements JournalMemory, MemoryBudget {
 
   /** Pressure ends when retained bytes fall under this share of the threshold. */
   static final double LOW_WATER = 0.8;
@@ -115,7 +116,8 @@ final class MemoryMonitor implements JournalMemory {
    *
    * @return false, with nothing reserved, if they would pass the threshold (pressure begins)
    */
-  boolean tryReserve(long size, long held) {
+  @Override
+  public boolean tryReserve(long size, long held) {
     long limit = threshold;
     long total = size + held;
     while (true) {
@@ -160,7 +162,8 @@ final class MemoryMonitor implements JournalMemory {
   }
 
   /** Gives back what freed messages held. */
-  void release(long size) {
+  @Override
+  public void release(long size) {
     if (size == 0) {
       return;
     }
@@ -222,7 +225,8 @@ final class MemoryMonitor implements JournalMemory {
   }
 
   /** Bytes to free to get back under the low-water mark (retained ones: held bytes go by themselves). */
-  long excessOverLowWater() {
+  @Override
+  public long excessOverLowWater() {
     long limit = threshold;
     return limit == 0 ? 0 : Math.max(0, retained() - (long) (limit * LOW_WATER));
   }
@@ -237,12 +241,14 @@ final class MemoryMonitor implements JournalMemory {
     }
   }
 
-  long threshold() {
+  @Override
+  public long threshold() {
     return threshold;
   }
 
   /** Bytes counted against the threshold: retained, and held by journals for writes and snapshots. */
-  long bytes() {
+  @Override
+  public long bytes() {
     return counted.get();
   }
 

@@ -6,7 +6,6 @@ import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
 import dev.spool.Names;
-import dev.spool.Overflow;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
@@ -19,10 +18,12 @@ import dev.spool.durable.QueueJournal;
 import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
+import dev.spool.queue.Appender;
+import dev.spool.queue.GroupCommit;
+import dev.spool.queue.Retention;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -30,8 +31,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.UUID;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -167,9 +166,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   record PositionChanged(String consumer, ActorRef<ConsumerActor.Command> from, long version,
       ConsumerPosition position) implements Command {}
 
-  /** A position to journal: which consumer actor handed it in, and its count of changes then. */
-  private record GatheredPosition(ConsumerPosition position, ActorRef<ConsumerActor.Command> from, long version) {}
-
   private record JournalReply(QueueJournal.Reply reply) implements Command {}
 
   /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
@@ -195,15 +191,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     final ConsumerSettings settings;
     /** The consumer's state, of which this queue reads only {@link ConsumerActor.State#needFrom}. */
     final ConsumerActor.State state;
-    /** Where this consumer counts in {@link #watermarks}. */
-    long watermark;
 
-    ConsumerEntry(ActorRef<ConsumerActor.Command> ref, ConsumerSettings settings, ConsumerActor.State state,
-        long watermark) {
+    ConsumerEntry(ActorRef<ConsumerActor.Command> ref, ConsumerSettings settings, ConsumerActor.State state) {
       this.ref = ref;
       this.settings = settings;
       this.state = state;
-      this.watermark = watermark;
     }
   }
 
@@ -320,42 +312,25 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final ExpiryIndex expiries = new ExpiryIndex();
   private final MemoryMonitor memory;
   private final ActorRef<QueueManager.Command> manager;
+  /** What the queue keeps and lets go of: watermarks, garbage collection, expiry, eviction. */
+  private final Retention retention;
+  /** The publish path: checks, deduplication, sequences, room under the bounds, appends. */
+  private final Appender appender;
   /** Sequences a redrive under way is moving, so that a second one does not move them again. */
   private final Set<Long> redriving = new HashSet<>();
-  /** High half of the ids of messages the producer gave none (see {@link Message#newIdSeed()}). */
-  private final long idSeed;
   /** A durable queue's journal, or {@code null} for a transient queue. */
   private final ActorRef<QueueJournal.Command> journal;
   /** A durable queue's timers (the stalled-write check), or {@code null} for a transient queue. */
   private final TimerScheduler<Command> timers;
   /** Whether a durable queue's journal writes; new journaled changes are refused while it does not. */
   private final JournalCondition journalCondition;
-  /** The journal write under way (at most one), and what gathers for the next. */
-  private JournalWrite writing;
-  private JournalWrite gathering;
-  private long writeIds;
+  /** A durable queue's journal batches, or {@code null} for a transient queue. */
+  private final GroupCommit<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> groupCommit;
   private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
-  /** Messages (and their bytes) with sequences and reserved memory, waiting for the journal. */
-  private int pendingMessages;
-  private long pendingBytes;
-  /** Producer-chosen ids of pending messages, so that a retry while one is pending is deduplicated. */
-  private final Map<UUID, Long> pendingIds = new HashMap<>();
-  /** The freed point the journal knows, or that the gathering write carries. */
-  private long journaledFreedBelow;
-  private final boolean dropOldest;
   private final QueueCounters counters = new QueueCounters();
   private final Map<String, ConsumerEntry> consumers = new HashMap<>();
-  /** Consumers' watermarks as a multiset: the lowest is what garbage collection may not pass. */
-  private final TreeMap<Long, Integer> watermarks = new TreeMap<>();
   private final List<ActorRef<ConsumerActor.Command>> waiting = new ArrayList<>();
   private long incarnations;
-  private long lastTimestamp;
-  private long published;
-  private long duplicates;
-  /** The last message given a sequence, whose envelope the next one reuses when equal. */
-  private Message lastPrepared;
-  /** The last removal step; consumers created since know of every removal up to it. */
-  private long removalEpoch;
   private long rateSampledAt;
   private long rateSampledPublished;
   private long rateSampledDelivered;
@@ -369,17 +344,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.journal = journal;
     this.timers = timers;
     this.journalCondition = new JournalCondition(JournalHealth.State.OK, null, settings.clock().instant());
-    this.idSeed = idSeed;
     this.manager = manager;
     this.name = name;
     this.queueSettings = queueSettings;
     this.settings = settings;
     this.memory = memory;
-    this.dropOldest = queueSettings.overflow() == Overflow.DROP_OLDEST;
     this.log = new SegmentedLog(settings.segmentSize());
     this.dedup = new DedupIndex(settings.dedupMaxEntries());
+    this.retention = new Retention(log, expiries, memory, queueSettings, settings.clock(), this::onRemoved,
+        this::onFreed);
+    this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
+        journal != null);
+    this.groupCommit = journal == null ? null : new GroupCommit<>();
     this.rateSampledAt = settings.clock().millis();
   }
+
 
   @Override
   public Receive<Command> createReceive() {
@@ -420,7 +399,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       if (journal != null) {
         publishDurably(publish);
       } else {
-        Prepared prepared = prepare(publish.producerId(), publish.messages());
+        Appender.Prepared prepared = appender.prepare(publish.producerId(), publish.messages());
         commit(prepared);
         publish.replyTo().tell(StatusReply.success(prepared.sequences()));
       }
@@ -430,141 +409,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  /**
-   * A publish checked, deduplicated, given its sequences and its memory, not yet in the log.
-   *
-   * @param fresh the messages new to the queue ({@code freshCount} of them), each with its sequence
-   * @param dropped how many of them, the oldest, {@code drop-oldest} drops at once: a batch larger
-   *     than the queue can hold keeps its newest messages
-   * @param keptBytes the bytes of the others, reserved with the memory monitor
-   * @param waitsForPending a duplicate of a message still waiting for the journal: answered with it
-   */
-  private record Prepared(List<Long> sequences, Message[] fresh, int freshCount, int dropped, long keptBytes,
-      int duplicates, boolean waitsForPending) {
-
-    /** How many of the fresh messages join the log. */
-    int kept() {
-      return freshCount - dropped;
-    }
-  }
-
-  private long nextSequence() {
-    return log.nextSequence() + pendingMessages;
-  }
-
-  private Prepared prepare(String producerId, List<Message> messages) {
-    int count = messages.size();
-    if (count > settings.maxBatchMessages()) {
-      throw new SpoolException.InvalidConfiguration("a publish may carry at most " + settings.maxBatchMessages()
-          + " messages, not " + count);
-    }
-    long now = Math.max(settings.clock().millis(), lastTimestamp); // append times never go back
-    long window = queueSettings.dedupWindow().toMillis();
-    Long[] sequences = new Long[count];
-    Message[] appended = new Message[count];
-    Map<UUID, Long> idsInBatch = null;
-    int fresh = 0;
-    long freshBytes = 0;
-    boolean waitsForPending = false;
-    for (int i = 0; i < count; i++) {
-      Message m = messages.get(i);
-      if (m == null) {
-        throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
-      }
-      long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
-      if (bodyBytes > settings.maxMessageBytes()) {
-        throw new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes
-            + " bytes; the limit is " + settings.maxMessageBytes());
-      }
-      if (m.hasProducerId()) {
-        long original = dedup.find(m.id(), window, now);
-        Long pending = original > 0 || pendingIds.isEmpty() ? null : pendingIds.get(m.id());
-        Long inBatch = idsInBatch == null ? null : idsInBatch.get(m.id());
-        if (original > 0 || pending != null || inBatch != null) {
-          sequences[i] = original > 0 ? original : pending != null ? pending : inBatch;
-          waitsForPending |= pending != null;
-          continue;
-        }
-      }
-      long sequence = nextSequence() + fresh;
-      Message stored = m.appended(sequence, now, producerId, idSeed, fresh > 0 ? appended[fresh - 1] : lastPrepared);
-      requireFits(stored, i, count);
-      appended[fresh++] = stored;
-      freshBytes += stored.sizeBytes();
-      sequences[i] = sequence;
-      if (m.hasProducerId()) {
-        if (idsInBatch == null) {
-          idsInBatch = new HashMap<>();
-        }
-        idsInBatch.put(m.id(), sequence);
+  /** Appends a prepared publish to the log, announces the messages it kept and wakes the consumers. */
+  private void commit(Appender.Prepared prepared) {
+    appender.commit(prepared);
+    if (settings.events().messageAdded()) {
+      for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
+        publishMessageAdded(prepared.fresh()[i]);
       }
     }
-    int dropped = fresh == 0 ? 0 : makeRoom(appended, fresh, freshBytes);
-    long keptBytes = freshBytes;
-    for (int i = 0; i < dropped; i++) {
-      keptBytes -= appended[i].sizeBytes();
-    }
-    lastTimestamp = now;
-    if (fresh > 0) {
-      lastPrepared = appended[fresh - 1];
-    }
-    return new Prepared(List.of(sequences), appended, fresh, dropped, keptBytes, count - fresh, waitsForPending);
-  }
-
-  /**
-   * Appends a prepared publish to the log and wakes the consumers. The messages {@code drop-oldest}
-   * dropped from the batch take their sequences as removed slots, and every consumer is told of
-   * them like of any eviction.
-   */
-  private void commit(Prepared prepared) {
-    int fresh = prepared.freshCount();
-    int dropped = prepared.dropped();
-    Message[] appended = prepared.fresh();
-    Removal droppedFromBatch = dropped == 0 ? null : new Removal(ConsumerActor.RemovalReason.EVICTED, false);
-    for (int i = 0; i < dropped; i++) {
-      droppedFromBatch.neverStored(appended[i]);
-    }
-    log.appendAll(appended, dropped, fresh - dropped);
-    boolean messageAdded = settings.events().messageAdded();
-    for (int i = 0; i < fresh; i++) {
-      Message stored = appended[i];
-      if (stored.hasProducerId()) {
-        dedup.remember(stored.id(), stored.sequence(), stored.timestamp());
-      }
-      if (i < dropped) {
-        continue;
-      }
-      if (stored.expiresAtMillis() != 0) {
-        expiries.add(stored.expiresAtMillis(), stored.sequence());
-      }
-      if (messageAdded) {
-        publishMessageAdded(stored);
-      }
-    }
-    published += fresh;
-    duplicates += prepared.duplicates();
-    if (droppedFromBatch != null) {
-      droppedFromBatch.finish();
-    }
-    if (dropOldest && overBounds(0, 0)) {
-      // Publishes that waited for the journal together may pass the bounds only together: the oldest go.
-      Removal eviction = null;
-      while (overBounds(0, 0) && log.oldest() != null) {
-        eviction = evictOldest(eviction);
-      }
-      eviction.finish();
-    }
-    if (fresh > 0) {
+    if (prepared.freshCount() > 0) {
       wakeWaiting();
     }
-  }
-
-  /** Whether the log, with what waits for the journal and {@code messages} more, passes the queue's bounds. */
-  private boolean overBounds(long messages, long bytes) {
-    long maxLength = queueSettings.maxLength();
-    long maxBytes = queueSettings.maxBytes();
-    return maxLength > 0 && log.retainedMessages() + pendingMessages + messages > maxLength
-        || maxBytes > 0 && log.retainedBytes() + pendingBytes + bytes > maxBytes;
   }
 
   private void publishMessageAdded(Message m) {
@@ -580,221 +435,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         m.sequence(), m.type(), groupId, groupSize));
   }
 
-  /**
-   * The heap a durable publish of {@code freshBytes} holds until the journal write that stores it
-   * completes: its serialized form, one exactly sized array no larger than the messages' accounted
-   * bytes (the SQLite driver's copy of it is native memory, outside the heap). It is reserved with
-   * the publish, so that the write never takes the accounted bytes past the threshold.
-   */
-  private static long writeHold(long freshBytes) {
-    return freshBytes;
-  }
-
-  /** Refuses a message that could never fit, whatever the queue evicted: before anything is. */
-  private void requireFits(Message stored, int index, int count) {
-    long size = stored.sizeBytes();
-    long maxBytes = queueSettings.maxBytes();
-    if (maxBytes > 0 && size > maxBytes) {
-      throw new SpoolException.MessageTooLarge("message " + (index + 1) + " of " + count + " takes " + size
-          + " bytes; it can never fit in queue '" + name + "', whose maxBytes is " + maxBytes);
-    }
-    long threshold = memory.threshold();
-    long reserved = journal == null ? size : size + writeHold(size);
-    if (threshold > 0 && reserved > threshold) {
-      throw globalFull(reserved);
-    }
-  }
-
-  /**
-   * Makes room for the {@code count} fresh messages of a publish ({@code freshBytes} in all) under
-   * the queue's bounds and the global memory threshold, reserving their bytes (and as much again
-   * for the journal write of a durable queue). Under {@code reject} it first releases what the
-   * consumers have acknowledged since, then refuses with {@code QueueFull}. Under
-   * {@code drop-oldest} it evicts this queue's oldest messages; a batch larger than the queue can
-   * hold keeps its newest messages and drops the rest of it. A message that could never fit is
-   * refused before anything is evicted.
-   *
-   * @return how many of the fresh messages, the oldest of the batch, are dropped
-   */
-  private int makeRoom(Message[] fresh, int count, long freshBytes) {
-    long threshold = memory.threshold();
-    int hold = journal == null ? 0 : 1; // a durable publish also holds its serialized form until written
-    if (!dropOldest) {
-      if (overBounds(count, freshBytes)) {
-        releaseAcknowledged();
-        if (overBounds(count, freshBytes)) {
-          throw refusal(count, freshBytes);
-        }
-      }
-      long held = writeHold(freshBytes) * hold;
-      if (!memory.tryReserve(freshBytes, held)) {
-        if (releaseAcknowledged() == 0 || !memory.tryReserve(freshBytes, held)) {
-          throw globalFull(freshBytes + held);
-        }
-      }
-      return 0;
-    }
-    int dropped = droppedFromBatch(fresh, count, hold);
-    long keptBytes = freshBytes;
-    for (int i = 0; i < dropped; i++) {
-      keptBytes -= fresh[i].sizeBytes();
-    }
-    long held = writeHold(keptBytes) * hold;
-    long reserved = keptBytes + held;
-    Removal eviction = null;
-    while (overBounds(count - dropped, keptBytes) && log.oldest() != null) {
-      eviction = evictOldest(eviction);
-    }
-    if (eviction != null) {
-      eviction.release(); // what the queue's own bounds evicted counts toward the global threshold too
-    }
-    while (!memory.tryReserve(keptBytes, held)) {
-      if (log.oldest() == null) {
-        if (eviction != null) {
-          eviction.finish();
-        }
-        throw globalFull(reserved);
-      }
-      long needed = memory.bytes() + reserved - threshold;
-      long freedBefore = eviction == null ? 0 : eviction.bytes;
-      do {
-        eviction = evictOldest(eviction);
-      } while (eviction.bytes - freedBefore < needed && log.oldest() != null);
-      eviction.release();
-    }
-    if (eviction != null) {
-      eviction.finish();
-    }
-    return dropped;
-  }
-
-  /**
-   * Under {@code drop-oldest}: how many of a batch's oldest messages cannot be kept even in an
-   * empty queue, by its {@code maxLength}, its {@code maxBytes}, or the global threshold beside
-   * what the other queues hold.
-   *
-   * @param hold 1 if a durable write holds as much again as the messages, else 0
-   */
-  private int droppedFromBatch(Message[] fresh, int count, int hold) {
-    long maxLength = queueSettings.maxLength();
-    long maxBytes = queueSettings.maxBytes();
-    long threshold = memory.threshold();
-    long room = threshold - (memory.bytes() - log.retainedBytes());
-    int dropped = maxLength > 0 && count > maxLength ? (int) (count - maxLength) : 0;
-    long bytes = 0;
-    long reserved = 0;
-    for (int i = count - 1; i >= dropped; i--) {
-      long size = fresh[i].sizeBytes();
-      bytes += size;
-      reserved += size * (1 + hold);
-      if (maxBytes > 0 && bytes > maxBytes || threshold > 0 && reserved > room) {
-        if (i == count - 1) {
-          throw globalFull(reserved); // not even the newest fits beside what the other queues hold
-        }
-        return i + 1;
-      }
-    }
-    return dropped;
-  }
-
-  private SpoolException refusal(int count, long freshBytes) {
-    long maxLength = queueSettings.maxLength();
-    if (maxLength > 0 && log.retainedMessages() + pendingMessages + count > maxLength) {
-      return new SpoolException.QueueFull("queue '" + name + "' holds " + (log.retainedMessages() + pendingMessages)
-          + " unacknowledged messages; " + count + " more would pass its maxLength of " + maxLength);
-    }
-    return new SpoolException.QueueFull("queue '" + name + "' holds " + (log.retainedBytes() + pendingBytes)
-        + " bytes of unacknowledged messages; " + freshBytes + " more would pass its maxBytes of "
-        + queueSettings.maxBytes());
-  }
-
-  private SpoolException globalFull(long freshBytes) {
-    return new SpoolException.QueueFull("Spool holds " + memory.bytes() + " bytes over all queues; " + freshBytes
-        + " more would pass the memory threshold of " + memory.threshold() + " bytes (queue '" + name
-        + "' overflow: " + queueSettings.overflow().wireName() + ")");
-  }
-
-  private Removal evictOldest(Removal eviction) {
-    Removal r = eviction != null ? eviction : new Removal(ConsumerActor.RemovalReason.EVICTED, true);
-    Message oldest = log.oldest();
-    if (oldest != null) {
-      r.remove(oldest.sequence());
-    }
-    return r;
-  }
-
-  /**
-   * Messages removed in one step (one epoch) for one reason, released and told to every consumer
-   * when the step finishes.
-   */
-  private final class Removal {
-    final ConsumerActor.RemovalReason reason;
-    /** Whether its messages were in the log (and the journal): not so for a batch's own dropped messages. */
-    final boolean stored;
-    final long epoch = ++removalEpoch;
-    final List<Message> removed = new ArrayList<>();
-    long bytes;
-    long released;
-    boolean sorted = true;
-
-    Removal(ConsumerActor.RemovalReason reason, boolean stored) {
-      this.reason = reason;
-      this.stored = stored;
-    }
-
-    /** A message dropped before it joined the log: its sequence becomes a removed slot. */
-    void neverStored(Message m) {
-      log.appendRemoved(m.sequence(), epoch);
-      removed.add(m);
-    }
-
-    void remove(long sequence) {
-      Message m = log.remove(sequence, epoch);
-      if (m != null) {
-        if (!removed.isEmpty() && removed.get(removed.size() - 1).sequence() > sequence) {
-          sorted = false;
-        }
-        removed.add(m);
-        bytes += m.sizeBytes();
-      }
-    }
-
-    /** Gives the bytes removed so far back to the memory monitor. */
-    void release() {
-      memory.release(bytes - released);
-      released = bytes;
-    }
-
-    long finish() {
-      release();
-      if (removed.isEmpty()) {
-        return 0;
-      }
-      if (!sorted) {
-        removed.sort(Comparator.comparingLong(Message::sequence));
-      }
-      switch (reason) {
-        case EXPIRED -> counters.expired.add(removed.size());
-        case EVICTED -> counters.dropped.add(removed.size());
-        case REDRIVEN -> { } // moved, not lost
-      }
-      if (journal != null && stored && reason != ConsumerActor.RemovalReason.EXPIRED) {
-        // expiry is worked out again from the messages after a restart; evictions and redrives are not
-        JournalWrite w = gathering();
-        removed.forEach(m -> w.removed.add(m.sequence()));
-        flush();
-      }
-      List<Message> notice = Collections.unmodifiableList(removed);
-      for (ConsumerEntry entry : consumers.values()) {
-        entry.ref.tell(new ConsumerActor.MessagesRemoved(reason, epoch, notice));
-      }
-      getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
-          reason.name().toLowerCase(java.util.Locale.ROOT), removed.size(), removed.get(0).sequence(),
-          removed.get(removed.size() - 1).sequence());
-      collectGarbage();
-      return removed.size();
-    }
-  }
 
   private void wakeWaiting() {
     if (waiting.isEmpty()) {
@@ -826,10 +466,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private QueueInfo info() {
-    releaseAcknowledged();
+    retention.releaseAcknowledged();
     return new QueueInfo(name, queueSettings, new QueueStats(
         log.firstSequence(), log.lastSequence(), log.retainedMessages(), log.retainedBytes(), log.segmentCount(),
-        published, duplicates, counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(),
+        appender.published(), appender.duplicates(), counters.delivered.sum(), counters.acked.sum(),
+        counters.redelivered.sum(),
         counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(), consumers.size(),
         publishRate, deliverRate));
   }
@@ -846,10 +487,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     ConsumerEntry existing = consumers.get(resolved.name());
-    PendingConsumer pending = existing == null && journal != null ? pendingConsumer(resolved.name()) : null;
+    var pending = existing == null && journal != null ? groupCommit.pendingConsumer(resolved.name()) : null;
     if (pending != null) {
-      if (pending.settings.equals(resolved)) {
-        pending.replies.add(create.replyTo()); // answered with the first, once the journal stored it
+      if (pending.settings().equals(resolved)) {
+        pending.replies().add(create.replyTo()); // answered with the first, once the journal stored it
       } else {
         Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
       }
@@ -875,9 +516,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         Request.fail(create, journalCondition.refusal(name));
         return this;
       }
-      PendingConsumer c = new PendingConsumer(resolved, start);
-      c.replies.add(create.replyTo());
-      gathering().created.put(resolved.name(), c);
+      groupCommit.create(resolved, start, create.replyTo());
       flush();
       return this;
     }
@@ -894,7 +533,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private ActorRef<ConsumerActor.Command> spawnConsumer(ConsumerSettings resolved, long start,
       ConsumerPosition position) {
     ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), start,
-        removalEpoch, settings.clock().millis(), settings.consumer().traceEvents());
+        retention.removalEpoch(), settings.clock().millis(), settings.consumer().traceEvents());
     long watermark = start;
     if (journal != null) {
       state.durable = true;
@@ -918,8 +557,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
-    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, state, watermark));
-    watermarks.merge(watermark, 1, Integer::sum);
+    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, state));
+    retention.track(resolved.name(), watermark, () -> state.needFrom);
     return ref;
   }
 
@@ -947,7 +586,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     getContext().getLog().debug("queue {}: consumer {} deleted", name, delete.consumer());
     if (journal != null) {
-      gathering().deleted.get(delete.consumer()).add(delete.replyTo()); // answered once the journal stored it
+      groupCommit.awaitDeletion(delete.consumer(), delete.replyTo()); // answered once the journal stored it
       flush();
     } else {
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
@@ -966,15 +605,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     consumers.remove(consumer);
     waiting.remove(entry.ref);
-    watermarks.computeIfPresent(entry.watermark, (w, n) -> n == 1 ? null : n - 1);
+    retention.untrack(consumer);
     getContext().unwatch(entry.ref);
     getContext().stop(entry.ref);
     if (journal != null) {
-      JournalWrite w = gathering();
-      w.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1));
-      w.positions.remove(consumer); // callers flush, after adding what they wait for
+      groupCommit.delete(consumer); // callers flush, after adding what they wait for
     }
-    collectGarbage();
+    retention.collectGarbage();
     return true;
   }
 
@@ -1014,94 +651,70 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- garbage collection
 
   private Behavior<Command> onConsumerProgress(ConsumerProgress progress) {
-    ConsumerEntry entry = consumers.get(progress.consumer());
-    if (entry != null && entry.watermark != progress.watermark()) {
-      moveWatermark(entry, progress.watermark());
-      collectGarbage();
-    }
+    retention.progress(progress.consumer(), progress.watermark());
     return this;
   }
 
-  private void moveWatermark(ConsumerEntry entry, long watermark) {
-    watermarks.computeIfPresent(entry.watermark, (w, n) -> n == 1 ? null : n - 1);
-    entry.watermark = watermark;
-    watermarks.merge(watermark, 1, Integer::sum);
-  }
-
-  /**
-   * Releases what every consumer has passed as of now, reading each one's current need
-   * ({@link ConsumerActor.State#needFrom}) rather than waiting for its next progress report.
-   * O(consumers): run where an exact count matters (a bound about to refuse, stats, an explicit
-   * collection, the janitor's tick), not per message.
-   *
-   * @return how many retained messages were released
-   */
-  private long releaseAcknowledged() {
-    for (ConsumerEntry entry : consumers.values()) {
-      long needFrom = entry.state.needFrom;
-      if (needFrom != entry.watermark) {
-        moveWatermark(entry, needFrom);
-      }
-    }
-    return collectGarbage();
-  }
-
-  /**
-   * Releases the messages below the lowest sequence any consumer still needs and outside the
-   * retention. Nothing at or past a consumer's committed position is released; with no consumers,
-   * only what was already removed (expired or evicted) is.
-   *
-   * @return how many retained messages were released
-   */
-  private long collectGarbage() {
-    long limit = watermarks.isEmpty() ? log.oldestSequence() : Math.min(watermarks.firstKey(), log.nextSequence());
-    long appendedNotAfter = queueSettings.retention().isZero()
-        ? Long.MAX_VALUE
-        : settings.clock().millis() - queueSettings.retention().toMillis();
-    long bytesBefore = log.retainedBytes();
-    long freed = log.releaseBefore(limit, appendedNotAfter);
-    memory.release(bytesBefore - log.retainedBytes());
-    expiries.dropBelow(log.firstSequence(), log.retainedMessages());
-    if (journal != null && freed > 0 && log.firstSequence() > journaledFreedBelow) {
-      // so that the journal lets go of the freed messages (and a snapshot leaves them out)
-      gathering().freedBelow = log.firstSequence();
-      flush();
-    }
-    return freed;
-  }
-
   private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
-    collect.replyTo().tell(StatusReply.success(releaseAcknowledged()));
+    collect.replyTo().tell(StatusReply.success(retention.releaseAcknowledged()));
     return this;
   }
 
   private Behavior<Command> onRelieve(Relieve relieve) {
-    relieve.replyTo().tell(StatusReply.success(releaseAcknowledged() + evictUnderPressure()));
+    relieve.replyTo().tell(StatusReply.success(retention.releaseAcknowledged() + retention.evictUnderPressure()));
     return this;
   }
 
-  /** Under {@code drop-oldest}, evicts this queue's share of the bytes over the low-water mark. */
-  private long evictUnderPressure() {
-    long excess = memory.excessOverLowWater();
-    if (!dropOldest || excess == 0 || log.retainedBytes() == 0) {
-      return 0;
+  /**
+   * A removal step finished: journaled (expiry is worked out again from the messages after a
+   * restart; evictions and redrives are not), then told to every consumer, which works out which
+   * of the removed messages it had not acknowledged.
+   */
+  private void onRemoved(Retention.Removal removal) {
+    int count = removal.messages().size();
+    switch (removal.reason()) {
+      case EXPIRED -> counters.expired.add(count);
+      case EVICTED -> counters.dropped.add(count);
+      case REDRIVEN -> { } // moved, not lost
     }
-    long share = (long) Math.ceil((double) excess * log.retainedBytes() / Math.max(1, memory.bytes()));
-    Removal eviction = null;
-    while ((eviction == null || eviction.bytes < share) && log.oldest() != null) {
-      eviction = evictOldest(eviction);
+    if (journal != null && removal.stored() && removal.reason() != Retention.Reason.EXPIRED) {
+      groupCommit.removed(removal.messages());
+      flush();
     }
-    return eviction == null ? 0 : eviction.finish();
+    ConsumerActor.MessagesRemoved notice = new ConsumerActor.MessagesRemoved(removalReason(removal.reason()),
+        removal.epoch(), removal.messages());
+    for (ConsumerEntry entry : consumers.values()) {
+      entry.ref.tell(notice);
+    }
+    getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
+        removal.reason().name().toLowerCase(java.util.Locale.ROOT), count, removal.firstSequence(),
+        removal.lastSequence());
   }
+
+  private static ConsumerActor.RemovalReason removalReason(Retention.Reason reason) {
+    return switch (reason) {
+      case EXPIRED -> ConsumerActor.RemovalReason.EXPIRED;
+      case EVICTED -> ConsumerActor.RemovalReason.EVICTED;
+      case REDRIVEN -> ConsumerActor.RemovalReason.REDRIVEN;
+    };
+  }
+
+  /** Collection freed the log below {@code firstSequence}: so that the journal lets go of it too. */
+  private void onFreed(long firstSequence) {
+    if (journal != null && groupCommit.freedBelow(firstSequence)) {
+      flush();
+    }
+  }
+
 
   // ---- the janitor's tick
 
   private Behavior<Command> onTick(Tick tick) {
     long now = settings.clock().millis();
-    expire(now);
-    releaseAcknowledged();
+    retention.expire(now);
+    retention.releaseAcknowledged();
     if (tick.relieve()) {
-      evictUnderPressure();
+      retention.evictUnderPressure();
     }
     sampleRates(now);
     for (ConsumerEntry entry : consumers.values()) {
@@ -1110,37 +723,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  /** Removes what passed the queue's ttl or its own expiry, in one step. */
-  private void expire(long now) {
-    Duration ttl = queueSettings.ttl();
-    Removal expiry = null;
-    if (ttl != null) {
-      long appendedNotAfter = now - ttl.toMillis();
-      for (Message m = log.oldest(); m != null && m.timestamp() <= appendedNotAfter; m = log.oldest()) {
-        expiry = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED, true);
-        expiry.remove(m.sequence());
-      }
-    }
-    if (expiries.earliest() <= now) {
-      Removal r = expiry != null ? expiry : new Removal(ConsumerActor.RemovalReason.EXPIRED, true);
-      expiries.pollExpired(now, r::remove);
-      expiry = r;
-    }
-    if (expiry != null) {
-      expiry.finish();
-    }
-  }
-
   private void sampleRates(long now) {
     long elapsed = now - rateSampledAt;
     if (elapsed <= 0) {
       return;
     }
     long delivered = counters.delivered.sum();
-    publishRate = (published - rateSampledPublished) * 1000.0 / elapsed;
+    publishRate = (appender.published() - rateSampledPublished) * 1000.0 / elapsed;
     deliverRate = (delivered - rateSampledDelivered) * 1000.0 / elapsed;
     rateSampledAt = now;
-    rateSampledPublished = published;
+    rateSampledPublished = appender.published();
     rateSampledDelivered = delivered;
   }
 
@@ -1298,9 +890,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
-    Removal removal = new Removal(ConsumerActor.RemovalReason.REDRIVEN, true);
-    run.moved.stream().sorted().forEach(removal::remove);
-    removal.finish();
+    retention.removeRedriven(run.moved.stream().sorted().toList());
     redriving.removeAll(run.moved);
     if (!run.failures.isEmpty()) {
       getContext().getLog().warn("queue {}: redrive moved {} messages; some could not be moved: {}", name,
@@ -1320,107 +910,27 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   // ---- durability
 
-  /**
-   * One journal write: what a durable queue gathered while the previous write was under way. It
-   * becomes one {@link QueueEvent}; its publishes are appended and answered once it is stored.
-   */
-  private static final class JournalWrite {
-    long id;
-    final List<Message> messages = new ArrayList<>();
-    final List<PendingPublish> publishes = new ArrayList<>();
-    final Map<String, PendingConsumer> created = new LinkedHashMap<>();
-    /** Deleted consumers, with the requests to answer (none for stale or inactive removals). */
-    final Map<String, List<ActorRef<StatusReply<Done>>>> deleted = new LinkedHashMap<>();
-    final Map<String, GatheredPosition> positions = new HashMap<>();
-    final List<Long> removed = new ArrayList<>();
-    long freedBelow;
-
-    /** Whether there is anything to write. A freed point moves once per freed segment at most. */
-    boolean hasWork() {
-      return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
-          || !removed.isEmpty() || freedBelow > 0;
-    }
-
-    QueueEvent event() {
-      List<QueueEvent.ConsumerRecord> records = new ArrayList<>(created.size());
-      created.values().forEach(c -> records.add(new QueueEvent.ConsumerRecord(c.settings, c.start)));
-      return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), positionsToWrite(),
-          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow);
-    }
-
-    private Map<String, ConsumerPosition> positionsToWrite() {
-      Map<String, ConsumerPosition> out = new HashMap<>();
-      positions.forEach((consumer, p) -> out.put(consumer, p.position()));
-      return out;
-    }
-  }
-
-  private record PendingPublish(Prepared prepared, ActorRef<StatusReply<List<Long>>> replyTo) {}
-
-  /** A consumer of a durable queue being created: it exists once the journal stored it. */
-  private static final class PendingConsumer {
-    final ConsumerSettings settings;
-    final long start;
-    final List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies = new ArrayList<>(1);
-
-    PendingConsumer(ConsumerSettings settings, long start) {
-      this.settings = settings;
-      this.start = start;
-    }
-  }
-
-  private JournalWrite gathering() {
-    if (gathering == null) {
-      gathering = new JournalWrite();
-    }
-    return gathering;
-  }
-
   private void publishDurably(Publish publish) {
     requireWritableJournal();
-    int limit = settings.persistence().maxPendingMessages();
-    // Back-pressure, not a failure: nothing of the publish was kept, and a retry may succeed soon.
-    if (pendingMessages + publish.messages().size() > limit) {
-      throw new SpoolException.QueueFull("queue '" + name + "' has " + pendingMessages
-          + " messages waiting for its journal (the most is " + limit + "); retry later");
-    }
-    long byteLimit = settings.persistence().maxPendingBytes();
-    if (pendingBytes > 0 && pendingBytes >= byteLimit) { // one publish alone may pass it: it is bounded by its size limit
-      throw new SpoolException.QueueFull("queue '" + name + "' has " + pendingBytes
-          + " bytes waiting for its journal (the most is " + byteLimit + "); retry later");
-    }
-    Prepared prepared = prepare(publish.producerId(), publish.messages());
+    appender.requireRoomToWait(publish.messages().size());
+    Appender.Prepared prepared = appender.prepare(publish.producerId(), publish.messages());
     if (prepared.freshCount() == 0 && !prepared.waitsForPending()) {
       commit(prepared); // duplicates of stored messages only: nothing to write
       publish.replyTo().tell(StatusReply.success(prepared.sequences()));
       return;
     }
-    JournalWrite w = gathering();
-    w.publishes.add(new PendingPublish(prepared, publish.replyTo()));
-    for (int i = 0; i < prepared.freshCount(); i++) {
-      Message m = prepared.fresh()[i];
-      if (i >= prepared.dropped()) {
-        w.messages.add(m);
-      }
-      if (m.hasProducerId()) {
-        pendingIds.put(m.id(), m.sequence());
-      }
-    }
-    pendingMessages += prepared.kept();
-    pendingBytes += prepared.keptBytes();
+    groupCommit.publish(prepared, publish.replyTo());
+    appender.awaitJournal(prepared);
     flush();
   }
 
   /** Starts the next journal write if none is under way: group commit. */
   private void flush() {
-    if (journal == null || writing != null || gathering == null || !gathering.hasWork()) {
-      return;
+    GroupCommit.Write write = journal == null ? null : groupCommit.next();
+    if (write != null) {
+      journal.tell(new QueueJournal.Write(write.event()));
+      timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
     }
-    writing = gathering;
-    gathering = null;
-    writing.id = ++writeIds;
-    journal.tell(new QueueJournal.Write(writing.event()));
-    timers.startSingleTimer(STALL_TIMER, new WriteStalled(writing.id), settings.persistence().writeStallAfter());
   }
 
   /**
@@ -1441,7 +951,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onWriteStalled(WriteStalled stalled) {
-    if (writing != null && writing.id == stalled.writeId() && journalCondition.writable()) {
+    if (groupCommit.isWriting(stalled.writeId()) && journalCondition.writable()) {
       // Its publishes keep waiting for the write's outcome; new ones are refused until a write completes.
       journalState(JournalHealth.State.WRITE_STALLED, "a journal write has been under way for more than "
           + settings.persistence().writeStallAfter().toMillis() + " ms");
@@ -1451,27 +961,24 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onJournalReply(JournalReply reply) {
     if (reply.reply() instanceof QueueJournal.Written written) {
-      if (writing != null && written.writeId() == writing.id) {
-        JournalWrite done = writing;
-        writing = null;
+      var done = groupCommit.written(written.writeId());
+      if (done != null) {
         timers.cancel(STALL_TIMER);
         completed(done);
         journalState(JournalHealth.State.OK, null);
       }
     } else if (reply.reply() instanceof QueueJournal.Recovered recovered) {
       // The journal restarted after a failed write: whether that write was stored, it now knows.
-      writeIds = Math.max(writeIds, recovered.lastWriteId());
+      var unsure = groupCommit.recovered(recovered.lastWriteId());
       journalState(JournalHealth.State.OK, null); // it reads, so it may write: the next write tells
-      if (writing != null) {
-        JournalWrite unsure = writing;
-        writing = null;
+      if (unsure != null) {
         timers.cancel(STALL_TIMER);
-        if (recovered.lastWriteId() >= unsure.id) {
-          getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name, unsure.id);
+        if (recovered.lastWriteId() >= unsure.id()) {
+          getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name, unsure.id());
           completed(unsure);
         } else {
           getContext().getLog().warn("queue {}: the journal recovered; write {} was not stored and is refused", name,
-              unsure.id);
+              unsure.id());
           failed(unsure);
         }
       }
@@ -1487,85 +994,60 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /** A write is stored: its publishes join the log and are answered, its consumers exist. */
-  private void completed(JournalWrite w) {
-    for (PendingPublish p : w.publishes) {
-      settlePending(p.prepared());
+  private void completed(
+      GroupCommit.Batch<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> w) {
+    for (GroupCommit.PendingPublish p : w.publishes()) {
+      appender.settle(p.prepared());
       commit(p.prepared());
       p.replyTo().tell(StatusReply.success(p.prepared().sequences()));
     }
-    for (PendingConsumer c : w.created.values()) {
-      ActorRef<ConsumerActor.Command> ref = spawnConsumer(c.settings, c.start, null);
-      getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, c.settings.name(), c.start);
-      c.replies.forEach(r -> answerWithInfo(ref, true, r));
+    for (var c : w.created().values()) {
+      ActorRef<ConsumerActor.Command> ref = spawnConsumer(c.settings(), c.start(), null);
+      getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, c.settings().name(),
+          c.start());
+      c.replies().forEach(r -> answerWithInfo(ref, true, r));
     }
-    for (List<ActorRef<StatusReply<Done>>> replies : w.deleted.values()) {
+    for (List<ActorRef<StatusReply<Done>>> replies : w.deleted().values()) {
       replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
     }
-    for (Map.Entry<String, GatheredPosition> v : w.positions.entrySet()) {
-      ConsumerEntry entry = consumers.get(v.getKey());
-      if (entry != null && entry.ref.equals(v.getValue().from())) { // not a consumer created since under that name
-        entry.ref.tell(new ConsumerActor.PositionSaved(v.getValue().version()));
+    w.positions().forEach((consumer, v) -> {
+      ConsumerEntry entry = consumers.get(consumer);
+      if (entry != null && entry.ref.equals(v.from())) { // not a consumer created since under that name
+        entry.ref.tell(new ConsumerActor.PositionSaved(v.version()));
       }
-    }
-    journaledFreedBelow = Math.max(journaledFreedBelow, w.freedBelow);
+    });
+    groupCommit.stored(w);
   }
 
   /**
    * A write was not stored. Its publishes fail (nothing of them was confirmed), and so do those
-   * gathered since if it carried messages, as their sequences follow the lost ones; positions and
-   * removals go into the next write.
+   * gathered since if it carried messages; its consumers are not created; the consumers whose
+   * positions it carried are asked for them again.
    */
-  private void failed(JournalWrite w) {
+  private void failed(
+      GroupCommit.Batch<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> w) {
     // The journal read itself back and this write is not there: certainly not stored, so not a Timeout.
     SpoolException error = new SpoolException.JournalUnavailable("queue '" + name
         + "': the journal failed to store this publish; nothing of it was kept, publish it again");
-    List<PendingPublish> refused = new ArrayList<>(w.publishes);
-    if (!w.messages.isEmpty() && gathering != null) {
-      refused.addAll(gathering.publishes);
-      gathering.publishes.clear();
-      gathering.messages.clear();
-    }
-    for (PendingPublish p : refused) {
-      settlePending(p.prepared());
-      memory.release(p.prepared().keptBytes());
+    var refused = groupCommit.failed(w);
+    for (GroupCommit.PendingPublish p : refused.publishes()) {
+      appender.abandon(p.prepared());
       p.replyTo().tell(StatusReply.error(error));
     }
-    if (!w.messages.isEmpty()) {
-      lastPrepared = null;
+    if (refused.lostMessages()) {
+      appender.forgetLastPrepared();
     }
     SpoolException notStored = new SpoolException.JournalUnavailable("queue '" + name
         + "': the journal failed to store this change; nothing of it was kept, try again");
-    for (PendingConsumer c : w.created.values()) {
-      c.replies.forEach(r -> r.tell(StatusReply.error(notStored)));
+    for (var c : refused.created()) {
+      c.replies().forEach(r -> r.tell(StatusReply.error(notStored)));
     }
-    JournalWrite next = gathering();
-    // The deleted consumers are gone from memory already: their deletion goes into the next write
-    // (ahead of any creation under the same name there, as the journal applies deletions first).
-    w.deleted.forEach((consumer, replies) -> next.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1))
-        .addAll(replies));
-    // Positions are not carried over: a consumer deleted and created again since must not inherit
-    // one. The consumers that handed them in send their current position again.
-    w.positions.forEach((consumer, v) -> {
+    refused.positions().forEach((consumer, v) -> {
       ConsumerEntry entry = consumers.get(consumer);
       if (entry != null && entry.ref.equals(v.from())) {
         entry.ref.tell(ConsumerActor.ResendPosition.INSTANCE);
       }
     });
-    next.removed.addAll(0, w.removed);
-    next.freedBelow = Math.max(next.freedBelow, w.freedBelow);
-  }
-
-  /** A pending publish's write completed or failed: what was reserved for that write is given back. */
-  private void settlePending(Prepared prepared) {
-    pendingMessages -= prepared.kept();
-    pendingBytes -= prepared.keptBytes();
-    memory.releaseHeld(writeHold(prepared.keptBytes()));
-    for (int i = 0; i < prepared.freshCount(); i++) {
-      Message m = prepared.fresh()[i];
-      if (m.hasProducerId()) {
-        pendingIds.remove(m.id(), m.sequence());
-      }
-    }
   }
 
   private Behavior<Command> onFlush(Flush flush) {
@@ -1575,7 +1057,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private void answerFlushed() {
-    if (!flushed.isEmpty() && writing == null && (gathering == null || !gathering.hasWork())) {
+    if (!flushed.isEmpty() && (groupCommit == null || groupCommit.idle())) {
       flushed.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
       flushed.clear();
     }
@@ -1583,18 +1065,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onPositionChanged(PositionChanged changed) {
     if (journal != null && consumers.containsKey(changed.consumer())) {
-      JournalWrite w = gathering();
-      w.positions.put(changed.consumer(),
-          new GatheredPosition(changed.position(), changed.from(), changed.version()));
+      groupCommit.position(changed.consumer(), changed.position(), changed.from(), changed.version());
       flush();
     }
     return this;
-  }
-
-  /** The consumer being created in a write not stored yet, or null. */
-  private PendingConsumer pendingConsumer(String consumer) {
-    PendingConsumer c = writing == null ? null : writing.created.get(consumer);
-    return c != null ? c : gathering == null ? null : gathering.created.get(consumer);
   }
 
   /**
@@ -1646,16 +1120,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     log.restore(messages, lastSequence);
     if (!messages.isEmpty()) {
-      lastPrepared = messages.get(messages.size() - 1);
-      lastTimestamp = lastPrepared.timestamp();
-      journaledFreedBelow = messages.get(0).sequence();
+      appender.restored(messages.get(messages.size() - 1));
     }
-    writeIds = recovered.lastWriteId();
+    groupCommit.restore(recovered.lastWriteId(), messages.isEmpty() ? 0 : messages.get(0).sequence());
     for (QueueEvent.ConsumerRecord c : recovered.consumers()) {
       ConsumerPosition position = recovered.positions().get(c.settings().name());
       spawnConsumer(c.settings(), position != null ? position.next() : c.start(), position);
     }
-    collectGarbage();
+    retention.collectGarbage();
     getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",
         name, tookMillis, messages.size(), bytes, lastSequence, recovered.consumers().size());
   }
@@ -1674,8 +1146,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onPostStop() {
-    memory.release(log.retainedBytes() + pendingBytes);
-    memory.releaseHeld(writeHold(pendingBytes));
+    appender.releaseAll();
     return this;
   }
 }

@@ -1,0 +1,299 @@
+package dev.spool.queue;
+
+import dev.spool.ConsumerSettings;
+import dev.spool.Message;
+import dev.spool.durable.ConsumerPosition;
+import dev.spool.durable.QueueEvent;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * A durable queue's group commit: what its journaled requests change gathers into one
+ * {@link Batch} while the previous batch is being written, and becomes one {@link QueueEvent} when
+ * that write is done. At most one batch is written at a time. The journal is not one event per
+ * command as in Pekko's samples on purpose: one write per round trip carries every publish,
+ * position and removal that arrived meanwhile, which is what makes a durable queue's throughput.
+ *
+ * <p>It computes and keeps; it sends nothing. The owner tells the journal what {@link #next()}
+ * returns, hands back what the journal answered ({@link #written}, {@link #recovered}), and
+ * answers the requests of the batch it gets back; a batch not stored is {@linkplain #failed
+ * carried over} here and what it refuses is returned to answer. It keeps the requests' reply
+ * addresses as data and never uses them; the two that name the engine's actor types are opaque
+ * ({@code C}, {@code P}), so that it depends on no actor and is tested with plain values.
+ *
+ * <p>Single writer: only the owning queue actor calls it, on its own thread.
+ *
+ * @param <C> where a consumer creation is answered
+ * @param <P> the consumer that handed in a position
+ */
+public final class GroupCommit<C, P> {
+
+  /** A publish waiting for its write. */
+  public record PendingPublish(Appender.Prepared prepared, ActorRef<StatusReply<List<Long>>> replyTo) {}
+
+  /** A position to journal: which consumer handed it in, and its count of changes then. */
+  public record GatheredPosition<P>(ConsumerPosition position, P from, long version) {}
+
+  /** A consumer of a durable queue being created: it exists once the journal stored it. */
+  public static final class PendingConsumer<C> {
+    private final ConsumerSettings settings;
+    private final long start;
+    private final List<C> replies = new ArrayList<>(1);
+
+    PendingConsumer(ConsumerSettings settings, long start) {
+      this.settings = settings;
+      this.start = start;
+    }
+
+    public ConsumerSettings settings() {
+      return settings;
+    }
+
+    public long start() {
+      return start;
+    }
+
+    /** Every request for it, answered alike once it is stored (or not). */
+    public List<C> replies() {
+      return replies;
+    }
+  }
+
+  /**
+   * One journal write: what a durable queue gathered while the previous write was under way. It
+   * becomes one {@link QueueEvent}; its publishes are appended and answered once it is stored.
+   */
+  public static final class Batch<C, P> {
+    private long id;
+    private final List<Message> messages = new ArrayList<>();
+    private final List<PendingPublish> publishes = new ArrayList<>();
+    private final Map<String, PendingConsumer<C>> created = new LinkedHashMap<>();
+    /** Deleted consumers, with the requests to answer (none for stale or inactive removals). */
+    private final Map<String, List<ActorRef<StatusReply<Done>>>> deleted = new LinkedHashMap<>();
+    private final Map<String, GatheredPosition<P>> positions = new HashMap<>();
+    private final List<Long> removed = new ArrayList<>();
+    private long freedBelow;
+
+    public long id() {
+      return id;
+    }
+
+    public List<PendingPublish> publishes() {
+      return publishes;
+    }
+
+    public Map<String, PendingConsumer<C>> created() {
+      return created;
+    }
+
+    public Map<String, List<ActorRef<StatusReply<Done>>>> deleted() {
+      return deleted;
+    }
+
+    public Map<String, GatheredPosition<P>> positions() {
+      return positions;
+    }
+
+    /** Whether there is anything to write. A freed point moves once per freed segment at most. */
+    boolean hasWork() {
+      return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
+          || !removed.isEmpty() || freedBelow > 0;
+    }
+
+    QueueEvent event() {
+      List<QueueEvent.ConsumerRecord> records = new ArrayList<>(created.size());
+      created.values().forEach(c -> records.add(new QueueEvent.ConsumerRecord(c.settings, c.start)));
+      Map<String, ConsumerPosition> toWrite = new HashMap<>();
+      positions.forEach((consumer, p) -> toWrite.put(consumer, p.position()));
+      return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), toWrite,
+          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow);
+    }
+  }
+
+  /** A write to hand to the journal. */
+  public record Write(long id, QueueEvent event) {}
+
+  /**
+   * What a batch not stored refuses: its publishes (and those gathered since, if it carried
+   * messages, as their sequences follow the lost ones) and its consumer creations. Its deletions,
+   * removals and freed point go into the next batch; its positions are asked for again.
+   *
+   * @param lostMessages whether messages were lost, so that sequences after them leave a gap
+   */
+  public record Refused<C, P>(List<PendingPublish> publishes, List<PendingConsumer<C>> created,
+      Map<String, GatheredPosition<P>> positions, boolean lostMessages) {}
+
+  /** The write under way (at most one), and what gathers for the next. */
+  private Batch<C, P> writing;
+  private Batch<C, P> gathering;
+  private long writeIds;
+  /** The freed point the journal knows, or that the gathering write carries. */
+  private long journaledFreedBelow;
+
+  /** Continues after what the journal recovered: its last write and the first sequence it holds. */
+  public void restore(long lastWriteId, long freedBelow) {
+    writeIds = lastWriteId;
+    journaledFreedBelow = freedBelow;
+  }
+
+  private Batch<C, P> gathering() {
+    if (gathering == null) {
+      gathering = new Batch<>();
+    }
+    return gathering;
+  }
+
+  // ---- gathering
+
+  /** A publish waits for the next write, with the messages of it that join the log. */
+  public void publish(Appender.Prepared prepared, ActorRef<StatusReply<List<Long>>> replyTo) {
+    Batch<C, P> w = gathering();
+    w.publishes.add(new PendingPublish(prepared, replyTo));
+    for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
+      w.messages.add(prepared.fresh()[i]);
+    }
+  }
+
+  /** The consumer being created in a write not stored yet, or null. */
+  public PendingConsumer<C> pendingConsumer(String consumer) {
+    PendingConsumer<C> c = writing == null ? null : writing.created.get(consumer);
+    return c != null ? c : gathering == null ? null : gathering.created.get(consumer);
+  }
+
+  /** A consumer to create once the next write is stored. */
+  public void create(ConsumerSettings settings, long start, C replyTo) {
+    PendingConsumer<C> c = new PendingConsumer<>(settings, start);
+    c.replies.add(replyTo);
+    gathering().created.put(settings.name(), c);
+  }
+
+  /** A consumer removed from memory: the next write deletes it, and drops a position it gathered. */
+  public void delete(String consumer) {
+    Batch<C, P> w = gathering();
+    w.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1));
+    w.positions.remove(consumer);
+  }
+
+  /**
+   * A request for the deletion {@link #delete} gathered, answered once its write is stored; that
+   * write may have started already if freeing what the consumer held started it.
+   */
+  public void awaitDeletion(String consumer, ActorRef<StatusReply<Done>> replyTo) {
+    List<ActorRef<StatusReply<Done>>> replies = gathering == null ? null : gathering.deleted.get(consumer);
+    if (replies == null && writing != null) {
+      replies = writing.deleted.get(consumer);
+    }
+    replies.add(replyTo);
+  }
+
+  /** A consumer's position for the next write, replacing one it handed in before. */
+  public void position(String consumer, ConsumerPosition position, P from, long version) {
+    gathering().positions.put(consumer, new GatheredPosition<>(position, from, version));
+  }
+
+  /** Stored messages removed (evicted or redriven): the next write removes them from the journal. */
+  public void removed(List<Message> messages) {
+    Batch<C, P> w = gathering();
+    messages.forEach(m -> w.removed.add(m.sequence()));
+  }
+
+  /**
+   * The log freed everything below {@code firstSequence}: the next write lets the journal free it
+   * too (and a snapshot leave it out).
+   *
+   * @return whether that is news to the journal
+   */
+  public boolean freedBelow(long firstSequence) {
+    if (firstSequence <= journaledFreedBelow) {
+      return false;
+    }
+    gathering().freedBelow = firstSequence;
+    return true;
+  }
+
+  // ---- writing
+
+  /** The next write to hand to the journal, if none is under way and something gathered; else null. */
+  public Write next() {
+    if (writing != null || gathering == null || !gathering.hasWork()) {
+      return null;
+    }
+    writing = gathering;
+    gathering = null;
+    writing.id = ++writeIds;
+    return new Write(writing.id, writing.event());
+  }
+
+  /** Whether write {@code writeId} is the one under way. */
+  public boolean isWriting(long writeId) {
+    return writing != null && writing.id == writeId;
+  }
+
+  /** Whether nothing is being written nor waits to be. */
+  public boolean idle() {
+    return writing == null && (gathering == null || !gathering.hasWork());
+  }
+
+  /**
+   * The journal stored write {@code writeId}.
+   *
+   * @return its batch, for the owner to complete and then hand to {@link #stored}; null if it was
+   *     not the write under way
+   */
+  public Batch<C, P> written(long writeId) {
+    if (!isWriting(writeId)) {
+      return null;
+    }
+    Batch<C, P> done = writing;
+    writing = null;
+    return done;
+  }
+
+  /**
+   * The journal restarted and read itself back up to {@code lastWriteId}: the write under way, if
+   * any, was stored or not.
+   *
+   * @return the write that was under way, or null; stored if its id is at most {@code lastWriteId}
+   */
+  public Batch<C, P> recovered(long lastWriteId) {
+    writeIds = Math.max(writeIds, lastWriteId);
+    Batch<C, P> unsure = writing;
+    writing = null;
+    return unsure;
+  }
+
+  /** A completed batch's freed point is what the journal knows now. */
+  public void stored(Batch<C, P> done) {
+    journaledFreedBelow = Math.max(journaledFreedBelow, done.freedBelow);
+  }
+
+  /**
+   * A write was not stored. Its deletions (already gone from memory), removals and freed point go
+   * into the next batch, its deletions ahead of any creation under the same name there, as the
+   * journal applies deletions first. Positions are not carried over: a consumer deleted and created
+   * again since must not inherit one; the owner asks the consumers that handed them in again.
+   *
+   * @return what it refuses
+   */
+  public Refused<C, P> failed(Batch<C, P> w) {
+    List<PendingPublish> refused = new ArrayList<>(w.publishes);
+    boolean lostMessages = !w.messages.isEmpty();
+    if (lostMessages && gathering != null) {
+      refused.addAll(gathering.publishes);
+      gathering.publishes.clear();
+      gathering.messages.clear();
+    }
+    Batch<C, P> next = gathering();
+    w.deleted.forEach((consumer, replies) -> next.deleted.computeIfAbsent(consumer, c -> new ArrayList<>(1))
+        .addAll(replies));
+    next.removed.addAll(0, w.removed);
+    next.freedBelow = Math.max(next.freedBelow, w.freedBelow);
+    return new Refused<>(refused, List.copyOf(w.created.values()), w.positions, lostMessages);
+  }
+}
