@@ -99,6 +99,18 @@ class AppenderTest {
   }
 
   @Test
+  void dropOldestKeepsAsManyOfTheNewestAsMaxBytesHolds() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(DEFAULTS.withMaxBytes(3500).withOverflow(Overflow.DROP_OLDEST));
+
+    q.publish(kib(), kib(), kib(), kib(), kib()); // about 1.1 KB each: three fit
+
+    assertEquals(List.of(3L, 4L, 5L), q.retainedSequences());
+    assertEquals(List.of(1L, 2L), sequences(q.removals.get(0)));
+    assertFalse(q.removals.get(0).stored()); // dropped from the batch, not appended and then evicted
+    assertTrue(q.log.retainedBytes() <= 3500);
+  }
+
+  @Test
   void aMessageThatCanNeverFitIsRefusedBeforeAnythingIsEvicted() {
     QueueCoreFixture q = QueueCoreFixture.transientQueue(
         DEFAULTS.withMaxBytes(4 * 1024).withOverflow(Overflow.DROP_OLDEST));
