@@ -139,7 +139,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    */
   public record Redrive(long from, long to, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
-  private record Redriven(List<Long> deadLettered, Throwable failure, RedriveRun run) implements Command {}
+  /** From a {@link RedriveJob}: which dead-lettered messages its source queues took, and which not. */
+  record Redriven(List<Long> moved, List<Long> notMoved, List<String> failures, ActorRef<StatusReply<Long>> replyTo)
+      implements Command {}
 
   /** Stop delivering for shutdown; the reply sums the consumers' drain results. */
   public record Drain(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
@@ -823,18 +825,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   // ---- redrive
 
-  /** One redrive: the dead-letter sequences it moves, per source queue, and the replies outstanding. */
-  private static final class RedriveRun {
-    final ActorRef<StatusReply<Long>> replyTo;
-    final List<Long> moved = new ArrayList<>();
-    final List<String> failures = new ArrayList<>();
-    int outstanding;
-
-    RedriveRun(ActorRef<StatusReply<Long>> replyTo) {
-      this.replyTo = replyTo;
-    }
-  }
-
   private Behavior<Command> onRedrive(Redrive redrive) {
     if (journal != null && !journalCondition.writable()) {
       Request.fail(redrive, journalCondition.refusal(name));
@@ -856,54 +846,35 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         sequencesBySource.computeIfAbsent(source, q -> new ArrayList<>()).add(s);
       }
     }
-    RedriveRun run = new RedriveRun(redrive.replyTo());
     if (bySource.isEmpty()) {
       redrive.replyTo().tell(StatusReply.success(0L));
       return this;
     }
-    int batch = settings.maxBatchMessages();
-    for (Map.Entry<String, List<Message>> e : bySource.entrySet()) {
-      List<Message> messages = e.getValue();
-      List<Long> sequences = sequencesBySource.get(e.getKey());
-      for (int i = 0; i < messages.size(); i += batch) {
-        List<Message> chunk = List.copyOf(messages.subList(i, Math.min(messages.size(), i + batch)));
-        List<Long> chunkSequences = List.copyOf(sequences.subList(i, Math.min(sequences.size(), i + batch)));
-        run.outstanding++;
-        getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
-            r -> new QueueManager.ToQueue(e.getKey(), new Publish(DeadLetters.REDRIVE_PRODUCER, chunk, r)),
-            (appended, failure) -> new Redriven(chunkSequences, failure == null ? null
-                : new IllegalStateException("to '" + e.getKey() + "': " + failure.getMessage()), run));
-      }
-    }
+    List<RedriveJob.Source> sources = bySource.entrySet().stream()
+        .map(e -> new RedriveJob.Source(e.getKey(), e.getValue(), sequencesBySource.get(e.getKey())))
+        .toList();
+    getContext().spawnAnonymous(RedriveJob.create(sources, settings.maxBatchMessages(), manager,
+        settings.askTimeout(), getContext().getSelf(), redrive.replyTo()));
     return this;
   }
 
   private Behavior<Command> onRedriven(Redriven result) {
-    RedriveRun run = result.run();
-    if (result.failure() == null) {
-      run.moved.addAll(result.deadLettered());
-    } else {
-      run.failures.add(result.failure().getMessage());
-      redriving.removeAll(result.deadLettered()); // not moved: it stays here, and a later redrive may try again
-    }
-    if (--run.outstanding > 0) {
-      return this;
-    }
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
-    retention.removeRedriven(run.moved.stream().sorted().toList());
-    redriving.removeAll(run.moved);
-    if (!run.failures.isEmpty()) {
+    retention.removeRedriven(result.moved().stream().sorted().toList());
+    redriving.removeAll(result.moved());
+    redriving.removeAll(result.notMoved());
+    if (!result.failures().isEmpty()) {
       getContext().getLog().warn("queue {}: redrive moved {} messages; some could not be moved: {}", name,
-          run.moved.size(), run.failures);
+          result.moved().size(), result.failures());
     } else {
       getContext().getLog().info("queue {}: redrive moved {} messages back to their source queues", name,
-          run.moved.size());
+          result.moved().size());
     }
-    if (run.moved.isEmpty() && !run.failures.isEmpty()) {
-      run.replyTo.tell(StatusReply.error(new SpoolException.InvalidConfiguration(
-          "redrive moved nothing: " + String.join("; ", run.failures))));
+    if (result.moved().isEmpty() && !result.failures().isEmpty()) {
+      result.replyTo().tell(StatusReply.error(new SpoolException.InvalidConfiguration(
+          "redrive moved nothing: " + String.join("; ", result.failures()))));
     } else {
-      run.replyTo.tell(StatusReply.success((long) run.moved.size()));
+      result.replyTo().tell(StatusReply.success((long) result.moved().size()));
     }
     return this;
   }
