@@ -49,8 +49,10 @@ import org.apache.pekko.pattern.StatusReply;
  * One queue: the only writer of its {@link SegmentedLog}. It assigns sequences, deduplicates
  * producer ids, enforces the queue's bounds, and owns one {@link ConsumerActor} child per consumer.
  *
- * <p>It frees whole segments below the lowest sequence any consumer still needs (consumers report
- * it once per segment they pass) and outside the queue's retention. A queue with no consumers keeps
+ * <p>It releases each message below the lowest sequence any consumer still needs and outside the
+ * queue's retention: consumers report their need once per segment they pass, and the queue reads
+ * it directly wherever an exact count matters (a bound about to refuse, stats, a collection, the
+ * janitor's tick); the slot arrays go in whole segments. A queue with no consumers keeps
  * its messages, so that a consumer created later with {@code earliest} still gets them.
  *
  * <p>On the janitor's {@link Tick} it expires messages past the queue's ttl or their own expiry.
@@ -1335,7 +1337,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     final List<Long> removed = new ArrayList<>();
     long freedBelow;
 
-    /** Whether there is anything to write. A freed point moves once per freed segment at most. */
+    /** Whether there is anything to write. A freed point rides along with a release. */
     boolean hasWork() {
       return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
           || !removed.isEmpty() || freedBelow > 0;
