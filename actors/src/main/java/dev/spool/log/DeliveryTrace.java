@@ -4,13 +4,21 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One consumer's most recent delivery events (delivered, acked, nacked, failed, timed out,
- * dead-lettered …) in a bounded ring of primitive arrays: recording costs a few array stores and
- * allocates only while the arrays grow to the capacity, and the memory is bounded whatever the
- * traffic. The arrays are allocated on the first event, so an idle consumer costs nothing.
+ * One consumer's delivery events (delivered, acked, nacked, failed, timed out, dead-lettered …) in
+ * a bounded ring of primitive arrays, 24 bytes an event: recording costs a few array stores and
+ * allocates only while the arrays grow, and the memory is bounded whatever the traffic.
  *
- * <p>Older events are overwritten; the owner derives what the ring no longer holds from its
- * position (a sequence at or below the committed position was acknowledged).
+ * <p>The bound is this consumer's share of its queue's {@code spool.consumer.trace-events-per-queue}:
+ * the queue divides the cap evenly among its consumers and tells each its share when consumers come
+ * and go ({@link #resize}); the consumer applies it on its own thread, so the ring keeps a single
+ * writer. Arrays are allocated on the first event and grow by doubling, so a consumer that sees few
+ * deliveries holds little of its share. When the ring is full, the owner first forgets events of
+ * messages the queue no longer retains ({@link #forgetBelow}); only then does a new event overwrite
+ * the oldest, and the highest sequence whose event was lost that way is remembered, so that a trace
+ * can say when events of a message may be missing ({@link #mayHaveDropped}) rather than invent them.
+ *
+ * <p>Looking up one sequence scans the held events (about 1 ms for a million on one core), which
+ * is cheaper than keeping an index on every delivery.
  *
  * <p>Single-threaded: owned by one consumer actor. It outlives restarts of that actor.
  */
@@ -25,7 +33,9 @@ public final class DeliveryTrace {
     TIMED_OUT("timed-out"),
     DEAD_LETTERED("dead-lettered"),
     DROPPED("dropped"),
-    EXPIRED("expired");
+    EXPIRED("expired"),
+    /** Passed over by a seek of the consumer past it, unacknowledged. */
+    SKIPPED("skipped");
 
     private static final Kind[] VALUES = values();
     private final String wireName;
@@ -41,7 +51,7 @@ public final class DeliveryTrace {
 
     /** Whether it settles the message for the consumer. */
     public boolean ends() {
-      return this == ACKED || this == DEAD_LETTERED || this == DROPPED || this == EXPIRED;
+      return this == ACKED || this == DEAD_LETTERED || this == DROPPED || this == EXPIRED || this == SKIPPED;
     }
   }
 
@@ -56,15 +66,22 @@ public final class DeliveryTrace {
    */
   public record Event(long sequence, long atMillis, Kind kind, int attempt, long owner) {}
 
-  private final int capacity;
+  /** Kind in the low bits of an int, the attempt above them. */
+  private static final int KIND_BITS = 4;
+  private static final int MAX_ATTEMPT = Integer.MAX_VALUE >>> KIND_BITS;
+  private static final int FIRST_LENGTH = 16;
+
+  private int capacity;
   private long[] sequences;
   private long[] times;
-  private long[] owners;
-  private int[] attempts;
-  private byte[] kinds;
+  private int[] owners;
+  private int[] kindsAndAttempts;
+  /** Index of the oldest event held. */
+  private int head;
+  private int size;
   private long recorded;
-  /** Where the next event goes: {@code recorded % capacity}, kept so as not to divide per event. */
-  private int slot;
+  /** The highest sequence an event of which the cap overwrote or dropped. */
+  private long maxDropped = Long.MIN_VALUE;
 
   /** @param capacity events kept; 0 records nothing */
   public DeliveryTrace(int capacity) {
@@ -76,54 +93,152 @@ public final class DeliveryTrace {
 
   /** Records an event, overwriting the oldest when full. */
   public void record(long sequence, long atMillis, Kind kind, int attempt, long owner) {
+    recorded++;
     if (capacity == 0) {
+      maxDropped = Math.max(maxDropped, sequence);
       return;
     }
-    if (sequences == null || (slot == sequences.length && slot < capacity)) {
-      grow();
+    if (sequences == null || size == sequences.length) {
+      if (sequences == null || sequences.length < capacity) {
+        reallocate(sequences == null ? Math.min(capacity, FIRST_LENGTH) : (int) Math.min(capacity, 2L * sequences.length));
+      } else {
+        maxDropped = Math.max(maxDropped, sequences[head]);
+        head = head + 1 == sequences.length ? 0 : head + 1;
+        size--;
+      }
     }
-    int i = slot;
-    slot = i + 1 == capacity ? 0 : i + 1;
-    recorded++;
+    int i = head + size;
+    if (i >= sequences.length) {
+      i -= sequences.length;
+    }
+    size++;
     sequences[i] = sequence;
     times[i] = atMillis;
-    kinds[i] = (byte) kind.ordinal();
-    attempts[i] = attempt;
-    owners[i] = owner;
+    owners[i] = owner >= 0 && owner <= Integer.MAX_VALUE ? (int) owner : -1;
+    kindsAndAttempts[i] = kind.ordinal() | Math.min(Math.max(attempt, 0), MAX_ATTEMPT) << KIND_BITS;
+  }
+
+  /** Whether the ring is full, so that the next event needs room: see {@link #forgetBelow}. */
+  public boolean full() {
+    return sequences != null && size == sequences.length;
   }
 
   /**
-   * Starts small and doubles up to the capacity, so that a consumer that sees few deliveries (most
-   * of ten thousand on one queue) does not hold the whole ring. Until the ring is full nothing
-   * wraps, so the events keep their order when copied.
+   * Forgets the oldest events while they concern sequences below {@code firstRetained} (messages no
+   * trace can be asked about any more), and gives back memory when few events remain.
    */
-  private void grow() {
-    int length = sequences == null ? Math.min(capacity, 16) : Math.min(capacity, sequences.length * 2);
-    sequences = sequences == null ? new long[length] : java.util.Arrays.copyOf(sequences, length);
-    times = times == null ? new long[length] : java.util.Arrays.copyOf(times, length);
-    owners = owners == null ? new long[length] : java.util.Arrays.copyOf(owners, length);
-    attempts = attempts == null ? new int[length] : java.util.Arrays.copyOf(attempts, length);
-    kinds = kinds == null ? new byte[length] : java.util.Arrays.copyOf(kinds, length);
+  public void forgetBelow(long firstRetained) {
+    while (size > 0 && sequences[head] < firstRetained) {
+      head = head + 1 == sequences.length ? 0 : head + 1;
+      size--;
+    }
+    if (sequences != null && sequences.length > FIRST_LENGTH && size <= sequences.length / 4) {
+      reallocate(Math.max(FIRST_LENGTH, sequences.length / 2));
+    }
+  }
+
+  /**
+   * Takes a new capacity (the consumer's share of its queue's cap). Shrinking keeps the newest
+   * events; the older ones count as dropped by the cap.
+   */
+  public void resize(int newCapacity) {
+    if (newCapacity < 0) {
+      throw new IllegalArgumentException("trace capacity must not be negative: " + newCapacity);
+    }
+    capacity = newCapacity;
+    if (sequences == null || sequences.length <= newCapacity) {
+      return;
+    }
+    while (size > newCapacity) {
+      maxDropped = Math.max(maxDropped, sequences[head]);
+      head = head + 1 == sequences.length ? 0 : head + 1;
+      size--;
+    }
+    if (newCapacity == 0) {
+      sequences = null;
+      times = null;
+      owners = null;
+      kindsAndAttempts = null;
+      head = 0;
+    } else {
+      reallocate(Math.max(size, Math.min(newCapacity, FIRST_LENGTH)));
+    }
+  }
+
+  /** Copies the held events, oldest first, into arrays of {@code length}. */
+  private void reallocate(int length) {
+    long[] s = new long[length];
+    long[] t = new long[length];
+    int[] o = new int[length];
+    int[] k = new int[length];
+    for (int n = 0; n < size; n++) {
+      int i = index(n);
+      s[n] = sequences[i];
+      t[n] = times[i];
+      o[n] = owners[i];
+      k[n] = kindsAndAttempts[i];
+    }
+    sequences = s;
+    times = t;
+    owners = o;
+    kindsAndAttempts = k;
+    head = 0;
+  }
+
+  private int index(int n) {
+    int i = head + n;
+    return i >= sequences.length ? i - sequences.length : i;
   }
 
   /** The events still held for {@code sequence}, oldest first. */
   public List<Event> eventsOf(long sequence) {
     List<Event> out = new ArrayList<>();
-    if (sequences == null) {
+    if (size == 0) {
       return out;
     }
-    long held = Math.min(recorded, capacity);
-    for (long n = recorded - held; n < recorded; n++) {
-      int i = (int) (n % capacity);
-      if (sequences[i] == sequence) {
-        out.add(new Event(sequence, times[i], Kind.VALUES[kinds[i]], attempts[i], owners[i]));
+    // Two plain runs (head to the end, then the start to the wrap) rather than an index per event.
+    int firstRun = Math.min(size, sequences.length - head);
+    collect(sequence, head, head + firstRun, out);
+    collect(sequence, 0, size - firstRun, out);
+    return out;
+  }
+
+  private void collect(long sequence, int from, int to, List<Event> out) {
+    long[] s = sequences;
+    for (int i = from; i < to; i++) {
+      if (s[i] == sequence) {
+        int k = kindsAndAttempts[i];
+        out.add(new Event(sequence, times[i], Kind.VALUES[k & ((1 << KIND_BITS) - 1)], k >>> KIND_BITS,
+            owners[i]));
       }
     }
-    return out;
+  }
+
+  /**
+   * Whether the cap may have dropped events of {@code sequence}: an event of it, or of a higher
+   * sequence, was overwritten. When this is false, {@link #eventsOf} holds every event of it.
+   */
+  public boolean mayHaveDropped(long sequence) {
+    return sequence <= maxDropped;
   }
 
   /** Events recorded since creation, including those overwritten. */
   public long recorded() {
     return recorded;
+  }
+
+  /** Events held now. */
+  public int size() {
+    return size;
+  }
+
+  /** The most events held: the consumer's share of its queue's cap. */
+  public int capacity() {
+    return capacity;
+  }
+
+  /** Array slots allocated now (each 24 bytes). */
+  public int allocated() {
+    return sequences == null ? 0 : sequences.length;
   }
 }
