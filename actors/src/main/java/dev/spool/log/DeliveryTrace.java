@@ -132,8 +132,14 @@ public final class DeliveryTrace {
       head = head + 1 == sequences.length ? 0 : head + 1;
       size--;
     }
-    if (sequences != null && sequences.length > FIRST_LENGTH && size <= sequences.length / 4) {
-      reallocate(Math.max(FIRST_LENGTH, sequences.length / 2));
+    if (sequences != null) {
+      int length = sequences.length;
+      while (length > FIRST_LENGTH && size <= length / 4) {
+        length /= 2;
+      }
+      if (length < sequences.length) {
+        reallocate(length);
+      }
     }
   }
 

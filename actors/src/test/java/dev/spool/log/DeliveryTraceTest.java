@@ -1,6 +1,7 @@
 package dev.spool.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,5 +58,67 @@ class DeliveryTraceTest {
     off.record(1, 1, DeliveryTrace.Kind.DELIVERED, 1, 1);
     assertTrue(off.eventsOf(1).isEmpty());
     assertThrows(IllegalArgumentException.class, () -> new DeliveryTrace(-1));
+  }
+
+  @Test
+  void shrinkingToASmallerShareKeepsTheNewestAndSaysWhichSequencesMayHaveLostEvents() {
+    DeliveryTrace trace = new DeliveryTrace(100);
+    for (long s = 1; s <= 50; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+      trace.record(s, s, DeliveryTrace.Kind.ACKED, 1, -1);
+    }
+    assertFalse(trace.mayHaveDropped(1), "nothing overwritten yet");
+    trace.resize(40); // another consumer joined: the last 20 messages' events stay
+    assertEquals(40, trace.size());
+    assertTrue(trace.eventsOf(30).isEmpty());
+    assertTrue(trace.mayHaveDropped(30));
+    assertFalse(trace.mayHaveDropped(31));
+    assertEquals(List.of(DeliveryTrace.Kind.DELIVERED, DeliveryTrace.Kind.ACKED),
+        trace.eventsOf(31).stream().map(DeliveryTrace.Event::kind).toList());
+    trace.record(51, 51, DeliveryTrace.Kind.DELIVERED, 1, 0); // full: overwrites 31's delivery
+    assertTrue(trace.mayHaveDropped(31));
+    assertEquals(List.of(DeliveryTrace.Kind.ACKED), trace.eventsOf(31).stream().map(DeliveryTrace.Event::kind).toList());
+    trace.resize(1000); // the other consumer left: room to grow again, nothing comes back
+    for (long s = 52; s <= 100; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    assertEquals(2, trace.eventsOf(32).size(), "32's events kept while the ring grows");
+    assertEquals(89, trace.size());
+  }
+
+  @Test
+  void eventsOfReleasedMessagesMakeRoomBeforeTheCapOverwritesRetainedOnes() {
+    DeliveryTrace trace = new DeliveryTrace(64);
+    for (long s = 1; s <= 32; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+      trace.record(s, s, DeliveryTrace.Kind.ACKED, 1, -1);
+    }
+    assertTrue(trace.full());
+    trace.forgetBelow(31); // the queue retains 31 on
+    assertEquals(4, trace.size());
+    assertEquals(16, trace.allocated(), "memory given back when few events are left");
+    trace.record(33, 33, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    assertFalse(trace.mayHaveDropped(31), "only released messages' events were forgotten");
+    assertEquals(2, trace.eventsOf(31).size());
+    assertEquals(3, trace.eventsOf(31).get(0).atMillis() - 28);
+  }
+
+  @Test
+  void aZeroShareKeepsNothingAndSaysEventsWereDropped() {
+    DeliveryTrace trace = new DeliveryTrace(0);
+    trace.record(7, 1, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    assertTrue(trace.eventsOf(7).isEmpty());
+    assertTrue(trace.mayHaveDropped(7));
+    assertFalse(trace.mayHaveDropped(8));
+  }
+
+  @Test
+  void attemptsKindsAndSubscribersSurviveTheCompactForm() {
+    DeliveryTrace trace = new DeliveryTrace(8);
+    trace.record(5, 1_700_000_000_000L, DeliveryTrace.Kind.TIMED_OUT, 1_000_000, 123_456_789L);
+    trace.record(5, 1_700_000_000_001L, DeliveryTrace.Kind.SKIPPED, 0, Long.MAX_VALUE);
+    assertEquals(new DeliveryTrace.Event(5, 1_700_000_000_000L, DeliveryTrace.Kind.TIMED_OUT, 1_000_000, 123_456_789L),
+        trace.eventsOf(5).get(0));
+    assertEquals(-1, trace.eventsOf(5).get(1).owner(), "a subscriber number past an int is not made up");
   }
 }
