@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -18,6 +19,8 @@ import dev.spool.MessageTrace;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
+import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -206,5 +209,18 @@ class MessageTraceTest {
     assertEquals(List.of("skipped"), events(result(spool.messageTrace(q, 10)), "c"), "never delivered: sought past");
     assertEquals(List.of("delivered#1", "acked"), events(result(spool.messageTrace(q, 15)), "c"));
     assertEquals(List.of("pending"), events(result(spool.messageTrace(q, 10)), "idle"));
+  }
+
+  @Test
+  void theTraceCapIsCheckedAndTheOldPerConsumerSettingIsNotSilentlyIgnored() {
+    SpoolException negative = assertThrows(SpoolException.class, () -> SpoolSettings.create(ConfigFactory.parseMap(
+        Map.of("spool.consumer.trace-events-per-queue", -1)).withFallback(ConfigFactory.load())));
+    assertEquals(SpoolException.Code.InvalidConfiguration, negative.code());
+    assertTrue(negative.getMessage().contains("trace-events-per-queue"), negative.getMessage());
+    SpoolException old = assertThrows(SpoolException.class, () -> SpoolSettings.create(ConfigFactory.parseMap(
+        Map.of("spool.consumer.trace-events", 128)).withFallback(ConfigFactory.load())));
+    assertEquals(SpoolException.Code.InvalidConfiguration, old.code());
+    assertTrue(old.getMessage().contains("spool.consumer.trace-events-per-queue"), old.getMessage());
+    assertEquals(1_000_000, SpoolSettings.create(ConfigFactory.load()).consumer().traceEventsPerQueue());
   }
 }
