@@ -303,7 +303,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     long replayedUpTo = Long.MIN_VALUE;
     /** The most recent seeks forward: {from, to (exclusive), at millis} each, oldest overwritten first. */
     final long[][] seeksForward = new long[MAX_SEEKS_TRACED][];
-    int seeksForwardCount;
+    long seeksForwardCount;
     final Map<Long, StreamSubscriber> streams = new LinkedHashMap<>();
     final ArrayDeque<ParkedRead> parkedReads = new ArrayDeque<>();
     /** In {@code none} mode: which actor subscriber holds which delivered sequence, for credit. */
@@ -1522,7 +1522,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       }
     }
     if (target > next) {
-      state.seeksForward[state.seeksForwardCount++ % MAX_SEEKS_TRACED] = new long[] {next, target, now};
+      state.seeksForward[(int) (state.seeksForwardCount++ % MAX_SEEKS_TRACED)] = new long[] {next, target, now};
     } else {
       state.replayedUpTo = Math.max(state.replayedUpTo, next - 1);
       state.traceReach = Math.min(state.traceReach, target);
@@ -1648,8 +1648,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** The most recent remembered seek forward that jumped over {@code sequence} undelivered, or null. */
   private long[] seekPast(long sequence) {
     long[][] seeks = state.seeksForward;
-    for (int n = state.seeksForwardCount - 1; n >= Math.max(0, state.seeksForwardCount - MAX_SEEKS_TRACED); n--) {
-      long[] seek = seeks[n % MAX_SEEKS_TRACED];
+    for (long n = state.seeksForwardCount - 1; n >= Math.max(0, state.seeksForwardCount - MAX_SEEKS_TRACED); n--) {
+      long[] seek = seeks[(int) (n % MAX_SEEKS_TRACED)];
       if (sequence >= seek[0] && sequence < seek[1]) {
         return seek;
       }
