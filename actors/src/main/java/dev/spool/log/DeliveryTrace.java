@@ -1,24 +1,28 @@
 package dev.spool.log;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One consumer's delivery events (delivered, acked, nacked, failed, timed out, dead-lettered …) in
- * a bounded ring of primitive arrays, 24 bytes an event: recording costs a few array stores and
- * allocates only while the arrays grow, and the memory is bounded whatever the traffic.
+ * One consumer's delivery events (delivered, acked, nacked, failed, timed out, dead-lettered …),
+ * oldest first, in chunks of primitive arrays, 16 bytes an event: a sequence and a time as int
+ * offsets from their chunk's base, the subscriber, and the kind with the attempt. Recording costs
+ * a few array stores; memory follows the events held, a chunk (at most 4,096 events, 64 KB) at a
+ * time, so nothing is copied as a ring grows and no array is large enough to burden the garbage
+ * collector.
  *
  * <p>The bound is this consumer's share of its queue's {@code spool.consumer.trace-events-per-queue}:
- * the queue divides the cap evenly among its consumers and tells each its share when consumers come
- * and go ({@link #resize}); the consumer applies it on its own thread, so the ring keeps a single
- * writer. Arrays are allocated on the first event and grow by doubling, so a consumer that sees few
- * deliveries holds little of its share. When the ring is full, the owner first forgets events of
- * messages the queue no longer retains ({@link #forgetBelow}); only then does a new event overwrite
- * the oldest, and the highest sequence whose event was lost that way is remembered, so that a trace
- * can say when events of a message may be missing ({@link #mayHaveDropped}) rather than invent them.
+ * the queue divides the cap evenly among its consumers and tells each its share when consumers
+ * come and go ({@link #resize}); the consumer applies it on its own thread, so the trace keeps a
+ * single writer. When a chunk fills, the owner first forgets the events of messages the queue no
+ * longer retains ({@link #forgetBelow}); when the share is reached all the same, the oldest chunk
+ * is dropped (so between the share less a chunk and the share are held), and the highest sequence
+ * whose event was dropped is remembered, so that a trace can say when events of a message may be
+ * missing ({@link #mayHaveDropped}) rather than invent them.
  *
- * <p>Looking up one sequence scans the held events (about 1 ms for a million on one core), which
- * is cheaper than keeping an index on every delivery.
+ * <p>Looking up one sequence scans the held events (about a millisecond for a million on one
+ * core), which is cheaper than keeping an index on every delivery.
  *
  * <p>Single-threaded: owned by one consumer actor. It outlives restarts of that actor.
  */
@@ -68,19 +72,66 @@ public final class DeliveryTrace {
 
   /** Kind in the low bits of an int, the attempt above them. */
   private static final int KIND_BITS = 4;
+  private static final int KIND_MASK = (1 << KIND_BITS) - 1;
   private static final int MAX_ATTEMPT = Integer.MAX_VALUE >>> KIND_BITS;
-  private static final int FIRST_LENGTH = 16;
+  /** Events per chunk at most: 64 KB, well below what the garbage collector treats as a large object. */
+  static final int MAX_CHUNK = 4096;
+  private static final int MIN_CHUNK = 16;
+
+  /** Consecutive events; sequences and times relative to the first one's. */
+  private static final class Chunk {
+    final int[] sequences;
+    final int[] times;
+    final int[] owners;
+    final int[] kindsAndAttempts;
+    long sequenceBase;
+    long timeBase;
+    /** Index of the oldest event held here; events end at {@link #end}. */
+    int start;
+    int end;
+
+    Chunk(int length) {
+      sequences = new int[length];
+      times = new int[length];
+      owners = new int[length];
+      kindsAndAttempts = new int[length];
+    }
+
+    Chunk reset(long sequence, long atMillis) {
+      sequenceBase = sequence;
+      timeBase = atMillis;
+      start = 0;
+      end = 0;
+      return this;
+    }
+
+    boolean takes(long sequence, long atMillis) {
+      if (end == sequences.length) {
+        return false;
+      }
+      long ds = sequence - sequenceBase;
+      long dt = atMillis - timeBase;
+      return ds == (int) ds && dt == (int) dt;
+    }
+
+    long sequenceAt(int i) {
+      return sequenceBase + sequences[i];
+    }
+  }
 
   private int capacity;
-  private long[] sequences;
-  private long[] times;
-  private int[] owners;
-  private int[] kindsAndAttempts;
-  /** Index of the oldest event held. */
-  private int head;
+  private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
+  /**
+   * A chunk emptied by {@link #forgetBelow}, kept for the next one: a consumer whose messages are
+   * released as it goes cycles through a few chunks that stay in the processor's cache.
+   */
+  private Chunk spare;
+  /** Events held. */
   private int size;
+  /** Event slots in the chunks held. */
+  private int allocated;
   private long recorded;
-  /** The highest sequence an event of which the cap overwrote or dropped. */
+  /** The highest sequence an event of which the cap dropped. */
   private long maxDropped = Long.MIN_VALUE;
 
   /** @param capacity events kept; 0 records nothing */
@@ -91,55 +142,75 @@ public final class DeliveryTrace {
     this.capacity = capacity;
   }
 
-  /** Records an event, overwriting the oldest when full. */
+  /** Records an event; at the capacity, the oldest chunk of events makes room. */
   public void record(long sequence, long atMillis, Kind kind, int attempt, long owner) {
     recorded++;
     if (capacity == 0) {
       maxDropped = Math.max(maxDropped, sequence);
       return;
     }
-    if (sequences == null || size == sequences.length) {
-      if (sequences == null || sequences.length < capacity) {
-        reallocate(sequences == null ? Math.min(capacity, FIRST_LENGTH) : (int) Math.min(capacity, 2L * sequences.length));
-      } else {
-        maxDropped = Math.max(maxDropped, sequences[head]);
-        head = head + 1 == sequences.length ? 0 : head + 1;
-        size--;
-      }
+    Chunk tail = chunks.peekLast();
+    if (tail == null || !tail.takes(sequence, atMillis)) {
+      tail = newChunk(sequence, atMillis);
     }
-    int i = head + size;
-    if (i >= sequences.length) {
-      i -= sequences.length;
-    }
+    int i = tail.end++;
     size++;
-    sequences[i] = sequence;
-    times[i] = atMillis;
-    owners[i] = owner >= 0 && owner <= Integer.MAX_VALUE ? (int) owner : -1;
-    kindsAndAttempts[i] = kind.ordinal() | Math.min(Math.max(attempt, 0), MAX_ATTEMPT) << KIND_BITS;
+    tail.sequences[i] = (int) (sequence - tail.sequenceBase);
+    tail.times[i] = (int) (atMillis - tail.timeBase);
+    tail.owners[i] = owner >= 0 && owner <= Integer.MAX_VALUE ? (int) owner : -1;
+    tail.kindsAndAttempts[i] = kind.ordinal() | Math.min(Math.max(attempt, 0), MAX_ATTEMPT) << KIND_BITS;
   }
 
-  /** Whether the ring is full, so that the next event needs room: see {@link #forgetBelow}. */
+  /** A chunk at the tail, dropping the oldest while the capacity allows no other; reuses a dropped one. */
+  private Chunk newChunk(long sequence, long atMillis) {
+    int length = Math.min(capacity, Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, capacity / 8)));
+    Chunk reuse = spare != null && spare.sequences.length == length ? spare : null;
+    spare = null;
+    while (!chunks.isEmpty() && allocated + length > capacity) {
+      Chunk dropped = dropOldestChunk();
+      if (dropped.sequences.length == length) {
+        reuse = dropped;
+      }
+    }
+    Chunk chunk = reuse != null ? reuse.reset(sequence, atMillis) : new Chunk(length).reset(sequence, atMillis);
+    chunks.addLast(chunk);
+    allocated += length;
+    return chunk;
+  }
+
+  private Chunk dropOldestChunk() {
+    Chunk head = chunks.pollFirst();
+    for (int i = head.start; i < head.end; i++) {
+      maxDropped = Math.max(maxDropped, head.sequenceAt(i));
+    }
+    size -= head.end - head.start;
+    allocated -= head.sequences.length;
+    return head;
+  }
+
+  /** Whether the next event starts a new chunk: the time to {@link #forgetBelow forget} released messages. */
   public boolean full() {
-    return sequences != null && size == sequences.length;
+    Chunk tail = chunks.peekLast();
+    return tail != null && tail.end == tail.sequences.length;
   }
 
   /**
    * Forgets the oldest events while they concern sequences below {@code firstRetained} (messages no
-   * trace can be asked about any more), and gives back memory when few events remain.
+   * trace can be asked about any more); chunks left empty are given back.
    */
   public void forgetBelow(long firstRetained) {
-    while (size > 0 && sequences[head] < firstRetained) {
-      head = head + 1 == sequences.length ? 0 : head + 1;
-      size--;
-    }
-    if (sequences != null) {
-      int length = sequences.length;
-      while (length > FIRST_LENGTH && size <= length / 4) {
-        length /= 2;
+    Chunk head;
+    while ((head = chunks.peekFirst()) != null) {
+      while (head.start < head.end && head.sequenceAt(head.start) < firstRetained) {
+        head.start++;
+        size--;
       }
-      if (length < sequences.length) {
-        reallocate(length);
+      if (head.start < head.end) {
+        return;
       }
+      chunks.pollFirst();
+      allocated -= head.sequences.length;
+      spare = head;
     }
   }
 
@@ -152,83 +223,42 @@ public final class DeliveryTrace {
       throw new IllegalArgumentException("trace capacity must not be negative: " + newCapacity);
     }
     capacity = newCapacity;
-    if (sequences == null || sequences.length <= newCapacity) {
-      return;
+    spare = null;
+    while (!chunks.isEmpty() && allocated > newCapacity) {
+      dropOldestChunk();
     }
-    while (size > newCapacity) {
-      maxDropped = Math.max(maxDropped, sequences[head]);
-      head = head + 1 == sequences.length ? 0 : head + 1;
-      size--;
-    }
-    if (newCapacity == 0) {
-      sequences = null;
-      times = null;
-      owners = null;
-      kindsAndAttempts = null;
-      head = 0;
-    } else {
-      reallocate(Math.max(size, Math.min(newCapacity, FIRST_LENGTH)));
-    }
-  }
-
-  /** Copies the held events, oldest first, into arrays of {@code length}. */
-  private void reallocate(int length) {
-    long[] s = new long[length];
-    long[] t = new long[length];
-    int[] o = new int[length];
-    int[] k = new int[length];
-    for (int n = 0; n < size; n++) {
-      int i = index(n);
-      s[n] = sequences[i];
-      t[n] = times[i];
-      o[n] = owners[i];
-      k[n] = kindsAndAttempts[i];
-    }
-    sequences = s;
-    times = t;
-    owners = o;
-    kindsAndAttempts = k;
-    head = 0;
-  }
-
-  private int index(int n) {
-    int i = head + n;
-    return i >= sequences.length ? i - sequences.length : i;
   }
 
   /** The events still held for {@code sequence}, oldest first. */
   public List<Event> eventsOf(long sequence) {
     List<Event> out = new ArrayList<>();
-    if (size == 0) {
-      return out;
-    }
-    // Two plain runs (head to the end, then the start to the wrap) rather than an index per event.
-    int firstRun = Math.min(size, sequences.length - head);
-    collect(sequence, head, head + firstRun, out);
-    collect(sequence, 0, size - firstRun, out);
-    return out;
-  }
-
-  private void collect(long sequence, int from, int to, List<Event> out) {
-    long[] s = sequences;
-    for (int i = from; i < to; i++) {
-      if (s[i] == sequence) {
-        int k = kindsAndAttempts[i];
-        out.add(new Event(sequence, times[i], Kind.VALUES[k & ((1 << KIND_BITS) - 1)], k >>> KIND_BITS,
-            owners[i]));
+    for (Chunk c : chunks) {
+      long d = sequence - c.sequenceBase;
+      if (d != (int) d) {
+        continue;
+      }
+      int relative = (int) d;
+      int[] sequences = c.sequences;
+      for (int i = c.start, end = c.end; i < end; i++) {
+        if (sequences[i] == relative) {
+          int k = c.kindsAndAttempts[i];
+          out.add(new Event(sequence, c.timeBase + c.times[i], Kind.VALUES[k & KIND_MASK], k >>> KIND_BITS,
+              c.owners[i]));
+        }
       }
     }
+    return out;
   }
 
   /**
    * Whether the cap may have dropped events of {@code sequence}: an event of it, or of a higher
-   * sequence, was overwritten. When this is false, {@link #eventsOf} holds every event of it.
+   * sequence, was dropped. When this is false, {@link #eventsOf} holds every event of it.
    */
   public boolean mayHaveDropped(long sequence) {
     return sequence <= maxDropped;
   }
 
-  /** Events recorded since creation, including those overwritten. */
+  /** Events recorded since creation, including those dropped. */
   public long recorded() {
     return recorded;
   }
@@ -243,8 +273,8 @@ public final class DeliveryTrace {
     return capacity;
   }
 
-  /** Array slots allocated now (each 24 bytes). */
+  /** Event slots in the chunks holding events now (each 16 bytes; a spare chunk aside). */
   public int allocated() {
-    return sequences == null ? 0 : sequences.length;
+    return allocated;
   }
 }

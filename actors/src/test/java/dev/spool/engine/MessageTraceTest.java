@@ -141,7 +141,8 @@ class MessageTraceTest {
       ackAll(a, 1000);
       ackAll(b, 1000);
 
-      // 400 events shared by two consumers: each keeps its last 200, the last 100 messages' deliveries and acks.
+      // 400 events shared by two consumers: each keeps 175 to 200 (its share less at most a chunk of 25) of the
+      // 2,000 it recorded, read and acknowledged by 100 (prefetch): up to 900 every event went, from 926 none.
       for (long seq : List.of(6L, 500L, 900L)) {
         MessageTrace trace = result(spool.messageTrace(q, seq));
         for (String consumer : List.of("a", "b")) {
@@ -149,7 +150,7 @@ class MessageTraceTest {
         }
         assertTrue(trace.entries().stream().noneMatch(e -> e.event().equals("acked")), trace.toString());
       }
-      for (long seq : List.of(901L, 950L, 1000L)) {
+      for (long seq : List.of(926L, 950L, 1000L)) {
         MessageTrace trace = result(spool.messageTrace(q, seq));
         for (String consumer : List.of("a", "b")) {
           assertEquals(List.of("delivered#1", "acked"), events(trace, consumer), consumer + ", message " + seq);
@@ -172,15 +173,15 @@ class MessageTraceTest {
       result(a.ready());
       result(spool.createPublisher(q, "p").publishAll(kibMessages(300)));
       ackAll(a, 300);
-      // Alone, a keeps all 400 events: the last 200 messages.
-      assertEquals(List.of("delivered#1", "acked"), events(result(spool.messageTrace(q, 101)), "a"));
+      // Alone, a keeps 350 to 400 of its 600 events (in chunks of 50): all of 151 on, none of 1..100.
+      assertEquals(List.of("delivered#1", "acked"), events(result(spool.messageTrace(q, 151)), "a"));
       assertEquals(List.of("events-dropped", "settled"), events(result(spool.messageTrace(q, 100)), "a"));
       QueueConsumer b = spool.createConsumer(q, ConsumerSettings.named("b").startAt(StartPosition.latest()));
       result(b.ready());
-      // With b, a's share is 200: the last 100 messages. b started after all of them.
+      // With b, a's share is 200: 150 to 200 events, all of 251 on, none of 1..200. b started after all of them.
       await().untilAsserted(() ->
           assertEquals(List.of("events-dropped", "settled"), events(result(spool.messageTrace(q, 200)), "a")));
-      MessageTrace last = result(spool.messageTrace(q, 201));
+      MessageTrace last = result(spool.messageTrace(q, 251));
       assertEquals(List.of("delivered#1", "acked"), events(last, "a"));
       assertEquals(List.of("before-start"), events(last, "b"));
     } finally {
