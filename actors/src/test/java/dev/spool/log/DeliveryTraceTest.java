@@ -123,4 +123,26 @@ class DeliveryTraceTest {
         trace.eventsOf(far));
     assertEquals(3, trace.size());
   }
+
+  @Test
+  void aFourthOfTheDefaultCapKeepsTheDeliveryAndAckOfAHundredThousandMessages() {
+    int share = dev.spool.SpoolSettings.create(com.typesafe.config.ConfigFactory.load()).consumer()
+        .traceEventsPerQueue() / 4;
+    DeliveryTrace trace = new DeliveryTrace(share);
+    long at = 1_700_000_000_000L;
+    for (long batch = 0; batch < 1000; batch++) { // read 100, then acknowledge them
+      for (long s = batch * 100 + 1; s <= batch * 100 + 100; s++) {
+        trace.record(s, at++, DeliveryTrace.Kind.DELIVERED, 1, 0);
+      }
+      for (long s = batch * 100 + 1; s <= batch * 100 + 100; s++) {
+        trace.record(s, at++, DeliveryTrace.Kind.ACKED, 1, -1);
+      }
+    }
+    assertEquals(200_000, trace.size());
+    assertFalse(trace.mayHaveDropped(1), "nothing dropped");
+    for (long s : new long[] {1, 6, 50_000, 100_000}) {
+      assertEquals(List.of(DeliveryTrace.Kind.DELIVERED, DeliveryTrace.Kind.ACKED), kinds(trace, s));
+    }
+    assertTrue(trace.allocated() * 16L <= 4L << 20, "within 4 MiB: " + trace.allocated());
+  }
 }
