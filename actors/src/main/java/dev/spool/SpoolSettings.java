@@ -276,7 +276,7 @@ public record SpoolSettings(
     Config consumer = c.getConfig("consumer");
     Config backoff = consumer.getConfig("backoff");
     if (consumer.hasPath("trace-events")) {
-      // The cap is per queue now: a per-consumer number left in a config would otherwise be ignored unseen.
+      // A per-consumer count from an older config would be ignored unseen: refuse it, naming the setting to use.
       throw new SpoolException.InvalidConfiguration("spool.consumer.trace-events is no longer read: set"
           + " spool.consumer.trace-events-per-queue, the events all consumers of one queue keep together");
     }
