@@ -3,11 +3,12 @@ package dev.spool;
 /**
  * A queue's figures at one moment.
  *
- * @param firstSequence lowest sequence that may still be retained ({@code lastSequence + 1} when empty)
+ * @param firstSequence lowest sequence not released yet ({@code lastSequence + 1} when none is retained)
  * @param lastSequence highest sequence appended, 0 if none
- * @param depth messages retained
+ * @param depth messages retained: not released (acknowledged by every consumer and outside retention),
+ *     expired or evicted
  * @param bytes bytes accounted to retained messages
- * @param segments log segments allocated
+ * @param segments log segments allocated (one is freed once all its sequences are released)
  * @param published messages appended since the queue was created
  * @param duplicates publishes answered from the dedup index instead of appended
  * @param delivered deliveries to subscribers, over all consumers, redeliveries included

@@ -182,7 +182,8 @@ public record SpoolSettings(
    * @param maxParkedReads most long-polls one consumer holds at once
    * @param maxReadBatch most deliveries one read returns
    * @param streamBatch most deliveries handed to a stream subscriber in one message
-   * @param traceEvents delivery events each consumer keeps for message traces (0 for none)
+   * @param traceEventsPerQueue delivery events one queue's consumers keep together for message traces,
+   *     divided evenly among them (0 for none)
    * @param maxOpenGroups message groups each consumer tracks toward {@code GroupCompleted} at once
    */
   public record ConsumerDefaults(
@@ -193,7 +194,7 @@ public record SpoolSettings(
       int maxParkedReads,
       int maxReadBatch,
       int streamBatch,
-      int traceEvents,
+      int traceEventsPerQueue,
       int maxOpenGroups) {}
 
   public SpoolSettings {
@@ -207,8 +208,9 @@ public record SpoolSettings(
     if (shutdownDrainTimeout.isNegative()) {
       throw new SpoolException.InvalidConfiguration("spool.shutdown.drain-timeout must not be negative");
     }
-    if (consumer.traceEvents() < 0 || consumer.maxOpenGroups() < 0) {
-      throw new SpoolException.InvalidConfiguration("spool.consumer.trace-events and max-open-groups must not be negative");
+    if (consumer.traceEventsPerQueue() < 0 || consumer.maxOpenGroups() < 0) {
+      throw new SpoolException.InvalidConfiguration(
+          "spool.consumer.trace-events-per-queue and max-open-groups must not be negative");
     }
     if (janitor.interval().isNegative() || janitor.interval().isZero()) {
       throw new SpoolException.InvalidConfiguration("spool.janitor.interval must be positive");
@@ -273,6 +275,11 @@ public record SpoolSettings(
     Config c = config.getConfig("spool");
     Config consumer = c.getConfig("consumer");
     Config backoff = consumer.getConfig("backoff");
+    if (consumer.hasPath("trace-events")) {
+      // A per-consumer count from an older config would be ignored unseen: refuse it, naming the setting to use.
+      throw new SpoolException.InvalidConfiguration("spool.consumer.trace-events is no longer read: set"
+          + " spool.consumer.trace-events-per-queue, the events all consumers of one queue keep together");
+    }
     return new SpoolSettings(
         c.getDuration("ask-timeout"),
         c.getInt("segment-size"),
@@ -292,7 +299,7 @@ public record SpoolSettings(
             consumer.getInt("max-parked-reads"),
             consumer.getInt("max-read-batch"),
             consumer.getInt("stream-batch"),
-            consumer.getInt("trace-events"),
+            consumer.getInt("trace-events-per-queue"),
             consumer.getInt("max-open-groups")),
         new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after")),
         memoryThreshold(c.getString("memory.threshold")),

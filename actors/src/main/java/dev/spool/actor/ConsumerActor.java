@@ -162,6 +162,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public record GetTrace(long sequence, ActorRef<StatusReply<List<MessageTrace.Entry>>> replyTo)
       implements Command, Request<List<MessageTrace.Entry>> {}
 
+  /** This consumer's share of its queue's trace cap, in events: changes as consumers come and go. */
+  public record TraceShare(int events) implements Command {}
+
   /** Attach a stream (see {@code QueueConsumer.source()}), which receives {@link StreamElement}s. */
   public record SubscribeStream(long streamId, ActorRef<StreamElement> stream) implements Command {}
 
@@ -290,6 +293,20 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     /** Groups with acknowledged members, toward GroupCompleted; insertion order, so the oldest is evicted first. */
     final LinkedHashMap<String, int[]> groups = new LinkedHashMap<>();
     final DeliveryTrace trace;
+    /** The lowest sequence this consumer could have been delivered: its start, lowered by seeks back. */
+    long traceReach;
+    /**
+     * Where this consumer began on a durable queue's recovery: the events of sequences from its
+     * original start up to here happened before the restart and are not held.
+     */
+    long tracedFrom = Long.MIN_VALUE;
+    /** The start this consumer was created with. */
+    long firstStart;
+    /** The highest sequence a seek back made deliverable again: below it, one delivery may repeat another. */
+    long replayedUpTo = Long.MIN_VALUE;
+    /** The most recent seeks forward: {from, to (exclusive), at millis} each, oldest overwritten first. */
+    final long[][] seeksForward = new long[MAX_SEEKS_TRACED][];
+    long seeksForwardCount;
     final Map<Long, StreamSubscriber> streams = new LinkedHashMap<>();
     final ArrayDeque<ParkedRead> parkedReads = new ArrayDeque<>();
     /** In {@code none} mode: which actor subscriber holds which delivered sequence, for credit. */
@@ -318,13 +335,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
     /**
      * @param deadLetter the queue's dead-letter setting, or {@code null}
-     * @param traceEvents delivery events kept for traces
+     * @param traceEvents delivery events kept for traces: this consumer's share of its queue's cap
      */
     State(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, long start,
         long knownEpoch, long now, int traceEvents) {
       this.queue = queue;
       this.deadLetterQueue = deadLetter == null ? null : deadLetter.queue();
       this.trace = new DeliveryTrace(traceEvents);
+      this.traceReach = start;
+      this.firstStart = start;
       this.knownEpoch = knownEpoch;
       this.lastActivity = now;
       this.settings = resolved;
@@ -335,6 +354,16 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       this.explicit = resolved.ackMode() == AckMode.EXPLICIT;
       this.reportedWatermark = start;
       this.needFrom = start;
+    }
+
+    /**
+     * On a durable queue's recovery: the consumer was created at {@code createdAt} and goes on from
+     * {@code next}; what happened in between is not held.
+     */
+    void restoredTrace(long createdAt, long next) {
+      firstStart = createdAt;
+      traceReach = createdAt;
+      tracedFrom = next;
     }
   }
 
@@ -436,7 +465,6 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final Duration staleAfter;
   private final MessageFilter filter;
   private final int segmentShift;
-  private final boolean traceOn;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
   private long roundBatch;
   /** The time of the deliveries and acks being handled now: one clock read per round, not per message; 0 between rounds. */
@@ -466,7 +494,6 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.staleAfter = settings.janitor().staleAfter();
     this.filter = state.settings.filter();
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
-    this.traceOn = limits.traceEvents() > 0;
     recoverAfterRestart();
     dispatch();
   }
@@ -533,6 +560,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(Drain.class, this::onDrain)
         .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
         .onMessage(GetTrace.class, this::onGetTrace)
+        .onMessage(TraceShare.class, share -> {
+          state.trace.resize(share.events());
+          return this;
+        })
         .onMessage(Fail.class, this::onFail)
         .onMessage(PositionSaved.class, this::onPositionSaved)
         .onMessageEquals(ResendPosition.INSTANCE, this::onResendPosition)
@@ -792,6 +823,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     for (long batch : state.cursor.openBatches()) {
       timers.cancel(new AckDeadline(batch));
     }
+    traceSeek(target);
     state.cursor.seek(target);
     state.failures.clear();
     state.groups.clear();
@@ -1512,10 +1544,36 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   // ---- trace and groups
 
   private void trace(long sequence, DeliveryTrace.Kind kind, int attempt, long owner) {
-    if (traceOn) {
-      state.trace.record(sequence, roundMillis != 0 ? roundMillis : clock.millis(), kind, attempt, owner);
+    DeliveryTrace trace = state.trace;
+    if (trace.full()) {
+      trace.forgetBelow(log.firstSequence()); // room from messages no trace can be asked about, before the cap's
+    }
+    trace.record(sequence, roundMillis != 0 ? roundMillis : clock.millis(), kind, attempt, owner);
+  }
+
+  /**
+   * Before a seek to {@code target}: unacknowledged deliveries it passes over are traced as
+   * skipped, a range of never-delivered messages it jumps over is remembered, and a seek back
+   * marks the sequences that may be delivered a second time.
+   */
+  private void traceSeek(long target) {
+    long next = state.cursor.next();
+    long now = clock.millis();
+    for (Map.Entry<Long, Integer> unsettled : state.cursor.unsettledAttempts().entrySet()) {
+      if (unsettled.getKey() < target) {
+        trace(unsettled.getKey(), DeliveryTrace.Kind.SKIPPED, unsettled.getValue(), -1);
+      }
+    }
+    if (target > next) {
+      state.seeksForward[(int) (state.seeksForwardCount++ % MAX_SEEKS_TRACED)] = new long[] {next, target, now};
+    } else {
+      state.replayedUpTo = Math.max(state.replayedUpTo, next - 1);
+      state.traceReach = Math.min(state.traceReach, target);
     }
   }
+
+  /** Seeks forward a consumer remembers for its traces; an older seek's range then says {@code settled}. */
+  private static final int MAX_SEEKS_TRACED = 16;
 
   /** A delivery was settled by acknowledgement: traced, and counted toward its group. */
   private void settled(long sequence, DeliveryTrace.Kind kind, int attempt) {
@@ -1571,38 +1629,75 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private static final String GROUP_ID = "group-id";
   private static final String GROUP_SIZE = "group-size";
 
+  /**
+   * This consumer's part of a message's trace: the events it recorded, then where the message
+   * stands now when that adds something. Nothing is derived that the position does not make certain:
+   * a message below its start is {@code before-start}, one its filter refuses {@code filtered};
+   * when the trace cap (or a restart) lost older events, {@code events-dropped} says so, and a
+   * settled message whose settling event is gone is just {@code settled}.
+   */
   private Behavior<Command> onGetTrace(GetTrace get) {
     long sequence = get.sequence();
-    List<MessageTrace.Entry> entries = new ArrayList<>();
-    boolean ended = false;
-    for (DeliveryTrace.Event e : state.trace.eventsOf(sequence)) {
-      ended |= e.kind().ends() || !state.explicit;
+    List<DeliveryTrace.Event> held = state.trace.eventsOf(sequence);
+    List<MessageTrace.Entry> entries = new ArrayList<>(held.size() + 2);
+    if (held.isEmpty() && sequence < state.traceReach) {
+      entries.add(untimed("before-start"));
+      get.replyTo().tell(StatusReply.success(entries));
+      return this;
+    }
+    Message message = log.get(sequence);
+    if (held.isEmpty() && message != null && !filter.matchesAll() && !filter.matches(message)) {
+      entries.add(untimed("filtered"));
+      get.replyTo().tell(StatusReply.success(entries));
+      return this;
+    }
+    boolean lostInRestart = sequence >= state.firstStart && sequence < state.tracedFrom;
+    boolean wholeHistoryHeld = !held.isEmpty() && held.get(0).kind() == DeliveryTrace.Kind.DELIVERED
+        && held.get(0).attempt() == 1 && sequence > state.replayedUpTo;
+    if (lostInRestart || (state.trace.mayHaveDropped(sequence) && !wholeHistoryHeld)) {
+      entries.add(untimed("events-dropped"));
+    }
+    for (DeliveryTrace.Event e : held) {
       entries.add(new MessageTrace.Entry(e.kind().wireName(), name, Instant.ofEpochMilli(e.atMillis()), e.attempt(),
           subscriberName(e.owner())));
     }
-    // What the ring no longer holds, the position tells (without a time).
-    String standing = switch (state.explicit ? state.cursor.standingOf(sequence)
+    DeliveryTrace.Event last = held.isEmpty() ? null : held.get(held.size() - 1);
+    switch (state.explicit ? state.cursor.standingOf(sequence)
         : sequence < state.cursor.next() ? ConsumerCursor.Standing.SETTLED : ConsumerCursor.Standing.PENDING) {
-      case IN_FLIGHT -> "in-flight";
-      case WAITING -> "waiting";
-      case HELD -> "dead-lettering";
-      case PENDING -> "pending";
-      case SETTLED -> ended ? null : settledAs(sequence);
-    };
-    if (standing != null) {
-      entries.add(new MessageTrace.Entry(standing, name, null, state.cursor.attemptInFlight(sequence),
-          standing.equals("in-flight") ? subscriberName(state.cursor.ownerOf(sequence)) : null));
+      case IN_FLIGHT -> entries.add(new MessageTrace.Entry("in-flight", name, null,
+          state.cursor.attemptInFlight(sequence), subscriberName(state.cursor.ownerOf(sequence))));
+      case WAITING -> entries.add(untimed("waiting"));
+      case HELD -> entries.add(untimed("dead-lettering"));
+      case PENDING -> entries.add(untimed("pending"));
+      case SETTLED -> {
+        // Settled is certain; how, only a recorded event says (at most once, delivering settles).
+        boolean told = last != null && (last.kind().ends() || !state.explicit && last.kind() == DeliveryTrace.Kind.DELIVERED);
+        if (!told) {
+          long[] seek = seekPast(sequence);
+          entries.add(seek != null
+              ? new MessageTrace.Entry(DeliveryTrace.Kind.SKIPPED.wireName(), name, Instant.ofEpochMilli(seek[2]), 0, null)
+              : untimed("settled"));
+        }
+      }
     }
     get.replyTo().tell(StatusReply.success(entries));
     return this;
   }
 
-  private String settledAs(long sequence) {
-    Message m = log.get(sequence);
-    if (m != null && !filter.matchesAll() && !filter.matches(m)) {
-      return "filtered";
+  private MessageTrace.Entry untimed(String event) {
+    return new MessageTrace.Entry(event, name, null, 0, null);
+  }
+
+  /** The most recent remembered seek forward that jumped over {@code sequence} undelivered, or null. */
+  private long[] seekPast(long sequence) {
+    long[][] seeks = state.seeksForward;
+    for (long n = state.seeksForwardCount - 1; n >= Math.max(0, state.seeksForwardCount - MAX_SEEKS_TRACED); n--) {
+      long[] seek = seeks[(int) (n % MAX_SEEKS_TRACED)];
+      if (sequence >= seek[0] && sequence < seek[1]) {
+        return seek;
+      }
     }
-    return state.explicit ? "acked" : "delivered";
+    return null;
   }
 
   private String subscriberName(long owner) {

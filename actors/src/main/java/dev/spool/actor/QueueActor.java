@@ -48,8 +48,10 @@ import org.apache.pekko.pattern.StatusReply;
  * One queue: the only writer of its {@link SegmentedLog}. It assigns sequences, deduplicates
  * producer ids, enforces the queue's bounds, and owns one {@link ConsumerActor} child per consumer.
  *
- * <p>It frees whole segments below the lowest sequence any consumer still needs (consumers report
- * it once per segment they pass) and outside the queue's retention. A queue with no consumers keeps
+ * <p>It releases each message below the lowest sequence any consumer still needs and outside the
+ * queue's retention: consumers report their need once per segment they pass, and the queue reads
+ * it directly wherever an exact count matters (a bound about to refuse, stats, a collection, the
+ * janitor's tick); the slot arrays go in whole segments. A queue with no consumers keeps
  * its messages, so that a consumer created later with {@code earliest} still gets them.
  *
  * <p>On the janitor's {@link Tick} it expires messages past the queue's ttl or their own expiry.
@@ -331,6 +333,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
   private final QueueCounters counters = new QueueCounters();
   private final Map<String, ConsumerEntry> consumers = new HashMap<>();
+  /** Consumers came or went since their shares of the trace cap were last told (see shareTraceCap). */
+  private boolean traceSharesChanged;
+  /** The share of the trace cap consumers were last told. */
+  private int toldTraceShare;
   private final List<ActorRef<ConsumerActor.Command>> waiting = new ArrayList<>();
   private long incarnations;
   private long rateSampledAt;
@@ -529,17 +535,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /**
-   * Starts a consumer at {@code start}; on a durable queue with the {@code position} its journal
-   * recorded, whose unsettled deliveries it delivers again.
+   * Starts a consumer created at {@code start}; on a durable queue with the {@code position} its
+   * journal recorded, from which it goes on, delivering its unsettled deliveries again.
    */
   private ActorRef<ConsumerActor.Command> spawnConsumer(ConsumerSettings resolved, long start,
       ConsumerPosition position) {
-    ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), start,
-        retention.removalEpoch(), settings.clock().millis(), settings.consumer().traceEvents());
-    long watermark = start;
+    long next = position != null ? position.next() : start;
+    ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), next,
+        retention.removalEpoch(), settings.clock().millis(), traceShare(consumers.size() + 1));
+    long watermark = next;
     if (journal != null) {
       state.durable = true;
       if (position != null) {
+        state.restoredTrace(start, next);
         for (int i = 0; i < position.unsettled().length; i++) {
           if (log.get(position.unsettled()[i]) != null) {
             state.cursor.restoreUnsettled(position.unsettled()[i], position.attempts()[i]);
@@ -560,6 +568,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
     consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, state));
+    traceSharesChanged = true;
+    if (consumers.size() == 1 || traceShare(consumers.size()) * 2L <= toldTraceShare) {
+      shareTraceCap(); // halved: told at once, so that the queue's consumers never hold over twice the cap
+    }
     retention.track(resolved.name(), watermark, () -> state.needFrom);
     return ref;
   }
@@ -606,6 +618,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return false;
     }
     consumers.remove(consumer);
+    traceSharesChanged = true;
     waiting.remove(entry.ref);
     retention.untrack(consumer);
     getContext().unwatch(entry.ref);
@@ -722,6 +735,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     for (ConsumerEntry entry : consumers.values()) {
       entry.ref.tell(ConsumerActor.Tick.INSTANCE);
     }
+    shareTraceCap();
     return this;
   }
 
@@ -799,6 +813,26 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
+  /** Each consumer's share of the queue's trace cap when it has {@code consumerCount} consumers. */
+  private int traceShare(int consumerCount) {
+    return settings.consumer().traceEventsPerQueue() / Math.max(1, consumerCount);
+  }
+
+  /**
+   * Tells every consumer its share of the trace cap if consumers came or went since it was last
+   * told: at the janitor's tick, or at once when the share halved. Creating n consumers so costs
+   * about 2n messages, not n², while each consumer holds at most twice its share between ticks
+   * (a consumer created gets its share at once).
+   */
+  private void shareTraceCap() {
+    if (traceSharesChanged) {
+      traceSharesChanged = false;
+      toldTraceShare = traceShare(consumers.size());
+      ConsumerActor.TraceShare share = new ConsumerActor.TraceShare(toldTraceShare);
+      consumers.values().forEach(c -> c.ref.tell(share));
+    }
+  }
+
   private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
     Message m = log.get(get.sequence());
     if (m == null) {
@@ -812,15 +846,37 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetTrace(get.sequence(), self))),
         refs.size(),
         get.replyTo(),
-        perConsumer -> {
-          List<MessageTrace.Entry> entries = new ArrayList<>();
-          entries.add(appended);
-          perConsumer.forEach(entries::addAll);
-          entries.sort(Comparator.comparing((MessageTrace.Entry e) -> e.at() == null ? Instant.MAX : e.at()));
-          return new MessageTrace(m, entries);
-        },
+        perConsumer -> traceOf(m, appended, perConsumer),
         settings.askTimeout()));
     return this;
+  }
+
+  /**
+   * The consumers' parts merged in time order after {@code appended}, each consumer's own order
+   * kept: an entry without a time (what a consumer's position says) stays just before that
+   * consumer's next timed entry, or goes last when none follows.
+   */
+  private static MessageTrace traceOf(Message m, MessageTrace.Entry appended,
+      List<List<MessageTrace.Entry>> perConsumer) {
+    record Keyed(Instant key, MessageTrace.Entry entry) {}
+    List<Keyed> keyed = new ArrayList<>();
+    for (List<MessageTrace.Entry> part : perConsumer) {
+      Instant key = Instant.MAX;
+      List<Keyed> reversed = new ArrayList<>(part.size());
+      for (int i = part.size() - 1; i >= 0; i--) {
+        MessageTrace.Entry e = part.get(i);
+        key = e.at() != null ? e.at() : key;
+        reversed.add(new Keyed(key, e));
+      }
+      for (int i = reversed.size() - 1; i >= 0; i--) {
+        keyed.add(reversed.get(i));
+      }
+    }
+    keyed.sort(Comparator.comparing(Keyed::key)); // stable: equal times keep each consumer's order
+    List<MessageTrace.Entry> entries = new ArrayList<>(keyed.size() + 1);
+    entries.add(appended);
+    keyed.forEach(k -> entries.add(k.entry()));
+    return new MessageTrace(m, entries);
   }
 
   // ---- redrive
@@ -1096,7 +1152,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     groupCommit.restore(recovered.lastWriteId(), messages.isEmpty() ? 0 : messages.get(0).sequence());
     for (QueueEvent.ConsumerRecord c : recovered.consumers()) {
       ConsumerPosition position = recovered.positions().get(c.settings().name());
-      spawnConsumer(c.settings(), position != null ? position.next() : c.start(), position);
+      spawnConsumer(c.settings(), c.start(), position);
     }
     retention.collectGarbage();
     getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",

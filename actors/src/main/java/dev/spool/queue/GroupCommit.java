@@ -100,7 +100,7 @@ public final class GroupCommit<C, P> {
       return positions;
     }
 
-    /** Whether there is anything to write. A freed point moves once per freed segment at most. */
+    /** Whether there is anything to write. A freed point rides along with a release. */
     boolean hasWork() {
       return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
           || !removed.isEmpty() || freedBelow > 0;

@@ -355,6 +355,39 @@ class DurableQueueTest {
   }
 
   @Test
+  void afterARestartTracesSayWhichEventsWereNotKeptRatherThanGuess() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("traced", DURABLE.withRetention(Duration.ofHours(1))));
+    byte[] kib = new byte[1024];
+    List<Message> batch = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      batch.add(Message.of("t", kib));
+    }
+    result(spool.createPublisher("traced", "p").publishAll(batch));
+    QueueConsumer a = spool.createConsumer("traced", ConsumerSettings.named("a").prefetch(10));
+    List<Delivery> got = result(a.readBatch(10, Duration.ofSeconds(1)));
+    assertEquals(10, got.size());
+    result(a.acknowledgeBatch(got.subList(0, 5))); // 6..10 stay in flight across the restart
+    result(spool.createConsumer("traced", ConsumerSettings.named("late").startAt(dev.spool.StartPosition.latest()))
+        .ready());
+
+    Spool after = restart(spool, registry, 1000);
+    java.util.function.BiFunction<Long, String, List<String>> events = (seq, consumer) ->
+        result(after.messageTrace("traced", seq)).entries().stream().filter(e -> consumer.equals(e.consumer()))
+            .map(e -> e.event() + (e.attempt() > 0 ? "#" + e.attempt() : "")).toList();
+    assertEquals(List.of("events-dropped", "settled"), events.apply(3L, "a"), "acked before the restart: not kept");
+    assertEquals(List.of("before-start"), events.apply(3L, "late"));
+    assertEquals(List.of("pending"), events.apply(15L, "a"));
+    QueueConsumer again = after.consumer("traced", "a");
+    List<Delivery> redelivered = result(again.readBatch(5, Duration.ofSeconds(2)));
+    assertEquals(6L, redelivered.get(0).sequence());
+    result(again.acknowledgeBatch(redelivered));
+    assertEquals(List.of("events-dropped", "delivered#2", "acked"), events.apply(7L, "a"));
+    result(after.shutdown());
+  }
+
+  @Test
   void snapshotsBoundRecoveryAndOldEventsAreDeleted() {
     String registry = registry();
     int snapshotEvery = 5;

@@ -1,6 +1,7 @@
 package dev.spool.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,53 +10,139 @@ import org.junit.jupiter.api.Test;
 
 class DeliveryTraceTest {
 
+  private static List<DeliveryTrace.Kind> kinds(DeliveryTrace trace, long sequence) {
+    return trace.eventsOf(sequence).stream().map(DeliveryTrace.Event::kind).toList();
+  }
+
+  /** The lowest sequence with an event held, when each sequence has one event. */
+  private static long oldestHeld(DeliveryTrace trace, long last) {
+    long s = last;
+    while (!trace.eventsOf(s - 1).isEmpty()) {
+      s--;
+    }
+    return s;
+  }
+
   @Test
-  void keepsTheMostRecentEventsPerSequenceInOrder() {
-    DeliveryTrace trace = new DeliveryTrace(4);
+  void keepsEveryEventOfASequenceInOrderWithItsDetails() {
+    DeliveryTrace trace = new DeliveryTrace(1000);
     trace.record(1, 10, DeliveryTrace.Kind.DELIVERED, 1, 7);
     trace.record(2, 11, DeliveryTrace.Kind.DELIVERED, 1, 7);
     trace.record(1, 12, DeliveryTrace.Kind.NACKED, 1, 7);
     trace.record(1, 13, DeliveryTrace.Kind.DELIVERED, 2, 8);
-    assertEquals(List.of(DeliveryTrace.Kind.DELIVERED, DeliveryTrace.Kind.NACKED, DeliveryTrace.Kind.DELIVERED),
-        trace.eventsOf(1).stream().map(DeliveryTrace.Event::kind).toList());
+    trace.record(1, 14, DeliveryTrace.Kind.ACKED, 2, -1);
+    assertEquals(List.of(DeliveryTrace.Kind.DELIVERED, DeliveryTrace.Kind.NACKED, DeliveryTrace.Kind.DELIVERED,
+        DeliveryTrace.Kind.ACKED), kinds(trace, 1));
     assertEquals(new DeliveryTrace.Event(1, 13, DeliveryTrace.Kind.DELIVERED, 2, 8), trace.eventsOf(1).get(2));
-
-    trace.record(1, 14, DeliveryTrace.Kind.ACKED, 2, -1); // overwrites the oldest (1 delivered)
-    List<DeliveryTrace.Event> one = trace.eventsOf(1);
-    assertEquals(3, one.size());
-    assertEquals(12, one.get(0).atMillis());
-    assertEquals(14, one.get(2).atMillis());
-    assertTrue(one.get(2).kind().ends());
+    assertEquals(-1, trace.eventsOf(1).get(3).owner());
+    assertTrue(trace.eventsOf(1).get(3).kind().ends());
     assertEquals(5, trace.recorded());
     assertTrue(trace.eventsOf(3).isEmpty());
+    assertFalse(trace.mayHaveDropped(1));
   }
 
   @Test
-  void aRingThatGrowsToItsCapacityKeepsEveryEventInOrderThenTheMostRecent() {
-    DeliveryTrace trace = new DeliveryTrace(100); // starts at 16, grows through 32 and 64 to 100
-    for (int i = 0; i < 90; i++) {
-      trace.record(i % 3, i, DeliveryTrace.Kind.DELIVERED, 1, 0);
+  void atItsCapacityTheOldestChunkGoesAndTheTraceKnowsWhichSequencesLostEvents() {
+    DeliveryTrace trace = new DeliveryTrace(800); // chunks of 100
+    for (long s = 1; s <= 5000; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+      assertTrue(trace.size() <= 800, "never over the capacity");
+      assertTrue(trace.allocated() <= 800);
     }
-    assertEquals(30, trace.eventsOf(0).size(), "nothing lost while growing");
-    assertEquals(List.of(0L, 3L, 6L), trace.eventsOf(0).subList(0, 3).stream().map(DeliveryTrace.Event::atMillis).toList());
-    for (int i = 90; i < 250; i++) {
-      trace.record(i % 3, i, DeliveryTrace.Kind.DELIVERED, 1, 0);
-    }
-    List<Long> times = new java.util.ArrayList<>();
-    for (long s = 0; s < 3; s++) {
-      trace.eventsOf(s).forEach(e -> times.add(e.atMillis()));
-    }
-    times.sort(null);
-    assertEquals(100, times.size(), "the capacity, once full");
-    assertEquals(150, times.get(0), "the oldest kept is the 100th most recent");
-    assertEquals(249, times.get(99));
+    assertTrue(trace.size() >= 700, "at most a chunk under the capacity: " + trace.size());
+    long oldest = oldestHeld(trace, 5000);
+    assertEquals(5000 - trace.size() + 1, oldest, "the newest are kept, in one run");
+    assertTrue(trace.mayHaveDropped(oldest - 1));
+    assertFalse(trace.mayHaveDropped(oldest), "nothing of the oldest held sequence was dropped");
+    assertEquals(5000, trace.recorded());
   }
 
   @Test
-  void aZeroCapacityTraceRecordsNothingAndANegativeOneIsRefused() {
-    DeliveryTrace off = new DeliveryTrace(0);
-    off.record(1, 1, DeliveryTrace.Kind.DELIVERED, 1, 1);
-    assertTrue(off.eventsOf(1).isEmpty());
+  void shrinkingToASmallerShareKeepsTheNewestAndGrowingAgainKeepsWhatIsLeft() {
+    DeliveryTrace trace = new DeliveryTrace(1600); // chunks of 200
+    for (long s = 1; s <= 1000; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    assertEquals(1000, trace.size());
+    assertFalse(trace.mayHaveDropped(1), "nothing dropped below the capacity");
+    trace.resize(400); // three more consumers joined
+    assertEquals(400, trace.size());
+    assertEquals(601, oldestHeld(trace, 1000));
+    assertTrue(trace.mayHaveDropped(600));
+    assertFalse(trace.mayHaveDropped(601));
+    trace.resize(1600); // they left: room to grow again, nothing comes back
+    for (long s = 1001; s <= 1500; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    assertEquals(900, trace.size());
+    assertEquals(601, oldestHeld(trace, 1500));
+    trace.resize(0);
+    assertEquals(0, trace.size());
+    assertEquals(0, trace.allocated());
+    assertTrue(trace.mayHaveDropped(1500));
+  }
+
+  @Test
+  void eventsOfReleasedMessagesAreForgottenAndTheirMemoryGivenBackBeforeTheCapDropsRetainedOnes() {
+    DeliveryTrace trace = new DeliveryTrace(1 << 20); // chunks of 4096
+    for (long s = 1; s <= 3 * 4096; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    assertTrue(trace.full());
+    trace.forgetBelow(5000); // the queue retains 5000 on
+    assertEquals(3 * 4096 - 4999, trace.size());
+    assertEquals(2 * 4096, trace.allocated(), "the first chunk, all released, is given back");
+    trace.record(3 * 4096 + 1, 1, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    assertFalse(trace.mayHaveDropped(5000), "only released messages' events were forgotten");
+    assertEquals(1, trace.eventsOf(5000).size());
+    assertTrue(trace.eventsOf(4999).isEmpty());
+  }
+
+  @Test
+  void aZeroShareKeepsNothingAndSaysEventsWereDroppedAndANegativeOneIsRefused() {
+    DeliveryTrace trace = new DeliveryTrace(0);
+    trace.record(7, 1, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    assertTrue(trace.eventsOf(7).isEmpty());
+    assertTrue(trace.mayHaveDropped(7));
+    assertFalse(trace.mayHaveDropped(8));
     assertThrows(IllegalArgumentException.class, () -> new DeliveryTrace(-1));
+    assertThrows(IllegalArgumentException.class, () -> trace.resize(-1));
+  }
+
+  @Test
+  void farApartSequencesAndTimesLargeAttemptsAndSubscribersSurviveTheCompactForm() {
+    DeliveryTrace trace = new DeliveryTrace(100);
+    long far = 5 + (1L << 40);
+    long later = 1_700_000_000_000L + 40L * 24 * 3600 * 1000; // 40 days on: past an int of milliseconds
+    trace.record(5, 1_700_000_000_000L, DeliveryTrace.Kind.TIMED_OUT, 1_000_000, 123_456_789L);
+    trace.record(far, 1_700_000_000_001L, DeliveryTrace.Kind.DELIVERED, 1, 2);
+    trace.record(5, later, DeliveryTrace.Kind.SKIPPED, 0, Long.MAX_VALUE);
+    assertEquals(List.of(new DeliveryTrace.Event(5, 1_700_000_000_000L, DeliveryTrace.Kind.TIMED_OUT, 1_000_000,
+        123_456_789L), new DeliveryTrace.Event(5, later, DeliveryTrace.Kind.SKIPPED, 0, -1)), trace.eventsOf(5));
+    assertEquals(List.of(new DeliveryTrace.Event(far, 1_700_000_000_001L, DeliveryTrace.Kind.DELIVERED, 1, 2)),
+        trace.eventsOf(far));
+    assertEquals(3, trace.size());
+  }
+
+  @Test
+  void aFourthOfTheDefaultCapKeepsTheDeliveryAndAckOfAHundredThousandMessages() {
+    int share = dev.spool.SpoolSettings.create(com.typesafe.config.ConfigFactory.load()).consumer()
+        .traceEventsPerQueue() / 4;
+    DeliveryTrace trace = new DeliveryTrace(share);
+    long at = 1_700_000_000_000L;
+    for (long batch = 0; batch < 1000; batch++) { // read 100, then acknowledge them
+      for (long s = batch * 100 + 1; s <= batch * 100 + 100; s++) {
+        trace.record(s, at++, DeliveryTrace.Kind.DELIVERED, 1, 0);
+      }
+      for (long s = batch * 100 + 1; s <= batch * 100 + 100; s++) {
+        trace.record(s, at++, DeliveryTrace.Kind.ACKED, 1, -1);
+      }
+    }
+    assertEquals(200_000, trace.size());
+    assertFalse(trace.mayHaveDropped(1), "nothing dropped");
+    for (long s : new long[] {1, 6, 50_000, 100_000}) {
+      assertEquals(List.of(DeliveryTrace.Kind.DELIVERED, DeliveryTrace.Kind.ACKED), kinds(trace, s));
+    }
+    assertTrue(trace.allocated() * 16L <= 4L << 20, "within 4 MiB: " + trace.allocated());
   }
 }

@@ -87,7 +87,10 @@ final class Views {
     }
   }
 
-  /** One step of a trace; {@code at} is absent when derived from the consumer's position. */
+  /**
+   * One step of a trace (the kinds are listed in {@link MessageTrace.Entry}); {@code at} is absent
+   * for what the consumer's position says and for {@code events-dropped}.
+   */
   record TraceEntryView(String event, String consumer, String at, int attempt, String subscriber) {}
 
   /** A consumer's position, state and counters, with its settings. */

@@ -98,6 +98,16 @@ class MessageRoutesTest {
     assertEquals("p", trace.json().path("message").path("payload").asText());
     assertEquals("[appended, delivered, acked]", trace.json().path("trace").findValuesAsText("event").toString());
 
+    server.put("/api/v1/queues/" + q + "/consumers/late", "{\"startAt\":\"latest\"}");
+    TestServer.Response withLate = server.get("/api/v1/queues/" + q + "/messages/1");
+    assertEquals("[appended, delivered, acked, before-start]",
+        withLate.json().path("trace").findValuesAsText("event").toString(), withLate.body());
+    com.fasterxml.jackson.databind.JsonNode beforeStart = withLate.json().path("trace").get(3);
+    assertEquals("late", beforeStart.path("consumer").asText());
+    assertTrue(beforeStart.path("at").isMissingNode() || beforeStart.path("at").isNull(), beforeStart.toString());
+    assertTrue(withLate.json().path("trace").get(1).path("at").isTextual(), "a delivery has its time");
+    server.delete("/api/v1/queues/" + q + "/consumers/late");
+
     server.post("/api/v1/queues/" + q + "/consumers/c/read?max=100", null);
     server.post("/api/v1/queues/" + q + "/consumers/c/ack", "{\"upTo\":17}");
     TestServer.Response gc = server.post("/api/v1/gc", null);

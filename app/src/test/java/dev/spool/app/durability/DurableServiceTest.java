@@ -48,7 +48,8 @@ class DurableServiceTest {
 
     Spool second = Main.init(config(dir)).spool();
     get(second.ready());
-    assertEquals(sequences, get(second.browse("invoices", 1, 10)).stream().map(Message::sequence).toList());
+    assertEquals(sequences.subList(1, 2), get(second.browse("invoices", 1, 10)).stream().map(Message::sequence).toList(),
+        "the first, acknowledged by the only consumer, was released");
     List<Delivery> rest = get(second.createConsumer("invoices", ConsumerSettings.named("mailer"))
         .readBatch(10, Duration.ofSeconds(5)));
     assertEquals(List.of("two"), rest.stream().map(x -> x.message().payloadAsString()).toList());

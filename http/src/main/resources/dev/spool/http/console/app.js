@@ -365,6 +365,13 @@ function payloadText(m, limit) {
   return limit && text.length > limit ? text.slice(0, limit) + '…' : text;
 }
 
+// What an untimed trace entry rests on: the consumer's position, or the trace cap that dropped older events.
+function traceWhen(t) {
+  if (t.at) return fmtTime(t.at);
+  if (t.event === 'events-dropped') return 'older events dropped by the trace cap';
+  return 'from its position';
+}
+
 function messagePage(name, sequence) {
   const details = h('dl', { class: 'settings', id: 'message-details' });
   const payload = h('pre', { class: 'payload', id: 'message-payload' });
@@ -382,7 +389,7 @@ function messagePage(name, sequence) {
       headers: Object.entries(m.headers ?? {}).map(([k, v]) => k + ': ' + v).join('\n') || '–' }));
     payload.textContent = payloadText(m);
     fill(trace, answer.trace.map((t) => h('tr', { class: 'trace-' + t.event },
-      h('td', {}, t.event), h('td', {}, t.consumer ?? ''), h('td', {}, t.at ? fmtTime(t.at) : 'from the cursor'),
+      h('td', {}, t.event), h('td', {}, t.consumer ?? ''), h('td', { class: t.at ? '' : 'muted' }, traceWhen(t)),
       h('td', { class: 'num' }, t.attempt ? String(t.attempt) : ''))));
   };
 }
