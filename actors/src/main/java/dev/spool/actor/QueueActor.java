@@ -47,6 +47,11 @@ import org.apache.pekko.pattern.StatusReply;
 /**
  * One queue: the only writer of its {@link SegmentedLog}. It assigns sequences, deduplicates
  * producer ids, enforces the queue's bounds, and owns one {@link ConsumerActor} child per consumer.
+ * It keeps the protocol, the timers and the tells; the work is done by plain classes it drives on
+ * its own thread: {@link Appender} (the publish path), {@link Retention} (watermarks, collection,
+ * expiry and eviction, in removal steps this actor tells the consumers of and journals) and, on a
+ * durable queue, {@link GroupCommit} (the journal batches and their outcomes). Each redrive runs
+ * in a {@link RedriveJob} child.
  *
  * <p>It releases each message below the lowest sequence any consumer still needs and outside the
  * queue's retention: consumers report their need once per segment they pass, and the queue reads
