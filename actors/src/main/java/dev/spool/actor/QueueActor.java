@@ -626,6 +626,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     long threshold = memory.threshold();
     int hold = journal == null ? 0 : 1; // a durable publish also holds its serialized form until written
     if (!dropOldest) {
+      requireBatchFits(count, freshBytes);
       if (overBounds(count, freshBytes)) {
         releaseAcknowledged();
         if (overBounds(count, freshBytes)) {
@@ -654,19 +655,24 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (eviction != null) {
       eviction.release(); // what the queue's own bounds evicted counts toward the global threshold too
     }
-    while (!memory.tryReserve(keptBytes, held)) {
-      if (log.oldest() == null) {
+    while (true) {
+      // Its own oldest go first, to stay under the threshold: reaching it puts every queue under
+      // pressure, and other drop-oldest queues would pay for this one's publish.
+      long needed = threshold > 0 ? memory.bytes() + reserved - threshold + 1 : 0;
+      if (needed > 0 && log.oldest() != null) {
+        long freedBefore = eviction == null ? 0 : eviction.bytes;
+        do {
+          eviction = evictOldest(eviction);
+        } while (eviction.bytes - freedBefore < needed && log.oldest() != null);
+        eviction.release();
+      } else if (memory.tryReserve(keptBytes, held)) {
+        break;
+      } else if (log.oldest() == null) {
         if (eviction != null) {
           eviction.finish();
         }
         throw globalFull(reserved);
       }
-      long needed = memory.bytes() + reserved - threshold;
-      long freedBefore = eviction == null ? 0 : eviction.bytes;
-      do {
-        eviction = evictOldest(eviction);
-      } while (eviction.bytes - freedBefore < needed && log.oldest() != null);
-      eviction.release();
     }
     if (eviction != null) {
       eviction.finish();
@@ -703,14 +709,33 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return dropped;
   }
 
+  /**
+   * Under {@code reject}, refuses a batch that could not fit even in an empty queue: waiting would
+   * not help, so it is not {@code QueueFull}.
+   */
+  private void requireBatchFits(int count, long freshBytes) {
+    long maxLength = queueSettings.maxLength();
+    long maxBytes = queueSettings.maxBytes();
+    if (maxLength > 0 && count > maxLength) {
+      throw new SpoolException.MessageTooLarge("a batch of " + count + " messages can never fit in queue '" + name
+          + "', whose maxLength is " + maxLength + "; publish at most " + maxLength + " at a time");
+    }
+    if (maxBytes > 0 && freshBytes > maxBytes) {
+      throw new SpoolException.MessageTooLarge("a batch of " + freshBytes + " bytes can never fit in queue '" + name
+          + "', whose maxBytes is " + maxBytes + "; publish fewer messages at a time");
+    }
+  }
+
   private SpoolException refusal(int count, long freshBytes) {
     long maxLength = queueSettings.maxLength();
+    String held = " not released yet (a message is released once every consumer has acknowledged it and all"
+        + " before it, and it is past the queue's retention)";
     if (maxLength > 0 && log.retainedMessages() + pendingMessages + count > maxLength) {
       return new SpoolException.QueueFull("queue '" + name + "' holds " + (log.retainedMessages() + pendingMessages)
-          + " unacknowledged messages; " + count + " more would pass its maxLength of " + maxLength);
+          + " messages" + held + "; " + count + " more would pass its maxLength of " + maxLength);
     }
     return new SpoolException.QueueFull("queue '" + name + "' holds " + (log.retainedBytes() + pendingBytes)
-        + " bytes of unacknowledged messages; " + freshBytes + " more would pass its maxBytes of "
+        + " bytes of messages" + held + "; " + freshBytes + " more would pass its maxBytes of "
         + queueSettings.maxBytes());
   }
 
