@@ -1,4 +1,4 @@
-package dev.spool.http.console;
+package dev.spool.system.console;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.spool.http.TestServer;
+import dev.spool.system.TestServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
