@@ -6,14 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigException;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,19 +108,30 @@ class MainConfigurationTest {
     Path file = Files.writeString(dir.resolve("application.conf"), "spool.http {\n  port = 0\n");
     Path console = dir.resolve("console.out");
     Process p = startMain(dir, console);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the start ends");
-    String out = read(console);
-    assertEquals(1, p.exitValue(), out);
-    assertTrue(out.contains("ERROR dev.spool.app.Main - Spool cannot start: its configuration cannot be read: "), out);
-    assertTrue(out.contains(file.toRealPath() + ": 3: "), "the file and line: " + out);
-    assertFalse(Files.exists(dir.resolve("data")), "nothing was started");
+    try {
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the start ends: " + read(console));
+      String out = read(console);
+      assertEquals(1, p.exitValue(), out);
+      assertTrue(out.contains("ERROR dev.spool.app.Main - Spool cannot start: its configuration cannot be read: "),
+          out);
+      assertTrue(out.contains(file.toRealPath() + ": 3: "), "the file and line: " + out);
+      assertFalse(Files.exists(dir.resolve("data")), "nothing was started");
+    } finally {
+      p.destroyForcibly();
+    }
   }
 
-  /** {@link Main} in a child JVM with {@code dir} as its working directory, logging as the service does. */
+  /**
+   * {@link Main} in a child JVM with {@code dir} as its working directory, logging as the service
+   * does. Its class path is this JVM's with every entry absolute and none empty: an empty entry means
+   * the working directory, whose application.conf would then be read as a resource too.
+   */
   private static Process startMain(Path dir, Path console) throws IOException {
+    String classPath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+        .filter(entry -> !entry.isBlank()).map(entry -> Path.of(entry).toAbsolutePath().toString())
+        .collect(Collectors.joining(File.pathSeparator));
     List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", SERVICE_LOGGING,
-        "-cp", System.getProperty("java.class.path"), Main.class.getName());
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", SERVICE_LOGGING, "-cp", classPath, Main.class.getName());
     return new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(console.toFile()).start();
   }
