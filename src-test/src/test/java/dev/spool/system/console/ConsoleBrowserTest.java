@@ -52,7 +52,7 @@ class ConsoleBrowserTest {
 
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  /** Surefire runs in the module's directory, so this is http/target/console-screenshots. */
+  /** Surefire runs in the module's directory, so this is src-test/target/console-screenshots. */
   private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
   private static final Duration WAIT = Duration.ofSeconds(15);
 
