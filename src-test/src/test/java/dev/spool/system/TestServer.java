@@ -37,7 +37,7 @@ public final class TestServer implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  public final Spool spool;
+  private final Spool spool;
   private final SpoolHttpServer.Binding binding;
   private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final Path dataDir;
