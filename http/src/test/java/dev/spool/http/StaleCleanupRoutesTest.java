@@ -58,6 +58,8 @@ class StaleCleanupRoutesTest {
       assertTrue(stale.toString().contains("\"consumer\":\"laggard\",\"lag\":200"), stale.toString());
     });
 
+    TestServer.Response listedWithoutIdle = server.get("/api/v1/consumers/stale");
+    assertEquals(0, listedWithoutIdle.json().size(), "listing and cleanup share the default idle: " + listedWithoutIdle.body());
     TestServer.Response withoutIdle = server.post("/api/v1/consumers/stale/cleanup", "{\"lagThreshold\":150}");
     assertEquals(200, withoutIdle.status(), withoutIdle.body());
     assertEquals(0, withoutIdle.json().path("removed").asInt(), "stale-after (5 min) has not passed");
