@@ -316,8 +316,10 @@ public final class Spool {
 
   /** Consumers with no subscriber attached and no read or acknowledgement for {@code idle}, with their lag. */
   public CompletionStage<List<StaleConsumer>> detectStaleConsumers(Duration idle) {
-    if (idle == null || idle.isNegative()) {
-      return failed(new SpoolException.InvalidConfiguration("idle must not be negative"));
+    try {
+      StaleConsumer.requireValidIdle(idle);
+    } catch (SpoolException e) {
+      return failed(e);
     }
     return allConsumers().thenApply(consumers -> {
       long now = engine.settings.clock().millis();

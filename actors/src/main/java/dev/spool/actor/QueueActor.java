@@ -448,7 +448,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         m.sequence(), m.type(), groupId, groupSize));
   }
 
-
   private void wakeWaiting() {
     if (waiting.isEmpty()) {
       return;

@@ -9,6 +9,7 @@ import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
+import dev.spool.StaleConsumer;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
@@ -700,9 +701,15 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   private Behavior<Command> onCleanupStale(CleanupStaleConsumers cleanup) {
-    if (cleanup.lagThreshold() < 0 || cleanup.staleAfter() == null || cleanup.staleAfter().isNegative()) {
+    if (cleanup.lagThreshold() < 0) {
       Request.fail(cleanup, new SpoolException.InvalidConfiguration(
-          "the lag threshold and the idle time must not be negative"));
+          "the lag threshold must not be negative, not " + cleanup.lagThreshold()));
+      return this;
+    }
+    try {
+      StaleConsumer.requireValidIdle(cleanup.staleAfter());
+    } catch (SpoolException e) {
+      Request.fail(cleanup, e);
       return this;
     }
     this.<Integer, Integer>toEveryQueue(

@@ -163,7 +163,10 @@ public final class DeliveryTrace {
 
   /** A chunk at the tail, dropping the oldest while the capacity allows no other; reuses a dropped one. */
   private Chunk newChunk(long sequence, long atMillis) {
-    int length = Math.min(capacity, Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, capacity / 8)));
+    // As large as what is held already (up to an eighth of the share and MAX_CHUNK): a consumer that
+    // saw a few deliveries holds a few hundred bytes, not 64 KB, and thousands of them stay cheap.
+    long grown = Math.min(allocated, Math.min(MAX_CHUNK, capacity / 8));
+    int length = (int) Math.min(capacity, Math.max(MIN_CHUNK, grown));
     Chunk reuse = spare != null && spare.sequences.length == length ? spare : null;
     spare = null;
     while (!chunks.isEmpty() && allocated + length > capacity) {

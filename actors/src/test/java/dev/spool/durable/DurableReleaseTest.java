@@ -3,6 +3,7 @@ package dev.spool.durable;
 import static dev.spool.engine.Await.failure;
 import static dev.spool.engine.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
@@ -121,5 +122,28 @@ class DurableReleaseTest {
       expected.add(s);
     }
     assertEquals(expected, sequencesOf(spool.consumer("recent", "c")));
+  }
+
+  @Test
+  void aDurableBatchThatEvictsItsOwnQueueTakesNothingFromOtherQueues() {
+    String registry = "release-" + REGISTRIES.incrementAndGet();
+    Spool spool = engine(registry);
+    result(spool.ready());
+    result(spool.createQueue("other", QueueSettings.defaults().withOverflow(Overflow.DROP_OLDEST)));
+    result(spool.createPublisher("other", "p").publishAll(kilobytes(100)));
+    result(spool.createQueue("small", QueueSettings.defaults().withDurability(Durability.PERSISTENT)
+        .withMaxLength(10).withOverflow(Overflow.DROP_OLDEST)));
+    QueuePublisher publisher = spool.createPublisher("small", "p");
+    result(publisher.publishAll(kilobytes(10)));
+    long one = result(spool.queueStats("small")).bytes() / 10;
+    result(spool.setMemoryThresholdBytes(result(spool.memoryStats()).totalBytes() + 5 * one));
+    for (int batch : new int[] {50, 5, 200}) {
+      result(publisher.publishAll(kilobytes(batch)));
+    }
+    long depth = result(spool.queueStats("small")).depth();
+    assertTrue(depth > 0 && depth <= 10, "the newest that fit beside the others: " + depth);
+    QueueStats other = result(spool.queueStats("other"));
+    assertEquals(100, other.depth(), "the other queue lost nothing");
+    assertEquals(0, other.dropped());
   }
 }

@@ -110,6 +110,8 @@ class CleanupAndLagAgeTest {
     failure(spool.cleanupStaleConsumers(150, null), Code.InvalidConfiguration);
     failure(spool.cleanupStaleConsumers(150, Duration.ofSeconds(-1)), Code.InvalidConfiguration);
     failure(spool.cleanupStaleConsumers(-1, Duration.ofSeconds(1)), Code.InvalidConfiguration);
+    failure(spool.cleanupStaleConsumers(150, Duration.ofHours(9_999_999_999_999L)), Code.InvalidConfiguration);
+    failure(spool.detectStaleConsumers(Duration.ofHours(9_999_999_999_999L)), Code.InvalidConfiguration);
     assertEquals(5, consumers(spool, q).size());
 
     List<String> listed = stalerThan(spool, q, Duration.ofSeconds(1), 150);

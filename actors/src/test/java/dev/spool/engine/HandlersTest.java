@@ -74,7 +74,8 @@ class HandlersTest {
     String q = "poison-" + QUEUES.incrementAndGet();
     String dlq = q + "-dlq";
     TestProbe<SpoolEvent> events = Events.probe(testKit);
-    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq, 3)));
+    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq, 3)
+        .withRetention(Duration.ofHours(1))));
     int total = 10_000;
     // every hundredth message is poison: 100 of them
     List<Message> batch = messages(total, i -> (i % 100 == 0 ? "poison-" : "ok-") + i);

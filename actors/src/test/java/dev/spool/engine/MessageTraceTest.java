@@ -83,7 +83,8 @@ class MessageTraceTest {
     String q = "traced-" + QUEUES.incrementAndGet();
     String dlq = q + "-dlq";
     result(spool.createQueue(dlq, QueueSettings.defaults()));
-    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq, 2)));
+    // retention keeps what every consumer settled, so that its trace can be asked for
+    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq, 2).withRetention(Duration.ofHours(1))));
     QueueConsumer acker = spool.createConsumer(q, ConsumerSettings.named("acker").prefetch(500));
     QueueConsumer failer = spool.createConsumer(q, ConsumerSettings.named("failer").prefetch(500).backoff(FAST));
     QueueConsumer odd = spool.createConsumer(q, ConsumerSettings.named("odd").filter(MessageFilter.type("odd")));
@@ -132,7 +133,7 @@ class MessageTraceTest {
     try {
       Spool spool = Spool.create(small.system());
       String q = "capped";
-      result(spool.createQueue(q, QueueSettings.defaults()));
+      result(spool.createQueue(q, QueueSettings.defaults().withRetention(Duration.ofHours(1))));
       QueueConsumer a = spool.createConsumer(q, ConsumerSettings.named("a"));
       QueueConsumer b = spool.createConsumer(q, ConsumerSettings.named("b"));
       result(a.ready());
@@ -168,7 +169,7 @@ class MessageTraceTest {
     try {
       Spool spool = Spool.create(small.system());
       String q = "shared";
-      result(spool.createQueue(q, QueueSettings.defaults()));
+      result(spool.createQueue(q, QueueSettings.defaults().withRetention(Duration.ofHours(1))));
       QueueConsumer a = spool.createConsumer(q, ConsumerSettings.named("a"));
       result(a.ready());
       result(spool.createPublisher(q, "p").publishAll(kibMessages(300)));

@@ -90,6 +90,7 @@ class ReleaseTest {
     QueuePublisher publisher = spool.createPublisher(q, "p");
     result(publisher.publishAll(messages(10, KIB)));
     failure(publisher.publish(Message.of("t", new byte[KIB])), Code.QueueFull);
+    failure(publisher.publishAll(messages(11, KIB)), Code.MessageTooLarge); // never fits: waiting would not help
 
     List<Delivery> first = result(c.readBatch(4));
     result(c.acknowledgeBatch(first));
@@ -238,6 +239,26 @@ class ReleaseTest {
     assertEquals(10, after.depth(), "nothing evicted for a message that can never fit");
     assertEquals(30, after.lastSequence());
     assertEquals(20, after.dropped());
+  }
+
+  @Test
+  void aBatchThatEvictsItsOwnQueueTakesNothingFromOtherQueuesUnderTheThreshold() {
+    long one = sizeOf(KIB);
+    Spool spool = spool(0);
+    String other = queue(spool, QueueSettings.defaults().withOverflow(Overflow.DROP_OLDEST));
+    result(spool.createPublisher(other, "p").publishAll(messages(100, KIB)));
+    String small = queue(spool, QueueSettings.defaults().withMaxLength(10).withOverflow(Overflow.DROP_OLDEST));
+    QueuePublisher publisher = spool.createPublisher(small, "p");
+    result(publisher.publishAll(messages(10, KIB)));
+    result(spool.setMemoryThresholdBytes(result(spool.memoryStats()).totalBytes() + 30 * one));
+    for (int batch : new int[] {50, 5, 200}) {
+      result(publisher.publishAll(messages(batch, KIB)));
+    }
+    assertEquals(10, result(spool.queueStats(small)).depth());
+    assertEquals(100, result(spool.queueStats(other)).depth(), "the other queue lost nothing");
+    assertEquals(0, result(spool.queueStats(other)).dropped());
+    assertTrue(result(spool.memoryStats()).totalBytes() <= result(spool.memoryStats()).thresholdBytes());
+    assertTrue(!result(spool.memoryStats()).underPressure(), "the threshold was never reached");
   }
 
   @Test

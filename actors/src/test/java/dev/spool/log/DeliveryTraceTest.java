@@ -59,23 +59,25 @@ class DeliveryTraceTest {
 
   @Test
   void shrinkingToASmallerShareKeepsTheNewestAndGrowingAgainKeepsWhatIsLeft() {
-    DeliveryTrace trace = new DeliveryTrace(1600); // chunks of 200
+    DeliveryTrace trace = new DeliveryTrace(1600); // chunks growing to 200
     for (long s = 1; s <= 1000; s++) {
       trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
     }
     assertEquals(1000, trace.size());
     assertFalse(trace.mayHaveDropped(1), "nothing dropped below the capacity");
     trace.resize(400); // three more consumers joined
-    assertEquals(400, trace.size());
-    assertEquals(601, oldestHeld(trace, 1000));
-    assertTrue(trace.mayHaveDropped(600));
-    assertFalse(trace.mayHaveDropped(601));
+    int kept = trace.size();
+    assertTrue(kept <= 400 && kept > 400 - 200, "the share less at most a chunk: " + kept);
+    long oldest = oldestHeld(trace, 1000);
+    assertEquals(1000 - kept + 1, oldest, "the newest are kept");
+    assertTrue(trace.mayHaveDropped(oldest - 1));
+    assertFalse(trace.mayHaveDropped(oldest));
     trace.resize(1600); // they left: room to grow again, nothing comes back
     for (long s = 1001; s <= 1500; s++) {
       trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
     }
-    assertEquals(900, trace.size());
-    assertEquals(601, oldestHeld(trace, 1500));
+    assertEquals(kept + 500, trace.size());
+    assertEquals(oldest, oldestHeld(trace, 1500));
     trace.resize(0);
     assertEquals(0, trace.size());
     assertEquals(0, trace.allocated());
@@ -144,5 +146,20 @@ class DeliveryTraceTest {
       assertEquals(List.of(DeliveryTrace.Kind.DELIVERED, DeliveryTrace.Kind.ACKED), kinds(trace, s));
     }
     assertTrue(trace.allocated() * 16L <= 4L << 20, "within 4 MiB: " + trace.allocated());
+  }
+
+  @Test
+  void aConsumerWithFewDeliveriesHoldsSmallChunks() {
+    DeliveryTrace trace = new DeliveryTrace(1_000_000 / 4);
+    for (long s = 1; s <= 3; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+      trace.record(s, s, DeliveryTrace.Kind.ACKED, 1, -1);
+    }
+    assertTrue(trace.allocated() <= 16, "a few events, a small chunk: " + trace.allocated());
+    for (long s = 4; s <= 100_000; s++) {
+      trace.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    assertEquals(100_003, trace.size(), "chunks grow with what is held");
+    assertTrue(trace.allocated() < 100_000 + 4096, "at most a chunk unused: " + trace.allocated());
   }
 }

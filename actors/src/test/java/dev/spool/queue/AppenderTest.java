@@ -126,6 +126,14 @@ class AppenderTest {
   }
 
   @Test
+  void underRejectABatchThatCouldNeverFitIsTooLargeNotFull() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(DEFAULTS.withMaxLength(2));
+
+    assertThrows(SpoolException.MessageTooLarge.class, () -> q.publish(kib(), kib(), kib()));
+    assertEquals(0, q.log.lastSequence());
+  }
+
+  @Test
   void rejectRefusesPastTheMemoryThresholdAndReservesNothing() {
     QueueCoreFixture q = new QueueCoreFixture(DEFAULTS, 5 * 1024, false);
     q.publish(kib(), kib(), kib());

@@ -1,17 +1,22 @@
 package dev.spool.app;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
 import dev.spool.Spool;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.http.SpoolHttpServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.RejectedExecutionException;
+import java.util.Properties;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -25,11 +30,14 @@ import org.slf4j.LoggerFactory;
  * wiring and is what tests start. SIGTERM runs Pekko's CoordinatedShutdown (its JVM shutdown hook):
  * the HTTP port closes and requests in flight finish first, then the engine stops.
  *
+ * <p>Its configuration is one file over built-in defaults (see {@link #configuration}): the
+ * repository's top-level {@code application.conf} when started from there.
+ *
  * <p>A journal that is slow, down or unreadable never stops the start: the engine and the HTTP
  * service come up, {@code /health/ready} answers 503 with the reason, and the journal's tables and
  * durable queues are retried with backoff until it answers. Only configuration that can never
  * work (invalid settings, a non-loopback host without tokens, an unreadable keystore, a port in
- * use) ends the process, with one ERROR line.
+ * use, a configuration file that cannot be read) ends the process, with one ERROR line.
  */
 public final class Main {
 
@@ -52,12 +60,61 @@ public final class Main {
 
   private Main() {}
 
+  /**
+   * The service's configuration and where it was read from.
+   *
+   * @param config the resolved configuration
+   * @param source the file read over the built-in defaults, or that there was none
+   */
+  record Configuration(Config config, String source) {}
+
+  /**
+   * Reads the service's configuration: the file {@code -Dconfig.file} names, else
+   * {@code application.conf} in {@code workingDirectory} when there is one, over the built-in defaults
+   * (the {@code application.conf} inside the jar, a copy of the repository's, then every module's
+   * {@code reference.conf}). A key the file does not set keeps its built-in default, and the file's
+   * values are resolved together with the defaults, so that {@code ${spool.data-dir}} in them follows
+   * the file. {@code -D} properties override everything. {@code -Dconfig.resource} and
+   * {@code -Dconfig.url} keep Typesafe Config's meaning: they replace the built-in application.conf.
+   *
+   * @throws ConfigException when the file is missing (named by {@code -Dconfig.file}), not valid
+   *     HOCON, or refers to a setting that does not exist; the message names the file and line
+   */
+  static Configuration configuration(Path workingDirectory, Properties system) {
+    String named = system.getProperty("config.file");
+    if (named == null && (system.getProperty("config.resource") != null || system.getProperty("config.url") != null)) {
+      String source = system.getProperty("config.resource") != null
+          ? "resource " + system.getProperty("config.resource") : system.getProperty("config.url");
+      return new Configuration(ConfigFactory.load(), source);
+    }
+    Config builtIn = ConfigFactory.parseResourcesAnySyntax("application");
+    Path file = named != null ? Path.of(named) : workingDirectory.resolve("application.conf");
+    if (named == null && !Files.isRegularFile(file)) {
+      return new Configuration(ConfigFactory.load(builtIn),
+          "the built-in defaults (no application.conf in " + workingDirectory.toAbsolutePath().normalize() + ")");
+    }
+    Path absolute = file.toAbsolutePath().normalize();
+    Config read = ConfigFactory.parseFile(absolute.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+    return new Configuration(ConfigFactory.load(read.withFallback(builtIn)), absolute + " over the built-in defaults");
+  }
+
   public static void main(String[] args) {
+    Configuration configuration;
     try {
-      init(ConfigFactory.load());
+      configuration = configuration(Path.of(""), System.getProperties());
+    } catch (ConfigException e) { // an operator's mistake at start: say which file and line, and stop
+      log.error("Spool cannot start: its configuration cannot be read: {}", e.getMessage());
+      System.exit(1);
+      return;
+    }
+    log.info("configuration: {}", configuration.source());
+    try {
+      init(configuration.config());
     } catch (RuntimeException e) {
       Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-      if (cause instanceof SpoolException) { // a configuration that can never work: its message says what
+      if (cause instanceof ConfigException) { // a missing or mistyped setting: the message names it and its file
+        log.error("Spool cannot start: invalid configuration: {}", cause.getMessage());
+      } else if (cause instanceof SpoolException) { // a configuration that can never work: its message says what
         log.error("Spool cannot start: {}", cause.getMessage());
       } else {
         log.error("Spool failed to start: {}", cause.getMessage(), cause);
@@ -115,10 +172,6 @@ public final class Main {
 
     static CompletableFuture<Done> ensure(Config config) {
       CompletableFuture<Done> done = new CompletableFuture<>();
-      if (!config.hasPath("spool.journal.database")) {
-        done.complete(Done.getInstance()); // no journal of the service's own: nothing to create
-        return done;
-      }
       requireConfigured(config);
       Duration min = config.getDuration("spool.persistence.restart-backoff.min");
       Duration max = config.getDuration("spool.persistence.restart-backoff.max");

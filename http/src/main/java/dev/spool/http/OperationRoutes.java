@@ -15,9 +15,6 @@ import org.apache.pekko.http.javadsl.server.Route;
  */
 final class OperationRoutes extends RouteSupport {
 
-  /** Idle time after which {@code GET /consumers/stale} calls a consumer stale when the query names none. */
-  private static final Duration DEFAULT_IDLE = Duration.ofSeconds(60);
-
   private final Spool spool;
   private final EventStreams streams;
 
@@ -39,7 +36,7 @@ final class OperationRoutes extends RouteSupport {
             () -> ok(spool.collectGarbage(), Views.FreedView::new)))),
         pathPrefix(PathMatchers.segment("consumers").slash("stale"), () -> concat(
             pathEnd(() -> get(() -> allow(principal, Access.VIEW, () -> parameterOptional("idle", idle -> ok(
-                spool.detectStaleConsumers(durationParam("idle", idle, DEFAULT_IDLE)),
+                spool.detectStaleConsumers(durationParam("idle", idle, spool.settings().janitor().staleAfter())),
                 stale -> stale.stream().map(Views.StaleView::of).toList()))))),
             path("cleanup", () -> post(() -> allow(principal, Access.ADMIN,
                 () -> body(Requests.CleanupBody.class, body -> ok(cleanup(body), n -> new Views.RemovedView(n)))))))),

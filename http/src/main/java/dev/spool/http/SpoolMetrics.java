@@ -130,7 +130,7 @@ final class SpoolMetrics implements AutoCloseable {
   private List<Meter> registerConsumer(List<String> key) {
     Tags tags = Tags.of("queue", key.get(0), "consumer", key.get(1));
     List<Meter> m = new ArrayList<>();
-    m.add(consumerGauge("spool.consumer.lag", "Messages not yet acknowledged", tags, key, ConsumerInfo::lag));
+    m.add(consumerGauge("spool.consumer.lag", "Messages past the committed position (last sequence minus committed)", tags, key, ConsumerInfo::lag));
     m.add(consumerGauge("spool.consumer.lag.age.seconds", "Age of the oldest unacknowledged message", tags, key,
         c -> c.lagAgeMs() / 1000.0));
     m.add(consumerGauge("spool.consumer.in.flight", "Deliveries in flight", tags, key, ConsumerInfo::inFlight));

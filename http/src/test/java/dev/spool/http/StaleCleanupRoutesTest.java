@@ -58,6 +58,8 @@ class StaleCleanupRoutesTest {
       assertTrue(stale.toString().contains("\"consumer\":\"laggard\",\"lag\":200"), stale.toString());
     });
 
+    TestServer.Response listedWithoutIdle = server.get("/api/v1/consumers/stale");
+    assertEquals(0, listedWithoutIdle.json().size(), "listing and cleanup share the default idle: " + listedWithoutIdle.body());
     TestServer.Response withoutIdle = server.post("/api/v1/consumers/stale/cleanup", "{\"lagThreshold\":150}");
     assertEquals(200, withoutIdle.status(), withoutIdle.body());
     assertEquals(0, withoutIdle.json().path("removed").asInt(), "stale-after (5 min) has not passed");
@@ -78,6 +80,14 @@ class StaleCleanupRoutesTest {
       assertTrue(r.json().path("message").asText().contains("'" + field + "'"), bad + " -> " + r.body());
       assertEquals(200, status("laggard"), "refused: nothing removed");
     }
+    String tooLong = "PT9999999999999H"; // a valid duration past what milliseconds can count
+    TestServer.Response listed = server.get("/api/v1/consumers/stale?idle=" + tooLong);
+    assertEquals(400, listed.status(), listed.body());
+    TestServer.Response cleaned = server.post("/api/v1/consumers/stale/cleanup",
+        "{\"lagThreshold\":150,\"idle\":\"" + tooLong + "\"}");
+    assertEquals(400, cleaned.status(), cleaned.body());
+    assertTrue(cleaned.json().path("message").asText().contains("too long"), cleaned.body());
+    assertEquals(200, status("laggard"), "refused: nothing removed");
 
     TestServer.Response cleanup = server.post("/api/v1/consumers/stale/cleanup",
         "{\"lagThreshold\":150,\"idle\":\"PT1S\"}");

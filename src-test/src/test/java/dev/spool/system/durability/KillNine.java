@@ -1,6 +1,6 @@
-package dev.spool.app.durability;
+package dev.spool.system.durability;
 
-import dev.spool.app.durability.KillNineDriver.Sizes;
+import dev.spool.system.durability.KillNineDriver.Sizes;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

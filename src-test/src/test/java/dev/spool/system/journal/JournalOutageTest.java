@@ -1,4 +1,4 @@
-package dev.spool.app;
+package dev.spool.system.journal;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,6 +14,7 @@ import dev.spool.Message;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
+import dev.spool.app.Main;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -1,4 +1,4 @@
-package dev.spool.app.durability;
+package dev.spool.system.durability;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;

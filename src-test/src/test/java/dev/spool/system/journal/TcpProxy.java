@@ -1,4 +1,4 @@
-package dev.spool.app;
+package dev.spool.system.journal;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.spool.app.durability;
+package dev.spool.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -11,7 +11,6 @@ import dev.spool.Message;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
-import dev.spool.app.Main;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

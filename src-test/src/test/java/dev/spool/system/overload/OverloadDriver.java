@@ -1,4 +1,4 @@
-package dev.spool.app;
+package dev.spool.system.overload;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -13,6 +13,7 @@ import dev.spool.QueuePublisher;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
 import dev.spool.SpoolException;
+import dev.spool.app.JournalSchema;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;

@@ -1,4 +1,4 @@
-package dev.spool.app.durability;
+package dev.spool.system.durability;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;

@@ -1,8 +1,8 @@
-package dev.spool.app.durability;
+package dev.spool.system.durability;
 
-import static dev.spool.app.durability.KillNineTest.assertHeld;
+import static dev.spool.system.durability.KillNineTest.assertHeld;
 
-import dev.spool.app.durability.KillNineDriver.Sizes;
+import dev.spool.system.durability.KillNineDriver.Sizes;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;

@@ -1,9 +1,10 @@
-package dev.spool.http;
+package dev.spool.system.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.spool.system.TestServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

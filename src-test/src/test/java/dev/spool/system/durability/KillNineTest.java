@@ -1,9 +1,9 @@
-package dev.spool.app.durability;
+package dev.spool.system.durability;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import dev.spool.app.durability.KillNineDriver.Sizes;
+import dev.spool.system.durability.KillNineDriver.Sizes;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.spool.app;
+package dev.spool.system.overload;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

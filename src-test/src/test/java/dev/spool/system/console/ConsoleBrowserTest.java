@@ -1,4 +1,4 @@
-package dev.spool.http.console;
+package dev.spool.system.console;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.spool.http.TestServer;
+import dev.spool.system.TestServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +52,7 @@ class ConsoleBrowserTest {
 
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  /** Surefire runs in the module's directory, so this is http/target/console-screenshots. */
+  /** Surefire runs in the module's directory, so this is src-test/target/console-screenshots. */
   private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
   private static final Duration WAIT = Duration.ofSeconds(15);
 
