@@ -128,16 +128,7 @@ public final class SegmentedLog {
    * removal, never the message. Writer only.
    */
   public void appendRemoved(long sequence, long epoch) {
-    long expected = lastSequenceUnpublished + 1;
-    if (sequence != expected) {
-      throw new IllegalArgumentException("append of sequence " + sequence + ", expected " + expected);
-    }
-    long segmentNumber = (sequence - 1) >>> shift;
-    Segment segment = segmentFor(segmentNumber);
-    if (segment == null) {
-      segment = new Segment(segmentNumber, segmentSize);
-      install(segment);
-    }
+    Segment segment = segmentForNext(sequence);
     if (removedMarker == null || removedMarker.epoch != epoch) {
       removedMarker = new Removed(epoch);
     }
@@ -147,6 +138,17 @@ public final class SegmentedLog {
 
   private void store(Message message) {
     long sequence = message.sequence();
+    Segment segment = segmentForNext(sequence);
+    segment.slots[(int) ((sequence - 1) & mask)] = message;
+    segment.count++;
+    segment.bytes += message.sizeBytes();
+    retainedMessages++;
+    retainedBytes += message.sizeBytes();
+    lastSequenceUnpublished = sequence;
+  }
+
+  /** The segment that takes {@code sequence}, which must be the next one, installed if new. */
+  private Segment segmentForNext(long sequence) {
     long expected = lastSequenceUnpublished + 1;
     if (sequence != expected) {
       throw new IllegalArgumentException("append of sequence " + sequence + ", expected " + expected);
@@ -157,12 +159,7 @@ public final class SegmentedLog {
       segment = new Segment(segmentNumber, segmentSize);
       install(segment);
     }
-    segment.slots[(int) ((sequence - 1) & mask)] = message;
-    segment.count++;
-    segment.bytes += message.sizeBytes();
-    retainedMessages++;
-    retainedBytes += message.sizeBytes();
-    lastSequenceUnpublished = sequence;
+    return segment;
   }
 
   /**
