@@ -840,8 +840,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
     Message m = log.get(get.sequence());
     if (m == null) {
+      String retained = log.firstSequence() > log.lastSequence()
+          ? "it retains nothing; the next message gets " + log.nextSequence()
+          : "it retains " + log.firstSequence() + " to " + log.lastSequence();
       Request.fail(get, new SpoolException.SequenceOutOfRange("queue '" + name + "' does not retain sequence "
-          + get.sequence() + " (retained: " + log.firstSequence() + " to " + log.lastSequence() + ")"));
+          + get.sequence() + " (released, removed or never appended; " + retained + ")"));
       return this;
     }
     MessageTrace.Entry appended = new MessageTrace.Entry("appended", null, Instant.ofEpochMilli(m.timestamp()), 0, null);

@@ -139,6 +139,8 @@ class ReleaseTest {
     assertEquals(0, done.bytes());
     assertEquals(1849, done.firstSequence());
     assertEquals(1848, done.lastSequence());
+    String gone = failure(spool.messageTrace(q, 1), Code.SequenceOutOfRange).getMessage();
+    assertTrue(gone.contains("released") && gone.contains("retains nothing; the next message gets 1849"), gone);
     MemoryStats memory = result(spool.memoryStats());
     assertEquals(List.of(new MemoryStats.QueueMemory(q, 0, 0)),
         memory.queues().stream().filter(m -> m.queue().equals(q)).toList());
