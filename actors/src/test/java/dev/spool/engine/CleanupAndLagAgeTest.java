@@ -57,8 +57,7 @@ class CleanupAndLagAgeTest {
   }
 
   private void timePasses(Duration d) {
-    clock.advance(d);
-    ManualTime.get(testKit.system()).timePasses(d);
+    clock.timePasses(testKit.system(), d);
   }
 
   private static String queue(Spool spool, QueueSettings settings) {

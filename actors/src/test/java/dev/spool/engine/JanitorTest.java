@@ -56,10 +56,8 @@ class JanitorTest {
     return Spool.create(testKit.system(), SpoolSettings.create(testKit.system()).withClock(clock));
   }
 
-  /** Moves the wall clock and the scheduler together, so the janitor ticks at the new time. */
   private void timePasses(Duration d) {
-    clock.advance(d);
-    ManualTime.get(testKit.system()).timePasses(d);
+    clock.timePasses(testKit.system(), d);
   }
 
   private static String queue(Spool spool, QueueSettings settings) {

@@ -16,6 +16,12 @@ final class ManualClock extends Clock {
     millis.addAndGet(by.toMillis());
   }
 
+  /** Moves this clock and {@code system}'s {@code ManualTime} scheduler together, so timers fire at the new time. */
+  void timePasses(org.apache.pekko.actor.typed.ActorSystem<?> system, Duration by) {
+    advance(by);
+    org.apache.pekko.actor.testkit.typed.javadsl.ManualTime.get(system).timePasses(by);
+  }
+
   @Override
   public long millis() {
     return millis.get();

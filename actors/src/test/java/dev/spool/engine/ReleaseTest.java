@@ -299,8 +299,10 @@ class ReleaseTest {
         }
       }));
     }
+    AtomicInteger samples = new AtomicInteger();
     CompletableFuture<Void> checker = CompletableFuture.runAsync(() -> {
       while (running.get()) {
+        samples.incrementAndGet();
         long committedBefore = minCommitted(consumers);
         QueueStats s = result(spool.queueStats(q));
         long committedAfter = minCommitted(consumers); // positions only grow: the truth lies between
@@ -320,6 +322,7 @@ class ReleaseTest {
     running.set(false);
     checker.get(30, TimeUnit.SECONDS);
     assertEquals(List.of(), violations);
+    assertTrue(samples.get() >= 10, "the invariant was sampled while the work ran: " + samples.get() + " times");
     QueueStats end = result(spool.queueStats(q));
     assertEquals(0, end.depth());
     assertEquals(0, end.bytes());
