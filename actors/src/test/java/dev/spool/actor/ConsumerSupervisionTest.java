@@ -1,6 +1,6 @@
 package dev.spool.actor;
 
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.spool.ConsumerInfo;
@@ -12,7 +12,7 @@ import dev.spool.QueueSettings;
 import dev.spool.Spool;
 import dev.spool.SpoolEvent;
 import dev.spool.Subscription;
-import dev.spool.engine.Events;
+import dev.spool.Events;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;

@@ -1,7 +1,7 @@
 package dev.spool.durable;
 
-import static dev.spool.engine.Await.failure;
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.failure;
+import static dev.spool.Await.result;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -496,7 +496,7 @@ class DurableQueueTest {
   void concurrentLargeBatchesOnADurableQueueAreRefusedBeforeTheThresholdAndLoseNothing() {
     long threshold = 24 * MIB;
     org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<dev.spool.SpoolEvent> events =
-        dev.spool.engine.Events.probe(testKit);
+        dev.spool.Events.probe(testKit);
     Spool spool = engineWithThreshold(threshold);
     result(spool.createQueue("mem", DURABLE));
     List<Message> batch = large(16); // 1 MiB, as 6 HTTP clients publishing batches of 64 KiB messages
@@ -526,7 +526,7 @@ class DurableQueueTest {
     }
     producers.forEach(f -> result(f, 60));
 
-    List<dev.spool.SpoolEvent.MemoryLow> lows = dev.spool.engine.Events.next(events,
+    List<dev.spool.SpoolEvent.MemoryLow> lows = dev.spool.Events.next(events,
         dev.spool.SpoolEvent.MemoryLow.class, e -> e.thresholdBytes() == threshold, 1);
     lows.forEach(low -> assertTrue(low.usedBytes() <= threshold, "pressure began with " + low.usedBytes()
         + " bytes counted (retained and held for journal writes), past the threshold of " + threshold));

@@ -1,7 +1,7 @@
 package dev.spool.durable;
 
-import static dev.spool.engine.Await.failure;
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.failure;
+import static dev.spool.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

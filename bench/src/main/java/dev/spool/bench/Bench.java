@@ -11,7 +11,8 @@ import java.util.List;
  * {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when {@code redis-server} is installed),
  * {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
  * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
- * Pekko HTTP route). {@code --quick} runs a small version of each figure. {@code docs} rewrites
+ * Pekko HTTP route) and {@code poison} (handler throughput with 1 % poison messages beside none).
+ * {@code --quick} runs a small version of each figure. {@code docs} rewrites
  * {@code docs/benchmarks.md} from the latest full results.
  */
 public final class Bench {
@@ -28,9 +29,10 @@ public final class Bench {
         case "fanout" -> new FanoutBench(quick).run();
         case "scale" -> new ScaleBench(quick).run();
         case "http" -> new HttpBench(quick).run();
+        case "poison" -> PoisonBench.run(quick);
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|durable|scale|http|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|durable|scale|http|poison|docs [--quick]");
           System.exit(2);
         }
       }

@@ -1,4 +1,4 @@
-package dev.spool.engine;
+package dev.spool.actor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,7 +1,7 @@
-package dev.spool.engine;
+package dev.spool;
 
-import static dev.spool.engine.Await.failure;
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.failure;
+import static dev.spool.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,16 +1,12 @@
-package dev.spool.engine;
+package dev.spool;
 
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.result;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
-import dev.spool.Backoff;
 import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.Message;
-import dev.spool.MessageTrace;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
@@ -27,54 +23,15 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Per-message delivery traces and GroupCompleted. */
+/** GroupCompleted: when a consumer has acknowledged every member of a message group, in any order. */
 @ExtendWith(TestKitJUnit5Extension.class)
 @ExtendWith(LogCapturingExtension.class)
-class TraceAndGroupsTest {
+class GroupCompletionTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder().build();
 
   private static final AtomicInteger QUEUES = new AtomicInteger();
-
-  private static List<String> events(MessageTrace trace, String consumer) {
-    return trace.entries().stream()
-        .filter(e -> consumer == null ? e.consumer() == null : consumer.equals(e.consumer()))
-        .map(e -> e.event() + (e.attempt() > 0 ? "#" + e.attempt() : ""))
-        .toList();
-  }
-
-  @Test
-  void aMessageTraceShowsEachDeliveryAttemptAndItsOutcomePerConsumer() {
-    Spool spool = Spool.create(testKit.system());
-    String q = "trace-" + QUEUES.incrementAndGet();
-    result(spool.createQueue(q, QueueSettings.defaults()));
-    long seq = result(spool.createPublisher(q, "p").publish(Message.text("t", "x")));
-    Backoff fast = Backoff.exponential(Duration.ofMillis(1), Duration.ofMillis(5), 2.0, 0);
-    QueueConsumer a = spool.createConsumer(q, ConsumerSettings.named("a").backoff(fast));
-    QueueConsumer b = spool.createConsumer(q, ConsumerSettings.named("b"));
-    result(b.ready());
-
-    Delivery first = result(a.read()).orElseThrow();
-    result(a.nack(first, true));
-    Delivery second = result(a.readBatch(1, Duration.ofSeconds(5))).get(0);
-    assertEquals(2, second.attempt());
-    MessageTrace inFlight = result(spool.messageTrace(q, seq));
-    assertEquals(List.of("delivered#1", "nacked#1", "delivered#2", "in-flight#2"), events(inFlight, "a"));
-    result(a.acknowledge(second));
-
-    MessageTrace trace = result(spool.messageTrace(q, seq));
-    assertEquals(seq, trace.message().sequence());
-    assertEquals(List.of("appended"), events(trace, null));
-    assertEquals("appended", trace.entries().get(0).event(), "appended comes first");
-    assertEquals(List.of("delivered#1", "nacked#1", "delivered#2", "acked"), events(trace, "a"));
-    assertEquals(List.of("pending"), events(trace, "b"), "b has not read it yet");
-    MessageTrace.Entry delivered = trace.entries().stream().filter(e -> e.event().equals("delivered")).findFirst()
-        .orElseThrow();
-    assertEquals("pull", delivered.subscriber());
-    assertNotNull(delivered.at());
-    assertNull(trace.entries().stream().filter(e -> e.event().equals("pending")).findFirst().orElseThrow().at());
-  }
 
   @Test
   void groupCompletedComesWhenAConsumerHasAcknowledgedEveryMemberOfAGroup() {

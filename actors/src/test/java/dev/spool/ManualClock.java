@@ -1,4 +1,4 @@
-package dev.spool.engine;
+package dev.spool;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -8,16 +8,16 @@ import java.time.ZoneOffset;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** A wall clock that moves only when a test moves it, alongside {@code ManualTime}'s scheduler. */
-final class ManualClock extends Clock {
+public final class ManualClock extends Clock {
 
   private final AtomicLong millis = new AtomicLong(1_700_000_000_000L);
 
-  void advance(Duration by) {
+  public void advance(Duration by) {
     millis.addAndGet(by.toMillis());
   }
 
   /** Moves this clock and {@code system}'s {@code ManualTime} scheduler together, so timers fire at the new time. */
-  void timePasses(org.apache.pekko.actor.typed.ActorSystem<?> system, Duration by) {
+  public void timePasses(org.apache.pekko.actor.typed.ActorSystem<?> system, Duration by) {
     advance(by);
     org.apache.pekko.actor.testkit.typed.javadsl.ManualTime.get(system).timePasses(by);
   }

@@ -1,6 +1,6 @@
-package dev.spool.engine;
+package dev.spool;
 
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.result;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -54,6 +54,11 @@ class MessageTraceTest {
         .filter(e -> consumer.equals(e.consumer()))
         .map(e -> e.event() + (e.attempt() > 0 ? "#" + e.attempt() : ""))
         .toList();
+  }
+
+  /** The queue's own entries (no consumer): {@code appended}. */
+  private static List<String> appendEvents(MessageTrace trace) {
+    return trace.entries().stream().filter(e -> e.consumer() == null).map(MessageTrace.Entry::event).toList();
   }
 
   private static List<Message> kibMessages(int count) {
@@ -224,5 +229,37 @@ class MessageTraceTest {
     assertEquals(SpoolException.Code.InvalidConfiguration, old.code());
     assertTrue(old.getMessage().contains("spool.consumer.trace-events-per-queue"), old.getMessage());
     assertEquals(1_000_000, SpoolSettings.create(ConfigFactory.load()).consumer().traceEventsPerQueue());
+  }
+
+  @Test
+  void aMessageTraceShowsEachDeliveryAttemptAndItsOutcomePerConsumer() {
+    Spool spool = Spool.create(testKit.system());
+    String q = "trace-attempts-" + QUEUES.incrementAndGet();
+    result(spool.createQueue(q, QueueSettings.defaults()));
+    long seq = result(spool.createPublisher(q, "p").publish(Message.text("t", "x")));
+    Backoff fast = Backoff.exponential(Duration.ofMillis(1), Duration.ofMillis(5), 2.0, 0);
+    QueueConsumer a = spool.createConsumer(q, ConsumerSettings.named("a").backoff(fast));
+    QueueConsumer b = spool.createConsumer(q, ConsumerSettings.named("b"));
+    result(b.ready());
+
+    Delivery first = result(a.read()).orElseThrow();
+    result(a.nack(first, true));
+    Delivery second = result(a.readBatch(1, Duration.ofSeconds(5))).get(0);
+    assertEquals(2, second.attempt());
+    MessageTrace inFlight = result(spool.messageTrace(q, seq));
+    assertEquals(List.of("delivered#1", "nacked#1", "delivered#2", "in-flight#2"), events(inFlight, "a"));
+    result(a.acknowledge(second));
+
+    MessageTrace trace = result(spool.messageTrace(q, seq));
+    assertEquals(seq, trace.message().sequence());
+    assertEquals(List.of("appended"), appendEvents(trace));
+    assertEquals("appended", trace.entries().get(0).event(), "appended comes first");
+    assertEquals(List.of("delivered#1", "nacked#1", "delivered#2", "acked"), events(trace, "a"));
+    assertEquals(List.of("pending"), events(trace, "b"), "b has not read it yet");
+    MessageTrace.Entry delivered = trace.entries().stream().filter(e -> e.event().equals("delivered")).findFirst()
+        .orElseThrow();
+    assertEquals("pull", delivered.subscriber());
+    assertNotNull(delivered.at());
+    assertNull(trace.entries().stream().filter(e -> e.event().equals("pending")).findFirst().orElseThrow().at());
   }
 }

@@ -1,4 +1,4 @@
-package dev.spool.examples;
+package dev.spool;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spool.ConsumerSettings;

@@ -1,4 +1,4 @@
-package dev.spool.smoke;
+package dev.spool.bench;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spool.Backoff;
@@ -17,23 +17,21 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.Done;
 
 /**
- * Handler throughput with and without poison messages (not a test: numbers for the closing note and
- * the README). A handler subscription (parallelism 8) consumes N messages; in the poison runs 1 % of
- * them always throw, are retried after the backoff and dead-lettered after 3 attempts. Reported:
- * healthy messages handled per second, from the first publish to the last healthy ack.
+ * Handler throughput with and without poison messages: a handler subscription (parallelism 8)
+ * consumes N messages; in the poison runs 1 % of them always throw, are retried after the backoff
+ * and dead-lettered after 3 attempts. Reported: healthy messages handled per second, from the first
+ * publish to the last healthy ack, median of three runs each.
  *
- * <p>Run: {@code mvn -B -q -pl actors test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
- * -Dmdep.includeScope=test && java -Xmx2g -cp "actors/target/classes:actors/target/test-classes:$(cat /tmp/cp.txt)"
- * dev.spool.smoke.PoisonSmoke [messages]}
+ * <p>Run: {@code java -jar bench/target/spool-bench.jar poison [--quick]}.
  */
-public final class PoisonSmoke {
+public final class PoisonBench {
 
   private static final int PARALLELISM = Integer.getInteger("parallelism", 8);
 
-  private PoisonSmoke() {}
+  private PoisonBench() {}
 
-  public static void main(String[] args) throws Exception {
-    int messages = args.length > 0 ? Integer.parseInt(args[0]) : 200_000;
+  static void run(boolean quick) throws Exception {
+    int messages = quick ? 20_000 : 200_000;
     Spool spool = Spool.start(ConfigFactory.parseString("pekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
     run(spool, "warmup", messages / 2, false);
     double[] healthy = new double[3];
@@ -47,7 +45,6 @@ public final class PoisonSmoke {
     System.out.printf("median: healthy %,.0f msgs/s, with 1%% poison %,.0f healthy msgs/s: factor %.2f%n",
         healthy[1], poison[1], healthy[1] / poison[1]);
     spool.shutdown().toCompletableFuture().join();
-    System.exit(0);
   }
 
   private static double run(Spool spool, String name, int messages, boolean withPoison) throws Exception {

@@ -1,4 +1,4 @@
-package dev.spool.http.console;
+package dev.spool.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,7 +1,7 @@
-package dev.spool.engine;
+package dev.spool.actor;
 
-import static dev.spool.engine.Await.failure;
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.failure;
+import static dev.spool.Await.result;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,6 +11,7 @@ import dev.spool.AckMode;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
+import dev.spool.ManualClock;
 import dev.spool.Message;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueSettings;
@@ -73,7 +74,7 @@ class JanitorTest {
   @Test
   void expiryTellsEachConsumerExactlyWhatItHadNotAcknowledged() {
     Spool spool = spool();
-    TestProbe<SpoolEvent> events = Events.probe(testKit);
+    TestProbe<SpoolEvent> events = dev.spool.Events.probe(testKit);
     String q = queue(spool, QueueSettings.defaults().withTtl(Duration.ofSeconds(1)));
     QueueConsumer a = spool.createConsumer(q, ConsumerSettings.named("a").prefetch(1000));
     QueueConsumer b = spool.createConsumer(q, ConsumerSettings.named("b"));
@@ -84,7 +85,7 @@ class JanitorTest {
 
     timePasses(Duration.ofSeconds(1));
 
-    List<SpoolEvent.MessagesExpired> told = Events.next(events, SpoolEvent.MessagesExpired.class,
+    List<SpoolEvent.MessagesExpired> told = dev.spool.Events.next(events, SpoolEvent.MessagesExpired.class,
         e -> e.queue().equals(q), 2);
     SpoolEvent.MessagesExpired toA = told.stream().filter(e -> e.consumer().equals("a")).findFirst().orElseThrow();
     SpoolEvent.MessagesExpired toB = told.stream().filter(e -> e.consumer().equals("b")).findFirst().orElseThrow();
@@ -200,7 +201,7 @@ class JanitorTest {
   @Test
   void staleConsumersAreDetectedReportedAndCleanedUpByLag() {
     Spool spool = spool();
-    TestProbe<SpoolEvent> events = Events.probe(testKit);
+    TestProbe<SpoolEvent> events = dev.spool.Events.probe(testKit);
     String q = queue(spool, QueueSettings.defaults());
     result(spool.createPublisher(q, "p").publishAll(texts(10)));
     QueueConsumer laggard = spool.createConsumer(q, ConsumerSettings.named("laggard"));
@@ -219,12 +220,12 @@ class JanitorTest {
         .filter(s -> s.queue().equals(q)).toList();
     assertEquals(List.of("done", "laggard"), stale.stream().map(StaleConsumer::consumer).sorted().toList());
     assertEquals(10, stale.stream().filter(s -> s.consumer().equals("laggard")).findFirst().orElseThrow().lag());
-    SpoolEvent.ConsumerStale reported = Events.next(events, SpoolEvent.ConsumerStale.class,
+    SpoolEvent.ConsumerStale reported = dev.spool.Events.next(events, SpoolEvent.ConsumerStale.class,
         e -> e.queue().equals(q) && e.consumer().equals("laggard"));
     assertEquals(10, reported.lag());
 
     assertEquals(1, result(spool.cleanupStaleConsumers(5)), "only the laggard is both stale and over the lag");
-    SpoolEvent.ConsumerRemoved removed = Events.next(events, SpoolEvent.ConsumerRemoved.class, e -> e.queue().equals(q));
+    SpoolEvent.ConsumerRemoved removed = dev.spool.Events.next(events, SpoolEvent.ConsumerRemoved.class, e -> e.queue().equals(q));
     assertEquals(List.of("laggard", "stale", 10L), List.of(removed.consumer(), removed.reason(), removed.lag()));
     assertEquals(List.of("busy", "done", "streaming"),
         result(spool.listConsumers(q)).stream().map(ConsumerInfo::name).toList());
@@ -237,7 +238,7 @@ class JanitorTest {
   @Test
   void anInactiveConsumerIsRemovedAutomatically() {
     Spool spool = spool();
-    TestProbe<SpoolEvent> events = Events.probe(testKit);
+    TestProbe<SpoolEvent> events = dev.spool.Events.probe(testKit);
     String q = queue(spool, QueueSettings.defaults());
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("brief").inactiveTimeout(Duration.ofMinutes(1)));
     result(c.ready());
@@ -245,7 +246,7 @@ class JanitorTest {
     await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
         .until(() -> result(spool.listConsumers(q)).size() == 1);
     timePasses(Duration.ofSeconds(31));
-    SpoolEvent.ConsumerRemoved removed = Events.next(events, SpoolEvent.ConsumerRemoved.class, e -> e.queue().equals(q));
+    SpoolEvent.ConsumerRemoved removed = dev.spool.Events.next(events, SpoolEvent.ConsumerRemoved.class, e -> e.queue().equals(q));
     assertEquals("inactive", removed.reason());
     assertEquals(List.of(), result(spool.listConsumers(q)));
   }

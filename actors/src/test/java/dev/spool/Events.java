@@ -1,4 +1,4 @@
-package dev.spool.engine;
+package dev.spool;
 
 import dev.spool.SpoolEvent;
 import java.time.Duration;

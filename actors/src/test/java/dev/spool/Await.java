@@ -1,4 +1,4 @@
-package dev.spool.engine;
+package dev.spool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

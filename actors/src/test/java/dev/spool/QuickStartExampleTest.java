@@ -1,4 +1,4 @@
-package dev.spool.examples;
+package dev.spool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
