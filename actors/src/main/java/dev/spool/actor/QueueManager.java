@@ -1,15 +1,14 @@
 package dev.spool.actor;
 
+import dev.spool.Created;
 import dev.spool.Durability;
 import dev.spool.JournalHealth;
 import dev.spool.Message;
-import dev.spool.MemoryStats;
 import dev.spool.Names;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
-import dev.spool.StaleConsumer;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
@@ -64,27 +63,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Stop every queue and the manager. */
   public record Stop(ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
 
-  /** Free what no consumer needs, in every queue; the reply is how many messages were freed. */
-  public record CollectGarbage(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
-
   /**
-   * If retained bytes are at the threshold (or pressure is on and over the low-water mark), collect
-   * garbage and apply overflow policies everywhere; the reply says whether pressure was found.
+   * Route {@code command} to the {@link Janitor}: the operations over every queue (garbage
+   * collection, memory, lag, stale consumers).
    */
-  public record CheckMemoryPressure(ActorRef<StatusReply<Boolean>> replyTo) implements Command, Request<Boolean> {}
-
-  /** Retained messages and bytes, per queue and in total, against the threshold. */
-  public record GetMemoryStats(ActorRef<StatusReply<MemoryStats>> replyTo) implements Command, Request<MemoryStats> {}
-
-  /** Set the global memory threshold in bytes (0 for none). */
-  public record SetMemoryThreshold(long bytes, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
-
-  /**
-   * Remove, in every queue, consumers stale for {@code staleAfter} whose lag exceeds
-   * {@code lagThreshold}; the reply is how many were removed.
-   */
-  public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
-      implements Command, Request<Integer> {}
+  public record ToJanitor(Janitor.Command command) implements Command {}
 
   /**
    * Begin a graceful shutdown: refuse publishes from now on ({@code ShuttingDown}), stop delivering,
@@ -145,13 +128,14 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
    * The manager with its default queue; with a journal configured, it first reads the registry of
    * durable queues and brings each back.
    *
+   * @param version the engine's version, which the {@code Started} event carries
    * @param ready completed once every durable queue found at start is recovered
    */
-  public static Behavior<Command> create(SpoolSettings settings, CompletableFuture<Done> ready) {
+  public static Behavior<Command> create(SpoolSettings settings, String version, CompletableFuture<Done> ready) {
     if (!settings.persistence().enabled()) {
       return Behaviors.setup(context -> {
         ready.complete(Done.getInstance());
-        return new QueueManager(context, settings, null, ready);
+        return new QueueManager(context, settings, version, null, ready);
       });
     }
     return Behaviors.withStash(STARTUP_STASH, stash -> Behaviors.setup(context -> {
@@ -161,7 +145,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "registry");
-      QueueManager manager = new QueueManager(context, settings, registry, ready);
+      QueueManager manager = new QueueManager(context, settings, version, registry, ready);
       return starting(manager, stash);
     }));
   }
@@ -221,6 +205,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       Request.fail(request, e);
     } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof Request<?> request) {
       Request.fail(request, e);
+    } else if (command instanceof ToJanitor toJanitor && toJanitor.command() instanceof Request<?> request) {
+      Request.fail(request, e);
     } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof QueueActor.ToConsumer toConsumer
         && toConsumer.command() instanceof Request<?> request) {
       Request.fail(request, e);
@@ -247,8 +233,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Durable queues stopped whose deletion the registry has not stored yet. */
   private final Set<String> undeleted = new HashSet<>();
 
-  private QueueManager(ActorContext<Command> context, SpoolSettings settings, ActorRef<QueueRegistry.Command> registry,
-      CompletableFuture<Done> ready) {
+  private QueueManager(ActorContext<Command> context, SpoolSettings settings, String version,
+      ActorRef<QueueRegistry.Command> registry, CompletableFuture<Done> ready) {
     super(context);
     this.settings = settings;
     this.registry = registry;
@@ -260,10 +246,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock());
-    this.janitor = context.spawn(Janitor.create(settings.janitor().interval(), memory), "janitor");
+    this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);
-    Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), dev.spool.Spool.version()));
+    Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), version));
   }
 
   @Override
@@ -276,11 +262,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(QueueTerminated.class, this::onQueueTerminated)
         .onMessage(Answer.class, this::onAnswer)
         .onMessage(Stop.class, this::onStop)
-        .onMessage(CollectGarbage.class, this::onCollectGarbage)
-        .onMessage(CheckMemoryPressure.class, this::onCheckMemoryPressure)
-        .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
-        .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
-        .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
+        .onMessage(ToJanitor.class, this::onToJanitor)
         .onMessage(Drain.class, this::onDrain)
         .onMessage(DrainQueues.class, this::onDrainQueues)
         .onMessage(Drained.class, this::onDrained)
@@ -658,63 +640,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return this;
   }
 
-  // ---- janitor operations on demand
-
-  private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
-    toEveryQueue(QueueActor.CollectGarbage::new, collect.replyTo(),
-        freed -> freed.stream().mapToLong(Long::longValue).sum());
-    return this;
-  }
-
-  private Behavior<Command> onCheckMemoryPressure(CheckMemoryPressure check) {
-    if (!memory.needsRelief()) {
-      check.replyTo().tell(StatusReply.success(false));
-      return this;
-    }
-    toEveryQueue(QueueActor.Relieve::new, check.replyTo(), freed -> true);
-    return this;
-  }
-
-  private Behavior<Command> onGetMemoryStats(GetMemoryStats get) {
-    toEveryQueue(QueueActor.GetInfo::new, get.replyTo(), infos -> {
-      List<MemoryStats.QueueMemory> perQueue = infos.stream()
-          .sorted(Comparator.comparing(QueueInfo::name))
-          .map(i -> new MemoryStats.QueueMemory(i.name(), i.stats().depth(), i.stats().bytes()))
-          .toList();
-      return new MemoryStats(perQueue.stream().mapToLong(MemoryStats.QueueMemory::messages).sum(),
-          perQueue.stream().mapToLong(MemoryStats.QueueMemory::bytes).sum(),
-          memory.threshold(), memory.underPressure(), perQueue);
-    });
-    return this;
-  }
-
-  private Behavior<Command> onSetMemoryThreshold(SetMemoryThreshold set) {
-    if (set.bytes() < 0) {
-      Request.fail(set, new SpoolException.InvalidConfiguration(
-          "the memory threshold must be 0 (none) or a positive number of bytes, not " + set.bytes()));
-      return this;
-    }
-    memory.setThreshold(set.bytes());
-    getContext().getLog().info("memory threshold set to {} bytes", set.bytes());
-    set.replyTo().tell(StatusReply.success(Done.getInstance()));
-    return this;
-  }
-
-  private Behavior<Command> onCleanupStale(CleanupStaleConsumers cleanup) {
-    if (cleanup.lagThreshold() < 0) {
-      Request.fail(cleanup, new SpoolException.InvalidConfiguration(
-          "the lag threshold must not be negative, not " + cleanup.lagThreshold()));
-      return this;
-    }
-    try {
-      StaleConsumer.requireValidIdle(cleanup.staleAfter());
-    } catch (SpoolException e) {
-      Request.fail(cleanup, e);
-      return this;
-    }
-    this.<Integer, Integer>toEveryQueue(
-        r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r),
-        cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+  private Behavior<Command> onToJanitor(ToJanitor envelope) {
+    janitor.tell(envelope.command());
     return this;
   }
 
@@ -726,12 +653,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate, Duration timeout) {
-    List<ActorRef<QueueActor.Command>> refs = queues.values().stream().map(Entry::ref).toList();
-    getContext().spawnAnonymous(Aggregator.<R, A>create(
-        self -> refs.forEach(ref -> ref.tell(request.apply(self))),
-        refs.size(),
-        replyTo,
-        aggregate,
-        timeout));
+    Aggregator.askEvery(getContext(), queues.values().stream().map(Entry::ref).toList(), request, replyTo, aggregate,
+        timeout);
   }
 }
