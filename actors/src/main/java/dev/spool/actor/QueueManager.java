@@ -3,7 +3,6 @@ package dev.spool.actor;
 import dev.spool.Created;
 import dev.spool.Durability;
 import dev.spool.JournalHealth;
-import dev.spool.Message;
 import dev.spool.Names;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
@@ -13,15 +12,10 @@ import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Comparator;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
@@ -32,14 +26,15 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
  * Owns the queues: creates, finds and deletes them, and routes every command for a queue to it by
- * name ({@link ToQueue}), as a cluster sharding region would. The {@code default} queue always
- * exists. Its child {@link Janitor} ticks the queues; the {@link MemoryMonitor} it shares with them
- * holds every queue's retained bytes against the global threshold.
+ * name ({@link ToQueue}), as a cluster sharding region would, and every operation over all queues to
+ * its child {@link Janitor} ({@link ToJanitor}). The {@code default} queue always exists. The
+ * {@link MemoryMonitor} it shares with the queues holds their retained bytes against the global
+ * threshold; {@link DurableQueues} keeps its account of the durable ones (registry, recovery,
+ * readiness, journal health), and {@link ManagerStartup} is how it behaves until their registry is read.
  */
 public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
@@ -98,16 +93,13 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   public record GetJournalHealth(ActorRef<StatusReply<JournalHealth>> replyTo)
       implements Command, Request<JournalHealth> {}
 
-  private record RegistryReply(QueueRegistry.Reply reply) implements Command {}
+  record RegistryReply(QueueRegistry.Reply reply) implements Command {}
 
   private record Defined(String name, Throwable failure) implements Command {}
 
   private record Flushed(Stop stop) implements Command {}
 
   private record Removed(DeleteQueue delete, Throwable failure) implements Command {}
-
-  /** A durable queue being recorded in the registry, with the creates waiting for it. */
-  private record Defining(RegistryEvent.QueueDefined definition, List<CreateQueue> waiting) {}
 
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
   private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo) implements Command {
@@ -119,12 +111,6 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings) {}
 
   /**
-   * Commands held while the registry of durable queues is read; more are refused with Timeout, and
-   * all with JournalUnavailable once a read failed.
-   */
-  private static final int STARTUP_STASH = 10_000;
-
-  /**
    * The manager with its default queue; with a journal configured, it first reads the registry of
    * durable queues and brings each back.
    *
@@ -133,12 +119,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
    */
   public static Behavior<Command> create(SpoolSettings settings, String version, CompletableFuture<Done> ready) {
     if (!settings.persistence().enabled()) {
-      return Behaviors.setup(context -> {
-        ready.complete(Done.getInstance());
-        return new QueueManager(context, settings, version, null, ready);
-      });
+      return Behaviors.setup(context -> new QueueManager(context, settings, version, null, ready));
     }
-    return Behaviors.withStash(STARTUP_STASH, stash -> Behaviors.setup(context -> {
+    return Behaviors.withStash(ManagerStartup.STASH, stash -> Behaviors.setup(context -> {
       ActorRef<QueueRegistry.Reply> replies = context.messageAdapter(QueueRegistry.Reply.class, RegistryReply::new);
       ActorRef<QueueRegistry.Command> registry = context.spawn(
           Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
@@ -146,71 +129,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "registry");
       QueueManager manager = new QueueManager(context, settings, version, registry, ready);
-      return starting(manager, stash);
+      return ManagerStartup.behavior(manager, manager.durable, stash);
     }));
-  }
-
-  /**
-   * Until the registry is read: the queues that exist already (the transient default queue) serve,
-   * health probes and shutdown are answered, and the other commands wait (bounded) and run once the
-   * durable queues exist. Once a read of the registry failed, they are refused with
-   * {@code JournalUnavailable} until one succeeds, so that nothing a caller gave up on runs later.
-   */
-  private static Behavior<Command> starting(QueueManager manager, StashBuffer<Command> stash) {
-    return Behaviors.receive(Command.class)
-        .onMessage(RegistryReply.class, reply -> {
-          if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
-            manager.onRegistryRecovered(recovered);
-            return stash.unstashAll(manager);
-          }
-          manager.onRegistryReply(reply);
-          SpoolException refusal = manager.registryRefusal();
-          stash.forEach(command -> refuse(command, refusal));
-          stash.clear();
-          return Behaviors.same();
-        })
-        .onMessage(ToQueue.class, toQueue -> manager.queues.containsKey(toQueue.queue())
-            ? stillStarting(manager, manager.onToQueue(toQueue))
-            : waitOrRefuse(manager, stash, toQueue))
-        .onMessage(GetJournalHealth.class, get -> stillStarting(manager, manager.onGetJournalHealth(get)))
-        .onMessage(Answer.class, answer -> stillStarting(manager, manager.onAnswer(answer)))
-        .onMessage(Drain.class, drain -> stillStarting(manager, manager.onDrain(drain)))
-        .onMessage(DrainQueues.class, drain -> stillStarting(manager, manager.onDrainQueues(drain)))
-        .onMessage(Drained.class, drained -> stillStarting(manager, manager.onDrained(drained)))
-        .onMessage(Stop.class, stop -> stillStarting(manager, manager.onStop(stop)))
-        .onMessage(Flushed.class, manager::onFlushed)
-        .onAnyMessage(command -> waitOrRefuse(manager, stash, command))
-        .build();
-  }
-
-  /** The starting behavior again, after a handler of the running one that returned it. */
-  private static Behavior<Command> stillStarting(QueueManager manager, Behavior<Command> next) {
-    return next == manager ? Behaviors.same() : next;
-  }
-
-  private static Behavior<Command> waitOrRefuse(QueueManager manager, StashBuffer<Command> stash, Command command) {
-    if (manager.journals.registry() != null
-        && manager.journals.registry().state() != JournalHealth.State.RECOVERING) {
-      refuse(command, manager.registryRefusal());
-    } else if (stash.isFull()) {
-      refuse(command, new SpoolException.Timeout("Spool is still reading its durable queues; try again"));
-    } else {
-      stash.stash(command);
-    }
-    return Behaviors.same();
-  }
-
-  private static void refuse(Command command, SpoolException e) {
-    if (command instanceof Request<?> request) {
-      Request.fail(request, e);
-    } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof Request<?> request) {
-      Request.fail(request, e);
-    } else if (command instanceof ToJanitor toJanitor && toJanitor.command() instanceof Request<?> request) {
-      Request.fail(request, e);
-    } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof QueueActor.ToConsumer toConsumer
-        && toConsumer.command() instanceof Request<?> request) {
-      Request.fail(request, e);
-    }
   }
 
   private final SpoolSettings settings;
@@ -223,27 +143,14 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
   /** The registry of durable queues, or {@code null} without a journal. */
   private final ActorRef<QueueRegistry.Command> registry;
-  private final CompletableFuture<Done> ready;
-  /** Durable queues found at start whose journal is still being read. */
-  private final Set<String> recovering = new HashSet<>();
-  private boolean registryRead;
-  private final Map<String, Defining> defining = new HashMap<>();
-  /** The journals that cannot write, as the registry and the durable queues last reported. */
-  private final JournalProblems journals;
-  /** Durable queues stopped whose deletion the registry has not stored yet. */
-  private final Set<String> undeleted = new HashSet<>();
+  private final DurableQueues<CreateQueue> durable;
 
   private QueueManager(ActorContext<Command> context, SpoolSettings settings, String version,
       ActorRef<QueueRegistry.Command> registry, CompletableFuture<Done> ready) {
     super(context);
     this.settings = settings;
     this.registry = registry;
-    this.ready = ready;
-    this.journals = new JournalProblems(context.getLog());
-    if (registry != null) {
-      journals.registry(new JournalHealth.Problem(null, JournalHealth.State.RECOVERING,
-          "reading the list of durable queues", settings.clock().instant()), settings.clock().instant());
-    }
+    this.durable = new DurableQueues<>(registry != null, ready, settings.clock(), context.getLog());
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock());
     this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
@@ -276,11 +183,17 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .build();
   }
 
+  /** What the manager serves before its registry is read ({@link ManagerStartup}): the queues that exist, health, drain, stop. */
+  boolean servesWhileStarting(Command command) {
+    return command instanceof ToQueue toQueue ? queues.containsKey(toQueue.queue())
+        : command instanceof GetJournalHealth || command instanceof Answer<?> || command instanceof Drain
+            || command instanceof DrainQueues || command instanceof Drained || command instanceof Stop
+            || command instanceof Flushed;
+  }
+
   // ---- durable queues
 
-  private void onRegistryRecovered(QueueRegistry.Recovered recovered) {
-    registryRead = true;
-    journals.registry(null, settings.clock().instant());
+  void onRegistryRecovered(QueueRegistry.Recovered recovered) {
     Map<String, RegistryEvent.QueueDefined> found = recovered.queues();
     for (RegistryEvent.QueueDefined q : found.values()) {
       if (queues.containsKey(q.name())) {
@@ -288,62 +201,35 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         continue;
       }
       spawnQueue(q.name(), q.settings(), new QueueActor.Durable(q.incarnation(), q.idSeed()));
-      recovering.add(q.name());
-      // Only the queues found at start are reported while they are read (a queue created later
-      // reads an empty journal in a moment, and readiness must not flicker for it).
-      Instant now = settings.clock().instant();
-      journals.queue(q.name(), new JournalHealth.Problem(q.name(), JournalHealth.State.RECOVERING,
-          "reading the journal", now), now);
+      durable.recovering(q.name());
     }
-    getContext().getLog().info("registry read: {} durable queues to recover", found.size());
-    checkReady();
+    durable.registryRead(found.size());
   }
 
   private Behavior<Command> onQueueRecovered(QueueRecovered recovered) {
-    if (isCurrent(recovered.name(), recovered.ref())) {
-      journals.queue(recovered.name(), null, settings.clock().instant());
-    }
-    if (recovering.remove(recovered.name())) {
-      checkReady();
-    }
+    durable.recovered(recovered.name(), isCurrent(recovered.name(), recovered.ref()));
     return this;
   }
 
   /** After the registry's first read: a registry restart (what it read, this manager has) or a failed read. */
-  private Behavior<Command> onRegistryReply(RegistryReply reply) {
+  Behavior<Command> onRegistryReply(RegistryReply reply) {
     if (reply.reply() instanceof QueueRegistry.Unavailable unavailable) {
-      JournalHealth.Problem before = journals.registry();
-      JournalHealth.State state = JournalHealth.State.UNAVAILABLE;
-      String described = JournalCondition.describe(unavailable.cause());
-      String detail = described != null || before == null ? described : before.detail();
-      if (before == null || before.state() != state || !java.util.Objects.equals(detail, before.detail())) {
-        Instant now = settings.clock().instant();
-        journals.registry(new JournalHealth.Problem(null, state, detail,
-            before != null && before.state() == state ? before.since() : now), now);
-      }
-    } else if (registryRead) {
-      journals.registry(null, settings.clock().instant());
+      durable.registryUnavailable(unavailable.cause());
+    } else {
+      durable.registryAnswered();
     }
     return this;
   }
 
-  /** The error for what needs the registry while it cannot be read. */
-  private SpoolException registryRefusal() {
-    JournalHealth.Problem p = journals.registry();
-    return new SpoolException.JournalUnavailable("Spool cannot read its list of durable queues from the journal ("
-        + (p == null ? "" : p.state().wireName() + " since " + p.since() + ": " + p.detail())
-        + "); nothing was done, retry later");
-  }
-
   private Behavior<Command> onJournalStateChanged(JournalStateChanged changed) {
     if (isCurrent(changed.name(), changed.ref())) {
-      journals.queue(changed.name(), changed.problem(), settings.clock().instant());
+      durable.journalState(changed.name(), changed.problem());
     }
     return this;
   }
 
   private Behavior<Command> onGetJournalHealth(GetJournalHealth get) {
-    get.replyTo().tell(StatusReply.success(journals.health()));
+    get.replyTo().tell(StatusReply.success(durable.health()));
     return this;
   }
 
@@ -353,34 +239,21 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return entry != null && entry.ref().equals(ref);
   }
 
-  private void checkReady() {
-    if (registryRead && recovering.isEmpty() && !ready.isDone()) {
-      getContext().getLog().info("Spool ready: every durable queue is recovered");
-      ready.complete(Done.getInstance());
-    }
-  }
-
   /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
   private void define(String name, QueueSettings queueSettings, CreateQueue create) {
-    if (journals.registry() != null) {
+    if (!durable.registryWrites()) {
       if (create != null) {
-        Request.fail(create, registryRefusal());
+        Request.fail(create, durable.refusal());
       }
       return;
     }
-    RegistryEvent.QueueDefined definition = new RegistryEvent.QueueDefined(name, queueSettings,
-        UUID.randomUUID().toString(), Message.newIdSeed());
-    List<CreateQueue> waiting = new ArrayList<>(1);
-    if (create != null) {
-      waiting.add(create);
-    }
-    defining.put(name, new Defining(definition, waiting));
+    RegistryEvent.QueueDefined definition = durable.define(name, queueSettings, create);
     getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
         r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Defined(name, failure));
   }
 
   private Behavior<Command> onDefined(Defined defined) {
-    Defining d = defining.remove(defined.name());
+    DurableQueues.Defining<CreateQueue> d = durable.defined(defined.name(), defined.failure() == null);
     if (d == null) {
       return this;
     }
@@ -393,7 +266,6 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     RegistryEvent.QueueDefined q = d.definition();
-    undeleted.remove(q.name()); // defined again: the registry now holds the new one
     ActorRef<QueueActor.Command> ref = spawnQueue(q.name(), q.settings(),
         new QueueActor.Durable(q.incarnation(), q.idSeed()));
     created(q.name(), ref, q.settings());
@@ -416,7 +288,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       Request.fail(create, e);
       return this;
     }
-    Defining pending = defining.get(create.name());
+    DurableQueues.Defining<CreateQueue> pending = durable.defining(create.name());
     if (pending != null) {
       if (pending.definition().settings().equals(create.settings())) {
         pending.waiting().add(create);
@@ -434,19 +306,20 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       }
       return this;
     }
-    boolean durable = create.settings().durability() == Durability.PERSISTENT;
+    boolean persistent = create.settings().durability() == Durability.PERSISTENT;
     QueueSettings.DeadLetter deadLetter = create.settings().deadLetter();
-    if (deadLetter != null && !queues.containsKey(deadLetter.queue()) && !defining.containsKey(deadLetter.queue())) {
+    if (deadLetter != null && !queues.containsKey(deadLetter.queue())
+        && durable.defining(deadLetter.queue()) == null) {
       // A dead-letter queue that does not exist yet is created with defaults (durable for a durable
       // queue), so that nothing given up on has nowhere to go; create it first to choose its settings.
       QueueSettings dlq = QueueSettings.defaults().withDurability(create.settings().durability());
-      if (durable) {
+      if (persistent) {
         define(deadLetter.queue(), dlq, null);
       } else {
         created(deadLetter.queue(), spawnQueue(deadLetter.queue(), dlq, null), dlq);
       }
     }
-    if (durable) {
+    if (persistent) {
       define(create.name(), create.settings(), create);
       return this;
     }
@@ -507,7 +380,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     Entry entry = queues.remove(delete.name());
-    if (entry == null && undeleted.contains(delete.name())) {
+    if (entry == null && durable.deletionPending(delete.name())) {
       removeFromRegistry(delete); // stopped before, but the journal did not record it: try again
       return this;
     }
@@ -520,11 +393,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
     janitor.tell(new Janitor.Untrack(delete.name()));
-    journals.forget(delete.name());
+    boolean persistent = entry.settings().durability() == Durability.PERSISTENT;
+    durable.stopped(delete.name(), persistent);
     getContext().getLog().info("queue {} deleted", delete.name());
-    if (entry.settings().durability() == Durability.PERSISTENT) {
-      recovering.remove(delete.name());
-      checkReady();
+    if (persistent) {
       removeFromRegistry(delete);
     } else {
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
@@ -534,7 +406,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   /** Records a durable queue's deletion; until that is stored, deleting it again retries. */
   private void removeFromRegistry(DeleteQueue delete) {
-    undeleted.add(delete.name());
+    durable.deleting(delete.name());
     getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
         r -> new QueueRegistry.Remove(delete.name(), r),
         (done, failure) -> new Removed(delete, failure));
@@ -543,7 +415,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private Behavior<Command> onRemoved(Removed removed) {
     DeleteQueue delete = removed.delete();
     if (removed.failure() == null) {
-      undeleted.remove(delete.name());
+      durable.deleted(delete.name());
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     } else {
       Request.fail(delete, new SpoolException.Timeout("queue '" + delete.name()
@@ -554,7 +426,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private Behavior<Command> onListQueues(ListQueues list) {
     toEveryQueue(QueueActor.GetInfo::new, list.replyTo(),
-        infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList());
+        infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList(),
+        settings.askTimeout());
     return this;
   }
 
@@ -580,7 +453,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
     // Durable queues first write what they gathered, so that nothing waiting is dropped.
     this.<Done, Done>toEveryQueue(QueueActor.Flush::new, getContext().messageAdapter(
-            Request.<Done>statusClass(), flushed -> new Flushed(stop)), done -> Done.getInstance());
+            Request.<Done>statusClass(), flushed -> new Flushed(stop)), done -> Done.getInstance(), settings.askTimeout());
     return this;
   }
 
@@ -601,7 +474,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     if (entry != null && entry.ref().equals(terminated.ref())) {
       queues.remove(terminated.name());
       janitor.tell(new Janitor.Untrack(terminated.name()));
-      journals.forget(terminated.name());
+      durable.stopped(terminated.name(), false);
       getContext().getLog().error("queue {} stopped unexpectedly; its messages are gone", terminated.name());
     }
     return this;
@@ -646,11 +519,6 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   /** Sends {@code request} to every queue and answers {@code replyTo} with {@code aggregate} of the replies. */
-  private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
-      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
-    toEveryQueue(request, replyTo, aggregate, settings.askTimeout());
-  }
-
   private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate, Duration timeout) {
     Aggregator.askEvery(getContext(), queues.values().stream().map(Entry::ref).toList(), request, replyTo, aggregate,
