@@ -2,6 +2,7 @@ package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.LagStats;
+import dev.spool.Limits;
 import dev.spool.MemoryStats;
 import dev.spool.QueueInfo;
 import dev.spool.SpoolException;
@@ -165,9 +166,10 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
   }
 
   private Behavior<Command> onSetMemoryThreshold(SetMemoryThreshold set) {
-    if (set.bytes() < 0) {
-      Request.fail(set, new SpoolException.InvalidConfiguration(
-          "the memory threshold must be 0 (none) or a positive number of bytes, not " + set.bytes()));
+    try {
+      Limits.memoryThreshold(set.bytes());
+    } catch (SpoolException e) {
+      Request.fail(set, e);
       return this;
     }
     memory.setThreshold(set.bytes());
@@ -196,12 +198,8 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
   }
 
   private Behavior<Command> onCleanupStale(CleanupStaleConsumers cleanup) {
-    if (cleanup.lagThreshold() < 0) {
-      Request.fail(cleanup, new SpoolException.InvalidConfiguration(
-          "the lag threshold must not be negative, not " + cleanup.lagThreshold()));
-      return this;
-    }
     try {
+      Limits.lagThreshold(cleanup.lagThreshold());
       StaleConsumer.requireValidIdle(cleanup.staleAfter());
     } catch (SpoolException e) {
       Request.fail(cleanup, e);

@@ -21,7 +21,7 @@ class ConsumerRoutesTest {
   @BeforeAll
   static void start() {
     // A short long-poll cap, so that the cap can be seen working quickly.
-    server = TestServer.start(ConfigFactory.parseString("spool.http.max-read-wait = 1s").withFallback(TestServer.tokens()));
+    server = TestServer.start(ConfigFactory.parseString("spool.consumer.max-read-wait = 1s").withFallback(TestServer.tokens()));
   }
 
   @AfterAll
