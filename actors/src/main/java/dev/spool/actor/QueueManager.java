@@ -174,7 +174,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(DrainQueues.class, this::onDrainQueues)
         .onMessage(Drained.class, this::onDrained)
         .onMessage(QueueRecovered.class, this::onQueueRecovered)
-        .onMessage(Flushed.class, this::onFlushed)
+        .onMessage(Flushed.class, flushed -> stopNow(flushed.stop()))
         .onMessage(Removed.class, this::onRemoved)
         .onMessage(Defined.class, this::onDefined)
         .onMessage(JournalStateChanged.class, this::onJournalStateChanged)
@@ -289,20 +289,15 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     DurableQueues.Defining<CreateQueue> pending = durable.defining(create.name());
-    if (pending != null) {
-      if (pending.definition().settings().equals(create.settings())) {
+    Entry existing = queues.get(create.name());
+    if (pending != null || existing != null) { // idempotent for equal settings
+      QueueSettings known = pending != null ? pending.definition().settings() : existing.settings();
+      if (!known.equals(create.settings())) {
+        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
+      } else if (pending != null) {
         pending.waiting().add(create);
       } else {
-        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
-      }
-      return this;
-    }
-    Entry existing = queues.get(create.name());
-    if (existing != null) {
-      if (existing.settings().equals(create.settings())) {
         answerWithInfo(existing.ref(), false, create.replyTo());
-      } else {
-        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
       }
       return this;
     }
@@ -455,10 +450,6 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     this.<Done, Done>toEveryQueue(QueueActor.Flush::new, getContext().messageAdapter(
             Request.<Done>statusClass(), flushed -> new Flushed(stop)), done -> Done.getInstance(), settings.askTimeout());
     return this;
-  }
-
-  private Behavior<Command> onFlushed(Flushed flushed) {
-    return stopNow(flushed.stop());
   }
 
   private Behavior<Command> stopNow(Stop stop) {
