@@ -153,7 +153,12 @@ class QueueRoutesTest {
     assertEquals(1, rest.json().path("moved").asLong());
     assertEquals(4, server.get("/api/v1/queues/" + q).json().path("stats").path("lastSequence").asLong());
 
-    assertEquals(400, server.post("/api/v1/queues/" + dlq + "/redrive", "{\"from\":5,\"to\":2}").status());
+    TestServer.Response empty = server.post("/api/v1/queues/" + dlq + "/redrive", "{\"from\":5,\"to\":2}");
+    assertEquals(400, empty.status(), empty.body());
+    assertTrue(empty.json().path("message").asText().contains("from 5 is after to 2"), empty.body());
+    TestServer.Response zero = server.post("/api/v1/queues/" + dlq + "/redrive", "{\"from\":0}");
+    assertEquals(400, zero.status(), zero.body());
+    assertTrue(zero.json().path("message").asText().contains("'from'"), zero.body());
     assertEquals(404, server.post("/api/v1/queues/" + fresh() + "/redrive", "{}").status());
   }
 }
