@@ -2,7 +2,6 @@ package dev.spool;
 
 import dev.spool.actor.ConsumerActor;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
