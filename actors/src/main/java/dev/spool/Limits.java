@@ -21,6 +21,31 @@ public final class Limits {
 
   private Limits() {}
 
+  /**
+   * {@code bytes} if it can be the global memory threshold: 0 (none) or a positive number of bytes.
+   *
+   * @throws SpoolException.InvalidConfiguration if it is negative
+   */
+  public static long memoryThreshold(long bytes) {
+    if (bytes < 0) {
+      throw new SpoolException.InvalidConfiguration(
+          "the memory threshold must be 0 (none) or a positive number of bytes, not " + bytes);
+    }
+    return bytes;
+  }
+
+  /**
+   * {@code lag} if it can be the lag over which stale consumers are removed: 0 or more.
+   *
+   * @throws SpoolException.InvalidConfiguration if it is negative
+   */
+  public static long lagThreshold(long lag) {
+    if (lag < 0) {
+      throw new SpoolException.InvalidConfiguration("the lag threshold must not be negative, not " + lag);
+    }
+    return lag;
+  }
+
   /** {@code d} if it is at most {@link #MAX_TIMER}; else InvalidConfiguration naming {@code field}. */
   static Duration timer(String field, Duration d) {
     if (d != null && d.compareTo(MAX_TIMER) > 0) {

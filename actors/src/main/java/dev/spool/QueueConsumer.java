@@ -2,7 +2,6 @@ package dev.spool;
 
 import dev.spool.actor.ConsumerActor;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -76,12 +75,15 @@ public final class QueueConsumer {
   }
 
   /**
-   * Up to {@code max} deliveries; if none is available, waits up to {@code wait} for the first
-   * (long-poll) and completes as soon as one arrives, or with an empty list.
+   * Up to {@code max} deliveries; if none is available, waits up to {@code wait} (at most
+   * {@code spool.consumer.max-read-wait}) for the first (long-poll) and completes as soon as one
+   * arrives, or with an empty list.
    */
   public CompletionStage<List<Delivery>> readBatch(int max, Duration wait) {
     Duration w = wait == null ? Duration.ZERO : wait;
-    Duration timeout = spool.settings().askTimeout().plus(w.isNegative() ? Duration.ZERO : w);
+    // The consumer waits at most spool.consumer.max-read-wait, however long was asked for; so does the ask.
+    Duration cap = spool.settings().consumer().maxReadWait();
+    Duration timeout = spool.settings().askTimeout().plus(w.isNegative() ? Duration.ZERO : w.compareTo(cap) > 0 ? cap : w);
     return created.thenCompose(ready ->
         spool.askConsumer(queue, name, r -> new ConsumerActor.Read(max, w, r), timeout));
   }

@@ -1,14 +1,13 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
-import dev.spool.actor.Created;
 import dev.spool.actor.EventListener;
+import dev.spool.actor.Janitor;
 import dev.spool.actor.QueueActor;
 import dev.spool.actor.QueueManager;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -284,21 +283,19 @@ public final class Spool {
 
   /** Lag over every consumer of every queue. */
   public CompletionStage<LagStats> lagStatistics() {
-    return allConsumers().thenApply(consumers -> LagStats.of(consumers.stream()
-        .map(c -> new LagStats.ConsumerLag(c.queue(), c.name(), c.lag(), c.lagAgeMs()))
-        .toList()));
+    return askJanitor(Janitor.GetLagStats::new);
   }
 
   // ---- janitor, memory, staleness
 
   /** Retained messages and bytes, per queue and in total, against the memory threshold. */
   public CompletionStage<MemoryStats> memoryStats() {
-    return ask(QueueManager.GetMemoryStats::new);
+    return askJanitor(Janitor.GetMemoryStats::new);
   }
 
   /** Sets the global memory threshold in bytes (0 for none); see semantics.md, "Memory". */
   public CompletionStage<Done> setMemoryThresholdBytes(long bytes) {
-    return ask(r -> new QueueManager.SetMemoryThreshold(bytes, r));
+    return askJanitor(r -> new Janitor.SetMemoryThreshold(bytes, r));
   }
 
   /**
@@ -306,32 +303,17 @@ public final class Spool {
    * overflow policy. True when pressure was found and handled.
    */
   public CompletionStage<Boolean> checkMemoryPressure() {
-    return ask(QueueManager.CheckMemoryPressure::new);
+    return askJanitor(Janitor.CheckMemoryPressure::new);
   }
 
   /** Frees now what every consumer has acknowledged (outside retention); returns how many messages were freed. */
   public CompletionStage<Long> collectGarbage() {
-    return ask(QueueManager.CollectGarbage::new);
+    return askJanitor(Janitor.CollectGarbage::new);
   }
 
   /** Consumers with no subscriber attached and no read or acknowledgement for {@code idle}, with their lag. */
   public CompletionStage<List<StaleConsumer>> detectStaleConsumers(Duration idle) {
-    try {
-      StaleConsumer.requireValidIdle(idle);
-    } catch (SpoolException e) {
-      return failed(e);
-    }
-    return allConsumers().thenApply(consumers -> {
-      long now = engine.settings.clock().millis();
-      List<StaleConsumer> stale = new ArrayList<>();
-      for (ConsumerInfo c : consumers) {
-        if (c.isStale(now, idle)) {
-          stale.add(new StaleConsumer(c.queue(), c.name(), c.lag(), now - c.lastActivity().toEpochMilli(),
-              c.lastActivity()));
-        }
-      }
-      return stale;
-    });
+    return askJanitor(r -> new Janitor.DetectStaleConsumers(idle, r));
   }
 
   /**
@@ -349,7 +331,7 @@ public final class Spool {
    * {@code InvalidConfiguration} and removes nothing.
    */
   public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold, Duration idle) {
-    return ask(r -> new QueueManager.CleanupStaleConsumers(idle, lagThreshold, r));
+    return askJanitor(r -> new Janitor.CleanupStaleConsumers(idle, lagThreshold, r));
   }
 
   /**
@@ -376,27 +358,15 @@ public final class Spool {
     }).mapMaterializedValue(m -> NotUsed.notUsed());
   }
 
-  private CompletionStage<List<ConsumerInfo>> allConsumers() {
-    return listQueues().thenCompose(queues -> {
-      List<CompletableFuture<List<ConsumerInfo>>> perQueue = new ArrayList<>();
-      for (QueueInfo q : queues) {
-        perQueue.add(listConsumers(q.name())
-            .exceptionally(e -> List.of()) // a queue deleted meanwhile has no consumers to report
-            .toCompletableFuture());
-      }
-      return CompletableFuture.allOf(perQueue.toArray(CompletableFuture[]::new)).thenApply(v -> {
-        List<ConsumerInfo> all = new ArrayList<>();
-        perQueue.forEach(f -> all.addAll(f.join())); // already complete: allOf finished
-        return all;
-      });
-    });
-  }
-
   // ---- plumbing
 
   <T> CompletionStage<T> askConsumer(String queue, String consumer,
       Function<ActorRef<StatusReply<T>>, dev.spool.actor.ConsumerActor.Command> command, Duration timeout) {
     return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.ToConsumer(consumer, command.apply(r))), timeout);
+  }
+
+  private <T> CompletionStage<T> askJanitor(Function<ActorRef<StatusReply<T>>, Janitor.Command> command) {
+    return ask(r -> new QueueManager.ToJanitor(command.apply(r)));
   }
 
   <T> CompletionStage<T> ask(Function<ActorRef<StatusReply<T>>, QueueManager.Command> command) {

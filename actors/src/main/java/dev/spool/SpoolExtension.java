@@ -42,7 +42,7 @@ final class SpoolExtension implements Extension {
 
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
     this.settings = settings;
-    this.manager = system.systemActorOf(QueueManager.create(settings, ready), name, Props.empty());
+    this.manager = system.systemActorOf(QueueManager.create(settings, Spool.version(), ready), name, Props.empty());
     // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let
     // handler calls finish, then stop the engine, after services stopped taking requests.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);

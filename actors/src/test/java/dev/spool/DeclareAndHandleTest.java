@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
+import dev.spool.Created;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.QueueConsumer;
@@ -15,7 +16,6 @@ import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
 import dev.spool.SpoolException.Code;
-import dev.spool.actor.Created;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;

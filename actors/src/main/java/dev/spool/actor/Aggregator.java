@@ -2,11 +2,13 @@ package dev.spool.actor;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.pattern.StatusReply;
 
@@ -23,6 +25,22 @@ final class Aggregator {
   }
 
   private Aggregator() {}
+
+  /**
+   * Sends {@code request} to each of {@code targets} through an aggregator spawned under
+   * {@code context}, and answers {@code replyTo} with {@code aggregate} of the replies.
+   */
+  static <C, R, A> void askEvery(ActorContext<?> context, Collection<ActorRef<C>> targets,
+      Function<ActorRef<StatusReply<R>>, C> request, ActorRef<StatusReply<A>> replyTo,
+      Function<List<R>, A> aggregate, Duration timeout) {
+    List<ActorRef<C>> refs = List.copyOf(targets);
+    context.spawnAnonymous(Aggregator.<R, A>create(
+        self -> refs.forEach(ref -> ref.tell(request.apply(self))),
+        refs.size(),
+        replyTo,
+        aggregate,
+        timeout));
+  }
 
   static <R, A> Behavior<Object> create(
       Consumer<ActorRef<StatusReply<R>>> sendRequests,

@@ -1,27 +1,73 @@
 package dev.spool.actor;
 
+import dev.spool.ConsumerInfo;
+import dev.spool.LagStats;
+import dev.spool.Limits;
+import dev.spool.MemoryStats;
+import dev.spool.QueueInfo;
+import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
+import dev.spool.StaleConsumer;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
- * Ticks every queue on a timer: each queue then expires, collects garbage, samples its rates and
- * checks its consumers for staleness itself, so the janitor stays a scheduler, not a god actor.
- * When memory pressure begins it ticks them at once with {@code relieve}, so that garbage
- * collection and each queue's overflow policy run without waiting for the next tick.
+ * Does what spans every queue: ticks them on a timer (each queue then expires, collects garbage,
+ * samples its rates and checks its consumers for staleness itself, so the janitor stays a
+ * scheduler, not a god actor), and answers the operations over all of them (garbage collection,
+ * memory figures and threshold, lag, stale consumers) by asking each queue and aggregating the
+ * replies ({@link QueueSurvey} computes the figures). When memory pressure begins it ticks the
+ * queues at once with {@code relieve}, so that garbage collection and each queue's overflow policy
+ * run without waiting for the next tick.
  *
- * <p>A child of the {@link QueueManager}, which tells it which queues exist.
+ * <p>A child of the {@link QueueManager}, which tells it which queues exist and routes its
+ * commands to it ({@link QueueManager.ToJanitor}), so that they wait, like every other command,
+ * while durable queues are read at start.
  */
 public final class Janitor extends AbstractBehavior<Janitor.Command> {
 
   /** Everything the janitor understands. */
   public interface Command {}
+
+  /** Free what no consumer needs, in every queue; the reply is how many messages were freed. */
+  public record CollectGarbage(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
+  /**
+   * If retained bytes are at the threshold (or pressure is on and over the low-water mark), collect
+   * garbage and apply overflow policies everywhere; the reply says whether pressure was found.
+   */
+  public record CheckMemoryPressure(ActorRef<StatusReply<Boolean>> replyTo) implements Command, Request<Boolean> {}
+
+  /** Retained messages and bytes, per queue and in total, against the threshold. */
+  public record GetMemoryStats(ActorRef<StatusReply<MemoryStats>> replyTo) implements Command, Request<MemoryStats> {}
+
+  /** Set the global memory threshold in bytes (0 for none). */
+  public record SetMemoryThreshold(long bytes, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
+
+  /** Lag over every consumer of every queue. */
+  public record GetLagStats(ActorRef<StatusReply<LagStats>> replyTo) implements Command, Request<LagStats> {}
+
+  /** The consumers of every queue with no subscriber attached and no read or acknowledgement for {@code idle}. */
+  public record DetectStaleConsumers(Duration idle, ActorRef<StatusReply<List<StaleConsumer>>> replyTo)
+      implements Command, Request<List<StaleConsumer>> {}
+
+  /**
+   * Remove, in every queue, consumers stale for {@code staleAfter} whose lag exceeds
+   * {@code lagThreshold}; the reply is how many were removed.
+   */
+  public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
+      implements Command, Request<Integer> {}
 
   /** A queue to tick from now on. */
   record Track(String queue, ActorRef<QueueActor.Command> ref) implements Command {}
@@ -38,39 +84,54 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     INSTANCE
   }
 
-  static Behavior<Command> create(Duration interval, MemoryMonitor memory) {
+  static Behavior<Command> create(SpoolSettings settings, MemoryMonitor memory) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);
-      return new Janitor(context, memory);
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.janitor().interval());
+      return new Janitor(context, settings, memory);
     }));
   }
 
+  private final SpoolSettings settings;
   private final MemoryMonitor memory;
   private final Map<String, ActorRef<QueueActor.Command>> queues = new HashMap<>();
 
-  private Janitor(ActorContext<Command> context, MemoryMonitor memory) {
+  private Janitor(ActorContext<Command> context, SpoolSettings settings, MemoryMonitor memory) {
     super(context);
+    this.settings = settings;
     this.memory = memory;
   }
 
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Track.class, track -> {
-          queues.put(track.queue(), track.ref());
-          return this;
-        })
-        .onMessage(Untrack.class, untrack -> {
-          queues.remove(untrack.queue());
-          return this;
-        })
+        .onMessage(Track.class, this::onTrack)
+        .onMessage(Untrack.class, this::onUntrack)
         .onMessageEquals(Tick.INSTANCE, () -> tick(memory.needsRelief()))
-        .onMessageEquals(PressureBegan.INSTANCE, () -> {
-          getContext().getLog().warn("memory pressure: {} bytes retained, threshold {}; collecting garbage and "
-              + "applying overflow policies", memory.bytes(), memory.threshold());
-          return tick(true);
-        })
+        .onMessageEquals(PressureBegan.INSTANCE, this::onPressureBegan)
+        .onMessage(CollectGarbage.class, this::onCollectGarbage)
+        .onMessage(CheckMemoryPressure.class, this::onCheckMemoryPressure)
+        .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
+        .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
+        .onMessage(GetLagStats.class, this::onGetLagStats)
+        .onMessage(DetectStaleConsumers.class, this::onDetectStale)
+        .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
         .build();
+  }
+
+  private Behavior<Command> onTrack(Track track) {
+    queues.put(track.queue(), track.ref());
+    return this;
+  }
+
+  private Behavior<Command> onUntrack(Untrack untrack) {
+    queues.remove(untrack.queue());
+    return this;
+  }
+
+  private Behavior<Command> onPressureBegan() {
+    getContext().getLog().warn("memory pressure: {} bytes retained, threshold {}; collecting garbage and "
+        + "applying overflow policies", memory.bytes(), memory.threshold());
+    return tick(true);
   }
 
   private Behavior<Command> tick(boolean relieve) {
@@ -79,5 +140,80 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
       queue.tell(tick);
     }
     return this;
+  }
+
+  // ---- operations on demand
+
+  private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
+    askEveryQueue(QueueActor.CollectGarbage::new, collect.replyTo(),
+        freed -> freed.stream().mapToLong(Long::longValue).sum());
+    return this;
+  }
+
+  private Behavior<Command> onCheckMemoryPressure(CheckMemoryPressure check) {
+    if (!memory.needsRelief()) {
+      check.replyTo().tell(StatusReply.success(false));
+      return this;
+    }
+    askEveryQueue(QueueActor.Relieve::new, check.replyTo(), freed -> true);
+    return this;
+  }
+
+  private Behavior<Command> onGetMemoryStats(GetMemoryStats get) {
+    askEveryQueue(QueueActor.GetInfo::new, get.replyTo(),
+        (List<QueueInfo> infos) -> QueueSurvey.memory(infos, memory.threshold(), memory.underPressure()));
+    return this;
+  }
+
+  private Behavior<Command> onSetMemoryThreshold(SetMemoryThreshold set) {
+    try {
+      Limits.memoryThreshold(set.bytes());
+    } catch (SpoolException e) {
+      Request.fail(set, e);
+      return this;
+    }
+    memory.setThreshold(set.bytes());
+    getContext().getLog().info("memory threshold set to {} bytes", set.bytes());
+    set.replyTo().tell(StatusReply.success(Done.getInstance()));
+    return this;
+  }
+
+  private Behavior<Command> onGetLagStats(GetLagStats get) {
+    askEveryQueue(QueueActor.ListConsumers::new, get.replyTo(),
+        (List<List<ConsumerInfo>> perQueue) -> QueueSurvey.lag(QueueSurvey.consumers(perQueue)));
+    return this;
+  }
+
+  private Behavior<Command> onDetectStale(DetectStaleConsumers detect) {
+    try {
+      StaleConsumer.requireValidIdle(detect.idle());
+    } catch (SpoolException e) {
+      Request.fail(detect, e);
+      return this;
+    }
+    askEveryQueue(QueueActor.ListConsumers::new, detect.replyTo(),
+        (List<List<ConsumerInfo>> perQueue) -> QueueSurvey.stale(QueueSurvey.consumers(perQueue),
+            settings.clock().millis(), detect.idle()));
+    return this;
+  }
+
+  private Behavior<Command> onCleanupStale(CleanupStaleConsumers cleanup) {
+    try {
+      Limits.lagThreshold(cleanup.lagThreshold());
+      StaleConsumer.requireValidIdle(cleanup.staleAfter());
+    } catch (SpoolException e) {
+      Request.fail(cleanup, e);
+      return this;
+    }
+    this.<Integer, Integer>askEveryQueue(
+        r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r),
+        cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+    return this;
+  }
+
+  /** Sends {@code request} to every queue and answers {@code replyTo} with {@code aggregate} of the replies. */
+  private <R, A> void askEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
+      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
+    Aggregator.askEvery(getContext(), queues.values(), request, replyTo, aggregate, settings.askTimeout());
   }
 }

@@ -2,6 +2,7 @@ package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
+import dev.spool.Created;
 import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MessageTrace;

@@ -1,28 +1,21 @@
 package dev.spool.actor;
 
+import dev.spool.Created;
 import dev.spool.Durability;
 import dev.spool.JournalHealth;
-import dev.spool.Message;
-import dev.spool.MemoryStats;
 import dev.spool.Names;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
-import dev.spool.StaleConsumer;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Comparator;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
@@ -33,14 +26,15 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
  * Owns the queues: creates, finds and deletes them, and routes every command for a queue to it by
- * name ({@link ToQueue}), as a cluster sharding region would. The {@code default} queue always
- * exists. Its child {@link Janitor} ticks the queues; the {@link MemoryMonitor} it shares with them
- * holds every queue's retained bytes against the global threshold.
+ * name ({@link ToQueue}), as a cluster sharding region would, and every operation over all queues to
+ * its child {@link Janitor} ({@link ToJanitor}). The {@code default} queue always exists. The
+ * {@link MemoryMonitor} it shares with the queues holds their retained bytes against the global
+ * threshold; {@link DurableQueues} keeps its account of the durable ones (registry, recovery,
+ * readiness, journal health), and {@link ManagerStartup} is how it behaves until their registry is read.
  */
 public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
@@ -64,27 +58,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Stop every queue and the manager. */
   public record Stop(ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
 
-  /** Free what no consumer needs, in every queue; the reply is how many messages were freed. */
-  public record CollectGarbage(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
-
   /**
-   * If retained bytes are at the threshold (or pressure is on and over the low-water mark), collect
-   * garbage and apply overflow policies everywhere; the reply says whether pressure was found.
+   * Route {@code command} to the {@link Janitor}: the operations over every queue (garbage
+   * collection, memory, lag, stale consumers).
    */
-  public record CheckMemoryPressure(ActorRef<StatusReply<Boolean>> replyTo) implements Command, Request<Boolean> {}
-
-  /** Retained messages and bytes, per queue and in total, against the threshold. */
-  public record GetMemoryStats(ActorRef<StatusReply<MemoryStats>> replyTo) implements Command, Request<MemoryStats> {}
-
-  /** Set the global memory threshold in bytes (0 for none). */
-  public record SetMemoryThreshold(long bytes, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
-
-  /**
-   * Remove, in every queue, consumers stale for {@code staleAfter} whose lag exceeds
-   * {@code lagThreshold}; the reply is how many were removed.
-   */
-  public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
-      implements Command, Request<Integer> {}
+  public record ToJanitor(Janitor.Command command) implements Command {}
 
   /**
    * Begin a graceful shutdown: refuse publishes from now on ({@code ShuttingDown}), stop delivering,
@@ -115,16 +93,13 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   public record GetJournalHealth(ActorRef<StatusReply<JournalHealth>> replyTo)
       implements Command, Request<JournalHealth> {}
 
-  private record RegistryReply(QueueRegistry.Reply reply) implements Command {}
+  record RegistryReply(QueueRegistry.Reply reply) implements Command {}
 
   private record Defined(String name, Throwable failure) implements Command {}
 
   private record Flushed(Stop stop) implements Command {}
 
   private record Removed(DeleteQueue delete, Throwable failure) implements Command {}
-
-  /** A durable queue being recorded in the registry, with the creates waiting for it. */
-  private record Defining(RegistryEvent.QueueDefined definition, List<CreateQueue> waiting) {}
 
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
   private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo) implements Command {
@@ -136,95 +111,26 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings) {}
 
   /**
-   * Commands held while the registry of durable queues is read; more are refused with Timeout, and
-   * all with JournalUnavailable once a read failed.
-   */
-  private static final int STARTUP_STASH = 10_000;
-
-  /**
    * The manager with its default queue; with a journal configured, it first reads the registry of
    * durable queues and brings each back.
    *
+   * @param version the engine's version, which the {@code Started} event carries
    * @param ready completed once every durable queue found at start is recovered
    */
-  public static Behavior<Command> create(SpoolSettings settings, CompletableFuture<Done> ready) {
+  public static Behavior<Command> create(SpoolSettings settings, String version, CompletableFuture<Done> ready) {
     if (!settings.persistence().enabled()) {
-      return Behaviors.setup(context -> {
-        ready.complete(Done.getInstance());
-        return new QueueManager(context, settings, null, ready);
-      });
+      return Behaviors.setup(context -> new QueueManager(context, settings, version, null, ready));
     }
-    return Behaviors.withStash(STARTUP_STASH, stash -> Behaviors.setup(context -> {
+    return Behaviors.withStash(ManagerStartup.STASH, stash -> Behaviors.setup(context -> {
       ActorRef<QueueRegistry.Reply> replies = context.messageAdapter(QueueRegistry.Reply.class, RegistryReply::new);
       ActorRef<QueueRegistry.Command> registry = context.spawn(
           Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "registry");
-      QueueManager manager = new QueueManager(context, settings, registry, ready);
-      return starting(manager, stash);
+      QueueManager manager = new QueueManager(context, settings, version, registry, ready);
+      return ManagerStartup.behavior(manager, manager.durable, stash);
     }));
-  }
-
-  /**
-   * Until the registry is read: the queues that exist already (the transient default queue) serve,
-   * health probes and shutdown are answered, and the other commands wait (bounded) and run once the
-   * durable queues exist. Once a read of the registry failed, they are refused with
-   * {@code JournalUnavailable} until one succeeds, so that nothing a caller gave up on runs later.
-   */
-  private static Behavior<Command> starting(QueueManager manager, StashBuffer<Command> stash) {
-    return Behaviors.receive(Command.class)
-        .onMessage(RegistryReply.class, reply -> {
-          if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
-            manager.onRegistryRecovered(recovered);
-            return stash.unstashAll(manager);
-          }
-          manager.onRegistryReply(reply);
-          SpoolException refusal = manager.registryRefusal();
-          stash.forEach(command -> refuse(command, refusal));
-          stash.clear();
-          return Behaviors.same();
-        })
-        .onMessage(ToQueue.class, toQueue -> manager.queues.containsKey(toQueue.queue())
-            ? stillStarting(manager, manager.onToQueue(toQueue))
-            : waitOrRefuse(manager, stash, toQueue))
-        .onMessage(GetJournalHealth.class, get -> stillStarting(manager, manager.onGetJournalHealth(get)))
-        .onMessage(Answer.class, answer -> stillStarting(manager, manager.onAnswer(answer)))
-        .onMessage(Drain.class, drain -> stillStarting(manager, manager.onDrain(drain)))
-        .onMessage(DrainQueues.class, drain -> stillStarting(manager, manager.onDrainQueues(drain)))
-        .onMessage(Drained.class, drained -> stillStarting(manager, manager.onDrained(drained)))
-        .onMessage(Stop.class, stop -> stillStarting(manager, manager.onStop(stop)))
-        .onMessage(Flushed.class, manager::onFlushed)
-        .onAnyMessage(command -> waitOrRefuse(manager, stash, command))
-        .build();
-  }
-
-  /** The starting behavior again, after a handler of the running one that returned it. */
-  private static Behavior<Command> stillStarting(QueueManager manager, Behavior<Command> next) {
-    return next == manager ? Behaviors.same() : next;
-  }
-
-  private static Behavior<Command> waitOrRefuse(QueueManager manager, StashBuffer<Command> stash, Command command) {
-    if (manager.journals.registry() != null
-        && manager.journals.registry().state() != JournalHealth.State.RECOVERING) {
-      refuse(command, manager.registryRefusal());
-    } else if (stash.isFull()) {
-      refuse(command, new SpoolException.Timeout("Spool is still reading its durable queues; try again"));
-    } else {
-      stash.stash(command);
-    }
-    return Behaviors.same();
-  }
-
-  private static void refuse(Command command, SpoolException e) {
-    if (command instanceof Request<?> request) {
-      Request.fail(request, e);
-    } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof Request<?> request) {
-      Request.fail(request, e);
-    } else if (command instanceof ToQueue toQueue && toQueue.command() instanceof QueueActor.ToConsumer toConsumer
-        && toConsumer.command() instanceof Request<?> request) {
-      Request.fail(request, e);
-    }
   }
 
   private final SpoolSettings settings;
@@ -237,33 +143,20 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
   /** The registry of durable queues, or {@code null} without a journal. */
   private final ActorRef<QueueRegistry.Command> registry;
-  private final CompletableFuture<Done> ready;
-  /** Durable queues found at start whose journal is still being read. */
-  private final Set<String> recovering = new HashSet<>();
-  private boolean registryRead;
-  private final Map<String, Defining> defining = new HashMap<>();
-  /** The journals that cannot write, as the registry and the durable queues last reported. */
-  private final JournalProblems journals;
-  /** Durable queues stopped whose deletion the registry has not stored yet. */
-  private final Set<String> undeleted = new HashSet<>();
+  private final DurableQueues<CreateQueue> durable;
 
-  private QueueManager(ActorContext<Command> context, SpoolSettings settings, ActorRef<QueueRegistry.Command> registry,
-      CompletableFuture<Done> ready) {
+  private QueueManager(ActorContext<Command> context, SpoolSettings settings, String version,
+      ActorRef<QueueRegistry.Command> registry, CompletableFuture<Done> ready) {
     super(context);
     this.settings = settings;
     this.registry = registry;
-    this.ready = ready;
-    this.journals = new JournalProblems(context.getLog());
-    if (registry != null) {
-      journals.registry(new JournalHealth.Problem(null, JournalHealth.State.RECOVERING,
-          "reading the list of durable queues", settings.clock().instant()), settings.clock().instant());
-    }
+    this.durable = new DurableQueues<>(registry != null, ready, settings.clock(), context.getLog());
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock());
-    this.janitor = context.spawn(Janitor.create(settings.janitor().interval(), memory), "janitor");
+    this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);
-    Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), dev.spool.Spool.version()));
+    Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), version));
   }
 
   @Override
@@ -276,16 +169,12 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(QueueTerminated.class, this::onQueueTerminated)
         .onMessage(Answer.class, this::onAnswer)
         .onMessage(Stop.class, this::onStop)
-        .onMessage(CollectGarbage.class, this::onCollectGarbage)
-        .onMessage(CheckMemoryPressure.class, this::onCheckMemoryPressure)
-        .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
-        .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
-        .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
+        .onMessage(ToJanitor.class, this::onToJanitor)
         .onMessage(Drain.class, this::onDrain)
         .onMessage(DrainQueues.class, this::onDrainQueues)
         .onMessage(Drained.class, this::onDrained)
         .onMessage(QueueRecovered.class, this::onQueueRecovered)
-        .onMessage(Flushed.class, this::onFlushed)
+        .onMessage(Flushed.class, flushed -> stopNow(flushed.stop()))
         .onMessage(Removed.class, this::onRemoved)
         .onMessage(Defined.class, this::onDefined)
         .onMessage(JournalStateChanged.class, this::onJournalStateChanged)
@@ -294,11 +183,17 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .build();
   }
 
+  /** What the manager serves before its registry is read ({@link ManagerStartup}): the queues that exist, health, drain, stop. */
+  boolean servesWhileStarting(Command command) {
+    return command instanceof ToQueue toQueue ? queues.containsKey(toQueue.queue())
+        : command instanceof GetJournalHealth || command instanceof Answer<?> || command instanceof Drain
+            || command instanceof DrainQueues || command instanceof Drained || command instanceof Stop
+            || command instanceof Flushed;
+  }
+
   // ---- durable queues
 
-  private void onRegistryRecovered(QueueRegistry.Recovered recovered) {
-    registryRead = true;
-    journals.registry(null, settings.clock().instant());
+  void onRegistryRecovered(QueueRegistry.Recovered recovered) {
     Map<String, RegistryEvent.QueueDefined> found = recovered.queues();
     for (RegistryEvent.QueueDefined q : found.values()) {
       if (queues.containsKey(q.name())) {
@@ -306,62 +201,35 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         continue;
       }
       spawnQueue(q.name(), q.settings(), new QueueActor.Durable(q.incarnation(), q.idSeed()));
-      recovering.add(q.name());
-      // Only the queues found at start are reported while they are read (a queue created later
-      // reads an empty journal in a moment, and readiness must not flicker for it).
-      Instant now = settings.clock().instant();
-      journals.queue(q.name(), new JournalHealth.Problem(q.name(), JournalHealth.State.RECOVERING,
-          "reading the journal", now), now);
+      durable.recovering(q.name());
     }
-    getContext().getLog().info("registry read: {} durable queues to recover", found.size());
-    checkReady();
+    durable.registryRead(found.size());
   }
 
   private Behavior<Command> onQueueRecovered(QueueRecovered recovered) {
-    if (isCurrent(recovered.name(), recovered.ref())) {
-      journals.queue(recovered.name(), null, settings.clock().instant());
-    }
-    if (recovering.remove(recovered.name())) {
-      checkReady();
-    }
+    durable.recovered(recovered.name(), isCurrent(recovered.name(), recovered.ref()));
     return this;
   }
 
   /** After the registry's first read: a registry restart (what it read, this manager has) or a failed read. */
-  private Behavior<Command> onRegistryReply(RegistryReply reply) {
+  Behavior<Command> onRegistryReply(RegistryReply reply) {
     if (reply.reply() instanceof QueueRegistry.Unavailable unavailable) {
-      JournalHealth.Problem before = journals.registry();
-      JournalHealth.State state = JournalHealth.State.UNAVAILABLE;
-      String described = JournalCondition.describe(unavailable.cause());
-      String detail = described != null || before == null ? described : before.detail();
-      if (before == null || before.state() != state || !java.util.Objects.equals(detail, before.detail())) {
-        Instant now = settings.clock().instant();
-        journals.registry(new JournalHealth.Problem(null, state, detail,
-            before != null && before.state() == state ? before.since() : now), now);
-      }
-    } else if (registryRead) {
-      journals.registry(null, settings.clock().instant());
+      durable.registryUnavailable(unavailable.cause());
+    } else {
+      durable.registryAnswered();
     }
     return this;
   }
 
-  /** The error for what needs the registry while it cannot be read. */
-  private SpoolException registryRefusal() {
-    JournalHealth.Problem p = journals.registry();
-    return new SpoolException.JournalUnavailable("Spool cannot read its list of durable queues from the journal ("
-        + (p == null ? "" : p.state().wireName() + " since " + p.since() + ": " + p.detail())
-        + "); nothing was done, retry later");
-  }
-
   private Behavior<Command> onJournalStateChanged(JournalStateChanged changed) {
     if (isCurrent(changed.name(), changed.ref())) {
-      journals.queue(changed.name(), changed.problem(), settings.clock().instant());
+      durable.journalState(changed.name(), changed.problem());
     }
     return this;
   }
 
   private Behavior<Command> onGetJournalHealth(GetJournalHealth get) {
-    get.replyTo().tell(StatusReply.success(journals.health()));
+    get.replyTo().tell(StatusReply.success(durable.health()));
     return this;
   }
 
@@ -371,34 +239,21 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return entry != null && entry.ref().equals(ref);
   }
 
-  private void checkReady() {
-    if (registryRead && recovering.isEmpty() && !ready.isDone()) {
-      getContext().getLog().info("Spool ready: every durable queue is recovered");
-      ready.complete(Done.getInstance());
-    }
-  }
-
   /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
   private void define(String name, QueueSettings queueSettings, CreateQueue create) {
-    if (journals.registry() != null) {
+    if (!durable.registryWrites()) {
       if (create != null) {
-        Request.fail(create, registryRefusal());
+        Request.fail(create, durable.refusal());
       }
       return;
     }
-    RegistryEvent.QueueDefined definition = new RegistryEvent.QueueDefined(name, queueSettings,
-        UUID.randomUUID().toString(), Message.newIdSeed());
-    List<CreateQueue> waiting = new ArrayList<>(1);
-    if (create != null) {
-      waiting.add(create);
-    }
-    defining.put(name, new Defining(definition, waiting));
+    RegistryEvent.QueueDefined definition = durable.define(name, queueSettings, create);
     getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
         r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Defined(name, failure));
   }
 
   private Behavior<Command> onDefined(Defined defined) {
-    Defining d = defining.remove(defined.name());
+    DurableQueues.Defining<CreateQueue> d = durable.defined(defined.name(), defined.failure() == null);
     if (d == null) {
       return this;
     }
@@ -411,7 +266,6 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     RegistryEvent.QueueDefined q = d.definition();
-    undeleted.remove(q.name()); // defined again: the registry now holds the new one
     ActorRef<QueueActor.Command> ref = spawnQueue(q.name(), q.settings(),
         new QueueActor.Durable(q.incarnation(), q.idSeed()));
     created(q.name(), ref, q.settings());
@@ -434,37 +288,33 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       Request.fail(create, e);
       return this;
     }
-    Defining pending = defining.get(create.name());
-    if (pending != null) {
-      if (pending.definition().settings().equals(create.settings())) {
+    DurableQueues.Defining<CreateQueue> pending = durable.defining(create.name());
+    Entry existing = queues.get(create.name());
+    if (pending != null || existing != null) { // idempotent for equal settings
+      QueueSettings known = pending != null ? pending.definition().settings() : existing.settings();
+      if (!known.equals(create.settings())) {
+        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
+      } else if (pending != null) {
         pending.waiting().add(create);
       } else {
-        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
-      }
-      return this;
-    }
-    Entry existing = queues.get(create.name());
-    if (existing != null) {
-      if (existing.settings().equals(create.settings())) {
         answerWithInfo(existing.ref(), false, create.replyTo());
-      } else {
-        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
       }
       return this;
     }
-    boolean durable = create.settings().durability() == Durability.PERSISTENT;
+    boolean persistent = create.settings().durability() == Durability.PERSISTENT;
     QueueSettings.DeadLetter deadLetter = create.settings().deadLetter();
-    if (deadLetter != null && !queues.containsKey(deadLetter.queue()) && !defining.containsKey(deadLetter.queue())) {
+    if (deadLetter != null && !queues.containsKey(deadLetter.queue())
+        && durable.defining(deadLetter.queue()) == null) {
       // A dead-letter queue that does not exist yet is created with defaults (durable for a durable
       // queue), so that nothing given up on has nowhere to go; create it first to choose its settings.
       QueueSettings dlq = QueueSettings.defaults().withDurability(create.settings().durability());
-      if (durable) {
+      if (persistent) {
         define(deadLetter.queue(), dlq, null);
       } else {
         created(deadLetter.queue(), spawnQueue(deadLetter.queue(), dlq, null), dlq);
       }
     }
-    if (durable) {
+    if (persistent) {
       define(create.name(), create.settings(), create);
       return this;
     }
@@ -525,7 +375,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     Entry entry = queues.remove(delete.name());
-    if (entry == null && undeleted.contains(delete.name())) {
+    if (entry == null && durable.deletionPending(delete.name())) {
       removeFromRegistry(delete); // stopped before, but the journal did not record it: try again
       return this;
     }
@@ -538,11 +388,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
     janitor.tell(new Janitor.Untrack(delete.name()));
-    journals.forget(delete.name());
+    boolean persistent = entry.settings().durability() == Durability.PERSISTENT;
+    durable.stopped(delete.name(), persistent);
     getContext().getLog().info("queue {} deleted", delete.name());
-    if (entry.settings().durability() == Durability.PERSISTENT) {
-      recovering.remove(delete.name());
-      checkReady();
+    if (persistent) {
       removeFromRegistry(delete);
     } else {
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
@@ -552,7 +401,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   /** Records a durable queue's deletion; until that is stored, deleting it again retries. */
   private void removeFromRegistry(DeleteQueue delete) {
-    undeleted.add(delete.name());
+    durable.deleting(delete.name());
     getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
         r -> new QueueRegistry.Remove(delete.name(), r),
         (done, failure) -> new Removed(delete, failure));
@@ -561,7 +410,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private Behavior<Command> onRemoved(Removed removed) {
     DeleteQueue delete = removed.delete();
     if (removed.failure() == null) {
-      undeleted.remove(delete.name());
+      durable.deleted(delete.name());
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     } else {
       Request.fail(delete, new SpoolException.Timeout("queue '" + delete.name()
@@ -572,7 +421,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   private Behavior<Command> onListQueues(ListQueues list) {
     toEveryQueue(QueueActor.GetInfo::new, list.replyTo(),
-        infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList());
+        infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList(),
+        settings.askTimeout());
     return this;
   }
 
@@ -598,12 +448,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
     // Durable queues first write what they gathered, so that nothing waiting is dropped.
     this.<Done, Done>toEveryQueue(QueueActor.Flush::new, getContext().messageAdapter(
-            Request.<Done>statusClass(), flushed -> new Flushed(stop)), done -> Done.getInstance());
+            Request.<Done>statusClass(), flushed -> new Flushed(stop)), done -> Done.getInstance(), settings.askTimeout());
     return this;
-  }
-
-  private Behavior<Command> onFlushed(Flushed flushed) {
-    return stopNow(flushed.stop());
   }
 
   private Behavior<Command> stopNow(Stop stop) {
@@ -619,7 +465,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     if (entry != null && entry.ref().equals(terminated.ref())) {
       queues.remove(terminated.name());
       janitor.tell(new Janitor.Untrack(terminated.name()));
-      journals.forget(terminated.name());
+      durable.stopped(terminated.name(), false);
       getContext().getLog().error("queue {} stopped unexpectedly; its messages are gone", terminated.name());
     }
     return this;
@@ -658,80 +504,15 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return this;
   }
 
-  // ---- janitor operations on demand
-
-  private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
-    toEveryQueue(QueueActor.CollectGarbage::new, collect.replyTo(),
-        freed -> freed.stream().mapToLong(Long::longValue).sum());
-    return this;
-  }
-
-  private Behavior<Command> onCheckMemoryPressure(CheckMemoryPressure check) {
-    if (!memory.needsRelief()) {
-      check.replyTo().tell(StatusReply.success(false));
-      return this;
-    }
-    toEveryQueue(QueueActor.Relieve::new, check.replyTo(), freed -> true);
-    return this;
-  }
-
-  private Behavior<Command> onGetMemoryStats(GetMemoryStats get) {
-    toEveryQueue(QueueActor.GetInfo::new, get.replyTo(), infos -> {
-      List<MemoryStats.QueueMemory> perQueue = infos.stream()
-          .sorted(Comparator.comparing(QueueInfo::name))
-          .map(i -> new MemoryStats.QueueMemory(i.name(), i.stats().depth(), i.stats().bytes()))
-          .toList();
-      return new MemoryStats(perQueue.stream().mapToLong(MemoryStats.QueueMemory::messages).sum(),
-          perQueue.stream().mapToLong(MemoryStats.QueueMemory::bytes).sum(),
-          memory.threshold(), memory.underPressure(), perQueue);
-    });
-    return this;
-  }
-
-  private Behavior<Command> onSetMemoryThreshold(SetMemoryThreshold set) {
-    if (set.bytes() < 0) {
-      Request.fail(set, new SpoolException.InvalidConfiguration(
-          "the memory threshold must be 0 (none) or a positive number of bytes, not " + set.bytes()));
-      return this;
-    }
-    memory.setThreshold(set.bytes());
-    getContext().getLog().info("memory threshold set to {} bytes", set.bytes());
-    set.replyTo().tell(StatusReply.success(Done.getInstance()));
-    return this;
-  }
-
-  private Behavior<Command> onCleanupStale(CleanupStaleConsumers cleanup) {
-    if (cleanup.lagThreshold() < 0) {
-      Request.fail(cleanup, new SpoolException.InvalidConfiguration(
-          "the lag threshold must not be negative, not " + cleanup.lagThreshold()));
-      return this;
-    }
-    try {
-      StaleConsumer.requireValidIdle(cleanup.staleAfter());
-    } catch (SpoolException e) {
-      Request.fail(cleanup, e);
-      return this;
-    }
-    this.<Integer, Integer>toEveryQueue(
-        r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r),
-        cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+  private Behavior<Command> onToJanitor(ToJanitor envelope) {
+    janitor.tell(envelope.command());
     return this;
   }
 
   /** Sends {@code request} to every queue and answers {@code replyTo} with {@code aggregate} of the replies. */
   private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
-      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
-    toEveryQueue(request, replyTo, aggregate, settings.askTimeout());
-  }
-
-  private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate, Duration timeout) {
-    List<ActorRef<QueueActor.Command>> refs = queues.values().stream().map(Entry::ref).toList();
-    getContext().spawnAnonymous(Aggregator.<R, A>create(
-        self -> refs.forEach(ref -> ref.tell(request.apply(self))),
-        refs.size(),
-        replyTo,
-        aggregate,
-        timeout));
+    Aggregator.askEvery(getContext(), queues.values().stream().map(Entry::ref).toList(), request, replyTo, aggregate,
+        timeout);
   }
 }

@@ -88,14 +88,14 @@ public final class RecoverJournal {
     deleteWithSidecars(fresh);
     List<TableReport> tables = new ArrayList<>();
     long incomplete;
-    try (Connection from = SqliteStore.connect(path); Connection to = SqliteStore.connect(fresh);
+    try (Connection from = SqliteFile.connect(path); Connection to = SqliteFile.connect(fresh);
         Statement s = to.createStatement()) {
       try (Statement f = from.createStatement()) {
         f.execute("PRAGMA query_only = 1");
       }
       s.execute("PRAGMA auto_vacuum = INCREMENTAL");
       s.execute("PRAGMA journal_mode = WAL");
-      for (String ddl : SqliteStore.SCHEMA.split(";")) {
+      for (String ddl : SqliteFile.SCHEMA.split(";")) {
         if (!ddl.isBlank()) {
           s.execute(ddl);
         }

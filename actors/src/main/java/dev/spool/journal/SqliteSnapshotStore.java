@@ -229,7 +229,7 @@ public final class SqliteSnapshotStore extends SnapshotStore {
 
   private static long maxId(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
-      return SqliteStore.single(s, "SELECT coalesce(max(id), 0) FROM snapshot");
+      return SqliteFile.single(s, "SELECT coalesce(max(id), 0) FROM snapshot");
     }
   }
 

@@ -1,15 +1,6 @@
 package dev.spool.journal;
 
-import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -41,9 +32,10 @@ import org.slf4j.LoggerFactory;
  * spending seconds on one transaction. That thread alone waits for room in the write queue
  * ({@link #writeWhenRoom}) and for its chunks to commit, so it holds a chunk or two in memory.
  *
- * <p>The file is opened lazily, by the first operation, and again after a failure: an operation
- * that cannot open it fails with {@link JournalUnavailableException} (naming the file and, if it
- * is damaged, the recovery tool), and the next one tries again.
+ * <p>The file is opened lazily, by the first operation, and again after a failure
+ * ({@link SqliteFile}): an operation that cannot open it fails with
+ * {@link JournalUnavailableException} (naming the file and, if it is damaged, the recovery tool),
+ * and the next one tries again.
  */
 public final class SqliteStore implements AutoCloseable {
 
@@ -74,50 +66,8 @@ public final class SqliteStore implements AutoCloseable {
    */
   private static final long ROOM_WAIT_NANOS = TimeUnit.SECONDS.toNanos(60);
 
-  /** After a failed open, operations fail with that failure for this long instead of each opening again. */
-  private static final long REOPEN_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-  // SQLite's primary result codes that mean the connection, not the statement, is in trouble.
-  private static final int SQLITE_BUSY = 5;
-  private static final int SQLITE_NOMEM = 7;
-  private static final int SQLITE_IOERR = 10;
-  private static final int SQLITE_CORRUPT = 11;
-  private static final int SQLITE_FULL = 13;
-  private static final int SQLITE_CANTOPEN = 14;
-  private static final int SQLITE_NOTADB = 26;
-
-  static final String SCHEMA = """
-      CREATE TABLE IF NOT EXISTS journal (
-        persistence_id TEXT NOT NULL,
-        sequence_nr INTEGER NOT NULL,
-        writer_uuid TEXT NOT NULL,
-        write_timestamp INTEGER NOT NULL,
-        adapter_manifest TEXT NOT NULL,
-        ser_id INTEGER NOT NULL,
-        ser_manifest TEXT NOT NULL,
-        payload BLOB NOT NULL,
-        PRIMARY KEY (persistence_id, sequence_nr));
-      CREATE TABLE IF NOT EXISTS journal_deleted (
-        persistence_id TEXT PRIMARY KEY,
-        deleted_to INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS snapshot (
-        id INTEGER PRIMARY KEY,
-        persistence_id TEXT NOT NULL,
-        sequence_nr INTEGER NOT NULL,
-        created INTEGER NOT NULL,
-        ser_id INTEGER NOT NULL,
-        ser_manifest TEXT NOT NULL,
-        streamed INTEGER NOT NULL,
-        size INTEGER NOT NULL,
-        UNIQUE (persistence_id, sequence_nr));
-      CREATE TABLE IF NOT EXISTS snapshot_chunk (
-        snapshot_id INTEGER NOT NULL,
-        chunk INTEGER NOT NULL,
-        bytes BLOB NOT NULL,
-        PRIMARY KEY (snapshot_id, chunk));
-      """;
-
   private final SqliteSettings settings;
+  private final SqliteFile file;
   private final BlockingQueue<Task<?>> writes;
   private final BlockingQueue<Task<?>> reads;
   private final Thread writer;
@@ -126,19 +76,13 @@ public final class SqliteStore implements AutoCloseable {
   private volatile boolean closed;
   private volatile boolean reading;
 
-  // guarded by this
-  private boolean initialized;
-  private JournalUnavailableException openFailure;
-  private long openFailedAt;
-  private FileChannel lockFile;
-  private FileLock lock;
-
   // the writer thread's
   private long lastMaintenance = System.nanoTime();
   private volatile long commits;
 
   SqliteStore(SqliteSettings settings) {
     this.settings = settings;
+    this.file = new SqliteFile(settings);
     this.writes = new ArrayBlockingQueue<>(settings.maxQueuedWrites());
     this.reads = new ArrayBlockingQueue<>(settings.maxQueuedReads());
     String name = settings.path().getFileName().toString();
@@ -279,7 +223,7 @@ public final class SqliteStore implements AutoCloseable {
       boolean stop = batch.remove(STOP);
       try {
         if (c == null) {
-          c = open(false);
+          c = file.open(false);
         }
       } catch (JournalUnavailableException e) {
         batch.forEach(t -> t.fail(e));
@@ -313,7 +257,7 @@ public final class SqliteStore implements AutoCloseable {
             results[i] = batch.get(i).work().run(c);
             s.execute("RELEASE work");
           } catch (Exception e) {
-            if (e instanceof SQLException sql && connectionLost(sql)) {
+            if (e instanceof SQLException sql && SqliteFile.connectionLost(sql)) {
               throw sql;
             }
             s.execute("ROLLBACK TO work");
@@ -329,7 +273,7 @@ public final class SqliteStore implements AutoCloseable {
         throw e;
       }
     } catch (SQLException e) {
-      RuntimeException failure = translate(e);
+      RuntimeException failure = file.translate(e);
       for (int i = 0; i < batch.size(); i++) {
         if (!failed[i]) {
           batch.get(i).fail(failure);
@@ -358,7 +302,7 @@ public final class SqliteStore implements AutoCloseable {
     }
     lastMaintenance = now;
     try (Statement s = c.createStatement()) {
-      long free = single(s, "PRAGMA freelist_count");
+      long free = SqliteFile.single(s, "PRAGMA freelist_count");
       if (free > 0) {
         // A JDBC execute steps the pragma once, which frees one page; sqlite3_exec runs it to the end.
         c.unwrap(SQLiteConnection.class).getDatabase()._exec("PRAGMA incremental_vacuum(" + settings.vacuumPages() + ")");
@@ -368,8 +312,8 @@ public final class SqliteStore implements AutoCloseable {
       return c;
     } catch (SQLException e) {
       log.warn("journal {}: maintenance failed: {}", settings.path(), e.getMessage());
-      if (connectionLost(e)) {
-        translate(e);
+      if (SqliteFile.connectionLost(e)) {
+        file.translate(e);
         closeQuietly(c);
         return null;
       }
@@ -394,14 +338,14 @@ public final class SqliteStore implements AutoCloseable {
       reading = true;
       try {
         if (c == null) {
-          c = open(true);
+          c = file.open(true);
         }
         task.complete(task.work().run(c));
       } catch (JournalUnavailableException e) {
         task.fail(e);
       } catch (SQLException e) {
-        task.fail(translate(e));
-        if (connectionLost(e)) {
+        task.fail(file.translate(e));
+        if (SqliteFile.connectionLost(e)) {
           closeQuietly(c);
           c = null;
         }
@@ -413,160 +357,6 @@ public final class SqliteStore implements AutoCloseable {
     }
     failWaiting(reads);
     closeQuietly(c);
-  }
-
-  // ---- opening
-
-  private Connection open(boolean forReading) {
-    initialize();
-    try {
-      Connection c = connect(settings.path());
-      try (Statement s = c.createStatement()) {
-        s.execute("PRAGMA busy_timeout = " + settings.busyTimeout().toMillis());
-        s.execute("PRAGMA synchronous = " + settings.synchronous());
-        s.execute("PRAGMA journal_size_limit = " + settings.journalSizeLimit());
-        if (forReading) {
-          s.execute("PRAGMA query_only = 1");
-        }
-      }
-      return c;
-    } catch (SQLException e) {
-      throw translate(e);
-    }
-  }
-
-  /**
-   * Once per store (again after damage was found): locks the file against other processes,
-   * creates it in WAL mode with incremental vacuum, checks it, and creates the tables.
-   */
-  private synchronized void initialize() {
-    if (initialized) {
-      return;
-    }
-    if (openFailure != null && System.nanoTime() - openFailedAt < REOPEN_AFTER_NANOS) {
-      throw openFailure;
-    }
-    Path path = settings.path();
-    try {
-      Files.createDirectories(path.getParent());
-      lock(path);
-      try (Connection c = connect(path); Statement s = c.createStatement()) {
-        s.execute("PRAGMA busy_timeout = " + settings.busyTimeout().toMillis());
-        // Only takes effect on a new, empty file; a file made without it keeps its mode.
-        s.execute("PRAGMA auto_vacuum = INCREMENTAL");
-        String mode = text(s, "PRAGMA journal_mode = WAL");
-        if (!"wal".equalsIgnoreCase(mode)) {
-          throw new JournalUnavailableException(path, "the journal file " + path + " cannot use WAL mode (" + mode
-              + ")", false, null);
-        }
-        List<String> problems = new ArrayList<>();
-        try (ResultSet rs = s.executeQuery("PRAGMA quick_check(5)")) {
-          while (rs.next()) {
-            problems.add(rs.getString(1));
-          }
-        }
-        if (!problems.equals(List.of("ok"))) {
-          throw JournalUnavailableException.damaged(path, String.join("; ", problems), null);
-        }
-        for (String ddl : SCHEMA.split(";")) {
-          if (!ddl.isBlank()) {
-            s.execute(ddl);
-          }
-        }
-        s.execute("BEGIN IMMEDIATE");
-        int removed = SqliteSnapshotStore.removeIncomplete(c);
-        s.execute("COMMIT");
-        if (removed > 0) {
-          log.info("journal {}: removed {} snapshots whose save did not finish", path, removed);
-        }
-      }
-      initialized = true;
-      openFailure = null;
-      log.info("journal: SQLite at {} (WAL, synchronous={})", path, settings.synchronous());
-    } catch (JournalUnavailableException e) {
-      failedToOpen(e);
-      throw e;
-    } catch (SQLException e) {
-      JournalUnavailableException failure = translate(e);
-      failedToOpen(failure);
-      throw failure;
-    } catch (IOException | RuntimeException e) {
-      JournalUnavailableException failure = new JournalUnavailableException(path, "the journal file " + path
-          + " cannot be opened: " + e.getMessage(), false, e);
-      failedToOpen(failure);
-      throw failure;
-    }
-  }
-
-  private synchronized void failedToOpen(JournalUnavailableException e) {
-    // The engine reports a journal that cannot be opened once, for every queue it holds up (an ERROR
-    // naming the recovery tool when the file is damaged): here only for debugging.
-    if (openFailure == null || !String.valueOf(openFailure.getMessage()).equals(e.getMessage())) {
-      log.debug("{}", e.getMessage());
-    }
-    openFailure = e;
-    openFailedAt = System.nanoTime();
-    releaseLock();
-  }
-
-  /** One process at a time: a second Spool on the same file would be a second writer to the same queues. */
-  private void lock(Path path) throws IOException {
-    if (lock != null) {
-      return;
-    }
-    Path lockPath = path.resolveSibling(path.getFileName() + ".lock");
-    FileChannel channel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    FileLock l;
-    try {
-      l = channel.tryLock();
-    } catch (OverlappingFileLockException e) {
-      l = null;
-    }
-    if (l == null) {
-      channel.close();
-      throw new JournalUnavailableException(path, "the journal file " + path + " is in use by another Spool"
-          + " (it holds " + lockPath + ")", false, null);
-    }
-    lockFile = channel;
-    lock = l;
-  }
-
-  private synchronized void releaseLock() {
-    try {
-      if (lock != null) {
-        lock.release();
-      }
-      if (lockFile != null) {
-        lockFile.close();
-      }
-    } catch (IOException e) {
-      log.warn("journal {}: cannot release its lock: {}", settings.path(), e.getMessage());
-    }
-    lock = null;
-    lockFile = null;
-  }
-
-  static Connection connect(Path path) throws SQLException {
-    return DriverManager.getConnection("jdbc:sqlite:" + path);
-  }
-
-  /** The exception callers see; damage also makes the next open check the file again. */
-  private JournalUnavailableException translate(SQLException e) {
-    int code = e.getErrorCode() & 0xff;
-    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
-      synchronized (this) {
-        initialized = false;
-      }
-      return JournalUnavailableException.damaged(settings.path(), e.getMessage(), e);
-    }
-    return new JournalUnavailableException(settings.path(), "the journal " + settings.path() + " failed: "
-        + e.getMessage(), false, e);
-  }
-
-  private static boolean connectionLost(SQLException e) {
-    int code = e.getErrorCode() & 0xff;
-    return code == SQLITE_IOERR || code == SQLITE_CORRUPT || code == SQLITE_NOTADB || code == SQLITE_FULL
-        || code == SQLITE_CANTOPEN || code == SQLITE_NOMEM || code == SQLITE_BUSY;
   }
 
   // ---- closing
@@ -594,7 +384,7 @@ public final class SqliteStore implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    releaseLock();
+    file.releaseLock();
   }
 
   private void failWaiting(BlockingQueue<Task<?>> queue) {
@@ -619,18 +409,6 @@ public final class SqliteStore implements AutoCloseable {
       } catch (SQLException e) {
         log.debug("closing a journal connection failed: {}", e.getMessage());
       }
-    }
-  }
-
-  static long single(Statement s, String sql) throws SQLException {
-    try (ResultSet rs = s.executeQuery(sql)) {
-      return rs.next() ? rs.getLong(1) : 0;
-    }
-  }
-
-  private static String text(Statement s, String sql) throws SQLException {
-    try (ResultSet rs = s.executeQuery(sql)) {
-      return rs.next() ? rs.getString(1) : null;
     }
   }
 }

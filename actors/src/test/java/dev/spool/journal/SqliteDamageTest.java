@@ -163,7 +163,7 @@ class SqliteDamageTest {
     try (Stream<Path> files = Files.list(dir)) {
       assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".recovering")));
     }
-    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement();
+    try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("PRAGMA integrity_check")) {
       rs.next();
       assertEquals("ok", rs.getString(1));

@@ -77,7 +77,7 @@ class SqliteDurableQueueTest {
     }
     get(first.shutdown());
 
-    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+    try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement()) {
       assertTrue(count(s, "SELECT count(*) FROM snapshot") >= 1, "snapshots were written");
       assertTrue(count(s, "SELECT count(*) FROM journal") < 40, "events before the snapshots were deleted");
     }
@@ -123,7 +123,7 @@ class SqliteDurableQueueTest {
     }
     get(first.shutdown());
 
-    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+    try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement()) {
       // Every event that carried a batch of 1 KiB messages; the consumer's creation and positions stay.
       int lost = s.executeUpdate("DELETE FROM journal WHERE persistence_id LIKE 'spool-queue|orders~%'"
           + " AND length(payload) > 5000");
@@ -176,7 +176,7 @@ class SqliteDurableQueueTest {
 
     long journaled;
     long snapshots;
-    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+    try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement()) {
       snapshots = count(s, "SELECT count(*) FROM snapshot");
       journaled = count(s, "SELECT coalesce(sum(length(payload)), 0) FROM journal");
     }

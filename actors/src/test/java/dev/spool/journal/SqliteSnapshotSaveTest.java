@@ -207,7 +207,7 @@ class SqliteSnapshotSaveTest {
           probe.getRef());
       probe.expectMsgClass(Duration.ofSeconds(30), SaveSnapshotSuccess.class);
       // what a save cut off by a failure that its own clean-up did not survive leaves behind
-      try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement()) {
+      try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement()) {
         s.execute("PRAGMA busy_timeout = 5000");
         s.execute("INSERT INTO snapshot VALUES (1000, 'queue', -1000, 0, 1, '', 1, -1)");
         s.execute("INSERT INTO snapshot_chunk VALUES (1000, 0, zeroblob(1048576)), (1000, 1, zeroblob(1048576))");
@@ -293,7 +293,7 @@ class SqliteSnapshotSaveTest {
 
   /** Counts through a connection of its own, as the store's connections are its threads'. */
   private static long count(Path file, String sql) throws SQLException {
-    try (Connection c = SqliteStore.connect(file); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+    try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       return rs.next() ? rs.getLong(1) : 0;
     }
   }

@@ -68,10 +68,9 @@ final class ConsumerRoutes extends RouteSupport {
   private Route read(QueueConsumer consumer) {
     return parameterOptional("max", max -> parameterOptional("wait", wait -> {
       int n = (int) longParam("max", max, settings.defaultReadMax(), 1, Integer.MAX_VALUE);
+      // The engine shortens longer waits to spool.consumer.max-read-wait, which the server's request timeout outlasts.
       Duration w = durationParam("wait", wait, Duration.ZERO);
-      // Capped here, so that no read outlives the server's request timeout.
-      Duration capped = w.compareTo(settings.maxReadWait()) > 0 ? settings.maxReadWait() : w;
-      return ok(unlessStopping(lifecycle, () -> consumer.readBatch(n, capped)), Views.DeliveriesView::of);
+      return ok(unlessStopping(lifecycle, () -> consumer.readBatch(n, w)), Views.DeliveriesView::of);
     }));
   }
 

@@ -17,7 +17,6 @@ import java.util.Set;
  * @param port the port to bind, 0 for any free one
  * @param dataDir where the generated admin token is kept
  * @param maxBody the largest request body in bytes
- * @param maxReadWait the longest long-poll a read may ask for
  * @param defaultReadMax deliveries a read returns when it names no max
  * @param maxBrowse most messages one browse returns
  * @param terminationDeadline how long a graceful stop lets requests in flight finish
@@ -33,7 +32,6 @@ public record HttpSettings(
     int port,
     Path dataDir,
     long maxBody,
-    Duration maxReadWait,
     int defaultReadMax,
     int maxBrowse,
     Duration terminationDeadline,
@@ -108,9 +106,8 @@ public record HttpSettings(
     if (maxBody < 1) {
       throw new SpoolException.InvalidConfiguration("spool.http.max-body must be positive");
     }
-    if (maxReadWait.isNegative() || defaultReadMax < 1 || maxBrowse < 1) {
-      throw new SpoolException.InvalidConfiguration(
-          "spool.http.max-read-wait must not be negative; default-read-max and max-browse must be positive");
+    if (defaultReadMax < 1 || maxBrowse < 1) {
+      throw new SpoolException.InvalidConfiguration("spool.http.default-read-max and max-browse must be positive");
     }
     if (sseHeartbeat.isNegative() || sseHeartbeat.isZero()) {
       throw new SpoolException.InvalidConfiguration("spool.http.sse-heartbeat must be positive");
@@ -121,6 +118,11 @@ public record HttpSettings(
   public static HttpSettings create(Config config) {
     try {
       Config c = config.getConfig("spool.http");
+      if (c.hasPath("max-read-wait")) {
+        // A cap of its own would be ignored unseen: refuse it, naming the one setting that caps every read.
+        throw new SpoolException.InvalidConfiguration("spool.http.max-read-wait is no longer read: set"
+            + " spool.consumer.max-read-wait, the engine's cap on a long-poll read's wait, which HTTP reads use too");
+      }
       Path dataDir = Path.of(config.getString("spool.data-dir"));
       Config tls = c.getConfig("tls");
       return new HttpSettings(
@@ -128,7 +130,6 @@ public record HttpSettings(
           c.getInt("port"),
           dataDir,
           c.getBytes("max-body"),
-          c.getDuration("max-read-wait"),
           c.getInt("default-read-max"),
           c.getInt("max-browse"),
           c.getDuration("termination-deadline"),

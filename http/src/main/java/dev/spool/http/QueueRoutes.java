@@ -1,7 +1,6 @@
 package dev.spool.http;
 
 import dev.spool.Spool;
-import dev.spool.SpoolException;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -43,11 +42,12 @@ final class QueueRoutes extends RouteSupport {
         .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.QueueView.of(c.value()))));
   }
 
+  /** An empty range ({@code to} before {@code from}) is the engine's to refuse. */
   private Route redrive(String queue, Requests.RedriveBody body) {
     long from = body.from() == null ? 1 : body.from();
     long to = body.to() == null ? Long.MAX_VALUE : body.to();
-    if (from < 1 || to < from) {
-      throw new SpoolException.InvalidConfiguration("field 'from' must be 1 or more and 'to' at least 'from'");
+    if (from < 1) {
+      throw Requests.invalid("from", "is a sequence number, which starts at 1");
     }
     return ok(spool.redrive(queue, from, to), Views.MovedView::new);
   }

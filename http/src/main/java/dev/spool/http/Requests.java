@@ -4,11 +4,13 @@ import dev.spool.AckMode;
 import dev.spool.Backoff;
 import dev.spool.ConsumerSettings;
 import dev.spool.Durability;
+import dev.spool.Limits;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolException;
+import dev.spool.StaleConsumer;
 import dev.spool.StartPosition;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,11 +21,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The request bodies of the API, as records Jackson fills strictly (see {@link Json}), and their
- * translation into engine values. Every check names the field it concerns. Absent fields are
- * {@code null} and take the engine's defaults.
+ * translation into engine values. What a field must hold (ranges, bounds, names) is the engine's
+ * rule, checked once, by the engine's own types and checks; here a body is only parsed, and an
+ * engine refusal is given the name of the field at fault ({@link #apply}, {@link #check}). Absent
+ * fields are {@code null} and take the engine's defaults.
  */
 final class Requests {
 
@@ -43,13 +49,14 @@ final class Requests {
         });
       }
       if (ttl != null) {
-        s = s.withTtl(duration("ttl", ttl));
+        Duration d = duration("ttl", ttl);
+        s = apply("ttl", s, q -> q.withTtl(d));
       }
       if (maxLength != null) {
-        s = s.withMaxLength(nonNegative("maxLength", maxLength));
+        s = apply("maxLength", s, q -> q.withMaxLength(maxLength));
       }
       if (maxBytes != null) {
-        s = s.withMaxBytes(nonNegative("maxBytes", maxBytes));
+        s = apply("maxBytes", s, q -> q.withMaxBytes(maxBytes));
       }
       if (overflow != null) {
         s = s.withOverflow(switch (overflow) {
@@ -59,7 +66,8 @@ final class Requests {
         });
       }
       if (retention != null) {
-        s = s.withRetention(duration("retention", retention));
+        Duration d = duration("retention", retention);
+        s = apply("retention", s, q -> q.withRetention(d));
       }
       if (deadLetter != null) {
         if (deadLetter.queue() == null) {
@@ -67,10 +75,11 @@ final class Requests {
         }
         s = deadLetter.maxDeliveries() == null
             ? s.withDeadLetter(deadLetter.queue())
-            : s.withDeadLetter(deadLetter.queue(), deadLetter.maxDeliveries());
+            : apply("deadLetter.maxDeliveries", s, q -> q.withDeadLetter(deadLetter.queue(), deadLetter.maxDeliveries()));
       }
       if (dedupWindow != null) {
-        s = s.withDedupWindow(duration("dedupWindow", dedupWindow));
+        Duration d = duration("dedupWindow", dedupWindow);
+        s = apply("dedupWindow", s, q -> q.withDedupWindow(d));
       }
       return s;
     }
@@ -129,7 +138,7 @@ final class Requests {
       }
       Message m = Message.of(type == null ? "" : type, bytes);
       if (key != null) {
-        m = m.withKey(key);
+        m = apply(prefix + "key", m, x -> x.withKey(key));
       }
       if (headers != null) {
         for (Map.Entry<String, String> h : headers.entrySet()) {
@@ -137,7 +146,7 @@ final class Requests {
             throw invalid(prefix + "headers." + h.getKey(), "must be a string");
           }
         }
-        m = m.withHeaders(headers);
+        m = apply(prefix + "headers", m, x -> x.withHeaders(headers));
       }
       if (contentType != null) {
         m = m.withContentType(contentType);
@@ -153,7 +162,8 @@ final class Requests {
         }
       }
       if (ttl != null) {
-        m = m.withTtl(duration(prefix + "ttl", ttl));
+        Duration d = duration(prefix + "ttl", ttl);
+        m = apply(prefix + "ttl", m, x -> x.withTtl(d));
       }
       return m;
     }
@@ -176,30 +186,33 @@ final class Requests {
         });
       }
       if (prefetch != null) {
-        s = s.prefetch(prefetch);
+        s = apply("prefetch", s, c -> c.prefetch(prefetch));
       }
       if (ackTimeout != null) {
-        s = s.ackTimeout(duration("ackTimeout", ackTimeout));
+        Duration d = duration("ackTimeout", ackTimeout);
+        s = apply("ackTimeout", s, c -> c.ackTimeout(d));
       }
       if (maxDeliveries != null) {
-        s = s.maxDeliveries(maxDeliveries);
+        s = apply("maxDeliveries", s, c -> c.maxDeliveries(maxDeliveries));
       }
       if (filter != null) {
         if (filter.headers() != null && filter.headers().containsValue(null)) {
           throw invalid("filter.headers", "values must be strings");
         }
-        s = s.filter(new MessageFilter(filter.type(), filter.headers()));
+        s = apply("filter", s, c -> c.filter(new MessageFilter(filter.type(), filter.headers())));
       }
       if (backoff != null) {
         if (backoff.initial() == null || backoff.max() == null || backoff.multiplier() == null
             || backoff.jitter() == null) {
           throw invalid("backoff", "needs initial, max, multiplier and jitter");
         }
-        s = s.backoff(Backoff.exponential(duration("backoff.initial", backoff.initial()),
-            duration("backoff.max", backoff.max()), backoff.multiplier(), backoff.jitter()));
+        Duration initial = duration("backoff.initial", backoff.initial());
+        Duration max = duration("backoff.max", backoff.max());
+        s = apply("backoff", s, c -> c.backoff(Backoff.exponential(initial, max, backoff.multiplier(), backoff.jitter())));
       }
       if (inactiveTimeout != null) {
-        s = s.inactiveTimeout(duration("inactiveTimeout", inactiveTimeout));
+        Duration d = duration("inactiveTimeout", inactiveTimeout);
+        s = apply("inactiveTimeout", s, c -> c.inactiveTimeout(d));
       }
       return s;
     }
@@ -254,7 +267,7 @@ final class Requests {
       if (bytes == null) {
         throw invalid("bytes", "is required");
       }
-      nonNegative("bytes", bytes);
+      check("bytes", () -> Limits.memoryThreshold(bytes));
     }
   }
 
@@ -266,10 +279,11 @@ final class Requests {
   record CleanupBody(Long lagThreshold, String idle) {
     CleanupBody {
       if (lagThreshold != null) {
-        nonNegative("lagThreshold", lagThreshold);
+        check("lagThreshold", () -> Limits.lagThreshold(lagThreshold));
       }
-      if (idle != null && duration("idle", idle).isNegative()) {
-        throw invalid("idle", "must not be negative");
+      if (idle != null) {
+        Duration d = duration("idle", idle);
+        check("idle", () -> StaleConsumer.requireValidIdle(d));
       }
     }
 
@@ -287,6 +301,20 @@ final class Requests {
     return new SpoolException.InvalidConfiguration("field '" + field + "' " + problem);
   }
 
+  /** {@code value} with {@code change}, an engine call that validates, whose refusal names {@code field}. */
+  static <T> T apply(String field, T value, UnaryOperator<T> change) {
+    return check(field, () -> change.apply(value));
+  }
+
+  /** The engine's answer to {@code rule}; its refusal ({@code InvalidConfiguration}) names {@code field}. */
+  static <T> T check(String field, Supplier<T> rule) {
+    try {
+      return rule.get();
+    } catch (SpoolException.InvalidConfiguration e) {
+      throw new SpoolException.InvalidConfiguration("field '" + field + "': " + e.getMessage());
+    }
+  }
+
   static Duration duration(String field, String text) {
     try {
       return Duration.parse(text.toUpperCase(Locale.ROOT));
@@ -302,13 +330,6 @@ final class Requests {
       throw invalid(field, "must be earliest, latest, sequence:N or time:2026-01-01T00:00:00Z, not '"
           + truncate(text) + "'");
     }
-  }
-
-  private static long nonNegative(String field, long value) {
-    if (value < 0) {
-      throw invalid(field, "must not be negative");
-    }
-    return value;
   }
 
   private static void requireElements(String field, List<Long> values) {

@@ -161,21 +161,16 @@ abstract class RouteSupport extends AllDirectives {
         + min + " to " + max + ", not '" + Requests.truncate(value.get()) + "'");
   }
 
-  /** An optional ISO-8601 duration query parameter, not negative. */
+  /** An optional ISO-8601 duration query parameter; what it may be (not negative, bounded) the engine checks. */
   protected static Duration durationParam(String name, Optional<String> value, Duration fallback) {
     if (value.isEmpty()) {
       return fallback;
     }
-    Duration d;
     try {
-      d = Requests.duration(name, value.get());
+      return Requests.duration(name, value.get());
     } catch (SpoolException e) {
       throw new SpoolException.InvalidConfiguration("query parameter '" + name
           + "' must be an ISO-8601 duration such as PT5S, not '" + Requests.truncate(value.get()) + "'");
     }
-    if (d.isNegative()) {
-      throw new SpoolException.InvalidConfiguration("query parameter '" + name + "' must not be negative");
-    }
-    return d;
   }
 }

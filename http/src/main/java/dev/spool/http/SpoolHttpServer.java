@@ -3,6 +3,7 @@ package dev.spool.http;
 import com.typesafe.config.Config;
 import dev.spool.Spool;
 import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -146,7 +147,7 @@ public final class SpoolHttpServer {
     Lifecycle lifecycle = new Lifecycle(system);
     ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams, lifecycle);
 
-    return Listener.bind(system, settings, serverSettings(system, settings, spool.settings().askTimeout()), tls,
+    return Listener.bind(system, settings, serverSettings(system, settings, spool.settings()), tls,
         routes.route()).thenApply(bound -> {
       Binding binding = new Binding(bound, settings, lifecycle, health, streams, metrics);
       registerShutdown(system, binding);
@@ -192,9 +193,9 @@ public final class SpoolHttpServer {
    * the error shape. Pekko's max-connections and idle-timeout do not apply: {@link Listener} bounds
    * and times connections itself.
    */
-  private static ServerSettings serverSettings(ActorSystem<?> system, HttpSettings settings, Duration askTimeout) {
+  private static ServerSettings serverSettings(ActorSystem<?> system, HttpSettings settings, SpoolSettings engine) {
     ServerSettings base = ServerSettings.create(system.classicSystem());
-    Duration requestTimeout = settings.maxReadWait().plus(askTimeout).plusSeconds(5);
+    Duration requestTimeout = engine.consumer().maxReadWait().plus(engine.askTimeout()).plusSeconds(5);
     return base
         .withServerHeader(Optional.of(Server.create(ProductVersion.create("Spool", ""))))
         .withParsingErrorHandler(ParsingErrors.class.getName())

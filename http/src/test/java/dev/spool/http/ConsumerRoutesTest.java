@@ -21,7 +21,7 @@ class ConsumerRoutesTest {
   @BeforeAll
   static void start() {
     // A short long-poll cap, so that the cap can be seen working quickly.
-    server = TestServer.start(ConfigFactory.parseString("spool.http.max-read-wait = 1s").withFallback(TestServer.tokens()));
+    server = TestServer.start(ConfigFactory.parseString("spool.consumer.max-read-wait = 1s").withFallback(TestServer.tokens()));
   }
 
   @AfterAll
@@ -75,11 +75,16 @@ class ConsumerRoutesTest {
         {"{\"filter\":{\"kind\":\"x\"}}", "filter.kind"},
         {"{\"backoff\":{\"initial\":\"PT1S\"}}", "backoff"},
         {"{\"prefetch\":1.5}", "prefetch"},
+        // The engine's own rules, with the field at fault named.
+        {"{\"maxDeliveries\":0}", "maxDeliveries"},
+        {"{\"inactiveTimeout\":\"PT0S\"}", "inactiveTimeout"},
+        {"{\"backoff\":{\"initial\":\"PT2S\",\"max\":\"PT1S\",\"multiplier\":2,\"jitter\":0}}", "backoff"},
     };
     for (String[] bad : cases) {
       TestServer.Response r = server.put(base + "x", bad[0]);
       assertEquals(400, r.status(), bad[0] + " -> " + r.body());
-      assertTrue(r.json().path("message").asText().contains(bad[1]), bad[0] + " -> " + r.body());
+      assertEquals("InvalidConfiguration", r.error(), bad[0] + " -> " + r.body());
+      assertTrue(r.json().path("message").asText().contains("'" + bad[1] + "'"), bad[0] + " -> " + r.body());
     }
     assertEquals("[]", server.get(base.substring(0, base.length() - 1)).json().toString());
     assertEquals("InvalidName", server.put(base + "$x", "{}").error());

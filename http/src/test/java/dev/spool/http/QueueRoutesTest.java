@@ -104,6 +104,18 @@ class QueueRoutesTest {
     assertEquals(400, badDuration.status());
     assertTrue(badDuration.json().path("message").asText().contains("ttl"), badDuration.body());
 
+    for (String[] bad : new String[][] {
+        {"{\"maxLength\":-1}", "maxLength"},
+        {"{\"maxBytes\":-1}", "maxBytes"},
+        {"{\"retention\":\"-PT1S\"}", "retention"},
+        {"{\"ttl\":\"PT0S\"}", "ttl"},
+        {"{\"deadLetter\":{\"queue\":\"dlq\",\"maxDeliveries\":0}}", "deadLetter.maxDeliveries"}}) {
+      TestServer.Response r = server.put("/api/v1/queues/" + q, bad[0]);
+      assertEquals(400, r.status(), bad[0] + " -> " + r.body());
+      assertEquals("InvalidConfiguration", r.error(), bad[0] + " -> " + r.body());
+      assertTrue(r.json().path("message").asText().contains("'" + bad[1] + "'"), bad[0] + " -> " + r.body());
+    }
+
     TestServer.Response badEnum = server.put("/api/v1/queues/" + q, "{\"overflow\":\"explode\"}");
     assertEquals(400, badEnum.status());
     assertTrue(badEnum.json().path("message").asText().contains("overflow"));
@@ -141,7 +153,12 @@ class QueueRoutesTest {
     assertEquals(1, rest.json().path("moved").asLong());
     assertEquals(4, server.get("/api/v1/queues/" + q).json().path("stats").path("lastSequence").asLong());
 
-    assertEquals(400, server.post("/api/v1/queues/" + dlq + "/redrive", "{\"from\":5,\"to\":2}").status());
+    TestServer.Response empty = server.post("/api/v1/queues/" + dlq + "/redrive", "{\"from\":5,\"to\":2}");
+    assertEquals(400, empty.status(), empty.body());
+    assertTrue(empty.json().path("message").asText().contains("from 5 is after to 2"), empty.body());
+    TestServer.Response zero = server.post("/api/v1/queues/" + dlq + "/redrive", "{\"from\":0}");
+    assertEquals(400, zero.status(), zero.body());
+    assertTrue(zero.json().path("message").asText().contains("'from'"), zero.body());
     assertEquals(404, server.post("/api/v1/queues/" + fresh() + "/redrive", "{}").status());
   }
 }

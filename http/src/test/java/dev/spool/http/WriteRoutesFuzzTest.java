@@ -31,7 +31,7 @@ class WriteRoutesFuzzTest {
   @BeforeContainer
   static void start() {
     // Short long-polls, so that random waits cost little.
-    server = TestServer.start(ConfigFactory.parseString("spool.http.max-read-wait = 50ms")
+    server = TestServer.start(ConfigFactory.parseString("spool.consumer.max-read-wait = 50ms")
         .withFallback(TestServer.tokens()));
     server.put("/api/v1/queues/fz-a", "{}");
     server.put("/api/v1/queues/fz-a/consumers/c1", "{}");

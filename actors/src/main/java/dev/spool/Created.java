@@ -1,4 +1,4 @@
-package dev.spool.actor;
+package dev.spool;
 
 /**
  * The reply to an idempotent create: the resource, and whether this call created it (HTTP answers
