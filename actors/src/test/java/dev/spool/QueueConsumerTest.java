@@ -1,6 +1,6 @@
 package dev.spool;
 
-import static dev.spool.engine.Await.result;
+import static dev.spool.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
