@@ -19,6 +19,7 @@ import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
+import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
 import dev.spool.queue.Retention;
 import java.time.Duration;
@@ -195,19 +196,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
-  private static final class ConsumerEntry {
-    final ActorRef<ConsumerActor.Command> ref;
-    final ConsumerSettings settings;
-    /** The consumer's state, of which this queue reads only {@link ConsumerActor.State#needFrom}. */
-    final ConsumerActor.State state;
-
-    ConsumerEntry(ActorRef<ConsumerActor.Command> ref, ConsumerSettings settings, ConsumerActor.State state) {
-      this.ref = ref;
-      this.settings = settings;
-      this.state = state;
-    }
-  }
-
   /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
   private static final int RECOVERY_STASH = 10_000;
 
@@ -337,12 +325,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final GroupCommit<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> groupCommit;
   private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
   private final QueueCounters counters = new QueueCounters();
-  private final Map<String, ConsumerEntry> consumers = new HashMap<>();
-  /** Consumers came or went since their shares of the trace cap were last told (see shareTraceCap). */
-  private boolean traceSharesChanged;
-  /** The share of the trace cap consumers were last told. */
-  private int toldTraceShare;
-  private final List<ActorRef<ConsumerActor.Command>> waiting = new ArrayList<>();
+  /** The consumers by name, which of them wait for an append, and their shares of the trace cap. */
+  private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
   private long incarnations;
   private long rateSampledAt;
   private long rateSampledPublished;
@@ -369,6 +353,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
         journal != null);
     this.groupCommit = journal == null ? null : new GroupCommit<>();
+    this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rateSampledAt = settings.clock().millis();
   }
 
@@ -449,23 +434,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private void wakeWaiting() {
-    if (waiting.isEmpty()) {
-      return;
+    List<ActorRef<ConsumerActor.Command>> waiting = consumers.waiting();
+    if (!waiting.isEmpty()) {
+      for (ActorRef<ConsumerActor.Command> consumer : waiting) {
+        consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
+      }
+      consumers.clearWaiting();
     }
-    for (ActorRef<ConsumerActor.Command> consumer : waiting) {
-      consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
-    }
-    waiting.clear();
   }
 
   private Behavior<Command> onAwaitMessages(AwaitMessages await) {
-    ConsumerEntry entry = consumers.get(await.consumer());
-    if (entry != null) {
-      if (log.lastSequence() > await.afterSequence()) {
-        entry.ref.tell(ConsumerActor.MessagesAvailable.INSTANCE);
-      } else {
-        waiting.add(entry.ref);
-      }
+    ActorRef<ConsumerActor.Command> now = consumers.await(await.consumer(), await.afterSequence(), log.lastSequence());
+    if (now != null) {
+      now.tell(ConsumerActor.MessagesAvailable.INSTANCE);
     }
     return this;
   }
@@ -498,7 +479,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(create, e);
       return this;
     }
-    ConsumerEntry existing = consumers.get(resolved.name());
+    var existing = consumers.get(resolved.name());
     var pending = existing == null && journal != null ? groupCommit.pendingConsumer(resolved.name()) : null;
     if (pending != null) {
       if (pending.settings().equals(resolved)) {
@@ -509,8 +490,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     if (existing != null) {
-      if (existing.settings.equals(resolved)) {
-        answerWithInfo(existing.ref, false, create.replyTo());
+      if (existing.settings().equals(resolved)) {
+        answerWithInfo(existing.ref(), false, create.replyTo());
       } else {
         Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
       }
@@ -546,7 +527,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       ConsumerPosition position) {
     long next = position != null ? position.next() : start;
     ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), next,
-        retention.removalEpoch(), settings.clock().millis(), traceShare(consumers.size() + 1));
+        retention.removalEpoch(), settings.clock().millis(), consumers.newcomerTraceShare());
     long watermark = next;
     if (journal != null) {
       state.durable = true;
@@ -571,12 +552,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
-    consumers.put(resolved.name(), new ConsumerEntry(ref, resolved, state));
-    traceSharesChanged = true;
-    if (consumers.size() == 1 || traceShare(consumers.size()) * 2L <= toldTraceShare) {
-      shareTraceCap(); // halved: told at once, so that the queue's consumers never hold over twice the cap
+    if (consumers.add(resolved.name(), ref, resolved, watermark, () -> state.needFrom)) {
+      shareTraceCap();
     }
-    retention.track(resolved.name(), watermark, () -> state.needFrom);
     return ref;
   }
 
@@ -617,16 +595,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * only if that is still its actor.
    */
   private boolean remove(String consumer, ActorRef<ConsumerActor.Command> onlyRef) {
-    ConsumerEntry entry = consumers.get(consumer);
-    if (entry == null || (onlyRef != null && !entry.ref.equals(onlyRef))) {
+    var entry = consumers.remove(consumer, onlyRef);
+    if (entry == null) {
       return false;
     }
-    consumers.remove(consumer);
-    traceSharesChanged = true;
-    waiting.remove(entry.ref);
-    retention.untrack(consumer);
-    getContext().unwatch(entry.ref);
-    getContext().stop(entry.ref);
+    getContext().unwatch(entry.ref());
+    getContext().stop(entry.ref());
     if (journal != null) {
       groupCommit.delete(consumer); // callers flush, after adding what they wait for
     }
@@ -643,11 +617,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onListConsumers(ListConsumers list) {
-    if (consumers.isEmpty()) {
+    if (consumers.size() == 0) {
       list.replyTo().tell(StatusReply.success(List.of()));
       return this;
     }
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.values().stream().map(e -> e.ref).toList();
+    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
     getContext().spawnAnonymous(Aggregator.<ConsumerInfo, List<ConsumerInfo>>create(
         self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetInfo(self))),
         refs.size(),
@@ -658,9 +632,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onToConsumer(ToConsumer envelope) {
-    ConsumerEntry entry = consumers.get(envelope.consumer());
+    var entry = consumers.get(envelope.consumer());
     if (entry != null) {
-      entry.ref.tell(envelope.command());
+      entry.ref().tell(envelope.command());
     } else if (envelope.command() instanceof Request<?> request) {
       Request.fail(request, new SpoolException.ConsumerNotFound(name, envelope.consumer()));
     }
@@ -702,8 +676,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     ConsumerActor.MessagesRemoved notice = new ConsumerActor.MessagesRemoved(removalReason(removal.reason()),
         removal.epoch(), removal.messages());
-    for (ConsumerEntry entry : consumers.values()) {
-      entry.ref.tell(notice);
+    for (var entry : consumers.entries()) {
+      entry.ref().tell(notice);
     }
     getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
         removal.reason().name().toLowerCase(java.util.Locale.ROOT), count, removal.firstSequence(),
@@ -736,8 +710,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       retention.evictUnderPressure();
     }
     sampleRates(now);
-    for (ConsumerEntry entry : consumers.values()) {
-      entry.ref.tell(ConsumerActor.Tick.INSTANCE);
+    for (var entry : consumers.entries()) {
+      entry.ref().tell(ConsumerActor.Tick.INSTANCE);
     }
     shareTraceCap();
     return this;
@@ -771,9 +745,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     long now = settings.clock().millis();
     int removed = 0;
-    for (ConsumerInfo c : listed.consumers()) {
-      if (c.isStale(now, listed.request().staleAfter()) && c.lag() > listed.request().lagThreshold()
-          && remove(c.name(), null)) {
+    for (ConsumerInfo c : ConsumerRegistry.stale(listed.consumers(), now, listed.request().staleAfter(),
+        listed.request().lagThreshold())) {
+      if (remove(c.name(), null)) {
         removed++;
         announceRemoval(c.name(), "stale", c.lag());
       }
@@ -817,23 +791,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  /** Each consumer's share of the queue's trace cap when it has {@code consumerCount} consumers. */
-  private int traceShare(int consumerCount) {
-    return settings.consumer().traceEventsPerQueue() / Math.max(1, consumerCount);
-  }
-
-  /**
-   * Tells every consumer its share of the trace cap if consumers came or went since it was last
-   * told: at the janitor's tick, or at once when the share halved. Creating n consumers so costs
-   * about 2n messages, not n², while each consumer holds at most twice its share between ticks
-   * (a consumer created gets its share at once).
-   */
+  /** Tells every consumer its share of the trace cap if consumers came or went since it was last told. */
   private void shareTraceCap() {
-    if (traceSharesChanged) {
-      traceSharesChanged = false;
-      toldTraceShare = traceShare(consumers.size());
-      ConsumerActor.TraceShare share = new ConsumerActor.TraceShare(toldTraceShare);
-      consumers.values().forEach(c -> c.ref.tell(share));
+    int share = consumers.takeShareChange();
+    if (share >= 0) {
+      ConsumerActor.TraceShare told = new ConsumerActor.TraceShare(share);
+      consumers.entries().forEach(c -> c.ref().tell(told));
     }
   }
 
@@ -848,7 +811,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     MessageTrace.Entry appended = new MessageTrace.Entry("appended", null, Instant.ofEpochMilli(m.timestamp()), 0, null);
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.values().stream().map(e -> e.ref).toList();
+    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
     getContext().spawnAnonymous(Aggregator.<List<MessageTrace.Entry>, MessageTrace>create(
         self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetTrace(get.sequence(), self))),
         refs.size(),
@@ -1045,9 +1008,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
     }
     w.positions().forEach((consumer, v) -> {
-      ConsumerEntry entry = consumers.get(consumer);
-      if (entry != null && entry.ref.equals(v.from())) { // not a consumer created since under that name
-        entry.ref.tell(new ConsumerActor.PositionSaved(v.version()));
+      if (consumers.isCurrent(consumer, v.from())) { // not a consumer created since under that name
+        v.from().tell(new ConsumerActor.PositionSaved(v.version()));
       }
     });
     groupCommit.stored(w);
@@ -1077,9 +1039,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       c.replies().forEach(r -> r.tell(StatusReply.error(notStored)));
     }
     refused.positions().forEach((consumer, v) -> {
-      ConsumerEntry entry = consumers.get(consumer);
-      if (entry != null && entry.ref.equals(v.from())) {
-        entry.ref.tell(ConsumerActor.ResendPosition.INSTANCE);
+      if (consumers.isCurrent(consumer, v.from())) {
+        v.from().tell(ConsumerActor.ResendPosition.INSTANCE);
       }
     });
   }
@@ -1098,7 +1059,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onPositionChanged(PositionChanged changed) {
-    if (journal != null && consumers.containsKey(changed.consumer())) {
+    if (journal != null && consumers.contains(changed.consumer())) {
       groupCommit.position(changed.consumer(), changed.position(), changed.from(), changed.version());
       flush();
     }
@@ -1169,7 +1130,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- shutdown
 
   private Behavior<Command> onDrain(Drain drain) {
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.values().stream().map(e -> e.ref).toList();
+    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
     getContext().spawnAnonymous(Aggregator.<ConsumerActor.DrainResult, ConsumerActor.DrainResult>create(
         self -> refs.forEach(ref -> ref.tell(new ConsumerActor.Drain(drain.timeout(), self))),
         refs.size(),
