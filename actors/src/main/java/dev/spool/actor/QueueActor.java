@@ -21,6 +21,7 @@ import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
+import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.time.Duration;
 import java.time.Instant;
@@ -245,7 +246,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             } catch (RuntimeException e) {
               // Not resumed into recovery (the journal's one answer is spent): the queue answers
               // every command with this error, and the other queues are not held up.
-              if (e instanceof RecoveryRefused) {
+              if (e instanceof Recovery.Refused) {
                 context.getLog().error(e.getMessage()); // expected, and said in full: no stack trace
               } else {
                 context.getLog().error("queue {} could not be recovered from its journal; it refuses every command",
@@ -256,7 +257,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
                   + JournalCondition.describe(e), clock.instant());
               manager.tell(new QueueManager.JournalStateChanged(name, context.getSelf(), condition.problem(name)));
               // A queue too large for the heap says so: retrying soon will not help, a restart with more will.
-              SpoolException broken = e instanceof RecoveryRefused
+              SpoolException broken = e instanceof Recovery.Refused
                   ? new SpoolException.JournalUnavailable(e.getMessage()) : condition.refusal(name);
               return stash.unstashAll(Behaviors.receive(Command.class)
                   .onAnyMessage(command -> {
@@ -1067,64 +1068,34 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /**
-   * A durable queue's recovered messages do not fit under the memory threshold beside what the
-   * other queues retain: the queue is not started, rather than run the heap out.
-   */
-  static final class RecoveryRefused extends RuntimeException {
-    RecoveryRefused(String message) {
-      super(message, null, false, false);
-    }
-  }
-
-  /**
-   * Builds the queue from what its journal holds, before any command runs.
+   * Builds the queue from what its journal holds, before any command runs, and starts its consumers
+   * again from their journaled positions.
    *
-   * @throws RecoveryRefused if its messages do not fit under the memory threshold; its journal is
+   * @throws Recovery.Refused if its messages do not fit under the memory threshold; its journal is
    *     stopped then, so that what it read is freed
    */
   private void restore(QueueJournal.Recovered recovered, long tookMillis) {
-    List<Message> messages = recovered.messages();
-    long bytes = 0;
-    for (Message m : messages) {
-      bytes += m.sizeBytes();
-    }
-    // Confirmed to its producers, so never dropped; but not reserved past the threshold either.
-    if (!memory.tryReserveRecovered(bytes)) {
-      long used = memory.bytes();
+    Recovery.Restored restored;
+    try {
+      restored = new Recovery(name, log, dedup, expiries, memory).restore(recovered, appender, groupCommit);
+    } catch (Recovery.Refused refused) {
       getContext().stop(journal);
       Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,
-          bytes, used, memory.threshold()));
-      throw new RecoveryRefused("queue " + name + " not recovered: its " + messages.size() + " messages (" + bytes
-          + " bytes) do not fit under the memory threshold of " + memory.threshold() + " bytes beside the " + used
-          + " bytes other queues hold; it refuses every command until Spool restarts with a larger heap or "
-          + "spool.memory.threshold (its journal is kept)");
+          refused.recoveredBytes(), refused.usedBytes(), refused.thresholdBytes()));
+      throw refused;
     }
-    // Ids of messages freed before the restart too: a producer retrying after a crash is still deduplicated.
-    recovered.dedup().forEach(d -> dedup.remember(d.id(), d.sequence(), d.appendedAt()));
-    for (Message m : messages) {
-      if (m.expiresAtMillis() != 0) {
-        expiries.add(m.expiresAtMillis(), m.sequence());
-      }
-    }
-    long lastSequence = recovered.highestSequenceReferenced();
-    if (lastSequence > recovered.lastSequence()) {
+    if (restored.lostMessages()) {
       getContext().getLog().warn("queue {}: its journal is missing messages {}..{} (consumer positions or remembered"
           + " ids reach {}, its newest stored message is {}): they were lost, as after recovering a damaged journal"
-          + " file; new messages start at {}", name, recovered.lastSequence() + 1, lastSequence, lastSequence,
-          recovered.lastSequence(), lastSequence + 1);
+          + " file; new messages start at {}", name, restored.storedLastSequence() + 1, restored.lastSequence(),
+          restored.lastSequence(), restored.storedLastSequence(), restored.lastSequence() + 1);
     }
-    log.restore(messages, lastSequence);
-    if (!messages.isEmpty()) {
-      appender.restored(messages.get(messages.size() - 1));
-    }
-    groupCommit.restore(recovered.lastWriteId(), messages.isEmpty() ? 0 : messages.get(0).sequence());
-    for (QueueEvent.ConsumerRecord c : recovered.consumers()) {
-      ConsumerPosition position = recovered.positions().get(c.settings().name());
-      spawnConsumer(c.settings(), c.start(), position);
+    for (QueueEvent.ConsumerRecord c : restored.consumers()) {
+      spawnConsumer(c.settings(), c.start(), restored.positions().get(c.settings().name()));
     }
     retention.collectGarbage();
     getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",
-        name, tookMillis, messages.size(), bytes, lastSequence, recovered.consumers().size());
+        name, tookMillis, restored.messages(), restored.bytes(), restored.lastSequence(), restored.consumers().size());
   }
 
   // ---- shutdown

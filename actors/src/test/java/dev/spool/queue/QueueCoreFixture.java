@@ -48,6 +48,15 @@ final class QueueCoreFixture {
     }
 
     @Override
+    public boolean tryReserveRecovered(long size) {
+      if (threshold > 0 && counted - held + size > threshold) {
+        return false;
+      }
+      counted += size;
+      return true;
+    }
+
+    @Override
     public void release(long size) {
       counted -= size;
     }
