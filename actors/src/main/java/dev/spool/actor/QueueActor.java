@@ -21,6 +21,7 @@ import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
+import dev.spool.queue.QueueReads;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.time.Duration;
@@ -312,6 +313,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final ActorRef<QueueManager.Command> manager;
   /** What the queue keeps and lets go of: watermarks, garbage collection, expiry, eviction. */
   private final Retention retention;
+  /** Browsing and message traces. */
+  private final QueueReads reads;
   /** The publish path: checks, deduplication, sequences, room under the bounds, appends. */
   private final Appender appender;
   /** Sequences a redrive under way is moving, so that a second one does not move them again. */
@@ -354,6 +357,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
         journal != null);
     this.groupCommit = journal == null ? null : new GroupCommit<>();
+    this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rateSampledAt = settings.clock().millis();
   }
@@ -775,20 +779,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- browsing and traces
 
   private Behavior<Command> onBrowse(Browse browse) {
-    if (browse.max() < 1 || browse.max() > settings.consumer().maxReadBatch()) {
-      Request.fail(browse, new SpoolException.InvalidConfiguration(
-          "browse max must be between 1 and " + settings.consumer().maxReadBatch() + ", not " + browse.max()));
-      return this;
+    try {
+      browse.replyTo().tell(StatusReply.success(reads.browse(browse.from(), browse.max())));
+    } catch (SpoolException e) {
+      Request.fail(browse, e);
     }
-    List<Message> out = new ArrayList<>(Math.min(browse.max(), 256));
-    long last = log.lastSequence();
-    for (long s = Math.max(browse.from(), log.firstSequence()); s <= last && out.size() < browse.max(); s++) {
-      Message m = log.get(s);
-      if (m != null) {
-        out.add(m);
-      }
-    }
-    browse.replyTo().tell(StatusReply.success(out));
     return this;
   }
 
@@ -802,52 +797,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
-    Message m = log.get(get.sequence());
-    if (m == null) {
-      String retained = log.firstSequence() > log.lastSequence()
-          ? "it retains nothing; the next message gets " + log.nextSequence()
-          : "it retains " + log.firstSequence() + " to " + log.lastSequence();
-      Request.fail(get, new SpoolException.SequenceOutOfRange("queue '" + name + "' does not retain sequence "
-          + get.sequence() + " (released, removed or never appended; " + retained + ")"));
+    Message m;
+    try {
+      m = reads.traced(get.sequence());
+    } catch (SpoolException e) {
+      Request.fail(get, e);
       return this;
     }
-    MessageTrace.Entry appended = new MessageTrace.Entry("appended", null, Instant.ofEpochMilli(m.timestamp()), 0, null);
     List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
     getContext().spawnAnonymous(Aggregator.<List<MessageTrace.Entry>, MessageTrace>create(
         self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetTrace(get.sequence(), self))),
         refs.size(),
         get.replyTo(),
-        perConsumer -> traceOf(m, appended, perConsumer),
+        perConsumer -> QueueReads.trace(m, perConsumer),
         settings.askTimeout()));
     return this;
-  }
-
-  /**
-   * The consumers' parts merged in time order after {@code appended}, each consumer's own order
-   * kept: an entry without a time (what a consumer's position says) stays just before that
-   * consumer's next timed entry, or goes last when none follows.
-   */
-  private static MessageTrace traceOf(Message m, MessageTrace.Entry appended,
-      List<List<MessageTrace.Entry>> perConsumer) {
-    record Keyed(Instant key, MessageTrace.Entry entry) {}
-    List<Keyed> keyed = new ArrayList<>();
-    for (List<MessageTrace.Entry> part : perConsumer) {
-      Instant key = Instant.MAX;
-      List<Keyed> reversed = new ArrayList<>(part.size());
-      for (int i = part.size() - 1; i >= 0; i--) {
-        MessageTrace.Entry e = part.get(i);
-        key = e.at() != null ? e.at() : key;
-        reversed.add(new Keyed(key, e));
-      }
-      for (int i = reversed.size() - 1; i >= 0; i--) {
-        keyed.add(reversed.get(i));
-      }
-    }
-    keyed.sort(Comparator.comparing(Keyed::key)); // stable: equal times keep each consumer's order
-    List<MessageTrace.Entry> entries = new ArrayList<>(keyed.size() + 1);
-    entries.add(appended);
-    keyed.forEach(k -> entries.add(k.entry()));
-    return new MessageTrace(m, entries);
   }
 
   // ---- redrive
