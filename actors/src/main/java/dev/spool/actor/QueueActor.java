@@ -22,18 +22,14 @@ import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
 import dev.spool.queue.QueueReads;
+import dev.spool.queue.Redrives;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -317,8 +313,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final QueueReads reads;
   /** The publish path: checks, deduplication, sequences, room under the bounds, appends. */
   private final Appender appender;
-  /** Sequences a redrive under way is moving, so that a second one does not move them again. */
-  private final Set<Long> redriving = new HashSet<>();
+  /** What redrives move, and which messages they are moving. */
+  private final Redrives redrives;
   /** A durable queue's journal, or {@code null} for a transient queue. */
   private final ActorRef<QueueJournal.Command> journal;
   /** A durable queue's timers (the stalled-write check), or {@code null} for a transient queue. */
@@ -358,6 +354,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         journal != null);
     this.groupCommit = journal == null ? null : new GroupCommit<>();
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
+    this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rateSampledAt = settings.clock().millis();
   }
@@ -817,43 +814,26 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- redrive
 
   private Behavior<Command> onRedrive(Redrive redrive) {
-    if (journal != null && !journalCondition.writable()) {
-      Request.fail(redrive, journalCondition.refusal(name));
+    List<Redrives.Source> sources;
+    try {
+      requireWritableJournal();
+      sources = redrives.start(redrive.from(), redrive.to());
+    } catch (SpoolException e) {
+      Request.fail(redrive, e);
       return this;
     }
-    if (redrive.from() > redrive.to()) {
-      Request.fail(redrive, new SpoolException.InvalidConfiguration(
-          "redrive range is empty: from " + redrive.from() + " is after to " + redrive.to()));
-      return this;
-    }
-    Map<String, List<Message>> bySource = new LinkedHashMap<>();
-    Map<String, List<Long>> sequencesBySource = new HashMap<>();
-    long last = Math.min(log.lastSequence(), redrive.to());
-    for (long s = Math.max(redrive.from(), log.firstSequence()); s <= last; s++) {
-      Message m = log.get(s);
-      String source = m == null ? null : DeadLetters.sourceQueue(m);
-      if (source != null && redriving.add(s)) {
-        bySource.computeIfAbsent(source, q -> new ArrayList<>()).add(DeadLetters.redriven(m, name));
-        sequencesBySource.computeIfAbsent(source, q -> new ArrayList<>()).add(s);
-      }
-    }
-    if (bySource.isEmpty()) {
+    if (sources.isEmpty()) {
       redrive.replyTo().tell(StatusReply.success(0L));
-      return this;
+    } else {
+      getContext().spawnAnonymous(RedriveJob.create(sources, settings.maxBatchMessages(), manager,
+          settings.askTimeout(), getContext().getSelf(), redrive.replyTo()));
     }
-    List<RedriveJob.Source> sources = bySource.entrySet().stream()
-        .map(e -> new RedriveJob.Source(e.getKey(), e.getValue(), sequencesBySource.get(e.getKey())))
-        .toList();
-    getContext().spawnAnonymous(RedriveJob.create(sources, settings.maxBatchMessages(), manager,
-        settings.askTimeout(), getContext().getSelf(), redrive.replyTo()));
     return this;
   }
 
   private Behavior<Command> onRedriven(Redriven result) {
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
-    retention.removeRedriven(result.moved().stream().sorted().toList());
-    redriving.removeAll(result.moved());
-    redriving.removeAll(result.notMoved());
+    retention.removeRedriven(redrives.finished(result.moved(), result.notMoved()));
     if (!result.failures().isEmpty()) {
       getContext().getLog().warn("queue {}: redrive moved {} messages; some could not be moved: {}", name,
           result.moved().size(), result.failures());
@@ -861,12 +841,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       getContext().getLog().info("queue {}: redrive moved {} messages back to their source queues", name,
           result.moved().size());
     }
-    if (result.moved().isEmpty() && !result.failures().isEmpty()) {
-      result.replyTo().tell(StatusReply.error(new SpoolException.InvalidConfiguration(
-          "redrive moved nothing: " + String.join("; ", result.failures()))));
-    } else {
-      result.replyTo().tell(StatusReply.success((long) result.moved().size()));
-    }
+    result.replyTo().tell(Redrives.outcome(result.moved().size(), result.failures()));
     return this;
   }
 
