@@ -39,7 +39,6 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
 
@@ -174,7 +173,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   record PositionChanged(String consumer, ActorRef<ConsumerActor.Command> from, long version,
       ConsumerPosition position) implements Command {}
 
-  private record JournalReply(QueueJournal.Reply reply) implements Command {}
+  /** What the queue's journal answered (read by {@link RecoveringQueue} until it is recovered). */
+  record JournalReply(QueueJournal.Reply reply) implements Command {}
 
   /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
   private record WriteStalled(long writeId) implements Command {}
@@ -218,85 +218,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "journal");
-      return recovering(context, stash, () -> new QueueActor(context, name, queueSettings, settings, memory, manager,
-          journal, timers, durable.idSeed()), manager, name, settings.clock());
+      return new RecoveringQueue(context, stash, () -> new QueueActor(context, name, queueSettings, settings, memory,
+          manager, journal, timers, durable.idSeed()), manager, name, settings.clock());
     })));
-  }
-
-  /**
-   * A durable queue until its journal is read: commands wait (bounded) and run once it is. Once a
-   * read fails, what waited and what comes is refused with {@code JournalUnavailable} until a read
-   * succeeds, so that nothing a caller gave up on runs later.
-   */
-  private static Behavior<Command> recovering(ActorContext<Command> context, StashBuffer<Command> stash,
-      java.util.function.Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name,
-      java.time.Clock clock) {
-    long started = System.nanoTime();
-    JournalCondition condition = new JournalCondition(JournalHealth.State.RECOVERING, "reading the journal",
-        clock.instant());
-    return Behaviors.receive(Command.class)
-        .onMessage(JournalReply.class, reply -> {
-          if (reply.reply() instanceof QueueJournal.Recovered recovered) {
-            QueueActor q = queue.get();
-            try {
-              q.restore(recovered, (System.nanoTime() - started) / 1_000_000);
-            } catch (RuntimeException e) {
-              // Not resumed into recovery (the journal's one answer is spent): the queue answers
-              // every command with this error, and the other queues are not held up.
-              if (e instanceof Recovery.Refused) {
-                context.getLog().error(e.getMessage()); // expected, and said in full: no stack trace
-              } else {
-                context.getLog().error("queue {} could not be recovered from its journal; it refuses every command",
-                    name, e);
-              }
-              manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
-              condition.moveTo(JournalHealth.State.UNAVAILABLE, "could not be recovered: "
-                  + JournalCondition.describe(e), clock.instant());
-              manager.tell(new QueueManager.JournalStateChanged(name, context.getSelf(), condition.problem(name)));
-              // A queue too large for the heap says so: retrying soon will not help, a restart with more will.
-              SpoolException broken = e instanceof Recovery.Refused
-                  ? new SpoolException.JournalUnavailable(e.getMessage()) : condition.refusal(name);
-              return stash.unstashAll(Behaviors.receive(Command.class)
-                  .onAnyMessage(command -> {
-                    refuse(command, broken);
-                    return Behaviors.same();
-                  })
-                  .build());
-            }
-            manager.tell(new QueueManager.QueueRecovered(name, context.getSelf()));
-            return stash.unstashAll(q);
-          }
-          if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
-            // The journal retries after its backoff; the manager logs and reports the failure.
-            if (condition.moveTo(JournalHealth.State.UNAVAILABLE, JournalCondition.describe(unavailable.cause()),
-                clock.instant())) {
-              manager.tell(new QueueManager.JournalStateChanged(name, context.getSelf(), condition.problem(name)));
-            }
-            SpoolException refusal = condition.refusal(name);
-            stash.forEach(command -> refuse(command, refusal));
-            stash.clear();
-          }
-          return Behaviors.same();
-        })
-        .onAnyMessage(command -> {
-          if (condition.state() != JournalHealth.State.RECOVERING) {
-            refuse(command, condition.refusal(name));
-          } else if (stash.isFull()) {
-            refuse(command, new SpoolException.Timeout("queue '" + name + "' is still recovering from its journal"));
-          } else {
-            stash.stash(command);
-          }
-          return Behaviors.same();
-        })
-        .build();
-  }
-
-  private static void refuse(Command command, SpoolException e) {
-    if (command instanceof Request<?> request) {
-      Request.fail(request, e);
-    } else if (command instanceof ToConsumer toConsumer && toConsumer.command() instanceof Request<?> request) {
-      Request.fail(request, e);
-    }
   }
 
   private final String name;
@@ -1013,7 +937,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * @throws Recovery.Refused if its messages do not fit under the memory threshold; its journal is
    *     stopped then, so that what it read is freed
    */
-  private void restore(QueueJournal.Recovered recovered, long tookMillis) {
+  void restore(QueueJournal.Recovered recovered, long tookMillis) {
     Recovery.Restored restored;
     try {
       restored = new Recovery(name, log, dedup, expiries, memory).restore(recovered, appender, groupCommit);
