@@ -2,7 +2,6 @@ package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
-import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
 import dev.spool.Names;
@@ -243,8 +242,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final ActorRef<QueueJournal.Command> journal;
   /** A durable queue's timers (the stalled-write check), or {@code null} for a transient queue. */
   private final TimerScheduler<Command> timers;
-  /** Whether a durable queue's journal writes; new journaled changes are refused while it does not. */
-  private final JournalCondition journalCondition;
+  /** Whether a durable queue's journal writes, and what its replies settle; {@code null} for a transient queue. */
+  private final JournalLink<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> journalLink;
   /** A durable queue's journal batches, or {@code null} for a transient queue. */
   private final GroupCommit<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> groupCommit;
   private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
@@ -264,7 +263,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     super(context);
     this.journal = journal;
     this.timers = timers;
-    this.journalCondition = new JournalCondition(JournalHealth.State.OK, null, settings.clock().instant());
     this.manager = manager;
     this.name = name;
     this.queueSettings = queueSettings;
@@ -277,6 +275,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
         journal != null);
     this.groupCommit = journal == null ? null : new GroupCommit<>();
+    this.journalLink = journal == null ? null
+        : new JournalLink<>(name, groupCommit, settings.persistence().writeStallAfter(), settings.clock().instant());
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
@@ -426,15 +426,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     long start;
     try {
       start = ConsumerActor.resolve(resolved.startAt(), log);
+      requireWritableJournal();
     } catch (SpoolException e) {
       Request.fail(create, e);
       return this;
     }
     if (journal != null) {
-      if (!journalCondition.writable()) {
-        Request.fail(create, journalCondition.refusal(name));
-        return this;
-      }
       groupCommit.create(resolved, start, create.replyTo());
       flush();
       return this;
@@ -498,8 +495,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
-    if (journal != null && !journalCondition.writable()) {
-      Request.fail(delete, journalCondition.refusal(name));
+    try {
+      requireWritableJournal();
+    } catch (SpoolException e) {
+      Request.fail(delete, e);
       return this;
     }
     if (!remove(delete.consumer(), null)) {
@@ -794,60 +793,43 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
-  /**
-   * Refuses a new journaled change while the journal cannot write: refused at once, it is never
-   * stored, so its caller may retry it without creating a duplicate.
-   */
+  /** Refuses a new journaled change while a durable queue's journal cannot write (see {@link JournalLink}). */
   private void requireWritableJournal() {
-    if (!journalCondition.writable()) {
-      throw journalCondition.refusal(name);
+    if (journalLink != null) {
+      journalLink.requireWritable();
     }
   }
 
-  /** Records the journal's state, telling the manager (which logs it and answers health probes) of a change. */
-  private void journalState(JournalHealth.State state, String detail) {
-    if (journalCondition.moveTo(state, detail, settings.clock().instant())) {
-      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), journalCondition.problem(name)));
-    }
+  /** Tells the manager (which logs it and answers health probes) the journal's condition changed. */
+  private void journalChanged() {
+    manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), journalLink.problem()));
   }
 
   private Behavior<Command> onWriteStalled(WriteStalled stalled) {
-    if (groupCommit.isWriting(stalled.writeId()) && journalCondition.writable()) {
-      // Its publishes keep waiting for the write's outcome; new ones are refused until a write completes.
-      journalState(JournalHealth.State.WRITE_STALLED, "a journal write has been under way for more than "
-          + settings.persistence().writeStallAfter().toMillis() + " ms");
+    if (journalLink.stalled(stalled.writeId(), settings.clock().instant())) {
+      journalChanged();
     }
     return this;
   }
 
   private Behavior<Command> onJournalReply(JournalReply reply) {
-    if (reply.reply() instanceof QueueJournal.Written written) {
-      var done = groupCommit.written(written.writeId());
-      if (done != null) {
-        timers.cancel(STALL_TIMER);
-        completed(done);
-        journalState(JournalHealth.State.OK, null);
-      }
-    } else if (reply.reply() instanceof QueueJournal.Recovered recovered) {
-      // The journal restarted after a failed write: whether that write was stored, it now knows.
-      var unsure = groupCommit.recovered(recovered.lastWriteId());
-      journalState(JournalHealth.State.OK, null); // it reads, so it may write: the next write tells
-      if (unsure != null) {
-        timers.cancel(STALL_TIMER);
-        if (recovered.lastWriteId() >= unsure.id()) {
-          getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name, unsure.id());
-          completed(unsure);
-        } else {
-          getContext().getLog().warn("queue {}: the journal recovered; write {} was not stored and is refused", name,
-              unsure.id());
-          failed(unsure);
+    var settled = journalLink.settle(reply.reply(), settings.clock().instant());
+    if (settled.write() != null) {
+      timers.cancel(STALL_TIMER);
+      if (settled.stored()) {
+        if (settled.afterRestart()) {
+          getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name,
+              settled.write().id());
         }
+        completed(settled.write());
+      } else {
+        getContext().getLog().warn("queue {}: the journal recovered; write {} was not stored and is refused", name,
+            settled.write().id());
+        failed(settled.write());
       }
-    } else if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
-      // The manager logs it, once for identical failures; the journal retries after its backoff.
-      journalState(JournalHealth.State.UNAVAILABLE, JournalCondition.describe(unavailable.cause()));
-    } else if (reply.reply() instanceof QueueJournal.WriteFailed failed) {
-      journalState(JournalHealth.State.WRITE_FAILED, JournalCondition.describe(failed.cause()));
+    }
+    if (settled.changed()) {
+      journalChanged();
     }
     flush();
     answerFlushed();
