@@ -20,6 +20,7 @@ import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
+import dev.spool.queue.QueueRates;
 import dev.spool.queue.QueueReads;
 import dev.spool.queue.Redrives;
 import dev.spool.queue.Recovery;
@@ -29,6 +30,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -251,11 +253,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** The consumers by name, which of them wait for an append, and their shares of the trace cap. */
   private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
   private long incarnations;
-  private long rateSampledAt;
-  private long rateSampledPublished;
-  private long rateSampledDelivered;
-  private double publishRate;
-  private double deliverRate;
+  private final QueueRates rates;
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
@@ -280,7 +278,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
-    this.rateSampledAt = settings.clock().millis();
+    this.rates = new QueueRates(settings.clock().millis());
   }
 
 
@@ -391,7 +389,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         appender.published(), appender.duplicates(), counters.delivered.sum(), counters.acked.sum(),
         counters.redelivered.sum(),
         counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(), consumers.size(),
-        publishRate, deliverRate));
+        rates.publishRate(), rates.deliverRate()));
   }
 
   // ---- consumers
@@ -405,22 +403,18 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(create, e);
       return this;
     }
+    // Idempotent for equal settings, whether the consumer exists or its creation waits for the journal.
     var existing = consumers.get(resolved.name());
     var pending = existing == null && journal != null ? groupCommit.pendingConsumer(resolved.name()) : null;
-    if (pending != null) {
-      if (pending.settings().equals(resolved)) {
-        pending.replies().add(create.replyTo()); // answered with the first, once the journal stored it
-      } else {
-        Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
-      }
-      return this;
+    ConsumerSettings known = existing != null ? existing.settings() : pending != null ? pending.settings() : null;
+    if (known != null && !known.equals(resolved)) {
+      Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
+    } else if (pending != null) {
+      pending.replies().add(create.replyTo()); // answered with the first, once the journal stored it
+    } else if (existing != null) {
+      answerWithInfo(existing.ref(), false, create.replyTo());
     }
-    if (existing != null) {
-      if (existing.settings().equals(resolved)) {
-        answerWithInfo(existing.ref(), false, create.replyTo());
-      } else {
-        Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
-      }
+    if (known != null) {
       return this;
     }
     long start;
@@ -451,22 +445,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     long next = position != null ? position.next() : start;
     ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), next,
         retention.removalEpoch(), settings.clock().millis(), consumers.newcomerTraceShare());
-    long watermark = next;
-    if (journal != null) {
-      state.durable = true;
-      if (position != null) {
-        state.restoredTrace(start, next);
-        for (int i = 0; i < position.unsettled().length; i++) {
-          if (log.get(position.unsettled()[i]) != null) {
-            state.cursor.restoreUnsettled(position.unsettled()[i], position.attempts()[i]);
-          }
-        }
-        watermark = state.cursor.committed() + 1;
-        state.reportedWatermark = watermark;
-        state.needFrom = watermark;
-        state.paused = position.paused();
-      }
-    }
+    state.durable = journal != null;
+    long watermark = position != null ? restorePosition(state, start, position) : next;
     // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue
     // holds, not the actor; a failure in one consumer never touches the log or its siblings.
     ActorRef<ConsumerActor.Command> ref = getContext().spawn(
@@ -479,6 +459,26 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       shareTraceCap();
     }
     return ref;
+  }
+
+  /**
+   * Puts a durable consumer's journaled {@code position} into its new state: its unsettled deliveries
+   * still retained are delivered again, and it stays paused if it was.
+   *
+   * @return the watermark it holds: the lowest sequence it still needs
+   */
+  private long restorePosition(ConsumerActor.State state, long start, ConsumerPosition position) {
+    state.restoredTrace(start, position.next());
+    for (int i = 0; i < position.unsettled().length; i++) {
+      if (log.get(position.unsettled()[i]) != null) {
+        state.cursor.restoreUnsettled(position.unsettled()[i], position.attempts()[i]);
+      }
+    }
+    long watermark = state.cursor.committed() + 1;
+    state.reportedWatermark = watermark;
+    state.needFrom = watermark;
+    state.paused = position.paused();
+    return watermark;
   }
 
   private void answerWithInfo(ActorRef<ConsumerActor.Command> consumer, boolean created,
@@ -546,14 +546,27 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       list.replyTo().tell(StatusReply.success(List.of()));
       return this;
     }
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
-    getContext().spawnAnonymous(Aggregator.<ConsumerInfo, List<ConsumerInfo>>create(
-        self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetInfo(self))),
-        refs.size(),
-        list.replyTo(),
-        infos -> infos.stream().sorted(Comparator.comparing(ConsumerInfo::name)).toList(),
-        settings.askTimeout()));
+    askConsumers(ConsumerActor.GetInfo::new, list.replyTo(),
+        infos -> infos.stream().sorted(Comparator.comparing(ConsumerInfo::name)).toList(), settings.askTimeout());
     return this;
+  }
+
+  /**
+   * Asks every consumer {@code question} through an {@link Aggregator} child, which answers
+   * {@code replyTo} with {@code combine} of their answers, or fails it after {@code timeout}.
+   */
+  private <R, A> void askConsumers(Function<ActorRef<StatusReply<R>>, ConsumerActor.Command> question,
+      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> combine, Duration timeout) {
+    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
+    getContext().spawnAnonymous(Aggregator.<R, A>create(self -> refs.forEach(ref -> ref.tell(question.apply(self))),
+        refs.size(), replyTo, combine, timeout));
+  }
+
+  /** Tells every consumer {@code command}. */
+  private void tellConsumers(ConsumerActor.Command command) {
+    for (var entry : consumers.entries()) {
+      entry.ref().tell(command);
+    }
   }
 
   private Behavior<Command> onToConsumer(ToConsumer envelope) {
@@ -599,11 +612,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       groupCommit.removed(removal.messages());
       flush();
     }
-    ConsumerActor.MessagesRemoved notice = new ConsumerActor.MessagesRemoved(removalReason(removal.reason()),
-        removal.epoch(), removal.messages());
-    for (var entry : consumers.entries()) {
-      entry.ref().tell(notice);
-    }
+    tellConsumers(new ConsumerActor.MessagesRemoved(removalReason(removal.reason()), removal.epoch(),
+        removal.messages()));
     getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
         removal.reason().name().toLowerCase(java.util.Locale.ROOT), count, removal.firstSequence(),
         removal.lastSequence());
@@ -634,25 +644,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (tick.relieve()) {
       retention.evictUnderPressure();
     }
-    sampleRates(now);
-    for (var entry : consumers.entries()) {
-      entry.ref().tell(ConsumerActor.Tick.INSTANCE);
-    }
+    rates.sample(now, appender.published(), counters.delivered.sum());
+    tellConsumers(ConsumerActor.Tick.INSTANCE);
     shareTraceCap();
     return this;
-  }
-
-  private void sampleRates(long now) {
-    long elapsed = now - rateSampledAt;
-    if (elapsed <= 0) {
-      return;
-    }
-    long delivered = counters.delivered.sum();
-    publishRate = (appender.published() - rateSampledPublished) * 1000.0 / elapsed;
-    deliverRate = (delivered - rateSampledDelivered) * 1000.0 / elapsed;
-    rateSampledAt = now;
-    rateSampledPublished = appender.published();
-    rateSampledDelivered = delivered;
   }
 
   // ---- stale consumers
@@ -711,8 +706,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private void shareTraceCap() {
     int share = consumers.takeShareChange();
     if (share >= 0) {
-      ConsumerActor.TraceShare told = new ConsumerActor.TraceShare(share);
-      consumers.entries().forEach(c -> c.ref().tell(told));
+      tellConsumers(new ConsumerActor.TraceShare(share));
     }
   }
 
@@ -724,13 +718,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(get, e);
       return this;
     }
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
-    getContext().spawnAnonymous(Aggregator.<List<MessageTrace.Entry>, MessageTrace>create(
-        self -> refs.forEach(ref -> ref.tell(new ConsumerActor.GetTrace(get.sequence(), self))),
-        refs.size(),
-        get.replyTo(),
-        perConsumer -> QueueReads.trace(m, perConsumer),
-        settings.askTimeout()));
+    askConsumers((ActorRef<StatusReply<List<MessageTrace.Entry>>> self) -> new ConsumerActor.GetTrace(get.sequence(),
+        self), get.replyTo(), perConsumer -> QueueReads.trace(m, perConsumer), settings.askTimeout());
     return this;
   }
 
@@ -946,13 +935,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- shutdown
 
   private Behavior<Command> onDrain(Drain drain) {
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
-    getContext().spawnAnonymous(Aggregator.<ConsumerActor.DrainResult, ConsumerActor.DrainResult>create(
-        self -> refs.forEach(ref -> ref.tell(new ConsumerActor.Drain(drain.timeout(), self))),
-        refs.size(),
-        drain.replyTo(),
-        ConsumerActor.DrainResult::sum,
-        drain.timeout().plus(settings.askTimeout())));
+    askConsumers(self -> new ConsumerActor.Drain(drain.timeout(), self), drain.replyTo(),
+        ConsumerActor.DrainResult::sum, drain.timeout().plus(settings.askTimeout()));
     return this;
   }
 
