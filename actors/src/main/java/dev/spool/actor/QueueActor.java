@@ -26,7 +26,6 @@ import dev.spool.queue.Redrives;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -336,25 +335,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     appender.commit(prepared);
     if (settings.events().messageAdded()) {
       for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
-        publishMessageAdded(prepared.fresh()[i]);
+        Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));
       }
     }
     if (prepared.freshCount() > 0) {
       wakeWaiting();
     }
-  }
-
-  private void publishMessageAdded(Message m) {
-    String groupId = m.headers().get("group-id");
-    int groupSize = 0;
-    try {
-      String size = m.headers().get("group-size");
-      groupSize = size == null ? 0 : Integer.parseInt(size.trim());
-    } catch (NumberFormatException notANumber) {
-      // a malformed group-size is carried as unknown (0), not refused: the message is still valid
-    }
-    Events.publish(getContext().getSystem(), new SpoolEvent.MessageAdded(Instant.ofEpochMilli(m.timestamp()), name,
-        m.sequence(), m.type(), groupId, groupSize));
   }
 
   private void wakeWaiting() {
