@@ -43,32 +43,20 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
- * One queue: the only writer of its {@link SegmentedLog}. It assigns sequences, deduplicates
- * producer ids, enforces the queue's bounds, and owns one {@link ConsumerActor} child per consumer.
- * It keeps the protocol, the timers and the tells; the work is done by plain classes it drives on
- * its own thread: {@link Appender} (the publish path), {@link Retention} (watermarks, collection,
- * expiry and eviction, in removal steps this actor tells the consumers of and journals) and, on a
- * durable queue, {@link GroupCommit} (the journal batches and their outcomes). Each redrive runs
- * in a {@link RedriveJob} child.
+ * One queue: the only writer of its {@link SegmentedLog}, and the parent of one {@link ConsumerActor}
+ * per consumer. It keeps the protocol, the timers, the children and the tells; the work is done by
+ * plain classes it drives on its own thread: {@link Appender} (checks, deduplication, sequences,
+ * bounds), {@link Retention} (watermarks, garbage collection, expiry and eviction in removal steps,
+ * each told to every consumer and journaled), {@link ConsumerRegistry} (the consumers by name,
+ * waiting for appends, their shares of the trace cap), {@link QueueReads} (browse, traces),
+ * {@link Redrives} (each run by a {@link RedriveJob} child) and {@link QueueRates}. A durable queue
+ * also drives {@link GroupCommit} (the journal batches) and {@link JournalLink} (whether its journal
+ * writes: while not, new journaled changes are refused at once and the manager is told), and starts
+ * as a {@link RecoveringQueue} that builds it with {@link Recovery}.
  *
- * <p>It releases each message below the lowest sequence any consumer still needs and outside the
- * queue's retention: consumers report their need once per segment they pass, and the queue reads
- * it directly wherever an exact count matters (a bound about to refuse, stats, a collection, the
- * janitor's tick); the slot arrays go in whole segments. A queue with no consumers keeps
- * its messages, so that a consumer created later with {@code earliest} still gets them.
- *
- * <p>On the janitor's {@link Tick} it expires messages past the queue's ttl or their own expiry.
- * Expired and evicted ({@code drop-oldest}) messages are removed in one step each, an
- * <em>epoch</em>: every consumer is told exactly which messages that step removed
- * ({@code ConsumerActor.MessagesRemoved}) and works out which of them it had not acknowledged.
- * Every byte it retains is reserved with the engine's {@link MemoryMonitor} first.
- *
- * <p>A durable queue tracks whether its journal writes ({@link JournalCondition}): a write failed,
- * a write under way longer than {@code write-stall-after}, or a journal that cannot be read makes
- * it refuse new publishes and other journaled changes at once with {@code JournalUnavailable}
- * (nothing of them is stored) and tell the manager, which answers health probes; the first write
- * that completes (or a journal that reads again) ends it. Writes already under way keep waiting
- * for their outcome, which a recovery of the journal settles.
+ * <p>A queue with no consumers keeps its messages, so that a consumer created later with
+ * {@code earliest} still gets them. Every byte it retains is reserved with the engine's
+ * {@link MemoryMonitor} first.
  *
  * <p>Reached only by name through the {@link QueueManager}, so that it could run as a cluster
  * sharding entity unchanged.
@@ -227,8 +215,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final QueueSettings queueSettings;
   private final SpoolSettings settings;
   private final SegmentedLog log;
-  private final DedupIndex dedup;
-  private final ExpiryIndex expiries = new ExpiryIndex();
   private final MemoryMonitor memory;
   private final ActorRef<QueueManager.Command> manager;
   /** What the queue keeps and lets go of: watermarks, garbage collection, expiry, eviction. */
@@ -245,14 +231,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final TimerScheduler<Command> timers;
   /** Whether a durable queue's journal writes, and what its replies settle; {@code null} for a transient queue. */
   private final JournalLink<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> journalLink;
+  /** Builds a durable queue from what its journal recovered; {@code null} for a transient queue. */
+  private final Recovery recovery;
   /** A durable queue's journal batches, or {@code null} for a transient queue. */
   private final GroupCommit<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> groupCommit;
   private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
   private final QueueCounters counters = new QueueCounters();
   /** The consumers by name, which of them wait for an append, and their shares of the trace cap. */
   private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
-  private long incarnations;
   private final QueueRates rates;
+  /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
+  private long incarnations;
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
@@ -266,12 +255,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.settings = settings;
     this.memory = memory;
     this.log = new SegmentedLog(settings.segmentSize());
-    this.dedup = new DedupIndex(settings.dedupMaxEntries());
+    DedupIndex dedup = new DedupIndex(settings.dedupMaxEntries());
+    ExpiryIndex expiries = new ExpiryIndex();
     this.retention = new Retention(log, expiries, memory, queueSettings, settings.clock(), this::onRemoved,
         this::onFreed);
     this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
         journal != null);
     this.groupCommit = journal == null ? null : new GroupCommit<>();
+    this.recovery = journal == null ? null : new Recovery(name, log, dedup, expiries, memory);
     this.journalLink = journal == null ? null
         : new JournalLink<>(name, groupCommit, settings.persistence().writeStallAfter(), settings.clock().instant());
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
@@ -279,7 +270,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rates = new QueueRates(settings.clock().millis());
   }
-
 
   @Override
   public Receive<Command> createReceive() {
@@ -897,7 +887,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   void restore(QueueJournal.Recovered recovered, long tookMillis) {
     Recovery.Restored restored;
     try {
-      restored = new Recovery(name, log, dedup, expiries, memory).restore(recovered, appender, groupCommit);
+      restored = recovery.restore(recovered, appender, groupCommit);
     } catch (Recovery.Refused refused) {
       getContext().stop(journal);
       Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,
