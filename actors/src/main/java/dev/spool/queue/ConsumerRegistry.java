@@ -5,7 +5,6 @@ import dev.spool.ConsumerSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +27,6 @@ public final class ConsumerRegistry<R> {
   public record Entry<R>(R ref, ConsumerSettings settings) {}
 
   private final Map<String, Entry<R>> byName = new HashMap<>();
-  private final Collection<Entry<R>> entries = Collections.unmodifiableCollection(byName.values());
   /** Consumers to wake with the next append: each asked once, and is asked again once woken. */
   private final List<R> waiting = new ArrayList<>();
   private final Retention retention;
@@ -61,9 +59,13 @@ public final class ConsumerRegistry<R> {
     return byName.size();
   }
 
-  /** Every consumer, as a live read-only view (no copy: the queue tells them all on each removal step). */
+  /**
+   * Every consumer, as the live view of the map (no copy and no wrapper: the queue tells them all on
+   * each removal step, which may come with every publish to a full {@code drop-oldest} queue); for
+   * reading only.
+   */
   public Collection<Entry<R>> entries() {
-    return entries;
+    return byName.values();
   }
 
   /** Every consumer's actor, copied: for a fan-out that outlives this call. */
