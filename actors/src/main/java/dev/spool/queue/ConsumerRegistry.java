@@ -17,7 +17,7 @@ import java.util.function.LongSupplier;
  * {@link Retention} collects garbage under go together: a consumer added is tracked there, one
  * removed no longer holds anything back.
  *
- * <p>Single-threaded: driven by the owning queue actor, on its own thread.
+ * <p>Single-threaded: driven by the owning {@code QueueActor}, on its own thread.
  *
  * @param <R> how the owner reaches a consumer
  */

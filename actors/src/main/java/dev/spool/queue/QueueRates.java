@@ -4,7 +4,7 @@ package dev.spool.queue;
  * A queue's publish and delivery rates, per second, over the interval between two samples (the
  * janitor's ticks): what its stats report between them.
  *
- * <p>Single-threaded: driven by the owning queue actor, on its own thread.
+ * <p>Single-threaded: driven by the owning {@code QueueActor}, on its own thread.
  */
 public final class QueueRates {
 

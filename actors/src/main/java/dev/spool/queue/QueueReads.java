@@ -13,7 +13,7 @@ import java.util.List;
  * Reads of one queue's log that move no cursor: browsing the retained messages, and a message's
  * delivery trace merged from what each consumer recorded of it.
  *
- * <p>Single-threaded: driven by the owning queue actor (the log's single writer), on its own thread.
+ * <p>Single-threaded: driven by the owning {@code QueueActor} (the log's single writer), on its own thread.
  */
 public final class QueueReads {
 

@@ -17,7 +17,7 @@ import java.util.Map;
  * The recovered messages were confirmed to their producers, so none is dropped; but they are not
  * reserved past the memory threshold either: a queue that does not fit is refused whole.
  *
- * <p>Single-threaded: driven by the owning queue actor, once, on its own thread.
+ * <p>Single-threaded: driven by the owning {@code QueueActor}, once, on its own thread.
  */
 public final class Recovery {
 

@@ -20,7 +20,7 @@ import org.apache.pekko.pattern.StatusReply;
  * the same range never move a message twice. A message leaves the queue only once its source queue
  * confirmed the append (the owner then removes it through {@link Retention#removeRedriven}).
  *
- * <p>Single-threaded: driven by the owning queue actor, on its own thread.
+ * <p>Single-threaded: driven by the owning {@code QueueActor}, on its own thread.
  */
 public final class Redrives {
 
