@@ -545,6 +545,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
+  /** Tells every consumer its share of the trace cap if consumers came or went since it was last told. */
+  private void shareTraceCap() {
+    int share = consumers.takeShareChange();
+    if (share >= 0) {
+      tellConsumers(new ConsumerActor.TraceShare(share));
+    }
+  }
+
   private Behavior<Command> onToConsumer(ToConsumer envelope) {
     var entry = consumers.get(envelope.consumer());
     if (entry != null) {
@@ -610,7 +618,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
-
   // ---- the janitor's tick
 
   private Behavior<Command> onTick(Tick tick) {
@@ -629,8 +636,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- stale consumers
 
   private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
-    getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(), ListConsumers::new,
-        (infos, failure) -> new StaleListed(infos, failure, cleanup));
+    getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(),
+        ListConsumers::new, (infos, failure) -> new StaleListed(infos, failure, cleanup));
     return this;
   }
 
@@ -676,14 +683,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(browse, e);
     }
     return this;
-  }
-
-  /** Tells every consumer its share of the trace cap if consumers came or went since it was last told. */
-  private void shareTraceCap() {
-    int share = consumers.takeShareChange();
-    if (share >= 0) {
-      tellConsumers(new ConsumerActor.TraceShare(share));
-    }
   }
 
   private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
