@@ -198,7 +198,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private static final class ConsumerEntry {
     final ActorRef<ConsumerActor.Command> ref;
     final ConsumerSettings settings;
-    /** The consumer's state, of which this queue reads only {@link ConsumerActor.State#needFrom}. */
+    /** The consumer's state, of which this queue reads only {@link ConsumerActor.State#needFrom()}. */
     final ConsumerActor.State state;
 
     ConsumerEntry(ActorRef<ConsumerActor.Command> ref, ConsumerSettings settings, ConsumerActor.State state) {
@@ -549,19 +549,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         retention.removalEpoch(), settings.clock().millis(), traceShare(consumers.size() + 1));
     long watermark = next;
     if (journal != null) {
-      state.durable = true;
-      if (position != null) {
-        state.restoredTrace(start, next);
-        for (int i = 0; i < position.unsettled().length; i++) {
-          if (log.get(position.unsettled()[i]) != null) {
-            state.cursor.restoreUnsettled(position.unsettled()[i], position.attempts()[i]);
-          }
-        }
-        watermark = state.cursor.committed() + 1;
-        state.reportedWatermark = watermark;
-        state.needFrom = watermark;
-        state.paused = position.paused();
-      }
+      watermark = state.journaled(start, position, log);
     }
     // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue
     // holds, not the actor; a failure in one consumer never touches the log or its siblings.
@@ -576,7 +564,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     if (consumers.size() == 1 || traceShare(consumers.size()) * 2L <= toldTraceShare) {
       shareTraceCap(); // halved: told at once, so that the queue's consumers never hold over twice the cap
     }
-    retention.track(resolved.name(), watermark, () -> state.needFrom);
+    retention.track(resolved.name(), watermark, state::needFrom);
     return ref;
   }
 

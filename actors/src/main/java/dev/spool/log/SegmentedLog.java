@@ -26,7 +26,7 @@ import java.util.List;
  * never sees one half-built. The accounting getters ({@link #retainedMessages}, {@link #retainedBytes},
  * {@link #segmentCount}) are for the writer only.
  */
-public final class SegmentedLog {
+public final class SegmentedLog implements LogView {
 
   private final int segmentSize;
   private final int shift;
@@ -70,21 +70,25 @@ public final class SegmentedLog {
   }
 
   /** The sequence the next append gets. */
+  @Override
   public long nextSequence() {
     return lastSequence + 1;
   }
 
   /** Highest sequence appended, 0 if none. */
+  @Override
   public long lastSequence() {
     return lastSequence;
   }
 
   /** Lowest sequence that may still be retained ({@code lastSequence() + 1} when the log is empty). */
+  @Override
   public long firstSequence() {
     return firstSequence;
   }
 
   /** Messages per segment. */
+  @Override
   public int segmentSize() {
     return segmentSize;
   }
@@ -189,6 +193,7 @@ public final class SegmentedLog {
    * The retained message at {@code sequence}, or {@code null} if it was never appended, was freed or
    * was removed. Safe from any thread (see the class comment).
    */
+  @Override
   public Message get(long sequence) {
     if (sequence < 1 || sequence > lastSequence) {
       return null;
@@ -207,6 +212,7 @@ public final class SegmentedLog {
    * still held, else 0. Safe from any thread. Consumers use it to tell a removal they have been
    * told of (skip it) from one whose notice is still on its way (wait for it).
    */
+  @Override
   public long removedEpoch(long sequence) {
     if (sequence < 1 || sequence > lastSequence) {
       return 0;
@@ -225,6 +231,7 @@ public final class SegmentedLog {
    * {@link #nextSequence()} when there is none. Append timestamps never decrease, so this is a binary
    * search: O(log n).
    */
+  @Override
   public long firstSequenceAtOrAfter(long timestampMillis) {
     long last = lastSequence;
     long lo = firstSequence;
