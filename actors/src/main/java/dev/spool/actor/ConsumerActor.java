@@ -43,7 +43,6 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.pattern.CircuitBreaker;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
@@ -68,7 +67,7 @@ import org.apache.pekko.pattern.StatusReply;
  * ({@code AwaitMessages}), so a publish costs one message per waiting consumer and none per busy one.
  *
  * <p>Handler calls run on a dispatcher apart from the actors', each subscription behind its own Pekko
- * {@link CircuitBreaker} (see {@link HandlerPool}): a failed or timed-out call nacks the delivery. A
+ * circuit breaker (see {@link HandlerPool}): a failed or timed-out call nacks the delivery. A
  * message given up on (nacked without requeue, or out of attempts) is appended to the queue's
  * dead-letter queue with its attempt history, and only then settled.
  */
@@ -709,19 +708,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     long owner = state.subscribers().newOwner();
     ActorRef<Command> self = getContext().getSelf();
-    CircuitBreaker breaker = CircuitBreaker
-        .create(Adapter.toClassic(getContext().getSystem()).scheduler(), hs.maxFailures(), Duration.ZERO,
-            hs.resetTimeout())
-        .withExponentialBackoff(hs.maxResetTimeout())
-        .addOnOpenListener(() -> self.tell(new BreakerChanged(owner, BreakerState.OPEN)))
-        .addOnHalfOpenListener(() -> self.tell(new BreakerChanged(owner, BreakerState.HALF_OPEN)))
-        .addOnCloseListener(() -> self.tell(new BreakerChanged(owner, BreakerState.CLOSED)));
+    HandlerPool.Breaker breaker = HandlerPool.Breaker.pekko(Adapter.toClassic(getContext().getSystem()).scheduler(),
+        hs, changed -> self.tell(new BreakerChanged(owner, changed)));
     // A call must time out no later than its delivery's ack deadline, or the deadline would hand the
-    // message to another call while this one still runs. The actor times calls out itself (see
-    // onCheckHandlerTimeouts): the breaker's own call timeout schedules a task per call, which
-    // measured five times slower.
-    state.handlers().add(owner, subscribe.handler(), subscribe.parallelism(), executor,
-        HandlerPool.Breaker.of(breaker), min(hs.timeout(), state.settings().ackTimeout()));
+    // message to another call while this one still runs.
+    state.handlers().add(owner, subscribe.handler(), subscribe.parallelism(), executor, breaker,
+        min(hs.timeout(), state.settings().ackTimeout()));
     startTimeoutChecks();
     touch();
     subscribe.replyTo().tell(StatusReply.success(owner));
@@ -744,13 +736,14 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onHandlerDone(HandlerDone done) {
-    if (!state.handlers().ended(done.subscription(), done.call())) {
+    HandlerPool.Handler handler = state.handlers().ended(done.subscription(), done.call());
+    if (handler == null) {
       return this; // it timed out earlier, and was dealt with then
     }
     Throwable failure = done.failure() instanceof CompletionException && done.failure().getCause() != null
         ? done.failure().getCause()
         : done.failure();
-    finished(state.handlers().get(done.subscription()), done.sequence(), done.attempt(), failure);
+    finished(handler, done.sequence(), done.attempt(), failure);
     dispatch();
     return this;
   }

@@ -2,6 +2,7 @@ package dev.spool.consumer;
 
 import dev.spool.BreakerState;
 import dev.spool.Delivery;
+import dev.spool.HandlerSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -10,8 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Scheduler;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.CircuitBreaker;
 import org.apache.pekko.pattern.StatusReply;
@@ -38,7 +41,20 @@ public final class HandlerPool {
 
     int failureCount();
 
-    /** Pekko's breaker, which opens, half-opens and closes on its scheduler. */
+    /**
+     * Pekko's breaker for {@code settings}, which opens, half-opens and closes on {@code scheduler}
+     * and tells {@code changed} when it does. Calls are timed by the pool (see {@link #timedOut}):
+     * the breaker's own call timeout schedules a task per call, which measured five times slower.
+     */
+    static Breaker pekko(Scheduler scheduler, HandlerSettings settings, Consumer<BreakerState> changed) {
+      return of(CircuitBreaker.create(scheduler, settings.maxFailures(), Duration.ZERO, settings.resetTimeout())
+          .withExponentialBackoff(settings.maxResetTimeout())
+          .addOnOpenListener(() -> changed.accept(BreakerState.OPEN))
+          .addOnHalfOpenListener(() -> changed.accept(BreakerState.HALF_OPEN))
+          .addOnCloseListener(() -> changed.accept(BreakerState.CLOSED)));
+    }
+
+    /** Pekko's breaker, as the pool uses it. */
     static Breaker of(CircuitBreaker breaker) {
       return new Breaker() {
         @Override
@@ -165,8 +181,8 @@ public final class HandlerPool {
   private final Map<Long, Handler> handlers = new LinkedHashMap<>();
 
   /** Why a subscription with these arguments is refused, or {@code null} when it is not. */
-  public static String invalid(Function<Delivery, CompletionStage<Done>> function, Object settings, int parallelism,
-      int prefetch) {
+  public static String invalid(Function<Delivery, CompletionStage<Done>> function, HandlerSettings settings,
+      int parallelism, int prefetch) {
     if (function == null || settings == null || parallelism < 1 || parallelism > prefetch) {
       return "a handler subscription needs a handler and a parallelism between 1 and the consumer's prefetch ("
           + prefetch + "), not " + parallelism;
@@ -212,16 +228,19 @@ public final class HandlerPool {
     return id;
   }
 
-  /** Call {@code call} of {@code owner} ended: whether it was still running (not timed out, not detached). */
-  public boolean ended(long owner, long call) {
+  /**
+   * Call {@code call} of {@code owner} ended: its handler, or {@code null} when the call was not
+   * running any more (it timed out, or its handler was detached).
+   */
+  public Handler ended(long owner, long call) {
     Handler handler = handlers.get(owner);
     if (handler == null || handler.calls.remove(call) == null) {
-      return false;
+      return null;
     }
     if (drainTimeout != null) {
       drainFinished++;
     }
-    return true;
+    return handler;
   }
 
   /**

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongConsumer;
+import java.util.function.LongPredicate;
 
 /**
  * What settles a consumer's deliveries, or puts them back: acknowledgements, nacks, handler
@@ -47,6 +48,7 @@ public final class Settlements {
   /** Made once: the cursor takes them on every ack, which must not allocate. */
   private final LongConsumer batchSettled;
   private final LongConsumer outOfAttempts;
+  private final LongPredicate handlerOwned;
 
   public Settlements(ConsumerState<?> state, LogView log, Dispatcher<?> dispatcher, Effects effects) {
     this.state = state;
@@ -57,6 +59,7 @@ public final class Settlements {
     this.filter = state.settings().filter();
     this.batchSettled = effects::batchSettled;
     this.outOfAttempts = this::outOfAttempts;
+    this.handlerOwned = state.handlers()::contains;
   }
 
   /** Acknowledges {@code sequences}; in {@code none} mode returns their credit (they were settled on delivery). */
@@ -210,7 +213,7 @@ public final class Settlements {
     if (!cursor.batchOpen(batch)) {
       return false;
     }
-    cursor.expireBatch(batch, state.retry().maxDeliveries(), outOfAttempts, state.handlers()::contains);
+    cursor.expireBatch(batch, state.retry().maxDeliveries(), outOfAttempts, handlerOwned);
     return true;
   }
 

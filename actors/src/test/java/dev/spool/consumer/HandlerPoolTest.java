@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.BreakerState;
 import dev.spool.Delivery;
+import dev.spool.HandlerSettings;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -59,6 +60,8 @@ class HandlerPoolTest {
   private static final Function<Delivery, CompletionStage<Done>> OK = d -> CompletableFuture.completedFuture(
       Done.getInstance());
   private static final long MS = 1_000_000L;
+  private static final HandlerSettings SETTINGS = new HandlerSettings(Duration.ofSeconds(5), "spool.handler-dispatcher", 5,
+      Duration.ofSeconds(1), Duration.ofSeconds(30));
 
   private final HandlerPool pool = new HandlerPool();
 
@@ -74,8 +77,8 @@ class HandlerPoolTest {
     pool.started(h, 2, 1, 0);
     assertFalse(h.canTake(), "two calls run: no third");
     assertEquals(2, pool.running());
-    assertTrue(pool.ended(1, first));
-    assertFalse(pool.ended(1, first), "a call ends once");
+    assertSame(h, pool.ended(1, first));
+    assertNull(pool.ended(1, first), "a call ends once");
     assertTrue(h.canTake());
   }
 
@@ -127,7 +130,7 @@ class HandlerPoolTest {
     assertEquals(4, pool.running(), "a timed-out call runs until it is dealt with");
     expired.forEach(pool::expire);
     assertEquals(2, pool.running());
-    assertFalse(pool.ended(1, expired.get(0).call()), "its late completion is ignored");
+    assertNull(pool.ended(1, expired.get(0).call()), "its late completion is ignored");
   }
 
   @Test
@@ -166,10 +169,10 @@ class HandlerPoolTest {
 
   @Test
   void aSubscriptionNeedsAHandlerAndAParallelismWithinThePrefetch() {
-    assertNull(HandlerPool.invalid(OK, "settings", 4, 10));
-    assertNotNull(HandlerPool.invalid(null, "settings", 4, 10));
+    assertNull(HandlerPool.invalid(OK, SETTINGS, 4, 10));
+    assertNotNull(HandlerPool.invalid(null, SETTINGS, 4, 10));
     assertNotNull(HandlerPool.invalid(OK, null, 4, 10));
-    assertNotNull(HandlerPool.invalid(OK, "settings", 0, 10));
-    assertTrue(HandlerPool.invalid(OK, "settings", 11, 10).contains("prefetch (10)"));
+    assertNotNull(HandlerPool.invalid(OK, SETTINGS, 0, 10));
+    assertTrue(HandlerPool.invalid(OK, SETTINGS, 11, 10).contains("prefetch (10)"));
   }
 }
