@@ -18,7 +18,8 @@ import java.util.List;
  * told of from one whose notice is still on its way ({@link #removedEpoch}).
  *
  * <p><b>Threading contract: single writer, many readers.</b> Only the owning {@code QueueActor}
- * appends, frees and removes. Any thread may call {@link #get}, {@link #firstSequence},
+ * appends, frees and removes; readers hold the log as a {@link LogView}, which has no writing
+ * method. Any thread may call {@link #get}, {@link #firstSequence},
  * {@link #lastSequence} and {@link #firstSequenceAtOrAfter}: {@code lastSequence} is published with a
  * volatile write after the slots it covers are filled, so a reader that reads it first sees every
  * message up to it. A reader that races with freeing may get {@code null} for a sequence that is
