@@ -421,8 +421,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     long next = position != null ? position.next() : start;
     ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), next,
         retention.removalEpoch(), settings.clock().millis(), consumers.newcomerTraceShare());
-    state.durable = journal != null;
-    long watermark = position != null ? restorePosition(state, start, position) : next;
+    long watermark = journal != null ? state.journaled(start, position, log) : next;
     // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue
     // holds, not the actor; a failure in one consumer never touches the log or its siblings.
     ActorRef<ConsumerActor.Command> ref = getContext().spawn(
@@ -431,30 +430,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
             .onFailure(SupervisorStrategy.restart()),
         "consumer-" + resolved.name() + "-" + (++incarnations));
     getContext().watchWith(ref, new ConsumerTerminated(resolved.name(), ref));
-    if (consumers.add(resolved.name(), ref, resolved, watermark, () -> state.needFrom)) {
+    if (consumers.add(resolved.name(), ref, resolved, watermark, state::needFrom)) {
       shareTraceCap();
     }
     return ref;
-  }
-
-  /**
-   * Puts a durable consumer's journaled {@code position} into its new state: its unsettled deliveries
-   * still retained are delivered again, and it stays paused if it was.
-   *
-   * @return the watermark it holds: the lowest sequence it still needs
-   */
-  private long restorePosition(ConsumerActor.State state, long start, ConsumerPosition position) {
-    state.restoredTrace(start, position.next());
-    for (int i = 0; i < position.unsettled().length; i++) {
-      if (log.get(position.unsettled()[i]) != null) {
-        state.cursor.restoreUnsettled(position.unsettled()[i], position.attempts()[i]);
-      }
-    }
-    long watermark = state.cursor.committed() + 1;
-    state.reportedWatermark = watermark;
-    state.needFrom = watermark;
-    state.paused = position.paused();
-    return watermark;
   }
 
   private void answerWithInfo(ActorRef<ConsumerActor.Command> consumer, boolean created,
