@@ -2,6 +2,7 @@ package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
+import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
 import dev.spool.Names;
@@ -229,13 +230,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final ActorRef<QueueJournal.Command> journal;
   /** A durable queue's timers (the stalled-write check), or {@code null} for a transient queue. */
   private final TimerScheduler<Command> timers;
-  /** Whether a durable queue's journal writes, and what its replies settle; {@code null} for a transient queue. */
-  private final JournalLink<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> journalLink;
   /** Builds a durable queue from what its journal recovered; {@code null} for a transient queue. */
   private final Recovery recovery;
-  /** A durable queue's journal batches, or {@code null} for a transient queue. */
-  private final GroupCommit<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> groupCommit;
-  private final List<ActorRef<StatusReply<Done>>> flushed = new ArrayList<>(0);
+  /** A durable queue's write path, or {@code null} for a transient queue. */
+  private final DurableWrites<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> writes;
   private final QueueCounters counters = new QueueCounters();
   /** The consumers by name, which of them wait for an append, and their shares of the trace cap. */
   private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
@@ -261,14 +259,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         this::onFreed);
     this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
         journal != null);
-    this.groupCommit = journal == null ? null : new GroupCommit<>();
     this.recovery = journal == null ? null : new Recovery(name, log, dedup, expiries, memory);
-    this.journalLink = journal == null ? null
-        : new JournalLink<>(name, groupCommit, settings.persistence().writeStallAfter(), settings.clock().instant());
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rates = new QueueRates(settings.clock().millis());
+    this.writes = journal == null ? null : new DurableWrites<>(name, appender, consumers,
+        settings.persistence().writeStallAfter(), settings.clock(), new Effects());
   }
 
   @Override
@@ -307,11 +304,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onPublish(Publish publish) {
     try {
-      if (journal != null) {
-        publishDurably(publish);
+      if (writes != null) {
+        writes.publish(publish.producerId(), publish.messages(), publish.replyTo());
       } else {
         Appender.Prepared prepared = appender.prepare(publish.producerId(), publish.messages());
-        commit(prepared);
+        appender.commit(prepared);
+        appended(prepared);
         publish.replyTo().tell(StatusReply.success(prepared.sequences()));
       }
     } catch (SpoolException e) {
@@ -320,9 +318,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  /** Appends a prepared publish to the log, announces the messages it kept and wakes the consumers. */
-  private void commit(Appender.Prepared prepared) {
-    appender.commit(prepared);
+  /** Announces the messages a publish appended and wakes the consumers. */
+  private void appended(Appender.Prepared prepared) {
     if (settings.events().messageAdded()) {
       for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
         Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));
@@ -371,45 +368,29 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   // ---- consumers
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {
-    ConsumerSettings resolved;
     try {
       Names.requireValid("consumer", create.settings().name());
-      resolved = create.settings().withDefaults(settings.consumer());
+      ConsumerSettings resolved = create.settings().withDefaults(settings.consumer());
+      // Idempotent for equal settings, whether the consumer exists or its creation waits for the journal.
+      var existing = consumers.existing(name, resolved);
+      if (existing != null) {
+        answerWithInfo(existing.ref(), false, create.replyTo());
+      } else if (writes == null) {
+        created(resolved, ConsumerActor.resolve(resolved.startAt(), log), List.of(create.replyTo()));
+      } else if (!writes.joinPending(resolved, create.replyTo())) {
+        writes.create(resolved, ConsumerActor.resolve(resolved.startAt(), log), create.replyTo());
+      }
     } catch (SpoolException e) {
       Request.fail(create, e);
-      return this;
     }
-    // Idempotent for equal settings, whether the consumer exists or its creation waits for the journal.
-    var existing = consumers.get(resolved.name());
-    var pending = existing == null && journal != null ? groupCommit.pendingConsumer(resolved.name()) : null;
-    ConsumerSettings known = existing != null ? existing.settings() : pending != null ? pending.settings() : null;
-    if (known != null && !known.equals(resolved)) {
-      Request.fail(create, new SpoolException.ConsumerAlreadyExists(name, resolved.name()));
-    } else if (pending != null) {
-      pending.replies().add(create.replyTo()); // answered with the first, once the journal stored it
-    } else if (existing != null) {
-      answerWithInfo(existing.ref(), false, create.replyTo());
-    }
-    if (known != null) {
-      return this;
-    }
-    long start;
-    try {
-      start = ConsumerActor.resolve(resolved.startAt(), log);
-      requireWritableJournal();
-    } catch (SpoolException e) {
-      Request.fail(create, e);
-      return this;
-    }
-    if (journal != null) {
-      groupCommit.create(resolved, start, create.replyTo());
-      flush();
-      return this;
-    }
+    return this;
+  }
+
+  /** Starts a consumer just created at {@code start} and answers the requests for it. */
+  private void created(ConsumerSettings resolved, long start, List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
     ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
     getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
-    answerWithInfo(ref, true, create.replyTo());
-    return this;
+    replies.forEach(r -> answerWithInfo(ref, true, r));
   }
 
   /**
@@ -452,18 +433,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
     try {
       requireWritableJournal();
+      if (!remove(delete.consumer(), null)) {
+        throw new SpoolException.ConsumerNotFound(name, delete.consumer());
+      }
     } catch (SpoolException e) {
       Request.fail(delete, e);
       return this;
     }
-    if (!remove(delete.consumer(), null)) {
-      Request.fail(delete, new SpoolException.ConsumerNotFound(name, delete.consumer()));
-      return this;
-    }
     getContext().getLog().debug("queue {}: consumer {} deleted", name, delete.consumer());
-    if (journal != null) {
-      groupCommit.awaitDeletion(delete.consumer(), delete.replyTo()); // answered once the journal stored it
-      flush();
+    if (writes != null) {
+      writes.awaitDeletion(delete.consumer(), delete.replyTo()); // answered once the journal stored it
     } else {
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     }
@@ -481,8 +460,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
-    if (journal != null) {
-      groupCommit.delete(consumer); // callers flush, after adding what they wait for
+    if (writes != null) {
+      writes.deleted(consumer); // callers flush, after adding what they wait for
     }
     retention.collectGarbage();
     return true;
@@ -571,9 +550,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       case EVICTED -> counters.dropped.add(count);
       case REDRIVEN -> { } // moved, not lost
     }
-    if (journal != null && removal.stored() && removal.reason() != Retention.Reason.EXPIRED) {
-      groupCommit.removed(removal.messages());
-      flush();
+    if (writes != null) {
+      writes.removed(removal);
     }
     tellConsumers(new ConsumerActor.MessagesRemoved(removalReason(removal.reason()), removal.epoch(),
         removal.messages()));
@@ -592,8 +570,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   /** Collection freed the log below {@code firstSequence}: so that the journal lets go of it too. */
   private void onFreed(long firstSequence) {
-    if (journal != null && groupCommit.freedBelow(firstSequence)) {
-      flush();
+    if (writes != null) {
+      writes.freedBelow(firstSequence);
     }
   }
 
@@ -601,11 +579,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onTick(Tick tick) {
     long now = settings.clock().millis();
-    retention.expire(now);
-    retention.releaseAcknowledged();
-    if (tick.relieve()) {
-      retention.evictUnderPressure();
-    }
+    retention.tick(now, tick.relieve());
     rates.sample(now, appender.published(), counters.delivered.sum());
     tellConsumers(ConsumerActor.Tick.INSTANCE);
     shareTraceCap();
@@ -713,146 +687,95 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   // ---- durability
 
-  private void publishDurably(Publish publish) {
-    requireWritableJournal();
-    appender.requireRoomToWait(publish.messages().size());
-    Appender.Prepared prepared = appender.prepare(publish.producerId(), publish.messages());
-    if (prepared.freshCount() == 0 && !prepared.waitsForPending()) {
-      commit(prepared); // duplicates of stored messages only: nothing to write
-      publish.replyTo().tell(StatusReply.success(prepared.sequences()));
-      return;
-    }
-    groupCommit.publish(prepared, publish.replyTo());
-    appender.awaitJournal(prepared);
-    flush();
-  }
-
-  /** Starts the next journal write if none is under way: group commit. */
+  /** Starts the next journal write if none is under way. */
   private void flush() {
-    GroupCommit.Write write = journal == null ? null : groupCommit.next();
-    if (write != null) {
-      journal.tell(new QueueJournal.Write(write.event()));
-      timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
+    if (writes != null) {
+      writes.flush();
     }
   }
 
-  /** Refuses a new journaled change while a durable queue's journal cannot write (see {@link JournalLink}). */
+  /** Refuses a new journaled change while a durable queue's journal cannot write. */
   private void requireWritableJournal() {
-    if (journalLink != null) {
-      journalLink.requireWritable();
+    if (writes != null) {
+      writes.requireWritable();
     }
-  }
-
-  /** Tells the manager (which logs it and answers health probes) the journal's condition changed. */
-  private void journalChanged() {
-    manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), journalLink.problem()));
   }
 
   private Behavior<Command> onWriteStalled(WriteStalled stalled) {
-    if (journalLink.stalled(stalled.writeId(), settings.clock().instant())) {
-      journalChanged();
-    }
+    writes.checkStalled(stalled.writeId());
     return this;
   }
 
   private Behavior<Command> onJournalReply(JournalReply reply) {
-    var settled = journalLink.settle(reply.reply(), settings.clock().instant());
-    if (settled.write() != null) {
-      timers.cancel(STALL_TIMER);
-      if (settled.stored()) {
-        if (settled.afterRestart()) {
-          getContext().getLog().info("queue {}: the journal recovered; write {} was stored", name,
-              settled.write().id());
-        }
-        completed(settled.write());
-      } else {
-        getContext().getLog().warn("queue {}: the journal recovered; write {} was not stored and is refused", name,
-            settled.write().id());
-        failed(settled.write());
-      }
-    }
-    if (settled.changed()) {
-      journalChanged();
-    }
-    flush();
-    answerFlushed();
+    writes.settle(reply.reply());
     return this;
-  }
-
-  /** A write is stored: its publishes join the log and are answered, its consumers exist. */
-  private void completed(
-      GroupCommit.Batch<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> w) {
-    for (GroupCommit.PendingPublish p : w.publishes()) {
-      appender.settle(p.prepared());
-      commit(p.prepared());
-      p.replyTo().tell(StatusReply.success(p.prepared().sequences()));
-    }
-    for (var c : w.created().values()) {
-      ActorRef<ConsumerActor.Command> ref = spawnConsumer(c.settings(), c.start(), null);
-      getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, c.settings().name(),
-          c.start());
-      c.replies().forEach(r -> answerWithInfo(ref, true, r));
-    }
-    for (List<ActorRef<StatusReply<Done>>> replies : w.deleted().values()) {
-      replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
-    }
-    w.positions().forEach((consumer, v) -> {
-      if (consumers.isCurrent(consumer, v.from())) { // not a consumer created since under that name
-        v.from().tell(new ConsumerActor.PositionSaved(v.version()));
-      }
-    });
-    groupCommit.stored(w);
-  }
-
-  /**
-   * A write was not stored. Its publishes fail (nothing of them was confirmed), and so do those
-   * gathered since if it carried messages; its consumers are not created; the consumers whose
-   * positions it carried are asked for them again.
-   */
-  private void failed(
-      GroupCommit.Batch<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> w) {
-    // The journal read itself back and this write is not there: certainly not stored, so not a Timeout.
-    SpoolException error = new SpoolException.JournalUnavailable("queue '" + name
-        + "': the journal failed to store this publish; nothing of it was kept, publish it again");
-    var refused = groupCommit.failed(w);
-    for (GroupCommit.PendingPublish p : refused.publishes()) {
-      appender.abandon(p.prepared());
-      p.replyTo().tell(StatusReply.error(error));
-    }
-    if (refused.lostMessages()) {
-      appender.forgetLastPrepared();
-    }
-    SpoolException notStored = new SpoolException.JournalUnavailable("queue '" + name
-        + "': the journal failed to store this change; nothing of it was kept, try again");
-    for (var c : refused.created()) {
-      c.replies().forEach(r -> r.tell(StatusReply.error(notStored)));
-    }
-    refused.positions().forEach((consumer, v) -> {
-      if (consumers.isCurrent(consumer, v.from())) {
-        v.from().tell(ConsumerActor.ResendPosition.INSTANCE);
-      }
-    });
   }
 
   private Behavior<Command> onFlush(Flush flush) {
-    flushed.add(flush.replyTo());
-    answerFlushed();
-    return this;
-  }
-
-  private void answerFlushed() {
-    if (!flushed.isEmpty() && (groupCommit == null || groupCommit.idle())) {
-      flushed.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
-      flushed.clear();
+    if (writes != null) {
+      writes.awaitIdle(flush.replyTo());
+    } else {
+      flush.replyTo().tell(StatusReply.success(Done.getInstance()));
     }
+    return this;
   }
 
   private Behavior<Command> onPositionChanged(PositionChanged changed) {
-    if (journal != null && consumers.contains(changed.consumer())) {
-      groupCommit.position(changed.consumer(), changed.position(), changed.from(), changed.version());
-      flush();
+    if (writes != null) {
+      writes.position(changed.consumer(), changed.position(), changed.from(), changed.version());
     }
     return this;
+  }
+
+  /** What a durable queue's write path has it do: the tells, the stall timer, new consumers. */
+  private final class Effects
+      implements DurableWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> {
+    @Override
+    public void write(GroupCommit.Write write) {
+      journal.tell(new QueueJournal.Write(write.event()));
+      timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
+    }
+
+    @Override
+    public void writeEnded() {
+      timers.cancel(STALL_TIMER);
+    }
+
+    @Override
+    public void appended(Appender.Prepared prepared) {
+      QueueActor.this.appended(prepared);
+    }
+
+    @Override
+    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
+      replyTo.tell(reply);
+    }
+
+    @Override
+    public void created(GroupCommit.PendingConsumer<ActorRef<StatusReply<Created<ConsumerInfo>>>> consumer) {
+      QueueActor.this.created(consumer.settings(), consumer.start(), consumer.replies());
+    }
+
+    @Override
+    public void notCreated(GroupCommit.PendingConsumer<ActorRef<StatusReply<Created<ConsumerInfo>>>> consumer,
+        SpoolException error) {
+      consumer.replies().forEach(r -> r.tell(StatusReply.error(error)));
+    }
+
+    @Override
+    public void positionSaved(ActorRef<ConsumerActor.Command> consumer, long version) {
+      consumer.tell(new ConsumerActor.PositionSaved(version));
+    }
+
+    @Override
+    public void resendPosition(ActorRef<ConsumerActor.Command> consumer) {
+      consumer.tell(ConsumerActor.ResendPosition.INSTANCE);
+    }
+
+    @Override
+    public void journalChanged(JournalHealth.Problem problem) {
+      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), problem));
+    }
   }
 
   /**
@@ -865,7 +788,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   void restore(QueueJournal.Recovered recovered, long tookMillis) {
     Recovery.Restored restored;
     try {
-      restored = recovery.restore(recovered, appender, groupCommit);
+      restored = writes.restore(recovery, recovered);
     } catch (Recovery.Refused refused) {
       getContext().stop(journal);
       Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,

@@ -2,6 +2,7 @@ package dev.spool.queue;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
+import dev.spool.SpoolException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -43,6 +44,20 @@ public final class ConsumerRegistry<R> {
 
   public Entry<R> get(String consumer) {
     return byName.get(consumer);
+  }
+
+  /**
+   * The consumer {@code resolved} names if it exists with equal settings (created again, which
+   * changes nothing), or {@code null} if there is none.
+   *
+   * @throws SpoolException.ConsumerAlreadyExists if it exists with other settings
+   */
+  public Entry<R> existing(String queue, ConsumerSettings resolved) {
+    Entry<R> entry = byName.get(resolved.name());
+    if (entry != null && !entry.settings().equals(resolved)) {
+      throw new SpoolException.ConsumerAlreadyExists(queue, resolved.name());
+    }
+    return entry;
   }
 
   public boolean contains(String consumer) {

@@ -198,6 +198,18 @@ public final class Retention {
     return r;
   }
 
+  /**
+   * The janitor's tick: removes what expired, releases what every consumer acknowledged and, with
+   * {@code relieve} (memory pressure), evicts this queue's share under {@code drop-oldest}.
+   */
+  public void tick(long now, boolean relieve) {
+    expire(now);
+    releaseAcknowledged();
+    if (relieve) {
+      evictUnderPressure();
+    }
+  }
+
   /** Removes what passed the queue's ttl or its own expiry, in one step. */
   public void expire(long now) {
     Duration ttl = queueSettings.ttl();
