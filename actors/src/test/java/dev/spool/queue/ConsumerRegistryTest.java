@@ -5,11 +5,14 @@ import static dev.spool.queue.QueueCoreFixture.kib;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.QueueSettings;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -48,6 +51,18 @@ class ConsumerRegistryTest {
 
     consumers.remove("f", null);
     assertEquals(240, consumers.takeShareChange()); // a consumer gone gives the others more at the tick
+  }
+
+  @Test
+  void aConsumerCreatedAgainWithEqualSettingsIsTheExistingOneAndWithOtherSettingsRefused() {
+    assertNull(consumers.existing("orders", ConsumerSettings.named("billing")));
+    add("billing", 1);
+
+    assertEquals(new Ref("billing", 1), consumers.existing("orders", ConsumerSettings.named("billing")).ref());
+    SpoolException refused = assertThrows(SpoolException.ConsumerAlreadyExists.class,
+        () -> consumers.existing("orders", ConsumerSettings.named("billing").startAt(StartPosition.latest())));
+    assertTrue(refused.getMessage().contains("billing"), refused.getMessage());
+    assertEquals(1, consumers.size());
   }
 
   @Test
