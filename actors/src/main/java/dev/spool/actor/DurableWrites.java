@@ -22,48 +22,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A durable queue's write path: what its journaled requests change gathers in a {@link GroupCommit}
+ * A durable queue's {@link QueueWrites}: what its journaled requests change gathers in a {@link GroupCommit}
  * (one write under way at a time), and takes effect only once the journal stored it: a publish
  * joins the log and is answered, a consumer exists, a position is saved. A write not stored refuses
  * what it carried and leaves the log as it was. While the journal does not write (its
  * {@link JournalLink}), new journaled changes are refused at once.
  *
- * <p>It decides; its {@link Outlet} (the queue actor) sends to the journal, arms the stall check,
+ * <p>It decides; its {@link QueueWrites.Outlet} (the queue actor) sends to the journal, arms the stall check,
  * answers and tells. Single-threaded: driven by the owning {@code QueueActor}, on its own thread.
  *
  * @param <C> where a consumer creation is answered
  * @param <P> how a consumer is reached
  */
-final class DurableWrites<C, P> {
-
-  /** What the write path has the queue do. */
-  interface Outlet<C, P> {
-    /** Hands {@code write} to the journal, and checks after {@code write-stall-after} whether it is still under way. */
-    void write(GroupCommit.Write write);
-
-    /** The write under way ended, stored or not: its stall check is off. */
-    void writeEnded();
-
-    /** Messages joined the log: announce them and wake the waiting consumers. */
-    void appended(Appender.Prepared prepared);
-
-    <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply);
-
-    /** A consumer's creation was stored: start it and answer its requests. */
-    void created(GroupCommit.PendingConsumer<C> consumer);
-
-    /** A consumer's creation was not stored: answer its requests with {@code error}. */
-    void notCreated(GroupCommit.PendingConsumer<C> consumer, SpoolException error);
-
-    /** The position {@code consumer} handed in with {@code version} is stored. */
-    void positionSaved(P consumer, long version);
-
-    /** The position {@code consumer} handed in was not stored: it hands it in again. */
-    void resendPosition(P consumer);
-
-    /** The journal's condition changed: {@code problem}, or {@code null} once it writes again. */
-    void journalChanged(JournalHealth.Problem problem);
-  }
+final class DurableWrites<C, P> implements QueueWrites<C, P> {
 
   private static final Logger LOG = LoggerFactory.getLogger(DurableWrites.class);
 
@@ -88,7 +59,8 @@ final class DurableWrites<C, P> {
   }
 
   /** Builds the queue from what its journal recovered; its writes go on after the last one. */
-  Recovery.Restored restore(Recovery recovery, QueueJournal.Recovered recovered) {
+  @Override
+  public Recovery.Restored restore(Recovery recovery, QueueJournal.Recovered recovered) {
     return recovery.restore(recovered, appender, groupCommit);
   }
 
@@ -96,7 +68,8 @@ final class DurableWrites<C, P> {
    * @throws SpoolException.JournalUnavailable while the journal does not write; nothing of the
    *     change was stored then
    */
-  void requireWritable() {
+  @Override
+  public void requireWritable() {
     link.requireWritable();
   }
 
@@ -106,7 +79,8 @@ final class DurableWrites<C, P> {
    *
    * @throws SpoolException if it is refused; nothing of it was kept then
    */
-  void publish(String producerId, List<Message> messages, ActorRef<StatusReply<List<Long>>> replyTo) {
+  @Override
+  public void publish(String producerId, List<Message> messages, ActorRef<StatusReply<List<Long>>> replyTo) {
     link.requireWritable();
     appender.requireRoomToWait(messages.size());
     Appender.Prepared prepared = appender.prepare(producerId, messages);
@@ -131,7 +105,8 @@ final class DurableWrites<C, P> {
    * @return whether there was one to join
    * @throws SpoolException.ConsumerAlreadyExists if it waits with other settings
    */
-  boolean joinPending(ConsumerSettings resolved, C replyTo) {
+  @Override
+  public boolean joinPending(ConsumerSettings resolved, C replyTo) {
     GroupCommit.PendingConsumer<C> pending = groupCommit.pendingConsumer(resolved.name());
     if (pending == null) {
       return false;
@@ -144,25 +119,29 @@ final class DurableWrites<C, P> {
   }
 
   /** A new consumer created at {@code start}: it exists once the journal stored it. */
-  void create(ConsumerSettings resolved, long start, C replyTo) {
+  @Override
+  public void create(ConsumerSettings resolved, long start, C replyTo) {
     link.requireWritable();
     groupCommit.create(resolved, start, replyTo);
     flush();
   }
 
   /** A consumer removed from memory: the next write deletes it. The caller flushes. */
-  void deleted(String consumer) {
+  @Override
+  public void deleted(String consumer) {
     groupCommit.delete(consumer);
   }
 
   /** A request to delete {@code consumer}, just {@linkplain #deleted removed}, answered once that is stored. */
-  void awaitDeletion(String consumer, ActorRef<StatusReply<Done>> replyTo) {
+  @Override
+  public void awaitDeletion(String consumer, ActorRef<StatusReply<Done>> replyTo) {
     groupCommit.awaitDeletion(consumer, replyTo);
     flush();
   }
 
   /** A consumer's position to journal, unless it is gone. */
-  void position(String consumer, ConsumerPosition position, P from, long version) {
+  @Override
+  public void position(String consumer, ConsumerPosition position, P from, long version) {
     if (consumers.contains(consumer)) {
       groupCommit.position(consumer, position, from, version);
       flush();
@@ -173,7 +152,8 @@ final class DurableWrites<C, P> {
    * A removal step finished: the journal forgets evicted and redriven messages it stored (expiry is
    * worked out again from the messages after a restart).
    */
-  void removed(Retention.Removal removal) {
+  @Override
+  public void removed(Retention.Removal removal) {
     if (removal.stored() && removal.reason() != Retention.Reason.EXPIRED) {
       groupCommit.removed(removal.messages());
       flush();
@@ -181,20 +161,23 @@ final class DurableWrites<C, P> {
   }
 
   /** The log freed everything below {@code firstSequence}: so that the journal lets go of it too. */
-  void freedBelow(long firstSequence) {
+  @Override
+  public void freedBelow(long firstSequence) {
     if (groupCommit.freedBelow(firstSequence)) {
       flush();
     }
   }
 
   /** Answers {@code replyTo} once nothing waits for the journal. */
-  void awaitIdle(ActorRef<StatusReply<Done>> replyTo) {
+  @Override
+  public void awaitIdle(ActorRef<StatusReply<Done>> replyTo) {
     flushes.add(replyTo);
     answerFlushes();
   }
 
   /** Starts the next journal write if none is under way: group commit. */
-  void flush() {
+  @Override
+  public void flush() {
     GroupCommit.Write write = groupCommit.next();
     if (write != null) {
       outlet.write(write);
@@ -202,14 +185,16 @@ final class DurableWrites<C, P> {
   }
 
   /** The check on write {@code writeId}: the journal counts as stalled if it is still under way. */
-  void checkStalled(long writeId) {
+  @Override
+  public void checkStalled(long writeId) {
     if (link.stalled(writeId, clock.instant())) {
       outlet.journalChanged(link.problem());
     }
   }
 
   /** What the journal answered: the write it settles takes effect or is refused; the next one starts. */
-  void settle(QueueJournal.Reply reply) {
+  @Override
+  public void settle(QueueJournal.Reply reply) {
     var settled = link.settle(reply, clock.instant());
     if (settled.write() != null) {
       outlet.writeEnded();
@@ -237,7 +222,7 @@ final class DurableWrites<C, P> {
       appender.settle(p.prepared());
       append(p.prepared(), p.replyTo());
     }
-    w.created().values().forEach(outlet::created);
+    w.created().values().forEach(c -> outlet.created(c.settings(), c.start(), c.replies()));
     for (List<ActorRef<StatusReply<Done>>> replies : w.deleted().values()) {
       replies.forEach(r -> outlet.reply(r, StatusReply.success(Done.getInstance())));
     }
@@ -268,7 +253,7 @@ final class DurableWrites<C, P> {
     }
     SpoolException notStored = new SpoolException.JournalUnavailable("queue '" + queue
         + "': the journal failed to store this change; nothing of it was kept, try again");
-    refused.created().forEach(c -> outlet.notCreated(c, notStored));
+    refused.created().forEach(c -> outlet.notCreated(c.replies(), notStored));
     refused.positions().forEach((consumer, v) -> {
       if (consumers.isCurrent(consumer, v.from())) {
         outlet.resendPosition(v.from());

@@ -27,9 +27,9 @@ import dev.spool.queue.Redrives;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -47,30 +47,24 @@ import org.apache.pekko.pattern.StatusReply;
  * One queue: the only writer of its {@link SegmentedLog}, and the parent of one {@link ConsumerActor}
  * per consumer. It keeps the protocol, the timers, the children and the tells; the work is done by
  * plain classes it drives on its own thread: {@link Appender} (checks, deduplication, sequences,
- * bounds), {@link Retention} (watermarks, garbage collection, expiry and eviction in removal steps,
- * each told to every consumer and journaled), {@link ConsumerRegistry} (the consumers by name,
- * waiting for appends, their shares of the trace cap), {@link QueueReads} (browse, traces),
- * {@link Redrives} (each run by a {@link RedriveJob} child) and {@link QueueRates}. A durable queue
- * also drives {@link GroupCommit} (the journal batches) and {@link JournalLink} (whether its journal
- * writes: while not, new journaled changes are refused at once and the manager is told), and starts
- * as a {@link RecoveringQueue} that builds it with {@link Recovery}.
+ * bounds), {@link QueueWrites} (when changes take effect: at once, or once a durable queue's
+ * {@link DurableWrites} had them journaled), {@link Retention} (watermarks, garbage collection,
+ * expiry and eviction in removal steps), {@link ConsumerRegistry} (the consumers by name, waiting
+ * for appends, their shares of the trace cap), {@link QueueReads}, {@link Redrives} (each run by a
+ * {@link RedriveJob} child) and {@link QueueRates}. A durable queue starts as a
+ * {@link RecoveringQueue} that builds it with {@link Recovery}.
  *
  * <p>A queue with no consumers keeps its messages, so that a consumer created later with
  * {@code earliest} still gets them. Every byte it retains is reserved with the engine's
- * {@link MemoryMonitor} first.
- *
- * <p>Reached only by name through the {@link QueueManager}, so that it could run as a cluster
- * sharding entity unchanged.
+ * {@link MemoryMonitor} first. Reached only by name through the {@link QueueManager}, so that it
+ * could run as a cluster sharding entity unchanged.
  */
 public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   /** Everything a queue understands. */
   public interface Command {}
 
-  /**
-   * Append {@code messages} in one step, all or none; the reply holds each message's sequence (the
-   * original one for a duplicate id).
-   */
+  /** Append {@code messages}, all or none; the reply holds their sequences (the original one for a duplicate id). */
   public record Publish(String producerId, List<Message> messages, ActorRef<StatusReply<List<Long>>> replyTo)
       implements Command, Request<List<Long>> {}
 
@@ -82,8 +76,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       implements Command, Request<Created<ConsumerInfo>> {}
 
   /** Delete a consumer and its position. */
-  public record DeleteConsumer(String consumer, ActorRef<StatusReply<Done>> replyTo)
-      implements Command, Request<Done> {}
+  public record DeleteConsumer(String consumer, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
 
   /** Describe every consumer. */
   public record ListConsumers(ActorRef<StatusReply<List<ConsumerInfo>>> replyTo)
@@ -92,34 +85,23 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Route {@code command} to the named consumer (answering {@code ConsumerNotFound} if there is none). */
   public record ToConsumer(String consumer, ConsumerActor.Command command) implements Command {}
 
-  /**
-   * From the janitor: expire, collect garbage, sample rates and tick the consumers; with
-   * {@code relieve}, also make room under memory pressure ({@code drop-oldest} queues evict).
-   */
+  /** From the janitor: expire, collect, sample rates, tick the consumers; with {@code relieve}, evict under pressure. */
   public record Tick(boolean relieve) implements Command {}
 
   /** Free what no consumer needs now; the reply is how many messages were freed. */
   public record CollectGarbage(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
-  /**
-   * Relieve memory pressure: collect garbage, then under {@code drop-oldest} evict this queue's share
-   * of the excess over the low-water mark; the reply is how many messages were freed or evicted.
-   */
+  /** Collect, then under {@code drop-oldest} evict this queue's share of the memory excess; the reply counts both. */
   public record Relieve(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
-  /**
-   * Remove consumers with no subscriber and no read or ack for {@code staleAfter} whose lag exceeds
-   * {@code lagThreshold}; the reply is how many were removed.
-   */
+  /** Remove consumers idle for {@code staleAfter} with a lag over {@code lagThreshold}; the reply counts them. */
   public record CleanupStale(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
       implements Command, Request<Integer> {}
 
   private record StaleListed(List<ConsumerInfo> consumers, Throwable failure, CleanupStale request)
       implements Command {}
 
-  /**
-   * Up to {@code max} retained messages from sequence {@code from} on, in order; moves no cursor.
-   */
+  /** Up to {@code max} retained messages from sequence {@code from} on, in order; moves no cursor. */
   public record Browse(long from, int max, ActorRef<StatusReply<List<Message>>> replyTo)
       implements Command, Request<List<Message>> {}
 
@@ -127,10 +109,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   public record GetMessageTrace(long sequence, ActorRef<StatusReply<MessageTrace>> replyTo)
       implements Command, Request<MessageTrace> {}
 
-  /**
-   * On a dead-letter queue: move the dead-lettered messages with sequences in {@code [from, to]}
-   * back to their source queues as new messages, removing them here; the reply is how many moved.
-   */
+  /** On a dead-letter queue: move the messages in {@code [from, to]} back to their source queues; the reply counts them. */
   public record Redrive(long from, long to, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
   /** From a {@link RedriveJob}: which dead-lettered messages its source queues took, and which not. */
@@ -141,10 +120,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   public record Drain(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
       implements Command, Request<ConsumerActor.DrainResult> {}
 
-  /**
-   * Answer once nothing waits for the journal (at once for a transient queue): before the engine
-   * stops, so that what was gathered is written rather than dropped.
-   */
+  /** Answer once nothing waits for the journal: before the engine stops, so that what gathered is written. */
   public record Flush(ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
 
   /** From a consumer whose {@code inactiveTimeout} passed: remove me. */
@@ -216,26 +192,18 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private final QueueSettings queueSettings;
   private final SpoolSettings settings;
   private final SegmentedLog log;
-  private final MemoryMonitor memory;
   private final ActorRef<QueueManager.Command> manager;
-  /** What the queue keeps and lets go of: watermarks, garbage collection, expiry, eviction. */
   private final Retention retention;
-  /** Browsing and message traces. */
   private final QueueReads reads;
-  /** The publish path: checks, deduplication, sequences, room under the bounds, appends. */
   private final Appender appender;
-  /** What redrives move, and which messages they are moving. */
   private final Redrives redrives;
-  /** A durable queue's journal, or {@code null} for a transient queue. */
+  /** A durable queue's journal and timers (the stalled-write check); {@code null} for a transient queue. */
   private final ActorRef<QueueJournal.Command> journal;
-  /** A durable queue's timers (the stalled-write check), or {@code null} for a transient queue. */
   private final TimerScheduler<Command> timers;
   /** Builds a durable queue from what its journal recovered; {@code null} for a transient queue. */
   private final Recovery recovery;
-  /** A durable queue's write path, or {@code null} for a transient queue. */
-  private final DurableWrites<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> writes;
+  private final QueueWrites<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> writes;
   private final QueueCounters counters = new QueueCounters();
-  /** The consumers by name, which of them wait for an append, and their shares of the trace cap. */
   private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
   private final QueueRates rates;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
@@ -251,7 +219,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.name = name;
     this.queueSettings = queueSettings;
     this.settings = settings;
-    this.memory = memory;
     this.log = new SegmentedLog(settings.segmentSize());
     DedupIndex dedup = new DedupIndex(settings.dedupMaxEntries());
     ExpiryIndex expiries = new ExpiryIndex();
@@ -264,8 +231,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rates = new QueueRates(settings.clock().millis());
-    this.writes = journal == null ? null : new DurableWrites<>(name, appender, consumers,
-        settings.persistence().writeStallAfter(), settings.clock(), new Effects());
+    this.writes = journal == null ? QueueWrites.immediate(appender, new Effects()) : new DurableWrites<>(name,
+        appender, consumers, settings.persistence().writeStallAfter(), settings.clock(), new Effects());
   }
 
   @Override
@@ -304,40 +271,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onPublish(Publish publish) {
     try {
-      if (writes != null) {
-        writes.publish(publish.producerId(), publish.messages(), publish.replyTo());
-      } else {
-        Appender.Prepared prepared = appender.prepare(publish.producerId(), publish.messages());
-        appender.commit(prepared);
-        appended(prepared);
-        publish.replyTo().tell(StatusReply.success(prepared.sequences()));
-      }
+      writes.publish(publish.producerId(), publish.messages(), publish.replyTo());
     } catch (SpoolException e) {
       Request.fail(publish, e);
     }
     return this;
-  }
-
-  /** Announces the messages a publish appended and wakes the consumers. */
-  private void appended(Appender.Prepared prepared) {
-    if (settings.events().messageAdded()) {
-      for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
-        Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));
-      }
-    }
-    if (prepared.freshCount() > 0) {
-      wakeWaiting();
-    }
-  }
-
-  private void wakeWaiting() {
-    List<ActorRef<ConsumerActor.Command>> waiting = consumers.waiting();
-    if (!waiting.isEmpty()) {
-      for (ActorRef<ConsumerActor.Command> consumer : waiting) {
-        consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
-      }
-      consumers.clearWaiting();
-    }
   }
 
   private Behavior<Command> onAwaitMessages(AwaitMessages await) {
@@ -348,21 +286,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  // ---- info
-
   private Behavior<Command> onGetInfo(GetInfo get) {
-    get.replyTo().tell(StatusReply.success(info()));
-    return this;
-  }
-
-  private QueueInfo info() {
     retention.releaseAcknowledged();
-    return new QueueInfo(name, queueSettings, new QueueStats(
+    get.replyTo().tell(StatusReply.success(new QueueInfo(name, queueSettings, new QueueStats(
         log.firstSequence(), log.lastSequence(), log.retainedMessages(), log.retainedBytes(), log.segmentCount(),
         appender.published(), appender.duplicates(), counters.delivered.sum(), counters.acked.sum(),
-        counters.redelivered.sum(),
-        counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(), consumers.size(),
-        rates.publishRate(), rates.deliverRate()));
+        counters.redelivered.sum(), counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(),
+        consumers.size(), rates.publishRate(), rates.deliverRate()))));
+    return this;
   }
 
   // ---- consumers
@@ -375,8 +306,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       var existing = consumers.existing(name, resolved);
       if (existing != null) {
         answerWithInfo(existing.ref(), false, create.replyTo());
-      } else if (writes == null) {
-        created(resolved, ConsumerActor.resolve(resolved.startAt(), log), List.of(create.replyTo()));
       } else if (!writes.joinPending(resolved, create.replyTo())) {
         writes.create(resolved, ConsumerActor.resolve(resolved.startAt(), log), create.replyTo());
       }
@@ -384,13 +313,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Request.fail(create, e);
     }
     return this;
-  }
-
-  /** Starts a consumer just created at {@code start} and answers the requests for it. */
-  private void created(ConsumerSettings resolved, long start, List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
-    ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
-    getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
-    replies.forEach(r -> answerWithInfo(ref, true, r));
   }
 
   /**
@@ -432,7 +354,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
     try {
-      requireWritableJournal();
+      writes.requireWritable();
       if (!remove(delete.consumer(), null)) {
         throw new SpoolException.ConsumerNotFound(name, delete.consumer());
       }
@@ -441,17 +363,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       return this;
     }
     getContext().getLog().debug("queue {}: consumer {} deleted", name, delete.consumer());
-    if (writes != null) {
-      writes.awaitDeletion(delete.consumer(), delete.replyTo()); // answered once the journal stored it
-    } else {
-      delete.replyTo().tell(StatusReply.success(Done.getInstance()));
-    }
+    writes.awaitDeletion(delete.consumer(), delete.replyTo());
     return this;
   }
 
   /**
    * Forgets a consumer (stopping it), then frees what only it still held; with {@code onlyRef},
-   * only if that is still its actor.
+   * only if that is still its actor. Callers flush the writes, after adding what they wait for.
    */
   private boolean remove(String consumer, ActorRef<ConsumerActor.Command> onlyRef) {
     var entry = consumers.remove(consumer, onlyRef);
@@ -460,9 +378,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
-    if (writes != null) {
-      writes.deleted(consumer); // callers flush, after adding what they wait for
-    }
+    writes.deleted(consumer);
     retention.collectGarbage();
     return true;
   }
@@ -470,7 +386,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onConsumerTerminated(ConsumerTerminated terminated) {
     if (remove(terminated.consumer(), terminated.ref())) {
       getContext().getLog().warn("queue {}: consumer {} stopped unexpectedly", name, terminated.consumer());
-      flush();
+      writes.flush();
     }
     return this;
   }
@@ -496,7 +412,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         refs.size(), replyTo, combine, timeout));
   }
 
-  /** Tells every consumer {@code command}. */
   private void tellConsumers(ConsumerActor.Command command) {
     for (var entry : consumers.entries()) {
       entry.ref().tell(command);
@@ -521,7 +436,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  // ---- garbage collection
+  // ---- garbage collection, removals and the janitor's tick
 
   private Behavior<Command> onConsumerProgress(ConsumerProgress progress) {
     retention.progress(progress.consumer(), progress.watermark());
@@ -539,8 +454,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   /**
-   * A removal step finished: journaled (expiry is worked out again from the messages after a
-   * restart; evictions and redrives are not), then told to every consumer, which works out which
+   * A removal step finished: counted, journaled, then told to every consumer, which works out which
    * of the removed messages it had not acknowledged.
    */
   private void onRemoved(Retention.Removal removal) {
@@ -550,14 +464,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       case EVICTED -> counters.dropped.add(count);
       case REDRIVEN -> { } // moved, not lost
     }
-    if (writes != null) {
-      writes.removed(removal);
-    }
+    writes.removed(removal);
     tellConsumers(new ConsumerActor.MessagesRemoved(removalReason(removal.reason()), removal.epoch(),
         removal.messages()));
     getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
-        removal.reason().name().toLowerCase(java.util.Locale.ROOT), count, removal.firstSequence(),
-        removal.lastSequence());
+        removal.reason().name().toLowerCase(Locale.ROOT), count, removal.firstSequence(), removal.lastSequence());
   }
 
   private static ConsumerActor.RemovalReason removalReason(Retention.Reason reason) {
@@ -570,12 +481,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   /** Collection freed the log below {@code firstSequence}: so that the journal lets go of it too. */
   private void onFreed(long firstSequence) {
-    if (writes != null) {
-      writes.freedBelow(firstSequence);
-    }
+    writes.freedBelow(firstSequence);
   }
-
-  // ---- the janitor's tick
 
   private Behavior<Command> onTick(Tick tick) {
     long now = settings.clock().millis();
@@ -586,7 +493,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  // ---- stale consumers
+  // ---- stale and inactive consumers
 
   private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
     getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(),
@@ -595,28 +502,28 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   private Behavior<Command> onStaleListed(StaleListed listed) {
+    CleanupStale request = listed.request();
     if (listed.failure() != null) {
-      listed.request().replyTo().tell(StatusReply.error(listed.failure()));
+      request.replyTo().tell(StatusReply.error(listed.failure()));
       return this;
     }
-    long now = settings.clock().millis();
     int removed = 0;
-    for (ConsumerInfo c : ConsumerRegistry.stale(listed.consumers(), now, listed.request().staleAfter(),
-        listed.request().lagThreshold())) {
+    for (ConsumerInfo c : ConsumerRegistry.stale(listed.consumers(), settings.clock().millis(), request.staleAfter(),
+        request.lagThreshold())) {
       if (remove(c.name(), null)) {
         removed++;
         announceRemoval(c.name(), "stale", c.lag());
       }
     }
-    flush();
-    listed.request().replyTo().tell(StatusReply.success(removed));
+    writes.flush();
+    request.replyTo().tell(StatusReply.success(removed));
     return this;
   }
 
   private Behavior<Command> onRemoveInactive(RemoveInactive inactive) {
     if (remove(inactive.consumer(), inactive.ref())) {
       announceRemoval(inactive.consumer(), "inactive", inactive.lag());
-      flush();
+      writes.flush();
     }
     return this;
   }
@@ -627,7 +534,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         new SpoolEvent.ConsumerRemoved(settings.clock().instant(), name, consumer, reason, lag));
   }
 
-  // ---- browsing and traces
+  // ---- browsing, traces and redrive
 
   private Behavior<Command> onBrowse(Browse browse) {
     try {
@@ -651,12 +558,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  // ---- redrive
-
   private Behavior<Command> onRedrive(Redrive redrive) {
     List<Redrives.Source> sources;
     try {
-      requireWritableJournal();
+      writes.requireWritable();
       sources = redrives.start(redrive.from(), redrive.to());
     } catch (SpoolException e) {
       Request.fail(redrive, e);
@@ -687,22 +592,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
 
   // ---- durability
 
-  /** Starts the next journal write if none is under way. */
-  private void flush() {
-    if (writes != null) {
-      writes.flush();
-    }
+  private Behavior<Command> onPositionChanged(PositionChanged changed) {
+    writes.position(changed.consumer(), changed.position(), changed.from(), changed.version());
+    return this;
   }
 
-  /** Refuses a new journaled change while a durable queue's journal cannot write. */
-  private void requireWritableJournal() {
-    if (writes != null) {
-      writes.requireWritable();
-    }
-  }
-
-  private Behavior<Command> onWriteStalled(WriteStalled stalled) {
-    writes.checkStalled(stalled.writeId());
+  private Behavior<Command> onFlush(Flush flush) {
+    writes.awaitIdle(flush.replyTo());
     return this;
   }
 
@@ -711,71 +607,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  private Behavior<Command> onFlush(Flush flush) {
-    if (writes != null) {
-      writes.awaitIdle(flush.replyTo());
-    } else {
-      flush.replyTo().tell(StatusReply.success(Done.getInstance()));
-    }
+  private Behavior<Command> onWriteStalled(WriteStalled stalled) {
+    writes.checkStalled(stalled.writeId());
     return this;
-  }
-
-  private Behavior<Command> onPositionChanged(PositionChanged changed) {
-    if (writes != null) {
-      writes.position(changed.consumer(), changed.position(), changed.from(), changed.version());
-    }
-    return this;
-  }
-
-  /** What a durable queue's write path has it do: the tells, the stall timer, new consumers. */
-  private final class Effects
-      implements DurableWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> {
-    @Override
-    public void write(GroupCommit.Write write) {
-      journal.tell(new QueueJournal.Write(write.event()));
-      timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
-    }
-
-    @Override
-    public void writeEnded() {
-      timers.cancel(STALL_TIMER);
-    }
-
-    @Override
-    public void appended(Appender.Prepared prepared) {
-      QueueActor.this.appended(prepared);
-    }
-
-    @Override
-    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
-      replyTo.tell(reply);
-    }
-
-    @Override
-    public void created(GroupCommit.PendingConsumer<ActorRef<StatusReply<Created<ConsumerInfo>>>> consumer) {
-      QueueActor.this.created(consumer.settings(), consumer.start(), consumer.replies());
-    }
-
-    @Override
-    public void notCreated(GroupCommit.PendingConsumer<ActorRef<StatusReply<Created<ConsumerInfo>>>> consumer,
-        SpoolException error) {
-      consumer.replies().forEach(r -> r.tell(StatusReply.error(error)));
-    }
-
-    @Override
-    public void positionSaved(ActorRef<ConsumerActor.Command> consumer, long version) {
-      consumer.tell(new ConsumerActor.PositionSaved(version));
-    }
-
-    @Override
-    public void resendPosition(ActorRef<ConsumerActor.Command> consumer) {
-      consumer.tell(ConsumerActor.ResendPosition.INSTANCE);
-    }
-
-    @Override
-    public void journalChanged(JournalHealth.Problem problem) {
-      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), problem));
-    }
   }
 
   /**
@@ -807,6 +641,69 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     retention.collectGarbage();
     getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",
         name, tookMillis, restored.messages(), restored.bytes(), restored.lastSequence(), restored.consumers().size());
+  }
+
+  /** What the queue's writes have it do: the journal, the stall timer, new consumers, the tells. */
+  private final class Effects
+      implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> {
+    @Override
+    public void write(GroupCommit.Write write) {
+      journal.tell(new QueueJournal.Write(write.event()));
+      timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
+    }
+
+    @Override
+    public void writeEnded() {
+      timers.cancel(STALL_TIMER);
+    }
+
+    @Override
+    public void appended(Appender.Prepared prepared) {
+      if (settings.events().messageAdded()) {
+        for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
+          Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));
+        }
+      }
+      List<ActorRef<ConsumerActor.Command>> waiting = consumers.waiting();
+      if (prepared.freshCount() > 0 && !waiting.isEmpty()) {
+        for (ActorRef<ConsumerActor.Command> consumer : waiting) {
+          consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
+        }
+        consumers.clearWaiting();
+      }
+    }
+
+    @Override
+    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
+      replyTo.tell(reply);
+    }
+
+    @Override
+    public void created(ConsumerSettings resolved, long start, List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
+      ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
+      getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
+      replies.forEach(r -> answerWithInfo(ref, true, r));
+    }
+
+    @Override
+    public void notCreated(List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies, SpoolException error) {
+      replies.forEach(r -> r.tell(StatusReply.error(error)));
+    }
+
+    @Override
+    public void positionSaved(ActorRef<ConsumerActor.Command> consumer, long version) {
+      consumer.tell(new ConsumerActor.PositionSaved(version));
+    }
+
+    @Override
+    public void resendPosition(ActorRef<ConsumerActor.Command> consumer) {
+      consumer.tell(ConsumerActor.ResendPosition.INSTANCE);
+    }
+
+    @Override
+    public void journalChanged(JournalHealth.Problem problem) {
+      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), problem));
+    }
   }
 
   // ---- shutdown

@@ -49,11 +49,11 @@ import org.junit.jupiter.api.Test;
 class DurableWritesTest {
 
   /** The queue actor as the write path sees it: everything it is told to do, recorded. */
-  private static final class Recorded implements DurableWrites.Outlet<String, String> {
+  private static final class Recorded implements QueueWrites.Outlet<String, String> {
     final List<GroupCommit.Write> writes = new ArrayList<>();
     int writesEnded;
     final List<Long> appended = new ArrayList<>();
-    final List<GroupCommit.PendingConsumer<String>> created = new ArrayList<>();
+    final List<List<String>> created = new ArrayList<>();
     final List<String> notCreated = new ArrayList<>();
     final List<String> saved = new ArrayList<>();
     final List<String> resent = new ArrayList<>();
@@ -80,13 +80,13 @@ class DurableWritesTest {
     }
 
     @Override
-    public void created(GroupCommit.PendingConsumer<String> consumer) {
-      created.add(consumer);
+    public void created(ConsumerSettings resolved, long start, List<String> replies) {
+      created.add(replies);
     }
 
     @Override
-    public void notCreated(GroupCommit.PendingConsumer<String> consumer, SpoolException error) {
-      consumer.replies().forEach(r -> notCreated.add(r + ": " + error.getClass().getSimpleName()));
+    public void notCreated(List<String> replies, SpoolException error) {
+      replies.forEach(r -> notCreated.add(r + ": " + error.getClass().getSimpleName()));
     }
 
     @Override
@@ -258,7 +258,7 @@ class DurableWritesTest {
     writes.settle(new QueueJournal.Written(outlet.lastWriteId()));
 
     assertEquals(1, outlet.created.size());
-    assertEquals(List.of("request-1", "request-2"), outlet.created.get(0).replies());
+    assertEquals(List.of("request-1", "request-2"), outlet.created.get(0));
   }
 
   @Test
