@@ -61,7 +61,14 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   /** Builds the queue from what its journal recovered; its writes go on after the last one. */
   @Override
   public Recovery.Restored restore(Recovery recovery, QueueJournal.Recovered recovered) {
-    return recovery.restore(recovered, appender, groupCommit);
+    Recovery.Restored restored = recovery.restore(recovered, appender, groupCommit);
+    if (restored.lostMessages()) {
+      LOG.warn("queue {}: its journal is missing messages {}..{} (consumer positions or remembered ids reach {}, its"
+          + " newest stored message is {}): they were lost, as after recovering a damaged journal file; new messages"
+          + " start at {}", queue, restored.storedLastSequence() + 1, restored.lastSequence(), restored.lastSequence(),
+          restored.storedLastSequence(), restored.lastSequence() + 1);
+    }
+    return restored;
   }
 
   /**

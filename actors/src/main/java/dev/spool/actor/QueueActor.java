@@ -64,7 +64,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Everything a queue understands. */
   public interface Command {}
 
-  /** Append {@code messages}, all or none; the reply holds their sequences (the original one for a duplicate id). */
+  /** Append {@code messages}, all or none; the reply holds their sequences (a duplicate id's original one). */
   public record Publish(String producerId, List<Message> messages, ActorRef<StatusReply<List<Long>>> replyTo)
       implements Command, Request<List<Long>> {}
 
@@ -76,7 +76,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       implements Command, Request<Created<ConsumerInfo>> {}
 
   /** Delete a consumer and its position. */
-  public record DeleteConsumer(String consumer, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
+  public record DeleteConsumer(String consumer, ActorRef<StatusReply<Done>> replyTo)
+      implements Command, Request<Done> {}
 
   /** Describe every consumer. */
   public record ListConsumers(ActorRef<StatusReply<List<ConsumerInfo>>> replyTo)
@@ -85,7 +86,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** Route {@code command} to the named consumer (answering {@code ConsumerNotFound} if there is none). */
   public record ToConsumer(String consumer, ConsumerActor.Command command) implements Command {}
 
-  /** From the janitor: expire, collect, sample rates, tick the consumers; with {@code relieve}, evict under pressure. */
+  /** From the janitor: expire, collect, sample rates, tick the consumers; {@code relieve} evicts under pressure. */
   public record Tick(boolean relieve) implements Command {}
 
   /** Free what no consumer needs now; the reply is how many messages were freed. */
@@ -109,7 +110,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   public record GetMessageTrace(long sequence, ActorRef<StatusReply<MessageTrace>> replyTo)
       implements Command, Request<MessageTrace> {}
 
-  /** On a dead-letter queue: move the messages in {@code [from, to]} back to their source queues; the reply counts them. */
+  /** On a dead-letter queue: move the messages in {@code [from, to]} back where they came from; the reply counts. */
   public record Redrive(long from, long to, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
   /** From a {@link RedriveJob}: which dead-lettered messages its source queues took, and which not. */
@@ -145,10 +146,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private record WriteStalled(long writeId) implements Command {}
 
   /**
-   * A durable queue's identity in the journal.
-   *
-   * @param incarnation part of its persistence id (a queue created again starts afresh)
-   * @param idSeed the high half of ids Spool gives messages, kept across restarts
+   * A durable queue's identity in the journal: {@code incarnation} is part of its persistence id (a
+   * queue created again starts afresh), {@code idSeed} the high half of its message ids, kept across restarts.
    */
   public record Durable(String incarnation, long idSeed) {}
 
@@ -239,18 +238,18 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Publish.class, this::onPublish)
-        .onMessage(GetInfo.class, this::onGetInfo)
+        .onMessage(GetInfo.class, get -> reply(get.replyTo(), info()))
         .onMessage(CreateConsumer.class, this::onCreateConsumer)
         .onMessage(DeleteConsumer.class, this::onDeleteConsumer)
         .onMessage(ListConsumers.class, this::onListConsumers)
         .onMessage(ToConsumer.class, this::onToConsumer)
-        .onMessage(AwaitMessages.class, this::onAwaitMessages)
-        .onMessage(ConsumerProgress.class, this::onConsumerProgress)
+        .onMessage(AwaitMessages.class, w -> wake(consumers.await(w.consumer(), w.afterSequence(), log.lastSequence())))
+        .onMessage(ConsumerProgress.class, p -> { retention.progress(p.consumer(), p.watermark()); return this; })
         .onMessage(ConsumerTerminated.class, this::onConsumerTerminated)
-        .onMessage(Answer.class, this::onAnswer)
+        .onMessage(Answer.class, answer -> { answer.deliver(); return this; })
         .onMessage(Tick.class, this::onTick)
-        .onMessage(CollectGarbage.class, this::onCollectGarbage)
-        .onMessage(Relieve.class, this::onRelieve)
+        .onMessage(CollectGarbage.class, collect -> reply(collect.replyTo(), retention.releaseAcknowledged()))
+        .onMessage(Relieve.class, relieve -> reply(relieve.replyTo(), retention.relieve()))
         .onMessage(CleanupStale.class, this::onCleanupStale)
         .onMessage(StaleListed.class, this::onStaleListed)
         .onMessage(RemoveInactive.class, this::onRemoveInactive)
@@ -260,9 +259,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .onMessage(Redriven.class, this::onRedriven)
         .onMessage(Drain.class, this::onDrain)
         .onMessage(PositionChanged.class, this::onPositionChanged)
-        .onMessage(Flush.class, this::onFlush)
-        .onMessage(JournalReply.class, this::onJournalReply)
-        .onMessage(WriteStalled.class, this::onWriteStalled)
+        .onMessage(Flush.class, flush -> { writes.awaitIdle(flush.replyTo()); return this; })
+        .onMessage(JournalReply.class, reply -> { writes.settle(reply.reply()); return this; })
+        .onMessage(WriteStalled.class, stalled -> { writes.checkStalled(stalled.writeId()); return this; })
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -278,22 +277,26 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  private Behavior<Command> onAwaitMessages(AwaitMessages await) {
-    ActorRef<ConsumerActor.Command> now = consumers.await(await.consumer(), await.afterSequence(), log.lastSequence());
-    if (now != null) {
-      now.tell(ConsumerActor.MessagesAvailable.INSTANCE);
+  /** Wakes {@code consumer}, unless {@code null}: not to be woken now. */
+  private Behavior<Command> wake(ActorRef<ConsumerActor.Command> consumer) {
+    if (consumer != null) {
+      consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
     }
     return this;
   }
 
-  private Behavior<Command> onGetInfo(GetInfo get) {
-    retention.releaseAcknowledged();
-    get.replyTo().tell(StatusReply.success(new QueueInfo(name, queueSettings, new QueueStats(
-        log.firstSequence(), log.lastSequence(), log.retainedMessages(), log.retainedBytes(), log.segmentCount(),
-        appender.published(), appender.duplicates(), counters.delivered.sum(), counters.acked.sum(),
-        counters.redelivered.sum(), counters.expired.sum(), counters.dropped.sum(), counters.deadLettered.sum(),
-        consumers.size(), rates.publishRate(), rates.deliverRate()))));
+  private <T> Behavior<Command> reply(ActorRef<StatusReply<T>> replyTo, T value) {
+    replyTo.tell(StatusReply.success(value));
     return this;
+  }
+
+  private QueueInfo info() {
+    retention.releaseAcknowledged();
+    return new QueueInfo(name, queueSettings, new QueueStats(log.firstSequence(), log.lastSequence(),
+        log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
+        counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), counters.expired.sum(),
+        counters.dropped.sum(), counters.deadLettered.sum(), consumers.size(), rates.publishRate(),
+        rates.deliverRate()));
   }
 
   // ---- consumers
@@ -345,11 +348,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         (info, failure) -> new Answer<>(
             failure == null ? StatusReply.success(new Created<>(info, created)) : StatusReply.error(failure),
             replyTo));
-  }
-
-  private Behavior<Command> onAnswer(Answer<?> answer) {
-    answer.deliver();
-    return this;
   }
 
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
@@ -437,21 +435,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   }
 
   // ---- garbage collection, removals and the janitor's tick
-
-  private Behavior<Command> onConsumerProgress(ConsumerProgress progress) {
-    retention.progress(progress.consumer(), progress.watermark());
-    return this;
-  }
-
-  private Behavior<Command> onCollectGarbage(CollectGarbage collect) {
-    collect.replyTo().tell(StatusReply.success(retention.releaseAcknowledged()));
-    return this;
-  }
-
-  private Behavior<Command> onRelieve(Relieve relieve) {
-    relieve.replyTo().tell(StatusReply.success(retention.releaseAcknowledged() + retention.evictUnderPressure()));
-    return this;
-  }
 
   /**
    * A removal step finished: counted, journaled, then told to every consumer, which works out which
@@ -597,21 +580,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  private Behavior<Command> onFlush(Flush flush) {
-    writes.awaitIdle(flush.replyTo());
-    return this;
-  }
-
-  private Behavior<Command> onJournalReply(JournalReply reply) {
-    writes.settle(reply.reply());
-    return this;
-  }
-
-  private Behavior<Command> onWriteStalled(WriteStalled stalled) {
-    writes.checkStalled(stalled.writeId());
-    return this;
-  }
-
   /**
    * Builds the queue from what its journal holds, before any command runs, and starts its consumers
    * again from their journaled positions.
@@ -628,12 +596,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
       Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,
           refused.recoveredBytes(), refused.usedBytes(), refused.thresholdBytes()));
       throw refused;
-    }
-    if (restored.lostMessages()) {
-      getContext().getLog().warn("queue {}: its journal is missing messages {}..{} (consumer positions or remembered"
-          + " ids reach {}, its newest stored message is {}): they were lost, as after recovering a damaged journal"
-          + " file; new messages start at {}", name, restored.storedLastSequence() + 1, restored.lastSequence(),
-          restored.lastSequence(), restored.storedLastSequence(), restored.lastSequence() + 1);
     }
     for (QueueEvent.ConsumerRecord c : restored.consumers()) {
       spawnConsumer(c.settings(), c.start(), restored.positions().get(c.settings().name()));
@@ -679,7 +641,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
 
     @Override
-    public void created(ConsumerSettings resolved, long start, List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
+    public void created(ConsumerSettings resolved, long start,
+        List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
       ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
       getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
       replies.forEach(r -> answerWithInfo(ref, true, r));

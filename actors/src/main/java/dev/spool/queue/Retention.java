@@ -210,6 +210,16 @@ public final class Retention {
     }
   }
 
+  /**
+   * Under memory pressure: releases what every consumer acknowledged, then evicts this queue's share
+   * under {@code drop-oldest}.
+   *
+   * @return how many messages it released and evicted
+   */
+  public long relieve() {
+    return releaseAcknowledged() + evictUnderPressure();
+  }
+
   /** Removes what passed the queue's ttl or its own expiry, in one step. */
   public void expire(long now) {
     Duration ttl = queueSettings.ttl();
