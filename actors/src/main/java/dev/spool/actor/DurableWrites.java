@@ -1,7 +1,6 @@
 package dev.spool.actor;
 
 import dev.spool.ConsumerSettings;
-import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.SpoolException;
 import dev.spool.durable.ConsumerPosition;
@@ -40,6 +39,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
 
   private final String queue;
   private final Appender appender;
+  private final Recovery recovery;
   private final ConsumerRegistry<P> consumers;
   private final GroupCommit<C, P> groupCommit = new GroupCommit<>();
   private final JournalLink<C, P> link;
@@ -48,10 +48,12 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   /** Flush requests, answered once nothing waits for the journal. */
   private final List<ActorRef<StatusReply<Done>>> flushes = new ArrayList<>(0);
 
-  DurableWrites(String queue, Appender appender, ConsumerRegistry<P> consumers, Duration stallAfter, Clock clock,
-      Outlet<C, P> outlet) {
+  /** @param recovery what builds the queue from its journal, once */
+  DurableWrites(String queue, Appender appender, Recovery recovery, ConsumerRegistry<P> consumers, Duration stallAfter,
+      Clock clock, Outlet<C, P> outlet) {
     this.queue = queue;
     this.appender = appender;
+    this.recovery = recovery;
     this.consumers = consumers;
     this.link = new JournalLink<>(queue, groupCommit, stallAfter, clock.instant());
     this.clock = clock;
@@ -60,7 +62,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
 
   /** Builds the queue from what its journal recovered; its writes go on after the last one. */
   @Override
-  public Recovery.Restored restore(Recovery recovery, QueueJournal.Recovered recovered) {
+  public Recovery.Restored restore(QueueJournal.Recovered recovered) {
     Recovery.Restored restored = recovery.restore(recovered, appender, groupCommit);
     if (restored.lostMessages()) {
       LOG.warn("queue {}: its journal is missing messages {}..{} (consumer positions or remembered ids reach {}, its"

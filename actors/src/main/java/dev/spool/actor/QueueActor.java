@@ -158,33 +158,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     }
   }
 
-  /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
-  private static final int RECOVERY_STASH = 10_000;
-
   /** The key of the timer that finds a stalled journal write (one write is under way at most). */
   private static final Object STALL_TIMER = WriteStalled.class;
 
-  /**
-   * @param durable the journal identity of a durable queue, or {@code null} for a transient one
-   */
+  /** @param durable the journal identity of a durable queue, or {@code null} for a transient one */
   static Behavior<Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, Durable durable) {
     if (durable == null) {
       return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory, manager,
           null, null, Message.newIdSeed()));
     }
-    return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.withTimers(timers -> Behaviors.setup(context -> {
-      ActorRef<QueueJournal.Reply> replies = context.messageAdapter(QueueJournal.Reply.class, JournalReply::new);
-      // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
-      ActorRef<QueueJournal.Command> journal = context.spawn(
-          Behaviors.supervise(QueueJournal.create(name, durable.incarnation(), settings.persistence(),
-                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), memory, replies))
-              .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
-                  settings.persistence().restartMaxBackoff(), 0.2)),
-          "journal");
-      return new RecoveringQueue(context, stash, () -> new QueueActor(context, name, queueSettings, settings, memory,
-          manager, journal, timers, durable.idSeed()), manager, name, settings.clock());
-    })));
+    return RecoveringQueue.create(name, queueSettings, settings, memory, manager, durable.incarnation(),
+        (context, journal, timers) -> new QueueActor(context, name, queueSettings, settings, memory, manager, journal,
+            timers, durable.idSeed()));
   }
 
   private final String name;
@@ -199,8 +185,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   /** A durable queue's journal and timers (the stalled-write check); {@code null} for a transient queue. */
   private final ActorRef<QueueJournal.Command> journal;
   private final TimerScheduler<Command> timers;
-  /** Builds a durable queue from what its journal recovered; {@code null} for a transient queue. */
-  private final Recovery recovery;
   private final QueueWrites<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> writes;
   private final QueueCounters counters = new QueueCounters();
   private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
@@ -225,13 +209,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         this::onFreed);
     this.appender = new Appender(name, log, dedup, expiries, retention, memory, queueSettings, settings, idSeed,
         journal != null);
-    this.recovery = journal == null ? null : new Recovery(name, log, dedup, expiries, memory);
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rates = new QueueRates(settings.clock().millis());
-    this.writes = journal == null ? QueueWrites.immediate(appender, new Effects()) : new DurableWrites<>(name,
-        appender, consumers, settings.persistence().writeStallAfter(), settings.clock(), new Effects());
+    this.writes = journal == null ? QueueWrites.immediate(appender, new Effects()) : new DurableWrites<>(name, appender,
+        new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
+        settings.clock(), new Effects());
   }
 
   @Override
@@ -590,7 +574,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   void restore(QueueJournal.Recovered recovered, long tookMillis) {
     Recovery.Restored restored;
     try {
-      restored = writes.restore(recovery, recovered);
+      restored = writes.restore(recovered);
     } catch (Recovery.Refused refused) {
       getContext().stop(journal);
       Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,

@@ -105,7 +105,7 @@ interface QueueWrites<C, P> {
   void settle(QueueJournal.Reply reply);
 
   /** Builds the queue from what its journal recovered. */
-  Recovery.Restored restore(Recovery recovery, QueueJournal.Recovered recovered);
+  Recovery.Restored restore(QueueJournal.Recovered recovered);
 
   /** A transient queue's: everything takes effect at once, and there is no journal. */
   static <C, P> QueueWrites<C, P> immediate(Appender appender, Outlet<C, P> outlet) {
@@ -179,7 +179,7 @@ interface QueueWrites<C, P> {
     }
 
     @Override
-    public Recovery.Restored restore(Recovery recovery, QueueJournal.Recovered recovered) {
+    public Recovery.Restored restore(QueueJournal.Recovered recovered) {
       throw noJournal();
     }
 

@@ -1,18 +1,22 @@
 package dev.spool.actor;
 
 import dev.spool.JournalHealth;
+import dev.spool.QueueSettings;
 import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueJournal;
 import dev.spool.queue.Recovery;
 import java.time.Clock;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * A durable {@link QueueActor} until its journal is read: commands wait (bounded) and run once it
@@ -23,6 +27,36 @@ import org.apache.pekko.actor.typed.javadsl.StashBuffer;
  */
 final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
 
+  /** Makes the queue once its journal is read. */
+  interface QueueFactory {
+    QueueActor create(ActorContext<QueueActor.Command> context, ActorRef<QueueJournal.Command> journal,
+        TimerScheduler<QueueActor.Command> timers);
+  }
+
+  /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
+  private static final int RECOVERY_STASH = 10_000;
+
+  /**
+   * A durable queue: spawns its journal (journal {@code incarnation} of {@code name}) and holds its
+   * commands until the journal is read, then restores the queue {@code factory} makes.
+   */
+  static Behavior<QueueActor.Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
+      MemoryMonitor memory, ActorRef<QueueManager.Command> manager, String incarnation, QueueFactory factory) {
+    return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.withTimers(timers -> Behaviors.setup(context -> {
+      ActorRef<QueueJournal.Reply> replies =
+          context.messageAdapter(QueueJournal.Reply.class, QueueActor.JournalReply::new);
+      // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
+      ActorRef<QueueJournal.Command> journal = context.spawn(
+          Behaviors.supervise(QueueJournal.create(name, incarnation, settings.persistence(),
+                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), memory, replies))
+              .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+                  settings.persistence().restartMaxBackoff(), 0.2)),
+          "journal");
+      return new RecoveringQueue(context, stash, () -> factory.create(context, journal, timers), manager, name,
+          settings.clock());
+    })));
+  }
+
   private final StashBuffer<QueueActor.Command> stash;
   private final Supplier<QueueActor> queue;
   private final ActorRef<QueueManager.Command> manager;
@@ -32,7 +66,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private final long started = System.nanoTime();
 
   /** @param queue the queue to restore once the journal is read */
-  RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
+  private RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
       Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock) {
     super(context);
     this.stash = stash;

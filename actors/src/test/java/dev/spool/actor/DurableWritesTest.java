@@ -23,6 +23,7 @@ import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
+import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.sql.SQLException;
 import java.time.Clock;
@@ -122,11 +123,13 @@ class DurableWritesTest {
   private final MemoryMonitor memory = new MemoryMonitor(64L << 20, event -> { }, clock);
   private final Retention retention = new Retention(log, expiries, memory, QueueSettings.defaults(), clock,
       removal -> { }, freed -> { });
-  private final Appender appender = new Appender("orders", log, new DedupIndex(settings.dedupMaxEntries()), expiries,
+  private final DedupIndex dedup = new DedupIndex(settings.dedupMaxEntries());
+  private final Appender appender = new Appender("orders", log, dedup, expiries,
       retention, memory, QueueSettings.defaults(), settings, Message.newIdSeed(), true);
   private final ConsumerRegistry<String> consumers = new ConsumerRegistry<>(retention, 1000);
   private final Recorded outlet = new Recorded();
-  private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender, consumers,
+  private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender,
+      new Recovery("orders", log, dedup, expiries, memory), consumers,
       Duration.ofSeconds(5), clock, outlet);
 
   private static Message kib() {
