@@ -45,21 +45,17 @@ import org.apache.pekko.pattern.StatusReply;
 
 /**
  * One queue: the only writer of its {@link SegmentedLog}, and the parent of one {@link ConsumerActor}
- * per consumer. It keeps the protocol, the timers, the children and the tells; the work is done by
- * plain classes it drives on its own thread: {@link Appender} (checks, deduplication, sequences,
- * bounds), {@link QueueWrites} (when changes take effect: at once, or once a durable queue's
- * {@link DurableWrites} had them journaled), {@link Retention} (watermarks, garbage collection,
- * expiry and eviction in removal steps), {@link ConsumerRegistry} (the consumers by name, waiting
- * for appends, their shares of the trace cap), {@link QueueReads}, {@link Redrives} (each run by a
- * {@link RedriveJob} child) and {@link QueueRates}. A durable queue starts as a
- * {@link RecoveringQueue} that builds it with {@link Recovery}.
- *
- * <p>A queue with no consumers keeps its messages, so that a consumer created later with
- * {@code earliest} still gets them. Every byte it retains is reserved with the engine's
- * {@link MemoryMonitor} first. Reached only by name through the {@link QueueManager}, so that it
- * could run as a cluster sharding entity unchanged.
+ * per consumer. It keeps the protocol, the timers, the children and the tells; plain classes driven
+ * on its thread do the work: {@link Appender} (checks, dedup, sequences, bounds), {@link QueueWrites}
+ * (changes take effect at once, or once {@link DurableWrites} journaled them), {@link Retention}
+ * (watermarks, collection, expiry, eviction), {@link ConsumerRegistry}, {@link QueueReads},
+ * {@link Redrives} (each run by a {@link RedriveJob}) and {@link QueueRates}. A durable queue starts
+ * as a {@link RecoveringQueue}. A queue with no consumers keeps its messages for one created later
+ * with {@code earliest}; each byte it retains is reserved with the {@link MemoryMonitor} first.
+ * Reached only by name through the {@link QueueManager}, so that it could run as a sharding entity.
  */
-public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
+public final class QueueActor extends AbstractBehavior<QueueActor.Command>
+    implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> {
 
   /** Everything a queue understands. */
   public interface Command {}
@@ -213,9 +209,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
     this.rates = new QueueRates(settings.clock().millis());
-    this.writes = journal == null ? QueueWrites.immediate(appender, new Effects()) : new DurableWrites<>(name, appender,
+    this.writes = journal == null ? QueueWrites.immediate(appender, this) : new DurableWrites<>(name, appender,
         new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
-        settings.clock(), new Effects());
+        settings.clock(), this);
   }
 
   @Override
@@ -250,8 +246,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         .build();
   }
 
-  // ---- publishing
-
   private Behavior<Command> onPublish(Publish publish) {
     try {
       writes.publish(publish.producerId(), publish.messages(), publish.replyTo());
@@ -278,12 +272,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     retention.releaseAcknowledged();
     return new QueueInfo(name, queueSettings, new QueueStats(log.firstSequence(), log.lastSequence(),
         log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
-        counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), counters.expired.sum(),
-        counters.dropped.sum(), counters.deadLettered.sum(), consumers.size(), rates.publishRate(),
-        rates.deliverRate()));
+        counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), retention.expired(),
+        counters.dropped.sum() + retention.evicted(), counters.deadLettered.sum(), consumers.size(),
+        rates.publishRate(), rates.deliverRate()));
   }
-
-  // ---- consumers
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {
     try {
@@ -349,10 +341,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  /**
-   * Forgets a consumer (stopping it), then frees what only it still held; with {@code onlyRef},
-   * only if that is still its actor. Callers flush the writes, after adding what they wait for.
-   */
+  /** Stops and forgets a consumer (if {@code onlyRef} is still its actor), freeing what it held; callers flush. */
   private boolean remove(String consumer, ActorRef<ConsumerActor.Command> onlyRef) {
     var entry = consumers.remove(consumer, onlyRef);
     if (entry == null) {
@@ -383,10 +372,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  /**
-   * Asks every consumer {@code question} through an {@link Aggregator} child, which answers
-   * {@code replyTo} with {@code combine} of their answers, or fails it after {@code timeout}.
-   */
+  /** Asks every consumer through an {@link Aggregator} child, which answers or fails {@code replyTo} in {@code timeout}. */
   private <R, A> void askConsumers(Function<ActorRef<StatusReply<R>>, ConsumerActor.Command> question,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> combine, Duration timeout) {
     List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
@@ -418,24 +404,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     return this;
   }
 
-  // ---- garbage collection, removals and the janitor's tick
-
   /**
-   * A removal step finished: counted, journaled, then told to every consumer, which works out which
-   * of the removed messages it had not acknowledged.
+   * A removal step finished: journaled, then told to every consumer, which works out which of the
+   * removed messages it had not acknowledged.
    */
   private void onRemoved(Retention.Removal removal) {
-    int count = removal.messages().size();
-    switch (removal.reason()) {
-      case EXPIRED -> counters.expired.add(count);
-      case EVICTED -> counters.dropped.add(count);
-      case REDRIVEN -> { } // moved, not lost
-    }
     writes.removed(removal);
     tellConsumers(new ConsumerActor.MessagesRemoved(removalReason(removal.reason()), removal.epoch(),
         removal.messages()));
     getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
-        removal.reason().name().toLowerCase(Locale.ROOT), count, removal.firstSequence(), removal.lastSequence());
+        removal.reason().name().toLowerCase(Locale.ROOT), removal.messages().size(), removal.firstSequence(),
+        removal.lastSequence());
   }
 
   private static ConsumerActor.RemovalReason removalReason(Retention.Reason reason) {
@@ -459,8 +438,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     shareTraceCap();
     return this;
   }
-
-  // ---- stale and inactive consumers
 
   private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
     getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(),
@@ -500,8 +477,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
     Events.publish(getContext().getSystem(),
         new SpoolEvent.ConsumerRemoved(settings.clock().instant(), name, consumer, reason, lag));
   }
-
-  // ---- browsing, traces and redrive
 
   private Behavior<Command> onBrowse(Browse browse) {
     try {
@@ -546,18 +521,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
   private Behavior<Command> onRedriven(Redriven result) {
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
     retention.removeRedriven(redrives.finished(result.moved(), result.notMoved()));
-    if (!result.failures().isEmpty()) {
-      getContext().getLog().warn("queue {}: redrive moved {} messages; some could not be moved: {}", name,
-          result.moved().size(), result.failures());
-    } else {
-      getContext().getLog().info("queue {}: redrive moved {} messages back to their source queues", name,
-          result.moved().size());
-    }
-    result.replyTo().tell(Redrives.outcome(result.moved().size(), result.failures()));
+    result.replyTo().tell(Redrives.outcome(name, result.moved().size(), result.failures()));
     return this;
   }
-
-  // ---- durability
 
   private Behavior<Command> onPositionChanged(PositionChanged changed) {
     writes.position(changed.consumer(), changed.position(), changed.from(), changed.version());
@@ -568,8 +534,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
    * Builds the queue from what its journal holds, before any command runs, and starts its consumers
    * again from their journaled positions.
    *
-   * @throws Recovery.Refused if its messages do not fit under the memory threshold; its journal is
-   *     stopped then, so that what it read is freed
+   * @throws Recovery.Refused if its messages do not fit the memory threshold (its journal is stopped, freeing them)
    */
   void restore(QueueJournal.Recovered recovered, long tookMillis) {
     Recovery.Restored restored;
@@ -589,71 +554,65 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command> {
         name, tookMillis, restored.messages(), restored.bytes(), restored.lastSequence(), restored.consumers().size());
   }
 
-  /** What the queue's writes have it do: the journal, the stall timer, new consumers, the tells. */
-  private final class Effects
-      implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> {
-    @Override
-    public void write(GroupCommit.Write write) {
-      journal.tell(new QueueJournal.Write(write.event()));
-      timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
-    }
+  @Override
+  public void write(GroupCommit.Write write) {
+    journal.tell(new QueueJournal.Write(write.event()));
+    timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
+  }
 
-    @Override
-    public void writeEnded() {
-      timers.cancel(STALL_TIMER);
-    }
+  @Override
+  public void writeEnded() {
+    timers.cancel(STALL_TIMER);
+  }
 
-    @Override
-    public void appended(Appender.Prepared prepared) {
-      if (settings.events().messageAdded()) {
-        for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
-          Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));
-        }
-      }
-      List<ActorRef<ConsumerActor.Command>> waiting = consumers.waiting();
-      if (prepared.freshCount() > 0 && !waiting.isEmpty()) {
-        for (ActorRef<ConsumerActor.Command> consumer : waiting) {
-          consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
-        }
-        consumers.clearWaiting();
+  @Override
+  public void appended(Appender.Prepared prepared) {
+    if (settings.events().messageAdded()) {
+      for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
+        Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));
       }
     }
-
-    @Override
-    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
-      replyTo.tell(reply);
-    }
-
-    @Override
-    public void created(ConsumerSettings resolved, long start,
-        List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
-      ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
-      getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
-      replies.forEach(r -> answerWithInfo(ref, true, r));
-    }
-
-    @Override
-    public void notCreated(List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies, SpoolException error) {
-      replies.forEach(r -> r.tell(StatusReply.error(error)));
-    }
-
-    @Override
-    public void positionSaved(ActorRef<ConsumerActor.Command> consumer, long version) {
-      consumer.tell(new ConsumerActor.PositionSaved(version));
-    }
-
-    @Override
-    public void resendPosition(ActorRef<ConsumerActor.Command> consumer) {
-      consumer.tell(ConsumerActor.ResendPosition.INSTANCE);
-    }
-
-    @Override
-    public void journalChanged(JournalHealth.Problem problem) {
-      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), problem));
+    List<ActorRef<ConsumerActor.Command>> waiting = consumers.waiting();
+    if (prepared.freshCount() > 0 && !waiting.isEmpty()) {
+      for (ActorRef<ConsumerActor.Command> consumer : waiting) {
+        consumer.tell(ConsumerActor.MessagesAvailable.INSTANCE);
+      }
+      consumers.clearWaiting();
     }
   }
 
-  // ---- shutdown
+  @Override
+  public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
+    replyTo.tell(reply);
+  }
+
+  @Override
+  public void created(ConsumerSettings resolved, long start,
+      List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies) {
+    ActorRef<ConsumerActor.Command> ref = spawnConsumer(resolved, start, null);
+    getContext().getLog().debug("queue {}: consumer {} created at sequence {}", name, resolved.name(), start);
+    replies.forEach(r -> answerWithInfo(ref, true, r));
+  }
+
+  @Override
+  public void notCreated(List<ActorRef<StatusReply<Created<ConsumerInfo>>>> replies, SpoolException error) {
+    replies.forEach(r -> r.tell(StatusReply.error(error)));
+  }
+
+  @Override
+  public void positionSaved(ActorRef<ConsumerActor.Command> consumer, long version) {
+    consumer.tell(new ConsumerActor.PositionSaved(version));
+  }
+
+  @Override
+  public void resendPosition(ActorRef<ConsumerActor.Command> consumer) {
+    consumer.tell(ConsumerActor.ResendPosition.INSTANCE);
+  }
+
+  @Override
+  public void journalChanged(JournalHealth.Problem problem) {
+    manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), problem));
+  }
 
   private Behavior<Command> onDrain(Drain drain) {
     askConsumers(self -> new ConsumerActor.Drain(drain.timeout(), self), drain.replyTo(),

@@ -13,6 +13,8 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The redrives of one dead-letter queue: which dead-lettered messages a redrive moves back to their
@@ -23,6 +25,8 @@ import org.apache.pekko.pattern.StatusReply;
  * <p>Single-threaded: driven by the owning {@code QueueActor}, on its own thread.
  */
 public final class Redrives {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Redrives.class);
 
   /**
    * The messages going back to one source queue, and their sequences in the dead-letter queue.
@@ -85,8 +89,13 @@ public final class Redrives {
     return moved.stream().sorted().toList();
   }
 
-  /** The answer to a redrive: how many moved, or an error if nothing could be moved. */
-  public static StatusReply<Long> outcome(int moved, List<String> failures) {
+  /** The answer to a redrive of {@code queue}, logged: how many moved, or an error if nothing could be moved. */
+  public static StatusReply<Long> outcome(String queue, int moved, List<String> failures) {
+    if (!failures.isEmpty()) {
+      LOG.warn("queue {}: redrive moved {} messages; some could not be moved: {}", queue, moved, failures);
+    } else {
+      LOG.info("queue {}: redrive moved {} messages back to their source queues", queue, moved);
+    }
     if (moved == 0 && !failures.isEmpty()) {
       return StatusReply.error(new SpoolException.InvalidConfiguration(
           "redrive moved nothing: " + String.join("; ", failures)));

@@ -68,9 +68,9 @@ class RedrivesTest {
   void anEmptyRangeIsRefusedAndNothingMovedIsAnErrorOnlyWithFailures() {
     assertThrows(SpoolException.InvalidConfiguration.class, () -> redrives.start(5, 4));
 
-    assertEquals(StatusReply.success(0L), Redrives.outcome(0, List.of()));
-    assertEquals(StatusReply.success(2L), Redrives.outcome(2, List.of("to 'orders': queue not found")));
-    StatusReply<Long> failed = Redrives.outcome(0, List.of("to 'orders': queue not found"));
+    assertEquals(StatusReply.success(0L), Redrives.outcome("dead-letters", 0, List.of()));
+    assertEquals(StatusReply.success(2L), Redrives.outcome("dead-letters", 2, List.of("to 'orders': queue not found")));
+    StatusReply<Long> failed = Redrives.outcome("dead-letters", 0, List.of("to 'orders': queue not found"));
     assertTrue(failed.isError());
     assertEquals("redrive moved nothing: to 'orders': queue not found", failed.getError().getMessage());
   }

@@ -109,7 +109,7 @@ class RetentionTest {
     long excess = dropping.budget.excessOverLowWater();
     assertTrue(excess > 0);
 
-    long evicted = dropping.retention.evictUnderPressure();
+    long evicted = dropping.retention.relieve();
 
     assertEquals(0, rejecting.retention.evictUnderPressure());
     assertEquals(9, rejecting.log.retainedMessages());
@@ -147,6 +147,8 @@ class RetentionTest {
     assertEquals(Retention.Reason.EVICTED, q.removals.get(1).reason());
     assertEquals(3, q.removals.get(1).firstSequence());
     assertEquals(0, q.budget.excessOverLowWater());
+    assertEquals(1, q.retention.expired()); // counted for the queue's stats; the released one is neither
+    assertEquals(q.removals.get(1).messages().size(), q.retention.evicted());
   }
 
   @Test
@@ -160,5 +162,6 @@ class RetentionTest {
     assertEquals(Retention.Reason.REDRIVEN, q.removals.get(0).reason());
     assertEquals(List.of(1L, 3L), sequences(q.removals.get(0)));
     assertEquals(q.log.get(2).sizeBytes(), q.budget.bytes());
+    assertEquals(0, q.retention.evicted() + q.retention.expired()); // moved, not lost
   }
 }
