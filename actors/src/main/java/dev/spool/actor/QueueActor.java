@@ -55,7 +55,8 @@ import org.apache.pekko.pattern.StatusReply;
  * Reached only by name through the {@link QueueManager}, so that it could run as a sharding entity.
  */
 public final class QueueActor extends AbstractBehavior<QueueActor.Command>
-    implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>> {
+    implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>>,
+    ConsumerRegistry.Outlet<ActorRef<ConsumerActor.Command>> {
 
   /** Everything a queue understands. */
   public interface Command {}
@@ -207,7 +208,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         journal != null);
     this.reads = new QueueReads(name, log, settings.consumer().maxReadBatch());
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
-    this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue());
+    this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue(), this);
     this.rates = new QueueRates(settings.clock().millis());
     this.writes = journal == null ? QueueWrites.immediate(appender, this) : new DurableWrites<>(name, appender,
         new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
@@ -329,7 +330,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
     try {
       writes.requireWritable();
-      if (!remove(delete.consumer(), null)) {
+      if (!consumers.remove(delete.consumer(), null)) {
         throw new SpoolException.ConsumerNotFound(name, delete.consumer());
       }
     } catch (SpoolException e) {
@@ -341,21 +342,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     return this;
   }
 
-  /** Stops and forgets a consumer (if {@code onlyRef} is still its actor), freeing what it held; callers flush. */
-  private boolean remove(String consumer, ActorRef<ConsumerActor.Command> onlyRef) {
-    var entry = consumers.remove(consumer, onlyRef);
-    if (entry == null) {
-      return false;
-    }
-    getContext().unwatch(entry.ref());
-    getContext().stop(entry.ref());
-    writes.deleted(consumer);
-    retention.collectGarbage();
-    return true;
-  }
-
   private Behavior<Command> onConsumerTerminated(ConsumerTerminated terminated) {
-    if (remove(terminated.consumer(), terminated.ref())) {
+    if (consumers.remove(terminated.consumer(), terminated.ref())) {
       getContext().getLog().warn("queue {}: consumer {} stopped unexpectedly", name, terminated.consumer());
       writes.flush();
     }
@@ -451,28 +439,29 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       request.replyTo().tell(StatusReply.error(listed.failure()));
       return this;
     }
-    int removed = 0;
-    for (ConsumerInfo c : ConsumerRegistry.stale(listed.consumers(), settings.clock().millis(), request.staleAfter(),
-        request.lagThreshold())) {
-      if (remove(c.name(), null)) {
-        removed++;
-        announceRemoval(c.name(), "stale", c.lag());
-      }
-    }
+    int removed = consumers.removeStale(listed.consumers(), settings.clock().millis(), request.staleAfter(),
+        request.lagThreshold());
     writes.flush();
     request.replyTo().tell(StatusReply.success(removed));
     return this;
   }
 
   private Behavior<Command> onRemoveInactive(RemoveInactive inactive) {
-    if (remove(inactive.consumer(), inactive.ref())) {
-      announceRemoval(inactive.consumer(), "inactive", inactive.lag());
+    if (consumers.removeInactive(inactive.consumer(), inactive.ref(), inactive.lag())) {
       writes.flush();
     }
     return this;
   }
 
-  private void announceRemoval(String consumer, String reason, long lag) {
+  @Override
+  public void stopped(String consumer, ActorRef<ConsumerActor.Command> ref) {
+    getContext().unwatch(ref);
+    getContext().stop(ref);
+    writes.deleted(consumer);
+  }
+
+  @Override
+  public void removed(String consumer, String reason, long lag) {
     getContext().getLog().info("queue {}: consumer {} removed ({}, lag {})", name, consumer, reason, lag);
     Events.publish(getContext().getSystem(),
         new SpoolEvent.ConsumerRemoved(settings.clock().instant(), name, consumer, reason, lag));

@@ -27,18 +27,29 @@ public final class ConsumerRegistry<R> {
   /** One consumer: its actor and the settings it was created with (defaults resolved). */
   public record Entry<R>(R ref, ConsumerSettings settings) {}
 
+  /** What removing consumers has the queue do. */
+  public interface Outlet<R> {
+    /** {@code consumer} left the queue: stop its actor {@code ref}, and delete its record. */
+    void stopped(String consumer, R ref);
+
+    /** {@code consumer} was removed as {@code reason} ({@code stale}, {@code inactive}) with {@code lag}: say so. */
+    void removed(String consumer, String reason, long lag);
+  }
+
   private final Map<String, Entry<R>> byName = new HashMap<>();
   /** Consumers to wake with the next append: each asked once, and is asked again once woken. */
   private final List<R> waiting = new ArrayList<>();
   private final Retention retention;
+  private final Outlet<R> outlet;
   private final int traceEventsPerQueue;
   /** Consumers came or went since their shares of the trace cap were last told. */
   private boolean sharesChanged;
   /** The share of the trace cap consumers were last told. */
   private int toldShare;
 
-  public ConsumerRegistry(Retention retention, int traceEventsPerQueue) {
+  public ConsumerRegistry(Retention retention, int traceEventsPerQueue, Outlet<R> outlet) {
     this.retention = retention;
+    this.outlet = outlet;
     this.traceEventsPerQueue = traceEventsPerQueue;
   }
 
@@ -113,30 +124,54 @@ public final class ConsumerRegistry<R> {
   }
 
   /**
-   * Forgets {@code consumer}; with {@code onlyRef}, only if that is still its actor. It no longer
-   * holds back garbage collection; the caller collects once it is done with the removal.
+   * Removes {@code consumer} (with {@code onlyRef}, only if that is still its actor): it is
+   * {@linkplain Outlet#stopped stopped}, and what only it held back is collected.
    *
-   * @return the removed entry, or {@code null} if there was none to remove
+   * @return whether it was removed
    */
-  public Entry<R> remove(String consumer, R onlyRef) {
+  public boolean remove(String consumer, R onlyRef) {
     Entry<R> entry = byName.get(consumer);
     if (entry == null || (onlyRef != null && !entry.ref().equals(onlyRef))) {
-      return null;
+      return false;
     }
     byName.remove(consumer);
     sharesChanged = true;
     waiting.remove(entry.ref());
     retention.untrack(consumer);
-    return entry;
+    outlet.stopped(consumer, entry.ref());
+    retention.collectGarbage();
+    return true;
   }
 
   /**
-   * The consumers to remove as stale: no subscriber and no read or ack for {@code staleAfter}, and
-   * a lag over {@code lagThreshold}.
+   * Removes the stale consumers among {@code listed}: no subscriber and no read or ack for
+   * {@code staleAfter}, and a lag over {@code lagThreshold}.
+   *
+   * @return how many it removed
    */
-  public static List<ConsumerInfo> stale(List<ConsumerInfo> consumers, long now, Duration staleAfter,
-      long lagThreshold) {
-    return consumers.stream().filter(c -> c.isStale(now, staleAfter) && c.lag() > lagThreshold).toList();
+  public int removeStale(List<ConsumerInfo> listed, long now, Duration staleAfter, long lagThreshold) {
+    int removed = 0;
+    for (ConsumerInfo c : listed) {
+      if (c.isStale(now, staleAfter) && c.lag() > lagThreshold && remove(c.name(), null)) {
+        removed++;
+        outlet.removed(c.name(), "stale", c.lag());
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * {@code consumer}'s actor {@code ref} found itself inactive, {@code lag} behind: removed, unless
+   * it was already or a consumer was created again under its name since.
+   *
+   * @return whether it was removed
+   */
+  public boolean removeInactive(String consumer, R ref, long lag) {
+    if (!remove(consumer, ref)) {
+      return false;
+    }
+    outlet.removed(consumer, "inactive", lag);
+    return true;
   }
 
   // ---- waiting for appends

@@ -126,7 +126,14 @@ class DurableWritesTest {
   private final DedupIndex dedup = new DedupIndex(settings.dedupMaxEntries());
   private final Appender appender = new Appender("orders", log, dedup, expiries,
       retention, memory, QueueSettings.defaults(), settings, Message.newIdSeed(), true);
-  private final ConsumerRegistry<String> consumers = new ConsumerRegistry<>(retention, 1000);
+  private final ConsumerRegistry<String> consumers = new ConsumerRegistry<>(retention, 1000,
+      new ConsumerRegistry.Outlet<>() {
+        @Override
+        public void stopped(String consumer, String ref) {}
+
+        @Override
+        public void removed(String consumer, String reason, long lag) {}
+      });
   private final Recorded outlet = new Recorded();
   private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender,
       new Recovery("orders", log, dedup, expiries, memory), consumers,

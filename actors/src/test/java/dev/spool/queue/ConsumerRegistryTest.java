@@ -15,6 +15,7 @@ import dev.spool.SpoolException;
 import dev.spool.StartPosition;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +25,20 @@ class ConsumerRegistryTest {
   private record Ref(String name, int incarnation) {}
 
   private final QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
-  private final ConsumerRegistry<Ref> consumers = new ConsumerRegistry<>(q.retention, 1200);
+  /** What the registry had the queue do: the actors it stopped, the removals it announced. */
+  private final List<String> told = new ArrayList<>();
+  private final ConsumerRegistry<Ref> consumers = new ConsumerRegistry<>(q.retention, 1200,
+      new ConsumerRegistry.Outlet<>() {
+        @Override
+        public void stopped(String consumer, Ref ref) {
+          told.add("stopped " + ref);
+        }
+
+        @Override
+        public void removed(String consumer, String reason, long lag) {
+          told.add(consumer + " removed: " + reason + ", lag " + lag);
+        }
+      });
 
   private boolean add(String name, long needFrom) {
     return consumers.add(name, new Ref(name, 1), ConsumerSettings.named(name), needFrom, () -> needFrom);
@@ -74,12 +88,13 @@ class ConsumerRegistryTest {
     assertEquals(1, q.retention.releaseAcknowledged());
     assertEquals(List.of(2L, 3L, 4L, 5L), q.retainedSequences());
 
-    assertNull(consumers.remove("slow", new Ref("slow", 2))); // an older incarnation's stop removes nothing
-    assertEquals(0, q.retention.collectGarbage());
+    assertFalse(consumers.remove("slow", new Ref("slow", 2))); // an older incarnation's stop removes nothing
+    assertEquals(List.of(2L, 3L, 4L, 5L), q.retainedSequences());
+    assertTrue(told.isEmpty());
 
-    assertEquals(new Ref("slow", 1), consumers.remove("slow", null).ref());
-    assertEquals(3, q.retention.collectGarbage());
-    assertEquals(List.of(5L), q.retainedSequences());
+    assertTrue(consumers.remove("slow", null));
+    assertEquals(List.of("stopped " + new Ref("slow", 1)), told);
+    assertEquals(List.of(5L), q.retainedSequences()); // collected at once
     assertEquals(1, consumers.size());
     assertFalse(consumers.contains("slow"));
   }
@@ -122,8 +137,26 @@ class ConsumerRegistryTest {
         consumerInfo("attached", 500, hourAgo, 1),
         consumerInfo("recent", 500, now.minus(Duration.ofMinutes(5)), 0));
 
-    List<ConsumerInfo> stale = ConsumerRegistry.stale(listed, q.clock.millis(), Duration.ofMinutes(30), 100);
+    listed.forEach(c -> add(c.name(), 1));
 
-    assertEquals(List.of("idle-lagging"), stale.stream().map(ConsumerInfo::name).toList());
+    assertEquals(1, consumers.removeStale(listed, q.clock.millis(), Duration.ofMinutes(30), 100));
+
+    assertEquals(List.of("stopped " + new Ref("idle-lagging", 1), "idle-lagging removed: stale, lag 500"), told);
+    assertEquals(3, consumers.size());
+    assertEquals(0, consumers.removeStale(listed, q.clock.millis(), Duration.ofMinutes(30), 100)); // gone already
+  }
+
+  @Test
+  void anInactiveConsumerIsRemovedOnlyIfItsActorIsStillTheCurrentOne() {
+    add("billing", 1);
+    consumers.remove("billing", null);
+    consumers.add("billing", new Ref("billing", 2), ConsumerSettings.named("billing"), 1, () -> 1);
+    told.clear();
+
+    assertFalse(consumers.removeInactive("billing", new Ref("billing", 1), 40)); // created again since
+    assertTrue(told.isEmpty());
+    assertTrue(consumers.removeInactive("billing", new Ref("billing", 2), 40));
+    assertEquals(List.of("stopped " + new Ref("billing", 2), "billing removed: inactive, lag 40"), told);
+    assertEquals(0, consumers.size());
   }
 }
