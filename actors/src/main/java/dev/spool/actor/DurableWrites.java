@@ -237,7 +237,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     }
     w.positions().forEach((consumer, v) -> {
       if (consumers.isCurrent(consumer, v.from())) { // not a consumer created since under that name
-        outlet.positionSaved(v.from(), v.version());
+        outlet.positionStored(v.from(), true, v.version());
       }
     });
     groupCommit.stored(w);
@@ -265,7 +265,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     refused.created().forEach(c -> outlet.notCreated(c.replies(), notStored));
     refused.positions().forEach((consumer, v) -> {
       if (consumers.isCurrent(consumer, v.from())) {
-        outlet.resendPosition(v.from());
+        outlet.positionStored(v.from(), false, v.version());
       }
     });
   }

@@ -142,10 +142,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
   private record WriteStalled(long writeId) implements Command {}
 
-  /**
-   * A durable queue's identity in the journal: {@code incarnation} is part of its persistence id (a
-   * queue created again starts afresh), {@code idSeed} the high half of its message ids, kept across restarts.
-   */
+  /** A durable queue's journal identity: its persistence id's {@code incarnation}, the high half of its ids. */
   public record Durable(String incarnation, long idSeed) {}
 
   /** A reply that arrived through this actor's own ask, passed on to the original asker. */
@@ -295,10 +292,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     return this;
   }
 
-  /**
-   * Starts a consumer created at {@code start}; on a durable queue with the {@code position} its
-   * journal recorded, from which it goes on, delivering its unsettled deliveries again.
-   */
+  /** Starts a consumer created at {@code start}; on a durable queue from the {@code position} it journaled. */
   private ActorRef<ConsumerActor.Command> spawnConsumer(ConsumerSettings resolved, long start,
       ConsumerPosition position) {
     long next = position != null ? position.next() : start;
@@ -405,17 +399,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         removal.lastSequence());
   }
 
+  /** Collection freed the log below {@code firstSequence}: so that the journal lets go of it too. */
+  private void onFreed(long firstSequence) {
+    writes.freedBelow(firstSequence);
+  }
+
   private static ConsumerActor.RemovalReason removalReason(Retention.Reason reason) {
     return switch (reason) {
       case EXPIRED -> ConsumerActor.RemovalReason.EXPIRED;
       case EVICTED -> ConsumerActor.RemovalReason.EVICTED;
       case REDRIVEN -> ConsumerActor.RemovalReason.REDRIVEN;
     };
-  }
-
-  /** Collection freed the log below {@code firstSequence}: so that the journal lets go of it too. */
-  private void onFreed(long firstSequence) {
-    writes.freedBelow(firstSequence);
   }
 
   private Behavior<Command> onTick(Tick tick) {
@@ -589,13 +583,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   @Override
-  public void positionSaved(ActorRef<ConsumerActor.Command> consumer, long version) {
-    consumer.tell(new ConsumerActor.PositionSaved(version));
-  }
-
-  @Override
-  public void resendPosition(ActorRef<ConsumerActor.Command> consumer) {
-    consumer.tell(ConsumerActor.ResendPosition.INSTANCE);
+  public void positionStored(ActorRef<ConsumerActor.Command> consumer, boolean stored, long version) {
+    consumer.tell(stored ? new ConsumerActor.PositionSaved(version) : ConsumerActor.ResendPosition.INSTANCE);
   }
 
   @Override

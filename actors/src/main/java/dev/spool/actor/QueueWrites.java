@@ -46,11 +46,8 @@ interface QueueWrites<C, P> {
     /** A consumer's creation was not stored: answer {@code replies} with {@code error}. */
     void notCreated(List<C> replies, SpoolException error);
 
-    /** The position {@code consumer} handed in with {@code version} is stored. */
-    void positionSaved(P consumer, long version);
-
-    /** The position {@code consumer} handed in was not stored: it hands it in again. */
-    void resendPosition(P consumer);
+    /** The position {@code consumer} handed in with {@code version} was stored, or not: it hands it in again. */
+    void positionStored(P consumer, boolean stored, long version);
 
     /** The journal's condition changed: {@code problem}, or {@code null} once it writes again. */
     void journalChanged(JournalHealth.Problem problem);

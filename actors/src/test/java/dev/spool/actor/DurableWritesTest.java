@@ -91,13 +91,8 @@ class DurableWritesTest {
     }
 
     @Override
-    public void positionSaved(String consumer, long version) {
-      saved.add(consumer + "@" + version);
-    }
-
-    @Override
-    public void resendPosition(String consumer) {
-      resent.add(consumer);
+    public void positionStored(String consumer, boolean stored, long version) {
+      (stored ? saved : resent).add(stored ? consumer + "@" + version : consumer);
     }
 
     @Override

@@ -69,12 +69,7 @@ class QueueWritesTest {
     }
 
     @Override
-    public void positionSaved(String consumer, long version) {
-      throw new AssertionError("positions are not kept");
-    }
-
-    @Override
-    public void resendPosition(String consumer) {
+    public void positionStored(String consumer, boolean stored, long version) {
       throw new AssertionError("positions are not kept");
     }
 
