@@ -324,9 +324,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private Behavior<Command> onDeleteConsumer(DeleteConsumer delete) {
     try {
       writes.requireWritable();
-      if (!consumers.remove(delete.consumer(), null)) {
-        throw new SpoolException.ConsumerNotFound(name, delete.consumer());
-      }
+      consumers.delete(name, delete.consumer());
     } catch (SpoolException e) {
       Request.fail(delete, e);
       return this;

@@ -144,6 +144,17 @@ public final class ConsumerRegistry<R> {
   }
 
   /**
+   * Deletes {@code consumer} of {@code queue} on request (see {@link #remove}).
+   *
+   * @throws SpoolException.ConsumerNotFound if there is no such consumer
+   */
+  public void delete(String queue, String consumer) {
+    if (!remove(consumer, null)) {
+      throw new SpoolException.ConsumerNotFound(queue, consumer);
+    }
+  }
+
+  /**
    * Removes the stale consumers among {@code listed}: no subscriber and no read or ack for
    * {@code staleAfter}, and a lag over {@code lagThreshold}.
    *

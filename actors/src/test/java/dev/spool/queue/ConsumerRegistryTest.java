@@ -147,6 +147,16 @@ class ConsumerRegistryTest {
   }
 
   @Test
+  void deletingAConsumerThatIsNotThereIsRefusedAndChangesNothing() {
+    add("billing", 1);
+
+    assertThrows(SpoolException.ConsumerNotFound.class, () -> consumers.delete("orders", "audit"));
+    assertTrue(told.isEmpty());
+    consumers.delete("orders", "billing");
+    assertEquals(List.of("stopped " + new Ref("billing", 1)), told);
+  }
+
+  @Test
   void anInactiveConsumerIsRemovedOnlyIfItsActorIsStillTheCurrentOne() {
     add("billing", 1);
     consumers.remove("billing", null);
