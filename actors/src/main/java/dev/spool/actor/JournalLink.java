@@ -15,8 +15,8 @@ import java.time.Instant;
  * stored, so their callers may retry them without creating a duplicate. Writes already under way
  * keep waiting for their outcome, which a recovery of the journal settles.
  *
- * <p>Single-threaded: driven by the owning {@code QueueActor}, on its own thread; it tells no one,
- * it says what changed.
+ * <p>Single-threaded: driven by its {@link DurableWrites}, on the owning {@code QueueActor}'s thread; it
+ * tells no one, it says what changed.
  */
 final class JournalLink<C, P> {
 
