@@ -1,6 +1,7 @@
 package dev.spool.actor;
 
 import dev.spool.Message;
+import dev.spool.consumer.RetryPolicy.Attempt;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
@@ -36,9 +37,6 @@ final class DeadLetters {
 
   /** Most characters of the attempt history header; older attempts are cut first. */
   static final int MAX_HISTORY_CHARS = 2048;
-
-  /** One failed delivery attempt: when, how it ended, and the error's class and message if any. */
-  record Attempt(int attempt, long atMillis, String outcome, String error) {}
 
   private DeadLetters() {}
 
@@ -94,15 +92,5 @@ final class DeadLetters {
             .getBytes(StandardCharsets.UTF_8)));
     copy = deadLettered.key().map(copy::withKey).orElse(copy);
     return deadLettered.contentType().map(copy::withContentType).orElse(copy);
-  }
-
-  /** A short description of a handler's failure, without its stack. */
-  static String describe(Throwable failure) {
-    if (failure == null) {
-      return null;
-    }
-    String message = failure.getMessage();
-    String text = failure.getClass().getSimpleName() + (message == null ? "" : ": " + message);
-    return text.length() > 200 ? text.substring(0, 200) + "…" : text;
   }
 }

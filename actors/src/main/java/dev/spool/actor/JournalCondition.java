@@ -10,7 +10,8 @@ import java.util.Objects;
  * reported, and since when. While it is not {@link JournalHealth.State#OK}, the queue refuses new
  * journaled changes with {@link #refusal}.
  *
- * <p>Single writer: only the owning {@code QueueActor} changes it, on its own thread.
+ * <p>Single writer: changed only on the owning queue's thread, by its {@link JournalLink} (or by
+ * {@link RecoveringQueue} while it recovers).
  */
 final class JournalCondition {
 

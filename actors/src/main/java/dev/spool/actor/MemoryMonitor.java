@@ -145,7 +145,8 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
    *
    * @return false, with nothing reserved, if they would pass the threshold
    */
-  boolean tryReserveRecovered(long size) {
+  @Override
+  public boolean tryReserveRecovered(long size) {
     long limit = threshold;
     while (true) {
       long used = counted.get();

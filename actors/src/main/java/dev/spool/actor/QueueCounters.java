@@ -10,7 +10,6 @@ final class QueueCounters {
   final LongAdder delivered = new LongAdder();
   final LongAdder acked = new LongAdder();
   final LongAdder redelivered = new LongAdder();
-  final LongAdder expired = new LongAdder();
   final LongAdder dropped = new LongAdder();
   final LongAdder deadLettered = new LongAdder();
 }

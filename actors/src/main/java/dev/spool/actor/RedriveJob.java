@@ -1,6 +1,7 @@
 package dev.spool.actor;
 
 import dev.spool.Message;
+import dev.spool.queue.Redrives.Source;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,13 +22,6 @@ import org.apache.pekko.pattern.StatusReply;
 final class RedriveJob extends AbstractBehavior<RedriveJob.Command> {
 
   interface Command {}
-
-  /**
-   * The messages going back to one source queue, and their sequences in the dead-letter queue.
-   *
-   * @param messages already marked as redriven
-   */
-  record Source(String queue, List<Message> messages, List<Long> sequences) {}
 
   private record Published(List<Long> deadLettered, String queue, Throwable failure) implements Command {}
 

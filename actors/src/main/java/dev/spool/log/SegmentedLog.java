@@ -18,7 +18,8 @@ import java.util.List;
  * told of from one whose notice is still on its way ({@link #removedEpoch}).
  *
  * <p><b>Threading contract: single writer, many readers.</b> Only the owning {@code QueueActor}
- * appends, frees and removes. Any thread may call {@link #get}, {@link #firstSequence},
+ * appends, frees and removes; readers hold the log as a {@link LogView}, which has no writing
+ * method. Any thread may call {@link #get}, {@link #firstSequence},
  * {@link #lastSequence} and {@link #firstSequenceAtOrAfter}: {@code lastSequence} is published with a
  * volatile write after the slots it covers are filled, so a reader that reads it first sees every
  * message up to it. A reader that races with freeing may get {@code null} for a sequence that is
@@ -26,7 +27,7 @@ import java.util.List;
  * never sees one half-built. The accounting getters ({@link #retainedMessages}, {@link #retainedBytes},
  * {@link #segmentCount}) are for the writer only.
  */
-public final class SegmentedLog {
+public final class SegmentedLog implements LogView {
 
   private final int segmentSize;
   private final int shift;
@@ -70,21 +71,25 @@ public final class SegmentedLog {
   }
 
   /** The sequence the next append gets. */
+  @Override
   public long nextSequence() {
     return lastSequence + 1;
   }
 
   /** Highest sequence appended, 0 if none. */
+  @Override
   public long lastSequence() {
     return lastSequence;
   }
 
   /** Lowest sequence that may still be retained ({@code lastSequence() + 1} when the log is empty). */
+  @Override
   public long firstSequence() {
     return firstSequence;
   }
 
   /** Messages per segment. */
+  @Override
   public int segmentSize() {
     return segmentSize;
   }
@@ -189,6 +194,7 @@ public final class SegmentedLog {
    * The retained message at {@code sequence}, or {@code null} if it was never appended, was freed or
    * was removed. Safe from any thread (see the class comment).
    */
+  @Override
   public Message get(long sequence) {
     if (sequence < 1 || sequence > lastSequence) {
       return null;
@@ -207,6 +213,7 @@ public final class SegmentedLog {
    * still held, else 0. Safe from any thread. Consumers use it to tell a removal they have been
    * told of (skip it) from one whose notice is still on its way (wait for it).
    */
+  @Override
   public long removedEpoch(long sequence) {
     if (sequence < 1 || sequence > lastSequence) {
       return 0;
@@ -225,6 +232,7 @@ public final class SegmentedLog {
    * {@link #nextSequence()} when there is none. Append timestamps never decrease, so this is a binary
    * search: O(log n).
    */
+  @Override
   public long firstSequenceAtOrAfter(long timestampMillis) {
     long last = lastSequence;
     long lo = firstSequence;

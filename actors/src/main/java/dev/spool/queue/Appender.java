@@ -4,10 +4,12 @@ import dev.spool.Message;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolException;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolSettings;
 import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -270,6 +272,22 @@ public final class Appender {
    */
   public void forgetLastPrepared() {
     lastPrepared = null;
+  }
+
+  /**
+   * The event announcing {@code m}, appended to {@code queue}, with its group: a malformed
+   * {@code group-size} is carried as unknown (0), not refused, for the message is still valid.
+   */
+  public static SpoolEvent.MessageAdded messageAdded(String queue, Message m) {
+    int groupSize = 0;
+    try {
+      String size = m.headers().get("group-size");
+      groupSize = size == null ? 0 : Integer.parseInt(size.trim());
+    } catch (NumberFormatException notANumber) {
+      // unknown
+    }
+    return new SpoolEvent.MessageAdded(Instant.ofEpochMilli(m.timestamp()), queue, m.sequence(), m.type(),
+        m.headers().get("group-id"), groupSize);
   }
 
   /** Gives back everything this queue reserved, as it stops. */

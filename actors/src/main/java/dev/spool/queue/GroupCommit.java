@@ -27,7 +27,8 @@ import org.apache.pekko.pattern.StatusReply;
  * addresses as data and never uses them; the two that name the engine's actor types are opaque
  * ({@code C}, {@code P}), so that it depends on no actor and is tested with plain values.
  *
- * <p>Single writer: only the owning queue actor calls it, on its own thread.
+ * <p>Single writer: only the owning queue's write path ({@code DurableWrites}) calls it, on the queue
+ * actor's thread.
  *
  * @param <C> where a consumer creation is answered
  * @param <P> the consumer that handed in a position

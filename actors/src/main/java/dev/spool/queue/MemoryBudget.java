@@ -16,6 +16,14 @@ public interface MemoryBudget {
    */
   boolean tryReserve(long size, long held);
 
+  /**
+   * Reserves {@code size} bytes a durable queue recovered from its journal, if retained bytes stay
+   * within the threshold; what journals hold for a moment does not count here.
+   *
+   * @return false, with nothing reserved, if they would pass the threshold
+   */
+  boolean tryReserveRecovered(long size);
+
   /** Gives back what removed or freed messages held. */
   void release(long size);
 

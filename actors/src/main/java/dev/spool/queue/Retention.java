@@ -86,6 +86,9 @@ public final class Retention {
   private final TreeMap<Long, Integer> watermarks = new TreeMap<>();
   /** The last removal step; consumers created since know of every removal up to it. */
   private long removalEpoch;
+  /** Messages removed so far because they expired, and because they were evicted. */
+  private long expired;
+  private long evicted;
 
   /**
    * @param removed called with each finished removal step, before the garbage it left is collected
@@ -105,6 +108,16 @@ public final class Retention {
   /** The last removal step's epoch. */
   public long removalEpoch() {
     return removalEpoch;
+  }
+
+  /** How many messages expired so far. */
+  public long expired() {
+    return expired;
+  }
+
+  /** How many messages were evicted so far (dropped under {@code drop-oldest}); redriven ones are moved, not lost. */
+  public long evicted() {
+    return evicted;
   }
 
   // ---- watermarks
@@ -196,6 +209,28 @@ public final class Retention {
       r.remove(oldest.sequence());
     }
     return r;
+  }
+
+  /**
+   * The janitor's tick: removes what expired, releases what every consumer acknowledged and, with
+   * {@code relieve} (memory pressure), evicts this queue's share under {@code drop-oldest}.
+   */
+  public void tick(long now, boolean relieve) {
+    expire(now);
+    releaseAcknowledged();
+    if (relieve) {
+      evictUnderPressure();
+    }
+  }
+
+  /**
+   * Under memory pressure: releases what every consumer acknowledged, then evicts this queue's share
+   * under {@code drop-oldest}.
+   *
+   * @return how many messages it released and evicted
+   */
+  public long relieve() {
+    return releaseAcknowledged() + evictUnderPressure();
   }
 
   /** Removes what passed the queue's ttl or its own expiry, in one step. */
@@ -302,6 +337,11 @@ public final class Retention {
       }
       if (!sorted) {
         removed.sort(Comparator.comparingLong(Message::sequence));
+      }
+      switch (reason) {
+        case EXPIRED -> expired += removed.size();
+        case EVICTED -> evicted += removed.size();
+        case REDRIVEN -> { } // moved, not lost
       }
       Retention.this.removed.accept(new Removal(reason, epoch, Collections.unmodifiableList(removed), stored));
       collectGarbage();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.Message;
+import dev.spool.consumer.RetryPolicy.Attempt;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -21,9 +22,9 @@ class DeadLettersTest {
   @Test
   void theCopyKeepsTheMessageAndAddsTheDeathHeadersWithAStableId() {
     Message m = appended(42);
-    List<DeadLetters.Attempt> history = List.of(
-        new DeadLetters.Attempt(1, 0, "failed", "IllegalStateException: boom; again"),
-        new DeadLetters.Attempt(2, 1, "timed-out", null));
+    List<Attempt> history = List.of(
+        new Attempt(1, 0, "failed", "IllegalStateException: boom; again"),
+        new Attempt(2, 1, "timed-out", null));
     Message copy = DeadLetters.copyOf(m, "orders", "billing", "max-deliveries", 2, history, 5_000);
     assertEquals("order", copy.type());
     assertEquals("payload", copy.payloadAsString());
@@ -45,9 +46,9 @@ class DeadLettersTest {
 
   @Test
   void theHistoryIsBoundedKeepingTheNewestAttempts() {
-    List<DeadLetters.Attempt> many = new ArrayList<>();
+    List<Attempt> many = new ArrayList<>();
     for (int i = 1; i <= 200; i++) {
-      many.add(new DeadLetters.Attempt(i, 0, "failed", "x".repeat(50)));
+      many.add(new Attempt(i, 0, "failed", "x".repeat(50)));
     }
     String history = DeadLetters.history(many);
     assertTrue(history.length() <= DeadLetters.MAX_HISTORY_CHARS);

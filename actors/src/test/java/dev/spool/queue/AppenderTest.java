@@ -4,12 +4,14 @@ import static dev.spool.queue.QueueCoreFixture.kib;
 import static dev.spool.queue.QueueCoreFixture.sequences;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.Message;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import java.util.List;
 import java.util.UUID;
@@ -185,5 +187,24 @@ class AppenderTest {
 
     assertThrows(SpoolException.InvalidConfiguration.class, () -> q.publish(many));
     assertEquals(0, q.log.lastSequence());
+  }
+
+  @Test
+  void theMessageAddedEventCarriesTheGroupAndAMalformedSizeAsUnknown() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(DEFAULTS);
+    q.publish(kib().withHeader("group-id", "cart-7").withHeader("group-size", " 3 "),
+        kib().withHeader("group-id", "cart-8").withHeader("group-size", "three"), kib());
+
+    SpoolEvent.MessageAdded grouped = Appender.messageAdded("orders", q.log.get(1));
+    assertEquals("orders", grouped.queue());
+    assertEquals(1, grouped.sequence());
+    assertEquals("order.placed", grouped.messageType());
+    assertEquals("cart-7", grouped.groupId());
+    assertEquals(3, grouped.groupSize());
+    assertEquals(q.log.get(1).timestamp(), grouped.at().toEpochMilli());
+
+    assertEquals(0, Appender.messageAdded("orders", q.log.get(2)).groupSize());
+    assertEquals("cart-8", Appender.messageAdded("orders", q.log.get(2)).groupId());
+    assertNull(Appender.messageAdded("orders", q.log.get(3)).groupId());
   }
 }

@@ -1,6 +1,10 @@
 package dev.spool.queue;
 
 import com.typesafe.config.ConfigFactory;
+import dev.spool.BreakerState;
+import dev.spool.ConsumerInfo;
+import dev.spool.ConsumerSettings;
+import dev.spool.DeliveryState;
 import dev.spool.Message;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolSettings;
@@ -40,6 +44,15 @@ final class QueueCoreFixture {
       }
       counted += size + held;
       this.held += held;
+      return true;
+    }
+
+    @Override
+    public boolean tryReserveRecovered(long size) {
+      if (threshold > 0 && counted - held + size > threshold) {
+        return false;
+      }
+      counted += size;
       return true;
     }
 
@@ -152,6 +165,16 @@ final class QueueCoreFixture {
       }
     }
     return out;
+  }
+
+  /**
+   * A consumer's description as the queue lists it: {@code subscribers} attached, idle since
+   * {@code lastActivity}, {@code lag} behind.
+   */
+  static ConsumerInfo consumerInfo(String name, long lag, Instant lastActivity, int subscribers) {
+    return new ConsumerInfo("orders", name, ConsumerSettings.named(name), 1, 0, lag, lag, 0, 0, 0,
+        DeliveryState.NO_SUBSCRIBERS, false, lastActivity, subscribers, 0, 0, BreakerState.NONE,
+        new ConsumerInfo.Counters(0, 0, 0, 0, 0, 0, 0, 0, 0));
   }
 
   static List<Long> sequences(Retention.Removal removal) {

@@ -109,7 +109,7 @@ class RetentionTest {
     long excess = dropping.budget.excessOverLowWater();
     assertTrue(excess > 0);
 
-    long evicted = dropping.retention.evictUnderPressure();
+    long evicted = dropping.retention.relieve();
 
     assertEquals(0, rejecting.retention.evictUnderPressure());
     assertEquals(9, rejecting.log.retainedMessages());
@@ -117,6 +117,38 @@ class RetentionTest {
     assertEquals(0, dropping.budget.excessOverLowWater());
     assertEquals(Retention.Reason.EVICTED, dropping.removals.get(0).reason());
     assertEquals(1, dropping.removals.get(0).firstSequence()); // the oldest go
+  }
+
+  @Test
+  void theTickExpiresReleasesAndEvictsOnlyUnderPressure() {
+    QueueCoreFixture q = new QueueCoreFixture(DEFAULTS.withOverflow(Overflow.DROP_OLDEST), 10 * 1024, false);
+    long[] needFrom = {1};
+    q.retention.track("billing", 1, () -> needFrom[0]);
+    q.publish(kib().withExpiresAt(q.clock.instant().plus(Duration.ofMinutes(1))));
+    for (int i = 0; i < 8; i++) {
+      q.publish(kib());
+    }
+    q.clock.advance(Duration.ofMinutes(2));
+    needFrom[0] = 3;
+
+    q.retention.tick(q.clock.millis(), false);
+
+    assertEquals(Retention.Reason.EXPIRED, q.removals.get(0).reason());
+    assertEquals(List.of(1L), sequences(q.removals.get(0)));
+    assertEquals(List.of(3L, 4L, 5L, 6L, 7L, 8L, 9L), q.retainedSequences()); // 2 acknowledged: released
+    q.publish(kib(), kib());
+    assertTrue(q.budget.excessOverLowWater() > 0);
+
+    q.retention.tick(q.clock.millis(), false);
+    assertEquals(1, q.removals.size()); // over the low-water mark, but not told of pressure: nothing evicted
+
+    q.retention.tick(q.clock.millis(), true);
+
+    assertEquals(Retention.Reason.EVICTED, q.removals.get(1).reason());
+    assertEquals(3, q.removals.get(1).firstSequence());
+    assertEquals(0, q.budget.excessOverLowWater());
+    assertEquals(1, q.retention.expired()); // counted for the queue's stats; the released one is neither
+    assertEquals(q.removals.get(1).messages().size(), q.retention.evicted());
   }
 
   @Test
@@ -130,5 +162,6 @@ class RetentionTest {
     assertEquals(Retention.Reason.REDRIVEN, q.removals.get(0).reason());
     assertEquals(List.of(1L, 3L), sequences(q.removals.get(0)));
     assertEquals(q.log.get(2).sizeBytes(), q.budget.bytes());
+    assertEquals(0, q.retention.evicted() + q.retention.expired()); // moved, not lost
   }
 }

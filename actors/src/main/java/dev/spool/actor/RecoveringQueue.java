@@ -1,0 +1,157 @@
+package dev.spool.actor;
+
+import dev.spool.JournalHealth;
+import dev.spool.QueueSettings;
+import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
+import dev.spool.durable.QueueJournal;
+import dev.spool.queue.Recovery;
+import java.time.Clock;
+import java.util.function.Supplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+
+/**
+ * A durable {@link QueueActor} until its journal is read: commands wait (bounded) and run once it
+ * is. Once a read fails, what waited and what comes is refused with {@code JournalUnavailable} until
+ * a read succeeds, so that nothing a caller gave up on runs later. A queue that cannot be built from
+ * what was read (too large for the memory threshold, or a broken journal) refuses every command
+ * from then on; the other queues are not held up.
+ */
+final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
+
+  /** Makes the queue once its journal is read. */
+  interface QueueFactory {
+    QueueActor create(ActorContext<QueueActor.Command> context, ActorRef<QueueJournal.Command> journal,
+        TimerScheduler<QueueActor.Command> timers);
+  }
+
+  /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
+  private static final int RECOVERY_STASH = 10_000;
+
+  /**
+   * A durable queue: spawns its journal (journal {@code incarnation} of {@code name}) and holds its
+   * commands until the journal is read, then restores the queue {@code factory} makes.
+   */
+  static Behavior<QueueActor.Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
+      MemoryMonitor memory, ActorRef<QueueManager.Command> manager, String incarnation, QueueFactory factory) {
+    return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.withTimers(timers -> Behaviors.setup(context -> {
+      ActorRef<QueueJournal.Reply> replies =
+          context.messageAdapter(QueueJournal.Reply.class, QueueActor.JournalReply::new);
+      // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
+      ActorRef<QueueJournal.Command> journal = context.spawn(
+          Behaviors.supervise(QueueJournal.create(name, incarnation, settings.persistence(),
+                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), memory, replies))
+              .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+                  settings.persistence().restartMaxBackoff(), 0.2)),
+          "journal");
+      return new RecoveringQueue(context, stash, () -> factory.create(context, journal, timers), manager, name,
+          settings.clock());
+    })));
+  }
+
+  private final StashBuffer<QueueActor.Command> stash;
+  private final Supplier<QueueActor> queue;
+  private final ActorRef<QueueManager.Command> manager;
+  private final String name;
+  private final Clock clock;
+  private final JournalCondition condition;
+  private final long started = System.nanoTime();
+
+  /** @param queue the queue to restore once the journal is read */
+  private RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
+      Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock) {
+    super(context);
+    this.stash = stash;
+    this.queue = queue;
+    this.manager = manager;
+    this.name = name;
+    this.clock = clock;
+    this.condition = new JournalCondition(JournalHealth.State.RECOVERING, "reading the journal", clock.instant());
+  }
+
+  @Override
+  public Receive<QueueActor.Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(QueueActor.JournalReply.class, this::onJournalReply)
+        .onAnyMessage(this::onCommand)
+        .build();
+  }
+
+  private Behavior<QueueActor.Command> onCommand(QueueActor.Command command) {
+    if (condition.state() != JournalHealth.State.RECOVERING) {
+      refuse(command, condition.refusal(name));
+    } else if (stash.isFull()) {
+      refuse(command, new SpoolException.Timeout("queue '" + name + "' is still recovering from its journal"));
+    } else {
+      stash.stash(command);
+    }
+    return this;
+  }
+
+  private Behavior<QueueActor.Command> onJournalReply(QueueActor.JournalReply reply) {
+    if (reply.reply() instanceof QueueJournal.Recovered recovered) {
+      QueueActor q = queue.get();
+      try {
+        q.restore(recovered, (System.nanoTime() - started) / 1_000_000);
+      } catch (RuntimeException e) {
+        return broken(e);
+      }
+      manager.tell(new QueueManager.QueueRecovered(name, getContext().getSelf()));
+      return stash.unstashAll(q);
+    }
+    if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
+      // The journal retries after its backoff; the manager logs and reports the failure.
+      if (condition.moveTo(JournalHealth.State.UNAVAILABLE, JournalCondition.describe(unavailable.cause()),
+          clock.instant())) {
+        manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), condition.problem(name)));
+      }
+      SpoolException refusal = condition.refusal(name);
+      stash.forEach(command -> refuse(command, refusal));
+      stash.clear();
+    }
+    return this;
+  }
+
+  /**
+   * Not resumed into recovery (the journal's one answer is spent): the queue answers every command
+   * with this error, and the other queues are not held up.
+   */
+  private Behavior<QueueActor.Command> broken(RuntimeException e) {
+    if (e instanceof Recovery.Refused) {
+      getContext().getLog().error(e.getMessage()); // expected, and said in full: no stack trace
+    } else {
+      getContext().getLog().error("queue {} could not be recovered from its journal; it refuses every command",
+          name, e);
+    }
+    manager.tell(new QueueManager.QueueRecovered(name, getContext().getSelf()));
+    condition.moveTo(JournalHealth.State.UNAVAILABLE, "could not be recovered: " + JournalCondition.describe(e),
+        clock.instant());
+    manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), condition.problem(name)));
+    // A queue too large for the heap says so: retrying soon will not help, a restart with more will.
+    SpoolException refusal = e instanceof Recovery.Refused
+        ? new SpoolException.JournalUnavailable(e.getMessage()) : condition.refusal(name);
+    return stash.unstashAll(Behaviors.receiveMessage(command -> refused(command, refusal)));
+  }
+
+  private static Behavior<QueueActor.Command> refused(QueueActor.Command command, SpoolException e) {
+    refuse(command, e);
+    return Behaviors.same();
+  }
+
+  private static void refuse(QueueActor.Command command, SpoolException e) {
+    if (command instanceof Request<?> request) {
+      Request.fail(request, e);
+    } else if (command instanceof QueueActor.ToConsumer toConsumer
+        && toConsumer.command() instanceof Request<?> request) {
+      Request.fail(request, e);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+package dev.spool.consumer;
+
+import dev.spool.ConsumerInfo;
+import dev.spool.DeliveryState;
+import dev.spool.Message;
+import dev.spool.log.ConsumerCursor;
+import dev.spool.log.LogView;
+import java.time.Instant;
+
+/**
+ * A consumer's counters (delivered, acknowledged, nacked, ...), its last activity, and what its
+ * {@link ConsumerInfo} says: lag, lag age (the age of the oldest unacknowledged message) and why
+ * nothing is being delivered ({@link DeliveryState}).
+ *
+ * <p>Single-threaded: driven by the owning {@code ConsumerActor}.
+ */
+public final class ConsumerStats {
+
+  /** Gone or settled sequences one info passes over at most looking for the oldest unacknowledged: some microseconds. */
+  static final int LAG_AGE_SCAN_LIMIT = 8192;
+
+  private long delivered;
+  private long redelivered;
+  private long acked;
+  private long nacked;
+  private long filtered;
+  private long expired;
+  private long dropped;
+  private long deadLettered;
+  private long errors;
+  private long lastActivity;
+  /** A stale episode was reported (ConsumerStale); activity ends it. */
+  private boolean staleReported;
+  /** Below this sequence nothing retained is unacknowledged: where the lag-age search resumes. */
+  private long lagAgeFrom;
+  /** The cursor when {@link #lagAgeFrom} was found; a seek back replays, so the cursor moving down forgets it. */
+  private long lagAgeCursor;
+
+  ConsumerStats(long nowMillis) {
+    this.lastActivity = nowMillis;
+  }
+
+  public void countDelivered() {
+    delivered++;
+  }
+
+  public void countRedelivered() {
+    delivered++;
+    redelivered++;
+  }
+
+  public void countAcked(int count) {
+    acked += count;
+  }
+
+  public void countNacked() {
+    nacked++;
+  }
+
+  public void countFiltered() {
+    filtered++;
+  }
+
+  public void countExpired(long count) {
+    expired += count;
+  }
+
+  public void countDropped(long count) {
+    dropped += count;
+  }
+
+  public void countDeadLettered() {
+    deadLettered++;
+  }
+
+  public void countError() {
+    errors++;
+  }
+
+  public long acked() {
+    return acked;
+  }
+
+  public long nacked() {
+    return nacked;
+  }
+
+  public long dropped() {
+    return dropped;
+  }
+
+  public long deadLettered() {
+    return deadLettered;
+  }
+
+  public ConsumerInfo.Counters counters() {
+    return new ConsumerInfo.Counters(delivered, redelivered, acked, nacked, filtered, expired, dropped, deadLettered,
+        errors);
+  }
+
+  /** Someone used the consumer: it is not stale. */
+  public void touch(long nowMillis) {
+    lastActivity = nowMillis;
+    staleReported = false;
+  }
+
+  /** Milliseconds since the consumer was last used. */
+  public long idle(long nowMillis) {
+    return nowMillis - lastActivity;
+  }
+
+  /** Whether a stale episode of {@code idle} ms starts now: reported once, until the next activity. */
+  public boolean becameStale(long idle, long staleAfterMillis) {
+    if (idle < staleAfterMillis || staleReported) {
+      return false;
+    }
+    staleReported = true;
+    return true;
+  }
+
+  /** The consumer as {@code GetInfo} describes it, at {@code nowMillis}. */
+  public ConsumerInfo info(String name, ConsumerState<?> state, LogView log, long nowMillis) {
+    ConsumerCursor cursor = state.cursor();
+    Subscribers<?> subscribers = state.subscribers();
+    HandlerPool handlers = state.handlers();
+    long last = log.lastSequence();
+    long committed = state.committed();
+    Message oldest = oldestUnacknowledged(state, log, committed, last);
+    long lagAge = oldest == null ? 0 : Math.max(0, nowMillis - oldest.timestamp());
+    return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last, last - committed,
+        lagAge, cursor.inFlight() + subscribers.creditHeld(), cursor.waiting(), deliveryState(state, last),
+        state.paused(), Instant.ofEpochMilli(lastActivity), subscribers.attached() + handlers.size(),
+        subscribers.parkedReads(), handlers.running(), handlers.worstBreaker(), counters());
+  }
+
+  /**
+   * The oldest retained message this consumer has not acknowledged (delivered and unsettled, or not
+   * delivered yet), or null when there is none. Usually the one just past {@code committed}; past
+   * sequences found gone (expired, evicted, released) or settled (acknowledged out of order) the
+   * search resumes next time where it stopped, so each is passed over once, and one call passes over
+   * at most {@link #LAG_AGE_SCAN_LIMIT}. When that limit stops it, the newest message stands in: it
+   * is younger than what lies before it, so the age reported is a lower bound until later calls
+   * reach the oldest.
+   */
+  Message oldestUnacknowledged(ConsumerState<?> state, LogView log, long committed, long last) {
+    ConsumerCursor cursor = state.cursor();
+    long next = cursor.next();
+    if (next < lagAgeCursor) {
+      lagAgeFrom = 0;
+    }
+    lagAgeCursor = next;
+    long sequence = Math.max(Math.max(committed + 1, lagAgeFrom), log.firstSequence());
+    for (int budget = LAG_AGE_SCAN_LIMIT; sequence <= last && budget > 0; sequence++, budget--) {
+      Message m = log.get(sequence);
+      if (m != null && (sequence >= next
+          || state.explicit() && cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED)) {
+        lagAgeFrom = sequence;
+        return m;
+      }
+    }
+    lagAgeFrom = sequence;
+    return sequence > last ? null : log.get(last);
+  }
+
+  /** Why the consumer delivers what it does now, with {@code last} the log's last sequence. */
+  static DeliveryState deliveryState(ConsumerState<?> state, long last) {
+    if (state.halted()) {
+      return DeliveryState.PAUSED;
+    }
+    ConsumerCursor cursor = state.cursor();
+    boolean fresh = cursor.next() <= last;
+    if (!fresh && !cursor.hasReady()) {
+      return cursor.delayed() > 0 ? DeliveryState.BACKOFF : DeliveryState.CAUGHT_UP;
+    }
+    if (!cursor.hasReady() && state.explicit() && cursor.unsettled() >= state.prefetch()) {
+      return cursor.inFlight() == 0 ? DeliveryState.BACKOFF : DeliveryState.CREDIT_EXHAUSTED;
+    }
+    boolean others = state.subscribers().anyAttached();
+    if (!others && state.handlers().isEmpty()) {
+      return DeliveryState.NO_SUBSCRIBERS;
+    }
+    if (!others && state.handlers().allOpen()) {
+      return DeliveryState.BREAKER_OPEN;
+    }
+    return DeliveryState.CREDIT_EXHAUSTED; // subscribers are attached but none can take more now
+  }
+}

@@ -1,0 +1,402 @@
+package dev.spool.consumer;
+
+import dev.spool.Delivery;
+import dev.spool.Message;
+import dev.spool.MessageFilter;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
+import dev.spool.log.ConsumerCursor;
+import dev.spool.log.DeliveryTrace;
+import dev.spool.log.LogView;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a consumer delivers next and to whom: redeliveries before new messages, passing over
+ * messages removed by steps it has been told of and those its filter refuses; credit split fairly
+ * between competing subscribers; rounds that serve parked reads first, then streams, actor
+ * subscribers and handlers in turn; and the ack-deadline batch of a round's deliveries.
+ *
+ * <p>One per actor incarnation (its round state dies with it); the {@link ConsumerState} it serves
+ * outlives it. Single-threaded: driven by the owning {@code ConsumerActor}, which sends what it
+ * hands out through its {@link Outlet}.
+ *
+ * @param <E> what a stream subscriber receives
+ */
+public final class Dispatcher<E> {
+
+  /** Where a round's deliveries go: the actor's tells and calls. */
+  public interface Outlet<E> {
+    /** Answers a parked read. */
+    void answer(Subscribers.ParkedRead read, List<Delivery> deliveries);
+
+    void send(Subscribers.ActorSubscriber subscriber, Delivery delivery);
+
+    void send(Subscribers.StreamSubscriber<E> stream, List<Delivery> batch);
+
+    /** Runs the handler for a delivery. */
+    void call(HandlerPool.Handler handler, Delivery delivery);
+
+    /** The rounds of this turn are spent with more to deliver: come back after the mailbox. */
+    void yieldRounds();
+
+    /** Acknowledging a message changed its group. */
+    void grouped(GroupTracker.Outcome outcome);
+  }
+
+  /** Rounds of serving one message may run before the actor yields to its mailbox. */
+  static final int ROUNDS_PER_MESSAGE = 4;
+
+  private final String name;
+  private final ConsumerState<E> state;
+  private final ConsumerCursor cursor;
+  private final LogView log;
+  private final MessageFilter filter;
+  private final int streamBatch;
+  private final int maxOpenGroups;
+  private final Outlet<E> outlet;
+  private final Clock clock;
+  /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
+  private long roundBatch;
+  /** The time of the deliveries and acks being handled now: one clock read per round, not per message; 0 between rounds. */
+  private long roundMillis;
+  /** Deliveries of the round under way, added to the queue's shared totals once per round. */
+  private long roundDelivered;
+  private long roundRedelivered;
+  /** The queue was asked to wake this consumer on its next append. */
+  private boolean awaitingMessages;
+
+  /**
+   * @param name the consumer's name, which its deliveries carry
+   * @param streamBatch most deliveries in one stream batch
+   * @param maxOpenGroups groups tracked toward completion, 0 for none
+   */
+  public Dispatcher(String name, ConsumerState<E> state, LogView log, int streamBatch, int maxOpenGroups,
+      Outlet<E> outlet, Clock clock) {
+    this.name = name;
+    this.state = state;
+    this.cursor = state.cursor();
+    this.log = log;
+    this.filter = state.settings().filter();
+    this.streamBatch = streamBatch;
+    this.maxOpenGroups = maxOpenGroups;
+    this.outlet = outlet;
+    this.clock = clock;
+  }
+
+  /** Why a read of {@code max} waiting {@code waitFor} (or {@code null}) is refused, or {@code null}. */
+  public static String invalidRead(int max, Duration waitFor, int maxReadBatch) {
+    if (max < 1 || max > maxReadBatch) {
+      return "read max must be between 1 and " + maxReadBatch + ", not " + max;
+    }
+    return waitFor != null && waitFor.isNegative() ? "read wait must not be negative" : null;
+  }
+
+  /** The sequence a start position points at in {@code log} now. */
+  public static long resolve(StartPosition position, LogView log) {
+    if (position instanceof StartPosition.Earliest) {
+      return log.firstSequence();
+    }
+    if (position instanceof StartPosition.Latest) {
+      return log.nextSequence();
+    }
+    if (position instanceof StartPosition.AtSequence at) {
+      if (at.sequence() > log.nextSequence()) {
+        throw new SpoolException.SequenceOutOfRange("sequence " + at.sequence()
+            + " is past the end of the queue (the next message gets " + log.nextSequence() + ")");
+      }
+      return Math.max(at.sequence(), log.firstSequence());
+    }
+    return log.firstSequenceAtOrAfter(((StartPosition.AtTime) position).time().toEpochMilli());
+  }
+
+  /** Starts handling a batch of acks: their events carry one time, one clock read for all. */
+  public void startRound() {
+    roundMillis = clock.millis();
+  }
+
+  public void endRound() {
+    roundMillis = 0;
+  }
+
+  /** The time of the events happening now: the round's, else the clock's. */
+  public long now() {
+    return roundMillis != 0 ? roundMillis : clock.millis();
+  }
+
+  /**
+   * Hands out everything that can go now: parked reads first, then subscribers in turn. Appends can
+   * land while it runs, so it checks again before it stops, and if it has served its share of rounds
+   * it asks to come back rather than starve its mailbox.
+   */
+  public void dispatch() {
+    roundMillis = clock.millis();
+    try {
+      if (!state.halted()) {
+        for (int round = 0; round < ROUNDS_PER_MESSAGE; round++) {
+          serveParkedReads();
+          serveSubscribers();
+          if (!(wantsMore() && available())) {
+            break;
+          }
+          if (round == ROUNDS_PER_MESSAGE - 1) {
+            outlet.yieldRounds();
+          }
+        }
+      }
+    } finally {
+      roundMillis = 0;
+    }
+  }
+
+  private boolean available() {
+    return cursor.hasReady() || cursor.next() <= log.lastSequence();
+  }
+
+  private void serveParkedReads() {
+    Subscribers<E> subscribers = state.subscribers();
+    Subscribers.ParkedRead read;
+    while ((read = subscribers.firstParked()) != null) {
+      List<Delivery> got = take(read.max(), Subscribers.PULL_OWNER);
+      if (got.isEmpty()) {
+        return;
+      }
+      subscribers.removeFirstParked();
+      outlet.answer(read, got);
+    }
+  }
+
+  private void serveSubscribers() {
+    Subscribers<E> subscribers = state.subscribers();
+    HandlerPool handlers = state.handlers();
+    if (subscribers.attached() == 0 && handlers.isEmpty()) {
+      return;
+    }
+    boolean explicit = state.explicit();
+    boolean progress = true;
+    while (progress) {
+      progress = false;
+      int share = fairShare();
+      for (Subscribers.StreamSubscriber<E> stream : subscribers.streams()) {
+        if (stream.demand()) {
+          List<Delivery> got = take(Math.min(streamBatch, share), stream.owner());
+          if (!got.isEmpty()) {
+            stream.served();
+            outlet.send(stream, got);
+            progress = true;
+          }
+        }
+      }
+      for (Subscribers.ActorSubscriber subscriber : subscribers.actors()) {
+        if (!explicit && subscribers.creditHeld() >= state.prefetch()) {
+          break;
+        }
+        Delivery delivery = next(subscriber.owner());
+        if (delivery != null) {
+          if (!explicit) {
+            subscribers.holdCredit(delivery.sequence(), subscriber);
+          }
+          outlet.send(subscriber, delivery);
+          progress = true;
+        }
+      }
+      for (HandlerPool.Handler handler : handlers.all()) {
+        if (handler.canTake()) {
+          Delivery delivery = handler.wantsNewFirst() ? nextNewFirst(handler.owner()) : next(handler.owner());
+          if (delivery != null) {
+            outlet.call(handler, delivery);
+            progress = true;
+          }
+        }
+      }
+    }
+  }
+
+  /** So that competing subscribers split the credit instead of the first taking it all. */
+  int fairShare() {
+    int takers = state.subscribers().attached();
+    int credit = state.explicit() ? state.prefetch() - cursor.unsettled() + cursor.waiting() : state.prefetch();
+    return Math.max(1, credit / Math.max(1, takers));
+  }
+
+  /** Up to {@code max} deliveries for {@code owner}, redeliveries first. */
+  public List<Delivery> take(int max, long owner) {
+    // sized for what is there to take, so that a full batch never copies its array as it grows
+    long available = log.lastSequence() - cursor.next() + 1 + cursor.waiting();
+    List<Delivery> out = new ArrayList<>((int) Math.max(1, Math.min(max, available)));
+    while (out.size() < max) {
+      Delivery d = next(owner);
+      if (d == null) {
+        break;
+      }
+      out.add(d);
+    }
+    return out;
+  }
+
+  /** The next delivery for {@code owner}: a waiting redelivery first, else the next new message. */
+  Delivery next(long owner) {
+    Delivery redelivery = nextRedelivery(owner);
+    return redelivery != null ? redelivery : nextNew(owner);
+  }
+
+  private Delivery nextNewFirst(long owner) {
+    Delivery fresh = nextNew(owner);
+    return fresh != null ? fresh : nextRedelivery(owner);
+  }
+
+  /** A waiting redelivery for {@code owner}, or null. */
+  private Delivery nextRedelivery(long owner) {
+    if (state.explicit()) {
+      while (cursor.hasReady()) {
+        long sequence = cursor.firstReady();
+        int attempt = cursor.pollReady();
+        Message message = log.get(sequence);
+        if (message != null) {
+          cursor.delivered(sequence, attempt, roundBatch(), owner);
+          state.stats().countRedelivered();
+          roundRedelivered++;
+          state.trace().record(sequence, DeliveryTrace.Kind.DELIVERED, attempt, owner, now(), log);
+          return new Delivery(name, message, attempt);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The next message never delivered, within the prefetch, or null. */
+  private Delivery nextNew(long owner) {
+    boolean explicit = state.explicit();
+    if (explicit && cursor.unsettled() >= state.prefetch()) {
+      return null;
+    }
+    long last = log.lastSequence();
+    while (cursor.next() <= last) {
+      long sequence = cursor.next();
+      Message message = log.get(sequence);
+      if (message == null) {
+        if (!skippable(sequence)) {
+          return null; // removed by a step whose notice is on its way: wait for it
+        }
+        cursor.skipTo(sequence + 1);
+        continue;
+      }
+      if (!filter.matchesAll() && !filter.matches(message)) {
+        cursor.skipTo(sequence + 1);
+        state.stats().countFiltered();
+        continue;
+      }
+      if (explicit) {
+        cursor.delivered(sequence, 1, roundBatch(), owner);
+      } else {
+        cursor.skipTo(sequence + 1);
+        groupMemberAcked(message); // at most once: delivering is acknowledging
+      }
+      state.stats().countDelivered();
+      roundDelivered++;
+      state.trace().record(sequence, DeliveryTrace.Kind.DELIVERED, 1, owner, now(), log);
+      return new Delivery(name, message, 1);
+    }
+    return null;
+  }
+
+  /** Counts an acknowledged member toward its group, telling the actor when that completed or evicted one. */
+  public void groupMemberAcked(Message m) {
+    GroupTracker.Outcome outcome = state.groups().memberAcked(m, maxOpenGroups);
+    if (outcome != null) {
+      outlet.grouped(outcome);
+    }
+  }
+
+  /** Whether acknowledged messages are counted toward their groups. */
+  public boolean tracksGroups() {
+    return maxOpenGroups > 0;
+  }
+
+  /**
+   * Whether a sequence with no message can be passed over: freed (below every consumer's need or
+   * before this consumer existed) or removed by a step this consumer has been told of.
+   */
+  boolean skippable(long sequence) {
+    return log.removedEpoch(sequence) <= state.knownEpoch();
+  }
+
+  /** Moves the cursor over removed and freed sequences it has been told of, so that lag counts only what is left. */
+  public void skipRemoved() {
+    long last = log.lastSequence();
+    while (cursor.next() <= last && log.get(cursor.next()) == null && skippable(cursor.next())) {
+      cursor.skipTo(cursor.next() + 1);
+    }
+  }
+
+  /** Whether some taker could take a delivery now. */
+  public boolean wantsMore() {
+    if (state.halted()) {
+      return false;
+    }
+    if (state.explicit() && cursor.unsettled() >= state.prefetch() && !cursor.hasReady()) {
+      return false;
+    }
+    Subscribers<E> subscribers = state.subscribers();
+    if (state.handlers().anyCanTake() || subscribers.parkedReads() > 0) {
+      return true;
+    }
+    for (Subscribers.StreamSubscriber<E> stream : subscribers.streams()) {
+      if (stream.demand()) {
+        return true;
+      }
+    }
+    return !subscribers.actors().isEmpty() && (state.explicit() || subscribers.creditHeld() < state.prefetch());
+  }
+
+  private long roundBatch() {
+    if (roundBatch == 0) {
+      roundBatch = cursor.newBatch();
+    }
+    return roundBatch;
+  }
+
+  /** Ends the round's batch: its id when its deliveries are still open (arm its ack deadline), else 0. */
+  public long closeBatch() {
+    long batch = roundBatch;
+    roundBatch = 0;
+    return batch != 0 && cursor.batchOpen(batch) ? batch : 0;
+  }
+
+  /** Deliveries of this round, new and again, for the queue's totals. */
+  public long roundDelivered() {
+    return roundDelivered + roundRedelivered;
+  }
+
+  /** Redeliveries of this round. */
+  public long roundRedelivered() {
+    return roundRedelivered;
+  }
+
+  /** The round's deliveries were added to the queue's totals. */
+  public void deliveriesCounted() {
+    roundDelivered = 0;
+    roundRedelivered = 0;
+  }
+
+  /**
+   * Whether to ask the queue to wake this consumer on its next append: demand is left, which means
+   * this round ran out of messages as far as it saw. Whether an append landed since is for the queue
+   * to decide (it answers at once if it appended past the cursor); deciding it here would race with
+   * the writer and could lose the wake-up. Asked once until {@link #woken()}.
+   */
+  public boolean shouldAwait() {
+    if (!awaitingMessages && wantsMore() && !cursor.hasReady()) {
+      awaitingMessages = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** The queue appended past what this consumer had seen. */
+  public void woken() {
+    awaitingMessages = false;
+  }
+}

@@ -1,0 +1,96 @@
+package dev.spool.queue;
+
+import dev.spool.Message;
+import dev.spool.MessageTrace;
+import dev.spool.SpoolException;
+import dev.spool.log.SegmentedLog;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Reads of one queue's log that move no cursor: browsing the retained messages, and a message's
+ * delivery trace merged from what each consumer recorded of it.
+ *
+ * <p>Single-threaded: driven by the owning {@code QueueActor} (the log's single writer), on its own thread.
+ */
+public final class QueueReads {
+
+  private final String queue;
+  private final SegmentedLog log;
+  private final int maxBatch;
+
+  /** @param maxBatch the most messages one browse returns: the consumers' read batch cap */
+  public QueueReads(String queue, SegmentedLog log, int maxBatch) {
+    this.queue = queue;
+    this.log = log;
+    this.maxBatch = maxBatch;
+  }
+
+  /**
+   * Up to {@code max} retained messages from sequence {@code from} on, in order, passing over the
+   * released and removed ones.
+   *
+   * @throws SpoolException.InvalidConfiguration if {@code max} is not between 1 and the batch cap
+   */
+  public List<Message> browse(long from, int max) {
+    if (max < 1 || max > maxBatch) {
+      throw new SpoolException.InvalidConfiguration(
+          "browse max must be between 1 and " + maxBatch + ", not " + max);
+    }
+    List<Message> out = new ArrayList<>(Math.min(max, 256));
+    long last = log.lastSequence();
+    for (long s = Math.max(from, log.firstSequence()); s <= last && out.size() < max; s++) {
+      Message m = log.get(s);
+      if (m != null) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The retained message at {@code sequence}, whose trace is asked for.
+   *
+   * @throws SpoolException.SequenceOutOfRange if it is not retained, saying what is
+   */
+  public Message traced(long sequence) {
+    Message m = log.get(sequence);
+    if (m == null) {
+      String retained = log.firstSequence() > log.lastSequence()
+          ? "it retains nothing; the next message gets " + log.nextSequence()
+          : "it retains " + log.firstSequence() + " to " + log.lastSequence();
+      throw new SpoolException.SequenceOutOfRange("queue '" + queue + "' does not retain sequence "
+          + sequence + " (released, removed or never appended; " + retained + ")");
+    }
+    return m;
+  }
+
+  /**
+   * {@code m}'s trace: {@code appended}, then the consumers' parts merged in time order, each
+   * consumer's own order kept: an entry without a time (what a consumer's position says) stays just
+   * before that consumer's next timed entry, or goes last when none follows.
+   */
+  public static MessageTrace trace(Message m, List<List<MessageTrace.Entry>> perConsumer) {
+    record Keyed(Instant key, MessageTrace.Entry entry) {}
+    List<Keyed> keyed = new ArrayList<>();
+    for (List<MessageTrace.Entry> part : perConsumer) {
+      Instant key = Instant.MAX;
+      List<Keyed> reversed = new ArrayList<>(part.size());
+      for (int i = part.size() - 1; i >= 0; i--) {
+        MessageTrace.Entry e = part.get(i);
+        key = e.at() != null ? e.at() : key;
+        reversed.add(new Keyed(key, e));
+      }
+      for (int i = reversed.size() - 1; i >= 0; i--) {
+        keyed.add(reversed.get(i));
+      }
+    }
+    keyed.sort(Comparator.comparing(Keyed::key)); // stable: equal times keep each consumer's order
+    List<MessageTrace.Entry> entries = new ArrayList<>(keyed.size() + 1);
+    entries.add(new MessageTrace.Entry("appended", null, Instant.ofEpochMilli(m.timestamp()), 0, null));
+    keyed.forEach(k -> entries.add(k.entry()));
+    return new MessageTrace(m, entries);
+  }
+}

@@ -1,0 +1,138 @@
+package dev.spool.actor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import dev.spool.ConsumerSettings;
+import dev.spool.JournalHealth;
+import dev.spool.Message;
+import dev.spool.QueueSettings;
+import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
+import dev.spool.durable.QueueJournal;
+import dev.spool.log.DedupIndex;
+import dev.spool.log.ExpiryIndex;
+import dev.spool.log.SegmentedLog;
+import dev.spool.queue.Appender;
+import dev.spool.queue.GroupCommit;
+import dev.spool.queue.Retention;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.Test;
+
+/** A transient queue's writes: everything takes effect at once, with no journal. */
+class QueueWritesTest {
+
+  /** Records what the queue is told; anything journal-related is a failure here. */
+  private static final class Recorded implements QueueWrites.Outlet<String, String> {
+    final List<Long> appended = new ArrayList<>();
+    final List<String> created = new ArrayList<>();
+
+    @Override
+    public void write(GroupCommit.Write write) {
+      throw new AssertionError("a transient queue writes no journal");
+    }
+
+    @Override
+    public void writeEnded() {
+      throw new AssertionError("a transient queue writes no journal");
+    }
+
+    @Override
+    public void appended(Appender.Prepared prepared) {
+      appended.addAll(prepared.sequences());
+    }
+
+    @Override
+    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
+      replyTo.tell(reply);
+    }
+
+    @Override
+    public void created(ConsumerSettings resolved, long start, List<String> replies) {
+      created.add(resolved.name() + "@" + start + " " + replies);
+    }
+
+    @Override
+    public void notCreated(List<String> replies, SpoolException error) {
+      throw new AssertionError("nothing is refused for the journal");
+    }
+
+    @Override
+    public void positionStored(String consumer, boolean stored, long version) {
+      throw new AssertionError("positions are not kept");
+    }
+
+    @Override
+    public void journalChanged(JournalHealth.Problem problem) {
+      throw new AssertionError("a transient queue has no journal");
+    }
+  }
+
+  private final Clock clock = Clock.fixed(Instant.parse("2026-11-30T12:00:00Z"), ZoneOffset.UTC);
+  private final SpoolSettings settings = SpoolSettings.create(ConfigFactory.load()).withClock(clock);
+  private final SegmentedLog log = new SegmentedLog(settings.segmentSize());
+  private final ExpiryIndex expiries = new ExpiryIndex();
+  private final MemoryMonitor memory = new MemoryMonitor(64L << 20, event -> { }, clock);
+  private final Retention retention = new Retention(log, expiries, memory, QueueSettings.defaults(), clock,
+      removal -> { }, freed -> { });
+  private final Appender appender = new Appender("orders", log, new DedupIndex(settings.dedupMaxEntries()), expiries,
+      retention, memory, QueueSettings.defaults().withMaxLength(2), settings, Message.newIdSeed(), false);
+  private final Recorded outlet = new Recorded();
+  private final QueueWrites<String, String> writes = QueueWrites.immediate(appender, outlet);
+
+  private static Message kib() {
+    return Message.of("order.placed", new byte[1024]);
+  }
+
+  @Test
+  void aPublishJoinsTheLogAndIsAnsweredAtOnce() {
+    TestInbox<StatusReply<List<Long>>> publisher = TestInbox.create();
+
+    writes.publish("producer-1", List.of(kib(), kib()), publisher.getRef());
+
+    assertEquals(StatusReply.success(List.of(1L, 2L)), publisher.receiveMessage());
+    assertEquals(List.of(1L, 2L), outlet.appended);
+    assertEquals(2, log.retainedMessages());
+  }
+
+  @Test
+  void aRefusedPublishChangesNothing() {
+    TestInbox<StatusReply<List<Long>>> publisher = TestInbox.create();
+
+    assertThrows(SpoolException.class, // three messages can never fit a queue of two
+        () -> writes.publish("producer-1", List.of(kib(), kib(), kib()), publisher.getRef()));
+
+    assertFalse(publisher.hasMessages());
+    assertTrue(outlet.appended.isEmpty());
+    assertEquals(0, log.retainedMessages());
+  }
+
+  @Test
+  void consumersAreCreatedAndDeletedAtOnceAndAFlushHasNothingToWaitFor() {
+    writes.requireWritable();
+    assertFalse(writes.joinPending(ConsumerSettings.named("billing"), "request-1"));
+    writes.create(ConsumerSettings.named("billing"), 1, "request-1");
+    assertEquals(List.of("billing@1 [request-1]"), outlet.created);
+
+    TestInbox<StatusReply<Done>> deleter = TestInbox.create();
+    writes.deleted("billing");
+    writes.awaitDeletion("billing", deleter.getRef());
+    assertEquals(StatusReply.success(Done.getInstance()), deleter.receiveMessage());
+
+    TestInbox<StatusReply<Done>> flush = TestInbox.create();
+    writes.awaitIdle(flush.getRef());
+    assertEquals(StatusReply.success(Done.getInstance()), flush.receiveMessage());
+    assertThrows(IllegalStateException.class, () -> writes.settle(new QueueJournal.Written(1)));
+  }
+}

@@ -1,0 +1,120 @@
+package dev.spool.consumer;
+
+import dev.spool.AckMode;
+import dev.spool.Backoff;
+import dev.spool.ConsumerSettings;
+import dev.spool.Delivery;
+import dev.spool.Message;
+import dev.spool.QueueSettings;
+import dev.spool.log.SegmentedLog;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A consumer's plain classes without its actor: a log of 1 KiB messages, a {@link ConsumerState},
+ * its {@link Dispatcher} and {@link Settlements}, with the actor's side recorded instead of sent.
+ */
+final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Effects {
+
+  static final long T0 = Instant.parse("2026-11-30T10:00:00Z").toEpochMilli();
+  static final byte[] KIB = new byte[1024];
+
+  final SegmentedLog log = new SegmentedLog(16);
+  final Clock clock = Clock.fixed(Instant.ofEpochMilli(T0), ZoneOffset.UTC);
+  final ConsumerState<String> state;
+  final Dispatcher<String> dispatcher;
+  final Settlements settlements;
+
+  final List<Delivery> pulled = new ArrayList<>();
+  final List<String> sent = new ArrayList<>();
+  final List<List<Delivery>> batches = new ArrayList<>();
+  final List<Delivery> called = new ArrayList<>();
+  final List<GroupTracker.Outcome> groups = new ArrayList<>();
+  final List<Long> settledBatches = new ArrayList<>();
+  final List<String> retries = new ArrayList<>();
+  final List<String> givenUp = new ArrayList<>();
+  int yields;
+
+  ConsumerFixture(ConsumerSettings settings, QueueSettings.DeadLetter deadLetter, int messages) {
+    append(messages);
+    ConsumerSettings resolved = settings.prefetch() == null ? settings.prefetch(10) : settings;
+    resolved = resolved.ackTimeout() == null ? resolved.ackTimeout(Duration.ofSeconds(30)) : resolved;
+    resolved = resolved.backoff() == null
+        ? resolved.backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(1), 2.0, 0)) : resolved;
+    state = new ConsumerState<>("orders", resolved, deadLetter, 1, 0, T0, 1000);
+    dispatcher = new Dispatcher<>("c", state, log, 100, 16, this, clock);
+    settlements = new Settlements(state, log, dispatcher, this);
+  }
+
+  static ConsumerFixture explicit(int prefetch, int messages) {
+    return new ConsumerFixture(ConsumerSettings.named("c").prefetch(prefetch), null, messages);
+  }
+
+  static ConsumerFixture none(int prefetch, int messages) {
+    return new ConsumerFixture(ConsumerSettings.named("c").ackMode(AckMode.NONE).prefetch(prefetch), null, messages);
+  }
+
+  static Message message(long sequence) {
+    return Message.of("order", KIB).appended(sequence, T0 - 60_000 + sequence, "producer");
+  }
+
+  void append(int count) {
+    for (int i = 0; i < count; i++) {
+      log.append(message(log.nextSequence()));
+    }
+  }
+
+  static List<Long> sequences(List<Delivery> deliveries) {
+    return deliveries.stream().map(Delivery::sequence).toList();
+  }
+
+  @Override
+  public void answer(Subscribers.ParkedRead read, List<Delivery> deliveries) {
+    pulled.addAll(deliveries);
+  }
+
+  @Override
+  public void send(Subscribers.ActorSubscriber subscriber, Delivery delivery) {
+    sent.add(subscriber.owner() + ":" + delivery.sequence());
+  }
+
+  @Override
+  public void send(Subscribers.StreamSubscriber<String> stream, List<Delivery> batch) {
+    batches.add(batch);
+  }
+
+  @Override
+  public void call(HandlerPool.Handler handler, Delivery delivery) {
+    state.handlers().started(handler, delivery.sequence(), delivery.attempt(), 0);
+    called.add(delivery);
+  }
+
+  @Override
+  public void yieldRounds() {
+    yields++;
+  }
+
+  @Override
+  public void grouped(GroupTracker.Outcome outcome) {
+    groups.add(outcome);
+  }
+
+  @Override
+  public void batchSettled(long batch) {
+    settledBatches.add(batch);
+  }
+
+  @Override
+  public void retryAfter(long sequence, Duration delay) {
+    retries.add(sequence + " after " + delay.toMillis() + " ms");
+  }
+
+  @Override
+  public void giveUp(long sequence, int attempts, String reason) {
+    givenUp.add(sequence + " after " + attempts + " (" + reason + ")");
+  }
+}

@@ -1,0 +1,143 @@
+package dev.spool.consumer;
+
+import static dev.spool.consumer.ConsumerFixture.sequences;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spool.ConsumerSettings;
+import dev.spool.Delivery;
+import dev.spool.Message;
+import dev.spool.MessageFilter;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
+import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.Test;
+
+class DispatcherTest {
+
+  @Test
+  void redeliveriesGoBeforeNewMessagesWithTheirAttempt() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 6);
+    assertEquals(List.of(1L, 2L, 3L), sequences(f.dispatcher.take(3, Subscribers.PULL_OWNER)));
+    f.state.cursor().requeue(2, false, b -> { });
+    f.state.cursor().requeue(1, false, b -> { });
+    List<Delivery> next = f.dispatcher.take(4, Subscribers.PULL_OWNER);
+    assertEquals(List.of(1L, 2L, 4L, 5L), sequences(next), "waiting redeliveries first, in sequence order");
+    assertEquals(List.of(2, 2, 1, 1), next.stream().map(Delivery::attempt).toList());
+  }
+
+  @Test
+  void nothingNewIsDeliveredBeyondThePrefetch() {
+    ConsumerFixture f = ConsumerFixture.explicit(3, 10);
+    assertEquals(3, f.dispatcher.take(10, Subscribers.PULL_OWNER).size());
+    assertTrue(f.dispatcher.take(10, Subscribers.PULL_OWNER).isEmpty());
+    f.settlements.ack(List.of(2L));
+    assertEquals(List.of(4L), sequences(f.dispatcher.take(10, Subscribers.PULL_OWNER)));
+  }
+
+  @Test
+  void competingStreamsSplitTheCredit() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 100);
+    f.state.subscribers().addStream(1, TestInbox.<String>create().getRef());
+    f.state.subscribers().addStream(2, TestInbox.<String>create().getRef());
+    f.dispatcher.dispatch();
+    assertEquals(List.of(5, 5), f.batches.stream().map(List::size).toList(), "half the prefetch each");
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L), sequences(f.batches.get(0)));
+  }
+
+  @Test
+  void actorSubscribersAreServedInTurn() {
+    ConsumerFixture f = ConsumerFixture.explicit(4, 100);
+    f.state.subscribers().subscribe(TestInbox.<Delivery>create().getRef());
+    f.state.subscribers().subscribe(TestInbox.<Delivery>create().getRef());
+    f.dispatcher.dispatch();
+    assertEquals(List.of("1:1", "2:2", "1:3", "2:4"), f.sent);
+    long batch = f.dispatcher.closeBatch();
+    assertNotEquals(0, batch, "the round's deliveries share one ack deadline");
+    assertEquals(4, f.dispatcher.roundDelivered());
+  }
+
+  @Test
+  void inAckModeNoneActorSubscribersHoldCreditUntilTheyAck() {
+    ConsumerFixture f = ConsumerFixture.none(2, 10);
+    f.state.subscribers().subscribe(TestInbox.<Delivery>create().getRef());
+    f.dispatcher.dispatch();
+    assertEquals(2, f.sent.size());
+    assertFalse(f.dispatcher.wantsMore());
+    f.settlements.ack(List.of(1L));
+    assertTrue(f.dispatcher.wantsMore());
+    f.dispatcher.dispatch();
+    assertEquals(List.of("1:1", "1:2", "1:3"), f.sent);
+  }
+
+  @Test
+  void aHalfOpenBreakersTrialCallGetsANewMessage() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 5);
+    HandlerPoolTest.FakeBreaker breaker = new HandlerPoolTest.FakeBreaker();
+    f.dispatcher.take(1, Subscribers.PULL_OWNER);
+    f.state.cursor().requeue(1, false, b -> { });
+    breaker.halfOpen = true;
+    f.state.handlers().add(9, d -> null, 4, Runnable::run, breaker, Duration.ofSeconds(1));
+    f.dispatcher.dispatch();
+    assertEquals(List.of(2L), sequences(f.called), "one trial, and not the message that failed");
+  }
+
+  @Test
+  void theFilterSkipsAndCountsWhatItRefuses() {
+    ConsumerFixture f = new ConsumerFixture(ConsumerSettings.named("c").prefetch(10).filter(MessageFilter.type("refund")),
+        null, 0);
+    f.log.append(ConsumerFixture.message(1));
+    f.log.append(Message.of("refund", ConsumerFixture.KIB).appended(2, ConsumerFixture.T0, "p"));
+    f.log.append(ConsumerFixture.message(3));
+    assertEquals(List.of(2L), sequences(f.dispatcher.take(10, Subscribers.PULL_OWNER)));
+    assertEquals(2, f.state.stats().counters().filtered());
+  }
+
+  @Test
+  void aRemovalWaitsForItsNoticeAndIsSkippedOnceItCame() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 5);
+    Message removed = f.log.remove(3, 1);
+    assertEquals(List.of(1L, 2L), sequences(f.dispatcher.take(10, Subscribers.PULL_OWNER)),
+        "removal step 1 is not known yet: delivery stops there");
+    Settlements.Withdrawn withdrawn = f.settlements.removed(List.of(removed), 1, true,
+        dev.spool.log.DeliveryTrace.Kind.EXPIRED);
+    assertEquals(new Settlements.Withdrawn(1, 3, 3), withdrawn);
+    assertEquals(List.of(4L, 5L), sequences(f.dispatcher.take(10, Subscribers.PULL_OWNER)));
+    assertEquals(1, f.state.stats().counters().expired());
+  }
+
+  @Test
+  void aStarvedConsumerAsksTheQueueOnceToWakeIt() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 0);
+    f.state.subscribers().park(10, TestInbox.<StatusReply<List<Delivery>>>create().getRef());
+    f.dispatcher.dispatch();
+    assertTrue(f.dispatcher.shouldAwait(), "a parked read and nothing to read: ask the queue");
+    assertFalse(f.dispatcher.shouldAwait(), "asked once");
+    f.append(3);
+    f.dispatcher.woken();
+    f.dispatcher.dispatch();
+    assertEquals(List.of(1L, 2L, 3L), sequences(f.pulled));
+    assertFalse(f.dispatcher.shouldAwait(), "no demand left");
+    assertEquals(0, f.yields);
+  }
+
+  @Test
+  void startPositionsResolveAgainstTheLog() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 20);
+    f.log.releaseBefore(6);
+    assertEquals(6, Dispatcher.resolve(StartPosition.earliest(), f.log));
+    assertEquals(21, Dispatcher.resolve(StartPosition.latest(), f.log));
+    assertEquals(6, Dispatcher.resolve(StartPosition.sequence(2), f.log), "released: the first retained");
+    assertEquals(21, Dispatcher.resolve(StartPosition.sequence(21), f.log));
+    assertThrows(SpoolException.SequenceOutOfRange.class,
+        () -> Dispatcher.resolve(StartPosition.sequence(22), f.log));
+    assertEquals("read max must be between 1 and 100, not 0", Dispatcher.invalidRead(0, null, 100));
+    assertEquals("read wait must not be negative", Dispatcher.invalidRead(1, Duration.ofMillis(-1), 100));
+  }
+}
