@@ -14,23 +14,21 @@ import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import dev.spool.consumer.ConsumerState;
+import dev.spool.consumer.ConsumerStats;
 import dev.spool.consumer.Dispatcher;
 import dev.spool.consumer.GroupTracker;
+import dev.spool.consumer.HandlerCalls;
 import dev.spool.consumer.HandlerPool;
 import dev.spool.consumer.PositionJournal;
 import dev.spool.consumer.Settlements;
 import dev.spool.consumer.Subscribers;
 import dev.spool.durable.ConsumerPosition;
-import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -48,27 +46,24 @@ import org.apache.pekko.pattern.StatusReply;
 /**
  * One consumer of a queue: a child of its {@link QueueActor}, with its own cursor, committed
  * position and in-flight set. It reads the queue's log through a {@link LogView} (messages are
- * shared, never copied; only the queue writes) and hands deliveries to its subscribers: pull reads
- * (with long-poll), {@code ActorRef<Delivery>} subscribers, streams and handler subscriptions, never
- * more than {@code prefetch} unacknowledged at once, redeliveries before new messages.
+ * shared, never copied; only the queue writes) and hands deliveries to pull reads (with long-poll),
+ * {@code ActorRef<Delivery>} subscribers, streams and handler subscriptions, never more than
+ * {@code prefetch} unacknowledged at once, redeliveries before new messages.
  *
- * <p>This actor keeps the protocol, the timers, the tells and the replies. What to deliver and to
- * whom is its {@link Dispatcher}'s; the rest of its state is a {@link ConsumerState} that its parent
- * creates and keeps, so a restart after a failure resumes with cursor, committed position, in-flight
- * set, subscribers and handlers intact. The plain classes run on this actor's thread: no hop per
- * delivery or acknowledgement.
+ * <p>This actor keeps the protocol, the timers, the tells and the replies; the decisions are plain
+ * classes run on its thread, no hop per delivery or acknowledgement: what to deliver and to whom
+ * ({@link Dispatcher}), settling ({@link Settlements}), handler calls ({@link HandlerCalls}) and the
+ * journaled position ({@link PositionJournal}), over a {@link ConsumerState} that its parent keeps,
+ * so a restart resumes with cursor, in-flight set, subscribers and handlers intact. They reach back
+ * through the outlets this actor implements once ({@link Effects}).
  *
  * <p>Messages removed from the log (expired, evicted) leave a marker of their removal step (epoch)
- * in their slot. The queue tells every consumer what each step removed ({@link MessagesRemoved}); the
- * consumer counts exactly the ones it had not acknowledged, withdraws those in flight, and skips
- * markers of steps it has been told of. A marker of a step whose notice has not arrived yet stops
- * delivery there until it does, so no removal is ever missed or counted twice. When it has demand but
- * has delivered everything, it asks its queue once to be woken by the next append
- * ({@code AwaitMessages}), so a publish costs one message per waiting consumer and none per busy one.
+ * in their slot. The queue tells every consumer what each step removed ({@link MessagesRemoved}); a
+ * marker of a step not told of yet stops delivery there until it is, so no removal is missed or
+ * counted twice. A consumer with demand that has delivered everything asks its queue once to be
+ * woken by the next append ({@code AwaitMessages}): a publish costs one message per waiting consumer.
  *
- * <p>Handler calls run on a dispatcher apart from the actors', each subscription behind its own Pekko
- * circuit breaker (see {@link HandlerPool}): a failed or timed-out call nacks the delivery. A
- * message given up on (nacked without requeue, or out of attempts) is appended to the queue's
+ * <p>A message given up on (nacked without requeue, or out of attempts) is appended to the queue's
  * dead-letter queue with its attempt history, and only then settled.
  */
 public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command> {
@@ -76,10 +71,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Everything a consumer understands. */
   public interface Command {}
 
-  /**
-   * Pull up to {@code max} deliveries; with a positive {@code wait}, park until at least one is
-   * available or the wait ends (long-poll), then answer (possibly with an empty list).
-   */
+  /** Pull up to {@code max} deliveries; with a positive {@code wait}, park until one is available or it ends (long-poll). */
   public record Read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo)
       implements Command, Request<List<Delivery>> {}
 
@@ -107,16 +99,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Describe the consumer. */
   public record GetInfo(ActorRef<StatusReply<ConsumerInfo>> replyTo) implements Command, Request<ConsumerInfo> {}
 
-  /**
-   * The consumer's own reference, for a stream to signal demand to it directly rather than through
-   * the manager and the queue: one hop per batch instead of three.
-   */
+  /** The consumer's own reference, for a stream to signal demand to it directly: one hop per batch instead of three. */
   public record GetRef(ActorRef<StatusReply<ActorRef<Command>>> replyTo) implements Command, Request<ActorRef<Command>> {}
 
-  /**
-   * Attach an actor that receives deliveries. It holds at most {@code prefetch} unacknowledged
-   * deliveries; acknowledging (or nacking) returns credit, in {@code none} ack mode too.
-   */
+  /** Attach an actor that receives deliveries, at most {@code prefetch} unacknowledged (in {@code none} ack mode too). */
   public record Subscribe(ActorRef<Delivery> subscriber, ActorRef<StatusReply<Done>> replyTo)
       implements Command, Request<Done> {}
 
@@ -125,9 +111,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       implements Command, Request<Done> {}
 
   /**
-   * Attach a handler, called for each delivery at most {@code parallelism} times at once; the
-   * reply is the subscription's id. A call that completes acknowledges the delivery; one that
-   * fails, throws or times out nacks it with requeue.
+   * Attach a handler, called at most {@code parallelism} times at once; the reply is the
+   * subscription's id. A call that completes acknowledges; one that fails, throws or times out nacks.
    */
   public record SubscribeHandler(Function<Delivery, CompletionStage<Done>> handler, int parallelism,
       HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
@@ -136,10 +121,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public record UnsubscribeHandler(long subscription, ActorRef<StatusReply<Done>> replyTo)
       implements Command, Request<Done> {}
 
-  /**
-   * Stop delivering, for shutdown, and answer once no handler call is in flight, or after
-   * {@code timeout} with how many still are.
-   */
+  /** Stop delivering, for shutdown; answer once no handler call runs, or after {@code timeout}. */
   public record Drain(Duration timeout, ActorRef<StatusReply<DrainResult>> replyTo)
       implements Command, Request<DrainResult> {}
 
@@ -175,14 +157,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public record Batch(List<Delivery> deliveries) implements StreamElement {}
 
   /** The consumer is gone; the stream completes. */
-  public enum End implements StreamElement {
-    INSTANCE
-  }
+  public enum End implements StreamElement { INSTANCE }
 
   /** The queue appended past what this consumer had seen. */
-  enum MessagesAvailable implements Command {
-    INSTANCE
-  }
+  enum MessagesAvailable implements Command { INSTANCE }
 
   /** Why a removal step removed messages. */
   enum RemovalReason {
@@ -197,41 +175,30 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** From the queue: removal step {@code epoch} removed these messages, in sequence order. */
   record MessagesRemoved(RemovalReason reason, long epoch, List<Message> removed) implements Command {}
 
-  /**
-   * Fault injection for supervision tests: the consumer throws, and its parent restarts it. Not
-   * reachable through the public API.
-   */
+  /** Fault injection for supervision tests: the consumer throws and its parent restarts it. Not in the public API. */
   record Fail(String why) implements Command {}
 
   /** From the queue: the journal stored this consumer's position as of {@code version}. */
   record PositionSaved(long version) implements Command {}
 
   /** From the queue: the write with this consumer's position failed; send the current one. */
-  enum ResendPosition implements Command {
-    INSTANCE
-  }
+  enum ResendPosition implements Command { INSTANCE }
+
+  /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
+  enum Tick implements Command { INSTANCE }
 
   private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
       implements Command {}
 
   /** Fail handler calls that outlived their timeout. */
-  private enum CheckHandlerTimeouts implements Command {
-    INSTANCE
-  }
+  private enum CheckHandlerTimeouts implements Command { INSTANCE }
 
   private record BreakerChanged(long subscription, BreakerState state) implements Command {}
 
   private record DeadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
       Throwable failure) implements Command {}
 
-  private enum DrainDeadline implements Command {
-    INSTANCE
-  }
-
-  /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
-  enum Tick implements Command {
-    INSTANCE
-  }
+  private enum DrainDeadline implements Command { INSTANCE }
 
   private record AckDeadline(long batch) implements Command {}
 
@@ -241,13 +208,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private record SubscriberTerminated(ActorRef<Delivery> subscriber) implements Command {}
 
-  /**
-   * A consumer's state, created by its queue and handed to every incarnation of the actor, so that
-   * a restart keeps the position; with it, the answer to a drain under way.
-   */
+  /** A consumer's state, created by its queue and handed to every incarnation of the actor, so that a restart keeps the position. */
   static final class State extends ConsumerState<StreamElement> {
-    ActorRef<StatusReply<DrainResult>> drainReply;
-
     /**
      * @param deadLetter the queue's dead-letter setting, or {@code null}
      * @param traceEvents delivery events kept for traces: this consumer's share of its queue's cap
@@ -285,8 +247,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final SpoolSettings.ConsumerDefaults limits;
   private final Clock clock;
   private final int segmentShift;
+  private final Effects effects = new Effects();
   private final Dispatcher<StreamElement> dispatcher;
   private final Settlements settlements;
+  private final HandlerCalls handlers;
 
   private ConsumerActor(ActorContext<Command> context, TimerScheduler<Command> timers, String name, State state,
       LogView log, QueueCounters counters, ActorRef<QueueActor.Command> parent,
@@ -303,9 +267,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.limits = settings.consumer();
     this.clock = settings.clock();
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
-    Effects effects = new Effects();
     this.dispatcher = new Dispatcher<>(name, state, log, limits.streamBatch(), limits.maxOpenGroups(), effects, clock);
-    this.settlements = new Settlements(state, log, dispatcher, effects);
+    this.settlements = new Settlements(name, state, log, dispatcher, effects);
+    this.handlers = new HandlerCalls(name, state, settlements, effects, clock);
     recoverAfterRestart();
     dispatch();
   }
@@ -316,8 +280,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     if (restarts > 0) {
       getContext().getLog().warn("queue {}: consumer {} restarted (restart {}), position kept at {}", state.queue(),
           name, restarts, state.cursor().next());
-      Events.publish(getContext().getSystem(),
-          new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
+      effects.publish(new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
     }
     for (long batch : state.cursor().openBatches()) {
       timers.startSingleTimer(new AckDeadline(batch), state.settings().ackTimeout());
@@ -326,13 +289,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     for (Subscribers.ActorSubscriber subscriber : state.subscribers().actors()) {
       getContext().watchWith(subscriber.ref(), new SubscriberTerminated(subscriber.ref()));
     }
-    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
-      read.replyTo().tell(StatusReply.success(List.of()));
-    }
-    if (state.drainReply != null) {
-      timers.startSingleTimer(DrainDeadline.INSTANCE, state.handlers().drainTimeout());
-    }
-    startTimeoutChecks();
+    endParkedReads();
+    handlers.recover();
   }
 
   @Override
@@ -385,17 +343,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       return this;
     }
     touch();
-    Subscribers<StreamElement> subscribers = state.subscribers();
-    List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 ? List.of()
-        : dispatcher.take(read.max(), Subscribers.PULL_OWNER);
-    Duration wait = read.waitFor() == null ? Duration.ZERO : min(read.waitFor(), limits.maxReadWait());
-    boolean answerNow =
-        !got.isEmpty() || wait.isZero() || state.draining() || subscribers.parkingFull(limits.maxParkedReads());
-    if (!answerNow) {
-      timers.startSingleTimer(new ReadExpired(subscribers.park(read.max(), read.replyTo()).id()), wait);
-    }
+    List<Delivery> got =
+        dispatcher.read(read.max(), read.waitFor(), read.replyTo(), limits.maxReadWait(), limits.maxParkedReads());
     finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
-    if (answerNow) {
+    if (got != null) {
       read.replyTo().tell(StatusReply.success(got));
     }
     return this;
@@ -409,88 +360,68 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return this;
   }
 
+  /** Long-polls end now, empty: nothing more is delivered, or the timers that would end them are gone. */
+  private void endParkedReads() {
+    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
+      effects.answer(read, List.of());
+    }
+  }
+
   // ---- acknowledgement
 
   private Behavior<Command> onAck(Ack ack) {
     touch();
-    acknowledged(ack.replyTo(), settlements.ack(ack.sequences()));
-    return this;
+    return acknowledged(ack.replyTo(), settlements.ack(ack.sequences()));
   }
 
   private Behavior<Command> onAckUpTo(AckUpTo ack) {
     touch();
-    acknowledged(ack.replyTo(), settlements.ackUpTo(ack.sequence()));
-    return this;
+    return acknowledged(ack.replyTo(), settlements.ackUpTo(ack.sequence()));
   }
 
-  private void acknowledged(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
+  private Behavior<Command> acknowledged(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
     if (result.acked() > 0) {
       counters.acked.add(result.acked());
     }
     reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
-    replyWhenDurable(replyTo, result);
-    dispatch();
+    state.position().replyWhenDurable(replyTo, result, state.queue(), name);
+    return dispatch();
   }
 
   private Behavior<Command> onNack(Nack nack) {
     touch();
     settlements.nack(nack.sequences(), nack.requeue());
     nack.replyTo().tell(StatusReply.success(Done.getInstance()));
-    dispatch();
-    return this;
-  }
-
-  /** Dead-letters {@code sequence}, given up on; without a dead-letter queue it is dropped. */
-  private void giveUp(long sequence, int attempts, String reason) {
-    Message message = log.get(sequence);
-    String deadLetterQueue = state.retry().deadLetterQueue();
-    if (deadLetterQueue == null || message == null) {
-      if (settlements.drop(sequence, attempts)) {
-        counters.dropped.increment();
-        getContext().getLog().debug("queue {}: consumer {} dropped sequence {} after {} attempts ({})",
-            state.queue(), name, sequence, attempts, reason);
-      }
-      return;
-    }
-    Message copy = DeadLetters.copyOf(message, state.queue(), name, reason, attempts,
-        state.retry().history(sequence), clock.millis());
-    getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
-        r -> new QueueManager.ToQueue(deadLetterQueue,
-            new QueueActor.Publish(DeadLetters.DEAD_LETTER_PRODUCER, List.of(copy), r)),
-        (appended, failure) -> new DeadLetterAppended(sequence, attempts, reason, appended, failure));
+    return dispatch();
   }
 
   private Behavior<Command> onDeadLetterAppended(DeadLetterAppended result) {
-    long sequence = result.sequence();
-    String deadLetterQueue = state.retry().deadLetterQueue();
-    if (result.failure() != null) {
-      getContext().getLog().warn("queue {}: consumer {} could not dead-letter sequence {} to {} ({}); retrying later",
-          state.queue(), name, sequence, deadLetterQueue, result.failure().getMessage());
-      settlements.deadLetterFailed(sequence, result.attempts());
+    SpoolEvent.DeadLettered event = settlements.deadLetterAppended(result.sequence(), result.attempts(),
+        result.reason(), result.appended(), result.failure());
+    if (event == null) {
       return this;
     }
-    settlements.deadLettered(sequence, result.attempts());
     counters.deadLettered.increment();
-    long deadLetterSequence = result.appended().isEmpty() ? 0 : result.appended().get(0);
-    Events.publish(getContext().getSystem(), new SpoolEvent.DeadLettered(clock.instant(), state.queue(), name,
-        sequence, result.reason(), result.attempts(), deadLetterQueue, deadLetterSequence));
+    effects.publish(event);
     reportProgress(false);
-    dispatch();
-    return this;
+    return dispatch();
   }
 
   private Behavior<Command> onBackoffElapsed(BackoffElapsed elapsed) {
-    if (state.cursor().backoffElapsed(elapsed.sequence())) {
-      dispatch();
-    }
-    return this;
+    return state.cursor().backoffElapsed(elapsed.sequence()) ? dispatch() : this;
   }
 
   private Behavior<Command> onAckDeadline(AckDeadline deadline) {
-    if (settlements.deadlinePassed(deadline.batch())) {
-      dispatch();
+    return settlements.deadlinePassed(deadline.batch()) ? dispatch() : this;
+  }
+
+  private Behavior<Command> onMessagesRemoved(MessagesRemoved notice) {
+    SpoolEvent event = settlements.removal(notice.removed(), notice.epoch(),
+        notice.reason() != RemovalReason.REDRIVEN, notice.reason() == RemovalReason.EXPIRED);
+    if (event != null) {
+      effects.publish(event);
     }
-    return this;
+    return dispatch();
   }
 
   // ---- position
@@ -509,24 +440,37 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     settlements.seek(target);
     touch();
     reportProgress(true);
-    replyWhenDurable(seek.replyTo(), Done.getInstance()); // a replay asked for must survive a restart
-    dispatch();
-    return this;
+    // a replay asked for must survive a restart
+    state.position().replyWhenDurable(seek.replyTo(), Done.getInstance(), state.queue(), name);
+    return dispatch();
   }
 
   private Behavior<Command> onPause(Pause pause) {
     state.paused(true);
-    journalPosition(true);
-    replyWhenDurable(pause.replyTo(), Done.getInstance());
+    state.position().journal(state, true, effects);
+    state.position().replyWhenDurable(pause.replyTo(), Done.getInstance(), state.queue(), name);
     return this;
   }
 
   private Behavior<Command> onResume(Resume resume) {
     state.paused(false);
-    journalPosition(true);
-    replyWhenDurable(resume.replyTo(), Done.getInstance());
-    dispatch();
+    state.position().journal(state, true, effects);
+    state.position().replyWhenDurable(resume.replyTo(), Done.getInstance(), state.queue(), name);
+    return dispatch();
+  }
+
+  private Behavior<Command> onPositionSaved(PositionSaved saved) {
+    state.position().saved(saved.version(), state, effects);
     return this;
+  }
+
+  private Behavior<Command> onResendPosition() {
+    state.position().resend(state, effects);
+    return this;
+  }
+
+  private void reportProgress(boolean force) {
+    state.position().report(state, force, segmentShift, effects);
   }
 
   // ---- subscribers
@@ -536,50 +480,42 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       getContext().watchWith(subscribe.subscriber(), new SubscriberTerminated(subscribe.subscriber()));
     }
     subscribe.replyTo().tell(StatusReply.success(Done.getInstance()));
-    dispatch();
-    return this;
+    return dispatch();
   }
 
   private Behavior<Command> onUnsubscribe(Unsubscribe unsubscribe) {
     settlements.releaseOwner(state.subscribers().unsubscribe(unsubscribe.subscriber()));
     getContext().unwatch(unsubscribe.subscriber());
     unsubscribe.replyTo().tell(StatusReply.success(Done.getInstance()));
-    dispatch();
-    return this;
+    return dispatch();
   }
 
   private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
     settlements.releaseOwner(state.subscribers().unsubscribe(terminated.subscriber()));
-    dispatch();
-    return this;
+    return dispatch();
   }
 
   private Behavior<Command> onSubscribeStream(SubscribeStream subscribe) {
     state.subscribers().addStream(subscribe.streamId(), subscribe.stream());
-    dispatch();
-    return this;
+    return dispatch();
   }
 
   private Behavior<Command> onStreamDemand(StreamDemand demand) {
-    if (state.subscribers().demand(demand.streamId())) {
-      dispatch();
-    }
-    return this;
+    return state.subscribers().demand(demand.streamId()) ? dispatch() : this;
   }
 
   private Behavior<Command> onStreamClosed(StreamClosed closed) {
     long owner = state.subscribers().closeStream(closed.streamId());
-    if (owner >= 0) {
-      settlements.releaseOwner(owner);
-      dispatch();
+    if (owner < 0) {
+      return this;
     }
-    return this;
+    settlements.releaseOwner(owner);
+    return dispatch();
   }
 
   private Behavior<Command> onMessagesAvailable() {
     dispatcher.woken();
-    dispatch();
-    return this;
+    return dispatch();
   }
 
   private Behavior<Command> onGetInfo(GetInfo get) {
@@ -592,14 +528,101 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return this;
   }
 
+  // ---- handlers
+
+  private Behavior<Command> onSubscribeHandler(SubscribeHandler subscribe) {
+    long owner;
+    try {
+      owner = handlers.subscribe(subscribe.handler(), subscribe.parallelism(), subscribe.settings());
+    } catch (SpoolException.InvalidConfiguration e) {
+      Request.fail(subscribe, e);
+      return this;
+    }
+    subscribe.replyTo().tell(StatusReply.success(owner));
+    return dispatch();
+  }
+
+  private Behavior<Command> onHandlerDone(HandlerDone done) {
+    return handlers.done(done.subscription(), done.call(), done.sequence(), done.attempt(), done.failure())
+        ? dispatch() : this;
+  }
+
+  private Behavior<Command> onCheckHandlerTimeouts() {
+    return handlers.checkTimeouts(System.nanoTime()) ? dispatch() : this;
+  }
+
+  private Behavior<Command> onBreakerChanged(BreakerChanged changed) {
+    return handlers.breakerChanged(changed.subscription(), changed.state()) ? dispatch() : this;
+  }
+
+  private Behavior<Command> onUnsubscribeHandler(UnsubscribeHandler unsubscribe) {
+    return handlers.unsubscribe(unsubscribe.subscription(), unsubscribe.replyTo()) ? dispatch() : this;
+  }
+
+  // ---- shutdown, trace and staleness
+
+  private Behavior<Command> onDrain(Drain drain) {
+    endParkedReads(); // nothing more is delivered: so that HTTP can finish its requests
+    handlers.drain(drain.timeout(), (finished, abandoned) ->
+        drain.replyTo().tell(StatusReply.success(new DrainResult(finished, abandoned))));
+    return this;
+  }
+
+  private Behavior<Command> onDrainDeadline() {
+    handlers.drainDeadline();
+    return this;
+  }
+
+  private Behavior<Command> onFail(Fail fail) {
+    throw new IllegalStateException("injected failure: " + fail.why());
+  }
+
+  private Behavior<Command> onGetTrace(GetTrace get) {
+    get.replyTo().tell(StatusReply.success(state.trace().entries(name, get.sequence(), state, log)));
+    return this;
+  }
+
+  private Behavior<Command> onTraceShare(TraceShare share) {
+    state.trace().resize(share.events());
+    return this;
+  }
+
+  private void touch() {
+    state.stats().touch(clock.millis());
+  }
+
+  private Behavior<Command> onTick() {
+    ConsumerStats.Tick tick = state.stats().tick(state, log, clock.millis(), state.settings().inactiveTimeout(),
+        settings.janitor().staleAfter());
+    switch (tick.action()) {
+      case REMOVE_INACTIVE -> parent.tell(new QueueActor.RemoveInactive(name, getContext().getSelf(), tick.lag()));
+      case REPORT_STALE -> effects.publish(
+          new SpoolEvent.ConsumerStale(clock.instant(), state.queue(), name, tick.idleMillis(), tick.lag()));
+      case NOTHING -> { }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onPostStop() {
+    for (Subscribers.StreamSubscriber<StreamElement> stream : state.subscribers().streams()) {
+      stream.ref().tell(End.INSTANCE);
+    }
+    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
+      read.replyTo().tell(StatusReply.error(new SpoolException.ConsumerNotFound(state.queue(), name)));
+    }
+    return this;
+  }
+
   // ---- delivery
 
-  private void dispatch() {
+  /** Delivers what can go now, then finishes the round. */
+  private Behavior<Command> dispatch() {
     dispatcher.dispatch();
     finishRound();
     if (state.position().durable() && !state.explicit()) {
-      journalPosition(false); // at most once: what was delivered must not come again after a restart
+      state.position().journal(state, false, effects); // at most once: what was delivered must not come again
     }
+    return this;
   }
 
   /** Arms the ack deadline of what this round delivered, asks to be woken if starved, reports progress. */
@@ -621,25 +644,18 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     reportProgress(false);
   }
 
-  private Behavior<Command> onMessagesRemoved(MessagesRemoved notice) {
-    boolean expiry = notice.reason() == RemovalReason.EXPIRED;
-    Settlements.Withdrawn gone = settlements.removed(notice.removed(), notice.epoch(),
-        notice.reason() != RemovalReason.REDRIVEN, expiry ? DeliveryTrace.Kind.EXPIRED : DeliveryTrace.Kind.DROPPED);
-    if (gone.count() > 0) {
-      Events.publish(getContext().getSystem(), expiry
-          ? new SpoolEvent.MessagesExpired(clock.instant(), state.queue(), name, gone.count(), gone.first(), gone.last())
-          : new SpoolEvent.MessagesDropped(clock.instant(), state.queue(), name, gone.count(), gone.first(), gone.last()));
-    }
-    dispatch();
-    return this;
-  }
-
   /** The actor's side of the plain classes: its tells, timers, handler calls and the dead-letter queue. */
-  private final class Effects implements Dispatcher.Outlet<StreamElement>, Settlements.Effects {
+  private final class Effects
+      implements Dispatcher.Outlet<StreamElement>, Settlements.Effects, HandlerCalls.Outlet, PositionJournal.Outlet {
     @Override
     public void answer(Subscribers.ParkedRead read, List<Delivery> deliveries) {
       timers.cancel(new ReadExpired(read.id()));
       read.replyTo().tell(StatusReply.success(deliveries));
+    }
+
+    @Override
+    public void parked(Subscribers.ParkedRead read, Duration wait) {
+      timers.startSingleTimer(new ReadExpired(read.id()), wait);
     }
 
     @Override
@@ -654,7 +670,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
     @Override
     public void call(HandlerPool.Handler handler, Delivery delivery) {
-      callHandler(handler, delivery);
+      handlers.call(handler, delivery);
     }
 
     @Override
@@ -669,8 +685,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
             limits.maxOpenGroups(), outcome.evicted());
       }
       if (outcome.completed() != null) {
-        Events.publish(getContext().getSystem(), new SpoolEvent.GroupCompleted(clock.instant(), state.queue(), name,
-            outcome.completed(), outcome.size()));
+        publish(new SpoolEvent.GroupCompleted(clock.instant(), state.queue(), name, outcome.completed(),
+            outcome.size()));
       }
     }
 
@@ -685,307 +701,79 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
 
     @Override
-    public void giveUp(long sequence, int attempts, String reason) {
-      ConsumerActor.this.giveUp(sequence, attempts, reason);
+    public void deadLetter(String queue, Message message, int attempts, String reason) {
+      long sequence = message.sequence();
+      Message copy = DeadLetters.copyOf(message, state.queue(), name, reason, attempts,
+          state.retry().history(sequence), clock.millis());
+      getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
+          r -> new QueueManager.ToQueue(queue, new QueueActor.Publish(DeadLetters.DEAD_LETTER_PRODUCER, List.of(copy), r)),
+          (appended, failure) -> new DeadLetterAppended(sequence, attempts, reason, appended, failure));
     }
-  }
 
-  // ---- handlers
-
-  private Behavior<Command> onSubscribeHandler(SubscribeHandler subscribe) {
-    HandlerSettings hs = subscribe.settings();
-    String invalid = HandlerPool.invalid(subscribe.handler(), hs, subscribe.parallelism(), state.prefetch());
-    Executor executor = null;
-    try {
-      executor = invalid != null ? null
-          : getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(hs.dispatcher()));
-    } catch (RuntimeException noSuchDispatcher) {
-      invalid = "no dispatcher '" + hs.dispatcher() + "' is configured for handlers";
+    @Override
+    public void dropped() {
+      counters.dropped.increment();
     }
-    if (invalid != null) {
-      Request.fail(subscribe, new SpoolException.InvalidConfiguration(invalid));
-      return this;
-    }
-    long owner = state.subscribers().newOwner();
-    ActorRef<Command> self = getContext().getSelf();
-    HandlerPool.Breaker breaker = HandlerPool.Breaker.pekko(Adapter.toClassic(getContext().getSystem()).scheduler(),
-        hs, changed -> self.tell(new BreakerChanged(owner, changed)));
-    // A call must time out no later than its delivery's ack deadline, or the deadline would hand the
-    // message to another call while this one still runs.
-    state.handlers().add(owner, subscribe.handler(), subscribe.parallelism(), executor, breaker,
-        min(hs.timeout(), state.settings().ackTimeout()));
-    startTimeoutChecks();
-    touch();
-    subscribe.replyTo().tell(StatusReply.success(owner));
-    dispatch();
-    return this;
-  }
 
-  /** Runs the handler on its dispatcher, behind its breaker, and pipes the outcome back. */
-  private void callHandler(HandlerPool.Handler handler, Delivery delivery) {
-    long id = state.handlers().started(handler, delivery.sequence(), delivery.attempt(), System.nanoTime());
-    CompletionStage<Done> outcome =
-        CompletableFuture.supplyAsync(() -> handler.function().apply(delivery), handler.executor())
-            .thenCompose(ConsumerActor::nonNull);
-    getContext().pipeToSelf(outcome,
-        (done, failure) -> new HandlerDone(handler.owner(), id, delivery.sequence(), delivery.attempt(), failure));
-  }
-
-  private static CompletionStage<Done> nonNull(CompletionStage<Done> stage) {
-    return stage != null ? stage : CompletableFuture.failedFuture(new NullPointerException("the handler returned null"));
-  }
-
-  private Behavior<Command> onHandlerDone(HandlerDone done) {
-    HandlerPool.Handler handler = state.handlers().ended(done.subscription(), done.call());
-    if (handler == null) {
-      return this; // it timed out earlier, and was dealt with then
-    }
-    Throwable failure = done.failure() instanceof CompletionException && done.failure().getCause() != null
-        ? done.failure().getCause()
-        : done.failure();
-    finished(handler, done.sequence(), done.attempt(), failure);
-    dispatch();
-    return this;
-  }
-
-  /** A call ended: {@code failure} is null on success, a {@link TimeoutException} when it timed out. */
-  private void finished(HandlerPool.Handler handler, long sequence, int attempt, Throwable failure) {
-    handler.outcome(attempt, failure == null);
-    if (failure == null) {
-      touch();
-      if (settlements.handled(sequence, attempt)) {
-        counters.acked.increment();
-        reportProgress(false);
+    @Override
+    public Executor executor(String dispatcherName) {
+      try {
+        return getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcherName));
+      } catch (RuntimeException noSuchDispatcher) {
+        return null;
       }
-    } else {
-      // The class only: an exception's message may quote the payload, and logs never carry payloads.
-      getContext().getLog().debug("queue {}: consumer {} handler {} failed on sequence {} (attempt {}): {}",
-          state.queue(), name, handler.owner(), sequence, attempt, failure.getClass().getName());
-      settlements.handlerFailed(handler.owner(), sequence, attempt, failure, failure instanceof TimeoutException);
     }
-    if (handler.finished()) {
-      detachHandler(handler);
-    }
-    if (state.drainReply != null && state.handlers().running() == 0) {
-      finishDrain();
-    }
-  }
 
-  private void startTimeoutChecks() {
-    long shortest = state.handlers().shortestTimeoutMillis();
-    if (shortest == Long.MAX_VALUE) {
-      timers.cancel(CheckHandlerTimeouts.INSTANCE);
-    } else {
-      // a tenth of the shortest timeout: a call is failed at most 10 % after its timeout
-      timers.startTimerWithFixedDelay(CheckHandlerTimeouts.INSTANCE, Duration.ofMillis(Math.max(10, shortest / 10)));
+    @Override
+    public HandlerPool.Breaker breaker(long owner, HandlerSettings handlerSettings) {
+      ActorRef<Command> self = getContext().getSelf();
+      return HandlerPool.Breaker.pekko(Adapter.toClassic(getContext().getSystem()).scheduler(), handlerSettings,
+          changed -> self.tell(new BreakerChanged(owner, changed)));
     }
-  }
 
-  private Behavior<Command> onCheckHandlerTimeouts() {
-    List<HandlerPool.Expired> expired = state.handlers().timedOut(System.nanoTime());
-    for (HandlerPool.Expired e : expired) {
-      state.handlers().expire(e);
-      finished(e.handler(), e.started().sequence(), e.started().attempt(),
-          new TimeoutException("handler call timed out after " + e.handler().timeoutMillis() + " ms"));
+    @Override
+    public void pipe(CompletionStage<Done> outcome, long owner, long call, Delivery delivery) {
+      getContext().pipeToSelf(outcome,
+          (done, failure) -> new HandlerDone(owner, call, delivery.sequence(), delivery.attempt(), failure));
     }
-    if (!expired.isEmpty()) {
-      dispatch();
-    }
-    return this;
-  }
 
-  private Behavior<Command> onBreakerChanged(BreakerChanged changed) {
-    HandlerPool.Handler handler = state.handlers().get(changed.subscription());
-    if (handler == null) {
-      return this;
-    }
-    long owner = handler.owner();
-    int failures = handler.breaker().failureCount();
-    switch (changed.state()) {
-      case OPEN -> {
-        getContext().getLog().warn("queue {}: consumer {} handler {} failed {} times in a row; its breaker is open",
-            state.queue(), name, owner, failures);
-        Events.publish(getContext().getSystem(),
-            new SpoolEvent.BreakerOpened(clock.instant(), state.queue(), name, owner, failures));
+    @Override
+    public void checkTimeoutsEvery(Duration interval) {
+      if (interval == null) {
+        timers.cancel(CheckHandlerTimeouts.INSTANCE);
+      } else {
+        timers.startTimerWithFixedDelay(CheckHandlerTimeouts.INSTANCE, interval);
       }
-      case CLOSED -> {
-        getContext().getLog().info("queue {}: consumer {} handler {} recovered; its breaker is closed", state.queue(),
-            name, owner);
-        Events.publish(getContext().getSystem(),
-            new SpoolEvent.BreakerClosed(clock.instant(), state.queue(), name, owner));
+    }
+
+    @Override
+    public void drainDeadline(Duration timeout) {
+      if (timeout == null) {
+        timers.cancel(DrainDeadline.INSTANCE);
+      } else {
+        timers.startSingleTimer(DrainDeadline.INSTANCE, timeout);
       }
-      default -> getContext().getLog().debug("queue {}: consumer {} handler {} breaker half-open: one trial call",
-          state.queue(), name, owner);
     }
-    dispatch();
-    return this;
-  }
 
-  private Behavior<Command> onUnsubscribeHandler(UnsubscribeHandler unsubscribe) {
-    HandlerPool.Handler handler = state.handlers().cancel(unsubscribe.subscription(), unsubscribe.replyTo());
-    if (handler == null) {
-      unsubscribe.replyTo().tell(StatusReply.success(Done.getInstance())); // already gone: detaching is idempotent
-      return this;
+    @Override
+    public void handlerAcked() {
+      counters.acked.increment();
+      reportProgress(false);
     }
-    if (handler.finished()) {
-      detachHandler(handler);
+
+    @Override
+    public void publish(SpoolEvent event) {
+      Events.publish(getContext().getSystem(), event);
     }
-    dispatch();
-    return this;
-  }
 
-  private void detachHandler(HandlerPool.Handler handler) {
-    List<ActorRef<StatusReply<Done>>> replies = state.handlers().detach(handler);
-    startTimeoutChecks();
-    settlements.releaseOwner(handler.owner());
-    replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
-  }
-
-  // ---- shutdown
-
-  private Behavior<Command> onDrain(Drain drain) {
-    state.drain();
-    // Nothing more is delivered: long-polls end now (empty), so that HTTP can finish its requests.
-    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
-      timers.cancel(new ReadExpired(read.id()));
-      read.replyTo().tell(StatusReply.success(List.of()));
-    }
-    if (state.drainReply != null) {
-      state.drainReply.tell(StatusReply.success(new DrainResult(0, 0))); // superseded by this one
-    }
-    state.drainReply = drain.replyTo();
-    state.handlers().drainStarted(drain.timeout());
-    if (state.handlers().running() == 0) {
-      finishDrain();
-    } else {
-      timers.startSingleTimer(DrainDeadline.INSTANCE, drain.timeout());
-    }
-    return this;
-  }
-
-  private Behavior<Command> onDrainDeadline() {
-    if (state.drainReply != null) {
-      finishDrain();
-    }
-    return this;
-  }
-
-  private void finishDrain() {
-    timers.cancel(DrainDeadline.INSTANCE);
-    int abandoned = state.handlers().running();
-    if (abandoned > 0) {
-      getContext().getLog().warn("queue {}: consumer {} stops with {} handler calls still running; their deliveries "
-          + "stay unacknowledged", state.queue(), name, abandoned);
-    }
-    state.drainReply.tell(StatusReply.success(new DrainResult(state.handlers().drainEnded(), abandoned)));
-    state.drainReply = null;
-  }
-
-  private Behavior<Command> onFail(Fail fail) {
-    throw new IllegalStateException("injected failure: " + fail.why());
-  }
-
-  // ---- trace and staleness
-
-  private Behavior<Command> onGetTrace(GetTrace get) {
-    get.replyTo().tell(StatusReply.success(state.trace().entries(name, get.sequence(), state, log)));
-    return this;
-  }
-
-  private Behavior<Command> onTraceShare(TraceShare share) {
-    state.trace().resize(share.events());
-    return this;
-  }
-
-  private void touch() {
-    state.stats().touch(clock.millis());
-  }
-
-  private Behavior<Command> onTick() {
-    if (state.subscribers().anyAttached() || !state.handlers().isEmpty()) {
-      touch(); // a consumer with a subscriber attached is in use, even when nothing arrives
-      return this;
-    }
-    long idle = state.stats().idle(clock.millis());
-    long lag = log.lastSequence() - state.committed();
-    Duration inactiveTimeout = state.settings().inactiveTimeout();
-    if (inactiveTimeout != null && idle >= inactiveTimeout.toMillis()) {
-      parent.tell(new QueueActor.RemoveInactive(name, getContext().getSelf(), lag));
-    } else if (state.stats().becameStale(idle, settings.janitor().staleAfter().toMillis())) {
-      Events.publish(getContext().getSystem(),
-          new SpoolEvent.ConsumerStale(clock.instant(), state.queue(), name, idle, lag));
-    }
-    return this;
-  }
-
-  // ---- progress and durable position
-
-  /**
-   * Shows the queue the lowest sequence this consumer still needs, and tells it whenever that
-   * crosses a segment boundary (or moves back), so that the queue releases what every consumer
-   * passed without being asked: one message per segment.
-   */
-  private void reportProgress(boolean force) {
-    journalPosition(force);
-    long watermark = state.committed() + 1;
-    if (state.position().progressed(watermark, force, segmentShift)) {
+    @Override
+    public void progressed(long watermark) {
       parent.tell(new QueueActor.ConsumerProgress(name, watermark));
     }
-  }
 
-  /**
-   * On a durable queue, hands the position to the queue for its next journal write when it changed
-   * since the last one: one position in flight per consumer, so a busy consumer costs one entry per
-   * journal write, not one per ack.
-   */
-  private void journalPosition(boolean force) {
-    if (state.position().durable() && state.position().changed(state.fingerprint(), force)) {
-      sendPosition();
+    @Override
+    public void positionChanged(long version, ConsumerPosition position) {
+      parent.tell(new QueueActor.PositionChanged(name, getContext().getSelf(), version, position));
     }
-  }
-
-  private void sendPosition() {
-    ConsumerPosition position = state.position().send(state.cursor(), state.explicit(), state.paused());
-    parent.tell(new QueueActor.PositionChanged(name, getContext().getSelf(), state.position().version(), position));
-  }
-
-  private Behavior<Command> onPositionSaved(PositionSaved saved) {
-    if (state.position().saved(saved.version())) {
-      sendPosition();
-    }
-    return this;
-  }
-
-  private Behavior<Command> onResendPosition() {
-    if (state.position().resend()) {
-      sendPosition();
-    }
-    return this;
-  }
-
-  /** Answers with {@code result}, on a durable queue once the position as it is now is journaled. */
-  private <T> void replyWhenDurable(ActorRef<StatusReply<T>> replyTo, T result) {
-    PositionJournal journal = state.position();
-    if (journal.stored()) {
-      replyTo.tell(StatusReply.success(result));
-    } else if (!journal.hold(() -> replyTo.tell(StatusReply.success(result)))) {
-      replyTo.tell(StatusReply.error(new SpoolException.Timeout("consumer '" + name + "' of queue '" + state.queue()
-          + "': the journal has not stored earlier changes yet; this one is applied but not yet durable,"
-          + " send it again later")));
-    }
-  }
-
-  private Behavior<Command> onPostStop() {
-    for (Subscribers.StreamSubscriber<StreamElement> stream : state.subscribers().streams()) {
-      stream.ref().tell(End.INSTANCE);
-    }
-    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
-      read.replyTo().tell(StatusReply.error(new SpoolException.ConsumerNotFound(state.queue(), name)));
-    }
-    return this;
-  }
-
-  private static Duration min(Duration a, Duration b) {
-    return a.compareTo(b) <= 0 ? a : b;
   }
 }

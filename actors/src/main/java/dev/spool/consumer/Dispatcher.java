@@ -10,8 +10,11 @@ import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * What a consumer delivers next and to whom: redeliveries before new messages, passing over
@@ -35,6 +38,9 @@ public final class Dispatcher<E> {
     void send(Subscribers.ActorSubscriber subscriber, Delivery delivery);
 
     void send(Subscribers.StreamSubscriber<E> stream, List<Delivery> batch);
+
+    /** A read was parked: answer it empty after {@code wait} unless deliveries come first. */
+    void parked(Subscribers.ParkedRead read, Duration wait);
 
     /** Runs the handler for a delivery. */
     void call(HandlerPool.Handler handler, Delivery delivery);
@@ -119,6 +125,11 @@ public final class Dispatcher<E> {
 
   public void endRound() {
     roundMillis = 0;
+  }
+
+  /** The clock's time now, for events. */
+  public Instant instant() {
+    return clock.instant();
   }
 
   /** The time of the events happening now: the round's, else the clock's. */
@@ -219,6 +230,25 @@ public final class Dispatcher<E> {
     int takers = state.subscribers().attached();
     int credit = state.explicit() ? state.prefetch() - cursor.unsettled() + cursor.waiting() : state.prefetch();
     return Math.max(1, credit / Math.max(1, takers));
+  }
+
+  /**
+   * A pull read of up to {@code max}, waiting at most {@code waitFor} ({@code null}: not at all),
+   * capped at {@code maxWait}: the deliveries to answer with now, or {@code null} when it is parked
+   * ({@link Outlet#parked}) until some come or its wait ends. It answers at once, possibly empty,
+   * while paused or draining, behind reads parked earlier (they come first), or when
+   * {@code maxParked} reads wait already.
+   */
+  public List<Delivery> read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo,
+      Duration maxWait, int maxParked) {
+    Subscribers<E> subscribers = state.subscribers();
+    List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 ? List.of() : take(max, Subscribers.PULL_OWNER);
+    Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
+    if (!got.isEmpty() || wait.isZero() || state.draining() || subscribers.parkingFull(maxParked)) {
+      return got;
+    }
+    outlet.parked(subscribers.park(max, replyTo), wait);
+    return null;
   }
 
   /** Up to {@code max} deliveries for {@code owner}, redeliveries first. */

@@ -3,6 +3,7 @@ package dev.spool.consumer;
 import dev.spool.AckResult;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.SpoolEvent;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
@@ -11,6 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.function.LongPredicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What settles a consumer's deliveries, or puts them back: acknowledgements, nacks, handler
@@ -32,12 +35,18 @@ public final class Settlements {
     void retryAfter(long sequence, Duration delay);
 
     /**
-     * {@code sequence} is given up on and {@link ConsumerCursor#hold held}: dead-letter it, then
-     * {@link #deadLettered} or {@link #deadLetterFailed}; or {@link #drop} it when there is no
-     * dead-letter queue.
+     * {@code message}, given up on and {@link ConsumerCursor#hold held}, goes to dead-letter queue
+     * {@code queue} with its history; then {@link #deadLetterAppended}.
      */
-    void giveUp(long sequence, int attempts, String reason);
+    void deadLetter(String queue, Message message, int attempts, String reason);
+
+    /** A message given up on was dropped, there being no dead-letter queue. */
+    void dropped();
   }
+
+  private static final Logger LOG = LoggerFactory.getLogger(Settlements.class);
+
+  private final String name;
 
   private final ConsumerState<?> state;
   private final ConsumerCursor cursor;
@@ -50,7 +59,8 @@ public final class Settlements {
   private final LongConsumer outOfAttempts;
   private final LongPredicate handlerOwned;
 
-  public Settlements(ConsumerState<?> state, LogView log, Dispatcher<?> dispatcher, Effects effects) {
+  public Settlements(String name, ConsumerState<?> state, LogView log, Dispatcher<?> dispatcher, Effects effects) {
+    this.name = name;
     this.state = state;
     this.cursor = state.cursor();
     this.log = log;
@@ -157,7 +167,7 @@ public final class Settlements {
     String giveUp = state.retry().giveUpReason(attempt, requeue);
     if (giveUp != null) {
       cursor.hold(sequence, batchSettled);
-      effects.giveUp(sequence, attempt, giveUp);
+      giveUp(sequence, attempt, giveUp);
       return;
     }
     cursor.requeue(sequence, true, batchSettled);
@@ -166,7 +176,39 @@ public final class Settlements {
 
   /** The cursor held {@code sequence}: its last attempt timed out or its subscriber went away. */
   private void outOfAttempts(long sequence) {
-    effects.giveUp(sequence, state.retry().maxDeliveries(), "max-deliveries");
+    giveUp(sequence, state.retry().maxDeliveries(), "max-deliveries");
+  }
+
+  /** Held {@code sequence} is given up on: dead-lettered, or dropped when there is no dead-letter queue (or no message). */
+  private void giveUp(long sequence, int attempts, String reason) {
+    Message message = log.get(sequence);
+    String deadLetterQueue = state.retry().deadLetterQueue();
+    if (deadLetterQueue != null && message != null) {
+      effects.deadLetter(deadLetterQueue, message, attempts, reason);
+    } else if (drop(sequence, attempts)) {
+      effects.dropped();
+      LOG.debug("queue {}: consumer {} dropped sequence {} after {} attempts ({})", state.queue(), name, sequence,
+          attempts, reason);
+    }
+  }
+
+  /**
+   * The dead-letter queue answered for {@code sequence}: with the sequences it {@code appended}, then
+   * it is settled and the event to publish is returned; or with a {@code failure}, then it comes back
+   * after the backoff ({@link #deadLetterFailed}) and there is no event.
+   */
+  public SpoolEvent.DeadLettered deadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
+      Throwable failure) {
+    String deadLetterQueue = state.retry().deadLetterQueue();
+    if (failure != null) {
+      LOG.warn("queue {}: consumer {} could not dead-letter sequence {} to {} ({}); retrying later", state.queue(),
+          name, sequence, deadLetterQueue, failure.getMessage());
+      deadLetterFailed(sequence, attempts);
+      return null;
+    }
+    deadLettered(sequence, attempts);
+    return new SpoolEvent.DeadLettered(dispatcher.instant(), state.queue(), name, sequence, reason, attempts,
+        deadLetterQueue, appended == null || appended.isEmpty() ? 0 : appended.get(0));
   }
 
   /**
@@ -231,6 +273,21 @@ public final class Settlements {
     state.retry().forgetAll();
     state.groups().clear();
     state.subscribers().clearCredit();
+  }
+
+  /**
+   * Removal step {@code epoch} removed {@code removed} ({@code expired}, else evicted; not
+   * {@code counted} when redriven): the event telling what this consumer lost, or {@code null} when
+   * it lost nothing counted.
+   */
+  public SpoolEvent removal(List<Message> removed, long epoch, boolean counted, boolean expired) {
+    Withdrawn gone = removed(removed, epoch, counted, expired ? DeliveryTrace.Kind.EXPIRED : DeliveryTrace.Kind.DROPPED);
+    if (gone.count() == 0) {
+      return null;
+    }
+    return expired
+        ? new SpoolEvent.MessagesExpired(dispatcher.instant(), state.queue(), name, gone.count(), gone.first(), gone.last())
+        : new SpoolEvent.MessagesDropped(dispatcher.instant(), state.queue(), name, gone.count(), gone.first(), gone.last());
   }
 
   /** What a removal step withdrew from this consumer: how many it had not acknowledged, first and last. */

@@ -37,7 +37,9 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   final List<Long> settledBatches = new ArrayList<>();
   final List<String> retries = new ArrayList<>();
   final List<String> givenUp = new ArrayList<>();
+  final List<String> parked = new ArrayList<>();
   int yields;
+  int dropped;
 
   ConsumerFixture(ConsumerSettings settings, QueueSettings.DeadLetter deadLetter, int messages) {
     append(messages);
@@ -47,7 +49,7 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
         ? resolved.backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(1), 2.0, 0)) : resolved;
     state = new ConsumerState<>("orders", resolved, deadLetter, 1, 0, T0, 1000);
     dispatcher = new Dispatcher<>("c", state, log, 100, 16, this, clock);
-    settlements = new Settlements(state, log, dispatcher, this);
+    settlements = new Settlements("c", state, log, dispatcher, this);
   }
 
   static ConsumerFixture explicit(int prefetch, int messages) {
@@ -114,7 +116,17 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   }
 
   @Override
-  public void giveUp(long sequence, int attempts, String reason) {
-    givenUp.add(sequence + " after " + attempts + " (" + reason + ")");
+  public void deadLetter(String queue, Message message, int attempts, String reason) {
+    givenUp.add(message.sequence() + " after " + attempts + " (" + reason + ")");
+  }
+
+  @Override
+  public void dropped() {
+    dropped++;
+  }
+
+  @Override
+  public void parked(Subscribers.ParkedRead read, Duration wait) {
+    parked.add(read.id() + " for " + wait.toMillis() + " ms");
   }
 }
