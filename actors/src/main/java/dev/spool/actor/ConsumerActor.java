@@ -44,29 +44,22 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
 
 /**
- * One consumer of a queue: a child of its {@link QueueActor}, with its own cursor, committed
- * position and in-flight set. It reads the queue's log through a {@link LogView} (messages are
- * shared, never copied; only the queue writes) and hands deliveries to pull reads (with long-poll),
- * {@code ActorRef<Delivery>} subscribers, streams and handler subscriptions, never more than
- * {@code prefetch} unacknowledged at once, redeliveries before new messages.
+ * One consumer of a queue: a child of its {@link QueueActor}, reading the queue's log through a
+ * {@link LogView} (shared, never copied) and handing deliveries to pull reads (long-poll), actor
+ * subscribers, streams and handler subscriptions: at most {@code prefetch} unacknowledged,
+ * redeliveries first. A message given up on goes to the dead-letter queue before it is settled.
  *
- * <p>This actor keeps the protocol, the timers, the tells and the replies; the decisions are plain
- * classes run on its thread, no hop per delivery or acknowledgement: what to deliver and to whom
- * ({@link Dispatcher}), settling ({@link Settlements}), handler calls ({@link HandlerCalls}) and the
- * journaled position ({@link PositionJournal}), over a {@link ConsumerState} that its parent keeps,
- * so a restart resumes with cursor, in-flight set, subscribers and handlers intact. They reach back
- * through the outlets this actor implements once ({@link Effects}).
+ * <p>It keeps the protocol, the timers, the tells and the replies. The decisions are plain classes
+ * driven on its thread (no hop per delivery or ack) that reach back through the outlets of
+ * the outlets it implements: {@link Dispatcher} (what goes to whom), {@link Settlements}, {@link HandlerCalls}
+ * and {@link PositionJournal}, over a {@link ConsumerState} that the queue keeps across restarts.
  *
- * <p>Messages removed from the log (expired, evicted) leave a marker of their removal step (epoch)
- * in their slot. The queue tells every consumer what each step removed ({@link MessagesRemoved}); a
- * marker of a step not told of yet stops delivery there until it is, so no removal is missed or
- * counted twice. A consumer with demand that has delivered everything asks its queue once to be
- * woken by the next append ({@code AwaitMessages}): a publish costs one message per waiting consumer.
- *
- * <p>A message given up on (nacked without requeue, or out of attempts) is appended to the queue's
- * dead-letter queue with its attempt history, and only then settled.
+ * <p>The queue tells every consumer what each removal step (epoch) removed ({@link MessagesRemoved});
+ * a removal marker of a step not told of yet stops delivery there, so none is missed or counted
+ * twice. A consumer that delivered everything asks once to be woken by the next append.
  */
-public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command> {
+public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command> implements
+    Dispatcher.Outlet<ConsumerActor.StreamElement>, Settlements.Effects, HandlerCalls.Outlet, PositionJournal.Outlet {
 
   /** Everything a consumer understands. */
   public interface Command {}
@@ -162,15 +155,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** The queue appended past what this consumer had seen. */
   enum MessagesAvailable implements Command { INSTANCE }
 
-  /** Why a removal step removed messages. */
-  enum RemovalReason {
-    /** Past the queue's ttl or their own expiry: counted as expired. */
-    EXPIRED,
-    /** Evicted by drop-oldest: counted as dropped. */
-    EVICTED,
-    /** Moved back to their source queues by redrive: withdrawn without counting. */
-    REDRIVEN
-  }
+  /** Why a removal step removed messages: expired (counted so), evicted (counted dropped), redriven (not counted). */
+  enum RemovalReason { EXPIRED, EVICTED, REDRIVEN }
 
   /** From the queue: removal step {@code epoch} removed these messages, in sequence order. */
   record MessagesRemoved(RemovalReason reason, long epoch, List<Message> removed) implements Command {}
@@ -187,44 +173,29 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
   enum Tick implements Command { INSTANCE }
 
+  // internal: piped results, timers and watches
   private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
       implements Command {}
-
-  /** Fail handler calls that outlived their timeout. */
   private enum CheckHandlerTimeouts implements Command { INSTANCE }
-
   private record BreakerChanged(long subscription, BreakerState state) implements Command {}
-
   private record DeadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
       Throwable failure) implements Command {}
-
   private enum DrainDeadline implements Command { INSTANCE }
-
   private record AckDeadline(long batch) implements Command {}
-
   private record BackoffElapsed(long sequence) implements Command {}
-
   private record ReadExpired(long readId) implements Command {}
-
   private record SubscriberTerminated(ActorRef<Delivery> subscriber) implements Command {}
 
-  /** A consumer's state, created by its queue and handed to every incarnation of the actor, so that a restart keeps the position. */
+  /** A consumer's state, created by its queue and handed to every incarnation of the actor: a restart keeps it. */
   static final class State extends ConsumerState<StreamElement> {
-    /**
-     * @param deadLetter the queue's dead-letter setting, or {@code null}
-     * @param traceEvents delivery events kept for traces: this consumer's share of its queue's cap
-     */
+    /** See {@link ConsumerState#ConsumerState}. */
     State(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, long start, long knownEpoch,
         long now, int traceEvents) {
       super(queue, resolved, deadLetter, start, knownEpoch, now, traceEvents);
     }
   }
 
-  /**
-   * @param parent the queue, told about progress and asked for wake-ups
-   * @param log the queue's log, read directly
-   * @param counters the queue's totals, added to
-   */
+  /** A consumer reading {@code log} directly, adding to its queue's {@code counters}, telling {@code parent} its progress. */
   static Behavior<Command> create(String name, State state, LogView log, QueueCounters counters,
       ActorRef<QueueActor.Command> parent, ActorRef<QueueManager.Command> manager, SpoolSettings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
@@ -244,10 +215,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final ActorRef<QueueActor.Command> parent;
   private final ActorRef<QueueManager.Command> manager;
   private final SpoolSettings settings;
-  private final SpoolSettings.ConsumerDefaults limits;
   private final Clock clock;
-  private final int segmentShift;
-  private final Effects effects = new Effects();
   private final Dispatcher<StreamElement> dispatcher;
   private final Settlements settlements;
   private final HandlerCalls handlers;
@@ -264,12 +232,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.parent = parent;
     this.manager = manager;
     this.settings = settings;
-    this.limits = settings.consumer();
     this.clock = settings.clock();
-    this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
-    this.dispatcher = new Dispatcher<>(name, state, log, limits.streamBatch(), limits.maxOpenGroups(), effects, clock);
-    this.settlements = new Settlements(name, state, log, dispatcher, effects);
-    this.handlers = new HandlerCalls(name, state, settlements, effects, clock);
+    this.dispatcher = new Dispatcher<>(name, state, log, settings.consumer().streamBatch(), settings.consumer().maxOpenGroups(), this, clock);
+    this.settlements = new Settlements(name, state, log, dispatcher, this);
+    this.handlers = new HandlerCalls(name, state, settlements, this, clock);
     recoverAfterRestart();
     dispatch();
   }
@@ -280,11 +246,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     if (restarts > 0) {
       getContext().getLog().warn("queue {}: consumer {} restarted (restart {}), position kept at {}", state.queue(),
           name, restarts, state.cursor().next());
-      effects.publish(new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
+      publish(new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
     }
-    for (long batch : state.cursor().openBatches()) {
-      timers.startSingleTimer(new AckDeadline(batch), state.settings().ackTimeout());
-    }
+    state.cursor().openBatches().forEach(this::ackDeadline);
     state.cursor().endBackoffs(); // their timers died with the previous incarnation
     for (Subscribers.ActorSubscriber subscriber : state.subscribers().actors()) {
       getContext().watchWith(subscriber.ref(), new SubscriberTerminated(subscriber.ref()));
@@ -297,35 +261,35 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Read.class, this::onRead)
-        .onMessage(Ack.class, this::onAck)
-        .onMessage(AckUpTo.class, this::onAckUpTo)
+        .onMessage(Ack.class, ack -> acknowledged(ack.replyTo(), settlements.ack(ack.sequences())))
+        .onMessage(AckUpTo.class, ack -> acknowledged(ack.replyTo(), settlements.ackUpTo(ack.sequence())))
         .onMessage(Nack.class, this::onNack)
         .onMessage(Seek.class, this::onSeek)
-        .onMessage(Pause.class, this::onPause)
-        .onMessage(Resume.class, this::onResume)
-        .onMessage(GetInfo.class, this::onGetInfo)
-        .onMessage(GetRef.class, this::onGetRef)
+        .onMessage(Pause.class, pause -> paused(true, pause.replyTo()))
+        .onMessage(Resume.class, resume -> paused(false, resume.replyTo()))
+        .onMessage(GetInfo.class, get -> reply(get.replyTo(), state.stats().info(name, state, log, clock.millis())))
+        .onMessage(GetRef.class, get -> reply(get.replyTo(), getContext().getSelf()))
         .onMessage(Subscribe.class, this::onSubscribe)
         .onMessage(Unsubscribe.class, this::onUnsubscribe)
         .onMessage(SubscribeStream.class, this::onSubscribeStream)
-        .onMessage(StreamDemand.class, this::onStreamDemand)
-        .onMessage(StreamClosed.class, this::onStreamClosed)
+        .onMessage(StreamDemand.class, demand -> dispatchIf(state.subscribers().demand(demand.streamId())))
+        .onMessage(StreamClosed.class, closed -> released(state.subscribers().closeStream(closed.streamId())))
         .onMessageEquals(MessagesAvailable.INSTANCE, this::onMessagesAvailable)
-        .onMessage(AckDeadline.class, this::onAckDeadline)
-        .onMessage(BackoffElapsed.class, this::onBackoffElapsed)
+        .onMessage(AckDeadline.class, deadline -> dispatchIf(settlements.deadlinePassed(deadline.batch())))
+        .onMessage(BackoffElapsed.class, elapsed -> dispatchIf(state.cursor().backoffElapsed(elapsed.sequence())))
         .onMessage(ReadExpired.class, this::onReadExpired)
-        .onMessage(SubscriberTerminated.class, this::onSubscriberTerminated)
+        .onMessage(SubscriberTerminated.class, gone -> released(state.subscribers().unsubscribe(gone.subscriber())))
         .onMessage(MessagesRemoved.class, this::onMessagesRemoved)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(SubscribeHandler.class, this::onSubscribeHandler)
-        .onMessage(UnsubscribeHandler.class, this::onUnsubscribeHandler)
+        .onMessage(UnsubscribeHandler.class, u -> dispatchIf(handlers.unsubscribe(u.subscription(), u.replyTo())))
         .onMessage(HandlerDone.class, this::onHandlerDone)
-        .onMessageEquals(CheckHandlerTimeouts.INSTANCE, this::onCheckHandlerTimeouts)
-        .onMessage(BreakerChanged.class, this::onBreakerChanged)
+        .onMessageEquals(CheckHandlerTimeouts.INSTANCE, () -> dispatchIf(handlers.checkTimeouts(System.nanoTime())))
+        .onMessage(BreakerChanged.class, changed -> dispatchIf(handlers.breakerChanged(changed.subscription(), changed.state())))
         .onMessage(DeadLetterAppended.class, this::onDeadLetterAppended)
         .onMessage(Drain.class, this::onDrain)
         .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
-        .onMessage(GetTrace.class, this::onGetTrace)
+        .onMessage(GetTrace.class, get -> reply(get.replyTo(), state.trace().entries(name, get.sequence(), state, log)))
         .onMessage(TraceShare.class, this::onTraceShare)
         .onMessage(Fail.class, this::onFail)
         .onMessage(PositionSaved.class, this::onPositionSaved)
@@ -334,18 +298,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .build();
   }
 
-  // ---- pull
-
   private Behavior<Command> onRead(Read read) {
-    String invalid = Dispatcher.invalidRead(read.max(), read.waitFor(), limits.maxReadBatch());
+    String invalid = Dispatcher.invalidRead(read.max(), read.waitFor(), settings.consumer().maxReadBatch());
     if (invalid != null) {
       Request.fail(read, new SpoolException.InvalidConfiguration(invalid));
       return this;
     }
-    touch();
     List<Delivery> got =
-        dispatcher.read(read.max(), read.waitFor(), read.replyTo(), limits.maxReadWait(), limits.maxParkedReads());
-    finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
+        dispatcher.read(read.max(), read.waitFor(), read.replyTo(), settings.consumer().maxReadWait(), settings.consumer().maxParkedReads());
+    dispatcher.finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
     if (got != null) {
       read.replyTo().tell(StatusReply.success(got));
     }
@@ -363,33 +324,20 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Long-polls end now, empty: nothing more is delivered, or the timers that would end them are gone. */
   private void endParkedReads() {
     for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
-      effects.answer(read, List.of());
+      answer(read, List.of());
     }
-  }
-
-  // ---- acknowledgement
-
-  private Behavior<Command> onAck(Ack ack) {
-    touch();
-    return acknowledged(ack.replyTo(), settlements.ack(ack.sequences()));
-  }
-
-  private Behavior<Command> onAckUpTo(AckUpTo ack) {
-    touch();
-    return acknowledged(ack.replyTo(), settlements.ackUpTo(ack.sequence()));
   }
 
   private Behavior<Command> acknowledged(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
     if (result.acked() > 0) {
       counters.acked.add(result.acked());
     }
-    reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
+    dispatcher.reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
     state.position().replyWhenDurable(replyTo, result, state.queue(), name);
     return dispatch();
   }
 
   private Behavior<Command> onNack(Nack nack) {
-    touch();
     settlements.nack(nack.sequences(), nack.requeue());
     nack.replyTo().tell(StatusReply.success(Done.getInstance()));
     return dispatch();
@@ -402,78 +350,49 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       return this;
     }
     counters.deadLettered.increment();
-    effects.publish(event);
-    reportProgress(false);
+    publish(event);
+    dispatcher.reportProgress(false);
     return dispatch();
-  }
-
-  private Behavior<Command> onBackoffElapsed(BackoffElapsed elapsed) {
-    return state.cursor().backoffElapsed(elapsed.sequence()) ? dispatch() : this;
-  }
-
-  private Behavior<Command> onAckDeadline(AckDeadline deadline) {
-    return settlements.deadlinePassed(deadline.batch()) ? dispatch() : this;
   }
 
   private Behavior<Command> onMessagesRemoved(MessagesRemoved notice) {
     SpoolEvent event = settlements.removal(notice.removed(), notice.epoch(),
         notice.reason() != RemovalReason.REDRIVEN, notice.reason() == RemovalReason.EXPIRED);
     if (event != null) {
-      effects.publish(event);
+      publish(event);
     }
     return dispatch();
   }
 
-  // ---- position
-
   private Behavior<Command> onSeek(Seek seek) {
-    long target;
     try {
-      target = resolve(seek.to(), log);
+      settlements.seek(resolve(seek.to(), log));
     } catch (SpoolException e) {
       Request.fail(seek, e);
       return this;
     }
-    for (long batch : state.cursor().openBatches()) {
-      timers.cancel(new AckDeadline(batch));
-    }
-    settlements.seek(target);
-    touch();
-    reportProgress(true);
+    dispatcher.reportProgress(true);
     // a replay asked for must survive a restart
     state.position().replyWhenDurable(seek.replyTo(), Done.getInstance(), state.queue(), name);
     return dispatch();
   }
 
-  private Behavior<Command> onPause(Pause pause) {
-    state.paused(true);
-    state.position().journal(state, true, effects);
-    state.position().replyWhenDurable(pause.replyTo(), Done.getInstance(), state.queue(), name);
-    return this;
-  }
-
-  private Behavior<Command> onResume(Resume resume) {
-    state.paused(false);
-    state.position().journal(state, true, effects);
-    state.position().replyWhenDurable(resume.replyTo(), Done.getInstance(), state.queue(), name);
-    return dispatch();
+  private Behavior<Command> paused(boolean paused, ActorRef<StatusReply<Done>> replyTo) {
+    state.paused(paused);
+    state.position().journal(state, true, this);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name);
+    return paused ? this : dispatch();
   }
 
   private Behavior<Command> onPositionSaved(PositionSaved saved) {
-    state.position().saved(saved.version(), state, effects);
+    state.position().saved(saved.version(), state, this);
     return this;
   }
 
   private Behavior<Command> onResendPosition() {
-    state.position().resend(state, effects);
+    state.position().resend(state, this);
     return this;
   }
-
-  private void reportProgress(boolean force) {
-    state.position().report(state, force, segmentShift, effects);
-  }
-
-  // ---- subscribers
 
   private Behavior<Command> onSubscribe(Subscribe subscribe) {
     if (state.subscribers().subscribe(subscribe.subscriber())) {
@@ -484,15 +403,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onUnsubscribe(Unsubscribe unsubscribe) {
-    settlements.releaseOwner(state.subscribers().unsubscribe(unsubscribe.subscriber()));
     getContext().unwatch(unsubscribe.subscriber());
     unsubscribe.replyTo().tell(StatusReply.success(Done.getInstance()));
-    return dispatch();
-  }
-
-  private Behavior<Command> onSubscriberTerminated(SubscriberTerminated terminated) {
-    settlements.releaseOwner(state.subscribers().unsubscribe(terminated.subscriber()));
-    return dispatch();
+    return released(state.subscribers().unsubscribe(unsubscribe.subscriber()));
   }
 
   private Behavior<Command> onSubscribeStream(SubscribeStream subscribe) {
@@ -500,35 +413,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return dispatch();
   }
 
-  private Behavior<Command> onStreamDemand(StreamDemand demand) {
-    return state.subscribers().demand(demand.streamId()) ? dispatch() : this;
-  }
-
-  private Behavior<Command> onStreamClosed(StreamClosed closed) {
-    long owner = state.subscribers().closeStream(closed.streamId());
-    if (owner < 0) {
-      return this;
-    }
-    settlements.releaseOwner(owner);
-    return dispatch();
-  }
-
   private Behavior<Command> onMessagesAvailable() {
     dispatcher.woken();
     return dispatch();
   }
-
-  private Behavior<Command> onGetInfo(GetInfo get) {
-    get.replyTo().tell(StatusReply.success(state.stats().info(name, state, log, clock.millis())));
-    return this;
-  }
-
-  private Behavior<Command> onGetRef(GetRef get) {
-    get.replyTo().tell(StatusReply.success(getContext().getSelf()));
-    return this;
-  }
-
-  // ---- handlers
 
   private Behavior<Command> onSubscribeHandler(SubscribeHandler subscribe) {
     long owner;
@@ -547,20 +435,6 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         ? dispatch() : this;
   }
 
-  private Behavior<Command> onCheckHandlerTimeouts() {
-    return handlers.checkTimeouts(System.nanoTime()) ? dispatch() : this;
-  }
-
-  private Behavior<Command> onBreakerChanged(BreakerChanged changed) {
-    return handlers.breakerChanged(changed.subscription(), changed.state()) ? dispatch() : this;
-  }
-
-  private Behavior<Command> onUnsubscribeHandler(UnsubscribeHandler unsubscribe) {
-    return handlers.unsubscribe(unsubscribe.subscription(), unsubscribe.replyTo()) ? dispatch() : this;
-  }
-
-  // ---- shutdown, trace and staleness
-
   private Behavior<Command> onDrain(Drain drain) {
     endParkedReads(); // nothing more is delivered: so that HTTP can finish its requests
     handlers.drain(drain.timeout(), (finished, abandoned) ->
@@ -577,18 +451,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     throw new IllegalStateException("injected failure: " + fail.why());
   }
 
-  private Behavior<Command> onGetTrace(GetTrace get) {
-    get.replyTo().tell(StatusReply.success(state.trace().entries(name, get.sequence(), state, log)));
-    return this;
-  }
-
   private Behavior<Command> onTraceShare(TraceShare share) {
     state.trace().resize(share.events());
     return this;
-  }
-
-  private void touch() {
-    state.stats().touch(clock.millis());
   }
 
   private Behavior<Command> onTick() {
@@ -596,7 +461,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         settings.janitor().staleAfter());
     switch (tick.action()) {
       case REMOVE_INACTIVE -> parent.tell(new QueueActor.RemoveInactive(name, getContext().getSelf(), tick.lag()));
-      case REPORT_STALE -> effects.publish(
+      case REPORT_STALE -> publish(
           new SpoolEvent.ConsumerStale(clock.instant(), state.queue(), name, tick.idleMillis(), tick.lag()));
       case NOTHING -> { }
     }
@@ -613,167 +478,162 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return this;
   }
 
-  // ---- delivery
-
-  /** Delivers what can go now, then finishes the round. */
-  private Behavior<Command> dispatch() {
-    dispatcher.dispatch();
-    finishRound();
-    if (state.position().durable() && !state.explicit()) {
-      state.position().journal(state, false, effects); // at most once: what was delivered must not come again
-    }
+  private <T> Behavior<Command> reply(ActorRef<StatusReply<T>> replyTo, T result) {
+    replyTo.tell(StatusReply.success(result));
     return this;
   }
 
-  /** Arms the ack deadline of what this round delivered, asks to be woken if starved, reports progress. */
-  private void finishRound() {
-    long delivered = dispatcher.roundDelivered();
-    if (delivered > 0) {
-      counters.delivered.add(delivered);
-      counters.redelivered.add(dispatcher.roundRedelivered());
-      dispatcher.deliveriesCounted();
-      touch();
+  /** A subscriber went away (owner -1: none did): what it held is redelivered. */
+  private Behavior<Command> released(long owner) {
+    if (owner < 0) {
+      return this;
     }
-    long batch = dispatcher.closeBatch();
-    if (batch != 0) {
-      timers.startSingleTimer(new AckDeadline(batch), state.settings().ackTimeout());
-    }
-    if (dispatcher.shouldAwait()) {
-      parent.tell(new QueueActor.AwaitMessages(name, state.cursor().next() - 1));
-    }
-    reportProgress(false);
+    settlements.releaseOwner(owner);
+    return dispatch();
   }
 
-  /** The actor's side of the plain classes: its tells, timers, handler calls and the dead-letter queue. */
-  private final class Effects
-      implements Dispatcher.Outlet<StreamElement>, Settlements.Effects, HandlerCalls.Outlet, PositionJournal.Outlet {
-    @Override
-    public void answer(Subscribers.ParkedRead read, List<Delivery> deliveries) {
-      timers.cancel(new ReadExpired(read.id()));
-      read.replyTo().tell(StatusReply.success(deliveries));
-    }
+  private Behavior<Command> dispatchIf(boolean changed) {
+    return changed ? dispatch() : this;
+  }
 
-    @Override
-    public void parked(Subscribers.ParkedRead read, Duration wait) {
-      timers.startSingleTimer(new ReadExpired(read.id()), wait);
-    }
+  /** Delivers what can go now. */
+  private Behavior<Command> dispatch() {
+    dispatcher.round();
+    return this;
+  }
 
-    @Override
-    public void send(Subscribers.ActorSubscriber subscriber, Delivery delivery) {
-      subscriber.ref().tell(delivery);
-    }
+  // the outlets of the plain classes: the tells, timers, handler calls and the dead-letter queue
 
-    @Override
-    public void send(Subscribers.StreamSubscriber<StreamElement> stream, List<Delivery> batch) {
-      stream.ref().tell(new Batch(batch));
-    }
+  @Override
+  public void answer(Subscribers.ParkedRead read, List<Delivery> deliveries) {
+    timers.cancel(new ReadExpired(read.id()));
+    read.replyTo().tell(StatusReply.success(deliveries));
+  }
 
-    @Override
-    public void call(HandlerPool.Handler handler, Delivery delivery) {
-      handlers.call(handler, delivery);
-    }
+  @Override
+  public void parked(Subscribers.ParkedRead read, Duration wait) {
+    timers.startSingleTimer(new ReadExpired(read.id()), wait);
+  }
 
-    @Override
-    public void yieldRounds() {
-      getContext().getSelf().tell(MessagesAvailable.INSTANCE);
-    }
+  @Override
+  public void send(Subscribers.ActorSubscriber subscriber, Delivery delivery) {
+    subscriber.ref().tell(delivery);
+  }
 
-    @Override
-    public void grouped(GroupTracker.Outcome outcome) {
-      if (outcome.evicted() != null) {
-        getContext().getLog().warn("queue {}: consumer {} tracks {} open groups; forgot group {}", state.queue(), name,
-            limits.maxOpenGroups(), outcome.evicted());
-      }
-      if (outcome.completed() != null) {
-        publish(new SpoolEvent.GroupCompleted(clock.instant(), state.queue(), name, outcome.completed(),
-            outcome.size()));
-      }
-    }
+  @Override
+  public void send(Subscribers.StreamSubscriber<StreamElement> stream, List<Delivery> batch) {
+    stream.ref().tell(new Batch(batch));
+  }
 
-    @Override
-    public void batchSettled(long batch) {
-      timers.cancel(new AckDeadline(batch));
-    }
+  @Override
+  public void call(HandlerPool.Handler handler, Delivery delivery) {
+    handlers.call(handler, delivery);
+  }
 
-    @Override
-    public void retryAfter(long sequence, Duration delay) {
-      timers.startSingleTimer(new BackoffElapsed(sequence), delay);
-    }
+  @Override
+  public void yieldRounds() {
+    getContext().getSelf().tell(MessagesAvailable.INSTANCE);
+  }
 
-    @Override
-    public void deadLetter(String queue, Message message, int attempts, String reason) {
-      long sequence = message.sequence();
-      Message copy = DeadLetters.copyOf(message, state.queue(), name, reason, attempts,
-          state.retry().history(sequence), clock.millis());
-      getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
-          r -> new QueueManager.ToQueue(queue, new QueueActor.Publish(DeadLetters.DEAD_LETTER_PRODUCER, List.of(copy), r)),
-          (appended, failure) -> new DeadLetterAppended(sequence, attempts, reason, appended, failure));
-    }
+  @Override
+  public void delivered(long delivered, long redelivered) {
+    counters.delivered.add(delivered);
+    counters.redelivered.add(redelivered);
+  }
 
-    @Override
-    public void dropped() {
-      counters.dropped.increment();
-    }
+  @Override
+  public void ackDeadline(long batch) {
+    timers.startSingleTimer(new AckDeadline(batch), state.settings().ackTimeout());
+  }
 
-    @Override
-    public Executor executor(String dispatcherName) {
-      try {
-        return getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcherName));
-      } catch (RuntimeException noSuchDispatcher) {
-        return null;
-      }
-    }
+  @Override
+  public void awaitMessages(long after) {
+    parent.tell(new QueueActor.AwaitMessages(name, after));
+  }
 
-    @Override
-    public HandlerPool.Breaker breaker(long owner, HandlerSettings handlerSettings) {
-      ActorRef<Command> self = getContext().getSelf();
-      return HandlerPool.Breaker.pekko(Adapter.toClassic(getContext().getSystem()).scheduler(), handlerSettings,
-          changed -> self.tell(new BreakerChanged(owner, changed)));
-    }
+  @Override
+  public void batchSettled(long batch) {
+    timers.cancel(new AckDeadline(batch));
+  }
 
-    @Override
-    public void pipe(CompletionStage<Done> outcome, long owner, long call, Delivery delivery) {
-      getContext().pipeToSelf(outcome,
-          (done, failure) -> new HandlerDone(owner, call, delivery.sequence(), delivery.attempt(), failure));
-    }
+  @Override
+  public void retryAfter(long sequence, Duration delay) {
+    timers.startSingleTimer(new BackoffElapsed(sequence), delay);
+  }
 
-    @Override
-    public void checkTimeoutsEvery(Duration interval) {
-      if (interval == null) {
-        timers.cancel(CheckHandlerTimeouts.INSTANCE);
-      } else {
-        timers.startTimerWithFixedDelay(CheckHandlerTimeouts.INSTANCE, interval);
-      }
-    }
+  @Override
+  public void deadLetter(String queue, Message message, int attempts, String reason) {
+    long sequence = message.sequence();
+    Message copy = DeadLetters.copyOf(message, state.queue(), name, reason, attempts,
+        state.retry().history(sequence), clock.millis());
+    getContext().askWithStatus(Request.<Long>listClass(), manager, settings.askTimeout(),
+        r -> new QueueManager.ToQueue(queue, new QueueActor.Publish(DeadLetters.DEAD_LETTER_PRODUCER, List.of(copy), r)),
+        (appended, failure) -> new DeadLetterAppended(sequence, attempts, reason, appended, failure));
+  }
 
-    @Override
-    public void drainDeadline(Duration timeout) {
-      if (timeout == null) {
-        timers.cancel(DrainDeadline.INSTANCE);
-      } else {
-        timers.startSingleTimer(DrainDeadline.INSTANCE, timeout);
-      }
-    }
+  @Override
+  public void dropped() {
+    counters.dropped.increment();
+  }
 
-    @Override
-    public void handlerAcked() {
-      counters.acked.increment();
-      reportProgress(false);
+  @Override
+  public Executor executor(String dispatcherName) {
+    try {
+      return getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcherName));
+    } catch (RuntimeException noSuchDispatcher) {
+      return null;
     }
+  }
 
-    @Override
-    public void publish(SpoolEvent event) {
-      Events.publish(getContext().getSystem(), event);
-    }
+  @Override
+  public HandlerPool.Breaker breaker(long owner, HandlerSettings handlerSettings) {
+    ActorRef<Command> self = getContext().getSelf();
+    return HandlerPool.Breaker.pekko(Adapter.toClassic(getContext().getSystem()).scheduler(), handlerSettings,
+        changed -> self.tell(new BreakerChanged(owner, changed)));
+  }
 
-    @Override
-    public void progressed(long watermark) {
-      parent.tell(new QueueActor.ConsumerProgress(name, watermark));
-    }
+  @Override
+  public void pipe(CompletionStage<Done> outcome, long owner, long call, Delivery delivery) {
+    getContext().pipeToSelf(outcome,
+        (done, failure) -> new HandlerDone(owner, call, delivery.sequence(), delivery.attempt(), failure));
+  }
 
-    @Override
-    public void positionChanged(long version, ConsumerPosition position) {
-      parent.tell(new QueueActor.PositionChanged(name, getContext().getSelf(), version, position));
+  @Override
+  public void checkTimeoutsEvery(Duration interval) {
+    if (interval == null) {
+      timers.cancel(CheckHandlerTimeouts.INSTANCE);
+    } else {
+      timers.startTimerWithFixedDelay(CheckHandlerTimeouts.INSTANCE, interval);
     }
+  }
+
+  @Override
+  public void drainDeadline(Duration timeout) {
+    if (timeout == null) {
+      timers.cancel(DrainDeadline.INSTANCE);
+    } else {
+      timers.startSingleTimer(DrainDeadline.INSTANCE, timeout);
+    }
+  }
+
+  @Override
+  public void handlerAcked() {
+    counters.acked.increment();
+    dispatcher.reportProgress(false);
+  }
+
+  @Override
+  public void publish(SpoolEvent event) {
+    Events.publish(getContext().getSystem(), event);
+  }
+
+  @Override
+  public void progressed(long watermark) {
+    parent.tell(new QueueActor.ConsumerProgress(name, watermark));
+  }
+
+  @Override
+  public void positionChanged(long version, ConsumerPosition position) {
+    parent.tell(new QueueActor.PositionChanged(name, getContext().getSelf(), version, position));
   }
 }

@@ -3,6 +3,7 @@ package dev.spool.consumer;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
@@ -15,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a consumer delivers next and to whom: redeliveries before new messages, passing over
@@ -30,8 +33,8 @@ import org.apache.pekko.pattern.StatusReply;
  */
 public final class Dispatcher<E> {
 
-  /** Where a round's deliveries go: the actor's tells and calls. */
-  public interface Outlet<E> {
+  /** Where a round's deliveries go: the actor's tells, calls and timers; and the queue, told the consumer's progress. */
+  public interface Outlet<E> extends PositionJournal.Outlet {
     /** Answers a parked read. */
     void answer(Subscribers.ParkedRead read, List<Delivery> deliveries);
 
@@ -48,9 +51,19 @@ public final class Dispatcher<E> {
     /** The rounds of this turn are spent with more to deliver: come back after the mailbox. */
     void yieldRounds();
 
-    /** Acknowledging a message changed its group. */
-    void grouped(GroupTracker.Outcome outcome);
+    /** The round delivered {@code delivered}, {@code redelivered} of them again: for the queue's totals. */
+    void delivered(long delivered, long redelivered);
+
+    /** The round's deliveries of {@code batch} are in flight: arm its ack deadline. */
+    void ackDeadline(long batch);
+
+    /** Ask the queue to wake this consumer when it appends past {@code after}. */
+    void awaitMessages(long after);
+
+    void publish(SpoolEvent event);
   }
+
+  private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
 
   /** Rounds of serving one message may run before the actor yields to its mailbox. */
   static final int ROUNDS_PER_MESSAGE = 4;
@@ -64,6 +77,8 @@ public final class Dispatcher<E> {
   private final int maxOpenGroups;
   private final Outlet<E> outlet;
   private final Clock clock;
+  /** Bits of a sequence within its segment: the queue hears of progress once per segment. */
+  private final int segmentShift;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
   private long roundBatch;
   /** The time of the deliveries and acks being handled now: one clock read per round, not per message; 0 between rounds. */
@@ -90,6 +105,7 @@ public final class Dispatcher<E> {
     this.maxOpenGroups = maxOpenGroups;
     this.outlet = outlet;
     this.clock = clock;
+    this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
   }
 
   /** Why a read of {@code max} waiting {@code waitFor} (or {@code null}) is refused, or {@code null}. */
@@ -241,6 +257,7 @@ public final class Dispatcher<E> {
    */
   public List<Delivery> read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo,
       Duration maxWait, int maxParked) {
+    state.stats().touch(clock.millis());
     Subscribers<E> subscribers = state.subscribers();
     List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 ? List.of() : take(max, Subscribers.PULL_OWNER);
     Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
@@ -335,8 +352,16 @@ public final class Dispatcher<E> {
   /** Counts an acknowledged member toward its group, telling the actor when that completed or evicted one. */
   public void groupMemberAcked(Message m) {
     GroupTracker.Outcome outcome = state.groups().memberAcked(m, maxOpenGroups);
-    if (outcome != null) {
-      outlet.grouped(outcome);
+    if (outcome == null) {
+      return;
+    }
+    if (outcome.evicted() != null) {
+      LOG.warn("queue {}: consumer {} tracks {} open groups; forgot group {}", state.queue(), name, maxOpenGroups,
+          outcome.evicted());
+    }
+    if (outcome.completed() != null) {
+      outlet.publish(new SpoolEvent.GroupCompleted(clock.instant(), state.queue(), name, outcome.completed(),
+          outcome.size()));
     }
   }
 
@@ -395,20 +420,36 @@ public final class Dispatcher<E> {
     return batch != 0 && cursor.batchOpen(batch) ? batch : 0;
   }
 
-  /** Deliveries of this round, new and again, for the queue's totals. */
-  public long roundDelivered() {
-    return roundDelivered + roundRedelivered;
+  /** Delivers what can go now and finishes the round; in ack mode none the position is journaled at once. */
+  public void round() {
+    dispatch();
+    finishRound();
+    if (state.position().durable() && !state.explicit()) {
+      state.position().journal(state, false, outlet); // at most once: what was delivered must not come again
+    }
   }
 
-  /** Redeliveries of this round. */
-  public long roundRedelivered() {
-    return roundRedelivered;
+  /** Counts what the round delivered, arms the ack deadline of its batch, asks to be woken if starved, reports progress. */
+  public void finishRound() {
+    if (roundDelivered + roundRedelivered > 0) {
+      outlet.delivered(roundDelivered + roundRedelivered, roundRedelivered);
+      roundDelivered = 0;
+      roundRedelivered = 0;
+      state.stats().touch(clock.millis());
+    }
+    long batch = closeBatch();
+    if (batch != 0) {
+      outlet.ackDeadline(batch);
+    }
+    if (shouldAwait()) {
+      outlet.awaitMessages(cursor.next() - 1);
+    }
+    reportProgress(false);
   }
 
-  /** The round's deliveries were added to the queue's totals. */
-  public void deliveriesCounted() {
-    roundDelivered = 0;
-    roundRedelivered = 0;
+  /** Shows the queue the lowest sequence this consumer still needs (see {@link PositionJournal#report}). */
+  public void reportProgress(boolean force) {
+    state.position().report(state, force, segmentShift, outlet);
   }
 
   /**

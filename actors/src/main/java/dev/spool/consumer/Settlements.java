@@ -78,6 +78,7 @@ public final class Settlements {
     List<Long> already = new ArrayList<>(0);
     List<Long> unknown = new ArrayList<>(0);
     dispatcher.startRound();
+    state.stats().touch(dispatcher.now());
     for (long sequence : sequences) {
       if (!state.explicit()) {
         state.subscribers().returnCredit(sequence);
@@ -100,6 +101,7 @@ public final class Settlements {
 
   /** Acknowledges every delivered sequence at or below {@code sequence}. */
   public AckResult ackUpTo(long sequence) {
+    state.stats().touch(dispatcher.now());
     int acked = 0;
     if (state.explicit()) {
       acked = cursor.ackUpTo(sequence, batchSettled, s -> settled(s, 0));
@@ -124,6 +126,7 @@ public final class Settlements {
 
   /** Nacks {@code sequences}: each in flight is redelivered after the backoff ({@code requeue}) or given up on. */
   public void nack(List<Long> sequences, boolean requeue) {
+    state.stats().touch(dispatcher.now());
     for (long sequence : sequences) {
       if (!state.explicit()) {
         state.subscribers().returnCredit(sequence);
@@ -266,8 +269,12 @@ public final class Settlements {
     }
   }
 
-  /** Moves the cursor to {@code target}; deliveries in flight are dropped (traced as skipped). */
+  /** Moves the cursor to {@code target}; deliveries in flight are dropped (traced as skipped), their deadlines cancelled. */
   public void seek(long target) {
+    for (long batch : cursor.openBatches()) {
+      effects.batchSettled(batch);
+    }
+    state.stats().touch(dispatcher.now());
     state.trace().seek(cursor, target, dispatcher.now(), log);
     cursor.seek(target);
     state.retry().forgetAll();

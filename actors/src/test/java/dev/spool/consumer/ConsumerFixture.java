@@ -6,6 +6,8 @@ import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.QueueSettings;
+import dev.spool.SpoolEvent;
+import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.SegmentedLog;
 import java.time.Clock;
 import java.time.Duration;
@@ -33,7 +35,13 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   final List<String> sent = new ArrayList<>();
   final List<List<Delivery>> batches = new ArrayList<>();
   final List<Delivery> called = new ArrayList<>();
-  final List<GroupTracker.Outcome> groups = new ArrayList<>();
+  final List<SpoolEvent> events = new ArrayList<>();
+  final List<Long> ackDeadlines = new ArrayList<>();
+  final List<Long> awaits = new ArrayList<>();
+  final List<Long> progress = new ArrayList<>();
+  final List<String> positions = new ArrayList<>();
+  long delivered;
+  long redelivered;
   final List<Long> settledBatches = new ArrayList<>();
   final List<String> retries = new ArrayList<>();
   final List<String> givenUp = new ArrayList<>();
@@ -101,8 +109,34 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   }
 
   @Override
-  public void grouped(GroupTracker.Outcome outcome) {
-    groups.add(outcome);
+  public void publish(SpoolEvent event) {
+    events.add(event);
+  }
+
+  @Override
+  public void delivered(long delivered, long redelivered) {
+    this.delivered += delivered;
+    this.redelivered += redelivered;
+  }
+
+  @Override
+  public void ackDeadline(long batch) {
+    ackDeadlines.add(batch);
+  }
+
+  @Override
+  public void awaitMessages(long after) {
+    awaits.add(after);
+  }
+
+  @Override
+  public void progressed(long watermark) {
+    progress.add(watermark);
+  }
+
+  @Override
+  public void positionChanged(long version, ConsumerPosition position) {
+    positions.add(version + ": next " + position.next());
   }
 
   @Override

@@ -58,9 +58,13 @@ class DispatcherTest {
     f.state.subscribers().subscribe(TestInbox.<Delivery>create().getRef());
     f.dispatcher.dispatch();
     assertEquals(List.of("1:1", "2:2", "1:3", "2:4"), f.sent);
-    long batch = f.dispatcher.closeBatch();
-    assertNotEquals(0, batch, "the round's deliveries share one ack deadline");
-    assertEquals(4, f.dispatcher.roundDelivered());
+    f.dispatcher.finishRound();
+    assertEquals(1, f.ackDeadlines.size(), "the round's deliveries share one ack deadline");
+    assertNotEquals(0, f.ackDeadlines.get(0));
+    assertEquals(4, f.delivered, "counted once for the queue's totals");
+    f.dispatcher.finishRound();
+    assertEquals(4, f.delivered, "a round is counted once");
+    assertEquals(1, f.ackDeadlines.size());
   }
 
   @Test
