@@ -16,7 +16,6 @@ import dev.spool.StartPosition;
 import dev.spool.consumer.ConsumerState;
 import dev.spool.consumer.ConsumerStats;
 import dev.spool.consumer.Dispatcher;
-import dev.spool.consumer.GroupTracker;
 import dev.spool.consumer.HandlerCalls;
 import dev.spool.consumer.HandlerPool;
 import dev.spool.consumer.PositionJournal;
@@ -233,7 +232,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.manager = manager;
     this.settings = settings;
     this.clock = settings.clock();
-    this.dispatcher = new Dispatcher<>(name, state, log, settings.consumer().streamBatch(), settings.consumer().maxOpenGroups(), this, clock);
+    SpoolSettings.ConsumerDefaults limits = settings.consumer();
+    this.dispatcher = new Dispatcher<>(name, state, log, limits.streamBatch(), limits.maxOpenGroups(), this, clock);
     this.settlements = new Settlements(name, state, log, dispatcher, this);
     this.handlers = new HandlerCalls(name, state, settlements, this, clock);
     recoverAfterRestart();
@@ -242,19 +242,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /** A fresh incarnation re-arms what the previous one's timers and watches covered. */
   private void recoverAfterRestart() {
-    int restarts = state.incarnated();
-    if (restarts > 0) {
-      getContext().getLog().warn("queue {}: consumer {} restarted (restart {}), position kept at {}", state.queue(),
-          name, restarts, state.cursor().next());
-      publish(new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
-    }
-    state.cursor().openBatches().forEach(this::ackDeadline);
-    state.cursor().endBackoffs(); // their timers died with the previous incarnation
+    dispatcher.recover();
+    handlers.recover();
     for (Subscribers.ActorSubscriber subscriber : state.subscribers().actors()) {
       getContext().watchWith(subscriber.ref(), new SubscriberTerminated(subscriber.ref()));
     }
-    endParkedReads();
-    handlers.recover();
   }
 
   @Override
@@ -299,40 +291,16 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onRead(Read read) {
-    String invalid = Dispatcher.invalidRead(read.max(), read.waitFor(), settings.consumer().maxReadBatch());
-    if (invalid != null) {
-      Request.fail(read, new SpoolException.InvalidConfiguration(invalid));
-      return this;
-    }
-    List<Delivery> got =
-        dispatcher.read(read.max(), read.waitFor(), read.replyTo(), settings.consumer().maxReadWait(), settings.consumer().maxParkedReads());
-    dispatcher.finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
-    if (got != null) {
-      read.replyTo().tell(StatusReply.success(got));
-    }
+    dispatcher.read(read.max(), read.waitFor(), read.replyTo(), settings.consumer());
     return this;
   }
 
   private Behavior<Command> onReadExpired(ReadExpired expired) {
-    Subscribers.ParkedRead read = state.subscribers().unpark(expired.readId());
-    if (read != null) {
-      read.replyTo().tell(StatusReply.success(List.of()));
-    }
+    dispatcher.readExpired(expired.readId());
     return this;
   }
 
-  /** Long-polls end now, empty: nothing more is delivered, or the timers that would end them are gone. */
-  private void endParkedReads() {
-    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
-      answer(read, List.of());
-    }
-  }
-
   private Behavior<Command> acknowledged(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
-    if (result.acked() > 0) {
-      counters.acked.add(result.acked());
-    }
-    dispatcher.reportProgress(false); // before the reply: once the acker hears back, the queue can free what it acked
     state.position().replyWhenDurable(replyTo, result, state.queue(), name);
     return dispatch();
   }
@@ -343,24 +311,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return dispatch();
   }
 
-  private Behavior<Command> onDeadLetterAppended(DeadLetterAppended result) {
-    SpoolEvent.DeadLettered event = settlements.deadLetterAppended(result.sequence(), result.attempts(),
-        result.reason(), result.appended(), result.failure());
-    if (event == null) {
-      return this;
-    }
-    counters.deadLettered.increment();
-    publish(event);
-    dispatcher.reportProgress(false);
-    return dispatch();
+  private Behavior<Command> onDeadLetterAppended(DeadLetterAppended a) {
+    return dispatchIf(settlements.deadLetterAppended(a.sequence(), a.attempts(), a.reason(), a.appended(), a.failure()));
   }
 
   private Behavior<Command> onMessagesRemoved(MessagesRemoved notice) {
-    SpoolEvent event = settlements.removal(notice.removed(), notice.epoch(),
-        notice.reason() != RemovalReason.REDRIVEN, notice.reason() == RemovalReason.EXPIRED);
-    if (event != null) {
-      publish(event);
-    }
+    settlements.removal(notice.removed(), notice.epoch(), notice.reason() != RemovalReason.REDRIVEN,
+        notice.reason() == RemovalReason.EXPIRED);
     return dispatch();
   }
 
@@ -371,8 +328,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       Request.fail(seek, e);
       return this;
     }
-    dispatcher.reportProgress(true);
-    // a replay asked for must survive a restart
+    dispatcher.reportProgress(true); // and the answer waits for the journal: a replay asked for must survive a restart
     state.position().replyWhenDurable(seek.replyTo(), Done.getInstance(), state.queue(), name);
     return dispatch();
   }
@@ -418,16 +374,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return dispatch();
   }
 
-  private Behavior<Command> onSubscribeHandler(SubscribeHandler subscribe) {
-    long owner;
-    try {
-      owner = handlers.subscribe(subscribe.handler(), subscribe.parallelism(), subscribe.settings());
-    } catch (SpoolException.InvalidConfiguration e) {
-      Request.fail(subscribe, e);
-      return this;
-    }
-    subscribe.replyTo().tell(StatusReply.success(owner));
-    return dispatch();
+  private Behavior<Command> onSubscribeHandler(SubscribeHandler s) {
+    return dispatchIf(handlers.subscribe(s.handler(), s.parallelism(), s.settings(), s.replyTo()));
   }
 
   private Behavior<Command> onHandlerDone(HandlerDone done) {
@@ -436,7 +384,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onDrain(Drain drain) {
-    endParkedReads(); // nothing more is delivered: so that HTTP can finish its requests
+    dispatcher.endParkedReads(); // nothing more is delivered: so that HTTP can finish its requests
     handlers.drain(drain.timeout(), (finished, abandoned) ->
         drain.replyTo().tell(StatusReply.success(new DrainResult(finished, abandoned))));
     return this;
@@ -536,9 +484,14 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   @Override
-  public void delivered(long delivered, long redelivered) {
-    counters.delivered.add(delivered);
-    counters.redelivered.add(redelivered);
+  public void add(ConsumerStats.Total total, long count) {
+    switch (total) {
+      case DELIVERED -> counters.delivered.add(count);
+      case REDELIVERED -> counters.redelivered.add(count);
+      case ACKED -> counters.acked.add(count);
+      case DROPPED -> counters.dropped.add(count);
+      case DEAD_LETTERED -> counters.deadLettered.add(count);
+    }
   }
 
   @Override
@@ -572,17 +525,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   @Override
-  public void dropped() {
-    counters.dropped.increment();
-  }
-
-  @Override
   public Executor executor(String dispatcherName) {
-    try {
-      return getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcherName));
-    } catch (RuntimeException noSuchDispatcher) {
-      return null;
-    }
+    return getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcherName));
   }
 
   @Override
@@ -600,26 +544,18 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   @Override
   public void checkTimeoutsEvery(Duration interval) {
-    if (interval == null) {
-      timers.cancel(CheckHandlerTimeouts.INSTANCE);
-    } else {
+    timers.cancel(CheckHandlerTimeouts.INSTANCE);
+    if (interval != null) {
       timers.startTimerWithFixedDelay(CheckHandlerTimeouts.INSTANCE, interval);
     }
   }
 
   @Override
   public void drainDeadline(Duration timeout) {
-    if (timeout == null) {
-      timers.cancel(DrainDeadline.INSTANCE);
-    } else {
+    timers.cancel(DrainDeadline.INSTANCE);
+    if (timeout != null) {
       timers.startSingleTimer(DrainDeadline.INSTANCE, timeout);
     }
-  }
-
-  @Override
-  public void handlerAcked() {
-    counters.acked.increment();
-    dispatcher.reportProgress(false);
   }
 
   @Override

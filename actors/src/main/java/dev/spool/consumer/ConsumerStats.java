@@ -17,6 +17,9 @@ import java.time.Instant;
  */
 public final class ConsumerStats {
 
+  /** The queue's totals over its consumers, which a consumer adds to (through its actor). */
+  public enum Total { DELIVERED, REDELIVERED, ACKED, DROPPED, DEAD_LETTERED }
+
   /** Gone or settled sequences one info passes over at most looking for the oldest unacknowledged: some microseconds. */
   static final int LAG_AGE_SCAN_LIMIT = 8192;
 

@@ -5,6 +5,7 @@ import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
@@ -51,8 +52,8 @@ public final class Dispatcher<E> {
     /** The rounds of this turn are spent with more to deliver: come back after the mailbox. */
     void yieldRounds();
 
-    /** The round delivered {@code delivered}, {@code redelivered} of them again: for the queue's totals. */
-    void delivered(long delivered, long redelivered);
+    /** Adds to the queue's totals. */
+    void add(ConsumerStats.Total total, long count);
 
     /** The round's deliveries of {@code batch} are in flight: arm its ack deadline. */
     void ackDeadline(long batch);
@@ -249,23 +250,41 @@ public final class Dispatcher<E> {
   }
 
   /**
-   * A pull read of up to {@code max}, waiting at most {@code waitFor} ({@code null}: not at all),
-   * capped at {@code maxWait}: the deliveries to answer with now, or {@code null} when it is parked
-   * ({@link Outlet#parked}) until some come or its wait ends. It answers at once, possibly empty,
-   * while paused or draining, behind reads parked earlier (they come first), or when
-   * {@code maxParked} reads wait already.
+   * Serves a pull read of up to {@code max}, waiting at most {@code waitFor} ({@code null}: not at
+   * all) within {@code limits}: answers at once what there is (possibly nothing: while paused or
+   * draining, behind reads parked earlier, or when too many are parked), or parks it
+   * ({@link Outlet#parked}) until deliveries come or its wait ends. A bad read is refused with
+   * InvalidConfiguration, changing nothing.
    */
-  public List<Delivery> read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo,
-      Duration maxWait, int maxParked) {
+  public void read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo,
+      SpoolSettings.ConsumerDefaults limits) {
+    String invalid = invalidRead(max, waitFor, limits.maxReadBatch());
+    if (invalid != null) {
+      replyTo.tell(StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
+      return;
+    }
     state.stats().touch(clock.millis());
     Subscribers<E> subscribers = state.subscribers();
     List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 ? List.of() : take(max, Subscribers.PULL_OWNER);
+    Duration maxWait = limits.maxReadWait();
     Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
-    if (!got.isEmpty() || wait.isZero() || state.draining() || subscribers.parkingFull(maxParked)) {
-      return got;
+    boolean answerNow = !got.isEmpty() || wait.isZero() || state.draining()
+        || subscribers.parkingFull(limits.maxParkedReads());
+    if (!answerNow) {
+      outlet.parked(subscribers.park(max, replyTo), wait);
     }
-    outlet.parked(subscribers.park(max, replyTo), wait);
-    return null;
+    finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
+    if (answerNow) {
+      replyTo.tell(StatusReply.success(got));
+    }
+  }
+
+  /** The wait of parked read {@code id} ended: it is answered empty, unless it was answered already. */
+  public void readExpired(long id) {
+    Subscribers.ParkedRead read = state.subscribers().unpark(id);
+    if (read != null) {
+      read.replyTo().tell(StatusReply.success(List.of()));
+    }
   }
 
   /** Up to {@code max} deliveries for {@code owner}, redeliveries first. */
@@ -432,7 +451,10 @@ public final class Dispatcher<E> {
   /** Counts what the round delivered, arms the ack deadline of its batch, asks to be woken if starved, reports progress. */
   public void finishRound() {
     if (roundDelivered + roundRedelivered > 0) {
-      outlet.delivered(roundDelivered + roundRedelivered, roundRedelivered);
+      outlet.add(ConsumerStats.Total.DELIVERED, roundDelivered + roundRedelivered);
+      if (roundRedelivered > 0) {
+        outlet.add(ConsumerStats.Total.REDELIVERED, roundRedelivered);
+      }
       roundDelivered = 0;
       roundRedelivered = 0;
       state.stats().touch(clock.millis());
@@ -469,5 +491,32 @@ public final class Dispatcher<E> {
   /** The queue appended past what this consumer had seen. */
   public void woken() {
     awaitingMessages = false;
+  }
+
+  /**
+   * A fresh incarnation of the actor takes over: it is told of the restart, the ack deadlines of the
+   * batches in flight are armed again, and what waited on the previous one's timers (backoffs,
+   * long-polls) goes on at once. How many incarnations came before this one.
+   */
+  public int recover() {
+    int restarts = state.incarnated();
+    if (restarts > 0) {
+      LOG.warn("queue {}: consumer {} restarted (restart {}), position kept at {}", state.queue(), name, restarts,
+          cursor.next());
+      outlet.publish(new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
+    }
+    for (long batch : cursor.openBatches()) {
+      outlet.ackDeadline(batch);
+    }
+    cursor.endBackoffs();
+    endParkedReads();
+    return restarts;
+  }
+
+  /** Long-polls end now, empty: nothing more is delivered, or the timers that would end them are gone. */
+  public void endParkedReads() {
+    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
+      outlet.answer(read, List.of());
+    }
   }
 }

@@ -34,7 +34,7 @@ public final class HandlerCalls {
 
   /** What handler subscriptions ask of the actor. */
   public interface Outlet {
-    /** The dispatcher named {@code name} for handler calls, or {@code null} when none is configured. */
+    /** The dispatcher named {@code name} for handler calls; throws when none is configured. */
     Executor executor(String name);
 
     /** A circuit breaker for subscription {@code owner}, which tells the actor when it changes ({@link #breakerChanged}). */
@@ -48,9 +48,6 @@ public final class HandlerCalls {
 
     /** End the drain ({@link #drainDeadline}) after {@code timeout}; the deadline is cancelled when {@code null}. */
     void drainDeadline(Duration timeout);
-
-    /** A call acknowledged its delivery: count it, and report progress. */
-    void handlerAcked();
 
     void publish(SpoolEvent event);
   }
@@ -80,18 +77,22 @@ public final class HandlerCalls {
   }
 
   /**
-   * Adds a subscription: its id. Refused with {@link SpoolException.InvalidConfiguration}, changing
-   * nothing, without a handler, with a parallelism beyond the prefetch, or with an unknown dispatcher.
+   * Adds a subscription, answering {@code replyTo} with its id: whether it was added (then dispatch).
+   * Refused with InvalidConfiguration, changing nothing, without a handler, with a parallelism beyond
+   * the prefetch, or with an unknown dispatcher.
    */
-  public long subscribe(Function<Delivery, CompletionStage<Done>> function, int parallelism, HandlerSettings settings) {
+  public boolean subscribe(Function<Delivery, CompletionStage<Done>> function, int parallelism,
+      HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo) {
     String invalid = HandlerPool.invalid(function, settings, parallelism, state.prefetch());
-    if (invalid != null) {
-      throw new SpoolException.InvalidConfiguration(invalid);
+    Executor executor = null;
+    try {
+      executor = invalid != null ? null : outlet.executor(settings.dispatcher());
+    } catch (RuntimeException noSuchDispatcher) {
+      invalid = "no dispatcher '" + settings.dispatcher() + "' is configured for handlers";
     }
-    Executor executor = outlet.executor(settings.dispatcher());
-    if (executor == null) {
-      throw new SpoolException.InvalidConfiguration(
-          "no dispatcher '" + settings.dispatcher() + "' is configured for handlers");
+    if (invalid != null) {
+      replyTo.tell(StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
+      return false;
     }
     long owner = state.subscribers().newOwner();
     // A call must time out no later than its delivery's ack deadline, or the deadline would hand the
@@ -101,7 +102,8 @@ public final class HandlerCalls {
     pool.add(owner, function, parallelism, executor, outlet.breaker(owner, settings), timeout);
     checkTimeouts();
     state.stats().touch(clock.millis());
-    return owner;
+    replyTo.tell(StatusReply.success(owner));
+    return true;
   }
 
   /** Calls {@code handler} for {@code delivery} on its dispatcher; the outcome comes back to {@link #done}. */
@@ -136,9 +138,7 @@ public final class HandlerCalls {
     handler.outcome(attempt, failure == null);
     if (failure == null) {
       state.stats().touch(clock.millis());
-      if (settlements.handled(sequence, attempt)) {
-        outlet.handlerAcked();
-      }
+      settlements.handled(sequence, attempt);
     } else {
       // The class only: an exception's message may quote the payload, and logs never carry payloads.
       LOG.debug("queue {}: consumer {} handler {} failed on sequence {} (attempt {}): {}", state.queue(), name,

@@ -8,6 +8,7 @@ import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongConsumer;
@@ -40,8 +41,10 @@ public final class Settlements {
      */
     void deadLetter(String queue, Message message, int attempts, String reason);
 
-    /** A message given up on was dropped, there being no dead-letter queue. */
-    void dropped();
+    /** Adds to the queue's totals. */
+    void add(ConsumerStats.Total total, long count);
+
+    void publish(SpoolEvent event);
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(Settlements.class);
@@ -95,7 +98,7 @@ public final class Settlements {
       }
     }
     dispatcher.endRound();
-    state.stats().countAcked(acked);
+    acked(acked);
     return new AckResult(acked, already, unknown);
   }
 
@@ -108,8 +111,20 @@ public final class Settlements {
     } else {
       state.subscribers().returnCreditUpTo(sequence);
     }
-    state.stats().countAcked(acked);
+    acked(acked);
     return new AckResult(acked, List.of(), sequence >= cursor.next() ? List.of(sequence) : List.of());
+  }
+
+  /**
+   * Counts {@code acked} acknowledgements, and shows the queue the progress (before the acker hears
+   * back: then the queue can free what it acked).
+   */
+  private void acked(int acked) {
+    state.stats().countAcked(acked);
+    if (acked > 0) {
+      effects.add(ConsumerStats.Total.ACKED, acked);
+    }
+    dispatcher.reportProgress(false);
   }
 
   /** A delivery was settled by acknowledgement: traced, and counted toward its group. */
@@ -149,8 +164,8 @@ public final class Settlements {
         || cursor.ack(sequence, batchSettled) != ConsumerCursor.AckOutcome.ACKED) {
       return false; // at most once, or a later attempt or a seek took over
     }
-    state.stats().countAcked(1);
     settled(sequence, attempt);
+    acked(1);
     return true;
   }
 
@@ -189,7 +204,7 @@ public final class Settlements {
     if (deadLetterQueue != null && message != null) {
       effects.deadLetter(deadLetterQueue, message, attempts, reason);
     } else if (drop(sequence, attempts)) {
-      effects.dropped();
+      effects.add(ConsumerStats.Total.DROPPED, 1);
       LOG.debug("queue {}: consumer {} dropped sequence {} after {} attempts ({})", state.queue(), name, sequence,
           attempts, reason);
     }
@@ -197,21 +212,24 @@ public final class Settlements {
 
   /**
    * The dead-letter queue answered for {@code sequence}: with the sequences it {@code appended}, then
-   * it is settled and the event to publish is returned; or with a {@code failure}, then it comes back
-   * after the backoff ({@link #deadLetterFailed}) and there is no event.
+   * it is settled, counted and published, and the actor dispatches (true); or with a {@code failure},
+   * then it comes back after the backoff ({@link #deadLetterFailed}).
    */
-  public SpoolEvent.DeadLettered deadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
+  public boolean deadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
       Throwable failure) {
     String deadLetterQueue = state.retry().deadLetterQueue();
     if (failure != null) {
       LOG.warn("queue {}: consumer {} could not dead-letter sequence {} to {} ({}); retrying later", state.queue(),
           name, sequence, deadLetterQueue, failure.getMessage());
       deadLetterFailed(sequence, attempts);
-      return null;
+      return false;
     }
     deadLettered(sequence, attempts);
-    return new SpoolEvent.DeadLettered(dispatcher.instant(), state.queue(), name, sequence, reason, attempts,
-        deadLetterQueue, appended == null || appended.isEmpty() ? 0 : appended.get(0));
+    effects.add(ConsumerStats.Total.DEAD_LETTERED, 1);
+    effects.publish(new SpoolEvent.DeadLettered(dispatcher.instant(), state.queue(), name, sequence, reason, attempts,
+        deadLetterQueue, appended == null || appended.isEmpty() ? 0 : appended.get(0)));
+    dispatcher.reportProgress(false);
+    return true;
   }
 
   /**
@@ -284,17 +302,16 @@ public final class Settlements {
 
   /**
    * Removal step {@code epoch} removed {@code removed} ({@code expired}, else evicted; not
-   * {@code counted} when redriven): the event telling what this consumer lost, or {@code null} when
-   * it lost nothing counted.
+   * {@code counted} when redriven): publishes what this consumer lost, if it lost anything counted.
    */
-  public SpoolEvent removal(List<Message> removed, long epoch, boolean counted, boolean expired) {
+  public void removal(List<Message> removed, long epoch, boolean counted, boolean expired) {
     Withdrawn gone = removed(removed, epoch, counted, expired ? DeliveryTrace.Kind.EXPIRED : DeliveryTrace.Kind.DROPPED);
-    if (gone.count() == 0) {
-      return null;
+    if (gone.count() > 0) {
+      Instant at = dispatcher.instant();
+      effects.publish(expired
+          ? new SpoolEvent.MessagesExpired(at, state.queue(), name, gone.count(), gone.first(), gone.last())
+          : new SpoolEvent.MessagesDropped(at, state.queue(), name, gone.count(), gone.first(), gone.last()));
     }
-    return expired
-        ? new SpoolEvent.MessagesExpired(dispatcher.instant(), state.queue(), name, gone.count(), gone.first(), gone.last())
-        : new SpoolEvent.MessagesDropped(dispatcher.instant(), state.queue(), name, gone.count(), gone.first(), gone.last());
   }
 
   /** What a removal step withdrew from this consumer: how many it had not acknowledged, first and last. */

@@ -14,7 +14,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A consumer's plain classes without its actor: a log of 1 KiB messages, a {@link ConsumerState},
@@ -40,14 +42,12 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   final List<Long> awaits = new ArrayList<>();
   final List<Long> progress = new ArrayList<>();
   final List<String> positions = new ArrayList<>();
-  long delivered;
-  long redelivered;
+  final Map<ConsumerStats.Total, Long> totals = new EnumMap<>(ConsumerStats.Total.class);
   final List<Long> settledBatches = new ArrayList<>();
   final List<String> retries = new ArrayList<>();
   final List<String> givenUp = new ArrayList<>();
   final List<String> parked = new ArrayList<>();
   int yields;
-  int dropped;
 
   ConsumerFixture(ConsumerSettings settings, QueueSettings.DeadLetter deadLetter, int messages) {
     append(messages);
@@ -114,9 +114,12 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   }
 
   @Override
-  public void delivered(long delivered, long redelivered) {
-    this.delivered += delivered;
-    this.redelivered += redelivered;
+  public void add(ConsumerStats.Total total, long count) {
+    totals.merge(total, count, Long::sum);
+  }
+
+  long total(ConsumerStats.Total total) {
+    return totals.getOrDefault(total, 0L);
   }
 
   @Override
@@ -154,10 +157,6 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
     givenUp.add(message.sequence() + " after " + attempts + " (" + reason + ")");
   }
 
-  @Override
-  public void dropped() {
-    dropped++;
-  }
 
   @Override
   public void parked(Subscribers.ParkedRead read, Duration wait) {

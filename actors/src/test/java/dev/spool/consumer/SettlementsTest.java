@@ -67,7 +67,7 @@ class SettlementsTest {
     f.dispatcher.take(1, Subscribers.PULL_OWNER);
     f.settlements.nack(List.of(1L), false);
     assertEquals(List.of(), f.givenUp, "no dead-letter queue to ask");
-    assertEquals(1, f.dropped, "the actor counts it in its queue's totals");
+    assertEquals(1, f.total(ConsumerStats.Total.DROPPED), "and in its queue's totals");
     assertEquals(ConsumerCursor.Standing.SETTLED, f.state.cursor().standingOf(1));
     assertFalse(f.settlements.drop(1, 1), "dropped once");
     assertEquals(1, f.state.stats().counters().dropped());
