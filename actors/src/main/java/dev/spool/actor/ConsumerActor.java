@@ -49,9 +49,9 @@ import org.apache.pekko.pattern.StatusReply;
  * redeliveries first. A message given up on goes to the dead-letter queue before it is settled.
  *
  * <p>It keeps the protocol, the timers, the tells and the replies. The decisions are plain classes
- * driven on its thread (no hop per delivery or ack) that reach back through the outlets of
- * the outlets it implements: {@link Dispatcher} (what goes to whom), {@link Settlements}, {@link HandlerCalls}
- * and {@link PositionJournal}, over a {@link ConsumerState} that the queue keeps across restarts.
+ * driven on its thread (no hop per delivery or ack) that reach back through the outlets it
+ * implements: {@link Dispatcher} (what goes to whom), {@link Settlements}, {@link HandlerCalls} and
+ * {@link PositionJournal}, over a {@link ConsumerState} that the queue keeps across restarts.
  *
  * <p>The queue tells every consumer what each removal step (epoch) removed ({@link MessagesRemoved});
  * a removal marker of a step not told of yet stops delivery there, so none is missed or counted
@@ -194,7 +194,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
   }
 
-  /** A consumer reading {@code log} directly, adding to its queue's {@code counters}, telling {@code parent} its progress. */
+  /** A consumer reading {@code log} directly, adding to its queue's {@code counters}, telling {@code parent}. */
   static Behavior<Command> create(String name, State state, LogView log, QueueCounters counters,
       ActorRef<QueueActor.Command> parent, ActorRef<QueueManager.Command> manager, SpoolSettings settings) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers ->
@@ -256,9 +256,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(Ack.class, ack -> acknowledged(ack.replyTo(), settlements.ack(ack.sequences())))
         .onMessage(AckUpTo.class, ack -> acknowledged(ack.replyTo(), settlements.ackUpTo(ack.sequence())))
         .onMessage(Nack.class, this::onNack)
-        .onMessage(Seek.class, this::onSeek)
-        .onMessage(Pause.class, pause -> paused(true, pause.replyTo()))
-        .onMessage(Resume.class, resume -> paused(false, resume.replyTo()))
+        .onMessage(Seek.class, seek -> dispatchIf(settlements.seek(seek.to(), seek.replyTo())))
+        .onMessage(Pause.class, pause -> dispatchIf(dispatcher.pause(true, pause.replyTo())))
+        .onMessage(Resume.class, resume -> dispatchIf(dispatcher.pause(false, resume.replyTo())))
         .onMessage(GetInfo.class, get -> reply(get.replyTo(), state.stats().info(name, state, log, clock.millis())))
         .onMessage(GetRef.class, get -> reply(get.replyTo(), getContext().getSelf()))
         .onMessage(Subscribe.class, this::onSubscribe)
@@ -277,7 +277,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(UnsubscribeHandler.class, u -> dispatchIf(handlers.unsubscribe(u.subscription(), u.replyTo())))
         .onMessage(HandlerDone.class, this::onHandlerDone)
         .onMessageEquals(CheckHandlerTimeouts.INSTANCE, () -> dispatchIf(handlers.checkTimeouts(System.nanoTime())))
-        .onMessage(BreakerChanged.class, changed -> dispatchIf(handlers.breakerChanged(changed.subscription(), changed.state())))
+        .onMessage(BreakerChanged.class, c -> dispatchIf(handlers.breakerChanged(c.subscription(), c.state())))
         .onMessage(DeadLetterAppended.class, this::onDeadLetterAppended)
         .onMessage(Drain.class, this::onDrain)
         .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
@@ -321,25 +321,6 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     return dispatch();
   }
 
-  private Behavior<Command> onSeek(Seek seek) {
-    try {
-      settlements.seek(resolve(seek.to(), log));
-    } catch (SpoolException e) {
-      Request.fail(seek, e);
-      return this;
-    }
-    dispatcher.reportProgress(true); // and the answer waits for the journal: a replay asked for must survive a restart
-    state.position().replyWhenDurable(seek.replyTo(), Done.getInstance(), state.queue(), name);
-    return dispatch();
-  }
-
-  private Behavior<Command> paused(boolean paused, ActorRef<StatusReply<Done>> replyTo) {
-    state.paused(paused);
-    state.position().journal(state, true, this);
-    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name);
-    return paused ? this : dispatch();
-  }
-
   private Behavior<Command> onPositionSaved(PositionSaved saved) {
     state.position().saved(saved.version(), state, this);
     return this;
@@ -379,8 +360,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onHandlerDone(HandlerDone done) {
-    return handlers.done(done.subscription(), done.call(), done.sequence(), done.attempt(), done.failure())
-        ? dispatch() : this;
+    return dispatchIf(handlers.done(done.subscription(), done.call(), done.sequence(), done.attempt(), done.failure()));
   }
 
   private Behavior<Command> onDrain(Drain drain) {

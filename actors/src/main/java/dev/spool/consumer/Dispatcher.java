@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
 import org.slf4j.Logger;
@@ -486,6 +487,17 @@ public final class Dispatcher<E> {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Pauses delivery, or resumes it, answering {@code replyTo} once that is journaled: whether to
+   * dispatch (on resuming).
+   */
+  public boolean pause(boolean paused, ActorRef<StatusReply<Done>> replyTo) {
+    state.paused(paused);
+    state.position().journal(state, true, outlet);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name);
+    return !paused;
   }
 
   /** The queue appended past what this consumer had seen. */

@@ -4,6 +4,8 @@ import dev.spool.AckResult;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.SpoolEvent;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
@@ -13,6 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.function.LongPredicate;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -285,6 +290,25 @@ public final class Settlements {
     if (owner >= 0 && state.explicit()) {
       cursor.releaseOwner(owner, state.retry().maxDeliveries(), outOfAttempts);
     }
+  }
+
+  /**
+   * Moves the cursor to {@code to}, answering {@code replyTo} once the new position is journaled (a
+   * replay asked for must survive a restart): whether it moved (then dispatch). A position past the
+   * end is refused, changing nothing.
+   */
+  public boolean seek(StartPosition to, ActorRef<StatusReply<Done>> replyTo) {
+    long target;
+    try {
+      target = Dispatcher.resolve(to, log);
+    } catch (SpoolException e) {
+      replyTo.tell(StatusReply.error(e));
+      return false;
+    }
+    seek(target);
+    dispatcher.reportProgress(true);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name);
+    return true;
   }
 
   /** Moves the cursor to {@code target}; deliveries in flight are dropped (traced as skipped), their deadlines cancelled. */
