@@ -4,6 +4,7 @@ import dev.spool.AckMode;
 import dev.spool.Backoff;
 import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
+import dev.spool.HandlerSettings;
 import dev.spool.Message;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
@@ -15,14 +16,18 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import org.apache.pekko.Done;
 
 /**
  * A consumer's plain classes without its actor: a log of 1 KiB messages, a {@link ConsumerState},
  * its {@link Dispatcher} and {@link Settlements}, with the actor's side recorded instead of sent.
  */
-final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Effects {
+final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Effects, HandlerCalls.Outlet {
 
   static final long T0 = Instant.parse("2026-11-30T10:00:00Z").toEpochMilli();
   static final byte[] KIB = new byte[1024];
@@ -32,6 +37,16 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   final ConsumerState<String> state;
   final Dispatcher<String> dispatcher;
   final Settlements settlements;
+  final HandlerCalls handlerCalls;
+
+  /** A handler call the actor would pipe back. */
+  record Piped(long owner, long call, Delivery delivery, CompletionStage<Done> outcome) {}
+
+  final List<Piped> piped = new ArrayList<>();
+  final Map<Long, HandlerPoolTest.FakeBreaker> breakers = new HashMap<>();
+  /** The timeout checks' interval as last armed; {@code null} when cancelled. */
+  Duration timeoutChecks;
+  final List<String> drainDeadlines = new ArrayList<>();
 
   final List<Delivery> pulled = new ArrayList<>();
   final List<String> sent = new ArrayList<>();
@@ -58,6 +73,7 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
     state = new ConsumerState<>("orders", resolved, deadLetter, 1, 0, T0, 1000);
     dispatcher = new Dispatcher<>("c", state, log, 100, 16, this, clock);
     settlements = new Settlements("c", state, log, dispatcher, this);
+    handlerCalls = new HandlerCalls("c", state, settlements, this, clock);
   }
 
   static ConsumerFixture explicit(int prefetch, int messages) {
@@ -99,8 +115,38 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
 
   @Override
   public void call(HandlerPool.Handler handler, Delivery delivery) {
-    state.handlers().started(handler, delivery.sequence(), delivery.attempt(), 0);
+    handlerCalls.call(handler, delivery);
     called.add(delivery);
+  }
+
+  @Override
+  public Executor executor(String name) {
+    if (!name.equals("spool.handler-dispatcher")) {
+      throw new IllegalArgumentException("no such dispatcher");
+    }
+    return Runnable::run;
+  }
+
+  @Override
+  public HandlerPool.Breaker breaker(long owner, HandlerSettings settings) {
+    HandlerPoolTest.FakeBreaker breaker = new HandlerPoolTest.FakeBreaker();
+    breakers.put(owner, breaker);
+    return breaker;
+  }
+
+  @Override
+  public void pipe(CompletionStage<Done> outcome, long owner, long call, Delivery delivery) {
+    piped.add(new Piped(owner, call, delivery, outcome));
+  }
+
+  @Override
+  public void checkTimeoutsEvery(Duration interval) {
+    timeoutChecks = interval;
+  }
+
+  @Override
+  public void drainDeadline(Duration timeout) {
+    drainDeadlines.add(timeout == null ? "cancelled" : "in " + timeout.toMillis() + " ms");
   }
 
   @Override
