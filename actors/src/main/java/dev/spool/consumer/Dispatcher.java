@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * What a consumer delivers next and to whom: redeliveries before new messages, passing over
  * messages removed by steps it has been told of and those its filter refuses; credit split fairly
  * between competing subscribers; rounds that serve parked reads first, then streams, actor
- * subscribers and handlers in turn; and the ack-deadline batch of a round's deliveries.
+ * subscribers and handlers in turn; the end of a round (totals, the ack deadline of its batch, a
+ * wake-up asked of the queue, progress); pull reads answered or parked; pausing; and what a new
+ * incarnation of the actor re-arms.
  *
  * <p>One per actor incarnation (its round state dies with it); the {@link ConsumerState} it serves
  * outlives it. Single-threaded: driven by the owning {@code ConsumerActor}, which sends what it

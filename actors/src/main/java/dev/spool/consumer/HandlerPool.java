@@ -24,8 +24,8 @@ import org.apache.pekko.pattern.StatusReply;
  * times at once behind its own circuit breaker; the calls running, oldest first, for their
  * timeouts; cancellations waiting for calls to finish; and what a drain counts.
  *
- * <p>Single-threaded: driven by the owning {@code ConsumerActor}, which runs the calls on their
- * dispatcher and times them with {@link #timedOut}.
+ * <p>Single-threaded: driven by the owning {@code ConsumerActor} through {@link HandlerCalls}, which
+ * starts the calls and times them with {@link #timedOut}.
  */
 public final class HandlerPool {
 

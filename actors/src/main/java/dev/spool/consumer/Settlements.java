@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 /**
  * What settles a consumer's deliveries, or puts them back: acknowledgements, nacks, handler
  * outcomes, ack deadlines, subscribers going away, seeks, removals by the queue, and giving up on a
- * message. It keeps the cursor, the retry history, the trace, the counters and the groups in step;
- * the timers and the dead-letter queue are the actor's, reached through {@link Effects}.
+ * message, dead-lettering or dropping it. It keeps the cursor, the retry history, the trace, the
+ * counters, the groups and the progress the queue sees in step; the timers, the queue's totals,
+ * events and the dead-letter queue are the actor's, reached through {@link Effects}.
  *
  * <p>One per actor incarnation, like its {@link Dispatcher}. Single-threaded: driven by the owning
  * {@code ConsumerActor}.
