@@ -301,7 +301,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> acknowledged(ActorRef<StatusReply<AckResult>> replyTo, AckResult result) {
-    state.position().replyWhenDurable(replyTo, result, state.queue(), name);
+    state.position().replyWhenDurable(replyTo, result, state.queue(), name, this);
     return dispatch();
   }
 
@@ -431,6 +431,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   // the outlets of the plain classes: the tells, timers, handler calls and the dead-letter queue
+
+  @Override
+  public <T> void reply(ActorRef<StatusReply<T>> to, StatusReply<T> reply) {
+    to.tell(reply);
+  }
 
   @Override
   public void answer(Subscribers.ParkedRead read, List<Delivery> deliveries) {

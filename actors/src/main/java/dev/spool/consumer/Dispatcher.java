@@ -263,7 +263,7 @@ public final class Dispatcher<E> {
       SpoolSettings.ConsumerDefaults limits) {
     String invalid = invalidRead(max, waitFor, limits.maxReadBatch());
     if (invalid != null) {
-      replyTo.tell(StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
+      outlet.reply(replyTo, StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
       return;
     }
     state.stats().touch(clock.millis());
@@ -278,7 +278,7 @@ public final class Dispatcher<E> {
     }
     finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
     if (answerNow) {
-      replyTo.tell(StatusReply.success(got));
+      outlet.reply(replyTo, StatusReply.success(got));
     }
   }
 
@@ -286,7 +286,7 @@ public final class Dispatcher<E> {
   public void readExpired(long id) {
     Subscribers.ParkedRead read = state.subscribers().unpark(id);
     if (read != null) {
-      read.replyTo().tell(StatusReply.success(List.of()));
+      outlet.reply(read.replyTo(), StatusReply.success(List.of()));
     }
   }
 
@@ -498,7 +498,7 @@ public final class Dispatcher<E> {
   public boolean pause(boolean paused, ActorRef<StatusReply<Done>> replyTo) {
     state.paused(paused);
     state.position().journal(state, true, outlet);
-    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name, outlet);
     return !paused;
   }
 

@@ -33,7 +33,7 @@ public final class HandlerCalls {
   private static final Logger LOG = LoggerFactory.getLogger(HandlerCalls.class);
 
   /** What handler subscriptions ask of the actor. */
-  public interface Outlet {
+  public interface Outlet extends Replies {
     /** The dispatcher named {@code name} for handler calls; throws when none is configured. */
     Executor executor(String name);
 
@@ -91,7 +91,7 @@ public final class HandlerCalls {
       invalid = "no dispatcher '" + settings.dispatcher() + "' is configured for handlers";
     }
     if (invalid != null) {
-      replyTo.tell(StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
+      outlet.reply(replyTo, StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
       return false;
     }
     long owner = state.subscribers().newOwner();
@@ -102,7 +102,7 @@ public final class HandlerCalls {
     pool.add(owner, function, parallelism, executor, outlet.breaker(owner, settings), timeout);
     checkTimeouts();
     state.stats().touch(clock.millis());
-    replyTo.tell(StatusReply.success(owner));
+    outlet.reply(replyTo, StatusReply.success(owner));
     return true;
   }
 
@@ -201,7 +201,7 @@ public final class HandlerCalls {
   public boolean unsubscribe(long owner, ActorRef<StatusReply<Done>> replyTo) {
     HandlerPool.Handler handler = pool.cancel(owner, replyTo);
     if (handler == null) {
-      replyTo.tell(StatusReply.success(Done.getInstance()));
+      outlet.reply(replyTo, StatusReply.success(Done.getInstance()));
       return false;
     }
     if (handler.finished()) {
@@ -214,7 +214,9 @@ public final class HandlerCalls {
     List<ActorRef<StatusReply<Done>>> replies = pool.detach(handler);
     checkTimeouts();
     settlements.releaseOwner(handler.owner());
-    replies.forEach(r -> r.tell(StatusReply.success(Done.getInstance())));
+    for (ActorRef<StatusReply<Done>> r : replies) {
+      outlet.reply(r, StatusReply.success(Done.getInstance()));
+    }
   }
 
   /**

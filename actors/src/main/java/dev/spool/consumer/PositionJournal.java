@@ -28,7 +28,7 @@ public final class PositionJournal {
   static final int MAX_WAITING_REPLIES = 10_000;
 
   /** What the journal asks of the actor: to tell its queue. */
-  public interface Outlet {
+  public interface Outlet extends Replies {
     /** Tell the queue this consumer needs nothing below {@code watermark} any more. */
     void progressed(long watermark);
 
@@ -110,11 +110,12 @@ public final class PositionJournal {
    * Answers {@code replyTo} with {@code result}, on a durable queue once the position as it is now
    * is journaled; with a Timeout at once when too many answers wait already (the change is applied).
    */
-  public <T> void replyWhenDurable(ActorRef<StatusReply<T>> replyTo, T result, String queue, String consumer) {
+  public <T> void replyWhenDurable(ActorRef<StatusReply<T>> replyTo, T result, String queue, String consumer,
+      Replies replies) {
     if (stored()) {
-      replyTo.tell(StatusReply.success(result));
-    } else if (!hold(() -> replyTo.tell(StatusReply.success(result)))) {
-      replyTo.tell(StatusReply.error(new SpoolException.Timeout("consumer '" + consumer + "' of queue '" + queue
+      replies.reply(replyTo, StatusReply.success(result));
+    } else if (!hold(() -> replies.reply(replyTo, StatusReply.success(result)))) {
+      replies.reply(replyTo, StatusReply.error(new SpoolException.Timeout("consumer '" + consumer + "' of queue '" + queue
           + "': the journal has not stored earlier changes yet; this one is applied but not yet durable,"
           + " send it again later")));
     }

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class Settlements {
 
   /** What settling asks of the actor. */
-  public interface Effects {
+  public interface Effects extends Replies {
     /** Every delivery of {@code batch} is settled: its ack deadline can be cancelled. */
     void batchSettled(long batch);
 
@@ -303,12 +303,12 @@ public final class Settlements {
     try {
       target = Dispatcher.resolve(to, log);
     } catch (SpoolException e) {
-      replyTo.tell(StatusReply.error(e));
+      effects.reply(replyTo, StatusReply.error(e));
       return false;
     }
     seek(target);
     dispatcher.reportProgress(true);
-    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name, effects);
     return true;
   }
 

@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * A consumer's plain classes without its actor: a log of 1 KiB messages, a {@link ConsumerState},
@@ -96,6 +98,19 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
 
   static List<Long> sequences(List<Delivery> deliveries) {
     return deliveries.stream().map(Delivery::sequence).toList();
+  }
+
+  /** Replies go straight to their (test inbox) recipients, as the actor sends them. */
+  static final Replies TELL = new Replies() {
+    @Override
+    public <T> void reply(ActorRef<StatusReply<T>> to, StatusReply<T> reply) {
+      to.tell(reply);
+    }
+  };
+
+  @Override
+  public <T> void reply(ActorRef<StatusReply<T>> to, StatusReply<T> reply) {
+    to.tell(reply);
   }
 
   @Override

@@ -141,8 +141,8 @@ class PositionJournalTest {
     journal.changed(1, false);
     TestInbox<StatusReply<String>> first = TestInbox.create();
     TestInbox<StatusReply<String>> second = TestInbox.create();
-    journal.replyWhenDurable(first.getRef(), "acked", "orders", "billing");
-    journal.replyWhenDurable(second.getRef(), "acked", "orders", "billing");
+    journal.replyWhenDurable(first.getRef(), "acked", "orders", "billing", ConsumerFixture.TELL);
+    journal.replyWhenDurable(second.getRef(), "acked", "orders", "billing", ConsumerFixture.TELL);
     assertFalse(first.hasMessages(), "waits for the journal");
     Throwable refused = second.receiveMessage().getError();
     assertTrue(refused instanceof SpoolException.Timeout);
