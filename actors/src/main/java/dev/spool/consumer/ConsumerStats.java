@@ -5,6 +5,7 @@ import dev.spool.DeliveryState;
 import dev.spool.Message;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.LogView;
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -15,6 +16,9 @@ import java.time.Instant;
  * <p>Single-threaded: driven by the owning {@code ConsumerActor}.
  */
 public final class ConsumerStats {
+
+  /** The queue's totals over its consumers, which a consumer adds to (through its actor). */
+  public enum Total { DELIVERED, REDELIVERED, ACKED, DROPPED, DEAD_LETTERED }
 
   /** Gone or settled sequences one info passes over at most looking for the oldest unacknowledged: some microseconds. */
   static final int LAG_AGE_SCAN_LIMIT = 8192;
@@ -116,6 +120,34 @@ public final class ConsumerStats {
     }
     staleReported = true;
     return true;
+  }
+
+  /** What the janitor's tick asks of a consumer: nothing, to leave (inactive), or to report it is stale. */
+  public record Tick(Action action, long idleMillis, long lag) {
+    public enum Action { NOTHING, REMOVE_INACTIVE, REPORT_STALE }
+
+    static final Tick NOTHING = new Tick(Action.NOTHING, 0, 0);
+  }
+
+  /**
+   * On the janitor's tick at {@code nowMillis}: a consumer with a subscriber or handler attached is
+   * in use even when nothing arrives (it is touched); one idle for its {@code inactiveTimeout}
+   * ({@code null}: never) asks to be removed; one idle {@code staleAfter} is reported once per
+   * episode.
+   */
+  public Tick tick(ConsumerState<?> state, LogView log, long nowMillis, Duration inactiveTimeout, Duration staleAfter) {
+    if (state.subscribers().anyAttached() || !state.handlers().isEmpty()) {
+      touch(nowMillis);
+      return Tick.NOTHING;
+    }
+    long idle = idle(nowMillis);
+    if (inactiveTimeout != null && idle >= inactiveTimeout.toMillis()) {
+      return new Tick(Tick.Action.REMOVE_INACTIVE, idle, log.lastSequence() - state.committed());
+    }
+    if (becameStale(idle, staleAfter.toMillis())) {
+      return new Tick(Tick.Action.REPORT_STALE, idle, log.lastSequence() - state.committed());
+    }
+    return Tick.NOTHING;
   }
 
   /** The consumer as {@code GetInfo} describes it, at {@code nowMillis}. */

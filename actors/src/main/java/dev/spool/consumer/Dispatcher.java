@@ -3,21 +3,31 @@ package dev.spool.consumer;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a consumer delivers next and to whom: redeliveries before new messages, passing over
  * messages removed by steps it has been told of and those its filter refuses; credit split fairly
  * between competing subscribers; rounds that serve parked reads first, then streams, actor
- * subscribers and handlers in turn; and the ack-deadline batch of a round's deliveries.
+ * subscribers and handlers in turn; the end of a round (totals, the ack deadline of its batch, a
+ * wake-up asked of the queue, progress); pull reads answered or parked; pausing; and what a new
+ * incarnation of the actor re-arms.
  *
  * <p>One per actor incarnation (its round state dies with it); the {@link ConsumerState} it serves
  * outlives it. Single-threaded: driven by the owning {@code ConsumerActor}, which sends what it
@@ -27,8 +37,8 @@ import java.util.List;
  */
 public final class Dispatcher<E> {
 
-  /** Where a round's deliveries go: the actor's tells and calls. */
-  public interface Outlet<E> {
+  /** Where a round's deliveries go: the actor's tells, calls and timers; and the queue, told the consumer's progress. */
+  public interface Outlet<E> extends PositionJournal.Outlet {
     /** Answers a parked read. */
     void answer(Subscribers.ParkedRead read, List<Delivery> deliveries);
 
@@ -36,15 +46,28 @@ public final class Dispatcher<E> {
 
     void send(Subscribers.StreamSubscriber<E> stream, List<Delivery> batch);
 
+    /** A read was parked: answer it empty after {@code wait} unless deliveries come first. */
+    void parked(Subscribers.ParkedRead read, Duration wait);
+
     /** Runs the handler for a delivery. */
     void call(HandlerPool.Handler handler, Delivery delivery);
 
     /** The rounds of this turn are spent with more to deliver: come back after the mailbox. */
     void yieldRounds();
 
-    /** Acknowledging a message changed its group. */
-    void grouped(GroupTracker.Outcome outcome);
+    /** Adds to the queue's totals. */
+    void add(ConsumerStats.Total total, long count);
+
+    /** The round's deliveries of {@code batch} are in flight: arm its ack deadline. */
+    void ackDeadline(long batch);
+
+    /** Ask the queue to wake this consumer when it appends past {@code after}. */
+    void awaitMessages(long after);
+
+    void publish(SpoolEvent event);
   }
+
+  private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
 
   /** Rounds of serving one message may run before the actor yields to its mailbox. */
   static final int ROUNDS_PER_MESSAGE = 4;
@@ -58,6 +81,8 @@ public final class Dispatcher<E> {
   private final int maxOpenGroups;
   private final Outlet<E> outlet;
   private final Clock clock;
+  /** Bits of a sequence within its segment: the queue hears of progress once per segment. */
+  private final int segmentShift;
   /** The ack-deadline batch of the dispatch round under way, 0 when none was opened yet. */
   private long roundBatch;
   /** The time of the deliveries and acks being handled now: one clock read per round, not per message; 0 between rounds. */
@@ -84,6 +109,7 @@ public final class Dispatcher<E> {
     this.maxOpenGroups = maxOpenGroups;
     this.outlet = outlet;
     this.clock = clock;
+    this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
   }
 
   /** Why a read of {@code max} waiting {@code waitFor} (or {@code null}) is refused, or {@code null}. */
@@ -119,6 +145,11 @@ public final class Dispatcher<E> {
 
   public void endRound() {
     roundMillis = 0;
+  }
+
+  /** The clock's time now, for events. */
+  public Instant instant() {
+    return clock.instant();
   }
 
   /** The time of the events happening now: the round's, else the clock's. */
@@ -221,6 +252,44 @@ public final class Dispatcher<E> {
     return Math.max(1, credit / Math.max(1, takers));
   }
 
+  /**
+   * Serves a pull read of up to {@code max}, waiting at most {@code waitFor} ({@code null}: not at
+   * all) within {@code limits}: answers at once what there is (possibly nothing: while paused or
+   * draining, behind reads parked earlier, or when too many are parked), or parks it
+   * ({@link Outlet#parked}) until deliveries come or its wait ends. A bad read is refused with
+   * InvalidConfiguration, changing nothing.
+   */
+  public void read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo,
+      SpoolSettings.ConsumerDefaults limits) {
+    String invalid = invalidRead(max, waitFor, limits.maxReadBatch());
+    if (invalid != null) {
+      outlet.reply(replyTo, StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
+      return;
+    }
+    state.stats().touch(clock.millis());
+    Subscribers<E> subscribers = state.subscribers();
+    List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 ? List.of() : take(max, Subscribers.PULL_OWNER);
+    Duration maxWait = limits.maxReadWait();
+    Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
+    boolean answerNow = !got.isEmpty() || wait.isZero() || state.draining()
+        || subscribers.parkingFull(limits.maxParkedReads());
+    if (!answerNow) {
+      outlet.parked(subscribers.park(max, replyTo), wait);
+    }
+    finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
+    if (answerNow) {
+      outlet.reply(replyTo, StatusReply.success(got));
+    }
+  }
+
+  /** The wait of parked read {@code id} ended: it is answered empty, unless it was answered already. */
+  public void readExpired(long id) {
+    Subscribers.ParkedRead read = state.subscribers().unpark(id);
+    if (read != null) {
+      outlet.reply(read.replyTo(), StatusReply.success(List.of()));
+    }
+  }
+
   /** Up to {@code max} deliveries for {@code owner}, redeliveries first. */
   public List<Delivery> take(int max, long owner) {
     // sized for what is there to take, so that a full batch never copies its array as it grows
@@ -305,8 +374,16 @@ public final class Dispatcher<E> {
   /** Counts an acknowledged member toward its group, telling the actor when that completed or evicted one. */
   public void groupMemberAcked(Message m) {
     GroupTracker.Outcome outcome = state.groups().memberAcked(m, maxOpenGroups);
-    if (outcome != null) {
-      outlet.grouped(outcome);
+    if (outcome == null) {
+      return;
+    }
+    if (outcome.evicted() != null) {
+      LOG.warn("queue {}: consumer {} tracks {} open groups; forgot group {}", state.queue(), name, maxOpenGroups,
+          outcome.evicted());
+    }
+    if (outcome.completed() != null) {
+      outlet.publish(new SpoolEvent.GroupCompleted(clock.instant(), state.queue(), name, outcome.completed(),
+          outcome.size()));
     }
   }
 
@@ -365,20 +442,39 @@ public final class Dispatcher<E> {
     return batch != 0 && cursor.batchOpen(batch) ? batch : 0;
   }
 
-  /** Deliveries of this round, new and again, for the queue's totals. */
-  public long roundDelivered() {
-    return roundDelivered + roundRedelivered;
+  /** Delivers what can go now and finishes the round; in ack mode none the position is journaled at once. */
+  public void round() {
+    dispatch();
+    finishRound();
+    if (state.position().durable() && !state.explicit()) {
+      state.position().journal(state, false, outlet); // at most once: what was delivered must not come again
+    }
   }
 
-  /** Redeliveries of this round. */
-  public long roundRedelivered() {
-    return roundRedelivered;
+  /** Counts what the round delivered, arms the ack deadline of its batch, asks to be woken if starved, reports progress. */
+  public void finishRound() {
+    if (roundDelivered + roundRedelivered > 0) {
+      outlet.add(ConsumerStats.Total.DELIVERED, roundDelivered + roundRedelivered);
+      if (roundRedelivered > 0) {
+        outlet.add(ConsumerStats.Total.REDELIVERED, roundRedelivered);
+      }
+      roundDelivered = 0;
+      roundRedelivered = 0;
+      state.stats().touch(clock.millis());
+    }
+    long batch = closeBatch();
+    if (batch != 0) {
+      outlet.ackDeadline(batch);
+    }
+    if (shouldAwait()) {
+      outlet.awaitMessages(cursor.next() - 1);
+    }
+    reportProgress(false);
   }
 
-  /** The round's deliveries were added to the queue's totals. */
-  public void deliveriesCounted() {
-    roundDelivered = 0;
-    roundRedelivered = 0;
+  /** Shows the queue the lowest sequence this consumer still needs (see {@link PositionJournal#report}). */
+  public void reportProgress(boolean force) {
+    state.position().report(state, force, segmentShift, outlet);
   }
 
   /**
@@ -395,8 +491,46 @@ public final class Dispatcher<E> {
     return false;
   }
 
+  /**
+   * Pauses delivery, or resumes it, answering {@code replyTo} once that is journaled: whether to
+   * dispatch (on resuming).
+   */
+  public boolean pause(boolean paused, ActorRef<StatusReply<Done>> replyTo) {
+    state.paused(paused);
+    state.position().journal(state, true, outlet);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name, outlet);
+    return !paused;
+  }
+
   /** The queue appended past what this consumer had seen. */
   public void woken() {
     awaitingMessages = false;
+  }
+
+  /**
+   * A fresh incarnation of the actor takes over: it is told of the restart, the ack deadlines of the
+   * batches in flight are armed again, and what waited on the previous one's timers (backoffs,
+   * long-polls) goes on at once. How many incarnations came before this one.
+   */
+  public int recover() {
+    int restarts = state.incarnated();
+    if (restarts > 0) {
+      LOG.warn("queue {}: consumer {} restarted (restart {}), position kept at {}", state.queue(), name, restarts,
+          cursor.next());
+      outlet.publish(new SpoolEvent.ConsumerRestarted(clock.instant(), state.queue(), name, restarts));
+    }
+    for (long batch : cursor.openBatches()) {
+      outlet.ackDeadline(batch);
+    }
+    cursor.endBackoffs();
+    endParkedReads();
+    return restarts;
+  }
+
+  /** Long-polls end now, empty: nothing more is delivered, or the timers that would end them are gone. */
+  public void endParkedReads() {
+    for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
+      outlet.answer(read, List.of());
+    }
   }
 }

@@ -24,8 +24,8 @@ import org.apache.pekko.pattern.StatusReply;
  * times at once behind its own circuit breaker; the calls running, oldest first, for their
  * timeouts; cancellations waiting for calls to finish; and what a drain counts.
  *
- * <p>Single-threaded: driven by the owning {@code ConsumerActor}, which runs the calls on their
- * dispatcher and times them with {@link #timedOut}.
+ * <p>Single-threaded: driven by the owning {@code ConsumerActor} through {@link HandlerCalls}, which
+ * starts the calls and times them with {@link #timedOut}.
  */
 public final class HandlerPool {
 
@@ -189,9 +189,11 @@ public final class HandlerPool {
     }
     return null;
   }
+
   /** While draining: calls that finished since the drain began. */
   private int drainFinished;
   private Duration drainTimeout;
+  private DrainAnswer drainAnswer;
 
   /** Adds a subscription under {@code owner}; its calls time out after {@code timeout}. */
   public Handler add(long owner, Function<Delivery, CompletionStage<Done>> function, int parallelism,
@@ -340,8 +342,20 @@ public final class HandlerPool {
     return replies;
   }
 
-  /** A drain began, lasting at most {@code timeout}: calls finishing from now on are counted. */
-  public void drainStarted(Duration timeout) {
+  /** Where a drain's result goes: calls that finished during it, and those still running at its end. */
+  public interface DrainAnswer {
+    void answer(int finished, int abandoned);
+  }
+
+  /**
+   * A drain began, lasting at most {@code timeout}, answered through {@code answer}: calls finishing
+   * from now on are counted. A drain under way is superseded: answered with nothing.
+   */
+  public void drainStarted(Duration timeout, DrainAnswer answer) {
+    if (drainAnswer != null) {
+      drainAnswer.answer(0, 0);
+    }
+    drainAnswer = answer;
     drainTimeout = timeout;
     drainFinished = 0;
   }
@@ -351,9 +365,18 @@ public final class HandlerPool {
     return drainTimeout;
   }
 
-  /** The drain ended: calls that finished during it. */
+  /** Whether a drain is under way, not answered yet. */
+  public boolean draining() {
+    return drainAnswer != null;
+  }
+
+  /** The drain ended: answers it with the calls that finished during it and those still running; how many still run. */
   public int drainEnded() {
+    int abandoned = running();
+    DrainAnswer answer = drainAnswer;
     drainTimeout = null;
-    return drainFinished;
+    drainAnswer = null;
+    answer.answer(drainFinished, abandoned);
+    return abandoned;
   }
 }

@@ -1,10 +1,13 @@
 package dev.spool.consumer;
 
+import dev.spool.SpoolException;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.ConsumerCursor;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
 
 /**
  * Where a consumer stands as its queue sees it: the lowest sequence it still needs
@@ -23,6 +26,15 @@ public final class PositionJournal {
    * answered with Timeout at once (acks are idempotent: the caller may send them again).
    */
   static final int MAX_WAITING_REPLIES = 10_000;
+
+  /** What the journal asks of the actor: to tell its queue. */
+  public interface Outlet extends Replies {
+    /** Tell the queue this consumer needs nothing below {@code watermark} any more. */
+    void progressed(long watermark);
+
+    /** Hand the queue {@code position}, as of {@code version}, for its next journal write. */
+    void positionChanged(long version, ConsumerPosition position);
+  }
 
   /** An answer held until the journal stored the position version that includes it. */
   private record WaitingReply(long version, Runnable answer) {}
@@ -50,6 +62,63 @@ public final class PositionJournal {
     this.needFrom = start;
     this.reportedWatermark = start;
     this.maxWaitingReplies = maxWaitingReplies;
+  }
+
+  /**
+   * After a change of {@code state}'s position: journals it ({@link #journal}), and shows the queue
+   * the lowest sequence it still needs, telling it when that crosses a segment boundary
+   * ({@code segmentShift} bits), moves back or is {@code force}d: one message per segment.
+   */
+  public void report(ConsumerState<?> state, boolean force, int segmentShift, Outlet outlet) {
+    journal(state, force, outlet);
+    long watermark = state.committed() + 1;
+    if (progressed(watermark, force, segmentShift)) {
+      outlet.progressed(watermark);
+    }
+  }
+
+  /**
+   * On a durable queue, hands the position to the queue when it changed since the last one (or is
+   * {@code force}d): one position in flight per consumer, so a busy consumer costs one entry per
+   * journal write, not one per ack.
+   */
+  public void journal(ConsumerState<?> state, boolean force, Outlet outlet) {
+    if (durable && changed(state.fingerprint(), force)) {
+      send(state, outlet);
+    }
+  }
+
+  private void send(ConsumerState<?> state, Outlet outlet) {
+    outlet.positionChanged(version, send(state.cursor(), state.explicit(), state.paused()));
+  }
+
+  /** The journal stored the position as of {@code version}: the answers waiting for it go, and a newer position. */
+  public void saved(long version, ConsumerState<?> state, Outlet outlet) {
+    if (saved(version)) {
+      send(state, outlet);
+    }
+  }
+
+  /** The write of the position in flight failed: the current one is sent again, if there is one to store. */
+  public void resend(ConsumerState<?> state, Outlet outlet) {
+    if (resend()) {
+      send(state, outlet);
+    }
+  }
+
+  /**
+   * Answers {@code replyTo} with {@code result}, on a durable queue once the position as it is now
+   * is journaled; with a Timeout at once when too many answers wait already (the change is applied).
+   */
+  public <T> void replyWhenDurable(ActorRef<StatusReply<T>> replyTo, T result, String queue, String consumer,
+      Replies replies) {
+    if (stored()) {
+      replies.reply(replyTo, StatusReply.success(result));
+    } else if (!hold(() -> replies.reply(replyTo, StatusReply.success(result)))) {
+      replies.reply(replyTo, StatusReply.error(new SpoolException.Timeout("consumer '" + consumer + "' of queue '" + queue
+          + "': the journal has not stored earlier changes yet; this one is applied but not yet durable,"
+          + " send it again later")));
+    }
   }
 
   /** The consumer's queue journals it: from now on its answers wait for their position to be stored. */

@@ -3,20 +3,30 @@ package dev.spool.consumer;
 import dev.spool.AckResult;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.SpoolEvent;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongConsumer;
 import java.util.function.LongPredicate;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What settles a consumer's deliveries, or puts them back: acknowledgements, nacks, handler
  * outcomes, ack deadlines, subscribers going away, seeks, removals by the queue, and giving up on a
- * message. It keeps the cursor, the retry history, the trace, the counters and the groups in step;
- * the timers and the dead-letter queue are the actor's, reached through {@link Effects}.
+ * message, dead-lettering or dropping it. It keeps the cursor, the retry history, the trace, the
+ * counters, the groups and the progress the queue sees in step; the timers, the queue's totals,
+ * events and the dead-letter queue are the actor's, reached through {@link Effects}.
  *
  * <p>One per actor incarnation, like its {@link Dispatcher}. Single-threaded: driven by the owning
  * {@code ConsumerActor}.
@@ -24,7 +34,7 @@ import java.util.function.LongPredicate;
 public final class Settlements {
 
   /** What settling asks of the actor. */
-  public interface Effects {
+  public interface Effects extends Replies {
     /** Every delivery of {@code batch} is settled: its ack deadline can be cancelled. */
     void batchSettled(long batch);
 
@@ -32,12 +42,20 @@ public final class Settlements {
     void retryAfter(long sequence, Duration delay);
 
     /**
-     * {@code sequence} is given up on and {@link ConsumerCursor#hold held}: dead-letter it, then
-     * {@link #deadLettered} or {@link #deadLetterFailed}; or {@link #drop} it when there is no
-     * dead-letter queue.
+     * {@code message}, given up on and {@link ConsumerCursor#hold held}, goes to dead-letter queue
+     * {@code queue} with its history; then {@link #deadLetterAppended}.
      */
-    void giveUp(long sequence, int attempts, String reason);
+    void deadLetter(String queue, Message message, int attempts, String reason);
+
+    /** Adds to the queue's totals. */
+    void add(ConsumerStats.Total total, long count);
+
+    void publish(SpoolEvent event);
   }
+
+  private static final Logger LOG = LoggerFactory.getLogger(Settlements.class);
+
+  private final String name;
 
   private final ConsumerState<?> state;
   private final ConsumerCursor cursor;
@@ -50,7 +68,8 @@ public final class Settlements {
   private final LongConsumer outOfAttempts;
   private final LongPredicate handlerOwned;
 
-  public Settlements(ConsumerState<?> state, LogView log, Dispatcher<?> dispatcher, Effects effects) {
+  public Settlements(String name, ConsumerState<?> state, LogView log, Dispatcher<?> dispatcher, Effects effects) {
+    this.name = name;
     this.state = state;
     this.cursor = state.cursor();
     this.log = log;
@@ -68,6 +87,7 @@ public final class Settlements {
     List<Long> already = new ArrayList<>(0);
     List<Long> unknown = new ArrayList<>(0);
     dispatcher.startRound();
+    state.stats().touch(dispatcher.now());
     for (long sequence : sequences) {
       if (!state.explicit()) {
         state.subscribers().returnCredit(sequence);
@@ -84,20 +104,33 @@ public final class Settlements {
       }
     }
     dispatcher.endRound();
-    state.stats().countAcked(acked);
+    acked(acked);
     return new AckResult(acked, already, unknown);
   }
 
   /** Acknowledges every delivered sequence at or below {@code sequence}. */
   public AckResult ackUpTo(long sequence) {
+    state.stats().touch(dispatcher.now());
     int acked = 0;
     if (state.explicit()) {
       acked = cursor.ackUpTo(sequence, batchSettled, s -> settled(s, 0));
     } else {
       state.subscribers().returnCreditUpTo(sequence);
     }
-    state.stats().countAcked(acked);
+    acked(acked);
     return new AckResult(acked, List.of(), sequence >= cursor.next() ? List.of(sequence) : List.of());
+  }
+
+  /**
+   * Counts {@code acked} acknowledgements, and shows the queue the progress (before the acker hears
+   * back: then the queue can free what it acked).
+   */
+  private void acked(int acked) {
+    state.stats().countAcked(acked);
+    if (acked > 0) {
+      effects.add(ConsumerStats.Total.ACKED, acked);
+    }
+    dispatcher.reportProgress(false);
   }
 
   /** A delivery was settled by acknowledgement: traced, and counted toward its group. */
@@ -114,6 +147,7 @@ public final class Settlements {
 
   /** Nacks {@code sequences}: each in flight is redelivered after the backoff ({@code requeue}) or given up on. */
   public void nack(List<Long> sequences, boolean requeue) {
+    state.stats().touch(dispatcher.now());
     for (long sequence : sequences) {
       if (!state.explicit()) {
         state.subscribers().returnCredit(sequence);
@@ -136,8 +170,8 @@ public final class Settlements {
         || cursor.ack(sequence, batchSettled) != ConsumerCursor.AckOutcome.ACKED) {
       return false; // at most once, or a later attempt or a seek took over
     }
-    state.stats().countAcked(1);
     settled(sequence, attempt);
+    acked(1);
     return true;
   }
 
@@ -157,7 +191,7 @@ public final class Settlements {
     String giveUp = state.retry().giveUpReason(attempt, requeue);
     if (giveUp != null) {
       cursor.hold(sequence, batchSettled);
-      effects.giveUp(sequence, attempt, giveUp);
+      giveUp(sequence, attempt, giveUp);
       return;
     }
     cursor.requeue(sequence, true, batchSettled);
@@ -166,7 +200,42 @@ public final class Settlements {
 
   /** The cursor held {@code sequence}: its last attempt timed out or its subscriber went away. */
   private void outOfAttempts(long sequence) {
-    effects.giveUp(sequence, state.retry().maxDeliveries(), "max-deliveries");
+    giveUp(sequence, state.retry().maxDeliveries(), "max-deliveries");
+  }
+
+  /** Held {@code sequence} is given up on: dead-lettered, or dropped when there is no dead-letter queue (or no message). */
+  private void giveUp(long sequence, int attempts, String reason) {
+    Message message = log.get(sequence);
+    String deadLetterQueue = state.retry().deadLetterQueue();
+    if (deadLetterQueue != null && message != null) {
+      effects.deadLetter(deadLetterQueue, message, attempts, reason);
+    } else if (drop(sequence, attempts)) {
+      effects.add(ConsumerStats.Total.DROPPED, 1);
+      LOG.debug("queue {}: consumer {} dropped sequence {} after {} attempts ({})", state.queue(), name, sequence,
+          attempts, reason);
+    }
+  }
+
+  /**
+   * The dead-letter queue answered for {@code sequence}: with the sequences it {@code appended}, then
+   * it is settled, counted and published, and the actor dispatches (true); or with a {@code failure},
+   * then it comes back after the backoff ({@link #deadLetterFailed}).
+   */
+  public boolean deadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
+      Throwable failure) {
+    String deadLetterQueue = state.retry().deadLetterQueue();
+    if (failure != null) {
+      LOG.warn("queue {}: consumer {} could not dead-letter sequence {} to {} ({}); retrying later", state.queue(),
+          name, sequence, deadLetterQueue, failure.getMessage());
+      deadLetterFailed(sequence, attempts);
+      return false;
+    }
+    deadLettered(sequence, attempts);
+    effects.add(ConsumerStats.Total.DEAD_LETTERED, 1);
+    effects.publish(new SpoolEvent.DeadLettered(dispatcher.instant(), state.queue(), name, sequence, reason, attempts,
+        deadLetterQueue, appended == null || appended.isEmpty() ? 0 : appended.get(0)));
+    dispatcher.reportProgress(false);
+    return true;
   }
 
   /**
@@ -224,13 +293,50 @@ public final class Settlements {
     }
   }
 
-  /** Moves the cursor to {@code target}; deliveries in flight are dropped (traced as skipped). */
+  /**
+   * Moves the cursor to {@code to}, answering {@code replyTo} once the new position is journaled (a
+   * replay asked for must survive a restart): whether it moved (then dispatch). A position past the
+   * end is refused, changing nothing.
+   */
+  public boolean seek(StartPosition to, ActorRef<StatusReply<Done>> replyTo) {
+    long target;
+    try {
+      target = Dispatcher.resolve(to, log);
+    } catch (SpoolException e) {
+      effects.reply(replyTo, StatusReply.error(e));
+      return false;
+    }
+    seek(target);
+    dispatcher.reportProgress(true);
+    state.position().replyWhenDurable(replyTo, Done.getInstance(), state.queue(), name, effects);
+    return true;
+  }
+
+  /** Moves the cursor to {@code target}; deliveries in flight are dropped (traced as skipped), their deadlines cancelled. */
   public void seek(long target) {
+    for (long batch : cursor.openBatches()) {
+      effects.batchSettled(batch);
+    }
+    state.stats().touch(dispatcher.now());
     state.trace().seek(cursor, target, dispatcher.now(), log);
     cursor.seek(target);
     state.retry().forgetAll();
     state.groups().clear();
     state.subscribers().clearCredit();
+  }
+
+  /**
+   * Removal step {@code epoch} removed {@code removed} ({@code expired}, else evicted; not
+   * {@code counted} when redriven): publishes what this consumer lost, if it lost anything counted.
+   */
+  public void removal(List<Message> removed, long epoch, boolean counted, boolean expired) {
+    Withdrawn gone = removed(removed, epoch, counted, expired ? DeliveryTrace.Kind.EXPIRED : DeliveryTrace.Kind.DROPPED);
+    if (gone.count() > 0) {
+      Instant at = dispatcher.instant();
+      effects.publish(expired
+          ? new SpoolEvent.MessagesExpired(at, state.queue(), name, gone.count(), gone.first(), gone.last())
+          : new SpoolEvent.MessagesDropped(at, state.queue(), name, gone.count(), gone.first(), gone.last()));
+    }
   }
 
   /** What a removal step withdrew from this consumer: how many it had not acknowledged, first and last. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.ConsumerInfo;
 import dev.spool.DeliveryState;
+import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
 import org.junit.jupiter.api.Test;
@@ -66,5 +67,33 @@ class ConsumerStatsTest {
     stats.touch(9_000);
     assertEquals(0, stats.idle(9_000));
     assertTrue(stats.becameStale(stats.idle(10_000), 1_000));
+  }
+
+  @Test
+  void theJanitorsTickReportsStalenessOncePerEpisodeAndAsksToRemoveAnInactiveConsumer() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 5);
+    ConsumerStats stats = f.state.stats();
+    long t0 = ConsumerFixture.T0;
+    Duration staleAfter = Duration.ofMinutes(1);
+    Duration inactive = Duration.ofMinutes(10);
+    assertEquals(ConsumerStats.Tick.Action.NOTHING, stats.tick(f.state, f.log, t0 + 30_000, inactive, staleAfter).action());
+    ConsumerStats.Tick stale = stats.tick(f.state, f.log, t0 + 90_000, inactive, staleAfter);
+    assertEquals(new ConsumerStats.Tick(ConsumerStats.Tick.Action.REPORT_STALE, 90_000, 5), stale, "idle and lag");
+    assertEquals(ConsumerStats.Tick.Action.NOTHING, stats.tick(f.state, f.log, t0 + 120_000, inactive, staleAfter).action(),
+        "reported once per episode");
+    assertEquals(ConsumerStats.Tick.Action.NOTHING, stats.tick(f.state, f.log, t0 + 700_000, null, staleAfter).action(),
+        "without an inactive timeout it never leaves");
+    ConsumerStats.Tick remove = stats.tick(f.state, f.log, t0 + 700_000, inactive, staleAfter);
+    assertEquals(new ConsumerStats.Tick(ConsumerStats.Tick.Action.REMOVE_INACTIVE, 700_000, 5), remove);
+  }
+
+  @Test
+  void aConsumerWithASubscriberIsInUseEvenWhenNothingArrives() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 0);
+    f.state.subscribers().subscribe(TestInbox.<dev.spool.Delivery>create().getRef());
+    long later = ConsumerFixture.T0 + 3_600_000;
+    ConsumerStats.Tick tick = f.state.stats().tick(f.state, f.log, later, Duration.ofMinutes(10), Duration.ofMinutes(1));
+    assertEquals(ConsumerStats.Tick.Action.NOTHING, tick.action());
+    assertEquals(0, f.state.stats().idle(later), "touched: its idle time starts over");
   }
 }

@@ -11,10 +11,13 @@ import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import java.time.Duration;
 import java.util.List;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
 import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.Test;
@@ -58,9 +61,13 @@ class DispatcherTest {
     f.state.subscribers().subscribe(TestInbox.<Delivery>create().getRef());
     f.dispatcher.dispatch();
     assertEquals(List.of("1:1", "2:2", "1:3", "2:4"), f.sent);
-    long batch = f.dispatcher.closeBatch();
-    assertNotEquals(0, batch, "the round's deliveries share one ack deadline");
-    assertEquals(4, f.dispatcher.roundDelivered());
+    f.dispatcher.finishRound();
+    assertEquals(1, f.ackDeadlines.size(), "the round's deliveries share one ack deadline");
+    assertNotEquals(0, f.ackDeadlines.get(0));
+    assertEquals(4, f.total(ConsumerStats.Total.DELIVERED), "counted once for the queue's totals");
+    f.dispatcher.finishRound();
+    assertEquals(4, f.total(ConsumerStats.Total.DELIVERED), "a round is counted once");
+    assertEquals(1, f.ackDeadlines.size());
   }
 
   @Test
@@ -139,5 +146,68 @@ class DispatcherTest {
         () -> Dispatcher.resolve(StartPosition.sequence(22), f.log));
     assertEquals("read max must be between 1 and 100, not 0", Dispatcher.invalidRead(0, null, 100));
     assertEquals("read wait must not be negative", Dispatcher.invalidRead(1, Duration.ofMillis(-1), 100));
+  }
+
+  private static final SpoolSettings.ConsumerDefaults LIMITS = new SpoolSettings.ConsumerDefaults(10,
+      Duration.ofSeconds(30), null, Duration.ofSeconds(20), 2, 100, 100, 1000, 16);
+
+  @Test
+  void aPullReadAnswersWhatThereIsOrParksUntilTheWaitEnds() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 2);
+    TestInbox<StatusReply<List<Delivery>>> reader = TestInbox.create();
+    f.dispatcher.read(5, Duration.ofSeconds(5), reader.getRef(), LIMITS);
+    assertEquals(List.of(1L, 2L), sequences(reader.receiveMessage().getValue()), "what there is, at once");
+    assertEquals(1, f.ackDeadlines.size(), "the round was finished before the answer");
+    f.dispatcher.read(5, Duration.ofMinutes(5), reader.getRef(), LIMITS);
+    assertFalse(reader.hasMessages(), "nothing to read: parked");
+    assertEquals(List.of("1 for 20000 ms"), f.parked, "the wait is capped at the longest read wait");
+    f.dispatcher.readExpired(1);
+    assertEquals(List.of(), reader.receiveMessage().getValue(), "answered empty when the wait ends");
+    f.dispatcher.readExpired(1);
+    assertFalse(reader.hasMessages(), "answered once");
+    f.dispatcher.read(5, null, reader.getRef(), LIMITS);
+    assertEquals(List.of(), reader.receiveMessage().getValue(), "no wait: answered at once, empty");
+  }
+
+  @Test
+  void aReadIsAnsweredAtOnceWhilePausedOrWhenParkingIsFullAndABadOneIsRefused() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 0);
+    TestInbox<StatusReply<List<Delivery>>> reader = TestInbox.create();
+    f.dispatcher.read(1, Duration.ofSeconds(5), reader.getRef(), LIMITS);
+    f.dispatcher.read(1, Duration.ofSeconds(5), reader.getRef(), LIMITS);
+    f.dispatcher.read(1, Duration.ofSeconds(5), reader.getRef(), LIMITS);
+    assertEquals(2, f.parked.size(), "two may park");
+    assertEquals(List.of(), reader.receiveMessage().getValue(), "the third is answered at once");
+    f.dispatcher.read(0, null, reader.getRef(), LIMITS);
+    assertTrue(reader.receiveMessage().getError() instanceof SpoolException.InvalidConfiguration);
+    f.append(1);
+    TestInbox<StatusReply<Done>> pauser = TestInbox.create();
+    assertFalse(f.dispatcher.pause(true, pauser.getRef()), "nothing to dispatch when paused");
+    assertTrue(pauser.receiveMessage().isSuccess());
+    ConsumerFixture g = ConsumerFixture.explicit(10, 3);
+    g.dispatcher.pause(true, pauser.getRef());
+    g.dispatcher.read(2, Duration.ofSeconds(5), reader.getRef(), LIMITS);
+    assertFalse(reader.hasMessages(), "paused: nothing delivered; the read waits");
+    assertEquals(1, g.state.subscribers().parkedReads());
+    assertTrue(g.dispatcher.pause(false, pauser.getRef()), "resumed: dispatch");
+  }
+
+  @Test
+  void aNewIncarnationReportsTheRestartAndArmsWhatTheOldOnesTimersCovered() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 4);
+    assertEquals(0, f.dispatcher.recover(), "the first incarnation");
+    TestInbox<StatusReply<List<Delivery>>> reader = TestInbox.create();
+    f.dispatcher.read(2, Duration.ofSeconds(5), reader.getRef(), LIMITS);
+    f.dispatcher.take(1, Subscribers.PULL_OWNER);
+    f.settlements.nack(List.of(3L), true);
+    f.state.subscribers().park(1, reader.getRef());
+    reader.getAllReceived();
+    f.ackDeadlines.clear();
+    assertEquals(1, f.dispatcher.recover());
+    assertTrue(f.events.get(0) instanceof SpoolEvent.ConsumerRestarted);
+    assertEquals(1, f.ackDeadlines.size(), "the batch still in flight gets its deadline again");
+    assertEquals(0, f.state.subscribers().parkedReads(), "its long-poll's timer is gone: answered now");
+    assertEquals(0, f.state.cursor().delayed(), "its backoff's timer is gone");
+    assertTrue(f.state.cursor().hasReady(), "so 3 is ready again now");
   }
 }

@@ -11,6 +11,7 @@ import dev.spool.BreakerState;
 import dev.spool.Delivery;
 import dev.spool.HandlerSettings;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -158,13 +159,17 @@ class HandlerPoolTest {
     long a = pool.started(h, 2, 1, 0);
     long b = pool.started(h, 3, 1, 0);
     pool.started(h, 4, 1, 0);
-    pool.drainStarted(Duration.ofSeconds(5));
+    List<String> answers = new ArrayList<>();
+    pool.drainStarted(Duration.ofSeconds(5), (finished, abandoned) -> answers.add("first " + finished + "/" + abandoned));
+    pool.drainStarted(Duration.ofSeconds(5), (finished, abandoned) -> answers.add(finished + "/" + abandoned));
+    assertEquals(List.of("first 0/0"), answers, "a second drain supersedes the first, answered with nothing");
     assertNotNull(pool.drainTimeout());
     pool.ended(1, a);
     pool.ended(1, b);
-    assertEquals(2, pool.drainEnded(), "only calls that finished during the drain");
-    assertEquals(1, pool.running(), "the abandoned one");
+    assertEquals(1, pool.drainEnded(), "the abandoned one still runs");
+    assertEquals(List.of("first 0/0", "2/1"), answers, "only calls that finished during the drain");
     assertNull(pool.drainTimeout());
+    assertFalse(pool.draining());
   }
 
   @Test

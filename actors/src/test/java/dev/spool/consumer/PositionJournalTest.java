@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spool.SpoolException;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.ConsumerCursor;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
+import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.Test;
 
 class PositionJournalTest {
@@ -99,5 +102,53 @@ class PositionJournalTest {
     assertArrayEquals(new int[] {1}, position.attempts());
     assertTrue(position.paused());
     assertEquals(0, journal.send(cursor, false, false).unsettled().length, "ack mode none holds nothing");
+  }
+
+  @Test
+  void aFailedPositionWriteMakesTheCurrentPositionGoAgain() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 4);
+    PositionJournal journal = f.state.position();
+    f.state.journaled(ConsumerFixture.T0, null, f.log);
+    f.dispatcher.take(2, Subscribers.PULL_OWNER);
+    f.settlements.ack(List.of(1L));
+    assertEquals(List.of("1: next 3"), f.positions, "the first change goes at once");
+    f.settlements.ack(List.of(2L));
+    assertEquals(List.of("1: next 3"), f.positions, "one position in flight: the second waits");
+    journal.resend(f.state, f);
+    assertEquals(List.of("1: next 3", "2: next 3"), f.positions, "the write failed: the current position goes");
+    journal.saved(2, f.state, f);
+    journal.resend(f.state, f);
+    journal.report(f.state, false, 4, f);
+    assertEquals(2, f.positions.size(), "stored and unchanged: nothing to send again");
+  }
+
+  @Test
+  void theQueueHearsOfProgressOncePerSegmentCrossed() {
+    ConsumerFixture f = ConsumerFixture.explicit(40, 40);
+    f.dispatcher.take(20, Subscribers.PULL_OWNER);
+    f.settlements.ackUpTo(10);
+    assertEquals(List.of(), f.progress, "still in the first segment of 16");
+    assertEquals(11, f.state.needFrom(), "published at once all the same");
+    f.settlements.ackUpTo(18);
+    assertEquals(List.of(19L), f.progress);
+    assertEquals(List.of(), f.positions, "a queue without journal journals nothing");
+  }
+
+  @Test
+  void anAnswerBeyondTheBoundIsATimeoutSayingTheChangeIsApplied() {
+    PositionJournal journal = new PositionJournal(1, 1);
+    journal.journaled(1);
+    journal.changed(1, false);
+    TestInbox<StatusReply<String>> first = TestInbox.create();
+    TestInbox<StatusReply<String>> second = TestInbox.create();
+    journal.replyWhenDurable(first.getRef(), "acked", "orders", "billing", ConsumerFixture.TELL);
+    journal.replyWhenDurable(second.getRef(), "acked", "orders", "billing", ConsumerFixture.TELL);
+    assertFalse(first.hasMessages(), "waits for the journal");
+    Throwable refused = second.receiveMessage().getError();
+    assertTrue(refused instanceof SpoolException.Timeout);
+    assertTrue(refused.getMessage().contains("consumer 'billing' of queue 'orders'"));
+    assertTrue(refused.getMessage().contains("applied but not yet durable"));
+    journal.saved(1);
+    assertEquals("acked", first.receiveMessage().getValue());
   }
 }

@@ -8,9 +8,15 @@ import dev.spool.AckResult;
 import dev.spool.ConsumerSettings;
 import dev.spool.Message;
 import dev.spool.QueueSettings;
+import dev.spool.SpoolEvent;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import java.util.List;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
+import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.Test;
 
 class SettlementsTest {
@@ -66,7 +72,9 @@ class SettlementsTest {
     ConsumerFixture f = ConsumerFixture.explicit(10, 2);
     f.dispatcher.take(1, Subscribers.PULL_OWNER);
     f.settlements.nack(List.of(1L), false);
-    assertTrue(f.settlements.drop(1, 1));
+    assertEquals(List.of(), f.givenUp, "no dead-letter queue to ask");
+    assertEquals(1, f.total(ConsumerStats.Total.DROPPED), "and in its queue's totals");
+    assertEquals(ConsumerCursor.Standing.SETTLED, f.state.cursor().standingOf(1));
     assertFalse(f.settlements.drop(1, 1), "dropped once");
     assertEquals(1, f.state.stats().counters().dropped());
   }
@@ -122,5 +130,66 @@ class SettlementsTest {
     assertEquals(5, f.state.cursor().next());
     assertEquals(0, f.state.cursor().unsettled());
     assertEquals(0, f.state.retry().remembered());
+  }
+
+  @Test
+  void aMessageGivenUpOnIsSettledOnlyOnceTheDeadLetterQueueHasIt() {
+    ConsumerFixture f = new ConsumerFixture(ConsumerSettings.named("c").prefetch(10),
+        new QueueSettings.DeadLetter("orders-dlq", 5), 3);
+    f.dispatcher.take(1, Subscribers.PULL_OWNER);
+    f.settlements.nack(List.of(1L), false);
+    assertEquals(List.of("1 after 1 (rejected)"), f.givenUp, "its copy goes to the dead-letter queue");
+    assertFalse(f.settlements.deadLetterAppended(1, 1, "rejected", null, new IllegalStateException("dlq full")),
+        "a failed append settles nothing");
+    assertEquals(List.of("1 after 100 ms"), f.retries, "it comes back after the backoff");
+    assertEquals(List.of(), f.events);
+    assertTrue(f.settlements.deadLetterAppended(1, 1, "rejected", List.of(42L), null));
+    SpoolEvent.DeadLettered event = (SpoolEvent.DeadLettered) f.events.get(0);
+    assertEquals(List.of(1L, 42L, 1), List.of(event.sequence(), event.deadLetterSequence(), event.attempts()));
+    assertEquals("orders-dlq", event.deadLetterQueue());
+    assertEquals(1, f.total(ConsumerStats.Total.DEAD_LETTERED));
+    assertEquals(0, f.total(ConsumerStats.Total.DROPPED));
+  }
+
+  @Test
+  void aRemovalPublishesWhatThisConsumerLostAndARedriveNothing() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 6);
+    f.dispatcher.take(2, Subscribers.PULL_OWNER);
+    Message two = f.log.remove(2, 1);
+    Message three = f.log.remove(3, 1);
+    f.settlements.removal(List.of(two, three), 1, true, true);
+    SpoolEvent.MessagesExpired expired = (SpoolEvent.MessagesExpired) f.events.get(0);
+    assertEquals(List.of(2L, 2L, 3L), List.of(expired.count(), expired.firstSequence(), expired.lastSequence()));
+    f.settlements.removal(List.of(f.log.remove(4, 2)), 2, true, false);
+    assertTrue(f.events.get(1) instanceof SpoolEvent.MessagesDropped, "evicted: dropped");
+    f.settlements.removal(List.of(f.log.remove(5, 3)), 3, false, false);
+    assertEquals(2, f.events.size(), "redriven messages are not lost: nothing to tell");
+  }
+
+  @Test
+  void aSeekPastTheEndIsRefusedAndChangesNothing() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 6);
+    f.dispatcher.take(2, Subscribers.PULL_OWNER);
+    TestInbox<StatusReply<Done>> reply = TestInbox.create();
+    assertFalse(f.settlements.seek(StartPosition.sequence(99), reply.getRef()));
+    assertTrue(reply.receiveMessage().getError() instanceof SpoolException.SequenceOutOfRange);
+    assertEquals(2, f.state.cursor().inFlight(), "what was in flight still is");
+    assertTrue(f.settlements.seek(StartPosition.sequence(5), reply.getRef()));
+    assertTrue(reply.receiveMessage().isSuccess(), "no journal: answered at once");
+    assertEquals(5, f.state.cursor().next());
+    assertEquals(0, f.state.cursor().inFlight());
+    assertEquals(1, f.settledBatches.size(), "the ack deadline of what was in flight is cancelled");
+    assertEquals(List.of(5L), f.progress, "a seek tells the queue at once, even within a segment");
+  }
+
+  @Test
+  void acknowledgementsAddToTheQueuesTotalsAndPublishTheNeed() {
+    ConsumerFixture f = ConsumerFixture.explicit(10, 6);
+    f.dispatcher.take(3, Subscribers.PULL_OWNER);
+    f.settlements.ack(List.of(1L, 2L, 9L));
+    assertEquals(2, f.total(ConsumerStats.Total.ACKED), "9 was never delivered");
+    assertEquals(3, f.state.needFrom(), "the queue may free what was acknowledged, without a message");
+    f.settlements.ack(List.of(1L));
+    assertEquals(2, f.total(ConsumerStats.Total.ACKED), "acknowledged twice, counted once");
   }
 }
