@@ -4,14 +4,6 @@ import static dev.spool.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.spool.AckMode;
-import dev.spool.ConsumerSettings;
-import dev.spool.Delivery;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueuePublisher;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -6,15 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.spool.ConsumerInfo;
-import dev.spool.ConsumerSettings;
-import dev.spool.Created;
-import dev.spool.Delivery;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueueInfo;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
 import dev.spool.SpoolException.Code;
 import java.time.Duration;
 import java.util.List;

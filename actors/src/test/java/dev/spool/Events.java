@@ -1,6 +1,5 @@
 package dev.spool;
 
-import dev.spool.SpoolEvent;
 import java.time.Duration;
 import java.util.function.Predicate;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;

@@ -4,11 +4,6 @@ import static dev.spool.Await.result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.spool.Message;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
-import dev.spool.SpoolEvent;
-import dev.spool.SpoolSettings;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

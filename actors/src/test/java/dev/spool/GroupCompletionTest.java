@@ -4,13 +4,6 @@ import static dev.spool.Await.result;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.spool.ConsumerSettings;
-import dev.spool.Delivery;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
-import dev.spool.SpoolEvent;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -10,18 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import dev.spool.Backoff;
-import dev.spool.ConsumerSettings;
-import dev.spool.Delivery;
-import dev.spool.Message;
-import dev.spool.MessageFilter;
-import dev.spool.MessageTrace;
-import dev.spool.QueueConsumer;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
-import dev.spool.SpoolException;
-import dev.spool.SpoolSettings;
-import dev.spool.StartPosition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,14 +1,6 @@
 package dev.spool;
 
 import com.typesafe.config.ConfigFactory;
-import dev.spool.ConsumerSettings;
-import dev.spool.Delivery;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueuePublisher;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
-import dev.spool.StartPosition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

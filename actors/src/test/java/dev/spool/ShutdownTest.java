@@ -6,15 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.spool.ConsumerSettings;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueuePublisher;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
-import dev.spool.SpoolEvent;
 import dev.spool.SpoolException.Code;
-import dev.spool.SpoolSettings;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;

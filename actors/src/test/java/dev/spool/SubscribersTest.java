@@ -5,15 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.spool.AckMode;
-import dev.spool.ConsumerSettings;
-import dev.spool.Delivery;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueuePublisher;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
-import dev.spool.StartPosition;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -6,15 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import dev.spool.Backoff;
-import dev.spool.ConsumerInfo;
-import dev.spool.ConsumerSettings;
-import dev.spool.Delivery;
-import dev.spool.DeliveryState;
-import dev.spool.Message;
-import dev.spool.QueueConsumer;
-import dev.spool.QueueSettings;
-import dev.spool.Spool;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

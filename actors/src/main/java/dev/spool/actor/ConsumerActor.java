@@ -23,6 +23,7 @@ import dev.spool.consumer.Settlements;
 import dev.spool.consumer.Subscribers;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.LogView;
+import dev.spool.queue.Retention;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -154,11 +155,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** The queue appended past what this consumer had seen. */
   enum MessagesAvailable implements Command { INSTANCE }
 
-  /** Why a removal step removed messages: expired (counted so), evicted (counted dropped), redriven (not counted). */
-  enum RemovalReason { EXPIRED, EVICTED, REDRIVEN }
-
-  /** From the queue: removal step {@code epoch} removed these messages, in sequence order. */
-  record MessagesRemoved(RemovalReason reason, long epoch, List<Message> removed) implements Command {}
+  /**
+   * From the queue: removal step {@code epoch} removed these messages, in sequence order; expired ones
+   * are counted so, evicted ones counted dropped, redriven ones not counted.
+   */
+  record MessagesRemoved(Retention.Reason reason, long epoch, List<Message> removed) implements Command {}
 
   /** Fault injection for supervision tests: the consumer throws and its parent restarts it. Not in the public API. */
   record Fail(String why) implements Command {}
@@ -316,8 +317,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onMessagesRemoved(MessagesRemoved notice) {
-    settlements.removal(notice.removed(), notice.epoch(), notice.reason() != RemovalReason.REDRIVEN,
-        notice.reason() == RemovalReason.EXPIRED);
+    settlements.removal(notice.removed(), notice.epoch(), notice.reason() != Retention.Reason.REDRIVEN,
+        notice.reason() == Retention.Reason.EXPIRED);
     return dispatch();
   }
 

@@ -391,8 +391,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
    */
   private void onRemoved(Retention.Removal removal) {
     writes.removed(removal);
-    tellConsumers(new ConsumerActor.MessagesRemoved(removalReason(removal.reason()), removal.epoch(),
-        removal.messages()));
+    tellConsumers(new ConsumerActor.MessagesRemoved(removal.reason(), removal.epoch(), removal.messages()));
     getContext().getLog().debug("queue {}: {} {} messages (sequences {} to {})", name,
         removal.reason().name().toLowerCase(Locale.ROOT), removal.messages().size(), removal.firstSequence(),
         removal.lastSequence());
@@ -401,14 +400,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** Collection freed the log below {@code firstSequence}: so that the journal lets go of it too. */
   private void onFreed(long firstSequence) {
     writes.freedBelow(firstSequence);
-  }
-
-  private static ConsumerActor.RemovalReason removalReason(Retention.Reason reason) {
-    return switch (reason) {
-      case EXPIRED -> ConsumerActor.RemovalReason.EXPIRED;
-      case EVICTED -> ConsumerActor.RemovalReason.EVICTED;
-      case REDRIVEN -> ConsumerActor.RemovalReason.REDRIVEN;
-    };
   }
 
   private Behavior<Command> onTick(Tick tick) {
@@ -507,11 +498,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     return this;
   }
 
-  private Behavior<Command> onPositionChanged(PositionChanged changed) {
-    writes.position(changed.consumer(), changed.position(), changed.from(), changed.version());
-    return this;
-  }
-
   /**
    * Builds the queue from what its journal holds, before any command runs, and starts its consumers
    * again from their journaled positions.
@@ -589,6 +575,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   @Override
   public void journalChanged(JournalHealth.Problem problem) {
     manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), problem));
+  }
+
+  private Behavior<Command> onPositionChanged(PositionChanged changed) {
+    writes.position(changed.consumer(), changed.position(), changed.from(), changed.version());
+    return this;
   }
 
   private Behavior<Command> onDrain(Drain drain) {
