@@ -94,6 +94,13 @@ class ArchitectureTest {
       .allowEmptyShould(true);
 
   @ArchTest
+  static final ArchRule consumersReadTheLogOnlyThroughItsView = noClasses()
+      .that().resideInAPackage("dev.spool.consumer..")
+      .or().haveFullyQualifiedName("dev.spool.actor.ConsumerActor")
+      .should().dependOnClassesThat().haveFullyQualifiedName("dev.spool.log.SegmentedLog")
+      .because("the queue is the log's only writer: its consumers get the read-only LogView");
+
+  @ArchTest
   static final ArchRule plainClassesUseNoActorApi = noClasses()
       .that().resideInAnyPackage(PLAIN)
       .should().dependOnClassesThat(resideInAPackage("org.apache.pekko.actor..")
