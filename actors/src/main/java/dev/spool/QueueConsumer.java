@@ -128,14 +128,16 @@ public final class QueueConsumer {
     } catch (SpoolException e) {
       return Spool.failed(e);
     }
-    return call(r -> new ConsumerActor.Nack(sequences, requeue, r));
+    return this.<Integer>call(r -> new ConsumerActor.Nack(sequences, requeue, r)).thenApply(n -> Done.getInstance());
   }
 
   /**
    * Gives deliveries back by sequence: with {@code requeue} they are delivered again after the
    * backoff, without it they are given up on (dead-lettered, or dropped without a dead-letter queue).
+   * Completes with how many were in flight and so nacked: a sequence never delivered, already
+   * settled or unknown changes nothing and is not counted (in ack mode {@code none} none is).
    */
-  public CompletionStage<Done> nack(List<Long> sequences, boolean requeue) {
+  public CompletionStage<Integer> nack(List<Long> sequences, boolean requeue) {
     if (sequences == null || sequences.stream().anyMatch(java.util.Objects::isNull)) {
       return Spool.failed(new SpoolException.InvalidConfiguration("sequences to nack are required"));
     }

@@ -76,9 +76,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   public record AckUpTo(long sequence, ActorRef<StatusReply<AckResult>> replyTo)
       implements Command, Request<AckResult> {}
 
-  /** Negatively acknowledge: redeliver after the backoff ({@code requeue}) or give up on them. */
-  public record Nack(List<Long> sequences, boolean requeue, ActorRef<StatusReply<Done>> replyTo)
-      implements Command, Request<Done> {}
+  /** Negatively acknowledge: redeliver after the backoff ({@code requeue}) or give up; the reply counts those in flight. */
+  public record Nack(List<Long> sequences, boolean requeue, ActorRef<StatusReply<Integer>> replyTo)
+      implements Command, Request<Integer> {}
 
   /** Move the cursor; deliveries in flight are dropped. */
   public record Seek(StartPosition to, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
@@ -307,8 +307,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onNack(Nack nack) {
-    settlements.nack(nack.sequences(), nack.requeue());
-    nack.replyTo().tell(StatusReply.success(Done.getInstance()));
+    nack.replyTo().tell(StatusReply.success(settlements.nack(nack.sequences(), nack.requeue())));
     return dispatch();
   }
 

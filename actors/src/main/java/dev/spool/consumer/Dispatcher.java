@@ -210,25 +210,34 @@ public final class Dispatcher<E> {
     while (progress) {
       progress = false;
       int share = fairShare();
-      for (Subscribers.StreamSubscriber<E> stream : subscribers.streams()) {
+      // Each in turn from the one after the last served (an index walk: no iterator per round).
+      List<Subscribers.StreamSubscriber<E>> streams = subscribers.streamTurns();
+      for (int i = 0, n = streams.size(), first = subscribers.streamTurn(); i < n; i++) {
+        int at = (first + i) % n;
+        Subscribers.StreamSubscriber<E> stream = streams.get(at);
         if (stream.demand()) {
           List<Delivery> got = take(Math.min(streamBatch, share), stream.owner());
           if (!got.isEmpty()) {
             stream.served();
+            subscribers.streamServed(at);
             outlet.send(stream, got);
             progress = true;
           }
         }
       }
-      for (Subscribers.ActorSubscriber subscriber : subscribers.actors()) {
+      List<Subscribers.ActorSubscriber> actors = subscribers.actorTurns();
+      for (int i = 0, n = actors.size(), first = subscribers.actorTurn(); i < n; i++) {
         if (!explicit && subscribers.creditHeld() >= state.prefetch()) {
           break;
         }
+        int at = (first + i) % n;
+        Subscribers.ActorSubscriber subscriber = actors.get(at);
         Delivery delivery = next(subscriber.owner());
         if (delivery != null) {
           if (!explicit) {
             subscribers.holdCredit(delivery.sequence(), subscriber);
           }
+          subscribers.actorServed(at);
           outlet.send(subscriber, delivery);
           progress = true;
         }

@@ -146,8 +146,9 @@ public final class Settlements {
   }
 
   /** Nacks {@code sequences}: each in flight is redelivered after the backoff ({@code requeue}) or given up on. */
-  public void nack(List<Long> sequences, boolean requeue) {
+  public int nack(List<Long> sequences, boolean requeue) {
     state.stats().touch(dispatcher.now());
+    int nacked = 0;
     for (long sequence : sequences) {
       if (!state.explicit()) {
         state.subscribers().returnCredit(sequence);
@@ -161,7 +162,9 @@ public final class Settlements {
       trace(sequence, DeliveryTrace.Kind.NACKED, attempt, cursor.ownerOf(sequence));
       state.retry().failed(sequence, attempt, dispatcher.now(), requeue ? "nacked" : "rejected", null);
       retryOrGiveUp(sequence, attempt, requeue);
+      nacked++;
     }
+    return nacked;
   }
 
   /** A handler call for attempt {@code attempt} of {@code sequence} succeeded: whether that acknowledged it. */

@@ -2,6 +2,7 @@ package dev.spool.consumer;
 
 import dev.spool.Delivery;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -79,6 +80,15 @@ public final class Subscribers<E> {
 
   private final Map<ActorRef<Delivery>, ActorSubscriber> actors = new LinkedHashMap<>();
   private final Map<Long, StreamSubscriber<E>> streams = new LinkedHashMap<>();
+  /**
+   * The same subscribers in the order they take turns, and whose turn it is: freed credit goes to
+   * the one after the last served, so that competing subscribers share a consumer's messages even
+   * when credit comes back one acknowledgement at a time.
+   */
+  private final List<ActorSubscriber> actorTurns = new ArrayList<>();
+  private final List<StreamSubscriber<E>> streamTurns = new ArrayList<>();
+  private int actorTurn;
+  private int streamTurn;
   private final ArrayDeque<ParkedRead> parked = new ArrayDeque<>();
   /** In {@code none} mode: which actor subscriber holds which delivered sequence, for credit. */
   private final Map<Long, ActorSubscriber> creditHeld = new HashMap<>();
@@ -95,7 +105,9 @@ public final class Subscribers<E> {
     if (actors.containsKey(ref)) {
       return false;
     }
-    actors.put(ref, new ActorSubscriber(newOwner(), ref));
+    ActorSubscriber subscriber = new ActorSubscriber(newOwner(), ref);
+    actors.put(ref, subscriber);
+    actorTurns.add(subscriber);
     return true;
   }
 
@@ -106,6 +118,7 @@ public final class Subscribers<E> {
       return -1;
     }
     creditHeld.values().removeIf(holder -> holder == subscriber);
+    actorTurn = leaveTurns(actorTurns, subscriber, actorTurn);
     return subscriber.owner;
   }
 
@@ -114,7 +127,9 @@ public final class Subscribers<E> {
   }
 
   public void addStream(long streamId, ActorRef<E> ref) {
-    streams.put(streamId, new StreamSubscriber<>(newOwner(), ref));
+    StreamSubscriber<E> stream = new StreamSubscriber<>(newOwner(), ref);
+    streams.put(streamId, stream);
+    streamTurns.add(stream);
   }
 
   /** Stream {@code streamId} wants another batch: false when there is no such stream. */
@@ -130,7 +145,49 @@ public final class Subscribers<E> {
   /** Removes stream {@code streamId}; its owner id, or -1 when there was none. */
   public long closeStream(long streamId) {
     StreamSubscriber<E> stream = streams.remove(streamId);
-    return stream == null ? -1 : stream.owner;
+    if (stream == null) {
+      return -1;
+    }
+    streamTurn = leaveTurns(streamTurns, stream, streamTurn);
+    return stream.owner;
+  }
+
+  /** Removes {@code gone} from {@code turns}; whose turn it is then, the same subscriber as before if it stays. */
+  private static <T> int leaveTurns(List<T> turns, T gone, int turn) {
+    int at = turns.indexOf(gone);
+    turns.remove(at);
+    int next = at < turn ? turn - 1 : turn;
+    return next >= turns.size() ? 0 : next;
+  }
+
+  /** The stream subscribers in turn order: index 0 is the one whose turn it is; see {@link #streamServed}. */
+  List<StreamSubscriber<E>> streamTurns() {
+    return streamTurns;
+  }
+
+  /** Where the streams' turn order starts now. */
+  int streamTurn() {
+    return streamTurn;
+  }
+
+  /** Stream {@code index} (of {@link #streamTurns}) was served: the next one's turn comes first. */
+  void streamServed(int index) {
+    streamTurn = (index + 1) % streamTurns.size();
+  }
+
+  /** The actor subscribers in the order they take turns; see {@link #actorServed}. */
+  List<ActorSubscriber> actorTurns() {
+    return actorTurns;
+  }
+
+  /** Where the actor subscribers' turn order starts now. */
+  int actorTurn() {
+    return actorTurn;
+  }
+
+  /** Actor subscriber {@code index} (of {@link #actorTurns}) was served: the next one's turn comes first. */
+  void actorServed(int index) {
+    actorTurn = (index + 1) % actorTurns.size();
   }
 
   public Collection<StreamSubscriber<E>> streams() {

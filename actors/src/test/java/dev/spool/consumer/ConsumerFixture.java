@@ -53,6 +53,8 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   final List<Delivery> pulled = new ArrayList<>();
   final List<String> sent = new ArrayList<>();
   final List<List<Delivery>> batches = new ArrayList<>();
+  /** The owner each of {@link #batches} went to. */
+  final List<Long> batchOwners = new ArrayList<>();
   final List<Delivery> called = new ArrayList<>();
   final List<SpoolEvent> events = new ArrayList<>();
   final List<Long> ackDeadlines = new ArrayList<>();
@@ -126,6 +128,7 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
   @Override
   public void send(Subscribers.StreamSubscriber<String> stream, List<Delivery> batch) {
     batches.add(batch);
+    batchOwners.add(stream.owner());
   }
 
   @Override

@@ -17,6 +17,9 @@ import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Collectors;
+import java.util.TreeMap;
+import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
 import org.apache.pekko.pattern.StatusReply;
@@ -52,6 +55,47 @@ class DispatcherTest {
     f.dispatcher.dispatch();
     assertEquals(List.of(5, 5), f.batches.stream().map(List::size).toList(), "half the prefetch each");
     assertEquals(List.of(1L, 2L, 3L, 4L, 5L), sequences(f.batches.get(0)));
+  }
+
+  @Test
+  void creditFreedOneAckAtATimeGoesToCompetingStreamsInTurn() {
+    ConsumerFixture f = ConsumerFixture.explicit(9, 200);
+    for (long id = 1; id <= 3; id++) {
+      f.state.subscribers().addStream(id, TestInbox.<String>create().getRef());
+    }
+    f.dispatcher.dispatch();
+    assertEquals(List.of(3, 3, 3), f.batches.stream().map(List::size).toList());
+    for (long ack = 1; ack <= 60; ack++) {
+      for (long id = 1; id <= 3; id++) {
+        f.state.subscribers().demand(id); // each stream asks again at once, as a busy SSE client's does
+      }
+      f.settlements.ack(List.of(ack));
+      f.dispatcher.dispatch();
+    }
+    Map<Long, Long> perStream = f.batchOwners.stream()
+        .collect(Collectors.groupingBy(owner -> owner, TreeMap::new, Collectors.counting()));
+    assertEquals(3, perStream.size(), "every stream is served: " + perStream);
+    for (long served : perStream.values()) {
+      assertTrue(served >= 20 && served <= 22, "each ack's credit goes to the next stream in turn: " + perStream);
+    }
+  }
+
+  @Test
+  void creditFreedOneAckAtATimeGoesToCompetingActorSubscribersInTurn() {
+    ConsumerFixture f = ConsumerFixture.explicit(4, 200);
+    for (int i = 0; i < 4; i++) {
+      f.state.subscribers().subscribe(TestInbox.<Delivery>create().getRef());
+    }
+    f.dispatcher.dispatch();
+    assertEquals(4, f.sent.size());
+    for (long ack = 1; ack <= 40; ack++) {
+      f.settlements.ack(List.of(ack));
+      f.dispatcher.dispatch();
+    }
+    Map<String, Long> perSubscriber = f.sent.stream()
+        .collect(Collectors.groupingBy(s -> s.substring(0, s.indexOf(':')), TreeMap::new, Collectors.counting()));
+    assertEquals(List.of(11L, 11L, 11L, 11L), List.copyOf(perSubscriber.values()),
+        "each ack's credit goes to the next subscriber in turn: " + perSubscriber);
   }
 
   @Test

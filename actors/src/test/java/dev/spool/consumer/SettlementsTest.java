@@ -37,7 +37,7 @@ class SettlementsTest {
   void aNackRedeliversAfterTheBackoffAndRecordsTheAttempt() {
     ConsumerFixture f = ConsumerFixture.explicit(10, 2);
     f.dispatcher.take(1, Subscribers.PULL_OWNER);
-    f.settlements.nack(List.of(1L, 2L), true);
+    assertEquals(1, f.settlements.nack(List.of(1L, 2L), true), "only what was in flight is nacked");
     assertEquals(List.of("1 after 100 ms"), f.retries, "2 was never delivered: nothing to redeliver");
     assertEquals(ConsumerCursor.Standing.WAITING, f.state.cursor().standingOf(1));
     assertEquals("nacked", f.state.retry().history(1).get(0).outcome());

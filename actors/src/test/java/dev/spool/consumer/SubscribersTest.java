@@ -51,6 +51,35 @@ class SubscribersTest {
   }
 
   @Test
+  void theTurnStaysWithTheSameSubscriberWhenAnotherLeaves() {
+    for (long id = 1; id <= 3; id++) {
+      subscribers.addStream(id, TestInbox.<String>create().getRef());
+    }
+    subscribers.streamServed(0);
+    long next = subscribers.streamTurns().get(subscribers.streamTurn()).owner();
+    subscribers.closeStream(1); // before the turn: the turn's index moves down with it
+    assertEquals(next, subscribers.streamTurns().get(subscribers.streamTurn()).owner());
+    subscribers.streamServed(1); // the last one's: the turn wraps round to the first
+    assertEquals(0, subscribers.streamTurn());
+    long last = subscribers.streamTurns().get(1).owner();
+    subscribers.streamServed(0);
+    subscribers.closeStream(3); // the one whose turn it was: the turn wraps to the first
+    assertEquals(0, subscribers.streamTurn());
+    assertEquals(1, subscribers.streamTurns().size());
+    assertFalse(subscribers.isStream(last));
+
+    ActorRef<Delivery> a = TestInbox.<Delivery>create().getRef();
+    ActorRef<Delivery> b = TestInbox.<Delivery>create().getRef();
+    subscribers.subscribe(a);
+    subscribers.subscribe(b);
+    subscribers.actorServed(0);
+    assertEquals(1, subscribers.actorTurn());
+    subscribers.unsubscribe(b); // the one whose turn it was, and the last: back to the first
+    assertEquals(0, subscribers.actorTurn());
+    assertSame(a, subscribers.actorTurns().get(0).ref());
+  }
+
+  @Test
   void parkedReadsAreAnsweredInOrderAndBounded() {
     ActorRef<StatusReply<List<Delivery>>> reply = TestInbox.<StatusReply<List<Delivery>>>create().getRef();
     Subscribers.ParkedRead first = subscribers.park(10, reply);

@@ -54,7 +54,7 @@ final class ConsumerRoutes extends RouteSupport {
         path("ack", () -> body(Requests.AckBody.class, body -> ack(consumer, body))),
         path("nack", () -> body(Requests.NackBody.class, body -> ok(
             spool.consumer(queue, name).nack(body.sequences(), body.requeueOrDefault()),
-            done -> new Views.NackView(body.sequences().size())))),
+            Views.NackView::new))),
         path("seek", () -> body(Requests.SeekBody.class, body -> withInfo(consumer, consumer.seek(body.position())))),
         path("pause", () -> withInfo(consumer, consumer.pause())),
         path("resume", () -> withInfo(consumer, consumer.resume())));

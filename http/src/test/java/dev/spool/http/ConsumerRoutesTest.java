@@ -134,8 +134,9 @@ class ConsumerRoutesTest {
     assertEquals("[99]", acked.json().path("unknown").toString());
     assertEquals(0, server.post(base + "/ack", "{\"sequences\":[1]}").json().path("acked").asInt());
 
-    TestServer.Response nacked = server.post(base + "/nack", "{\"sequences\":[3],\"requeue\":true}");
+    TestServer.Response nacked = server.post(base + "/nack", "{\"sequences\":[3,1,99],\"requeue\":true}");
     assertEquals(200, nacked.status(), nacked.body());
+    assertEquals(1, nacked.json().path("nacked").asInt(), "only 3 was in flight: 1 is acked, 99 unknown");
     org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).untilAsserted(() -> {
       JsonNode again = read(base, "?max=10");
       assertEquals(3, again.get(0).path("sequence").asLong());
