@@ -46,6 +46,32 @@ public final class Limits {
     return lag;
   }
 
+  /**
+   * {@code max} if a read may ask for that many deliveries: from 1 to {@code maxReadBatch}
+   * ({@code spool.consumer.max-read-batch}).
+   *
+   * @throws SpoolException.InvalidConfiguration otherwise
+   */
+  public static int readMax(int max, int maxReadBatch) {
+    if (max < 1 || max > maxReadBatch) {
+      throw new SpoolException.InvalidConfiguration("read max must be between 1 and " + maxReadBatch + ", not " + max);
+    }
+    return max;
+  }
+
+  /**
+   * {@code wait} if a read may wait that long: not negative ({@code null}: not at all). Longer
+   * waits than {@code spool.consumer.max-read-wait} are shortened to it, not refused.
+   *
+   * @throws SpoolException.InvalidConfiguration if it is negative
+   */
+  public static Duration readWait(Duration wait) {
+    if (wait != null && wait.isNegative()) {
+      throw new SpoolException.InvalidConfiguration("read wait must not be negative, not " + wait);
+    }
+    return wait;
+  }
+
   /** {@code d} if it is at most {@link #MAX_TIMER}; else InvalidConfiguration naming {@code field}. */
   static Duration timer(String field, Duration d) {
     if (d != null && d.compareTo(MAX_TIMER) > 0) {

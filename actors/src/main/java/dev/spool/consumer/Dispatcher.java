@@ -1,6 +1,7 @@
 package dev.spool.consumer;
 
 import dev.spool.Delivery;
+import dev.spool.Limits;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.SpoolEvent;
@@ -110,14 +111,6 @@ public final class Dispatcher<E> {
     this.outlet = outlet;
     this.clock = clock;
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
-  }
-
-  /** Why a read of {@code max} waiting {@code waitFor} (or {@code null}) is refused, or {@code null}. */
-  public static String invalidRead(int max, Duration waitFor, int maxReadBatch) {
-    if (max < 1 || max > maxReadBatch) {
-      return "read max must be between 1 and " + maxReadBatch + ", not " + max;
-    }
-    return waitFor != null && waitFor.isNegative() ? "read wait must not be negative" : null;
   }
 
   /** The sequence a start position points at in {@code log} now. */
@@ -270,9 +263,11 @@ public final class Dispatcher<E> {
    */
   public void read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo,
       SpoolSettings.ConsumerDefaults limits) {
-    String invalid = invalidRead(max, waitFor, limits.maxReadBatch());
-    if (invalid != null) {
-      outlet.reply(replyTo, StatusReply.error(new SpoolException.InvalidConfiguration(invalid)));
+    try {
+      Limits.readMax(max, limits.maxReadBatch());
+      Limits.readWait(waitFor);
+    } catch (SpoolException.InvalidConfiguration invalid) {
+      outlet.reply(replyTo, StatusReply.error(invalid));
       return;
     }
     state.stats().touch(clock.millis());

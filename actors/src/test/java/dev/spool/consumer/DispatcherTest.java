@@ -12,6 +12,7 @@ import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.SpoolEvent;
+import dev.spool.Limits;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
@@ -188,8 +189,11 @@ class DispatcherTest {
     assertEquals(21, Dispatcher.resolve(StartPosition.sequence(21), f.log));
     assertThrows(SpoolException.SequenceOutOfRange.class,
         () -> Dispatcher.resolve(StartPosition.sequence(22), f.log));
-    assertEquals("read max must be between 1 and 100, not 0", Dispatcher.invalidRead(0, null, 100));
-    assertEquals("read wait must not be negative", Dispatcher.invalidRead(1, Duration.ofMillis(-1), 100));
+    assertEquals("read max must be between 1 and 100, not 0",
+        assertThrows(SpoolException.InvalidConfiguration.class, () -> Limits.readMax(0, 100)).getMessage());
+    assertEquals("read wait must not be negative, not PT-0.001S",
+        assertThrows(SpoolException.InvalidConfiguration.class, () -> Limits.readWait(Duration.ofMillis(-1)))
+            .getMessage());
   }
 
   private static final SpoolSettings.ConsumerDefaults LIMITS = new SpoolSettings.ConsumerDefaults(10,

@@ -1,5 +1,6 @@
 package dev.spool.http;
 
+import dev.spool.Limits;
 import dev.spool.QueueConsumer;
 import dev.spool.Spool;
 import dev.spool.SpoolException;
@@ -67,9 +68,11 @@ final class ConsumerRoutes extends RouteSupport {
 
   private Route read(QueueConsumer consumer) {
     return parameterOptional("max", max -> parameterOptional("wait", wait -> {
-      int n = (int) longParam("max", max, settings.defaultReadMax(), 1, Integer.MAX_VALUE);
+      int n = queryCheck("max", () -> Limits.readMax(
+          intParam("max", max, settings.defaultReadMax()),
+          spool.settings().consumer().maxReadBatch()));
       // The engine shortens longer waits to spool.consumer.max-read-wait, which the server's request timeout outlasts.
-      Duration w = durationParam("wait", wait, Duration.ZERO);
+      Duration w = queryCheck("wait", () -> Limits.readWait(durationParam("wait", wait, Duration.ZERO)));
       return ok(unlessStopping(lifecycle, () -> consumer.readBatch(n, w)), Views.DeliveriesView::of);
     }));
   }

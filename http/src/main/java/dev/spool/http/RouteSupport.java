@@ -161,6 +161,30 @@ abstract class RouteSupport extends AllDirectives {
         + min + " to " + max + ", not '" + Requests.truncate(value.get()) + "'");
   }
 
+  /** An optional whole-number query parameter; what it may be the engine checks. */
+  protected static int intParam(String name, Optional<String> value, int fallback) {
+    if (value.isEmpty()) {
+      return fallback;
+    }
+    try {
+      return Integer.parseInt(value.get());
+    } catch (NumberFormatException e) {
+      throw new SpoolException.InvalidConfiguration("query parameter '" + name + "' must be a whole number, not '"
+          + Requests.truncate(value.get()) + "'");
+    }
+  }
+
+  /** The engine's answer to {@code rule}; its refusal ({@code InvalidConfiguration}) names query parameter {@code name}. */
+  protected static <T> T queryCheck(String name, java.util.function.Supplier<T> rule) {
+    try {
+      return rule.get();
+    } catch (SpoolException.InvalidConfiguration e) {
+      String message = e.getMessage();
+      throw new SpoolException.InvalidConfiguration(
+          message.startsWith("query parameter '") ? message : "query parameter '" + name + "': " + message);
+    }
+  }
+
   /** An optional ISO-8601 duration query parameter; what it may be (not negative, bounded) the engine checks. */
   protected static Duration durationParam(String name, Optional<String> value, Duration fallback) {
     if (value.isEmpty()) {

@@ -151,7 +151,16 @@ class ConsumerRoutesTest {
     assertEquals(400, server.post(base + "/ack", "{\"sequences\":[1],\"upTo\":2}").status());
     assertEquals(400, server.post(base + "/ack", "{\"sequences\":[\"1\"]}").status());
     assertEquals(400, server.post(base + "/nack", "{\"requeue\":true}").status());
-    assertEquals(400, server.post(base + "/read?max=0", null).status());
+    TestServer.Response zero = server.post(base + "/read?max=0", null);
+    assertEquals(400, zero.status());
+    assertTrue(zero.body().contains("query parameter 'max': read max must be between 1 and"), zero.body());
+    TestServer.Response huge = server.post(base + "/read?max=2147483647", null);
+    assertEquals(400, huge.status());
+    assertTrue(huge.body().contains("query parameter 'max': read max must be between 1 and"), huge.body());
+    TestServer.Response negative = server.post(base + "/read?wait=-PT1S", null);
+    assertEquals(400, negative.status());
+    assertTrue(negative.body().contains("query parameter 'wait': read wait must not be negative"), negative.body());
+    assertTrue(server.post(base + "/read?max=x", null).body().contains("query parameter 'max' must be a whole number"));
     assertEquals(400, server.post(base + "/read?wait=5", null).status());
     assertEquals(404, server.post("/api/v1/queues/" + q + "/consumers/nobody/read", null).status());
     assertEquals(404, server.post("/api/v1/queues/" + q + "/consumers/nobody/ack", "{\"upTo\":1}").status());
