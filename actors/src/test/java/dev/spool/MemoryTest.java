@@ -17,6 +17,7 @@ import org.apache.pekko.actor.testkit.typed.annotations.JUnit5TestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.JUnit5TestKitBuilder;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestKitJUnit5Extension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.Test;
@@ -199,7 +200,9 @@ class MemoryTest {
     assertEquals(0, result(spool.memoryStats()).thresholdBytes());
     String q = queue(spool, QueueSettings.defaults());
     result(spool.createPublisher(q, "p").publishAll(kilobytes(100)));
-    result(spool.setMemoryThresholdBytes(50_000));
+    // Logged under the janitor's own name, so that filtering on dev.spool catches it.
+    LoggingTestKit.info("memory threshold set to 50000 bytes").withLoggerName("dev.spool.actor.Janitor")
+        .expect(testKit.system(), () -> result(spool.setMemoryThresholdBytes(50_000)));
     assertTrue(result(spool.memoryStats()).underPressure(), "lowering the threshold below what is held is pressure");
     failure(spool.createPublisher(q, "p").publish(Message.text("t", "x")), Code.QueueFull);
     result(spool.setMemoryThresholdBytes(0));

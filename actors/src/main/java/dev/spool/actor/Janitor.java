@@ -97,6 +97,8 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
 
   private Janitor(ActorContext<Command> context, SpoolSettings settings, MemoryMonitor memory) {
     super(context);
+    // Logs under this class, not under whichever Pekko class is on the stack at the first log line.
+    context.setLoggerName(Janitor.class);
     this.settings = settings;
     this.memory = memory;
   }

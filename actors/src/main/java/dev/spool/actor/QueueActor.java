@@ -191,6 +191,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
       TimerScheduler<Command> timers, long idSeed) {
     super(context);
+    context.setLoggerName(QueueActor.class);
     this.journal = journal;
     this.timers = timers;
     this.manager = manager;

@@ -148,6 +148,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private QueueManager(ActorContext<Command> context, SpoolSettings settings, String version,
       ActorRef<QueueRegistry.Command> registry, CompletableFuture<Done> ready) {
     super(context);
+    context.setLoggerName(QueueManager.class);
     this.settings = settings;
     this.registry = registry;
     this.durable = new DurableQueues<>(registry != null, ready, settings.clock(), context.getLog());

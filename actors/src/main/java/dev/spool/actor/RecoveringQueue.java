@@ -69,6 +69,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
       Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock) {
     super(context);
+    context.setLoggerName(RecoveringQueue.class);
     this.stash = stash;
     this.queue = queue;
     this.manager = manager;
