@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -15,14 +14,20 @@ import org.apache.pekko.pattern.StatusReply;
 /**
  * A short-lived actor that sends one request to each of several actors, collects the replies and
  * answers once with their aggregate, so that the parent neither blocks nor keeps per-request state
- * (the aggregator pattern of Pekko's interaction-pattern docs). Errors from actors that went away
- * in between are left out; at the timeout it answers with what it has.
+ * (the aggregator pattern of Pekko's interaction-pattern docs). Errors, and actors that stop before
+ * they answer, are left out; at the timeout it answers with what it has.
  */
 final class Aggregator {
 
   private enum Timeout {
     INSTANCE
   }
+
+  /** Target {@code target} answered: with {@code value}, or with an error ({@code answered} false). */
+  private record Reply<R>(int target, R value, boolean answered) {}
+
+  /** Target {@code target} stopped: it will not answer (a queue deleted, a consumer removed, meanwhile). */
+  private record Gone(int target) {}
 
   private Aggregator() {}
 
@@ -33,48 +38,68 @@ final class Aggregator {
   static <C, R, A> void askEvery(ActorContext<?> context, Collection<ActorRef<C>> targets,
       Function<ActorRef<StatusReply<R>>, C> request, ActorRef<StatusReply<A>> replyTo,
       Function<List<R>, A> aggregate, Duration timeout) {
-    List<ActorRef<C>> refs = List.copyOf(targets);
-    context.spawnAnonymous(Aggregator.<R, A>create(
-        self -> refs.forEach(ref -> ref.tell(request.apply(self))),
-        refs.size(),
-        replyTo,
-        aggregate,
-        timeout));
+    context.spawnAnonymous(create(List.copyOf(targets), request, replyTo, aggregate, timeout));
   }
 
-  static <R, A> Behavior<Object> create(
-      Consumer<ActorRef<StatusReply<R>>> sendRequests,
-      int expectedReplies,
+  /**
+   * Each target is watched while it is asked: one that stops before it answered is left out at once,
+   * so that the answer never waits for the timeout, which the caller's own ask (of the same length)
+   * would reach first.
+   */
+  @SuppressWarnings("unchecked")
+  static <C, R, A> Behavior<Object> create(
+      List<ActorRef<C>> targets,
+      Function<ActorRef<StatusReply<R>>, C> request,
       ActorRef<StatusReply<A>> replyTo,
       Function<List<R>, A> aggregate,
       Duration timeout) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      List<R> replies = new ArrayList<>(expectedReplies);
-      if (expectedReplies == 0) {
+      List<R> replies = new ArrayList<>(targets.size());
+      if (targets.isEmpty()) {
         replyTo.tell(StatusReply.success(aggregate.apply(replies)));
         return Behaviors.stopped();
       }
       timers.startSingleTimer(Timeout.INSTANCE, timeout);
-      sendRequests.accept(context.getSelf().narrow());
-      int[] received = {0};
+      boolean[] settled = new boolean[targets.size()];
+      int[] left = {targets.size()};
+      for (int i = 0; i < targets.size(); i++) {
+        int target = i;
+        context.watchWith(targets.get(i), new Gone(target));
+        context.askWithStatus((Class<R>) Object.class, targets.get(i), timeout, request::apply,
+            (value, failure) -> new Reply<>(target, value, failure == null));
+      }
       return Behaviors.receive(Object.class)
           .onMessageEquals(Timeout.INSTANCE, () -> {
             replyTo.tell(StatusReply.success(aggregate.apply(replies)));
             return Behaviors.stopped();
           })
-          .onMessage(StatusReply.class, reply -> {
-            if (reply.isSuccess()) {
-              @SuppressWarnings("unchecked")
-              R value = (R) reply.getValue();
-              replies.add(value);
+          .onMessage(Reply.class, reply -> {
+            if (!settled[reply.target()]) {
+              settled[reply.target()] = true;
+              left[0]--;
+              if (reply.answered()) {
+                replies.add((R) reply.value());
+              }
             }
-            if (++received[0] == expectedReplies) {
-              replyTo.tell(StatusReply.success(aggregate.apply(replies)));
-              return Behaviors.stopped();
+            return answerWhenSettled(left[0], replies, replyTo, aggregate);
+          })
+          .onMessage(Gone.class, gone -> {
+            if (!settled[gone.target()]) {
+              settled[gone.target()] = true;
+              left[0]--;
             }
-            return Behaviors.same();
+            return answerWhenSettled(left[0], replies, replyTo, aggregate);
           })
           .build();
     }));
+  }
+
+  private static <R, A> Behavior<Object> answerWhenSettled(int left, List<R> replies,
+      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
+    if (left > 0) {
+      return Behaviors.same();
+    }
+    replyTo.tell(StatusReply.success(aggregate.apply(replies)));
+    return Behaviors.stopped();
   }
 }

@@ -357,9 +357,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** Asks every consumer through an {@link Aggregator} child, which answers or fails {@code replyTo} in {@code timeout}. */
   private <R, A> void askConsumers(Function<ActorRef<StatusReply<R>>, ConsumerActor.Command> question,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> combine, Duration timeout) {
-    List<ActorRef<ConsumerActor.Command>> refs = consumers.refs();
-    getContext().spawnAnonymous(Aggregator.<R, A>create(self -> refs.forEach(ref -> ref.tell(question.apply(self))),
-        refs.size(), replyTo, combine, timeout));
+    Aggregator.askEvery(getContext(), consumers.refs(), question, replyTo, combine, timeout);
   }
 
   private void tellConsumers(ConsumerActor.Command command) {
