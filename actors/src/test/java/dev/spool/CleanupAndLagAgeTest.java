@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import dev.spool.SpoolException.Code;
 import java.time.Duration;
 import java.util.List;
@@ -33,14 +32,14 @@ class CleanupAndLagAgeTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withCustomConfig(ManualTime.config().withFallback(ConfigFactory.load()))
+      .withCustomConfig(ManualClock.testKitConfig())
       .build();
 
   private static final AtomicInteger QUEUES = new AtomicInteger();
   private final ManualClock clock = new ManualClock();
 
   private Spool spool() {
-    return Spool.create(testKit.system(), SpoolSettings.create(testKit.system()).withClock(clock));
+    return clock.spool(testKit.system());
   }
 
   private void timePasses(Duration d) {

@@ -16,6 +16,17 @@ public final class ManualClock extends Clock {
     millis.addAndGet(by.toMillis());
   }
 
+  /** A test kit's configuration: {@code ManualTime}'s scheduler over the project's own configuration. */
+  public static com.typesafe.config.Config testKitConfig() {
+    return org.apache.pekko.actor.testkit.typed.javadsl.ManualTime.config()
+        .withFallback(com.typesafe.config.ConfigFactory.load());
+  }
+
+  /** A Spool on {@code system} that reads the time from this clock. */
+  public Spool spool(org.apache.pekko.actor.typed.ActorSystem<?> system) {
+    return Spool.create(system, SpoolSettings.create(system).withClock(this));
+  }
+
   /** Moves this clock and {@code system}'s {@code ManualTime} scheduler together, so timers fire at the new time. */
   public void timePasses(org.apache.pekko.actor.typed.ActorSystem<?> system, Duration by) {
     advance(by);

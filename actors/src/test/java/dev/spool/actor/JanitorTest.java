@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.ConfigFactory;
 import dev.spool.AckMode;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
@@ -19,7 +18,6 @@ import dev.spool.QueueStats;
 import dev.spool.Spool;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException.Code;
-import dev.spool.SpoolSettings;
 import dev.spool.StaleConsumer;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,14 +45,14 @@ class JanitorTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withCustomConfig(ManualTime.config().withFallback(ConfigFactory.load()))
+      .withCustomConfig(ManualClock.testKitConfig())
       .build();
 
   private static final AtomicInteger QUEUES = new AtomicInteger();
   private final ManualClock clock = new ManualClock();
 
   private Spool spool() {
-    return Spool.create(testKit.system(), SpoolSettings.create(testKit.system()).withClock(clock));
+    return clock.spool(testKit.system());
   }
 
   private void timePasses(Duration d) {
