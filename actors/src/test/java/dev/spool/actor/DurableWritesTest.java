@@ -22,7 +22,6 @@ import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
-import dev.spool.queue.GroupCommit;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import java.sql.SQLException;
@@ -30,7 +29,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +36,6 @@ import java.util.Set;
 import java.util.UUID;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
 import org.junit.jupiter.api.Test;
 
@@ -48,62 +45,6 @@ import org.junit.jupiter.api.Test;
  * consumers are plain strings here.
  */
 class DurableWritesTest {
-
-  /** The queue actor as the write path sees it: everything it is told to do, recorded. */
-  private static final class Recorded implements QueueWrites.Outlet<String, String> {
-    final List<GroupCommit.Write> writes = new ArrayList<>();
-    int writesEnded;
-    final List<Long> appended = new ArrayList<>();
-    final List<List<String>> created = new ArrayList<>();
-    final List<String> notCreated = new ArrayList<>();
-    final List<String> saved = new ArrayList<>();
-    final List<String> resent = new ArrayList<>();
-    final List<JournalHealth.Problem> changes = new ArrayList<>();
-
-    @Override
-    public void write(GroupCommit.Write write) {
-      writes.add(write);
-    }
-
-    @Override
-    public void writeEnded() {
-      writesEnded++;
-    }
-
-    @Override
-    public void appended(Appender.Prepared prepared) {
-      appended.addAll(prepared.sequences());
-    }
-
-    @Override
-    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
-      replyTo.tell(reply);
-    }
-
-    @Override
-    public void created(ConsumerSettings resolved, long start, List<String> replies) {
-      created.add(replies);
-    }
-
-    @Override
-    public void notCreated(List<String> replies, SpoolException error) {
-      replies.forEach(r -> notCreated.add(r + ": " + error.getClass().getSimpleName()));
-    }
-
-    @Override
-    public void positionStored(String consumer, boolean stored, long version) {
-      (stored ? saved : resent).add(stored ? consumer + "@" + version : consumer);
-    }
-
-    @Override
-    public void journalChanged(JournalHealth.Problem problem) {
-      changes.add(problem);
-    }
-
-    long lastWriteId() {
-      return writes.get(writes.size() - 1).id();
-    }
-  }
 
   private static final byte[] KIB = new byte[1024];
 
@@ -129,7 +70,7 @@ class DurableWritesTest {
         @Override
         public void removed(String consumer, String reason, long lag) {}
       });
-  private final Recorded outlet = new Recorded();
+  private final RecordedWrites outlet = new RecordedWrites();
   private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender,
       new Recovery("orders", log, dedup, expiries, memory), consumers,
       Duration.ofSeconds(5), clock, outlet);
@@ -263,7 +204,7 @@ class DurableWritesTest {
     writes.settle(new QueueJournal.Written(outlet.lastWriteId()));
 
     assertEquals(1, outlet.created.size());
-    assertEquals(List.of("request-1", "request-2"), outlet.created.get(0));
+    assertEquals("billing@1 [request-1, request-2]", outlet.created.get(0));
   }
 
   @Test

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spool.ConsumerSettings;
-import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolException;
@@ -17,67 +16,19 @@ import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
-import dev.spool.queue.GroupCommit;
 import dev.spool.queue.Retention;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestInbox;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** A transient queue's writes: everything takes effect at once, with no journal. */
 class QueueWritesTest {
-
-  /** Records what the queue is told; anything journal-related is a failure here. */
-  private static final class Recorded implements QueueWrites.Outlet<String, String> {
-    final List<Long> appended = new ArrayList<>();
-    final List<String> created = new ArrayList<>();
-
-    @Override
-    public void write(GroupCommit.Write write) {
-      throw new AssertionError("a transient queue writes no journal");
-    }
-
-    @Override
-    public void writeEnded() {
-      throw new AssertionError("a transient queue writes no journal");
-    }
-
-    @Override
-    public void appended(Appender.Prepared prepared) {
-      appended.addAll(prepared.sequences());
-    }
-
-    @Override
-    public <T> void reply(ActorRef<StatusReply<T>> replyTo, StatusReply<T> reply) {
-      replyTo.tell(reply);
-    }
-
-    @Override
-    public void created(ConsumerSettings resolved, long start, List<String> replies) {
-      created.add(resolved.name() + "@" + start + " " + replies);
-    }
-
-    @Override
-    public void notCreated(List<String> replies, SpoolException error) {
-      throw new AssertionError("nothing is refused for the journal");
-    }
-
-    @Override
-    public void positionStored(String consumer, boolean stored, long version) {
-      throw new AssertionError("positions are not kept");
-    }
-
-    @Override
-    public void journalChanged(JournalHealth.Problem problem) {
-      throw new AssertionError("a transient queue has no journal");
-    }
-  }
 
   private final Clock clock = Clock.fixed(Instant.parse("2026-11-30T12:00:00Z"), ZoneOffset.UTC);
   private final SpoolSettings settings = SpoolSettings.create(ConfigFactory.load()).withClock(clock);
@@ -88,8 +39,13 @@ class QueueWritesTest {
       removal -> { }, freed -> { });
   private final Appender appender = new Appender("orders", log, new DedupIndex(settings.dedupMaxEntries()), expiries,
       retention, memory, QueueSettings.defaults().withMaxLength(2), settings, Message.newIdSeed(), false);
-  private final Recorded outlet = new Recorded();
+  private final RecordedWrites outlet = new RecordedWrites();
   private final QueueWrites<String, String> writes = QueueWrites.immediate(appender, outlet);
+
+  @AfterEach
+  void aTransientQueueTouchesNoJournal() {
+    assertTrue(outlet.touchedNoJournal(), "a transient queue writes no journal and refuses nothing for it");
+  }
 
   private static Message kib() {
     return Message.of("order.placed", new byte[1024]);
