@@ -43,8 +43,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Registered with Pekko; must stay stable once data exists. */
   public static final int IDENTIFIER = 0x5370_6F6F; // "Spoo"
 
-  static final String QUEUE_EVENT = "QE1";
-  static final String QUEUE_SNAPSHOT = "QS1";
+  static final String QUEUE_EVENT = "QE2";
+  static final String QUEUE_SNAPSHOT = "QS2";
+  /** Written before sealed segments and encryption: still read, never written. */
+  static final String QUEUE_EVENT_V1 = "QE1";
+  static final String QUEUE_SNAPSHOT_V1 = "QS1";
   static final String QUEUE_DEFINED = "RD1";
   static final String QUEUE_REMOVED = "RR1";
   static final String QUEUES = "RQ1";
@@ -123,6 +126,12 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
         out.writeLong(d.sequence());
         out.writeLong(d.appendedAt());
       }
+      out.writeLong(s.sealedThrough());
+      out.writeInt(s.removed().length);
+      for (long r : s.removed()) {
+        out.writeLong(r);
+      }
+      out.writeString(s.keyId());
     } else if (o instanceof RegistryEvent.QueueDefined d) {
       writeDefined(out, d);
     } else if (o instanceof RegistryEvent.QueueRemoved r) {
@@ -156,8 +165,10 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   public Object read(InputStream stream, String manifest) throws IOException {
     DataInput in = new DataInputStream(stream);
     return switch (manifest) {
-      case QUEUE_EVENT -> readEvent(in);
-      case QUEUE_SNAPSHOT -> readSnapshot(in);
+      case QUEUE_EVENT -> readEvent(in, true);
+      case QUEUE_SNAPSHOT -> readSnapshot(in, true);
+      case QUEUE_EVENT_V1 -> readEvent(in, false);
+      case QUEUE_SNAPSHOT_V1 -> readSnapshot(in, false);
       case QUEUE_DEFINED -> readDefined(in);
       case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
       case QUEUES -> {
@@ -176,7 +187,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   // ---- queue events
 
-  private static QueueSnapshot readSnapshot(DataInput in) throws IOException {
+  private static QueueSnapshot readSnapshot(DataInput in, boolean sealing) throws IOException {
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
     List<Message> messages = readMessages(in);
@@ -187,7 +198,16 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     for (int i = 0; i < n; i++) {
       dedup.add(new QueueSnapshot.DedupEntry(new UUID(in.readLong(), in.readLong()), in.readLong(), in.readLong()));
     }
-    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup);
+    if (!sealing) {
+      return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup);
+    }
+    long sealedThrough = in.readLong();
+    long[] removed = new long[in.readInt()];
+    for (int i = 0; i < removed.length; i++) {
+      removed[i] = in.readLong();
+    }
+    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup, sealedThrough, removed,
+        readString(in));
   }
 
   private static void writeEvent(Out out, QueueEvent e) throws IOException {
@@ -204,9 +224,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       out.writeLong(r);
     }
     out.writeLong(e.freedBelow());
+    out.writeLong(e.sealedThrough());
+    out.writeString(e.keyId());
   }
 
-  private static QueueEvent readEvent(DataInput in) throws IOException {
+  private static QueueEvent readEvent(DataInput in, boolean sealing) throws IOException {
     long writeId = in.readLong();
     List<Message> messages = readMessages(in);
     List<QueueEvent.ConsumerRecord> created = readConsumers(in);
@@ -220,7 +242,12 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     for (int i = 0; i < removed.length; i++) {
       removed[i] = in.readLong();
     }
-    return new QueueEvent(writeId, messages, created, deleted, positions, removed, in.readLong());
+    long freedBelow = in.readLong();
+    if (!sealing) {
+      return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow);
+    }
+    return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow, in.readLong(),
+        readString(in));
   }
 
   // ---- messages

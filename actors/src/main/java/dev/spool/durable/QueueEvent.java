@@ -17,6 +17,10 @@ import java.util.Map;
  * @param positions consumers' latest positions
  * @param removed sequences removed out of order (evicted, redriven); expiry is recomputed instead
  * @param freedBelow every sequence below it is freed (0: unchanged)
+ * @param sealedThrough every message up to it is in a stored segment row, so the journal lets go of
+ *     it (0: unchanged)
+ * @param keyId the queue's encryption key id: its messages are journaled encrypted with it;
+ *     {@code null} for a queue that is not encrypted
  */
 public record QueueEvent(
     long writeId,
@@ -25,7 +29,15 @@ public record QueueEvent(
     List<String> deleted,
     Map<String, ConsumerPosition> positions,
     long[] removed,
-    long freedBelow) implements Journaled {
+    long freedBelow,
+    long sealedThrough,
+    String keyId) implements Journaled {
+
+  /** A write that seals nothing, of a queue that is not encrypted. */
+  public QueueEvent(long writeId, List<Message> messages, List<ConsumerRecord> created, List<String> deleted,
+      Map<String, ConsumerPosition> positions, long[] removed, long freedBelow) {
+    this(writeId, messages, created, deleted, positions, removed, freedBelow, 0, null);
+  }
 
   /**
    * A consumer as journaled.

@@ -14,10 +14,21 @@ import java.util.Map;
  * @param messages retained messages, ascending
  * @param consumers consumers with their positions
  * @param dedup producer-chosen ids appended within the dedup window, retained or not, oldest first
+ * @param sealedThrough every retained message up to it is in a stored segment row and left out of
+ *     {@link #messages}
+ * @param removed sequences up to {@link #sealedThrough} removed out of order since they were sealed
+ * @param keyId the queue's encryption key id ({@link #messages} are stored encrypted with it), or
+ *     {@code null}
  */
 public record QueueSnapshot(long lastWriteId, long lastSequence, List<Message> messages,
     List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
-    List<DedupEntry> dedup) implements Journaled {
+    List<DedupEntry> dedup, long sealedThrough, long[] removed, String keyId) implements Journaled {
+
+  /** A snapshot of a queue that seals nothing and is not encrypted. */
+  public QueueSnapshot(long lastWriteId, long lastSequence, List<Message> messages,
+      List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions, List<DedupEntry> dedup) {
+    this(lastWriteId, lastSequence, messages, consumers, positions, dedup, 0, new long[0], null);
+  }
 
   /** A producer-chosen id, the sequence it was appended at, and when. */
   public record DedupEntry(java.util.UUID id, long sequence, long appendedAt) {
