@@ -66,6 +66,12 @@ public final class Message {
 
     Envelope(String type, String key, Map<String, String> headers, String contentType, String producerId, UUID id,
         long idSeed, long expiresAt, long ttlMillis, long baseTimestamp) {
+      this(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, baseTimestamp, -1);
+    }
+
+    /** @param textBytes the text size to account, or -1 to count it from the fields */
+    Envelope(String type, String key, Map<String, String> headers, String contentType, String producerId, UUID id,
+        long idSeed, long expiresAt, long ttlMillis, long baseTimestamp, int textBytes) {
       this.type = type;
       this.key = key;
       this.headers = headers;
@@ -76,6 +82,10 @@ public final class Message {
       this.expiresAt = expiresAt;
       this.ttlMillis = ttlMillis;
       this.baseTimestamp = baseTimestamp;
+      if (textBytes >= 0) {
+        this.textBytes = textBytes;
+        return;
+      }
       long size = textSize(type) + textSize(key) + textSize(contentType) + textSize(producerId);
       for (Map.Entry<String, String> h : headers.entrySet()) {
         size += textSize(h.getKey()) + textSize(h.getValue());
@@ -227,6 +237,18 @@ public final class Message {
     Envelope stored = previous != null && previous.envelope.sameAs(producerId, id, idSeed, expiresAt, timestamp, fresh)
         ? previous.envelope : fresh;
     return new Message(sequence, (int) (timestamp - stored.baseTimestamp), payload, stored);
+  }
+
+  /**
+   * What the engine knows of a retained message whose content is in storage, not in the heap: its
+   * sequence, append time, expiry and accounted size, with no payload, type or headers. Engine-internal:
+   * a queue's log hands these out where only the position, time or size of a message counts
+   * (removal, expiry, eviction); they are never delivered.
+   */
+  public static Message placeholder(long sequence, long timestamp, long expiresAt, int sizeBytes) {
+    Envelope envelope = new Envelope("", null, Map.of(), null, null, null, 0, expiresAt, 0, timestamp,
+        Math.max(0, sizeBytes - FIXED_OVERHEAD_BYTES));
+    return new Message(sequence, 0, EMPTY, envelope);
   }
 
   /** The high half of this message's id when Spool derived it (no producer-chosen id). */

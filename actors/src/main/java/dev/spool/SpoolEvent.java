@@ -117,6 +117,17 @@ public sealed interface SpoolEvent {
       implements SpoolEvent {}
 
   /**
+   * A consumer cannot read a stored segment of its queue back (damaged, its encryption key missing,
+   * or the store unreachable): it delivers nothing past it, and tries again every second. Its
+   * messages are never delivered as garbage.
+   *
+   * @param segment the segment: sequences {@code segment * segmentSize + 1} on
+   * @param reason why, without any message content
+   */
+  record SegmentUnreadable(Instant at, String queue, String consumer, long segment, String reason)
+      implements SpoolEvent {}
+
+  /**
    * This {@link Spool#events()} stream fell behind and its bounded buffer dropped the {@code count}
    * oldest events it had not yet passed on.
    */

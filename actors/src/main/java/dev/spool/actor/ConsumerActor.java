@@ -24,6 +24,7 @@ import dev.spool.consumer.Subscribers;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.LogView;
 import dev.spool.queue.Retention;
+import dev.spool.storage.TieredStorage;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -181,6 +182,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private record DeadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
       Throwable failure) implements Command {}
   private enum DrainDeadline implements Command { INSTANCE }
+  private record SegmentLoaded(long sequence, Message[] messages, Throwable failure) implements Command {}
+  private enum LoadAgain implements Command { INSTANCE }
+  private record GiveUpAgain(long sequence, int attempts, String reason) implements Command {}
+  private record GiveUpLoaded(long sequence, int attempts, String reason, Message[] messages, Throwable failure)
+      implements Command {}
   private record AckDeadline(long batch) implements Command {}
   private record BackoffElapsed(long sequence) implements Command {}
   private record ReadExpired(long readId) implements Command {}
@@ -219,6 +225,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private final Dispatcher<StreamElement> dispatcher;
   private final Settlements settlements;
   private final HandlerCalls handlers;
+  /** How long a consumer waits before it reads a segment that could not be read back again. */
+  private static final Duration LOAD_RETRY = Duration.ofSeconds(1);
+
+  /** Cold segments loaded ahead of the one this consumer reads. */
+  private final int readAhead;
+  /** The segment whose last load failed, so a failing segment is logged once, not at every retry. */
+  private long failedSegment = -1;
 
   private ConsumerActor(ActorContext<Command> context, TimerScheduler<Command> timers, String name, State state,
       LogView log, QueueCounters counters, ActorRef<QueueActor.Command> parent,
@@ -237,6 +250,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.dispatcher = new Dispatcher<>(name, state, log, limits.streamBatch(), limits.maxOpenGroups(), this, clock);
     this.settlements = new Settlements(name, state, log, dispatcher, this);
     this.handlers = new HandlerCalls(name, state, settlements, this, clock);
+    this.readAhead = TieredStorage.get(context.getSystem()).settings().readAhead();
     recoverAfterRestart();
     dispatch();
   }
@@ -280,6 +294,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessageEquals(CheckHandlerTimeouts.INSTANCE, () -> dispatchIf(handlers.checkTimeouts(System.nanoTime())))
         .onMessage(BreakerChanged.class, c -> dispatchIf(handlers.breakerChanged(c.subscription(), c.state())))
         .onMessage(DeadLetterAppended.class, this::onDeadLetterAppended)
+        .onMessage(SegmentLoaded.class, this::onSegmentLoaded)
+        .onMessageEquals(LoadAgain.INSTANCE, this::dispatch)
+        .onMessage(GiveUpLoaded.class, this::onGiveUpLoaded)
+        .onMessage(GiveUpAgain.class, again -> {
+          giveUpWhenLoaded(again.sequence(), again.attempts(), again.reason());
+          return this;
+        })
         .onMessage(Drain.class, this::onDrain)
         .onMessageEquals(DrainDeadline.INSTANCE, this::onDrainDeadline)
         .onMessage(GetTrace.class, get -> reply(get.replyTo(), state.trace().entries(name, get.sequence(), state, log)))
@@ -487,6 +508,57 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   @Override
   public void awaitMessages(long after) {
     parent.tell(new QueueActor.AwaitMessages(name, after));
+  }
+
+  @Override
+  public void load(long sequence) {
+    getContext().pipeToSelf(log.load(sequence, readAhead), (messages, failure) ->
+        new SegmentLoaded(sequence, messages, failure));
+  }
+
+  private Behavior<Command> onSegmentLoaded(SegmentLoaded loaded) {
+    long segment = (loaded.sequence() - 1) / log.segmentSize();
+    if (loaded.failure() == null) {
+      failedSegment = -1;
+      dispatcher.loaded(loaded.sequence(), loaded.messages());
+      return dispatch();
+    }
+    dispatcher.loadFailed(loaded.sequence());
+    if (failedSegment != segment) {
+      failedSegment = segment;
+      getContext().getLog().error("queue {}: consumer {} cannot read segment {} (sequences {} to {}) back from storage;"
+          + " it delivers nothing past it and tries again every {}: {}", state.queue(), name, segment,
+          segment * log.segmentSize() + 1, (segment + 1) * log.segmentSize(), LOAD_RETRY, describe(loaded.failure()));
+      publish(new SpoolEvent.SegmentUnreadable(clock.instant(), state.queue(), name, segment,
+          describe(loaded.failure())));
+    }
+    timers.startSingleTimer(LoadAgain.INSTANCE, LOAD_RETRY);
+    return this;
+  }
+
+  private static String describe(Throwable failure) {
+    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    return cause.getMessage() != null ? cause.getMessage() : cause.toString();
+  }
+
+  @Override
+  public void giveUpWhenLoaded(long sequence, int attempts, String reason) {
+    getContext().pipeToSelf(log.load(sequence, 0), (messages, failure) ->
+        new GiveUpLoaded(sequence, attempts, reason, messages, failure));
+  }
+
+  private Behavior<Command> onGiveUpLoaded(GiveUpLoaded loaded) {
+    if (loaded.failure() != null) {
+      getContext().getLog().warn("queue {}: consumer {} cannot load sequence {} to dead-letter it; trying again in {}: {}",
+          state.queue(), name, loaded.sequence(), LOAD_RETRY, describe(loaded.failure()));
+      timers.startSingleTimer(new GiveUpAgain(loaded.sequence(), loaded.attempts(), loaded.reason()), LOAD_RETRY);
+      return this;
+    }
+    Message message = loaded.messages() == null ? log.get(loaded.sequence())
+        : loaded.messages()[(int) ((loaded.sequence() - 1) & (log.segmentSize() - 1))];
+    settlements.giveUp(loaded.sequence(), loaded.attempts(), loaded.reason(), message);
+    return dispatch();
   }
 
   @Override

@@ -10,6 +10,7 @@ import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
+import dev.spool.storage.SegmentRow;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   private final Appender appender;
   private final Recovery recovery;
   private final ConsumerRegistry<P> consumers;
-  private final GroupCommit<C, P> groupCommit = new GroupCommit<>();
+  private final GroupCommit<C, P> groupCommit;
   private final JournalLink<C, P> link;
   private final Clock clock;
   private final Outlet<C, P> outlet;
@@ -50,8 +51,9 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
 
   /** @param recovery what builds the queue from its journal, once */
   DurableWrites(String queue, Appender appender, Recovery recovery, ConsumerRegistry<P> consumers, Duration stallAfter,
-      Clock clock, Outlet<C, P> outlet) {
+      Clock clock, Outlet<C, P> outlet, String keyId) {
     this.queue = queue;
+    this.groupCommit = new GroupCommit<>(keyId);
     this.appender = appender;
     this.recovery = recovery;
     this.consumers = consumers;
@@ -62,8 +64,8 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
 
   /** Builds the queue from what its journal recovered; its writes go on after the last one. */
   @Override
-  public Recovery.Restored restore(QueueJournal.Recovered recovered) {
-    Recovery.Restored restored = recovery.restore(recovered, appender, groupCommit);
+  public Recovery.Restored restore(QueueJournal.Recovered recovered, List<SegmentRow> rows) {
+    Recovery.Restored restored = recovery.restore(recovered, rows, appender, groupCommit);
     if (restored.lostMessages()) {
       LOG.warn("queue {}: its journal is missing messages {}..{} (consumer positions or remembered ids reach {}, its"
           + " newest stored message is {}): they were lost, as after recovering a damaged journal file; new messages"
@@ -177,6 +179,13 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     }
   }
 
+  /** Sealed segments are stored up to {@code sealedThrough}: the next write tells the journal. */
+  @Override
+  public void sealed(long sealedThrough) {
+    groupCommit.sealed(sealedThrough);
+    flush();
+  }
+
   /** Answers {@code replyTo} once nothing waits for the journal. */
   @Override
   public void awaitIdle(ActorRef<StatusReply<Done>> replyTo) {
@@ -241,6 +250,9 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
       }
     });
     groupCommit.stored(w);
+    if (w.freedBelow() > 0) {
+      outlet.freedStored(w.freedBelow());
+    }
   }
 
   /**

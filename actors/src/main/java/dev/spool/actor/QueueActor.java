@@ -27,6 +27,11 @@ import dev.spool.queue.QueueReads;
 import dev.spool.queue.Redrives;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
+import dev.spool.queue.Tiering;
+import dev.spool.storage.Compression;
+import dev.spool.storage.SegmentRow;
+import dev.spool.storage.SegmentStorage;
+import dev.spool.storage.TieredStorage;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -43,6 +48,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.pattern.StatusReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One queue: the only writer of its {@link SegmentedLog}, and the parent of one {@link ConsumerActor}
@@ -57,7 +64,7 @@ import org.apache.pekko.pattern.StatusReply;
  */
 public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>>,
-    ConsumerRegistry.Outlet<ActorRef<ConsumerActor.Command>> {
+    ConsumerRegistry.Outlet<ActorRef<ConsumerActor.Command>>, Tiering.Outlet {
 
   /** Everything a queue understands. */
   public interface Command {}
@@ -143,6 +150,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
   private record WriteStalled(long writeId) implements Command {}
 
+  /** Storing sealed segment {@code segment} ended: committed, or {@code failure}. */
+  private record SegmentWritten(long segment, Throwable failure) implements Command {}
+
+  /** A failed segment store's backoff passed. */
+  private enum RetryStore implements Command { INSTANCE }
+
   /** A durable queue's journal identity: its persistence id's {@code incarnation}, the high half of its ids. */
   public record Durable(String incarnation, long idSeed) {}
 
@@ -156,16 +169,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** The key of the timer that finds a stalled journal write (one write is under way at most). */
   private static final Object STALL_TIMER = WriteStalled.class;
 
+  private static final Logger LOG = LoggerFactory.getLogger(QueueActor.class);
+
+  /** How long a failed segment store waits before it is tried again. */
+  private static final Duration STORE_RETRY = Duration.ofSeconds(1);
+
   /** @param durable the journal identity of a durable queue, or {@code null} for a transient one */
   static Behavior<Command> create(String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, Durable durable) {
     if (durable == null) {
       return Behaviors.setup(context -> new QueueActor(context, name, queueSettings, settings, memory, manager,
-          null, null, Message.newIdSeed()));
+          null, null, Message.newIdSeed(), null));
     }
     return RecoveringQueue.create(name, queueSettings, settings, memory, manager, durable.incarnation(),
         (context, journal, timers) -> new QueueActor(context, name, queueSettings, settings, memory, manager, journal,
-            timers, durable.idSeed()));
+            timers, durable.idSeed(), QueueJournal.persistenceId(name, durable.incarnation()).id()));
   }
 
   private final String name;
@@ -186,10 +204,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final QueueRates rates;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
   private long incarnations;
+  /** A persistent queue's segment store and what it does with it; {@code null} without tiered storage. */
+  private final SegmentStorage storage;
+  private final Tiering tiering;
+  /** The id of a durable queue's rows: its journal's persistence id. */
+  private final String storageId;
+  /** Rows below this segment are deleted (or being deleted). */
+  private long rowsDeletedBelow;
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
-      TimerScheduler<Command> timers, long idSeed) {
+      TimerScheduler<Command> timers, long idSeed, String storageId) {
     super(context);
     context.setLoggerName(QueueActor.class);
     this.journal = journal;
@@ -209,9 +234,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue(), this);
     this.rates = new QueueRates(settings.clock().millis());
+    this.storageId = storageId;
+    TieredStorage tiered = TieredStorage.get(context.getSystem());
+    this.storage = journal == null ? null : tiered.storage().orElse(null);
+    this.tiering = storage == null ? null : new Tiering(log, memory, tiered.settings().hotBytesPerQueue(), this);
+    if (storage != null) {
+      log.attach(storage.reader(storageId));
+      retention.coolWith(tiering);
+    }
     this.writes = journal == null ? QueueWrites.immediate(appender, this) : new DurableWrites<>(name, appender,
         new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
-        settings.clock(), this);
+        settings.clock(), this, keyId());
   }
 
   @Override
@@ -242,6 +275,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(Flush.class, flush -> { writes.awaitIdle(flush.replyTo()); return this; })
         .onMessage(JournalReply.class, reply -> { writes.settle(reply.reply()); return this; })
         .onMessage(WriteStalled.class, stalled -> { writes.checkStalled(stalled.writeId()); return this; })
+        .onMessage(SegmentWritten.class, this::onSegmentWritten)
+        .onMessage(RetryStore.class, retry -> { tiering.retry(); return this; })
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -503,10 +538,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
    *
    * @throws Recovery.Refused if its messages do not fit the memory threshold (its journal is stopped, freeing them)
    */
-  void restore(QueueJournal.Recovered recovered, long tookMillis) {
+  void restore(QueueJournal.Recovered recovered, List<SegmentRow> rows, long tookMillis) {
     Recovery.Restored restored;
     try {
-      restored = writes.restore(recovered);
+      restored = writes.restore(recovered, rows);
     } catch (Recovery.Refused refused) {
       getContext().stop(journal);
       Events.publish(getContext().getSystem(), new SpoolEvent.QueueRecoveryRefused(settings.clock().instant(), name,
@@ -517,8 +552,57 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       spawnConsumer(c.settings(), c.start(), restored.positions().get(c.settings().name()));
     }
     retention.collectGarbage();
-    getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes), last sequence {}, {} consumers",
-        name, tookMillis, restored.messages(), restored.bytes(), restored.lastSequence(), restored.consumers().size());
+    if (tiering != null) {
+      tiering.restored(recovered.sealedThrough());
+    }
+    getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes, {} of them in stored segments), "
+        + "last sequence {}, {} consumers", name, tookMillis, restored.messages(), restored.bytes(),
+        restored.coldMessages(), restored.lastSequence(), restored.consumers().size());
+  }
+
+  @Override
+  public void store(long segment, List<Message> messages) {
+    getContext().pipeToSelf(storage.write(storageId, segment, messages, Compression.LZ4, keyId()),
+        (done, failure) -> new SegmentWritten(segment, failure));
+  }
+
+  /** The queue's encryption key id, or {@code null}. */
+  private String keyId() {
+    return null;
+  }
+
+  @Override
+  public void sealed(long sealedThrough) {
+    writes.sealed(sealedThrough);
+  }
+
+  private Behavior<Command> onSegmentWritten(SegmentWritten written) {
+    if (written.failure() == null) {
+      tiering.stored(written.segment());
+    } else {
+      tiering.storeFailed(written.segment());
+      getContext().getLog().warn("queue {}: segment {} could not be stored; it stays in memory and is tried again in {}:"
+          + " {}", name, written.segment(), STORE_RETRY, written.failure().toString());
+      timers.startSingleTimer(RetryStore.INSTANCE, STORE_RETRY);
+    }
+    return this;
+  }
+
+  @Override
+  public void freedStored(long freedBelow) {
+    if (storage == null) {
+      return;
+    }
+    long below = (freedBelow - 1) >>> Integer.numberOfTrailingZeros(log.segmentSize());
+    if (below > rowsDeletedBelow) {
+      rowsDeletedBelow = below;
+      storage.deleteBelow(storageId, below).whenComplete((done, failure) -> {
+        if (failure != null) {
+          // Rows of freed segments are garbage: the next freed point deletes them too.
+          LOG.debug("queue {}: segments below {} not deleted yet: {}", name, below, failure.toString());
+        }
+      });
+    }
   }
 
   @Override
@@ -534,6 +618,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   @Override
   public void appended(Appender.Prepared prepared) {
+    if (tiering != null) {
+      tiering.afterAppend();
+    }
     if (settings.events().messageAdded()) {
       for (int i = prepared.dropped(); i < prepared.freshCount(); i++) {
         Events.publish(getContext().getSystem(), Appender.messageAdded(name, prepared.fresh()[i]));

@@ -10,6 +10,7 @@ import dev.spool.queue.Appender;
 import dev.spool.queue.GroupCommit;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
+import dev.spool.storage.SegmentRow;
 import java.util.List;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -51,6 +52,9 @@ interface QueueWrites<C, P> {
 
     /** The journal's condition changed: {@code problem}, or {@code null} once it writes again. */
     void journalChanged(JournalHealth.Problem problem);
+
+    /** The journal stored that everything below {@code freedBelow} is freed: stored segments below it are garbage. */
+    void freedStored(long freedBelow);
   }
 
   /** @throws SpoolException.JournalUnavailable while new changes cannot be stored */
@@ -101,8 +105,11 @@ interface QueueWrites<C, P> {
   /** What the journal answered. */
   void settle(QueueJournal.Reply reply);
 
-  /** Builds the queue from what its journal recovered. */
-  Recovery.Restored restore(QueueJournal.Recovered recovered);
+  /** Builds the queue from what its journal recovered, and the rows of its stored segments. */
+  Recovery.Restored restore(QueueJournal.Recovered recovered, List<SegmentRow> rows);
+
+  /** Every retained message up to {@code sealedThrough} is in a stored segment row. */
+  void sealed(long sealedThrough);
 
   /** A transient queue's: everything takes effect at once, and there is no journal. */
   static <C, P> QueueWrites<C, P> immediate(Appender appender, Outlet<C, P> outlet) {
@@ -155,6 +162,9 @@ interface QueueWrites<C, P> {
     public void removed(Retention.Removal removal) {}
 
     @Override
+    public void sealed(long sealedThrough) {}
+
+    @Override
     public void freedBelow(long firstSequence) {}
 
     @Override
@@ -176,7 +186,7 @@ interface QueueWrites<C, P> {
     }
 
     @Override
-    public Recovery.Restored restore(QueueJournal.Recovered recovered) {
+    public Recovery.Restored restore(QueueJournal.Recovered recovered, List<SegmentRow> rows) {
       throw noJournal();
     }
 

@@ -5,6 +5,11 @@ import dev.spool.QueueSettings;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueJournal;
+import dev.spool.storage.SegmentRow;
+import dev.spool.storage.SegmentStorage;
+import dev.spool.storage.TieredStorage;
+import java.time.Duration;
+import java.util.List;
 import dev.spool.queue.Recovery;
 import java.time.Clock;
 import java.util.function.Supplier;
@@ -36,6 +41,16 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   /** Commands a durable queue holds while it recovers; more are refused with Timeout. */
   private static final int RECOVERY_STASH = 10_000;
 
+  /** How long a failed listing of the queue's stored segments waits before it is tried again. */
+  private static final Duration LIST_RETRY = Duration.ofSeconds(1);
+
+  /** The queue's stored segment rows were listed (without data), or {@code failure}. */
+  private record RowsListed(QueueJournal.Recovered recovered, List<SegmentRow> rows, Throwable failure)
+      implements QueueActor.Command {}
+
+  /** A failed listing's backoff passed. */
+  private record ListAgain(QueueJournal.Recovered recovered) implements QueueActor.Command {}
+
   /**
    * A durable queue: spawns its journal (journal {@code incarnation} of {@code name}) and holds its
    * commands until the journal is read, then restores the queue {@code factory} makes.
@@ -48,12 +63,13 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
       // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
           Behaviors.supervise(QueueJournal.create(name, incarnation, settings.persistence(),
-                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), memory, replies))
+                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), null, memory, replies))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "journal");
+      SegmentStorage storage = TieredStorage.get(context.getSystem()).storage().orElse(null);
       return new RecoveringQueue(context, stash, () -> factory.create(context, journal, timers), manager, name,
-          settings.clock());
+          settings.clock(), storage, QueueJournal.persistenceId(name, incarnation).id(), timers);
     })));
   }
 
@@ -64,10 +80,14 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private final Clock clock;
   private final JournalCondition condition;
   private final long started = System.nanoTime();
+  private final SegmentStorage storage;
+  private final String storageId;
+  private final TimerScheduler<QueueActor.Command> timers;
 
   /** @param queue the queue to restore once the journal is read */
   private RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
-      Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock) {
+      Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock,
+      SegmentStorage storage, String storageId, TimerScheduler<QueueActor.Command> timers) {
     super(context);
     context.setLoggerName(RecoveringQueue.class);
     this.stash = stash;
@@ -75,6 +95,9 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     this.manager = manager;
     this.name = name;
     this.clock = clock;
+    this.storage = storage;
+    this.storageId = storageId;
+    this.timers = timers;
     this.condition = new JournalCondition(JournalHealth.State.RECOVERING, "reading the journal", clock.instant());
   }
 
@@ -82,6 +105,8 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   public Receive<QueueActor.Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(QueueActor.JournalReply.class, this::onJournalReply)
+        .onMessage(RowsListed.class, this::onRowsListed)
+        .onMessage(ListAgain.class, again -> listRows(again.recovered()))
         .onAnyMessage(this::onCommand)
         .build();
   }
@@ -99,14 +124,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<QueueActor.Command> onJournalReply(QueueActor.JournalReply reply) {
     if (reply.reply() instanceof QueueJournal.Recovered recovered) {
-      QueueActor q = queue.get();
-      try {
-        q.restore(recovered, (System.nanoTime() - started) / 1_000_000);
-      } catch (RuntimeException e) {
-        return broken(e);
-      }
-      manager.tell(new QueueManager.QueueRecovered(name, getContext().getSelf()));
-      return stash.unstashAll(q);
+      return storage == null ? restore(recovered, List.of()) : listRows(recovered);
     }
     if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
       // The journal retries after its backoff; the manager logs and reports the failure.
@@ -119,6 +137,38 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
       stash.clear();
     }
     return this;
+  }
+
+  /** Lists the queue's stored segments (their indexes, not their data): the backlog that is not in the journal. */
+  private Behavior<QueueActor.Command> listRows(QueueJournal.Recovered recovered) {
+    getContext().pipeToSelf(storage.list(storageId), (rows, failure) -> new RowsListed(recovered, rows, failure));
+    return this;
+  }
+
+  private Behavior<QueueActor.Command> onRowsListed(RowsListed listed) {
+    if (listed.failure() == null) {
+      return restore(listed.recovered(), listed.rows());
+    }
+    if (condition.moveTo(JournalHealth.State.UNAVAILABLE, "its stored segments could not be listed: "
+        + JournalCondition.describe(listed.failure()), clock.instant())) {
+      manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), condition.problem(name)));
+    }
+    SpoolException refusal = condition.refusal(name);
+    stash.forEach(command -> refuse(command, refusal));
+    stash.clear();
+    timers.startSingleTimer(ListAgain.class, new ListAgain(listed.recovered()), LIST_RETRY);
+    return this;
+  }
+
+  private Behavior<QueueActor.Command> restore(QueueJournal.Recovered recovered, List<SegmentRow> rows) {
+    QueueActor q = queue.get();
+    try {
+      q.restore(recovered, rows, (System.nanoTime() - started) / 1_000_000);
+    } catch (RuntimeException e) {
+      return broken(e);
+    }
+    manager.tell(new QueueManager.QueueRecovered(name, getContext().getSelf()));
+    return stash.unstashAll(q);
   }
 
   /**

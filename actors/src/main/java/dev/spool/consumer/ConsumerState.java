@@ -79,7 +79,7 @@ public class ConsumerState<E> {
     if (recorded != null) {
       restoredTrace(createdAt, recorded.next());
       for (int i = 0; i < recorded.unsettled().length; i++) {
-        if (log.get(recorded.unsettled()[i]) != null) {
+        if (log.get(recorded.unsettled()[i]) != null || log.cold(recorded.unsettled()[i])) {
           cursor.restoreUnsettled(recorded.unsettled()[i], recorded.attempts()[i]);
         }
       }

@@ -157,8 +157,8 @@ public final class ConsumerStats {
     HandlerPool handlers = state.handlers();
     long last = log.lastSequence();
     long committed = state.committed();
-    Message oldest = oldestUnacknowledged(state, log, committed, last);
-    long lagAge = oldest == null ? 0 : Math.max(0, nowMillis - oldest.timestamp());
+    long oldest = oldestUnacknowledged(state, log, committed, last);
+    long lagAge = oldest < 0 ? 0 : Math.max(0, nowMillis - oldest);
     return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last, last - committed,
         lagAge, cursor.inFlight() + subscribers.creditHeld(), cursor.waiting(), deliveryState(state, last),
         state.paused(), Instant.ofEpochMilli(lastActivity), subscribers.attached() + handlers.size(),
@@ -166,15 +166,15 @@ public final class ConsumerStats {
   }
 
   /**
-   * The oldest retained message this consumer has not acknowledged (delivered and unsettled, or not
-   * delivered yet), or null when there is none. Usually the one just past {@code committed}; past
+   * When the oldest retained message this consumer has not acknowledged (delivered and unsettled, or
+   * not delivered yet) was appended, or -1 when there is none. Usually the one just past {@code committed}; past
    * sequences found gone (expired, evicted, released) or settled (acknowledged out of order) the
    * search resumes next time where it stopped, so each is passed over once, and one call passes over
    * at most {@link #LAG_AGE_SCAN_LIMIT}. When that limit stops it, the newest message stands in: it
    * is younger than what lies before it, so the age reported is a lower bound until later calls
    * reach the oldest.
    */
-  Message oldestUnacknowledged(ConsumerState<?> state, LogView log, long committed, long last) {
+  long oldestUnacknowledged(ConsumerState<?> state, LogView log, long committed, long last) {
     ConsumerCursor cursor = state.cursor();
     long next = cursor.next();
     if (next < lagAgeCursor) {
@@ -183,15 +183,15 @@ public final class ConsumerStats {
     lagAgeCursor = next;
     long sequence = Math.max(Math.max(committed + 1, lagAgeFrom), log.firstSequence());
     for (int budget = LAG_AGE_SCAN_LIMIT; sequence <= last && budget > 0; sequence++, budget--) {
-      Message m = log.get(sequence);
-      if (m != null && (sequence >= next
+      long appendedAt = log.appendedAt(sequence); // a cold message's too: no load for a lag figure
+      if (appendedAt >= 0 && (sequence >= next
           || state.explicit() && cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED)) {
         lagAgeFrom = sequence;
-        return m;
+        return appendedAt;
       }
     }
     lagAgeFrom = sequence;
-    return sequence > last ? null : log.get(last);
+    return sequence > last ? -1 : log.appendedAt(last);
   }
 
   /** Why the consumer delivers what it does now, with {@code last} the log's last sequence. */

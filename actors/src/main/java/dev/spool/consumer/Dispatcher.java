@@ -65,6 +65,12 @@ public final class Dispatcher<E> {
     /** Ask the queue to wake this consumer when it appends past {@code after}. */
     void awaitMessages(long after);
 
+    /**
+     * Load the cold segment holding {@code sequence} (and read ahead) from storage; answer with
+     * {@link Dispatcher#loaded} or {@link Dispatcher#loadFailed}, then dispatch again.
+     */
+    void load(long sequence);
+
     void publish(SpoolEvent event);
   }
 
@@ -93,6 +99,17 @@ public final class Dispatcher<E> {
   private long roundRedelivered;
   /** The queue was asked to wake this consumer on its next append. */
   private boolean awaitingMessages;
+  /** The cold segment being loaded for the next delivery, -1 when none: delivery waits for it. */
+  private long loading = -1;
+  /**
+   * The segments last loaded back, held so that they stay loaded while this consumer delivers and
+   * settles them (the log reaches them only through a weak reference); the oldest is let go first.
+   */
+  private final Message[][] pinned = new Message[PINNED_SEGMENTS][];
+  private int nextPin;
+
+  /** Loaded segments a consumer holds: the one it delivers, the one it settles, and its read-ahead. */
+  static final int PINNED_SEGMENTS = 4;
 
   /**
    * @param name the consumer's name, which its deliveries carry
@@ -176,7 +193,39 @@ public final class Dispatcher<E> {
   }
 
   private boolean available() {
-    return cursor.hasReady() || cursor.next() <= log.lastSequence();
+    return loading < 0 && (cursor.hasReady() || cursor.next() <= log.lastSequence());
+  }
+
+  /** Delivery waits for the cold segment holding {@code sequence}: it is loaded once. */
+  private void awaitLoad(long sequence) {
+    long segment = (sequence - 1) >>> segmentShift;
+    if (loading != segment) {
+      loading = segment;
+      outlet.load(sequence);
+    }
+  }
+
+  /** The segment holding {@code sequence} is loaded ({@code messages}, or null if it is not cold any more): delivery goes on. */
+  public void loaded(long sequence, Message[] messages) {
+    if (messages != null) {
+      pinned[nextPin] = messages;
+      nextPin = (nextPin + 1) % PINNED_SEGMENTS;
+    }
+    if (loading == (sequence - 1) >>> segmentShift) {
+      loading = -1;
+    }
+  }
+
+  /** Loading the segment holding {@code sequence} failed: the next dispatch asks for it again. */
+  public void loadFailed(long sequence) {
+    if (loading == (sequence - 1) >>> segmentShift) {
+      loading = -1;
+    }
+  }
+
+  /** Whether delivery waits for a cold segment to load. */
+  public boolean loading() {
+    return loading >= 0;
   }
 
   private void serveParkedReads() {
@@ -325,8 +374,12 @@ public final class Dispatcher<E> {
     if (state.explicit()) {
       while (cursor.hasReady()) {
         long sequence = cursor.firstReady();
-        int attempt = cursor.pollReady();
         Message message = log.get(sequence);
+        if (message == null && log.cold(sequence)) {
+          awaitLoad(sequence);
+          return null;
+        }
+        int attempt = cursor.pollReady();
         if (message != null) {
           cursor.delivered(sequence, attempt, roundBatch(), owner);
           state.stats().countRedelivered();
@@ -350,6 +403,10 @@ public final class Dispatcher<E> {
       long sequence = cursor.next();
       Message message = log.get(sequence);
       if (message == null) {
+        if (log.cold(sequence)) {
+          awaitLoad(sequence);
+          return null;
+        }
         if (!skippable(sequence)) {
           return null; // removed by a step whose notice is on its way: wait for it
         }
@@ -407,7 +464,8 @@ public final class Dispatcher<E> {
   /** Moves the cursor over removed and freed sequences it has been told of, so that lag counts only what is left. */
   public void skipRemoved() {
     long last = log.lastSequence();
-    while (cursor.next() <= last && log.get(cursor.next()) == null && skippable(cursor.next())) {
+    while (cursor.next() <= last && log.get(cursor.next()) == null && !log.cold(cursor.next())
+        && skippable(cursor.next())) {
       cursor.skipTo(cursor.next() + 1);
     }
   }

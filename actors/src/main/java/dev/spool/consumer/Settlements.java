@@ -35,6 +35,12 @@ public final class Settlements {
 
   /** What settling asks of the actor. */
   public interface Effects extends Replies {
+    /**
+     * {@code sequence}, given up on, is cold: load it, then {@link Settlements#giveUp(long, int,
+     * String, Message)} with it.
+     */
+    void giveUpWhenLoaded(long sequence, int attempts, String reason);
+
     /** Every delivery of {@code batch} is settled: its ack deadline can be cancelled. */
     void batchSettled(long batch);
 
@@ -209,6 +215,15 @@ public final class Settlements {
   /** Held {@code sequence} is given up on: dead-lettered, or dropped when there is no dead-letter queue (or no message). */
   private void giveUp(long sequence, int attempts, String reason) {
     Message message = log.get(sequence);
+    if (message == null && state.retry().deadLetterQueue() != null && log.cold(sequence)) {
+      effects.giveUpWhenLoaded(sequence, attempts, reason); // its content is in storage, and the dead letter needs it
+      return;
+    }
+    giveUp(sequence, attempts, reason, message);
+  }
+
+  /** Gives up on held {@code sequence} whose message ({@code null} if not retained) was loaded. */
+  public void giveUp(long sequence, int attempts, String reason, Message message) {
     String deadLetterQueue = state.retry().deadLetterQueue();
     if (deadLetterQueue != null && message != null) {
       effects.deadLetter(deadLetterQueue, message, attempts, reason);

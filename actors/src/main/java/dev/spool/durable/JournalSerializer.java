@@ -127,6 +127,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
         out.writeLong(d.appendedAt());
       }
       out.writeLong(s.sealedThrough());
+      out.writeLong(s.freedBelow());
       out.writeInt(s.removed().length);
       for (long r : s.removed()) {
         out.writeLong(r);
@@ -202,12 +203,13 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup);
     }
     long sealedThrough = in.readLong();
+    long freedBelow = in.readLong();
     long[] removed = new long[in.readInt()];
     for (int i = 0; i < removed.length; i++) {
       removed[i] = in.readLong();
     }
-    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup, sealedThrough, removed,
-        readString(in));
+    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup, sealedThrough,
+        freedBelow, removed, readString(in));
   }
 
   private static void writeEvent(Out out, QueueEvent e) throws IOException {

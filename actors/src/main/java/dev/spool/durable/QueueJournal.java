@@ -81,10 +81,22 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    * @param consumers consumers, in creation order
    * @param positions consumers' last journaled positions
    * @param dedup producer-chosen ids appended within the dedup window, freed ones included
+   * @param sealedThrough every retained message up to it is in a stored segment row, not in
+   *     {@code messages}
+   * @param freedBelow every sequence below it is freed
+   * @param removedSealed sequences up to {@code sealedThrough} removed since they were stored
    */
   public record Recovered(long lastWriteId, long lastSequence, List<Message> messages,
       List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
-      List<QueueSnapshot.DedupEntry> dedup) implements Reply {
+      List<QueueSnapshot.DedupEntry> dedup, long sealedThrough, long freedBelow, long[] removedSealed)
+      implements Reply {
+
+    /** What a journal that stores no segments recovered. */
+    public Recovered(long lastWriteId, long lastSequence, List<Message> messages,
+        List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
+        List<QueueSnapshot.DedupEntry> dedup) {
+      this(lastWriteId, lastSequence, messages, consumers, positions, dedup, 0, 0, new long[0]);
+    }
 
     /**
      * The highest sequence anything recovered refers to: the last appended, a consumer's start or
@@ -127,8 +139,12 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     long eventsSinceSnapshot;
     /** The accounted bytes of the messages in those events: about what they take in the journal. */
     long bytesSinceSnapshot;
-    /** Removed sequences still in {@link #retained} (not at its head). */
+    /** Removed sequences still in {@link #retained} (not at its head) or in stored segments. */
     final TreeSet<Long> removed = new TreeSet<>();
+    /** Every retained message up to it is in a stored segment row, and not in {@link #retained}. */
+    long sealedThrough;
+    /** Every sequence below it is freed. */
+    long freedBelow;
     final LinkedHashMap<String, QueueEvent.ConsumerRecord> consumers = new LinkedHashMap<>();
     final Map<String, ConsumerPosition> positions = new HashMap<>();
     /**
@@ -138,16 +154,18 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     final LinkedHashMap<java.util.UUID, QueueSnapshot.DedupEntry> dedup = new LinkedHashMap<>();
     private final long dedupWindowMillis;
     private final int dedupMaxEntries;
+    private final String keyId;
     private long newestAppendedAt = Long.MIN_VALUE;
 
-    State(long dedupWindowMillis, int dedupMaxEntries) {
+    State(long dedupWindowMillis, int dedupMaxEntries, String keyId) {
       this.dedupWindowMillis = dedupWindowMillis;
       this.dedupMaxEntries = dedupMaxEntries;
+      this.keyId = keyId;
     }
 
-    /** An empty state with the same dedup bounds. */
+    /** An empty state with the same dedup bounds and key. */
     State fresh() {
-      return new State(dedupWindowMillis, dedupMaxEntries);
+      return new State(dedupWindowMillis, dedupMaxEntries, keyId);
     }
 
     void apply(QueueEvent e) {
@@ -182,9 +200,27 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
         removed.add(r);
       }
       free(e.freedBelow());
+      seal(e.sealedThrough());
+    }
+
+    /** Lets go of the messages up to {@code through}: they are in stored segment rows. */
+    private void seal(long through) {
+      if (through <= sealedThrough) {
+        return;
+      }
+      sealedThrough = through;
+      while (!retained.isEmpty() && retained.peekFirst().sequence() <= through) {
+        retainedBytes -= retained.pollFirst().sizeBytes();
+      }
+    }
+
+    /** Removed sequences up to {@link #sealedThrough}: in stored rows, to leave out at recovery. */
+    long[] removedSealed() {
+      return removed.headSet(sealedThrough, true).stream().mapToLong(Long::longValue).toArray();
     }
 
     private void free(long below) {
+      freedBelow = Math.max(freedBelow, below);
       while (!retained.isEmpty()) {
         long head = retained.peekFirst().sequence();
         if (head < below || removed.remove(head)) {
@@ -225,13 +261,14 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
     /** About the bytes a snapshot of this state serializes to. */
     long snapshotBytes() {
-      return retainedBytes + (long) dedup.size() * QueueSnapshot.DedupEntry.SERIALIZED_BYTES
+      return retainedBytes + (long) removed.size() * Long.BYTES
+          + (long) dedup.size() * QueueSnapshot.DedupEntry.SERIALIZED_BYTES
           + (long) positions.size() * 1024; // a position with unsettled deliveries; consumers are few
     }
 
     QueueSnapshot snapshot() {
       return new QueueSnapshot(lastWriteId, lastSequence, live(), List.copyOf(consumers.values()),
-          Map.copyOf(positions), List.copyOf(dedup.values()));
+          Map.copyOf(positions), List.copyOf(dedup.values()), sealedThrough, freedBelow, removedSealed(), keyId);
     }
 
     State of(QueueSnapshot s) {
@@ -250,6 +287,11 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
         state.consumers.put(c.settings().name(), c);
       }
       state.positions.putAll(s.positions());
+      state.sealedThrough = s.sealedThrough();
+      state.freedBelow = s.freedBelow();
+      for (long r : s.removed()) {
+        state.removed.add(r);
+      }
       return state;
     }
   }
@@ -263,9 +305,9 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    * @param replyTo the queue
    */
   public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
-      Duration dedupWindow, int dedupMaxEntries, JournalMemory memory, ActorRef<Reply> replyTo) {
+      Duration dedupWindow, int dedupMaxEntries, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
     return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings,
-        new State(dedupWindow.toMillis(), dedupMaxEntries), memory, replyTo));
+        new State(dedupWindow.toMillis(), dedupMaxEntries, keyId), memory, replyTo));
   }
 
   /** The persistence id of a queue's journal. */
@@ -377,7 +419,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
           // After a restart for a failed write, no snapshot after it is under way.
           releaseSnapshot();
           replyTo.tell(new Recovered(state.lastWriteId, state.lastSequence, state.live(),
-              List.copyOf(state.consumers.values()), Map.copyOf(state.positions), List.copyOf(state.dedup.values())));
+              List.copyOf(state.consumers.values()), Map.copyOf(state.positions), List.copyOf(state.dedup.values()),
+              state.sealedThrough, state.freedBelow, state.removedSealed()));
         })
         .onSignal(RecoveryFailed.class, (state, failed) -> {
           // At DEBUG: the queue reports it to the manager, which logs it once, not once per retry.

@@ -16,18 +16,19 @@ import java.util.Map;
  * @param dedup producer-chosen ids appended within the dedup window, retained or not, oldest first
  * @param sealedThrough every retained message up to it is in a stored segment row and left out of
  *     {@link #messages}
+ * @param freedBelow every sequence below it is freed: stored segment rows below it are garbage
  * @param removed sequences up to {@link #sealedThrough} removed out of order since they were sealed
  * @param keyId the queue's encryption key id ({@link #messages} are stored encrypted with it), or
  *     {@code null}
  */
 public record QueueSnapshot(long lastWriteId, long lastSequence, List<Message> messages,
     List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
-    List<DedupEntry> dedup, long sealedThrough, long[] removed, String keyId) implements Journaled {
+    List<DedupEntry> dedup, long sealedThrough, long freedBelow, long[] removed, String keyId) implements Journaled {
 
   /** A snapshot of a queue that seals nothing and is not encrypted. */
   public QueueSnapshot(long lastWriteId, long lastSequence, List<Message> messages,
       List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions, List<DedupEntry> dedup) {
-    this(lastWriteId, lastSequence, messages, consumers, positions, dedup, 0, new long[0], null);
+    this(lastWriteId, lastSequence, messages, consumers, positions, dedup, 0, 0, new long[0], null);
   }
 
   /** A producer-chosen id, the sequence it was appended at, and when. */

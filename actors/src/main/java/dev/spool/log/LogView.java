@@ -1,6 +1,7 @@
 package dev.spool.log;
 
 import dev.spool.Message;
+import java.util.concurrent.CompletionStage;
 
 /**
  * What a reader may see of a queue's log: its messages by sequence, its bounds and the removal
@@ -30,6 +31,23 @@ public interface LogView {
 
   /** The removal step (epoch) that removed {@code sequence} while its slot is still held, else 0. */
   long removedEpoch(long sequence);
+
+  /**
+   * Whether the message at {@code sequence} is retained but cold (in a stored segment, not in the
+   * heap): {@link #get} returns {@code null} for it until it is {@link #load}ed, and a reader must
+   * load it rather than pass over it.
+   */
+  boolean cold(long sequence);
+
+  /**
+   * Loads the cold segment holding {@code sequence} and starts loading the next {@code readAhead}
+   * cold segments: completes with the segment's messages by slot (holding them keeps them loaded),
+   * or {@code null} if it is not cold. Never blocks.
+   */
+  CompletionStage<Message[]> load(long sequence, int readAhead);
+
+  /** When the retained message at {@code sequence}, hot or cold, was appended (epoch ms); -1 if none is. */
+  long appendedAt(long sequence);
 
   /**
    * The first retained sequence whose message was appended at or after {@code timestampMillis}, or

@@ -1,7 +1,11 @@
 package dev.spool.log;
 
 import dev.spool.Message;
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * A queue's retained messages: an append-only log of fixed-size segments chained in sequence
@@ -26,6 +30,14 @@ import java.util.List;
  * no longer retained; readers treat {@code null} as "gone". Messages are immutable, so a reader
  * never sees one half-built. The accounting getters ({@link #retainedMessages}, {@link #retainedBytes},
  * {@link #segmentCount}) are for the writer only.
+ *
+ * <p><b>Cold segments.</b> A persistent queue stores each sealed segment in a row of its segment store;
+ * once stored, the writer can {@link #cool} the segment: its messages leave the heap, and each slot
+ * keeps only a cold marker, the message's size and append time (16 bytes), so accounting, expiry,
+ * eviction and release work on without the content. A reader that finds a cold slot
+ * ({@link #cold}) {@link #load}s the segment back through the {@link ColdReader}; the loaded
+ * messages are reachable from the segment while a reader or the segment cache holds them (a weak
+ * reference: the cache decides how long they stay), and {@link #get} returns them from there.
  */
 public final class SegmentedLog implements LogView {
 
@@ -54,6 +66,36 @@ public final class SegmentedLog implements LogView {
 
   /** The marker of the latest removal, shared by every slot it removed. */
   private Removed removedMarker;
+
+  /**
+   * Bytes a cold message still costs the heap: its slot (4), its size (4) and its append time (8).
+   * What the memory accounting keeps for it instead of {@link Message#sizeBytes()}.
+   */
+  public static final int COLD_BYTES = 16;
+
+  /** What a cold slot holds: its message is in a stored segment row, not in the heap. */
+  private static final Object COLD = new Object() {
+    @Override
+    public String toString() {
+      return "cold";
+    }
+  };
+
+  /** Reads cold segments back; none until a segment store is attached. */
+  private volatile ColdReader coldReader;
+
+  /** Bytes the memory accounting holds for this log: hot messages whole, cold ones {@link #COLD_BYTES}. */
+  private long heldBytes;
+
+  /** Reads a cold segment's messages back from storage. */
+  @FunctionalInterface
+  public interface ColdReader {
+    /**
+     * Segment {@code segment}'s messages indexed by slot ({@code sequence - 1 & (segmentSize - 1)}),
+     * {@code null} where the stored segment holds none. Must not block the caller.
+     */
+    CompletionStage<Message[]> read(long segment);
+  }
 
   /** What a removed message leaves in its slot: the removal step (epoch) that removed it. */
   private record Removed(long epoch) {}
@@ -149,6 +191,7 @@ public final class SegmentedLog implements LogView {
     segment.bytes += message.sizeBytes();
     retainedMessages++;
     retainedBytes += message.sizeBytes();
+    heldBytes += message.sizeBytes();
     lastSequenceUnpublished = sequence;
   }
 
@@ -173,12 +216,14 @@ public final class SegmentedLog implements LogView {
    * {@code lastSequence}, the highest sequence ever appended, so that no sequence is reused.
    */
   public void restore(List<Message> messages, long lastSequence) {
-    if (this.lastSequence != 0 || retainedMessages != 0) {
+    if (this.lastSequence != 0) {
       throw new IllegalStateException("only an empty log can be restored");
     }
-    long first = messages.isEmpty() ? lastSequence + 1 : messages.get(0).sequence();
-    firstSequence = first;
-    firstLive = first;
+    if (retainedMessages == 0) {
+      long first = messages.isEmpty() ? lastSequence + 1 : messages.get(0).sequence();
+      firstSequence = first;
+      firstLive = first;
+    }
     for (Message m : messages) {
       if (m.sequence() <= lastSequenceUnpublished || m.sequence() > lastSequence) {
         throw new IllegalArgumentException("restored sequence " + m.sequence() + " is out of order");
@@ -191,8 +236,39 @@ public final class SegmentedLog implements LogView {
   }
 
   /**
+   * Restores a cold message of a recovered queue, before {@link #restore} restores the hot ones:
+   * {@code sequence} is in a stored segment row, ascending and below every hot one.
+   */
+  public void restoreCold(long sequence, int sizeBytes, long timestamp) {
+    if (this.lastSequence != 0) {
+      throw new IllegalStateException("only an empty log can be restored");
+    }
+    if (sequence <= lastSequenceUnpublished) {
+      throw new IllegalArgumentException("restored sequence " + sequence + " is out of order");
+    }
+    if (retainedMessages == 0) {
+      firstSequence = sequence;
+      firstLive = sequence;
+    }
+    lastSequenceUnpublished = sequence - 1;
+    Segment segment = segmentForNext(sequence);
+    segment.stored = true;
+    segment.makeCold();
+    int slot = (int) ((sequence - 1) & mask);
+    segment.slots[slot] = COLD;
+    segment.coldSizes[slot] = sizeBytes;
+    segment.coldTimes[slot] = timestamp;
+    segment.count++;
+    segment.bytes += sizeBytes;
+    retainedMessages++;
+    retainedBytes += sizeBytes;
+    heldBytes += COLD_BYTES;
+    lastSequenceUnpublished = sequence;
+  }
+
+  /**
    * The retained message at {@code sequence}, or {@code null} if it was never appended, was freed or
-   * was removed. Safe from any thread (see the class comment).
+   * was removed, or is {@link #cold} and not loaded. Safe from any thread (see the class comment).
    */
   @Override
   public Message get(long sequence) {
@@ -205,7 +281,153 @@ public final class SegmentedLog implements LogView {
     if (segment == null || segment.number != segmentNumber) {
       return null;
     }
-    return segment.slots[(int) ((sequence - 1) & mask)] instanceof Message m ? m : null;
+    int slot = (int) ((sequence - 1) & mask);
+    Object held = segment.slots[slot];
+    if (held instanceof Message m) {
+      return m;
+    }
+    if (held == COLD) {
+      WeakReference<Message[]> loaded = segment.loaded;
+      Message[] messages = loaded == null ? null : loaded.get();
+      return messages == null ? null : messages[slot];
+    }
+    return null;
+  }
+
+  /**
+   * Whether the message at {@code sequence} is retained but cold: in a stored segment, not in the
+   * heap. {@link #get} returns it only while its segment is loaded; a reader that got {@code null}
+   * for a cold sequence {@link #load}s it rather than passing over it. Safe from any thread.
+   */
+  @Override
+  public boolean cold(long sequence) {
+    if (sequence < 1 || sequence > lastSequence) {
+      return false;
+    }
+    Segment segment = segmentFor((sequence - 1) >>> shift);
+    return segment != null && segment.slots[(int) ((sequence - 1) & mask)] == COLD;
+  }
+
+  /**
+   * Loads the cold segment holding {@code sequence} back from storage, and the next
+   * {@code readAhead} cold segments after it: the stage completes with the segment's messages by
+   * slot (hold on to them to keep them loaded), or with {@code null} when it is not cold (any
+   * more). Safe from any thread; never blocks.
+   */
+  @Override
+  public CompletionStage<Message[]> load(long sequence, int readAhead) {
+    long number = (sequence - 1) >>> shift;
+    for (int i = 1; i <= readAhead; i++) {
+      Segment ahead = segmentFor(number + i);
+      if (ahead != null && ahead.isCold() && ahead.loadedMessages() == null) {
+        loadSegment(ahead);
+      }
+    }
+    Segment segment = segmentFor(number);
+    if (segment == null || !segment.isCold()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    Message[] loaded = segment.loadedMessages();
+    return loaded != null ? CompletableFuture.completedFuture(loaded) : loadSegment(segment);
+  }
+
+  private CompletionStage<Message[]> loadSegment(Segment segment) {
+    ColdReader reader = coldReader;
+    if (reader == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("a cold segment with no segment store"));
+    }
+    return reader.read(segment.number).thenApply(messages -> {
+      segment.loaded = new WeakReference<>(messages);
+      return messages;
+    });
+  }
+
+  /** Where cold segments are read back from. */
+  public void attach(ColdReader reader) {
+    this.coldReader = reader;
+  }
+
+  /**
+   * The append time of the retained message at {@code sequence}, hot or cold, or -1 if none is
+   * retained there. Safe from any thread.
+   */
+  @Override
+  public long appendedAt(long sequence) {
+    if (sequence < 1 || sequence > lastSequence) {
+      return -1;
+    }
+    Segment segment = segmentFor((sequence - 1) >>> shift);
+    if (segment == null) {
+      return -1;
+    }
+    int slot = (int) ((sequence - 1) & mask);
+    Object held = segment.slots[slot];
+    if (held instanceof Message m) {
+      return m.timestamp();
+    }
+    long[] times = segment.coldTimes;
+    return held == COLD && times != null ? times[slot] : -1;
+  }
+
+  /** Whether every slot of segment {@code segment} has been appended: it can be stored. Writer only. */
+  public boolean sealed(long segment) {
+    return lastSequenceUnpublished >= (segment + 1) << shift;
+  }
+
+  /** The hot messages segment {@code segment} retains, ascending. Writer only. */
+  public List<Message> hotMessages(long segment) {
+    Segment s = segmentFor(segment);
+    if (s == null) {
+      return List.of();
+    }
+    List<Message> out = new ArrayList<>(s.count);
+    for (Object held : s.slots) {
+      if (held instanceof Message m) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  /** Segment {@code segment} is stored in a row: it may be {@link #cool}ed. Writer only. */
+  public void markStored(long segment) {
+    Segment s = segmentFor(segment);
+    if (s != null) {
+      s.stored = true;
+    }
+  }
+
+  /**
+   * Drops stored segment {@code segment}'s messages from the heap: their slots turn cold. Writer only.
+   *
+   * @return the bytes the memory accounting can give back
+   */
+  public long cool(long segment) {
+    Segment s = segmentFor(segment);
+    if (s == null || !s.stored || !sealed(segment)) {
+      return 0;
+    }
+    long before = heldBytes;
+    for (int slot = 0; slot < s.slots.length; slot++) {
+      if (s.slots[slot] instanceof Message m) {
+        s.makeCold();
+        s.coldSizes[slot] = m.sizeBytes();
+        s.coldTimes[slot] = m.timestamp();
+        s.slots[slot] = COLD;
+        heldBytes -= m.sizeBytes() - COLD_BYTES;
+      }
+    }
+    return before - heldBytes;
+  }
+
+  /** What a released or removed slot gave back to the memory accounting. */
+  private int heldBy(Object held) {
+    return held instanceof Message m ? m.sizeBytes() : COLD_BYTES;
+  }
+
+  /** The placeholder of a cold slot: its sequence, time and size, no content. */
+  private static Message placeholder(Segment segment, int slot, long sequence) {
+    return Message.placeholder(sequence, segment.coldTimes[slot], 0, segment.coldSizes[slot]);
   }
 
   /**
@@ -239,23 +461,24 @@ public final class SegmentedLog implements LogView {
     long hi = last + 1;
     while (lo < hi) {
       long mid = (lo + hi) >>> 1;
-      Message m = firstRetainedFrom(mid, hi);
+      long[] m = firstRetainedFrom(mid, hi);
       if (m == null) {
         hi = mid;
-      } else if (m.timestamp() >= timestampMillis) {
+      } else if (m[1] >= timestampMillis) {
         hi = mid;
       } else {
-        lo = m.sequence() + 1;
+        lo = m[0] + 1;
       }
     }
     return lo;
   }
 
-  private Message firstRetainedFrom(long sequence, long limitExclusive) {
+  /** The first retained sequence in [sequence, limitExclusive) and its append time, or null. */
+  private long[] firstRetainedFrom(long sequence, long limitExclusive) {
     for (long s = sequence; s < limitExclusive; s++) {
-      Message m = get(s);
-      if (m != null) {
-        return m;
+      long at = appendedAt(s);
+      if (at >= 0) {
+        return new long[] {s, at};
       }
     }
     return null;
@@ -294,15 +517,19 @@ public final class SegmentedLog implements LogView {
       for (; sequence <= end; sequence++) {
         int slot = (int) ((sequence - 1) & mask);
         Object held = segment.slots[slot];
-        if (held instanceof Message m) {
-          if (m.timestamp() > appendedNotAfter) {
+        if (held instanceof Message || held == COLD) {
+          boolean cold = held == COLD;
+          long timestamp = cold ? segment.coldTimes[slot] : ((Message) held).timestamp();
+          if (timestamp > appendedNotAfter) {
             retained = true;
             break;
           }
+          int size = cold ? segment.coldSizes[slot] : ((Message) held).sizeBytes();
           segment.count--;
-          segment.bytes -= m.sizeBytes();
+          segment.bytes -= size;
           retainedMessages--;
-          retainedBytes -= m.sizeBytes();
+          retainedBytes -= size;
+          heldBytes -= heldBy(held);
           released++;
         }
         segment.slots[slot] = null;
@@ -346,7 +573,13 @@ public final class SegmentedLog implements LogView {
       return null;
     }
     int slot = (int) ((sequence - 1) & mask);
-    if (!(segment.slots[slot] instanceof Message m)) {
+    Object held = segment.slots[slot];
+    Message m;
+    if (held instanceof Message hot) {
+      m = hot;
+    } else if (held == COLD) {
+      m = placeholder(segment, slot, sequence);
+    } else {
       return null;
     }
     if (removedMarker == null || removedMarker.epoch != epoch) {
@@ -357,6 +590,7 @@ public final class SegmentedLog implements LogView {
     segment.bytes -= m.sizeBytes();
     retainedMessages--;
     retainedBytes -= m.sizeBytes();
+    heldBytes -= heldBy(held);
     return m;
   }
 
@@ -372,8 +606,13 @@ public final class SegmentedLog implements LogView {
         firstLive = Math.min(((segmentNumber + 1) << shift) + 1, last + 1);
         continue;
       }
-      if (segment.slots[(int) ((firstLive - 1) & mask)] instanceof Message m) {
+      int slot = (int) ((firstLive - 1) & mask);
+      Object held = segment.slots[slot];
+      if (held instanceof Message m) {
         return m;
+      }
+      if (held == COLD) {
+        return placeholder(segment, slot, firstLive);
       }
       firstLive++;
     }
@@ -391,9 +630,17 @@ public final class SegmentedLog implements LogView {
     return retainedMessages;
   }
 
-  /** Bytes accounted to retained messages now. Writer only. */
+  /** Bytes accounted to retained messages now, hot or cold: what {@code maxBytes} bounds. Writer only. */
   public long retainedBytes() {
     return retainedBytes;
+  }
+
+  /**
+   * Bytes the memory accounting holds for this log now: hot messages whole, cold ones
+   * {@link #COLD_BYTES} each. Writer only.
+   */
+  public long heldBytes() {
+    return heldBytes;
   }
 
   /** Segments allocated now. Writer only. */
@@ -432,17 +679,41 @@ public final class SegmentedLog implements LogView {
 
   /**
    * A fixed-size run of slots; slot {@code i} holds sequence {@code number * size + i + 1}: a
-   * {@link Message}, a {@link Removed} marker, or {@code null} before the append.
+   * {@link Message}, a {@link Removed} marker, {@link #COLD} (size and time in the cold arrays), or
+   * {@code null} before the append and once released.
    */
   private static final class Segment {
     final long number;
     final Object[] slots;
     int count;
     long bytes;
+    /** In a stored segment row: it may be cooled. Writer only. */
+    boolean stored;
+    /** Sizes and append times of cold slots; allocated when the segment first turns cold. */
+    int[] coldSizes;
+    volatile long[] coldTimes;
+    /** The messages last loaded back, while anyone else holds them. */
+    volatile WeakReference<Message[]> loaded;
 
     Segment(long number, int size) {
       this.number = number;
       this.slots = new Object[size];
+    }
+
+    void makeCold() {
+      if (coldSizes == null) {
+        coldSizes = new int[slots.length];
+        coldTimes = new long[slots.length];
+      }
+    }
+
+    boolean isCold() {
+      return coldTimes != null;
+    }
+
+    Message[] loadedMessages() {
+      WeakReference<Message[]> l = loaded;
+      return l == null ? null : l.get();
     }
   }
 }

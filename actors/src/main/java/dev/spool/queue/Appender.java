@@ -111,6 +111,11 @@ public final class Appender {
     lastTimestamp = last.timestamp();
   }
 
+  /** The queue was recovered with its newest message in storage, appended at {@code timestamp}. */
+  public void restoredAt(long timestamp) {
+    lastTimestamp = timestamp;
+  }
+
   private long nextSequence() {
     return log.nextSequence() + pendingMessages;
   }
@@ -292,7 +297,7 @@ public final class Appender {
 
   /** Gives back everything this queue reserved, as it stops. */
   public void releaseAll() {
-    memory.release(log.retainedBytes() + pendingBytes);
+    memory.release(log.heldBytes() + pendingBytes);
     memory.releaseHeld(writeHold(pendingBytes));
   }
 
@@ -354,7 +359,9 @@ public final class Appender {
       }
       long held = writeHold(freshBytes) * hold;
       if (!memory.tryReserve(freshBytes, held)) {
-        if (retention.releaseAcknowledged() == 0 || !memory.tryReserve(freshBytes, held)) {
+        retention.cool(threshold > 0 ? memory.bytes() + freshBytes + held - threshold + 1 : 0);
+        if (!memory.tryReserve(freshBytes, held)
+            && (retention.releaseAcknowledged() == 0 || !memory.tryReserve(freshBytes, held))) {
           throw globalFull(freshBytes + held);
         }
       }
@@ -378,6 +385,9 @@ public final class Appender {
       // Its own oldest go first, to stay under the threshold: reaching it puts every queue under
       // pressure, and other drop-oldest queues would pay for this one's publish.
       long needed = threshold > 0 ? memory.bytes() + reserved - threshold + 1 : 0;
+      if (needed > 0) {
+        needed -= retention.cool(needed); // stored segments leave the heap before anything is evicted
+      }
       if (needed > 0 && log.oldest() != null) {
         long freedBefore = eviction == null ? 0 : eviction.bytes();
         do {
@@ -408,7 +418,7 @@ public final class Appender {
     long maxLength = queueSettings.maxLength();
     long maxBytes = queueSettings.maxBytes();
     long threshold = memory.threshold();
-    long room = threshold - (memory.bytes() - log.retainedBytes());
+    long room = threshold - (memory.bytes() - log.heldBytes());
     int dropped = maxLength > 0 && count > maxLength ? (int) (count - maxLength) : 0;
     long bytes = 0;
     long reserved = 0;

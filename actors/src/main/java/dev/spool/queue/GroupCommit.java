@@ -80,9 +80,15 @@ public final class GroupCommit<C, P> {
     private final Map<String, GatheredPosition<P>> positions = new HashMap<>();
     private final List<Long> removed = new ArrayList<>();
     private long freedBelow;
+    private long sealedThrough;
 
     public long id() {
       return id;
+    }
+
+    /** The freed point this write carries, 0 if none. */
+    public long freedBelow() {
+      return freedBelow;
     }
 
     public List<PendingPublish> publishes() {
@@ -104,16 +110,16 @@ public final class GroupCommit<C, P> {
     /** Whether there is anything to write. A freed point rides along with a release. */
     boolean hasWork() {
       return !publishes.isEmpty() || !created.isEmpty() || !deleted.isEmpty() || !positions.isEmpty()
-          || !removed.isEmpty() || freedBelow > 0;
+          || !removed.isEmpty() || freedBelow > 0 || sealedThrough > 0;
     }
 
-    QueueEvent event() {
+    QueueEvent event(String keyId) {
       List<QueueEvent.ConsumerRecord> records = new ArrayList<>(created.size());
       created.values().forEach(c -> records.add(new QueueEvent.ConsumerRecord(c.settings, c.start)));
       Map<String, ConsumerPosition> toWrite = new HashMap<>();
       positions.forEach((consumer, p) -> toWrite.put(consumer, p.position()));
       return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), toWrite,
-          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow);
+          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow, sealedThrough, keyId);
     }
   }
 
@@ -136,6 +142,18 @@ public final class GroupCommit<C, P> {
   private long writeIds;
   /** The freed point the journal knows, or that the gathering write carries. */
   private long journaledFreedBelow;
+  /** The queue's encryption key id, or null: its writes are journaled encrypted under it. */
+  private final String keyId;
+
+  /** Writes of a queue that is not encrypted. */
+  public GroupCommit() {
+    this(null);
+  }
+
+  /** @param keyId the queue's encryption key id; {@code null} for none */
+  public GroupCommit(String keyId) {
+    this.keyId = keyId;
+  }
 
   /** Continues after what the journal recovered: its last write and the first sequence it holds. */
   public void restore(long lastWriteId, long freedBelow) {
@@ -218,6 +236,15 @@ public final class GroupCommit<C, P> {
     return true;
   }
 
+  /**
+   * Every retained message up to {@code sealedThrough} is in a stored segment row: the next write
+   * lets the journal forget them (and snapshots leave them out).
+   */
+  public void sealed(long sealedThrough) {
+    Batch<C, P> w = gathering();
+    w.sealedThrough = Math.max(w.sealedThrough, sealedThrough);
+  }
+
   // ---- writing
 
   /** The next write to hand to the journal, if none is under way and something gathered; else null. */
@@ -228,7 +255,7 @@ public final class GroupCommit<C, P> {
     writing = gathering;
     gathering = null;
     writing.id = ++writeIds;
-    return new Write(writing.id, writing.event());
+    return new Write(writing.id, writing.event(keyId));
   }
 
   /** Whether write {@code writeId} is the one under way. */
@@ -295,6 +322,7 @@ public final class GroupCommit<C, P> {
         .addAll(replies));
     next.removed.addAll(0, w.removed);
     next.freedBelow = Math.max(next.freedBelow, w.freedBelow);
+    next.sealedThrough = Math.max(next.sealedThrough, w.sealedThrough);
     return new Refused<>(refused, List.copyOf(w.created.values()), w.positions, lostMessages);
   }
 }

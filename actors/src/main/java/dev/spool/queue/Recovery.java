@@ -7,6 +7,10 @@ import dev.spool.durable.QueueJournal;
 import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
+import dev.spool.storage.SegmentIndex;
+import dev.spool.storage.SegmentRow;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -63,9 +67,10 @@ public final class Recovery {
    *     only when the journal lost messages (a damaged file recovered by copying what was readable)
    * @param consumers the consumers to start again, in creation order
    * @param positions their last journaled positions, by name (none for one that never moved)
+   * @param coldMessages how many of {@code messages} are in stored segments, not in the heap
    */
-  public record Restored(int messages, long bytes, long lastSequence, long storedLastSequence,
-      List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions) {
+  public record Restored(long messages, long bytes, long lastSequence, long storedLastSequence,
+      List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions, long coldMessages) {
 
     /** Whether the journal lost the messages after {@code storedLastSequence}, up to {@code lastSequence}. */
     public boolean lostMessages() {
@@ -93,15 +98,21 @@ public final class Recovery {
    *
    * @throws Refused if its messages do not fit under the memory threshold; nothing is restored then
    */
-  public Restored restore(QueueJournal.Recovered recovered, Appender appender, GroupCommit<?, ?> groupCommit) {
+  public Restored restore(QueueJournal.Recovered recovered, List<SegmentRow> rows, Appender appender,
+      GroupCommit<?, ?> groupCommit) {
     List<Message> messages = recovered.messages();
     long bytes = 0;
     for (Message m : messages) {
       bytes += m.sizeBytes();
     }
-    if (!memory.tryReserveRecovered(bytes)) {
-      throw new Refused(queue, messages.size(), bytes, memory.bytes(), memory.threshold());
+    Cold cold = new Cold(recovered, rows, log.segmentSize());
+    long coldCount = cold.count();
+    long held = bytes + coldCount * SegmentedLog.COLD_BYTES;
+    if (!memory.tryReserveRecovered(held)) {
+      throw new Refused(queue, (int) Math.min(Integer.MAX_VALUE, messages.size() + coldCount), held, memory.bytes(),
+          memory.threshold());
     }
+    long coldBytes = cold.restore(log, expiries);
     // Ids of messages freed before the restart too: a producer retrying after a crash is still deduplicated.
     recovered.dedup().forEach(d -> dedup.remember(d.id(), d.sequence(), d.appendedAt()));
     for (Message m : messages) {
@@ -113,9 +124,78 @@ public final class Recovery {
     log.restore(messages, lastSequence);
     if (!messages.isEmpty()) {
       appender.restored(messages.get(messages.size() - 1));
+    } else if (coldCount > 0) {
+      appender.restoredAt(cold.lastTimestamp);
     }
-    groupCommit.restore(recovered.lastWriteId(), messages.isEmpty() ? 0 : messages.get(0).sequence());
-    return new Restored(messages.size(), bytes, lastSequence, recovered.lastSequence(), recovered.consumers(),
-        recovered.positions());
+    long firstRetained = coldCount > 0 ? cold.firstSequence : messages.isEmpty() ? 0 : messages.get(0).sequence();
+    groupCommit.restore(recovered.lastWriteId(), firstRetained);
+    return new Restored(messages.size() + coldCount, bytes + coldBytes, lastSequence, recovered.lastSequence(),
+        recovered.consumers(), recovered.positions(), coldCount);
+  }
+
+  /**
+   * The cold part of a recovered queue: the messages of its stored segment rows up to what the
+   * journal says is sealed, from its freed point on, less those removed since they were stored.
+   * Rows past the sealed point hold messages the journal still has (a store whose outcome the
+   * journal did not record before a crash); rows below the freed point are garbage not yet deleted.
+   * Read from the rows' indexes only, never their data.
+   */
+  private static final class Cold {
+    private final List<SegmentIndex.Entries> segments = new ArrayList<>();
+    private final long freedBelow;
+    private final long[] removed;
+    long firstSequence;
+    long lastTimestamp;
+
+    Cold(QueueJournal.Recovered recovered, List<SegmentRow> rows, int segmentSize) {
+      this.freedBelow = recovered.freedBelow();
+      this.removed = recovered.removedSealed().clone();
+      Arrays.sort(removed);
+      long sealedSegments = recovered.sealedThrough() / segmentSize; // segments wholly sealed
+      for (SegmentRow row : rows) {
+        if (row.segment() < sealedSegments && (row.segment() + 1) * segmentSize >= freedBelow) {
+          segments.add(SegmentIndex.decode(row.segment(), segmentSize, row.index()));
+        }
+      }
+    }
+
+    private boolean kept(long sequence) {
+      return sequence >= freedBelow && Arrays.binarySearch(removed, sequence) < 0;
+    }
+
+    long count() {
+      long n = 0;
+      for (SegmentIndex.Entries e : segments) {
+        for (long s : e.sequences()) {
+          if (kept(s)) {
+            n++;
+          }
+        }
+      }
+      return n;
+    }
+
+    /** Restores the cold messages into {@code log}, their own expiries into {@code expiries}; returns their bytes. */
+    long restore(SegmentedLog log, ExpiryIndex expiries) {
+      long bytes = 0;
+      for (SegmentIndex.Entries e : segments) {
+        for (int i = 0; i < e.count(); i++) {
+          long sequence = e.sequences()[i];
+          if (!kept(sequence)) {
+            continue;
+          }
+          if (firstSequence == 0) {
+            firstSequence = sequence;
+          }
+          log.restoreCold(sequence, e.sizes()[i], e.timestamps()[i]);
+          if (e.expiries()[i] != 0) {
+            expiries.add(e.expiries()[i], sequence);
+          }
+          bytes += e.sizes()[i];
+          lastTimestamp = e.timestamps()[i];
+        }
+      }
+      return bytes;
+    }
   }
 }

@@ -86,6 +86,8 @@ public final class Retention {
   private final TreeMap<Long, Integer> watermarks = new TreeMap<>();
   /** The last removal step; consumers created since know of every removal up to it. */
   private long removalEpoch;
+  /** Drops stored segments from the heap for memory: a persistent queue's tiering, if it has one. */
+  private Cooler cooler = needed -> 0;
   /** Messages removed so far because they expired, and because they were evicted. */
   private long expired;
   private long evicted;
@@ -103,6 +105,31 @@ public final class Retention {
     this.clock = clock;
     this.removed = removed;
     this.freed = freed;
+  }
+
+  /**
+   * Drops stored segments of the queue's log from the heap until at least {@code needed} bytes of
+   * the memory accounting are free, or none is left to drop.
+   */
+  @FunctionalInterface
+  public interface Cooler {
+    /** @return the bytes of the memory accounting it freed (already given back) */
+    long cool(long needed);
+  }
+
+  /** Where a persistent queue's stored segments leave the heap when memory is needed. */
+  public void coolWith(Cooler cooler) {
+    this.cooler = cooler;
+  }
+
+  /**
+   * Frees at least {@code needed} bytes of heap, if it can, by dropping stored segments: what a
+   * persistent queue does before it evicts or refuses anything for memory.
+   *
+   * @return the bytes freed (given back to the memory accounting)
+   */
+  public long cool(long needed) {
+    return needed > 0 ? cooler.cool(needed) : 0;
   }
 
   /** The last removal step's epoch. */
@@ -184,9 +211,9 @@ public final class Retention {
     long appendedNotAfter = queueSettings.retention().isZero()
         ? Long.MAX_VALUE
         : clock.millis() - queueSettings.retention().toMillis();
-    long bytesBefore = log.retainedBytes();
+    long heldBefore = log.heldBytes();
     long count = log.releaseBefore(limit, appendedNotAfter);
-    memory.release(bytesBefore - log.retainedBytes());
+    memory.release(heldBefore - log.heldBytes());
     expiries.dropBelow(log.firstSequence(), log.retainedMessages());
     if (count > 0) {
       freed.accept(log.firstSequence());
@@ -219,6 +246,7 @@ public final class Retention {
     expire(now);
     releaseAcknowledged();
     if (relieve) {
+      cool(memory.excessOverLowWater());
       evictUnderPressure();
     }
   }
@@ -230,6 +258,7 @@ public final class Retention {
    * @return how many messages it released and evicted
    */
   public long relieve() {
+    cool(memory.excessOverLowWater());
     return releaseAcknowledged() + evictUnderPressure();
   }
 
@@ -297,7 +326,7 @@ public final class Retention {
       this.stored = stored;
     }
 
-    /** The bytes of the messages removed so far. */
+    /** The heap the messages removed so far held (a cold one's {@link SegmentedLog#COLD_BYTES}). */
     long bytes() {
       return bytes;
     }
@@ -309,13 +338,14 @@ public final class Retention {
     }
 
     void remove(long sequence) {
+      long heldBefore = log.heldBytes();
       Message m = log.remove(sequence, epoch);
       if (m != null) {
+        bytes += heldBefore - log.heldBytes();
         if (!removed.isEmpty() && removed.get(removed.size() - 1).sequence() > sequence) {
           sorted = false;
         }
         removed.add(m);
-        bytes += m.sizeBytes();
       }
     }
 

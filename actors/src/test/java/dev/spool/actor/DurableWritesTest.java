@@ -73,7 +73,7 @@ class DurableWritesTest {
   private final RecordedWrites outlet = new RecordedWrites();
   private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender,
       new Recovery("orders", log, dedup, expiries, memory), consumers,
-      Duration.ofSeconds(5), clock, outlet);
+      Duration.ofSeconds(5), clock, outlet, null);
 
   private static Message kib() {
     return Message.of("order.placed", KIB);

@@ -65,6 +65,14 @@ final class RecordedWrites implements QueueWrites.Outlet<String, String> {
     changes.add(problem);
   }
 
+  /** Freed points the journal stored, after which stored segments below them are deleted. */
+  final List<Long> freedStored = new ArrayList<>();
+
+  @Override
+  public void freedStored(long freedBelow) {
+    freedStored.add(freedBelow);
+  }
+
   long lastWriteId() {
     return writes.get(writes.size() - 1).id();
   }

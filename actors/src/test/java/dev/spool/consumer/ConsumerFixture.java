@@ -196,6 +196,21 @@ final class ConsumerFixture implements Dispatcher.Outlet<String>, Settlements.Ef
     awaits.add(after);
   }
 
+  /** Loads of cold segments asked for, by the sequence that needed one. */
+  final List<Long> loads = new ArrayList<>();
+  /** Dead letters waiting for their cold segment. */
+  final List<Long> giveUpLoads = new ArrayList<>();
+
+  @Override
+  public void load(long sequence) {
+    loads.add(sequence);
+  }
+
+  @Override
+  public void giveUpWhenLoaded(long sequence, int attempts, String reason) {
+    giveUpLoads.add(sequence);
+  }
+
   @Override
   public void progressed(long watermark) {
     progress.add(watermark);

@@ -97,7 +97,7 @@ class QueueJournalSnapshotTest {
 
   private ActorRef<QueueJournal.Command> journal(Room room, SpoolSettings.Persistence settings) {
     ActorRef<QueueJournal.Command> journal = testKit.spawn(QueueJournal.create(queue, "1", settings,
-        Duration.ofMinutes(5), 1000, room, replies.ref()));
+        Duration.ofMinutes(5), 1000, null, room, replies.ref()));
     recovered = replies.expectMessageClass(QueueJournal.Recovered.class);
     writeId = recovered.lastWriteId();
     return journal;

@@ -48,7 +48,7 @@ class RecoveryTest {
         Map.of("billing", new ConsumerPosition(4, new long[] {3}, new int[] {2}, false)),
         List.of(new QueueSnapshot.DedupEntry(freedId, 1, q.clock.millis())));
 
-    Recovery.Restored restored = recovery.restore(journal, q.appender, groupCommit);
+    Recovery.Restored restored = recovery.restore(journal, List.of(), q.appender, groupCommit);
 
     assertEquals(List.of(3L, 5L), q.retainedSequences()); // 4 was removed before the restart, 1 and 2 freed
     assertEquals(2, restored.messages());
@@ -68,7 +68,7 @@ class RecoveryTest {
   void restoredExpiriesStillExpire() {
     Instant at = Instant.ofEpochMilli(q.clock.millis()).plus(Duration.ofMinutes(1));
     recovery.restore(recovered(1, 2, List.of(stored(1, kib()), stored(2, kib().withExpiresAt(at))), Map.of(),
-        List.of()), q.appender, groupCommit);
+        List.of()), List.of(), q.appender, groupCommit);
 
     q.clock.advance(Duration.ofMinutes(2));
     q.retention.expire(q.clock.millis());
@@ -83,7 +83,7 @@ class RecoveryTest {
     QueueJournal.Recovered journal = recovered(3, 5, List.of(stored(5, kib())),
         Map.of("billing", new ConsumerPosition(10, new long[0], new int[0], false)), List.of());
 
-    Recovery.Restored restored = recovery.restore(journal, q.appender, groupCommit);
+    Recovery.Restored restored = recovery.restore(journal, List.of(), q.appender, groupCommit);
 
     assertTrue(restored.lostMessages());
     assertEquals(5, restored.storedLastSequence());
@@ -99,7 +99,7 @@ class RecoveryTest {
     List<Message> three = List.of(stored(1, kib()), stored(2, kib()), stored(3, kib()));
 
     Recovery.Refused refused = assertThrows(Recovery.Refused.class,
-        () -> recovery.restore(recovered(1, 3, three, Map.of(), List.of()), q.appender, groupCommit));
+        () -> recovery.restore(recovered(1, 3, three, Map.of(), List.of()), List.of(), q.appender, groupCommit));
 
     assertEquals(3L * size, refused.recoveredBytes());
     assertEquals(2L * size, refused.usedBytes());
@@ -108,7 +108,7 @@ class RecoveryTest {
     assertEquals(0, q.log.lastSequence());
     assertTrue(refused.getMessage().startsWith("queue orders not recovered: its 3 messages"));
 
-    recovery.restore(recovered(1, 3, three.subList(0, 2), Map.of(), List.of()), q.appender, groupCommit);
+    recovery.restore(recovered(1, 3, three.subList(0, 2), Map.of(), List.of()), List.of(), q.appender, groupCommit);
     assertEquals(List.of(1L, 2L), q.retainedSequences()); // two fit
   }
 }

@@ -1,0 +1,144 @@
+package dev.spool.queue;
+
+import dev.spool.Message;
+import dev.spool.log.SegmentedLog;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * Moves a persistent queue's sealed segments to its segment store and, once stored, out of the
+ * heap: the tail stays in memory, the backlog behind it lives in storage.
+ *
+ * <p>Every sealed segment is stored as soon as it is sealed, one at a time, oldest first: what is
+ * stored is what the journal can forget (the queue journals how far it is stored, so snapshots
+ * hold only the unsealed tail). A stored segment stays hot until memory is needed: when the queue's
+ * hot bytes pass {@code maxHotBytes}, when the engine passes its low-water mark, or when a publish
+ * would pass the threshold ({@link Retention#cool}). The oldest stored segments go first, so a
+ * consumer at the tail never waits for storage.
+ *
+ * <p>A store that fails is retried after a backoff the actor owns; meanwhile segments stay hot,
+ * and the queue's memory bounds apply as they do without tiering. Single-threaded: driven by the
+ * owning {@code QueueActor}.
+ */
+public final class Tiering implements Retention.Cooler {
+
+  /** What the queue does for its tiering. */
+  public interface Outlet {
+    /** Store {@code messages}, the retained messages of sealed {@code segment}; answer with {@link #stored} or {@link #storeFailed}. */
+    void store(long segment, List<Message> messages);
+
+    /** Every retained message up to {@code sealedThrough} is stored: journal it, so the journal lets go of them. */
+    void sealed(long sealedThrough);
+  }
+
+  private final SegmentedLog log;
+  private final MemoryBudget memory;
+  private final long maxHotBytes;
+  private final Outlet outlet;
+  private final int shift;
+  /** The next segment to store; every retained message below it is stored. */
+  private long nextToStore;
+  /** The segment being stored, or -1. */
+  private long storing = -1;
+  /** Stored segments still in the heap, oldest first. */
+  private final ArrayDeque<Long> hotStored = new ArrayDeque<>();
+  private long stored;
+  private long cooled;
+
+  public Tiering(SegmentedLog log, MemoryBudget memory, long maxHotBytes, Outlet outlet) {
+    this.log = log;
+    this.memory = memory;
+    this.maxHotBytes = maxHotBytes;
+    this.outlet = outlet;
+    this.shift = Integer.numberOfTrailingZeros(log.segmentSize());
+  }
+
+  /** After recovery: everything below {@code sealedThrough} is stored already. */
+  public void restored(long sealedThrough) {
+    nextToStore = sealedThrough >>> shift;
+    afterAppend();
+  }
+
+  /** Messages joined the log: stores what they sealed. */
+  public void afterAppend() {
+    if (storing >= 0) {
+      return;
+    }
+    nextToStore = Math.max(nextToStore, (log.firstSequence() - 1) >>> shift);
+    while (log.sealed(nextToStore)) {
+      List<Message> messages = log.hotMessages(nextToStore);
+      if (!messages.isEmpty()) {
+        storing = nextToStore;
+        outlet.store(nextToStore, messages);
+        return;
+      }
+      nextToStore++; // released or removed whole before it was stored: nothing to keep
+    }
+  }
+
+  /** Segment {@code segment} is stored: the journal may forget it, and the heap may let it go. */
+  public void stored(long segment) {
+    if (segment != storing) {
+      return;
+    }
+    storing = -1;
+    stored++;
+    log.markStored(segment);
+    hotStored.addLast(segment);
+    nextToStore = segment + 1;
+    outlet.sealed(nextToStore << shift);
+    coolIfNeeded();
+    afterAppend();
+  }
+
+  /** Storing {@code segment} failed: it stays hot; {@link #retry} tries again. */
+  public void storeFailed(long segment) {
+    if (segment == storing) {
+      storing = -1;
+    }
+  }
+
+  /** After a failed store's backoff. */
+  public void retry() {
+    afterAppend();
+  }
+
+  /** Whether a store is under way. */
+  public boolean storing() {
+    return storing >= 0;
+  }
+
+  /** Cools stored segments while this queue holds more than its hot share or the engine is past its low-water mark. */
+  public void coolIfNeeded() {
+    long over = Math.max(log.heldBytes() - maxHotBytes, memory.excessOverLowWater());
+    if (over > 0) {
+      cool(over);
+    }
+  }
+
+  /** Drops the oldest stored segments from the heap until {@code needed} bytes are freed or none is left. */
+  @Override
+  public long cool(long needed) {
+    long freed = 0;
+    while (freed < needed && !hotStored.isEmpty()) {
+      long segment = hotStored.pollFirst();
+      long bytes = log.cool(segment);
+      if (bytes > 0) {
+        memory.release(bytes);
+        freed += bytes;
+        cooled++;
+      }
+    }
+    return freed;
+  }
+
+  /** Segments stored since the queue started. */
+  public long storedSegments() {
+    return stored;
+  }
+
+  /** Segments dropped from the heap since the queue started. */
+  public long cooledSegments() {
+    return cooled;
+  }
+}

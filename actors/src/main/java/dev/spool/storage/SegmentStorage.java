@@ -1,0 +1,141 @@
+package dev.spool.storage;
+
+import com.github.benmanes.caffeine.cache.AsyncCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.spool.Message;
+import dev.spool.log.SegmentedLog;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * The tiered storage of persistent queues as their actors use it: a {@link SegmentStore} for the
+ * rows, a {@link SegmentCodec} for what they hold, and a bounded cache of segments read back.
+ *
+ * <p>Encoding (serializing, compressing, encrypting) and decoding run on the storage executor, a
+ * dispatcher of its own, never on a queue's or a consumer's thread; the store does its database work
+ * on its own threads. Every method returns at once.
+ *
+ * <p>The cache holds decoded segments weighed by their messages' accounted bytes, up to its size;
+ * consumers reading the same segment share one read (Caffeine coalesces loads of one key), and a
+ * consumer holds the segment it reads from while it delivers it (see {@link SegmentedLog#load}).
+ */
+public final class SegmentStorage implements AutoCloseable {
+
+  private record Key(String queueId, long segment) {}
+
+  private final SegmentStore store;
+  private final SegmentCodec codec;
+  private final Executor executor;
+  private final int segmentSize;
+  private final int readAhead;
+  private final AsyncCache<Key, Message[]> cache;
+
+  /**
+   * @param cacheBytes the most bytes of decoded segments the cache holds
+   * @param readAhead cold segments a sequential reader loads ahead of the one it reads
+   */
+  public SegmentStorage(SegmentStore store, SegmentCodec codec, Executor executor, int segmentSize, long cacheBytes,
+      int readAhead) {
+    this.store = store;
+    this.codec = codec;
+    this.executor = executor;
+    this.segmentSize = segmentSize;
+    this.readAhead = readAhead;
+    this.cache = Caffeine.newBuilder()
+        .maximumWeight(cacheBytes)
+        .weigher((Key key, Message[] messages) -> weight(messages))
+        .executor(executor)
+        .buildAsync();
+  }
+
+  private static int weight(Message[] messages) {
+    long bytes = 16L + 4L * messages.length;
+    for (Message m : messages) {
+      if (m != null) {
+        bytes += m.sizeBytes();
+      }
+    }
+    return (int) Math.min(Integer.MAX_VALUE, bytes);
+  }
+
+  /** Cold segments a sequential reader loads ahead of the one it reads. */
+  public int readAhead() {
+    return readAhead;
+  }
+
+  /**
+   * Stores {@code messages}, the retained messages of sealed segment {@code segment} of queue
+   * {@code queueId}, compressed with {@code compression} and encrypted under {@code keyId} (none if
+   * {@code null}). Completes once the row is committed.
+   */
+  public CompletionStage<Void> write(String queueId, long segment, List<Message> messages, Compression compression,
+      String keyId) {
+    return CompletableFuture.supplyAsync(() -> {
+      SegmentCodec.Encoded encoded = codec.encode(queueId, segment, messages, compression, keyId);
+      byte[] index = SegmentIndex.encode(segment, segmentSize, messages);
+      return new SegmentRow(queueId, segment, messages.size(), index, encoded.codec(), encoded.keyId(),
+          encoded.checksum(), encoded.data());
+    }, executor).thenCompose(store::write);
+  }
+
+  /** Reads queue {@code queueId}'s cold segments back, through the cache. */
+  public SegmentedLog.ColdReader reader(String queueId) {
+    return segment -> cache.get(new Key(queueId, segment), (key, ignored) -> load(key));
+  }
+
+  private CompletableFuture<Message[]> load(Key key) {
+    return store.read(key.queueId(), key.segment()).thenApplyAsync(row -> {
+      if (row == null) {
+        throw new SegmentMissingException("segment " + key.segment() + " of " + key.queueId()
+            + " is not in the segment store: its messages are lost (was the database restored from an older backup?)");
+      }
+      Message[] slots = new Message[segmentSize];
+      for (Message m : codec.decode(row)) {
+        long slot = m.sequence() - key.segment() * segmentSize - 1;
+        if (slot < 0 || slot >= segmentSize) {
+          throw new SegmentMissingException("segment " + key.segment() + " of " + key.queueId()
+              + " holds sequence " + m.sequence() + ", which is not in it: the row is damaged");
+        }
+        slots[(int) slot] = m;
+      }
+      return slots;
+    }, executor).toCompletableFuture();
+  }
+
+  /** Every row of {@code queueId}, without data, ascending: for recovery. */
+  public CompletionStage<List<SegmentRow>> list(String queueId) {
+    return store.list(queueId);
+  }
+
+  /** Deletes the rows of {@code queueId} below segment {@code segment}: wholly released. */
+  public CompletionStage<Void> deleteBelow(String queueId, long segment) {
+    cache.synchronous().asMap().keySet().removeIf(k -> k.queueId().equals(queueId) && k.segment() < segment);
+    return store.deleteBelow(queueId, segment);
+  }
+
+  /** Deletes every row of {@code queueId}: the queue was deleted. */
+  public CompletionStage<Void> deleteQueue(String queueId) {
+    cache.synchronous().asMap().keySet().removeIf(k -> k.queueId().equals(queueId));
+    return store.deleteQueue(queueId);
+  }
+
+  /** Bytes of decoded segments the cache holds now. */
+  public long cachedBytes() {
+    return cache.synchronous().policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+  }
+
+  @Override
+  public void close() {
+    cache.synchronous().invalidateAll();
+    store.close();
+  }
+
+  /** A stored segment that should be there is not, or holds what it should not. */
+  public static final class SegmentMissingException extends RuntimeException {
+    public SegmentMissingException(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

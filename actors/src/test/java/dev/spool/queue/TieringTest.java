@@ -1,0 +1,152 @@
+package dev.spool.queue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.spool.Message;
+import dev.spool.QueueSettings;
+import dev.spool.SpoolException;
+import dev.spool.log.SegmentedLog;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TieringTest {
+
+  /** What the tiering asked the queue for. */
+  private static final class Outlet implements Tiering.Outlet {
+    final List<Long> stores = new ArrayList<>();
+    final List<Integer> storedCounts = new ArrayList<>();
+    final List<Long> sealed = new ArrayList<>();
+
+    @Override
+    public void store(long segment, List<Message> messages) {
+      stores.add(segment);
+      storedCounts.add(messages.size());
+    }
+
+    @Override
+    public void sealed(long sealedThrough) {
+      sealed.add(sealedThrough);
+    }
+  }
+
+  private final Outlet outlet = new Outlet();
+
+  private static void publish(QueueCoreFixture q, int count) {
+    for (int i = 0; i < count; i++) {
+      q.publish(QueueCoreFixture.kib());
+    }
+  }
+
+  private Tiering tiering(QueueCoreFixture q, long maxHotBytes) {
+    Tiering t = new Tiering(q.log, q.budget, maxHotBytes, outlet);
+    q.retention.coolWith(t);
+    return t;
+  }
+
+  @Test
+  void storesSealedSegmentsOneAtATimeOldestFirstAndNeverTheTail() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    publish(q, 2500);
+    t.afterAppend();
+    assertEquals(List.of(0L), outlet.stores, "one store under way at a time");
+    assertEquals(List.of(1024), outlet.storedCounts);
+    t.afterAppend();
+    assertEquals(List.of(0L), outlet.stores);
+
+    t.stored(0);
+    assertEquals(List.of(1024L), outlet.sealed, "the journal hears that everything up to 1024 is stored");
+    assertEquals(List.of(0L, 1L), outlet.stores);
+    t.stored(1);
+    assertEquals(List.of(1024L, 2048L), outlet.sealed);
+    assertEquals(2, outlet.stores.size(), "segment 2 is the tail, still appended to");
+    assertTrue(q.log.get(1) != null, "stored segments stay hot until memory is needed");
+  }
+
+  @Test
+  void aStoredSegmentLeavesTheHeapOnceTheQueueHoldsMoreThanItsHotShare() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    publish(q, 3000);
+    long size = q.log.get(1).sizeBytes();
+    Tiering t = tiering(q, 2000 * size);
+    t.afterAppend();
+    long budgetBefore = q.budget.bytes();
+    t.stored(0);
+    assertTrue(q.log.cold(1), "3000 messages held, 2000 allowed: the oldest stored segment cools");
+    assertEquals(budgetBefore - 1024 * (size - SegmentedLog.COLD_BYTES), q.budget.bytes());
+    assertEquals(1, t.cooledSegments());
+    t.stored(1);
+    assertFalse(q.log.cold(1025), "back under the hot share: segment 1 stays hot");
+    assertEquals(q.log.heldBytes(), q.budget.bytes(), "the budget holds what the log holds");
+  }
+
+  @Test
+  void aPublishThatWouldPassTheThresholdCoolsStoredSegmentsInsteadOfBeingRefused() {
+    long size = QueueCoreFixture.kib().appended(1, 1, "producer-1").sizeBytes();
+    QueueCoreFixture q = new QueueCoreFixture(QueueSettings.defaults(), 2100 * size, false);
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    publish(q, 1500);
+    t.afterAppend();
+    t.stored(0);
+    assertFalse(q.log.cold(1), "under the low-water mark: stored segments stay hot");
+
+    publish(q, 700); // past the threshold unless stored segments leave the heap
+
+    assertTrue(q.log.cold(1));
+    assertEquals(2200, q.log.retainedMessages(), "nothing refused, nothing evicted");
+    assertTrue(q.budget.bytes() <= q.budget.threshold());
+  }
+
+  @Test
+  void withNothingStoredAPublishPastTheThresholdIsStillRefused() {
+    long size = QueueCoreFixture.kib().appended(1, 1, "producer-1").sizeBytes();
+    QueueCoreFixture q = new QueueCoreFixture(QueueSettings.defaults(), 1100 * size, false);
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    publish(q, 1050);
+    t.afterAppend(); // segment 0 is being stored, not stored yet
+    Message[] batch = new Message[100];
+    java.util.Arrays.fill(batch, QueueCoreFixture.kib());
+    assertThrows(SpoolException.QueueFull.class, () -> q.publish(batch));
+    assertEquals(1050, q.log.retainedMessages());
+  }
+
+  @Test
+  void aFailedStoreKeepsTheSegmentHotAndIsTriedAgain() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    Tiering t = tiering(q, 0);
+    publish(q, 1100);
+    t.afterAppend();
+    t.storeFailed(0);
+    assertFalse(t.storing());
+    assertNotNull(q.log.get(1));
+    assertTrue(outlet.sealed.isEmpty());
+    t.retry();
+    assertEquals(List.of(0L, 0L), outlet.stores);
+    t.stored(0);
+    assertTrue(q.log.cold(1), "a hot share of 0 cools every stored segment");
+  }
+
+  @Test
+  void aSegmentReleasedWholeBeforeItIsStoredIsSkipped() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    publish(q, 2100);
+    q.log.releaseBefore(1025);
+    t.afterAppend();
+    assertEquals(List.of(1L), outlet.stores);
+  }
+
+  @Test
+  void afterRecoveryItGoesOnFromWhatTheJournalSaysIsStored() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    publish(q, 3100);
+    t.restored(2048);
+    assertEquals(List.of(2L), outlet.stores);
+  }
+}
