@@ -33,6 +33,7 @@ import dev.spool.storage.SegmentRow;
 import dev.spool.storage.SegmentStorage;
 import dev.spool.storage.TieredStorage;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -152,6 +153,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   /** Storing sealed segment {@code segment} ended: committed, or {@code failure}. */
   private record SegmentWritten(long segment, Throwable failure) implements Command {}
+
+  /**
+   * A read of the log ({@code request}: browse, trace, redrive) waits for the cold segments it
+   * reads: loaded one at a time and {@code held} until it runs, or {@code failure}.
+   */
+  private record ColdLoaded(Command request, List<Message[]> held, Throwable failure) implements Command {}
 
   /** A failed segment store's backoff passed. */
   private enum RetryStore implements Command { INSTANCE }
@@ -276,6 +283,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(JournalReply.class, reply -> { writes.settle(reply.reply()); return this; })
         .onMessage(WriteStalled.class, stalled -> { writes.checkStalled(stalled.writeId()); return this; })
         .onMessage(SegmentWritten.class, this::onSegmentWritten)
+        .onMessage(ColdLoaded.class, this::onColdLoaded)
         .onMessage(RetryStore.class, retry -> { tiering.retry(); return this; })
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -485,7 +493,50 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         new SpoolEvent.ConsumerRemoved(settings.clock().instant(), name, consumer, reason, lag));
   }
 
+  /**
+   * Whether {@code request} must wait for a cold segment among the first {@code max} retained
+   * messages from {@code from} to {@code to}: then it is loaded, and the request handled again.
+   */
+  private boolean awaitsCold(Command request, long from, long to, long max, List<Message[]> held) {
+    long cold = reads.firstCold(from, to, max);
+    if (cold < 0) {
+      return false;
+    }
+    getContext().pipeToSelf(log.load(cold, 0), (loaded, failure) -> {
+      List<Message[]> now = new ArrayList<>(held);
+      if (loaded != null) {
+        now.add(loaded);
+      }
+      return new ColdLoaded(request, now, failure);
+    });
+    return true;
+  }
+
+  private Behavior<Command> onColdLoaded(ColdLoaded loaded) {
+    if (loaded.failure() != null) {
+      if (loaded.request() instanceof Request<?> request) {
+        Request.fail(request, new SpoolException.JournalUnavailable("queue '" + name + "': a stored segment could not "
+            + "be read back: " + loaded.failure().getMessage()));
+      }
+      return this;
+    }
+    if (loaded.request() instanceof Browse browse) {
+      return browse(browse, loaded.held());
+    }
+    if (loaded.request() instanceof GetMessageTrace get) {
+      return trace(get, loaded.held());
+    }
+    return loaded.request() instanceof Redrive redrive ? redrive(redrive, loaded.held()) : this;
+  }
+
   private Behavior<Command> onBrowse(Browse browse) {
+    return browse(browse, List.of());
+  }
+
+  private Behavior<Command> browse(Browse browse, List<Message[]> held) {
+    if (browse.max() >= 1 && awaitsCold(browse, browse.from(), Long.MAX_VALUE, browse.max(), held)) {
+      return this;
+    }
     try {
       browse.replyTo().tell(StatusReply.success(reads.browse(browse.from(), browse.max())));
     } catch (SpoolException e) {
@@ -495,6 +546,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onGetMessageTrace(GetMessageTrace get) {
+    return trace(get, List.of());
+  }
+
+  private Behavior<Command> trace(GetMessageTrace get, List<Message[]> held) {
+    if (awaitsCold(get, get.sequence(), get.sequence(), 1, held)) {
+      return this;
+    }
     Message m;
     try {
       m = reads.traced(get.sequence());
@@ -508,6 +566,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onRedrive(Redrive redrive) {
+    return redrive(redrive, List.of());
+  }
+
+  private Behavior<Command> redrive(Redrive redrive, List<Message[]> held) {
+    if (redrive.from() <= redrive.to() && awaitsCold(redrive, redrive.from(), redrive.to(), Long.MAX_VALUE, held)) {
+      return this;
+    }
     List<Redrives.Source> sources;
     try {
       writes.requireWritable();

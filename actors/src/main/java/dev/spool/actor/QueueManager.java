@@ -9,6 +9,8 @@ import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
+import dev.spool.durable.JournalCleanup;
+import dev.spool.durable.QueueJournal;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import java.time.Duration;
@@ -108,7 +110,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
   }
 
-  private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings) {}
+  /** @param journalId a durable queue's persistence id, {@code null} for a transient queue */
+  private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings, String journalId) {}
 
   /**
    * The manager with its default queue; with a journal configured, it first reads the registry of
@@ -138,6 +141,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private final MemoryMonitor memory;
   private final ActorRef<Janitor.Command> janitor;
   private long incarnations;
+  /** Deleted durable queues whose deletion the registry has yet to store, by name: their journals, purged then. */
+  private final Map<String, String> purges = new HashMap<>();
   /** Set by {@link Drain}: publishes and new queues are refused. */
   private boolean shuttingDown;
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
@@ -352,7 +357,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         "queue-" + name + "-" + (++incarnations));
     getContext().watchWith(ref, new QueueTerminated(name, ref));
     janitor.tell(new Janitor.Track(name, ref));
-    queues.put(name, new Entry(ref, queueSettings));
+    queues.put(name, new Entry(ref, queueSettings,
+        durable == null ? null : QueueJournal.persistenceId(name, durable.incarnation()).id()));
     return ref;
   }
 
@@ -391,6 +397,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     janitor.tell(new Janitor.Untrack(delete.name()));
     boolean persistent = entry.settings().durability() == Durability.PERSISTENT;
     durable.stopped(delete.name(), persistent);
+    if (entry.journalId() != null) {
+      purges.put(delete.name(), entry.journalId());
+    }
     getContext().getLog().info("queue {} deleted", delete.name());
     if (persistent) {
       removeFromRegistry(delete);
@@ -412,6 +421,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     DeleteQueue delete = removed.delete();
     if (removed.failure() == null) {
       durable.deleted(delete.name());
+      String journalId = purges.remove(delete.name());
+      if (journalId != null) {
+        JournalCleanup.purge(getContext().getSystem(), journalId, settings.persistence());
+      }
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     } else {
       Request.fail(delete, new SpoolException.Timeout("queue '" + delete.name()

@@ -2,6 +2,8 @@ package dev.spool.durable;
 
 import com.typesafe.config.ConfigFactory;
 import dev.spool.SpoolSettings;
+import dev.spool.storage.TieredStorage;
+import org.slf4j.LoggerFactory;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
@@ -25,7 +27,7 @@ import org.slf4j.Logger;
  * <p>Single writer: only the owning journal actor calls it. Deletions are idempotent, so one lost
  * or failed is made good by the next.
  */
-final class JournalCleanup {
+public final class JournalCleanup {
 
   private final String persistenceId;
   private final org.apache.pekko.actor.ActorRef journal;
@@ -49,6 +51,27 @@ final class JournalCleanup {
     journal.tell(new JournalProtocol.DeleteMessagesTo(persistenceId, sequenceNr, replyTo), replyTo);
     snapshotStore.tell(new SnapshotProtocol.DeleteSnapshots(persistenceId,
         SnapshotSelectionCriteria.create(sequenceNr - 1, Long.MAX_VALUE, 0L, 0L)), replyTo);
+  }
+
+  /**
+   * Deletes every event and snapshot of {@code persistenceId}, and its stored segments: a deleted
+   * queue leaves nothing behind. Fire and forget: a deletion that fails leaves rows no queue reads
+   * (a queue created again under the name has a new persistence id), logged at WARN.
+   */
+  public static void purge(ActorSystem<?> system, String persistenceId, SpoolSettings.Persistence settings) {
+    Persistence persistence = Persistence.get(Adapter.toClassic(system));
+    org.apache.pekko.actor.ActorRef ignore = Adapter.toClassic(system.ignoreRef());
+    persistence.journalFor(settings.journalPluginId(), ConfigFactory.empty())
+        .tell(new JournalProtocol.DeleteMessagesTo(persistenceId, Long.MAX_VALUE, ignore), ignore);
+    persistence.snapshotStoreFor(settings.snapshotPluginId(), ConfigFactory.empty())
+        .tell(new SnapshotProtocol.DeleteSnapshots(persistenceId, SnapshotSelectionCriteria.latest()), ignore);
+    TieredStorage.get(system).storage().ifPresent(storage -> storage.deleteQueue(persistenceId)
+        .whenComplete((done, failure) -> {
+          if (failure != null) {
+            LoggerFactory.getLogger(JournalCleanup.class).warn("the stored segments of deleted queue {} could not be "
+                + "deleted: {}", persistenceId, failure.toString());
+          }
+        }));
   }
 
   /** Logs a failed deletion (the next snapshot's deletion covers it); successes are quiet. */

@@ -51,6 +51,24 @@ public final class QueueReads {
   }
 
   /**
+   * The first cold sequence whose segment is not loaded among the first {@code max} retained
+   * messages from {@code from} to {@code to}, or -1 if there is none: a read of them must load it
+   * first, or it would pass over messages that are only in storage.
+   */
+  public long firstCold(long from, long to, long max) {
+    long last = Math.min(log.lastSequence(), to);
+    long counted = 0;
+    for (long s = Math.max(from, log.firstSequence()); s <= last && counted < max; s++) {
+      if (log.get(s) != null) {
+        counted++;
+      } else if (log.cold(s)) {
+        return s;
+      }
+    }
+    return -1;
+  }
+
+  /**
    * The retained message at {@code sequence}, whose trace is asked for.
    *
    * @throws SpoolException.SequenceOutOfRange if it is not retained, saying what is

@@ -1,0 +1,126 @@
+package dev.spool.storage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.spool.ConsumerSettings;
+import dev.spool.Delivery;
+import dev.spool.Durability;
+import dev.spool.Message;
+import dev.spool.QueueConsumer;
+import dev.spool.QueueInfo;
+import dev.spool.QueuePublisher;
+import dev.spool.QueueSettings;
+import dev.spool.Spool;
+import dev.spool.journal.SqliteFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A persistent queue on the embedded journal with tiered storage, end to end: its backlog goes to
+ * segment rows and leaves the heap, a consumer far behind reads it back in order with exact
+ * payloads, a new engine on the same file recovers it from the rows' indexes (not from the
+ * journal), and deleting the queue deletes its rows.
+ */
+class TieredQueueTest {
+
+  private static final int MESSAGES = 20_000;
+
+  static Config config(Path file) {
+    return ConfigFactory.parseMap(Map.of(
+            "spool.journal.sqlite.path", file.toString(),
+            "spool.persistence.journal-plugin", "spool.journal.sqlite.journal",
+            "spool.persistence.snapshot-plugin", "spool.journal.sqlite.snapshot-store",
+            "spool.storage.segment-store", "sqlite",
+            // a small hot share, so that nearly all of the backlog leaves the heap
+            "spool.storage.hot-bytes-per-queue", "2MiB",
+            "spool.storage.cache-size", "4MiB"))
+        .withFallback(ConfigFactory.load());
+  }
+
+  private static <T> T get(CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+  }
+
+  static byte[] payload(long index) {
+    byte[] bytes = new byte[1024];
+    new SplittableRandom(index).nextBytes(bytes);
+    ByteBuffer.wrap(bytes).putLong(index);
+    return bytes;
+  }
+
+  private static long rows(Path file, String table) throws Exception {
+    try (Connection c = SqliteFile.connect(file); Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT count(*) FROM " + table)) {
+      r.next();
+      return r.getLong(1);
+    }
+  }
+
+  /** Reads {@code count} messages in order from {@code next}, checking payloads; acknowledges them. */
+  private static long readInOrder(QueueConsumer consumer, long next, long count) throws Exception {
+    long end = next + count;
+    while (next < end) {
+      List<Delivery> got = get(consumer.readBatch((int) Math.min(500, end - next), Duration.ofSeconds(5)));
+      assertTrue(!got.isEmpty(), "nothing delivered at " + next);
+      for (Delivery d : got) {
+        long index = ByteBuffer.wrap(d.message().payload()).getLong();
+        assertEquals(next, index, "in order");
+        assertArrayEquals(payload(index), d.message().payload());
+        next++;
+      }
+      get(consumer.acknowledgeUpTo(got.get(got.size() - 1).sequence()));
+    }
+    return next;
+  }
+
+  @Test
+  void aBacklogInSegmentRowsIsReadBackRecoveredAndDeletedWithItsQueue(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal").resolve("spool.db");
+    Spool first = Spool.start(config(file));
+    get(first.createQueue("orders", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    QueuePublisher publisher = first.createPublisher("orders", "shop");
+    for (int i = 0; i < MESSAGES; i += 250) {
+      List<Message> batch = new ArrayList<>();
+      for (int j = i; j < i + 250; j++) {
+        batch.add(Message.of("order", payload(j)));
+      }
+      get(publisher.publishAll(batch));
+    }
+    QueueConsumer consumer = first.createConsumer("orders", ConsumerSettings.named("billing").prefetch(1000));
+    get(consumer.ready());
+    long next = readInOrder(consumer, 0, 5_000);
+    get(first.shutdown());
+    assertTrue(rows(file, "segment") >= MESSAGES / 1024 - 5, "sealed segments are stored: " + rows(file, "segment"));
+
+    Spool second = Spool.start(config(file));
+    get(second.ready());
+    QueueInfo info = get(second.queueInfo("orders"));
+    assertEquals(MESSAGES - 5_000, info.stats().retainedMessages(), "recovered from the rows and the journal");
+    QueueConsumer again = second.createConsumer("orders", ConsumerSettings.named("billing").prefetch(1000));
+    get(again.ready());
+    next = readInOrder(again, next, MESSAGES - 5_000);
+    assertEquals(MESSAGES, next);
+
+    get(second.deleteQueue("orders"));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      assertEquals(0, rows(file, "segment"), "a deleted queue's segments are deleted");
+    });
+    get(second.shutdown());
+  }
+}
