@@ -11,8 +11,9 @@ import org.apache.pekko.actor.Extension;
 
 /**
  * The segment store of an actor system, as {@code spool.storage.segment-store} names it: "sqlite"
- * (a table in the SQLite journal's file, sharing its writer), "jdbc" (PostgreSQL,
- * {@code spool.storage.jdbc}), or "" (none). Created with the extension, which opens no connection
+ * (a table in the SQLite journal's file, sharing its writer), "jdbc" or "postgres" (PostgreSQL,
+ * {@code spool.storage.jdbc}; the second name lets a service set it to its journal database's
+ * name), or "" (none). Created with the extension, which opens no connection
  * (the stores connect at their first operation), and closed when the system terminates.
  */
 public final class SegmentStores implements Extension {
@@ -53,9 +54,9 @@ public final class SegmentStores implements Extension {
     return switch (kind) {
       case "" -> Optional.empty();
       case "sqlite" -> Optional.of(new SqliteSegmentStore(SqliteStores.get(system).store(sqliteSettings(config))));
-      case "jdbc" -> Optional.of(new JdbcSegmentStore(JdbcSegmentStore.Settings.create(
+      case "jdbc", "postgres" -> Optional.of(new JdbcSegmentStore(JdbcSegmentStore.Settings.create(
           config.getConfig("spool.storage.jdbc"))));
-      default -> throw new IllegalArgumentException("spool.storage.segment-store must be \"sqlite\", \"jdbc\" or \"\","
+      default -> throw new IllegalArgumentException("spool.storage.segment-store must be \"sqlite\", \"jdbc\" (or \"postgres\") or \"\","
           + " not \"" + kind + "\"");
     };
   }
