@@ -194,7 +194,8 @@ public final class RecoverJournal {
 
   /** Whether the file surely has no such table (its schema reads and does not list it). */
   private static boolean missing(Connection c, String table) {
-    try (PreparedStatement p = c.prepareStatement("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?")) {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?")) {
       p.setString(1, table);
       try (ResultSet rs = p.executeQuery()) {
         return rs.next() && rs.getLong(1) == 0;

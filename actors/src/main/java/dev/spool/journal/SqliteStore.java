@@ -331,7 +331,8 @@ public final class SqliteStore implements AutoCloseable {
         c.unwrap(SQLiteConnection.class).getDatabase()._exec("PRAGMA incremental_vacuum(" + settings.vacuumPages() + ")");
       }
       // TRUNCATE waits for readers; a passive checkpoint does not, and journal_size_limit trims the file.
-      s.execute(idle && reading.get() == 0 && reads.isEmpty() && segmentReads.isEmpty() ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+      boolean quiet = idle && reading.get() == 0 && reads.isEmpty() && segmentReads.isEmpty();
+      s.execute(quiet ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
       return c;
     } catch (SQLException e) {
       log.warn("journal {}: maintenance failed: {}", settings.path(), e.getMessage());

@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -57,10 +58,12 @@ public final class JdbcSegmentStore implements SegmentStore {
       "ALTER TABLE spool_segment ALTER COLUMN data SET STORAGE EXTERNAL"};
 
   private static final String COLUMNS = "queue_id, segment, count, codec, key_id, checksum, idx";
-  private static final String WRITE = "INSERT INTO spool_segment (" + COLUMNS + ", data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+  private static final String WRITE = "INSERT INTO spool_segment (" + COLUMNS + ", data)"
+      + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
       + " ON CONFLICT (queue_id, segment) DO UPDATE SET count = excluded.count, codec = excluded.codec,"
       + " key_id = excluded.key_id, checksum = excluded.checksum, idx = excluded.idx, data = excluded.data";
-  private static final String READ = "SELECT " + COLUMNS + ", data FROM spool_segment WHERE queue_id = ? AND segment = ?";
+  private static final String READ = "SELECT " + COLUMNS
+      + ", data FROM spool_segment WHERE queue_id = ? AND segment = ?";
   private static final String LIST = "SELECT " + COLUMNS + " FROM spool_segment WHERE queue_id = ? ORDER BY segment";
   private static final String DELETE_BELOW = "DELETE FROM spool_segment WHERE queue_id = ? AND segment < ?";
   private static final String DELETE_QUEUE = "DELETE FROM spool_segment WHERE queue_id = ?";
@@ -73,22 +76,26 @@ public final class JdbcSegmentStore implements SegmentStore {
    * @param password the user's password: never logged, left out of {@link #toString}
    * @param threads threads, each with one connection
    * @param maxQueued operations waiting for a thread before new ones fail at once
+   * @param networkTimeout how long an operation waits for the database's answer before its
+   *     connection counts as broken
    */
-  public record Settings(String url, String user, String password, int threads, int maxQueued) {
+  public record Settings(String url, String user, String password, int threads, int maxQueued,
+      Duration networkTimeout) {
 
     public Settings {
       if (url == null || url.isBlank()) {
         throw new IllegalArgumentException("spool.storage.jdbc.url is not set");
       }
-      if (threads < 1 || maxQueued < 1) {
-        throw new IllegalArgumentException("spool.storage.jdbc.threads and max-queued must be positive");
+      if (threads < 1 || maxQueued < 1 || networkTimeout.isNegative() || networkTimeout.isZero()) {
+        throw new IllegalArgumentException("spool.storage.jdbc.threads, max-queued and network-timeout must be"
+            + " positive");
       }
     }
 
     /** Reads a {@code spool.storage.jdbc} block. */
     public static Settings create(Config c) {
       return new Settings(c.getString("url"), c.getString("user"), c.getString("password"), c.getInt("threads"),
-          c.getInt("max-queued"));
+          c.getInt("max-queued"), c.getDuration("network-timeout"));
     }
 
     /** The URL without its parameters, which may carry credentials: what messages name. */
@@ -330,6 +337,8 @@ public final class JdbcSegmentStore implements SegmentStore {
     try {
       c = DriverManager.getConnection(settings.url(), props);
       c.setAutoCommit(true);
+      // a database that stopped answering (a network partition) must not hold a thread forever
+      c.setNetworkTimeout(Runnable::run, Math.toIntExact(settings.networkTimeout().toMillis()));
       createSchema(c);
       synchronized (this) {
         connectFailure = null;

@@ -56,8 +56,8 @@ public final class SegmentStores implements Extension {
       case "sqlite" -> Optional.of(new SqliteSegmentStore(SqliteStores.get(system).store(sqliteSettings(config))));
       case "jdbc", "postgres" -> Optional.of(new JdbcSegmentStore(JdbcSegmentStore.Settings.create(
           config.getConfig("spool.storage.jdbc"))));
-      default -> throw new IllegalArgumentException("spool.storage.segment-store must be \"sqlite\", \"jdbc\" (or \"postgres\") or \"\","
-          + " not \"" + kind + "\"");
+      default -> throw new IllegalArgumentException("spool.storage.segment-store must be \"sqlite\","
+          + " \"jdbc\" (or \"postgres\") or \"\", not \"" + kind + "\"");
     };
   }
 

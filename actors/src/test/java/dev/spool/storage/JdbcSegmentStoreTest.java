@@ -43,7 +43,8 @@ class JdbcSegmentStoreTest extends SegmentStoreContract {
   }
 
   static JdbcSegmentStore jdbc(String url, int threads, int maxQueued) {
-    return new JdbcSegmentStore(new JdbcSegmentStore.Settings(url, USER, PASSWORD, threads, maxQueued));
+    return new JdbcSegmentStore(new JdbcSegmentStore.Settings(url, USER, PASSWORD, threads, maxQueued,
+        Duration.ofSeconds(30)));
   }
 
   static Connection admin() throws Exception {

@@ -48,7 +48,8 @@ abstract class SegmentStoreContract {
     random.nextBytes(index);
     CRC32C crc = new CRC32C();
     crc.update(data);
-    return new SegmentRow(queueId, segment, messages, index, 1, seed % 2 == 0 ? null : "k" + seed, crc.getValue(), data);
+    String keyId = seed % 2 == 0 ? null : "k" + seed;
+    return new SegmentRow(queueId, segment, messages, index, 1, keyId, crc.getValue(), data);
   }
 
   static SegmentRow megabyte(String queueId, long segment) {
@@ -129,7 +130,7 @@ abstract class SegmentStoreContract {
   void severalThreadsWriteAndReadAtOnce() throws Exception {
     SegmentStore store = store();
     int threads = 4;
-    int segments = 24;
+    int segments = 16;
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
       List<Future<?>> done = new ArrayList<>();

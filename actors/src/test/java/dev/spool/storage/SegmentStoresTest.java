@@ -111,18 +111,20 @@ class SegmentStoresTest {
   @Test
   void theJdbcSettingsNeverShowThePassword() {
     var settings = new JdbcSegmentStore.Settings("jdbc:postgresql://db:5432/spool?user=spool&password=s3cret",
-        "spool", "s3cret", 4, 1000);
+        "spool", "s3cret", 4, 1000, Duration.ofSeconds(30));
     assertFalse(settings.toString().contains("s3cret"), settings.toString());
     assertEquals("jdbc:postgresql://db:5432/spool", settings.address());
-    assertThrows(IllegalArgumentException.class, () -> new JdbcSegmentStore.Settings("", "", "", 4, 1000));
+    assertThrows(IllegalArgumentException.class,
+        () -> new JdbcSegmentStore.Settings("", "", "", 4, 1000, Duration.ofSeconds(30)));
   }
 
   @Test
   void aJdbcStoreThatCannotConnectFailsTheStageWithoutThePassword() throws Exception {
     try (JdbcSegmentStore store = new JdbcSegmentStore(new JdbcSegmentStore.Settings(
-        "jdbc:postgresql://127.0.0.1:1/spool?password=s3cret&connectTimeout=2", "spool", "s3cret", 1, 10))) {
+        "jdbc:postgresql://127.0.0.1:1/spool?password=s3cret&connectTimeout=2", "spool", "s3cret", 1, 10,
+        Duration.ofSeconds(30)))) {
       ExecutionException e = assertThrows(ExecutionException.class,
-          () -> store.read("orders", 0).toCompletableFuture().get(Duration.ofSeconds(30).toSeconds(), TimeUnit.SECONDS));
+          () -> store.read("orders", 0).toCompletableFuture().get(30, TimeUnit.SECONDS));
       assertInstanceOf(JournalUnavailableException.class, e.getCause());
       assertFalse(e.getCause().getMessage().contains("s3cret"), e.getCause().getMessage());
     }
