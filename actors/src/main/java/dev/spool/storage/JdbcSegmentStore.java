@@ -23,9 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Segments in PostgreSQL, table {@code spool_segment} (created at the first connection if it is
- * missing), through plain JDBC: the driver is the application's ({@code spool.storage.jdbc.url}
- * names it), the engine does not depend on it.
+ * Segments in PostgreSQL, table {@code spool_segment}, through plain JDBC: the driver is the
+ * application's ({@code spool.storage.jdbc.url} names it), the engine does not depend on it. It
+ * connects at once, creating the table if it is missing, and again whenever a connection broke.
  *
  * <p>Threading: a small fixed set of threads, each owning one connection, take operations from one
  * bounded queue; an operation that finds the queue full fails at once. A thread whose connection
@@ -138,6 +138,9 @@ public final class JdbcSegmentStore implements SegmentStore {
     }
     log.info("segment store: PostgreSQL at {} as {} ({} connections)", settings.address(), settings.user(),
         settings.threads());
+    // Connects and creates the table now, so that a database that is not there is reported at start
+    // (once) rather than at the first sealed segment; a failure only fails this warm-up.
+    submit(x -> null);
   }
 
   @Override

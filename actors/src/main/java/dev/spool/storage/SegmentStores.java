@@ -13,8 +13,9 @@ import org.apache.pekko.actor.Extension;
  * The segment store of an actor system, as {@code spool.storage.segment-store} names it: "sqlite"
  * (a table in the SQLite journal's file, sharing its writer), "jdbc" or "postgres" (PostgreSQL,
  * {@code spool.storage.jdbc}; the second name lets a service set it to its journal database's
- * name), or "" (none). Created with the extension, which opens no connection
- * (the stores connect at their first operation), and closed when the system terminates.
+ * name), or "" (none). Created with the extension, without waiting for a database (the SQLite
+ * file opens at its first operation, PostgreSQL connects in the background), and closed when the
+ * system terminates.
  */
 public final class SegmentStores implements Extension {
 
