@@ -5,8 +5,8 @@ import java.nio.file.Path;
 /**
  * The SQLite journal (or a segment store's database) could not do an operation: its file cannot be
  * opened, is damaged, is used by another process, its server cannot be reached, or its queue of
- * waiting operations is full. Nothing of the failed operation is
- * stored; the next operation tries again (a queue's journal retries with backoff).
+ * waiting operations is full. Nothing of the failed operation is stored; the next operation tries
+ * again (a queue's journal retries with backoff).
  */
 public final class JournalUnavailableException extends RuntimeException {
 

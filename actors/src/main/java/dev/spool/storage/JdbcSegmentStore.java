@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: a small fixed set of threads, each owning one connection, take operations from one
  * bounded queue; an operation that finds the queue full fails at once. A thread whose connection
  * broke opens another for its next operation; while the database cannot be reached, operations
- * fail with {@link JournalUnavailableException} (after one connection attempt a second, not one
- * each). Each write is its own transaction: PostgreSQL flushes the commits of concurrent
+ * fail with {@link JournalUnavailableException} (one connection attempt a second at most, not one
+ * per operation). Each write is its own transaction: PostgreSQL flushes the commits of concurrent
  * connections together, so writers share fsyncs without waiting for one another here.
  */
 public final class JdbcSegmentStore implements SegmentStore {
