@@ -3,9 +3,10 @@ package dev.spool.journal;
 import java.nio.file.Path;
 
 /**
- * The SQLite journal could not do an operation: its file cannot be opened, is damaged, is used by
- * another process, or its queue of waiting operations is full. Nothing of the failed operation is
- * stored; the next operation tries again (a queue's journal retries with backoff).
+ * The SQLite journal (or a segment store's database) could not do an operation: its file cannot be
+ * opened, is damaged, is used by another process, its server cannot be reached, or its queue of
+ * waiting operations is full. Nothing of the failed operation is stored; the next operation tries
+ * again (a queue's journal retries with backoff).
  */
 public final class JournalUnavailableException extends RuntimeException {
 
@@ -20,7 +21,15 @@ public final class JournalUnavailableException extends RuntimeException {
     this.damaged = damaged;
   }
 
-  /** The journal file. */
+  /**
+   * A database server (PostgreSQL, for the segment store) cannot do the operation: it is down,
+   * unreachable, or its queue of waiting operations is full.
+   */
+  public JournalUnavailableException(String message, Throwable cause) {
+    this(null, message, false, cause);
+  }
+
+  /** The journal file; {@code null} for a database server. */
   public Path path() {
     return path;
   }

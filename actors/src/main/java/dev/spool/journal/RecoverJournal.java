@@ -37,13 +37,14 @@ public final class RecoverJournal {
   /** What a recovery did. */
   public record Report(Path recovered, Path damaged, List<TableReport> tables, long incompleteSnapshots) {}
 
-  private static final String[] TABLES = {"journal", "journal_deleted", "snapshot", "snapshot_chunk"};
+  private static final String[] TABLES = {"journal", "journal_deleted", "snapshot", "snapshot_chunk", "segment"};
   private static final String[][] COLUMNS = {
       {"persistence_id", "sequence_nr", "writer_uuid", "write_timestamp", "adapter_manifest", "ser_id", "ser_manifest",
           "payload"},
       {"persistence_id", "deleted_to"},
       {"id", "persistence_id", "sequence_nr", "created", "ser_id", "ser_manifest", "streamed", "size"},
-      {"snapshot_id", "chunk", "bytes"}};
+      {"snapshot_id", "chunk", "bytes"},
+      {"queue_id", "segment", "count", "codec", "key_id", "checksum", "idx", "data"}};
   private static final int BATCH = 500;
 
   private RecoverJournal() {}
@@ -101,7 +102,9 @@ public final class RecoverJournal {
         }
       }
       for (int t = 0; t < TABLES.length; t++) {
-        TableReport r = copy(from, to, TABLES[t], COLUMNS[t]);
+        // a file written before the table existed has none to copy
+        TableReport r = missing(from, TABLES[t]) ? new TableReport(TABLES[t], 0, 0, 0)
+            : copy(from, to, TABLES[t], COLUMNS[t]);
         out.printf("%-15s kept %,d rows; %,d unreadable ranges, %,d rowids skipped%n", r.table(), r.kept(),
             r.unreadableRanges(), r.skippedRowids());
         tables.add(r);
@@ -187,6 +190,19 @@ public final class RecoverJournal {
       }
     }
     return new TableReport(table, kept, ranges, skipped);
+  }
+
+  /** Whether the file surely has no such table (its schema reads and does not list it). */
+  private static boolean missing(Connection c, String table) {
+    try (PreparedStatement p = c.prepareStatement(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?")) {
+      p.setString(1, table);
+      try (ResultSet rs = p.executeQuery()) {
+        return rs.next() && rs.getLong(1) == 0;
+      }
+    } catch (SQLException e) {
+      return false; // a damaged schema: the copy finds out what it can read
+    }
   }
 
   private static final long END = -2;

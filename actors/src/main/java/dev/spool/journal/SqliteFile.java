@@ -72,6 +72,16 @@ final class SqliteFile {
         chunk INTEGER NOT NULL,
         bytes BLOB NOT NULL,
         PRIMARY KEY (snapshot_id, chunk));
+      CREATE TABLE IF NOT EXISTS segment (
+        queue_id TEXT NOT NULL,
+        segment INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        codec INTEGER NOT NULL,
+        key_id TEXT,
+        checksum INTEGER NOT NULL,
+        idx BLOB NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (queue_id, segment));
       """;
 
   private final SqliteSettings settings;

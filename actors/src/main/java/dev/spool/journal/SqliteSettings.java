@@ -16,7 +16,8 @@ import java.util.Set;
  * @param busyTimeout how long a statement waits for a lock another connection holds
  * @param maxQueuedWrites write operations waiting for the writer thread, and snapshots for the snapshot
  *     thread, before new ones are refused
- * @param maxQueuedReads read operations (replays, snapshot loads) waiting likewise
+ * @param maxQueuedReads read operations (replays, snapshot loads) waiting likewise, and segment
+ *     reads waiting for the segment reader
  * @param maxBatch operations committed together at most (group commit)
  * @param chunkSize the size of the rows a snapshot is written in
  * @param maintenanceInterval how often, at most, the writer reclaims free pages and truncates the WAL

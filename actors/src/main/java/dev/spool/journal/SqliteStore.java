@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.sqlite.SQLiteConnection;
 import org.slf4j.LoggerFactory;
@@ -24,8 +25,11 @@ import org.slf4j.LoggerFactory;
  * every write; it takes all the writes waiting (from every queue's journal) into one transaction,
  * so many queues share one fsync (group commit), and completes their futures after the commit.
  * Each write runs inside a savepoint, so one that fails is rolled back alone. A reader thread owns
- * a read-only connection for replays and snapshot loads, which WAL lets run beside the writer. Both
- * queues are bounded: an operation that finds its queue full fails at once. No caller ever blocks.
+ * a read-only connection for replays and snapshot loads, which WAL lets run beside the writer. A
+ * second reader thread, with its own read-only connection, reads sealed segments back
+ * ({@link #readSegments}): a consumer behind its queue reads them continuously, and must not wait
+ * behind the replay of a recovering queue, nor hold up recoveries with its megabytes. Every queue is
+ * bounded: an operation that finds its queue full fails at once. No caller ever blocks.
  *
  * <p>A third thread serializes snapshots ({@link #snapshot}): a large one is written as a chunk
  * per write operation, so the writer commits other queues' writes between its chunks instead of
@@ -70,28 +74,39 @@ public final class SqliteStore implements AutoCloseable {
   private final SqliteFile file;
   private final BlockingQueue<Task<?>> writes;
   private final BlockingQueue<Task<?>> reads;
+  private final BlockingQueue<Task<?>> segmentReads;
   private final Thread writer;
   private final Thread reader;
+  private final Thread segmentReader;
   private final ThreadPoolExecutor snapshots;
   private volatile boolean closed;
-  private volatile boolean reading;
+  /** Readers inside a read: a checkpoint that truncates the WAL would wait for them. */
+  private final AtomicInteger reading = new AtomicInteger();
 
   // the writer thread's
   private long lastMaintenance = System.nanoTime();
   private volatile long commits;
 
-  SqliteStore(SqliteSettings settings) {
+  /**
+   * A store of the file {@code settings.path()}, opened by its first operation. One per file and
+   * process: an actor system's come from {@link SqliteStores}, which shares them.
+   */
+  public SqliteStore(SqliteSettings settings) {
     this.settings = settings;
     this.file = new SqliteFile(settings);
     this.writes = new ArrayBlockingQueue<>(settings.maxQueuedWrites());
     this.reads = new ArrayBlockingQueue<>(settings.maxQueuedReads());
+    this.segmentReads = new ArrayBlockingQueue<>(settings.maxQueuedReads());
     String name = settings.path().getFileName().toString();
     this.writer = new Thread(this::runWriter, "spool-sqlite-writer-" + name);
-    this.reader = new Thread(this::runReader, "spool-sqlite-reader-" + name);
+    this.reader = new Thread(() -> runReader(reads), "spool-sqlite-reader-" + name);
+    this.segmentReader = new Thread(() -> runReader(segmentReads), "spool-sqlite-segment-reader-" + name);
     writer.setDaemon(true);
     reader.setDaemon(true);
+    segmentReader.setDaemon(true);
     writer.start();
     reader.start();
+    segmentReader.start();
     // One thread: a save finds no other in progress, so whatever a crashed or failed save left is
     // stale (see SqliteSnapshotStore); snapshots take turns, which the one writer imposes anyway.
     // A queue saves one snapshot at a time, so the write queue's bound fits the waiting ones too.
@@ -120,6 +135,14 @@ public final class SqliteStore implements AutoCloseable {
   /** Runs {@code work} on the read-only connection. */
   public <T> CompletableFuture<T> read(Work<T> work) {
     return submit(reads, work, "reads");
+  }
+
+  /**
+   * Runs {@code work} on the segment reader's read-only connection, which replays and snapshot
+   * loads do not use: for the segment store, whose reads are frequent and large.
+   */
+  public <T> CompletableFuture<T> readSegments(Work<T> work) {
+    return submit(segmentReads, work, "segment reads");
   }
 
   /**
@@ -308,7 +331,8 @@ public final class SqliteStore implements AutoCloseable {
         c.unwrap(SQLiteConnection.class).getDatabase()._exec("PRAGMA incremental_vacuum(" + settings.vacuumPages() + ")");
       }
       // TRUNCATE waits for readers; a passive checkpoint does not, and journal_size_limit trims the file.
-      s.execute(idle && !reading && reads.isEmpty() ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
+      boolean quiet = idle && reading.get() == 0 && reads.isEmpty() && segmentReads.isEmpty();
+      s.execute(quiet ? "PRAGMA wal_checkpoint(TRUNCATE)" : "PRAGMA wal_checkpoint(PASSIVE)");
       return c;
     } catch (SQLException e) {
       log.warn("journal {}: maintenance failed: {}", settings.path(), e.getMessage());
@@ -323,19 +347,26 @@ public final class SqliteStore implements AutoCloseable {
 
   // ---- the reader
 
-  private void runReader() {
+  private void runReader(BlockingQueue<Task<?>> queue) {
     Connection c = null;
     while (true) {
       Task<?> task;
       try {
-        task = reads.take();
+        // a STOP that found the queue full is missed: the reader also stops once closed and idle
+        task = queue.poll(1, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         break;
+      }
+      if (task == null) {
+        if (closed) {
+          break;
+        }
+        continue;
       }
       if (task == STOP) {
         break;
       }
-      reading = true;
+      reading.incrementAndGet();
       try {
         if (c == null) {
           c = file.open(true);
@@ -352,16 +383,16 @@ public final class SqliteStore implements AutoCloseable {
       } catch (Exception e) {
         task.fail(e);
       } finally {
-        reading = false;
+        reading.decrementAndGet();
       }
     }
-    failWaiting(reads);
+    failWaiting(queue);
     closeQuietly(c);
   }
 
   // ---- closing
 
-  /** Stops both threads after the operations already accepted; later ones fail. */
+  /** Stops its threads after the operations already accepted; later ones fail. */
   @Override
   public void close() {
     if (closed) {
@@ -378,9 +409,11 @@ public final class SqliteStore implements AutoCloseable {
     }
     writes.offer(STOP);
     reads.offer(STOP);
+    segmentReads.offer(STOP);
     try {
       writer.join(TimeUnit.SECONDS.toMillis(30));
       reader.join(TimeUnit.SECONDS.toMillis(30));
+      segmentReader.join(TimeUnit.SECONDS.toMillis(30));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
