@@ -64,7 +64,7 @@ public final class BacklogDriver {
             .withMaxBytes(4L << 30))
         .toCompletableFuture().get(60, TimeUnit.SECONDS);
     var info = spool.queueInfo(QUEUE).toCompletableFuture().get(60, TimeUnit.SECONDS);
-    System.out.println("RECOVERED " + recoveredMillis + " ms, " + info.stats().retainedMessages() + " messages");
+    System.out.println("RECOVERED " + recoveredMillis + " ms, " + info.stats().depth() + " messages");
     switch (mode) {
       case "fill" -> fill(spool, messages);
       case "read" -> read(spool, messages, acked);
