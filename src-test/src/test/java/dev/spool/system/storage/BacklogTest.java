@@ -10,11 +10,13 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +37,9 @@ class BacklogTest {
   @TempDir
   Path dir;
 
+  /** JVM options of the child: the journal it uses (the embedded default when empty). */
+  private List<String> journal = List.of();
+
   /** The default run's version: 200 MB. */
   @Test
   void a200MegabyteBacklogIn256MegabytesIsReadBackInOrderAcrossAKill() throws Exception {
@@ -45,6 +50,31 @@ class BacklogTest {
   @Tag("slow")
   void aGigabyteBacklogIn256MegabytesIsReadBackInOrderAcrossAKill() throws Exception {
     readBackAcrossAKill(1 << 20);
+  }
+
+  /**
+   * The same on PostgreSQL (a smaller backlog: 50 MB), when {@code SPOOL_TEST_POSTGRES_URL} names
+   * one (see {@code KillNinePostgresTest}); skipped otherwise.
+   */
+  @Test
+  void aBacklogOnPostgresIsReadBackInOrderAcrossAKill() throws Exception {
+    String url = System.getenv("SPOOL_TEST_POSTGRES_URL");
+    Assumptions.assumeTrue(url != null && !url.isBlank(), "SPOOL_TEST_POSTGRES_URL is not set: the backlog test on"
+        + " PostgreSQL is skipped (export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres) to run it)");
+    String user = env("SPOOL_TEST_POSTGRES_USER", "spool");
+    String password = env("SPOOL_TEST_POSTGRES_PASSWORD", "spool");
+    try (Connection c = DriverManager.getConnection(url, user, password); Statement s = c.createStatement()) {
+      s.execute("DROP TABLE IF EXISTS event_tag, event_journal, snapshot, spool_segment");
+    }
+    String db = "-Dpekko-persistence-jdbc.shared-databases.postgres.db.";
+    journal = List.of("-Dspool.journal.database=postgres", db + "url=" + url, db + "user=" + user,
+        db + "password=" + password);
+    readBackAcrossAKill(50_000);
+  }
+
+  private static String env(String name, String otherwise) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? otherwise : v;
   }
 
   /**
@@ -154,6 +184,7 @@ class BacklogTest {
     command.add("-Dspool.data-dir=" + dir.resolve("data"));
     command.add("-Dlogback.configurationFile=" + Path.of("src", "test", "resources", "kill-nine-logback.xml")
         .toAbsolutePath());
+    command.addAll(journal);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(BacklogDriver.class.getName());
