@@ -211,7 +211,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.rates = new QueueRates(settings.clock().millis());
     this.writes = journal == null ? QueueWrites.immediate(appender, this) : new DurableWrites<>(name, appender,
         new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
-        settings.clock(), this);
+        memory.disk(), settings.clock(), this);
   }
 
   @Override

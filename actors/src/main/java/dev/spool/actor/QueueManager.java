@@ -11,6 +11,7 @@ import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
+import dev.spool.storage.DiskAlarm;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -153,7 +154,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     this.registry = registry;
     this.durable = new DurableQueues<>(registry != null, ready, settings.clock(), context.getLog());
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
-        event -> Events.publish(context.getSystem(), event), settings.clock());
+        event -> Events.publish(context.getSystem(), event), settings.clock(), DiskAlarm.create(settings.disk()));
     this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);
