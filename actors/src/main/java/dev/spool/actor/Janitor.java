@@ -1,6 +1,7 @@
 package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
+import dev.spool.DiskStats;
 import dev.spool.LagStats;
 import dev.spool.Limits;
 import dev.spool.MemoryStats;
@@ -65,6 +66,9 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
 
   /** Retained messages and bytes, per queue and in total, against the threshold. */
   public record GetMemoryStats(ActorRef<StatusReply<MemoryStats>> replyTo) implements Command, Request<MemoryStats> {}
+
+  /** The disk alarm of the embedded journal as last measured. */
+  public record GetDiskStats(ActorRef<StatusReply<DiskStats>> replyTo) implements Command, Request<DiskStats> {}
 
   /** Set the global memory threshold in bytes (0 for none). */
   public record SetMemoryThreshold(long bytes, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
@@ -146,6 +150,7 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
         .onMessage(CheckMemoryPressure.class, this::onCheckMemoryPressure)
         .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
         .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
+        .onMessage(GetDiskStats.class, this::onGetDiskStats)
         .onMessage(GetLagStats.class, this::onGetLagStats)
         .onMessage(DetectStaleConsumers.class, this::onDetectStale)
         .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
@@ -260,6 +265,12 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     memory.setThreshold(set.bytes());
     getContext().getLog().info("memory threshold set to {} bytes", set.bytes());
     set.replyTo().tell(StatusReply.success(Done.getInstance()));
+    return this;
+  }
+
+  private Behavior<Command> onGetDiskStats(GetDiskStats get) {
+    get.replyTo().tell(StatusReply.success(new DiskStats(disk.low(), disk.freeBytes(), disk.limitBytes(),
+        disk.path() == null ? null : disk.path().toString())));
     return this;
   }
 
