@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
@@ -22,6 +25,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * The disk alarm in a running engine on the embedded SQLite journal: free space measured by a
@@ -78,6 +82,10 @@ class DiskAlarmEngineTest {
     ManualClock clock = new ManualClock();
     AtomicLong free = new AtomicLong(10 * GIB);
     List<Long> confirmed = new ArrayList<>();
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    Logger janitorLog = (Logger) LoggerFactory.getLogger("dev.spool.actor.Janitor");
+    janitorLog.addAppender(logs);
     try {
       SpoolSettings settings = SpoolSettings.create(kit.system()).withClock(clock);
       assertEquals(file, settings.disk().journalFile(), "the embedded journal's file is watched");
@@ -133,8 +141,15 @@ class DiskAlarmEngineTest {
       measured(spool, 4 * GIB);
       assertEquals(List.of(), diskEvents(events), "DiskNormal once");
       assertEquals(new DiskStats(false, 4 * GIB, GIB, file.toString()), result(spool.diskStats()));
+      List<String> alarmLogs = logs.list.stream()
+          .filter(e -> e.getFormattedMessage().startsWith("disk space"))
+          .map(e -> e.getLevel() + " " + e.getFormattedMessage().split(":")[0])
+          .toList();
+      assertEquals(List.of("WARN disk space low", "INFO disk space back to normal"), alarmLogs,
+          "one line per transition, none per refused publish or tick");
       result(spool.shutdown());
     } finally {
+      janitorLog.detachAppender(logs);
       kit.shutdownTestKit();
     }
 
