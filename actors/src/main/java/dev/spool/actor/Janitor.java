@@ -201,7 +201,10 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
       }
       return this;
     }
-    unmeasurable = false;
+    if (unmeasurable) {
+      getContext().getLog().info("the free space of {} can be measured again", disk.path());
+      unmeasurable = false;
+    }
     DiskAlarm.Change change = disk.update(measured.usableBytes());
     if (change == DiskAlarm.Change.LOW) {
       getContext().getLog().warn("disk space low: {} bytes free on the file system of {}, under the limit of {};"
@@ -269,8 +272,7 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
   }
 
   private Behavior<Command> onGetDiskStats(GetDiskStats get) {
-    get.replyTo().tell(StatusReply.success(new DiskStats(disk.low(), disk.freeBytes(), disk.limitBytes(),
-        disk.path() == null ? null : disk.path().toString())));
+    get.replyTo().tell(StatusReply.success(disk.stats()));
     return this;
   }
 

@@ -1,5 +1,6 @@
 package dev.spool.storage;
 
+import dev.spool.DiskStats;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
@@ -21,6 +22,10 @@ import java.time.Instant;
  * limit: the WAL grows with each commit and shrinks at each checkpoint, moving free space by
  * megabytes between two checks, and each flip is an event, a log line and a change of answer to
  * producers.
+ *
+ * <p>A measure that fails (the directory is gone, an I/O error) changes nothing: the alarm keeps
+ * its state until a measure succeeds, so a raised alarm is not cleared by a file system that
+ * cannot say how full it is.
  *
  * <p>Single writer: only its owner (the janitor, on its own thread) {@linkplain #update updates}
  * it, with what {@link #measure()} found off that thread. Queues read it from theirs: {@link #low()}
@@ -130,6 +135,11 @@ public final class DiskAlarm {
       return Change.NORMAL;
     }
     return Change.NONE;
+  }
+
+  /** What the alarm last found, for the API and metrics. */
+  public DiskStats stats() {
+    return new DiskStats(low, freeBytes, limitBytes, path == null ? null : path.toString());
   }
 
   /** Usable bytes at which a raised alarm clears: the limit plus its margin. */
