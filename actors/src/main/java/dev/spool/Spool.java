@@ -293,6 +293,11 @@ public final class Spool {
     return askJanitor(Janitor.GetMemoryStats::new);
   }
 
+  /** The disk alarm of the embedded journal: whether it is raised, free bytes, limit and path. */
+  public CompletionStage<DiskStats> diskStats() {
+    return askJanitor(Janitor.GetDiskStats::new);
+  }
+
   /** Sets the global memory threshold in bytes (0 for none); see semantics.md, "Memory". */
   public CompletionStage<Done> setMemoryThresholdBytes(long bytes) {
     return askJanitor(r -> new Janitor.SetMemoryThreshold(bytes, r));

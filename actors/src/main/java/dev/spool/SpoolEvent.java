@@ -54,6 +54,18 @@ public sealed interface SpoolEvent {
   record MemoryNormal(Instant at, long usedBytes, long thresholdBytes) implements SpoolEvent {}
 
   /**
+   * Usable space on the file system of the embedded journal fell under
+   * {@code spool.storage.disk-free-limit}: publishes to persistent queues fail with
+   * {@code QueueFull} until {@code DiskNormal}; transient queues, consumers and acknowledgements go on.
+   *
+   * @param path the journal file whose file system is watched
+   */
+  record DiskLow(Instant at, long freeBytes, long limitBytes, String path) implements SpoolEvent {}
+
+  /** Usable space rose back above the disk free limit (plus 5 % of it): persistent queues take publishes again. */
+  record DiskNormal(Instant at, long freeBytes, long limitBytes, String path) implements SpoolEvent {}
+
+  /**
    * A durable queue's recovered messages do not fit under the memory threshold beside what the
    * other queues retain, so the queue was not started: it refuses every command until the engine
    * restarts with a larger heap or threshold (nothing of it is lost; its journal is kept).

@@ -1,6 +1,9 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -22,6 +25,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param handler defaults for handler subscriptions (timeout, dispatcher, circuit breaker)
  * @param shutdownDrainTimeout how long a graceful shutdown waits for handler calls in flight
  * @param persistence where durable queues are journaled
+ * @param disk the disk alarm of the embedded journal
  * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
  */
 public record SpoolSettings(
@@ -38,6 +42,7 @@ public record SpoolSettings(
     HandlerSettings handler,
     Duration shutdownDrainTimeout,
     Persistence persistence,
+    Disk disk,
     Clock clock) {
 
   /**
@@ -172,6 +177,85 @@ public record SpoolSettings(
     }
   }
 
+  /** Usable bytes on the file system holding a path: a system call in production, a figure in tests. */
+  @FunctionalInterface
+  public interface FreeSpace {
+    long usableBytes(Path path) throws IOException;
+
+    /** The file store's usable space, as the JVM sees it ({@code statvfs}). */
+    FreeSpace FILE_STORE = path -> Files.getFileStore(path).getUsableSpace();
+  }
+
+  /**
+   * The disk alarm of the embedded journal ({@code spool.storage.disk-free-limit}): checked on
+   * the janitor's tick.
+   *
+   * @param freeLimitBytes usable bytes under which publishes to persistent queues are refused; 0 for no alarm
+   * @param journalFile the embedded SQLite journal's file, whose file system is watched; {@code null}
+   *     with another journal (PostgreSQL) or none: no alarm
+   * @param freeSpace how usable space is measured
+   */
+  public record Disk(long freeLimitBytes, Path journalFile, FreeSpace freeSpace) {
+
+    /** The journal plugin class whose file is watched. */
+    static final String SQLITE_JOURNAL = "dev.spool.journal.SqliteJournal";
+
+    public Disk {
+      if (freeLimitBytes < 0) {
+        throw new SpoolException.InvalidConfiguration("spool.storage.disk-free-limit must not be negative");
+      }
+    }
+
+    /** Whether there is an alarm: a limit and an embedded journal file to watch. */
+    public boolean enabled() {
+      return freeLimitBytes > 0 && journalFile != null;
+    }
+
+    /** These settings with another limit, e.g. more than the disk has, to see the alarm. */
+    public Disk withFreeLimitBytes(long bytes) {
+      return new Disk(bytes, journalFile, freeSpace);
+    }
+
+    /** These settings with another way of measuring free space. */
+    public Disk withFreeSpace(FreeSpace freeSpace) {
+      return new Disk(freeLimitBytes, journalFile, freeSpace);
+    }
+
+    /**
+     * Reads {@code spool.storage.disk-free-limit}, and finds the file of the embedded SQLite journal
+     * if {@code journalPluginId} is one (its block's {@code class}), through the block its
+     * {@code database} names.
+     */
+    static Disk create(Config storage, Config root, String journalPluginId) {
+      long limit = freeLimit(storage.getString("disk-free-limit"));
+      Path file = null;
+      if (!journalPluginId.isEmpty() && root.hasPath(journalPluginId + ".class")
+          && SQLITE_JOURNAL.equals(root.getString(journalPluginId + ".class"))) {
+        String database = root.getString(journalPluginId + ".database");
+        String path = root.hasPath(database + ".path") ? root.getString(database + ".path") : "";
+        file = path.isBlank() ? null : Path.of(path).toAbsolutePath().normalize();
+      }
+      return new Disk(limit, file, FreeSpace.FILE_STORE);
+    }
+
+    /** A size ({@code 1GiB}), or {@code 0} / {@code off} for no alarm. */
+    static long freeLimit(String value) {
+      String v = value.trim();
+      if (v.equalsIgnoreCase("off")) {
+        return 0;
+      }
+      try {
+        long bytes = com.typesafe.config.ConfigFactory.parseString("v = \"" + v + "\"").getBytes("v");
+        if (bytes < 0) {
+          throw new SpoolException.InvalidConfiguration("spool.storage.disk-free-limit must not be negative");
+        }
+        return bytes;
+      } catch (com.typesafe.config.ConfigException e) {
+        throw new SpoolException.InvalidConfiguration("spool.storage.disk-free-limit: not a size or off: " + value);
+      }
+    }
+  }
+
   /**
    * Consumer defaults and limits.
    *
@@ -220,49 +304,55 @@ public record SpoolSettings(
   /** These settings with another clock. */
   public SpoolSettings withClock(Clock clock) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** These settings with another janitor timing. */
   public SpoolSettings withJanitor(Janitor janitor) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** These settings with other handler defaults. */
   public SpoolSettings withHandler(HandlerSettings handler) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** These settings with another shutdown drain timeout. */
   public SpoolSettings withShutdownDrainTimeout(Duration timeout) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, timeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, timeout, persistence, disk, clock);
   }
 
   /** These settings with other consumer defaults. */
   public SpoolSettings withConsumer(ConsumerDefaults consumer) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** These settings with other event options. */
   public SpoolSettings withEvents(Events events) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** These settings with another memory threshold (0 for none). */
   public SpoolSettings withMemoryThresholdBytes(long bytes) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** These settings with another journal setup for durable queues. */
   public SpoolSettings withPersistence(Persistence persistence) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+  }
+
+  /** These settings with another disk alarm (its limit, journal file or way of measuring free space). */
+  public SpoolSettings withDisk(Disk disk) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
   }
 
   /** Reads {@code spool} from the system's configuration. */
@@ -280,6 +370,7 @@ public record SpoolSettings(
       throw new SpoolException.InvalidConfiguration("spool.consumer.trace-events is no longer read: set"
           + " spool.consumer.trace-events-per-queue, the events all consumers of one queue keep together");
     }
+    Persistence persistence = Persistence.create(c.getConfig("persistence"), config);
     return new SpoolSettings(
         c.getDuration("ask-timeout"),
         c.getInt("segment-size"),
@@ -311,7 +402,8 @@ public record SpoolSettings(
             c.getDuration("handler.breaker.reset-timeout"),
             c.getDuration("handler.breaker.max-reset-timeout")),
         c.getDuration("shutdown.drain-timeout"),
-        Persistence.create(c.getConfig("persistence"), config),
+        persistence,
+        Disk.create(c.getConfig("storage"), config, persistence.journalPluginId()),
         Clock.systemUTC());
   }
 

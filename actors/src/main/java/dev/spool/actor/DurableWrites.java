@@ -11,6 +11,7 @@ import dev.spool.queue.GroupCommit;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import dev.spool.storage.SegmentRow;
+import dev.spool.storage.DiskAlarm;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,20 +45,25 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   private final ConsumerRegistry<P> consumers;
   private final GroupCommit<C, P> groupCommit;
   private final JournalLink<C, P> link;
+  private final DiskAlarm disk;
   private final Clock clock;
   private final Outlet<C, P> outlet;
   /** Flush requests, answered once nothing waits for the journal. */
   private final List<ActorRef<StatusReply<Done>>> flushes = new ArrayList<>(0);
 
-  /** @param recovery what builds the queue from its journal, once */
+  /**
+   * @param recovery what builds the queue from its journal, once
+   * @param disk the engine's disk alarm: while it is raised, publishes are refused
+   */
   DurableWrites(String queue, Appender appender, Recovery recovery, ConsumerRegistry<P> consumers, Duration stallAfter,
-      Clock clock, Outlet<C, P> outlet, String keyId) {
+      DiskAlarm disk, Clock clock, Outlet<C, P> outlet, String keyId) {
     this.queue = queue;
     this.groupCommit = new GroupCommit<>(keyId);
     this.appender = appender;
     this.recovery = recovery;
     this.consumers = consumers;
     this.link = new JournalLink<>(queue, groupCommit, stallAfter, clock.instant());
+    this.disk = disk;
     this.clock = clock;
     this.outlet = outlet;
   }
@@ -88,11 +94,13 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
    * A publish, answered once its messages are stored; at once if it holds only duplicates of
    * stored messages.
    *
-   * @throws SpoolException if it is refused; nothing of it was kept then
+   * @throws SpoolException if it is refused (among others with {@code QueueFull} while the disk
+   *     alarm is raised); nothing of it was kept then
    */
   @Override
   public void publish(String producerId, List<Message> messages, ActorRef<StatusReply<List<Long>>> replyTo) {
     link.requireWritable();
+    disk.requireRoom(queue);
     appender.requireRoomToWait(messages.size());
     Appender.Prepared prepared = appender.prepare(producerId, messages);
     if (prepared.freshCount() == 0 && !prepared.waitsForPending()) {

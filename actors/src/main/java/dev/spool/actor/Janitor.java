@@ -1,21 +1,30 @@
 package dev.spool.actor;
 
 import dev.spool.ConsumerInfo;
+import dev.spool.DiskStats;
 import dev.spool.LagStats;
 import dev.spool.Limits;
 import dev.spool.MemoryStats;
 import dev.spool.QueueInfo;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StaleConsumer;
+import dev.spool.storage.DiskAlarm;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -30,6 +39,12 @@ import org.apache.pekko.pattern.StatusReply;
  * replies ({@link QueueSurvey} computes the figures). When memory pressure begins it ticks the
  * queues at once with {@code relieve}, so that garbage collection and each queue's overflow policy
  * run without waiting for the next tick.
+ *
+ * <p>It also drives the engine's {@link DiskAlarm}: at start and on each tick it measures the free
+ * space of the embedded journal's file system, off its own thread (a {@code statvfs} is cheap on a
+ * local disk, but a network file system can block it for as long as the server is away, and the
+ * ticks that expire and relieve must not wait behind it), one measure at a time, then raises or
+ * clears the alarm with what was found, emitting {@code DiskLow} or {@code DiskNormal}.
  *
  * <p>A child of the {@link QueueManager}, which tells it which queues exist and routes its
  * commands to it ({@link QueueManager.ToJanitor}), so that they wait, like every other command,
@@ -51,6 +66,9 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
 
   /** Retained messages and bytes, per queue and in total, against the threshold. */
   public record GetMemoryStats(ActorRef<StatusReply<MemoryStats>> replyTo) implements Command, Request<MemoryStats> {}
+
+  /** The disk alarm of the embedded journal as last measured. */
+  public record GetDiskStats(ActorRef<StatusReply<DiskStats>> replyTo) implements Command, Request<DiskStats> {}
 
   /** Set the global memory threshold in bytes (0 for none). */
   public record SetMemoryThreshold(long bytes, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
@@ -84,6 +102,9 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     INSTANCE
   }
 
+  /** What a measure of the journal's free space found: usable bytes, or why it could not tell. */
+  private record DiskMeasured(long usableBytes, Throwable failure) implements Command {}
+
   static Behavior<Command> create(SpoolSettings settings, MemoryMonitor memory) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.janitor().interval());
@@ -94,6 +115,13 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
   private final SpoolSettings settings;
   private final MemoryMonitor memory;
   private final Map<String, ActorRef<QueueActor.Command>> queues = new HashMap<>();
+  private final DiskAlarm disk;
+  /** Where free space is measured: a system call that may block. */
+  private final Executor blocking;
+  /** A measure is under way: the next tick does not start another (a blocked file system would pile them up). */
+  private boolean measuring;
+  /** The last measure failed: logged once, until one succeeds. */
+  private boolean unmeasurable;
 
   private Janitor(ActorContext<Command> context, SpoolSettings settings, MemoryMonitor memory) {
     super(context);
@@ -101,6 +129,13 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     context.setLoggerName(Janitor.class);
     this.settings = settings;
     this.memory = memory;
+    this.disk = memory.disk();
+    this.blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
+    if (disk.enabled()) {
+      context.getLog().info("disk alarm: publishes to persistent queues are refused while the file system of {} has"
+          + " less than {} bytes free", disk.path(), disk.limitBytes());
+      measureDisk();
+    }
   }
 
   @Override
@@ -108,12 +143,14 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     return newReceiveBuilder()
         .onMessage(Track.class, this::onTrack)
         .onMessage(Untrack.class, this::onUntrack)
-        .onMessageEquals(Tick.INSTANCE, () -> tick(memory.needsRelief()))
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(DiskMeasured.class, this::onDiskMeasured)
         .onMessageEquals(PressureBegan.INSTANCE, this::onPressureBegan)
         .onMessage(CollectGarbage.class, this::onCollectGarbage)
         .onMessage(CheckMemoryPressure.class, this::onCheckMemoryPressure)
         .onMessage(GetMemoryStats.class, this::onGetMemoryStats)
         .onMessage(SetMemoryThreshold.class, this::onSetMemoryThreshold)
+        .onMessage(GetDiskStats.class, this::onGetDiskStats)
         .onMessage(GetLagStats.class, this::onGetLagStats)
         .onMessage(DetectStaleConsumers.class, this::onDetectStale)
         .onMessage(CleanupStaleConsumers.class, this::onCleanupStale)
@@ -127,6 +164,60 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
 
   private Behavior<Command> onUntrack(Untrack untrack) {
     queues.remove(untrack.queue());
+    return this;
+  }
+
+  private Behavior<Command> onTick() {
+    measureDisk();
+    return tick(memory.needsRelief());
+  }
+
+  private void measureDisk() {
+    if (!disk.enabled() || measuring) {
+      return;
+    }
+    measuring = true;
+    getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> {
+      try {
+        return disk.measure();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }, blocking), (free, failure) -> new DiskMeasured(failure == null ? free : -1, unwrap(failure)));
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return cause instanceof UncheckedIOException io ? io.getCause() : cause;
+  }
+
+  private Behavior<Command> onDiskMeasured(DiskMeasured measured) {
+    measuring = false;
+    if (measured.failure() != null) {
+      if (!unmeasurable) {
+        getContext().getLog().warn("cannot measure the free space of {}: {}; the disk alarm stays {} until it can",
+            disk.path(), measured.failure().toString(), disk.low() ? "raised" : "clear");
+        unmeasurable = true;
+      }
+      return this;
+    }
+    if (unmeasurable) {
+      getContext().getLog().info("the free space of {} can be measured again", disk.path());
+      unmeasurable = false;
+    }
+    DiskAlarm.Change change = disk.update(measured.usableBytes());
+    if (change == DiskAlarm.Change.LOW) {
+      getContext().getLog().warn("disk space low: {} bytes free on the file system of {}, under the limit of {};"
+          + " publishes to persistent queues are refused until more than {} are free", measured.usableBytes(),
+          disk.path(), disk.limitBytes(), disk.clearAboveBytes());
+    } else if (change == DiskAlarm.Change.NORMAL) {
+      getContext().getLog().info("disk space back to normal: {} bytes free on the file system of {} (limit {});"
+          + " persistent queues take publishes again", measured.usableBytes(), disk.path(), disk.limitBytes());
+    }
+    SpoolEvent event = disk.event(change, settings.clock().instant());
+    if (event != null) {
+      Events.publish(getContext().getSystem(), event);
+    }
     return this;
   }
 
@@ -177,6 +268,11 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     memory.setThreshold(set.bytes());
     getContext().getLog().info("memory threshold set to {} bytes", set.bytes());
     set.replyTo().tell(StatusReply.success(Done.getInstance()));
+    return this;
+  }
+
+  private Behavior<Command> onGetDiskStats(GetDiskStats get) {
+    get.replyTo().tell(StatusReply.success(disk.stats()));
     return this;
   }
 

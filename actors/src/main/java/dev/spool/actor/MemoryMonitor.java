@@ -3,6 +3,7 @@ package dev.spool.actor;
 import dev.spool.SpoolEvent;
 import dev.spool.durable.JournalMemory;
 import dev.spool.queue.MemoryBudget;
+import dev.spool.storage.DiskAlarm;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -88,16 +89,34 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
   private volatile long threshold;
   private volatile boolean underPressure; // written under the lock
   private volatile Runnable onPressure = () -> {};
+  private final DiskAlarm disk;
 
   MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock) {
-    this(threshold, events, clock, Heap.JVM);
+    this(threshold, events, clock, Heap.JVM, DiskAlarm.off());
   }
 
   MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock, Heap heap) {
+    this(threshold, events, clock, heap, DiskAlarm.off());
+  }
+
+  MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock, DiskAlarm disk) {
+    this(threshold, events, clock, Heap.JVM, disk);
+  }
+
+  private MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock, Heap heap, DiskAlarm disk) {
     this.threshold = threshold;
     this.events = events;
     this.clock = clock;
     this.heap = heap;
+    this.disk = disk;
+  }
+
+  /**
+   * The engine's disk alarm, which durable queues consult before they admit a publish. It travels
+   * with the memory accounting, which every queue already shares, and the janitor updates it.
+   */
+  DiskAlarm disk() {
+    return disk;
   }
 
   /**

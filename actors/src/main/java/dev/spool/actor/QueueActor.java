@@ -251,7 +251,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     }
     this.writes = journal == null ? QueueWrites.immediate(appender, this) : new DurableWrites<>(name, appender,
         new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
-        settings.clock(), this, keyId());
+        memory.disk(), settings.clock(), this, keyId());
   }
 
   @Override

@@ -13,6 +13,7 @@ import dev.spool.durable.JournalCleanup;
 import dev.spool.durable.QueueJournal;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
+import dev.spool.storage.DiskAlarm;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -158,7 +159,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     this.registry = registry;
     this.durable = new DurableQueues<>(registry != null, ready, settings.clock(), context.getLog());
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
-        event -> Events.publish(context.getSystem(), event), settings.clock());
+        event -> Events.publish(context.getSystem(), event), settings.clock(), DiskAlarm.create(settings.disk()));
     this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);

@@ -24,6 +24,7 @@ import dev.spool.queue.Appender;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
+import dev.spool.storage.DiskAlarm;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -73,7 +74,7 @@ class DurableWritesTest {
   private final RecordedWrites outlet = new RecordedWrites();
   private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender,
       new Recovery("orders", log, dedup, expiries, memory), consumers,
-      Duration.ofSeconds(5), clock, outlet, null);
+      Duration.ofSeconds(5), DiskAlarm.off(), clock, outlet, null);
 
   private static Message kib() {
     return Message.of("order.placed", KIB);

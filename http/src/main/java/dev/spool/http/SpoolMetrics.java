@@ -1,6 +1,7 @@
 package dev.spool.http;
 
 import dev.spool.ConsumerInfo;
+import dev.spool.DiskStats;
 import dev.spool.MemoryStats;
 import dev.spool.QueueInfo;
 import dev.spool.QueueStats;
@@ -27,23 +28,24 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Spool's figures in Prometheus' text format, through Micrometer: per queue (depth, bytes, counters,
- * rates), per consumer (lag, lag age, in flight, counters), memory, and the JVM. The engine's
- * figures are taken on each scrape (a few asks, never blocking) into a snapshot that the meters
- * read; meters of queues and consumers that are gone are removed, so a scrape shows only what
+ * rates), per consumer (lag, lag age, in flight, counters), memory, the disk alarm, and the JVM.
+ * The engine's figures are taken on each scrape (a few asks, never blocking) into a snapshot that
+ * the meters read; meters of queues and consumers that are gone are removed, so a scrape shows only what
  * exists.
  */
 final class SpoolMetrics implements AutoCloseable {
 
   /** The figures of one scrape. */
   private record Snapshot(Map<String, QueueStats> queues, Map<List<String>, ConsumerInfo> consumers,
-      MemoryStats memory) {}
+      MemoryStats memory, DiskStats disk) {}
 
   private final Spool spool;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, List<Meter>> queueMeters = new HashMap<>();
   private final Map<List<String>, List<Meter>> consumerMeters = new HashMap<>();
-  private volatile Snapshot snapshot = new Snapshot(Map.of(), Map.of(), new MemoryStats(0, 0, 0, false, List.of()));
+  private volatile Snapshot snapshot = new Snapshot(Map.of(), Map.of(), new MemoryStats(0, 0, 0, false, List.of()),
+      new DiskStats(false, -1, 0, null));
 
   SpoolMetrics(Spool spool) {
     this.spool = spool;
@@ -58,6 +60,11 @@ final class SpoolMetrics implements AutoCloseable {
     memoryGauge("spool.memory.retained.messages", "Messages retained over all queues", m -> m.totalMessages());
     memoryGauge("spool.memory.threshold.bytes", "The global memory threshold, 0 for none", m -> m.thresholdBytes());
     memoryGauge("spool.memory.under.pressure", "1 while memory pressure is on", m -> m.underPressure() ? 1 : 0);
+    diskGauge("spool.disk.low", "1 while the disk alarm is raised: publishes to persistent queues fail",
+        d -> d.low() ? 1 : 0);
+    diskGauge("spool.disk.free.bytes", "Usable bytes on the embedded journal's file system, -1 if not measured",
+        d -> d.freeBytes());
+    diskGauge("spool.disk.free.limit.bytes", "The disk free limit, 0 for no disk alarm", d -> d.limitBytes());
   }
 
   /** The exposition text, with the engine's figures as of now. */
@@ -73,14 +80,16 @@ final class SpoolMetrics implements AutoCloseable {
         perQueue.add(spool.listConsumers(q.name()).exceptionally(gone -> List.of()).toCompletableFuture());
       }
       CompletableFuture<MemoryStats> memory = spool.memoryStats().toCompletableFuture();
+      CompletableFuture<DiskStats> disk = spool.diskStats().toCompletableFuture();
       return CompletableFuture.allOf(perQueue.toArray(CompletableFuture[]::new))
-          .thenCombine(memory, (all, mem) -> {
+          .thenCombine(memory, (all, mem) -> mem)
+          .thenCombine(disk, (mem, diskStats) -> {
             Map<String, QueueStats> queueStats = new HashMap<>();
             queues.forEach(q -> queueStats.put(q.name(), q.stats()));
             Map<List<String>, ConsumerInfo> consumers = new HashMap<>();
             // Complete: allOf finished before this runs.
             perQueue.forEach(f -> f.join().forEach(c -> consumers.put(List.of(c.queue(), c.name()), c)));
-            update(new Snapshot(queueStats, consumers, mem));
+            update(new Snapshot(queueStats, consumers, mem, diskStats));
             return null;
           });
     });
@@ -153,6 +162,10 @@ final class SpoolMetrics implements AutoCloseable {
 
   private void memoryGauge(String name, String help, ToDoubleFunction<MemoryStats> f) {
     Gauge.builder(name, this, self -> f.applyAsDouble(self.snapshot.memory())).description(help).register(registry);
+  }
+
+  private void diskGauge(String name, String help, ToDoubleFunction<DiskStats> f) {
+    Gauge.builder(name, this, self -> f.applyAsDouble(self.snapshot.disk())).description(help).register(registry);
   }
 
   private Meter queueGauge(String name, String help, Tags tags, String queue, ToDoubleFunction<QueueStats> f) {

@@ -58,8 +58,9 @@ export function subscribeEvents(onEvent, onState) {
   let stopped = false;
   let pause = 1000;
   const types = ['Started', 'Shutdown', 'QueueCreated', 'QueueDeleted', 'MessageAdded', 'MemoryLow',
-    'MemoryNormal', 'MessagesExpired', 'MessagesDropped', 'ConsumerStale', 'ConsumerRemoved',
-    'ConsumerRestarted', 'DeadLettered', 'BreakerOpened', 'BreakerClosed', 'GroupCompleted', 'EventsDropped'];
+    'MemoryNormal', 'DiskLow', 'DiskNormal', 'MessagesExpired', 'MessagesDropped', 'ConsumerStale',
+    'ConsumerRemoved', 'ConsumerRestarted', 'DeadLettered', 'BreakerOpened', 'BreakerClosed', 'GroupCompleted',
+    'EventsDropped'];
 
   async function connect() {
     if (stopped) return;
