@@ -7,13 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.spool.SpoolException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -149,5 +153,23 @@ class QueueStorageRoutesTest {
     } finally {
       delete(dir);
     }
+  }
+
+  @Test
+  void aCorruptSegmentOrAMissingKeyIsA500WithItsStableCode() {
+    HttpResponse corrupt =
+        Errors.responseFor(new CompletionException(
+            new SpoolException.SegmentCorrupt("orders-1", 12, "checksum mismatch")));
+    assertEquals(500, corrupt.status().intValue());
+    String body = ((HttpEntity.Strict) corrupt.entity()).getData().utf8String();
+    assertTrue(body.contains("\"error\":\"SegmentCorrupt\"") && body.contains("segment 12 of queue 'orders-1'"),
+        body);
+
+    HttpResponse missing =
+        Errors.response(new SpoolException.EncryptionKeyMissing("k3"));
+    assertEquals(500, missing.status().intValue());
+    String text = ((HttpEntity.Strict) missing.entity()).getData().utf8String();
+    assertTrue(text.contains("\"error\":\"EncryptionKeyMissing\"") && text.contains("spool.encryption.keys.k3"),
+        text);
   }
 }
