@@ -46,7 +46,7 @@ import org.apache.pekko.serialization.SerializerWithStringManifest;
  *
  * <p>The messages of an encrypted queue's events and snapshots (payloads, headers and every other
  * field of them) are written as AES-256-GCM frames ({@link GcmCipher}) under the queue's key from
- * the {@link KeyRing}, so that none of their plaintext reaches the database. A frame holds up to
+ * the {@link KeyRing}, so that none of their plaintext reaches the database. A frame holds about
  * {@link #FRAME_BYTES} of messages, so a snapshot is still streamed rather than encrypted whole;
  * each frame's associated data binds the manifest, key id and frame position.
  */
@@ -68,8 +68,9 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   static final String QUEUE_REMOVED = "RR1";
 
   /**
-   * Plaintext bytes of messages per encrypted frame, about: large enough that the 32 bytes a frame
-   * adds are nothing, small enough that reading a snapshot holds one frame, not the snapshot.
+   * Bytes of messages per encrypted frame (a frame ends with the message that reaches it): large
+   * enough that the bytes a frame adds (its length and {@link GcmCipher#OVERHEAD}) are nothing,
+   * small enough that reading a snapshot holds one frame at a time, not the snapshot.
    */
   static final int FRAME_BYTES = 1 << 20;
 

@@ -29,7 +29,7 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  * (so a row moved to another position is found, encrypted or not) and then its messages; for
  * {@link Compression#NONE} that as it is;
  * otherwise their length (4 bytes) and the compressed bytes; when encrypted, that again as
- * {@link GcmCipher} seals it (nonce, ciphertext, tag), with associated data binding the queue id,
+ * {@link GcmCipher} seals it (salt, nonce, ciphertext, tag), with associated data binding the queue id,
  * segment number, codec and key id, so a row copied to another queue or position fails to open.
  * {@link SegmentRow#codec} says which: bits 0–7 the compression, bit 8 encrypted, bits 16–23 the
  * format version.

@@ -106,7 +106,7 @@ class SegmentCodecTest {
   void aFlippedBitInEncryptedDataFailsItsTagEvenUnderAValidChecksum() {
     List<Message> messages = orders(1, 100, 1024);
     SegmentCodec.Encoded encoded = codec.encode(QUEUE, 3, messages, Compression.LZ4, "k1");
-    for (int at : new int[] {0, 5, GcmCipher.NONCE_BYTES + 1, encoded.data().length / 2, encoded.data().length - 1}) {
+    for (int at : new int[] {0, 5, GcmCipher.SALT_BYTES + 1, encoded.data().length / 2, encoded.data().length - 1}) {
       byte[] damaged = encoded.data().clone();
       damaged[at] ^= 0x01;
       SegmentRow row = new SegmentRow(QUEUE, 3, messages.size(), new byte[0], encoded.codec(), "k1",
@@ -201,12 +201,13 @@ class SegmentCodecTest {
   }
 
   @Test
-  void twoEncodingsOfTheSameSegmentUseDifferentNonces() {
+  void twoEncodingsOfTheSameSegmentUseDifferentSaltsNoncesAndCiphertexts() {
     List<Message> messages = orders(1, 10, 1024);
     byte[] a = codec.encode(QUEUE, 0, messages, Compression.NONE, "k1").data();
     byte[] b = codec.encode(QUEUE, 0, messages, Compression.NONE, "k1").data();
-    assertNotEquals(Arrays.toString(Arrays.copyOf(a, GcmCipher.NONCE_BYTES)),
-        Arrays.toString(Arrays.copyOf(b, GcmCipher.NONCE_BYTES)));
+    int header = GcmCipher.SALT_BYTES + GcmCipher.NONCE_BYTES;
+    assertNotEquals(Arrays.toString(Arrays.copyOf(a, header)), Arrays.toString(Arrays.copyOf(b, header)));
+    assertNotEquals(Arrays.toString(a), Arrays.toString(b));
   }
 
   @Test
