@@ -1,6 +1,7 @@
 package dev.spool;
 
 import java.time.Duration;
+import java.util.regex.Pattern;
 
 /**
  * A queue's settings (semantics.md, "Queue settings"). Start from {@link #defaults()} and refine with
@@ -15,6 +16,10 @@ import java.time.Duration;
  * @param retention how long acknowledged messages are kept for replay
  * @param deadLetter where messages go after too many failed deliveries, {@code null} for nowhere
  * @param dedupWindow how long a producer-chosen message id is remembered for deduplication
+ * @param compression how a persistent queue's sealed segments are compressed; {@code null} takes
+ *     the default of the durability: {@link Compression#LZ4} when persistent, {@link Compression#NONE}
+ *     (the only choice) when transient
+ * @param encryption the key a persistent queue's data is encrypted with at rest, {@code null} for none
  */
 public record QueueSettings(
     Durability durability,
@@ -24,10 +29,18 @@ public record QueueSettings(
     Duration ttl,
     Duration retention,
     DeadLetter deadLetter,
-    Duration dedupWindow) {
+    Duration dedupWindow,
+    Compression compression,
+    Encryption encryption) {
 
   private static final QueueSettings DEFAULTS = new QueueSettings(
       Durability.TRANSIENT, 0, 0, Overflow.REJECT, null, Duration.ZERO, null, Duration.ofMinutes(2));
+
+  /** Settings with the durability's default compression and no encryption. */
+  public QueueSettings(Durability durability, long maxLength, long maxBytes, Overflow overflow, Duration ttl,
+      Duration retention, DeadLetter deadLetter, Duration dedupWindow) {
+    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, null, null);
+  }
 
   /**
    * A dead-letter target.
@@ -38,6 +51,27 @@ public record QueueSettings(
   public record DeadLetter(String queue, int maxDeliveries) {
     /** Deliveries before dead-lettering when none is given: enough for transient failures, few enough to stop a storm. */
     public static final int DEFAULT_MAX_DELIVERIES = 10;
+  }
+
+  /**
+   * Encryption at rest: the queue's messages (payloads, headers and every other field) are stored
+   * encrypted with AES-256-GCM under the key configured as {@code spool.encryption.keys.<keyId>}.
+   *
+   * @param keyId the key's id: 1 to 64 of {@code A-Z a-z 0-9 _ -}
+   */
+  public record Encryption(String keyId) {
+    private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+
+    public Encryption {
+      if (!isValidKeyId(keyId)) {
+        throw new SpoolException.InvalidConfiguration("an encryption keyId is 1 to 64 of A-Z, a-z, 0-9, '_' and '-'");
+      }
+    }
+
+    /** Whether {@code keyId} can name a key. */
+    public static boolean isValidKeyId(String keyId) {
+      return keyId != null && KEY_ID.matcher(keyId).matches();
+    }
   }
 
   public QueueSettings {
@@ -56,6 +90,17 @@ public record QueueSettings(
     if (retention.isNegative() || dedupWindow.isNegative()) {
       throw new SpoolException.InvalidConfiguration("retention and dedupWindow must not be negative");
     }
+    if (compression == null) {
+      compression = defaultCompression(durability);
+    }
+    if (durability != Durability.PERSISTENT && compression != Compression.NONE) {
+      throw new SpoolException.InvalidConfiguration("compression applies to persistent queues only: it compresses "
+          + "the segments they store");
+    }
+    if (durability != Durability.PERSISTENT && encryption != null) {
+      throw new SpoolException.InvalidConfiguration("encryption applies to persistent queues only: a transient queue "
+          + "stores nothing");
+    }
     if (deadLetter != null) {
       Names.requireValid("dead-letter queue", deadLetter.queue());
       if (deadLetter.maxDeliveries() < 1) {
@@ -64,33 +109,55 @@ public record QueueSettings(
     }
   }
 
-  /** Transient, unbounded, rejecting on overflow, no ttl, no retention, no dead-letter queue, 2 minutes of dedup. */
+  private static Compression defaultCompression(Durability durability) {
+    return durability == Durability.PERSISTENT ? Compression.LZ4 : Compression.NONE;
+  }
+
+  /** The encryption key id, or {@code null} when the queue is not encrypted. */
+  public String encryptionKeyId() {
+    return encryption == null ? null : encryption.keyId();
+  }
+
+  /**
+   * Transient, unbounded, rejecting on overflow, no ttl, no retention, no dead-letter queue, 2 minutes
+   * of dedup, no compression or encryption.
+   */
   public static QueueSettings defaults() {
     return DEFAULTS;
   }
 
+  /**
+   * With {@code durability}; a compression left at the old durability's default takes the new one's
+   * (a transient queue made persistent compresses with LZ4).
+   */
   public QueueSettings withDurability(Durability durability) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression == defaultCompression(this.durability) ? null : compression, encryption);
   }
 
   public QueueSettings withMaxLength(long maxLength) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
   }
 
   public QueueSettings withMaxBytes(long maxBytes) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
   }
 
   public QueueSettings withOverflow(Overflow overflow) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
   }
 
   public QueueSettings withTtl(Duration ttl) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
   }
 
   public QueueSettings withRetention(Duration retention) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
   }
 
   /** Dead-letter to {@code queue} after {@link DeadLetter#DEFAULT_MAX_DELIVERIES} deliveries. */
@@ -100,10 +167,29 @@ public record QueueSettings(
 
   public QueueSettings withDeadLetter(String queue, int maxDeliveries) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
-        new DeadLetter(queue, maxDeliveries), dedupWindow);
+        new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption);
   }
 
   public QueueSettings withDedupWindow(Duration dedupWindow) {
-    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow);
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
+  }
+
+  /** Compression of the sealed segments of a persistent queue; a transient queue takes {@link Compression#NONE} only. */
+  public QueueSettings withCompression(Compression compression) {
+    if (compression == null) {
+      throw new SpoolException.InvalidConfiguration("compression must be none, lz4 or zstd");
+    }
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption);
+  }
+
+  /**
+   * Encrypted at rest with the key configured as {@code spool.encryption.keys.<keyId>}; {@code null}
+   * for not encrypted. Persistent queues only.
+   */
+  public QueueSettings withEncryption(String keyId) {
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, keyId == null ? null : new Encryption(keyId));
   }
 }

@@ -5,6 +5,7 @@ import dev.spool.actor.EventListener;
 import dev.spool.actor.Janitor;
 import dev.spool.actor.QueueActor;
 import dev.spool.actor.QueueManager;
+import dev.spool.storage.KeyRing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -77,7 +78,12 @@ public final class Spool {
   /** Spool on an actor system of its own, configured by {@code config} (e.g. {@code ConfigFactory.load()}). */
   public static Spool start(Config config) {
     ActorSystem<?> system = ActorSystem.create(Behaviors.empty(), "spool", config);
-    return new Spool(system, SpoolExtension.ID.apply(system), true);
+    try {
+      return new Spool(system, SpoolExtension.ID.apply(system), true);
+    } catch (RuntimeException e) {
+      system.terminate(); // a bad setting (an encryption key …) must not leave the system running
+      throw e;
+    }
   }
 
   /**
@@ -160,6 +166,11 @@ public final class Spool {
   public CompletionStage<Created<QueueInfo>> declareQueue(String name, QueueSettings settings) {
     if (settings == null) {
       return failed(new SpoolException.InvalidConfiguration("queue settings are required"));
+    }
+    String keyId = settings.encryptionKeyId();
+    if (keyId != null && !KeyRing.get(system).contains(keyId)) {
+      return failed(new SpoolException.InvalidConfiguration("encryption key '" + keyId + "' is not configured: set "
+          + KeyRing.CONFIG_PATH + "." + keyId));
     }
     return ask(r -> new QueueManager.CreateQueue(name, settings, r));
   }

@@ -22,7 +22,9 @@ public abstract class SpoolException extends RuntimeException {
     Forbidden,
     Timeout,
     ShuttingDown,
-    JournalUnavailable
+    JournalUnavailable,
+    SegmentCorrupt,
+    EncryptionKeyMissing
   }
 
   private final Code code;
@@ -128,6 +130,36 @@ public abstract class SpoolException extends RuntimeException {
   public static final class JournalUnavailable extends SpoolException {
     public JournalUnavailable(String message) {
       super(Code.JournalUnavailable, message);
+    }
+  }
+
+  /**
+   * A stored segment of a persistent queue failed its checks (checksum, authentication tag,
+   * format) when it was read back: its messages are not delivered rather than delivered damaged.
+   * The message names the queue and the segment, never what the segment holds.
+   */
+  public static final class SegmentCorrupt extends SpoolException {
+    public SegmentCorrupt(String queueId, long segment, String problem) {
+      super(Code.SegmentCorrupt, "segment " + segment + " of queue '" + queueId + "' is damaged: " + problem);
+    }
+  }
+
+  /**
+   * A queue's data is encrypted with a key this server is not configured with: the queue cannot
+   * be read until the key is configured again under its id.
+   */
+  public static final class EncryptionKeyMissing extends SpoolException {
+    private final String keyId;
+
+    public EncryptionKeyMissing(String keyId) {
+      super(Code.EncryptionKeyMissing, "encryption key '" + keyId + "' is not configured: set spool.encryption.keys."
+          + keyId + " to the key it was written with");
+      this.keyId = keyId;
+    }
+
+    /** The id of the key that is missing. */
+    public String keyId() {
+      return keyId;
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.spool;
 
 import dev.spool.actor.ConsumerActor;
 import dev.spool.actor.QueueManager;
+import dev.spool.storage.KeyRing;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -41,6 +42,7 @@ final class SpoolExtension implements Extension {
   }
 
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
+    KeyRing.get(system); // loaded and checked now: a bad key stops the start, not a queue's first write
     this.settings = settings;
     this.manager = system.systemActorOf(QueueManager.create(settings, Spool.version(), ready), name, Props.empty());
     // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let

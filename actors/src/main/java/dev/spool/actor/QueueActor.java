@@ -28,7 +28,6 @@ import dev.spool.queue.Redrives;
 import dev.spool.queue.Recovery;
 import dev.spool.queue.Retention;
 import dev.spool.queue.Tiering;
-import dev.spool.storage.Compression;
 import dev.spool.storage.SegmentRow;
 import dev.spool.storage.SegmentStorage;
 import dev.spool.storage.TieredStorage;
@@ -627,13 +626,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   @Override
   public void store(long segment, List<Message> messages) {
-    getContext().pipeToSelf(storage.write(storageId, segment, messages, Compression.LZ4, keyId()),
+    getContext().pipeToSelf(storage.write(storageId, segment, messages, queueSettings.compression(), keyId()),
         (done, failure) -> new SegmentWritten(segment, failure));
   }
 
   /** The queue's encryption key id, or {@code null}. */
   private String keyId() {
-    return null;
+    return queueSettings.encryptionKeyId();
   }
 
   @Override

@@ -63,7 +63,8 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
       // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
           Behaviors.supervise(QueueJournal.create(name, incarnation, settings.persistence(),
-                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), null, memory, replies))
+                  queueSettings.dedupWindow(), settings.dedupMaxEntries(), queueSettings.encryptionKeyId(), memory,
+                  replies))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "journal");

@@ -2,6 +2,7 @@ package dev.spool.durable;
 
 import dev.spool.AckMode;
 import dev.spool.Backoff;
+import dev.spool.Compression;
 import dev.spool.ConsumerSettings;
 import dev.spool.Durability;
 import dev.spool.Message;
@@ -20,14 +21,19 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.UUID;
+import java.util.function.Supplier;
 import dev.spool.journal.StreamingSerializer;
+import dev.spool.storage.GcmCipher;
+import dev.spool.storage.KeyRing;
+import dev.spool.storage.MessageFormat;
+import javax.crypto.AEADBadTagException;
+import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
 
 /**
@@ -37,6 +43,12 @@ import org.apache.pekko.serialization.SerializerWithStringManifest;
  * payload only. Every manifest carries a version, so the format can evolve. Snapshots are also
  * written to and read from streams ({@link StreamingSerializer}), the same bytes, so that a large
  * backlog is never one array.
+ *
+ * <p>The messages of an encrypted queue's events and snapshots (payloads, headers and every other
+ * field of them) are written as AES-256-GCM frames ({@link GcmCipher}) under the queue's key from
+ * the {@link KeyRing}, so that none of their plaintext reaches the database. A frame holds about
+ * {@link #FRAME_BYTES} of messages, so a snapshot is still streamed rather than encrypted whole;
+ * each frame's associated data binds the manifest, key id and frame position.
  */
 public final class JournalSerializer extends SerializerWithStringManifest implements StreamingSerializer {
 
@@ -48,12 +60,39 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Written before sealed segments and encryption: still read, never written. */
   static final String QUEUE_EVENT_V1 = "QE1";
   static final String QUEUE_SNAPSHOT_V1 = "QS1";
-  static final String QUEUE_DEFINED = "RD1";
+  static final String QUEUE_DEFINED = "RD2";
+  static final String QUEUES = "RQ2";
+  /** Written before compression and encryption settings: still read, never written. */
+  static final String QUEUE_DEFINED_V1 = "RD1";
+  static final String QUEUES_V1 = "RQ1";
   static final String QUEUE_REMOVED = "RR1";
-  static final String QUEUES = "RQ1";
 
-  private static final int SAME_ENVELOPE = 1;
-  private static final int CHOSEN_ID = 2;
+  /**
+   * Bytes of messages per encrypted frame (a frame ends with the message that reaches it): large
+   * enough that the bytes a frame adds (its length and {@link GcmCipher#OVERHEAD}) are nothing,
+   * small enough that reading a snapshot holds one frame at a time, not the snapshot.
+   */
+  static final int FRAME_BYTES = 1 << 20;
+
+  private final Supplier<KeyRing> keys;
+
+  /** A serializer without keys: it reads and writes everything but encrypted queues' messages. */
+  public JournalSerializer() {
+    this(KeyRing.empty());
+  }
+
+  /** A serializer encrypting and decrypting with {@code keys}. */
+  public JournalSerializer(KeyRing keys) {
+    this.keys = () -> keys;
+  }
+
+  /**
+   * The constructor Pekko calls: the system's {@link KeyRing}, looked up when an encrypted queue's
+   * messages are first written or read, not while serialization itself is being set up.
+   */
+  public JournalSerializer(ExtendedActorSystem system) {
+    this.keys = () -> KeyRing.get(system);
+  }
 
   @Override
   public int identifier() {
@@ -110,13 +149,14 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   @Override
   public void write(Object o, OutputStream stream) throws IOException {
-    Out out = new Out(stream);
+    Out out = new Out(stream, stream instanceof Counter counter ? counter : null);
     if (o instanceof QueueEvent e) {
       writeEvent(out, e);
     } else if (o instanceof QueueSnapshot s) {
       out.writeLong(s.lastWriteId());
       out.writeLong(s.lastSequence());
-      writeMessages(out, s.messages());
+      out.writeString(s.keyId());
+      writeMessageSection(out, s.messages(), QUEUE_SNAPSHOT, s.keyId());
       writeConsumers(out, s.consumers());
       writePositions(out, s.positions());
       out.writeInt(s.dedup().size());
@@ -132,7 +172,6 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       for (long r : s.removed()) {
         out.writeLong(r);
       }
-      out.writeString(s.keyId());
     } else if (o instanceof RegistryEvent.QueueDefined d) {
       writeDefined(out, d);
     } else if (o instanceof RegistryEvent.QueueRemoved r) {
@@ -166,21 +205,15 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   public Object read(InputStream stream, String manifest) throws IOException {
     DataInput in = new DataInputStream(stream);
     return switch (manifest) {
-      case QUEUE_EVENT -> readEvent(in, true);
-      case QUEUE_SNAPSHOT -> readSnapshot(in, true);
-      case QUEUE_EVENT_V1 -> readEvent(in, false);
-      case QUEUE_SNAPSHOT_V1 -> readSnapshot(in, false);
-      case QUEUE_DEFINED -> readDefined(in);
+      case QUEUE_EVENT -> readEvent(in);
+      case QUEUE_SNAPSHOT -> readSnapshot(in);
+      case QUEUE_EVENT_V1 -> readEventV1(in);
+      case QUEUE_SNAPSHOT_V1 -> readSnapshotV1(in);
+      case QUEUE_DEFINED -> readDefined(in, true);
+      case QUEUE_DEFINED_V1 -> readDefined(in, false);
       case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
-      case QUEUES -> {
-        int n = in.readInt();
-        Map<String, RegistryEvent.QueueDefined> queues = new LinkedHashMap<>();
-        for (int i = 0; i < n; i++) {
-          RegistryEvent.QueueDefined d = readDefined(in);
-          queues.put(d.name(), d);
-        }
-        yield new RegistryEvent.Queues(queues);
-      }
+      case QUEUES -> readQueues(in, true);
+      case QUEUES_V1 -> readQueues(in, false);
       default -> throw new NotSerializableException("unknown Spool journal manifest '" + manifest
           + "': written by a newer Spool?");
     };
@@ -188,33 +221,42 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   // ---- queue events
 
-  private static QueueSnapshot readSnapshot(DataInput in, boolean sealing) throws IOException {
+  private QueueSnapshot readSnapshot(DataInput in) throws IOException {
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
-    List<Message> messages = readMessages(in);
+    String keyId = readString(in);
+    List<Message> messages = readMessageSection(in, QUEUE_SNAPSHOT, keyId);
     List<QueueEvent.ConsumerRecord> consumers = readConsumers(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
+    List<QueueSnapshot.DedupEntry> dedup = readDedup(in);
+    long sealedThrough = in.readLong();
+    long freedBelow = in.readLong();
+    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup, sealedThrough,
+        freedBelow, readLongs(in), keyId);
+  }
+
+  private static QueueSnapshot readSnapshotV1(DataInput in) throws IOException {
+    long lastWriteId = in.readLong();
+    long lastSequence = in.readLong();
+    List<Message> messages = MessageFormat.readMessages(in);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in);
+    Map<String, ConsumerPosition> positions = readPositions(in);
+    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, readDedup(in));
+  }
+
+  private static List<QueueSnapshot.DedupEntry> readDedup(DataInput in) throws IOException {
     int n = in.readInt();
     List<QueueSnapshot.DedupEntry> dedup = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       dedup.add(new QueueSnapshot.DedupEntry(new UUID(in.readLong(), in.readLong()), in.readLong(), in.readLong()));
     }
-    if (!sealing) {
-      return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup);
-    }
-    long sealedThrough = in.readLong();
-    long freedBelow = in.readLong();
-    long[] removed = new long[in.readInt()];
-    for (int i = 0; i < removed.length; i++) {
-      removed[i] = in.readLong();
-    }
-    return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, dedup, sealedThrough,
-        freedBelow, removed, readString(in));
+    return dedup;
   }
 
-  private static void writeEvent(Out out, QueueEvent e) throws IOException {
+  private void writeEvent(Out out, QueueEvent e) throws IOException {
     out.writeLong(e.writeId());
-    writeMessages(out, e.messages());
+    out.writeString(e.keyId());
+    writeMessageSection(out, e.messages(), QUEUE_EVENT, e.keyId());
     writeConsumers(out, e.created());
     out.writeInt(e.deleted().size());
     for (String d : e.deleted()) {
@@ -227,115 +269,135 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     }
     out.writeLong(e.freedBelow());
     out.writeLong(e.sealedThrough());
-    out.writeString(e.keyId());
   }
 
-  private static QueueEvent readEvent(DataInput in, boolean sealing) throws IOException {
+  private QueueEvent readEvent(DataInput in) throws IOException {
     long writeId = in.readLong();
-    List<Message> messages = readMessages(in);
+    String keyId = readString(in);
+    List<Message> messages = readMessageSection(in, QUEUE_EVENT, keyId);
     List<QueueEvent.ConsumerRecord> created = readConsumers(in);
-    int deletedCount = in.readInt();
-    List<String> deleted = new ArrayList<>(deletedCount);
-    for (int i = 0; i < deletedCount; i++) {
-      deleted.add(readString(in));
-    }
+    List<String> deleted = readStrings(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
-    long[] removed = new long[in.readInt()];
-    for (int i = 0; i < removed.length; i++) {
-      removed[i] = in.readLong();
-    }
+    long[] removed = readLongs(in);
     long freedBelow = in.readLong();
-    if (!sealing) {
-      return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow);
-    }
-    return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow, in.readLong(),
-        readString(in));
+    return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow, in.readLong(), keyId);
   }
 
-  // ---- messages
-
-  private static void writeMessages(Out out, List<Message> messages) throws IOException {
-    out.writeInt(messages.size());
-    Message previous = null;
-    for (Message m : messages) {
-      boolean chosenId = m.hasProducerId();
-      boolean same = previous != null && sameEnvelope(previous, m);
-      out.writeByte((same ? SAME_ENVELOPE : 0) | (chosenId ? CHOSEN_ID : 0));
-      out.writeLong(m.sequence());
-      out.writeLong(m.timestamp());
-      if (!same) {
-        out.writeString(m.producerId());
-        out.writeString(m.type());
-        out.writeString(m.key().orElse(null));
-        out.writeString(m.contentType().orElse(null));
-        Map<String, String> headers = m.headers();
-        out.writeInt(headers.size());
-        for (Map.Entry<String, String> h : headers.entrySet()) {
-          out.writeString(h.getKey());
-          out.writeString(h.getValue());
-        }
-        out.writeLong(m.expiresAtMillis());
-        out.writeLong(m.idSeed());
-      }
-      if (chosenId) {
-        out.writeLong(m.id().getMostSignificantBits());
-        out.writeLong(m.id().getLeastSignificantBits());
-      }
-      byte[] payload = m.payload();
-      out.writeInt(payload.length);
-      out.write(payload);
-      previous = m;
-    }
+  private static QueueEvent readEventV1(DataInput in) throws IOException {
+    long writeId = in.readLong();
+    List<Message> messages = MessageFormat.readMessages(in);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in);
+    List<String> deleted = readStrings(in);
+    Map<String, ConsumerPosition> positions = readPositions(in);
+    long[] removed = readLongs(in);
+    return new QueueEvent(writeId, messages, created, deleted, positions, removed, in.readLong());
   }
 
-  private static boolean sameEnvelope(Message a, Message b) {
-    return a.idSeed() == b.idSeed() && a.expiresAtMillis() == b.expiresAtMillis()
-        && Objects.equals(a.producerId(), b.producerId()) && a.type().equals(b.type())
-        && a.key().equals(b.key()) && a.contentType().equals(b.contentType()) && a.headers().equals(b.headers());
-  }
-
-  private static List<Message> readMessages(DataInput in) throws IOException {
+  private static List<String> readStrings(DataInput in) throws IOException {
     int n = in.readInt();
-    List<Message> messages = new ArrayList<>(n);
-    Message previous = null;
-    String producerId = null;
-    String type = null;
-    String key = null;
-    String contentType = null;
-    Map<String, String> headers = Map.of();
-    long expiresAt = 0;
-    long idSeed = 0;
+    List<String> strings = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      int flags = in.readByte();
-      long sequence = in.readLong();
-      long timestamp = in.readLong();
-      if ((flags & SAME_ENVELOPE) == 0) {
-        producerId = readString(in);
-        type = readString(in);
-        key = readString(in);
-        contentType = readString(in);
-        int headerCount = in.readInt();
-        if (headerCount == 0) {
-          headers = Map.of();
-        } else {
-          Map<String, String> h = new HashMap<>(headerCount * 2);
-          for (int j = 0; j < headerCount; j++) {
-            h.put(readString(in), readString(in));
-          }
-          headers = Collections.unmodifiableMap(h);
-        }
-        expiresAt = in.readLong();
-        idSeed = in.readLong();
+      strings.add(readString(in));
+    }
+    return strings;
+  }
+
+  private static long[] readLongs(DataInput in) throws IOException {
+    long[] longs = new long[in.readInt()];
+    for (int i = 0; i < longs.length; i++) {
+      longs[i] = in.readLong();
+    }
+    return longs;
+  }
+
+  // ---- messages, in the clear or in encrypted frames
+
+  /**
+   * {@code messages} as {@link MessageFormat} writes them, or, with a key, as encrypted frames: their
+   * count, then each frame's length and bytes. Counting ({@code toBinary}'s first pass) costs no
+   * encryption: a frame's size is its plaintext's and {@link GcmCipher#OVERHEAD}.
+   */
+  private void writeMessageSection(Out out, List<Message> messages, String manifest, String keyId)
+      throws IOException {
+    if (keyId == null) {
+      MessageFormat.writeMessages(out, messages);
+      return;
+    }
+    javax.crypto.SecretKey key = keys.get().key(keyId);
+    List<List<Message>> frames = frames(messages);
+    out.writeInt(frames.size());
+    for (int i = 0; i < frames.size(); i++) {
+      Counter size = new Counter();
+      MessageFormat.writeMessages(new DataOutputStream(size), frames.get(i));
+      if (out.counting != null) {
+        out.writeInt(0);
+        out.counting.count += size.count + GcmCipher.OVERHEAD;
+        continue;
       }
-      UUID id = (flags & CHOSEN_ID) != 0 ? new UUID(in.readLong(), in.readLong()) : null;
-      byte[] payload = new byte[in.readInt()];
-      in.readFully(payload);
-      Message m = Message.restored(sequence, timestamp, producerId, type, key, headers, contentType, payload, id,
-          idSeed, expiresAt, previous);
-      messages.add(m);
-      previous = m;
+      Exact plain = new Exact(Math.toIntExact(size.count));
+      MessageFormat.writeMessages(new DataOutputStream(plain), frames.get(i));
+      byte[] sealed = GcmCipher.encrypt(key, frameAad(manifest, keyId, i, frames.size()), plain.bytes(), 0,
+          plain.bytes().length);
+      Arrays.fill(plain.bytes(), (byte) 0);
+      out.writeInt(sealed.length);
+      out.write(sealed);
+    }
+  }
+
+  private List<Message> readMessageSection(DataInput in, String manifest, String keyId) throws IOException {
+    if (keyId == null) {
+      return MessageFormat.readMessages(in);
+    }
+    javax.crypto.SecretKey key = keys.get().key(keyId);
+    int frames = in.readInt();
+    if (frames < 0) {
+      throw new IOException("a negative frame count (" + frames + ")");
+    }
+    List<Message> messages = new ArrayList<>();
+    for (int i = 0; i < frames; i++) {
+      int length = in.readInt();
+      if (length < GcmCipher.OVERHEAD) {
+        throw new IOException("an encrypted frame of " + length + " bytes");
+      }
+      byte[] sealed = new byte[length];
+      in.readFully(sealed);
+      byte[] plain;
+      try {
+        plain = GcmCipher.decrypt(key, frameAad(manifest, keyId, i, frames), sealed, 0, length);
+      } catch (AEADBadTagException e) {
+        throw new IOException("encrypted messages do not authenticate under key '" + keyId
+            + "': damaged, or written with a different key under that id");
+      }
+      Bytes frame = new Bytes(plain);
+      MessageFormat.readMessages(new DataInputStream(frame), messages);
+      if (frame.read() != -1) {
+        throw new IOException("bytes after the messages of an encrypted frame");
+      }
     }
     return messages;
+  }
+
+  /** Runs of messages of about {@link #FRAME_BYTES} each; one (maybe empty) run at least. */
+  private static List<List<Message>> frames(List<Message> messages) {
+    List<List<Message>> frames = new ArrayList<>();
+    int from = 0;
+    long bytes = 0;
+    for (int i = 0; i < messages.size(); i++) {
+      bytes += messages.get(i).sizeBytes();
+      if (bytes >= FRAME_BYTES) {
+        frames.add(messages.subList(from, i + 1));
+        from = i + 1;
+        bytes = 0;
+      }
+    }
+    if (from < messages.size() || frames.isEmpty()) {
+      frames.add(messages.subList(from, messages.size()));
+    }
+    return frames;
+  }
+
+  private static byte[] frameAad(String manifest, String keyId, int frame, int frames) {
+    return ("spool-journal|" + manifest + "|" + keyId + "|" + frame + "/" + frames).getBytes(StandardCharsets.UTF_8);
   }
 
   // ---- consumers
@@ -447,9 +509,25 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     out.writeString(s.deadLetter() == null ? null : s.deadLetter().queue());
     out.writeInt(s.deadLetter() == null ? 0 : s.deadLetter().maxDeliveries());
     writeDuration(out, s.dedupWindow());
+    out.writeString(s.compression().wireName());
+    out.writeString(s.encryptionKeyId());
   }
 
-  private static RegistryEvent.QueueDefined readDefined(DataInput in) throws IOException {
+  private static RegistryEvent.Queues readQueues(DataInput in, boolean withStorage) throws IOException {
+    int n = in.readInt();
+    Map<String, RegistryEvent.QueueDefined> queues = new LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      RegistryEvent.QueueDefined d = readDefined(in, withStorage);
+      queues.put(d.name(), d);
+    }
+    return new RegistryEvent.Queues(queues);
+  }
+
+  /**
+   * A queue definition; {@code withStorage} when it has compression and encryption (RD2, RQ2). One
+   * written before them takes the durability's default compression and no encryption.
+   */
+  private static RegistryEvent.QueueDefined readDefined(DataInput in, boolean withStorage) throws IOException {
     String name = readString(in);
     String incarnation = readString(in);
     long idSeed = in.readLong();
@@ -462,8 +540,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     String deadLetterQueue = readString(in);
     int maxDeliveries = in.readInt();
     Duration dedupWindow = readDuration(in);
+    Compression compression = withStorage ? Compression.parse(readString(in)) : null;
+    String keyId = withStorage ? readString(in) : null;
     QueueSettings settings = new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
-        deadLetterQueue == null ? null : new QueueSettings.DeadLetter(deadLetterQueue, maxDeliveries), dedupWindow);
+        deadLetterQueue == null ? null : new QueueSettings.DeadLetter(deadLetterQueue, maxDeliveries), dedupWindow,
+        compression, keyId == null ? null : new QueueSettings.Encryption(keyId));
     return new RegistryEvent.QueueDefined(name, settings, incarnation, idSeed);
   }
 
@@ -479,29 +560,21 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   }
 
   private static String readString(DataInput in) throws IOException {
-    int length = in.readInt();
-    if (length < 0) {
-      return null;
-    }
-    byte[] bytes = new byte[length];
-    in.readFully(bytes);
-    return new String(bytes, StandardCharsets.UTF_8);
+    return MessageFormat.readString(in);
   }
 
   /** An output with length-prefixed, nullable UTF-8 strings. */
   private static final class Out extends DataOutputStream {
-    Out(OutputStream out) {
+    /** The counter written to when this only counts bytes ({@code toBinary}'s first pass), else null. */
+    final Counter counting;
+
+    Out(OutputStream out, Counter counting) {
       super(out);
+      this.counting = counting;
     }
 
     void writeString(String s) throws IOException {
-      if (s == null) {
-        writeInt(-1);
-        return;
-      }
-      byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-      writeInt(bytes.length);
-      write(bytes);
+      MessageFormat.writeString(this, s);
     }
   }
 

@@ -2,6 +2,7 @@ package dev.spool.storage;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.spool.Compression;
 import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
 import java.util.List;
@@ -73,10 +74,8 @@ public final class SegmentStorage implements AutoCloseable {
   public CompletionStage<Void> write(String queueId, long segment, List<Message> messages, Compression compression,
       String keyId) {
     return CompletableFuture.supplyAsync(() -> {
-      SegmentCodec.Encoded encoded = codec.encode(queueId, segment, messages, compression, keyId);
-      byte[] index = SegmentIndex.encode(segment, segmentSize, messages);
-      return new SegmentRow(queueId, segment, messages.size(), index, encoded.codec(), encoded.keyId(),
-          encoded.checksum(), encoded.data());
+      return codec.encode(queueId, segment, messages, compression, keyId)
+          .toRow(queueId, segment, messages.size(), SegmentIndex.encode(segment, segmentSize, messages));
     }, executor).thenCompose(store::write);
   }
 

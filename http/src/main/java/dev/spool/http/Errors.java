@@ -54,6 +54,8 @@ final class Errors {
       case Unauthorized -> StatusCodes.UNAUTHORIZED;
       case Forbidden -> StatusCodes.FORBIDDEN;
       case Timeout, ShuttingDown, JournalUnavailable -> StatusCodes.SERVICE_UNAVAILABLE;
+      // The server's data or configuration is at fault, and retrying will not help until an operator acts.
+      case SegmentCorrupt, EncryptionKeyMissing -> StatusCodes.INTERNAL_SERVER_ERROR;
     };
   }
 

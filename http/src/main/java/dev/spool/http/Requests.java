@@ -2,6 +2,7 @@ package dev.spool.http;
 
 import dev.spool.AckMode;
 import dev.spool.Backoff;
+import dev.spool.Compression;
 import dev.spool.ConsumerSettings;
 import dev.spool.Durability;
 import dev.spool.Limits;
@@ -37,7 +38,7 @@ final class Requests {
 
   /** {@code PUT /queues/{q}}. */
   record QueueBody(String durability, String ttl, Long maxLength, Long maxBytes, String overflow, String retention,
-      DeadLetterBody deadLetter, String dedupWindow) {
+      DeadLetterBody deadLetter, String dedupWindow, String compression, EncryptionBody encryption) {
 
     QueueSettings toSettings() {
       QueueSettings s = QueueSettings.defaults();
@@ -81,9 +82,20 @@ final class Requests {
         Duration d = duration("dedupWindow", dedupWindow);
         s = apply("dedupWindow", s, q -> q.withDedupWindow(d));
       }
+      // After durability: both apply to persistent queues only, which the engine checks.
+      if (compression != null) {
+        Compression c = check("compression", () -> Compression.parse(compression));
+        s = apply("compression", s, q -> q.withCompression(c));
+      }
+      if (encryption != null) {
+        s = apply("encryption.keyId", s, q -> q.withEncryption(encryption.keyId() == null ? "" : encryption.keyId()));
+      }
       return s;
     }
   }
+
+  /** A queue's encryption at rest: the id of a key configured on the server, never the key. */
+  record EncryptionBody(String keyId) {}
 
   /** A queue's dead-letter target. */
   record DeadLetterBody(String queue, Integer maxDeliveries) {}

@@ -38,14 +38,19 @@ final class Views {
 
   /** A queue's settings in the wire form {@code PUT /queues/{q}} takes. */
   record QueueSettingsView(String durability, String ttl, long maxLength, long maxBytes, String overflow,
-      String retention, DeadLetterView deadLetter, String dedupWindow) {
+      String retention, DeadLetterView deadLetter, String dedupWindow, String compression,
+      EncryptionView encryption) {
     static QueueSettingsView of(QueueSettings s) {
       return new QueueSettingsView(s.durability().name().toLowerCase(Locale.ROOT), text(s.ttl()), s.maxLength(),
           s.maxBytes(), s.overflow().wireName(), text(s.retention()),
           s.deadLetter() == null ? null : new DeadLetterView(s.deadLetter().queue(), s.deadLetter().maxDeliveries()),
-          text(s.dedupWindow()));
+          text(s.dedupWindow()), s.compression().wireName(),
+          s.encryption() == null ? null : new EncryptionView(s.encryption().keyId()));
     }
   }
+
+  /** The key a queue is encrypted with at rest: its id only; the key itself is never served. */
+  record EncryptionView(String keyId) {}
 
   /** Where a queue dead-letters. */
   record DeadLetterView(String queue, int maxDeliveries) {}
