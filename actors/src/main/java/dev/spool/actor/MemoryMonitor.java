@@ -10,6 +10,7 @@ import java.lang.management.MemoryType;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -89,6 +90,8 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
   private volatile long threshold;
   private volatile boolean underPressure; // written under the lock
   private volatile Runnable onPressure = () -> {};
+  /** The segment cache's bytes now (see {@link #countCache}). */
+  private volatile LongSupplier cache = () -> 0;
   private final DiskAlarm disk;
 
   MemoryMonitor(long threshold, Consumer<SpoolEvent> events, Clock clock) {
@@ -139,18 +142,19 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
   public boolean tryReserve(long size, long held) {
     long limit = threshold;
     long total = size + held;
+    long cached = cache.getAsLong();
     while (true) {
       long used = counted.get();
-      if (limit > 0 && used + total > limit) {
-        pressure(true, used);
+      if (limit > 0 && used + cached + total > limit) {
+        pressure(true, used + cached);
         return false;
       }
       if (counted.compareAndSet(used, used + total)) {
         if (held > 0) {
           this.held.addAndGet(held);
         }
-        if (limit > 0 && used + total >= limit) {
-          pressure(true, used + total);
+        if (limit > 0 && used + cached + total >= limit) {
+          pressure(true, used + cached + total);
         }
         return true;
       }
@@ -187,7 +191,7 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
     if (size == 0) {
       return;
     }
-    pressureOffBelowLowWater(counted.addAndGet(-size));
+    pressureOffBelowLowWater(counted.addAndGet(-size) + cache.getAsLong());
   }
 
   private void hold(long size) {
@@ -208,7 +212,7 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
     }
     long limit = threshold;
     long max = heap.max();
-    long used = counted.get();
+    long used = bytes();
     long stillAdmitted = limit > 0 ? Math.max(0, limit - used - size) : 0;
     // Without a threshold nothing stops publishes during the snapshot; what is free now is all it can count on.
     long needed = Math.max(heap.live(), used) + size + stillAdmitted + (long) (max * SNAPSHOT_MARGIN);
@@ -223,7 +227,7 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
   public void releaseHeld(long size) {
     if (size > 0) {
       held.addAndGet(-size);
-      pressureOffBelowLowWater(counted.addAndGet(-size));
+      pressureOffBelowLowWater(counted.addAndGet(-size) + cache.getAsLong());
     }
   }
 
@@ -266,10 +270,22 @@ final class MemoryMonitor implements JournalMemory, MemoryBudget {
     return threshold;
   }
 
-  /** Bytes counted against the threshold: retained, and held by journals for writes and snapshots. */
+  /**
+   * Bytes counted against the threshold: retained, held by journals for writes and snapshots, and
+   * the segments read back from storage that the segment cache holds.
+   */
   @Override
   public long bytes() {
-    return counted.get();
+    return counted.get() + cache.getAsLong();
+  }
+
+  /**
+   * Counts the segment cache's bytes against the threshold, like what journals hold: they make
+   * publishes meet the threshold sooner, but are never retained messages to relieve (the cache
+   * bounds itself).
+   */
+  void countCache(LongSupplier cachedBytes) {
+    this.cache = cachedBytes;
   }
 
   private long retained() {

@@ -14,6 +14,7 @@ import dev.spool.durable.QueueJournal;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import dev.spool.storage.DiskAlarm;
+import dev.spool.storage.TieredStorage;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -162,6 +163,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         event -> Events.publish(context.getSystem(), event), settings.clock(), DiskAlarm.create(settings.disk()));
     this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
+    TieredStorage.get(context.getSystem()).storage().ifPresent(storage -> memory.countCache(storage::cachedBytes));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);
     Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), version));
   }

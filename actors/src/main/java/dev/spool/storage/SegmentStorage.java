@@ -2,6 +2,7 @@ package dev.spool.storage;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Policy;
 import dev.spool.Compression;
 import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
@@ -32,6 +33,7 @@ public final class SegmentStorage implements AutoCloseable {
   private final int segmentSize;
   private final int readAhead;
   private final AsyncCache<Key, Message[]> cache;
+  private final Policy.Eviction<Key, Message[]> eviction;
 
   /**
    * @param cacheBytes the most bytes of decoded segments the cache holds
@@ -49,6 +51,7 @@ public final class SegmentStorage implements AutoCloseable {
         .weigher((Key key, Message[] messages) -> weight(messages))
         .executor(executor)
         .buildAsync();
+    this.eviction = cache.synchronous().policy().eviction().orElseThrow();
   }
 
   private static int weight(Message[] messages) {
@@ -122,7 +125,7 @@ public final class SegmentStorage implements AutoCloseable {
 
   /** Bytes of decoded segments the cache holds now. */
   public long cachedBytes() {
-    return cache.synchronous().policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+    return eviction.weightedSize().orElse(0);
   }
 
   @Override
