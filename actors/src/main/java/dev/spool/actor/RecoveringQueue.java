@@ -70,7 +70,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
           "journal");
       SegmentStorage storage = TieredStorage.get(context.getSystem()).storage().orElse(null);
       return new RecoveringQueue(context, stash, () -> factory.create(context, journal, timers), manager, name,
-          settings.clock(), storage, QueueJournal.persistenceId(name, incarnation).id(), timers);
+          settings.clock(), storage, QueueJournal.persistenceId(name, incarnation).id(), timers, journal);
     })));
   }
 
@@ -84,11 +84,13 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private final SegmentStorage storage;
   private final String storageId;
   private final TimerScheduler<QueueActor.Command> timers;
+  private final ActorRef<QueueJournal.Command> journal;
 
   /** @param queue the queue to restore once the journal is read */
   private RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
       Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock,
-      SegmentStorage storage, String storageId, TimerScheduler<QueueActor.Command> timers) {
+      SegmentStorage storage, String storageId, TimerScheduler<QueueActor.Command> timers,
+      ActorRef<QueueJournal.Command> journal) {
     super(context);
     context.setLoggerName(RecoveringQueue.class);
     this.stash = stash;
@@ -99,6 +101,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     this.storage = storage;
     this.storageId = storageId;
     this.timers = timers;
+    this.journal = journal;
     this.condition = new JournalCondition(JournalHealth.State.RECOVERING, "reading the journal", clock.instant());
   }
 
@@ -126,6 +129,12 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private Behavior<QueueActor.Command> onJournalReply(QueueActor.JournalReply reply) {
     if (reply.reply() instanceof QueueJournal.Recovered recovered) {
       return storage == null ? restore(recovered, List.of()) : listRows(recovered);
+    }
+    if (reply.reply() instanceof QueueJournal.Unavailable unavailable
+        && keyMissing(unavailable.cause()) instanceof SpoolException.EncryptionKeyMissing missing) {
+      // Reading again cannot help: the key comes only with a restart on another configuration.
+      getContext().stop(journal);
+      return broken(missing);
     }
     if (reply.reply() instanceof QueueJournal.Unavailable unavailable) {
       // The journal retries after its backoff; the manager logs and reports the failure.
@@ -176,9 +185,21 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
    * Not resumed into recovery (the journal's one answer is spent): the queue answers every command
    * with this error, and the other queues are not held up.
    */
+  /** The missing encryption key that failed a journal read, anywhere in {@code cause}'s chain, or null. */
+  private static SpoolException keyMissing(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SpoolException.EncryptionKeyMissing missing) {
+        return missing;
+      }
+    }
+    return null;
+  }
+
   private Behavior<QueueActor.Command> broken(RuntimeException e) {
     if (e instanceof Recovery.Refused) {
       getContext().getLog().error(e.getMessage()); // expected, and said in full: no stack trace
+    } else if (e instanceof SpoolException.EncryptionKeyMissing) {
+      getContext().getLog().error("queue {} is not started and refuses every command: {}", name, e.getMessage());
     } else {
       getContext().getLog().error("queue {} could not be recovered from its journal; it refuses every command",
           name, e);
@@ -189,7 +210,10 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     manager.tell(new QueueManager.JournalStateChanged(name, getContext().getSelf(), condition.problem(name)));
     // A queue too large for the heap says so: retrying soon will not help, a restart with more will.
     SpoolException refusal = e instanceof Recovery.Refused
-        ? new SpoolException.JournalUnavailable(e.getMessage()) : condition.refusal(name);
+        ? new SpoolException.JournalUnavailable(e.getMessage())
+        : e instanceof SpoolException.EncryptionKeyMissing
+            ? new SpoolException.JournalUnavailable("queue '" + name + "' cannot be read: " + e.getMessage())
+            : condition.refusal(name);
     return stash.unstashAll(Behaviors.receiveMessage(command -> refused(command, refusal)));
   }
 
