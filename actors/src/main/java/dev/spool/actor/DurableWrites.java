@@ -194,6 +194,12 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     flush();
   }
 
+  /** The queue's key was rotated: the next writes are encrypted under {@code keyId}. */
+  @Override
+  public void useKey(String keyId) {
+    groupCommit.useKey(keyId);
+  }
+
   /** Answers {@code replyTo} once nothing waits for the journal. */
   @Override
   public void awaitIdle(ActorRef<StatusReply<Done>> replyTo) {

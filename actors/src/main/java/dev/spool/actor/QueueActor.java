@@ -150,6 +150,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
   private record WriteStalled(long writeId) implements Command {}
 
+  /**
+   * From the manager, once the registry stored it: this persistent queue's encryption key is now
+   * {@code keyId}. What is written from now on is encrypted under it; what was written before keeps
+   * its own key id, so the old key must stay configured while that is retained.
+   */
+  record UseKey(String keyId) implements Command {}
+
   /** Storing sealed segment {@code segment} ended: committed, or {@code failure}. */
   private record SegmentWritten(long segment, Throwable failure) implements Command {}
 
@@ -193,7 +200,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private final String name;
-  private final QueueSettings queueSettings;
+  /** Its settings; only the encryption key changes, by {@link UseKey}. */
+  private QueueSettings queueSettings;
   private final SpoolSettings settings;
   private final SegmentedLog log;
   private final ActorRef<QueueManager.Command> manager;
@@ -283,6 +291,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(WriteStalled.class, stalled -> { writes.checkStalled(stalled.writeId()); return this; })
         .onMessage(SegmentWritten.class, this::onSegmentWritten)
         .onMessage(ColdLoaded.class, this::onColdLoaded)
+        .onMessage(UseKey.class, this::onUseKey)
         .onMessage(RetryStore.class, retry -> { tiering.retry(); return this; })
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
@@ -628,6 +637,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   public void store(long segment, List<Message> messages) {
     getContext().pipeToSelf(storage.write(storageId, segment, messages, queueSettings.compression(), keyId()),
         (done, failure) -> new SegmentWritten(segment, failure));
+  }
+
+  private Behavior<Command> onUseKey(UseKey use) {
+    queueSettings = queueSettings.withEncryption(use.keyId());
+    writes.useKey(use.keyId());
+    if (journal != null) {
+      journal.tell(new QueueJournal.UseKey(use.keyId()));
+    }
+    getContext().getLog().info("queue {}: encryption key is now {}", name, use.keyId());
+    return this;
   }
 
   /** The queue's encryption key id, or {@code null}. */

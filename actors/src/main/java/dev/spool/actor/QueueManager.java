@@ -112,8 +112,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
   }
 
-  /** @param journalId a durable queue's persistence id, {@code null} for a transient queue */
-  private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings, String journalId) {}
+  /** @param durable a durable queue's journal identity, {@code null} for a transient queue */
+  private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings, QueueActor.Durable durable) {}
+
+  private record Rotated(CreateQueue create, Entry entry, Throwable failure) implements Command {}
 
   /**
    * The manager with its default queue; with a journal configured, it first reads the registry of
@@ -186,6 +188,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(Flushed.class, flushed -> stopNow(flushed.stop()))
         .onMessage(Removed.class, this::onRemoved)
         .onMessage(Defined.class, this::onDefined)
+        .onMessage(Rotated.class, this::onRotated)
         .onMessage(JournalStateChanged.class, this::onJournalStateChanged)
         .onMessage(GetJournalHealth.class, this::onGetJournalHealth)
         .onMessage(RegistryReply.class, this::onRegistryReply)
@@ -249,6 +252,49 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
+  /** Whether {@code requested} differs from {@code known} only in naming another encryption key: a rotation. */
+  private static boolean rotatesKey(QueueSettings known, QueueSettings requested) {
+    return known.encryptionKeyId() != null && requested.encryptionKeyId() != null
+        && !known.encryptionKeyId().equals(requested.encryptionKeyId())
+        && known.withEncryption(requested.encryptionKeyId()).equals(requested);
+  }
+
+  /**
+   * Rotates a persistent queue's encryption key: the registry stores its definition with the new
+   * key (same journal), then the queue writes under it; what was written before keeps its own key.
+   */
+  private void rotateKey(CreateQueue create, Entry existing) {
+    if (!durable.registryWrites()) {
+      Request.fail(create, durable.refusal());
+      return;
+    }
+    QueueActor.Durable d = existing.durable();
+    RegistryEvent.QueueDefined definition = new RegistryEvent.QueueDefined(create.name(), create.settings(),
+        d.incarnation(), d.idSeed());
+    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+        r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Rotated(create, existing, failure));
+  }
+
+  private Behavior<Command> onRotated(Rotated rotated) {
+    CreateQueue create = rotated.create();
+    if (rotated.failure() != null) {
+      Request.fail(create, new SpoolException.Timeout("queue '" + create.name()
+          + "': its new encryption key could not be recorded in the journal; try again"));
+      return this;
+    }
+    Entry entry = queues.get(create.name());
+    if (entry == null || entry.ref() != rotated.entry().ref()) {
+      Request.fail(create, new SpoolException.QueueNotFound(create.name())); // deleted meanwhile
+      return this;
+    }
+    queues.put(create.name(), new Entry(entry.ref(), create.settings(), entry.durable()));
+    entry.ref().tell(new QueueActor.UseKey(create.settings().encryptionKeyId()));
+    getContext().getLog().info("queue {}: encryption key rotated to {}", create.name(),
+        create.settings().encryptionKeyId());
+    answerWithInfo(entry.ref(), false, create.replyTo());
+    return this;
+  }
+
   private void define(String name, QueueSettings queueSettings, CreateQueue create) {
     if (!durable.registryWrites()) {
       if (create != null) {
@@ -301,7 +347,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     Entry existing = queues.get(create.name());
     if (pending != null || existing != null) { // idempotent for equal settings
       QueueSettings known = pending != null ? pending.definition().settings() : existing.settings();
-      if (!known.equals(create.settings())) {
+      if (pending == null && rotatesKey(known, create.settings()) && existing.durable() != null) {
+        rotateKey(create, existing);
+      } else if (!known.equals(create.settings())) {
         Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
       } else if (pending != null) {
         pending.waiting().add(create);
@@ -360,8 +408,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         "queue-" + name + "-" + (++incarnations));
     getContext().watchWith(ref, new QueueTerminated(name, ref));
     janitor.tell(new Janitor.Track(name, ref));
-    queues.put(name, new Entry(ref, queueSettings,
-        durable == null ? null : QueueJournal.persistenceId(name, durable.incarnation()).id()));
+    queues.put(name, new Entry(ref, queueSettings, durable));
     return ref;
   }
 
@@ -400,8 +447,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     janitor.tell(new Janitor.Untrack(delete.name()));
     boolean persistent = entry.settings().durability() == Durability.PERSISTENT;
     durable.stopped(delete.name(), persistent);
-    if (entry.journalId() != null) {
-      purges.put(delete.name(), entry.journalId());
+    if (entry.durable() != null) {
+      purges.put(delete.name(), QueueJournal.persistenceId(delete.name(), entry.durable().incarnation()).id());
     }
     getContext().getLog().info("queue {} deleted", delete.name());
     if (persistent) {

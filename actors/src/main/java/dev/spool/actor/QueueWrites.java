@@ -111,6 +111,9 @@ interface QueueWrites<C, P> {
   /** Every retained message up to {@code sealedThrough} is in a stored segment row. */
   void sealed(long sealedThrough);
 
+  /** The queue's encryption key was rotated to {@code keyId}. */
+  default void useKey(String keyId) {}
+
   /** A transient queue's: everything takes effect at once, and there is no journal. */
   static <C, P> QueueWrites<C, P> immediate(Appender appender, Outlet<C, P> outlet) {
     return new Immediate<>(appender, outlet);

@@ -5,6 +5,7 @@ import dev.spool.QueueSettings;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.QueueJournal;
+import dev.spool.storage.KeyRing;
 import dev.spool.storage.SegmentRow;
 import dev.spool.storage.SegmentStorage;
 import dev.spool.storage.TieredStorage;
@@ -157,6 +158,14 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
 
   private Behavior<QueueActor.Command> onRowsListed(RowsListed listed) {
     if (listed.failure() == null) {
+      KeyRing keys = KeyRing.get(getContext().getSystem());
+      for (SegmentRow row : listed.rows()) {
+        if (row.keyId() != null && !keys.contains(row.keyId())) {
+          // Found now, not when a consumer reaches the segment: the queue cannot serve all it holds.
+          getContext().stop(journal);
+          return broken(new SpoolException.EncryptionKeyMissing(row.keyId()));
+        }
+      }
       return restore(listed.recovered(), listed.rows());
     }
     if (condition.moveTo(JournalHealth.State.UNAVAILABLE, "its stored segments could not be listed: "

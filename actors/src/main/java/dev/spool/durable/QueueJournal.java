@@ -63,6 +63,9 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   /** Journal {@code event}; answered with {@link Written} once it is stored. */
   public record Write(QueueEvent event) implements Command {}
 
+  /** Snapshots from now on are encrypted under {@code keyId}: the queue's key was rotated. */
+  public record UseKey(String keyId) implements Command {}
+
   /** The journal's or snapshot store's answer to a deletion {@link JournalCleanup} asked for. */
   private record Cleaned(Object response) implements Command {}
 
@@ -154,18 +157,16 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     final LinkedHashMap<java.util.UUID, QueueSnapshot.DedupEntry> dedup = new LinkedHashMap<>();
     private final long dedupWindowMillis;
     private final int dedupMaxEntries;
-    private final String keyId;
     private long newestAppendedAt = Long.MIN_VALUE;
 
-    State(long dedupWindowMillis, int dedupMaxEntries, String keyId) {
+    State(long dedupWindowMillis, int dedupMaxEntries) {
       this.dedupWindowMillis = dedupWindowMillis;
       this.dedupMaxEntries = dedupMaxEntries;
-      this.keyId = keyId;
     }
 
     /** An empty state with the same dedup bounds and key. */
     State fresh() {
-      return new State(dedupWindowMillis, dedupMaxEntries, keyId);
+      return new State(dedupWindowMillis, dedupMaxEntries);
     }
 
     void apply(QueueEvent e) {
@@ -266,7 +267,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
           + (long) positions.size() * 1024; // a position with unsettled deliveries; consumers are few
     }
 
-    QueueSnapshot snapshot() {
+    /** @param keyId the key its messages are stored encrypted under, or {@code null} */
+    QueueSnapshot snapshot(String keyId) {
       return new QueueSnapshot(lastWriteId, lastSequence, live(), List.copyOf(consumers.values()),
           Map.copyOf(positions), List.copyOf(dedup.values()), sealedThrough, freedBelow, removedSealed(), keyId);
     }
@@ -307,7 +309,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
       Duration dedupWindow, int dedupMaxEntries, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
     return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings,
-        new State(dedupWindow.toMillis(), dedupMaxEntries, keyId), memory, replyTo));
+        new State(dedupWindow.toMillis(), dedupMaxEntries), keyId, memory, replyTo));
   }
 
   /** The persistence id of a queue's journal. */
@@ -321,14 +323,17 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   private final JournalMemory memory;
   private final SnapshotSchedule schedule;
   private final JournalCleanup cleanup;
+  /** The key snapshots are encrypted under, or {@code null}; events carry their own. */
+  private String keyId;
   /** Bytes held in the memory accounting for a snapshot under way. */
   private long heldForSnapshot;
   /** The sequence number of the last snapshot stored since this journal started; 0 for none. */
   private long lastSnapshot;
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
-      State empty, JournalMemory memory, ActorRef<Reply> replyTo) {
+      State empty, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
     super(id, settings, empty::fresh);
+    this.keyId = keyId;
     this.context = context;
     this.replyTo = replyTo;
     this.memory = memory;
@@ -374,7 +379,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return new SnapshotAdapter<>() {
       @Override
       public Object toJournal(State state) {
-        return state.snapshot(); // a copy: the store serializes it on another thread while this actor goes on
+        return state.snapshot(keyId); // a copy: the store serializes it on another thread while this actor goes on
       }
 
       @Override
@@ -392,6 +397,10 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
           return Effect().persist(write.event()).thenRun(s -> {
             replyTo.tell(new Written(write.event().writeId()));
           });
+        })
+        .onCommand(UseKey.class, (state, use) -> {
+          keyId = use.keyId();
+          return Effect().none();
         })
         .onCommand(Cleaned.class, (state, cleaned) -> {
           cleanup.onResponse(cleaned.response(), context.getLog());

@@ -143,7 +143,7 @@ public final class GroupCommit<C, P> {
   /** The freed point the journal knows, or that the gathering write carries. */
   private long journaledFreedBelow;
   /** The queue's encryption key id, or null: its writes are journaled encrypted under it. */
-  private final String keyId;
+  private String keyId;
 
   /** Writes of a queue that is not encrypted. */
   public GroupCommit() {
@@ -152,6 +152,11 @@ public final class GroupCommit<C, P> {
 
   /** @param keyId the queue's encryption key id; {@code null} for none */
   public GroupCommit(String keyId) {
+    this.keyId = keyId;
+  }
+
+  /** Writes from the next one on are encrypted under {@code keyId}: the queue's key was rotated. */
+  public void useKey(String keyId) {
     this.keyId = keyId;
   }
 

@@ -32,12 +32,12 @@ class SealedJournalTest {
 
   @Test
   void whatIsSealedLeavesTheJournalsStateSoSnapshotsHoldOnlyTheTail() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000, null);
+    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
     state.apply(publish(1, kib(1, 3000)));
     long before = state.snapshotBytes();
     state.apply(change(2, new long[] {500, 2500}, 0, 2048));
 
-    QueueSnapshot snapshot = state.snapshot();
+    QueueSnapshot snapshot = state.snapshot(null);
     assertEquals(3000 - 2048 - 1, snapshot.messages().size(), "the tail, less the removed 2500");
     assertEquals(2049, snapshot.messages().get(0).sequence());
     assertEquals(2048, snapshot.sealedThrough());
@@ -46,16 +46,16 @@ class SealedJournalTest {
     assertTrue(state.snapshotBytes() < before / 2, state.snapshotBytes() + " of " + before);
 
     state.apply(change(3, new long[0], 1000, 0));
-    assertEquals(0, state.snapshot().removed().length, "freed: forgotten");
-    assertEquals(1000, state.snapshot().freedBelow());
+    assertEquals(0, state.snapshot(null).removed().length, "freed: forgotten");
+    assertEquals(1000, state.snapshot(null).freedBelow());
   }
 
   @Test
   void recoveryFromASnapshotKeepsWhatIsSealedAndWhatIsFreed() throws Exception {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000, null);
+    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
     state.apply(publish(1, kib(1, 2100)));
     state.apply(change(2, new long[] {7}, 5, 1024));
-    QueueSnapshot snapshot = state.snapshot();
+    QueueSnapshot snapshot = state.snapshot(null);
 
     JournalSerializer serializer = new JournalSerializer();
     QueueSnapshot read = (QueueSnapshot) serializer.fromBinary(serializer.toBinary(snapshot),

@@ -155,4 +155,51 @@ class EncryptedQueueTest {
     }
     get(again.shutdown());
   }
+
+  @Test
+  void rotatingToANewKeyKeepsWhatTheOldOneEncryptedReadable(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal").resolve("spool.db");
+    Map<String, String> keys = Map.of("k1", key(), "k2", key());
+    QueueSettings underK1 = QueueSettings.defaults().withDurability(Durability.PERSISTENT).withEncryption("k1");
+    Spool first = Spool.start(config(file, keys));
+    get(first.createQueue("secret", underK1));
+    publish(first, "secret", SECRET);
+    get(first.createQueue("secret", underK1.withEncryption("k2"))); // rotation: same queue, new key
+    assertEquals("k2", get(first.queueInfo("secret")).settings().encryptionKeyId());
+    publish(first, "secret", SECRET);
+    get(first.shutdown());
+    assertEquals(0, filesHolding(dir, SECRET));
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file);
+        java.sql.ResultSet r = c.createStatement().executeQuery("SELECT DISTINCT key_id FROM segment ORDER BY 1")) {
+      List<String> ids = new ArrayList<>();
+      while (r.next()) {
+        ids.add(r.getString(1));
+      }
+      assertEquals(List.of("k1", "k2"), ids, "segments sealed before and after the rotation");
+    }
+
+    Spool withoutOld = Spool.start(config(file, Map.of("k2", keys.get("k2"))));
+    try {
+      get(withoutOld.ready());
+      ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+          () -> get(withoutOld.queueInfo("secret")));
+      assertTrue(refused.getCause().getMessage().contains("k1"), refused.getCause().getMessage());
+    } finally {
+      get(withoutOld.shutdown());
+    }
+    Spool again = Spool.start(config(file, keys));
+    get(again.ready());
+    assertEquals("k2", get(again.queueInfo("secret")).settings().encryptionKeyId(), "the rotation was journaled");
+    QueueConsumer reader = again.createConsumer("secret", ConsumerSettings.named("audit").prefetch(1000));
+    for (int read = 0; read < 2 * MESSAGES; ) {
+      List<Delivery> batch = get(reader.readBatch(1000, Duration.ofSeconds(5)));
+      for (Delivery d : batch) {
+        assertArrayEquals(payload(SECRET, read % MESSAGES), d.message().payload());
+        read++;
+      }
+      get(reader.acknowledgeUpTo(batch.get(batch.size() - 1).sequence()));
+    }
+    get(again.shutdown());
+
+  }
 }
