@@ -8,6 +8,7 @@ import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 
@@ -27,13 +28,20 @@ public final class SegmentStorage implements AutoCloseable {
 
   private record Key(String queueId, long segment) {}
 
+  /**
+   * A load's outcome: its messages, or why it failed. The cache's loads never fail as futures, so
+   * that Caffeine does not log each failure with a stack trace (a damaged segment is retried every
+   * second, and reported once by its consumer); a failed outcome is taken out of the cache at once.
+   */
+  private record Loaded(Message[] messages, Throwable failure) {}
+
   private final SegmentStore store;
   private final SegmentCodec codec;
   private final Executor executor;
   private final int segmentSize;
   private final int readAhead;
-  private final AsyncCache<Key, Message[]> cache;
-  private final Policy.Eviction<Key, Message[]> eviction;
+  private final AsyncCache<Key, Loaded> cache;
+  private final Policy.Eviction<Key, Loaded> eviction;
 
   /**
    * @param cacheBytes the most bytes of decoded segments the cache holds
@@ -48,7 +56,7 @@ public final class SegmentStorage implements AutoCloseable {
     this.readAhead = readAhead;
     this.cache = Caffeine.newBuilder()
         .maximumWeight(cacheBytes)
-        .weigher((Key key, Message[] messages) -> weight(messages))
+        .weigher((Key key, Loaded loaded) -> loaded.messages() == null ? 0 : weight(loaded.messages()))
         .executor(executor)
         .buildAsync();
     this.eviction = cache.synchronous().policy().eviction().orElseThrow();
@@ -84,10 +92,20 @@ public final class SegmentStorage implements AutoCloseable {
 
   /** Reads queue {@code queueId}'s cold segments back, through the cache. */
   public SegmentedLog.ColdReader reader(String queueId) {
-    return segment -> cache.get(new Key(queueId, segment), (key, ignored) -> load(key));
+    return segment -> {
+      Key key = new Key(queueId, segment);
+      CompletableFuture<Loaded> loading = cache.get(key, (k, ignored) -> load(k));
+      return loading.thenCompose(loaded -> {
+        if (loaded.failure() == null) {
+          return CompletableFuture.completedFuture(loaded.messages());
+        }
+        cache.asMap().remove(key, loading); // the next read tries the store again
+        return CompletableFuture.failedFuture(loaded.failure());
+      });
+    };
   }
 
-  private CompletableFuture<Message[]> load(Key key) {
+  private CompletableFuture<Loaded> load(Key key) {
     return store.read(key.queueId(), key.segment()).thenApplyAsync(row -> {
       if (row == null) {
         throw new SegmentMissingException("segment " + key.segment() + " of " + key.queueId()
@@ -102,8 +120,10 @@ public final class SegmentStorage implements AutoCloseable {
         }
         slots[(int) slot] = m;
       }
-      return slots;
-    }, executor).toCompletableFuture();
+      return new Loaded(slots, null);
+    }, executor).toCompletableFuture()
+        .exceptionally(failure -> new Loaded(null, failure instanceof CompletionException c && c.getCause() != null
+            ? c.getCause() : failure));
   }
 
   /** Every row of {@code queueId}, without data, ascending: for recovery. */

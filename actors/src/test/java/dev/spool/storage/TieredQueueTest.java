@@ -122,4 +122,46 @@ class TieredQueueTest {
     });
     get(second.shutdown());
   }
+
+  @Test
+  void aDamagedSegmentRowIsReportedAndNeverDelivered(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal").resolve("spool.db");
+    Spool first = Spool.start(config(file));
+    get(first.createQueue("orders", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    QueuePublisher publisher = first.createPublisher("orders", "shop");
+    for (int i = 0; i < 5_000; i += 250) {
+      List<Message> batch = new ArrayList<>();
+      for (int j = i; j < i + 250; j++) {
+        batch.add(Message.of("order", payload(j)));
+      }
+      get(publisher.publishAll(batch));
+    }
+    get(first.shutdown());
+    try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file)) {
+      // one byte of segment 1 (sequences 1025 to 2048) flipped, as a bad disk would
+      byte[] data;
+      try (ResultSet r = c.createStatement().executeQuery("SELECT data FROM segment WHERE segment = 1")) {
+        assertTrue(r.next(), "segment 1 is stored");
+        data = r.getBytes(1);
+      }
+      data[data.length / 2] ^= 1;
+      try (java.sql.PreparedStatement update = c.prepareStatement("UPDATE segment SET data = ? WHERE segment = 1")) {
+        update.setBytes(1, data);
+        assertEquals(1, update.executeUpdate());
+      }
+    }
+
+    Spool second = Spool.start(config(file));
+    List<dev.spool.SpoolEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    second.events().runForeach(events::add, org.apache.pekko.stream.Materializer.matFromSystem(second.system()));
+    QueueConsumer consumer = second.createConsumer("orders", ConsumerSettings.named("billing").prefetch(1000));
+    get(consumer.ready());
+    assertEquals(1024, readInOrder(consumer, 0, 1024), "segment 0 is intact");
+    assertTrue(get(consumer.readBatch(100, Duration.ofSeconds(3))).isEmpty(), "nothing of the damaged segment");
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> events.stream()
+        .anyMatch(e -> e instanceof dev.spool.SpoolEvent.SegmentUnreadable u && u.segment() == 1
+            && u.reason().contains("segment 1")));
+    assertEquals(1025, get(consumer.info()).cursor(), "the consumer waits before the damaged segment");
+    get(second.shutdown());
+  }
 }
