@@ -95,10 +95,10 @@ class BacklogTest {
     assertTrue(large[1] <= 1.5 * small[1] + 64 * 1024, "snapshot size " + large[1] + " vs " + small[1]);
   }
 
-  /** Recovery time (best of three starts) and the newest snapshot's size. */
+  /** Recovery time (best of five starts: the machine is shared) and the newest snapshot's size. */
   private long[] recovery(Path acked, long expected) throws Exception {
     long best = Long.MAX_VALUE;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
       String out = run("recover", 0, acked);
       Matcher m = RECOVERED.matcher(out);
       assertTrue(m.find(), out);
