@@ -20,6 +20,10 @@ package dev.spool;
  * @param consumers consumers of the queue
  * @param publishRate messages appended per second over the janitor's last interval
  * @param deliverRate deliveries per second over the janitor's last interval
+ * @param memoryBytes heap its retained messages take: the hot ones whole, those whose content is
+ *     only in stored segments 16 bytes each; what counts against the memory threshold
+ * @param storedMessages retained messages whose content is only in stored segments (a persistent
+ *     queue with a segment store), read back when a consumer reaches them
  */
 public record QueueStats(
     long firstSequence,
@@ -37,4 +41,15 @@ public record QueueStats(
     long deadLettered,
     int consumers,
     double publishRate,
-    double deliverRate) {}
+    double deliverRate,
+    long memoryBytes,
+    long storedMessages) {
+
+  /** Figures of a queue whose messages are all in memory. */
+  public QueueStats(long firstSequence, long lastSequence, long depth, long bytes, int segments, long published,
+      long duplicates, long delivered, long acked, long redelivered, long expired, long dropped, long deadLettered,
+      int consumers, double publishRate, double deliverRate) {
+    this(firstSequence, lastSequence, depth, bytes, segments, published, duplicates, delivered, acked, redelivered,
+        expired, dropped, deadLettered, consumers, publishRate, deliverRate, bytes, 0);
+  }
+}

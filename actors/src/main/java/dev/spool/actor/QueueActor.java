@@ -325,7 +325,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
         counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), retention.expired(),
         counters.dropped.sum() + retention.evicted(), counters.deadLettered.sum(), consumers.size(),
-        rates.publishRate(), rates.deliverRate()));
+        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages()));
   }
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {

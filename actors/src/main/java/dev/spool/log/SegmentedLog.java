@@ -86,6 +86,8 @@ public final class SegmentedLog implements LogView {
 
   /** Bytes the memory accounting holds for this log: hot messages whole, cold ones {@link #COLD_BYTES}. */
   private long heldBytes;
+  /** Retained messages that are cold. */
+  private long coldMessages;
 
   /** Reads a cold segment's messages back from storage. */
   @FunctionalInterface
@@ -263,6 +265,7 @@ public final class SegmentedLog implements LogView {
     retainedMessages++;
     retainedBytes += sizeBytes;
     heldBytes += COLD_BYTES;
+    coldMessages++;
     lastSequenceUnpublished = sequence;
   }
 
@@ -415,14 +418,24 @@ public final class SegmentedLog implements LogView {
         s.coldTimes[slot] = m.timestamp();
         s.slots[slot] = COLD;
         heldBytes -= m.sizeBytes() - COLD_BYTES;
+        coldMessages++;
       }
     }
     return before - heldBytes;
   }
 
-  /** What a released or removed slot gave back to the memory accounting. */
+  /** What a released or removed slot gave back to the memory accounting (a cold one also stops counting as cold). */
   private int heldBy(Object held) {
-    return held instanceof Message m ? m.sizeBytes() : COLD_BYTES;
+    if (held instanceof Message m) {
+      return m.sizeBytes();
+    }
+    coldMessages--;
+    return COLD_BYTES;
+  }
+
+  /** Retained messages whose content is only in storage. Writer only. */
+  public long coldMessages() {
+    return coldMessages;
   }
 
   /** The placeholder of a cold slot: its sequence, time and size, no content. */

@@ -82,6 +82,7 @@ class SegmentedLogColdTest {
     assertEquals(SEGMENT * (size - SegmentedLog.COLD_BYTES), freed);
     assertEquals(retained, log.retainedBytes(), "maxBytes still counts what is in storage");
     assertEquals(40, log.retainedMessages());
+    assertEquals(SEGMENT, log.coldMessages());
     assertEquals(retained - freed, log.heldBytes());
     for (long s = 1; s <= SEGMENT; s++) {
       assertNull(log.get(s), "not loaded");
@@ -151,7 +152,9 @@ class SegmentedLogColdTest {
     assertEquals(7, log.removedEpoch(20));
     assertFalse(log.cold(20));
 
+    assertEquals(2 * SEGMENT - 1, log.coldMessages(), "a removed message is not cold any more");
     assertEquals(10, log.releaseBefore(11));
+    assertEquals(2 * SEGMENT - 11, log.coldMessages());
     assertEquals(held - 11L * SegmentedLog.COLD_BYTES, log.heldBytes());
     assertEquals(48 - 11, log.retainedMessages());
     assertEquals((48 - 11) * size, log.retainedBytes());

@@ -120,6 +120,10 @@ final class SpoolMetrics implements AutoCloseable {
     List<Meter> m = new ArrayList<>();
     m.add(queueGauge("spool.queue.depth", "Messages retained", tags, queue, QueueStats::depth));
     m.add(queueGauge("spool.queue.bytes", "Bytes accounted to retained messages", tags, queue, QueueStats::bytes));
+    m.add(queueGauge("spool.queue.memory.bytes", "Heap the retained messages take", tags, queue,
+        QueueStats::memoryBytes));
+    m.add(queueGauge("spool.queue.stored.messages", "Retained messages only in stored segments", tags, queue,
+        QueueStats::storedMessages));
     m.add(queueGauge("spool.queue.last.sequence", "Highest sequence appended", tags, queue, QueueStats::lastSequence));
     m.add(queueGauge("spool.queue.consumers", "Consumers of the queue", tags, queue, QueueStats::consumers));
     m.add(queueGauge("spool.queue.publish.rate", "Messages appended per second", tags, queue, QueueStats::publishRate));
