@@ -555,8 +555,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
       timers.startSingleTimer(new GiveUpAgain(loaded.sequence(), loaded.attempts(), loaded.reason()), LOAD_RETRY);
       return this;
     }
-    Message message = loaded.messages() == null ? log.get(loaded.sequence())
-        : loaded.messages()[(int) ((loaded.sequence() - 1) & (log.segmentSize() - 1))];
+    // The loaded copy only while the log still retains it: removed or expired meanwhile, it is not dead-lettered.
+    Message message = log.get(loaded.sequence());
+    if (message == null && log.cold(loaded.sequence()) && loaded.messages() != null) {
+      message = loaded.messages()[(int) ((loaded.sequence() - 1) & (log.segmentSize() - 1))];
+    }
     settlements.giveUp(loaded.sequence(), loaded.attempts(), loaded.reason(), message);
     return dispatch();
   }

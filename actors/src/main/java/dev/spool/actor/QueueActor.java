@@ -578,7 +578,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> redrive(Redrive redrive, List<Message[]> held) {
-    if (redrive.from() <= redrive.to() && awaitsCold(redrive, redrive.from(), redrive.to(), Long.MAX_VALUE, held)) {
+    // Cold segments are loaded for one batch at most: a larger redrive moves what is loaded, the
+    // rest stays for the next call, so a dead-letter queue larger than the heap is never loaded whole.
+    if (redrive.from() <= redrive.to()
+        && awaitsCold(redrive, redrive.from(), redrive.to(), settings.maxBatchMessages(), held)) {
       return this;
     }
     List<Redrives.Source> sources;

@@ -251,7 +251,6 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return entry != null && entry.ref().equals(ref);
   }
 
-  /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
   /** Whether {@code requested} differs from {@code known} only in naming another encryption key: a rotation. */
   private static boolean rotatesKey(QueueSettings known, QueueSettings requested) {
     return known.encryptionKeyId() != null && requested.encryptionKeyId() != null
@@ -295,6 +294,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return this;
   }
 
+  /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
   private void define(String name, QueueSettings queueSettings, CreateQueue create) {
     if (!durable.registryWrites()) {
       if (create != null) {

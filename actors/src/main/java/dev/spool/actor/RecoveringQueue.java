@@ -71,7 +71,8 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
           "journal");
       SegmentStorage storage = TieredStorage.get(context.getSystem()).storage().orElse(null);
       return new RecoveringQueue(context, stash, () -> factory.create(context, journal, timers), manager, name,
-          settings.clock(), storage, QueueJournal.persistenceId(name, incarnation).id(), timers, journal);
+          settings.clock(), storage, QueueJournal.persistenceId(name, incarnation).id(), timers, journal,
+          settings.segmentSize());
     })));
   }
 
@@ -86,12 +87,13 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private final String storageId;
   private final TimerScheduler<QueueActor.Command> timers;
   private final ActorRef<QueueJournal.Command> journal;
+  private final int segmentSize;
 
   /** @param queue the queue to restore once the journal is read */
   private RecoveringQueue(ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
       Supplier<QueueActor> queue, ActorRef<QueueManager.Command> manager, String name, Clock clock,
       SegmentStorage storage, String storageId, TimerScheduler<QueueActor.Command> timers,
-      ActorRef<QueueJournal.Command> journal) {
+      ActorRef<QueueJournal.Command> journal, int segmentSize) {
     super(context);
     context.setLoggerName(RecoveringQueue.class);
     this.stash = stash;
@@ -103,6 +105,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     this.storageId = storageId;
     this.timers = timers;
     this.journal = journal;
+    this.segmentSize = segmentSize;
     this.condition = new JournalCondition(JournalHealth.State.RECOVERING, "reading the journal", clock.instant());
   }
 
@@ -159,8 +162,12 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private Behavior<QueueActor.Command> onRowsListed(RowsListed listed) {
     if (listed.failure() == null) {
       KeyRing keys = KeyRing.get(getContext().getSystem());
+      QueueJournal.Recovered recovered = listed.recovered();
       for (SegmentRow row : listed.rows()) {
-        if (row.keyId() != null && !keys.contains(row.keyId())) {
+        // only rows recovery reads: not garbage below the freed point or past the sealed one
+        boolean read = (row.segment() + 1) * segmentSize <= recovered.sealedThrough()
+            && (row.segment() + 1) * segmentSize >= recovered.freedBelow() && row.count() > 0;
+        if (read && row.keyId() != null && !keys.contains(row.keyId())) {
           // Found now, not when a consumer reaches the segment: the queue cannot serve all it holds.
           getContext().stop(journal);
           return broken(new SpoolException.EncryptionKeyMissing(row.keyId()));
@@ -190,10 +197,6 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     return stash.unstashAll(q);
   }
 
-  /**
-   * Not resumed into recovery (the journal's one answer is spent): the queue answers every command
-   * with this error, and the other queues are not held up.
-   */
   /** The missing encryption key that failed a journal read, anywhere in {@code cause}'s chain, or null. */
   private static SpoolException keyMissing(Throwable cause) {
     for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -204,6 +207,10 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     return null;
   }
 
+  /**
+   * Not resumed into recovery (the journal's one answer is spent): the queue answers every command
+   * with this error, and the other queues are not held up.
+   */
   private Behavior<QueueActor.Command> broken(RuntimeException e) {
     if (e instanceof Recovery.Refused) {
       getContext().getLog().error(e.getMessage()); // expected, and said in full: no stack trace

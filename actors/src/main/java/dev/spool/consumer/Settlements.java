@@ -261,7 +261,7 @@ public final class Settlements {
    * dropped (a message already removed, expired, was counted then).
    */
   public boolean drop(long sequence, int attempts) {
-    boolean counted = cursor.discard(sequence, batchSettled) && log.get(sequence) != null;
+    boolean counted = cursor.discard(sequence, batchSettled) && (log.get(sequence) != null || log.cold(sequence));
     if (counted) {
       state.stats().countDropped(1);
       trace(sequence, DeliveryTrace.Kind.DROPPED, attempts, -1);

@@ -250,7 +250,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     }
 
     List<Message> live() {
-      List<Message> out = new ArrayList<>(retained.size() - removed.size());
+      List<Message> out = new ArrayList<>(retained.size());
       for (Iterator<Message> it = retained.iterator(); it.hasNext(); ) {
         Message m = it.next();
         if (!removed.contains(m.sequence())) {

@@ -340,8 +340,14 @@ public final class SegmentedLog implements LogView {
       return CompletableFuture.failedFuture(new IllegalStateException("a cold segment with no segment store"));
     }
     return reader.read(segment.number).thenApply(messages -> {
-      segment.loaded = new WeakReference<>(messages);
-      return messages;
+      synchronized (segment) { // one copy reachable from the log: every reader holds the one get() sees
+        Message[] installed = segment.loadedMessages();
+        if (installed != null) {
+          return installed;
+        }
+        segment.loaded = new WeakReference<>(messages);
+        return messages;
+      }
     });
   }
 

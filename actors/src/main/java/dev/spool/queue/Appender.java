@@ -388,15 +388,15 @@ public final class Appender {
       if (needed > 0) {
         needed -= retention.cool(needed); // stored segments leave the heap before anything is evicted
       }
-      if (needed > 0 && log.oldest() != null) {
+      if (needed > 0 && retention.oldestInHeap()) {
         long freedBefore = eviction == null ? 0 : eviction.bytes();
         do {
           eviction = retention.evictOldest(eviction);
-        } while (eviction.bytes() - freedBefore < needed && log.oldest() != null);
+        } while (eviction.bytes() - freedBefore < needed && retention.oldestInHeap());
         eviction.release();
       } else if (memory.tryReserve(keptBytes, held)) {
         break;
-      } else if (log.oldest() == null) {
+      } else if (!retention.oldestInHeap()) {
         if (eviction != null) {
           eviction.finish();
         }

@@ -290,15 +290,25 @@ public final class Retention {
    */
   public long evictUnderPressure() {
     long excess = memory.excessOverLowWater();
-    if (queueSettings.overflow() != Overflow.DROP_OLDEST || excess == 0 || log.retainedBytes() == 0) {
+    if (queueSettings.overflow() != Overflow.DROP_OLDEST || excess == 0 || log.heldBytes() == 0) {
       return 0;
     }
-    long share = (long) Math.ceil((double) excess * log.retainedBytes() / Math.max(1, memory.bytes()));
+    long share = (long) Math.ceil((double) excess * log.heldBytes() / Math.max(1, memory.bytes()));
     Step eviction = null;
-    while ((eviction == null || eviction.bytes < share) && log.oldest() != null) {
+    while ((eviction == null || eviction.bytes < share) && oldestInHeap()) {
       eviction = evictOldest(eviction);
     }
     return eviction == null ? 0 : eviction.finish();
+  }
+
+  /**
+   * Whether the oldest retained message is in the heap, so evicting it frees memory. One only in
+   * stored segments frees 16 bytes: evicting a stored backlog for memory would lose it for nothing,
+   * so memory relief stops there (the queue's own maxLength and maxBytes still evict it).
+   */
+  boolean oldestInHeap() {
+    Message oldest = log.oldest();
+    return oldest != null && !log.cold(oldest.sequence());
   }
 
   /** Removes the messages a redrive moved (in sequence order), in one step. */

@@ -64,15 +64,16 @@ public final class Tiering implements Retention.Cooler {
     if (storing >= 0) {
       return;
     }
-    nextToStore = Math.max(nextToStore, (log.firstSequence() - 1) >>> shift);
-    while (log.sealed(nextToStore)) {
-      List<Message> messages = log.hotMessages(nextToStore);
-      if (!messages.isEmpty()) {
-        storing = nextToStore;
-        outlet.store(nextToStore, messages);
-        return;
-      }
-      nextToStore++; // released or removed whole before it was stored: nothing to keep
+    // Hot stored segments the log has freed since are nothing to cool.
+    long firstSegment = (log.firstSequence() - 1) >>> shift;
+    while (!hotStored.isEmpty() && hotStored.peekFirst() < firstSegment) {
+      hotStored.pollFirst();
+    }
+    if (log.sealed(nextToStore)) {
+      // Stored even when nothing of it is retained any more (an empty row): a row an earlier
+      // store left, whose outcome the journal never heard of, must not come back at recovery.
+      storing = nextToStore;
+      outlet.store(nextToStore, log.hotMessages(nextToStore));
     }
   }
 
@@ -130,6 +131,11 @@ public final class Tiering implements Retention.Cooler {
       }
     }
     return freed;
+  }
+
+  /** Stored segments still in the heap that it would cool. */
+  int hotStoredSegments() {
+    return hotStored.size();
   }
 
   /** Segments stored since the queue started. */

@@ -15,7 +15,8 @@ import java.util.List;
  * Stored beside the segment's data ({@link SegmentRow#index()}), so recovery rebuilds a queue's cold
  * segments from the index alone, about 10 bytes a message, without reading the data.
  *
- * <p>Form: a version byte, the count, the first message's append time; then per message its slot
+ * <p>Form: a version byte, the segment size it was written with, the count, the first message's
+ * append time; then per message its slot
  * in the segment, its size, and as unsigned varints its time after the first and its expiry (0: none).
  */
 public final class SegmentIndex {
@@ -36,6 +37,7 @@ public final class SegmentIndex {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 + messages.size() * 10);
     try (DataOutputStream out = new DataOutputStream(bytes)) {
       out.writeByte(VERSION);
+      out.writeInt(segmentSize);
       out.writeInt(messages.size());
       long base = messages.isEmpty() ? 0 : messages.get(0).timestamp();
       out.writeLong(base);
@@ -66,6 +68,12 @@ public final class SegmentIndex {
       int version = in.readUnsignedByte();
       if (version != VERSION) {
         throw new IllegalArgumentException("unknown segment index version " + version);
+      }
+      int writtenWith = in.readInt();
+      if (writtenWith != segmentSize) {
+        throw new IllegalArgumentException("segment " + segment + " was stored in segments of " + writtenWith
+            + " messages, but spool.segment-size is " + segmentSize + " now: set it back to " + writtenWith
+            + " (a persistent queue's stored segments keep the size they were written with)");
       }
       int count = in.readInt();
       if (count < 0 || count > segmentSize) {

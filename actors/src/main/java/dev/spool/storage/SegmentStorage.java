@@ -42,6 +42,9 @@ public final class SegmentStorage implements AutoCloseable {
   private final int readAhead;
   private final AsyncCache<Key, Loaded> cache;
   private final Policy.Eviction<Key, Loaded> eviction;
+  private static final long WEIGH_EVERY_NANOS = 100_000_000L;
+  private volatile long weighed;
+  private volatile long weighedAt = System.nanoTime() - WEIGH_EVERY_NANOS - 1;
 
   /**
    * @param cacheBytes the most bytes of decoded segments the cache holds
@@ -143,9 +146,17 @@ public final class SegmentStorage implements AutoCloseable {
     return store.deleteQueue(queueId);
   }
 
-  /** Bytes of decoded segments the cache holds now. */
+  /**
+   * Bytes of decoded segments the cache holds, as of at most {@link #WEIGH_EVERY_NANOS} ago: asked
+   * on every publish by the memory accounting, while weighing takes the cache's eviction lock.
+   */
   public long cachedBytes() {
-    return eviction.weightedSize().orElse(0);
+    long now = System.nanoTime();
+    if (now - weighedAt > WEIGH_EVERY_NANOS) {
+      weighedAt = now;
+      weighed = eviction.weightedSize().orElse(0);
+    }
+    return weighed;
   }
 
   @Override

@@ -68,4 +68,14 @@ class SealedJournalTest {
     recovered.apply(change(4, new long[0], 0, 2048));
     assertEquals(2110 - 2048, recovered.live().size());
   }
+
+  @Test
+  void moreSealedRemovalsThanTailMessagesStillSnapshotAndRecover() {
+    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    state.apply(publish(1, kib(1, 1025)));
+    // segment 0 stored; 3 of its messages evicted while a consumer holds sequence 1
+    state.apply(change(2, new long[] {10, 11, 12}, 0, 1024));
+    org.junit.jupiter.api.Assertions.assertDoesNotThrow(() -> state.snapshot(null), "a 1-message tail");
+    assertEquals(1, state.live().size());
+  }
 }

@@ -132,13 +132,17 @@ class TieringTest {
   }
 
   @Test
-  void aSegmentReleasedWholeBeforeItIsStoredIsSkipped() {
+  void aSegmentReleasedWholeBeforeItIsStoredIsStoredEmptySoThatNoOlderRowOfItComesBack() {
     QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
     Tiering t = tiering(q, Long.MAX_VALUE);
     publish(q, 2100);
     q.log.releaseBefore(1025);
     t.afterAppend();
-    assertEquals(List.of(1L), outlet.stores);
+    assertEquals(List.of(0L), outlet.stores);
+    assertEquals(List.of(0), outlet.storedCounts);
+    t.stored(0);
+    assertEquals(List.of(0L, 1L), outlet.stores);
+    assertEquals(List.of(1024L), outlet.sealed);
   }
 
   @Test
@@ -148,5 +152,19 @@ class TieringTest {
     publish(q, 3100);
     t.restored(2048);
     assertEquals(List.of(2L), outlet.stores);
+  }
+
+  @Test
+  void aQueueWhoseConsumersKeepUpDoesNotKeepTrackOfSegmentsFreedLongAgo() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    for (int segment = 0; segment < 200; segment++) {
+      publish(q, 1024);
+      t.afterAppend();
+      t.stored(segment);
+      q.log.releaseBefore(q.log.nextSequence()); // everything acknowledged and freed
+    }
+    t.afterAppend();
+    assertTrue(t.hotStoredSegments() < 2, "stored segments freed since are still listed: " + t.hotStoredSegments());
   }
 }

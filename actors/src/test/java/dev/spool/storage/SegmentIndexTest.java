@@ -43,6 +43,14 @@ class SegmentIndexTest {
   }
 
   @Test
+  void anIndexWrittenWithAnotherSegmentSizeIsRefusedSayingSo() {
+    byte[] index = SegmentIndex.encode(1, SEGMENT, List.of(Message.of("t", new byte[1]).appended(1025, 1, "p")));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SegmentIndex.decode(0, 2 * SEGMENT, index));
+    assertTrue(e.getMessage().contains("spool.segment-size"), e.getMessage());
+  }
+
+  @Test
   void aMessageOfAnotherSegmentIsRefused() {
     Message m = Message.of("t", new byte[1]).appended(5000, 1, "p");
     assertThrows(IllegalArgumentException.class, () -> SegmentIndex.encode(0, SEGMENT, List.of(m)));
