@@ -19,7 +19,8 @@ public record MemoryStats(long totalMessages, long totalBytes, long thresholdByt
    *
    * @param queue the queue
    * @param messages messages it retains
-   * @param bytes bytes accounted to them
+   * @param bytes heap they take, counted against the threshold (a message only in stored segments
+   *     counts 16 bytes, not its size)
    */
   public record QueueMemory(String queue, long messages, long bytes) {}
 }

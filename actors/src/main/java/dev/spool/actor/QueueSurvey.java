@@ -23,7 +23,7 @@ final class QueueSurvey {
   static MemoryStats memory(List<QueueInfo> queues, long threshold, boolean underPressure) {
     List<MemoryStats.QueueMemory> perQueue = queues.stream()
         .sorted(Comparator.comparing(QueueInfo::name))
-        .map(i -> new MemoryStats.QueueMemory(i.name(), i.stats().depth(), i.stats().bytes()))
+        .map(i -> new MemoryStats.QueueMemory(i.name(), i.stats().depth(), i.stats().memoryBytes()))
         .toList();
     long messages = 0;
     long bytes = 0;

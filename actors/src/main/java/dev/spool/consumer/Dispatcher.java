@@ -345,8 +345,16 @@ public final class Dispatcher<E> {
 
   /** Up to {@code max} deliveries for {@code owner}, redeliveries first. */
   public List<Delivery> take(int max, long owner) {
-    // sized for what is there to take, so that a full batch never copies its array as it grows
+    // Sized for what can be taken now, so that a full batch never copies its array as it grows and
+    // a consumer far behind does not allocate a batch's worth for a call its credit or a cold
+    // segment cuts short.
     long available = log.lastSequence() - cursor.next() + 1 + cursor.waiting();
+    if (state.explicit()) {
+      available = Math.min(available, Math.max(0, state.prefetch() - cursor.unsettled()) + cursor.waiting());
+    }
+    if (loading >= 0) {
+      available = cursor.waiting();
+    }
     List<Delivery> out = new ArrayList<>((int) Math.max(1, Math.min(max, available)));
     while (out.size() < max) {
       Delivery d = next(owner);

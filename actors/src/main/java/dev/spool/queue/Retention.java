@@ -212,10 +212,13 @@ public final class Retention {
         ? Long.MAX_VALUE
         : clock.millis() - queueSettings.retention().toMillis();
     long heldBefore = log.heldBytes();
+    long firstBefore = log.firstSequence();
     long count = log.releaseBefore(limit, appendedNotAfter);
     memory.release(heldBefore - log.heldBytes());
     expiries.dropBelow(log.firstSequence(), log.retainedMessages());
-    if (count > 0) {
+    // Also when only removed slots were freed (expired, evicted): the journal, and the segment rows,
+    // let go of them too.
+    if (count > 0 || log.firstSequence() > firstBefore) {
       freed.accept(log.firstSequence());
     }
     return count;

@@ -2,16 +2,17 @@ package dev.spool.queue;
 
 import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
-import java.util.ArrayDeque;
 import java.util.List;
+import java.util.TreeSet;
 
 /**
  * Moves a persistent queue's sealed segments to its segment store and, once stored, out of the
  * heap: the tail stays in memory, the backlog behind it lives in storage.
  *
- * <p>Every sealed segment is stored as soon as it is sealed, one at a time, oldest first: what is
- * stored is what the journal can forget (the queue journals how far it is stored, so snapshots
- * hold only the unsealed tail). A stored segment stays hot until memory is needed: when the queue's
+ * <p>Every sealed segment is stored as soon as it is sealed, oldest first, up to
+ * {@link #MAX_IN_FLIGHT} at once (so that on SQLite they share the writer's commits and storing
+ * keeps up with a fast publisher): what is stored is what the journal can forget. The queue
+ * journals how far every segment is stored, contiguously, so snapshots hold only the unsealed tail. A stored segment stays hot until memory is needed: when the queue's
  * hot bytes pass {@code maxHotBytes}, when the engine passes its low-water mark, or when a publish
  * would pass the threshold ({@link Retention#cool}). The oldest stored segments go first, so a
  * consumer at the tail never waits for storage.
@@ -36,12 +37,21 @@ public final class Tiering implements Retention.Cooler {
   private final long maxHotBytes;
   private final Outlet outlet;
   private final int shift;
-  /** The next segment to store; every retained message below it is stored. */
+  /** Segments stored at once at most. */
+  static final int MAX_IN_FLIGHT = 8;
+
+  /** Every retained message below this segment is stored. */
   private long nextToStore;
-  /** The segment being stored, or -1. */
-  private long storing = -1;
+  /** The next segment not handed to the store yet. */
+  private long nextToSubmit;
+  /** Segments being stored. */
+  private final TreeSet<Long> inFlight = new TreeSet<>();
+  /** Segments stored ahead of one still being stored. */
+  private final TreeSet<Long> storedAhead = new TreeSet<>();
+  /** Segments whose store failed, to hand to the store again. */
+  private final TreeSet<Long> failed = new TreeSet<>();
   /** Stored segments still in the heap, oldest first. */
-  private final ArrayDeque<Long> hotStored = new ArrayDeque<>();
+  private final TreeSet<Long> hotStored = new TreeSet<>();
   private long stored;
   private long cooled;
 
@@ -56,57 +66,70 @@ public final class Tiering implements Retention.Cooler {
   /** After recovery: everything below {@code sealedThrough} is stored already. */
   public void restored(long sealedThrough) {
     nextToStore = sealedThrough >>> shift;
+    nextToSubmit = nextToStore;
     afterAppend();
   }
 
   /** Messages joined the log: stores what they sealed. */
   public void afterAppend() {
-    if (storing >= 0) {
-      return;
-    }
     // Hot stored segments the log has freed since are nothing to cool.
     long firstSegment = (log.firstSequence() - 1) >>> shift;
-    while (!hotStored.isEmpty() && hotStored.peekFirst() < firstSegment) {
+    while (!hotStored.isEmpty() && hotStored.first() < firstSegment) {
       hotStored.pollFirst();
     }
-    if (log.sealed(nextToStore)) {
-      // Stored even when nothing of it is retained any more (an empty row): a row an earlier
-      // store left, whose outcome the journal never heard of, must not come back at recovery.
-      storing = nextToStore;
-      outlet.store(nextToStore, log.hotMessages(nextToStore));
+    if (!failed.isEmpty()) {
+      return; // nothing new until the failed ones are stored again, after the backoff (retry)
     }
+    while (inFlight.size() < MAX_IN_FLIGHT && log.sealed(nextToSubmit)) {
+      submit(nextToSubmit++);
+    }
+  }
+
+  private void submit(long segment) {
+    // Stored even when nothing of it is retained any more (an empty row): a row an earlier store
+    // left, whose outcome the journal never heard of, must not come back at recovery.
+    inFlight.add(segment);
+    outlet.store(segment, log.hotMessages(segment));
   }
 
   /** Segment {@code segment} is stored: the journal may forget it, and the heap may let it go. */
   public void stored(long segment) {
-    if (segment != storing) {
+    if (!inFlight.remove(segment)) {
       return;
     }
-    storing = -1;
     stored++;
     log.markStored(segment);
-    hotStored.addLast(segment);
-    nextToStore = segment + 1;
-    outlet.sealed(nextToStore << shift);
+    hotStored.add(segment);
+    storedAhead.add(segment);
+    long before = nextToStore;
+    while (storedAhead.remove(nextToStore)) {
+      nextToStore++;
+    }
+    if (nextToStore > before) {
+      outlet.sealed(nextToStore << shift);
+    }
     coolIfNeeded();
     afterAppend();
   }
 
   /** Storing {@code segment} failed: it stays hot; {@link #retry} tries again. */
   public void storeFailed(long segment) {
-    if (segment == storing) {
-      storing = -1;
+    if (inFlight.remove(segment)) {
+      failed.add(segment);
     }
   }
 
   /** After a failed store's backoff. */
   public void retry() {
+    while (!failed.isEmpty() && inFlight.size() < MAX_IN_FLIGHT) {
+      submit(failed.pollFirst());
+    }
     afterAppend();
   }
 
   /** Whether a store is under way. */
   public boolean storing() {
-    return storing >= 0;
+    return !inFlight.isEmpty();
   }
 
   /** Cools stored segments while this queue holds more than its hot share or the engine is past its low-water mark. */

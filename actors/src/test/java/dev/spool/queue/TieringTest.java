@@ -49,23 +49,32 @@ class TieringTest {
   }
 
   @Test
-  void storesSealedSegmentsOneAtATimeOldestFirstAndNeverTheTail() {
+  void storesSealedSegmentsOldestFirstAFewAtOnceAndNeverTheTail() {
     QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
     Tiering t = tiering(q, Long.MAX_VALUE);
     publish(q, 2500);
     t.afterAppend();
-    assertEquals(List.of(0L), outlet.stores, "one store under way at a time");
-    assertEquals(List.of(1024), outlet.storedCounts);
+    assertEquals(List.of(0L, 1L), outlet.stores, "both sealed segments, not the tail");
+    assertEquals(List.of(1024, 1024), outlet.storedCounts);
     t.afterAppend();
-    assertEquals(List.of(0L), outlet.stores);
+    assertEquals(List.of(0L, 1L), outlet.stores, "each once");
 
-    t.stored(0);
-    assertEquals(List.of(1024L), outlet.sealed, "the journal hears that everything up to 1024 is stored");
-    assertEquals(List.of(0L, 1L), outlet.stores);
     t.stored(1);
-    assertEquals(List.of(1024L, 2048L), outlet.sealed);
-    assertEquals(2, outlet.stores.size(), "segment 2 is the tail, still appended to");
+    assertTrue(outlet.sealed.isEmpty(), "segment 0 is not stored yet: nothing is sealed past it");
+    t.stored(0);
+    assertEquals(List.of(2048L), outlet.sealed, "the journal hears that everything up to 2048 is stored");
     assertTrue(q.log.get(1) != null, "stored segments stay hot until memory is needed");
+  }
+
+  @Test
+  void noMoreThanAFewSegmentsAreStoredAtOnce() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    Tiering t = tiering(q, Long.MAX_VALUE);
+    publish(q, 20 * 1024);
+    t.afterAppend();
+    assertEquals(Tiering.MAX_IN_FLIGHT, outlet.stores.size());
+    t.stored(0);
+    assertEquals(Tiering.MAX_IN_FLIGHT + 1, outlet.stores.size());
   }
 
   @Test
@@ -125,8 +134,11 @@ class TieringTest {
     assertFalse(t.storing());
     assertNotNull(q.log.get(1));
     assertTrue(outlet.sealed.isEmpty());
+    publish(q, 1100);
+    t.afterAppend();
+    assertEquals(List.of(0L), outlet.stores, "nothing new is stored before the failed one, after the backoff");
     t.retry();
-    assertEquals(List.of(0L, 0L), outlet.stores);
+    assertEquals(List.of(0L, 0L, 1L), outlet.stores);
     t.stored(0);
     assertTrue(q.log.cold(1), "a hot share of 0 cools every stored segment");
   }
@@ -138,10 +150,9 @@ class TieringTest {
     publish(q, 2100);
     q.log.releaseBefore(1025);
     t.afterAppend();
-    assertEquals(List.of(0L), outlet.stores);
-    assertEquals(List.of(0), outlet.storedCounts);
-    t.stored(0);
     assertEquals(List.of(0L, 1L), outlet.stores);
+    assertEquals(List.of(0, 1024), outlet.storedCounts, "segment 0 is stored empty");
+    t.stored(0);
     assertEquals(List.of(1024L), outlet.sealed);
   }
 
@@ -151,7 +162,7 @@ class TieringTest {
     Tiering t = tiering(q, Long.MAX_VALUE);
     publish(q, 3100);
     t.restored(2048);
-    assertEquals(List.of(2L), outlet.stores);
+    assertEquals(List.of(2L), outlet.stores, "segment 2 is sealed, 3 is the tail");
   }
 
   @Test
