@@ -72,6 +72,9 @@ final class TieredBench {
   private final long backlogBytes;
   private final int runs;
   private final Report report;
+  /** The parts to run: all unless {@code SPOOL_BENCH_TIERED} names some, comma-separated. */
+  private final List<String> parts = List.of(DurableBench.env("SPOOL_BENCH_TIERED", "publish,read-back,latency")
+      .split(","));
   private final Random random = new Random(42);
 
   TieredBench(boolean quick, String postgresUrl) {
@@ -124,13 +127,18 @@ final class TieredBench {
             + " queue, tiered storage on and off (closed loop)", "database", "tiered storage", "batch", "in flight",
         "msgs/s:%,.0f", "p99 ms:%.2f", "on/off:%.2f");
     for (Map.Entry<String, String> db : databases.entrySet()) {
-      publish(publish, db.getKey(), db.getValue());
+      if (parts.contains("publish")) {
+        publish(publish, db.getKey(), db.getValue());
+      }
     }
     Report.Table readBack = report.table("read-back", "Read-back of a backlog larger than the heap by a"
             + " consumer from earliest", "database", "message bytes", "backlog MiB:%,.0f", "filled at msgs/s:%,.0f",
         "API", "msgs/s:%,.0f", "MB/s:%,.1f");
     for (Map.Entry<String, String> db : databases.entrySet()) {
       for (int size : SIZES) {
+        if (!parts.contains("read-back")) {
+          break;
+        }
         readBack(readBack, db.getKey(), db.getValue(), size);
       }
     }
@@ -139,6 +147,9 @@ final class TieredBench {
         "database", "offered msgs/s:%,.0f", "backlog reader", "backlog read msgs/s:%,.0f", "p50 µs:%,.0f",
         "p99 µs:%,.0f", "p99.9 µs:%,.0f", "max µs:%,.0f");
     for (Map.Entry<String, String> db : databases.entrySet()) {
+      if (!parts.contains("latency")) {
+        break;
+      }
       latency(latency, db.getKey(), db.getValue());
     }
     notes();
@@ -369,6 +380,14 @@ final class TieredBench {
       String queue = "live";
       long backlog = backlogBytes / 100;
       fill(spool, queue, 100, backlog, false);
+      // the backlog readers exist before the live consumer: a queue keeps only what some consumer has yet to read
+      List<QueueConsumer> backlogReaders = new ArrayList<>();
+      for (int i = 0; i < windows; i++) {
+        QueueConsumer reader = spool.createConsumer(queue, ConsumerSettings.named("backlog-" + i)
+            .startAt(StartPosition.earliest()).prefetch(2 * READ_BATCH));
+        reader.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        backlogReaders.add(reader);
+      }
       QueueConsumer live = spool.createConsumer(queue, ConsumerSettings.named("live")
           .startAt(StartPosition.latest()).ackMode(AckMode.EXPLICIT).prefetch(1000));
       live.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -404,9 +423,7 @@ final class TieredBench {
         for (int w = 0; w < 2 * windows; w++) {
           boolean withReader = w % 4 == 1 || w % 4 == 2; // without, with, with, without, ...
           if (withReader) {
-            QueueConsumer reader = spool.createConsumer(queue, ConsumerSettings.named("backlog-" + readers++)
-                .startAt(StartPosition.earliest()).prefetch(2 * READ_BATCH));
-            reader.ready().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            QueueConsumer reader = backlogReaders.get(readers++);
             AtomicBoolean stop = new AtomicBoolean();
             CompletableFuture<Long> reading = CompletableFuture.supplyAsync(() -> {
               try {
