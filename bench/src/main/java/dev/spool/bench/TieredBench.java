@@ -9,6 +9,7 @@ import dev.spool.QueueConsumer;
 import dev.spool.QueuePublisher;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
+import dev.spool.SpoolException;
 import dev.spool.StartPosition;
 import dev.spool.bench.DurableBench.Run;
 import dev.spool.bench.DurableBench.Shape;
@@ -76,6 +77,8 @@ final class TieredBench {
   private final List<String> parts = List.of(DurableBench.env("SPOOL_BENCH_TIERED", "publish,read-back,latency")
       .split(","));
   private final Random random = new Random(42);
+  /** Batches the last fill had rejected with QueueFull. */
+  private long rejected;
 
   TieredBench(boolean quick, String postgresUrl) {
     this.quick = quick;
@@ -133,7 +136,7 @@ final class TieredBench {
     }
     Report.Table readBack = report.table("read-back", "Read-back of a backlog larger than the heap by a"
             + " consumer from earliest", "database", "message bytes", "backlog MiB:%,.0f", "filled at msgs/s:%,.0f",
-        "API", "msgs/s:%,.0f", "MB/s:%,.1f");
+        "fill batches rejected:%,.0f", "API", "msgs/s:%,.0f", "MB/s:%,.1f");
     for (Map.Entry<String, String> db : databases.entrySet()) {
       for (int size : SIZES) {
         if (!parts.contains("read-back")) {
@@ -161,13 +164,20 @@ final class TieredBench {
   private void publish(Report.Table table, String db, String database) throws Exception {
     Duration measured = Duration.ofMillis(quick ? 400 : 800);
     int repeats = quick ? 3 : 5;
-    Path onDir = Files.createTempDirectory("spool-bench-on");
-    Path offDir = Files.createTempDirectory("spool-bench-off");
-    Spool on = null;
-    Spool off = null;
+    // Two engines on one PostgreSQL database would share their queue manager's journal: there each
+    // run opens its engine afresh; SQLite files are apart, so both stay open.
+    boolean reopen = db.equals("postgres");
+    Map<String, Path> dirs = new LinkedHashMap<>();
+    Map<String, Spool> open = new LinkedHashMap<>();
+    Map<String, Map<String, Object>> configs = Map.of("on", Map.of("spool.storage.segment-store", db),
+        "off", Map.of("spool.storage.segment-store", ""));
     try {
-      on = DurableBench.start(db, onDir, true, postgresUrl, Map.of("spool.storage.segment-store", db));
-      off = DurableBench.start(db, offDir, false, postgresUrl, Map.of("spool.storage.segment-store", ""));
+      for (String variant : List.of("on", "off")) {
+        dirs.put(variant, Files.createTempDirectory("spool-bench-" + variant));
+        if (!reopen) {
+          open.put(variant, DurableBench.start(db, dirs.get(variant), true, postgresUrl, configs.get(variant)));
+        }
+      }
       byte[] payload = new byte[100];
       random.nextBytes(payload);
       for (Shape shape : PUBLISH_SHAPES) {
@@ -180,8 +190,18 @@ final class TieredBench {
         results.put("off", new ArrayList<>());
         for (int r = -1; r < repeats; r++) { // run -1 warms both up
           for (String variant : r % 2 == 0 ? List.of("on", "off") : List.of("off", "on")) {
-            Spool spool = variant.equals("on") ? on : off;
-            Run run = publishRun(spool, variant + "-" + shape.inFlight() + "-" + (r + 1), shape, batch, measured);
+            String queue = variant + "-" + shape.inFlight() + "-" + (r + 1);
+            Run run;
+            if (reopen) {
+              Spool spool = DurableBench.start(db, dirs.get(variant), true, postgresUrl, configs.get(variant));
+              try {
+                run = publishRun(spool, queue, shape, batch, measured);
+              } finally {
+                spool.shutdown().toCompletableFuture().get(60, TimeUnit.SECONDS);
+              }
+            } else {
+              run = publishRun(open.get(variant), queue, shape, batch, measured);
+            }
             if (r >= 0) {
               results.get(variant).add(run);
             }
@@ -204,13 +224,10 @@ final class TieredBench {
                 : ratio.max() >= 0.9 ? "missed (borderline)" : "MISSED");
       }
     } finally {
-      for (Spool s : new Spool[] {on, off}) {
-        if (s != null) {
-          s.shutdown().toCompletableFuture().get(60, TimeUnit.SECONDS);
-        }
+      for (Spool s : open.values()) {
+        s.shutdown().toCompletableFuture().get(60, TimeUnit.SECONDS);
       }
-      DurableBench.deleteRecursively(onDir);
-      DurableBench.deleteRecursively(offDir);
+      dirs.values().forEach(DurableBench::deleteRecursively);
     }
   }
 
@@ -235,6 +252,7 @@ final class TieredBench {
       long messages = backlogBytes / size;
       String queue = "backlog";
       double fillRate = fill(spool, queue, size, messages, false);
+      long fillRejected = rejected;
       // every reader exists before the first reads, so that the backlog stays for the last
       List<String> apis = new ArrayList<>();
       apis.add("warm-up");
@@ -267,7 +285,8 @@ final class TieredBench {
       for (Map.Entry<String, List<Double>> e : rates.entrySet()) {
         Figure rate = Figure.of(e.getValue());
         Figure mbps = Figure.of(e.getValue().stream().map(r -> r * size / 1e6).toList());
-        table.row(database, size, (double) messages * size / (1 << 20), fillRate, e.getKey(), rate, mbps);
+        table.row(database, size, (double) messages * size / (1 << 20), fillRate, fillRejected, e.getKey(), rate,
+            mbps);
         if (size == 100 && db.equals("sqlite")) {
           report.note("Read-back of 100-byte messages on SQLite, %s: %,.0f msgs/s (aim ≥ 500,000) — %s.", e.getKey(),
               rate.median(), rate.median() >= 500_000 ? (rate.min() >= 500_000 ? "met" : "met (borderline)")
@@ -295,7 +314,8 @@ final class TieredBench {
       payloads.add(p);
     }
     long start = System.nanoTime();
-    List<CompletableFuture<List<Long>>> window = new ArrayList<>();
+    rejected = 0;
+    java.util.ArrayDeque<Map.Entry<List<Message>, CompletableFuture<List<Long>>>> window = new java.util.ArrayDeque<>();
     for (long i = 0; i < messages; ) {
       int n = (int) Math.min(1000, messages - i);
       List<Message> batch = new ArrayList<>(n);
@@ -304,17 +324,42 @@ final class TieredBench {
         batch.add(Message.of("bench", distinct ? p.clone() : p));
       }
       i += n;
-      window.add(publisher.publishAll(batch).toCompletableFuture());
+      window.add(Map.entry(batch, publisher.publishAll(batch).toCompletableFuture()));
       if (window.size() == 8) {
-        window.remove(0).get(60, TimeUnit.SECONDS);
+        confirm(publisher, window.poll());
       }
     }
-    for (CompletableFuture<List<Long>> f : window) {
-      f.get(60, TimeUnit.SECONDS);
+    while (!window.isEmpty()) {
+      confirm(publisher, window.poll());
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    System.out.printf(Locale.ROOT, "  filled %,d messages of %d B in %.1f s%n", messages, size, seconds);
+    System.out.printf(Locale.ROOT, "  filled %,d messages of %d B in %.1f s, %,d batch(es) rejected with QueueFull"
+        + " and sent again%n", messages, size, seconds, rejected);
     return messages / seconds;
+  }
+
+  /**
+   * Waits for a batch's confirmation; a {@code QueueFull} rejection (the engine's memory threshold,
+   * reached when storing segments lags behind publishing) is counted and the batch sent again after
+   * a pause, as a client would on HTTP 429, for at most two minutes.
+   */
+  private void confirm(QueuePublisher publisher, Map.Entry<List<Message>, CompletableFuture<List<Long>>> sent)
+      throws Exception {
+    CompletableFuture<List<Long>> pending = sent.getValue();
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (true) {
+      try {
+        pending.get(60, TimeUnit.SECONDS);
+        return;
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (!(e.getCause() instanceof SpoolException.QueueFull) || System.nanoTime() > deadline) {
+          throw e;
+        }
+        rejected++;
+        Thread.sleep(20);
+        pending = publisher.publishAll(sent.getKey()).toCompletableFuture();
+      }
+    }
   }
 
   /**
