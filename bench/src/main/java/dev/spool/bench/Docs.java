@@ -54,7 +54,7 @@ final class Docs {
       Path file = results.resolve(suite + ".md");
       if (!Files.exists(file)) {
         md.append("## ").append(suite).append("\n\nNot run yet: `java -jar bench/target/spool-bench.jar ")
-            .append(suite).append("`.\n\n");
+            .append(suite.equals("durable-tiered") ? "durable --tiered" : suite).append("`.\n\n");
         continue;
       }
       // one level down: the suite's title becomes a section, its tables subsections
