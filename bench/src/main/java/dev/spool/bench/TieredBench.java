@@ -77,6 +77,7 @@ final class TieredBench {
   private final List<String> parts = List.of(DurableBench.env("SPOOL_BENCH_TIERED", "publish,read-back,latency")
       .split(","));
   private final Random random = new Random(42);
+  private String loadAtStart = "";
   /** Batches the last fill had to send again. */
   private long rejected;
 
@@ -117,6 +118,7 @@ final class TieredBench {
   }
 
   void run() throws Exception {
+    loadAtStart = loadAverage();
     Map<String, String> databases = new LinkedHashMap<>();
     databases.put("sqlite", "SQLite");
     if (postgresUrl != null && !postgresUrl.isBlank()) {
@@ -583,11 +585,21 @@ final class TieredBench {
     }
   }
 
+  private static String loadAverage() {
+    try {
+      return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+    } catch (java.io.IOException | RuntimeException e) {
+      return "unknown";
+    }
+  }
+
   private void notes() {
     report.note("Child JVM heap %d MiB; spool.storage defaults (hot-bytes-per-queue 32 MiB, cache-size 5 %% of the"
             + " heap, read-ahead 2); segments of 1024 messages; random (incompressible) payloads; uncompressed"
-            + " segments. Figures are medians (min–max) of %d run(s) per variant, variants alternating in one run.",
-        Runtime.getRuntime().maxMemory() >> 20, runs);
+            + " segments. Figures are medians (min–max), variants alternating in one run: publish %d paired runs,"
+            + " read-back %d readBatch and 1 stream read per backlog, latency %d windows each. Load average (1 min)"
+            + " at the start and end: %s and %s: the machine's other work is in these figures.",
+        Runtime.getRuntime().maxMemory() >> 20, quick ? 3 : 5, quick ? 1 : 2, quick ? 2 : 3, loadAtStart, loadAverage());
     report.note("Read-back: every reader is created before the first reads and reads the whole backlog, so all"
         + " but the hot tail (32 MiB) comes from the segment store; a discarded warm-up reader reads the first"
         + " fifth first, then readBatch, batches()%s. Fills send 1000-message batches, 8 outstanding; a batch"
