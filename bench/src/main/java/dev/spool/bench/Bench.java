@@ -8,7 +8,9 @@ import java.util.List;
  * {@code fanout} (in-JVM fan-out and latency at fixed rates beside Disruptor, blocking queues,
  * BroadcastHub and actors), {@code durable} (journal throughput, confirm latency and recovery
  * beside the database's JDBC ceiling and Redis Streams; PostgreSQL too when
- * {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when {@code redis-server} is installed),
+ * {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when {@code redis-server} is installed; then
+ * tiered storage in a 512 MiB child JVM, alone with {@code --tiered}: read-back of a backlog larger
+ * than the heap, tail latency beside a backlog reader, publishes with tiering on and off),
  * {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
  * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
  * Pekko HTTP route) and {@code poison} (handler throughput with 1 % poison messages beside none).
@@ -25,14 +27,20 @@ public final class Bench {
     String suite = a.stream().filter(s -> !s.startsWith("--")).findFirst().orElse("");
     try {
       switch (suite) {
-        case "durable" -> new DurableBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
+        case "durable" -> {
+          String postgres = System.getenv("SPOOL_BENCH_POSTGRES_URL");
+          if (!a.contains("--tiered")) {
+            new DurableBench(quick, postgres).run();
+          }
+          TieredBench.run(quick, postgres);
+        }
         case "fanout" -> new FanoutBench(quick).run();
         case "scale" -> new ScaleBench(quick).run();
         case "http" -> new HttpBench(quick).run();
         case "poison" -> PoisonBench.run(quick);
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|durable|scale|http|poison|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|durable [--tiered]|scale|http|poison|docs [--quick]");
           System.exit(2);
         }
       }

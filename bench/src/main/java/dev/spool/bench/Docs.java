@@ -12,7 +12,7 @@ import java.util.List;
  */
 final class Docs {
 
-  static final List<String> SUITES = List.of("fanout", "durable", "scale", "http");
+  static final List<String> SUITES = List.of("fanout", "durable", "durable-tiered", "scale", "http");
 
   private Docs() {}
 
@@ -35,6 +35,7 @@ final class Docs {
         mvn -B -q -DskipTests package
         java -jar bench/target/spool-bench.jar fanout     # in-JVM fan-out and latency
         SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable
+        SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable --tiered  # tiered storage only
         java -jar bench/target/spool-bench.jar scale
         java -jar bench/target/spool-bench.jar http       # needs wrk (apt-get install wrk)
         java -jar bench/target/spool-bench.jar docs       # rewrites this page from bench/results/
@@ -43,14 +44,17 @@ final class Docs {
         `durable` compares Redis Streams when `redis-server` is installed (`apt-get install
         redis-server`; the suite starts and stops its own) and PostgreSQL when
         `SPOOL_BENCH_POSTGRES_URL` is set (`.ci/postgres` starts a throwaway one). `--quick` runs a
-        short version of any suite in under a minute, written to `bench/results/quick/`.
+        short version of any suite in under a minute, written to `bench/results/quick/`. `durable`
+        ends with tiered storage (`durable-tiered` below) in a child JVM with a 512 MiB heap, so that
+        its 1 GiB backlog is larger than the heap; `SPOOL_BENCH_BACKLOG_MIB` sets another backlog and
+        `SPOOL_BENCH_JVM_OPTS` adds options to that JVM (a flight recording, for one).
 
         """);
     for (String suite : SUITES) {
       Path file = results.resolve(suite + ".md");
       if (!Files.exists(file)) {
         md.append("## ").append(suite).append("\n\nNot run yet: `java -jar bench/target/spool-bench.jar ")
-            .append(suite).append("`.\n\n");
+            .append(suite.equals("durable-tiered") ? "durable --tiered" : suite).append("`.\n\n");
         continue;
       }
       // one level down: the suite's title becomes a section, its tables subsections

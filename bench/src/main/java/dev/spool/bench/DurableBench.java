@@ -128,7 +128,7 @@ final class DurableBench {
   }
 
   /** One measured run. */
-  private record Run(double msgsPerSecond, double p50Ms, double p99Ms) {}
+  record Run(double msgsPerSecond, double p50Ms, double p99Ms) {}
 
   /** One system on one shape: the medians of its runs. */
   private record Measured(String system, String database, Shape shape, Figure rate, Figure p50, Figure p99) {
@@ -458,7 +458,7 @@ final class DurableBench {
   // ---- The two loops
 
   /** Asynchronous writes: one thread sends, up to {@code inFlight} outstanding. */
-  private static Run closedLoop(Shape shape, Duration duration, Supplier<CompletionStage<?>> send)
+  static Run closedLoop(Shape shape, Duration duration, Supplier<CompletionStage<?>> send)
       throws Exception {
     Histogram latency = new ConcurrentHistogram(3);
     Semaphore slots = new Semaphore(shape.inFlight());
@@ -690,7 +690,12 @@ final class DurableBench {
   // ---- Spool's configuration
 
   private Config config(String db, Path dir) {
-    Map<String, Object> overrides = new HashMap<>();
+    return config(db, dir, postgresUrl, Map.of());
+  }
+
+  /** Spool's configuration for {@code db} ("sqlite" or "postgres") in {@code dir}, the service's defaults under {@code extra}. */
+  static Config config(String db, Path dir, String postgresUrl, Map<String, Object> extra) {
+    Map<String, Object> overrides = new HashMap<>(extra);
     overrides.put("spool.data-dir", dir.toString());
     overrides.put("spool.journal.database", db);
     if (db.equals("postgres")) {
@@ -704,13 +709,19 @@ final class DurableBench {
   }
 
   private Spool start(String db, Path dir, boolean fresh) throws Exception {
+    return start(db, dir, fresh, postgresUrl, Map.of());
+  }
+
+  /** A started, ready Spool; {@code fresh} empties PostgreSQL's tables first. */
+  static Spool start(String db, Path dir, boolean fresh, String postgresUrl, Map<String, Object> extra)
+      throws Exception {
     if (db.equals("postgres") && fresh) {
       try (Connection c = DriverManager.getConnection(postgresUrl, env("SPOOL_BENCH_POSTGRES_USER", "spool"),
           env("SPOOL_BENCH_POSTGRES_PASSWORD", "spool")); Statement s = c.createStatement()) {
-        s.execute("DROP TABLE IF EXISTS event_tag, event_journal, snapshot");
+        s.execute("DROP TABLE IF EXISTS event_tag, event_journal, snapshot, spool_segment");
       }
     }
-    Config config = config(db, dir);
+    Config config = config(db, dir, postgresUrl, extra);
     JournalSchema.ensure(config);
     Spool spool = Spool.start(config);
     try {
