@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.Supplier;
 import dev.spool.journal.StreamingSerializer;
+import dev.spool.storage.ByteInput;
 import dev.spool.storage.GcmCipher;
 import dev.spool.storage.KeyRing;
 import dev.spool.storage.MessageFormat;
@@ -190,7 +191,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   @Override
   public Object fromBinary(byte[] bytes, String manifest) throws NotSerializableException {
     try {
-      return read(new Bytes(bytes), manifest);
+      return read(new ByteInput(bytes), manifest);
     } catch (NotSerializableException e) {
       throw e;
     } catch (IOException e) {
@@ -368,7 +369,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
         throw new IOException("encrypted messages do not authenticate under key '" + keyId
             + "': damaged, or written with a different key under that id");
       }
-      Bytes frame = new Bytes(plain);
+      ByteInput frame = new ByteInput(plain);
       MessageFormat.readMessages(new DataInputStream(frame), messages);
       if (frame.read() != -1) {
         throw new IOException("bytes after the messages of an encrypted frame");
@@ -623,32 +624,4 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     }
   }
 
-  /** A byte array as a stream, without the locking of ByteArrayInputStream: recovery reads millions of fields. */
-  private static final class Bytes extends InputStream {
-    private final byte[] bytes;
-    private int position;
-
-    Bytes(byte[] bytes) {
-      this.bytes = bytes;
-    }
-
-    @Override
-    public int read() {
-      return position < bytes.length ? bytes[position++] & 0xff : -1;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) {
-      if (len == 0) {
-        return 0;
-      }
-      int n = Math.min(len, bytes.length - position);
-      if (n <= 0) {
-        return -1;
-      }
-      System.arraycopy(bytes, position, b, off, n);
-      position += n;
-      return n;
-    }
-  }
 }

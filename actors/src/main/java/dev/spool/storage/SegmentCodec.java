@@ -132,7 +132,7 @@ public final class SegmentCodec {
       case ZSTD -> unzstd(row, plain);
     };
     List<Message> messages;
-    Input in = new Input(serialized);
+    ByteInput in = new ByteInput(serialized);
     try {
       DataInputStream fields = new DataInputStream(in);
       long segment = fields.readLong();
@@ -263,38 +263,5 @@ public final class SegmentCodec {
 
   private static SpoolException.SegmentCorrupt corrupt(SegmentRow row, String problem) {
     return new SpoolException.SegmentCorrupt(row.queueId(), row.segment(), problem);
-  }
-
-  /** A byte array as a stream that tells what is left, without ByteArrayInputStream's locking. */
-  private static final class Input extends InputStream {
-    private final byte[] bytes;
-    private int position;
-
-    Input(byte[] bytes) {
-      this.bytes = bytes;
-    }
-
-    int remaining() {
-      return bytes.length - position;
-    }
-
-    @Override
-    public int read() {
-      return position < bytes.length ? bytes[position++] & 0xff : -1;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) {
-      if (len == 0) {
-        return 0;
-      }
-      int n = Math.min(len, bytes.length - position);
-      if (n <= 0) {
-        return -1;
-      }
-      System.arraycopy(bytes, position, b, off, n);
-      position += n;
-      return n;
-    }
   }
 }
