@@ -28,7 +28,9 @@ import org.junit.jupiter.api.Test;
  * second, snapshots at their default interval. The heap must not run out: publishes are refused
  * with {@code QueueFull} (HTTP 429) first, snapshots that do not fit wait. Then {@code kill -9}
  * and a restart at the same heap under the same load: the queue recovers (or is refused loudly),
- * and the JVM does not die.
+ * and the JVM does not die. Without a segment store ({@code spool.storage.segment-store = ""}, as an
+ * embedding application may run), so that the backlog stays in the heap: with one, it goes to
+ * storage instead, which {@code BacklogTest} shows.
  */
 class OverloadTest {
 
@@ -36,10 +38,12 @@ class OverloadTest {
   /** The PostgreSQL schema the overload runs use, apart from other tests' tables. */
   private static final String PG_SCHEMA = "spool_overload";
   private static final Pattern FIELD = Pattern.compile("(\\w+)=([^ ]+)");
+  /** No segment store: a persistent queue keeps its backlog in the heap. */
+  private static final String IN_HEAP = "-Dspool.storage.segment-store=";
 
   @Test
   void aSmallHeapRefusesPublishesInsteadOfRunningOutAndRestarts() throws Exception {
-    overload("256m", 50, 20, List.of());
+    overload("256m", 50, 20, List.of(IN_HEAP));
   }
 
   /**
@@ -48,20 +52,20 @@ class OverloadTest {
    */
   @Test
   void onPostgresASmallHeapPostponesSnapshotsThatDoNotFit() throws Exception {
-    long postponed = overload("256m", 50, 20, postgres("-Dspool.persistence.snapshot-every=500"));
+    long postponed = overload("256m", 50, 20, postgres(IN_HEAP, "-Dspool.persistence.snapshot-every=500"));
     assertTrue(postponed > 0, "a snapshot fell due when it did not fit, and waited");
   }
 
   @Test
   @Tag("slow")
   void fiveMinutesAt512MegabytesRefusePublishesInsteadOfRunningOutAndRestart() throws Exception {
-    overload("512m", 300, 60, List.of());
+    overload("512m", 300, 60, List.of(IN_HEAP));
   }
 
   @Test
   @Tag("slow")
   void onPostgresFiveMinutesAt512MegabytesRefusePublishesInsteadOfRunningOutAndRestart() throws Exception {
-    overload("512m", 300, 60, postgres());
+    overload("512m", 300, 60, postgres(IN_HEAP));
   }
 
   /**
