@@ -21,8 +21,10 @@ class MessageRoutesTest {
 
   @BeforeAll
   static void start() {
-    // Small segments, so that acknowledged messages are freed after a few (memory is freed in whole segments).
-    server = TestServer.start(com.typesafe.config.ConfigFactory.parseString("spool.segment-size = 16")
+    // Small segments, so that acknowledged messages are freed after a few (memory is freed in whole
+    // segments); no janitor tick during a test, so that only the test's own collection frees them.
+    server = TestServer.start(com.typesafe.config.ConfigFactory.parseString("spool.segment-size = 16\n"
+            + "spool.janitor.interval = 1h")
         .withFallback(TestServer.tokens()));
   }
 
