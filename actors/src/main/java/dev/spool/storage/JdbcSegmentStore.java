@@ -57,7 +57,7 @@ public final class JdbcSegmentStore implements SegmentStore {
       // to compress it again, and reads it back without decompressing.
       "ALTER TABLE spool_segment ALTER COLUMN data SET STORAGE EXTERNAL"};
 
-  private static final String COLUMNS = "queue_id, segment, count, codec, key_id, checksum, idx";
+  private static final String COLUMNS = SegmentColumns.COLUMNS;
   private static final String WRITE = "INSERT INTO spool_segment (" + COLUMNS + ", data)"
       + " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
       + " ON CONFLICT (queue_id, segment) DO UPDATE SET count = excluded.count, codec = excluded.codec,"
@@ -150,14 +150,7 @@ public final class JdbcSegmentStore implements SegmentStore {
     }
     return submit(s -> {
       PreparedStatement p = s.prepare(WRITE);
-      p.setString(1, row.queueId());
-      p.setLong(2, row.segment());
-      p.setInt(3, row.count());
-      p.setInt(4, row.codec());
-      p.setString(5, row.keyId());
-      p.setLong(6, row.checksum());
-      p.setBytes(7, row.index());
-      p.setBytes(8, row.data());
+      SegmentColumns.bind(p, row);
       p.executeUpdate();
       return null;
     });
@@ -170,7 +163,7 @@ public final class JdbcSegmentStore implements SegmentStore {
       p.setString(1, queueId);
       p.setLong(2, segment);
       try (ResultSet rs = p.executeQuery()) {
-        return rs.next() ? row(rs, rs.getBytes(8)) : null;
+        return rs.next() ? SegmentColumns.read(rs, rs.getBytes(8)) : null;
       }
     });
   }
@@ -183,7 +176,7 @@ public final class JdbcSegmentStore implements SegmentStore {
       List<SegmentRow> rows = new ArrayList<>();
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
-          rows.add(row(rs, null));
+          rows.add(SegmentColumns.read(rs, null));
         }
       }
       return rows;
@@ -211,10 +204,6 @@ public final class JdbcSegmentStore implements SegmentStore {
     });
   }
 
-  private static SegmentRow row(ResultSet rs, byte[] data) throws SQLException {
-    return new SegmentRow(rs.getString(1), rs.getLong(2), rs.getInt(3), rs.getBytes(7), rs.getInt(4),
-        rs.getString(5), rs.getLong(6), data);
-  }
 
   private <T> CompletableFuture<T> submit(Work<T> work) {
     CompletableFuture<T> result = new CompletableFuture<>();

@@ -24,7 +24,7 @@ import java.util.concurrent.CompletionStage;
  */
 public final class SqliteSegmentStore implements SegmentStore {
 
-  private static final String COLUMNS = "queue_id, segment, count, codec, key_id, checksum, idx";
+  private static final String COLUMNS = SegmentColumns.COLUMNS;
 
   private final SqliteStore store;
   private volatile boolean closed;
@@ -44,14 +44,7 @@ public final class SqliteSegmentStore implements SegmentStore {
     return store.write(c -> {
       try (PreparedStatement p = c.prepareStatement("INSERT OR REPLACE INTO segment (" + COLUMNS
           + ", data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-        p.setString(1, row.queueId());
-        p.setLong(2, row.segment());
-        p.setInt(3, row.count());
-        p.setInt(4, row.codec());
-        p.setString(5, row.keyId());
-        p.setLong(6, row.checksum());
-        p.setBytes(7, row.index());
-        p.setBytes(8, row.data());
+        SegmentColumns.bind(p, row);
         p.executeUpdate();
       }
       return null;
@@ -69,7 +62,7 @@ public final class SqliteSegmentStore implements SegmentStore {
         p.setString(1, queueId);
         p.setLong(2, segment);
         try (ResultSet rs = p.executeQuery()) {
-          return rs.next() ? row(rs, rs.getBytes(8)) : null;
+          return rs.next() ? SegmentColumns.read(rs, rs.getBytes(8)) : null;
         }
       }
     });
@@ -88,7 +81,7 @@ public final class SqliteSegmentStore implements SegmentStore {
         List<SegmentRow> rows = new ArrayList<>();
         try (ResultSet rs = p.executeQuery()) {
           while (rs.next()) {
-            rows.add(row(rs, null));
+            rows.add(SegmentColumns.read(rs, null));
           }
         }
         return rows;
@@ -122,10 +115,6 @@ public final class SqliteSegmentStore implements SegmentStore {
     });
   }
 
-  private static SegmentRow row(ResultSet rs, byte[] data) throws SQLException {
-    return new SegmentRow(rs.getString(1), rs.getLong(2), rs.getInt(3), rs.getBytes(7), rs.getInt(4),
-        rs.getString(5), rs.getLong(6), data);
-  }
 
   private <T> CompletableFuture<T> closed() {
     return CompletableFuture.failedFuture(new JournalUnavailableException("the segment store of "
