@@ -1,6 +1,7 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
 import dev.spool.actor.EventListener;
 import dev.spool.actor.Janitor;
 import dev.spool.actor.QueueActor;
@@ -9,6 +10,7 @@ import dev.spool.storage.KeyRing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
@@ -77,13 +79,30 @@ public final class Spool {
 
   /** Spool on an actor system of its own, configured by {@code config} (e.g. {@code ConfigFactory.load()}). */
   public static Spool start(Config config) {
-    ActorSystem<?> system = ActorSystem.create(Behaviors.empty(), "spool", config);
+    ActorSystem<?> system = ActorSystem.create(Behaviors.empty(), "spool", clusterMode(config));
     try {
       return new Spool(system, SpoolExtension.ID.apply(system), true);
     } catch (RuntimeException e) {
       system.terminate(); // a bad setting (an encryption key …) must not leave the system running
       throw e;
     }
+  }
+
+  /**
+   * In cluster mode, the actor system is a cluster member, and {@code spool.cluster.seed-nodes}
+   * (comma-separated, the form an environment variable gives) replaces {@code pekko.cluster.seed-nodes}.
+   */
+  static Config clusterMode(Config config) {
+    if (!config.getBoolean("spool.cluster.enabled")) {
+      return config;
+    }
+    Config member = config.withValue("pekko.actor.provider", ConfigValueFactory.fromAnyRef("cluster"));
+    String seeds = config.getString("spool.cluster.seed-nodes").trim();
+    if (!seeds.isEmpty()) {
+      List<String> nodes = Arrays.stream(seeds.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+      member = member.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(nodes));
+    }
+    return member;
   }
 
   /**

@@ -38,6 +38,13 @@ public sealed interface SpoolEvent {
   record QueueDeleted(Instant at, String queue) implements SpoolEvent {}
 
   /**
+   * In cluster mode, a transient queue started again on another member after the member that held
+   * it left or crashed: its messages and consumers were lost with that member, and it starts empty.
+   * Persistent queues are never lost: they recover from the shared journal.
+   */
+  record QueueLost(Instant at, String queue) implements SpoolEvent {}
+
+  /**
    * A message was appended (only when {@code spool.events.message-added} is on: one event per
    * message is costly). Carries the message's group, if it has one.
    *

@@ -1,5 +1,6 @@
 package dev.spool;
 
+import dev.spool.actor.ClusterQueueManager;
 import dev.spool.actor.ConsumerActor;
 import dev.spool.actor.QueueManager;
 import dev.spool.storage.KeyRing;
@@ -44,13 +45,38 @@ final class SpoolExtension implements Extension {
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
     KeyRing.get(system); // loaded and checked now: a bad key stops the start, not a queue's first write
     this.settings = settings;
-    this.manager = system.systemActorOf(QueueManager.create(settings, Spool.version(), ready), name, Props.empty());
+    ClusterSettings cluster = ClusterSettings.create(system.settings().config());
+    if (cluster.enabled()) {
+      requireClusterReady(system, settings);
+    }
+    this.manager = system.systemActorOf(cluster.enabled()
+        ? ClusterQueueManager.create(settings, cluster, name, Spool.version(), ready)
+        : QueueManager.create(settings, Spool.version(), ready), name, Props.empty());
     // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let
     // handler calls finish, then stop the engine, after services stopped taking requests.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
     shutdown.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), name + "-drain",
         () -> drain(system).thenApply(drained -> Done.getInstance()));
     shutdown.addTask(CoordinatedShutdown.PhaseServiceStop(), name + "-stop", () -> stop(system));
+  }
+
+  /**
+   * Cluster mode needs the cluster provider and a journal every member reaches: the embedded
+   * SQLite file is one member's, so another member could not recover its queues (and two would
+   * write two different files under one name).
+   */
+  private static void requireClusterReady(ActorSystem<?> system, SpoolSettings settings) {
+    String provider = system.settings().config().getString("pekko.actor.provider");
+    if (!provider.equals("cluster") && !provider.equals("org.apache.pekko.cluster.ClusterActorRefProvider")) {
+      throw new SpoolException.InvalidConfiguration("spool.cluster.enabled is on, but the actor system is not a"
+          + " cluster member: set pekko.actor.provider = cluster (Spool.start does so itself)");
+    }
+    String journal = settings.persistence().journalPluginId();
+    if (journal.isEmpty() || journal.startsWith("spool.journal.sqlite")) {
+      throw new SpoolException.InvalidConfiguration("cluster mode needs a journal every member shares: set"
+          + " spool.journal.database = postgres (SPOOL_JOURNAL=postgres) with its URL; the embedded SQLite journal"
+          + " is one member's file" + (journal.isEmpty() ? " (no journal is configured)" : ""));
+    }
   }
 
   /** Completes once the engine serves every queue; durable queues recover before this completes. */

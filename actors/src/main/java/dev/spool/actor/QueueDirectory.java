@@ -1,0 +1,417 @@
+package dev.spool.actor;
+
+import dev.spool.ClusterSettings;
+import dev.spool.Created;
+import dev.spool.Durability;
+import dev.spool.Names;
+import dev.spool.QueueInfo;
+import dev.spool.QueueSettings;
+import dev.spool.SpoolEvent;
+import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
+import dev.spool.durable.JournalCleanup;
+import dev.spool.durable.QueueJournal;
+import dev.spool.durable.QueueRegistry;
+import dev.spool.durable.RegistryEvent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * The cluster's list of queues (cluster mode), a cluster singleton: it alone writes the registry of
+ * queues to the shared journal, decides creations and deletions, tells each {@link QueueEntity} its
+ * definition when it starts, and keeps persistent queues running wherever sharding places them: it
+ * wakes each one at start, when a member is removed and every {@code spool.cluster.wake-interval}.
+ * Transient queues are in the registry too, so that their names are cluster-wide; their messages
+ * live on one member only.
+ */
+public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Command> {
+
+  /** What the directory understands. */
+  public interface Command {}
+
+  /** Create a queue; idempotent for equal settings. */
+  public record Create(String name, QueueSettings settings, ActorRef<StatusReply<Created<QueueInfo>>> replyTo)
+      implements Command, Request<Created<QueueInfo>> {}
+
+  /** Delete a queue with its messages and consumers. */
+  public record Delete(String name, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
+
+  /** Describe every queue, by name. */
+  public record ListQueues(ActorRef<StatusReply<List<QueueInfo>>> replyTo)
+      implements Command, Request<List<QueueInfo>> {}
+
+  /** From a starting entity: its queue's definition. */
+  public record Lookup(String name, ActorRef<StatusReply<Definition>> replyTo) implements Command, Request<Definition> {}
+
+  /**
+   * A queue's definition.
+   *
+   * @param queue the queue, or {@code null} when no queue has that name
+   * @param fresh whether it starts because it was just created (a transient queue starting otherwise
+   *     was lost with the member that held it)
+   */
+  public record Definition(RegistryEvent.QueueDefined queue, boolean fresh) {}
+
+  private record RegistryReply(QueueRegistry.Reply reply) implements Command {}
+
+  private record Defined(String name, Throwable failure) implements Command {}
+
+  private record Removed(Delete delete, RegistryEvent.QueueDefined queue, Throwable failure) implements Command {}
+
+  private record Rotated(Create create, RegistryEvent.QueueDefined queue, Throwable failure) implements Command {}
+
+  private enum WakeAll implements Command {
+    INSTANCE
+  }
+
+  private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command {}
+
+  /** Commands held while the registry is read. */
+  private static final int STASH = 10_000;
+
+  static Behavior<Command> create(SpoolSettings settings, ClusterSettings cluster, String engine) {
+    return Behaviors.supervise(Behaviors.<Command>withStash(STASH, stash -> Behaviors.setup(context ->
+            Behaviors.withTimers(timers -> new QueueDirectory(context, stash, timers, settings, cluster, engine)
+                .starting()))))
+        .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+            settings.persistence().restartMaxBackoff(), 0.2));
+  }
+
+  private final SpoolSettings settings;
+  private final StashBuffer<Command> stash;
+  private final EntityTypeKey<QueueActor.Command> key;
+  private final ActorRef<QueueRegistry.Command> registry;
+  private final DurableQueues<Create> durable;
+  private final Map<String, RegistryEvent.QueueDefined> queues = new HashMap<>();
+  /** Created and not yet started: their first start is not a loss. */
+  private final Set<String> fresh = new HashSet<>();
+
+  private QueueDirectory(ActorContext<Command> context, StashBuffer<Command> stash, TimerScheduler<Command> timers,
+      SpoolSettings settings, ClusterSettings cluster, String engine) {
+    super(context);
+    context.setLoggerName(QueueDirectory.class);
+    this.settings = settings;
+    this.stash = stash;
+    this.key = QueueEntity.key(engine);
+    ActorRef<QueueRegistry.Reply> replies = context.messageAdapter(QueueRegistry.Reply.class, RegistryReply::new);
+    this.registry = context.spawn(
+        Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
+            .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+                settings.persistence().restartMaxBackoff(), 0.2)),
+        "registry");
+    this.durable = new DurableQueues<>(true, new CompletableFuture<>(), settings.clock(), context.getLog());
+    timers.startTimerWithFixedDelay(WakeAll.INSTANCE, cluster.wakeInterval());
+    Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
+        context.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new), ClusterEvent.MemberRemoved.class));
+  }
+
+  /** Until the registry is read: commands wait (or are refused once a read failed). */
+  private Behavior<Command> starting() {
+    return Behaviors.receive(Command.class)
+        .onMessage(RegistryReply.class, reply -> {
+          if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
+            queues.putAll(recovered.queues());
+            durable.registryRead(0);
+            getContext().getLog().info("queue directory: {} queues in the registry", queues.size());
+            if (!queues.containsKey(settings.defaultQueue())) {
+              define(settings.defaultQueue(), QueueSettings.defaults(), null);
+            }
+            wakeAll();
+            return stash.unstashAll(this);
+          }
+          durable.registryUnavailable(((QueueRegistry.Unavailable) reply.reply()).cause());
+          SpoolException refusal = durable.refusal();
+          stash.forEach(waiting -> refuse(waiting, refusal));
+          stash.clear();
+          return Behaviors.same();
+        })
+        .onMessageEquals(WakeAll.INSTANCE, Behaviors::same)
+        .onMessage(MemberRemoved.class, removed -> Behaviors.same())
+        .onAnyMessage(command -> {
+          if (durable.registryFailed()) {
+            refuse(command, durable.refusal());
+          } else if (stash.isFull()) {
+            refuse(command, new SpoolException.Timeout("Spool is still reading its list of queues; try again"));
+          } else {
+            stash.stash(command);
+          }
+          return Behaviors.same();
+        })
+        .build();
+  }
+
+  private static void refuse(Command command, SpoolException e) {
+    if (command instanceof Request<?> request) {
+      Request.fail(request, e);
+    }
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Create.class, this::onCreate)
+        .onMessage(Delete.class, this::onDelete)
+        .onMessage(ListQueues.class, this::onList)
+        .onMessage(Lookup.class, this::onLookup)
+        .onMessage(Defined.class, this::onDefined)
+        .onMessage(Removed.class, this::onRemoved)
+        .onMessage(Rotated.class, this::onRotated)
+        .onMessage(RegistryReply.class, this::onRegistryReply)
+        .onMessageEquals(WakeAll.INSTANCE, this::onWakeAll)
+        .onMessage(MemberRemoved.class, removed -> onWakeAll())
+        .build();
+  }
+
+  private Behavior<Command> onRegistryReply(RegistryReply reply) {
+    if (reply.reply() instanceof QueueRegistry.Unavailable unavailable) {
+      durable.registryUnavailable(unavailable.cause());
+    } else {
+      durable.registryAnswered();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onWakeAll() {
+    wakeAll();
+    return this;
+  }
+
+  /** Starts every persistent queue that is not running (a running one ignores the wake). */
+  private void wakeAll() {
+    ClusterSharding sharding = ClusterSharding.get(getContext().getSystem());
+    for (RegistryEvent.QueueDefined q : queues.values()) {
+      if (q.settings().durability() == Durability.PERSISTENT) {
+        sharding.entityRefFor(key, q.name()).tell(QueueEntity.Wake.INSTANCE);
+      }
+    }
+  }
+
+  private Behavior<Command> onLookup(Lookup lookup) {
+    RegistryEvent.QueueDefined q = queues.get(lookup.name());
+    lookup.replyTo().tell(StatusReply.success(new Definition(q, q != null && fresh.remove(lookup.name()))));
+    return this;
+  }
+
+  // ---- creation
+
+  private Behavior<Command> onCreate(Create create) {
+    try {
+      Names.requireValid("queue", create.name());
+      if (create.settings().deadLetter() != null && create.settings().deadLetter().queue().equals(create.name())) {
+        throw new SpoolException.InvalidConfiguration("queue '" + create.name() + "' cannot be its own dead-letter queue");
+      }
+    } catch (SpoolException e) {
+      Request.fail(create, e);
+      return this;
+    }
+    DurableQueues.Defining<Create> pending = durable.defining(create.name());
+    RegistryEvent.QueueDefined existing = queues.get(create.name());
+    if (pending != null || existing != null) { // idempotent for equal settings
+      QueueSettings known = pending != null ? pending.definition().settings() : existing.settings();
+      if (pending == null && rotatesKey(known, create.settings())) {
+        rotateKey(create, existing);
+      } else if (!known.equals(create.settings())) {
+        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
+      } else if (pending != null) {
+        pending.waiting().add(create);
+      } else {
+        answerWithInfo(create.name(), false, create.replyTo());
+      }
+      return this;
+    }
+    QueueSettings.DeadLetter deadLetter = create.settings().deadLetter();
+    if (deadLetter != null && !queues.containsKey(deadLetter.queue()) && durable.defining(deadLetter.queue()) == null) {
+      // As standalone: a dead-letter queue that does not exist yet is created with defaults.
+      define(deadLetter.queue(), QueueSettings.defaults().withDurability(create.settings().durability()), null);
+    }
+    define(create.name(), create.settings(), create);
+    return this;
+  }
+
+  private static boolean rotatesKey(QueueSettings known, QueueSettings requested) {
+    return known.encryptionKeyId() != null && requested.encryptionKeyId() != null
+        && !known.encryptionKeyId().equals(requested.encryptionKeyId())
+        && known.withEncryption(requested.encryptionKeyId()).equals(requested);
+  }
+
+  private void rotateKey(Create create, RegistryEvent.QueueDefined existing) {
+    if (!durable.registryWrites()) {
+      Request.fail(create, durable.refusal());
+      return;
+    }
+    RegistryEvent.QueueDefined rotated = new RegistryEvent.QueueDefined(create.name(), create.settings(),
+        existing.incarnation(), existing.idSeed());
+    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+        r -> new QueueRegistry.Define(rotated, r), (done, failure) -> new Rotated(create, rotated, failure));
+  }
+
+  private Behavior<Command> onRotated(Rotated rotated) {
+    Create create = rotated.create();
+    if (rotated.failure() != null) {
+      Request.fail(create, new SpoolException.Timeout("queue '" + create.name()
+          + "': its new encryption key could not be recorded in the journal; try again"));
+      return this;
+    }
+    RegistryEvent.QueueDefined current = queues.get(create.name());
+    if (current == null || !current.incarnation().equals(rotated.queue().incarnation())) {
+      Request.fail(create, new SpoolException.QueueNotFound(create.name())); // deleted meanwhile
+      return this;
+    }
+    queues.put(create.name(), rotated.queue());
+    entity(create.name()).tell(new QueueActor.UseKey(create.settings().encryptionKeyId()));
+    getContext().getLog().info("queue {}: encryption key rotated to {}", create.name(),
+        create.settings().encryptionKeyId());
+    answerWithInfo(create.name(), false, create.replyTo());
+    return this;
+  }
+
+  private void define(String name, QueueSettings queueSettings, Create create) {
+    if (!durable.registryWrites()) {
+      if (create != null) {
+        Request.fail(create, durable.refusal());
+      }
+      return;
+    }
+    RegistryEvent.QueueDefined definition = durable.define(name, queueSettings, create);
+    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+        r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Defined(name, failure));
+  }
+
+  private Behavior<Command> onDefined(Defined defined) {
+    DurableQueues.Defining<Create> d = durable.defined(defined.name(), defined.failure() == null);
+    if (d == null) {
+      return this;
+    }
+    if (defined.failure() != null) {
+      getContext().getLog().warn("queue {} could not be recorded: {}", defined.name(), defined.failure().toString());
+      SpoolException e = new SpoolException.Timeout("queue '" + defined.name()
+          + "' could not be recorded in the journal; try again");
+      d.waiting().forEach(c -> Request.fail(c, e));
+      return this;
+    }
+    RegistryEvent.QueueDefined q = d.definition();
+    queues.put(q.name(), q);
+    fresh.add(q.name());
+    getContext().getLog().info("queue {} created", q.name());
+    Events.publish(getContext().getSystem(), new SpoolEvent.QueueCreated(settings.clock().instant(), q.name(),
+        q.settings()));
+    if (d.waiting().isEmpty()) {
+      entity(q.name()).tell(QueueEntity.Wake.INSTANCE); // a dead-letter queue created on the way
+    }
+    boolean first = true;
+    for (Create c : d.waiting()) {
+      answerWithInfo(q.name(), first, c.replyTo());
+      first = false;
+    }
+    return this;
+  }
+
+  /** Asks the queue (starting it if need be) for its info and answers {@code replyTo} with it. */
+  private void answerWithInfo(String name, boolean created, ActorRef<StatusReply<Created<QueueInfo>>> replyTo) {
+    info(name).whenComplete((info, failure) -> replyTo.tell(
+        failure == null ? StatusReply.success(new Created<>(info, created)) : StatusReply.error(failure)));
+  }
+
+  private CompletionStage<QueueInfo> info(String name) {
+    return info(name, settings.askTimeout());
+  }
+
+  private CompletionStage<QueueInfo> info(String name, Duration timeout) {
+    return entity(name).askWithStatus(QueueActor.GetInfo::new, timeout);
+  }
+
+  private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<QueueActor.Command> entity(String name) {
+    return ClusterSharding.get(getContext().getSystem()).entityRefFor(key, name);
+  }
+
+  // ---- deletion
+
+  private Behavior<Command> onDelete(Delete delete) {
+    if (settings.defaultQueue().equals(delete.name())) {
+      Request.fail(delete, new SpoolException.InvalidConfiguration(
+          "the default queue '" + delete.name() + "' always exists and cannot be deleted"));
+      return this;
+    }
+    RegistryEvent.QueueDefined q = queues.get(delete.name());
+    if (q == null) {
+      Request.fail(delete, new SpoolException.QueueNotFound(delete.name()));
+      return this;
+    }
+    if (!durable.registryWrites()) {
+      Request.fail(delete, durable.refusal());
+      return this;
+    }
+    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
+        r -> new QueueRegistry.Remove(delete.name(), r), (done, failure) -> new Removed(delete, q, failure));
+    return this;
+  }
+
+  private Behavior<Command> onRemoved(Removed removed) {
+    Delete delete = removed.delete();
+    if (removed.failure() != null) {
+      Request.fail(delete, new SpoolException.Timeout("queue '" + delete.name()
+          + "' could not be deleted: the journal did not record it; try again"));
+      return this;
+    }
+    RegistryEvent.QueueDefined q = removed.queue();
+    if (q.equals(queues.get(delete.name()))) {
+      queues.remove(delete.name());
+      fresh.remove(delete.name());
+    }
+    entity(delete.name()).tell(QueueEntity.Retire.INSTANCE);
+    if (q.settings().durability() == Durability.PERSISTENT) {
+      JournalCleanup.purge(getContext().getSystem(), QueueJournal.persistenceId(q.name(), q.incarnation()).id(),
+          settings.persistence());
+    }
+    getContext().getLog().info("queue {} deleted", delete.name());
+    Events.publish(getContext().getSystem(), new SpoolEvent.QueueDeleted(settings.clock().instant(), delete.name()));
+    delete.replyTo().tell(StatusReply.success(Done.getInstance()));
+    return this;
+  }
+
+  // ---- listing
+
+  /**
+   * Asks every queue for its info; queues that do not answer within four fifths of the ask timeout
+   * (so that the caller's own ask does not time out first) are left out, as standalone.
+   */
+  private Behavior<Command> onList(ListQueues list) {
+    Duration timeout = settings.askTimeout().multipliedBy(4).dividedBy(5);
+    List<CompletableFuture<QueueInfo>> infos = new ArrayList<>(queues.size());
+    for (String name : queues.keySet()) {
+      infos.add(info(name, timeout).toCompletableFuture().exceptionally(failure -> null));
+    }
+    // Only the caller is told, from whichever thread completes last: no state of this actor is touched.
+    CompletableFuture.allOf(infos.toArray(CompletableFuture[]::new)).whenComplete((done, failure) ->
+        list.replyTo().tell(StatusReply.success(infos.stream()
+            .map(CompletableFuture::join)
+            .filter(java.util.Objects::nonNull)
+            .sorted(Comparator.comparing(QueueInfo::name))
+            .toList())));
+    return this;
+  }
+}
