@@ -1,6 +1,14 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
+import dev.spool.actor.QueueEntity;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import com.typesafe.config.ConfigValueFactory;
 import dev.spool.actor.EventListener;
 import dev.spool.actor.Janitor;
@@ -367,6 +375,50 @@ public final class Spool {
    */
   public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold, Duration idle) {
     return askJanitor(r -> new Janitor.CleanupStaleConsumers(idle, lagThreshold, r));
+  }
+
+  /**
+   * This member's status in the cluster ({@code Up}, {@code Joining}, {@code Leaving}, {@code Down}…),
+   * or {@code null} standalone: cheap enough for every readiness probe.
+   */
+  public String memberStatus() {
+    return engine.cluster.enabled()
+        ? org.apache.pekko.cluster.typed.Cluster.get(system).selfMember().status().toString() : null;
+  }
+
+  /**
+   * The cluster as this member sees it: members, their status and reachability, and how many queues
+   * each runs ({@link ClusterMembers#STANDALONE} without cluster mode). Answered from this member's
+   * view of membership and one question to the sharding coordinator, so a member that does not
+   * answer in time shows {@code -1} queues rather than failing the call.
+   */
+  public CompletionStage<ClusterMembers> clusterMembers() {
+    if (!engine.cluster.enabled()) {
+      return CompletableFuture.completedFuture(ClusterMembers.STANDALONE);
+    }
+    org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
+    org.apache.pekko.cluster.ClusterEvent.CurrentClusterState state = cluster.state();
+    Duration timeout = engine.settings.askTimeout().dividedBy(2);
+    CompletionStage<Map<String, Integer>> hosted = AskPattern.<ClusterShardingQuery, ClusterShardingStats>ask(
+            ClusterSharding.get(system).shardState(),
+            r -> new GetClusterShardingStats(QueueEntity.key(engine.name), timeout, r),
+            timeout.plusSeconds(1), system.scheduler())
+        .thenApply(stats -> {
+          Map<String, Integer> counts = new HashMap<>();
+          stats.getRegions().forEach((address, region) -> counts.put(address.toString(),
+              region.getStats().values().stream().mapToInt(n -> ((Number) n).intValue()).sum()));
+          return counts;
+        });
+    return hosted.exceptionally(failure -> Map.of()).thenApply(counts -> {
+      List<ClusterMembers.Member> members = new ArrayList<>();
+      for (org.apache.pekko.cluster.Member m : state.getMembers()) {
+        String address = m.address().toString();
+        members.add(new ClusterMembers.Member(address, m.status().toString(), !state.getUnreachable().contains(m),
+            m.address().equals(state.getLeader()), counts.getOrDefault(address, -1)));
+      }
+      members.sort(java.util.Comparator.comparing(ClusterMembers.Member::address));
+      return new ClusterMembers(true, cluster.selfMember().address().toString(), members);
+    });
   }
 
   /**

@@ -33,6 +33,9 @@ final class SpoolExtension implements Extension {
   private static final AtomicLong STANDALONE = new AtomicLong();
 
   final SpoolSettings settings;
+  /** The engine's name: its manager's, and in cluster mode its queues' entity type's. */
+  final String name;
+  final ClusterSettings cluster;
   final ActorRef<QueueManager.Command> manager;
   private final CompletableFuture<Done> ready = new CompletableFuture<>();
   /** Set by {@link Spool#shutdown()} on a shared system: calls fail fast with ShuttingDown. */
@@ -45,7 +48,8 @@ final class SpoolExtension implements Extension {
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
     KeyRing.get(system); // loaded and checked now: a bad key stops the start, not a queue's first write
     this.settings = settings;
-    ClusterSettings cluster = ClusterSettings.create(system.settings().config());
+    this.name = name;
+    this.cluster = ClusterSettings.create(system.settings().config());
     if (cluster.enabled()) {
       requireClusterReady(system, settings);
     }

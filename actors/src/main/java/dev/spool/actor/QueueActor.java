@@ -225,6 +225,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final String storageId;
   /** Rows below this segment are deleted (or being deleted). */
   private long rowsDeletedBelow;
+  /** The cluster member it runs on, {@code null} standalone (an address without host and port). */
+  private final String member;
 
   private QueueActor(ActorContext<Command> context, String name, QueueSettings queueSettings, SpoolSettings settings,
       MemoryMonitor memory, ActorRef<QueueManager.Command> manager, ActorRef<QueueJournal.Command> journal,
@@ -249,6 +251,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue(), this);
     this.rates = new QueueRates(settings.clock().millis());
     this.storageId = storageId;
+    org.apache.pekko.actor.Address address = context.getSystem().address();
+    this.member = address.hasGlobalScope() ? address.toString() : null;
     TieredStorage tiered = TieredStorage.get(context.getSystem());
     this.storage = journal == null ? null : tiered.storage().orElse(null);
     this.tiering = storage == null ? null : new Tiering(log, memory, tiered.settings().hotBytesPerQueue(), this);
@@ -325,7 +329,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
         counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), retention.expired(),
         counters.dropped.sum() + retention.evicted(), counters.deadLettered.sum(), consumers.size(),
-        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages()));
+        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages()), member);
   }
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {

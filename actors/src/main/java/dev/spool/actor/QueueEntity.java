@@ -51,7 +51,7 @@ public final class QueueEntity {
   private QueueEntity() {}
 
   /** The entity type of an engine's queues; engines on one cluster keep apart by name. */
-  static EntityTypeKey<QueueActor.Command> key(String engine) {
+  public static EntityTypeKey<QueueActor.Command> key(String engine) {
     return EntityTypeKey.create(QueueActor.Command.class, engine + "-queue");
   }
 

@@ -15,8 +15,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 /**
  * {@code /health/live} and {@code /health/ready}, without authentication so that orchestrators can
  * probe them. Live means the process serves requests, whatever the journal does. Ready means every
- * durable queue found at start is recovered, every durable queue's journal can write, and the
- * service is not stopping: a load balancer stops sending work before the port closes, and while a
+ * durable queue found at start is recovered, every durable queue's journal can write, in cluster
+ * mode this member is up, and the service is not stopping: a load balancer stops sending work before the port closes, and while a
  * journal cannot write, since publishes to its queue are refused. A 503 names the reasons.
  */
 final class HealthRoutes extends RouteSupport {
@@ -54,6 +54,10 @@ final class HealthRoutes extends RouteSupport {
       }
       if (stopping.get()) {
         return notReady("stopping", null);
+      }
+      String member = spool.memberStatus();
+      if (member != null && !member.equals("Up")) { // joining, leaving or downed: sharding gives it no queues
+        return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView("cluster member " + member, null));
       }
       if (!ready.isDone() || ready.isCompletedExceptionally()) {
         return notReady("recovering", health);

@@ -10,8 +10,9 @@ import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code /api/v1/stats}, {@code /gc}, {@code /consumers/stale} and {@code /events}: memory and lag
- * figures, garbage collection, stale consumers and the live event stream.
+ * {@code /api/v1/stats}, {@code /gc}, {@code /consumers/stale}, {@code /events} and {@code /cluster}:
+ * memory and lag figures, garbage collection, stale consumers, the live event stream and the
+ * cluster's members.
  */
 final class OperationRoutes extends RouteSupport {
 
@@ -40,7 +41,8 @@ final class OperationRoutes extends RouteSupport {
                 stale -> stale.stream().map(Views.StaleView::of).toList()))))),
             path("cleanup", () -> post(() -> allow(principal, Access.ADMIN,
                 () -> body(Requests.CleanupBody.class, body -> ok(cleanup(body), n -> new Views.RemovedView(n)))))))),
-        path("events", () -> get(() -> events(principal))));
+        path("events", () -> get(() -> events(principal))),
+        path("cluster", () -> get(() -> allow(principal, Access.VIEW, () -> ok(spool.clusterMembers(), m -> m)))));
   }
 
   private CompletionStage<Integer> cleanup(Requests.CleanupBody body) {

@@ -29,10 +29,10 @@ final class Views {
 
   private Views() {}
 
-  /** A queue: settings and figures. */
-  record QueueView(String name, QueueSettingsView settings, QueueStats stats) {
+  /** A queue: settings, figures and, in cluster mode, the member it runs on. */
+  record QueueView(String name, QueueSettingsView settings, QueueStats stats, String member) {
     static QueueView of(QueueInfo info) {
-      return new QueueView(info.name(), QueueSettingsView.of(info.settings()), info.stats());
+      return new QueueView(info.name(), QueueSettingsView.of(info.settings()), info.stats(), info.member());
     }
   }
 

@@ -47,6 +47,7 @@ class OpenApiTest {
       "GET /api/v1/consumers/stale",
       "POST /api/v1/consumers/stale/cleanup",
       "GET /api/v1/events",
+      "GET /api/v1/cluster",
       "GET /health/live",
       "GET /health/ready",
       "GET /metrics",

@@ -31,6 +31,16 @@ class OperationRoutesTest {
   }
 
   @Test
+  void aStandaloneServiceSaysItIsNoCluster() {
+    TestServer.Response cluster = server.get("/api/v1/cluster");
+    assertEquals(200, cluster.status(), cluster.body());
+    assertEquals(false, cluster.json().path("enabled").asBoolean(true));
+    assertEquals(0, cluster.json().path("members").size());
+    assertTrue(server.get("/api/v1/queues/default").json().path("member").isMissingNode(),
+        "a standalone queue names no member");
+  }
+
+  @Test
   void memoryStatsAndThreshold() {
     server.put("/api/v1/queues/mem", "{}");
     server.post("/api/v1/queues/mem/messages", "{\"payload\":\"0123456789\"}");
