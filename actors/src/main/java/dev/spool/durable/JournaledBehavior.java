@@ -1,5 +1,8 @@
 package dev.spool.durable;
 
+import java.time.Duration;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+
 import dev.spool.SpoolSettings;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -22,15 +25,44 @@ abstract class JournaledBehavior<C, E, S> extends EventSourcedBehavior<C, E, S> 
   final SpoolSettings.Persistence settings;
   private final Supplier<S> fresh;
   private final S empty;
+  private final PauseFence fence;
+  private boolean fenceCheckScheduled;
 
-  /** @param fresh makes a new empty state */
-  JournaledBehavior(PersistenceId id, SpoolSettings.Persistence settings, Supplier<S> fresh) {
+  /**
+   * @param fresh makes a new empty state
+   * @param fence holds writes back after this member was paused (cluster mode)
+   */
+  JournaledBehavior(PersistenceId id, SpoolSettings.Persistence settings, Supplier<S> fresh, PauseFence fence) {
     // At DEBUG: the queue reports each failure to the manager, which logs it once, not once per retry.
     super(id, SupervisorStrategy.restartWithBackoff(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2)
         .withLogLevel(Level.DEBUG));
     this.settings = settings;
     this.fresh = fresh;
     this.empty = fresh.get();
+    this.fence = fence;
+  }
+
+  /**
+   * Whether writes must wait now ({@link PauseFence}): if so, a command that writes is stashed
+   * ({@code Effect().stash()}) and {@code check} is sent to this actor when the fence may have
+   * opened, to unstash them; meanwhile the queue sees a write under way, as with a slow journal.
+   */
+  final boolean writesHeld(ActorContext<C> context, C check) {
+    Duration closed = fence.closedFor();
+    if (closed.isZero()) {
+      return false;
+    }
+    if (!fenceCheckScheduled) {
+      fenceCheckScheduled = true;
+      context.scheduleOnce(closed.plusMillis(PauseFence.TICK_MILLIS), context.getSelf(), check);
+    }
+    return true;
+  }
+
+  /** {@code check} arrived: writes wait on (another check is scheduled) or may go ahead. */
+  final boolean stillHeld(ActorContext<C> context, C check) {
+    fenceCheckScheduled = false;
+    return writesHeld(context, check);
   }
 
   @Override

@@ -63,6 +63,11 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   /** Journal {@code event}; answered with {@link Written} once it is stored. */
   public record Write(QueueEvent event) implements Command {}
 
+  /** To itself: writes held back by the {@link PauseFence} may go ahead now. */
+  private enum FenceCheck implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
   /** Snapshots from now on are encrypted under {@code keyId}: the queue's key was rotated. */
   public record UseKey(String keyId) implements Command {}
 
@@ -332,7 +337,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
 
   private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
       State empty, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
-    super(id, settings, empty::fresh);
+    super(id, settings, empty::fresh, PauseFence.get(context.getSystem()));
     this.keyId = keyId;
     this.context = context;
     this.replyTo = replyTo;
@@ -394,10 +399,15 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return newCommandHandlerBuilder()
         .forAnyState()
         .onCommand(Write.class, (state, write) -> {
+          if (writesHeld(context, FenceCheck.INSTANCE)) {
+            return Effect().stash();
+          }
           return Effect().persist(write.event()).thenRun(s -> {
             replyTo.tell(new Written(write.event().writeId()));
           });
         })
+        .onCommand(FenceCheck.class, (state, check) ->
+            stillHeld(context, FenceCheck.INSTANCE) ? Effect().none() : Effect().unstashAll())
         .onCommand(UseKey.class, (state, use) -> {
           keyId = use.keyId();
           return Effect().none();

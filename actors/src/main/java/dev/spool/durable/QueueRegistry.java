@@ -34,6 +34,11 @@ public final class QueueRegistry
   /** Forget a durable queue. */
   public record Remove(String name, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
+  /** To itself: writes held back by the {@link PauseFence} may go ahead now. */
+  private enum FenceCheck implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
   /** What the registry tells the manager. */
   public interface Reply {}
 
@@ -59,7 +64,7 @@ public final class QueueRegistry
 
   private QueueRegistry(ActorContext<Command> context, String engine, SpoolSettings.Persistence settings,
       ActorRef<Reply> replyTo) {
-    super(PersistenceId.ofUniqueId("spool-registry-" + engine), settings, State::new);
+    super(PersistenceId.ofUniqueId("spool-registry-" + engine), settings, State::new, PauseFence.get(context.getSystem()));
     this.context = context;
     this.replyTo = replyTo;
   }
@@ -90,10 +95,14 @@ public final class QueueRegistry
   public CommandHandler<Command, RegistryEvent, State> commandHandler() {
     return newCommandHandlerBuilder()
         .forAnyState()
-        .onCommand(Define.class, (state, define) -> Effect().persist(define.queue())
-            .thenRun(s -> define.replyTo().tell(StatusReply.success(Done.getInstance()))))
-        .onCommand(Remove.class, (state, remove) -> Effect().persist(new RegistryEvent.QueueRemoved(remove.name()))
-            .thenRun(s -> remove.replyTo().tell(StatusReply.success(Done.getInstance()))))
+        .onCommand(Define.class, (state, define) -> writesHeld(context, FenceCheck.INSTANCE) ? Effect().stash()
+            : Effect().persist(define.queue())
+                .thenRun(s -> define.replyTo().tell(StatusReply.success(Done.getInstance()))))
+        .onCommand(Remove.class, (state, remove) -> writesHeld(context, FenceCheck.INSTANCE) ? Effect().stash()
+            : Effect().persist(new RegistryEvent.QueueRemoved(remove.name()))
+                .thenRun(s -> remove.replyTo().tell(StatusReply.success(Done.getInstance()))))
+        .onCommand(FenceCheck.class, (state, check) ->
+            stillHeld(context, FenceCheck.INSTANCE) ? Effect().none() : Effect().unstashAll())
         .build();
   }
 
