@@ -8,9 +8,16 @@ import dev.spool.SpoolSettings;
 import dev.spool.storage.DiskAlarm;
 import dev.spool.storage.TieredStorage;
 import java.time.Duration;
+import dev.spool.LagStats;
+import dev.spool.MemoryStats;
+import dev.spool.StaleConsumer;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
@@ -20,6 +27,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -53,6 +62,11 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
 
   private record Flushed(QueueManager.Stop stop) implements QueueManager.Command {}
 
+  /** From another member's manager: an operation over the queues this member hosts. */
+  record ToLocalJanitor(Janitor.Command command) implements QueueManager.Command {}
+
+  private record Managers(Set<ActorRef<QueueManager.Command>> refs) implements QueueManager.Command {}
+
   private record Drained(ConsumerActor.DrainResult result, Throwable failure,
       ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo) implements QueueManager.Command {}
 
@@ -77,6 +91,8 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   private final DurableQueues<Void> journals;
   private final CompletableFuture<Done> ready;
   private final Map<String, ActorRef<QueueActor.Command>> hosted = new HashMap<>();
+  /** Every member's manager (this one included), as the receptionist lists them. */
+  private Set<ActorRef<QueueManager.Command>> managers = Set.of();
   private boolean shuttingDown;
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
 
@@ -102,6 +118,10 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
             .withMessageExtractor(new HashCodeMessageExtractor<>(cluster.shards())));
     Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
         context.messageAdapter(SelfUp.class, up -> Up.INSTANCE), SelfUp.class));
+    ServiceKey<QueueManager.Command> managersKey = ServiceKey.create(QueueManager.Command.class, engine + "-managers");
+    context.getSystem().receptionist().tell(Receptionist.register(managersKey, self));
+    context.getSystem().receptionist().tell(Receptionist.subscribe(managersKey, context.messageAdapter(
+        Receptionist.Listing.class, listing -> new Managers(listing.getServiceInstances(managersKey)))));
     context.getLog().info("cluster mode: member {} joining", Cluster.get(context.getSystem()).selfMember().address());
     Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), version));
   }
@@ -111,36 +131,16 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
     return newReceiveBuilder()
         .onMessage(QueueManager.ToQueue.class, this::onToQueue)
         .onMessage(QueueManager.CreateQueue.class, this::onCreateQueue)
-        .onMessage(QueueManager.DeleteQueue.class, delete -> {
-          directory.tell(new QueueDirectory.Delete(delete.name(), delete.replyTo()));
-          return this;
-        })
-        .onMessage(QueueManager.ListQueues.class, list -> {
-          directory.tell(new QueueDirectory.ListQueues(list.replyTo()));
-          return this;
-        })
-        .onMessage(QueueManager.ToJanitor.class, envelope -> {
-          janitor.tell(envelope.command());
-          return this;
-        })
+        .onMessage(QueueManager.DeleteQueue.class, this::onDeleteQueue)
+        .onMessage(QueueManager.ListQueues.class, this::onListQueues)
+        .onMessage(QueueManager.ToJanitor.class, this::onToJanitor)
+        .onMessage(ToLocalJanitor.class, this::onToLocalJanitor)
+        .onMessage(Managers.class, this::onManagers)
         .onMessage(Hosted.class, this::onHosted)
         .onMessage(HostedStopped.class, this::onHostedStopped)
-        .onMessage(QueueManager.QueueRecovered.class, recovered -> {
-          if (isCurrent(recovered.name(), recovered.ref())) {
-            journals.journalState(recovered.name(), null);
-          }
-          return this;
-        })
-        .onMessage(QueueManager.JournalStateChanged.class, changed -> {
-          if (isCurrent(changed.name(), changed.ref())) {
-            journals.journalState(changed.name(), changed.problem());
-          }
-          return this;
-        })
-        .onMessage(QueueManager.GetJournalHealth.class, get -> {
-          get.replyTo().tell(StatusReply.success(journals.health()));
-          return this;
-        })
+        .onMessage(QueueManager.QueueRecovered.class, this::onQueueRecovered)
+        .onMessage(QueueManager.JournalStateChanged.class, this::onJournalStateChanged)
+        .onMessage(QueueManager.GetJournalHealth.class, this::onGetJournalHealth)
         .onMessageEquals(Up.INSTANCE, this::onUp)
         .onMessage(QueueManager.Drain.class, this::onDrain)
         .onMessage(DrainQueues.class, this::onDrainQueues)
@@ -148,6 +148,45 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
         .onMessage(QueueManager.Stop.class, this::onStop)
         .onMessage(Flushed.class, flushed -> stopNow(flushed.stop()))
         .build();
+  }
+
+  private Behavior<QueueManager.Command> onDeleteQueue(QueueManager.DeleteQueue delete) {
+    directory.tell(new QueueDirectory.Delete(delete.name(), delete.replyTo()));
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onListQueues(QueueManager.ListQueues list) {
+    directory.tell(new QueueDirectory.ListQueues(list.replyTo()));
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onToLocalJanitor(ToLocalJanitor local) {
+    janitor.tell(local.command());
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onManagers(Managers listed) {
+    managers = listed.refs();
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onQueueRecovered(QueueManager.QueueRecovered recovered) {
+    if (isCurrent(recovered.name(), recovered.ref())) {
+      journals.journalState(recovered.name(), null);
+    }
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onJournalStateChanged(QueueManager.JournalStateChanged changed) {
+    if (isCurrent(changed.name(), changed.ref())) {
+      journals.journalState(changed.name(), changed.problem());
+    }
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onGetJournalHealth(QueueManager.GetJournalHealth get) {
+    get.replyTo().tell(StatusReply.success(journals.health()));
+    return this;
   }
 
   private Behavior<QueueManager.Command> onUp() {
@@ -174,6 +213,66 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
       directory.tell(new QueueDirectory.Create(create.name(), create.settings(), create.replyTo()));
     }
     return this;
+  }
+
+  // ---- operations over every queue: each member's janitor answers for the queues it hosts
+
+  /**
+   * Garbage collection, memory, lag and staleness cover the whole cluster: the request goes to every
+   * member's janitor and the answers are combined. A member that does not answer within four fifths
+   * of the ask timeout is left out (the caller's own ask must not time out first).
+   */
+  private Behavior<QueueManager.Command> onToJanitor(QueueManager.ToJanitor envelope) {
+    Janitor.Command c = envelope.command();
+    if (c instanceof Janitor.CollectGarbage gc) {
+      this.<Long, Long>everyMember(Janitor.CollectGarbage::new, gc.replyTo(), freed -> freed.stream().mapToLong(Long::longValue).sum());
+    } else if (c instanceof Janitor.CleanupStaleConsumers cleanup) {
+      this.<Integer, Integer>everyMember(r -> new Janitor.CleanupStaleConsumers(cleanup.staleAfter(), cleanup.lagThreshold(), r),
+          cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+    } else if (c instanceof Janitor.DetectStaleConsumers detect) {
+      this.<List<StaleConsumer>, List<StaleConsumer>>everyMember(r -> new Janitor.DetectStaleConsumers(detect.idle(), r), detect.replyTo(),
+          lists -> lists.stream().flatMap(List::stream)
+              .sorted(Comparator.comparing(StaleConsumer::queue).thenComparing(StaleConsumer::consumer)).toList());
+    } else if (c instanceof Janitor.GetLagStats lag) {
+      this.<LagStats, LagStats>everyMember(Janitor.GetLagStats::new, lag.replyTo(),
+          stats -> LagStats.of(stats.stream().flatMap(s -> s.consumers().stream()).toList()));
+    } else if (c instanceof Janitor.GetMemoryStats memoryStats) {
+      this.<MemoryStats, MemoryStats>everyMember(Janitor.GetMemoryStats::new, memoryStats.replyTo(), ClusterQueueManager::combine);
+    } else if (c instanceof Janitor.CheckMemoryPressure pressure) {
+      this.<Boolean, Boolean>everyMember(Janitor.CheckMemoryPressure::new, pressure.replyTo(), any -> any.contains(Boolean.TRUE));
+    } else if (c instanceof Janitor.SetMemoryThreshold threshold) { // each member's threshold is for its own heap
+      this.<Done, Done>everyMember(r -> new Janitor.SetMemoryThreshold(threshold.bytes(), r), threshold.replyTo(),
+          done -> Done.getInstance());
+    } else {
+      janitor.tell(c); // the disk of this member's journal, and what its own queues tell it
+    }
+    return this;
+  }
+
+  private <R, A> void everyMember(Function<ActorRef<StatusReply<R>>, Janitor.Command> request,
+      ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate) {
+    Set<ActorRef<QueueManager.Command>> targets = new HashSet<>(managers);
+    targets.add(getContext().getSelf()); // before the receptionist has listed it
+    Aggregator.askEvery(getContext(), targets, r -> new ToLocalJanitor(request.apply(r)), replyTo, aggregate,
+        settings.askTimeout().multipliedBy(4).dividedBy(5));
+  }
+
+  /** The members' memory figures as one: retained messages and bytes against the sum of their thresholds. */
+  private static MemoryStats combine(List<MemoryStats> members) {
+    long messages = 0;
+    long bytes = 0;
+    long threshold = 0;
+    boolean pressure = false;
+    List<MemoryStats.QueueMemory> queues = new ArrayList<>();
+    for (MemoryStats m : members) {
+      messages += m.totalMessages();
+      bytes += m.totalBytes();
+      threshold += m.thresholdBytes();
+      pressure |= m.underPressure();
+      queues.addAll(m.queues());
+    }
+    queues.sort(Comparator.comparing(MemoryStats.QueueMemory::queue));
+    return new MemoryStats(messages, bytes, threshold, pressure, queues);
   }
 
   // ---- the queues this member hosts

@@ -132,36 +132,40 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
   /** Until the registry is read: commands wait (or are refused once a read failed). */
   private Behavior<Command> starting() {
     return Behaviors.receive(Command.class)
-        .onMessage(RegistryReply.class, reply -> {
-          if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
-            queues.putAll(recovered.queues());
-            durable.registryRead(0);
-            getContext().getLog().info("queue directory: {} queues in the registry", queues.size());
-            if (!queues.containsKey(settings.defaultQueue())) {
-              define(settings.defaultQueue(), QueueSettings.defaults(), null);
-            }
-            wakeAll();
-            return stash.unstashAll(this);
-          }
-          durable.registryUnavailable(((QueueRegistry.Unavailable) reply.reply()).cause());
-          SpoolException refusal = durable.refusal();
-          stash.forEach(waiting -> refuse(waiting, refusal));
-          stash.clear();
-          return Behaviors.same();
-        })
+        .onMessage(RegistryReply.class, this::onFirstRead)
         .onMessageEquals(WakeAll.INSTANCE, Behaviors::same)
         .onMessage(MemberRemoved.class, removed -> Behaviors.same())
-        .onAnyMessage(command -> {
-          if (durable.registryFailed()) {
-            refuse(command, durable.refusal());
-          } else if (stash.isFull()) {
-            refuse(command, new SpoolException.Timeout("Spool is still reading its list of queues; try again"));
-          } else {
-            stash.stash(command);
-          }
-          return Behaviors.same();
-        })
+        .onAnyMessage(this::holdUntilRead)
         .build();
+  }
+
+  private Behavior<Command> onFirstRead(RegistryReply reply) {
+    if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
+      queues.putAll(recovered.queues());
+      durable.registryRead(0);
+      getContext().getLog().info("queue directory: {} queues in the registry", queues.size());
+      if (!queues.containsKey(settings.defaultQueue())) {
+        define(settings.defaultQueue(), QueueSettings.defaults(), null);
+      }
+      wakeAll();
+      return stash.unstashAll(this);
+    }
+    durable.registryUnavailable(((QueueRegistry.Unavailable) reply.reply()).cause());
+    SpoolException refusal = durable.refusal();
+    stash.forEach(waiting -> refuse(waiting, refusal));
+    stash.clear();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> holdUntilRead(Command command) {
+    if (durable.registryFailed()) {
+      refuse(command, durable.refusal());
+    } else if (stash.isFull()) {
+      refuse(command, new SpoolException.Timeout("Spool is still reading its list of queues; try again"));
+    } else {
+      stash.stash(command);
+    }
+    return Behaviors.same();
   }
 
   private static void refuse(Command command, SpoolException e) {

@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
@@ -48,8 +49,6 @@ public final class QueueEntity {
   /** How long a failed look-up waits before it is tried again (the singleton may be moving to another member). */
   private static final Duration LOOK_AGAIN = Duration.ofMillis(500);
 
-  private QueueEntity() {}
-
   /** The entity type of an engine's queues; engines on one cluster keep apart by name. */
   public static EntityTypeKey<QueueActor.Command> key(String engine) {
     return EntityTypeKey.create(QueueActor.Command.class, engine + "-queue");
@@ -62,53 +61,87 @@ public final class QueueEntity {
   static Behavior<QueueActor.Command> create(String name, SpoolSettings settings, MemoryMonitor memory,
       ActorRef<QueueManager.Command> manager, ActorRef<QueueDirectory.Command> directory,
       ActorRef<ClusterSharding.ShardCommand> shard) {
-    return Behaviors.withStash(STASH, stash -> Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      lookUp(context, directory, name, settings.askTimeout());
-      return Behaviors.receive(QueueActor.Command.class)
-          .onMessage(Looked.class, looked -> {
-            if (looked.failure() != null) {
-              timers.startSingleTimer(LookAgain.INSTANCE, LOOK_AGAIN);
-              return Behaviors.same();
-            }
-            RegistryEvent.QueueDefined q = looked.definition().queue();
-            if (q == null) {
-              SpoolException missing = new SpoolException.QueueNotFound(name);
-              stash.forEach(command -> refuse(command, missing));
-              stash.clear();
-              return retiring(context, shard, missing);
-            }
-            return stash.unstashAll(running(context, q, looked.definition().fresh(), settings, memory, manager, shard));
-          })
-          .onMessageEquals(LookAgain.INSTANCE, () -> {
-            lookUp(context, directory, name, settings.askTimeout());
-            return Behaviors.same();
-          })
-          .onMessageEquals(Wake.INSTANCE, Behaviors::same)
-          .onMessageEquals(Retire.INSTANCE, () -> retiring(context, shard, new SpoolException.QueueNotFound(name)))
-          .onAnyMessage(command -> {
-            if (stash.isFull()) {
-              refuse(command, new SpoolException.Timeout("queue '" + name + "' is starting; try again"));
-            } else {
-              stash.stash(command);
-            }
-            return Behaviors.same();
-          })
-          .build();
-    })));
+    return Behaviors.withStash(STASH, stash -> Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new QueueEntity(name, settings, memory, manager, directory, shard, context, stash, timers).starting())));
   }
 
-  private static void lookUp(ActorContext<QueueActor.Command> context, ActorRef<QueueDirectory.Command> directory,
-      String name, Duration timeout) {
-    context.askWithStatus(QueueDirectory.Definition.class, directory, timeout,
+  private final String name;
+  private final SpoolSettings settings;
+  private final MemoryMonitor memory;
+  private final ActorRef<QueueManager.Command> manager;
+  private final ActorRef<QueueDirectory.Command> directory;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final ActorContext<QueueActor.Command> context;
+  private final StashBuffer<QueueActor.Command> stash;
+  private final TimerScheduler<QueueActor.Command> timers;
+  /** The queue, once the directory told its definition. */
+  private ActorRef<QueueActor.Command> queue;
+
+  private QueueEntity(String name, SpoolSettings settings, MemoryMonitor memory, ActorRef<QueueManager.Command> manager,
+      ActorRef<QueueDirectory.Command> directory, ActorRef<ClusterSharding.ShardCommand> shard,
+      ActorContext<QueueActor.Command> context, StashBuffer<QueueActor.Command> stash,
+      TimerScheduler<QueueActor.Command> timers) {
+    this.name = name;
+    this.settings = settings;
+    this.memory = memory;
+    this.manager = manager;
+    this.directory = directory;
+    this.shard = shard;
+    this.context = context;
+    this.stash = stash;
+    this.timers = timers;
+  }
+
+  /** Asks the directory for the definition; commands wait meanwhile. */
+  private Behavior<QueueActor.Command> starting() {
+    lookUp();
+    return Behaviors.receive(QueueActor.Command.class)
+        .onMessage(Looked.class, this::onLooked)
+        .onMessageEquals(LookAgain.INSTANCE, this::onLookAgain)
+        .onMessageEquals(Wake.INSTANCE, Behaviors::same)
+        .onMessageEquals(Retire.INSTANCE, () -> retiring(new SpoolException.QueueNotFound(name)))
+        .onAnyMessage(this::holdUntilDefined)
+        .build();
+  }
+
+  private void lookUp() {
+    context.askWithStatus(QueueDirectory.Definition.class, directory, settings.askTimeout(),
         r -> new QueueDirectory.Lookup(name, r), Looked::new);
   }
 
-  private static Behavior<QueueActor.Command> running(ActorContext<QueueActor.Command> context,
-      RegistryEvent.QueueDefined q, boolean fresh, SpoolSettings settings, MemoryMonitor memory,
-      ActorRef<QueueManager.Command> manager, ActorRef<ClusterSharding.ShardCommand> shard) {
+  private Behavior<QueueActor.Command> onLookAgain() {
+    lookUp();
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueActor.Command> holdUntilDefined(QueueActor.Command command) {
+    if (stash.isFull()) {
+      refuse(command, new SpoolException.Timeout("queue '" + name + "' is starting; try again"));
+    } else {
+      stash.stash(command);
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueActor.Command> onLooked(Looked looked) {
+    if (looked.failure() != null) {
+      timers.startSingleTimer(LookAgain.INSTANCE, LOOK_AGAIN);
+      return Behaviors.same();
+    }
+    RegistryEvent.QueueDefined q = looked.definition().queue();
+    if (q == null) {
+      SpoolException missing = new SpoolException.QueueNotFound(name);
+      stash.forEach(command -> refuse(command, missing));
+      stash.clear();
+      return retiring(missing);
+    }
+    return stash.unstashAll(running(q, looked.definition().fresh()));
+  }
+
+  private Behavior<QueueActor.Command> running(RegistryEvent.QueueDefined q, boolean fresh) {
     boolean persistent = q.settings().durability() == Durability.PERSISTENT;
     // Resume, as a standalone manager supervises its queues: a restart would lose the log.
-    ActorRef<QueueActor.Command> queue = context.spawn(
+    queue = context.spawn(
         Behaviors.supervise(QueueActor.create(q.name(), q.settings(), settings, memory, manager,
                 persistent ? new QueueActor.Durable(q.incarnation(), q.idSeed()) : null))
             .onFailure(SupervisorStrategy.resume()),
@@ -122,33 +155,42 @@ public final class QueueEntity {
     }
     return Behaviors.receive(QueueActor.Command.class)
         .onMessageEquals(Wake.INSTANCE, Behaviors::same)
-        .onMessageEquals(Retire.INSTANCE, () -> {
-          context.unwatch(queue);
-          context.stop(queue);
-          return retiring(context, shard, new SpoolException.QueueNotFound(q.name()));
-        })
-        .onAnyMessage(command -> {
-          queue.tell(command);
-          return Behaviors.same();
-        })
-        .onSignal(Terminated.class, terminated -> retiring(context, shard, // its next command starts it again
-            new SpoolException.Timeout("queue '" + q.name() + "' is restarting; try again")))
+        .onMessageEquals(Retire.INSTANCE, this::onRetire)
+        .onAnyMessage(this::forward)
+        .onSignal(Terminated.class, this::onQueueStopped)
         .build();
+  }
+
+  private Behavior<QueueActor.Command> forward(QueueActor.Command command) {
+    queue.tell(command);
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueActor.Command> onRetire() {
+    context.unwatch(queue);
+    context.stop(queue);
+    return retiring(new SpoolException.QueueNotFound(name));
+  }
+
+  /** The queue stopped on its own: this entity passivates, and its next command starts it again. */
+  private Behavior<QueueActor.Command> onQueueStopped(Terminated terminated) {
+    return retiring(new SpoolException.Timeout("queue '" + name + "' is restarting; try again"));
   }
 
   /**
    * Passivates: until sharding stops this entity, what still arrives is answered with {@code answer};
    * what arrives after waits in the shard and starts the entity again, which asks the directory afresh.
    */
-  private static Behavior<QueueActor.Command> retiring(ActorContext<QueueActor.Command> context,
-      ActorRef<ClusterSharding.ShardCommand> shard, SpoolException answer) {
+  private Behavior<QueueActor.Command> retiring(SpoolException answer) {
     shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
     return Behaviors.receive(QueueActor.Command.class)
-        .onAnyMessage(command -> {
-          refuse(command, answer);
-          return Behaviors.same();
-        })
+        .onAnyMessage(command -> refuseWith(command, answer))
         .build();
+  }
+
+  private static Behavior<QueueActor.Command> refuseWith(QueueActor.Command command, SpoolException answer) {
+    refuse(command, answer);
+    return Behaviors.same();
   }
 
   private static void refuse(QueueActor.Command command, SpoolException e) {

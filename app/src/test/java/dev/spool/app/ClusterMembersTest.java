@@ -162,6 +162,15 @@ class ClusterMembersTest {
       acked.put(queues.get(i), read.get(read.size() - 1).sequence());
     }
 
+    // Operations over every queue answer for the whole cluster, from any member.
+    for (Spool spool : members) {
+      dev.spool.LagStats lag = get(spool.lagStatistics());
+      assertEquals(queues.size(), lag.totalConsumers(), "every member's consumers are counted");
+      assertEquals(40, lag.maxLag());
+      assertEquals(queues.size(), get(spool.memoryStats()).queues().stream()
+          .filter(q -> q.queue().startsWith("orders-")).count());
+    }
+
     // The member that is neither the seed nor the oldest leaves; the others take its queues over.
     Spool leaving = members.remove(2);
     String leavingAddress = get(leaving.clusterMembers()).self();
