@@ -85,6 +85,11 @@ function overviewPage() {
   const memoryText = h('span', { id: 'memory-text' });
   const canvas = h('canvas', { id: 'rates-chart' });
   const chart = rateChart(canvas);
+  const members = h('tbody', { id: 'members' });
+  const clusterSection = h('section', { id: 'cluster', hidden: true }, h('h2', {}, 'Cluster members'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['Member', 'Status', 'Reachable', 'Leader', 'Queues']
+      .map((t, i) => h('th', { class: i === 4 ? 'num' : null }, t)))), members));
+  const memberHeader = h('th', { hidden: true }, 'Member');
   fill(main,
     h('h1', {}, 'Overview'),
     h('section', {}, h('h2', {}, 'Memory'), meter, ' ', memoryText,
@@ -99,16 +104,19 @@ function overviewPage() {
       h('button', { type: 'submit' }, 'Set threshold'),
       h('button', { id: 'gc', type: 'button', onclick: () => act('GC', () => api('POST', '/gc')) }, 'Run GC'))),
     h('section', {}, h('h2', {}, 'Rates, last five minutes (all queues)'), h('div', { class: 'chart' }, canvas)),
+    clusterSection,
     h('section', {}, h('h2', {}, 'Queues'),
       h('table', {}, h('thead', {}, h('tr', {}, ['Queue', 'Depth', 'Bytes', 'Publish', 'Deliver', 'Consumers', 'Worst lag']
-        .map((t, i) => h('th', { class: i ? 'num' : null }, t)))), tbody),
+        .map((t, i) => h('th', { class: i ? 'num' : null }, t)), memberHeader)), tbody),
       newQueueForm()));
 
   return async () => {
-    const [queues, memory, lag] = await Promise.all([api('GET', '/queues'), api('GET', '/stats/memory'),
-      api('GET', '/stats/lag')]);
+    const [queues, memory, lag, cluster] = await Promise.all([api('GET', '/queues'), api('GET', '/stats/memory'),
+      api('GET', '/stats/lag'), api('GET', '/cluster')]);
     const worst = worstLagByQueue(lag);
-    fill(tbody, queues.length === 0 ? h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No queues yet.')) : queues.map((queue) =>
+    fillCluster(clusterSection, members, cluster);
+    memberHeader.hidden = !cluster.enabled;
+    fill(tbody, queues.length === 0 ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No queues yet.')) : queues.map((queue) =>
       h('tr', { 'data-queue': queue.name },
         h('td', {}, h('a', { href: '#/queue/' + encodeURIComponent(queue.name) }, queue.name)),
         h('td', { class: 'num depth' }, fmtNumber(queue.stats.depth)),
@@ -116,7 +124,8 @@ function overviewPage() {
         h('td', { class: 'num' }, fmtRate(queue.stats.publishRate)),
         h('td', { class: 'num' }, fmtRate(queue.stats.deliverRate)),
         h('td', { class: 'num' }, fmtNumber(queue.stats.consumers)),
-        h('td', { class: 'num worst-lag' }, worst.get(queue.name) ?? '–'))));
+        h('td', { class: 'num worst-lag' }, worst.get(queue.name) ?? '–'),
+        h('td', { class: 'member', hidden: !cluster.enabled }, hostPort(queue.member)))));
     const threshold = memory.thresholdBytes;
     if (threshold > 0) {
       // warn from 80 % of the threshold (the low-water mark), alarm from 95 %
@@ -133,6 +142,23 @@ function overviewPage() {
       + (threshold > 0 ? fmtBytes(threshold) : 'none') + (memory.underPressure ? ' — UNDER PRESSURE' : '');
     chart.update('none');
   };
+}
+
+/** The members of a cluster, with their status; the section stays hidden on a standalone service. */
+function fillCluster(section, tbody, cluster) {
+  section.hidden = !cluster.enabled;
+  if (!cluster.enabled) return;
+  fill(tbody, cluster.members.map((m) => h('tr', { 'data-member': m.address, class: m.reachable ? null : 'unreachable' },
+    h('td', {}, hostPort(m.address), m.address === cluster.self ? ' (this one)' : ''),
+    h('td', { class: 'member-status' }, m.status),
+    h('td', {}, m.reachable ? 'yes' : 'NO'),
+    h('td', {}, m.leader ? 'leader' : ''),
+    h('td', { class: 'num' }, m.queues < 0 ? '?' : fmtNumber(m.queues)))));
+}
+
+/** host:port of a member's address (pekko://spool@host:port). */
+function hostPort(address) {
+  return address ? address.replace(/^.*@/, '') : '';
 }
 
 /** The highest lag among each queue's consumers, from /stats/lag; queues without consumers have none. */
