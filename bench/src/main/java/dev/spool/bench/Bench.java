@@ -14,6 +14,8 @@ import java.util.List;
  * {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
  * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
  * Pekko HTTP route) and {@code poison} (handler throughput with 1 % poison messages beside none).
+ * {@code cluster} (the HTTP service standalone, as a one-member and as a three-member cluster, each
+ * member a JVM of its own; needs {@code SPOOL_BENCH_POSTGRES_URL}).
  * {@code --quick} runs a small version of each figure. {@code docs} rewrites
  * {@code docs/benchmarks.md} from the latest full results.
  */
@@ -38,9 +40,10 @@ public final class Bench {
         case "scale" -> new ScaleBench(quick).run();
         case "http" -> new HttpBench(quick).run();
         case "poison" -> PoisonBench.run(quick);
+        case "cluster" -> new ClusterBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|durable [--tiered]|scale|http|poison|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|durable [--tiered]|scale|http|poison|cluster|docs [--quick]");
           System.exit(2);
         }
       }
