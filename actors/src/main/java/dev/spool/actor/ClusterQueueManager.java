@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -200,10 +201,40 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
     if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish
         && !DeadLetters.DEAD_LETTER_PRODUCER.equals(publish.producerId())) {
       Request.fail(publish, new SpoolException.ShuttingDown());
+    } else if (localOnly(envelope.command())) {
+      toHostedQueue(envelope);
     } else {
       region.tell(new ShardingEnvelope<>(envelope.queue(), envelope.command()));
     }
     return this;
+  }
+
+  /** A command that carries what cannot cross the network (a Java handler function). */
+  private static boolean localOnly(QueueActor.Command command) {
+    return command instanceof NoSerializationVerificationNeeded
+        || command instanceof QueueActor.ToConsumer toConsumer
+            && toConsumer.command() instanceof NoSerializationVerificationNeeded;
+  }
+
+  /**
+   * A handler subscription runs its function in this JVM, so only a queue this member runs can take
+   * it; for another member's queue the caller is told so, rather than the command being lost.
+   */
+  private void toHostedQueue(QueueManager.ToQueue envelope) {
+    ActorRef<QueueActor.Command> queue = hosted.get(envelope.queue());
+    if (queue != null) {
+      queue.tell(envelope.command());
+      return;
+    }
+    SpoolException refused = new SpoolException.InvalidConfiguration("queue '" + envelope.queue()
+        + "' runs on another cluster member, and a handler subscription runs its function where the queue runs:"
+        + " in cluster mode consume it through pull reads or streams (batches(), source()), which work from any member");
+    if (envelope.command() instanceof Request<?> request) {
+      Request.fail(request, refused);
+    } else if (envelope.command() instanceof QueueActor.ToConsumer toConsumer
+        && toConsumer.command() instanceof Request<?> request) {
+      Request.fail(request, refused);
+    }
   }
 
   private Behavior<QueueManager.Command> onCreateQueue(QueueManager.CreateQueue create) {
