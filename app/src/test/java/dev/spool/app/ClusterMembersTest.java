@@ -171,6 +171,25 @@ class ClusterMembersTest {
           .filter(q -> q.queue().startsWith("orders-")).count());
     }
 
+    // A handler subscription runs its function where the queue runs: refused for another member's queue.
+    for (String q : queues) {
+      String host = get(members.get(0).queueInfo(q)).member();
+      for (Spool spool : members) {
+        String self = get(spool.clusterMembers()).self();
+        dev.spool.Subscription subscription = spool.createConsumer(q, ConsumerSettings.named("h-" + self.hashCode()))
+            .subscribe(d -> java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance()), 1);
+        if (self.equals(host)) {
+          get(subscription.ready());
+          get(subscription.cancel());
+        } else {
+          java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.ExecutionException.class, () -> get(subscription.ready()));
+          assertTrue(refused.getCause() instanceof dev.spool.SpoolException.InvalidConfiguration, refused.toString());
+        }
+      }
+      break; // one queue shows it
+    }
+
     // The member that is neither the seed nor the oldest leaves; the others take its queues over.
     Spool leaving = members.remove(2);
     String leavingAddress = get(leaving.clusterMembers()).self();
