@@ -81,7 +81,6 @@ class ClusterMembersTest {
     overrides.put("pekko.remote.artery.canonical.hostname", "127.0.0.1");
     overrides.put("pekko.remote.artery.canonical.port", port);
     overrides.put("pekko.coordinated-shutdown.exit-jvm", "off");
-    overrides.put("pekko.actor.allow-java-serialization", "on"); // TEMPORARY until the serializers land
     return ConfigFactory.load(ConfigFactory.parseMap(overrides)
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
