@@ -14,6 +14,7 @@ import java.util.List;
 import dev.spool.queue.Recovery;
 import java.time.Clock;
 import java.util.function.Supplier;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -46,11 +47,13 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private static final Duration LIST_RETRY = Duration.ofSeconds(1);
 
   /** The queue's stored segment rows were listed (without data), or {@code failure}. */
+  // Piped to itself with the whole recovered state and a Throwable, never remote.
   private record RowsListed(QueueJournal.Recovered recovered, List<SegmentRow> rows, Throwable failure)
-      implements QueueActor.Command {}
+      implements QueueActor.Command, NoSerializationVerificationNeeded {}
 
   /** A failed listing's backoff passed. */
-  private record ListAgain(QueueJournal.Recovered recovered) implements QueueActor.Command {}
+  private record ListAgain(QueueJournal.Recovered recovered)
+      implements QueueActor.Command, NoSerializationVerificationNeeded {} // its own timer, the recovered state
 
   /**
    * A durable queue: spawns its journal (journal {@code incarnation} of {@code name}) and holds its
