@@ -12,6 +12,7 @@ import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.SpoolException;
 import dev.spool.actor.QueueActor;
+import dev.spool.durable.QueueRegistry;
 import java.io.Serializable;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.ParameterizedType;
@@ -258,6 +259,13 @@ class ProtocolSerializationTest {
         back.getError());
     assertEquals(IllegalStateException.class.getName(), received.originalClassName());
     assertEquals("disk on fire", received.originalMessage());
+    // A throwable field too: the registry telling its manager why it cannot read its journal.
+    QueueRegistry.Unavailable unavailable = (QueueRegistry.Unavailable) roundTrip(
+        new QueueRegistry.Unavailable(new java.sql.SQLException("connection refused")));
+    ThrowableNotSerializableException cause = assertInstanceOf(ThrowableNotSerializableException.class,
+        unavailable.cause());
+    assertEquals("java.sql.SQLException", cause.originalClassName());
+    assertEquals("connection refused", cause.originalMessage());
   }
 
   /** A plain Java-serializable value with no binding of its own. */
