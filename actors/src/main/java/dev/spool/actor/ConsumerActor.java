@@ -108,10 +108,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /**
    * Attach a handler, called at most {@code parallelism} times at once; the reply is the
    * subscription's id. A call that completes acknowledges; one that fails, throws or times out nacks.
+   * Carries a Java function, so it only works where the consumer runs (embedded use), never over
+   * the network.
    */
   public record SubscribeHandler(Function<Delivery, CompletionStage<Done>> handler, int parallelism,
       HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo)
-      implements Command, Request<Long>, NoSerializationVerificationNeeded {} // a Java function: embedded use only
+      implements Command, Request<Long>, NoSerializationVerificationNeeded {}
 
   /** Detach a handler subscription; the reply comes once its calls in flight have finished. */
   public record UnsubscribeHandler(long subscription, ActorRef<StatusReply<Done>> replyTo)
@@ -160,10 +162,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /**
    * From the queue: removal step {@code epoch} removed these messages, in sequence order; expired ones
-   * are counted so, evicted ones counted dropped, redriven ones not counted.
+   * are counted so, evicted ones counted dropped, redriven ones not counted. The queue's own log
+   * entries (placeholders of stored ones included), sent to its child: never over the network.
    */
   record MessagesRemoved(Retention.Reason reason, long epoch, List<Message> removed)
-      implements Command, NoSerializationVerificationNeeded {} // the queue's own log entries, to its child
+      implements Command, NoSerializationVerificationNeeded {}
 
   /** Fault injection for supervision tests: the consumer throws and its parent restarts it. Not in the public API. */
   record Fail(String why) implements Command {}

@@ -46,14 +46,16 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   /** How long a failed listing of the queue's stored segments waits before it is tried again. */
   private static final Duration LIST_RETRY = Duration.ofSeconds(1);
 
-  /** The queue's stored segment rows were listed (without data), or {@code failure}. */
-  // Piped to itself with the whole recovered state and a Throwable, never remote.
+  /**
+   * The queue's stored segment rows were listed (without data), or {@code failure}: piped to itself
+   * with the recovered state, never sent over the network.
+   */
   private record RowsListed(QueueJournal.Recovered recovered, List<SegmentRow> rows, Throwable failure)
       implements QueueActor.Command, NoSerializationVerificationNeeded {}
 
   /** A failed listing's backoff passed. */
   private record ListAgain(QueueJournal.Recovered recovered)
-      implements QueueActor.Command, NoSerializationVerificationNeeded {} // its own timer, the recovered state
+      implements QueueActor.Command, NoSerializationVerificationNeeded {} // its own timer: never remote
 
   /**
    * A durable queue: spawns its journal (journal {@code incarnation} of {@code name}) and holds its
