@@ -98,6 +98,10 @@ class AcrossArteryTest {
     manager.tell(new QueueManager.ToQueue("orders",
         new QueueActor.CreateConsumer(ConsumerSettings.named("remote"), consumer.ref())));
     assertEquals(2, consumer.receiveMessage(Duration.ofSeconds(10)).getValue().value().lag());
+    // A second consumer, read by a stream below: it keeps every message retained until it gets there.
+    manager.tell(new QueueManager.ToQueue("orders", new QueueActor.CreateConsumer(ConsumerSettings.named("streamed"),
+        consumer.ref())));
+    assertTrue(consumer.receiveMessage(Duration.ofSeconds(10)).getValue().created());
 
     TestProbe<StatusReply<List<Delivery>>> read = clientNode.createTestProbe();
     manager.tell(new QueueManager.ToQueue("orders", new QueueActor.ToConsumer("remote",
@@ -130,9 +134,6 @@ class AcrossArteryTest {
     // A stream on the other node, fed by the consumer's own demand protocol over remote references
     // (what QueueConsumer.batches() does locally): batches flow one per demand signal.
     TestProbe<StatusReply<ActorRef<ConsumerActor.Command>>> ref = clientNode.createTestProbe();
-    manager.tell(new QueueManager.ToQueue("orders", new QueueActor.CreateConsumer(ConsumerSettings.named("streamed"),
-        consumer.ref())));
-    consumer.receiveMessage(Duration.ofSeconds(10));
     manager.tell(new QueueManager.ToQueue("orders", new QueueActor.ToConsumer("streamed",
         new ConsumerActor.GetRef(ref.ref()))));
     ActorRef<ConsumerActor.Command> streamedConsumer = ref.receiveMessage(Duration.ofSeconds(10)).getValue();
