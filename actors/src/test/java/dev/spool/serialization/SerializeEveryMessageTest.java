@@ -38,6 +38,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
@@ -48,6 +49,7 @@ import org.apache.pekko.stream.javadsl.Sink;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -57,6 +59,7 @@ import org.junit.jupiter.api.io.TempDir;
  * packages are exempt here, not {@code org.apache.pekko.pattern}). A message that cannot be
  * serialized is logged and dropped by Pekko; every such error is collected and fails the test.
  */
+@ExtendWith(LogCapturingExtension.class)
 class SerializeEveryMessageTest {
 
   /** Pekko's packages whose messages stay unchecked: all but {@code pattern}, home of StatusReply. */
@@ -119,6 +122,17 @@ class SerializeEveryMessageTest {
 
   @Test
   void aWholeSessionWorksWhenEveryMessageIsSerialized() {
+    try {
+      session();
+    } catch (AssertionError e) {
+      // A message dropped for its serialization is the likeliest reason a step timed out: say so.
+      e.addSuppressed(new AssertionError("errors logged meanwhile: " + errors));
+      throw e;
+    }
+    assertNothingDropped();
+  }
+
+  private void session() {
     List<SpoolEvent> events = new ArrayList<>();
     CompletionStage<Done> eventsDone = spool.events().runWith(Sink.foreach(events::add), testKit.system());
 
@@ -158,13 +172,14 @@ class SerializeEveryMessageTest {
     List<Message> deadLettered = result(spool.browse("orders-dlq", 1, 10));
     assertTrue(Arrays.equals(payloads.get(18), deadLettered.get(0).payload()));
 
-    // Streams: source() with acknowledgements, batches().
+    // Streams: source() with acknowledgements, batches(). Every hop is serialized twice on a shared
+    // machine: a minute before calling a stream stuck.
     QueueConsumer streamed = spool.createConsumer("orders", ConsumerSettings.named("stream"));
     List<Delivery> viaSource = result(streamed.source().take(20)
-        .mapAsync(4, d -> streamed.acknowledge(d).thenApply(n -> d)).runWith(Sink.seq(), testKit.system()));
+        .mapAsync(4, d -> streamed.acknowledge(d).thenApply(n -> d)).runWith(Sink.seq(), testKit.system()), 60);
     assertEquals(20, viaSource.size());
     QueueConsumer batched = spool.createConsumer("orders", ConsumerSettings.named("batched"));
-    List<List<Delivery>> viaBatches = result(batched.batches().take(1).runWith(Sink.seq(), testKit.system()));
+    List<List<Delivery>> viaBatches = result(batched.batches().take(1).runWith(Sink.seq(), testKit.system()), 60);
     assertFalse(viaBatches.get(0).isEmpty());
     QueueConsumer ledger = spool.createConsumer("ledger", ConsumerSettings.named("audit"));
     List<Delivery> entries = result(ledger.readBatch(2));
@@ -233,6 +248,5 @@ class SerializeEveryMessageTest {
         events.toString());
     assertTrue(events.stream().anyMatch(e -> e instanceof SpoolEvent.DeadLettered), events.toString());
     assertFalse(eventsDone.toCompletableFuture().isDone());
-    assertNothingDropped();
   }
 }
