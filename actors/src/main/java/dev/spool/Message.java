@@ -338,6 +338,14 @@ public final class Message {
     return envelope.expiresAt == 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(envelope.expiresAt));
   }
 
+  /**
+   * The ttl {@link #withTtl} set on a message not yet appended, if any: appending turns it into
+   * {@link #expiresAt()}, so an appended message has none.
+   */
+  public Optional<Duration> ttl() {
+    return envelope.ttlMillis == 0 ? Optional.empty() : Optional.of(Duration.ofMillis(envelope.ttlMillis));
+  }
+
   /** Whether it carries a ttl or an expiry time. */
   public boolean expires() {
     return envelope.expiresAt != 0 || envelope.ttlMillis != 0;

@@ -41,10 +41,52 @@ public abstract class SpoolException extends RuntimeException {
     return code;
   }
 
+  /**
+   * The failure another node reported, as the same subclass with the same code and message: for
+   * the serializer that carries failures between cluster members, which cannot call the
+   * subclasses' constructors (they build the message from names, e.g. a queue's).
+   *
+   * @param keyId the missing key's id, for {@link Code#EncryptionKeyMissing}; ignored otherwise
+   */
+  public static SpoolException restore(Code code, String message, String keyId) {
+    return switch (code) {
+      case QueueNotFound -> new QueueNotFound(code, message);
+      case QueueAlreadyExists -> new QueueAlreadyExists(code, message);
+      case ConsumerNotFound -> new ConsumerNotFound(code, message);
+      case ConsumerAlreadyExists -> new ConsumerAlreadyExists(code, message);
+      case QueueFull -> new QueueFull(message);
+      case InvalidName -> new InvalidName(message);
+      case InvalidConfiguration -> new InvalidConfiguration(message);
+      case MessageTooLarge -> new MessageTooLarge(message);
+      case SequenceOutOfRange -> new SequenceOutOfRange(message);
+      case Unauthorized, Forbidden -> new Restored(code, message);
+      case Timeout -> new Timeout(message);
+      case ShuttingDown -> new ShuttingDown(code, message);
+      case JournalUnavailable -> new JournalUnavailable(message);
+      case SegmentCorrupt -> new SegmentCorrupt(code, message);
+      case EncryptionKeyMissing -> new EncryptionKeyMissing(code, message, keyId);
+    };
+  }
+
+  /**
+   * A failure whose code has no subclass in the engine (the HTTP layer's {@code Unauthorized} and
+   * {@code Forbidden}), as another node reported it.
+   */
+  private static final class Restored extends SpoolException {
+    private Restored(Code code, String message) {
+      super(code, message);
+    }
+  }
+
   /** The named queue does not exist. */
   public static final class QueueNotFound extends SpoolException {
     public QueueNotFound(String queue) {
       super(Code.QueueNotFound, "queue '" + queue + "' does not exist");
+    }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private QueueNotFound(Code code, String message) {
+      super(code, message);
     }
   }
 
@@ -53,12 +95,22 @@ public abstract class SpoolException extends RuntimeException {
     public QueueAlreadyExists(String queue) {
       super(Code.QueueAlreadyExists, "queue '" + queue + "' already exists with other settings");
     }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private QueueAlreadyExists(Code code, String message) {
+      super(code, message);
+    }
   }
 
   /** The named consumer does not exist on that queue. */
   public static final class ConsumerNotFound extends SpoolException {
     public ConsumerNotFound(String queue, String consumer) {
       super(Code.ConsumerNotFound, "consumer '" + consumer + "' does not exist on queue '" + queue + "'");
+    }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private ConsumerNotFound(Code code, String message) {
+      super(code, message);
     }
   }
 
@@ -67,6 +119,11 @@ public abstract class SpoolException extends RuntimeException {
     public ConsumerAlreadyExists(String queue, String consumer) {
       super(Code.ConsumerAlreadyExists,
           "consumer '" + consumer + "' already exists on queue '" + queue + "' with other settings");
+    }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private ConsumerAlreadyExists(Code code, String message) {
+      super(code, message);
     }
   }
 
@@ -120,6 +177,11 @@ public abstract class SpoolException extends RuntimeException {
     public ShuttingDown() {
       super(Code.ShuttingDown, "Spool is shutting down");
     }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private ShuttingDown(Code code, String message) {
+      super(code, message);
+    }
   }
 
   /**
@@ -142,6 +204,11 @@ public abstract class SpoolException extends RuntimeException {
     public SegmentCorrupt(String queueId, long segment, String problem) {
       super(Code.SegmentCorrupt, "segment " + segment + " of queue '" + queueId + "' is damaged: " + problem);
     }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private SegmentCorrupt(Code code, String message) {
+      super(code, message);
+    }
   }
 
   /**
@@ -160,6 +227,12 @@ public abstract class SpoolException extends RuntimeException {
     /** The id of the key that is missing. */
     public String keyId() {
       return keyId;
+    }
+
+    /** As {@link SpoolException#restore} rebuilds it. */
+    private EncryptionKeyMissing(Code code, String message, String keyId) {
+      super(code, message);
+      this.keyId = keyId;
     }
   }
 }

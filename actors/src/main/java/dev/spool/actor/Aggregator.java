@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.function.Function;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -19,15 +20,17 @@ import org.apache.pekko.pattern.StatusReply;
  */
 final class Aggregator {
 
-  private enum Timeout {
+  // The aggregator's messages are its own timer, watches and ask results (a reply of any type):
+  // it runs beside its parent and never receives anything over the network.
+  private enum Timeout implements NoSerializationVerificationNeeded {
     INSTANCE
   }
 
   /** Target {@code target} answered: with {@code value}, or with an error ({@code answered} false). */
-  private record Reply<R>(int target, R value, boolean answered) {}
+  private record Reply<R>(int target, R value, boolean answered) implements NoSerializationVerificationNeeded {}
 
   /** Target {@code target} stopped: it will not answer (a queue deleted, a consumer removed, meanwhile). */
-  private record Gone(int target) {}
+  private record Gone(int target) implements NoSerializationVerificationNeeded {}
 
   private Aggregator() {}
 

@@ -32,6 +32,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -107,9 +108,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /**
    * Attach a handler, called at most {@code parallelism} times at once; the reply is the
    * subscription's id. A call that completes acknowledges; one that fails, throws or times out nacks.
+   * Carries a Java function, so it only works where the consumer runs (embedded use), never over
+   * the network.
    */
   public record SubscribeHandler(Function<Delivery, CompletionStage<Done>> handler, int parallelism,
-      HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+      HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo)
+      implements Command, Request<Long>, NoSerializationVerificationNeeded {}
 
   /** Detach a handler subscription; the reply comes once its calls in flight have finished. */
   public record UnsubscribeHandler(long subscription, ActorRef<StatusReply<Done>> replyTo)
@@ -158,9 +162,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /**
    * From the queue: removal step {@code epoch} removed these messages, in sequence order; expired ones
-   * are counted so, evicted ones counted dropped, redriven ones not counted.
+   * are counted so, evicted ones counted dropped, redriven ones not counted. The queue's own log
+   * entries (placeholders of stored ones included), sent to its child: never over the network.
    */
-  record MessagesRemoved(Retention.Reason reason, long epoch, List<Message> removed) implements Command {}
+  record MessagesRemoved(Retention.Reason reason, long epoch, List<Message> removed)
+      implements Command, NoSerializationVerificationNeeded {}
 
   /** Fault injection for supervision tests: the consumer throws and its parent restarts it. Not in the public API. */
   record Fail(String why) implements Command {}
@@ -174,19 +180,21 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
   enum Tick implements Command { INSTANCE }
 
-  // internal: piped results, timers and watches
+  // internal: piped results, timers and watches; those carrying a Throwable or an array of loaded
+  // messages are results of this actor's own work, told to itself, never over the network
   private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
-      implements Command {}
+      implements Command, NoSerializationVerificationNeeded {}
   private enum CheckHandlerTimeouts implements Command { INSTANCE }
   private record BreakerChanged(long subscription, BreakerState state) implements Command {}
   private record DeadLetterAppended(long sequence, int attempts, String reason, List<Long> appended,
-      Throwable failure) implements Command {}
+      Throwable failure) implements Command, NoSerializationVerificationNeeded {}
   private enum DrainDeadline implements Command { INSTANCE }
-  private record SegmentLoaded(long sequence, Message[] messages, Throwable failure) implements Command {}
+  private record SegmentLoaded(long sequence, Message[] messages, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {}
   private enum LoadAgain implements Command { INSTANCE }
   private record GiveUpAgain(long sequence, int attempts, String reason) implements Command {}
   private record GiveUpLoaded(long sequence, int attempts, String reason, Message[] messages, Throwable failure)
-      implements Command {}
+      implements Command, NoSerializationVerificationNeeded {}
   private record AckDeadline(long batch) implements Command {}
   private record BackoffElapsed(long sequence) implements Command {}
   private record ReadExpired(long readId) implements Command {}

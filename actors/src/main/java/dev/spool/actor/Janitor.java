@@ -22,6 +22,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -103,7 +104,8 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
   }
 
   /** What a measure of the journal's free space found: usable bytes, or why it could not tell. */
-  private record DiskMeasured(long usableBytes, Throwable failure) implements Command {}
+  private record DiskMeasured(long usableBytes, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {} // piped to itself, never remote
 
   static Behavior<Command> create(SpoolSettings settings, MemoryMonitor memory) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {

@@ -38,6 +38,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -104,8 +105,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   public record CleanupStale(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
       implements Command, Request<Integer> {}
 
+  // Piped to itself (a Throwable), never remote.
   private record StaleListed(List<ConsumerInfo> consumers, Throwable failure, CleanupStale request)
-      implements Command {}
+      implements Command, NoSerializationVerificationNeeded {}
 
   /** Up to {@code max} retained messages from sequence {@code from} on, in order; moves no cursor. */
   public record Browse(long from, int max, ActorRef<StatusReply<List<Message>>> replyTo)
@@ -145,7 +147,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       ConsumerPosition position) implements Command {}
 
   /** What the queue's journal answered (read by {@link RecoveringQueue} until it is recovered). */
-  record JournalReply(QueueJournal.Reply reply) implements Command {}
+  record JournalReply(QueueJournal.Reply reply)
+      implements Command, NoSerializationVerificationNeeded {} // from the queue's own journal, its child
 
   /** The journal write {@code writeId} has been under way for {@code write-stall-after}. */
   private record WriteStalled(long writeId) implements Command {}
@@ -158,13 +161,15 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   record UseKey(String keyId) implements Command {}
 
   /** Storing sealed segment {@code segment} ended: committed, or {@code failure}. */
-  private record SegmentWritten(long segment, Throwable failure) implements Command {}
+  private record SegmentWritten(long segment, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {} // piped to itself, never remote
 
   /**
    * A read of the log ({@code request}: browse, trace, redrive) waits for the cold segments it
    * reads: loaded one at a time and {@code held} until it runs, or {@code failure}.
    */
-  private record ColdLoaded(Command request, List<Message[]> held, Throwable failure) implements Command {}
+  private record ColdLoaded(Command request, List<Message[]> held, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {} // piped to itself, never remote
 
   /** A failed segment store's backoff passed. */
   private enum RetryStore implements Command { INSTANCE }
@@ -172,8 +177,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** A durable queue's journal identity: its persistence id's {@code incarnation}, the high half of its ids. */
   public record Durable(String incarnation, long idSeed) {}
 
-  /** A reply that arrived through this actor's own ask, passed on to the original asker. */
-  private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo) implements Command {
+  /**
+   * A reply that arrived through this actor's own ask, passed on to the original asker: told to
+   * itself, never over the network (the asker receives the StatusReply itself).
+   */
+  private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo)
+      implements Command, NoSerializationVerificationNeeded {
     void deliver() {
       replyTo.tell(reply);
     }

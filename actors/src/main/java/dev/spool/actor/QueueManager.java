@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -79,7 +80,8 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       implements Command {}
 
   private record Drained(ConsumerActor.DrainResult result, Throwable failure,
-      ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo) implements Command {}
+      ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
+      implements Command, NoSerializationVerificationNeeded {} // piped to itself (a Throwable), never remote
 
   private record QueueTerminated(String name, ActorRef<QueueActor.Command> ref) implements Command {}
 
@@ -99,14 +101,20 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   record RegistryReply(QueueRegistry.Reply reply) implements Command {}
 
-  private record Defined(String name, Throwable failure) implements Command {}
+  // Piped to itself (a Throwable), never remote.
+  private record Defined(String name, Throwable failure) implements Command, NoSerializationVerificationNeeded {}
 
   private record Flushed(Stop stop) implements Command {}
 
-  private record Removed(DeleteQueue delete, Throwable failure) implements Command {}
+  // Piped to itself (a Throwable), never remote.
+  private record Removed(DeleteQueue delete, Throwable failure) implements Command, NoSerializationVerificationNeeded {}
 
-  /** A reply that arrived through this actor's own ask, passed on to the original asker. */
-  private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo) implements Command {
+  /**
+   * A reply that arrived through this actor's own ask, passed on to the original asker: told to
+   * itself, never over the network (the asker receives the StatusReply itself).
+   */
+  private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo)
+      implements Command, NoSerializationVerificationNeeded {
     void deliver() {
       replyTo.tell(reply);
     }
@@ -115,7 +123,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** @param durable a durable queue's journal identity, {@code null} for a transient queue */
   private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings, QueueActor.Durable durable) {}
 
-  private record Rotated(CreateQueue create, Entry entry, Throwable failure) implements Command {}
+  // Piped to itself (its own entry, a Throwable), never remote.
+  private record Rotated(CreateQueue create, Entry entry, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {}
 
   /**
    * The manager with its default queue; with a journal configured, it first reads the registry of

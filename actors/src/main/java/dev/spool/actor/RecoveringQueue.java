@@ -14,6 +14,7 @@ import java.util.List;
 import dev.spool.queue.Recovery;
 import java.time.Clock;
 import java.util.function.Supplier;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -45,12 +46,16 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   /** How long a failed listing of the queue's stored segments waits before it is tried again. */
   private static final Duration LIST_RETRY = Duration.ofSeconds(1);
 
-  /** The queue's stored segment rows were listed (without data), or {@code failure}. */
+  /**
+   * The queue's stored segment rows were listed (without data), or {@code failure}: piped to itself
+   * with the recovered state, never sent over the network.
+   */
   private record RowsListed(QueueJournal.Recovered recovered, List<SegmentRow> rows, Throwable failure)
-      implements QueueActor.Command {}
+      implements QueueActor.Command, NoSerializationVerificationNeeded {}
 
   /** A failed listing's backoff passed. */
-  private record ListAgain(QueueJournal.Recovered recovered) implements QueueActor.Command {}
+  private record ListAgain(QueueJournal.Recovered recovered)
+      implements QueueActor.Command, NoSerializationVerificationNeeded {} // its own timer: never remote
 
   /**
    * A durable queue: spawns its journal (journal {@code incarnation} of {@code name}) and holds its

@@ -5,6 +5,7 @@ import dev.spool.queue.Redrives.Source;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -23,7 +24,9 @@ final class RedriveJob extends AbstractBehavior<RedriveJob.Command> {
 
   interface Command {}
 
-  private record Published(List<Long> deadLettered, String queue, Throwable failure) implements Command {}
+  // Its own ask's outcome (a Throwable), told to itself, never remote.
+  private record Published(List<Long> deadLettered, String queue, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {}
 
   static Behavior<Command> create(List<Source> sources, int maxBatch, ActorRef<QueueManager.Command> manager,
       Duration askTimeout, ActorRef<QueueActor.Command> deadLetterQueue, ActorRef<StatusReply<Long>> replyTo) {

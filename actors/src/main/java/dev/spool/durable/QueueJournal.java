@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -57,8 +58,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  */
 public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, QueueEvent, QueueJournal.State> {
 
-  /** What the journal understands. */
-  public interface Command {}
+  /**
+   * What the journal understands. Only its queue sends these, the parent it runs beside on one
+   * node, so they never cross the network (a write carries the queue's messages as they are).
+   */
+  public interface Command extends NoSerializationVerificationNeeded {}
 
   /** Journal {@code event}; answered with {@link Written} once it is stored. */
   public record Write(QueueEvent event) implements Command {}
@@ -74,8 +78,8 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   /** The journal's or snapshot store's answer to a deletion {@link JournalCleanup} asked for. */
   private record Cleaned(Object response) implements Command {}
 
-  /** What the journal tells its queue. */
-  public interface Reply {}
+  /** What the journal tells its queue, beside it on one node: never over the network. */
+  public interface Reply extends NoSerializationVerificationNeeded {}
 
   /** The write {@code writeId} is stored. */
   public record Written(long writeId) implements Reply {}
