@@ -51,28 +51,33 @@ import org.apache.pekko.pattern.StatusReply;
  */
 public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Command> {
 
-  /** From a queue entity: it runs here now. */
+  /** From a queue entity on this member: it runs here now (never crosses the network). */
   record Hosted(String name, ActorRef<QueueActor.Command> ref, QueueSettings settings, boolean persistent)
-      implements QueueManager.Command {}
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
 
-  private record HostedStopped(String name, ActorRef<QueueActor.Command> ref) implements QueueManager.Command {}
+  // To itself only (watches, subscriptions, piped results): never sent to another member.
 
-  private enum Up implements QueueManager.Command {
+  private record HostedStopped(String name, ActorRef<QueueActor.Command> ref)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
+
+  private enum Up implements QueueManager.Command, NoSerializationVerificationNeeded {
     INSTANCE
   }
 
-  private record Flushed(QueueManager.Stop stop) implements QueueManager.Command {}
+  private record Flushed(QueueManager.Stop stop) implements QueueManager.Command, NoSerializationVerificationNeeded {}
 
   /** From another member's manager: an operation over the queues this member hosts. */
   record ToLocalJanitor(Janitor.Command command) implements QueueManager.Command {}
 
-  private record Managers(Set<ActorRef<QueueManager.Command>> refs) implements QueueManager.Command {}
+  private record Managers(Set<ActorRef<QueueManager.Command>> refs)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
 
   private record Drained(ConsumerActor.DrainResult result, Throwable failure,
-      ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo) implements QueueManager.Command {}
+      ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
 
   private record DrainQueues(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
-      implements QueueManager.Command {}
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
 
   /**
    * The member's manager; {@code ready} completes once this member is up in the cluster.

@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -76,19 +77,23 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
    */
   public record Definition(RegistryEvent.QueueDefined queue, boolean fresh) {}
 
-  private record RegistryReply(QueueRegistry.Reply reply) implements Command {}
+  // To itself only (adapted replies, results with a Throwable, its timer): never sent to another member.
 
-  private record Defined(String name, Throwable failure) implements Command {}
+  private record RegistryReply(QueueRegistry.Reply reply) implements Command, NoSerializationVerificationNeeded {}
 
-  private record Removed(Delete delete, RegistryEvent.QueueDefined queue, Throwable failure) implements Command {}
+  private record Defined(String name, Throwable failure) implements Command, NoSerializationVerificationNeeded {}
 
-  private record Rotated(Create create, RegistryEvent.QueueDefined queue, Throwable failure) implements Command {}
+  private record Removed(Delete delete, RegistryEvent.QueueDefined queue, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {}
 
-  private enum WakeAll implements Command {
+  private record Rotated(Create create, RegistryEvent.QueueDefined queue, Throwable failure)
+      implements Command, NoSerializationVerificationNeeded {}
+
+  private enum WakeAll implements Command, NoSerializationVerificationNeeded {
     INSTANCE
   }
 
-  private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command {}
+  private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command, NoSerializationVerificationNeeded {}
 
   /** Commands held while the registry is read. */
   private static final int STASH = 10_000;

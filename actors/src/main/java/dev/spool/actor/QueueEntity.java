@@ -6,6 +6,7 @@ import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.RegistryEvent;
 import java.time.Duration;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -37,9 +38,12 @@ public final class QueueEntity {
     INSTANCE
   }
 
-  private record Looked(QueueDirectory.Definition definition, Throwable failure) implements QueueActor.Command {}
+  // To itself only (the directory's adapted answer, its retry timer): never sent to another member.
 
-  private enum LookAgain implements QueueActor.Command {
+  private record Looked(QueueDirectory.Definition definition, Throwable failure)
+      implements QueueActor.Command, NoSerializationVerificationNeeded {}
+
+  private enum LookAgain implements QueueActor.Command, NoSerializationVerificationNeeded {
     INSTANCE
   }
 
