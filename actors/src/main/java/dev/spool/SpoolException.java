@@ -24,7 +24,8 @@ public abstract class SpoolException extends RuntimeException {
     ShuttingDown,
     JournalUnavailable,
     SegmentCorrupt,
-    EncryptionKeyMissing
+    EncryptionKeyMissing,
+    DatabaseInUse
   }
 
   private final Code code;
@@ -160,6 +161,17 @@ public abstract class SpoolException extends RuntimeException {
     /** The id of the key that is missing. */
     public String keyId() {
       return keyId;
+    }
+  }
+
+  /**
+   * Another live Spool writes to the journal's database (it holds the database's writer lock,
+   * {@code spool.persistence.writer-lock}): this one must not, as two writers would corrupt the
+   * journal. The message names the holder and what to do.
+   */
+  public static final class DatabaseInUse extends SpoolException {
+    public DatabaseInUse(String message) {
+      super(Code.DatabaseInUse, message);
     }
   }
 }

@@ -2,6 +2,8 @@ package dev.spool;
 
 import dev.spool.actor.ConsumerActor;
 import dev.spool.actor.QueueManager;
+import dev.spool.durable.WriterLock;
+import dev.spool.durable.WriterLockSettings;
 import dev.spool.storage.KeyRing;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -33,6 +35,8 @@ final class SpoolExtension implements Extension {
 
   final SpoolSettings settings;
   final ActorRef<QueueManager.Command> manager;
+  /** The database's writer lock, or {@code null} without one. */
+  final WriterLock writerLock;
   private final CompletableFuture<Done> ready = new CompletableFuture<>();
   /** Set by {@link Spool#shutdown()} on a shared system: calls fail fast with ShuttingDown. */
   volatile boolean stopped;
@@ -44,7 +48,23 @@ final class SpoolExtension implements Extension {
   private SpoolExtension(ActorSystem<?> system, SpoolSettings settings, String name) {
     KeyRing.get(system); // loaded and checked now: a bad key stops the start, not a queue's first write
     this.settings = settings;
-    this.manager = system.systemActorOf(QueueManager.create(settings, Spool.version(), ready), name, Props.empty());
+    WriterLockSettings lockSettings = WriterLockSettings.create(system.settings().config(),
+        settings.persistence().registry());
+    this.writerLock = settings.persistence().enabled() && lockSettings.enabled() ? WriterLock.start(lockSettings) : null;
+    try {
+      this.manager = system.systemActorOf(QueueManager.create(settings, Spool.version(), ready, writerLock), name,
+          Props.empty());
+    } catch (RuntimeException e) {
+      closeWriterLock();
+      throw e;
+    }
+    if (writerLock != null) {
+      writerLock.lost().thenAccept(reason -> {
+        stopped = true; // the engine stops at once: calls fail fast rather than wait for a stopped manager
+        manager.tell(new QueueManager.WriterLockLost(reason));
+      });
+      system.getWhenTerminated().thenRun(this::closeWriterLock); // released with the engine at the latest
+    }
     // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let
     // handler calls finish, then stop the engine, after services stopped taking requests.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -78,7 +98,18 @@ final class SpoolExtension implements Extension {
     stopped = true;
     return AskPattern.<QueueManager.Command, Done>askWithStatus(manager, QueueManager.Stop::new,
             settings.askTimeout(), system.scheduler())
-        .exceptionally(alreadyStopped -> Done.getInstance());
+        .exceptionally(alreadyStopped -> Done.getInstance())
+        .thenApply(done -> {
+          closeWriterLock(); // after the last durable write
+          return done;
+        });
+  }
+
+  /** Releases the database's writer lock (closes its connection), if there is one. */
+  private void closeWriterLock() {
+    if (writerLock != null) {
+      writerLock.close();
+    }
   }
 
   /** An engine apart from the system's default one (not registered as the extension). */
