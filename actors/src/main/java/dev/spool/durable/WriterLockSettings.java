@@ -63,7 +63,8 @@ public record WriterLockSettings(String database, String url, String user, Strin
       String database = c.getString("database").trim().toLowerCase(Locale.ROOT);
       if (!database.isEmpty() && !enabled(database) && !database.equals("sqlite")) {
         throw new SpoolException.InvalidConfiguration("spool.persistence.writer-lock.database is '" + database
-            + "': use postgres (a PostgreSQL advisory lock), sqlite or \"\" (none)");
+            + "': use postgres (a PostgreSQL advisory lock), sqlite or \"\" (none); the service sets it to"
+            + " spool.journal.database");
       }
       String mode = c.getString("mode").trim().toLowerCase(Locale.ROOT);
       if (!mode.equals("exclusive") && !mode.equals("shared")) {
