@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.slf4j.Logger;
@@ -79,9 +80,11 @@ public final class WriterLock implements AutoCloseable {
   private volatile String status;
   private volatile boolean closed;
 
+  /** What its sessions are called: set once, on the lock's thread, at the first connection. */
+  private volatile String applicationName;
+
   // Touched only on the lock's thread.
   private Connection connection;
-  private String applicationName;
   private Duration backoff;
   private String lastFailure;
   /** When another holder was first seen at start ({@code System.nanoTime()}), or -1. */
@@ -136,6 +139,11 @@ public final class WriterLock implements AutoCloseable {
     return status;
   }
 
+  /** The name its sessions carry ({@code application_name}), once it connected; for tests. */
+  String applicationNameForTests() {
+    return applicationName;
+  }
+
   /** The lock's key (see {@link WriterLockSettings#key()}). */
   public long key() {
     return key;
@@ -156,11 +164,14 @@ public final class WriterLock implements AutoCloseable {
         schedule(this::check, settings.checkInterval());
         return;
       }
-      String holders = holders();
-      if (held.isDone()) {
-        takenOver(holders);
+      List<Holder> holders = holders();
+      if (!holders.isEmpty() && holders.stream().allMatch(h -> h.applicationName().equals(applicationName))) {
+        endOwnSessions(holders);
+        schedule(this::attempt, settings.minBackoff());
+      } else if (held.isDone()) {
+        takenOver(describe(holders));
       } else {
-        heldByAnother(holders);
+        heldByAnother(describe(holders));
       }
     } catch (SQLException | RuntimeException e) {
       closeConnection();
@@ -296,24 +307,50 @@ public final class WriterLock implements AutoCloseable {
     }
   }
 
-  /** The sessions holding the lock, as a refusal names them. */
-  private String holders() throws SQLException {
-    List<String> found = new ArrayList<>(HOLDERS_NAMED);
+  /** A session holding the lock, as {@code pg_locks} and {@code pg_stat_activity} show it. */
+  private record Holder(int pid, String applicationName, String description) {}
+
+  /** The other sessions holding the lock (a few). */
+  private List<Holder> holders() throws SQLException {
+    List<Holder> found = new ArrayList<>(HOLDERS_NAMED);
     try (PreparedStatement s = connection.prepareStatement(HOLDERS)) {
       s.setLong(1, key >>> 32);
       s.setLong(2, key & 0xFFFF_FFFFL);
       try (ResultSet r = s.executeQuery()) {
         while (r.next()) {
+          String name = String.valueOf(r.getString(1));
           String address = r.getString(2);
           Timestamp since = r.getTimestamp(4);
-          found.add("'" + r.getString(1) + "' (" + ("ExclusiveLock".equals(r.getString(5)) ? "exclusive" : "shared")
+          found.add(new Holder(r.getInt(3), name, "'" + name + "' ("
+              + ("ExclusiveLock".equals(r.getString(5)) ? "exclusive" : "shared")
               + ", database session " + r.getInt(3) + " from " + (address == null ? "a local socket" : address)
               + (since == null ? "" : ", connected since " + since.toInstant().truncatedTo(ChronoUnit.SECONDS))
-              + ")");
+              + ")"));
         }
       }
     }
-    return found.isEmpty() ? "another session, which has just released it" : String.join(", ", found);
+    return found;
+  }
+
+  private static String describe(List<Holder> holders) {
+    return holders.isEmpty() ? "another session, which has just released it"
+        : String.join(", ", holders.stream().map(Holder::description).toList());
+  }
+
+  /**
+   * This lock's own earlier sessions, which still hold it: their connection timed out here while
+   * the server still serves them (a network that stopped answering for a while). They are this
+   * lock's, named uniquely, so ending them is safe, and another node is not to be blamed for them.
+   */
+  private void endOwnSessions(List<Holder> own) throws SQLException {
+    for (Holder h : own) {
+      log.warn("writer lock on {}: an earlier session of this node (database session {}) still holds it; ending it",
+          database, h.pid());
+      try (PreparedStatement s = connection.prepareStatement("SELECT pg_terminate_backend(?)")) {
+        s.setInt(1, h.pid());
+        s.execute();
+      }
+    }
   }
 
   private void schedule(Runnable task, Duration after) {
@@ -383,7 +420,11 @@ public final class WriterLock implements AutoCloseable {
     return settings.keepaliveIdle().plus(settings.keepaliveInterval().multipliedBy(settings.keepaliveCount()));
   }
 
-  /** {@code spool 2026-11-30T21:40:12Z pid 4242 on host}, within PostgreSQL's 63 bytes: never a secret. */
+  /**
+   * {@code spool 2026-11-30T21:40:12Z pid 4242 #3f2a on host}, within PostgreSQL's 63 bytes, never a
+   * secret: the process's start time and pid, a token of this lock (two engines in one process are
+   * two holders), and the host.
+   */
   private static String applicationName() {
     ProcessHandle self = ProcessHandle.current();
     Instant started = self.info().startInstant().orElse(Instant.now()).truncatedTo(ChronoUnit.SECONDS);
@@ -393,7 +434,9 @@ public final class WriterLock implements AutoCloseable {
     } catch (java.io.IOException e) {
       host = System.getenv().getOrDefault("HOSTNAME", "unknown host");
     }
-    String name = ("spool " + started + " pid " + self.pid() + " on " + host).replaceAll("[^\\x20-\\x7e]", "?");
+    String token = String.format("%04x", ThreadLocalRandom.current().nextInt(0x10000));
+    String name = ("spool " + started + " pid " + self.pid() + " #" + token + " on " + host)
+        .replaceAll("[^\\x20-\\x7e]", "?");
     return name.length() > APPLICATION_NAME_MAX ? name.substring(0, APPLICATION_NAME_MAX) : name;
   }
 

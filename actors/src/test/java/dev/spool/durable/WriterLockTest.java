@@ -229,6 +229,34 @@ class WriterLockTest {
   }
 
   @Test
+  void anEarlierSessionOfItsOwnIsEndedNotTakenForAnotherNode() throws Exception {
+    WriterLock lock = start("exclusive", Duration.ofSeconds(1));
+    held(lock);
+    int before = holders(lock).get(0);
+    // What a connection that timed out here while the server kept its session looks like: a session
+    // with this lock's name holding it.
+    java.util.Properties props = new java.util.Properties();
+    props.setProperty("user", USER);
+    props.setProperty("password", PASSWORD);
+    props.setProperty("ApplicationName", lock.applicationNameForTests());
+    Connection stale = DriverManager.getConnection(URL, props);
+    others.add(stale);
+    terminate(before);
+    await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(5)).until(() -> grab(stale, lock.key()));
+    int stalePid;
+    try (Statement s = stale.createStatement(); ResultSet r = s.executeQuery("SELECT pg_backend_pid()")) {
+      r.next();
+      stalePid = r.getInt(1);
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      List<Integer> now = holders(lock);
+      return now.size() == 1 && now.get(0) != before && now.get(0) != stalePid;
+    });
+    assertFalse(lock.lost().toCompletableFuture().isDone(), "its own session is not another node");
+    assertThrows(SQLException.class, () -> grab(stale, lock.key()), "the stale session was ended");
+  }
+
+  @Test
   void aDatabaseDownAtStartIsWaitedForUntilItAnswers() throws Exception {
     int port;
     try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
