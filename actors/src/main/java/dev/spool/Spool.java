@@ -148,6 +148,28 @@ public final class Spool {
     return ask(QueueManager.GetJournalHealth::new);
   }
 
+  /**
+   * Completes, with the reason ({@link SpoolException.DatabaseInUse}, naming the other node), when
+   * this engine must not write to its database because another Spool does
+   * ({@code spool.persistence.writer-lock}): the lock was refused at start after
+   * {@code wait-at-start} (no durable queue was read), or another node took it while this one's
+   * connection was lost (every queue has stopped). Never completes without a writer lock, or while
+   * it is held. The service exits on it.
+   */
+  public CompletionStage<SpoolException> writerLockLost() {
+    CompletableFuture<SpoolException> lost = new CompletableFuture<>();
+    if (engine.writerLock != null) {
+      engine.writerLock.held().whenComplete((held, failure) -> {
+        Throwable cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
+        if (cause instanceof SpoolException.DatabaseInUse refused) {
+          lost.complete(refused);
+        }
+      });
+      engine.writerLock.lost().thenAccept(lost::complete);
+    }
+    return lost.minimalCompletionStage();
+  }
+
   /** The version of Spool running. */
   public static String version() {
     try (InputStream in = Spool.class.getResourceAsStream("/dev/spool/version.properties")) {

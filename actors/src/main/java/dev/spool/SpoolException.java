@@ -24,7 +24,8 @@ public abstract class SpoolException extends RuntimeException {
     ShuttingDown,
     JournalUnavailable,
     SegmentCorrupt,
-    EncryptionKeyMissing
+    EncryptionKeyMissing,
+    DatabaseInUse
   }
 
   private final Code code;
@@ -65,6 +66,7 @@ public abstract class SpoolException extends RuntimeException {
       case JournalUnavailable -> new JournalUnavailable(message);
       case SegmentCorrupt -> new SegmentCorrupt(code, message);
       case EncryptionKeyMissing -> new EncryptionKeyMissing(code, message, keyId);
+      case DatabaseInUse -> new DatabaseInUse(message);
     };
   }
 
@@ -233,6 +235,17 @@ public abstract class SpoolException extends RuntimeException {
     private EncryptionKeyMissing(Code code, String message, String keyId) {
       super(code, message);
       this.keyId = keyId;
+    }
+  }
+
+  /**
+   * Another live Spool writes to the journal's database (it holds the database's writer lock,
+   * {@code spool.persistence.writer-lock}): this one must not, as two writers would corrupt the
+   * journal. The message names the holder and what to do.
+   */
+  public static final class DatabaseInUse extends SpoolException {
+    public DatabaseInUse(String message) {
+      super(Code.DatabaseInUse, message);
     }
   }
 }

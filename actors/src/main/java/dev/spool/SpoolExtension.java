@@ -3,6 +3,8 @@ package dev.spool;
 import dev.spool.actor.ClusterQueueManager;
 import dev.spool.actor.ConsumerActor;
 import dev.spool.actor.QueueManager;
+import dev.spool.durable.WriterLock;
+import dev.spool.durable.WriterLockSettings;
 import dev.spool.storage.KeyRing;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -37,6 +39,8 @@ final class SpoolExtension implements Extension {
   final String name;
   final ClusterSettings cluster;
   final ActorRef<QueueManager.Command> manager;
+  /** The database's writer lock, or {@code null} without one. */
+  final WriterLock writerLock;
   private final CompletableFuture<Done> ready = new CompletableFuture<>();
   /** Set by {@link Spool#shutdown()} on a shared system: calls fail fast with ShuttingDown. */
   volatile boolean stopped;
@@ -53,9 +57,27 @@ final class SpoolExtension implements Extension {
     if (cluster.enabled()) {
       requireClusterReady(system, settings);
     }
-    this.manager = system.systemActorOf(cluster.enabled()
-        ? ClusterQueueManager.create(settings, cluster, name, Spool.version(), ready)
-        : QueueManager.create(settings, Spool.version(), ready), name, Props.empty());
+    WriterLockSettings lockSettings = WriterLockSettings.create(system.settings().config(),
+        settings.persistence().registry());
+    if (cluster.enabled()) { // members share the database through sharding; a standalone node is refused
+      lockSettings = lockSettings.sharedByMembers();
+    }
+    this.writerLock = settings.persistence().enabled() && lockSettings.enabled() ? WriterLock.start(lockSettings) : null;
+    try {
+      this.manager = system.systemActorOf(cluster.enabled()
+          ? ClusterQueueManager.create(settings, cluster, name, Spool.version(), ready)
+          : QueueManager.create(settings, Spool.version(), ready, writerLock), name, Props.empty());
+    } catch (RuntimeException e) {
+      closeWriterLock();
+      throw e;
+    }
+    if (writerLock != null) {
+      writerLock.lost().thenAccept(reason -> {
+        stopped = true; // the engine stops at once: calls fail fast rather than wait for a stopped manager
+        manager.tell(new QueueManager.WriterLockLost(reason));
+      });
+      system.getWhenTerminated().thenRun(this::closeWriterLock); // released with the engine at the latest
+    }
     // When the system shuts down (SIGTERM, CoordinatedShutdown.run), first refuse publishes and let
     // handler calls finish, then stop the engine, after services stopped taking requests.
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -108,7 +130,18 @@ final class SpoolExtension implements Extension {
     stopped = true;
     return AskPattern.<QueueManager.Command, Done>askWithStatus(manager, QueueManager.Stop::new,
             settings.askTimeout(), system.scheduler())
-        .exceptionally(alreadyStopped -> Done.getInstance());
+        .exceptionally(alreadyStopped -> Done.getInstance())
+        .thenApply(done -> {
+          closeWriterLock(); // after the last durable write
+          return done;
+        });
+  }
+
+  /** Releases the database's writer lock (closes its connection), if there is one. */
+  private void closeWriterLock() {
+    if (writerLock != null) {
+      writerLock.close();
+    }
   }
 
   /** An engine apart from the system's default one (not registered as the extension). */

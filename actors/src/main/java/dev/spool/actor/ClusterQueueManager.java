@@ -153,7 +153,15 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
         .onMessage(Drained.class, this::onDrained)
         .onMessage(QueueManager.Stop.class, this::onStop)
         .onMessage(Flushed.class, flushed -> stopNow(flushed.stop()))
+        .onMessage(QueueManager.WriterLockLost.class, this::onWriterLockLost)
         .build();
+  }
+
+  /** A standalone node took the database meanwhile: this member stops writing at once. */
+  private Behavior<QueueManager.Command> onWriterLockLost(QueueManager.WriterLockLost lost) {
+    getContext().getLog().error("Spool stops every queue on this member: {}", lost.reason().getMessage());
+    hosted.values().forEach(getContext()::stop);
+    return Behaviors.stopped();
   }
 
   private Behavior<QueueManager.Command> onDeleteQueue(QueueManager.DeleteQueue delete) {

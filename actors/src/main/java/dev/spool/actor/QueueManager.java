@@ -13,6 +13,7 @@ import dev.spool.durable.JournalCleanup;
 import dev.spool.durable.QueueJournal;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
+import dev.spool.durable.WriterLock;
 import dev.spool.storage.DiskAlarm;
 import dev.spool.storage.TieredStorage;
 import java.time.Duration;
@@ -101,6 +102,12 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   record RegistryReply(QueueRegistry.Reply reply) implements Command {}
 
+  /**
+   * Another node took the database's writer lock: every queue stops at once, as two writers would
+   * corrupt the journal. From the engine in this JVM, never remote.
+   */
+  public record WriterLockLost(SpoolException reason) implements Command, NoSerializationVerificationNeeded {}
+
   // Piped to itself (a Throwable), never remote.
   private record Defined(String name, Throwable failure) implements Command, NoSerializationVerificationNeeded {}
 
@@ -133,15 +140,19 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
    *
    * @param version the engine's version, which the {@code Started} event carries
    * @param ready completed once every durable queue found at start is recovered
+   * @param writerLock the database's writer lock, which the registry of durable queues waits for
+   *     before it is read; {@code null} for none
    */
-  public static Behavior<Command> create(SpoolSettings settings, String version, CompletableFuture<Done> ready) {
+  public static Behavior<Command> create(SpoolSettings settings, String version, CompletableFuture<Done> ready,
+      WriterLock writerLock) {
     if (!settings.persistence().enabled()) {
       return Behaviors.setup(context -> new QueueManager(context, settings, version, null, ready));
     }
     return Behaviors.withStash(ManagerStartup.STASH, stash -> Behaviors.setup(context -> {
       ActorRef<QueueRegistry.Reply> replies = context.messageAdapter(QueueRegistry.Reply.class, RegistryReply::new);
       ActorRef<QueueRegistry.Command> registry = context.spawn(
-          Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
+          Behaviors.supervise(WriterLockGate.registry(writerLock, replies,
+                  QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies)))
               .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
                   settings.persistence().restartMaxBackoff(), 0.2)),
           "registry");
@@ -202,6 +213,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(JournalStateChanged.class, this::onJournalStateChanged)
         .onMessage(GetJournalHealth.class, this::onGetJournalHealth)
         .onMessage(RegistryReply.class, this::onRegistryReply)
+        .onMessage(WriterLockLost.class, this::onWriterLockLost)
         .build();
   }
 
@@ -210,7 +222,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return command instanceof ToQueue toQueue ? queues.containsKey(toQueue.queue())
         : command instanceof GetJournalHealth || command instanceof Answer<?> || command instanceof Drain
             || command instanceof DrainQueues || command instanceof Drained || command instanceof Stop
-            || command instanceof Flushed;
+            || command instanceof Flushed || command instanceof WriterLockLost;
   }
 
   // ---- durable queues
@@ -241,6 +253,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       durable.registryAnswered();
     }
     return this;
+  }
+
+  private Behavior<Command> onWriterLockLost(WriterLockLost lost) {
+    getContext().getLog().error("Spool stops every queue: {}", lost.reason().getMessage());
+    return Behaviors.stopped();
   }
 
   private Behavior<Command> onJournalStateChanged(JournalStateChanged changed) {

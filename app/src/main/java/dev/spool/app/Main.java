@@ -37,7 +37,10 @@ import org.slf4j.LoggerFactory;
  * service come up, {@code /health/ready} answers 503 with the reason, and the journal's tables and
  * durable queues are retried with backoff until it answers. Only configuration that can never
  * work (invalid settings, a non-loopback host without tokens, an unreadable keystore, a port in
- * use, a configuration file that cannot be read) ends the process, with one ERROR line.
+ * use, a configuration file that cannot be read) ends the process, with one ERROR line; so does
+ * another Spool writing to the same PostgreSQL database ({@code spool.persistence.writer-lock}),
+ * at start once {@code wait-at-start} passed, or while running if it took the lock over, through
+ * CoordinatedShutdown and with status 1.
  */
 public final class Main {
 
@@ -59,6 +62,11 @@ public final class Main {
   public record Service(Spool spool, SpoolHttpServer.Binding http) {}
 
   private Main() {}
+
+  /** Why the service shut itself down: another Spool holds its database's writer lock. */
+  private enum WriterLockLost implements CoordinatedShutdown.Reason {
+    INSTANCE
+  }
 
   /**
    * The service's configuration and where it was read from.
@@ -109,7 +117,15 @@ public final class Main {
     }
     log.info("configuration: {}", configuration.source());
     try {
-      init(configuration.config());
+      Service service = init(configuration.config());
+      // Another Spool writes to the database: init shuts the service down; it ends with status 1.
+      service.spool().writerLockLost()
+          .thenCompose(reason -> service.spool().system().getWhenTerminated())
+          .thenRun(() -> {
+            Thread exit = new Thread(() -> System.exit(1), "spool-exit");
+            exit.setDaemon(false);
+            exit.start();
+          });
     } catch (RuntimeException e) {
       Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
       if (cause instanceof ConfigException) { // a missing or mistyped setting: the message names it and its file
@@ -157,6 +173,11 @@ public final class Main {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     spool.system().getWhenTerminated().thenRun(() -> log.info("Spool stopped"));
+    spool.writerLockLost().thenAccept(reason -> {
+      // Two writers would corrupt the journal: the one case where the service stops on its own.
+      log.error("Spool stops: {}", reason.getMessage());
+      shutdown.runAll(WriterLockLost.INSTANCE);
+    });
     return new Service(spool, http);
   }
 

@@ -53,7 +53,7 @@ final class Errors {
       case MessageTooLarge -> StatusCodes.CONTENT_TOO_LARGE;
       case Unauthorized -> StatusCodes.UNAUTHORIZED;
       case Forbidden -> StatusCodes.FORBIDDEN;
-      case Timeout, ShuttingDown, JournalUnavailable -> StatusCodes.SERVICE_UNAVAILABLE;
+      case Timeout, ShuttingDown, JournalUnavailable, DatabaseInUse -> StatusCodes.SERVICE_UNAVAILABLE;
       // The server's data or configuration is at fault, and retrying will not help until an operator acts.
       case SegmentCorrupt, EncryptionKeyMissing -> StatusCodes.INTERNAL_SERVER_ERROR;
     };
