@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -27,12 +28,16 @@ final class WriterLockGate extends AbstractBehavior<Object> {
   /** How often the lock's state is looked at: cheap (a field), and readiness follows within a second. */
   static final Duration POLL = Duration.ofSeconds(1);
 
-  private enum Poll { INSTANCE }
+  // Its timer and its piped result: to itself only, never remote.
+  private enum Poll implements NoSerializationVerificationNeeded { INSTANCE }
 
-  private record Opened(Throwable failure) {}
+  private record Opened(Throwable failure) implements NoSerializationVerificationNeeded {}
 
-  /** Why the registry is not read yet, as health and refusals report it. */
-  static final class WriterLockNotHeld extends RuntimeException {
+  /**
+   * Why the registry is not read yet, as health and refusals report it: handed to this JVM's
+   * manager only, never sent on its own.
+   */
+  static final class WriterLockNotHeld extends RuntimeException implements NoSerializationVerificationNeeded {
     WriterLockNotHeld(String message) {
       super(message, null, false, false);
     }
