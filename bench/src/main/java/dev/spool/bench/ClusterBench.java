@@ -79,7 +79,8 @@ final class ClusterBench {
             + " load generator; %d publishers (batches of %d × 256 B) and %d readers (ack none) over %d transient"
             + " queues, spread over every member, %d s per run", Runtime.getRuntime().availableProcessors(),
         PUBLISHERS, BATCH, READERS, QUEUES, duration.toSeconds()),
-        "setup", "published msgs/s", "delivered msgs/s", "CPU µs per message (members)", "vs standalone");
+        "setup", "published msgs/s:%,.0f", "delivered msgs/s:%,.0f", "CPU µs per message (members):%.1f",
+        "vs standalone");
     List<List<Sample>> samples = new ArrayList<>();
     for (int i = 0; i < setups.size(); i++) {
       samples.add(new ArrayList<>());
