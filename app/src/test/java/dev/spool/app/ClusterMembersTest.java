@@ -211,4 +211,34 @@ class ClusterMembersTest {
       assertEquals(confirmed.get(q).subList(60, 100), rest.stream().map(Delivery::sequence).toList());
     }
   }
+
+  @Test
+  void aStandaloneServiceIsRefusedWhileClusterMembersUseTheDatabase(@TempDir Path dir) throws Exception {
+    Assumptions.assumeTrue(URL != null && !URL.isBlank(), "SPOOL_TEST_POSTGRES_URL is not set: skipped");
+    String user = env("SPOOL_TEST_POSTGRES_USER", "spool");
+    String password = env("SPOOL_TEST_POSTGRES_PASSWORD", "spool");
+    int seed = freePort();
+    Config memberConfig = member(dir.resolve("m0"), seed, seed, user, password);
+    JournalSchema.ensure(memberConfig);
+    members.add(Main.init(memberConfig).spool());
+    get(members.get(0).ready());
+
+    Map<String, Object> standalone = new HashMap<>();
+    standalone.put("spool.data-dir", Files.createDirectories(dir.resolve("standalone")).toString());
+    standalone.put("spool.http.port", 0);
+    standalone.put("spool.journal.database", "postgres");
+    standalone.put("pekko-persistence-jdbc.shared-databases.postgres.db.url", URL);
+    standalone.put("pekko-persistence-jdbc.shared-databases.postgres.db.user", user);
+    standalone.put("pekko-persistence-jdbc.shared-databases.postgres.db.password", password);
+    standalone.put("spool.persistence.writer-lock.wait-at-start", "2s");
+    standalone.put("pekko.coordinated-shutdown.exit-jvm", "off");
+    Spool refused = Main.init(ConfigFactory.load(ConfigFactory.parseMap(standalone)
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")))).spool();
+    members.add(refused);
+    dev.spool.SpoolException reason = get(refused.writerLockLost());
+    assertTrue(reason instanceof dev.spool.SpoolException.DatabaseInUse, reason.toString());
+    assertTrue(reason.getMessage().contains("shared"), "names the cluster member's shared lock: " + reason.getMessage());
+    assertTrue(get(members.get(0).clusterMembers()).selfUp(), "the cluster member serves on");
+    get(members.get(0).createQueue("still-here", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+  }
 }
