@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * this machine's cores, so the three-member figures show the cost of the network hops, not the
  * scale a cluster of separate machines reaches. Needs {@code SPOOL_BENCH_POSTGRES_URL} (cluster mode
  * requires PostgreSQL; the queues measured are transient, so the database only holds the list of
- * queues).
+ * queues). {@code SPOOL_BENCH_MEMBER_OPTS} adds JVM options to every member.
  */
 final class ClusterBench {
 
@@ -258,6 +258,10 @@ final class ClusterBench {
           "-Dspool.http.auth.tokens.0.sha256=" + Authenticator.sha256Hex(TOKEN),
           "-Dspool.http.auth.tokens.0.roles.0=admin",
           "-cp", System.getProperty("java.class.path"), "dev.spool.app.Main"));
+      String opts = System.getenv("SPOOL_BENCH_MEMBER_OPTS"); // e.g. another GC or Artery setting to compare
+      if (opts != null && !opts.isBlank()) {
+        command.addAll(1, List.of(opts.trim().split("\\s+")));
+      }
       ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
           .redirectOutput(dataDir.resolve("member.log").toFile());
       builder.environment().put("SPOOL_DATA_DIR", dataDir.toString());
