@@ -73,6 +73,8 @@ final class ClusterLoad {
     final Map<Long, Long> confirmed = new ConcurrentHashMap<>();
     final Set<Long> acked = new ConcurrentSkipListSet<>();
     final Set<Long> delivered = new ConcurrentSkipListSet<>();
+    /** per sequence, what this client saw: each attempt delivered to it and each acknowledgement's outcome */
+    final Map<Long, List<String>> seen = new ConcurrentHashMap<>();
     final AtomicLong uncertain = new AtomicLong();
     final AtomicLong deliveries = new AtomicLong();
     final AtomicLong ackedDeliveredAgain = new AtomicLong();
@@ -261,9 +263,8 @@ final class ClusterLoad {
   boolean drain(Duration within, int member) throws Exception {
     producing = false;
     long deadline = System.nanoTime() + within.toNanos();
-    List<QueueState> left = undrained;
-    left.clear();
-    left.addAll(queues);
+    List<QueueState> left = new ArrayList<>(queues);
+    undrained.clear();
     while (System.nanoTime() < deadline) {
       for (var it = left.iterator(); it.hasNext(); ) {
         QueueState q = it.next();
@@ -278,6 +279,7 @@ final class ClusterLoad {
       }
       Thread.sleep(500);
     }
+    undrained.addAll(left);
     return false;
   }
 
@@ -392,6 +394,7 @@ final class ClusterLoad {
             q.firstDeliveryAfterDisruption = seq;
           }
           q.delivered.add(seq);
+          seen(q, seq, "delivered attempt " + d.get("attempt").asInt() + " via member " + member);
           read.add(seq);
         }
       } catch (IOException e) {
@@ -417,20 +420,32 @@ final class ClusterLoad {
             if (!unknown.contains(seq)) {
               q.acked.add(seq);
             }
+            seen(q, seq, "ack via member " + member + ": " + (unknown.contains(seq) ? "unknown" : "confirmed"));
           }
           if (!unknown.isEmpty()) {
             failed("ack answered unknown");
           }
         } else {
           failed("ack " + r.statusCode() + " " + errorCode(r.body()));
+          for (long seq : read) {
+            seen(q, seq, "ack via member " + member + ": " + r.statusCode() + " " + errorCode(r.body()));
+          }
         }
       } catch (IOException e) {
         failed("ack " + e.getClass().getSimpleName());
+        for (long seq : read) {
+          seen(q, seq, "ack via member " + member + ": " + e.getClass().getSimpleName());
+        }
       } catch (InterruptedException e) {
         return;
       }
       member = (member + 1) % nodes.size();
     }
+  }
+
+  private static void seen(QueueState q, long seq, String what) {
+    q.seen.computeIfAbsent(seq, k -> new CopyOnWriteArrayList<>()).add(
+        java.time.LocalTime.now() + " " + what);
   }
 
   // ---- checking
@@ -544,6 +559,7 @@ final class ClusterLoad {
         b.append(info);
         long next = JSON.readTree(info).path("committed").asLong() + 1;
         String trace = send(member, "GET", "/api/v1/queues/" + q.name + "/messages/" + next, null).body();
+        b.append("; the client saw of ").append(next).append(": ").append(q.seen.get(next));
         b.append("; message ").append(next).append(": ").append(trace.replaceAll("\"payload\":\"[^\"]*\"",
             "\"payload\":\"…\""));
       } catch (IOException | InterruptedException e) {
