@@ -51,8 +51,8 @@ class ClusterPauseTest {
       Thread.sleep(10_000);
       int victim = 1;
       Set<String> hosted = load.ofThese(nodes.hostedBy(victim));
-      load.disrupted(Set.of(victim));
       nodes.pause(victim);
+      load.disrupted(Set.of(victim));
       load.awaitServedAgain(Duration.ofSeconds(PAUSE_SECONDS));
       Thread.sleep(Math.max(0, TimeUnit.SECONDS.toMillis(PAUSE_SECONDS)
           - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - load.disruptedAt())));
