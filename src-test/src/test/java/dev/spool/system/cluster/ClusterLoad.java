@@ -410,36 +410,47 @@ final class ClusterLoad {
       }
       ObjectNode ack = JSON.createObjectNode();
       ack.putArray("sequences").addAll(read.stream().map(s -> (JsonNode) JSON.getNodeFactory().numberNode(s)).toList());
-      try {
-        HttpResponse<String> r = send(member, "POST", consumer + "/ack", ack.toString());
-        if (r.statusCode() == 200) {
-          JsonNode answer = JSON.readTree(r.body());
-          List<Long> unknown = new ArrayList<>();
-          answer.path("unknown").forEach(u -> unknown.add(u.asLong()));
-          for (long seq : read) {
-            if (!unknown.contains(seq)) {
-              q.acked.add(seq);
+      // A member that cannot be reached never saw the acknowledgement: the next one is tried at once, as a
+      // client would. One that timed out may have applied it, and the redelivery after the ack timeout settles it.
+      for (int attempt = 0; attempt < nodes.size(); attempt++) {
+        boolean unreachable = false;
+        try {
+          HttpResponse<String> r = send(member, "POST", consumer + "/ack", ack.toString());
+          if (r.statusCode() == 200) {
+            JsonNode answer = JSON.readTree(r.body());
+            List<Long> unknown = new ArrayList<>();
+            answer.path("unknown").forEach(u -> unknown.add(u.asLong()));
+            for (long seq : read) {
+              if (!unknown.contains(seq)) {
+                q.acked.add(seq);
+              }
+              seen(q, seq, "ack via member " + member + ": " + (unknown.contains(seq) ? "unknown" : "confirmed"));
             }
-            seen(q, seq, "ack via member " + member + ": " + (unknown.contains(seq) ? "unknown" : "confirmed"));
+            if (!unknown.isEmpty()) {
+              failed("ack answered unknown");
+            }
+          } else {
+            failed("ack " + r.statusCode() + " " + errorCode(r.body()));
+            for (long seq : read) {
+              seen(q, seq, "ack via member " + member + ": " + r.statusCode() + " " + errorCode(r.body()));
+            }
           }
-          if (!unknown.isEmpty()) {
-            failed("ack answered unknown");
-          }
-        } else {
-          failed("ack " + r.statusCode() + " " + errorCode(r.body()));
+        } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException e) {
+          failed("ack " + e.getClass().getSimpleName());
+          unreachable = true;
+        } catch (IOException e) {
+          failed("ack " + e.getClass().getSimpleName());
           for (long seq : read) {
-            seen(q, seq, "ack via member " + member + ": " + r.statusCode() + " " + errorCode(r.body()));
+            seen(q, seq, "ack via member " + member + ": " + e.getClass().getSimpleName());
           }
+        } catch (InterruptedException e) {
+          return;
         }
-      } catch (IOException e) {
-        failed("ack " + e.getClass().getSimpleName());
-        for (long seq : read) {
-          seen(q, seq, "ack via member " + member + ": " + e.getClass().getSimpleName());
+        member = (member + 1) % nodes.size();
+        if (!unreachable) {
+          break;
         }
-      } catch (InterruptedException e) {
-        return;
       }
-      member = (member + 1) % nodes.size();
     }
   }
 

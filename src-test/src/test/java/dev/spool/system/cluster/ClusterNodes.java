@@ -51,7 +51,8 @@ final class ClusterNodes implements AutoCloseable {
   /**
    * Whether the members may fall back to Java serialization for messages that have no binding of
    * their own yet ({@code -Dcluster.java-serialization=false} turns it off). Only a stopgap while
-   * the protocol's own serializers are being written: remove it with them.
+   * the protocol's own serializers are being written, and no help to Spool's records, which are not
+   * {@code Serializable}: remove it with them.
    */
   static final boolean JAVA_SERIALIZATION =
       Boolean.parseBoolean(System.getProperty("cluster.java-serialization", "true"));
