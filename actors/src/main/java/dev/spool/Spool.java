@@ -1,25 +1,24 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
-import dev.spool.actor.QueueEntity;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Map;
-import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
-import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
-import org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import dev.spool.actor.EventListener;
 import dev.spool.actor.Janitor;
 import dev.spool.actor.QueueActor;
+import dev.spool.actor.QueueEntity;
 import dev.spool.actor.QueueManager;
 import dev.spool.storage.KeyRing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -29,14 +28,18 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.pekko.Done;
-import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.ShardRegion.ClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery;
+import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.typed.javadsl.ActorSource;
@@ -97,20 +100,37 @@ public final class Spool {
   }
 
   /**
-   * In cluster mode, the actor system is a cluster member, and {@code spool.cluster.seed-nodes}
+   * In cluster mode, the actor system is a cluster member with Spool's Pekko settings
+   * ({@code dev/spool/cluster.conf}: the Split Brain Resolver, no passivation, the frame size) where
+   * the configuration leaves Pekko's defaults, and {@code spool.cluster.seed-nodes}
    * (comma-separated, the form an environment variable gives) replaces {@code pekko.cluster.seed-nodes}.
+   * An application that creates its own actor system for a cluster member passes its
+   * configuration through this first.
    */
-  static Config clusterMode(Config config) {
+  public static Config clusterMode(Config config) {
     if (!config.getBoolean("spool.cluster.enabled")) {
       return config;
     }
     Config member = config.withValue("pekko.actor.provider", ConfigValueFactory.fromAnyRef("cluster"));
+    Config defaults = ConfigFactory.parseResources(Spool.class, "cluster.conf");
+    for (Map.Entry<String, ConfigValue> setting : defaults.entrySet()) {
+      String path = setting.getKey();
+      if (!config.hasPath(path) || isDefault(config.getValue(path).origin())) {
+        member = member.withValue(path, setting.getValue());
+      }
+    }
     String seeds = config.getString("spool.cluster.seed-nodes").trim();
     if (!seeds.isEmpty()) {
       List<String> nodes = Arrays.stream(seeds.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
       member = member.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(nodes));
     }
     return member;
+  }
+
+  /** Whether a setting's value is a library's default (a {@code reference.conf}), not the application's. */
+  private static boolean isDefault(ConfigOrigin origin) {
+    String resource = origin.resource();
+    return resource != null && resource.endsWith("reference.conf");
   }
 
   /**

@@ -145,4 +145,24 @@ class OneMemberClusterTest {
     result(spool.createQueue("again", persistent));
     assertEquals(0, result(spool.queueInfo("again")).stats().published());
   }
+
+  @Test
+  void spoolsClusterSettingsReplacePekkosDefaultsButNotTheApplications() {
+    Config member = Spool.clusterMode(ConfigFactory.parseString("""
+        spool.cluster.enabled = on
+        spool.cluster.seed-nodes = "pekko://spool@127.0.0.1:25520, pekko://spool@127.0.0.1:25521"
+        pekko.cluster.split-brain-resolver.stable-after = 9s
+        """).withFallback(ConfigFactory.load()));
+    assertEquals("cluster", member.getString("pekko.actor.provider"));
+    assertEquals("org.apache.pekko.cluster.sbr.SplitBrainResolverProvider",
+        member.getString("pekko.cluster.downing-provider-class"), "over Pekko's default (no downing)");
+    assertEquals("none", member.getString("pekko.cluster.sharding.passivation.strategy"));
+    assertEquals(16L << 20, member.getBytes("pekko.remote.artery.advanced.maximum-frame-size"));
+    assertEquals(java.time.Duration.ofSeconds(9), member.getDuration("pekko.cluster.split-brain-resolver.stable-after"),
+        "the application's own value stays");
+    assertEquals(List.of("pekko://spool@127.0.0.1:25520", "pekko://spool@127.0.0.1:25521"),
+        member.getStringList("pekko.cluster.seed-nodes"));
+    Config standalone = ConfigFactory.load();
+    assertEquals(standalone, Spool.clusterMode(standalone), "standalone, nothing changes");
+  }
 }

@@ -49,15 +49,6 @@ final class ClusterNodes implements AutoCloseable {
   static final String ADMIN = "cluster-admin-token-0123456789abcdef";
 
   /**
-   * Whether the members may fall back to Java serialization for messages that have no binding of
-   * their own yet ({@code -Dcluster.java-serialization=false} turns it off). Only a stopgap while
-   * the protocol's own serializers are being written, and no help to Spool's records, which are not
-   * {@code Serializable}: remove it with them.
-   */
-  static final boolean JAVA_SERIALIZATION =
-      Boolean.parseBoolean(System.getProperty("cluster.java-serialization", "true"));
-
-  /**
    * What a journal write that conflicts with another writer of the same queue logs: the
    * journal's primary key (persistence id, sequence number) refusing the row, and Pekko
    * Persistence's failure lines around it.
@@ -207,10 +198,6 @@ final class ClusterNodes implements AutoCloseable {
     String extra = System.getProperty("cluster.jvm-options", "").trim();
     if (!extra.isEmpty()) {
       command.addAll(List.of(extra.split("\\s+")));
-    }
-    if (JAVA_SERIALIZATION) {
-      command.add("-Dpekko.actor.allow-java-serialization=on");
-      command.add("-Dpekko.actor.warn-about-java-serializer-usage=off");
     }
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
