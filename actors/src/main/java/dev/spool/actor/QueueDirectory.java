@@ -13,6 +13,8 @@ import dev.spool.durable.JournalCleanup;
 import dev.spool.durable.QueueJournal;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
+import dev.spool.durable.WriterLock;
+import dev.spool.durable.WriterLockSettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -27,6 +29,8 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -95,6 +99,8 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
 
   private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command, NoSerializationVerificationNeeded {}
 
+  private record LockLost(Throwable reason) implements Command, NoSerializationVerificationNeeded {}
+
   /** Commands held while the registry is read. */
   private static final int STASH = 10_000;
 
@@ -110,6 +116,8 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
   private final StashBuffer<Command> stash;
   private final EntityTypeKey<QueueActor.Command> key;
   private final ActorRef<QueueRegistry.Command> registry;
+  /** The directory's own exclusive lock on the journal's database, or {@code null} without one. */
+  private final WriterLock lock;
   private final DurableQueues<Create> durable;
   private final Map<String, RegistryEvent.QueueDefined> queues = new HashMap<>();
   /** Created and not yet started: their first start is not a loss. */
@@ -123,10 +131,22 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     this.stash = stash;
     this.key = QueueEntity.key(engine);
     ActorRef<QueueRegistry.Reply> replies = context.messageAdapter(QueueRegistry.Reply.class, RegistryReply::new);
-    this.registry = context.spawn(
-        Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
-            .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
-                settings.persistence().restartMaxBackoff(), 0.2)),
+    WriterLockSettings lockSettings = WriterLockSettings.create(context.getSystem().settings().config(),
+        settings.persistence().registry());
+    this.lock = lockSettings.enabled() ? WriterLock.start(lockSettings.forDirectory()) : null;
+    if (lock != null) {
+      ActorRef<Command> self = context.getSelf();
+      lock.held().whenComplete((held, refused) -> {
+        if (refused != null) {
+          self.tell(new LockLost(refused));
+        }
+      });
+      lock.lost().thenAccept(reason -> self.tell(new LockLost(reason)));
+    }
+    this.registry = context.spawn(WriterLockGate.registry(lock, replies,
+            Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
+                .onFailure(SupervisorStrategy.restartWithBackoff(settings.persistence().restartMinBackoff(),
+                    settings.persistence().restartMaxBackoff(), 0.2))),
         "registry");
     this.durable = new DurableQueues<>(true, new CompletableFuture<>(), settings.clock(), context.getLog());
     timers.startTimerWithFixedDelay(WakeAll.INSTANCE, cluster.wakeInterval());
@@ -140,15 +160,18 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
         .onMessage(RegistryReply.class, this::onFirstRead)
         .onMessageEquals(WakeAll.INSTANCE, Behaviors::same)
         .onMessage(MemberRemoved.class, removed -> Behaviors.same())
+        .onMessage(LockLost.class, this::onLockLost)
         .onAnyMessage(this::holdUntilRead)
+        .onSignal(PostStop.class, signal -> releaseLock())
+        .onSignal(PreRestart.class, signal -> releaseLock())
         .build();
   }
 
   private Behavior<Command> onFirstRead(RegistryReply reply) {
     if (reply.reply() instanceof QueueRegistry.Recovered recovered) {
       queues.putAll(recovered.queues());
-      durable.registryRead(0);
-      getContext().getLog().info("queue directory: {} queues in the registry", queues.size());
+      durable.registryRead((int) queues.values().stream()
+          .filter(q -> q.settings().durability() == Durability.PERSISTENT).count());
       if (!queues.containsKey(settings.defaultQueue())) {
         define(settings.defaultQueue(), QueueSettings.defaults(), null);
       }
@@ -192,7 +215,26 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
         .onMessage(RegistryReply.class, this::onRegistryReply)
         .onMessageEquals(WakeAll.INSTANCE, this::onWakeAll)
         .onMessage(MemberRemoved.class, removed -> onWakeAll())
+        .onMessage(LockLost.class, this::onLockLost)
+        .onSignal(PostStop.class, signal -> releaseLock())
+        .onSignal(PreRestart.class, signal -> releaseLock())
         .build();
+  }
+
+  /**
+   * Another cluster's directory holds the database (members started with other seed nodes), or took
+   * it while this one's connection was lost: this directory restarts, with backoff, and waits for it
+   * again, so that no queue of this database starts in two clusters.
+   */
+  private Behavior<Command> onLockLost(LockLost lost) {
+    throw new IllegalStateException("the queue directory does not hold its database: " + lost.reason().getMessage());
+  }
+
+  private Behavior<Command> releaseLock() {
+    if (lock != null) {
+      lock.close();
+    }
+    return Behaviors.same();
   }
 
   private Behavior<Command> onRegistryReply(RegistryReply reply) {

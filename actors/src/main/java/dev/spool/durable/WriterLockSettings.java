@@ -51,6 +51,16 @@ public record WriterLockSettings(String database, String url, String user, Strin
     }
   }
 
+  /**
+   * The lock a cluster's queue directory holds exclusively, under its own key: one cluster per
+   * database, so that members started with the wrong seed nodes, which form a second cluster, start
+   * no queue of the first.
+   */
+  public WriterLockSettings forDirectory() {
+    return new WriterLockSettings(database, url, user, password, false, name + "-directory", checkInterval,
+        waitAtStart, keepaliveIdle, keepaliveInterval, keepaliveCount, minBackoff, maxBackoff);
+  }
+
   /** These settings in shared mode: what every member of a cluster takes. */
   public WriterLockSettings sharedByMembers() {
     return new WriterLockSettings(database, url, user, password, true, name, checkInterval, waitAtStart, keepaliveIdle,

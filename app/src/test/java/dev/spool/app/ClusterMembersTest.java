@@ -241,4 +241,34 @@ class ClusterMembersTest {
     assertTrue(get(members.get(0).clusterMembers()).selfUp(), "the cluster member serves on");
     get(members.get(0).createQueue("still-here", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
   }
+
+  @Test
+  void aMemberThatFormsASecondClusterOnTheDatabaseStartsNoQueue(@TempDir Path dir) throws Exception {
+    Assumptions.assumeTrue(URL != null && !URL.isBlank(), "SPOOL_TEST_POSTGRES_URL is not set: skipped");
+    String user = env("SPOOL_TEST_POSTGRES_USER", "spool");
+    String password = env("SPOOL_TEST_POSTGRES_PASSWORD", "spool");
+    int first = freePort();
+    Config firstConfig = member(dir.resolve("a"), first, first, user, password);
+    JournalSchema.ensure(firstConfig);
+    members.add(Main.init(firstConfig).spool());
+    get(members.get(0).ready());
+    QueueSettings persistent = QueueSettings.defaults().withDurability(Durability.PERSISTENT);
+    get(members.get(0).createQueue("orders", persistent));
+    get(members.get(0).createPublisher("orders", "p").publishAll(kib(0, 10)));
+
+    // Its seed nodes name only itself: it forms a cluster of its own on the same database.
+    int second = freePort();
+    members.add(Main.init(member(dir.resolve("b"), second, second, user, password)).spool());
+    Spool rogue = members.get(1);
+    get(rogue.ready());
+    java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+        java.util.concurrent.ExecutionException.class,
+        () -> get(rogue.createPublisher("orders", "rogue").publish(Message.text("t", "never stored"))));
+    assertTrue(refused.getCause() instanceof dev.spool.SpoolException, refused.toString());
+    org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> get(rogue.createQueue("other", persistent)));
+
+    assertEquals(11L, get(members.get(0).createPublisher("orders", "p").publish(Message.text("t", "kept"))));
+    assertEquals(11, get(members.get(0).queueInfo("orders")).stats().lastSequence(), "the rogue stored nothing");
+  }
 }
