@@ -10,6 +10,7 @@ import dev.spool.actor.Janitor;
 import dev.spool.actor.QueueActor;
 import dev.spool.actor.QueueEntity;
 import dev.spool.actor.QueueManager;
+import dev.spool.durable.PauseFence;
 import dev.spool.storage.KeyRing;
 import java.io.IOException;
 import java.io.InputStream;
@@ -420,12 +421,18 @@ public final class Spool {
   }
 
   /**
-   * This member's status in the cluster ({@code Up}, {@code Joining}, {@code Leaving}, {@code Down}…),
-   * or {@code null} standalone: cheap enough for every readiness probe.
+   * This member's status in the cluster ({@code Up}, {@code Joining}, {@code Leaving}, {@code Down}…,
+   * or {@code Up, holding writes after a pause} for a few seconds after its JVM did not run), or
+   * {@code null} standalone: cheap enough for every readiness probe.
    */
   public String memberStatus() {
-    return engine.cluster.enabled()
-        ? org.apache.pekko.cluster.typed.Cluster.get(system).selfMember().status().toString() : null;
+    if (!engine.cluster.enabled()) {
+      return null;
+    }
+    String status = org.apache.pekko.cluster.typed.Cluster.get(system).selfMember().status().toString();
+    // Just resumed from a pause: it may have been downed without knowing it yet (PauseFence).
+    return status.equals("Up") && !PauseFence.get(system).closedFor().isZero() ? "Up, holding writes after a pause"
+        : status;
   }
 
   /**
