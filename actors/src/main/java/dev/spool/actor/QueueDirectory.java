@@ -283,7 +283,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     RegistryEvent.QueueDefined existing = queues.get(create.name());
     if (pending != null || existing != null) { // idempotent for equal settings
       QueueSettings known = pending != null ? pending.definition().settings() : existing.settings();
-      if (pending == null && rotatesKey(known, create.settings())) {
+      if (pending == null && QueueManager.rotatesKey(known, create.settings())) {
         rotateKey(create, existing);
       } else if (!known.equals(create.settings())) {
         Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
@@ -301,12 +301,6 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     }
     define(create.name(), create.settings(), create);
     return this;
-  }
-
-  private static boolean rotatesKey(QueueSettings known, QueueSettings requested) {
-    return known.encryptionKeyId() != null && requested.encryptionKeyId() != null
-        && !known.encryptionKeyId().equals(requested.encryptionKeyId())
-        && known.withEncryption(requested.encryptionKeyId()).equals(requested);
   }
 
   private void rotateKey(Create create, RegistryEvent.QueueDefined existing) {

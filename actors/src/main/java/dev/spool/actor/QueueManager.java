@@ -279,7 +279,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   /** Whether {@code requested} differs from {@code known} only in naming another encryption key: a rotation. */
-  private static boolean rotatesKey(QueueSettings known, QueueSettings requested) {
+  static boolean rotatesKey(QueueSettings known, QueueSettings requested) {
     return known.encryptionKeyId() != null && requested.encryptionKeyId() != null
         && !known.encryptionKeyId().equals(requested.encryptionKeyId())
         && known.withEncryption(requested.encryptionKeyId()).equals(requested);
