@@ -343,7 +343,14 @@ public final class Dispatcher<E> {
     }
   }
 
-  /** Up to {@code max} deliveries for {@code owner}, redeliveries first. */
+  /**
+   * The bytes of messages one batch (a pull read's answer, a stream's element) stops at, past the
+   * first message: such a batch is one message to its reader, and between cluster members one
+   * network frame (16 MiB), which this plus one message of up to 8 MiB always fits.
+   */
+  static final long BATCH_BYTES = 4L << 20;
+
+  /** Up to {@code max} deliveries for {@code owner}, redeliveries first, stopping at {@link #BATCH_BYTES}. */
   public List<Delivery> take(int max, long owner) {
     // Sized for what can be taken now, so that a full batch never copies its array as it grows and
     // a consumer far behind does not allocate a batch's worth for a call its credit or a cold
@@ -356,12 +363,14 @@ public final class Dispatcher<E> {
       available = cursor.waiting();
     }
     List<Delivery> out = new ArrayList<>((int) Math.max(1, Math.min(max, available)));
-    while (out.size() < max) {
+    long bytes = 0;
+    while (out.size() < max && bytes < BATCH_BYTES) {
       Delivery d = next(owner);
       if (d == null) {
         break;
       }
       out.add(d);
+      bytes += d.message().sizeBytes();
     }
     return out;
   }

@@ -40,6 +40,23 @@ class DispatcherTest {
   }
 
   @Test
+  void aBatchStopsAtFourMebibytesButAlwaysTakesOneMessage() {
+    ConsumerFixture f = ConsumerFixture.none(100, 0);
+    for (int i = 0; i < 10; i++) {
+      f.log.append(Message.of("big", new byte[1 << 20])
+          .appended(f.log.nextSequence(), ConsumerFixture.T0, "producer"));
+    }
+    f.log.append(Message.of("huge", new byte[8 << 20]).appended(f.log.nextSequence(), ConsumerFixture.T0, "producer"));
+    assertEquals(List.of(1L, 2L, 3L, 4L), sequences(f.dispatcher.take(100, Subscribers.PULL_OWNER)),
+        "1 MiB messages: four fill the batch (one frame between cluster members)");
+    assertEquals(List.of(5L, 6L, 7L, 8L), sequences(f.dispatcher.take(100, Subscribers.PULL_OWNER)));
+    assertEquals(List.of(9L, 10L, 11L), sequences(f.dispatcher.take(100, Subscribers.PULL_OWNER)),
+        "the 8 MiB message ends the batch it starts after 2 MiB");
+    f.log.append(Message.of("huge", new byte[8 << 20]).appended(f.log.nextSequence(), ConsumerFixture.T0, "producer"));
+    assertEquals(List.of(12L), sequences(f.dispatcher.take(100, Subscribers.PULL_OWNER)), "one message over the bound alone");
+  }
+
+  @Test
   void nothingNewIsDeliveredBeyondThePrefetch() {
     ConsumerFixture f = ConsumerFixture.explicit(3, 10);
     assertEquals(3, f.dispatcher.take(10, Subscribers.PULL_OWNER).size());
