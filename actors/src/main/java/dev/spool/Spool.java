@@ -91,6 +91,9 @@ public final class Spool {
 
   /** Spool on an actor system of its own, configured by {@code config} (e.g. {@code ConfigFactory.load()}). */
   public static Spool start(Config config) {
+    if (config.getBoolean("spool.cluster.enabled")) { // refused before the member joins anything
+      SpoolExtension.requireSharedJournal(SpoolSettings.create(config));
+    }
     ActorSystem<?> system = ActorSystem.create(Behaviors.empty(), "spool", clusterMode(config));
     try {
       return new Spool(system, SpoolExtension.ID.apply(system), true);

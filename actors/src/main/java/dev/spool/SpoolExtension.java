@@ -97,6 +97,11 @@ final class SpoolExtension implements Extension {
       throw new SpoolException.InvalidConfiguration("spool.cluster.enabled is on, but the actor system is not a"
           + " cluster member: set pekko.actor.provider = cluster (Spool.start does so itself)");
     }
+    requireSharedJournal(settings);
+  }
+
+  /** Cluster mode refuses a journal only one member can reach, before anything of the cluster starts. */
+  static void requireSharedJournal(SpoolSettings settings) {
     String journal = settings.persistence().journalPluginId();
     if (journal.isEmpty() || journal.startsWith("spool.journal.sqlite")) {
       throw new SpoolException.InvalidConfiguration("cluster mode needs a journal every member shares: set"
