@@ -99,7 +99,8 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
 
   private record MemberRemoved(ClusterEvent.MemberRemoved event) implements Command, NoSerializationVerificationNeeded {}
 
-  private record LockLost(Throwable reason) implements Command, NoSerializationVerificationNeeded {}
+  /** {@code lock} was refused or lost; from a lock of an earlier incarnation (released at its restart) it means nothing. */
+  private record LockLost(WriterLock lock, Throwable reason) implements Command, NoSerializationVerificationNeeded {}
 
   /** Commands held while the registry is read. */
   private static final int STASH = 10_000;
@@ -136,12 +137,13 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     this.lock = lockSettings.enabled() ? WriterLock.start(lockSettings.forDirectory()) : null;
     if (lock != null) {
       ActorRef<Command> self = context.getSelf();
+      WriterLock mine = lock;
       lock.held().whenComplete((held, refused) -> {
         if (refused != null) {
-          self.tell(new LockLost(refused));
+          self.tell(new LockLost(mine, refused));
         }
       });
-      lock.lost().thenAccept(reason -> self.tell(new LockLost(reason)));
+      lock.lost().thenAccept(reason -> self.tell(new LockLost(mine, reason)));
     }
     this.registry = context.spawn(WriterLockGate.registry(lock, replies,
             Behaviors.supervise(QueueRegistry.create(settings.persistence().registry(), settings.persistence(), replies))
@@ -227,12 +229,15 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
    * again, so that no queue of this database starts in two clusters.
    */
   private Behavior<Command> onLockLost(LockLost lost) {
+    if (lost.lock() != lock) {
+      return Behaviors.same();
+    }
     throw new IllegalStateException("the queue directory does not hold its database: " + lost.reason().getMessage());
   }
 
   private Behavior<Command> releaseLock() {
     if (lock != null) {
-      lock.close();
+      lock.release();
     }
     return Behaviors.same();
   }

@@ -386,6 +386,18 @@ public final class WriterLock implements AutoCloseable {
    */
   @Override
   public void close() {
+    close(true);
+  }
+
+  /**
+   * Releases the lock on its own thread without waiting for it: for an actor, which must not block.
+   * The session ends moments later; whoever waits for the lock takes it then.
+   */
+  public void release() {
+    close(false);
+  }
+
+  private void close(boolean wait) {
     if (closed) {
       return;
     }
@@ -400,7 +412,9 @@ public final class WriterLock implements AutoCloseable {
         }
       });
       thread.shutdown();
-      thread.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      if (wait) {
+        thread.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      }
     } catch (RejectedExecutionException alreadyStopped) {
       // it gave up before: nothing is held
     } catch (InterruptedException e) {
