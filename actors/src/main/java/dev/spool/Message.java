@@ -251,6 +251,17 @@ public final class Message {
     return new Message(sequence, 0, EMPTY, envelope);
   }
 
+  /**
+   * This message as its partitioned queue numbers it: {@code sequence} instead of its partition's
+   * own, with the same id (the id derived from the partition's sequence is kept). Engine-internal.
+   */
+  public Message resequenced(long sequence) {
+    Envelope e = envelope;
+    Envelope kept = e.id != null || this.sequence == 0 ? e : new Envelope(e.type, e.key, e.headers, e.contentType,
+        e.producerId, id(), e.idSeed, e.expiresAt, e.ttlMillis, e.baseTimestamp, e.textBytes);
+    return new Message(sequence, timeOffset, payload, kept);
+  }
+
   /** The high half of this message's id when Spool derived it (no producer-chosen id). */
   public long idSeed() {
     return envelope.idSeed;

@@ -15,6 +15,19 @@ public final class Names {
   }
 
   /** 1 to 128 of {@code [A-Za-z0-9._-]}: a loop, as this runs on every request that names a queue. */
+  /**
+   * {@code name} if it names a queue or a partition of one ({@code queue#p}, which is read like a
+   * queue but never created or deleted on its own); else {@code InvalidName}.
+   */
+  public static String requireValidQueueOrPartition(String name) {
+    int at = name == null ? -1 : name.lastIndexOf('#');
+    if (at > 0 && at < name.length() - 1 && at >= name.length() - 4 && valid(name.substring(0, at))
+        && name.substring(at + 1).chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return name;
+    }
+    return requireValid("queue", name);
+  }
+
   private static boolean valid(String name) {
     if (name == null || name.isEmpty() || name.length() > 128) {
       return false;

@@ -1,5 +1,10 @@
 package dev.spool;
 
+import dev.spool.queue.Partitions;
+import java.util.ArrayList;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.stream.javadsl.Merge;
+
 import dev.spool.actor.ConsumerActor;
 import java.time.Duration;
 import java.util.List;
@@ -199,11 +204,33 @@ public final class QueueConsumer {
    * per delivery. Back-pressure, prefetch, acknowledgement and ending are those of {@link #source()}.
    */
   public Source<List<Delivery>, NotUsed> batches() {
-    CompletionStage<ActorRef<ConsumerActor.Command>> consumerRef = created.thenCompose(ready ->
-        spool.askConsumer(queue, name, ConsumerActor.GetRef::new, spool.settings().askTimeout()));
-    return Source.completionStageSource(consumerRef.thenApply(this::subscribedSource))
-        .mapMaterializedValue(m -> NotUsed.notUsed())
-        .map(ConsumerActor.Batch::deliveries);
+    CompletionStage<Source<List<Delivery>, NotUsed>> source = created
+        .thenCompose(ready -> spool.queueInfo(queue))
+        .thenCompose(info -> info.settings().partitioned()
+            ? CompletableFuture.completedFuture(partitionedSource(info.settings().partitions()))
+            : partitionSource(queue).thenApply(s -> s.map(ConsumerActor.Batch::deliveries)));
+    return Source.completionStageSource(source).mapMaterializedValue(m -> NotUsed.notUsed());
+  }
+
+  /**
+   * A partitioned queue's consumer is one per partition: each partition's stream, its deliveries
+   * numbered as the queue's, merged as they come (so order holds per partition, and so per key).
+   */
+  private Source<List<Delivery>, NotUsed> partitionedSource(int count) {
+    Partitions partitions = new Partitions(queue, count);
+    List<Source<List<Delivery>, NotUsed>> each = new ArrayList<>();
+    for (int p = 0; p < count; p++) {
+      int partition = p;
+      each.add(Source.completionStageSource(partitionSource(partitions.name(p)))
+          .mapMaterializedValue(m -> NotUsed.notUsed())
+          .map(batch -> partitions.deliveries(batch.deliveries(), partition)));
+    }
+    return Source.combine(each.get(0), each.get(1), new ArrayList<>(each.subList(2, each.size())), Merge::create);
+  }
+
+  private CompletionStage<Source<ConsumerActor.Batch, NotUsed>> partitionSource(String queueOrPartition) {
+    return spool.<ActorRef<ConsumerActor.Command>>askConsumer(queueOrPartition, name, ConsumerActor.GetRef::new,
+        spool.settings().askTimeout()).thenApply(this::subscribedSource);
   }
 
   /**

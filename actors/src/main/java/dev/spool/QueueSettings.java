@@ -20,6 +20,9 @@ import java.util.regex.Pattern;
  *     the default of the durability: {@link Compression#LZ4} when persistent, {@link Compression#NONE}
  *     (the only choice) when transient
  * @param encryption the key a persistent queue's data is encrypted with at rest, {@code null} for none
+ * @param partitions how many partitions the queue is split into (1 to {@value #MAX_PARTITIONS}): each is
+ *     a queue of its own, {@code name#0} to {@code name#N-1}, with its own log, journal and consumer
+ *     cursors; a message with a key goes to its key's partition, so order is kept per key
  */
 public record QueueSettings(
     Durability durability,
@@ -31,7 +34,11 @@ public record QueueSettings(
     DeadLetter deadLetter,
     Duration dedupWindow,
     Compression compression,
-    Encryption encryption) {
+    Encryption encryption,
+    int partitions) {
+
+  /** The most partitions a queue can have. */
+  public static final int MAX_PARTITIONS = 256;
 
   private static final QueueSettings DEFAULTS = new QueueSettings(
       Durability.TRANSIENT, 0, 0, Overflow.REJECT, null, Duration.ZERO, null, Duration.ofMinutes(2));
@@ -39,7 +46,15 @@ public record QueueSettings(
   /** Settings with the durability's default compression and no encryption. */
   public QueueSettings(Durability durability, long maxLength, long maxBytes, Overflow overflow, Duration ttl,
       Duration retention, DeadLetter deadLetter, Duration dedupWindow) {
-    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, null, null);
+    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, null, null, 1);
+  }
+
+  /** Settings of a queue that is not partitioned. */
+  public QueueSettings(Durability durability, long maxLength, long maxBytes, Overflow overflow, Duration ttl,
+      Duration retention, DeadLetter deadLetter, Duration dedupWindow, Compression compression,
+      Encryption encryption) {
+    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, compression, encryption,
+        1);
   }
 
   /**
@@ -101,6 +116,10 @@ public record QueueSettings(
       throw new SpoolException.InvalidConfiguration("encryption applies to persistent queues only: a transient queue "
           + "stores nothing");
     }
+    if (partitions < 1 || partitions > MAX_PARTITIONS) {
+      throw new SpoolException.InvalidConfiguration("partitions must be between 1 and " + MAX_PARTITIONS
+          + ", not " + partitions);
+    }
     if (deadLetter != null) {
       Names.requireValid("dead-letter queue", deadLetter.queue());
       if (deadLetter.maxDeliveries() < 1) {
@@ -132,32 +151,32 @@ public record QueueSettings(
    */
   public QueueSettings withDurability(Durability durability) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression == defaultCompression(this.durability) ? null : compression, encryption);
+        compression == defaultCompression(this.durability) ? null : compression, encryption, partitions);
   }
 
   public QueueSettings withMaxLength(long maxLength) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   public QueueSettings withMaxBytes(long maxBytes) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   public QueueSettings withOverflow(Overflow overflow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   public QueueSettings withTtl(Duration ttl) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   public QueueSettings withRetention(Duration retention) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   /** Dead-letter to {@code queue} after {@link DeadLetter#DEFAULT_MAX_DELIVERIES} deliveries. */
@@ -167,12 +186,12 @@ public record QueueSettings(
 
   public QueueSettings withDeadLetter(String queue, int maxDeliveries) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
-        new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption);
+        new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption, partitions);
   }
 
   public QueueSettings withDedupWindow(Duration dedupWindow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   /** Compression of the sealed segments of a persistent queue; a transient queue takes {@link Compression#NONE} only. */
@@ -181,7 +200,7 @@ public record QueueSettings(
       throw new SpoolException.InvalidConfiguration("compression must be none, lz4 or zstd");
     }
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption);
+        compression, encryption, partitions);
   }
 
   /**
@@ -190,6 +209,30 @@ public record QueueSettings(
    */
   public QueueSettings withEncryption(String keyId) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, keyId == null ? null : new Encryption(keyId));
+        compression, keyId == null ? null : new Encryption(keyId), partitions);
+  }
+
+  /**
+   * Split into {@code partitions} partitions (1 for none). The bounds ({@code maxLength},
+   * {@code maxBytes}) are the queue's, shared evenly between its partitions.
+   */
+  public QueueSettings withPartitions(int partitions) {
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption, partitions);
+  }
+
+  /** Whether the queue has more than one partition. */
+  public boolean partitioned() {
+    return partitions > 1;
+  }
+
+  /** The settings of each of this queue's partitions: one partition's share of the bounds, otherwise the same. */
+  public QueueSettings partitionSettings() {
+    return new QueueSettings(durability, share(maxLength), share(maxBytes), overflow, ttl, retention, deadLetter,
+        dedupWindow, compression, encryption, 1);
+  }
+
+  private long share(long bound) {
+    return bound == 0 ? 0 : (bound + partitions - 1) / partitions;
   }
 }

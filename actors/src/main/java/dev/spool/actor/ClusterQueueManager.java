@@ -11,7 +11,12 @@ import java.time.Duration;
 import dev.spool.LagStats;
 import dev.spool.MemoryStats;
 import dev.spool.StaleConsumer;
+import dev.spool.Created;
+import dev.spool.QueueInfo;
 import java.util.ArrayList;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -79,6 +84,24 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   private record DrainQueues(Duration timeout, ActorRef<StatusReply<ConsumerActor.DrainResult>> replyTo)
       implements QueueManager.Command, NoSerializationVerificationNeeded {}
 
+  /** The directory's partitioned queues, or {@code failure}. */
+  private record PartitionedListed(QueueDirectory.Partitioned listed, Throwable failure)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
+
+  private enum ListPartitioned implements QueueManager.Command, NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
+  /** A queue created or deleted anywhere in the cluster, from this member's event stream. */
+  private record QueueChanged(SpoolEvent event) implements QueueManager.Command, NoSerializationVerificationNeeded {}
+
+  /** The directory answered a creation or deletion of a partitioned queue made through this member. */
+  private record PartitionedCreated(QueueManager.CreateQueue create, Created<QueueInfo> created, Throwable failure)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
+
+  private record PartitionedDeleted(QueueManager.DeleteQueue delete, Throwable failure)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
+
   /**
    * The member's manager; {@code ready} completes once this member is up in the cluster.
    *
@@ -86,7 +109,8 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
    */
   public static Behavior<QueueManager.Command> create(SpoolSettings settings, ClusterSettings cluster, String engine,
       String version, CompletableFuture<Done> ready) {
-    return Behaviors.setup(context -> new ClusterQueueManager(context, settings, cluster, engine, version, ready));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers ->
+        new ClusterQueueManager(context, timers, settings, cluster, engine, version, ready)));
   }
 
   private final SpoolSettings settings;
@@ -101,9 +125,20 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   private Set<ActorRef<QueueManager.Command>> managers = Set.of();
   private boolean shuttingDown;
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
+  /**
+   * The partitioned queues, each with the {@link PartitionedQueue} this member runs in front of its
+   * partitions: from the directory at start and every wake interval, and from creation and deletion
+   * events in between.
+   */
+  private final Map<String, Front> fronts = new HashMap<>();
+  private boolean up;
+  private boolean partitionedListed;
+  private long frontIncarnations;
 
-  private ClusterQueueManager(ActorContext<QueueManager.Command> context, SpoolSettings settings,
-      ClusterSettings cluster, String engine, String version, CompletableFuture<Done> ready) {
+  private record Front(QueueSettings settings, ActorRef<QueueActor.Command> ref) {}
+
+  private ClusterQueueManager(ActorContext<QueueManager.Command> context, TimerScheduler<QueueManager.Command> timers,
+      SpoolSettings settings, ClusterSettings cluster, String engine, String version, CompletableFuture<Done> ready) {
     super(context);
     context.setLoggerName(ClusterQueueManager.class);
     this.settings = settings;
@@ -128,6 +163,12 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
     context.getSystem().receptionist().tell(Receptionist.register(managersKey, self));
     context.getSystem().receptionist().tell(Receptionist.subscribe(managersKey, context.messageAdapter(
         Receptionist.Listing.class, listing -> new Managers(listing.getServiceInstances(managersKey)))));
+    context.getSystem().eventStream().tell(new EventStream.Subscribe<>(SpoolEvent.QueueCreated.class,
+        context.messageAdapter(SpoolEvent.QueueCreated.class, QueueChanged::new)));
+    context.getSystem().eventStream().tell(new EventStream.Subscribe<>(SpoolEvent.QueueDeleted.class,
+        context.messageAdapter(SpoolEvent.QueueDeleted.class, QueueChanged::new)));
+    timers.startTimerWithFixedDelay(ListPartitioned.INSTANCE, ListPartitioned.INSTANCE, cluster.wakeInterval());
+    listPartitioned();
     context.getLog().info("cluster mode: member {} joining", Cluster.get(context.getSystem()).selfMember().address());
     Events.publish(context.getSystem(), new SpoolEvent.Started(settings.clock().instant(), version));
   }
@@ -154,6 +195,11 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
         .onMessage(QueueManager.Stop.class, this::onStop)
         .onMessage(Flushed.class, flushed -> stopNow(flushed.stop()))
         .onMessage(QueueManager.WriterLockLost.class, this::onWriterLockLost)
+        .onMessageEquals(ListPartitioned.INSTANCE, this::onListPartitioned)
+        .onMessage(PartitionedListed.class, this::onPartitionedListed)
+        .onMessage(QueueChanged.class, this::onQueueChanged)
+        .onMessage(PartitionedCreated.class, this::onPartitionedCreated)
+        .onMessage(PartitionedDeleted.class, this::onPartitionedDeleted)
         .build();
   }
 
@@ -165,8 +211,81 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   }
 
   private Behavior<QueueManager.Command> onDeleteQueue(QueueManager.DeleteQueue delete) {
-    directory.tell(new QueueDirectory.Delete(delete.name(), delete.replyTo()));
+    if (fronts.containsKey(delete.name())) {
+      getContext().askWithStatus(Done.class, directory, settings.askTimeout(),
+          r -> new QueueDirectory.Delete(delete.name(), r), (done, failure) -> new PartitionedDeleted(delete, failure));
+    } else {
+      directory.tell(new QueueDirectory.Delete(delete.name(), delete.replyTo()));
+    }
     return this;
+  }
+
+  private Behavior<QueueManager.Command> onPartitionedDeleted(PartitionedDeleted deleted) {
+    if (deleted.failure() != null) {
+      Request.fail(deleted.delete(), deleted.failure());
+      return this;
+    }
+    front(deleted.delete().name(), null);
+    deleted.delete().replyTo().tell(StatusReply.success(Done.getInstance()));
+    return this;
+  }
+
+  // ---- partitioned queues
+
+  private void listPartitioned() {
+    getContext().askWithStatus(QueueDirectory.Partitioned.class, directory, settings.askTimeout(),
+        QueueDirectory.GetPartitioned::new, PartitionedListed::new);
+  }
+
+  private Behavior<QueueManager.Command> onListPartitioned() {
+    listPartitioned();
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onPartitionedListed(PartitionedListed listed) {
+    if (listed.failure() != null) {
+      return this; // the directory is moving or starting: asked again at the next interval
+    }
+    Map<String, QueueSettings> now = listed.listed().queues();
+    for (String name : List.copyOf(fronts.keySet())) {
+      if (!now.containsKey(name)) {
+        front(name, null);
+      }
+    }
+    now.forEach(this::front);
+    if (!partitionedListed) {
+      partitionedListed = true;
+      completeReady();
+    }
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onQueueChanged(QueueChanged changed) {
+    if (changed.event() instanceof SpoolEvent.QueueCreated created && created.settings().partitioned()) {
+      front(created.queue(), created.settings());
+    } else if (changed.event() instanceof SpoolEvent.QueueDeleted deleted) {
+      front(deleted.queue(), null);
+    }
+    return this;
+  }
+
+  /** Runs the front of partitioned queue {@code name} with {@code queueSettings}, or none when {@code null}. */
+  private void front(String name, QueueSettings queueSettings) {
+    Front current = fronts.get(name);
+    if (current != null && current.settings().equals(queueSettings)) {
+      return;
+    }
+    if (current != null) {
+      getContext().stop(current.ref());
+      fronts.remove(name);
+    }
+    if (queueSettings != null) {
+      ActorRef<QueueActor.Command> ref = getContext().spawn(
+          Behaviors.supervise(PartitionedQueue.create(name, queueSettings, settings, getContext().getSelf()))
+              .onFailure(SupervisorStrategy.resume()),
+          "partitioned-" + name + "-" + (++frontIncarnations));
+      fronts.put(name, new Front(queueSettings, ref));
+    }
   }
 
   private Behavior<QueueManager.Command> onListQueues(QueueManager.ListQueues list) {
@@ -206,14 +325,24 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   private Behavior<QueueManager.Command> onUp() {
     getContext().getLog().info("cluster mode: member {} is up",
         Cluster.get(getContext().getSystem()).selfMember().address());
-    ready.complete(Done.getInstance());
+    up = true;
+    completeReady();
     return this;
+  }
+
+  /** Ready once up, and once the partitioned queues are known (so that none is taken for a missing queue). */
+  private void completeReady() {
+    if (up && partitionedListed) {
+      ready.complete(Done.getInstance());
+    }
   }
 
   private Behavior<QueueManager.Command> onToQueue(QueueManager.ToQueue envelope) {
     if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish
         && !DeadLetters.DEAD_LETTER_PRODUCER.equals(publish.producerId())) {
       Request.fail(publish, new SpoolException.ShuttingDown());
+    } else if (fronts.containsKey(envelope.queue())) {
+      fronts.get(envelope.queue()).ref().tell(envelope.command());
     } else if (localOnly(envelope.command())) {
       toHostedQueue(envelope);
     } else {
@@ -253,9 +382,24 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   private Behavior<QueueManager.Command> onCreateQueue(QueueManager.CreateQueue create) {
     if (shuttingDown) {
       Request.fail(create, new SpoolException.ShuttingDown());
+    } else if (create.settings() != null && create.settings().partitioned()) {
+      // Its front runs here before the creator hears of it, so that the creator's next command finds it.
+      getContext().askWithStatus(Request.<QueueInfo>createdClass(), directory, settings.askTimeout(),
+          r -> new QueueDirectory.Create(create.name(), create.settings(), r),
+          (created, failure) -> new PartitionedCreated(create, created, failure));
     } else {
       directory.tell(new QueueDirectory.Create(create.name(), create.settings(), create.replyTo()));
     }
+    return this;
+  }
+
+  private Behavior<QueueManager.Command> onPartitionedCreated(PartitionedCreated result) {
+    if (result.failure() != null) {
+      Request.fail(result.create(), result.failure());
+      return this;
+    }
+    front(result.create().name(), result.created().value().settings());
+    result.create().replyTo().tell(StatusReply.success(result.created()));
     return this;
   }
 

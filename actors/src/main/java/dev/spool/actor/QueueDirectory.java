@@ -15,6 +15,7 @@ import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import dev.spool.durable.WriterLock;
 import dev.spool.durable.WriterLockSettings;
+import dev.spool.queue.Partitions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -80,6 +81,12 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
    *     was lost with the member that held it)
    */
   public record Definition(RegistryEvent.QueueDefined queue, boolean fresh) {}
+
+  /** From a member's manager: the partitioned queues, which it runs a {@link PartitionedQueue} for. */
+  public record GetPartitioned(ActorRef<StatusReply<Partitioned>> replyTo) implements Command, Request<Partitioned> {}
+
+  /** The partitioned queues' settings, by name. */
+  public record Partitioned(Map<String, QueueSettings> queues) {}
 
   // To itself only (adapted replies, results with a Throwable, its timer): never sent to another member.
 
@@ -211,6 +218,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
         .onMessage(Delete.class, this::onDelete)
         .onMessage(ListQueues.class, this::onList)
         .onMessage(Lookup.class, this::onLookup)
+        .onMessage(GetPartitioned.class, this::onGetPartitioned)
         .onMessage(Defined.class, this::onDefined)
         .onMessage(Removed.class, this::onRemoved)
         .onMessage(Rotated.class, this::onRotated)
@@ -261,14 +269,46 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     ClusterSharding sharding = ClusterSharding.get(getContext().getSystem());
     for (RegistryEvent.QueueDefined q : queues.values()) {
       if (q.settings().durability() == Durability.PERSISTENT) {
-        sharding.entityRefFor(key, q.name()).tell(QueueEntity.Wake.INSTANCE);
+        entityNames(q).forEach(name -> sharding.entityRefFor(key, name).tell(QueueEntity.Wake.INSTANCE));
       }
     }
   }
 
+  /**
+   * A partitioned queue is no entity, its partitions are: each is defined by its queue's current
+   * definition, with its share of the bounds and an id seed of its own.
+   */
   private Behavior<Command> onLookup(Lookup lookup) {
-    RegistryEvent.QueueDefined q = queues.get(lookup.name());
+    RegistryEvent.QueueDefined q = definitionOf(lookup.name());
     lookup.replyTo().tell(StatusReply.success(new Definition(q, q != null && fresh.remove(lookup.name()))));
+    return this;
+  }
+
+  private RegistryEvent.QueueDefined definitionOf(String entity) {
+    RegistryEvent.QueueDefined q = queues.get(entity);
+    if (q != null) {
+      return q.settings().partitioned() ? null : q;
+    }
+    String parent = Partitions.parentOf(entity);
+    int partition = Partitions.numberOf(entity);
+    RegistryEvent.QueueDefined queue = parent == null ? null : queues.get(parent);
+    if (queue == null || partition < 0 || partition >= queue.settings().partitions()
+        || !entity.equals(Partitions.name(parent, partition))) {
+      return null;
+    }
+    return new RegistryEvent.QueueDefined(entity, queue.settings().partitionSettings(), queue.incarnation(),
+        Partitions.idSeed(queue.idSeed(), partition));
+  }
+
+  /** The entities a queue runs as: itself, or each of its partitions. */
+  private static List<String> entityNames(RegistryEvent.QueueDefined q) {
+    return q.settings().partitioned() ? new Partitions(q.name(), q.settings().partitions()).names() : List.of(q.name());
+  }
+
+  private Behavior<Command> onGetPartitioned(GetPartitioned get) {
+    Map<String, QueueSettings> partitioned = new HashMap<>();
+    queues.values().stream().filter(q -> q.settings().partitioned()).forEach(q -> partitioned.put(q.name(), q.settings()));
+    get.replyTo().tell(StatusReply.success(new Partitioned(partitioned)));
     return this;
   }
 
@@ -332,7 +372,8 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
       return this;
     }
     queues.put(create.name(), rotated.queue());
-    entity(create.name()).tell(new QueueActor.UseKey(create.settings().encryptionKeyId()));
+    entityNames(rotated.queue()).forEach(name ->
+        entity(name).tell(new QueueActor.UseKey(create.settings().encryptionKeyId())));
     getContext().getLog().info("queue {}: encryption key rotated to {}", create.name(),
         create.settings().encryptionKeyId());
     answerWithInfo(create.name(), false, create.replyTo());
@@ -365,12 +406,12 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     }
     RegistryEvent.QueueDefined q = d.definition();
     queues.put(q.name(), q);
-    fresh.add(q.name());
+    fresh.addAll(entityNames(q));
     getContext().getLog().info("queue {} created", q.name());
     Events.publish(getContext().getSystem(), new SpoolEvent.QueueCreated(settings.clock().instant(), q.name(),
         q.settings()));
     if (d.waiting().isEmpty()) {
-      entity(q.name()).tell(QueueEntity.Wake.INSTANCE); // a dead-letter queue created on the way
+      entityNames(q).forEach(name -> entity(name).tell(QueueEntity.Wake.INSTANCE)); // a dead-letter queue created on the way
     }
     boolean first = true;
     for (Create c : d.waiting()) {
@@ -390,8 +431,19 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     return info(name, settings.askTimeout());
   }
 
+  /** A queue's info; a partitioned queue's from every partition (so none is left out of a listing unseen). */
   private CompletionStage<QueueInfo> info(String name, Duration timeout) {
-    return entity(name).askWithStatus(QueueActor.GetInfo::new, timeout);
+    RegistryEvent.QueueDefined q = queues.get(name);
+    if (q == null || !q.settings().partitioned()) {
+      return entity(name).askWithStatus(QueueActor.GetInfo::new, timeout);
+    }
+    Partitions partitions = new Partitions(name, q.settings().partitions());
+    List<CompletableFuture<QueueInfo>> parts = new ArrayList<>();
+    for (String partition : partitions.names()) {
+      parts.add(entity(partition).<QueueInfo>askWithStatus(QueueActor.GetInfo::new, timeout).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(done ->
+        partitions.info(q.settings(), parts.stream().map(CompletableFuture::join).toList()));
   }
 
   private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<QueueActor.Command> entity(String name) {
@@ -407,6 +459,12 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
       return this;
     }
     RegistryEvent.QueueDefined q = queues.get(delete.name());
+    String parent = Partitions.parentOf(delete.name());
+    if (q == null && parent != null && definitionOf(delete.name()) != null) {
+      Request.fail(delete, new SpoolException.InvalidConfiguration("'" + delete.name()
+          + "' is a partition of queue '" + parent + "': delete the queue"));
+      return this;
+    }
     if (q == null) {
       Request.fail(delete, new SpoolException.QueueNotFound(delete.name()));
       return this;
@@ -432,10 +490,13 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
       queues.remove(delete.name());
       fresh.remove(delete.name());
     }
-    entity(delete.name()).tell(QueueEntity.Retire.INSTANCE);
-    if (q.settings().durability() == Durability.PERSISTENT) {
-      JournalCleanup.purge(getContext().getSystem(), QueueJournal.persistenceId(q.name(), q.incarnation()).id(),
-          settings.persistence());
+    for (String name : entityNames(q)) {
+      fresh.remove(name);
+      entity(name).tell(QueueEntity.Retire.INSTANCE);
+      if (q.settings().durability() == Durability.PERSISTENT) {
+        JournalCleanup.purge(getContext().getSystem(), QueueJournal.persistenceId(name, q.incarnation()).id(),
+            settings.persistence());
+      }
     }
     getContext().getLog().info("queue {} deleted", delete.name());
     Events.publish(getContext().getSystem(), new SpoolEvent.QueueDeleted(settings.clock().instant(), delete.name()));

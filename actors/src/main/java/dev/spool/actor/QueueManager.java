@@ -14,10 +14,12 @@ import dev.spool.durable.QueueJournal;
 import dev.spool.durable.QueueRegistry;
 import dev.spool.durable.RegistryEvent;
 import dev.spool.durable.WriterLock;
+import dev.spool.queue.Partitions;
 import dev.spool.storage.DiskAlarm;
 import dev.spool.storage.TieredStorage;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,8 +129,18 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
   }
 
-  /** @param durable a durable queue's journal identity, {@code null} for a transient queue */
-  private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings, QueueActor.Durable durable) {}
+  /**
+   * A queue: a {@link QueueActor}, or for a partitioned queue the {@link PartitionedQueue} in front
+   * of its partitions, which are entries of their own ({@code name#p}).
+   *
+   * @param durable a durable queue's journal identity, {@code null} for a transient queue
+   */
+  private record Entry(ActorRef<QueueActor.Command> ref, QueueSettings settings, QueueActor.Durable durable) {
+    /** Whether it holds messages: a queue or a partition, not the front of a partitioned queue. */
+    boolean holdsMessages() {
+      return !settings.partitioned();
+    }
+  }
 
   // Piped to itself (its own entry, a Throwable), never remote.
   private record Rotated(CreateQueue create, Entry entry, Throwable failure)
@@ -167,7 +179,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   private final ActorRef<Janitor.Command> janitor;
   private long incarnations;
   /** Deleted durable queues whose deletion the registry has yet to store, by name: their journals, purged then. */
-  private final Map<String, String> purges = new HashMap<>();
+  private final Map<String, List<String>> purges = new HashMap<>();
   /** Set by {@link Drain}: publishes and new queues are refused. */
   private boolean shuttingDown;
   private ConsumerActor.DrainResult drained = new ConsumerActor.DrainResult(0, 0);
@@ -235,7 +247,11 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         continue;
       }
       spawnQueue(q.name(), q.settings(), new QueueActor.Durable(q.incarnation(), q.idSeed()));
-      durable.recovering(q.name());
+      if (q.settings().partitioned()) {
+        new Partitions(q.name(), q.settings().partitions()).names().forEach(durable::recovering);
+      } else {
+        durable.recovering(q.name());
+      }
     }
     durable.registryRead(found.size());
   }
@@ -425,14 +441,34 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
   }
 
+  /** Starts a queue; a partitioned one as its partitions, each a queue, and the front that speaks for them. */
   private ActorRef<QueueActor.Command> spawnQueue(String name, QueueSettings queueSettings,
+      QueueActor.Durable durable) {
+    if (!queueSettings.partitioned()) {
+      return spawnOne(name, queueSettings, durable);
+    }
+    Partitions partitions = new Partitions(name, queueSettings.partitions());
+    for (int p = 0; p < partitions.count(); p++) {
+      spawnOne(partitions.name(p), queueSettings.partitionSettings(), durable == null ? null
+          : new QueueActor.Durable(durable.incarnation(), Partitions.idSeed(durable.idSeed(), p)));
+    }
+    ActorRef<QueueActor.Command> front = getContext().spawn(
+        Behaviors.supervise(PartitionedQueue.create(name, queueSettings, settings, getContext().getSelf()))
+            .onFailure(SupervisorStrategy.resume()),
+        "partitioned-" + name + "-" + (++incarnations));
+    getContext().watchWith(front, new QueueTerminated(name, front));
+    queues.put(name, new Entry(front, queueSettings, durable));
+    return front;
+  }
+
+  private ActorRef<QueueActor.Command> spawnOne(String name, QueueSettings queueSettings,
       QueueActor.Durable durable) {
     // Resume, not restart: a restart would lose the log. A failure here is a bug in one command's
     // handling; the queue's data stays consistent because every handler validates before it writes.
     ActorRef<QueueActor.Command> ref = getContext().spawn(
         Behaviors.supervise(QueueActor.create(name, queueSettings, settings, memory, getContext().getSelf(), durable))
             .onFailure(SupervisorStrategy.resume()),
-        "queue-" + name + "-" + (++incarnations));
+        "queue-" + name.replace(Partitions.SEPARATOR, '~') + "-" + (++incarnations));
     getContext().watchWith(ref, new QueueTerminated(name, ref));
     janitor.tell(new Janitor.Track(name, ref));
     queues.put(name, new Entry(ref, queueSettings, durable));
@@ -458,6 +494,12 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
           "the default queue '" + delete.name() + "' always exists and cannot be deleted"));
       return this;
     }
+    String parent = Partitions.parentOf(delete.name());
+    if (parent != null && queues.containsKey(delete.name())) {
+      Request.fail(delete, new SpoolException.InvalidConfiguration("'" + delete.name()
+          + "' is a partition of queue '" + parent + "': delete the queue"));
+      return this;
+    }
     Entry entry = queues.remove(delete.name());
     if (entry == null && durable.deletionPending(delete.name())) {
       removeFromRegistry(delete); // stopped before, but the journal did not record it: try again
@@ -469,13 +511,28 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     }
     // Announced before the queue stops: its stop releases its memory, which may end memory pressure.
     Events.publish(getContext().getSystem(), new SpoolEvent.QueueDeleted(settings.clock().instant(), delete.name()));
+    boolean persistent = entry.settings().durability() == Durability.PERSISTENT;
+    List<String> stopped = entry.settings().partitioned()
+        ? new Partitions(delete.name(), entry.settings().partitions()).names() : List.of(delete.name());
     getContext().unwatch(entry.ref());
     getContext().stop(entry.ref());
-    janitor.tell(new Janitor.Untrack(delete.name()));
-    boolean persistent = entry.settings().durability() == Durability.PERSISTENT;
+    List<String> journals = new ArrayList<>();
+    for (String name : stopped) {
+      Entry queue = name.equals(delete.name()) ? entry : queues.remove(name);
+      if (queue == null) {
+        continue;
+      }
+      getContext().unwatch(queue.ref());
+      getContext().stop(queue.ref());
+      janitor.tell(new Janitor.Untrack(name));
+      durable.stopped(name, persistent);
+      if (entry.durable() != null) {
+        journals.add(QueueJournal.persistenceId(name, entry.durable().incarnation()).id());
+      }
+    }
     durable.stopped(delete.name(), persistent);
-    if (entry.durable() != null) {
-      purges.put(delete.name(), QueueJournal.persistenceId(delete.name(), entry.durable().incarnation()).id());
+    if (!journals.isEmpty()) {
+      purges.put(delete.name(), journals);
     }
     getContext().getLog().info("queue {} deleted", delete.name());
     if (persistent) {
@@ -498,10 +555,10 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     DeleteQueue delete = removed.delete();
     if (removed.failure() == null) {
       durable.deleted(delete.name());
-      String journalId = purges.remove(delete.name());
-      if (journalId != null) {
+      for (String journalId : purges.getOrDefault(delete.name(), List.of())) {
         JournalCleanup.purge(getContext().getSystem(), journalId, settings.persistence());
       }
+      purges.remove(delete.name());
       delete.replyTo().tell(StatusReply.success(Done.getInstance()));
     } else {
       Request.fail(delete, new SpoolException.Timeout("queue '" + delete.name()
@@ -511,7 +568,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   private Behavior<Command> onListQueues(ListQueues list) {
-    toEveryQueue(QueueActor.GetInfo::new, list.replyTo(),
+    Aggregator.askEvery(getContext(), queues.entrySet().stream()
+            .filter(e -> Partitions.parentOf(e.getKey()) == null).map(e -> e.getValue().ref()).toList(),
+        QueueActor.GetInfo::new, list.replyTo(),
         infos -> infos.stream().sorted(Comparator.comparing(QueueInfo::name)).toList(),
         settings.askTimeout());
     return this;
@@ -600,10 +659,13 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return this;
   }
 
-  /** Sends {@code request} to every queue and answers {@code replyTo} with {@code aggregate} of the replies. */
+  /**
+   * Sends {@code request} to every queue that holds messages (each partition, not the front of a
+   * partitioned queue) and answers {@code replyTo} with {@code aggregate} of the replies.
+   */
   private <R, A> void toEveryQueue(Function<ActorRef<StatusReply<R>>, QueueActor.Command> request,
       ActorRef<StatusReply<A>> replyTo, Function<List<R>, A> aggregate, Duration timeout) {
-    Aggregator.askEvery(getContext(), queues.values().stream().map(Entry::ref).toList(), request, replyTo, aggregate,
-        timeout);
+    Aggregator.askEvery(getContext(), queues.values().stream().filter(Entry::holdsMessages).map(Entry::ref).toList(),
+        request, replyTo, aggregate, timeout);
   }
 }

@@ -20,6 +20,12 @@ public interface Request<T> {
     return (Class) java.util.List.class;
   }
 
+  /** {@code Created.class} typed for an {@code askWithStatus} whose reply is a {@code Created<T>}. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static <T> Class<dev.spool.Created<T>> createdClass() {
+    return (Class) dev.spool.Created.class;
+  }
+
   /** {@code StatusReply.class} typed, for a message adapter of replies carrying a {@code T}. */
   @SuppressWarnings({"unchecked", "rawtypes"})
   static <T> Class<StatusReply<T>> statusClass() {

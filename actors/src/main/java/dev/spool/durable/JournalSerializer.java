@@ -61,8 +61,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Written before sealed segments and encryption: still read, never written. */
   static final String QUEUE_EVENT_V1 = "QE1";
   static final String QUEUE_SNAPSHOT_V1 = "QS1";
-  static final String QUEUE_DEFINED = "RD2";
-  static final String QUEUES = "RQ2";
+  static final String QUEUE_DEFINED = "RD3";
+  static final String QUEUES = "RQ3";
+  /** Written before partitions: still read, never written. */
+  static final String QUEUE_DEFINED_V2 = "RD2";
+  static final String QUEUES_V2 = "RQ2";
   /** Written before compression and encryption settings: still read, never written. */
   static final String QUEUE_DEFINED_V1 = "RD1";
   static final String QUEUES_V1 = "RQ1";
@@ -210,11 +213,13 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       case QUEUE_SNAPSHOT -> readSnapshot(in);
       case QUEUE_EVENT_V1 -> readEventV1(in);
       case QUEUE_SNAPSHOT_V1 -> readSnapshotV1(in);
-      case QUEUE_DEFINED -> readDefined(in, true);
-      case QUEUE_DEFINED_V1 -> readDefined(in, false);
+      case QUEUE_DEFINED -> readDefined(in, 3);
+      case QUEUE_DEFINED_V2 -> readDefined(in, 2);
+      case QUEUE_DEFINED_V1 -> readDefined(in, 1);
       case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
-      case QUEUES -> readQueues(in, true);
-      case QUEUES_V1 -> readQueues(in, false);
+      case QUEUES -> readQueues(in, 3);
+      case QUEUES_V2 -> readQueues(in, 2);
+      case QUEUES_V1 -> readQueues(in, 1);
       default -> throw new NotSerializableException("unknown Spool journal manifest '" + manifest
           + "': written by a newer Spool?");
     };
@@ -512,23 +517,26 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     writeDuration(out, s.dedupWindow());
     out.writeString(s.compression().wireName());
     out.writeString(s.encryptionKeyId());
+    out.writeInt(s.partitions());
   }
 
-  private static RegistryEvent.Queues readQueues(DataInput in, boolean withStorage) throws IOException {
+  private static RegistryEvent.Queues readQueues(DataInput in, int version) throws IOException {
     int n = in.readInt();
     Map<String, RegistryEvent.QueueDefined> queues = new LinkedHashMap<>();
     for (int i = 0; i < n; i++) {
-      RegistryEvent.QueueDefined d = readDefined(in, withStorage);
+      RegistryEvent.QueueDefined d = readDefined(in, version);
       queues.put(d.name(), d);
     }
     return new RegistryEvent.Queues(queues);
   }
 
   /**
-   * A queue definition; {@code withStorage} when it has compression and encryption (RD2, RQ2). One
-   * written before them takes the durability's default compression and no encryption.
+   * A queue definition of format {@code version}: 2 added compression and encryption (RD2, RQ2), 3
+   * partitions (RD3, RQ3). One written before them takes the durability's default compression, no
+   * encryption and one partition.
    */
-  private static RegistryEvent.QueueDefined readDefined(DataInput in, boolean withStorage) throws IOException {
+  private static RegistryEvent.QueueDefined readDefined(DataInput in, int version) throws IOException {
+    boolean withStorage = version >= 2;
     String name = readString(in);
     String incarnation = readString(in);
     long idSeed = in.readLong();
@@ -543,9 +551,10 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     Duration dedupWindow = readDuration(in);
     Compression compression = withStorage ? Compression.parse(readString(in)) : null;
     String keyId = withStorage ? readString(in) : null;
+    int partitions = version >= 3 ? in.readInt() : 1;
     QueueSettings settings = new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
         deadLetterQueue == null ? null : new QueueSettings.DeadLetter(deadLetterQueue, maxDeliveries), dedupWindow,
-        compression, keyId == null ? null : new QueueSettings.Encryption(keyId));
+        compression, keyId == null ? null : new QueueSettings.Encryption(keyId), partitions);
     return new RegistryEvent.QueueDefined(name, settings, incarnation, idSeed);
   }
 

@@ -165,4 +165,44 @@ class OneMemberClusterTest {
     Config standalone = ConfigFactory.load();
     assertEquals(standalone, Spool.clusterMode(standalone), "standalone, nothing changes");
   }
+
+  @Test
+  void aPartitionedQueueRunsAsOneEntityPerPartitionAndReadsAsOneQueue() {
+    QueueSettings split = QueueSettings.defaults().withDurability(Durability.PERSISTENT).withPartitions(6);
+    QueueInfo created = result(spool.createQueue("orders", split));
+    assertEquals(6, created.settings().partitions());
+    QueueConsumer consumer = spool.createConsumer("orders", ConsumerSettings.named("billing").prefetch(100));
+    result(consumer.ready());
+    List<Message> messages = new ArrayList<>();
+    for (int n = 0; n < 20; n++) {
+      for (int k = 0; k < 12; k++) {
+        messages.add(Message.text("t", "x".repeat(1024)).withKey("k" + k).withHeader("n", Integer.toString(n)));
+      }
+    }
+    List<Long> sequences = result(spool.createPublisher("orders", "p").publishAll(messages));
+    assertEquals(240, new java.util.HashSet<>(sequences).size());
+    java.util.Map<String, Integer> last = new java.util.HashMap<>();
+    int read = 0;
+    while (read < 240) {
+      List<Delivery> batch = result(consumer.readBatch(50, java.time.Duration.ofSeconds(2)));
+      assertFalse(batch.isEmpty());
+      for (Delivery d : batch) {
+        String key = d.message().key().orElseThrow();
+        int n = Integer.parseInt(d.message().headers().get("n"));
+        assertEquals(last.getOrDefault(key, -1) + 1, n, "order of " + key);
+        last.put(key, n);
+      }
+      result(consumer.acknowledgeBatch(batch));
+      read += batch.size();
+    }
+    QueueInfo info = result(spool.queueInfo("orders"));
+    assertEquals(240, info.stats().published());
+    assertEquals(6, info.settings().partitions());
+    assertEquals(1, result(spool.queueInfo("orders#5")).settings().partitions());
+    assertTrue(result(spool.listQueues()).stream().noneMatch(q -> q.name().contains("#")));
+    failure(spool.deleteQueue("orders#2"), Code.InvalidConfiguration);
+    result(spool.deleteQueue("orders"));
+    failure(spool.queueInfo("orders"), Code.QueueNotFound);
+    failure(spool.queueInfo("orders#1"), Code.QueueNotFound);
+  }
 }

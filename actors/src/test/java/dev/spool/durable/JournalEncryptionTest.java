@@ -235,8 +235,25 @@ class JournalEncryptionTest {
     RegistryEvent.Queues all = new RegistryEvent.Queues(Map.of("orders", defined, "t", plain));
     assertEquals(all.queues(), ((RegistryEvent.Queues) serializer.fromBinary(serializer.toBinary(all),
         serializer.manifest(all))).queues());
-    assertEquals("RD2", serializer.manifest(defined));
-    assertEquals("RQ2", serializer.manifest(all));
+    assertEquals("RD3", serializer.manifest(defined));
+    assertEquals("RQ3", serializer.manifest(all));
+  }
+
+  @Test
+  void queueDefinitionsKeepPartitionsAndThoseWrittenBeforeThemHaveOne() throws Exception {
+    QueueSettings partitioned = QueueSettings.defaults().withDurability(Durability.PERSISTENT).withPartitions(6);
+    RegistryEvent.QueueDefined defined = new RegistryEvent.QueueDefined("orders", partitioned, "inc-1", 99L);
+    byte[] v3 = serializer.toBinary(defined);
+    RegistryEvent.QueueDefined read = (RegistryEvent.QueueDefined) serializer.fromBinary(v3, "RD3");
+    assertEquals(6, read.settings().partitions());
+    assertEquals(defined, read);
+
+    // Format 2 is format 3 without the trailing partition count.
+    byte[] v2 = java.util.Arrays.copyOf(v3, v3.length - Integer.BYTES);
+    RegistryEvent.QueueDefined old = (RegistryEvent.QueueDefined) serializer.fromBinary(v2,
+        JournalSerializer.QUEUE_DEFINED_V2);
+    assertEquals(1, old.settings().partitions());
+    assertEquals(partitioned.withPartitions(1), old.settings());
   }
 
   @Test

@@ -31,7 +31,13 @@ public record Principal(String name, Set<Role> roles, List<Pattern> queues) {
     };
   }
 
+  /** A partition ({@code queue#p}) is granted with its queue. */
   private boolean matches(String queue) {
+    String parent = dev.spool.queue.Partitions.parentOf(queue);
+    return matchesName(parent != null ? parent : queue);
+  }
+
+  private boolean matchesName(String queue) {
     for (Pattern p : queues) {
       if (p.matcher(queue).matches()) {
         return true;

@@ -38,7 +38,8 @@ final class Requests {
 
   /** {@code PUT /queues/{q}}. */
   record QueueBody(String durability, String ttl, Long maxLength, Long maxBytes, String overflow, String retention,
-      DeadLetterBody deadLetter, String dedupWindow, String compression, EncryptionBody encryption) {
+      DeadLetterBody deadLetter, String dedupWindow, String compression, EncryptionBody encryption,
+      Integer partitions) {
 
     QueueSettings toSettings() {
       QueueSettings s = QueueSettings.defaults();
@@ -89,6 +90,9 @@ final class Requests {
       }
       if (encryption != null) {
         s = apply("encryption.keyId", s, q -> q.withEncryption(encryption.keyId() == null ? "" : encryption.keyId()));
+      }
+      if (partitions != null) {
+        s = apply("partitions", s, q -> q.withPartitions(partitions));
       }
       return s;
     }

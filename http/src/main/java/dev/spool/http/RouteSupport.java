@@ -134,9 +134,9 @@ abstract class RouteSupport extends AllDirectives {
     return inner.get();
   }
 
-  /** A queue name from the path, checked before any engine call. */
+  /** A queue name from the path (or a partition's, {@code queue#p}), checked before any engine call. */
   protected static String queueName(String name) {
-    return Names.requireValid("queue", name);
+    return Names.requireValidQueueOrPartition(name);
   }
 
   /** A consumer name from the path, checked before any engine call. */

@@ -39,13 +39,13 @@ final class Views {
   /** A queue's settings in the wire form {@code PUT /queues/{q}} takes. */
   record QueueSettingsView(String durability, String ttl, long maxLength, long maxBytes, String overflow,
       String retention, DeadLetterView deadLetter, String dedupWindow, String compression,
-      EncryptionView encryption) {
+      EncryptionView encryption, int partitions) {
     static QueueSettingsView of(QueueSettings s) {
       return new QueueSettingsView(s.durability().name().toLowerCase(Locale.ROOT), text(s.ttl()), s.maxLength(),
           s.maxBytes(), s.overflow().wireName(), text(s.retention()),
           s.deadLetter() == null ? null : new DeadLetterView(s.deadLetter().queue(), s.deadLetter().maxDeliveries()),
           text(s.dedupWindow()), s.compression().wireName(),
-          s.encryption() == null ? null : new EncryptionView(s.encryption().keyId()));
+          s.encryption() == null ? null : new EncryptionView(s.encryption().keyId()), s.partitions());
     }
   }
 

@@ -1,0 +1,498 @@
+package dev.spool.actor;
+
+import dev.spool.AckResult;
+import dev.spool.ConsumerInfo;
+import dev.spool.ConsumerSettings;
+import dev.spool.Created;
+import dev.spool.Delivery;
+import dev.spool.Message;
+import dev.spool.QueueInfo;
+import dev.spool.QueueSettings;
+import dev.spool.SpoolException;
+import dev.spool.SpoolSettings;
+import dev.spool.StartPosition;
+import dev.spool.queue.Partitions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.pattern.Patterns;
+import org.apache.pekko.pattern.StatusReply;
+import scala.concurrent.ExecutionContextExecutor;
+
+/**
+ * A partitioned queue as one: it speaks the queue's protocol and answers each command from its
+ * partitions, queues of their own named {@code queue#p} and reached by name through the manager
+ * (locally, or wherever sharding runs them). {@link Partitions} decides where a message goes and
+ * how the partitions' sequences and figures read as the queue's. It keeps no messages, so every
+ * member runs one for each partitioned queue.
+ *
+ * <p>A publish spread over several partitions is all or none in each partition, not across them;
+ * retried with the same message ids it appends nothing twice, as every id always maps to the same
+ * partition. A read takes what the partitions have now, in turn from a rotating first one; a
+ * long-poll that finds nothing looks again after 10 ms, then after up to 100 ms, until its wait ends.
+ */
+public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command> {
+
+  /** The subscriptions of handlers and actors, passed through this front: its own state, told to itself. */
+  private record Subscribed(long id, List<Long> partitionIds, ActorRef<StatusReply<Long>> replyTo)
+      implements QueueActor.Command, NoSerializationVerificationNeeded {}
+
+  private record SubscriberGone(ActorRef<Delivery> subscriber)
+      implements QueueActor.Command, NoSerializationVerificationNeeded {}
+
+  private static final Duration FIRST_POLL = Duration.ofMillis(10);
+  private static final Duration LAST_POLL = Duration.ofMillis(100);
+
+  static Behavior<QueueActor.Command> create(String queue, QueueSettings queueSettings, SpoolSettings settings,
+      ActorRef<QueueManager.Command> manager) {
+    return Behaviors.setup(context -> new PartitionedQueue(context, queue, queueSettings, settings, manager));
+  }
+
+  private final Partitions partitions;
+  private final QueueSettings queueSettings;
+  private final SpoolSettings settings;
+  private final ActorRef<QueueManager.Command> manager;
+  private final Scheduler scheduler;
+  private final org.apache.pekko.actor.Scheduler classicScheduler;
+  private final ExecutionContextExecutor executor;
+  /** Each partition's handler subscription ids, by the id this front gave the subscription. */
+  private final Map<Long, List<Long>> handlers = new HashMap<>();
+  /** Each actor subscriber's relays, one per partition, numbering its deliveries as the queue's. */
+  private final Map<ActorRef<Delivery>, List<ActorRef<Delivery>>> relays = new HashMap<>();
+  private long subscriptions;
+  private int nextReadStart;
+
+  private PartitionedQueue(ActorContext<QueueActor.Command> context, String queue, QueueSettings queueSettings,
+      SpoolSettings settings, ActorRef<QueueManager.Command> manager) {
+    super(context);
+    this.partitions = new Partitions(queue, queueSettings.partitions());
+    this.queueSettings = queueSettings;
+    this.settings = settings;
+    this.manager = manager;
+    this.scheduler = context.getSystem().scheduler();
+    this.classicScheduler = Adapter.toClassic(context.getSystem()).scheduler();
+    this.executor = context.getExecutionContext();
+  }
+
+  @Override
+  public Receive<QueueActor.Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(QueueActor.Publish.class, this::onPublish)
+        .onMessage(QueueActor.GetInfo.class, get -> reply(get.replyTo(),
+            all(QueueActor.GetInfo::new).thenApply(infos -> partitions.info(queueSettings, infos))))
+        .onMessage(QueueActor.CreateConsumer.class, this::onCreateConsumer)
+        .onMessage(QueueActor.DeleteConsumer.class, delete -> reply(delete.replyTo(),
+            this.<Done>all(r -> new QueueActor.DeleteConsumer(delete.consumer(), r)).thenApply(done -> Done.getInstance())))
+        .onMessage(QueueActor.ListConsumers.class, list -> reply(list.replyTo(),
+            all(QueueActor.ListConsumers::new).thenApply(partitions::consumers)))
+        .onMessage(QueueActor.ToConsumer.class, this::onToConsumer)
+        .onMessage(QueueActor.CollectGarbage.class, gc -> reply(gc.replyTo(),
+            all(QueueActor.CollectGarbage::new).thenApply(PartitionedQueue::sumLongs)))
+        .onMessage(QueueActor.Relieve.class, relieve -> reply(relieve.replyTo(),
+            all(QueueActor.Relieve::new).thenApply(PartitionedQueue::sumLongs)))
+        .onMessage(QueueActor.CleanupStale.class, cleanup -> reply(cleanup.replyTo(),
+            this.<Integer>all(r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r))
+                .thenApply(counts -> counts.stream().mapToInt(Integer::intValue).sum())))
+        .onMessage(QueueActor.Browse.class, this::onBrowse)
+        .onMessage(QueueActor.GetMessageTrace.class, trace -> {
+          int p = partitions.partitionOfSequence(trace.sequence());
+          return reply(trace.replyTo(), this.<dev.spool.MessageTrace>one(p,
+                  r -> new QueueActor.GetMessageTrace(partitions.sequenceIn(trace.sequence()), r))
+              .thenApply(t -> partitions.trace(t, p)));
+        })
+        .onMessage(QueueActor.Redrive.class, this::onRedrive)
+        .onMessage(QueueActor.Drain.class, drain -> reply(drain.replyTo(),
+            this.<ConsumerActor.DrainResult>all(r -> new QueueActor.Drain(drain.timeout(), r),
+                drain.timeout().plus(settings.askTimeout())).thenApply(ConsumerActor.DrainResult::sum)))
+        .onMessage(QueueActor.Flush.class, flush -> reply(flush.replyTo(),
+            all(QueueActor.Flush::new).thenApply(done -> Done.getInstance())))
+        .onMessage(QueueActor.UseKey.class, use -> {
+          partitions.names().forEach(name -> manager.tell(new QueueManager.ToQueue(name, use)));
+          return this;
+        })
+        .onMessage(Subscribed.class, this::onSubscribed)
+        .onMessage(SubscriberGone.class, gone -> {
+          List<ActorRef<Delivery>> mine = relays.remove(gone.subscriber());
+          if (mine != null) {
+            mine.forEach(getContext()::stop); // each partition sees its relay stop and redelivers what it held
+          }
+          return this;
+        })
+        .onAnyMessage(this::onOther)
+        .build();
+  }
+
+  /** Engine-internal commands (the janitor's ticks, a consumer's own messages) reach the partitions directly. */
+  private Behavior<QueueActor.Command> onOther(QueueActor.Command command) {
+    if (command instanceof Request<?> request) {
+      Request.fail(request, unsupported(command.getClass().getSimpleName()));
+    }
+    return this;
+  }
+
+  private SpoolException unsupported(String what) {
+    return new SpoolException.InvalidConfiguration(what + " is not available on partitioned queue '"
+        + partitions.queue() + "'; use one of its partitions, " + partitions.name(0) + " to "
+        + partitions.name(partitions.count() - 1));
+  }
+
+  // ---- publishing
+
+  private Behavior<QueueActor.Command> onPublish(QueueActor.Publish publish) {
+    List<Message> messages = publish.messages();
+    if (messages.isEmpty()) {
+      return reply(publish.replyTo(), one(0, r -> new QueueActor.Publish(publish.producerId(), messages, r)));
+    }
+    int[] placed = new int[messages.size()];
+    Map<Integer, List<Message>> byPartition = new LinkedHashMap<>();
+    for (int i = 0; i < messages.size(); i++) {
+      placed[i] = partitions.partitionOf(messages.get(i));
+      byPartition.computeIfAbsent(placed[i], p -> new ArrayList<>()).add(messages.get(i));
+    }
+    Map<Integer, CompletableFuture<List<Long>>> appended = new HashMap<>();
+    byPartition.forEach((p, part) -> appended.put(p,
+        this.<List<Long>>one(p, r -> new QueueActor.Publish(publish.producerId(), part, r)).toCompletableFuture()));
+    return reply(publish.replyTo(), allOf(appended.values()).thenApply(done -> {
+      Map<Integer, Integer> next = new HashMap<>();
+      Long[] sequences = new Long[placed.length];
+      for (int i = 0; i < placed.length; i++) {
+        int p = placed[i];
+        int at = next.merge(p, 1, Integer::sum) - 1;
+        sequences[i] = partitions.encode(appended.get(p).join().get(at), p);
+      }
+      return List.of(sequences);
+    }));
+  }
+
+  // ---- consumers
+
+  private Behavior<QueueActor.Command> onCreateConsumer(QueueActor.CreateConsumer create) {
+    List<CompletableFuture<Created<ConsumerInfo>>> created = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      ConsumerSettings s = inPartition(create.settings(), p);
+      created.add(this.<Created<ConsumerInfo>>one(p, r -> new QueueActor.CreateConsumer(s, r)).toCompletableFuture());
+    }
+    return reply(create.replyTo(), allOf(created).thenApply(done -> {
+      List<ConsumerInfo> infos = created.stream().map(f -> f.join().value()).toList();
+      boolean isNew = created.stream().anyMatch(f -> f.join().created());
+      return new Created<>(partitions.consumer(infos), isNew);
+    }));
+  }
+
+  /** A consumer's settings in one partition: a start at a sequence of the queue starts at that partition's share of it. */
+  private ConsumerSettings inPartition(ConsumerSettings s, int p) {
+    if (s == null || !(s.startAt() instanceof StartPosition.AtSequence at)) {
+      return s;
+    }
+    return new ConsumerSettings(s.name(), StartPosition.sequence(partitions.fromIn(at.sequence(), p)), s.ackMode(),
+        s.prefetch(), s.ackTimeout(), s.maxDeliveries(), s.filter(), s.backoff(), s.inactiveTimeout());
+  }
+
+  private Behavior<QueueActor.Command> onToConsumer(QueueActor.ToConsumer envelope) {
+    String consumer = envelope.consumer();
+    ConsumerActor.Command c = envelope.command();
+    if (c instanceof ConsumerActor.Read read) {
+      Duration cap = settings.consumer().maxReadWait();
+      Duration wait = read.waitFor() == null || read.waitFor().isNegative() ? Duration.ZERO
+          : read.waitFor().compareTo(cap) > 0 ? cap : read.waitFor();
+      int start = nextReadStart;
+      nextReadStart = (nextReadStart + 1) % partitions.count();
+      long deadline = System.nanoTime() + wait.toNanos();
+      return reply(read.replyTo(), poll(consumer, read.max(), start, deadline, FIRST_POLL));
+    } else if (c instanceof ConsumerActor.Ack ack) {
+      Map<Integer, List<Long>> byPartition = bySequence(ack.sequences());
+      List<Integer> order = List.copyOf(byPartition.keySet());
+      List<CompletableFuture<AckResult>> acked = new ArrayList<>();
+      for (int p : order) {
+        acked.add(this.<AckResult>one(p, consumer, r -> new ConsumerActor.Ack(byPartition.get(p), r))
+            .toCompletableFuture());
+      }
+      return reply(ack.replyTo(), allOf(acked).thenApply(done ->
+          partitions.ackResult(acked.stream().map(CompletableFuture::join).toList(), order)));
+    } else if (c instanceof ConsumerActor.AckUpTo upTo) {
+      int p = partitions.partitionOfSequence(upTo.sequence());
+      return reply(upTo.replyTo(), this.<AckResult>one(p, consumer,
+              r -> new ConsumerActor.AckUpTo(partitions.sequenceIn(upTo.sequence()), r))
+          .thenApply(result -> partitions.ackResult(List.of(result), List.of(p))));
+    } else if (c instanceof ConsumerActor.Nack nack) {
+      Map<Integer, List<Long>> byPartition = bySequence(nack.sequences());
+      List<CompletableFuture<Integer>> nacked = new ArrayList<>();
+      byPartition.forEach((p, sequences) -> nacked.add(this.<Integer>one(p, consumer,
+          r -> new ConsumerActor.Nack(sequences, nack.requeue(), r)).toCompletableFuture()));
+      return reply(nack.replyTo(), allOf(nacked).thenApply(done ->
+          nacked.stream().mapToInt(CompletableFuture::join).sum()));
+    } else if (c instanceof ConsumerActor.Seek seek) {
+      List<CompletableFuture<Done>> moved = new ArrayList<>();
+      for (int p = 0; p < partitions.count(); p++) {
+        StartPosition to = seek.to() instanceof StartPosition.AtSequence at
+            ? StartPosition.sequence(partitions.fromIn(at.sequence(), p)) : seek.to();
+        moved.add(this.<Done>one(p, consumer, r -> new ConsumerActor.Seek(to, r)).toCompletableFuture());
+      }
+      return reply(seek.replyTo(), allOf(moved).thenApply(done -> Done.getInstance()));
+    } else if (c instanceof ConsumerActor.Pause pause) {
+      return reply(pause.replyTo(), allConsumers(consumer, ConsumerActor.Pause::new).thenApply(d -> Done.getInstance()));
+    } else if (c instanceof ConsumerActor.Resume resume) {
+      return reply(resume.replyTo(), allConsumers(consumer, ConsumerActor.Resume::new).thenApply(d -> Done.getInstance()));
+    } else if (c instanceof ConsumerActor.GetInfo get) {
+      return reply(get.replyTo(), allConsumers(consumer, ConsumerActor.GetInfo::new).thenApply(partitions::consumer));
+    } else if (c instanceof ConsumerActor.GetTrace trace) {
+      int p = partitions.partitionOfSequence(trace.sequence());
+      return reply(trace.replyTo(), one(p, consumer,
+          r -> new ConsumerActor.GetTrace(partitions.sequenceIn(trace.sequence()), r)));
+    } else if (c instanceof ConsumerActor.SubscribeHandler subscribe) {
+      return onSubscribeHandler(consumer, subscribe);
+    } else if (c instanceof ConsumerActor.UnsubscribeHandler unsubscribe) {
+      List<Long> ids = handlers.remove(unsubscribe.subscription());
+      if (ids == null) {
+        Request.fail(unsubscribe, new SpoolException.InvalidConfiguration("consumer '" + consumer
+            + "' has no handler subscription " + unsubscribe.subscription()));
+        return this;
+      }
+      return reply(unsubscribe.replyTo(), unsubscribeHandlers(consumer, ids));
+    } else if (c instanceof ConsumerActor.Subscribe subscribe) {
+      return onSubscribe(consumer, subscribe);
+    } else if (c instanceof ConsumerActor.Unsubscribe unsubscribe) {
+      List<ActorRef<Delivery>> mine = relays.remove(unsubscribe.subscriber());
+      if (mine == null) {
+        unsubscribe.replyTo().tell(StatusReply.success(Done.getInstance()));
+        return this;
+      }
+      getContext().unwatch(unsubscribe.subscriber());
+      List<CompletableFuture<Done>> detached = new ArrayList<>();
+      for (int p = 0; p < partitions.count(); p++) {
+        ActorRef<Delivery> relay = mine.get(p);
+        detached.add(this.<Done>one(p, consumer, r -> new ConsumerActor.Unsubscribe(relay, r)).toCompletableFuture());
+      }
+      mine.forEach(getContext()::stop);
+      return reply(unsubscribe.replyTo(), allOf(detached).thenApply(done -> Done.getInstance()));
+    } else if (c instanceof ConsumerActor.GetRef get) {
+      Request.fail(get, new SpoolException.InvalidConfiguration("queue '" + partitions.queue() + "' has "
+          + partitions.count() + " partitions, each with its own consumer '" + consumer
+          + "': stream each partition (QueueConsumer.source() does)"));
+    } else if (c instanceof Request<?> request) {
+      Request.fail(request, unsupported(c.getClass().getSimpleName()));
+    }
+    return this;
+  }
+
+  /**
+   * One pass over the partitions from {@code start}, each asked without waiting for what it has now
+   * (never more than {@code max} in all); an empty pass looks again until {@code deadline}.
+   */
+  private CompletionStage<List<Delivery>> poll(String consumer, int max, int start, long deadline, Duration pause) {
+    return pass(consumer, max, start, 0, new ArrayList<>()).thenCompose(found -> {
+      long left = deadline - System.nanoTime();
+      if (!found.isEmpty() || left <= 0) {
+        return CompletableFuture.completedFuture(found);
+      }
+      Duration delay = Duration.ofNanos(Math.min(left, pause.toNanos()));
+      Duration longer = pause.multipliedBy(2).compareTo(LAST_POLL) > 0 ? LAST_POLL : pause.multipliedBy(2);
+      return Patterns.after(delay, classicScheduler, executor,
+          () -> poll(consumer, max, start, deadline, longer));
+    });
+  }
+
+  private CompletionStage<List<Delivery>> pass(String consumer, int max, int start, int visited, List<Delivery> found) {
+    if (visited == partitions.count() || found.size() >= max) {
+      return CompletableFuture.completedFuture(found);
+    }
+    int p = (start + visited) % partitions.count();
+    int want = max - found.size();
+    return this.<List<Delivery>>one(p, consumer, r -> new ConsumerActor.Read(want, Duration.ZERO, r))
+        .thenCompose(got -> {
+          found.addAll(partitions.deliveries(got, p));
+          return pass(consumer, max, start, visited + 1, found);
+        });
+  }
+
+  private Behavior<QueueActor.Command> onSubscribeHandler(String consumer, ConsumerActor.SubscribeHandler subscribe) {
+    List<CompletableFuture<Long>> ids = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      int partition = p;
+      Function<Delivery, CompletionStage<Done>> handler = d -> subscribe.handler().apply(partitions.delivery(d, partition));
+      ids.add(this.<Long>one(p, consumer, r -> new ConsumerActor.SubscribeHandler(handler, subscribe.parallelism(),
+          subscribe.settings(), r)).toCompletableFuture());
+    }
+    long id = ++subscriptions;
+    ActorRef<QueueActor.Command> self = getContext().getSelf();
+    ActorRef<StatusReply<Done>> nobody = getContext().getSystem().ignoreRef();
+    allOf(ids).whenComplete((done, failure) -> {
+      if (failure == null) {
+        self.tell(new Subscribed(id, ids.stream().map(CompletableFuture::join).toList(), subscribe.replyTo()));
+        return;
+      }
+      // All partitions or none: the subscriptions that were made are cancelled again.
+      for (int p = 0; p < ids.size(); p++) {
+        CompletableFuture<Long> made = ids.get(p);
+        if (!made.isCompletedExceptionally()) {
+          int partition = p;
+          made.thenAccept(subscription -> manager.tell(new QueueManager.ToQueue(partitions.name(partition),
+              new QueueActor.ToConsumer(consumer, new ConsumerActor.UnsubscribeHandler(subscription, nobody)))));
+        }
+      }
+      subscribe.replyTo().tell(StatusReply.error(unwrap(failure)));
+    });
+    return this;
+  }
+
+  private Behavior<QueueActor.Command> onSubscribed(Subscribed subscribed) {
+    handlers.put(subscribed.id(), subscribed.partitionIds());
+    subscribed.replyTo().tell(StatusReply.success(subscribed.id()));
+    return this;
+  }
+
+  private CompletionStage<Done> unsubscribeHandlers(String consumer, List<Long> ids) {
+    List<CompletableFuture<Done>> cancelled = new ArrayList<>();
+    for (int p = 0; p < ids.size(); p++) {
+      long id = ids.get(p);
+      cancelled.add(this.<Done>one(p, consumer, r -> new ConsumerActor.UnsubscribeHandler(id, r),
+          settings.askTimeout().plus(settings.handler().timeout())).toCompletableFuture());
+    }
+    return allOf(cancelled).thenApply(done -> Done.getInstance());
+  }
+
+  private Behavior<QueueActor.Command> onSubscribe(String consumer, ConsumerActor.Subscribe subscribe) {
+    ActorRef<Delivery> subscriber = subscribe.subscriber();
+    List<ActorRef<Delivery>> mine = relays.get(subscriber);
+    if (mine == null) {
+      mine = new ArrayList<>();
+      for (int p = 0; p < partitions.count(); p++) {
+        int partition = p;
+        mine.add(getContext().spawnAnonymous(Behaviors.receiveMessage(d -> {
+          subscriber.tell(partitions.delivery(d, partition));
+          return Behaviors.same();
+        })));
+      }
+      relays.put(subscriber, mine);
+      getContext().watchWith(subscriber, new SubscriberGone(subscriber));
+    }
+    List<CompletableFuture<Done>> attached = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      ActorRef<Delivery> relay = mine.get(p);
+      attached.add(this.<Done>one(p, consumer, r -> new ConsumerActor.Subscribe(relay, r)).toCompletableFuture());
+    }
+    return reply(subscribe.replyTo(), allOf(attached).thenApply(done -> Done.getInstance()));
+  }
+
+  // ---- reads of the log
+
+  private Behavior<QueueActor.Command> onBrowse(QueueActor.Browse browse) {
+    List<CompletableFuture<List<Message>>> read = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      long from = partitions.fromIn(browse.from(), p);
+      read.add(this.<List<Message>>one(p, r -> new QueueActor.Browse(from, browse.max(), r)).toCompletableFuture());
+    }
+    return reply(browse.replyTo(), allOf(read).thenApply(done ->
+        partitions.browsed(read.stream().map(CompletableFuture::join).toList(), browse.max())));
+  }
+
+  private Behavior<QueueActor.Command> onRedrive(QueueActor.Redrive redrive) {
+    List<CompletableFuture<Long>> moved = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      long from = partitions.fromIn(redrive.from(), p);
+      long to = partitions.toIn(redrive.to(), p);
+      if (to >= from) {
+        moved.add(this.<Long>one(p, r -> new QueueActor.Redrive(from, to, r), settings.askTimeout().multipliedBy(3))
+            .toCompletableFuture());
+      }
+    }
+    return reply(redrive.replyTo(), allOf(moved).thenApply(done ->
+        moved.stream().mapToLong(CompletableFuture::join).sum()));
+  }
+
+  // ---- asking the partitions
+
+  private Map<Integer, List<Long>> bySequence(List<Long> sequences) {
+    Map<Integer, List<Long>> byPartition = new LinkedHashMap<>();
+    for (Long s : sequences) {
+      byPartition.computeIfAbsent(partitions.partitionOfSequence(s), p -> new ArrayList<>()).add(partitions.sequenceIn(s));
+    }
+    return byPartition;
+  }
+
+  /** Sub-requests end before the caller's own ask does, so that it hears why rather than a timeout. */
+  private Duration partTimeout() {
+    return settings.askTimeout().multipliedBy(4).dividedBy(5);
+  }
+
+  private <T> CompletionStage<T> one(int p, Function<ActorRef<StatusReply<T>>, QueueActor.Command> command) {
+    return one(p, command, partTimeout());
+  }
+
+  private <T> CompletionStage<T> one(int p, Function<ActorRef<StatusReply<T>>, QueueActor.Command> command,
+      Duration timeout) {
+    String name = partitions.name(p);
+    return AskPattern.askWithStatus(manager, r -> new QueueManager.ToQueue(name, command.apply(r)), timeout, scheduler);
+  }
+
+  private <T> CompletionStage<T> one(int p, String consumer,
+      Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    return one(p, r -> new QueueActor.ToConsumer(consumer, command.apply(r)));
+  }
+
+  private <T> CompletionStage<T> one(int p, String consumer,
+      Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command, Duration timeout) {
+    return one(p, r -> new QueueActor.ToConsumer(consumer, command.apply(r)), timeout);
+  }
+
+  private <T> CompletionStage<List<T>> all(Function<ActorRef<StatusReply<T>>, QueueActor.Command> command) {
+    return all(command, partTimeout());
+  }
+
+  private <T> CompletionStage<List<T>> all(Function<ActorRef<StatusReply<T>>, QueueActor.Command> command,
+      Duration timeout) {
+    List<CompletableFuture<T>> each = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      each.add(this.<T>one(p, command, timeout).toCompletableFuture());
+    }
+    return allOf(each).thenApply(done -> each.stream().map(CompletableFuture::join).toList());
+  }
+
+  private <T> CompletionStage<List<T>> allConsumers(String consumer,
+      Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    return all(r -> new QueueActor.ToConsumer(consumer, command.apply(r)));
+  }
+
+  private static <T> CompletableFuture<Void> allOf(java.util.Collection<CompletableFuture<T>> futures) {
+    return CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new));
+  }
+
+  private static long sumLongs(List<Long> values) {
+    return values.stream().mapToLong(Long::longValue).sum();
+  }
+
+  /**
+   * Answers {@code replyTo} once {@code result} completes, from whichever thread completes it: only
+   * the caller is told, no state of this actor is touched.
+   */
+  private <T> Behavior<QueueActor.Command> reply(ActorRef<StatusReply<T>> replyTo, CompletionStage<T> result) {
+    result.whenComplete((value, failure) -> replyTo.tell(failure == null
+        ? StatusReply.success(value) : StatusReply.error(unwrap(failure))));
+    return this;
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    Throwable t = failure;
+    while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t;
+  }
+}
