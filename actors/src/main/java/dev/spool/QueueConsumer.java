@@ -89,8 +89,10 @@ public final class QueueConsumer {
     // The consumer waits at most spool.consumer.max-read-wait, however long was asked for; so does the ask.
     Duration cap = spool.settings().consumer().maxReadWait();
     Duration timeout = spool.settings().askTimeout().plus(w.isNegative() ? Duration.ZERO : w.compareTo(cap) > 0 ? cap : w);
-    return created.thenCompose(ready ->
-        spool.askConsumer(queue, name, r -> new ConsumerActor.Read(max, w, r), timeout));
+    return created.thenCompose(ready -> {
+      long notAfter = System.currentTimeMillis() + timeout.toMillis();
+      return spool.askConsumer(queue, name, r -> new ConsumerActor.Read(max, w, notAfter, r), timeout);
+    });
   }
 
   // ---- acknowledgement

@@ -282,6 +282,21 @@ class PartitionedQueueTest {
     result(subscription.cancel());
   }
 
+  @Test
+  void aReadThatArrivesAfterItsDeadlineDeliversNothing() {
+    Spool spool = spool();
+    result(spool.createQueue("late", QueueSettings.defaults()));
+    QueueConsumer consumer = spool.createConsumer("late", ConsumerSettings.named("c"));
+    result(consumer.ready());
+    result(spool.createPublisher("late", "p").publish(keyed("a", 0)));
+    failure(spool.<List<Delivery>>askConsumer("late", "c", r -> new dev.spool.actor.ConsumerActor.Read(10,
+        Duration.ZERO, System.currentTimeMillis() - 1_000, r), Duration.ofSeconds(5)), Code.Timeout);
+    List<Delivery> got = result(consumer.readBatch(10, Duration.ofSeconds(2)));
+    assertEquals(1, got.size());
+    assertEquals(1, got.get(0).attempt(), "the late read delivered nothing: the message is delivered for the first time");
+    assertEquals(1, result(consumer.info()).counters().delivered());
+  }
+
   private static Code assertThrowsSpool(Runnable r) {
     try {
       r.run();

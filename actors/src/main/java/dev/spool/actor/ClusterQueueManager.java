@@ -56,6 +56,13 @@ import org.apache.pekko.pattern.StatusReply;
  */
 public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Command> {
 
+  /**
+   * From the entity of a partitioned queue on this member: a command for it, from a member that did
+   * not know the queue yet; this member's front answers it (never crosses the network).
+   */
+  record ToPartitioned(String name, QueueSettings settings, QueueActor.Command command)
+      implements QueueManager.Command, NoSerializationVerificationNeeded {}
+
   /** From a queue entity on this member: it runs here now (never crosses the network). */
   record Hosted(String name, ActorRef<QueueActor.Command> ref, QueueSettings settings, boolean persistent)
       implements QueueManager.Command, NoSerializationVerificationNeeded {}
@@ -199,6 +206,13 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
         .onMessage(PartitionedListed.class, this::onPartitionedListed)
         .onMessage(QueueChanged.class, this::onQueueChanged)
         .onMessage(PartitionedCreated.class, this::onPartitionedCreated)
+        .onMessage(ToPartitioned.class, to -> {
+          if (!fronts.containsKey(to.name())) {
+            front(to.name(), to.settings());
+          }
+          fronts.get(to.name()).ref().tell(to.command());
+          return this;
+        })
         .onMessage(PartitionedDeleted.class, this::onPartitionedDeleted)
         .build();
   }

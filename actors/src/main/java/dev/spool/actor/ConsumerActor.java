@@ -66,9 +66,22 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** Everything a consumer understands. */
   public interface Command {}
 
-  /** Pull up to {@code max} deliveries; with a positive {@code wait}, park until one is available or it ends (long-poll). */
-  public record Read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo)
-      implements Command, Request<List<Delivery>> {}
+  /**
+   * Pull up to {@code max} deliveries; with a positive {@code wait}, park until one is available or it
+   * ends (long-poll).
+   *
+   * @param notAfter when the reader stops waiting for the reply (epoch ms of the wall clock, 0 for
+   *     never): a read that arrives later (held while its queue moved to another member, say) delivers
+   *     nothing, as nobody would receive what it delivered and it would wait out its ack timeout
+   */
+  public record Read(int max, Duration waitFor, long notAfter, ActorRef<StatusReply<List<Delivery>>> replyTo)
+      implements Command, Request<List<Delivery>> {
+
+    /** A read without a deadline. */
+    public Read(int max, Duration waitFor, ActorRef<StatusReply<List<Delivery>>> replyTo) {
+      this(max, waitFor, 0, replyTo);
+    }
+  }
 
   /** Acknowledge these sequences. */
   public record Ack(List<Long> sequences, ActorRef<StatusReply<AckResult>> replyTo)
@@ -321,6 +334,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onRead(Read read) {
+    if (read.notAfter() > 0 && System.currentTimeMillis() > read.notAfter()) {
+      getContext().getLog().debug("consumer {} of {}: a read arrived after its reader gave up; nothing delivered",
+          name, state.queue());
+      read.replyTo().tell(StatusReply.error(new SpoolException.Timeout("the read arrived after its deadline")));
+      return this;
+    }
     dispatcher.read(read.max(), read.waitFor(), read.replyTo(), settings.consumer());
     return this;
   }

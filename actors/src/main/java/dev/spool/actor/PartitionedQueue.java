@@ -297,7 +297,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
    * (never more than {@code max} in all); an empty pass looks again until {@code deadline}.
    */
   private CompletionStage<List<Delivery>> poll(String consumer, int max, int start, long deadline, Duration pause) {
-    return pass(consumer, max, start, 0, new ArrayList<>()).thenCompose(found -> {
+    return pass(consumer, max, start, 0, new ArrayList<>(), new boolean[1]).thenCompose(found -> {
       long left = deadline - System.nanoTime();
       if (!found.isEmpty() || left <= 0) {
         return CompletableFuture.completedFuture(found);
@@ -309,17 +309,31 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
     });
   }
 
-  private CompletionStage<List<Delivery>> pass(String consumer, int max, int start, int visited, List<Delivery> found) {
+  /**
+   * A partition that does not answer (it is moving to another member) is passed over, so that what
+   * the others delivered reaches the reader rather than waiting out its ack timeout; only when no
+   * partition answered does the read fail.
+   */
+  private CompletionStage<List<Delivery>> pass(String consumer, int max, int start, int visited, List<Delivery> found,
+      boolean[] anyAnswered) {
     if (visited == partitions.count() || found.size() >= max) {
       return CompletableFuture.completedFuture(found);
     }
     int p = (start + visited) % partitions.count();
     int want = max - found.size();
-    return this.<List<Delivery>>one(p, consumer, r -> new ConsumerActor.Read(want, Duration.ZERO, r))
-        .thenCompose(got -> {
-          found.addAll(partitions.deliveries(got, p));
-          return pass(consumer, max, start, visited + 1, found);
-        });
+    long notAfter = System.currentTimeMillis() + partTimeout().toMillis();
+    return this.<List<Delivery>>one(p, consumer, r -> new ConsumerActor.Read(want, Duration.ZERO, notAfter, r))
+        .handle((got, failure) -> {
+          if (failure != null && visited == partitions.count() - 1 && found.isEmpty() && !anyAnswered[0]) {
+            throw new java.util.concurrent.CompletionException(unwrap(failure));
+          }
+          if (got != null) {
+            anyAnswered[0] = true;
+            found.addAll(partitions.deliveries(got, p));
+          }
+          return pass(consumer, max, start, visited + 1, found, anyAnswered);
+        })
+        .thenCompose(next -> next);
   }
 
   private Behavior<QueueActor.Command> onSubscribeHandler(String consumer, ConsumerActor.SubscribeHandler subscribe) {

@@ -275,8 +275,8 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
   }
 
   /**
-   * A partitioned queue is no entity, its partitions are: each is defined by its queue's current
-   * definition, with its share of the bounds and an id seed of its own.
+   * A partitioned queue's partitions are entities, each defined by its queue's current definition
+   * with its share of the bounds and an id seed of its own.
    */
   private Behavior<Command> onLookup(Lookup lookup) {
     RegistryEvent.QueueDefined q = definitionOf(lookup.name());
@@ -287,7 +287,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
   private RegistryEvent.QueueDefined definitionOf(String entity) {
     RegistryEvent.QueueDefined q = queues.get(entity);
     if (q != null) {
-      return q.settings().partitioned() ? null : q;
+      return q; // a partitioned queue's entity forwards to its member's front
     }
     String parent = Partitions.parentOf(entity);
     int partition = Partitions.numberOf(entity);
@@ -489,6 +489,9 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     if (q.equals(queues.get(delete.name()))) {
       queues.remove(delete.name());
       fresh.remove(delete.name());
+    }
+    if (q.settings().partitioned()) {
+      entity(q.name()).tell(QueueEntity.Retire.INSTANCE); // the entity that forwards to a front, if one started
     }
     for (String name : entityNames(q)) {
       fresh.remove(name);

@@ -139,7 +139,26 @@ public final class QueueEntity {
       stash.clear();
       return retiring(missing);
     }
+    if (q.settings().partitioned()) {
+      return stash.unstashAll(frontOf(q));
+    }
     return stash.unstashAll(running(q, looked.definition().fresh()));
+  }
+
+  /**
+   * A partitioned queue is its partitions' entities; every member runs a front for it. A command
+   * that reaches this entity came from a member that does not know the queue is partitioned yet
+   * (created on another member a moment ago): it goes to this member's front, until the queue is deleted.
+   */
+  private Behavior<QueueActor.Command> frontOf(RegistryEvent.QueueDefined q) {
+    return Behaviors.receive(QueueActor.Command.class)
+        .onMessageEquals(Wake.INSTANCE, Behaviors::same)
+        .onMessageEquals(Retire.INSTANCE, () -> retiring(new SpoolException.QueueNotFound(name)))
+        .onAnyMessage(command -> {
+          manager.tell(new ClusterQueueManager.ToPartitioned(q.name(), q.settings(), command));
+          return Behaviors.same();
+        })
+        .build();
   }
 
   private Behavior<QueueActor.Command> running(RegistryEvent.QueueDefined q, boolean fresh) {
