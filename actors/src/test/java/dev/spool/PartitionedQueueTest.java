@@ -233,6 +233,12 @@ class PartitionedQueueTest {
     List<Delivery> lettered = result(dlq.readBatch(10, Duration.ofSeconds(5)));
     assertEquals(1, lettered.size());
     assertEquals("b", lettered.get(0).message().key().orElseThrow());
+    assertEquals(1L, result(spool.redrive("work-dlq")), "a redrive returns it to its partition");
+    List<Delivery> back = result(consumer.readBatch(10, Duration.ofSeconds(5)));
+    assertEquals(1, back.size());
+    assertEquals("b", back.get(0).message().key().orElseThrow());
+    assertEquals(new Partitions("work", 2).partitionOfSequence(dead.sequence()),
+        new Partitions("work", 2).partitionOfSequence(back.get(0).sequence()), "the key's partition");
     AckResult twice = result(consumer.acknowledgeSequences(List.of(a.get(0).sequence(), 1_000_000L)));
     assertEquals(0, twice.acked());
     assertEquals(List.of(a.get(0).sequence()), twice.alreadyAcked());

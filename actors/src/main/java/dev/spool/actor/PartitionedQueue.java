@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
@@ -59,6 +60,10 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
 
   private static final Duration FIRST_POLL = Duration.ofMillis(10);
   private static final Duration LAST_POLL = Duration.ofMillis(100);
+  /** How long a read waits for one partition: a healthy one answers in milliseconds, a moving one is passed over. */
+  private static final Duration READ_PART_TIMEOUT = Duration.ofSeconds(1);
+  /** Kept free before a reader's deadline for the answer to reach it. */
+  private static final Duration ANSWER_MARGIN = Duration.ofMillis(500);
 
   static Behavior<QueueActor.Command> create(String queue, QueueSettings queueSettings, SpoolSettings settings,
       ActorRef<QueueManager.Command> manager) {
@@ -215,7 +220,11 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
       int start = nextReadStart;
       nextReadStart = (nextReadStart + 1) % partitions.count();
       long deadline = System.nanoTime() + wait.toNanos();
-      return reply(read.replyTo(), poll(consumer, read.max(), start, deadline, FIRST_POLL));
+      // The reader's own deadline less a margin for the answer's way back; without one, this front's ask timeout.
+      long now = System.currentTimeMillis();
+      long answerBy = read.notAfter() > 0 ? read.notAfter() - ANSWER_MARGIN.toMillis()
+          : now + partTimeout().toMillis() + wait.toMillis();
+      return reply(read.replyTo(), poll(consumer, read.max(), start, deadline, answerBy, FIRST_POLL));
     } else if (c instanceof ConsumerActor.Ack ack) {
       Map<Integer, List<Long>> byPartition = bySequence(ack.sequences());
       List<Integer> order = List.copyOf(byPartition.keySet());
@@ -294,35 +303,46 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
 
   /**
    * One pass over the partitions from {@code start}, each asked without waiting for what it has now
-   * (never more than {@code max} in all); an empty pass looks again until {@code deadline}.
+   * (never more than {@code max} in all); an empty pass looks again until {@code deadline}
+   * ({@link System#nanoTime()}). Whatever happens, the answer comes by {@code answerBy} (epoch ms),
+   * before the reader gives up: deliveries answered later would be lost on the way.
    */
-  private CompletionStage<List<Delivery>> poll(String consumer, int max, int start, long deadline, Duration pause) {
-    return pass(consumer, max, start, 0, new ArrayList<>(), new boolean[1]).thenCompose(found -> {
-      long left = deadline - System.nanoTime();
+  private CompletionStage<List<Delivery>> poll(String consumer, int max, int start, long deadline, long answerBy,
+      Duration pause) {
+    return pass(consumer, max, start, 0, new ArrayList<>(), new boolean[1], answerBy).thenCompose(found -> {
+      long left = Math.min(deadline - System.nanoTime(),
+          TimeUnit.MILLISECONDS.toNanos(answerBy - System.currentTimeMillis() - READ_PART_TIMEOUT.toMillis()));
       if (!found.isEmpty() || left <= 0) {
         return CompletableFuture.completedFuture(found);
       }
       Duration delay = Duration.ofNanos(Math.min(left, pause.toNanos()));
       Duration longer = pause.multipliedBy(2).compareTo(LAST_POLL) > 0 ? LAST_POLL : pause.multipliedBy(2);
       return Patterns.after(delay, classicScheduler, executor,
-          () -> poll(consumer, max, start, deadline, longer));
+          () -> poll(consumer, max, start, deadline, answerBy, longer));
     });
   }
 
   /**
-   * A partition that does not answer (it is moving to another member) is passed over, so that what
-   * the others delivered reaches the reader rather than waiting out its ack timeout; only when no
-   * partition answered does the read fail.
+   * A partition that does not answer within {@link #READ_PART_TIMEOUT} (it is moving to another
+   * member) is passed over, so that what the others delivered reaches the reader in time; only when
+   * no partition answered does the read fail.
    */
   private CompletionStage<List<Delivery>> pass(String consumer, int max, int start, int visited, List<Delivery> found,
-      boolean[] anyAnswered) {
-    if (visited == partitions.count() || found.size() >= max) {
+      boolean[] anyAnswered, long answerBy) {
+    long left = answerBy - System.currentTimeMillis();
+    if (visited == partitions.count() || found.size() >= max || left <= 0) {
+      if (!anyAnswered[0] && found.isEmpty() && visited < partitions.count()) {
+        return CompletableFuture.failedFuture(new SpoolException.Timeout("queue '" + partitions.queue()
+            + "': its partitions did not answer the read in time; try again"));
+      }
       return CompletableFuture.completedFuture(found);
     }
     int p = (start + visited) % partitions.count();
     int want = max - found.size();
-    long notAfter = System.currentTimeMillis() + partTimeout().toMillis();
-    return this.<List<Delivery>>one(p, consumer, r -> new ConsumerActor.Read(want, Duration.ZERO, notAfter, r))
+    Duration timeout = Duration.ofMillis(Math.min(left, READ_PART_TIMEOUT.toMillis()));
+    long notAfter = System.currentTimeMillis() + timeout.toMillis();
+    return this.<List<Delivery>>one(p, consumer, r -> new ConsumerActor.Read(want, Duration.ZERO, notAfter, r),
+            timeout)
         .handle((got, failure) -> {
           if (failure != null && visited == partitions.count() - 1 && found.isEmpty() && !anyAnswered[0]) {
             throw new java.util.concurrent.CompletionException(unwrap(failure));
@@ -331,7 +351,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
             anyAnswered[0] = true;
             found.addAll(partitions.deliveries(got, p));
           }
-          return pass(consumer, max, start, visited + 1, found, anyAnswered);
+          return pass(consumer, max, start, visited + 1, found, anyAnswered, answerBy);
         })
         .thenCompose(next -> next);
   }
