@@ -161,10 +161,19 @@ function hostPort(address) {
   return address ? address.replace(/^.*@/, '') : '';
 }
 
-/** The highest lag among each queue's consumers, from /stats/lag; queues without consumers have none. */
+/**
+ * The highest lag among each queue's consumers, from /stats/lag; queues without consumers have none.
+ * A partitioned queue's consumer lags by the sum of its lags in the partitions (queue#p).
+ */
 function worstLagByQueue(lag) {
+  const perConsumer = new Map();
+  for (const c of lag.consumers) {
+    const queue = c.queue.replace(/#\d+$/, '');
+    const key = JSON.stringify([queue, c.consumer]);
+    perConsumer.set(key, { queue, lag: (perConsumer.get(key)?.lag ?? 0) + c.lag });
+  }
   const worst = new Map();
-  for (const c of lag.consumers) worst.set(c.queue, Math.max(worst.get(c.queue) ?? 0, c.lag));
+  for (const { queue, lag: l } of perConsumer.values()) worst.set(queue, Math.max(worst.get(queue) ?? 0, l));
   return new Map([...worst].map(([k, v]) => [k, fmtNumber(v)]));
 }
 
@@ -211,6 +220,7 @@ function newQueueForm() {
       if (formValue(form, 'durability')) settings.durability = formValue(form, 'durability');
       if (formValue(form, 'ttl')) settings.ttl = formValue(form, 'ttl');
       if (formValue(form, 'deadLetter')) settings.deadLetter = { queue: formValue(form, 'deadLetter'), maxDeliveries: 5 };
+      if (formValue(form, 'partitions')) settings.partitions = Number(formValue(form, 'partitions'));
       if (await act('create queue ' + name, () => api('PUT', q(name), settings)) !== undefined) form.reset();
     },
   },
@@ -219,6 +229,8 @@ function newQueueForm() {
     h('option', { value: 'transient' }, 'transient'), h('option', { value: 'persistent' }, 'persistent'))),
   h('label', {}, 'TTL (ISO-8601)', h('input', { name: 'ttl', placeholder: 'PT10M' })),
   h('label', {}, 'Dead-letter queue', h('input', { name: 'deadLetter' })),
+  h('label', {}, 'Partitions', h('input', { id: 'new-queue-partitions', name: 'partitions', type: 'number', min: 1, max: 256,
+    placeholder: '1' })),
   h('button', { id: 'create-queue', type: 'submit' }, 'Create queue'));
 }
 
@@ -229,6 +241,10 @@ function queuePage(name) {
   const stats = h('dl', { class: 'settings', id: 'queue-stats' });
   const consumers = h('tbody', { id: 'consumers' });
   const deadLetters = h('section', { id: 'dead-letters', hidden: true });
+  const partitionRows = h('tbody', { id: 'partitions' });
+  const partitionSection = h('section', { id: 'partitions-section', hidden: true }, h('h2', {}, 'Partitions'),
+    h('table', {}, h('thead', {}, h('tr', {}, ['Partition', 'Depth', 'Bytes', 'Publish', 'Deliver', 'Member']
+      .map((t, i) => h('th', { class: i && i < 5 ? 'num' : null }, t)))), partitionRows));
   fill(main,
     h('h1', {}, 'Queue ', h('span', { id: 'queue-name' }, name)),
     h('p', {}, h('a', { href: '#/messages/' + encodeURIComponent(name) }, 'Browse messages'), ' · ',
@@ -241,6 +257,7 @@ function queuePage(name) {
     // On a dead-letter queue, what an operator came for comes first.
     deadLetters,
     h('section', {}, h('h2', {}, 'Figures'), stats),
+    partitionSection,
     h('section', {}, h('h2', {}, 'Settings'), settings),
     h('section', {}, h('h2', {}, 'Publish a test message'), publishForm(name)),
     h('section', {}, h('h2', {}, 'Consumers'),
@@ -263,8 +280,19 @@ function queuePage(name) {
       durability: st.durability, ttl: st.ttl ?? 'none', 'max length': st.maxLength || 'unbounded',
       'max bytes': st.maxBytes ? fmtBytes(st.maxBytes) : 'unbounded', overflow: st.overflow, retention: st.retention ?? 'none',
       'dead-letter': st.deadLetter ? st.deadLetter.queue + ' after ' + st.deadLetter.maxDeliveries + ' deliveries' : 'none',
-      'dedup window': st.dedupWindow ?? 'none',
+      'dedup window': st.dedupWindow ?? 'none', partitions: h('span', { id: 'queue-partitions' }, String(st.partitions ?? 1)),
     }));
+    partitionSection.hidden = !(st.partitions > 1);
+    if (st.partitions > 1) {
+      const parts = await Promise.all([...Array(st.partitions).keys()].map((p) => api('GET', q(name + '#' + p))));
+      fill(partitionRows, parts.map((part) => h('tr', { 'data-partition': part.name },
+        h('td', {}, h('a', { href: '#/queue/' + encodeURIComponent(part.name) }, part.name)),
+        h('td', { class: 'num depth' }, fmtNumber(part.stats.depth)),
+        h('td', { class: 'num' }, fmtBytes(part.stats.bytes)),
+        h('td', { class: 'num' }, fmtRate(part.stats.publishRate)),
+        h('td', { class: 'num' }, fmtRate(part.stats.deliverRate)),
+        h('td', { class: 'member' }, hostPort(part.member)))));
+    }
     const maxLag = Math.max(1, ...list.map((c) => c.lag));
     // Rebuilding the rows would wipe a seek target being typed: wait until the operator leaves them.
     if (!consumers.contains(document.activeElement)) {

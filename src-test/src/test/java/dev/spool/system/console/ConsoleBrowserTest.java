@@ -232,6 +232,40 @@ class ConsoleBrowserTest {
         "redrive published the message to its source queue again");
   }
 
+  @Test
+  void aPartitionedQueueShowsItsPartitionsAndItsConsumersSummedLag() throws IOException {
+    String queue = "orders-split";
+    browser.get(server.uri("/?token=" + TestServer.ADMIN).toString());
+    WebDriverWait wait = waiting();
+    wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("new-queue-name")));
+    browser.findElement(By.id("new-queue-name")).sendKeys(queue);
+    browser.findElement(By.id("new-queue-partitions")).sendKeys("3");
+    browser.findElement(By.id("create-queue")).click();
+    waitForText(wait, "tr[data-queue='" + queue + "'] .depth", "0");
+    assertEquals(3, server.get("/api/v1/queues/" + queue).json().path("settings").path("partitions").asInt());
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/billing", "{}").status());
+    StringBuilder batch = new StringBuilder("{\"messages\":[");
+    for (int i = 0; i < 30; i++) {
+      batch.append(i == 0 ? "" : ",").append("{\"key\":\"customer-").append(i).append("\",\"payload\":\"")
+          .append("x".repeat(1024)).append("\"}");
+    }
+    assertEquals(201, server.post("/api/v1/queues/" + queue + "/messages", batch.append("]}").toString()).status());
+    // The overview's worst lag is the consumer's over all partitions.
+    waitForText(wait, "tr[data-queue='" + queue + "'] .worst-lag", "30");
+    assertEquals(List.of(), texts("tr[data-queue^='" + queue + "#']"), "partitions are not listed as queues");
+
+    click(wait, By.linkText(queue));
+    waitForText(wait, "#queue-partitions", "3");
+    wait.until(d -> texts("#partitions tr[data-partition]").size() == 3);
+    List<String> depths = texts("#partitions .depth");
+    assertEquals(30, depths.stream().mapToInt(Integer::parseInt).sum(), "the partitions' depths add up: " + depths);
+    waitForText(wait, "#queue-depth", "30");
+    screenshot("8-partitioned-queue");
+    click(wait, By.linkText(queue + "#1"));
+    wait.until(ExpectedConditions.textToBe(By.id("queue-name"), queue + "#1"));
+    waitForText(wait, "#queue-partitions", "1");
+  }
+
   private void publish(WebDriverWait wait, String type, String payload, String depthAfter) {
     WebElement typeField = browser.findElement(By.id("publish-type"));
     typeField.clear();
