@@ -61,7 +61,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
 
   /** Create a queue; idempotent for equal settings. */
   public record Create(String name, QueueSettings settings, ActorRef<StatusReply<Created<QueueInfo>>> replyTo)
-      implements Command, Request<Created<QueueInfo>> {}
+      implements Command, RegistryWrites.Creation {}
 
   /** Delete a queue with its messages and consumers. */
   public record Delete(String name, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
@@ -127,6 +127,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
   /** The directory's own exclusive lock on the journal's database, or {@code null} without one. */
   private final WriterLock lock;
   private final DurableQueues<Create> durable;
+  private final RegistryWrites<Create, Command> writes;
   private final Map<String, RegistryEvent.QueueDefined> queues = new HashMap<>();
   /** Created and not yet started: their first start is not a loss. */
   private final Set<String> fresh = new HashSet<>();
@@ -158,6 +159,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
                     settings.persistence().restartMaxBackoff(), 0.2))),
         "registry");
     this.durable = new DurableQueues<>(true, new CompletableFuture<>(), settings.clock(), context.getLog());
+    this.writes = new RegistryWrites<>(context, registry, durable, settings.askTimeout().multipliedBy(3), Defined::new);
     timers.startTimerWithFixedDelay(WakeAll.INSTANCE, cluster.wakeInterval());
     Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
         context.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new), ClusterEvent.MemberRemoved.class));
@@ -182,7 +184,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
       durable.registryRead((int) queues.values().stream()
           .filter(q -> q.settings().durability() == Durability.PERSISTENT).count());
       if (!queues.containsKey(settings.defaultQueue())) {
-        define(settings.defaultQueue(), QueueSettings.defaults(), null);
+        writes.define(settings.defaultQueue(), QueueSettings.defaults(), null);
       }
       wakeAll();
       return stash.unstashAll(this);
@@ -342,28 +344,21 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     QueueSettings.DeadLetter deadLetter = create.settings().deadLetter();
     if (deadLetter != null && !queues.containsKey(deadLetter.queue()) && durable.defining(deadLetter.queue()) == null) {
       // As standalone: a dead-letter queue that does not exist yet is created with defaults.
-      define(deadLetter.queue(), QueueSettings.defaults().withDurability(create.settings().durability()), null);
+      writes.define(deadLetter.queue(), QueueSettings.defaults().withDurability(create.settings().durability()), null);
     }
-    define(create.name(), create.settings(), create);
+    writes.define(create.name(), create.settings(), create);
     return this;
   }
 
   private void rotateKey(Create create, RegistryEvent.QueueDefined existing) {
-    if (!durable.registryWrites()) {
-      Request.fail(create, durable.refusal());
-      return;
-    }
     RegistryEvent.QueueDefined rotated = new RegistryEvent.QueueDefined(create.name(), create.settings(),
         existing.incarnation(), existing.idSeed());
-    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
-        r -> new QueueRegistry.Define(rotated, r), (done, failure) -> new Rotated(create, rotated, failure));
+    writes.rotate(create, existing.incarnation(), existing.idSeed(), failure -> new Rotated(create, rotated, failure));
   }
 
   private Behavior<Command> onRotated(Rotated rotated) {
     Create create = rotated.create();
-    if (rotated.failure() != null) {
-      Request.fail(create, new SpoolException.Timeout("queue '" + create.name()
-          + "': its new encryption key could not be recorded in the journal; try again"));
+    if (RegistryWrites.rotationFailed(create, create.name(), rotated.failure())) {
       return this;
     }
     RegistryEvent.QueueDefined current = queues.get(create.name());
@@ -380,28 +375,9 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
     return this;
   }
 
-  private void define(String name, QueueSettings queueSettings, Create create) {
-    if (!durable.registryWrites()) {
-      if (create != null) {
-        Request.fail(create, durable.refusal());
-      }
-      return;
-    }
-    RegistryEvent.QueueDefined definition = durable.define(name, queueSettings, create);
-    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
-        r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Defined(name, failure));
-  }
-
   private Behavior<Command> onDefined(Defined defined) {
-    DurableQueues.Defining<Create> d = durable.defined(defined.name(), defined.failure() == null);
+    DurableQueues.Defining<Create> d = writes.stored(defined.name(), defined.failure());
     if (d == null) {
-      return this;
-    }
-    if (defined.failure() != null) {
-      getContext().getLog().warn("queue {} could not be recorded: {}", defined.name(), defined.failure().toString());
-      SpoolException e = new SpoolException.Timeout("queue '" + defined.name()
-          + "' could not be recorded in the journal; try again");
-      d.waiting().forEach(c -> Request.fail(c, e));
       return this;
     }
     RegistryEvent.QueueDefined q = d.definition();

@@ -51,7 +51,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 
   /** Create a queue; idempotent for equal settings. */
   public record CreateQueue(String name, QueueSettings settings, ActorRef<StatusReply<Created<QueueInfo>>> replyTo)
-      implements Command, Request<Created<QueueInfo>> {}
+      implements Command, RegistryWrites.Creation {}
 
   /** Delete a queue with its messages and consumers. */
   public record DeleteQueue(String name, ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
@@ -186,6 +186,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** The registry of durable queues, or {@code null} without a journal. */
   private final ActorRef<QueueRegistry.Command> registry;
   private final DurableQueues<CreateQueue> durable;
+  private final RegistryWrites<CreateQueue, Command> writes;
 
   private QueueManager(ActorContext<Command> context, SpoolSettings settings, String version,
       ActorRef<QueueRegistry.Command> registry, CompletableFuture<Done> ready) {
@@ -194,6 +195,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     this.settings = settings;
     this.registry = registry;
     this.durable = new DurableQueues<>(registry != null, ready, settings.clock(), context.getLog());
+    this.writes = new RegistryWrites<>(context, registry, durable, settings.askTimeout().multipliedBy(3), Defined::new);
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock(), DiskAlarm.create(settings.disk()));
     this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
@@ -306,22 +308,13 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
    * key (same journal), then the queue writes under it; what was written before keeps its own key.
    */
   private void rotateKey(CreateQueue create, Entry existing) {
-    if (!durable.registryWrites()) {
-      Request.fail(create, durable.refusal());
-      return;
-    }
-    QueueActor.Durable d = existing.durable();
-    RegistryEvent.QueueDefined definition = new RegistryEvent.QueueDefined(create.name(), create.settings(),
-        d.incarnation(), d.idSeed());
-    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
-        r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Rotated(create, existing, failure));
+    writes.rotate(create, existing.durable().incarnation(), existing.durable().idSeed(),
+        failure -> new Rotated(create, existing, failure));
   }
 
   private Behavior<Command> onRotated(Rotated rotated) {
     CreateQueue create = rotated.create();
-    if (rotated.failure() != null) {
-      Request.fail(create, new SpoolException.Timeout("queue '" + create.name()
-          + "': its new encryption key could not be recorded in the journal; try again"));
+    if (RegistryWrites.rotationFailed(create, create.name(), rotated.failure())) {
       return this;
     }
     Entry entry = queues.get(create.name());
@@ -337,30 +330,9 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     return this;
   }
 
-  /** Records a durable queue in the registry; it starts once that is stored ({@link Defined}). */
-  private void define(String name, QueueSettings queueSettings, CreateQueue create) {
-    if (!durable.registryWrites()) {
-      if (create != null) {
-        Request.fail(create, durable.refusal());
-      }
-      return;
-    }
-    RegistryEvent.QueueDefined definition = durable.define(name, queueSettings, create);
-    getContext().askWithStatus(Done.class, registry, settings.askTimeout().multipliedBy(3),
-        r -> new QueueRegistry.Define(definition, r), (done, failure) -> new Defined(name, failure));
-  }
-
   private Behavior<Command> onDefined(Defined defined) {
-    DurableQueues.Defining<CreateQueue> d = durable.defined(defined.name(), defined.failure() == null);
+    DurableQueues.Defining<CreateQueue> d = writes.stored(defined.name(), defined.failure());
     if (d == null) {
-      return this;
-    }
-    if (defined.failure() != null) {
-      getContext().getLog().warn("durable queue {} could not be recorded: {}", defined.name(),
-          defined.failure().toString());
-      SpoolException e = new SpoolException.Timeout("durable queue '" + defined.name()
-          + "' could not be recorded in the journal; try again");
-      d.waiting().forEach(c -> Request.fail(c, e));
       return this;
     }
     RegistryEvent.QueueDefined q = d.definition();
@@ -409,13 +381,13 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       // queue), so that nothing given up on has nowhere to go; create it first to choose its settings.
       QueueSettings dlq = QueueSettings.defaults().withDurability(create.settings().durability());
       if (persistent) {
-        define(deadLetter.queue(), dlq, null);
+        writes.define(deadLetter.queue(), dlq, null);
       } else {
         created(deadLetter.queue(), spawnQueue(deadLetter.queue(), dlq, null), dlq);
       }
     }
     if (persistent) {
-      define(create.name(), create.settings(), create);
+      writes.define(create.name(), create.settings(), create);
       return this;
     }
     ActorRef<QueueActor.Command> ref = spawnQueue(create.name(), create.settings(), null);
