@@ -59,8 +59,15 @@ final class ClusterBench {
     this.body = b.append("]}").toString();
   }
 
-  /** A setup measured: its name, whether it is a cluster, and how many members. */
-  private record Setup(String name, boolean cluster, int members) {}
+  /**
+   * A setup measured: its name, whether it is a cluster, how many members, and its queues: how many,
+   * and how many partitions each has.
+   */
+  private record Setup(String name, boolean cluster, int members, int queues, int partitions) {
+    Setup(String name, boolean cluster, int members) {
+      this(name, cluster, members, QUEUES, 1);
+    }
+  }
 
   /** One measured run. */
   private record Sample(double publishedPerSecond, double deliveredPerSecond, double cpuMicrosPerMessage) {}
@@ -69,15 +76,18 @@ final class ClusterBench {
     if (postgresUrl == null || postgresUrl.isBlank()) {
       throw new IllegalStateException("the cluster suite needs SPOOL_BENCH_POSTGRES_URL: cluster mode requires PostgreSQL");
     }
+    // The last three: one busy queue, whole or in 6 partitions, which sharding spreads over the members.
     List<Setup> setups = List.of(new Setup("standalone", false, 1), new Setup("cluster of 1", true, 1),
-        new Setup("cluster of 3", true, 3));
+        new Setup("cluster of 3", true, 3), new Setup("standalone, one queue", false, 1, 1, 1),
+        new Setup("cluster of 3, one queue", true, 3, 1, 1),
+        new Setup("cluster of 3, one queue of 6 partitions", true, 3, 1, 6));
     int rounds = quick ? 1 : 3;
     Duration duration = Duration.ofSeconds(quick ? 5 : 15);
     Report report = new Report("cluster", quick);
     Report.Table table = report.table("cluster", String.format(Locale.ROOT,
         "HTTP publish and pull-read throughput, every member a JVM with -Xmx512m on this %d-core machine with the"
             + " load generator; %d publishers (batches of %d × 256 B) and %d readers (ack none) over %d transient"
-            + " queues, spread over every member, %d s per run", Runtime.getRuntime().availableProcessors(),
+            + " queues (or one), spread over every member, %d s per run", Runtime.getRuntime().availableProcessors(),
         PUBLISHERS, BATCH, READERS, QUEUES, duration.toSeconds()),
         "setup", "published msgs/s:%,.0f", "delivered msgs/s:%,.0f", "CPU µs per message (members):%.1f",
         "vs standalone");
@@ -94,8 +104,12 @@ final class ClusterBench {
         samples.get(i).add(s);
       }
     }
-    Report.Figure standalone = Report.Figure.of(samples.get(0).stream().map(Sample::publishedPerSecond).toList());
     for (int i = 0; i < setups.size(); i++) {
+      Setup setup = setups.get(i);
+      // Compared with standalone on as many queues.
+      int base = setups.indexOf(setups.stream().filter(x -> !x.cluster() && x.queues() == setup.queues()).findFirst()
+          .orElseThrow());
+      Report.Figure standalone = Report.Figure.of(samples.get(base).stream().map(Sample::publishedPerSecond).toList());
       Report.Figure published = Report.Figure.of(samples.get(i).stream().map(Sample::publishedPerSecond).toList());
       table.row(setups.get(i).name(), published,
           Report.Figure.of(samples.get(i).stream().map(Sample::deliveredPerSecond).toList()),
@@ -120,15 +134,15 @@ final class ClusterBench {
       if (setup.cluster()) {
         awaitMembersUp(members.get(0), setup.members());
       }
-      for (int q = 0; q < QUEUES; q++) {
+      for (int q = 0; q < setup.queues(); q++) {
         send(members.get(q % members.size()), "PUT", "/api/v1/queues/bench-" + q,
-            "{\"maxLength\":200000,\"overflow\":\"drop-oldest\"}");
+            "{\"maxLength\":200000,\"overflow\":\"drop-oldest\",\"partitions\":" + setup.partitions() + "}");
         send(members.get((q + 1) % members.size()), "PUT", "/api/v1/queues/bench-" + q + "/consumers/reader",
             "{\"ackMode\":\"none\"}");
       }
-      runLoad(members, Duration.ofSeconds(quick ? 2 : 5)); // warm-up for the JIT
+      runLoad(members, setup.queues(), Duration.ofSeconds(quick ? 2 : 5)); // warm-up for the JIT
       long cpuBefore = cpuTicks(members);
-      long[] counts = runLoad(members, duration);
+      long[] counts = runLoad(members, setup.queues(), duration);
       long cpu = cpuTicks(members) - cpuBefore;
       double seconds = duration.toMillis() / 1000.0;
       long messages = counts[0] + counts[1];
@@ -142,7 +156,7 @@ final class ClusterBench {
   }
 
   /** Publishers and readers for {@code duration}; answers messages published and delivered. */
-  private long[] runLoad(List<Member> members, Duration duration) throws InterruptedException {
+  private long[] runLoad(List<Member> members, int queues, Duration duration) throws InterruptedException {
     AtomicLong published = new AtomicLong();
     AtomicLong delivered = new AtomicLong();
     long end = System.nanoTime() + duration.toNanos();
@@ -154,7 +168,7 @@ final class ClusterBench {
         long n = worker;
         while (System.nanoTime() < end) {
           Member m = members.get((int) (n % members.size()));
-          String queue = "bench-" + (n / members.size() % QUEUES);
+          String queue = "bench-" + (n / members.size() % queues);
           n++;
           try {
             if (reader) {
