@@ -303,6 +303,36 @@ class PartitionedQueueTest {
     assertEquals(1, result(consumer.info()).counters().delivered());
   }
 
+  @Test
+  void everyConsumerGetsEveryMessageAndExpiryWorksInEachPartition() {
+    Spool spool = spool();
+    result(spool.createQueue("fanout", QueueSettings.defaults().withPartitions(4)));
+    QueueConsumer one = spool.createConsumer("fanout", ConsumerSettings.named("one").prefetch(500));
+    QueueConsumer two = spool.createConsumer("fanout", ConsumerSettings.named("two").prefetch(500));
+    result(one.ready());
+    result(two.ready());
+    List<Long> published = result(spool.createPublisher("fanout", "p").publishAll(
+        java.util.stream.IntStream.range(0, 200).mapToObj(i -> keyed("k" + (i % 13), i / 13)).toList()));
+    for (QueueConsumer c : List.of(one, two)) {
+      Set<Long> got = new HashSet<>();
+      while (got.size() < 200) {
+        List<Delivery> batch = result(c.readBatch(100, Duration.ofSeconds(2)));
+        assertFalse(batch.isEmpty());
+        batch.forEach(d -> got.add(d.sequence()));
+        result(c.acknowledgeBatch(batch));
+      }
+      assertEquals(new HashSet<>(published), got, c.name() + " gets every message");
+    }
+
+    List<Message> expiring = java.util.stream.IntStream.range(0, 40)
+        .mapToObj(i -> keyed("e" + i, 0).withTtl(Duration.ofMillis(200))).toList();
+    result(spool.createPublisher("fanout", "p").publishAll(expiring));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).untilAsserted(() ->
+        assertEquals(40, result(spool.queueInfo("fanout")).stats().expired(), "expired in every partition"));
+    assertEquals(40, result(one.info()).counters().expired());
+    assertTrue(result(one.readBatch(10)).isEmpty(), "nothing expired is delivered");
+  }
+
   private static Code assertThrowsSpool(Runnable r) {
     try {
       r.run();
