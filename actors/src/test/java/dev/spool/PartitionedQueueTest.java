@@ -188,13 +188,19 @@ class PartitionedQueueTest {
   }
 
   @Test
-  void unkeyedMessagesWithoutIdsGoToEveryPartitionAndGetDistinctIds() {
+  void aBatchWithoutKeysOrIdsGoesToOnePartitionAndTheBatchesTakeTurns() {
     Spool spool = spool();
     result(spool.createQueue("jobs", QueueSettings.defaults().withPartitions(3)));
-    List<Long> sequences = result(spool.createPublisher("jobs", "p").publishAll(
-        java.util.stream.IntStream.range(0, 30).mapToObj(i -> Message.of("job", KIB)).toList()));
     Partitions partitions = new Partitions("jobs", 3);
-    assertEquals(Set.of(0, 1, 2), new HashSet<>(sequences.stream().map(partitions::partitionOfSequence).toList()));
+    Set<Integer> used = new HashSet<>();
+    for (int batch = 0; batch < 6; batch++) {
+      List<Long> sequences = result(spool.createPublisher("jobs", "p").publishAll(
+          java.util.stream.IntStream.range(0, 5).mapToObj(i -> Message.of("job", KIB)).toList()));
+      Set<Integer> inBatch = new HashSet<>(sequences.stream().map(partitions::partitionOfSequence).toList());
+      assertEquals(1, inBatch.size(), "one batch, one partition: " + sequences);
+      used.addAll(inBatch);
+    }
+    assertEquals(Set.of(0, 1, 2), used, "the batches take turns");
     List<Message> all = result(spool.browse("jobs", 0, 100));
     assertEquals(30, new HashSet<>(all.stream().map(Message::id).toList()).size(), "no two messages share an id");
   }

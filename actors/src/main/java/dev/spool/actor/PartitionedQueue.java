@@ -46,7 +46,7 @@ import scala.concurrent.ExecutionContextExecutor;
  *
  * <p>A publish spread over several partitions is all or none in each partition, not across them;
  * retried with the same message ids it appends nothing twice, as every id always maps to the same
- * partition. A read takes what the partitions have now, in turn from a rotating first one; a
+ * partition. Messages without key or id go together to the next partition in turn. A read takes what the partitions have now, in turn from a rotating first one; a
  * long-poll that finds nothing looks again after 10 ms, then after up to 100 ms, until its wait ends.
  */
 public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command> {
@@ -166,9 +166,10 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
       return reply(publish.replyTo(), one(0, r -> new QueueActor.Publish(publish.producerId(), messages, r)));
     }
     int[] placed = new int[messages.size()];
+    int inTurn = partitions.nextInTurn();
     Map<Integer, List<Message>> byPartition = new LinkedHashMap<>();
     for (int i = 0; i < messages.size(); i++) {
-      placed[i] = partitions.partitionOf(messages.get(i));
+      placed[i] = partitions.partitionOf(messages.get(i), inTurn);
       byPartition.computeIfAbsent(placed[i], p -> new ArrayList<>()).add(messages.get(i));
     }
     Map<Integer, CompletableFuture<List<Long>>> appended = new HashMap<>();

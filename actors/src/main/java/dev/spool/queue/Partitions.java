@@ -105,9 +105,9 @@ public final class Partitions {
   /**
    * The partition {@code message} goes to: its key's (a stable hash, so every member and every
    * restart agrees), else its id's (so a publish retried with the same id reaches the partition that
-   * deduplicates it), else the next in turn.
+   * deduplicates it), else {@code inTurn}.
    */
-  public int partitionOf(Message message) {
+  public int partitionOf(Message message, int inTurn) {
     if (message.key().isPresent()) {
       return Math.floorMod(fnv1a(message.key().get().getBytes(StandardCharsets.UTF_8)), count);
     }
@@ -116,6 +116,14 @@ public final class Partitions {
       long h = id.getMostSignificantBits() ^ id.getLeastSignificantBits();
       return Math.floorMod((int) (h ^ (h >>> 32)) * 0x9E3779B1, count);
     }
+    return inTurn;
+  }
+
+  /**
+   * The next partition in turn, for one publish's messages without key or id: they go together, so
+   * that a batch is one append rather than one per partition, and the batches take turns.
+   */
+  public int nextInTurn() {
     return (int) Math.floorMod(next++, (long) count);
   }
 
