@@ -50,6 +50,9 @@ public final class Names {
     if (name.startsWith("$")) {
       return "'" + truncate(name) + "' (names starting with '$' are reserved for Spool)";
     }
+    if (name.indexOf('#') > 0) {
+      return "'" + truncate(name) + "' ('#' names a partition of a partitioned queue, which is created with its queue)";
+    }
     return "'" + truncate(name) + "'";
   }
 

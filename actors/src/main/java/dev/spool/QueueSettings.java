@@ -214,7 +214,8 @@ public record QueueSettings(
 
   /**
    * Split into {@code partitions} partitions (1 for none). The bounds ({@code maxLength},
-   * {@code maxBytes}) are the queue's, shared evenly between its partitions.
+   * {@code maxBytes}) bound each partition, as a log's retention bounds each partition of a topic:
+   * a share of the queue's would shrink with the count until a message no longer fits.
    */
   public QueueSettings withPartitions(int partitions) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
@@ -226,13 +227,8 @@ public record QueueSettings(
     return partitions > 1;
   }
 
-  /** The settings of each of this queue's partitions: one partition's share of the bounds, otherwise the same. */
+  /** The settings of each of this queue's partitions: the same, as one partition. */
   public QueueSettings partitionSettings() {
-    return new QueueSettings(durability, share(maxLength), share(maxBytes), overflow, ttl, retention, deadLetter,
-        dedupWindow, compression, encryption, 1);
-  }
-
-  private long share(long bound) {
-    return bound == 0 ? 0 : (bound + partitions - 1) / partitions;
+    return withPartitions(1);
   }
 }

@@ -267,8 +267,9 @@ class PartitionedQueueTest {
     assertEquals(Set.of(), Set.copyOf(result(spool.listQueues()).stream().map(QueueInfo::name)
         .filter(n -> n.startsWith("split")).toList()));
     QueueSettings bounded = QueueSettings.defaults().withPartitions(4).withMaxLength(10).withMaxBytes(4097);
-    assertEquals(3, bounded.partitionSettings().maxLength(), "each partition bounds its share, rounded up");
-    assertEquals(1025, bounded.partitionSettings().maxBytes());
+    assertEquals(10, bounded.partitionSettings().maxLength(), "the bounds bound each partition");
+    assertEquals(4097, bounded.partitionSettings().maxBytes());
+    assertEquals(1, bounded.partitionSettings().partitions());
     assertNotEquals(bounded, bounded.partitionSettings());
   }
 
@@ -337,6 +338,104 @@ class PartitionedQueueTest {
         assertEquals(40, result(spool.queueInfo("fanout")).stats().expired(), "expired in every partition"));
     assertEquals(40, result(one.info()).counters().expired());
     assertTrue(result(one.readBatch(10)).isEmpty(), "nothing expired is delivered");
+  }
+
+  @Test
+  void aStaleConsumerIsJudgedOnItsSummedLagAndRemovedFromEveryPartitionOrNone() throws Exception {
+    Spool spool = spool();
+    result(spool.createQueue("stale", QueueSettings.defaults().withPartitions(3)));
+    QueueConsumer consumer = spool.createConsumer("stale", ConsumerSettings.named("c"));
+    result(consumer.ready());
+    // 30 messages over uneven partitions: each partition's lag is under 25, the sum is not.
+    result(spool.createPublisher("stale", "p").publishAll(
+        java.util.stream.IntStream.range(0, 30).mapToObj(i -> keyed("k" + i, 0)).toList()));
+    Thread.sleep(50);
+    assertEquals(0, result(spool.cleanupStaleConsumers(30, Duration.ZERO)), "summed lag 30 is not over 30");
+    for (int p = 0; p < 3; p++) {
+      assertEquals("c", result(spool.consumerInfo("stale#" + p, "c")).name(), "kept in partition " + p);
+    }
+    assertEquals(1, result(spool.cleanupStaleConsumers(25, Duration.ZERO)), "one consumer, removed once");
+    failure(spool.consumerInfo("stale", "c"), Code.ConsumerNotFound);
+    for (int p = 0; p < 3; p++) {
+      failure(spool.consumerInfo("stale#" + p, "c"), Code.ConsumerNotFound);
+    }
+  }
+
+  @Test
+  void aConsumerIdleInEveryPartitionForItsInactiveTimeoutIsRemovedFromAll() {
+    Spool spool = spool();
+    result(spool.createQueue("idle", QueueSettings.defaults().withPartitions(3)));
+    QueueConsumer idle = spool.createConsumer("idle", ConsumerSettings.named("gone").inactiveTimeout(Duration.ofSeconds(1)));
+    QueueConsumer busy = spool.createConsumer("idle", ConsumerSettings.named("busy").inactiveTimeout(Duration.ofSeconds(1)));
+    result(idle.ready());
+    result(busy.ready());
+    long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+    boolean removed = false;
+    while (System.nanoTime() < until && !removed) {
+      result(busy.readBatch(10, Duration.ofMillis(100))); // an empty queue: every partition sees the read
+      removed = result(spool.listConsumers("idle")).stream().noneMatch(c -> c.name().equals("gone"));
+    }
+    assertTrue(removed, "the idle consumer was removed");
+    for (int p = 0; p < 3; p++) {
+      failure(spool.consumerInfo("idle#" + p, "gone"), Code.ConsumerNotFound);
+      assertEquals("busy", result(spool.consumerInfo("idle#" + p, "busy")).name(), "the busy one stays in " + p);
+    }
+  }
+
+  @Test
+  void aSeekWithinTheQueueMovesEveryPartitionAndOnePastItsEndChangesNothing() {
+    Spool spool = spool();
+    result(spool.createQueue("seek", QueueSettings.defaults().withPartitions(4)));
+    // Created first, so that what it has not acknowledged is retained: a seek can only go where the log still is.
+    QueueConsumer consumer = spool.createConsumer("seek", ConsumerSettings.named("c"));
+    result(consumer.ready());
+    // Partition lengths differ: every message has one key, so one partition holds them all.
+    List<Long> sequences = new ArrayList<>(result(spool.createPublisher("seek", "p").publishAll(
+        java.util.stream.IntStream.range(0, 40).mapToObj(i -> keyed("hot", i)).toList())));
+    Partitions partitions = new Partitions("seek", 4);
+    int hot = partitions.partitionOfSequence(sequences.get(0));
+    long target = sequences.get(30);
+    result(consumer.seek(StartPosition.sequence(target)));
+    List<Delivery> got = result(consumer.readBatch(100, Duration.ofSeconds(2)));
+    assertEquals(sequences.subList(30, 40), got.stream().map(Delivery::sequence).toList(),
+        "from the sequence on, the shorter partitions at their end");
+    assertTrue(got.stream().allMatch(d -> partitions.partitionOfSequence(d.sequence()) == hot));
+
+    ConsumerInfo before = result(consumer.info());
+    SpoolException past = failure(consumer.seek(StartPosition.sequence(sequences.get(39) + 1_000)), Code.SequenceOutOfRange);
+    assertTrue(past.getMessage().contains("queue 'seek'") && past.getMessage().contains(String.valueOf(sequences.get(39))),
+        past.getMessage());
+    assertEquals(before.cursor(), result(consumer.info()).cursor(), "a refused seek changes nothing");
+    failure(spool.declareConsumer("seek", ConsumerSettings.named("late").startAt(
+        StartPosition.sequence(sequences.get(39) + 1_000))), Code.SequenceOutOfRange);
+    failure(spool.consumerInfo("seek", "late"), Code.ConsumerNotFound);
+    QueueConsumer mid = spool.createConsumer("seek", ConsumerSettings.named("mid").startAt(StartPosition.sequence(target)));
+    assertEquals(10, result(mid.readBatch(100, Duration.ofSeconds(2))).size());
+  }
+
+  @Test
+  void aPartitionIsReadOnItsOwnButChangedOnlyThroughItsQueue() {
+    Spool spool = spool();
+    result(spool.createQueue("whole", QueueSettings.defaults().withPartitions(2)));
+    result(spool.createConsumer("whole", ConsumerSettings.named("c")).ready());
+    result(spool.createPublisher("whole", "p").publish(keyed("a", 0)));
+    SpoolException refused = failure(spool.createPublisher("whole#1", "p").publish(keyed("a", 1)),
+        Code.InvalidConfiguration);
+    assertTrue(refused.getMessage().contains("through 'whole'"), refused.getMessage());
+    failure(spool.createConsumer("whole#0", ConsumerSettings.named("solo")).ready(), Code.InvalidConfiguration);
+    failure(spool.consumer("whole#0", "c").readBatch(10), Code.InvalidConfiguration);
+    failure(spool.consumer("whole#0", "c").pause(), Code.InvalidConfiguration);
+    failure(spool.deleteConsumer("whole#0", "c"), Code.InvalidConfiguration);
+    assertEquals(1, result(spool.queueInfo("whole")).stats().depth(), "nothing changed");
+    long inPartitions = result(spool.queueInfo("whole#0")).stats().depth() + result(spool.queueInfo("whole#1")).stats().depth();
+    assertEquals(1, inPartitions, "a partition's figures are read on their own");
+    assertEquals("c", result(spool.consumerInfo("whole#1", "c")).name());
+    SpoolException missing = failure(spool.consumerInfo("whole", "nobody"), Code.ConsumerNotFound);
+    assertTrue(missing.getMessage().contains("'whole'") && !missing.getMessage().contains("#"), missing.getMessage());
+    SpoolException notRetained = failure(spool.messageTrace("whole", 999), Code.SequenceOutOfRange);
+    assertTrue(notRetained.getMessage().contains("sequence 999"), notRetained.getMessage());
+    SpoolException partitionName = failure(spool.createQueue("whole#3", QueueSettings.defaults()), Code.InvalidName);
+    assertTrue(partitionName.getMessage().contains("partition"), partitionName.getMessage());
   }
 
   private static Code assertThrowsSpool(Runnable r) {

@@ -184,6 +184,7 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   public Receive<QueueManager.Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(QueueManager.ToQueue.class, this::onToQueue)
+        .onMessage(QueueManager.ToPartition.class, to -> route(to.partition(), to.command()))
         .onMessage(QueueManager.CreateQueue.class, this::onCreateQueue)
         .onMessage(QueueManager.DeleteQueue.class, this::onDeleteQueue)
         .onMessage(QueueManager.ListQueues.class, this::onListQueues)
@@ -352,6 +353,14 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   }
 
   private Behavior<QueueManager.Command> onToQueue(QueueManager.ToQueue envelope) {
+    if (PartitionedQueue.refusedFromOutside(envelope.queue(), envelope.command())) {
+      return this;
+    }
+    return route(envelope.queue(), envelope.command());
+  }
+
+  private Behavior<QueueManager.Command> route(String queue, QueueActor.Command command) {
+    QueueManager.ToQueue envelope = new QueueManager.ToQueue(queue, command);
     if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish
         && !DeadLetters.DEAD_LETTER_PRODUCER.equals(publish.producerId())) {
       Request.fail(publish, new SpoolException.ShuttingDown());

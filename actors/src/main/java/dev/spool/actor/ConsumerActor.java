@@ -230,8 +230,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   /** The sequence a start position points at now. Also used by the queue for new consumers. */
-  static long resolve(StartPosition position, LogView log) {
-    return Dispatcher.resolve(position, log);
+  static long resolve(StartPosition position, LogView log, boolean partition) {
+    return Dispatcher.resolve(position, log, partition);
   }
 
   private final TimerScheduler<Command> timers;

@@ -79,7 +79,10 @@ final class DeadLetters {
 
   /** The queue a dead-lettered message came from, or {@code null} if it is not one. */
   static String sourceQueue(Message deadLettered) {
-    return deadLettered.headers().get(QUEUE);
+    String queue = deadLettered.headers().get(QUEUE);
+    String partitioned = queue == null ? null : dev.spool.queue.Partitions.parentOf(queue);
+    // Back through a partitioned queue, which places it again: by its key, in the same partition.
+    return partitioned != null ? partitioned : queue;
   }
 
   /** A new message for the source queue: the dead-lettered one without its {@code x-death-*} headers. */

@@ -8,6 +8,7 @@ import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
+import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
@@ -58,6 +59,13 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
   private record SubscriberGone(ActorRef<Delivery> subscriber)
       implements QueueActor.Command, NoSerializationVerificationNeeded {}
 
+  /**
+   * From partition 0, whose part of {@code consumer} passed its {@code inactiveTimeout}: remove the
+   * consumer if it is idle in every partition.
+   */
+  public record CheckInactive(String consumer) implements QueueActor.Command {}
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PartitionedQueue.class);
   private static final Duration FIRST_POLL = Duration.ofMillis(10);
   private static final Duration LAST_POLL = Duration.ofMillis(100);
   /** How long a read waits for one partition: a healthy one answers in milliseconds, a moving one is passed over. */
@@ -75,6 +83,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
   private final SpoolSettings settings;
   private final ActorRef<QueueManager.Command> manager;
   private final Scheduler scheduler;
+  private final org.apache.pekko.actor.typed.ActorSystem<?> system;
   private final org.apache.pekko.actor.Scheduler classicScheduler;
   private final ExecutionContextExecutor executor;
   /** Each partition's handler subscription ids, by the id this front gave the subscription. */
@@ -92,6 +101,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
     this.settings = settings;
     this.manager = manager;
     this.scheduler = context.getSystem().scheduler();
+    this.system = context.getSystem();
     this.classicScheduler = Adapter.toClassic(context.getSystem()).scheduler();
     this.executor = context.getExecutionContext();
   }
@@ -112,15 +122,21 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
             all(QueueActor.CollectGarbage::new).thenApply(PartitionedQueue::sumLongs)))
         .onMessage(QueueActor.Relieve.class, relieve -> reply(relieve.replyTo(),
             all(QueueActor.Relieve::new).thenApply(PartitionedQueue::sumLongs)))
-        .onMessage(QueueActor.CleanupStale.class, cleanup -> reply(cleanup.replyTo(),
-            this.<Integer>all(r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r))
-                .thenApply(counts -> counts.stream().mapToInt(Integer::intValue).sum())))
+        .onMessage(QueueActor.CleanupStale.class, cleanup -> reply(cleanup.replyTo(), removeWhere(
+            c -> c.isStale(settings.clock().millis(), cleanup.staleAfter()) && c.lag() > cleanup.lagThreshold(),
+            "stale")))
+        .onMessage(CheckInactive.class, check -> {
+          removeWhere(c -> c.name().equals(check.consumer()) && c.settings().inactiveTimeout() != null
+              && c.handlerCalls() == 0 && c.isStale(settings.clock().millis(), c.settings().inactiveTimeout()),
+              "inactive");
+          return this;
+        })
         .onMessage(QueueActor.Browse.class, this::onBrowse)
         .onMessage(QueueActor.GetMessageTrace.class, trace -> {
           int p = partitions.partitionOfSequence(trace.sequence());
-          return reply(trace.replyTo(), this.<dev.spool.MessageTrace>one(p,
+          return reply(trace.replyTo(), notRetained(trace.sequence(), this.<dev.spool.MessageTrace>one(p,
                   r -> new QueueActor.GetMessageTrace(partitions.sequenceIn(trace.sequence()), r))
-              .thenApply(t -> partitions.trace(t, p)));
+              .thenApply(t -> partitions.trace(t, p))));
         })
         .onMessage(QueueActor.Redrive.class, this::onRedrive)
         .onMessage(QueueActor.Drain.class, drain -> reply(drain.replyTo(),
@@ -129,7 +145,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
         .onMessage(QueueActor.Flush.class, flush -> reply(flush.replyTo(),
             all(QueueActor.Flush::new).thenApply(done -> Done.getInstance())))
         .onMessage(QueueActor.UseKey.class, use -> {
-          partitions.names().forEach(name -> manager.tell(new QueueManager.ToQueue(name, use)));
+          partitions.names().forEach(name -> manager.tell(new QueueManager.ToPartition(name, use)));
           return this;
         })
         .onMessage(Subscribed.class, this::onSubscribed)
@@ -142,6 +158,34 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
         })
         .onAnyMessage(this::onOther)
         .build();
+  }
+
+  /**
+   * Whether {@code command}, sent to {@code queue} from outside, is refused because {@code queue} is
+   * a partition that it would change (it was answered so): a partition is published to, consumed and
+   * changed through its queue, which keeps its partitions alike; what reads it is allowed.
+   */
+  static boolean refusedFromOutside(String queue, QueueActor.Command command) {
+    String parent = Partitions.parentOf(queue);
+    if (parent == null || readsOnly(command)) {
+      return false;
+    }
+    SpoolException refused = new SpoolException.InvalidConfiguration("'" + queue + "' is a partition of queue '"
+        + parent + "': publish to it, consume it and change it through '" + parent + "'");
+    if (command instanceof Request<?> request) {
+      Request.fail(request, refused);
+    } else if (command instanceof QueueActor.ToConsumer to && to.command() instanceof Request<?> request) {
+      Request.fail(request, refused);
+    }
+    return true;
+  }
+
+  /** What reads a queue without changing it: its figures, its messages, its consumers' figures and streams. */
+  static boolean readsOnly(QueueActor.Command command) {
+    return command instanceof QueueActor.GetInfo || command instanceof QueueActor.ListConsumers
+        || command instanceof QueueActor.Browse || command instanceof QueueActor.GetMessageTrace
+        || command instanceof QueueActor.ToConsumer to && (to.command() instanceof ConsumerActor.GetInfo
+            || to.command() instanceof ConsumerActor.GetTrace || to.command() instanceof ConsumerActor.GetRef);
   }
 
   /** Engine-internal commands (the janitor's ticks, a consumer's own messages) reach the partitions directly. */
@@ -190,16 +234,52 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
   // ---- consumers
 
   private Behavior<QueueActor.Command> onCreateConsumer(QueueActor.CreateConsumer create) {
-    List<CompletableFuture<Created<ConsumerInfo>>> created = new ArrayList<>();
-    for (int p = 0; p < partitions.count(); p++) {
-      ConsumerSettings s = inPartition(create.settings(), p);
-      created.add(this.<Created<ConsumerInfo>>one(p, r -> new QueueActor.CreateConsumer(s, r)).toCompletableFuture());
-    }
-    return reply(create.replyTo(), allOf(created).thenApply(done -> {
-      List<ConsumerInfo> infos = created.stream().map(f -> f.join().value()).toList();
-      boolean isNew = created.stream().anyMatch(f -> f.join().created());
-      return new Created<>(partitions.consumer(infos), isNew);
+    StartPosition start = create.settings() == null ? null : create.settings().startAt();
+    return reply(create.replyTo(), withinQueue(start).thenCompose(inRange -> {
+      List<CompletableFuture<Created<ConsumerInfo>>> created = new ArrayList<>();
+      for (int p = 0; p < partitions.count(); p++) {
+        ConsumerSettings s = inPartition(create.settings(), p);
+        created.add(this.<Created<ConsumerInfo>>one(p, r -> new QueueActor.CreateConsumer(s, r)).toCompletableFuture());
+      }
+      return allOf(created).thenApply(done -> {
+        List<ConsumerInfo> infos = created.stream().map(f -> f.join().value()).toList();
+        boolean isNew = created.stream().anyMatch(f -> f.join().created());
+        return new Created<>(partitions.consumer(infos), isNew);
+      });
     }));
+  }
+
+  /** A partition's {@code SequenceOutOfRange} in its own numbers, as the queue's: the sequence asked for. */
+  private <T> CompletionStage<T> notRetained(long sequence, CompletionStage<T> result) {
+    return result.exceptionallyCompose(failure -> CompletableFuture.failedFuture(
+        unwrap(failure) instanceof SpoolException e && e.code() == SpoolException.Code.SequenceOutOfRange
+            ? new SpoolException.SequenceOutOfRange("queue '" + partitions.queue() + "' does not retain sequence "
+                + sequence)
+            : unwrap(failure)));
+  }
+
+  /**
+   * Refuses a start at a sequence past the end of the queue, before any partition changes; a
+   * partition shorter than its share of a sequence within the queue starts at its end.
+   */
+  private CompletionStage<Done> withinQueue(StartPosition start) {
+    if (!(start instanceof StartPosition.AtSequence at)) {
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }
+    return all(QueueActor.GetInfo::new).thenApply(infos -> {
+      long last = 0;
+      boolean anyReaches = false;
+      for (int p = 0; p < infos.size(); p++) {
+        long lastInPartition = infos.get(p).stats().lastSequence();
+        last = Math.max(last, partitions.encode(lastInPartition, p));
+        anyReaches |= partitions.fromIn(at.sequence(), p) <= lastInPartition + 1;
+      }
+      if (!anyReaches) {
+        throw new SpoolException.SequenceOutOfRange("sequence " + at.sequence() + " is past the end of queue '"
+            + partitions.queue() + "' (its last message has " + last + ")");
+      }
+      return Done.getInstance();
+    });
   }
 
   /** A consumer's settings in one partition: a start at a sequence of the queue starts at that partition's share of it. */
@@ -249,13 +329,15 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
       return reply(nack.replyTo(), allOf(nacked).thenApply(done ->
           nacked.stream().mapToInt(CompletableFuture::join).sum()));
     } else if (c instanceof ConsumerActor.Seek seek) {
-      List<CompletableFuture<Done>> moved = new ArrayList<>();
-      for (int p = 0; p < partitions.count(); p++) {
-        StartPosition to = seek.to() instanceof StartPosition.AtSequence at
-            ? StartPosition.sequence(partitions.fromIn(at.sequence(), p)) : seek.to();
-        moved.add(this.<Done>one(p, consumer, r -> new ConsumerActor.Seek(to, r)).toCompletableFuture());
-      }
-      return reply(seek.replyTo(), allOf(moved).thenApply(done -> Done.getInstance()));
+      return reply(seek.replyTo(), withinQueue(seek.to()).thenCompose(inRange -> {
+        List<CompletableFuture<Done>> moved = new ArrayList<>();
+        for (int p = 0; p < partitions.count(); p++) {
+          StartPosition to = seek.to() instanceof StartPosition.AtSequence at
+              ? StartPosition.sequence(partitions.fromIn(at.sequence(), p)) : seek.to();
+          moved.add(this.<Done>one(p, consumer, r -> new ConsumerActor.Seek(to, r)).toCompletableFuture());
+        }
+        return allOf(moved).thenApply(done -> Done.getInstance());
+      }));
     } else if (c instanceof ConsumerActor.Pause pause) {
       return reply(pause.replyTo(), allConsumers(consumer, ConsumerActor.Pause::new).thenApply(d -> Done.getInstance()));
     } else if (c instanceof ConsumerActor.Resume resume) {
@@ -378,7 +460,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
         CompletableFuture<Long> made = ids.get(p);
         if (!made.isCompletedExceptionally()) {
           int partition = p;
-          made.thenAccept(subscription -> manager.tell(new QueueManager.ToQueue(partitions.name(partition),
+          made.thenAccept(subscription -> manager.tell(new QueueManager.ToPartition(partitions.name(partition),
               new QueueActor.ToConsumer(consumer, new ConsumerActor.UnsubscribeHandler(subscription, nobody)))));
         }
       }
@@ -424,6 +506,29 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
       attached.add(this.<Done>one(p, consumer, r -> new ConsumerActor.Subscribe(relay, r)).toCompletableFuture());
     }
     return reply(subscribe.replyTo(), allOf(attached).thenApply(done -> Done.getInstance()));
+  }
+
+  /**
+   * Removes, in every partition, each consumer that {@code remove} picks from the consumers as one
+   * (idle in every partition, lag summed); answers how many.
+   */
+  private CompletionStage<Integer> removeWhere(java.util.function.Predicate<ConsumerInfo> remove, String reason) {
+    return all(QueueActor.ListConsumers::new).thenApply(partitions::consumers).thenCompose(consumers -> {
+      List<ConsumerInfo> gone = consumers.stream().filter(remove).toList();
+      List<CompletableFuture<Done>> deleted = new ArrayList<>();
+      for (ConsumerInfo c : gone) {
+        deleted.add(this.<Done>all(r -> new QueueActor.DeleteConsumer(c.name(), r)).thenApply(done -> Done.getInstance())
+            .toCompletableFuture());
+      }
+      return allOf(deleted).thenApply(done -> {
+        for (ConsumerInfo c : gone) {
+          LOG.info("queue {}: consumer {} removed ({}, lag {})", partitions.queue(), c.name(), reason, c.lag());
+          Events.publish(system, new SpoolEvent.ConsumerRemoved(settings.clock().instant(), partitions.queue(), c.name(),
+              reason, c.lag()));
+        }
+        return gone.size();
+      });
+    });
   }
 
   // ---- reads of the log
@@ -474,7 +579,8 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
   private <T> CompletionStage<T> one(int p, Function<ActorRef<StatusReply<T>>, QueueActor.Command> command,
       Duration timeout) {
     String name = partitions.name(p);
-    return AskPattern.askWithStatus(manager, r -> new QueueManager.ToQueue(name, command.apply(r)), timeout, scheduler);
+    return AskPattern.askWithStatus(manager, r -> new QueueManager.ToPartition(name, command.apply(r)), timeout,
+        scheduler);
   }
 
   private <T> CompletionStage<T> one(int p, String consumer,
@@ -519,8 +625,22 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
    */
   private <T> Behavior<QueueActor.Command> reply(ActorRef<StatusReply<T>> replyTo, CompletionStage<T> result) {
     result.whenComplete((value, failure) -> replyTo.tell(failure == null
-        ? StatusReply.success(value) : StatusReply.error(unwrap(failure))));
+        ? StatusReply.success(value) : StatusReply.error(asTheQueues(unwrap(failure)))));
     return this;
+  }
+
+  /**
+   * A partition's refusal that names it ({@code queue#p}: "consumer 'c' does not exist on queue
+   * 'queue#2'") as the queue's, which is what the caller named.
+   */
+  private Throwable asTheQueues(Throwable failure) {
+    if (!(failure instanceof SpoolException e) || e.getMessage() == null
+        || e.code() == SpoolException.Code.EncryptionKeyMissing) {
+      return failure;
+    }
+    String message = e.getMessage().replaceAll("'" + java.util.regex.Pattern.quote(partitions.queue()) + "#\\d+'",
+        "'" + java.util.regex.Matcher.quoteReplacement(partitions.queue()) + "'");
+    return message.equals(e.getMessage()) ? e : SpoolException.restore(e.code(), message, null);
   }
 
   private static Throwable unwrap(Throwable failure) {

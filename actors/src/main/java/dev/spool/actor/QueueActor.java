@@ -20,6 +20,7 @@ import dev.spool.log.DedupIndex;
 import dev.spool.log.ExpiryIndex;
 import dev.spool.log.SegmentedLog;
 import dev.spool.queue.Appender;
+import dev.spool.queue.Partitions;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
 import dev.spool.queue.QueueRates;
@@ -193,6 +194,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   private static final Logger LOG = LoggerFactory.getLogger(QueueActor.class);
 
+  /** How often partition 0 asks its queue whether an idle consumer is idle in every partition. */
+  private static final Duration INACTIVE_CHECK = Duration.ofSeconds(5);
+
   /** How long a failed segment store waits before it is tried again. */
   private static final Duration STORE_RETRY = Duration.ofSeconds(1);
 
@@ -209,6 +213,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private final String name;
+  /** This queue's number as a partition of a partitioned queue, or -1. */
+  private final int partition;
+  /** When partition 0 last asked its queue about each idle consumer. */
+  private final java.util.Map<String, Long> inactiveChecked = new java.util.HashMap<>();
   /** Its settings; only the encryption key changes, by {@link UseKey}. */
   private QueueSettings queueSettings;
   private final SpoolSettings settings;
@@ -245,6 +253,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.journal = journal;
     this.timers = timers;
     this.manager = manager;
+    this.partition = Partitions.numberOf(name);
     this.name = name;
     this.queueSettings = queueSettings;
     this.settings = settings;
@@ -350,7 +359,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       if (existing != null) {
         answerWithInfo(existing.ref(), false, create.replyTo());
       } else if (!writes.joinPending(resolved, create.replyTo())) {
-        writes.create(resolved, ConsumerActor.resolve(resolved.startAt(), log), create.replyTo());
+        writes.create(resolved, ConsumerActor.resolve(resolved.startAt(), log, partition >= 0), create.replyTo());
       }
     } catch (SpoolException e) {
       Request.fail(create, e);
@@ -475,6 +484,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onCleanupStale(CleanupStale cleanup) {
+    if (partition >= 0) {
+      // A partition's consumer is one of its queue's: the queue judges it over every partition, asked
+      // once through partition 0 (wherever the partitions run, each runs once).
+      if (partition == 0) {
+        manager.tell(new QueueManager.ToQueue(Partitions.parentOf(name), cleanup));
+      } else {
+        cleanup.replyTo().tell(StatusReply.success(0));
+      }
+      return this;
+    }
     getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(),
         ListConsumers::new, (infos, failure) -> new StaleListed(infos, failure, cleanup));
     return this;
@@ -494,6 +513,16 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onRemoveInactive(RemoveInactive inactive) {
+    if (partition >= 0) {
+      // Idle in one partition is not idle in the queue: partition 0 asks the queue, at most every few seconds.
+      long now = settings.clock().millis();
+      if (partition == 0 && now - inactiveChecked.getOrDefault(inactive.consumer(), 0L) >= INACTIVE_CHECK.toMillis()) {
+        inactiveChecked.put(inactive.consumer(), now);
+        manager.tell(new QueueManager.ToQueue(Partitions.parentOf(name),
+            new PartitionedQueue.CheckInactive(inactive.consumer())));
+      }
+      return this;
+    }
     if (consumers.removeInactive(inactive.consumer(), inactive.ref(), inactive.lag())) {
       writes.flush();
     }

@@ -414,9 +414,11 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
       return entity(name).askWithStatus(QueueActor.GetInfo::new, timeout);
     }
     Partitions partitions = new Partitions(name, q.settings().partitions());
+    // Shorter than the caller's wait: a partition whose member is gone leaves the queue out in time.
+    Duration each = timeout.multipliedBy(3).dividedBy(4);
     List<CompletableFuture<QueueInfo>> parts = new ArrayList<>();
     for (String partition : partitions.names()) {
-      parts.add(entity(partition).<QueueInfo>askWithStatus(QueueActor.GetInfo::new, timeout).toCompletableFuture());
+      parts.add(entity(partition).<QueueInfo>askWithStatus(QueueActor.GetInfo::new, each).toCompletableFuture());
     }
     return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(done ->
         partitions.info(q.settings(), parts.stream().map(CompletableFuture::join).toList()));

@@ -63,6 +63,13 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** Route {@code command} to the named queue (answering {@code QueueNotFound} if there is none). */
   public record ToQueue(String queue, QueueActor.Command command) implements Command {}
 
+  /**
+   * From a {@link PartitionedQueue} in this JVM: route {@code command} to its partition
+   * {@code partition}, which takes from outside only what reads it ({@link PartitionedQueue#readsOnly}).
+   */
+  record ToPartition(String partition, QueueActor.Command command)
+      implements Command, NoSerializationVerificationNeeded {}
+
   /** Stop every queue and the manager. */
   public record Stop(ActorRef<StatusReply<Done>> replyTo) implements Command, Request<Done> {}
 
@@ -212,6 +219,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(DeleteQueue.class, this::onDeleteQueue)
         .onMessage(ListQueues.class, this::onListQueues)
         .onMessage(ToQueue.class, this::onToQueue)
+        .onMessage(ToPartition.class, to -> route(to.partition(), to.command()))
         .onMessage(QueueTerminated.class, this::onQueueTerminated)
         .onMessage(Answer.class, this::onAnswer)
         .onMessage(Stop.class, this::onStop)
@@ -234,6 +242,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** What the manager serves before its registry is read ({@link ManagerStartup}): the queues that exist, health, drain, stop. */
   boolean servesWhileStarting(Command command) {
     return command instanceof ToQueue toQueue ? queues.containsKey(toQueue.queue())
+        : command instanceof ToPartition toPartition ? queues.containsKey(toPartition.partition())
         : command instanceof GetJournalHealth || command instanceof Answer<?> || command instanceof Drain
             || command instanceof DrainQueues || command instanceof Drained || command instanceof Stop
             || command instanceof Flushed || command instanceof WriterLockLost;
@@ -549,6 +558,14 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   }
 
   private Behavior<Command> onToQueue(ToQueue envelope) {
+    if (PartitionedQueue.refusedFromOutside(envelope.queue(), envelope.command())) {
+      return this;
+    }
+    return route(envelope.queue(), envelope.command());
+  }
+
+  private Behavior<Command> route(String queue, QueueActor.Command command) {
+    ToQueue envelope = new ToQueue(queue, command);
     Entry entry = queues.get(envelope.queue());
     if (shuttingDown && envelope.command() instanceof QueueActor.Publish publish
         && !DeadLetters.DEAD_LETTER_PRODUCER.equals(publish.producerId())) { // what handlers give up on while draining still goes

@@ -130,6 +130,18 @@ public final class Dispatcher<E> {
     this.segmentShift = Integer.numberOfTrailingZeros(log.segmentSize());
   }
 
+  /**
+   * The sequence a start position points at in {@code log} now. In a partition of a partitioned
+   * queue ({@code partition}), a sequence past the end is its end: the queue's sequence maps to
+   * each partition's share of it, and the shorter partitions start at their next message.
+   */
+  public static long resolve(StartPosition position, LogView log, boolean partition) {
+    if (partition && position instanceof StartPosition.AtSequence at && at.sequence() > log.nextSequence()) {
+      return log.nextSequence();
+    }
+    return resolve(position, log);
+  }
+
   /** The sequence a start position points at in {@code log} now. */
   public static long resolve(StartPosition position, LogView log) {
     if (position instanceof StartPosition.Earliest) {

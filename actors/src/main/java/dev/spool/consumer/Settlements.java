@@ -1,5 +1,7 @@
 package dev.spool.consumer;
 
+import dev.spool.queue.Partitions;
+
 import dev.spool.AckResult;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
@@ -319,7 +321,7 @@ public final class Settlements {
   public boolean seek(StartPosition to, ActorRef<StatusReply<Done>> replyTo) {
     long target;
     try {
-      target = Dispatcher.resolve(to, log);
+      target = Dispatcher.resolve(to, log, Partitions.numberOf(state.queue()) >= 0);
     } catch (SpoolException e) {
       effects.reply(replyTo, StatusReply.error(e));
       return false;

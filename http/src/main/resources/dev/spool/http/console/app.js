@@ -156,9 +156,9 @@ function fillCluster(section, tbody, cluster) {
     h('td', { class: 'num' }, m.queues < 0 ? '?' : fmtNumber(m.queues)))));
 }
 
-/** host:port of a member's address (pekko://spool@host:port). */
+/** host:port of a member's address (pekko://spool@host:port); a partitioned queue's members, each so. */
 function hostPort(address) {
-  return address ? address.replace(/^.*@/, '') : '';
+  return address ? address.split(', ').map((a) => a.replace(/^.*@/, '')).join(', ') : '';
 }
 
 /**
