@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,9 +35,7 @@ class ClusterFailoverTest {
 
   @BeforeEach
   void postgres() throws Exception {
-    Assumptions.assumeTrue(ClusterNodes.postgresConfigured(), "SPOOL_TEST_POSTGRES_URL is not set: the cluster"
-        + " tests are skipped (export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres) to run them)");
-    ClusterNodes.freshSchema();
+    ClusterNodes.requirePostgres();
   }
 
   @Test

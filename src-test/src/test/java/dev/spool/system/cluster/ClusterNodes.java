@@ -120,6 +120,13 @@ final class ClusterNodes implements AutoCloseable {
   }
 
   /** Drops and recreates this harness's schema: each test starts with an empty journal. */
+  /** Skips the calling test, saying why, without a PostgreSQL to run on; else starts it on an empty schema. */
+  static void requirePostgres() throws SQLException {
+    org.junit.jupiter.api.Assumptions.assumeTrue(postgresConfigured(), "SPOOL_TEST_POSTGRES_URL is not set: the"
+        + " cluster tests are skipped (export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres) to run them)");
+    freshSchema();
+  }
+
   static void freshSchema() throws SQLException {
     try (Connection c = DriverManager.getConnection(URL, USER, PASSWORD); Statement s = c.createStatement()) {
       s.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");

@@ -20,7 +20,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,9 +45,7 @@ class ClusterPartitionedTest {
 
   @BeforeEach
   void postgres() throws Exception {
-    Assumptions.assumeTrue(ClusterNodes.postgresConfigured(), "SPOOL_TEST_POSTGRES_URL is not set: the cluster"
-        + " tests are skipped (export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres) to run them)");
-    ClusterNodes.freshSchema();
+    ClusterNodes.requirePostgres();
   }
 
   @Test

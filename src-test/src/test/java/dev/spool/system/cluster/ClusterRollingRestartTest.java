@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,9 +29,7 @@ class ClusterRollingRestartTest {
 
   @BeforeEach
   void postgres() throws Exception {
-    Assumptions.assumeTrue(ClusterNodes.postgresConfigured(), "SPOOL_TEST_POSTGRES_URL is not set: the cluster"
-        + " tests are skipped (export SPOOL_TEST_POSTGRES_URL=$(.ci/postgres) to run them)");
-    ClusterNodes.freshSchema();
+    ClusterNodes.requirePostgres();
   }
 
   @Test
