@@ -135,11 +135,10 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   /**
    * The partitioned queues, each with the {@link PartitionedQueue} this member runs in front of its
    * partitions: from the directory at start and every wake interval, and from creation and deletion
-   * events in between.
+   * events in between. A command for one this member does not know yet reaches the queue's entity,
+   * which hands it to the front on its own member ({@link ToPartitioned}).
    */
   private final Map<String, Front> fronts = new HashMap<>();
-  private boolean up;
-  private boolean partitionedListed;
   private long frontIncarnations;
 
   private record Front(QueueSettings settings, ActorRef<QueueActor.Command> ref) {}
@@ -268,10 +267,6 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
       }
     }
     now.forEach(this::front);
-    if (!partitionedListed) {
-      partitionedListed = true;
-      completeReady();
-    }
     return this;
   }
 
@@ -340,16 +335,8 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
   private Behavior<QueueManager.Command> onUp() {
     getContext().getLog().info("cluster mode: member {} is up",
         Cluster.get(getContext().getSystem()).selfMember().address());
-    up = true;
-    completeReady();
+    ready.complete(Done.getInstance());
     return this;
-  }
-
-  /** Ready once up, and once the partitioned queues are known (so that none is taken for a missing queue). */
-  private void completeReady() {
-    if (up && partitionedListed) {
-      ready.complete(Done.getInstance());
-    }
   }
 
   private Behavior<QueueManager.Command> onToQueue(QueueManager.ToQueue envelope) {
