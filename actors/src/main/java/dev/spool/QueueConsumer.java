@@ -206,6 +206,11 @@ public final class QueueConsumer {
    * per delivery. Back-pressure, prefetch, acknowledgement and ending are those of {@link #source()}.
    */
   public Source<List<Delivery>, NotUsed> batches() {
+    String partitioned = Partitions.parentOf(queue);
+    if (partitioned != null) {
+      return Source.failed(new SpoolException.InvalidConfiguration("'" + queue + "' is a partition of queue '"
+          + partitioned + "': consume it through '" + partitioned + "'"));
+    }
     CompletionStage<Source<List<Delivery>, NotUsed>> source = created
         .thenCompose(ready -> spool.queueInfo(queue))
         .thenCompose(info -> info.settings().partitioned()

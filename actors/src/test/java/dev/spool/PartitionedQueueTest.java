@@ -426,6 +426,7 @@ class PartitionedQueueTest {
     failure(spool.consumer("whole#0", "c").readBatch(10), Code.InvalidConfiguration);
     failure(spool.consumer("whole#0", "c").pause(), Code.InvalidConfiguration);
     failure(spool.deleteConsumer("whole#0", "c"), Code.InvalidConfiguration);
+    failure(spool.consumer("whole#0", "c").source().runWith(Sink.ignore(), testKit.system()), Code.InvalidConfiguration);
     assertEquals(1, result(spool.queueInfo("whole")).stats().depth(), "nothing changed");
     long inPartitions = result(spool.queueInfo("whole#0")).stats().depth() + result(spool.queueInfo("whole#1")).stats().depth();
     assertEquals(1, inPartitions, "a partition's figures are read on their own");
