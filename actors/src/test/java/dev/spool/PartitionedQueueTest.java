@@ -266,6 +266,15 @@ class PartitionedQueueTest {
     failure(spool.queueInfo("split#0"), Code.QueueNotFound);
     assertEquals(Set.of(), Set.copyOf(result(spool.listQueues()).stream().map(QueueInfo::name)
         .filter(n -> n.startsWith("split")).toList()));
+    result(spool.createQueue("small", QueueSettings.defaults().withPartitions(4).withMaxBytes(3000)));
+    List<Message> batch = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      batch.add(Message.of("t", new byte[100]).withKey("a" + i));
+    }
+    batch.add(Message.of("t", new byte[4000]).withKey("big"));
+    SpoolException tooLarge = failure(spool.createPublisher("small", "p").publishAll(batch), Code.MessageTooLarge);
+    assertTrue(tooLarge.getMessage().startsWith("message 6 of 6"), tooLarge.getMessage());
+    assertEquals(0, result(spool.queueInfo("small")).stats().published(), "bad input changes nothing");
     QueueSettings bounded = QueueSettings.defaults().withPartitions(4).withMaxLength(10).withMaxBytes(4097);
     assertEquals(10, bounded.partitionSettings().maxLength(), "the bounds bound each partition");
     assertEquals(4097, bounded.partitionSettings().maxBytes());
@@ -350,6 +359,14 @@ class PartitionedQueueTest {
     result(spool.createPublisher("stale", "p").publishAll(
         java.util.stream.IntStream.range(0, 30).mapToObj(i -> keyed("k" + i, 0)).toList()));
     Thread.sleep(50);
+    List<StaleConsumer> stale = result(spool.detectStaleConsumers(Duration.ZERO)).stream()
+        .filter(c -> c.queue().startsWith("stale")).toList();
+    assertEquals(1, stale.size(), "listed once, as the queue's: " + stale);
+    assertEquals("stale", stale.get(0).queue());
+    assertEquals(30, stale.get(0).lag());
+    LagStats lag = result(spool.lagStatistics());
+    assertTrue(lag.consumers().stream().anyMatch(c -> c.queue().equals("stale") && c.lag() == 30), lag.toString());
+    assertTrue(lag.consumers().stream().noneMatch(c -> c.queue().startsWith("stale#")), lag.toString());
     assertEquals(0, result(spool.cleanupStaleConsumers(30, Duration.ZERO)), "summed lag 30 is not over 30");
     for (int p = 0; p < 3; p++) {
       assertEquals("c", result(spool.consumerInfo("stale#" + p, "c")).name(), "kept in partition " + p);

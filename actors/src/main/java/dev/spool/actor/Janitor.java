@@ -279,7 +279,7 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
   }
 
   private Behavior<Command> onGetLagStats(GetLagStats get) {
-    askEveryQueue(QueueActor.ListConsumers::new, get.replyTo(),
+    askEveryQueue(QueueActor.SurveyConsumers::new, get.replyTo(),
         (List<List<ConsumerInfo>> perQueue) -> QueueSurvey.lag(QueueSurvey.consumers(perQueue)));
     return this;
   }
@@ -291,7 +291,7 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
       Request.fail(detect, e);
       return this;
     }
-    askEveryQueue(QueueActor.ListConsumers::new, detect.replyTo(),
+    askEveryQueue(QueueActor.SurveyConsumers::new, detect.replyTo(),
         (List<List<ConsumerInfo>> perQueue) -> QueueSurvey.stale(QueueSurvey.consumers(perQueue),
             settings.clock().millis(), detect.idle()));
     return this;

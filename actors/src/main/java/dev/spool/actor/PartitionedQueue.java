@@ -114,7 +114,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
             all(QueueActor.GetInfo::new).thenApply(infos -> partitions.info(queueSettings, infos))))
         .onMessage(QueueActor.CreateConsumer.class, this::onCreateConsumer)
         .onMessage(QueueActor.DeleteConsumer.class, delete -> reply(delete.replyTo(),
-            this.<Done>all(r -> new QueueActor.DeleteConsumer(delete.consumer(), r)).thenApply(done -> Done.getInstance())))
+            everywhere(r -> new QueueActor.DeleteConsumer(delete.consumer(), r), SpoolException.Code.ConsumerNotFound)))
         .onMessage(QueueActor.ListConsumers.class, list -> reply(list.replyTo(),
             all(QueueActor.ListConsumers::new).thenApply(partitions::consumers)))
         .onMessage(QueueActor.ToConsumer.class, this::onToConsumer)
@@ -206,6 +206,11 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
 
   private Behavior<QueueActor.Command> onPublish(QueueActor.Publish publish) {
     List<Message> messages = publish.messages();
+    SpoolException bad = refusedWhole(messages);
+    if (bad != null) {
+      Request.fail(publish, bad);
+      return this;
+    }
     if (messages.isEmpty()) {
       return reply(publish.replyTo(), one(0, r -> new QueueActor.Publish(publish.producerId(), messages, r)));
     }
@@ -231,6 +236,36 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
     }));
   }
 
+  /**
+   * What a partition would refuse in any case, checked for the whole batch before it is split, so
+   * that bad input changes nothing and is reported by its place in the batch; {@code null} if none.
+   */
+  private SpoolException refusedWhole(List<Message> messages) {
+    int count = messages.size();
+    if (count > settings.maxBatchMessages()) {
+      return new SpoolException.InvalidConfiguration("a publish may carry at most " + settings.maxBatchMessages()
+          + " messages, not " + count);
+    }
+    for (int i = 0; i < count; i++) {
+      Message m = messages.get(i);
+      if (m == null) {
+        return new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
+      }
+      long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
+      if (bodyBytes > settings.maxMessageBytes()) {
+        return new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes
+            + " bytes; the limit is " + settings.maxMessageBytes());
+      }
+      long maxBytes = queueSettings.maxBytes();
+      if (maxBytes > 0 && m.sizeBytes() > maxBytes) {
+        return new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " takes at least "
+            + m.sizeBytes() + " bytes; it can never fit in a partition of queue '" + partitions.queue()
+            + "', whose maxBytes (for each partition) is " + maxBytes);
+      }
+    }
+    return null;
+  }
+
   // ---- consumers
 
   private Behavior<QueueActor.Command> onCreateConsumer(QueueActor.CreateConsumer create) {
@@ -240,6 +275,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
       for (int p = 0; p < partitions.count(); p++) {
         ConsumerSettings s = inPartition(create.settings(), p);
         created.add(this.<Created<ConsumerInfo>>one(p, r -> new QueueActor.CreateConsumer(s, r)).toCompletableFuture());
+        completeLater(p, created.get(p), r -> new QueueActor.CreateConsumer(s, r), null);
       }
       return allOf(created).thenApply(done -> {
         List<ConsumerInfo> infos = created.stream().map(f -> f.join().value()).toList();
@@ -339,9 +375,11 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
         return allOf(moved).thenApply(done -> Done.getInstance());
       }));
     } else if (c instanceof ConsumerActor.Pause pause) {
-      return reply(pause.replyTo(), allConsumers(consumer, ConsumerActor.Pause::new).thenApply(d -> Done.getInstance()));
+      return reply(pause.replyTo(), everywhere(r -> new QueueActor.ToConsumer(consumer, new ConsumerActor.Pause(r)),
+          null));
     } else if (c instanceof ConsumerActor.Resume resume) {
-      return reply(resume.replyTo(), allConsumers(consumer, ConsumerActor.Resume::new).thenApply(d -> Done.getInstance()));
+      return reply(resume.replyTo(), everywhere(r -> new QueueActor.ToConsumer(consumer, new ConsumerActor.Resume(r)),
+          null));
     } else if (c instanceof ConsumerActor.GetInfo get) {
       return reply(get.replyTo(), allConsumers(consumer, ConsumerActor.GetInfo::new).thenApply(partitions::consumer));
     } else if (c instanceof ConsumerActor.GetTrace trace) {
@@ -558,6 +596,78 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
   }
 
   // ---- asking the partitions
+
+  /** How long a change made to some partitions is retried on the others, which are moving to another member. */
+  private static final Duration COMPLETE_WITHIN = Duration.ofMinutes(2);
+  private static final Duration RETRY_EVERY = Duration.ofSeconds(1);
+
+  /**
+   * A change to a consumer in every partition. A partition that does not answer (it is moving to
+   * another member) gets it again every second for up to {@link #COMPLETE_WITHIN}, so that a change
+   * the caller was told timed out is made in every partition or refused by it, never left half made.
+   *
+   * @param done a refusal that means the change holds already (a deleted consumer), or {@code null}
+   */
+  private CompletionStage<Done> everywhere(Function<ActorRef<StatusReply<Done>>, QueueActor.Command> change,
+      SpoolException.Code done) {
+    List<CompletableFuture<Done>> first = new ArrayList<>();
+    List<CompletableFuture<Boolean>> changed = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      CompletableFuture<Done> answer = this.<Done>one(p, change).toCompletableFuture();
+      completeLater(p, answer, change, done);
+      first.add(answer);
+      changed.add(answer.handle((ok, failure) -> failure == null ? Boolean.TRUE
+          : done != null && isCode(failure, done) ? Boolean.FALSE : null));
+    }
+    return allOf(changed).thenCompose(all -> {
+      for (int p = 0; p < first.size(); p++) {
+        if (changed.get(p).join() == null) {
+          return first.get(p).thenApply(d -> Done.getInstance()); // its failure
+        }
+      }
+      // Refused by every partition as holding already (no such consumer anywhere): the caller hears so.
+      boolean anyChanged = changed.stream().anyMatch(c -> Boolean.TRUE.equals(c.join()));
+      return anyChanged ? CompletableFuture.completedFuture(Done.getInstance()) : first.get(0);
+    });
+  }
+
+  /** Once {@code first} fails for want of an answer, asks partition {@code p} again until it answers. */
+  private <T> void completeLater(int p, CompletableFuture<T> first, Function<ActorRef<StatusReply<T>>,
+      QueueActor.Command> change, SpoolException.Code done) {
+    long giveUpAt = System.nanoTime() + COMPLETE_WITHIN.toNanos();
+    first.whenComplete((value, failure) -> {
+      if (failure != null && unanswered(failure)) {
+        retry(p, change, done, giveUpAt);
+      }
+    });
+  }
+
+  private <T> void retry(int p, Function<ActorRef<StatusReply<T>>, QueueActor.Command> change,
+      SpoolException.Code done, long giveUpAt) {
+    Patterns.after(RETRY_EVERY, classicScheduler, executor, () -> this.<T>one(p, change))
+        .whenComplete((value, failure) -> {
+          if (failure == null || !unanswered(failure) || done != null && isCode(failure, done)) {
+            LOG.info("queue {}: a consumer change reached partition {} once it answered", partitions.queue(), p);
+          } else if (System.nanoTime() < giveUpAt) {
+            retry(p, change, done, giveUpAt);
+          } else {
+            LOG.warn("queue {}: partition {} did not answer a consumer change for {}; make the change again",
+                partitions.queue(), p, COMPLETE_WITHIN);
+          }
+        });
+  }
+
+  /** A failure that says nothing of the change: the partition did not answer in time. */
+  private static boolean unanswered(Throwable failure) {
+    Throwable t = unwrap(failure);
+    return t instanceof java.util.concurrent.TimeoutException || t instanceof org.apache.pekko.pattern.AskTimeoutException
+        || t instanceof SpoolException e && (e.code() == SpoolException.Code.Timeout
+            || e.code() == SpoolException.Code.JournalUnavailable);
+  }
+
+  private static boolean isCode(Throwable failure, SpoolException.Code code) {
+    return unwrap(failure) instanceof SpoolException e && e.code() == code;
+  }
 
   private Map<Integer, List<Long>> bySequence(List<Long> sequences) {
     Map<Integer, List<Long>> byPartition = new LinkedHashMap<>();

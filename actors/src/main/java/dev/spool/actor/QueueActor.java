@@ -90,6 +90,14 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   public record ListConsumers(ActorRef<StatusReply<List<ConsumerInfo>>> replyTo)
       implements Command, Request<List<ConsumerInfo>> {}
 
+  /**
+   * From the janitor: every consumer, as its lag and staleness are judged. A partition's consumers
+   * are their queue's, judged over every partition: partition 0 answers with the queue's, the
+   * others with none.
+   */
+  public record SurveyConsumers(ActorRef<StatusReply<List<ConsumerInfo>>> replyTo)
+      implements Command, Request<List<ConsumerInfo>> {}
+
   /** Route {@code command} to the named consumer (answering {@code ConsumerNotFound} if there is none). */
   public record ToConsumer(String consumer, ConsumerActor.Command command) implements Command {}
 
@@ -291,6 +299,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(CreateConsumer.class, this::onCreateConsumer)
         .onMessage(DeleteConsumer.class, this::onDeleteConsumer)
         .onMessage(ListConsumers.class, this::onListConsumers)
+        .onMessage(SurveyConsumers.class, this::onSurveyConsumers)
         .onMessage(ToConsumer.class, this::onToConsumer)
         .onMessage(AwaitMessages.class, w -> wake(consumers.await(w.consumer(), w.afterSequence(), log.lastSequence())))
         .onMessage(ConsumerProgress.class, p -> { retention.progress(p.consumer(), p.watermark()); return this; })
@@ -413,6 +422,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     if (consumers.remove(terminated.consumer(), terminated.ref())) {
       getContext().getLog().warn("queue {}: consumer {} stopped unexpectedly", name, terminated.consumer());
       writes.flush();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onSurveyConsumers(SurveyConsumers survey) {
+    if (partition > 0) {
+      survey.replyTo().tell(StatusReply.success(List.of()));
+    } else if (partition == 0) {
+      manager.tell(new QueueManager.ToQueue(Partitions.parentOf(name), new ListConsumers(survey.replyTo())));
+    } else {
+      onListConsumers(new ListConsumers(survey.replyTo()));
     }
     return this;
   }

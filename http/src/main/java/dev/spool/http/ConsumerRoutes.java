@@ -99,6 +99,11 @@ final class ConsumerRoutes extends RouteSupport {
     if (lifecycle.stopping()) {
       throw new SpoolException.ShuttingDown();
     }
+    String partitioned = dev.spool.queue.Partitions.parentOf(queue);
+    if (partitioned != null) {
+      throw new SpoolException.InvalidConfiguration("'" + queue + "' is a partition of queue '" + partitioned
+          + "': consume it through '" + partitioned + "'");
+    }
     // The consumer must exist before a stream attaches: a stream to nothing would wait forever.
     return onSuccess(spool.consumerInfo(queue, name), info -> streams.respond(
         spool.consumer(queue, name).source().map(d -> ServerSentEvent.create(

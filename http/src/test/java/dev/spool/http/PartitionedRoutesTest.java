@@ -81,6 +81,11 @@ class PartitionedRoutesTest {
     }
     assertEquals(60, perPartition, "the partitions' figures add up to the queue's");
     assertEquals(0, server.get("/api/v1/queues/orders/consumers/c").json().path("lag").asLong());
+    TestServer.Response partitionStream = server.get("/api/v1/queues/orders%231/consumers/c/stream");
+    assertEquals(400, partitionStream.status(), partitionStream.body());
+    assertTrue(partitionStream.json().path("message").asText().contains("through 'orders'"), partitionStream.body());
+    TestServer.Response partitionPublish = server.post("/api/v1/queues/orders%231/messages", "{\"payload\":\"x\"}");
+    assertEquals(400, partitionPublish.status(), partitionPublish.body());
     TestServer.Response partitionDelete = server.delete("/api/v1/queues/orders%231");
     assertEquals(400, partitionDelete.status(), partitionDelete.body());
     assertTrue(partitionDelete.json().path("message").asText().contains("delete the queue"), partitionDelete.body());

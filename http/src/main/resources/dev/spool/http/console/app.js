@@ -237,6 +237,8 @@ function newQueueForm() {
 // ---- queue --------------------------------------------------------------------------------
 
 function queuePage(name) {
+  // A partition (queue#p) is read here but changed only through its queue: no actions.
+  const partition = /#\d+$/.test(name);
   const settings = h('dl', { class: 'settings', id: 'queue-settings' });
   const stats = h('dl', { class: 'settings', id: 'queue-stats' });
   const consumers = h('tbody', { id: 'consumers' });
@@ -248,7 +250,7 @@ function queuePage(name) {
   fill(main,
     h('h1', {}, 'Queue ', h('span', { id: 'queue-name' }, name)),
     h('p', {}, h('a', { href: '#/messages/' + encodeURIComponent(name) }, 'Browse messages'), ' · ',
-      h('button', { id: 'delete-queue', class: 'danger', type: 'button',
+      h('button', { id: 'delete-queue', class: 'danger', type: 'button', hidden: partition,
         onclick: () => {
           if (!confirm('Delete queue ' + name + ' and all its messages?')) return;
           act('delete queue', () => api('DELETE', q(name))).then((done) => { if (done !== undefined) location.hash = '#/'; });
@@ -259,11 +261,11 @@ function queuePage(name) {
     h('section', {}, h('h2', {}, 'Figures'), stats),
     partitionSection,
     h('section', {}, h('h2', {}, 'Settings'), settings),
-    h('section', {}, h('h2', {}, 'Publish a test message'), publishForm(name)),
+    h('section', { hidden: partition }, h('h2', {}, 'Publish a test message'), publishForm(name)),
     h('section', {}, h('h2', {}, 'Consumers'),
       h('table', {}, h('thead', {}, h('tr', {}, ['Consumer', 'Cursor', 'Committed', 'Lag', '', 'Lag age', 'In flight / prefetch',
         'Last activity', 'State', 'Actions'].map((t) => h('th', {}, t)))), consumers),
-      newConsumerForm(name)));
+      partition ? h('p', { class: 'muted' }, 'A partition is changed through its queue.') : newConsumerForm(name)));
 
   return async () => {
     const [info, list, all] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/consumers'), api('GET', '/queues')]);
@@ -297,7 +299,7 @@ function queuePage(name) {
     // Rebuilding the rows would wipe a seek target being typed: wait until the operator leaves them.
     if (!consumers.contains(document.activeElement)) {
       fill(consumers, list.length === 0 ? h('tr', {}, h('td', { colspan: 10, class: 'muted' }, 'No consumers.'))
-        : list.map((c) => consumerRow(name, c, maxLag)));
+        : list.map((c) => consumerRow(name, c, maxLag, partition)));
     }
     // A dead-letter queue is named by another queue, or holds dead-lettered messages (its source
     // may have been deleted since): the oldest retained message tells.
@@ -332,7 +334,7 @@ function publishForm(name) {
   h('button', { id: 'publish', type: 'submit' }, 'Publish'));
 }
 
-function consumerRow(queue, c, maxLag) {
+function consumerRow(queue, c, maxLag, readOnly) {
   const path = q(queue) + '/consumers/' + encodeURIComponent(c.name);
   const seekInput = h('input', { size: 12, placeholder: 'earliest', 'aria-label': 'seek to' });
   return h('tr', { 'data-consumer': c.name },
@@ -345,7 +347,7 @@ function consumerRow(queue, c, maxLag) {
     h('td', { class: 'num' }, c.inFlight + ' / ' + (c.prefetch || '∞')),
     h('td', {}, fmtTime(c.lastActivity)),
     h('td', { class: 'state state-' + c.deliveryState }, DELIVERY_STATES[c.deliveryState] ?? c.deliveryState),
-    h('td', {},
+    readOnly ? h('td', {}) : h('td', {},
       c.paused
         ? h('button', { type: 'button', onclick: () => act('resume ' + c.name, () => api('POST', path + '/resume')) }, 'Resume')
         : h('button', { type: 'button', onclick: () => act('pause ' + c.name, () => api('POST', path + '/pause')) }, 'Pause'),

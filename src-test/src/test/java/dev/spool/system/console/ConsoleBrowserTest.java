@@ -264,6 +264,8 @@ class ConsoleBrowserTest {
     click(wait, By.linkText(queue + "#1"));
     wait.until(ExpectedConditions.textToBe(By.id("queue-name"), queue + "#1"));
     waitForText(wait, "#queue-partitions", "1");
+    assertFalse(browser.findElement(By.id("delete-queue")).isDisplayed(), "a partition is not deleted on its own");
+    assertTrue(browser.findElements(By.id("new-consumer-form")).isEmpty(), "nor given consumers");
   }
 
   private void publish(WebDriverWait wait, String type, String payload, String depthAfter) {
