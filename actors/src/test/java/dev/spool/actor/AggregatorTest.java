@@ -94,8 +94,8 @@ class AggregatorTest {
         DeliveryState.NO_SUBSCRIBERS, false, Instant.EPOCH, 0, 0, 0, BreakerState.NONE,
         new ConsumerInfo.Counters(0, 0, 0, 0, 0, 0, 0, 0, 0));
     ActorRef<QueueActor.Command> orders = testKit.spawn(Behaviors.receiveMessage(command -> {
-      if (command instanceof QueueActor.ListConsumers list) {
-        list.replyTo().tell(StatusReply.success(List.of(info)));
+      if (command instanceof QueueActor.SurveyConsumers survey) {
+        survey.replyTo().tell(StatusReply.success(List.of(info)));
       }
       return Behaviors.same();
     }));
