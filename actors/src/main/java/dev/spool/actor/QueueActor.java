@@ -223,7 +223,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final String name;
   /** This queue's number as a partition of a partitioned queue, or -1. */
   private final int partition;
-  /** When partition 0 last asked its queue about each idle consumer. */
+  /** When partition 0 last asked its queue about each idle consumer; one entry per consumer it has. */
   private final java.util.Map<String, Long> inactiveChecked = new java.util.HashMap<>();
   /** Its settings; only the encryption key changes, by {@link UseKey}. */
   private QueueSettings queueSettings;
@@ -554,6 +554,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     getContext().unwatch(ref);
     getContext().stop(ref);
     writes.deleted(consumer);
+    inactiveChecked.remove(consumer);
   }
 
   @Override

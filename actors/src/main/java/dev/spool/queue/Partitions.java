@@ -3,6 +3,7 @@ package dev.spool.queue;
 import dev.spool.AckResult;
 import dev.spool.BreakerState;
 import dev.spool.ConsumerInfo;
+import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.DeliveryState;
 import dev.spool.Message;
@@ -10,11 +11,15 @@ import dev.spool.MessageTrace;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
+import dev.spool.SpoolException;
+import dev.spool.StartPosition;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -194,6 +199,57 @@ public final class Partitions {
     }
     all.sort(Comparator.comparingLong(Message::sequence));
     return all.size() > max ? List.copyOf(all.subList(0, max)) : all;
+  }
+
+  // ---- checks and requests, as each partition takes them
+
+  /**
+   * What a partition would refuse in any case, checked for the whole batch before it is split, so
+   * that bad input changes nothing and is reported by its place in the batch; {@code null} if none.
+   *
+   * @param maxBytes the queue's bound, which bounds each partition (0 for none)
+   */
+  public SpoolException refusedWhole(List<Message> messages, int maxBatchMessages, long maxMessageBytes, long maxBytes) {
+    int count = messages.size();
+    if (count > maxBatchMessages) {
+      return new SpoolException.InvalidConfiguration("a publish may carry at most " + maxBatchMessages
+          + " messages, not " + count);
+    }
+    for (int i = 0; i < count; i++) {
+      Message m = messages.get(i);
+      if (m == null) {
+        return new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
+      }
+      long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
+      if (bodyBytes > maxMessageBytes) {
+        return new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes
+            + " bytes; the limit is " + maxMessageBytes);
+      }
+      if (maxBytes > 0 && m.sizeBytes() > maxBytes) {
+        return new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " takes at least "
+            + m.sizeBytes() + " bytes; it can never fit in a partition of queue '" + queue
+            + "', whose maxBytes (for each partition) is " + maxBytes);
+      }
+    }
+    return null;
+  }
+
+  /** A consumer's settings in one partition: a start at a sequence of the queue starts at that partition's share of it. */
+  public ConsumerSettings inPartition(ConsumerSettings s, int p) {
+    if (s == null || !(s.startAt() instanceof StartPosition.AtSequence at)) {
+      return s;
+    }
+    return new ConsumerSettings(s.name(), StartPosition.sequence(fromIn(at.sequence(), p)), s.ackMode(),
+        s.prefetch(), s.ackTimeout(), s.maxDeliveries(), s.filter(), s.backoff(), s.inactiveTimeout());
+  }
+
+  /** The queue's sequences by partition, each as that partition's own, partitions in the order they come. */
+  public Map<Integer, List<Long>> bySequence(List<Long> sequences) {
+    Map<Integer, List<Long>> byPartition = new LinkedHashMap<>();
+    for (Long s : sequences) {
+      byPartition.computeIfAbsent(partitionOfSequence(s), p -> new ArrayList<>()).add(sequenceIn(s));
+    }
+    return byPartition;
   }
 
   // ---- figures

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A persistent partitioned queue on the SQLite journal: each partition journals on its own, a
+ * A persistent partitioned queue on the SQLite journal (1 KiB messages, every tenth round 64 KiB): each partition journals on its own, a
  * restarted engine brings every partition back with the consumer's cursor in each, per-key order
  * goes on where it stopped, and deleting the queue removes every partition's journal.
  */
@@ -48,7 +48,9 @@ class PartitionedDurableQueueTest {
     List<Message> messages = new ArrayList<>();
     for (int n = 0; n < 40; n++) {
       for (int k = 0; k < 10; k++) {
-        messages.add(Message.of("order", kib).withKey("customer-" + k).withHeader("n", Integer.toString(n)));
+        // Every tenth round carries 64 KiB messages, the rest 1 KiB.
+        messages.add(Message.of("order", n % 10 == 0 ? new byte[64 * 1024] : kib).withKey("customer-" + k)
+            .withHeader("n", Integer.toString(n)));
       }
     }
     List<Long> published = new ArrayList<>();
@@ -98,6 +100,7 @@ class PartitionedDurableQueueTest {
       String key = d.message().key().orElseThrow();
       int n = Integer.parseInt(d.message().headers().get("n"));
       assertEquals(last.getOrDefault(key, -1) + 1, n, "order of " + key);
+      assertEquals(n % 10 == 0 ? 64 * 1024 : 1024, d.message().payload().length, "the payload of " + key + "/" + n);
       last.put(key, n);
     }
     return batch.size();
