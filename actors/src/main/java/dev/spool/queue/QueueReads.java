@@ -1,6 +1,8 @@
 package dev.spool.queue;
 
 import dev.spool.Message;
+import dev.spool.MessagePage;
+import dev.spool.MessageQuery;
 import dev.spool.MessageTrace;
 import dev.spool.SpoolException;
 import dev.spool.log.SegmentedLog;
@@ -48,6 +50,60 @@ public final class QueueReads {
       }
     }
     return out;
+  }
+
+  /**
+   * The sequences {@code query} may look at, {@code [low, high]}, at most {@link MessageQuery#MAX_SCAN};
+   * empty ({@code high < low}) when the queue retains nothing there.
+   */
+  public long[] scanRange(MessageQuery query) {
+    long first = log.firstSequence();
+    long last = log.lastSequence();
+    if (query.backward()) {
+      long start = query.from() == 0 ? last : Math.min(query.from(), last);
+      return new long[] {Math.max(first, start - MessageQuery.MAX_SCAN + 1), start};
+    }
+    long start = query.from() == 0 ? first : Math.max(query.from(), first);
+    return new long[] {start, Math.min(last, start + MessageQuery.MAX_SCAN - 1)};
+  }
+
+  /**
+   * The messages matching {@code query} within its {@link #scanRange}, stopping at its limit, with
+   * where the scan stopped.
+   */
+  public MessagePage search(MessageQuery query) {
+    long first = log.firstSequence();
+    long last = log.lastSequence();
+    long[] range = scanRange(query);
+    List<Message> found = new ArrayList<>(Math.min(query.limit(), 256));
+    if (range[1] < range[0]) {
+      return new MessagePage(List.of(), first, last, range[0], range[0] - 1, true, null, null);
+    }
+    if (query.backward()) {
+      long s = range[1];
+      for (; s >= range[0] && found.size() < query.limit(); s--) {
+        Message m = log.get(s);
+        if (m != null && query.matches(m)) {
+          found.add(m);
+        }
+      }
+      long scannedFrom = s + 1;
+      java.util.Collections.reverse(found);
+      boolean complete = scannedFrom <= first;
+      return new MessagePage(found, first, last, scannedFrom, range[1], complete,
+          range[1] < last ? range[1] + 1 : null, complete ? null : scannedFrom - 1);
+    }
+    long s = range[0];
+    for (; s <= range[1] && found.size() < query.limit(); s++) {
+      Message m = log.get(s);
+      if (m != null && query.matches(m)) {
+        found.add(m);
+      }
+    }
+    long scannedTo = s - 1;
+    boolean complete = scannedTo >= last;
+    return new MessagePage(found, first, last, range[0], scannedTo, complete, complete ? null : scannedTo + 1,
+        range[0] > first ? range[0] - 1 : null);
   }
 
   /**
