@@ -335,6 +335,21 @@ public final class Spool {
   }
 
   /**
+   * How many of the newest retained messages of {@code queue} (at most {@link MessageQuery#MAX_SCAN}
+   * per partition) carry each value of {@code header}: on a dead-letter queue, {@code x-death-reason}
+   * says why its messages were dead-lettered and {@code x-death-queue} from where.
+   *
+   * @throws SpoolException.InvalidConfiguration (failing the stage) if the header name is empty or over 256 characters
+   */
+  public CompletionStage<HeaderCounts> countHeader(String queue, String header) {
+    if (header == null || header.isEmpty() || header.length() > 256) {
+      return CompletableFuture.failedFuture(new SpoolException.InvalidConfiguration(
+          "a header name is 1 to 256 characters"));
+    }
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.CountHeader(header, r)));
+  }
+
+  /**
    * A retained message with its delivery trace: appended, and per consumer delivered (to which
    * subscriber, which attempt), acked, nacked, failed, dead-lettered. Fails with
    * {@code SequenceOutOfRange} once the message is no longer retained.

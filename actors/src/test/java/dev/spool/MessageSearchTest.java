@@ -143,6 +143,7 @@ class MessageSearchTest {
         .mapToObj(i -> Message.of("t", new byte[1024]).withKey("k" + i)).toList()));
     SpoolException refused = failure(spool.search(q, MessageQuery.page(0, 10)), Code.InvalidConfiguration);
     assertTrue(refused.getMessage().contains(q + "#0"), refused.getMessage());
+    assertEquals(20, result(spool.countHeader(q, "nothing")).without(), "a partitioned queue's counts are summed");
     long inPartitions = result(spool.search(q + "#0", MessageQuery.page(0, 100))).messages().size()
         + result(spool.search(q + "#1", MessageQuery.page(0, 100))).messages().size();
     assertEquals(20, inPartitions);
@@ -164,6 +165,18 @@ class MessageSearchTest {
     result(spool.createPublisher(source, "p").publishAll(messages(10)));
     result(c.nack(result(c.readBatch(10)).stream().map(Delivery::sequence).toList(), false));
     await().atMost(Duration.ofSeconds(10)).until(() -> result(spool.queueStats(dlq)).depth() == 10);
+
+    HeaderCounts reasons = result(spool.countHeader(dlq, "x-death-reason"));
+    assertEquals(1, reasons.values().size(), reasons.toString());
+    assertEquals(10L, reasons.values().values().iterator().next());
+    assertEquals(0, reasons.without());
+    assertTrue(reasons.complete());
+    assertEquals(java.util.Map.of(source, 10L), result(spool.countHeader(dlq, "x-death-queue")).values());
+    HeaderCounts regions = result(spool.countHeader(dlq, "region"));
+    assertEquals(java.util.Map.of("eu", 3L, "us", 2L), regions.values(), "the source's own headers are kept");
+    assertEquals(5, regions.without());
+    failure(spool.countHeader(dlq, ""), Code.InvalidConfiguration);
+    failure(spool.countHeader("no-such-queue", "x"), Code.QueueNotFound);
 
     failure(spool.redrive(dlq, List.of()), Code.InvalidConfiguration);
     failure(spool.redrive(dlq, List.of(0L)), Code.InvalidConfiguration);

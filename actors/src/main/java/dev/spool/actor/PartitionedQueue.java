@@ -5,6 +5,7 @@ import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Created;
 import dev.spool.Delivery;
+import dev.spool.HeaderCounts;
 import dev.spool.Message;
 import dev.spool.QueueHealth;
 import dev.spool.QueueHistory;
@@ -106,6 +107,9 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
             calls.all(QueueActor.ListConsumers::new).thenApply(partitions::consumers)))
         .onMessage(QueueActor.GetHistory.class, get -> reply(get.replyTo(), history(get.after())))
         .onMessage(QueueActor.GetHealth.class, get -> reply(get.replyTo(), health()))
+        .onMessage(QueueActor.CountHeader.class, count -> reply(count.replyTo(),
+            calls.all((ActorRef<StatusReply<HeaderCounts>> r) -> new QueueActor.CountHeader(count.header(), r))
+                .thenApply(parts -> parts.stream().reduce(HeaderCounts::plus).orElseThrow())))
         .onMessage(QueueActor.ToConsumer.class, this::onToConsumer)
         .onMessage(QueueActor.CollectGarbage.class, gc -> reply(gc.replyTo(),
             calls.all(QueueActor.CollectGarbage::new).thenApply(PartitionedQueue::sumLongs)))
@@ -174,7 +178,7 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
     return command instanceof QueueActor.GetInfo || command instanceof QueueActor.ListConsumers
         || command instanceof QueueActor.Browse || command instanceof QueueActor.GetMessageTrace
         || command instanceof QueueActor.Search || command instanceof QueueActor.GetHistory
-        || command instanceof QueueActor.GetHealth
+        || command instanceof QueueActor.GetHealth || command instanceof QueueActor.CountHeader
         || command instanceof QueueActor.ToConsumer to && (to.command() instanceof ConsumerActor.GetInfo
             || to.command() instanceof ConsumerActor.GetTrace || to.command() instanceof ConsumerActor.GetRef);
   }

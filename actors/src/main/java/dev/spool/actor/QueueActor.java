@@ -3,6 +3,7 @@ package dev.spool.actor;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Created;
+import dev.spool.HeaderCounts;
 import dev.spool.JournalHealth;
 import dev.spool.Message;
 import dev.spool.MessagePage;
@@ -131,6 +132,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** The retained messages {@code query} matches, a bounded scan at a time; moves no cursor. */
   public record Search(MessageQuery query, ActorRef<StatusReply<MessagePage>> replyTo)
       implements Command, Request<MessagePage> {}
+
+  /** How many of the newest retained messages carry each value of {@code header}; moves no cursor. */
+  public record CountHeader(String header, ActorRef<StatusReply<HeaderCounts>> replyTo)
+      implements Command, Request<HeaderCounts> {}
 
   /** The queue's and its consumers' history, the samples taken after {@code after} (epoch ms). */
   public record GetHistory(long after, ActorRef<StatusReply<QueueHistory>> replyTo)
@@ -339,6 +344,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(RemoveInactive.class, this::onRemoveInactive)
         .onMessage(Browse.class, this::onBrowse)
         .onMessage(Search.class, this::onSearch)
+        .onMessage(CountHeader.class, count -> countHeader(count, List.of()))
         .onMessage(GetHistory.class, get -> reply(get.replyTo(), history.history(name, get.after())))
         .onMessage(GetHealth.class, this::onGetHealth)
         .onMessage(ConsumersListed.class, this::onConsumersListed)
@@ -663,6 +669,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     if (loaded.request() instanceof Search search) {
       return search(search, loaded.held());
     }
+    if (loaded.request() instanceof CountHeader count) {
+      return countHeader(count, loaded.held());
+    }
     if (loaded.request() instanceof GetMessageTrace get) {
       return trace(get, loaded.held());
     }
@@ -695,6 +704,15 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       return this;
     }
     search.replyTo().tell(StatusReply.success(reads.search(search.query())));
+    return this;
+  }
+
+  private Behavior<Command> countHeader(CountHeader count, List<Message[]> held) {
+    long[] range = reads.countRange();
+    if (range[0] <= range[1] && awaitsCold(count, range[0], range[1], MessageQuery.MAX_SCAN, held)) {
+      return this;
+    }
+    count.replyTo().tell(StatusReply.success(reads.countHeader(count.header())));
     return this;
   }
 

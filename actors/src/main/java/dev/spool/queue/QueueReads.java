@@ -1,5 +1,6 @@
 package dev.spool.queue;
 
+import dev.spool.HeaderCounts;
 import dev.spool.Message;
 import dev.spool.MessagePage;
 import dev.spool.MessageQuery;
@@ -104,6 +105,34 @@ public final class QueueReads {
     boolean complete = scannedTo >= last;
     return new MessagePage(found, first, last, range[0], scannedTo, complete, complete ? null : scannedTo + 1,
         range[0] > first ? range[0] - 1 : null);
+  }
+
+  /** The sequences a header count looks at: the newest {@link MessageQuery#MAX_SCAN}, {@code [low, high]}. */
+  public long[] countRange() {
+    long last = log.lastSequence();
+    return new long[] {Math.max(log.firstSequence(), last - MessageQuery.MAX_SCAN + 1), last};
+  }
+
+  /** How many of the messages in {@link #countRange} carry each value of {@code header}. */
+  public HeaderCounts countHeader(String header) {
+    long[] range = countRange();
+    java.util.Map<String, Long> values = new java.util.HashMap<>();
+    long without = 0;
+    long scanned = 0;
+    for (long s = range[0]; s <= range[1]; s++) {
+      Message m = log.get(s);
+      if (m == null) {
+        continue;
+      }
+      scanned++;
+      String value = m.headers().get(header);
+      if (value == null) {
+        without++;
+      } else {
+        values.merge(value, 1L, Long::sum);
+      }
+    }
+    return new HeaderCounts(header, values, without, scanned, range[0] <= log.firstSequence());
   }
 
   /**

@@ -36,6 +36,8 @@ final class QueueRoutes extends RouteSupport {
               path("redrive", () -> post(() -> allow(principal, Access.ADMIN,
                   () -> body(Requests.RedriveBody.class, body -> redrive(queue, body))))),
               path("browse", () -> get(() -> allow(principal, Access.viewQueue(queue), () -> messages.search(queue)))),
+              pathPrefix("headers", () -> path(header -> get(() -> allow(principal, Access.viewQueue(queue),
+                  () -> ok(spool.countHeader(queue, header), counts -> counts))))),
               triage.queue(principal, queue),
               pathPrefix("messages", () -> messages.route(principal, queue)),
               pathPrefix("consumers", () -> consumers.route(principal, queue)));

@@ -196,6 +196,14 @@ class TriageRoutesTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> server.get("/api/v1/queues/" + dlq).json().path("stats")
         .path("depth").asLong() == 10);
 
+    JsonNode reasons = server.get("/api/v1/queues/" + dlq + "/headers/x-death-reason").json();
+    assertEquals(10, reasons.path("values").path("rejected").asLong(), reasons.toString());
+    assertTrue(reasons.path("complete").asBoolean());
+    assertEquals(10, server.get("/api/v1/queues/" + dlq + "/headers/x-death-queue").json().path("values").path(source)
+        .asLong());
+    assertEquals(404, server.get("/api/v1/queues/no-such/headers/x-death-reason").status());
+    assertEquals(400, server.get("/api/v1/queues/" + dlq + "/headers/" + "h".repeat(257)).status());
+
     for (String bad : List.of("{\"sequences\":[]}", "{\"sequences\":[0]}", "{\"sequences\":[1],\"from\":1}",
         "{\"sequences\":\"all\"}")) {
       assertEquals(400, server.post("/api/v1/queues/" + dlq + "/redrive", bad).status(), bad);
