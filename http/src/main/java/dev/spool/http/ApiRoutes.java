@@ -53,6 +53,7 @@ final class ApiRoutes extends RouteSupport {
   private final HealthRoutes health;
   private final QueueRoutes queues;
   private final TriageRoutes triage;
+  private final DefinitionRoutes definitions;
   private final OperationRoutes operations;
   private final SpoolMetrics metrics;
   private final String scheme;
@@ -77,6 +78,7 @@ final class ApiRoutes extends RouteSupport {
     MessageRoutes messages = new MessageRoutes(spool, settings, lifecycle);
     ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams, lifecycle);
     this.triage = new TriageRoutes(spool, settings);
+    this.definitions = new DefinitionRoutes(spool, settings);
     this.queues = new QueueRoutes(spool, settings, messages, consumers, triage);
     this.operations = new OperationRoutes(spool, settings, streams);
   }
@@ -116,7 +118,8 @@ final class ApiRoutes extends RouteSupport {
         path(PathMatchers.segment("events").slash("ticket"), () -> post(() -> allow(principal, Access.VIEW,
             () -> complete(json(StatusCodes.OK,
                 new Views.TicketView(tickets.issue(principal), EventTickets.LIFETIME.toMillis())))))),
-        queues.route(principal), triage.overview(principal), operations.route(principal));
+        queues.route(principal), triage.overview(principal), definitions.route(principal),
+        operations.route(principal));
   }
 
   /** Pekko's request timeout (longer than any ask and long-poll) answered in the error shape. */
