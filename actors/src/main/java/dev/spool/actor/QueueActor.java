@@ -395,7 +395,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
         counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), retention.expired(),
         counters.dropped.sum() + retention.evicted(), counters.deadLettered.sum(), consumers.size(),
-        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages()), member);
+        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages(), refused), member);
   }
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {
@@ -562,7 +562,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       if (listed.failure() != null) {
         history.abandon(); // a consumer did not answer in time: the next tick samples again
       } else {
-        history.record(now, info().stats(), refused, listed.consumers());
+        history.record(now, info().stats(), listed.consumers());
       }
       return this;
     }

@@ -8,15 +8,19 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -83,12 +87,16 @@ final class ApiRoutes extends RouteSupport {
     this.operations = new OperationRoutes(spool, settings, streams);
   }
 
+  /** Prometheus' text exposition format, version 0.0.4, as scrapers expect it named. */
+  private static final ContentType.WithCharset PROMETHEUS_TEXT = MediaTypes.customWithOpenCharset("text", "plain",
+      Map.of("version", "0.0.4"), true).toContentType(HttpCharsets.UTF_8);
+
   Route route() {
     Route service = concat(
         health.route(),
         path("metrics", () -> get(() -> authenticated(principal -> allow(principal, Access.VIEW,
             () -> completeWithFuture(metrics.scrape().thenApply(text -> HttpResponse.create()
-                .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, text)))))))),
+                .withEntity(HttpEntities.create(PROMETHEUS_TEXT, text)))))))),
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(
             path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))),
@@ -177,15 +185,17 @@ final class ApiRoutes extends RouteSupport {
     return settings.allowedOrigins().stream().anyMatch(a -> a.toLowerCase(Locale.ROOT).equals(o));
   }
 
+  /** Times every request for the latency histogram per route, and logs it at DEBUG (never the query string). */
   private Route logged(Supplier<Route> inner) {
     return extractRequest(request -> {
-      if (!access.isDebugEnabled()) {
-        return inner.get();
-      }
       long start = System.nanoTime();
       return mapResponse(response -> {
-        access.debug("{} {} {} {}ms", request.method().value(), request.getUri().path(), response.status().intValue(),
-            (System.nanoTime() - start) / 1_000_000);
+        long took = System.nanoTime() - start;
+        metrics.requestServed(request.method().value(), request.getUri().path(), response.status().intValue(), took);
+        if (access.isDebugEnabled()) {
+          access.debug("{} {} {} {}ms", request.method().value(), request.getUri().path(), response.status().intValue(),
+              took / 1_000_000);
+        }
         return response;
       }, inner);
     });
