@@ -12,6 +12,7 @@ import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
 import dev.spool.Spool;
 import dev.spool.SpoolHealth;
+import dev.spool.durable.JournalTimings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -54,6 +55,8 @@ final class SpoolMetrics implements AutoCloseable {
       DiskStats disk) {}
 
   private final Spool spool;
+  /** Stops listening to the journal's timings. */
+  private final Runnable stopTimings;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, List<Meter>> queueMeters = new HashMap<>();
@@ -97,6 +100,24 @@ final class SpoolMetrics implements AutoCloseable {
     diskGauge("spool.disk.free.bytes", "Usable bytes on the embedded journal's file system, -1 if not measured",
         d -> d.freeBytes());
     diskGauge("spool.disk.free.limit.bytes", "The disk free limit, 0 for no disk alarm", d -> d.limitBytes());
+    Timer writes = Timer.builder("spool.journal.write").description("Journal writes of durable queues, from sending"
+        + " to the journal's answer").publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofNanos(50_000))
+        .maximumExpectedValue(java.time.Duration.ofSeconds(60)).register(registry);
+    Timer recoveries = Timer.builder("spool.journal.recovery").description("Durable queues read back from their"
+        + " journal at start").publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofMillis(1))
+        .maximumExpectedValue(java.time.Duration.ofMinutes(30)).register(registry);
+    // Per write, not per queue: a histogram per queue would multiply its buckets by the queue count.
+    this.stopTimings = JournalTimings.get(spool.system()).listen(new JournalTimings.Listener() {
+      @Override
+      public void written(String queue, long nanos) {
+        writes.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
+
+      @Override
+      public void recovered(String queue, long nanos) {
+        recoveries.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+      }
+    });
     Gauge.builder("spool.build.info", () -> 1).description("The running Spool's version, as a label")
         .tags("version", Spool.version(), "java", System.getProperty("java.version")).register(registry);
   }
@@ -327,6 +348,7 @@ final class SpoolMetrics implements AutoCloseable {
 
   @Override
   public void close() {
+    stopTimings.run();
     gcMetrics.close();
     registry.close();
   }

@@ -33,7 +33,13 @@ class MetricsTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    // Pekko's in-memory test journal: durable queues' writes are timed without a database.
+    server = TestServer.start(TestServer.tokens()
+        .withFallback(com.typesafe.config.ConfigFactory.parseString(
+            "spool.persistence.journal-plugin = \"pekko.persistence.testkit.journal\"\n"
+                + "spool.persistence.snapshot-plugin = \"pekko.persistence.testkit.snapshotstore.pluginid\""))
+        .withFallback(org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin.config())
+        .withFallback(org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin.config()));
   }
 
   @AfterAll
@@ -90,11 +96,24 @@ class MetricsTest {
     assertEquals(1, value(text, "spool_publish_refused_total{reason=\"forbidden\"}"));
     assertEquals(1, value(text, "spool_publish_refused_total{reason=\"unauthorized\"}"));
     assertTrue(text.contains("spool_build_info{java=\""), text);
+    assertTrue(text.contains("spool_journal_recovery_seconds_count"), text);
     assertFalse(text.contains("_rate{"), "no gauges of rates: PromQL's rate() over the counters is the convention");
     assertTrue(value(text, "spool_http_server_requests_seconds_count{method=\"POST\","
         + "route=\"/api/v1/queues/{queue}/messages\",status=\"201\"}") >= 3);
     assertTrue(text.contains("spool_http_server_requests_seconds_bucket{method=\"POST\","
         + "route=\"/api/v1/queues/{queue}/messages\",status=\"429\",le=\""), "a latency histogram per route");
+  }
+
+  @Test
+  void journalWritesOfDurableQueuesAreTimed() {
+    assertEquals(201, server.put("/api/v1/queues/timed", "{\"durability\":\"persistent\"}").status());
+    for (int i = 0; i < 5; i++) {
+      assertEquals(201, server.post("/api/v1/queues/timed/messages", "{\"payload\":\"" + "x".repeat(1024) + "\"}")
+          .status());
+    }
+    String text = scrape();
+    assertTrue(value(text, "spool_journal_write_seconds_count") >= 5, "each publish waited for a journal write");
+    assertTrue(text.contains("spool_journal_write_seconds_bucket{le=\""), "a latency histogram");
   }
 
   @Test
