@@ -5,6 +5,8 @@ package dev.spool;
  * at first. A queue's status is the worst of its own and its consumers'.
  */
 public enum HealthStatus {
+  /** Its journal cannot write: publishes and changes are refused until it can. */
+  UNAVAILABLE("unavailable"),
   /** Messages wait and nothing has been acknowledged for {@code spool.health.stuck-after}. */
   STUCK("stuck"),
   /** A handler's circuit breaker is open: deliveries wait until it lets a call through. */

@@ -59,9 +59,11 @@ public record QueueHistory(String queue, long intervalMs, long retainMs, List<Sa
    * @param nacked negative acknowledgements
    * @param deadLettered messages it sent to the dead-letter queue
    * @param errors handler calls that failed or timed out
+   * @param dropped messages dropped before it acknowledged them (overflow, eviction)
+   * @param expired messages that expired before it acknowledged them
    */
   public record ConsumerSample(long at, long lag, long lagAgeMs, int inFlight, double deliverRate, double ackRate,
-      long nacked, long deadLettered, long errors) {}
+      long nacked, long deadLettered, long errors, long dropped, long expired) {}
 
   /** The samples taken after {@code at} (epoch ms): what a client that has the rest asks for. */
   public QueueHistory after(long at) {

@@ -417,20 +417,29 @@ public final class Spool {
     return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.GetHistory(after, r)));
   }
 
-  /** How {@code queue} and its consumers are doing, with the reason in words, and which queues dead-letter to it. */
+  /**
+   * How {@code queue} and its consumers are doing, with the reason in words (a journal that cannot
+   * write makes it {@code unavailable}), and which queues dead-letter to it.
+   */
   public CompletionStage<QueueHealth> queueHealth(String queue) {
     CompletableFuture<QueueHealth> health = this.<QueueHealth>ask(
         r -> new QueueManager.ToQueue(queue, new QueueActor.GetHealth(r))).toCompletableFuture();
-    return health.thenCombine(listQueues(), (h, queues) -> h.withDeadLetterFor(deadLetterSources(queue, queues)));
+    CompletableFuture<List<QueueInfo>> queues = listQueues().toCompletableFuture();
+    CompletableFuture<JournalHealth> journal = health().toCompletableFuture();
+    return CompletableFuture.allOf(health, queues, journal).thenApply(done -> dev.spool.queue.HealthJudge.withJournal(
+        health.getNow(null).withDeadLetterFor(deadLetterSources(queue, queues.getNow(List.of()))),
+        journal.getNow(JournalHealth.HEALTHY)));
   }
 
   /**
-   * Every queue's health, and the alarms raised now: memory and disk pressure, and the queues that
-   * refused, dropped or expired messages recently. A queue that does not answer is left out.
+   * Every queue's health, and the alarms raised now: memory and disk pressure, journals that cannot
+   * write, and the queues that refused, dropped or expired messages recently. A queue that does not
+   * answer is left out.
    */
   public CompletionStage<SpoolHealth> healthOverview() {
     CompletableFuture<MemoryStats> memory = memoryStats().toCompletableFuture();
     CompletableFuture<DiskStats> disk = diskStats().toCompletableFuture();
+    CompletableFuture<JournalHealth> journal = health().toCompletableFuture();
     return listQueues().thenCompose(queues -> {
       List<CompletableFuture<QueueHealth>> each = queues.stream().map(q -> this.<QueueHealth>ask(
               r -> new QueueManager.ToQueue(q.name(), new QueueActor.GetHealth(r))).toCompletableFuture()
@@ -439,12 +448,15 @@ public final class Spool {
       List<CompletableFuture<?>> all = new ArrayList<>(each);
       all.add(memory);
       all.add(disk);
+      all.add(journal);
       // Every future is complete once allOf is: getNow reads them without waiting.
       return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenApply(done -> {
+        JournalHealth journals = journal.getNow(JournalHealth.HEALTHY);
         List<QueueHealth> healths = each.stream().map(h -> h.getNow(null)).filter(h -> h != null)
+            .map(h -> dev.spool.queue.HealthJudge.withJournal(h, journals))
             .sorted(java.util.Comparator.comparing(QueueHealth::queue)).toList();
-        return new SpoolHealth(dev.spool.queue.HealthJudge.alarms(memory.getNow(null), disk.getNow(null), healths),
-            healths);
+        return new SpoolHealth(dev.spool.queue.HealthJudge.alarms(memory.getNow(null), disk.getNow(null), journals,
+            healths), healths);
       });
     });
   }

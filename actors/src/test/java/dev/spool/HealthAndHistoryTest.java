@@ -104,8 +104,8 @@ class HealthAndHistoryTest {
 
     QueueHealth h = result(spool.queueHealth(q));
     assertEquals(HealthStatus.STUCK, consumer(h, "idle").status());
-    assertTrue(consumer(h, "idle").reason().startsWith("50 messages waiting and nothing acknowledged for 30 s: nothing"
-        + " is reading"), consumer(h, "idle").reason());
+    assertEquals("50 messages waiting and nothing acknowledged for 40 s: nothing is reading (no subscriber attached,"
+        + " last activity 40 s ago)", consumer(h, "idle").reason());
     assertEquals(HealthStatus.STUCK, consumer(h, "nacker").status());
     assertTrue(consumer(h, "nacker").reason().contains("it reads, but every delivery fails ("),
         consumer(h, "nacker").reason());
@@ -159,7 +159,7 @@ class HealthAndHistoryTest {
     QueueHealth rq = all.queues().stream().filter(x -> x.queue().equals(refusing)).findFirst().orElseThrow();
     assertEquals(7, rq.recent().refused());
     assertTrue(all.alarms().contains(new SpoolHealth.Alarm("refused", "warning", refusing,
-        "7 publishes to " + refusing + " refused in the last 5 min (QueueFull)")), all.alarms().toString());
+        "7 messages published to " + refusing + " refused in the last 5 min (QueueFull)")), all.alarms().toString());
     assertTrue(all.alarms().stream().anyMatch(a -> a.kind().equals("dropped") && dropping.equals(a.queue())));
 
     QueueHealth s = result(spool.queueHealth(source));

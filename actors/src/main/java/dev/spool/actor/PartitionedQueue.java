@@ -476,9 +476,11 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
         .thenApply(infos -> partitions.info(queueSettings, infos)).toCompletableFuture();
     CompletableFuture<List<ConsumerInfo>> consumers = calls.all(QueueActor.ListConsumers::new)
         .thenApply(partitions::consumers).toCompletableFuture();
-    CompletableFuture<QueueHistory> history = history(0).toCompletableFuture();
+    long now = settings.clock().millis();
+    CompletableFuture<QueueHistory> history = history(now - HealthJudge.window(settings.janitor().health(),
+        settings.janitor().history().interval().toMillis())).toCompletableFuture();
     return CompletableFuture.allOf(info, consumers, history).thenApply(done -> HealthJudge.judge(info.join(),
-        consumers.join(), history.join(), settings.clock().millis(), settings.janitor().health()));
+        consumers.join(), history.join(), now, settings.janitor().health()));
   }
 
   private <T> Behavior<QueueActor.Command> reply(ActorRef<StatusReply<T>> replyTo, CompletionStage<T> result) {

@@ -574,8 +574,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     if (listed.failure() != null) {
       listed.health().replyTo().tell(StatusReply.error(listed.failure()));
     } else {
+      // Only the samples a judgement reads: the whole ring would be copied for nothing.
+      long window = HealthJudge.window(settings.janitor().health(), settings.janitor().history().interval().toMillis());
       listed.health().replyTo().tell(StatusReply.success(HealthJudge.judge(info(), listed.consumers(),
-          history.history(name, 0), now, settings.janitor().health())));
+          history.history(name, now - window), now, settings.janitor().health())));
     }
     return this;
   }

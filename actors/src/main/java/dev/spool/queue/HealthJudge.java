@@ -1,12 +1,14 @@
 package dev.spool.queue;
 
+import dev.spool.AckMode;
 import dev.spool.BreakerState;
 import dev.spool.ConsumerInfo;
 import dev.spool.DeliveryState;
+import dev.spool.DiskStats;
 import dev.spool.HealthStatus;
+import dev.spool.JournalHealth;
 import dev.spool.LagTrend;
 import dev.spool.MemoryStats;
-import dev.spool.DiskStats;
 import dev.spool.QueueHealth;
 import dev.spool.QueueHistory;
 import dev.spool.QueueInfo;
@@ -15,8 +17,11 @@ import dev.spool.SpoolHealth;
 import dev.spool.SpoolSettings;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /**
  * Judges how a queue and its consumers are doing, from their figures now and their history, and
@@ -24,13 +29,16 @@ import java.util.Locale;
  * always give the same judgement.
  *
  * <p>A consumer is, in this order: {@code paused} when an operator paused it (deliberate, so never
- * "stuck"); {@code breaker-open}; {@code stuck} when messages wait and it acknowledged nothing for
- * {@code stuckAfter} (its history must reach back that far, or its last activity must be that old);
- * {@code dead-lettering} when it dead-lettered messages in the recent window; {@code lagging} when its
- * oldest unacknowledged message is older than {@code laggingAfter}; otherwise {@code ok}. A queue is
- * {@code full} when within a tenth of its length or byte limit, or when it refused or dropped
- * publishes recently, and {@code dead-lettering} when it dead-lettered recently; its status is the
- * worst of its own and its consumers'.
+ * "stuck"); {@code breaker-open}; {@code stuck} when messages wait, the oldest for
+ * {@code stuckAfter}, and it made no progress for that long (acknowledged nothing; a consumer
+ * without acknowledgements, {@code ackMode none}, took nothing), judged from its history when
+ * that reaches back far enough, else from its last activity; {@code dead-lettering} when it
+ * dead-lettered messages in the recent window; {@code lagging} when messages were dropped or
+ * expired before it acknowledged them recently, or its oldest unacknowledged message is older than
+ * {@code laggingAfter}; otherwise {@code ok}. A queue is {@code unavailable} while its journal
+ * cannot write, {@code full} when within a tenth of its length or byte limit or when it refused or
+ * dropped publishes recently, and {@code dead-lettering} when it dead-lettered recently; its status
+ * is the worst of its own and its consumers', and its reason names every one that is not ok.
  */
 public final class HealthJudge {
 
@@ -39,49 +47,84 @@ public final class HealthJudge {
 
   private HealthJudge() {}
 
+  /** How far back a judgement reads history: the longest of its windows, and one interval more. */
+  public static long window(SpoolSettings.Health settings, long intervalMs) {
+    return Math.max(Math.max(settings.stuckAfter().toMillis(), settings.recent().toMillis()), TREND_MS) + intervalMs;
+  }
+
   /** The health of the queue {@code info} with {@code consumers}, given its {@code history}, at {@code now} (epoch ms). */
   public static QueueHealth judge(QueueInfo info, List<ConsumerInfo> consumers, QueueHistory history, long now,
       SpoolSettings.Health settings) {
     QueueHealth.Recent recent = recent(history, now, settings.recent().toMillis());
+    Map<String, List<QueueHistory.ConsumerSample>> samples = new HashMap<>();
+    history.consumers().forEach(c -> samples.put(c.consumer(), c.samples()));
     List<QueueHealth.ConsumerHealth> judged = new ArrayList<>(consumers.size());
-    HealthStatus worst = HealthStatus.OK;
-    String why = null;
     long maxLag = -1;
     LagTrend trend = LagTrend.STEADY;
     for (ConsumerInfo c : consumers) {
-      List<QueueHistory.ConsumerSample> samples = samplesOf(history, c.name());
-      QueueHealth.ConsumerHealth h = consumer(c, samples, now, settings);
+      QueueHealth.ConsumerHealth h = consumer(c, samples.getOrDefault(c.name(), List.of()), history.intervalMs(), now,
+          settings);
       judged.add(h);
-      if (h.status().worseThan(worst)) {
-        worst = h.status();
-        why = "consumer " + c.name() + ": " + h.reason();
-      }
       if (c.lag() > maxLag) {
         maxLag = c.lag();
         trend = h.lagTrend();
       }
     }
-    String own = full(info, recent);
-    if (own != null && HealthStatus.FULL.worseThan(worst)) {
-      worst = HealthStatus.FULL;
-      why = own;
-    } else if (recent.deadLettered() > 0 && HealthStatus.DEAD_LETTERING.worseThan(worst)) {
-      worst = HealthStatus.DEAD_LETTERING;
-      why = count(recent.deadLettered(), "message") + " dead-lettered in the last " + duration(recent.windowMs())
-          + deadLetterTarget(info.settings());
+    List<Finding> findings = new ArrayList<>();
+    String full = full(info, recent);
+    if (full != null) {
+      findings.add(new Finding(HealthStatus.FULL, full));
     }
-    if (why == null) {
-      why = consumers.isEmpty() ? "no consumers; " + count(info.stats().depth(), "message") + " retained"
-          : "every consumer is keeping up";
+    if (recent.deadLettered() > 0) {
+      findings.add(new Finding(HealthStatus.DEAD_LETTERING, count(recent.deadLettered(), "message")
+          + " dead-lettered in the last " + duration(recent.windowMs()) + deadLetterTarget(info.settings())));
     }
-    return new QueueHealth(info.name(), worst, why, trend, List.of(), recent, judged);
+    for (QueueHealth.ConsumerHealth h : judged) {
+      if (h.status() != HealthStatus.OK) {
+        findings.add(new Finding(h.status(), "consumer " + h.consumer() + ": " + h.reason()));
+      }
+    }
+    if (findings.isEmpty()) {
+      return new QueueHealth(info.name(), HealthStatus.OK, okReason(info, consumers, history, now, recent), trend,
+          List.of(), recent, judged);
+    }
+    // Worst first; the first finding of a status keeps its place (the queue's own before its consumers').
+    findings.sort((a, b) -> Integer.compare(a.status().ordinal(), b.status().ordinal()));
+    StringBuilder reason = new StringBuilder(findings.get(0).reason());
+    if (findings.size() > 1) {
+      reason.append(" (also: ");
+      for (int i = 1; i < findings.size(); i++) {
+        Finding f = findings.get(i);
+        reason.append(i > 1 ? "; " : "").append(f.status().wireName()).append(", ").append(f.reason());
+      }
+      reason.append(')');
+    }
+    return new QueueHealth(info.name(), findings.get(0).status(), reason.toString(), trend, List.of(), recent, judged);
   }
 
-  /** One consumer's health, from its figures now and its samples (oldest first). */
-  static QueueHealth.ConsumerHealth consumer(ConsumerInfo c, List<QueueHistory.ConsumerSample> samples, long now,
-      SpoolSettings.Health settings) {
+  private record Finding(HealthStatus status, String reason) {}
+
+  private static String okReason(QueueInfo info, List<ConsumerInfo> consumers, QueueHistory history, long now,
+      QueueHealth.Recent recent) {
+    if (!consumers.isEmpty()) {
+      return "every consumer is keeping up";
+    }
+    long arrived = 0;
+    for (QueueHistory.Sample s : history.samples()) {
+      if (s.at() > now - recent.windowMs()) {
+        arrived += Math.round(s.publishRate() * history.intervalMs() / 1000.0);
+      }
+    }
+    return "no consumers; " + count(info.stats().depth(), "message") + " retained"
+        + (arrived > 0 ? ", about " + count(arrived, "message") + " arrived in the last " + duration(recent.windowMs())
+            : "");
+  }
+
+  /** One consumer's health, from its figures now and its samples (oldest first, {@code intervalMs} apart). */
+  static QueueHealth.ConsumerHealth consumer(ConsumerInfo c, List<QueueHistory.ConsumerSample> samples,
+      long intervalMs, long now, SpoolSettings.Health settings) {
     LagTrend trend = trend(c.lag(), samples, now);
-    String waiting = count(c.lag(), "message") + " waiting";
+    String waiting = waiting(c);
     if (c.paused()) {
       return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.PAUSED, "paused by an operator; " + waiting,
           trend);
@@ -93,46 +136,80 @@ public final class HealthJudge {
     }
     long stuckMs = settings.stuckAfter().toMillis();
     long recentMs = settings.recent().toMillis();
-    if (c.lag() > 0 && c.lagAgeMs() >= stuckMs && acknowledgedNothing(c, samples, now, stuckMs)) {
-      return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.STUCK, stuckReason(c, samples, now, stuckMs),
-          trend);
+    boolean acknowledging = c.settings().ackMode() != AckMode.NONE;
+    Stall stall = stall(c, samples, now, acknowledging);
+    if (c.lag() > 0 && c.lagAgeMs() >= stuckMs && stall.forMs() >= stuckMs) {
+      return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.STUCK,
+          stuckReason(c, samples, intervalMs, now, stall, acknowledging), trend);
     }
     long deadLettered = sum(samples, now, recentMs, QueueHistory.ConsumerSample::deadLettered);
     if (deadLettered > 0) {
       return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.DEAD_LETTERING, count(deadLettered, "message")
           + " dead-lettered in the last " + duration(recentMs) + "; " + waiting, trend);
     }
+    long dropped = sum(samples, now, recentMs, QueueHistory.ConsumerSample::dropped);
+    long expired = sum(samples, now, recentMs, QueueHistory.ConsumerSample::expired);
+    if (dropped + expired > 0) {
+      List<String> lost = new ArrayList<>();
+      if (dropped > 0) {
+        lost.add(count(dropped, "message") + " dropped");
+      }
+      if (expired > 0) {
+        lost.add(count(expired, "message") + " expired");
+      }
+      return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.LAGGING, String.join(" and ", lost)
+          + " before it acknowledged them in the last " + duration(recentMs) + "; " + waiting, trend);
+    }
     if (c.lag() > 0 && c.lagAgeMs() >= settings.laggingAfter().toMillis()) {
-      return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.LAGGING, waiting + ", the oldest for "
-          + duration(c.lagAgeMs()) + (trend == LagTrend.STEADY ? "" : "; lag " + trend.wireName()), trend);
+      return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.LAGGING, waiting + ", the oldest unacknowledged"
+          + " for " + duration(c.lagAgeMs()) + (trend == LagTrend.STEADY ? "" : "; lag " + trend.wireName()), trend);
     }
     return new QueueHealth.ConsumerHealth(c.name(), HealthStatus.OK, okReason(c), trend);
   }
 
   /**
-   * Whether {@code c} acknowledged nothing for {@code stuckMs}: its samples cover that long and none
-   * has an acknowledgement, or (without that much history, as after a restart) nothing at all
-   * happened for that long.
+   * How long {@code c} made no progress (acknowledged nothing, or without acknowledgements took
+   * nothing): since its last sample with progress; as long as its history reaches when there is
+   * none ({@code atLeast}); without history far enough back, since its last activity.
    */
-  private static boolean acknowledgedNothing(ConsumerInfo c, List<QueueHistory.ConsumerSample> samples, long now,
-      long stuckMs) {
-    boolean covered = !samples.isEmpty() && samples.get(0).at() <= now - stuckMs;
-    if (covered) {
-      for (QueueHistory.ConsumerSample s : samples) {
-        if (s.at() > now - stuckMs && s.ackRate() > 0) {
-          return false;
-        }
+  private record Stall(long forMs, boolean atLeast) {}
+
+  private static Stall stall(ConsumerInfo c, List<QueueHistory.ConsumerSample> samples, long now,
+      boolean acknowledging) {
+    for (int i = samples.size() - 1; i >= 0; i--) {
+      QueueHistory.ConsumerSample s = samples.get(i);
+      if (acknowledging ? s.ackRate() > 0 : s.deliverRate() > 0) {
+        return new Stall(now - s.at(), false);
       }
-      return true;
     }
-    return now - c.lastActivity().toEpochMilli() >= stuckMs;
+    long idle = now - c.lastActivity().toEpochMilli();
+    if (samples.isEmpty()) {
+      return new Stall(idle, false);
+    }
+    // No progress in any sample: at least as long as they reach back, or its idle time if that is longer.
+    long covered = now - samples.get(0).at();
+    return idle >= covered ? new Stall(idle, false) : new Stall(covered, true);
   }
 
-  private static String stuckReason(ConsumerInfo c, List<QueueHistory.ConsumerSample> samples, long now,
-      long stuckMs) {
-    String waiting = count(c.lag(), "message") + " waiting and nothing acknowledged for " + duration(stuckMs);
-    long nacked = sum(samples, now, stuckMs, QueueHistory.ConsumerSample::nacked);
-    long errors = sum(samples, now, stuckMs, QueueHistory.ConsumerSample::errors);
+  /** What waits for {@code c}: messages not delivered yet, and deliveries not acknowledged. */
+  private static String waiting(ConsumerInfo c) {
+    long undelivered = Math.max(0, c.lastSequence() - c.cursor() + 1);
+    if (undelivered > 0) {
+      return count(undelivered, "message") + " waiting" + (c.inFlight() > 0 ? ", " + c.inFlight() + " in flight" : "");
+    }
+    if (c.inFlight() > 0) {
+      return count(c.inFlight(), "delivery", "deliveries") + " in flight, not acknowledged";
+    }
+    return count(c.lag(), "message") + " not acknowledged";
+  }
+
+  private static String stuckReason(ConsumerInfo c, List<QueueHistory.ConsumerSample> samples, long intervalMs,
+      long now, Stall stall, boolean acknowledging) {
+    String head = waiting(c) + " and nothing " + (acknowledging ? "acknowledged" : "taken") + " for "
+        + (stall.atLeast() ? "at least " : "") + duration(stall.forMs());
+    long window = Math.max(stall.forMs(), 1);
+    long nacked = sum(samples, now, window, QueueHistory.ConsumerSample::nacked);
+    long errors = sum(samples, now, window, QueueHistory.ConsumerSample::errors);
     if (nacked > 0 || errors > 0) {
       List<String> failed = new ArrayList<>();
       if (nacked > 0) {
@@ -141,26 +218,36 @@ public final class HealthJudge {
       if (errors > 0) {
         failed.add(count(errors, "handler error"));
       }
-      return waiting + ": it reads, but every delivery fails (" + String.join(", ", failed) + " in that time)";
+      return head + ": it reads, but every delivery fails (" + String.join(", ", failed) + " in that time)";
+    }
+    long delivered = 0;
+    for (QueueHistory.ConsumerSample s : samples) {
+      if (s.at() > now - window) {
+        delivered += Math.round(s.deliverRate() * intervalMs / 1000.0);
+      }
+    }
+    if (acknowledging && (delivered > 0 || c.inFlight() > 0) && c.deliveryState() != DeliveryState.CREDIT_EXHAUSTED) {
+      return head + ": it reads (" + count(delivered, "delivery", "deliveries") + " in that time, " + c.inFlight()
+          + " in flight) but acknowledges none";
     }
     return switch (c.deliveryState()) {
-      case NO_SUBSCRIBERS -> waiting + ": nothing is reading (no subscriber attached, last activity "
+      case NO_SUBSCRIBERS -> head + ": nothing is reading (no subscriber attached, last activity "
           + duration(now - c.lastActivity().toEpochMilli()) + " ago)";
-      case CREDIT_EXHAUSTED -> waiting + ": prefetch is used up by " + count(c.inFlight(), "delivery", "deliveries")
+      case CREDIT_EXHAUSTED -> head + ": prefetch is used up by " + count(c.inFlight(), "delivery", "deliveries")
           + " not acknowledged (each is delivered again after the ack timeout of "
           + duration(c.settings().ackTimeout() == null ? 0 : c.settings().ackTimeout().toMillis()) + ")";
-      case BACKOFF -> waiting + ": only redeliveries waiting out their backoff remain";
-      default -> waiting + " (" + c.deliveryState().wireName() + ", " + c.inFlight() + " in flight)";
+      case BACKOFF -> head + ": only redeliveries waiting out their backoff remain";
+      default -> head + " (" + c.deliveryState().wireName() + ")";
     };
   }
 
   private static String okReason(ConsumerInfo c) {
     return switch (c.deliveryState()) {
       case CAUGHT_UP -> c.inFlight() == 0 ? "caught up" : "caught up, " + c.inFlight() + " in flight";
-      case DELIVERING -> "delivering; " + count(c.lag(), "message") + " waiting";
+      case DELIVERING -> "delivering; " + waiting(c);
       case NO_SUBSCRIBERS -> c.lag() == 0 ? "caught up; no subscriber attached"
-          : count(c.lag(), "message") + " waiting; read recently, none attached now";
-      case CREDIT_EXHAUSTED -> "prefetch in use; " + count(c.lag(), "message") + " waiting";
+          : waiting(c) + "; read recently, none attached now";
+      case CREDIT_EXHAUSTED -> "prefetch in use; " + waiting(c);
       case BACKOFF -> "redeliveries waiting out their backoff";
       default -> c.deliveryState().wireName();
     };
@@ -176,8 +263,11 @@ public final class HealthJudge {
     if (s.maxBytes() > 0 && info.stats().bytes() * 10 >= s.maxBytes() * 9) {
       why.add(info.stats().bytes() + " of at most " + s.maxBytes() + " bytes retained");
     }
+    boolean ownLimits = !why.isEmpty();
     if (recent.refused() > 0) {
-      why.add(count(recent.refused(), "publish", "publishes") + " refused in the last " + duration(recent.windowMs()));
+      why.add(count(recent.refused(), "message") + " refused in the last " + duration(recent.windowMs())
+          + (ownLimits ? "" : " while the queue was within its own limits: the memory threshold or a low disk refused"
+              + " them"));
     }
     if (recent.dropped() > 0) {
       why.add(count(recent.dropped(), "message") + " dropped in the last " + duration(recent.windowMs()));
@@ -189,24 +279,31 @@ public final class HealthJudge {
     return s.deadLetter() == null ? "" : " to " + s.deadLetter().queue();
   }
 
-  /** Where {@code lag} went since about a minute ago: a move of at least 2 and 5 % counts. */
+  /**
+   * Where {@code lag} went since about a minute ago, against the mean of the samples then (a single
+   * sample jitters): a move of at least 10 messages and 1 % counts.
+   */
   static LagTrend trend(long lag, List<QueueHistory.ConsumerSample> samples, long now) {
-    QueueHistory.ConsumerSample then = null;
-    for (QueueHistory.ConsumerSample s : samples) {
-      if (s.at() <= now - TREND_MS) {
-        then = s;
-      } else {
-        if (then == null) {
-          then = s; // less than a minute of history: compare with the oldest sample
-        }
-        break;
-      }
-    }
-    if (then == null) {
+    if (samples.isEmpty()) {
       return LagTrend.STEADY;
     }
-    long delta = lag - then.lag();
-    long threshold = Math.max(2, then.lag() / 20);
+    // The samples of the oldest third of the last minute (the oldest sample, with less history).
+    long from = Math.max(samples.get(0).at(), now - TREND_MS);
+    long to = from + Math.max(1, (now - from) / 3);
+    long sum = 0;
+    int n = 0;
+    for (QueueHistory.ConsumerSample s : samples) {
+      if (s.at() >= from && s.at() <= to) {
+        sum += s.lag();
+        n++;
+      }
+    }
+    if (n == 0) {
+      return LagTrend.STEADY;
+    }
+    double then = (double) sum / n;
+    double delta = lag - then;
+    double threshold = Math.max(10, then / 100);
     return delta >= threshold ? LagTrend.RISING : delta <= -threshold ? LagTrend.FALLING : LagTrend.STEADY;
   }
 
@@ -228,26 +325,52 @@ public final class HealthJudge {
   }
 
   /**
-   * The alarms over every queue: memory and disk pressure (critical: publishes are refused), and each
-   * queue that refused, dropped or expired messages recently (warning).
+   * {@code health} as the journal sees it too: a queue whose journal cannot write refuses publishes
+   * and is {@code unavailable}, whatever else is true of it.
    */
-  public static List<SpoolHealth.Alarm> alarms(MemoryStats memory, DiskStats disk, List<QueueHealth> queues) {
+  public static QueueHealth withJournal(QueueHealth health, JournalHealth journal) {
+    for (JournalHealth.Problem p : journal.problems()) {
+      if (health.queue().equals(p.queue())) {
+        String reason = "its journal cannot write (" + p.state().wireName() + (p.detail() == null ? "" : ": " + p.detail())
+            + "): publishes and changes are refused until it can";
+        return new QueueHealth(health.queue(), HealthStatus.UNAVAILABLE, reason
+            + (health.status() == HealthStatus.OK ? "" : " (also: " + health.status().wireName() + ", "
+                + health.reason() + ")"), health.lagTrend(), health.deadLetterFor(), health.recent(),
+            health.consumers());
+      }
+    }
+    return health;
+  }
+
+  /**
+   * The alarms over every queue: memory and disk pressure and journals that cannot write
+   * (critical: publishes are refused), and each queue that refused, dropped or expired messages
+   * recently (warning).
+   */
+  public static List<SpoolHealth.Alarm> alarms(MemoryStats memory, DiskStats disk, JournalHealth journal,
+      List<QueueHealth> queues) {
     List<SpoolHealth.Alarm> alarms = new ArrayList<>();
     if (memory.underPressure()) {
-      alarms.add(new SpoolHealth.Alarm("memory", "critical", null, "memory pressure: " + memory.totalBytes()
-          + " bytes retained, threshold " + memory.thresholdBytes() + "; overflow policies apply and publishes"
+      alarms.add(new SpoolHealth.Alarm("memory", "critical", null, "memory pressure: " + bytes(memory.totalBytes())
+          + " retained, threshold " + bytes(memory.thresholdBytes()) + "; overflow policies apply and publishes"
           + " that do not fit are refused"));
     }
     if (disk.low()) {
-      alarms.add(new SpoolHealth.Alarm("disk", "critical", null, "disk space low: " + disk.freeBytes()
-          + " bytes free, limit " + disk.limitBytes() + "; publishes to persistent queues are refused"));
+      alarms.add(new SpoolHealth.Alarm("disk", "critical", null, "disk space low: " + bytes(disk.freeBytes())
+          + " free, limit " + bytes(disk.limitBytes()) + "; publishes to persistent queues are refused"));
+    }
+    for (JournalHealth.Problem p : journal.problems()) {
+      alarms.add(new SpoolHealth.Alarm("journal", "critical", p.queue(), (p.queue() == null ? "the registry's"
+          : p.queue() + "'s") + " journal cannot write (" + p.state().wireName()
+          + (p.detail() == null ? "" : ": " + p.detail())
+          + "); its publishes and changes are refused until it can"));
     }
     for (QueueHealth q : queues) {
       QueueHealth.Recent r = q.recent();
       String window = " in the last " + duration(r.windowMs());
       if (r.refused() > 0) {
-        alarms.add(new SpoolHealth.Alarm("refused", "warning", q.queue(), count(r.refused(), "publish", "publishes")
-            + " to " + q.queue() + " refused" + window + " (QueueFull)"));
+        alarms.add(new SpoolHealth.Alarm("refused", "warning", q.queue(), count(r.refused(), "message")
+            + " published to " + q.queue() + " refused" + window + " (QueueFull)"));
       }
       if (r.dropped() > 0) {
         alarms.add(new SpoolHealth.Alarm("dropped", "warning", q.queue(), count(r.dropped(), "message") + " of "
@@ -261,17 +384,8 @@ public final class HealthJudge {
     return alarms;
   }
 
-  private static List<QueueHistory.ConsumerSample> samplesOf(QueueHistory history, String consumer) {
-    for (QueueHistory.ConsumerHistory c : history.consumers()) {
-      if (c.consumer().equals(consumer)) {
-        return c.samples();
-      }
-    }
-    return List.of();
-  }
-
   private static long sum(List<QueueHistory.ConsumerSample> samples, long now, long windowMs,
-      java.util.function.ToLongFunction<QueueHistory.ConsumerSample> field) {
+      ToLongFunction<QueueHistory.ConsumerSample> field) {
     long total = 0;
     for (QueueHistory.ConsumerSample s : samples) {
       if (s.at() > now - windowMs) {
@@ -287,6 +401,21 @@ public final class HealthJudge {
 
   private static String count(long n, String one, String many) {
     return String.format(Locale.ROOT, "%,d %s", n, n == 1 ? one : many);
+  }
+
+  /** {@code 512 KiB}, {@code 1.5 GiB}: bytes as an operator reads them. */
+  static String bytes(long n) {
+    if (n < 1024) {
+      return n + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB"};
+    double v = n;
+    int i = -1;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", v, units[i]);
   }
 
   /** {@code 45 s}, {@code 2 min}, {@code 1.5 h}: how an operator says it. */

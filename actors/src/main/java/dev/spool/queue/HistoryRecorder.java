@@ -35,8 +35,8 @@ public final class HistoryRecorder {
    * from when its actor started (a recovered queue's too), with the recorder.
    */
   private long[] lastTotals = new long[6];
-  /** A sample was asked for and not recorded yet: the next due check waits for it. */
-  private boolean sampling;
+  /** When the sample asked for was due (its tick), or -1 when none is under way. */
+  private long sampling = -1;
 
   private static final class ConsumerRing {
     final ArrayDeque<QueueHistory.ConsumerSample> samples = new ArrayDeque<>();
@@ -45,6 +45,8 @@ public final class HistoryRecorder {
     long nacked;
     long deadLettered;
     long errors;
+    long dropped;
+    long expired;
     long at;
 
     ConsumerRing(long at) {
@@ -67,27 +69,33 @@ public final class HistoryRecorder {
     this.lastAt = now;
   }
 
-  /** Whether a sample is due at {@code now}; if so, it counts as begun until {@link #record} or {@link #abandon}. */
+  /**
+   * Whether a sample is due at {@code now}, a tick; if so, it counts as begun until {@link #record} or
+   * {@link #abandon}, and is taken as of {@code now}. A tick a little early (a tenth of the interval)
+   * still counts: ticks jitter, and waiting for the next one would skip a whole tick's worth.
+   */
   public boolean begin(long now) {
-    if (sampling || now - lastAt < intervalMs) {
+    if (sampling >= 0 || (now - lastAt) * 10 < intervalMs * 9L) {
       return false;
     }
-    sampling = true;
+    sampling = now;
     return true;
   }
 
   /** The consumers could not be asked: the next tick tries again. */
   public void abandon() {
-    sampling = false;
+    sampling = -1;
   }
 
   /**
-   * Records a sample at {@code now} from the queue's figures and its consumers'; consumers not among
-   * them are forgotten.
+   * Records a sample from the queue's figures and its consumers', as of the tick that began it (or
+   * {@code now} if none did); consumers not among them are forgotten.
    */
   public void record(long now, QueueStats stats, List<ConsumerInfo> infos) {
-    sampling = false;
-    long elapsed = now - lastAt;
+    // As of the tick that began it, if one did: samples stay an interval apart.
+    long at = sampling >= 0 ? sampling : now;
+    sampling = -1;
+    long elapsed = at - lastAt;
     if (elapsed <= 0) {
       return;
     }
@@ -101,15 +109,15 @@ public final class HistoryRecorder {
     for (ConsumerInfo c : infos) {
       inFlight += c.inFlight();
     }
-    add(samples, new QueueHistory.Sample(now, stats.depth(), stats.bytes(), inFlight, perSecond(d[0], elapsed),
+    add(samples, new QueueHistory.Sample(at, stats.depth(), stats.bytes(), inFlight, perSecond(d[0], elapsed),
         perSecond(d[1], elapsed), d[2], d[3], d[4], d[5]));
     Set<String> present = new HashSet<>();
     for (ConsumerInfo c : infos) {
       present.add(c.name());
-      recordConsumer(now, c);
+      recordConsumer(at, c);
     }
     lastTotals = totals;
-    lastAt = now;
+    lastAt = at;
     consumers.keySet().retainAll(present);
   }
 
@@ -122,13 +130,16 @@ public final class HistoryRecorder {
     QueueHistory.ConsumerSample sample = new QueueHistory.ConsumerSample(now, c.lag(), c.lagAgeMs(), c.inFlight(),
         perSecond(n.delivered() - ring.delivered, elapsed), perSecond(n.acked() - ring.acked, elapsed),
         Math.max(0, n.nacked() - ring.nacked), Math.max(0, n.deadLettered() - ring.deadLettered),
-        Math.max(0, n.errors() - ring.errors));
+        Math.max(0, n.errors() - ring.errors), Math.max(0, n.dropped() - ring.dropped),
+        Math.max(0, n.expired() - ring.expired));
     add(ring.samples, sample);
     ring.delivered = n.delivered();
     ring.acked = n.acked();
     ring.nacked = n.nacked();
     ring.deadLettered = n.deadLettered();
     ring.errors = n.errors();
+    ring.dropped = n.dropped();
+    ring.expired = n.expired();
     ring.at = now;
   }
 

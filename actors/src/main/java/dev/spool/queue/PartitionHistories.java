@@ -105,6 +105,8 @@ public final class PartitionHistories {
       long nacked = 0;
       long deadLettered = 0;
       long errors = 0;
+      long dropped = 0;
+      long expired = 0;
       for (int p = 0; p < slot.length; p++) {
         QueueHistory.ConsumerSample s = slot[p];
         if (s == null) {
@@ -117,6 +119,8 @@ public final class PartitionHistories {
         nacked += s.nacked();
         deadLettered += s.deadLettered();
         errors += s.errors();
+        dropped += s.dropped();
+        expired += s.expired();
       }
       long lag = 0;
       long lagAge = 0;
@@ -126,7 +130,8 @@ public final class PartitionHistories {
         lagAge = Math.max(lagAge, s.lagAgeMs());
         inFlight += s.inFlight();
       }
-      out.add(new QueueHistory.ConsumerSample(at, lag, lagAge, inFlight, deliver, ack, nacked, deadLettered, errors));
+      out.add(new QueueHistory.ConsumerSample(at, lag, lagAge, inFlight, deliver, ack, nacked, deadLettered, errors,
+          dropped, expired));
     }
     return out;
   }

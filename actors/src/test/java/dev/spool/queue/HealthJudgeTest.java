@@ -3,12 +3,14 @@ package dev.spool.queue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.spool.AckMode;
 import dev.spool.BreakerState;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.DeliveryState;
 import dev.spool.DiskStats;
 import dev.spool.HealthStatus;
+import dev.spool.JournalHealth;
 import dev.spool.LagTrend;
 import dev.spool.MemoryStats;
 import dev.spool.Overflow;
@@ -29,20 +31,27 @@ import org.junit.jupiter.api.Test;
 class HealthJudgeTest {
 
   static final long NOW = 1_700_000_000_000L;
+  static final long LAST = 1_000;
   static final SpoolSettings.Health SETTINGS = new SpoolSettings.Health(Duration.ofSeconds(60), Duration.ofSeconds(30),
       Duration.ofMinutes(5));
 
-  record C(String name, long lag, long lagAgeMs, int inFlight, DeliveryState state, boolean paused,
-      long lastActivityAgoMs, BreakerState breaker, long errors) {
+  /** A consumer of a queue whose last sequence is 1,000, {@code undelivered} of them not delivered yet. */
+  record C(String name, long lag, long undelivered, long lagAgeMs, int inFlight, DeliveryState state, boolean paused,
+      long lastActivityAgoMs, BreakerState breaker, long errors, AckMode ackMode) {
     ConsumerInfo info() {
-      return new ConsumerInfo("q", name, ConsumerSettings.named(name), 1, 1, 100, lag, lagAgeMs, inFlight, 0, state,
-          paused, Instant.ofEpochMilli(NOW - lastActivityAgoMs), 0, 0, 0, breaker,
-          new ConsumerInfo.Counters(0, 0, 0, 0, 0, 0, 0, 0, errors));
+      return new ConsumerInfo("q", name, ConsumerSettings.named(name).ackMode(ackMode), LAST - undelivered + 1,
+          LAST - lag, LAST, lag, lagAgeMs, inFlight, 0, state, paused, Instant.ofEpochMilli(NOW - lastActivityAgoMs), 0,
+          0, 0, breaker, new ConsumerInfo.Counters(0, 0, 0, 0, 0, 0, 0, 0, errors));
     }
   }
 
   static C consumer(String name, long lag, long lagAgeMs, DeliveryState state) {
-    return new C(name, lag, lagAgeMs, 0, state, false, 0, BreakerState.NONE, 0);
+    return new C(name, lag, lag, lagAgeMs, 0, state, false, 0, BreakerState.NONE, 0, AckMode.EXPLICIT);
+  }
+
+  static C unread(String name, long lag, long lagAgeMs, long idleMs) {
+    return new C(name, lag, lag, lagAgeMs, 0, DeliveryState.NO_SUBSCRIBERS, false, idleMs, BreakerState.NONE, 0,
+        AckMode.EXPLICIT);
   }
 
   static QueueInfo queue(QueueSettings settings, long depth) {
@@ -50,11 +59,16 @@ class HealthJudgeTest {
         0, 0));
   }
 
-  /** Samples every 5 s over the last {@code spanMs}, each with {@code ackRate} and {@code lag}. */
-  static List<QueueHistory.ConsumerSample> samples(long spanMs, double ackRate, long lag, long nackedEach) {
+  static QueueHistory.ConsumerSample sample(long at, long lag, double deliverRate, double ackRate, long nacked) {
+    return new QueueHistory.ConsumerSample(at, lag, 0, 0, deliverRate, ackRate, nacked, 0, 0, 0, 0);
+  }
+
+  /** Samples every 5 s over the last {@code spanMs}. */
+  static List<QueueHistory.ConsumerSample> samples(long spanMs, double deliverRate, double ackRate, long lag,
+      long nackedEach) {
     List<QueueHistory.ConsumerSample> out = new ArrayList<>();
     for (long at = NOW - spanMs; at <= NOW; at += 5_000) {
-      out.add(new QueueHistory.ConsumerSample(at, lag, 0, 0, ackRate, ackRate, nackedEach, 0, 0));
+      out.add(sample(at, lag, deliverRate, ackRate, nackedEach));
     }
     return out;
   }
@@ -69,25 +83,62 @@ class HealthJudgeTest {
         NOW, SETTINGS);
   }
 
+  static QueueHealth judge(QueueHistory history, C... consumers) {
+    return judge(QueueSettings.defaults(), LAST, history, consumers);
+  }
+
   @Test
-  void aConsumerWithWaitingMessagesAndNothingReadingIsStuckAndSaysSo() {
-    C idle = new C("idle", 120, 90_000, 0, DeliveryState.NO_SUBSCRIBERS, false, 90_000, BreakerState.NONE, 0);
-    QueueHealth h = judge(QueueSettings.defaults(), 120, history(List.of(), "idle", samples(90_000, 0, 120, 0)), idle);
+  void aConsumerWithWaitingMessagesAndNothingReadingIsStuckAndSaysForHowLong() {
+    // Nothing in its 90 s of history acknowledged, and it was last active 3 min ago.
+    QueueHealth h = judge(history(List.of(), "idle", samples(90_000, 0, 0, 120, 0)), unread("idle", 120, 200_000,
+        180_000));
     assertEquals(HealthStatus.STUCK, h.status());
-    assertTrue(h.reason().startsWith("consumer idle: 120 messages waiting and nothing acknowledged for 60 s: nothing is"
-        + " reading"), h.reason());
-    assertEquals(HealthStatus.STUCK, h.consumers().get(0).status());
+    assertEquals("consumer idle: 120 messages waiting and nothing acknowledged for 3 min: nothing is reading (no"
+        + " subscriber attached, last activity 3 min ago)", h.reason());
+    // With history only: at least as long as it reaches back.
+    QueueHealth fresh = judge(history(List.of(), "idle", samples(90_000, 0, 0, 120, 0)), unread("idle", 120, 200_000,
+        5_000));
+    assertTrue(fresh.reason().contains("nothing acknowledged for at least 90 s"), fresh.reason());
   }
 
   @Test
   void aConsumerThatReadsAndNacksEverythingIsStuckNotUnread() {
-    // It reads every 1.5 s, so its last activity is recent; it never acknowledges.
-    C nacker = new C("nacker", 40, 120_000, 0, DeliveryState.NO_SUBSCRIBERS, false, 1_500, BreakerState.NONE, 0);
-    QueueHealth h = judge(QueueSettings.defaults(), 40, history(List.of(), "nacker", samples(120_000, 0, 40, 3)),
-        nacker);
+    QueueHealth h = judge(history(List.of(), "nacker", samples(120_000, 2, 0, 40, 3)),
+        unread("nacker", 40, 120_000, 1_500));
     assertEquals(HealthStatus.STUCK, h.consumers().get(0).status());
-    assertTrue(h.consumers().get(0).reason().endsWith("it reads, but every delivery fails (36 nacks in that time)"),
-        h.consumers().get(0).reason());
+    assertEquals("40 messages waiting and nothing acknowledged for at least 2 min: it reads, but every delivery fails"
+        + " (72 nacks in that time)", h.consumers().get(0).reason());
+  }
+
+  @Test
+  void aPullReaderThatNeverAcknowledgesIsStuckSayingItReads() {
+    C hoarder = new C("hoarder", 500, 460, 90_000, 40, DeliveryState.NO_SUBSCRIBERS, false, 1_000, BreakerState.NONE, 0,
+        AckMode.EXPLICIT);
+    QueueHealth h = judge(history(List.of(), "hoarder", samples(90_000, 0.4, 0, 500, 0)), hoarder);
+    assertEquals(HealthStatus.STUCK, h.status());
+    assertEquals("460 messages waiting, 40 in flight and nothing acknowledged for at least 90 s: it reads (36"
+        + " deliveries in that time, 40 in flight) but acknowledges none", h.consumers().get(0).reason());
+  }
+
+  @Test
+  void aConsumerWithoutAcknowledgementsIsJudgedByWhatItTakes() {
+    C none = new C("fast", 45_400, 45_400, 120_000, 0, DeliveryState.NO_SUBSCRIBERS, false, 100, BreakerState.NONE, 0,
+        AckMode.NONE);
+    QueueHealth busy = judge(history(List.of(), "fast", samples(120_000, 900, 0, 45_400, 0)), none);
+    assertEquals(HealthStatus.LAGGING, busy.status(), busy.reason());
+    QueueHealth idle = judge(history(List.of(), "fast", samples(120_000, 0, 0, 45_400, 0)), none);
+    assertEquals(HealthStatus.STUCK, idle.status());
+    assertTrue(idle.reason().contains("nothing taken for at least 2 min"), idle.reason());
+  }
+
+  @Test
+  void oneUnacknowledgedDeliveryIsSaidAsSuchNotAsTheAcknowledgedOnesAfterIt() {
+    C holder = new C("h", 996, 0, 120_000, 1, DeliveryState.CAUGHT_UP, false, 120_000, BreakerState.NONE, 0,
+        AckMode.EXPLICIT);
+    QueueHealth h = judge(history(List.of(), "h", samples(120_000, 0, 0, 996, 0)), holder);
+    assertEquals(HealthStatus.STUCK, h.status());
+    assertTrue(h.consumers().get(0).reason().startsWith("1 delivery in flight, not acknowledged and nothing"
+        + " acknowledged for"), h.consumers().get(0).reason());
   }
 
   @Test
@@ -95,37 +146,43 @@ class HealthJudgeTest {
     C slow = consumer("slow", 500, 45_000, DeliveryState.DELIVERING);
     List<QueueHistory.ConsumerSample> s = new ArrayList<>();
     for (long at = NOW - 90_000, lag = 100; at <= NOW; at += 5_000, lag += 20) {
-      s.add(new QueueHistory.ConsumerSample(at, lag, 0, 0, 2, 2, 0, 0, 0));
+      s.add(sample(at, lag, 2, 2, 0));
     }
-    QueueHealth h = judge(QueueSettings.defaults(), 500, history(List.of(), "slow", s), slow);
+    QueueHealth h = judge(history(List.of(), "slow", s), slow);
     assertEquals(HealthStatus.LAGGING, h.status());
     assertEquals(LagTrend.RISING, h.lagTrend());
-    assertTrue(h.reason().contains("500 messages waiting, the oldest for 45 s; lag rising"), h.reason());
+    assertEquals("consumer slow: 500 messages waiting, the oldest unacknowledged for 45 s; lag rising", h.reason());
   }
 
   @Test
-  void withoutEnoughHistoryAConsumerIsStuckOnlyWhenNothingHappenedForThatLong() {
-    C fresh = new C("fresh", 10, 70_000, 0, DeliveryState.NO_SUBSCRIBERS, false, 10_000, BreakerState.NONE, 0);
-    QueueHealth h = judge(QueueSettings.defaults(), 10, history(List.of(), "fresh", samples(10_000, 0, 10, 0)), fresh);
-    assertEquals(HealthStatus.LAGGING, h.status(), "history covers 10 s and it was active 10 s ago: not stuck yet");
-    C quiet = new C("quiet", 10, 70_000, 0, DeliveryState.NO_SUBSCRIBERS, false, 70_000, BreakerState.NONE, 0);
-    assertEquals(HealthStatus.STUCK, judge(QueueSettings.defaults(), 10, history(List.of(), null, null), quiet).status());
+  void aConsumerLosingMessagesToOverflowOrExpiryIsLagging() {
+    List<QueueHistory.ConsumerSample> s = List.of(new QueueHistory.ConsumerSample(NOW, 1_000, 0, 0, 10, 10, 0, 0, 0,
+        35_090, 3));
+    QueueHealth h = judge(history(List.of(), "slow", s), consumer("slow", 1_000, 5_000, DeliveryState.DELIVERING));
+    assertEquals(HealthStatus.LAGGING, h.status());
+    assertTrue(h.reason().startsWith("consumer slow: 35,090 messages dropped and 3 messages expired before it"
+        + " acknowledged them in the last 5 min"), h.reason());
   }
 
   @Test
-  void pausedAndBreakerOpenTakePrecedenceOverStuck() {
-    C paused = new C("p", 10, 600_000, 0, DeliveryState.PAUSED, true, 600_000, BreakerState.NONE, 0);
-    C broken = new C("b", 10, 600_000, 0, DeliveryState.BREAKER_OPEN, false, 600_000, BreakerState.OPEN, 12);
-    QueueHealth h = judge(QueueSettings.defaults(), 10, history(List.of(), null, null), paused, broken);
+  void pausedAndBreakerOpenTakePrecedenceOverStuckAndTheQueueNamesEveryProblem() {
+    C paused = new C("p", 10, 10, 600_000, 0, DeliveryState.PAUSED, true, 600_000, BreakerState.NONE, 0,
+        AckMode.EXPLICIT);
+    C broken = new C("b", 10, 10, 600_000, 0, DeliveryState.BREAKER_OPEN, false, 600_000, BreakerState.OPEN, 12,
+        AckMode.EXPLICIT);
+    C idle = unread("i", 10, 600_000, 600_000);
+    QueueHealth h = judge(history(List.of(), null, null), paused, broken, idle);
     assertEquals(HealthStatus.PAUSED, h.consumers().get(0).status());
     assertEquals("paused by an operator; 10 messages waiting", h.consumers().get(0).reason());
     assertEquals(HealthStatus.BREAKER_OPEN, h.consumers().get(1).status());
-    assertEquals(HealthStatus.BREAKER_OPEN, h.status(), "the queue takes its worst consumer's status");
-    assertTrue(h.reason().startsWith("consumer b: the handler's circuit breaker is open"), h.reason());
+    assertEquals(HealthStatus.STUCK, h.status(), "the queue takes its worst consumer's status");
+    assertTrue(h.reason().startsWith("consumer i: "), h.reason());
+    assertTrue(h.reason().contains("(also: breaker-open, consumer b: the handler's circuit breaker is open"), h.reason());
+    assertTrue(h.reason().contains("; paused, consumer p: paused by an operator"), h.reason());
   }
 
   @Test
-  void aQueueNearItsLimitOrRefusingIsFullAndDeadLetteringIsFlagged() {
+  void aQueueNearItsLimitOrRefusingIsFullAndSaysWhyAndDeadLetteringIsFlagged() {
     QueueSettings limited = QueueSettings.defaults().withMaxLength(100).withOverflow(Overflow.REJECT);
     QueueHealth nearly = judge(limited, 95, history(List.of(), null, null));
     assertEquals(HealthStatus.FULL, nearly.status());
@@ -138,7 +195,9 @@ class HealthJudgeTest {
         new QueueHistory.Sample(NOW, 0, 0, 0, 0, 0, 4, 0, 7, 69));
     QueueHealth full = judge(QueueSettings.defaults(), 68, history(refusing, null, null));
     assertEquals(HealthStatus.FULL, full.status());
-    assertEquals("full: 169 publishes refused in the last 5 min; 432 messages dropped in the last 5 min", full.reason());
+    assertEquals("full: 169 messages refused in the last 5 min while the queue was within its own limits: the memory"
+        + " threshold or a low disk refused them; 432 messages dropped in the last 5 min (also: dead-lettering, 4"
+        + " messages dead-lettered in the last 5 min)", full.reason());
     assertEquals(new QueueHealth.Recent(300_000, 4, 432, 7, 169), full.recent());
 
     List<QueueHistory.Sample> deadLettering = List.of(new QueueHistory.Sample(NOW, 0, 0, 0, 0, 0, 3, 0, 0, 0));
@@ -148,39 +207,69 @@ class HealthJudgeTest {
   }
 
   @Test
-  void anIdleQueueAndACaughtUpConsumerAreOk() {
-    QueueHealth h = judge(QueueSettings.defaults(), 0, history(List.of(), "c", samples(60_000, 1, 0, 0)),
-        consumer("c", 0, 0, DeliveryState.CAUGHT_UP));
+  void anIdleQueueAndACaughtUpConsumerAreOkAndAQueueWithoutConsumersSaysWhatArrived() {
+    QueueHealth h = judge(QueueSettings.defaults(), 0, history(List.of(), "c", samples(60_000, 1, 1, 0, 0)),
+        new C("c", 0, 0, 0, 0, DeliveryState.CAUGHT_UP, false, 0, BreakerState.NONE, 0, AckMode.EXPLICIT));
     assertEquals(HealthStatus.OK, h.status());
     assertEquals("every consumer is keeping up", h.reason());
     assertEquals("caught up", h.consumers().get(0).reason());
     assertEquals(LagTrend.STEADY, h.lagTrend());
+    QueueHealth dlq = judge(QueueSettings.defaults(), 745, history(List.of(new QueueHistory.Sample(NOW, 745, 0, 0, 60,
+        0, 0, 0, 0, 0)), null, null));
+    assertEquals("no consumers; 745 messages retained, about 300 messages arrived in the last 5 min", dlq.reason());
   }
 
   @Test
-  void theLagTrendComparesWithAboutAMinuteAgo() {
-    List<QueueHistory.ConsumerSample> s = samples(120_000, 1, 100, 0);
-    assertEquals(LagTrend.FALLING, HealthJudge.trend(50, s, NOW));
-    assertEquals(LagTrend.STEADY, HealthJudge.trend(103, s, NOW), "a move under 5 % is steady");
-    assertEquals(LagTrend.RISING, HealthJudge.trend(106, s, NOW));
+  void theLagTrendComparesWithAboutAMinuteAgoAndIgnoresJitter() {
+    List<QueueHistory.ConsumerSample> s = samples(120_000, 1, 1, 1_000, 0);
+    assertEquals(LagTrend.FALLING, HealthJudge.trend(500, s, NOW));
+    assertEquals(LagTrend.STEADY, HealthJudge.trend(1_009, s, NOW), "under 10 messages and 1 % is steady");
+    assertEquals(LagTrend.RISING, HealthJudge.trend(1_011, s, NOW));
     assertEquals(LagTrend.STEADY, HealthJudge.trend(106, List.of(), NOW), "no history, no trend");
+    List<QueueHistory.ConsumerSample> jitter = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      jitter.add(sample(NOW - 115_000 + i * 5_000L, i % 5, 1, 1, 0));
+    }
+    assertEquals(LagTrend.STEADY, HealthJudge.trend(0, jitter, NOW), "a caught-up consumer's lag of 0 to 5 is steady");
+    List<QueueHistory.ConsumerSample> draining = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      draining.add(sample(NOW - 115_000 + i * 5_000L, 200_000 - i * 1_500L, 300, 300, 0));
+    }
+    assertEquals(LagTrend.FALLING, HealthJudge.trend(200_000 - 24 * 1_500L, draining, NOW),
+        "a backlog of 200k draining at 300/s falls");
   }
 
   @Test
-  void alarmsNameMemoryDiskAndTheQueuesThatLostOrRefusedMessages() {
+  void aJournalThatCannotWriteMakesTheQueueUnavailable() {
+    QueueHealth ok = judge(history(List.of(), null, null));
+    JournalHealth stalled = new JournalHealth(List.of(new JournalHealth.Problem("q", JournalHealth.State.WRITE_STALLED,
+        "a write has been under way for 5 s", Instant.ofEpochMilli(NOW))));
+    QueueHealth h = HealthJudge.withJournal(ok, stalled);
+    assertEquals(HealthStatus.UNAVAILABLE, h.status());
+    assertEquals("its journal cannot write (write-stalled: a write has been under way for 5 s): publishes and changes"
+        + " are refused until it can", h.reason());
+    assertEquals(ok, HealthJudge.withJournal(ok, JournalHealth.HEALTHY));
+  }
+
+  @Test
+  void alarmsNameMemoryDiskJournalsAndTheQueuesThatLostOrRefusedMessages() {
     QueueHealth quiet = new QueueHealth("a", HealthStatus.OK, "fine", LagTrend.STEADY, List.of(),
         new QueueHealth.Recent(300_000, 0, 0, 0, 0), List.of());
     QueueHealth loud = new QueueHealth("b", HealthStatus.FULL, "full", LagTrend.STEADY, List.of(),
         new QueueHealth.Recent(300_000, 0, 432, 7, 169), List.of());
-    MemoryStats pressure = new MemoryStats(500, 600_000, 500_000, true, List.of());
-    List<SpoolHealth.Alarm> alarms = HealthJudge.alarms(pressure, new DiskStats(true, 10, 1_000, "/data"),
-        List.of(quiet, loud));
-    assertEquals(List.of("memory", "disk", "refused", "dropped", "expired"),
+    MemoryStats pressure = new MemoryStats(500, 77_990_069, 50_000_000, true, List.of());
+    JournalHealth stalled = new JournalHealth(List.of(new JournalHealth.Problem("b", JournalHealth.State.WRITE_STALLED,
+        null, Instant.ofEpochMilli(NOW))));
+    List<SpoolHealth.Alarm> alarms = HealthJudge.alarms(pressure, new DiskStats(true, 10, 1_073_741_824, "/data"),
+        stalled, List.of(quiet, loud));
+    assertEquals(List.of("memory", "disk", "journal", "refused", "dropped", "expired"),
         alarms.stream().map(SpoolHealth.Alarm::kind).toList());
-    assertEquals("critical", alarms.get(0).severity());
-    assertEquals("169 publishes to b refused in the last 5 min (QueueFull)", alarms.get(2).message());
-    assertEquals("b", alarms.get(3).queue());
+    assertEquals("memory pressure: 74.4 MiB retained, threshold 47.7 MiB; overflow policies apply and publishes that"
+        + " do not fit are refused", alarms.get(0).message());
+    assertEquals("critical", alarms.get(2).severity());
+    assertEquals("169 messages published to b refused in the last 5 min (QueueFull)", alarms.get(3).message());
+    assertEquals("b", alarms.get(4).queue());
     assertEquals(List.of(), HealthJudge.alarms(new MemoryStats(0, 0, 0, false, List.of()),
-        new DiskStats(false, 10, 1, "/"), List.of(quiet)));
+        new DiskStats(false, 10, 1, "/"), JournalHealth.HEALTHY, List.of(quiet)));
   }
 }

@@ -40,7 +40,7 @@ class HistoryRecorderTest {
   @Test
   void aSampleHoldsWhatHappenedInItsIntervalAndTheRatesOverIt() {
     HistoryRecorder h = new HistoryRecorder(5_000, 3_600_000, T0);
-    assertFalse(h.begin(T0 + 4_999), "not due before one interval");
+    assertFalse(h.begin(T0 + 4_400), "not due before nine tenths of an interval");
     assertTrue(h.begin(T0 + 5_000));
     assertFalse(h.begin(T0 + 6_000), "one sample at a time");
     h.record(T0 + 5_000, stats(100, 100, 50, 2, 3, 4, 7), List.of(consumer("c", 50, 1_000, 5, 50, 40, 1, 2, 3)));
@@ -58,8 +58,8 @@ class HistoryRecorderTest {
     assertEquals(new QueueHistory.Sample(T0 + 10_000, 80, 80 * 1024, 4, 10.0, 20.0, 0, 10, 0, 0), second);
 
     List<QueueHistory.ConsumerSample> c = history.consumers().get(0).samples();
-    assertEquals(new QueueHistory.ConsumerSample(T0 + 5_000, 50, 1_000, 5, 10.0, 8.0, 1, 2, 3), c.get(0));
-    assertEquals(new QueueHistory.ConsumerSample(T0 + 10_000, 30, 2_000, 4, 20.0, 16.0, 5, 0, 0), c.get(1));
+    assertEquals(new QueueHistory.ConsumerSample(T0 + 5_000, 50, 1_000, 5, 10.0, 8.0, 1, 2, 3, 0, 0), c.get(0));
+    assertEquals(new QueueHistory.ConsumerSample(T0 + 10_000, 30, 2_000, 4, 20.0, 16.0, 5, 0, 0, 0, 0), c.get(1));
   }
 
   @Test
@@ -96,6 +96,17 @@ class HistoryRecorderTest {
     QueueHistory newer = h.history("q", T0 + 998 * 5_000L);
     assertEquals(2, newer.samples().size(), "only the samples after the given time");
     assertEquals(2, newer.consumers().get(0).samples().size());
+  }
+
+  @Test
+  void aSampleIsTakenAsOfItsTickAndATickALittleEarlyStillCounts() {
+    HistoryRecorder h = new HistoryRecorder(1_000, 60_000, T0);
+    assertTrue(h.begin(T0 + 1_000));
+    h.record(T0 + 1_040, stats(0, 0, 0, 0, 0, 0), List.of()); // the consumers answered 40 ms after the tick
+    assertTrue(h.begin(T0 + 1_995), "due: the last sample counts from its tick, and 5 ms early is a tick's jitter");
+    h.record(T0 + 2_010, stats(0, 0, 0, 0, 0, 0), List.of());
+    assertEquals(List.of(T0 + 1_000, T0 + 1_995), h.history("q", 0).samples().stream().map(QueueHistory.Sample::at)
+        .toList());
   }
 
   @Test
