@@ -1,0 +1,152 @@
+// The dead letters of a dead-letter queue, one line each: where from and why, with paging, a filter
+// by reason, and redrive of a selection or of everything. The messages are fetched when the page
+// opens, pages or acts; the two-second refresh only updates the count.
+import { api, q } from './api.js';
+import { h, fill, render, hidden, fmtNumber, timeEl } from './dom.js';
+import { act, tell, describe, confirmAction, feedbackLine, scroller } from './ui.js';
+import { browse, pager } from './browse.js';
+import { payloadPreview } from './messages.js';
+
+const PAGE = 50;
+const KNOWN_REASONS = ['rejected', 'max-deliveries', 'expired'];
+
+/** Every dead-letter queue, with what it holds and whose it is. */
+export function deadLetterQueuesPage(main) {
+  const list = h('ul', { id: 'dead-letter-queues', class: 'plain' });
+  fill(main, h('h1', { tabindex: -1 }, 'Dead-letter queues'), h('section', {}, list));
+  async function refresh(force) {
+    const [overall, queues] = await Promise.all([api('GET', '/health'), api('GET', '/queues')]);
+    const depthOf = new Map(queues.map((x) => [x.name, x.stats.depth]));
+    const dlqs = overall.queues.filter((x) => x.deadLetterFor.length > 0);
+    render(list, dlqs.length === 0 ? h('li', { class: 'muted' }, 'No queue names a dead-letter queue.')
+      : dlqs.map((x) => h('li', { 'data-dlq': x.queue }, h('a', { href: '#/dead-letters/' + encodeURIComponent(x.queue) }, x.queue),
+        ': ', fmtNumber(depthOf.get(x.queue)), ' messages, dead letters of ', x.deadLetterFor.join(', '))), force);
+  }
+  return { title: 'Dead-letter queues', refresh };
+}
+
+export function deadLettersPage(main, name, initialReason) {
+  const count = h('span', { id: 'dlq-count' });
+  const sources = h('span', { id: 'dlq-sources' });
+  const rows = h('tbody', { id: 'dead-letter-rows' });
+  const summary = h('p', { id: 'reason-summary', class: 'muted' });
+  const reason = h('select', { id: 'reason-filter', name: 'reason' });
+  const selectAll = h('input', { type: 'checkbox', id: 'select-page', 'aria-label': 'select every message on this page' });
+  const redriveSelected = h('button', { type: 'button', id: 'redrive-selected', disabled: true }, 'Redrive selected');
+  const redriveAll = h('button', { type: 'button', id: 'redrive-all', class: 'danger' }, 'Redrive all');
+  const pages = pager('dlq-pager', (position) => load(position));
+  let position = { direction: 'forward' };
+  let deadLetterFor = [];
+  let shown = [];
+
+  fillReasons(initialReason, []);
+  reason.addEventListener('change', () => load({ direction: 'forward' }));
+  selectAll.addEventListener('change', () => {
+    rows.querySelectorAll('input.select').forEach((box) => { box.checked = selectAll.checked; });
+    updateSelection();
+  });
+  rows.addEventListener('change', updateSelection);
+  redriveSelected.addEventListener('click', () => redrive(true));
+  redriveAll.addEventListener('click', () => redrive(false));
+
+  fill(main,
+    h('h1', { tabindex: -1 }, 'Dead letters in ', h('a', { href: '#/queue/' + encodeURIComponent(name) }, name)),
+    h('p', {}, count, ' ', sources),
+    h('section', { id: 'dead-letters' }, h('h2', { class: 'visually-hidden' }, 'Messages'), feedbackLine(),
+      h('div', { class: 'toolbar' }, h('label', {}, 'Reason', reason), redriveSelected, redriveAll),
+      summary,
+      scroller('Dead letters', h('table', { class: 'one-line' }, h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, selectAll, hidden('Select')),
+        ['Seq', 'Dead-lettered', 'Source', 'Reason', 'Attempts', 'Type', 'Payload'].map((t, i) =>
+          h('th', { scope: 'col', class: i === 4 ? 'num' : null }, t)))), rows)),
+      pages.element));
+
+  function fillReasons(selected, seen) {
+    const all = [...new Set([...KNOWN_REASONS, ...seen, ...(selected ? [selected] : [])])];
+    fill(reason, h('option', { value: '' }, 'all reasons'), all.map((r) => h('option', { value: r, selected: r === selected }, r)));
+  }
+
+  function selected() {
+    return [...rows.querySelectorAll('input.select:checked')].map((box) => Number(box.value));
+  }
+
+  function updateSelection() {
+    const n = selected().length;
+    redriveSelected.disabled = n === 0;
+    redriveSelected.textContent = n ? 'Redrive selected (' + n + ')' : 'Redrive selected';
+  }
+
+  /** Loads a page; a failure is told in the section, where the page's content would be. */
+  async function load(to) {
+    try {
+      await loadPage(to);
+    } catch (e) {
+      tell(rows, 'loading the dead letters failed: ' + describe(e), true);
+    }
+  }
+
+  async function loadPage(to) {
+    position = to;
+    const answer = await browse(name, { ...position, limit: PAGE, header: reason.value ? 'x-death-reason:' + reason.value : '' });
+    shown = answer.messages;
+    const reasons = shown.map((m) => m.headers?.['x-death-reason']).filter(Boolean);
+    fillReasons(reason.value, reasons);
+    const byReason = new Map();
+    reasons.forEach((r) => byReason.set(r, (byReason.get(r) ?? 0) + 1));
+    fill(summary, shown.length === 0 ? 'No dead letters here.'
+      : ['On this page: ', [...byReason].flatMap(([r, n], i) => [i ? ', ' : '',
+        h('button', { type: 'button', class: 'link reason-group', 'data-reason': r,
+          onclick: () => { reason.value = r; load({ direction: 'forward' }); } }, fmtNumber(n) + ' ' + r)])]);
+    fill(rows, shown.map(row));
+    selectAll.checked = false;
+    updateSelection();
+    pages.update(answer, PAGE);
+  }
+
+  function row(m) {
+    const x = m.headers ?? {};
+    const sourceQueue = x['x-death-queue'];
+    const sourceSequence = x['x-death-sequence'];
+    return h('tr', { 'data-sequence': m.sequence },
+      h('td', {}, h('input', { type: 'checkbox', class: 'select', value: m.sequence, 'aria-label': 'select message ' + m.sequence })),
+      h('td', {}, h('a', { href: '#/message/' + encodeURIComponent(name) + '/' + m.sequence }, String(m.sequence))),
+      h('td', {}, timeEl(x['x-death-time'] ?? m.timestamp)),
+      h('td', { class: 'source' }, sourceQueue && sourceSequence
+        ? h('a', { class: 'source-link', href: '#/message/' + encodeURIComponent(sourceQueue) + '/' + encodeURIComponent(sourceSequence),
+          title: 'the message in ' + sourceQueue + ' and its delivery trace' },
+        sourceQueue + ' / ' + (x['x-death-consumer'] ?? '?') + ' #' + sourceSequence)
+        : (sourceQueue ?? '?') + ' / ' + (x['x-death-consumer'] ?? '?')),
+      h('td', { class: 'reason' }, x['x-death-reason'] ?? '–'),
+      h('td', { class: 'num attempts' }, x['x-death-count'] ?? '–'),
+      h('td', { class: 'type' }, m.type ?? ''),
+      h('td', { class: 'payload' }, payloadPreview(m)));
+  }
+
+  async function redrive(onlySelected) {
+    const sequences = selected();
+    const button = onlySelected ? redriveSelected : redriveAll;
+    const destinations = onlySelected
+      ? [...new Set(shown.filter((m) => sequences.includes(m.sequence)).map((m) => m.headers?.['x-death-queue'] ?? '?'))]
+      : deadLetterFor;
+    const where = destinations.length ? destinations.join(', ') : 'their source queues';
+    const what = onlySelected ? fmtNumber(sequences.length) + ' selected messages' : 'every message in ' + name;
+    if (!await confirmAction('Redrive ' + what + '?', 'They are published again to ' + where
+      + ' and removed from ' + name + '. Consumers there receive them as new messages.', 'Redrive')) return;
+    const done = await act(button, 'redrive', () => api('POST', q(name) + '/redrive', onlySelected ? { sequences } : {}),
+      { success: (r) => fmtNumber(r.moved) + (r.moved === 1 ? ' message' : ' messages') + ' moved to ' + where });
+    if (done !== undefined) {
+      await refresh();
+      await load(position);
+    }
+  }
+
+  async function refresh() {
+    const [info, state] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/health')]);
+    deadLetterFor = state.deadLetterFor;
+    count.textContent = fmtNumber(info.stats.depth) + ' dead letters held.';
+    sources.textContent = deadLetterFor.length ? 'Dead letters of ' + deadLetterFor.join(', ') + '.' : '';
+  }
+
+  load(position);
+  return { title: 'Dead letters in ' + name, refresh };
+}
