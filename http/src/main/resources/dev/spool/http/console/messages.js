@@ -86,13 +86,15 @@ function prettyPayload(m) {
   return { text, json: false };
 }
 
-/** Copies text to the clipboard; where the Clipboard API is not available, through a selected text area. */
+/** Copies text to the clipboard; where the Clipboard API is missing or refused, through a selected text area. */
 async function copy(text) {
-  if (navigator.clipboard && window.isSecureContext) {
+  try {
     await navigator.clipboard.writeText(text);
     return;
+  } catch (e) {
+    // an insecure origin has no navigator.clipboard, and an unfocused page is refused it
   }
-  const area = h('textarea', { class: 'visually-hidden', readonly: true, 'aria-hidden': 'true' });
+  const area = h('textarea', { class: 'visually-hidden', readonly: true, 'aria-hidden': 'true', tabindex: -1 });
   area.value = text;
   document.body.appendChild(area);
   area.select();
