@@ -326,6 +326,30 @@ public final class Spool {
   }
 
   /**
+   * The retained messages of {@code queue} that {@code query} matches, one bounded scan at a time:
+   * the page says where the scan stopped and where the next one goes on. Moves no cursor. A
+   * partitioned queue is searched one partition ({@code queue#p}) at a time.
+   */
+  public CompletionStage<MessagePage> search(String queue, MessageQuery query) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Search(query, r)));
+  }
+
+  /**
+   * How many of the newest retained messages of {@code queue} (at most {@link MessageQuery#MAX_SCAN}
+   * per partition) carry each value of {@code header}: on a dead-letter queue, {@code x-death-reason}
+   * says why its messages were dead-lettered and {@code x-death-queue} from where.
+   *
+   * @throws SpoolException.InvalidConfiguration (failing the stage) if the header name is empty or over 256 characters
+   */
+  public CompletionStage<HeaderCounts> countHeader(String queue, String header) {
+    if (header == null || header.isEmpty() || header.length() > 256) {
+      return CompletableFuture.failedFuture(new SpoolException.InvalidConfiguration(
+          "a header name is 1 to 256 characters"));
+    }
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.CountHeader(header, r)));
+  }
+
+  /**
    * A retained message with its delivery trace: appended, and per consumer delivered (to which
    * subscriber, which attempt), acked, nacked, failed, dead-lettered. Fails with
    * {@code SequenceOutOfRange} once the message is no longer retained.
@@ -343,12 +367,92 @@ public final class Spool {
     return redrive(deadLetterQueue, 1, Long.MAX_VALUE);
   }
 
+  /**
+   * {@link #redrive(String)} for the dead-letter messages at {@code sequences} (at most
+   * {@link #MAX_REDRIVE_SELECTION}), moved one run of consecutive sequences after another; returns
+   * how many moved (those no longer there are not counted).
+   *
+   * @throws SpoolException.InvalidConfiguration (failing the stage) if the selection is empty, too large or holds
+   *     a sequence below 1
+   */
+  public CompletionStage<Long> redrive(String deadLetterQueue, java.util.Collection<Long> sequences) {
+    if (sequences.isEmpty() || sequences.size() > MAX_REDRIVE_SELECTION
+        || sequences.stream().anyMatch(s -> s == null || s < 1)) {
+      return CompletableFuture.failedFuture(new SpoolException.InvalidConfiguration("a redrive selection holds 1 to "
+          + MAX_REDRIVE_SELECTION + " sequences, each 1 or more"));
+    }
+    long[] sorted = sequences.stream().mapToLong(Long::longValue).sorted().distinct().toArray();
+    CompletionStage<Long> moved = CompletableFuture.completedFuture(0L);
+    int i = 0;
+    while (i < sorted.length) {
+      int j = i;
+      while (j + 1 < sorted.length && sorted[j + 1] == sorted[j] + 1) {
+        j++;
+      }
+      long from = sorted[i];
+      long to = sorted[j];
+      moved = moved.thenCompose(sum -> redrive(deadLetterQueue, from, to).thenApply(n -> sum + n));
+      i = j + 1;
+    }
+    return moved;
+  }
+
+  /** The most sequences one {@link #redrive(String, java.util.Collection)} takes. */
+  public static final int MAX_REDRIVE_SELECTION = 1000;
+
   /** {@link #redrive(String)} for the dead-letter sequences from {@code from} to {@code to}, inclusive. */
   public CompletionStage<Long> redrive(String deadLetterQueue, long from, long to) {
     return ask(r -> new QueueManager.ToQueue(deadLetterQueue, new QueueActor.Redrive(from, to, r)));
   }
 
   // ---- operations
+
+  // ---- history and health
+
+  /**
+   * The history of {@code queue} and its consumers (samples every {@code spool.history.interval},
+   * kept for {@code spool.history.retain}), the samples taken after {@code after} (epoch ms; 0 for all).
+   */
+  public CompletionStage<QueueHistory> queueHistory(String queue, long after) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.GetHistory(after, r)));
+  }
+
+  /** How {@code queue} and its consumers are doing, with the reason in words, and which queues dead-letter to it. */
+  public CompletionStage<QueueHealth> queueHealth(String queue) {
+    CompletableFuture<QueueHealth> health = this.<QueueHealth>ask(
+        r -> new QueueManager.ToQueue(queue, new QueueActor.GetHealth(r))).toCompletableFuture();
+    return health.thenCombine(listQueues(), (h, queues) -> h.withDeadLetterFor(deadLetterSources(queue, queues)));
+  }
+
+  /**
+   * Every queue's health, and the alarms raised now: memory and disk pressure, and the queues that
+   * refused, dropped or expired messages recently. A queue that does not answer is left out.
+   */
+  public CompletionStage<SpoolHealth> healthOverview() {
+    CompletableFuture<MemoryStats> memory = memoryStats().toCompletableFuture();
+    CompletableFuture<DiskStats> disk = diskStats().toCompletableFuture();
+    return listQueues().thenCompose(queues -> {
+      List<CompletableFuture<QueueHealth>> each = queues.stream().map(q -> this.<QueueHealth>ask(
+              r -> new QueueManager.ToQueue(q.name(), new QueueActor.GetHealth(r))).toCompletableFuture()
+          .thenApply(h -> h.withDeadLetterFor(deadLetterSources(q.name(), queues)))
+          .exceptionally(failure -> null)).toList();
+      List<CompletableFuture<?>> all = new ArrayList<>(each);
+      all.add(memory);
+      all.add(disk);
+      // Every future is complete once allOf is: getNow reads them without waiting.
+      return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenApply(done -> {
+        List<QueueHealth> healths = each.stream().map(h -> h.getNow(null)).filter(h -> h != null)
+            .sorted(java.util.Comparator.comparing(QueueHealth::queue)).toList();
+        return new SpoolHealth(dev.spool.queue.HealthJudge.alarms(memory.getNow(null), disk.getNow(null), healths),
+            healths);
+      });
+    });
+  }
+
+  private static List<String> deadLetterSources(String queue, List<QueueInfo> queues) {
+    return queues.stream().filter(q -> q.settings().deadLetter() != null
+        && q.settings().deadLetter().queue().equals(queue)).map(QueueInfo::name).sorted().toList();
+  }
 
   /** A consumer's position, lag, delivery state and counters. */
   public CompletionStage<ConsumerInfo> consumerInfo(String queue, String consumer) {

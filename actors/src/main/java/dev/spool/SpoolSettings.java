@@ -50,8 +50,46 @@ public record SpoolSettings(
    *
    * @param interval how often it ticks the queues (expiry, garbage collection, rates, staleness)
    * @param staleAfter a consumer with no read or ack for this long is stale
+   * @param history what history each queue keeps
+   * @param health how queues and consumers are judged
    */
-  public record Janitor(Duration interval, Duration staleAfter) {}
+  public record Janitor(Duration interval, Duration staleAfter, History history, Health health) {
+
+    /** The given timing, with the default history (5 s for an hour) and health judgement. */
+    public Janitor(Duration interval, Duration staleAfter) {
+      this(interval, staleAfter, History.DEFAULT, Health.DEFAULT);
+    }
+
+    /** This timing with another history and health judgement. */
+    public Janitor with(History history, Health health) {
+      return new Janitor(interval, staleAfter, history, health);
+    }
+  }
+
+  /**
+   * The history each queue keeps of itself and its consumers, sampled on the janitor's ticks.
+   *
+   * @param interval time between samples; they are taken on the janitor's ticks, so never closer than its interval
+   * @param retain how long samples are kept: {@code retain / interval} samples per queue and per consumer
+   */
+  public record History(Duration interval, Duration retain) {
+
+    /** A sample every 5 s, kept for an hour: 720 samples. */
+    public static final History DEFAULT = new History(Duration.ofSeconds(5), Duration.ofHours(1));
+  }
+
+  /**
+   * How the engine judges queues and consumers (see {@code HealthJudge}).
+   *
+   * @param stuckAfter a consumer with messages waiting that acknowledged nothing for this long is stuck
+   * @param laggingAfter a consumer whose oldest unacknowledged message is older than this is lagging
+   * @param recent the window in which dead-lettering, drops, expiries and refused publishes count
+   */
+  public record Health(Duration stuckAfter, Duration laggingAfter, Duration recent) {
+
+    /** Stuck after 1 min, lagging after 1 min, the last 5 min recent. */
+    public static final Health DEFAULT = new Health(Duration.ofMinutes(1), Duration.ofMinutes(1), Duration.ofMinutes(5));
+  }
 
   /**
    * What the event streams carry.
@@ -299,6 +337,16 @@ public record SpoolSettings(
     if (janitor.interval().isNegative() || janitor.interval().isZero()) {
       throw new SpoolException.InvalidConfiguration("spool.janitor.interval must be positive");
     }
+    if (!positive(janitor.history().interval()) || janitor.history().retain().compareTo(janitor.history().interval()) < 0
+        || janitor.history().retain().dividedBy(janitor.history().interval()) > 100_000) {
+      throw new SpoolException.InvalidConfiguration("spool.history.interval must be positive, and spool.history.retain"
+          + " at least one interval and at most 100000 of them");
+    }
+    if (!positive(janitor.health().stuckAfter()) || !positive(janitor.health().laggingAfter())
+        || !positive(janitor.health().recent())) {
+      throw new SpoolException.InvalidConfiguration(
+          "spool.health.stuck-after, lagging-after and recent must be positive");
+    }
   }
 
   /** These settings with another clock. */
@@ -392,7 +440,10 @@ public record SpoolSettings(
             consumer.getInt("stream-batch"),
             consumer.getInt("trace-events-per-queue"),
             consumer.getInt("max-open-groups")),
-        new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after")),
+        new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after"),
+            new History(c.getDuration("history.interval"), c.getDuration("history.retain")),
+            new Health(c.getDuration("health.stuck-after"), c.getDuration("health.lagging-after"),
+                c.getDuration("health.recent"))),
         memoryThreshold(c.getString("memory.threshold")),
         new Events(c.getBoolean("events.message-added"), c.getInt("events.buffer-size")),
         new HandlerSettings(
@@ -405,6 +456,10 @@ public record SpoolSettings(
         persistence,
         Disk.create(c.getConfig("storage"), config, persistence.journalPluginId()),
         Clock.systemUTC());
+  }
+
+  private static boolean positive(Duration d) {
+    return !d.isNegative() && !d.isZero();
   }
 
   /** A size ({@code 512MiB}), a share of the maximum heap ({@code 50%}) or {@code off}. */

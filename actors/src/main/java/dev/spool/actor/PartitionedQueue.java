@@ -5,12 +5,18 @@ import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Created;
 import dev.spool.Delivery;
+import dev.spool.HeaderCounts;
 import dev.spool.Message;
+import dev.spool.QueueHealth;
+import dev.spool.QueueHistory;
+import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.StartPosition;
+import dev.spool.queue.HealthJudge;
+import dev.spool.queue.PartitionHistories;
 import dev.spool.queue.Partitions;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -99,6 +105,11 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
             calls.everywhere(r -> new QueueActor.DeleteConsumer(delete.consumer(), r), SpoolException.Code.ConsumerNotFound)))
         .onMessage(QueueActor.ListConsumers.class, list -> reply(list.replyTo(),
             calls.all(QueueActor.ListConsumers::new).thenApply(partitions::consumers)))
+        .onMessage(QueueActor.GetHistory.class, get -> reply(get.replyTo(), history(get.after())))
+        .onMessage(QueueActor.GetHealth.class, get -> reply(get.replyTo(), health()))
+        .onMessage(QueueActor.CountHeader.class, count -> reply(count.replyTo(),
+            calls.all((ActorRef<StatusReply<HeaderCounts>> r) -> new QueueActor.CountHeader(count.header(), r))
+                .thenApply(parts -> parts.stream().reduce(HeaderCounts::plus).orElseThrow())))
         .onMessage(QueueActor.ToConsumer.class, this::onToConsumer)
         .onMessage(QueueActor.CollectGarbage.class, gc -> reply(gc.replyTo(),
             calls.all(QueueActor.CollectGarbage::new).thenApply(PartitionedQueue::sumLongs)))
@@ -166,6 +177,8 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
   static boolean readsOnly(QueueActor.Command command) {
     return command instanceof QueueActor.GetInfo || command instanceof QueueActor.ListConsumers
         || command instanceof QueueActor.Browse || command instanceof QueueActor.GetMessageTrace
+        || command instanceof QueueActor.Search || command instanceof QueueActor.GetHistory
+        || command instanceof QueueActor.GetHealth || command instanceof QueueActor.CountHeader
         || command instanceof QueueActor.ToConsumer to && (to.command() instanceof ConsumerActor.GetInfo
             || to.command() instanceof ConsumerActor.GetTrace || to.command() instanceof ConsumerActor.GetRef);
   }
@@ -451,6 +464,23 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
    * Answers {@code replyTo} once {@code result} completes, from whichever thread completes it: only
    * the caller is told, no state of this actor is touched.
    */
+  /** The partitions' histories as the queue's (see {@link PartitionHistories}). */
+  private CompletionStage<QueueHistory> history(long after) {
+    return calls.all((ActorRef<StatusReply<QueueHistory>> r) -> new QueueActor.GetHistory(after, r))
+        .thenApply(parts -> PartitionHistories.merge(partitions.queue(), parts));
+  }
+
+  /** The queue judged as one, from its partitions' figures, consumers and histories merged. */
+  private CompletionStage<QueueHealth> health() {
+    CompletableFuture<QueueInfo> info = calls.all(QueueActor.GetInfo::new)
+        .thenApply(infos -> partitions.info(queueSettings, infos)).toCompletableFuture();
+    CompletableFuture<List<ConsumerInfo>> consumers = calls.all(QueueActor.ListConsumers::new)
+        .thenApply(partitions::consumers).toCompletableFuture();
+    CompletableFuture<QueueHistory> history = history(0).toCompletableFuture();
+    return CompletableFuture.allOf(info, consumers, history).thenApply(done -> HealthJudge.judge(info.join(),
+        consumers.join(), history.join(), settings.clock().millis(), settings.janitor().health()));
+  }
+
   private <T> Behavior<QueueActor.Command> reply(ActorRef<StatusReply<T>> replyTo, CompletionStage<T> result) {
     result.whenComplete((value, failure) -> replyTo.tell(failure == null
         ? StatusReply.success(value) : StatusReply.error(calls.asTheQueues(calls.unwrap(failure)))));

@@ -3,10 +3,15 @@ package dev.spool.actor;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Created;
+import dev.spool.HeaderCounts;
 import dev.spool.JournalHealth;
 import dev.spool.Message;
+import dev.spool.MessagePage;
+import dev.spool.MessageQuery;
 import dev.spool.MessageTrace;
 import dev.spool.Names;
+import dev.spool.QueueHealth;
+import dev.spool.QueueHistory;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
@@ -23,6 +28,8 @@ import dev.spool.queue.Appender;
 import dev.spool.queue.Partitions;
 import dev.spool.queue.ConsumerRegistry;
 import dev.spool.queue.GroupCommit;
+import dev.spool.queue.HealthJudge;
+import dev.spool.queue.HistoryRecorder;
 import dev.spool.queue.QueueRates;
 import dev.spool.queue.QueueReads;
 import dev.spool.queue.Redrives;
@@ -121,6 +128,25 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** Up to {@code max} retained messages from sequence {@code from} on, in order; moves no cursor. */
   public record Browse(long from, int max, ActorRef<StatusReply<List<Message>>> replyTo)
       implements Command, Request<List<Message>> {}
+
+  /** The retained messages {@code query} matches, a bounded scan at a time; moves no cursor. */
+  public record Search(MessageQuery query, ActorRef<StatusReply<MessagePage>> replyTo)
+      implements Command, Request<MessagePage> {}
+
+  /** How many of the newest retained messages carry each value of {@code header}; moves no cursor. */
+  public record CountHeader(String header, ActorRef<StatusReply<HeaderCounts>> replyTo)
+      implements Command, Request<HeaderCounts> {}
+
+  /** The queue's and its consumers' history, the samples taken after {@code after} (epoch ms). */
+  public record GetHistory(long after, ActorRef<StatusReply<QueueHistory>> replyTo)
+      implements Command, Request<QueueHistory> {}
+
+  /** How the queue and its consumers are doing, judged from their figures and history. */
+  public record GetHealth(ActorRef<StatusReply<QueueHealth>> replyTo) implements Command, Request<QueueHealth> {}
+
+  // Piped to itself (a Throwable), never remote: the consumers' figures for a history sample or a health judgement.
+  private record ConsumersListed(List<ConsumerInfo> consumers, Throwable failure, GetHealth health)
+      implements Command, NoSerializationVerificationNeeded {}
 
   /** One retained message with its delivery trace ({@code SequenceOutOfRange} once it is not retained). */
   public record GetMessageTrace(long sequence, ActorRef<StatusReply<MessageTrace>> replyTo)
@@ -241,6 +267,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final QueueCounters counters = new QueueCounters();
   private final ConsumerRegistry<ActorRef<ConsumerActor.Command>> consumers;
   private final QueueRates rates;
+  private final HistoryRecorder history;
+  /** Messages whose publish was refused with {@code QueueFull}, since the queue started. */
+  private long refused;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
   private long incarnations;
   /** A persistent queue's segment store and what it does with it; {@code null} without tiered storage. */
@@ -276,6 +305,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue(), this);
     this.rates = new QueueRates(settings.clock().millis());
+    this.history = new HistoryRecorder(settings.janitor().history().interval().toMillis(),
+        settings.janitor().history().retain().toMillis(), settings.clock().millis());
     this.storageId = storageId;
     org.apache.pekko.actor.Address address = context.getSystem().address();
     this.member = address.hasGlobalScope() ? address.toString() : null;
@@ -312,6 +343,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(StaleListed.class, this::onStaleListed)
         .onMessage(RemoveInactive.class, this::onRemoveInactive)
         .onMessage(Browse.class, this::onBrowse)
+        .onMessage(Search.class, this::onSearch)
+        .onMessage(CountHeader.class, count -> countHeader(count, List.of()))
+        .onMessage(GetHistory.class, get -> reply(get.replyTo(), history.history(name, get.after())))
+        .onMessage(GetHealth.class, this::onGetHealth)
+        .onMessage(ConsumersListed.class, this::onConsumersListed)
         .onMessage(GetMessageTrace.class, this::onGetMessageTrace)
         .onMessage(Redrive.class, this::onRedrive)
         .onMessage(Redriven.class, this::onRedriven)
@@ -332,6 +368,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     try {
       writes.publish(publish.producerId(), publish.messages(), publish.replyTo());
     } catch (SpoolException e) {
+      if (e instanceof SpoolException.QueueFull) {
+        refused += publish.messages().size();
+      }
       Request.fail(publish, e);
     }
     return this;
@@ -498,8 +537,41 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     long now = settings.clock().millis();
     retention.tick(now, tick.relieve());
     rates.sample(now, appender.published(), counters.delivered.sum());
+    if (history.begin(now)) {
+      listConsumers(null);
+    }
     tellConsumers(ConsumerActor.Tick.INSTANCE);
     shareTraceCap();
+    return this;
+  }
+
+  /** Lists the consumers to itself: for a history sample, or for {@code health} when not null. */
+  private void listConsumers(GetHealth health) {
+    getContext().askWithStatus(Request.<ConsumerInfo>listClass(), getContext().getSelf(), settings.askTimeout(),
+        ListConsumers::new, (infos, failure) -> new ConsumersListed(infos, failure, health));
+  }
+
+  private Behavior<Command> onGetHealth(GetHealth get) {
+    listConsumers(get);
+    return this;
+  }
+
+  private Behavior<Command> onConsumersListed(ConsumersListed listed) {
+    long now = settings.clock().millis();
+    if (listed.health() == null) {
+      if (listed.failure() != null) {
+        history.abandon(); // a consumer did not answer in time: the next tick samples again
+      } else {
+        history.record(now, info().stats(), refused, listed.consumers());
+      }
+      return this;
+    }
+    if (listed.failure() != null) {
+      listed.health().replyTo().tell(StatusReply.error(listed.failure()));
+    } else {
+      listed.health().replyTo().tell(StatusReply.success(HealthJudge.judge(info(), listed.consumers(),
+          history.history(name, 0), now, settings.janitor().health())));
+    }
     return this;
   }
 
@@ -594,6 +666,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     if (loaded.request() instanceof Browse browse) {
       return browse(browse, loaded.held());
     }
+    if (loaded.request() instanceof Search search) {
+      return search(search, loaded.held());
+    }
+    if (loaded.request() instanceof CountHeader count) {
+      return countHeader(count, loaded.held());
+    }
     if (loaded.request() instanceof GetMessageTrace get) {
       return trace(get, loaded.held());
     }
@@ -613,6 +691,28 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     } catch (SpoolException e) {
       Request.fail(browse, e);
     }
+    return this;
+  }
+
+  private Behavior<Command> onSearch(Search search) {
+    return search(search, List.of());
+  }
+
+  private Behavior<Command> search(Search search, List<Message[]> held) {
+    long[] range = reads.scanRange(search.query());
+    if (range[0] <= range[1] && awaitsCold(search, range[0], range[1], MessageQuery.MAX_SCAN, held)) {
+      return this;
+    }
+    search.replyTo().tell(StatusReply.success(reads.search(search.query())));
+    return this;
+  }
+
+  private Behavior<Command> countHeader(CountHeader count, List<Message[]> held) {
+    long[] range = reads.countRange();
+    if (range[0] <= range[1] && awaitsCold(count, range[0], range[1], MessageQuery.MAX_SCAN, held)) {
+      return this;
+    }
+    count.replyTo().tell(StatusReply.success(reads.countHeader(count.header())));
     return this;
   }
 

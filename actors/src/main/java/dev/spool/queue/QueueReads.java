@@ -1,6 +1,9 @@
 package dev.spool.queue;
 
+import dev.spool.HeaderCounts;
 import dev.spool.Message;
+import dev.spool.MessagePage;
+import dev.spool.MessageQuery;
 import dev.spool.MessageTrace;
 import dev.spool.SpoolException;
 import dev.spool.log.SegmentedLog;
@@ -48,6 +51,88 @@ public final class QueueReads {
       }
     }
     return out;
+  }
+
+  /**
+   * The sequences {@code query} may look at, {@code [low, high]}, at most {@link MessageQuery#MAX_SCAN};
+   * empty ({@code high < low}) when the queue retains nothing there.
+   */
+  public long[] scanRange(MessageQuery query) {
+    long first = log.firstSequence();
+    long last = log.lastSequence();
+    if (query.backward()) {
+      long start = query.from() == 0 ? last : Math.min(query.from(), last);
+      return new long[] {Math.max(first, start - MessageQuery.MAX_SCAN + 1), start};
+    }
+    long start = query.from() == 0 ? first : Math.max(query.from(), first);
+    return new long[] {start, Math.min(last, start + MessageQuery.MAX_SCAN - 1)};
+  }
+
+  /**
+   * The messages matching {@code query} within its {@link #scanRange}, stopping at its limit, with
+   * where the scan stopped.
+   */
+  public MessagePage search(MessageQuery query) {
+    long first = log.firstSequence();
+    long last = log.lastSequence();
+    long[] range = scanRange(query);
+    List<Message> found = new ArrayList<>(Math.min(query.limit(), 256));
+    if (range[1] < range[0]) {
+      return new MessagePage(List.of(), first, last, range[0], range[0] - 1, true, null, null);
+    }
+    if (query.backward()) {
+      long s = range[1];
+      for (; s >= range[0] && found.size() < query.limit(); s--) {
+        Message m = log.get(s);
+        if (m != null && query.matches(m)) {
+          found.add(m);
+        }
+      }
+      long scannedFrom = s + 1;
+      java.util.Collections.reverse(found);
+      boolean complete = scannedFrom <= first;
+      return new MessagePage(found, first, last, scannedFrom, range[1], complete,
+          range[1] < last ? range[1] + 1 : null, complete ? null : scannedFrom - 1);
+    }
+    long s = range[0];
+    for (; s <= range[1] && found.size() < query.limit(); s++) {
+      Message m = log.get(s);
+      if (m != null && query.matches(m)) {
+        found.add(m);
+      }
+    }
+    long scannedTo = s - 1;
+    boolean complete = scannedTo >= last;
+    return new MessagePage(found, first, last, range[0], scannedTo, complete, complete ? null : scannedTo + 1,
+        range[0] > first ? range[0] - 1 : null);
+  }
+
+  /** The sequences a header count looks at: the newest {@link MessageQuery#MAX_SCAN}, {@code [low, high]}. */
+  public long[] countRange() {
+    long last = log.lastSequence();
+    return new long[] {Math.max(log.firstSequence(), last - MessageQuery.MAX_SCAN + 1), last};
+  }
+
+  /** How many of the messages in {@link #countRange} carry each value of {@code header}. */
+  public HeaderCounts countHeader(String header) {
+    long[] range = countRange();
+    java.util.Map<String, Long> values = new java.util.HashMap<>();
+    long without = 0;
+    long scanned = 0;
+    for (long s = range[0]; s <= range[1]; s++) {
+      Message m = log.get(s);
+      if (m == null) {
+        continue;
+      }
+      scanned++;
+      String value = m.headers().get(header);
+      if (value == null) {
+        without++;
+      } else {
+        values.merge(value, 1L, Long::sum);
+      }
+    }
+    return new HeaderCounts(header, values, without, scanned, range[0] <= log.firstSequence());
   }
 
   /**

@@ -52,6 +52,7 @@ final class ApiRoutes extends RouteSupport {
   private final Authenticator authenticator;
   private final HealthRoutes health;
   private final QueueRoutes queues;
+  private final TriageRoutes triage;
   private final OperationRoutes operations;
   private final SpoolMetrics metrics;
   private final String scheme;
@@ -75,7 +76,8 @@ final class ApiRoutes extends RouteSupport {
     this.scheme = settings.tls().enabled() ? "https" : "http";
     MessageRoutes messages = new MessageRoutes(spool, settings, lifecycle);
     ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams, lifecycle);
-    this.queues = new QueueRoutes(spool, settings, messages, consumers);
+    this.triage = new TriageRoutes(spool, settings);
+    this.queues = new QueueRoutes(spool, settings, messages, consumers, triage);
     this.operations = new OperationRoutes(spool, settings, streams);
   }
 
@@ -114,7 +116,7 @@ final class ApiRoutes extends RouteSupport {
         path(PathMatchers.segment("events").slash("ticket"), () -> post(() -> allow(principal, Access.VIEW,
             () -> complete(json(StatusCodes.OK,
                 new Views.TicketView(tickets.issue(principal), EventTickets.LIFETIME.toMillis())))))),
-        queues.route(principal), operations.route(principal));
+        queues.route(principal), triage.overview(principal), operations.route(principal));
   }
 
   /** Pekko's request timeout (longer than any ask and long-poll) answered in the error shape. */

@@ -10,12 +10,15 @@ final class QueueRoutes extends RouteSupport {
   private final Spool spool;
   private final MessageRoutes messages;
   private final ConsumerRoutes consumers;
+  private final TriageRoutes triage;
 
-  QueueRoutes(Spool spool, HttpSettings settings, MessageRoutes messages, ConsumerRoutes consumers) {
+  QueueRoutes(Spool spool, HttpSettings settings, MessageRoutes messages, ConsumerRoutes consumers,
+      TriageRoutes triage) {
     super(settings);
     this.spool = spool;
     this.messages = messages;
     this.consumers = consumers;
+    this.triage = triage;
   }
 
   Route route(Principal principal) {
@@ -32,6 +35,10 @@ final class QueueRoutes extends RouteSupport {
                   delete(() -> allow(principal, Access.ADMIN, () -> noContent(spool.deleteQueue(queue)))))),
               path("redrive", () -> post(() -> allow(principal, Access.ADMIN,
                   () -> body(Requests.RedriveBody.class, body -> redrive(queue, body))))),
+              path("browse", () -> get(() -> allow(principal, Access.viewQueue(queue), () -> messages.search(queue)))),
+              pathPrefix("headers", () -> path(header -> get(() -> allow(principal, Access.viewQueue(queue),
+                  () -> ok(spool.countHeader(queue, header), counts -> counts))))),
+              triage.queue(principal, queue),
               pathPrefix("messages", () -> messages.route(principal, queue)),
               pathPrefix("consumers", () -> consumers.route(principal, queue)));
         })));
@@ -42,8 +49,14 @@ final class QueueRoutes extends RouteSupport {
         .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.QueueView.of(c.value()))));
   }
 
-  /** An empty range ({@code to} before {@code from}) is the engine's to refuse. */
+  /** A selection of sequences, or a range; an empty range ({@code to} before {@code from}) is the engine's to refuse. */
   private Route redrive(String queue, Requests.RedriveBody body) {
+    if (body.sequences() != null) {
+      if (body.from() != null || body.to() != null) {
+        throw Requests.invalid("sequences", "cannot be given with from or to");
+      }
+      return ok(spool.redrive(queue, body.sequences()), Views.MovedView::new);
+    }
     long from = body.from() == null ? 1 : body.from();
     long to = body.to() == null ? Long.MAX_VALUE : body.to();
     if (from < 1) {

@@ -10,6 +10,7 @@ import dev.spool.Message;
 import dev.spool.MessageFilter;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
+import dev.spool.Spool;
 import dev.spool.SpoolException;
 import dev.spool.StaleConsumer;
 import dev.spool.StartPosition;
@@ -274,8 +275,15 @@ final class Requests {
     }
   }
 
-  /** {@code POST /queues/{q}/redrive}: an optional range of dead-letter sequences. */
-  record RedriveBody(Long from, Long to) {}
+  /** {@code POST /queues/{q}/redrive}: an optional range of dead-letter sequences, or a selection of them. */
+  record RedriveBody(Long from, Long to, List<Long> sequences) {
+    RedriveBody {
+      if (sequences != null && (sequences.isEmpty() || sequences.size() > Spool.MAX_REDRIVE_SELECTION
+          || sequences.stream().anyMatch(s -> s == null || s < 1))) {
+        throw invalid("sequences", "holds 1 to " + Spool.MAX_REDRIVE_SELECTION + " sequence numbers, each 1 or more");
+      }
+    }
+  }
 
   /** {@code PUT /stats/memory/threshold}. */
   record ThresholdBody(Long bytes) {

@@ -6,9 +6,12 @@ import dev.spool.JournalHealth;
 import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
+import dev.spool.MessagePage;
+import dev.spool.QueueHealth;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
 import dev.spool.QueueStats;
+import dev.spool.SpoolHealth;
 import dev.spool.StaleConsumer;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -65,6 +68,35 @@ final class Views {
           m.key().orElse(null), m.headers(), contentType, text,
           text == null ? java.util.Base64.getEncoder().encodeToString(m.payload()) : null,
           m.expiresAt().map(Instant::toEpochMilli).orElse(null));
+    }
+  }
+
+  /** A page of a browse or search, with where its bounded scan stopped and where the next page starts. */
+  record PageView(List<MessageView> messages, long firstSequence, long lastSequence, long scannedFrom, long scannedTo,
+      boolean complete, Long next, Long previous) {
+    static PageView of(MessagePage p) {
+      return new PageView(p.messages().stream().map(MessageView::of).toList(), p.firstSequence(), p.lastSequence(),
+          p.scannedFrom(), p.scannedTo(), p.complete(), p.next(), p.previous());
+    }
+  }
+
+  /** A queue's health, statuses and trends in their wire names. */
+  record QueueHealthView(String queue, String status, String reason, String lagTrend, List<String> deadLetterFor,
+      QueueHealth.Recent recent, List<ConsumerHealthView> consumers) {
+    static QueueHealthView of(QueueHealth h) {
+      return new QueueHealthView(h.queue(), h.status().wireName(), h.reason(), h.lagTrend().wireName(),
+          h.deadLetterFor(), h.recent(), h.consumers().stream().map(c -> new ConsumerHealthView(c.consumer(),
+              c.status().wireName(), c.reason(), c.lagTrend().wireName())).toList());
+    }
+  }
+
+  /** A consumer's health. */
+  record ConsumerHealthView(String consumer, String status, String reason, String lagTrend) {}
+
+  /** {@code GET /api/v1/health}: the alarms and every queue's health. */
+  record SpoolHealthView(List<SpoolHealth.Alarm> alarms, List<QueueHealthView> queues) {
+    static SpoolHealthView of(SpoolHealth h) {
+      return new SpoolHealthView(h.alarms(), h.queues().stream().map(QueueHealthView::of).toList());
     }
   }
 

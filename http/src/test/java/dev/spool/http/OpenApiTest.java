@@ -29,6 +29,11 @@ class OpenApiTest {
       "POST /api/v1/queues/{queue}/messages",
       "GET /api/v1/queues/{queue}/messages",
       "GET /api/v1/queues/{queue}/messages/{sequence}",
+      "GET /api/v1/queues/{queue}/browse",
+      "GET /api/v1/queues/{queue}/headers/{header}",
+      "GET /api/v1/queues/{queue}/history",
+      "GET /api/v1/queues/{queue}/health",
+      "GET /api/v1/health",
       "GET /api/v1/queues/{queue}/consumers",
       "PUT /api/v1/queues/{queue}/consumers/{consumer}",
       "GET /api/v1/queues/{queue}/consumers/{consumer}",
@@ -99,7 +104,8 @@ class OpenApiTest {
       // A queue that does not exist (until the PUT creates it): the route answers, if only with
       // QueueNotFound, but never with "no such route".
       String path = route.substring(route.indexOf(' ') + 1)
-          .replace("{queue}", "openapi-absent").replace("{consumer}", "c").replace("{sequence}", "1");
+          .replace("{queue}", "openapi-absent").replace("{consumer}", "c").replace("{sequence}", "1")
+          .replace("{header}", "x-death-reason");
       HttpRequest.Builder b = HttpRequest.newBuilder(server.uri(path))
           .header("Authorization", "Bearer " + TestServer.ADMIN).header("Content-Type", "application/json");
       String body = method.equals("GET") || method.equals("DELETE") ? null

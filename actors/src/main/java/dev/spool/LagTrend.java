@@ -1,0 +1,24 @@
+package dev.spool;
+
+/** Where a consumer's lag went over about the last minute. */
+public enum LagTrend {
+  RISING("rising"),
+  FALLING("falling"),
+  STEADY("steady");
+
+  private final String wireName;
+
+  LagTrend(String wireName) {
+    this.wireName = wireName;
+  }
+
+  /** The name in JSON and the console. */
+  public String wireName() {
+    return wireName;
+  }
+
+  @Override
+  public String toString() {
+    return wireName;
+  }
+}
