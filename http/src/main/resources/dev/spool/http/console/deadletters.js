@@ -8,7 +8,6 @@ import { browse, pager } from './browse.js';
 import { payloadPreview } from './messages.js';
 
 const PAGE = 50;
-const KNOWN_REASONS = ['rejected', 'max-deliveries', 'expired'];
 
 /** Every dead-letter queue, with what it holds and whose it is. */
 export function deadLetterQueuesPage(main) {
@@ -25,7 +24,7 @@ export function deadLetterQueuesPage(main) {
   return { title: 'Dead-letter queues', refresh };
 }
 
-export function deadLettersPage(main, name, initialReason) {
+export function deadLettersPage(main, name) {
   const count = h('span', { id: 'dlq-count' });
   const sources = h('span', { id: 'dlq-sources' });
   const rows = h('tbody', { id: 'dead-letter-rows' });
@@ -39,7 +38,7 @@ export function deadLettersPage(main, name, initialReason) {
   let deadLetterFor = [];
   let shown = [];
 
-  fillReasons(initialReason, []);
+  fillReasons('', []);
   reason.addEventListener('change', () => load({ direction: 'forward' }));
   selectAll.addEventListener('change', () => {
     rows.querySelectorAll('input.select').forEach((box) => { box.checked = selectAll.checked; });
@@ -62,7 +61,7 @@ export function deadLettersPage(main, name, initialReason) {
       pages.element));
 
   function fillReasons(selected, seen) {
-    const all = [...new Set([...KNOWN_REASONS, ...seen, ...(selected ? [selected] : [])])];
+    const all = [...new Set([...seen, ...(selected ? [selected] : [])])];
     fill(reason, h('option', { value: '' }, 'all reasons'), all.map((r) => h('option', { value: r, selected: r === selected }, r)));
   }
 
@@ -87,20 +86,30 @@ export function deadLettersPage(main, name, initialReason) {
 
   async function loadPage(to) {
     position = to;
-    const answer = await browse(name, { ...position, limit: PAGE, header: reason.value ? 'x-death-reason:' + reason.value : '' });
+    const [answer, reasons, origins] = await Promise.all([
+      browse(name, { ...position, limit: PAGE, header: reason.value ? 'x-death-reason:' + reason.value : '' }),
+      api('GET', q(name) + '/headers/x-death-reason'), api('GET', q(name) + '/headers/x-death-queue')]);
     shown = answer.messages;
-    const reasons = shown.map((m) => m.headers?.['x-death-reason']).filter(Boolean);
-    fillReasons(reason.value, reasons);
-    const byReason = new Map();
-    reasons.forEach((r) => byReason.set(r, (byReason.get(r) ?? 0) + 1));
-    fill(summary, shown.length === 0 ? 'No dead letters here.'
-      : ['On this page: ', [...byReason].flatMap(([r, n], i) => [i ? ', ' : '',
-        h('button', { type: 'button', class: 'link reason-group', 'data-reason': r,
-          onclick: () => { reason.value = r; load({ direction: 'forward' }); } }, fmtNumber(n) + ' ' + r)])]);
-    fill(rows, shown.map(row));
+    fillReasons(reason.value, Object.keys(reasons.values));
+    fillGroups(reasons, origins);
+    fill(rows, shown.length === 0
+      ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No dead letters ' + (reason.value ? 'for this reason ' : '') + 'here.'))
+      : shown.map(row));
     selectAll.checked = false;
     updateSelection();
     pages.update(answer, PAGE);
+  }
+
+  /** The dead letters grouped by reason (each a filter) and by source queue, over the newest the server counted. */
+  function fillGroups(reasons, origins) {
+    const groups = Object.entries(reasons.values).sort((a, b) => b[1] - a[1]);
+    const sourcesCounted = Object.entries(origins.values).sort((a, b) => b[1] - a[1]);
+    fill(summary, groups.length === 0 ? 'No dead letters here.' : [
+      'By reason: ', groups.flatMap(([r, n], i) => [i ? ', ' : '',
+        h('button', { type: 'button', class: 'link reason-group', 'data-reason': r, 'aria-pressed': String(reason.value === r),
+          onclick: () => { reason.value = reason.value === r ? '' : r; load({ direction: 'forward' }); } }, r + ' (' + fmtNumber(n) + ')')]),
+      sourcesCounted.length ? ['. From: ', sourcesCounted.map(([x, n]) => x + ' (' + fmtNumber(n) + ')').join(', ')] : null,
+      reasons.complete ? '.' : ', among the newest ' + fmtNumber(reasons.scanned) + ' messages.']);
   }
 
   function row(m) {

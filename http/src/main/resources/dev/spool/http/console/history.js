@@ -14,7 +14,7 @@ export function forgetHistories() {
 export async function queueHistory(queue) {
   const known = histories.get(queue);
   const lastAt = known?.samples.at(-1)?.at;
-  const answer = await api('GET', q(queue) + '/history' + (lastAt ? '?since=' + lastAt : ''));
+  const answer = await api('GET', q(queue) + '/history' + (lastAt ? '?after=' + lastAt : ''));
   const history = known ?? { samples: [], consumers: new Map() };
   history.intervalMs = answer.intervalMs;
   history.retainMs = answer.retainMs;

@@ -1,6 +1,6 @@
 // Browsing and searching a queue's messages page by page, and one message with its payload and
 // delivery trace.
-import { api, q } from './api.js';
+import { api, q, ApiError } from './api.js';
 import { h, fill, render, timeEl } from './dom.js';
 import { tell, describe, feedbackLine, section, scroller } from './ui.js';
 import { browse, pager } from './browse.js';
@@ -138,7 +138,15 @@ export function messagePage(main, name, sequence) {
         .map((t) => h('th', { scope: 'col' }, t)))), trace))));
 
   async function refresh(force) {
-    const answer = await api('GET', q(name) + '/messages/' + encodeURIComponent(sequence));
+    let answer;
+    try {
+      answer = await api('GET', q(name) + '/messages/' + encodeURIComponent(sequence));
+    } catch (e) {
+      // A dead letter's source is often freed once every consumer is done with it: say so, as the page's content.
+      if (!(e instanceof ApiError && e.code === 'SequenceOutOfRange')) throw e;
+      tell(details, e.message, true);
+      return;
+    }
     const m = answer.message;
     if (!message) {
       // The message itself does not change: drawn once, so a selection in it lasts.

@@ -1,7 +1,7 @@
 // The console's shared pieces: health badges and trend arrows, feedback next to an action, the
 // confirmation dialog, and the history charts.
 import { ApiError } from './api.js';
-import { h, hidden, fmtNumber } from './dom.js';
+import { h, hidden, fmtNumber, fmtMs } from './dom.js';
 
 /** Health statuses, worst first, as the engine judges them. */
 export const STATUSES = ['stuck', 'breaker-open', 'full', 'dead-lettering', 'lagging', 'paused', 'ok'];
@@ -11,10 +11,19 @@ export function badge(status) {
   return h('span', { class: 'badge status-' + (STATUSES.includes(status) ? status : 'unknown') }, status ?? 'unknown');
 }
 
-/** The status badge with its reason in words beside it. */
+/** The status badge with its reason in words beside it, and what went wrong lately, if anything did. */
 export function health(entry) {
   if (!entry) return h('span', { class: 'muted' }, 'no health yet');
-  return h('span', { class: 'health' }, badge(entry.status), ' ', h('span', { class: 'reason' }, entry.reason));
+  return h('span', { class: 'health' }, badge(entry.status), ' ', h('span', { class: 'reason' }, entry.reason),
+    recentText(entry.recent));
+}
+
+/** "lately: 4 dead-lettered, 169 refused (5 min)"; nothing when nothing happened. */
+function recentText(recent) {
+  if (!recent) return null;
+  const parts = [['deadLettered', 'dead-lettered'], ['dropped', 'dropped'], ['expired', 'expired'], ['refused', 'publishes refused']]
+    .filter(([k]) => recent[k] > 0).map(([k, words]) => fmtNumber(recent[k]) + ' ' + words);
+  return parts.length ? h('span', { class: 'recent' }, 'in the last ' + fmtMs(recent.windowMs) + ': ' + parts.join(', ')) : null;
 }
 
 const TRENDS = { rising: ['↑', 'lag rising'], falling: ['↓', 'lag falling'], steady: ['→', 'lag steady'] };

@@ -49,8 +49,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * show as text, and nothing is refused by the Content-Security-Policy. Screenshots of every page at
  * both widths go to {@code target/console-screenshots/} for review.
  *
- * <p>The server judges a consumer stuck after {@code spool.health.stuck-after}; the test shortens it
- * through a system property, which the service's configuration loading reads over its files.
+ * <p>The server judges a consumer stuck after {@code spool.health.stuck-after} and samples history
+ * every {@code spool.history.interval}; the test shortens both through system properties, which the
+ * service's configuration loading reads over its files.
  *
  * <p>Skipped, saying why, where Debian's {@code chromium} and {@code chromium-driver} are not installed;
  * never a downloaded browser.
@@ -63,7 +64,12 @@ class ConsoleBrowserTest {
   /** Surefire runs in the module's directory, so this is src-test/target/console-screenshots. */
   private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
   private static final Duration WAIT = Duration.ofSeconds(20);
-  private static final String STUCK_AFTER = "spool.health.stuck-after";
+  /**
+   * The server's judgement and sampling, shortened so the test sees them: a consumer is stuck after a
+   * minute by default, and the history samples every five seconds.
+   */
+  private static final Map<String, String> QUICK_HEALTH = Map.of("spool.health.stuck-after", "2s",
+      "spool.history.interval", "1s");
   private static final int DESKTOP = 1280;
   private static final int PHONE = 390;
 
@@ -78,13 +84,13 @@ class ConsoleBrowserTest {
     if (!INSTALLED) {
       return;
     }
-    // A consumer is judged stuck after a minute by default: two seconds here, so the test sees it.
-    System.setProperty(STUCK_AFTER, "2s");
+    // System properties override the service's configuration files (ConfigFactory.load reads them).
+    QUICK_HEALTH.forEach(System::setProperty);
     ConfigFactory.invalidateCaches();
     try {
       server = TestServer.start();
     } finally {
-      System.clearProperty(STUCK_AFTER);
+      QUICK_HEALTH.keySet().forEach(System::clearProperty);
       ConfigFactory.invalidateCaches();
     }
     profile = Files.createTempDirectory("spool-console-chromium");
@@ -307,8 +313,9 @@ class ConsoleBrowserTest {
     String source = "orders-flaky";
     String dlq = "orders-flaky-dlq";
     assertEquals(201, server.put("/api/v1/queues/" + dlq, "{}").status());
+    // Retention keeps the source's messages after they were dead-lettered, for the link to their trace.
     assertEquals(201, server.put("/api/v1/queues/" + source,
-        "{\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
+        "{\"retention\":\"PT10M\",\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
     assertEquals(201, server.put("/api/v1/queues/" + source + "/consumers/worker", "{}").status());
     publishBatch(source, 4, i -> "{\"type\":\"order.poison\",\"payload\":\"{\\\"order\\\":" + i + "}\",\"contentType\":\"application/json\"}");
     JsonNode read = server.post("/api/v1/queues/" + source + "/consumers/worker/read?max=4&wait=PT2S", null).json();
@@ -517,8 +524,18 @@ class ConsoleBrowserTest {
         Map.of("width", width, "height", height, "deviceScaleFactor", 1, "mobile", width < 600));
   }
 
+  /** Opens a console page: through its address once signed in (quicker than loading the console again). */
   private static void open(String hash) {
-    browser.get(server.uri("/?token=" + TestServer.ADMIN + "#" + hash).toString());
+    boolean signedIn = browser.getCurrentUrl().startsWith(server.uri("/").toString())
+        && js("return sessionStorage.getItem('spool.token')") != null
+        && !browser.findElements(By.cssSelector("#nav:not([hidden])")).isEmpty();
+    if (signedIn && !("#" + hash).equals(js("return location.hash"))) {
+      js("location.hash = arguments[0]", "#" + hash);
+    } else if (signedIn) {
+      browser.navigate().refresh();
+    } else {
+      browser.get(server.uri("/?token=" + TestServer.ADMIN + "#" + hash).toString());
+    }
   }
 
   private static void publishBatch(String queue, int count, java.util.function.IntFunction<String> message) {
