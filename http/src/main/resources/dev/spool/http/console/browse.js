@@ -40,7 +40,7 @@ export function pager(id, move) {
 }
 
 /** "3 shown; scanned 1–400 of 1–900, more to scan" when the scan's bound stopped it short of a full page. */
-export function scanText(a, limit) {
+function scanText(a, limit) {
   const held = a.lastSequence >= a.firstSequence
     ? ' of ' + fmtNumber(a.firstSequence) + '–' + fmtNumber(a.lastSequence) + ' held' : ', the queue holds none';
   const scanned = a.scannedTo >= a.scannedFrom

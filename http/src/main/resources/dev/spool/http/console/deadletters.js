@@ -30,7 +30,7 @@ export function deadLettersPage(main, name) {
   const rows = h('tbody', { id: 'dead-letter-rows' });
   const summary = h('p', { id: 'reason-summary', class: 'muted' });
   const reason = h('select', { id: 'reason-filter', name: 'reason' });
-  const selectAll = h('input', { type: 'checkbox', id: 'select-page', 'aria-label': 'select every message on this page' });
+  const selectAll = h('input', { type: 'checkbox', id: 'select-page' });
   const redriveSelected = h('button', { type: 'button', id: 'redrive-selected', disabled: true }, 'Redrive selected');
   const redriveAll = h('button', { type: 'button', id: 'redrive-all', class: 'danger' }, 'Redrive all');
   const pages = pager('dlq-pager', (position) => load(position));
@@ -52,10 +52,11 @@ export function deadLettersPage(main, name) {
     h('h1', { tabindex: -1 }, 'Dead letters in ', h('a', { href: '#/queue/' + encodeURIComponent(name) }, name)),
     h('p', {}, count, ' ', sources),
     h('section', { id: 'dead-letters' }, h('h2', { class: 'visually-hidden' }, 'Messages'), feedbackLine(),
-      h('div', { class: 'toolbar' }, h('label', {}, 'Reason', reason), redriveSelected, redriveAll),
+      h('div', { class: 'toolbar' }, h('label', {}, 'Reason', reason),
+        h('label', { class: 'check' }, selectAll, 'Select this page'), redriveSelected, redriveAll),
       summary,
-      scroller('Dead letters', h('table', { class: 'one-line' }, h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, selectAll, hidden('Select')),
+      scroller('Dead letters', h('table', { class: 'one-line cards' }, h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, hidden('Select')),
         ['Seq', 'Dead-lettered', 'Source', 'Reason', 'Attempts', 'Type', 'Payload'].map((t, i) =>
           h('th', { scope: 'col', class: i === 4 ? 'num' : null }, t)))), rows)),
       pages.element));
@@ -117,18 +118,18 @@ export function deadLettersPage(main, name) {
     const sourceQueue = x['x-death-queue'];
     const sourceSequence = x['x-death-sequence'];
     return h('tr', { 'data-sequence': m.sequence },
-      h('td', {}, h('input', { type: 'checkbox', class: 'select', value: m.sequence, 'aria-label': 'select message ' + m.sequence })),
-      h('td', {}, h('a', { href: '#/message/' + encodeURIComponent(name) + '/' + m.sequence }, String(m.sequence))),
-      h('td', {}, timeEl(x['x-death-time'] ?? m.timestamp)),
-      h('td', { class: 'source' }, sourceQueue && sourceSequence
+      h('td', { 'data-label': 'Select' }, h('input', { type: 'checkbox', class: 'select', value: m.sequence, 'aria-label': 'select message ' + m.sequence })),
+      h('td', { 'data-label': 'Seq' }, h('a', { href: '#/message/' + encodeURIComponent(name) + '/' + m.sequence }, String(m.sequence))),
+      h('td', { 'data-label': 'Dead-lettered' }, timeEl(x['x-death-time'] ?? m.timestamp)),
+      h('td', { 'data-label': 'Source', class: 'source' }, sourceQueue && sourceSequence
         ? h('a', { class: 'source-link', href: '#/message/' + encodeURIComponent(sourceQueue) + '/' + encodeURIComponent(sourceSequence),
           title: 'the message in ' + sourceQueue + ' and its delivery trace' },
         sourceQueue + ' / ' + (x['x-death-consumer'] ?? '?') + ' #' + sourceSequence)
         : (sourceQueue ?? '?') + ' / ' + (x['x-death-consumer'] ?? '?')),
-      h('td', { class: 'reason' }, x['x-death-reason'] ?? '–'),
-      h('td', { class: 'num attempts' }, x['x-death-count'] ?? '–'),
-      h('td', { class: 'type' }, m.type ?? ''),
-      h('td', { class: 'payload' }, payloadPreview(m)));
+      h('td', { 'data-label': 'Reason', class: 'reason' }, x['x-death-reason'] ?? '–'),
+      h('td', { 'data-label': 'Attempts', class: 'num attempts' }, x['x-death-count'] ?? '–'),
+      h('td', { 'data-label': 'Type', class: 'type' }, m.type ?? ''),
+      h('td', { 'data-label': 'Payload', class: 'payload' }, payloadPreview(m)));
   }
 
   async function redrive(onlySelected) {

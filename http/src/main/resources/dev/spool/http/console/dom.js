@@ -33,7 +33,7 @@ export function fill(el, ...children) {
  * Whether the operator is working inside region: a text selection that starts or ends there, or
  * focus in a field there. A refresh that rebuilt the region would wipe the one or the other.
  */
-export function inUse(region) {
+function inUse(region) {
   const selection = window.getSelection();
   if (selection && !selection.isCollapsed
       && (region.contains(selection.anchorNode) || region.contains(selection.focusNode))) return true;

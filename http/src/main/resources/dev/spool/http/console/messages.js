@@ -7,7 +7,7 @@ import { browse, pager } from './browse.js';
 
 const PAGE = 50;
 
-export function payloadText(m) {
+function payloadText(m) {
   return m.payload ?? ('base64: ' + (m.payloadBase64 ?? ''));
 }
 
@@ -49,7 +49,7 @@ export function messagesPage(main, name, from) {
     section({ id: 'search-section' }, 'Search', form),
     h('section', { id: 'messages-section' }, h('h2', { class: 'visually-hidden' }, 'Messages'), feedbackLine(),
       pages.element,
-      scroller('Messages', h('table', { class: 'one-line' }, h('thead', {}, h('tr', {},
+      scroller('Messages', h('table', { class: 'one-line cards' }, h('thead', {}, h('tr', {},
         ['Seq', 'Time', 'Type', 'Key', 'Payload'].map((t) => h('th', { scope: 'col' }, t)))), rows))));
 
   async function load(position) {
@@ -58,9 +58,11 @@ export function messagesPage(main, name, from) {
       fill(rows, answer.messages.length === 0
         ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No messages match on this page.'))
         : answer.messages.map((m) => h('tr', { 'data-sequence': m.sequence },
-          h('td', {}, h('a', { class: 'open-message', href: '#/message/' + encodeURIComponent(name) + '/' + m.sequence }, String(m.sequence))),
-          h('td', {}, timeEl(m.timestamp)), h('td', { class: 'type' }, m.type ?? ''), h('td', { class: 'key' }, m.key ?? ''),
-          h('td', { class: 'payload' }, payloadPreview(m)))));
+          h('td', { 'data-label': 'Seq' }, h('a', { class: 'open-message', href: '#/message/' + encodeURIComponent(name) + '/' + m.sequence },
+            String(m.sequence))),
+          h('td', { 'data-label': 'Time' }, timeEl(m.timestamp)), h('td', { 'data-label': 'Type', class: 'type' }, m.type ?? ''),
+          h('td', { 'data-label': 'Key', class: 'key' }, m.key ?? ''),
+          h('td', { 'data-label': 'Payload', class: 'payload' }, payloadPreview(m)))));
       pages.update(answer, PAGE);
     } catch (e) {
       tell(rows, 'browse failed: ' + describe(e), true);

@@ -77,7 +77,7 @@ export function queuePage(main, name) {
     const [info, list, state, history] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/consumers'),
       api('GET', q(queue) + '/health'), queueHistory(queue)]);
     if (deleted) return;
-    fill(queueHealth, health(state), ' ', trend(state.lagTrend),
+    fill(queueHealth, health(state, true),
       state.deadLetterFor.length ? [' ', h('span', { class: 'tag dlq-tag' }, 'dead-letter queue of ' + state.deadLetterFor.join(', '))] : null);
     fill(links, h('a', { href: '#/messages/' + encodeURIComponent(name) }, 'Browse messages'),
       state.deadLetterFor.length ? [' · ', h('a', { id: 'open-dead-letters', href: '#/dead-letters/' + encodeURIComponent(name) },
@@ -144,10 +144,13 @@ function pairs(obj) {
 function consumerRow(queue, c, state, scale, readOnly, refresh) {
   const path = q(queue) + '/consumers/' + encodeURIComponent(c.name);
   const label = (what) => what + ' of ' + c.name;
+  // Shown under the health reason unless the reason already says it.
+  const deliveryState = DELIVERY_STATES[c.deliveryState] ?? c.deliveryState;
   return h('tr', { 'data-consumer': c.name, class: state ? 'status-row-' + state.status : null },
     h('th', { scope: 'row', 'data-label': 'Consumer', class: 'name' }, c.name),
     h('td', { 'data-label': 'Status', class: 'status' }, state ? health(state) : badge(c.paused ? 'paused' : undefined),
-      h('div', { class: 'state muted state-' + c.deliveryState }, DELIVERY_STATES[c.deliveryState] ?? c.deliveryState)),
+      h('div', { class: 'state muted state-' + c.deliveryState, hidden: state?.reason.includes(deliveryState) },
+        deliveryState)),
     h('td', { 'data-label': 'Lag', class: 'lag-cell' },
       h('span', { class: 'num lag' }, fmtNumber(c.lag)), ' ', trend(state?.lagTrend), ' ',
       h('meter', { class: 'lagbar', min: 0, max: scale, value: c.lag, optimum: 0, low: scale * 0.25, high: scale * 0.75,

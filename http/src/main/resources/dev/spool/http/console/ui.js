@@ -4,7 +4,7 @@ import { ApiError } from './api.js';
 import { h, hidden, fmtNumber, fmtMs } from './dom.js';
 
 /** Health statuses, worst first, as the engine judges them. */
-export const STATUSES = ['stuck', 'breaker-open', 'full', 'dead-lettering', 'lagging', 'paused', 'ok'];
+const STATUSES = ['stuck', 'breaker-open', 'full', 'dead-lettering', 'lagging', 'paused', 'ok'];
 
 /** A status word in a badge coloured by severity; the word itself carries the meaning. */
 export function badge(status) {
@@ -12,10 +12,10 @@ export function badge(status) {
 }
 
 /** The status badge with its reason in words beside it, and what went wrong lately, if anything did. */
-export function health(entry) {
+export function health(entry, withTrend) {
   if (!entry) return h('span', { class: 'muted' }, 'no health yet');
   return h('span', { class: 'health' }, badge(entry.status), ' ', h('span', { class: 'reason' }, entry.reason),
-    recentText(entry.recent));
+    withTrend ? [' ', trend(entry.lagTrend)] : null, recentText(entry.recent));
 }
 
 /** "lately: 4 dead-lettered, 169 refused (5 min)"; nothing when nothing happened. */
@@ -138,7 +138,10 @@ export function timeChart(id, caption, name, series) {
     chart,
     /** labels: times; rows: one array per series (or per label when labels are given anew). */
     update(times, columns, seriesLabels) {
-      chart.data.labels = times.map((t) => new Date(t).toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' }));
+      // Seconds on the axis while the history is short, minutes once it spans more than ten.
+      const short = times.length > 0 && times.at(-1) - times[0] < 600_000;
+      const format = { hour: '2-digit', minute: '2-digit', second: short ? '2-digit' : undefined };
+      chart.data.labels = times.map((t) => new Date(t).toLocaleTimeString('en-GB', format));
       if (seriesLabels) {
         chart.data.datasets = seriesLabels.map((label, i) => ({ label, data: columns[i], borderColor: PALETTE[i % PALETTE.length],
           backgroundColor: PALETTE[i % PALETTE.length], pointRadius: 0, borderWidth: 2, tension: 0.2 }));

@@ -403,6 +403,17 @@ class ConsoleBrowserTest {
     assertEquals(List.of("order.created"), texts("#messages td.type").stream().distinct().toList());
     screenshot("messages-search", DESKTOP);
 
+    // By time: nothing was published before an hour ago.
+    browser.findElement(By.id("search-type")).clear();
+    browser.findElement(By.id("search-header")).clear();
+    js("const hourAgo = new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000);"
+        + " document.getElementById('search-until').value = hourAgo.toISOString().slice(0, 19);");
+    browser.findElement(By.id("search")).click();
+    wait.until(d -> sequences().isEmpty() && !texts("#messages td.muted").isEmpty());
+    js("document.getElementById('search-until').value = ''");
+    browser.findElement(By.id("search")).click();
+    wait.until(d -> sequences().size() == 50);
+
     // A search whose match lies past one request's scan bound says there is more to scan, and Next finds it.
     String haystack = "orders-haystack";
     assertEquals(201, server.put("/api/v1/queues/" + haystack, "{}").status());
