@@ -2,7 +2,7 @@
 // by reason, and redrive of a selection or of everything. The messages are fetched when the page
 // opens, pages or acts; the two-second refresh only updates the count.
 import { api, q } from './api.js';
-import { h, fill, render, hidden, fmtNumber, timeEl } from './dom.js';
+import { h, fill, render, setText, hidden, fmtNumber, timeEl } from './dom.js';
 import { act, tell, describe, confirmAction, feedbackLine, scroller } from './ui.js';
 import { browse, pager } from './browse.js';
 import { payloadPreview } from './messages.js';
@@ -153,8 +153,8 @@ export function deadLettersPage(main, name) {
   async function refresh() {
     const [info, state] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/health')]);
     deadLetterFor = state.deadLetterFor;
-    count.textContent = fmtNumber(info.stats.depth) + ' dead letters held.';
-    sources.textContent = deadLetterFor.length ? 'Dead letters of ' + deadLetterFor.join(', ') + '.' : '';
+    setText(count, fmtNumber(info.stats.depth) + ' dead letters held.');
+    setText(sources, deadLetterFor.length ? 'Dead letters of ' + deadLetterFor.join(', ') + '.' : '');
   }
 
   load(position);

@@ -54,6 +54,11 @@ export function render(region, children, force) {
   return true;
 }
 
+/** Sets el's text only when it changed: replacing the same text would drop a selection in it. */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Text that only screen readers read: names for icon columns and symbols. */
 export function hidden(text) {
   return h('span', { class: 'visually-hidden' }, text);

@@ -10,12 +10,23 @@ export function forgetHistories() {
   histories.clear();
 }
 
-/** The queue's history, brought up to date. */
+/** Forgets the histories of queues not in names (deleted since). */
+export function keepHistories(names) {
+  const kept = new Set(names);
+  for (const queue of histories.keys()) if (!kept.has(queue)) histories.delete(queue);
+}
+
+/**
+ * The queue's history, brought up to date. The server samples every intervalMs: asked again
+ * sooner, the answer would hold nothing new, so the known history is returned as it is.
+ */
 export async function queueHistory(queue) {
   const known = histories.get(queue);
+  if (known && Date.now() - known.fetchedAt < known.intervalMs) return known;
   const lastAt = known?.samples.at(-1)?.at;
   const answer = await api('GET', q(queue) + '/history' + (lastAt ? '?after=' + lastAt : ''));
   const history = known ?? { samples: [], consumers: new Map() };
+  history.fetchedAt = Date.now();
   history.intervalMs = answer.intervalMs;
   history.retainMs = answer.retainMs;
   history.samples.push(...answer.samples);

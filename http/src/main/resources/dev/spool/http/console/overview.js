@@ -1,9 +1,9 @@
 // The overview: what is in trouble first (alarms, each queue's health with its reason), then
 // memory, the rates over the last hour, the cluster, every queue and the dead-letter queues.
 import { api, q } from './api.js';
-import { h, fill, render, fmtNumber, fmtBytes, fmtRate, fmtDuration, MIB } from './dom.js';
+import { h, fill, render, setText, fmtNumber, fmtBytes, fmtRate, fmtDuration, MIB } from './dom.js';
 import { act, health, trend, section, timeChart, scroller } from './ui.js';
-import { queueHistory, summedRates } from './history.js';
+import { keepHistories, queueHistory, summedRates } from './history.js';
 
 export function overviewPage(main) {
   const alarms = h('ul', { id: 'alarm-list' });
@@ -44,7 +44,7 @@ export function overviewPage(main) {
       api('GET', '/stats/lag'), api('GET', '/cluster'), api('GET', '/health')]);
     const healthOf = new Map(overall.queues.map((x) => [x.queue, x]));
     const worst = worstLagByQueue(lag);
-    fillAlarms(alarmBanner, alarms, overall.alarms);
+    fillAlarms(alarmBanner, alarms, overall.alarms, force);
     fillCluster(clusterSection, members, cluster);
     memberHeader.hidden = !cluster.enabled;
     render(tbody, queues.length === 0 ? h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No queues yet.'))
@@ -58,6 +58,7 @@ export function overviewPage(main) {
         h('span', { class: 'dlq-depth' }, fmtNumber(depthOf.get(x.queue))), ' messages, dead letters of ',
         x.deadLetterFor.join(', '))), force);
     fillMemory(meter, memoryText, memory);
+    keepHistories(queues.map((x) => x.name));
     const histories = await Promise.all(queues.map((x) => queueHistory(x.name)));
     const summed = summedRates(histories);
     rates.update(summed.map((s) => s.at), [summed.map((s) => s.publish), summed.map((s) => s.deliver)]);
@@ -82,11 +83,11 @@ function queueRow(queue, state, worstLag, clustered) {
     h('td', { 'data-label': 'Member', class: 'member', hidden: !clustered }, hostPort(queue.member)));
 }
 
-function fillAlarms(banner, list, alarms) {
+function fillAlarms(banner, list, alarms, force) {
   banner.hidden = alarms.length === 0;
-  fill(list, alarms.map((a) => h('li', { class: 'alarm alarm-' + a.severity, 'data-kind': a.kind },
+  render(list, alarms.map((a) => h('li', { class: 'alarm alarm-' + a.severity, 'data-kind': a.kind },
     h('strong', {}, a.severity === 'critical' ? 'Critical: ' : 'Warning: '), a.message,
-    a.queue ? [' — ', h('a', { href: '#/queue/' + encodeURIComponent(a.queue) }, a.queue)] : null)));
+    a.queue ? [' — ', h('a', { href: '#/queue/' + encodeURIComponent(a.queue) }, a.queue)] : null)), force);
 }
 
 function fillMemory(meter, text, memory) {
@@ -102,8 +103,8 @@ function fillMemory(meter, text, memory) {
     meter.high = meter.max;
   }
   meter.value = memory.totalBytes;
-  text.textContent = fmtBytes(memory.totalBytes) + ' in ' + fmtNumber(memory.totalMessages) + ' messages, threshold '
-    + (threshold > 0 ? fmtBytes(threshold) : 'none') + (memory.underPressure ? ' — UNDER PRESSURE' : '');
+  setText(text, fmtBytes(memory.totalBytes) + ' in ' + fmtNumber(memory.totalMessages) + ' messages, threshold '
+    + (threshold > 0 ? fmtBytes(threshold) : 'none') + (memory.underPressure ? ' — UNDER PRESSURE' : ''));
 }
 
 /** The threshold typed in a unit of the operator's choice (MiB by default), as it is shown. */

@@ -77,13 +77,14 @@ export function queuePage(main, name) {
     const [info, list, state, history] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/consumers'),
       api('GET', q(queue) + '/health'), queueHistory(queue)]);
     if (deleted) return;
-    fill(queueHealth, health(state, true),
-      state.deadLetterFor.length ? [' ', h('span', { class: 'tag dlq-tag' }, 'dead-letter queue of ' + state.deadLetterFor.join(', '))] : null);
-    fill(links, h('a', { href: '#/messages/' + encodeURIComponent(name) }, 'Browse messages'),
+    render(queueHealth, [health(state, true),
+      state.deadLetterFor.length ? [' ', h('span', { class: 'tag dlq-tag' }, 'dead-letter queue of ' + state.deadLetterFor.join(', '))] : null],
+    force);
+    render(links, [h('a', { href: '#/messages/' + encodeURIComponent(name) }, 'Browse messages'),
       state.deadLetterFor.length ? [' · ', h('a', { id: 'open-dead-letters', href: '#/dead-letters/' + encodeURIComponent(name) },
         'Dead letters (' + fmtNumber(info.stats.depth) + ')')] : null,
       info.settings.deadLetter ? [' · dead-letters to ', h('a', { href: '#/dead-letters/' + encodeURIComponent(info.settings.deadLetter.queue) },
-        info.settings.deadLetter.queue)] : null);
+        info.settings.deadLetter.queue)] : null], force);
     const healthOf = new Map(state.consumers.map((c) => [c.consumer, c]));
     // A consumer's lag against what the queue holds: nothing read is the worst, and shows red.
     const scale = Math.max(1, info.stats.depth, ...list.map((c) => c.lag));
@@ -171,11 +172,13 @@ function consumerActions(c, path, label, refresh) {
     h('option', { value: 'latest' }, 'latest'));
   const sequence = h('input', { type: 'number', min: 0, class: 'seek-sequence', 'aria-label': label('sequence to seek to'),
     'data-key': 'seek-sequence-' + c.name });
+  // The feedback goes to the consumers' section, which stays while a refresh replaces the rows and their buttons.
   const seek = async (button) => {
+    const section = button.closest('section');
     let to = where.value;
     if (to === 'sequence') {
       if (sequence.value.trim() === '') {
-        tell(button, 'seek ' + c.name + ': type a sequence, or choose earliest or latest', true);
+        tell(section, 'seek ' + c.name + ': type a sequence, or choose earliest or latest', true);
         sequence.focus();
         return;
       }
@@ -184,13 +187,14 @@ function consumerActions(c, path, label, refresh) {
       c.name + ' will receive again every retained message, from the oldest on.', 'Rewind')) {
       return;
     }
-    act(button, 'seek ' + c.name, () => api('POST', path + '/seek', { to }),
+    act(section, 'seek ' + c.name, () => api('POST', path + '/seek', { to }),
       { success: (r) => c.name + ' now at sequence ' + fmtNumber(r.cursor) + ', lag ' + fmtNumber(r.lag), refresh });
   };
   const remove = async (button) => {
+    const section = button.closest('section');
     if (!await confirmAction('Delete consumer ' + c.name + '?', c.name + ' and its position are deleted; its '
       + fmtNumber(c.inFlight) + ' unacknowledged deliveries go back to the queue for other consumers.', 'Delete consumer')) return;
-    act(button, 'delete consumer ' + c.name, () => api('DELETE', path), { success: () => 'consumer ' + c.name + ' deleted', refresh });
+    act(section, 'delete consumer ' + c.name, () => api('DELETE', path), { success: () => 'consumer ' + c.name + ' deleted', refresh });
   };
   return [
     c.paused

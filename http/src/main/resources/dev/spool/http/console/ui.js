@@ -18,7 +18,7 @@ export function health(entry, withTrend) {
     withTrend ? [' ', trend(entry.lagTrend)] : null, recentText(entry.recent));
 }
 
-/** "lately: 4 dead-lettered, 169 refused (5 min)"; nothing when nothing happened. */
+/** "in the last 5 min: 4 dead-lettered, 169 publishes refused"; nothing when nothing happened. */
 function recentText(recent) {
   if (!recent) return null;
   const parts = [['deadLettered', 'dead-lettered'], ['dropped', 'dropped'], ['expired', 'expired'], ['refused', 'publishes refused']]
@@ -43,7 +43,7 @@ export function feedbackLine() {
     h('p', { class: 'feedback-ok', role: 'status' }), h('p', { class: 'feedback-error', role: 'alert' }));
 }
 
-/** The feedback line of the section holding el, or the page-wide one under the header. */
+/** The feedback line of the section holding el (or of el, a section), or the page-wide one under the header. */
 function feedbackNear(el) {
   return el?.closest('section')?.querySelector(':scope > .feedback') ?? document.getElementById('global-feedback');
 }
@@ -65,20 +65,22 @@ export function describe(e) {
  * new state straight away. Resolves to the action's answer, or undefined when it failed.
  */
 export async function act(el, label, fn, { success, refresh } = {}) {
-  tell(el, label + '…');
+  // The section, found now: a refresh during the call may replace el (a row's button).
+  const where = el.closest('section') ?? el;
+  tell(where, label + '…');
   let result;
   try {
     result = await fn();
   } catch (e) {
-    tell(el, label + ' failed: ' + describe(e), true);
+    tell(where, label + ' failed: ' + describe(e), true);
     return undefined;
   }
   const done = success ? success(result) : label + ': done';
-  tell(el, done);
+  tell(where, done);
   try {
     if (refresh) await refresh(true);
   } catch (e) {
-    tell(el, done + '; the page could not be brought up to date: ' + describe(e), true);
+    tell(where, done + '; the page could not be brought up to date: ' + describe(e), true);
   }
   return result ?? true;
 }
