@@ -80,7 +80,12 @@ export function queuePage(main, name) {
     render(queueHealth, [health(state, true),
       state.deadLetterFor.length ? [' ', h('span', { class: 'tag dlq-tag' }, 'dead-letter queue of ' + state.deadLetterFor.join(', '))] : null],
     force);
-    render(links, [h('a', { href: '#/messages/' + encodeURIComponent(name) }, 'Browse messages'),
+    const messagesLink = (target, text) => h('a', { href: '#/messages/' + encodeURIComponent(target) }, text);
+    // A partitioned queue is browsed partition by partition: each numbers its messages on its own.
+    const partitions = info.settings.partitions ?? 1;
+    render(links, [partitions > 1
+      ? ['Browse messages in ', [...Array(partitions).keys()].flatMap((p) => [p ? ', ' : '', messagesLink(name + '#' + p, name + '#' + p)])]
+      : messagesLink(name, 'Browse messages'),
       state.deadLetterFor.length ? [' · ', h('a', { id: 'open-dead-letters', href: '#/dead-letters/' + encodeURIComponent(name) },
         'Dead letters (' + fmtNumber(info.stats.depth) + ')')] : null,
       info.settings.deadLetter ? [' · dead-letters to ', h('a', { href: '#/dead-letters/' + encodeURIComponent(info.settings.deadLetter.queue) },

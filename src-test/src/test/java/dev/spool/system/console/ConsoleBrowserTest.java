@@ -272,6 +272,8 @@ class ConsoleBrowserTest {
     assertEquals(Boolean.TRUE, js("return document.querySelector('#consumers-section').compareDocumentPosition("
         + "document.querySelector('#history')) === Node.DOCUMENT_POSITION_FOLLOWING"), "consumers come first");
     assertEquals("5", text("tr[data-consumer='billing'] .lag"));
+    assertEquals(Boolean.TRUE, js("const m = document.querySelector(\"tr[data-consumer='billing'] meter.lagbar\");"
+        + " return m.value > m.high && m.optimum < m.low"), "nothing read is the lag bar's worst region, not its best");
 
     // A pause shows at once, well within a refresh cycle, though focus stays in the table.
     By pauseButton = By.cssSelector("tr[data-consumer='billing'] button.pause");
