@@ -504,7 +504,9 @@ class ConsoleBrowserTest {
     List<String> depths = texts("#partitions .depth");
     assertEquals(30, depths.stream().mapToInt(Integer::parseInt).sum(), "the partitions' depths add up: " + depths);
     waitForText(wait, "#queue-depth", "30");
-    click(wait, By.linkText(queue + "#1"));
+    assertEquals(List.of(queue + "#0", queue + "#1", queue + "#2"), texts("#queue-health + .links a[href^='#/messages/']"),
+        "a partitioned queue is browsed partition by partition");
+    click(wait, By.cssSelector("#partitions tr[data-partition='" + queue + "#1'] a"));
     wait.until(ExpectedConditions.textToBe(By.id("queue-name"), queue + "#1"));
     waitForText(wait, "#queue-partitions", "1");
     assertTrue(browser.findElements(By.id("delete-queue")).isEmpty(), "a partition is not deleted on its own");
