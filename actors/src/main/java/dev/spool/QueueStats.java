@@ -24,6 +24,8 @@ package dev.spool;
  *     only in stored segments 16 bytes each; what counts against the memory threshold
  * @param storedMessages retained messages whose content is only in stored segments (a persistent
  *     queue with a segment store), read back when a consumer reaches them
+ * @param refused messages whose publish was refused with {@code QueueFull} (the queue's limits, the
+ *     memory threshold or a low disk) since the queue started on this node
  */
 public record QueueStats(
     long firstSequence,
@@ -43,13 +45,22 @@ public record QueueStats(
     double publishRate,
     double deliverRate,
     long memoryBytes,
-    long storedMessages) {
+    long storedMessages,
+    long refused) {
+
+  /** Figures of a queue that refused nothing. */
+  public QueueStats(long firstSequence, long lastSequence, long depth, long bytes, int segments, long published,
+      long duplicates, long delivered, long acked, long redelivered, long expired, long dropped, long deadLettered,
+      int consumers, double publishRate, double deliverRate, long memoryBytes, long storedMessages) {
+    this(firstSequence, lastSequence, depth, bytes, segments, published, duplicates, delivered, acked, redelivered,
+        expired, dropped, deadLettered, consumers, publishRate, deliverRate, memoryBytes, storedMessages, 0);
+  }
 
   /** Figures of a queue whose messages are all in memory. */
   public QueueStats(long firstSequence, long lastSequence, long depth, long bytes, int segments, long published,
       long duplicates, long delivered, long acked, long redelivered, long expired, long dropped, long deadLettered,
       int consumers, double publishRate, double deliverRate) {
     this(firstSequence, lastSequence, depth, bytes, segments, published, duplicates, delivered, acked, redelivered,
-        expired, dropped, deadLettered, consumers, publishRate, deliverRate, bytes, 0);
+        expired, dropped, deadLettered, consumers, publishRate, deliverRate, bytes, 0, 0);
   }
 }

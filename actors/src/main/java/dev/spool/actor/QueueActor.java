@@ -19,6 +19,7 @@ import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.durable.ConsumerPosition;
+import dev.spool.durable.JournalTimings;
 import dev.spool.durable.QueueEvent;
 import dev.spool.durable.QueueJournal;
 import dev.spool.log.DedupIndex;
@@ -270,6 +271,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final HistoryRecorder history;
   /** Messages whose publish was refused with {@code QueueFull}, since the queue started. */
   private long refused;
+  /** When the journal write under way was sent (one is under way at most), for its latency. */
+  private long writeStarted;
+  private final JournalTimings journalTimings;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
   private long incarnations;
   /** A persistent queue's segment store and what it does with it; {@code null} without tiered storage. */
@@ -305,6 +309,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.redrives = new Redrives(log, DeadLetters::sourceQueue, m -> DeadLetters.redriven(m, name));
     this.consumers = new ConsumerRegistry<>(retention, settings.consumer().traceEventsPerQueue(), this);
     this.rates = new QueueRates(settings.clock().millis());
+    this.journalTimings = JournalTimings.get(context.getSystem());
     this.history = new HistoryRecorder(settings.janitor().history().interval().toMillis(),
         settings.janitor().history().retain().toMillis(), settings.clock().millis());
     this.storageId = storageId;
@@ -395,7 +400,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
         counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), retention.expired(),
         counters.dropped.sum() + retention.evicted(), counters.deadLettered.sum(), consumers.size(),
-        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages()), member);
+        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages(), refused), member);
   }
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {
@@ -562,7 +567,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       if (listed.failure() != null) {
         history.abandon(); // a consumer did not answer in time: the next tick samples again
       } else {
-        history.record(now, info().stats(), refused, listed.consumers());
+        history.record(now, info().stats(), listed.consumers());
       }
       return this;
     }
@@ -777,7 +782,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
    *
    * @throws Recovery.Refused if its messages do not fit the memory threshold (its journal is stopped, freeing them)
    */
-  void restore(QueueJournal.Recovered recovered, List<SegmentRow> rows, long tookMillis) {
+  void restore(QueueJournal.Recovered recovered, List<SegmentRow> rows, long tookNanos) {
     Recovery.Restored restored;
     try {
       restored = writes.restore(recovered, rows);
@@ -794,8 +799,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     if (tiering != null) {
       tiering.restored(recovered.sealedThrough());
     }
+    journalTimings.recovered(name, tookNanos);
     getContext().getLog().info("queue {} recovered in {} ms: {} messages ({} bytes, {} of them in stored segments), "
-        + "last sequence {}, {} consumers", name, tookMillis, restored.messages(), restored.bytes(),
+        + "last sequence {}, {} consumers", name, tookNanos / 1_000_000, restored.messages(), restored.bytes(),
         restored.coldMessages(), restored.lastSequence(), restored.consumers().size());
   }
 
@@ -856,6 +862,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   @Override
   public void write(GroupCommit.Write write) {
+    writeStarted = System.nanoTime();
     journal.tell(new QueueJournal.Write(write.event()));
     timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
   }
@@ -863,6 +870,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   @Override
   public void writeEnded() {
     timers.cancel(STALL_TIMER);
+    journalTimings.written(name, System.nanoTime() - writeStarted);
   }
 
   @Override

@@ -194,7 +194,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
   private Behavior<QueueActor.Command> restore(QueueJournal.Recovered recovered, List<SegmentRow> rows) {
     QueueActor q = queue.get();
     try {
-      q.restore(recovered, rows, (System.nanoTime() - started) / 1_000_000);
+      q.restore(recovered, rows, System.nanoTime() - started);
     } catch (RuntimeException e) {
       return broken(e);
     }

@@ -82,17 +82,17 @@ public final class HistoryRecorder {
   }
 
   /**
-   * Records a sample at {@code now} from the queue's figures, its refused publishes so far and its
-   * consumers' figures; consumers not among them are forgotten.
+   * Records a sample at {@code now} from the queue's figures and its consumers'; consumers not among
+   * them are forgotten.
    */
-  public void record(long now, QueueStats stats, long refused, List<ConsumerInfo> infos) {
+  public void record(long now, QueueStats stats, List<ConsumerInfo> infos) {
     sampling = false;
     long elapsed = now - lastAt;
     if (elapsed <= 0) {
       return;
     }
     long[] totals = {stats.published(), stats.delivered(), stats.deadLettered(), stats.dropped(), stats.expired(),
-        refused};
+        stats.refused()};
     long[] d = new long[totals.length];
     for (int i = 0; i < totals.length; i++) {
       d[i] = Math.max(0, totals[i] - lastTotals[i]);

@@ -274,6 +274,7 @@ public final class Partitions {
     double deliverRate = 0;
     long memoryBytes = 0;
     long stored = 0;
+    long refused = 0;
     TreeSet<String> members = new TreeSet<>();
     for (int p = 0; p < parts.size(); p++) {
       QueueStats s = parts.get(p).stats();
@@ -297,13 +298,14 @@ public final class Partitions {
       deliverRate += s.deliverRate();
       memoryBytes += s.memoryBytes();
       stored += s.storedMessages();
+      refused += s.refused();
       if (parts.get(p).member() != null) {
         members.add(parts.get(p).member());
       }
     }
     QueueStats stats = new QueueStats(first == Long.MAX_VALUE ? last + 1 : first, last, depth, bytes, segments,
         published, duplicates, delivered, acked, redelivered, expired, dropped, deadLettered, consumers, publishRate,
-        deliverRate, memoryBytes, stored);
+        deliverRate, memoryBytes, stored, refused);
     return new QueueInfo(queue, settings, stats, members.isEmpty() ? null : String.join(", ", members));
   }
 

@@ -21,8 +21,13 @@ class HistoryRecorderTest {
   static final long T0 = 1_700_000_000_000L;
 
   static QueueStats stats(long depth, long published, long delivered, long deadLettered, long dropped, long expired) {
+    return stats(depth, published, delivered, deadLettered, dropped, expired, 0);
+  }
+
+  static QueueStats stats(long depth, long published, long delivered, long deadLettered, long dropped, long expired,
+      long refused) {
     return new QueueStats(1, published, depth, depth * 1024, 1, published, 0, delivered, 0, 0, expired, dropped,
-        deadLettered, 1, 0, 0);
+        deadLettered, 1, 0, 0, depth * 1024, 0, refused);
   }
 
   static ConsumerInfo consumer(String name, long lag, long lagAgeMs, int inFlight, long delivered, long acked,
@@ -38,9 +43,9 @@ class HistoryRecorderTest {
     assertFalse(h.begin(T0 + 4_999), "not due before one interval");
     assertTrue(h.begin(T0 + 5_000));
     assertFalse(h.begin(T0 + 6_000), "one sample at a time");
-    h.record(T0 + 5_000, stats(100, 100, 50, 2, 3, 4), 7, List.of(consumer("c", 50, 1_000, 5, 50, 40, 1, 2, 3)));
+    h.record(T0 + 5_000, stats(100, 100, 50, 2, 3, 4, 7), List.of(consumer("c", 50, 1_000, 5, 50, 40, 1, 2, 3)));
     assertTrue(h.begin(T0 + 10_000));
-    h.record(T0 + 10_000, stats(80, 150, 150, 2, 13, 4), 7,
+    h.record(T0 + 10_000, stats(80, 150, 150, 2, 13, 4, 7),
         List.of(consumer("c", 30, 2_000, 4, 150, 120, 6, 2, 3)));
 
     QueueHistory history = h.history("q", 0);
@@ -61,11 +66,11 @@ class HistoryRecorderTest {
   void refusedPublishesAreCountedPerInterval() {
     HistoryRecorder h = new HistoryRecorder(1_000, 60_000, T0);
     h.begin(T0 + 1_000);
-    h.record(T0 + 1_000, stats(0, 0, 0, 0, 0, 0), 0, List.of());
+    h.record(T0 + 1_000, stats(0, 0, 0, 0, 0, 0, 0), List.of());
     h.begin(T0 + 2_000);
-    h.record(T0 + 2_000, stats(0, 0, 0, 0, 0, 0), 169, List.of());
+    h.record(T0 + 2_000, stats(0, 0, 0, 0, 0, 0, 169), List.of());
     h.begin(T0 + 3_000);
-    h.record(T0 + 3_000, stats(0, 0, 0, 0, 0, 0), 170, List.of());
+    h.record(T0 + 3_000, stats(0, 0, 0, 0, 0, 0, 170), List.of());
     assertEquals(List.of(0L, 169L, 1L), h.history("q", 0).samples().stream().map(QueueHistory.Sample::refused).toList());
   }
 
@@ -78,7 +83,7 @@ class HistoryRecorderTest {
       assertTrue(h.begin(now));
       List<ConsumerInfo> consumers = i < 900 ? List.of(consumer("a", i, 0, 0, i, i, 0, 0, 0),
           consumer("b", i, 0, 0, i, i, 0, 0, 0)) : List.of(consumer("a", i, 0, 0, i, i, 0, 0, 0));
-      h.record(now, stats(i, i, i, 0, 0, 0), 0, consumers);
+      h.record(now, stats(i, i, i, 0, 0, 0), consumers);
     }
     QueueHistory history = h.history("q", 0);
     assertEquals(12, history.samples().size(), "the ring does not grow past retain / interval");

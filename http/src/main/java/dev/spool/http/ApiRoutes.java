@@ -8,15 +8,19 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpMethods;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -53,6 +57,7 @@ final class ApiRoutes extends RouteSupport {
   private final HealthRoutes health;
   private final QueueRoutes queues;
   private final TriageRoutes triage;
+  private final DefinitionRoutes definitions;
   private final OperationRoutes operations;
   private final SpoolMetrics metrics;
   private final String scheme;
@@ -77,16 +82,21 @@ final class ApiRoutes extends RouteSupport {
     MessageRoutes messages = new MessageRoutes(spool, settings, lifecycle);
     ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams, lifecycle);
     this.triage = new TriageRoutes(spool, settings);
+    this.definitions = new DefinitionRoutes(spool, settings);
     this.queues = new QueueRoutes(spool, settings, messages, consumers, triage);
     this.operations = new OperationRoutes(spool, settings, streams);
   }
+
+  /** Prometheus' text exposition format, version 0.0.4, as scrapers expect it named. */
+  private static final ContentType.WithCharset PROMETHEUS_TEXT = MediaTypes.customWithOpenCharset("text", "plain",
+      Map.of("version", "0.0.4"), true).toContentType(HttpCharsets.UTF_8);
 
   Route route() {
     Route service = concat(
         health.route(),
         path("metrics", () -> get(() -> authenticated(principal -> allow(principal, Access.VIEW,
             () -> completeWithFuture(metrics.scrape().thenApply(text -> HttpResponse.create()
-                .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, text)))))))),
+                .withEntity(HttpEntities.create(PROMETHEUS_TEXT, text)))))))),
         pathPrefix("api", () -> pathPrefix("v1", () -> concat(
             path("openapi.json", () -> get(() -> complete(HttpResponse.create()
                 .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, openApi))))),
@@ -116,7 +126,8 @@ final class ApiRoutes extends RouteSupport {
         path(PathMatchers.segment("events").slash("ticket"), () -> post(() -> allow(principal, Access.VIEW,
             () -> complete(json(StatusCodes.OK,
                 new Views.TicketView(tickets.issue(principal), EventTickets.LIFETIME.toMillis())))))),
-        queues.route(principal), triage.overview(principal), operations.route(principal));
+        queues.route(principal), triage.overview(principal), definitions.route(principal),
+        operations.route(principal));
   }
 
   /** Pekko's request timeout (longer than any ask and long-poll) answered in the error shape. */
@@ -174,15 +185,17 @@ final class ApiRoutes extends RouteSupport {
     return settings.allowedOrigins().stream().anyMatch(a -> a.toLowerCase(Locale.ROOT).equals(o));
   }
 
+  /** Times every request for the latency histogram per route, and logs it at DEBUG (never the query string). */
   private Route logged(Supplier<Route> inner) {
     return extractRequest(request -> {
-      if (!access.isDebugEnabled()) {
-        return inner.get();
-      }
       long start = System.nanoTime();
       return mapResponse(response -> {
-        access.debug("{} {} {} {}ms", request.method().value(), request.getUri().path(), response.status().intValue(),
-            (System.nanoTime() - start) / 1_000_000);
+        long took = System.nanoTime() - start;
+        metrics.requestServed(request.method().value(), request.getUri().path(), response.status().intValue(), took);
+        if (access.isDebugEnabled()) {
+          access.debug("{} {} {} {}ms", request.method().value(), request.getUri().path(), response.status().intValue(),
+              took / 1_000_000);
+        }
         return response;
       }, inner);
     });

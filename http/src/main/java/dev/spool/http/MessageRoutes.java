@@ -26,10 +26,52 @@ final class MessageRoutes extends RouteSupport {
     return concat(
         pathEnd(() -> concat(
             post(() -> allow(principal, Access.publish(queue),
-                () -> requiredBody(Requests.PublishBody.class, body -> publish(principal, queue, body.toMessages())))),
+                () -> optionalHeaderValueByName(TRACEPARENT, traceparent -> optionalHeaderValueByName(TRACESTATE,
+                    tracestate -> requiredBody(Requests.PublishBody.class, body -> publish(principal, queue,
+                        traced(body.toMessages(), traceparent, tracestate))))))),
             get(() -> allow(principal, Access.viewQueue(queue), () -> browse(queue))))),
         path(segment -> get(() -> allow(principal, Access.viewQueue(queue),
             () -> ok(spool.messageTrace(queue, sequence(segment)), Views.TraceView::of)))));
+  }
+
+  static final String TRACEPARENT = "traceparent";
+  static final String TRACESTATE = "tracestate";
+  /** W3C Trace Context's traceparent: version, trace id, parent id, flags, lower-case hex. */
+  private static final java.util.regex.Pattern TRACEPARENT_FORMAT =
+      java.util.regex.Pattern.compile("[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
+
+  /**
+   * The batch with the request's W3C trace context as each message's {@code traceparent} (and
+   * {@code tracestate}) header, unless a message names its own: kept with the message, it reaches
+   * consumers, traces and dead-letter copies, so a distributed trace spans the queue.
+   */
+  static List<Message> traced(List<Message> batch, Optional<String> traceparent, Optional<String> tracestate) {
+    if (traceparent.isEmpty()) {
+      if (tracestate.isPresent()) {
+        throw Requests.invalid(TRACESTATE, "needs a traceparent header to go with it");
+      }
+      return batch;
+    }
+    String tp = traceparent.get().trim();
+    if (!TRACEPARENT_FORMAT.matcher(tp).matches() || tp.startsWith("ff") || tp.substring(3, 35).matches("0+")
+        || tp.substring(36, 52).matches("0+")) {
+      throw Requests.invalid(TRACEPARENT, "must be a W3C traceparent such as"
+          + " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, not '" + Requests.truncate(tp) + "'");
+    }
+    String ts = tracestate.map(String::trim).orElse(null);
+    if (ts != null && ts.length() > 512) {
+      throw Requests.invalid(TRACESTATE, "is at most 512 characters");
+    }
+    List<Message> out = new java.util.ArrayList<>(batch.size());
+    for (Message m : batch) {
+      if (m.headers().containsKey(TRACEPARENT)) {
+        out.add(m);
+      } else {
+        Message withParent = m.withHeader(TRACEPARENT, tp);
+        out.add(ts == null ? withParent : withParent.withHeader(TRACESTATE, ts));
+      }
+    }
+    return out;
   }
 
   private Route publish(Principal principal, String queue, List<Message> batch) {

@@ -151,6 +151,7 @@ public final class SpoolHttpServer {
         routes.route()).thenApply(bound -> {
       Binding binding = new Binding(bound, settings, lifecycle, health, streams, metrics);
       registerShutdown(system, binding);
+      Definitions.applyAtStart(spool, config);
       log.info("HTTP service listening on {} (max body {} bytes, tls {}, {} connections, {} per client)",
           binding.url(), settings.maxBody(), settings.tls().enabled() ? "on" : "off",
           settings.connections().max(), settings.connections().perClient());

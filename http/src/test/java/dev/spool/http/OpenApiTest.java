@@ -34,6 +34,8 @@ class OpenApiTest {
       "GET /api/v1/queues/{queue}/history",
       "GET /api/v1/queues/{queue}/health",
       "GET /api/v1/health",
+      "GET /api/v1/definitions",
+      "POST /api/v1/definitions",
       "GET /api/v1/queues/{queue}/consumers",
       "PUT /api/v1/queues/{queue}/consumers/{consumer}",
       "GET /api/v1/queues/{queue}/consumers/{consumer}",
