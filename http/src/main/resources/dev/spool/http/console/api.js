@@ -70,6 +70,7 @@ export function subscribeEvents(onEvent, onState) {
       source = new EventSource('/api/v1/events?ticket=' + encodeURIComponent(ticket));
       source.onopen = () => { pause = 1000; onState('live'); };
       const handle = (e) => {
+        if (e.data === '') return; // the stream's keep-alive: no event
         let data;
         try { data = JSON.parse(e.data); } catch (err) { data = { raw: e.data }; }
         onEvent({ type: e.type === 'message' ? (data.type ?? 'message') : e.type, data });

@@ -5,16 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.deque.html.axecore.results.Results;
+import com.deque.html.axecore.results.Rule;
+import com.deque.html.axecore.selenium.AxeBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
 import dev.spool.system.TestServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,8 +30,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
-import org.openqa.selenium.TakesScreenshot;
-import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -34,15 +37,21 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * An operator's walk through the console in Debian's headless Chromium: sign in with the token URL,
- * create a queue, publish through the form and see the depth rise, create a consumer, read and ack
- * through the API and see its lag fall to 0, open a message's trace, and see a {@code MemoryLow}
- * event arrive over the ticketed event stream. A payload holding markup must show as text. On a
- * dead-letter queue, each message's origin and reason show, and its button redrives it.
- * Screenshots go to {@code target/console-screenshots/} for review.
+ * An operator's walks through the console in Debian's headless Chromium: triage on the overview (a
+ * stuck consumer and its reason, a dead-lettering queue, the dead-letter queues listed), a queue's
+ * consumers and their actions reflected at once, dead letters redriven by selection with the count
+ * told, messages paged both ways and searched, a selection that survives the refresh, and every
+ * page checked by axe-core and for overflow at desktop and phone widths. Payloads holding markup
+ * show as text, and nothing is refused by the Content-Security-Policy. Screenshots of every page at
+ * both widths go to {@code target/console-screenshots/} for review.
+ *
+ * <p>The server judges a consumer stuck after {@code spool.health.stuck-after} and samples history
+ * every {@code spool.history.interval}; the test shortens both through system properties, which the
+ * service's configuration loading reads over its files.
  *
  * <p>Skipped, saying why, where Debian's {@code chromium} and {@code chromium-driver} are not installed;
  * never a downloaded browser.
@@ -54,10 +63,18 @@ class ConsoleBrowserTest {
   private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   /** Surefire runs in the module's directory, so this is src-test/target/console-screenshots. */
   private static final Path SCREENSHOTS = Path.of("target", "console-screenshots");
-  private static final Duration WAIT = Duration.ofSeconds(15);
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  /**
+   * The server's judgement and sampling, shortened so the test sees them: a consumer is stuck after a
+   * minute by default, and the history samples every five seconds.
+   */
+  private static final Map<String, String> QUICK_HEALTH = Map.of("spool.health.stuck-after", "2s",
+      "spool.history.interval", "1s");
+  private static final int DESKTOP = 1280;
+  private static final int PHONE = 390;
 
   private static TestServer server;
-  private static WebDriver browser;
+  private static ChromeDriver browser;
   private static Path profile;
 
   private static final boolean INSTALLED = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
@@ -67,14 +84,22 @@ class ConsoleBrowserTest {
     if (!INSTALLED) {
       return;
     }
-    server = TestServer.start();
+    // System properties override the service's configuration files (ConfigFactory.load reads them).
+    QUICK_HEALTH.forEach(System::setProperty);
+    ConfigFactory.invalidateCaches();
+    try {
+      server = TestServer.start();
+    } finally {
+      QUICK_HEALTH.keySet().forEach(System::clearProperty);
+      ConfigFactory.invalidateCaches();
+    }
     profile = Files.createTempDirectory("spool-console-chromium");
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());
     // Without the networking flags Chromium keeps calling Google's hosts, which this machine refuses.
     options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--user-data-dir=" + profile, "--window-size=1280,1000");
+        "--user-data-dir=" + profile, "--window-size=" + DESKTOP + ",1000");
     // The page's console messages, to catch anything the Content-Security-Policy refused.
     options.setCapability("goog:loggingPrefs", Map.of(LogType.BROWSER, "ALL"));
     ChromeDriverService service = new ChromeDriverService.Builder()
@@ -91,21 +116,30 @@ class ConsoleBrowserTest {
   void requireChromium() {
     assumeTrue(INSTALLED, "console browser test skipped: Debian's Chromium is not installed (" + CHROMIUM + ", "
         + CHROMEDRIVER + "); install it with: apt-get install -y chromium chromium-driver");
+    width(DESKTOP, 1000);
   }
 
   @AfterAll
   static void stop() throws Exception {
     try {
       if (browser != null) {
-        browser.quit();
+        List<String> refused = browser.manage().logs().get(LogType.BROWSER).getAll().stream().map(LogEntry::getMessage)
+            .filter(m -> m.contains("Content Security Policy") || m.contains("Refused")).toList();
+        assertTrue(refused.isEmpty(), "the console works within its CSP: " + refused);
       }
     } finally {
-      if (server != null) {
-        server.close();
-      }
-      if (profile != null) {
-        try (Stream<Path> files = Files.walk(profile)) {
-          files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      try {
+        if (browser != null) {
+          browser.quit();
+        }
+      } finally {
+        if (server != null) {
+          server.close();
+        }
+        if (profile != null) {
+          try (Stream<Path> files = Files.walk(profile)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+          }
         }
       }
     }
@@ -119,21 +153,25 @@ class ConsoleBrowserTest {
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("nav")));
     assertFalse(browser.getCurrentUrl().contains("token"), "the token is stripped from the URL: " + browser.getCurrentUrl());
     assertEquals(TestServer.ADMIN, js("return sessionStorage.getItem('spool.token')"));
+    assertEquals("Overview — Spool console", browser.getTitle());
 
-    // Create a queue through the overview's form.
-    browser.findElement(By.id("new-queue-name")).sendKeys(queue);
-    browser.findElement(By.id("create-queue")).click();
+    // Create a queue through the overview's form, with Enter; the success is told next to the form.
+    browser.findElement(By.id("new-queue-name")).sendKeys(queue + "\n");
     waitForText(wait, "tr[data-queue='" + queue + "'] .depth", "0");
+    waitForText(wait, "#queues-section .feedback-ok", "queue " + queue + " created");
     assertEquals(200, server.get("/api/v1/queues/" + queue).status(), "the queue exists in Spool");
     click(wait, By.linkText(queue));
 
-    // Publish through the form; one payload is markup that must not run or render.
+    // The new page's heading has the focus, and the title names the queue.
     wait.until(ExpectedConditions.textToBe(By.id("queue-name"), queue));
+    assertEquals(queue + " — Spool console", browser.getTitle());
+    assertEquals("H1", js("return document.activeElement.tagName"), "focus moves to the new page's heading");
+
+    // Publish through the form; one payload is markup that must not run or render.
     String markup = "<script>window.pwned = true</script><b id=\"injected\">bold</b>";
     publish(wait, "test.markup", markup, "1");
     publish(wait, "test.plain", "hello", "2");
     assertEquals(2, server.get("/api/v1/queues/" + queue).json().path("stats").path("depth").asLong());
-    screenshot("1-queue-published");
 
     // A consumer from the earliest message lags by both.
     browser.findElement(By.id("new-consumer-name")).sendKeys("billing");
@@ -143,14 +181,12 @@ class ConsoleBrowserTest {
 
     // An auditor that reads nothing yet keeps the messages to browse: what every consumer acknowledged is released.
     assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/audit", "{}").status());
-    // Read and ack through the API; the page's lag falls to 0.
     JsonNode read = server.post("/api/v1/queues/" + queue + "/consumers/billing/read?max=10&wait=PT2S", null).json();
     assertEquals(2, read.path("deliveries").size(), read.toString());
     long last = read.path("deliveries").get(1).path("sequence").asLong();
     assertEquals(200, server.post("/api/v1/queues/" + queue + "/consumers/billing/ack", "{\"upTo\":" + last + "}").status());
     waitForText(wait, lag, "0");
     assertTrue(texts("tr[data-consumer='billing'] .state").get(0).startsWith("caught up"));
-    screenshot("2-queue-lag-zero");
 
     // Browse: the markup payload is text, nothing was injected or run.
     click(wait, By.linkText("Browse messages"));
@@ -158,7 +194,6 @@ class ConsoleBrowserTest {
     assertEquals(markup, texts("#messages td.payload").get(0));
     assertTrue(browser.findElements(By.id("injected")).isEmpty(), "the payload's <b> must not become an element");
     assertEquals(Boolean.TRUE, js("return window.pwned === undefined"), "the payload's <script> must not run");
-    screenshot("3-messages");
 
     // A message's trace: appended, delivered to billing, acked.
     click(wait, By.cssSelector("tr[data-sequence='1'] a.open-message"));
@@ -166,7 +201,8 @@ class ConsoleBrowserTest {
     List<String> steps = texts("#trace tr td:first-child");
     assertTrue(steps.containsAll(List.of("appended", "delivered", "acked")), steps.toString());
     assertEquals(markup, texts("#message-payload").get(0));
-    screenshot("4-message-trace");
+    click(wait, By.id("copy-id"));
+    waitForText(wait, "#message-section .feedback-ok", "id copied");
 
     // Memory runs low: a retained message elsewhere, then a threshold below what is held.
     browser.get(server.uri("/#/events").toString());
@@ -175,67 +211,280 @@ class ConsoleBrowserTest {
     assertEquals(201, server.put("/api/v1/queues/orders-memory", "{}").status());
     assertEquals(201, server.post("/api/v1/queues/orders-memory/messages", "{\"payload\":\"kept\"}").status());
     assertEquals(200, server.put("/api/v1/stats/memory/threshold", "{\"bytes\":1}").status());
-    wait.until(d -> !texts("#events-list li[data-type='MemoryLow']").isEmpty());
-    assertTrue(texts("#events-list li").size() > texts("#events-list li[data-type='MemoryLow']").size(),
-        "other events (QueueCreated) show too before filtering");
-    browser.findElement(By.id("events-filter")).sendKeys("MemoryLow");
-    assertEquals(texts("#events-list li[data-type='MemoryLow']"), texts("#events-list li"), "the filter keeps only MemoryLow");
-    screenshot("5-events-memory-low");
+    try {
+      wait.until(d -> !texts("#events-list li[data-type='MemoryLow']").isEmpty());
+      browser.findElement(By.id("events-filter")).sendKeys("MemoryLow");
+      assertEquals(texts("#events-list li[data-type='MemoryLow']"), texts("#events-list li"), "the filter keeps only MemoryLow");
 
-    // The overview: both queues, the memory gauge past its threshold, the rate chart drawn by Chart.js.
-    browser.get(server.uri("/#/").toString());
-    wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("memory-text"), "UNDER PRESSURE"));
-    assertEquals(Boolean.TRUE, js("return Chart.getChart('rates-chart') !== undefined"));
-    // the chart gets data points as the console refreshes, and only one chart is ever alive
-    wait.until(d -> ((Number) js("return Chart.getChart('rates-chart').data.labels.length")).intValue() > 1);
-    browser.get(server.uri("/#/events").toString());
-    browser.get(server.uri("/#/").toString());
-    wait.until(d -> js("return Chart.getChart('rates-chart') !== undefined"));
-    assertEquals(1L, ((Number) js("return Object.keys(Chart.instances).length")).longValue(), "no chart leaks");
-    // the gauge warns against the threshold, in bytes
-    assertEquals(Boolean.TRUE, js("const m = document.getElementById('memory-meter');"
-        + " return m.max === 1 && m.value > m.high"));
-    wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-queue='orders-memory']")));
-    screenshot("6-overview");
+      // The overview: the memory alarm in the banner, the gauge past its threshold, the rate chart from the
+      // server's history, so it has samples straight after a reload.
+      browser.get(server.uri("/#/").toString());
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("memory-text"), "UNDER PRESSURE"));
+      wait.until(d -> !texts("#alarm-list li[data-kind='memory']").isEmpty());
+      assertEquals(Boolean.FALSE, js("return document.getElementById('alarms').hidden"));
+      assertEquals(Boolean.TRUE, js("const m = document.getElementById('memory-meter');"
+          + " return m.max === 1 && m.value > m.high"));
+      browser.navigate().refresh();
+      wait.until(d -> ((Number) js("const c = Chart.getChart('rates-chart'); return c ? c.data.labels.length : 0")).intValue() > 0);
+      assertEquals(1L, ((Number) js("return Object.keys(Chart.instances).length")).longValue(), "no chart leaks");
+    } finally {
+      assertEquals(200, server.put("/api/v1/stats/memory/threshold", "{\"bytes\":0}").status());
+    }
+
+    // The threshold is typed in MiB and told back in the same unit.
+    browser.findElement(By.id("threshold-amount")).sendKeys("64\n");
+    waitForText(wait, "#memory .feedback-ok", "threshold set to 64.0 MiB");
+    assertEquals(64L * 1024 * 1024, server.get("/api/v1/stats/memory").json().path("thresholdBytes").asLong());
     assertEquals(200, server.put("/api/v1/stats/memory/threshold", "{\"bytes\":0}").status());
 
-    List<String> refused = browser.manage().logs().get(LogType.BROWSER).getAll().stream().map(LogEntry::getMessage)
-        .filter(m -> m.contains("Content Security Policy") || m.contains("Refused")).toList();
-    assertTrue(refused.isEmpty(), "the console works within its CSP: " + refused);
+    // Deleting the queue asks first, then lands on the overview saying so, with no error.
+    browser.get(server.uri("/#/queue/" + queue).toString());
+    wait.until(d -> !texts("#consumers tr[data-consumer]").isEmpty());
+    click(wait, By.id("delete-queue"));
+    wait.until(d -> texts("#confirm-what").stream().anyMatch(t -> t.contains("cannot be undone")));
+    browser.findElement(By.id("confirm-ok")).click();
+    waitForText(wait, "#global-feedback .feedback-ok", "queue " + queue + " deleted");
+    assertEquals("Overview", browser.findElement(By.tagName("h1")).getText());
+    pause(Duration.ofMillis(2500));
+    assertEquals("", text("#status"), "no error after the delete");
+    assertEquals("", text("#global-feedback .feedback-error"));
+    assertEquals(404, server.get("/api/v1/queues/" + queue).status());
   }
 
   @Test
-  void aDeadLetterQueueShowsWhyAndRedrives() throws IOException {
+  void aStuckConsumerShowsAsStuckWithItsReasonAndAPauseShowsAtOnce() {
+    String queue = "orders-stuck";
+    assertEquals(201, server.put("/api/v1/queues/" + queue, "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/billing", "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/reports", "{}").status());
+    publishBatch(queue, 5, i -> "{\"payload\":\"m" + i + "\"}");
+
+    // Messages wait and nothing reads them: stuck, with the reason in words, on the overview and the queue.
+    open("/");
+    WebDriverWait wait = waiting();
+    wait.until(d -> List.of("stuck").equals(texts("tr[data-queue='" + queue + "'] .status .badge")));
+    assertFalse(text("tr[data-queue='" + queue + "'] .status .reason").isBlank(), "the overview says why");
+    click(wait, By.linkText(queue));
+    wait.until(d -> List.of("stuck").equals(texts("tr[data-consumer='billing'] .status .badge")));
+    String reason = text("tr[data-consumer='billing'] .status .reason");
+    assertFalse(reason.isBlank(), "the consumer's row says why it is stuck");
+    assertTrue(reason.matches(".*\\d.*"), "the reason counts what waits: " + reason);
+    assertEquals(Boolean.TRUE, js("return document.querySelector('#consumers-section').compareDocumentPosition("
+        + "document.querySelector('#history')) === Node.DOCUMENT_POSITION_FOLLOWING"), "consumers come first");
+    assertEquals("5", text("tr[data-consumer='billing'] .lag"));
+    assertEquals(Boolean.TRUE, js("const m = document.querySelector(\"tr[data-consumer='billing'] meter.lagbar\");"
+        + " return m.value > m.high && m.optimum < m.low"), "nothing read is the lag bar's worst region, not its best");
+
+    // A pause shows at once, well within a refresh cycle, though focus stays in the table.
+    By pauseButton = By.cssSelector("tr[data-consumer='billing'] button.pause");
+    click(wait, pauseButton);
+    new WebDriverWait(browser, Duration.ofMillis(1500)).ignoring(StaleElementReferenceException.class)
+        .until(d -> List.of("Resume").equals(texts("tr[data-consumer='billing'] button.resume"))
+            && text("tr[data-consumer='billing'] .state").contains("paused"));
+    assertEquals("pause-billing", js("return document.activeElement.dataset.key"), "focus stays on the pause/resume button");
+    assertTrue(server.get("/api/v1/queues/" + queue + "/consumers/billing").json().path("paused").asBoolean());
+    waitForText(wait, "#consumers-section .feedback-ok", "billing paused");
+    click(wait, By.cssSelector("tr[data-consumer='billing'] button.resume"));
+    new WebDriverWait(browser, Duration.ofMillis(1500)).ignoring(StaleElementReferenceException.class)
+        .until(d -> List.of("Pause").equals(texts("tr[data-consumer='billing'] button.pause")));
+
+    // Seek with nothing typed does not rewind: it asks for a sequence.
+    long cursor = server.get("/api/v1/queues/" + queue + "/consumers/reports").json().path("cursor").asLong();
+    click(wait, By.cssSelector("tr[data-consumer='reports'] button.seek-button"));
+    wait.until(d -> text("#consumers-section .feedback-error").contains("type a sequence"));
+    assertEquals(cursor, server.get("/api/v1/queues/" + queue + "/consumers/reports").json().path("cursor").asLong());
+
+    // A selection in a row and the text typed in a field outlive more than two refreshes.
+    WebElement sequence = browser.findElement(By.cssSelector("tr[data-consumer='billing'] input.seek-sequence"));
+    sequence.sendKeys("3");
+    js("const cell = document.querySelector(\"tr[data-consumer='reports'] th\");"
+        + " const range = document.createRange(); range.selectNodeContents(cell);"
+        + " const s = window.getSelection(); s.removeAllRanges(); s.addRange(range);");
+    assertEquals("reports", js("return window.getSelection().toString()"));
+    pause(Duration.ofMillis(5000));
+    assertEquals("reports", js("return window.getSelection().toString()"), "the refresh keeps the selection");
+    assertEquals(Boolean.TRUE, js("return window.getSelection().anchorNode.isConnected"));
+    js("window.getSelection().removeAllRanges()");
+    pause(Duration.ofMillis(2500));
+    assertEquals("3", browser.findElement(By.cssSelector("tr[data-consumer='billing'] input.seek-sequence")).getAttribute("value"),
+        "the refresh keeps what is typed");
+  }
+
+  @Test
+  void aDeadLetteringQueueIsFlaggedAndASelectionOfItsDeadLettersRedriven() {
     String source = "orders-flaky";
     String dlq = "orders-flaky-dlq";
     assertEquals(201, server.put("/api/v1/queues/" + dlq, "{}").status());
+    // Retention keeps the source's messages after they were dead-lettered, for the link to their trace.
     assertEquals(201, server.put("/api/v1/queues/" + source,
-        "{\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
+        "{\"retention\":\"PT10M\",\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
     assertEquals(201, server.put("/api/v1/queues/" + source + "/consumers/worker", "{}").status());
-    assertEquals(201, server.post("/api/v1/queues/" + source + "/messages", "{\"payload\":\"poison\"}").status());
-    JsonNode read = server.post("/api/v1/queues/" + source + "/consumers/worker/read?max=1&wait=PT2S", null).json();
-    long sequence = read.path("deliveries").get(0).path("sequence").asLong();
+    publishBatch(source, 4, i -> "{\"type\":\"order.poison\",\"payload\":\"{\\\"order\\\":" + i + "}\",\"contentType\":\"application/json\"}");
+    JsonNode read = server.post("/api/v1/queues/" + source + "/consumers/worker/read?max=4&wait=PT2S", null).json();
+    assertEquals(4, read.path("deliveries").size(), read.toString());
     assertEquals(200, server.post("/api/v1/queues/" + source + "/consumers/worker/nack",
-        "{\"sequences\":[" + sequence + "],\"requeue\":false}").status());
+        "{\"sequences\":[1,2,3,4],\"requeue\":false}").status());
 
-    browser.get(server.uri("/?token=" + TestServer.ADMIN + "#/queue/" + dlq).toString());
+    // The overview flags the source and marks and lists its dead-letter queue.
+    open("/");
     WebDriverWait wait = waiting();
-    wait.until(d -> !texts("#dead-letters tr[data-sequence]").isEmpty());
-    List<String> cells = texts("#dead-letters tr[data-sequence] td");
-    assertEquals(source + " / worker", cells.get(1), cells.toString());
-    assertFalse(cells.get(2).isBlank() || cells.get(2).equals("–"), "the reason is shown: " + cells);
-    screenshot("7-dead-letters");
+    wait.until(d -> List.of("dead-lettering").equals(texts("tr[data-queue='" + source + "'] .status .badge")));
+    assertEquals(1, texts("tr[data-queue='" + dlq + "'] .dlq-tag").size(), "the dead-letter queue is marked");
+    wait.until(d -> List.of("4").equals(texts("#dead-letter-queues li[data-dlq='" + dlq + "'] .dlq-depth")));
+    click(wait, By.cssSelector("#dead-letter-queues li[data-dlq='" + dlq + "'] a"));
 
-    click(wait, By.cssSelector("#dead-letters tr[data-sequence] button"));
-    waitForText(wait, "#queue-depth", "0");
-    assertEquals(2, server.get("/api/v1/queues/" + source).json().path("stats").path("lastSequence").asLong(),
-        "redrive published the message to its source queue again");
+    // One line per dead letter: source, reason, attempts, type and payload, with a link to the source's trace.
+    wait.until(d -> texts("#dead-letter-rows tr[data-sequence]").size() == 4);
+    assertEquals("Dead letters in " + dlq + " — Spool console", browser.getTitle());
+    assertEquals(List.of("rejected", "rejected", "rejected", "rejected"), texts("#dead-letter-rows .reason"));
+    assertEquals(List.of("1", "1", "1", "1"), texts("#dead-letter-rows .attempts"));
+    assertEquals("order.poison", texts("#dead-letter-rows .type").get(0));
+    assertEquals("{\"order\":1}", texts("#dead-letter-rows .payload").get(0));
+    assertEquals("#/message/" + source + "/1",
+        js("return document.querySelector('#dead-letter-rows tr .source-link').getAttribute('href')"));
+    new Select(browser.findElement(By.id("reason-filter"))).selectByValue("rejected");
+    wait.until(d -> texts("#dead-letter-rows tr[data-sequence]").size() == 4);
+
+    // The page fetches its messages on opening, paging and acting, not on every refresh.
+    js("window.browseCalls = 0; const f = window.fetch;"
+        + " window.fetch = (u, o) => { if (String(u).includes('/browse')) window.browseCalls++; return f(u, o); };");
+    pause(Duration.ofMillis(4500));
+    assertEquals(0L, ((Number) js("return window.browseCalls")).longValue(), "no refetch of the dead letters per refresh");
+
+    // Redrive three of them: asked first, then the count moved is told.
+    for (String seq : List.of("1", "2", "3")) {
+      browser.findElement(By.cssSelector("#dead-letter-rows tr[data-sequence='" + seq + "'] input.select")).click();
+    }
+    waitForText(wait, "#redrive-selected", "Redrive selected (3)");
+    browser.findElement(By.id("redrive-selected")).click();
+    wait.until(d -> text("#confirm-what").contains(source));
+    assertTrue(text("#confirm-title").contains("3 selected"), text("#confirm-title"));
+    browser.findElement(By.id("confirm-ok")).click();
+    waitForText(wait, "#dead-letters .feedback-ok", "3 messages moved to " + source);
+    wait.until(d -> texts("#dead-letter-rows tr[data-sequence]").size() == 1);
+    assertEquals(1, server.get("/api/v1/queues/" + dlq).json().path("stats").path("depth").asLong());
+    assertEquals(7, server.get("/api/v1/queues/" + source).json().path("stats").path("lastSequence").asLong(),
+        "redrive published the three again to their source queue");
+
+    // The remaining dead letter leads to its source message's trace.
+    click(wait, By.cssSelector("#dead-letter-rows .source-link"));
+    wait.until(d -> !texts("#trace tr").isEmpty());
+    assertEquals("Message 4 in " + source + " — Spool console", browser.getTitle());
+    assertTrue(texts("#trace tr td:first-child").contains("dead-lettered"), texts("#trace tr td:first-child").toString());
+    assertEquals("{\n  \"order\": 4\n}", text("#message-payload"), "a JSON payload is pretty-printed");
   }
 
   @Test
-  void aPartitionedQueueShowsItsPartitionsAndItsConsumersSummedLag() throws IOException {
+  void messagesPageBothWaysAndAreSearchedWithinABoundedScan() {
+    String queue = "orders-pages";
+    assertEquals(201, server.put("/api/v1/queues/" + queue, "{}").status());
+    publishBatch(queue, 120, i -> "{\"key\":\"customer-" + (i % 10) + "\",\"type\":\"" + (i % 2 == 0 ? "order.created" : "order.paid")
+        + "\",\"headers\":{\"tenant\":\"" + (i <= 60 ? "acme" : "globex") + "\"},\"payload\":\"p" + i + "\"}");
+
+    open("/messages/" + queue);
+    WebDriverWait wait = waiting();
+    wait.until(d -> sequences().size() == 50);
+    assertEquals(List.of(1L, 50L), firstAndLast());
+    click(wait, By.cssSelector("#messages-pager .page-next"));
+    wait.until(d -> firstAndLast().equals(List.of(51L, 100L)));
+    click(wait, By.cssSelector("#messages-pager .page-newest"));
+    wait.until(d -> firstAndLast().equals(List.of(71L, 120L)));
+    click(wait, By.cssSelector("#messages-pager .page-previous"));
+    wait.until(d -> firstAndLast().equals(List.of(21L, 70L)));
+    assertTrue(browser.findElement(By.cssSelector("#messages-pager .page-next")).isEnabled());
+
+    // By key, then by type and header together.
+    browser.findElement(By.id("search-key")).sendKeys("customer-3\n");
+    wait.until(d -> sequences().equals(List.of(3L, 13L, 23L, 33L, 43L, 53L, 63L, 73L, 83L, 93L, 103L, 113L)));
+    assertEquals(List.of("customer-3"), texts("#messages td.key").stream().distinct().toList());
+    browser.findElement(By.id("search-key")).clear();
+    browser.findElement(By.id("search-type")).sendKeys("order.created");
+    browser.findElement(By.id("search-header")).sendKeys("tenant:globex");
+    browser.findElement(By.id("search")).click();
+    wait.until(d -> sequences().size() == 30 && sequences().get(0) == 62L);
+    assertEquals(List.of("order.created"), texts("#messages td.type").stream().distinct().toList());
+    screenshot("messages-search", DESKTOP);
+
+    // By time: nothing was published before an hour ago.
+    browser.findElement(By.id("search-type")).clear();
+    browser.findElement(By.id("search-header")).clear();
+    js("const hourAgo = new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000);"
+        + " document.getElementById('search-until').value = hourAgo.toISOString().slice(0, 19);");
+    browser.findElement(By.id("search")).click();
+    wait.until(d -> sequences().isEmpty() && !texts("#messages td.muted").isEmpty());
+    js("document.getElementById('search-until').value = ''");
+    browser.findElement(By.id("search")).click();
+    wait.until(d -> sequences().size() == 50);
+
+    // A search whose match lies past one request's scan bound says there is more to scan, and Next finds it.
+    String haystack = "orders-haystack";
+    assertEquals(201, server.put("/api/v1/queues/" + haystack, "{}").status());
+    publishBatch(haystack, 10_000, i -> "{\"payload\":\"h\"}");
+    publishBatch(haystack, 1, i -> "{\"key\":\"needle\",\"payload\":\"found\"}");
+    open("/messages/" + haystack);
+    wait.until(d -> sequences().size() == 50);
+    browser.findElement(By.id("search-key")).sendKeys("needle\n");
+    wait.until(d -> text("#messages-pager .scan-info").contains("more to scan"));
+    assertTrue(sequences().isEmpty(), "nothing matched within the first scan");
+    click(wait, By.cssSelector("#messages-pager .page-next"));
+    wait.until(d -> sequences().equals(List.of(10_001L)));
+  }
+
+  @Test
+  void everyPageIsAxeCleanAndFitsAPhone() {
+    String queue = "orders-a11y";
+    String dlq = "orders-a11y-dlq";
+    assertEquals(201, server.put("/api/v1/queues/" + dlq, "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue,
+        "{\"ttl\":\"PT10M\",\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/billing-with-a-long-consumer-name", "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/paused-one", "{}").status());
+    assertEquals(200, server.post("/api/v1/queues/" + queue + "/consumers/paused-one/pause", null).status());
+    publishBatch(queue, 3, i -> "{\"type\":\"order.created\",\"key\":\"customer-with-a-long-key-" + i
+        + "\",\"contentType\":\"application/json\",\"payload\":\"{\\\"order\\\":" + i + ",\\\"note\\\":\\\"" + "x".repeat(300) + "\\\"}\"}");
+    server.post("/api/v1/queues/" + queue + "/consumers/billing-with-a-long-consumer-name/read?max=1&wait=PT2S", null);
+    assertEquals(200, server.post("/api/v1/queues/" + queue + "/consumers/billing-with-a-long-consumer-name/nack",
+        "{\"sequences\":[1],\"requeue\":false}").status());
+
+    record Page(String name, String hash, String ready) {}
+    List<Page> pages = List.of(
+        new Page("overview", "/", "tr[data-queue='" + queue + "'] .badge"),
+        new Page("queue", "/queue/" + queue, "tr[data-consumer='paused-one'] .badge"),
+        new Page("dead-letter-queues", "/dead-letters", "li[data-dlq='" + dlq + "']"),
+        new Page("dead-letters", "/dead-letters/" + dlq, "#dead-letter-rows tr[data-sequence]"),
+        new Page("messages", "/messages/" + queue, "#messages tr[data-sequence]"),
+        new Page("message", "/message/" + dlq + "/1", "#trace tr"),
+        new Page("events", "/events", "body[data-events='live'] #events-list"));
+    List<String> problems = new ArrayList<>();
+    for (int width : List.of(DESKTOP, PHONE)) {
+      width(width, 900);
+      for (Page page : pages) {
+        open(page.hash());
+        waiting().until(d -> !texts(page.ready()).isEmpty());
+        check(page.name(), width, problems);
+      }
+      // The confirmation dialog, open over the queue's page.
+      open("/queue/" + queue);
+      waiting().until(d -> !texts("tr[data-consumer] .badge").isEmpty());
+      click(waiting(), By.id("delete-queue"));
+      waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-ok")));
+      check("confirm-delete", width, problems);
+      browser.findElement(By.id("confirm-cancel")).click();
+      // Signed out: the sign-in page.
+      click(waiting(), By.id("sign-out"));
+      waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("token-input")));
+      check("sign-in", width, problems);
+      browser.findElement(By.id("token-input")).sendKeys(TestServer.ADMIN + "\n");
+      waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("nav")));
+    }
+    assertEquals(List.of(), problems);
+    assertEquals(200, server.get("/api/v1/queues/" + queue).status(), "cancel kept the queue");
+  }
+
+  @Test
+  void aPartitionedQueueShowsItsPartitionsAndItsConsumersSummedLag() {
     String queue = "orders-split";
-    browser.get(server.uri("/?token=" + TestServer.ADMIN).toString());
+    open("/");
     WebDriverWait wait = waiting();
     wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("new-queue-name")));
     browser.findElement(By.id("new-queue-name")).sendKeys(queue);
@@ -244,12 +493,7 @@ class ConsoleBrowserTest {
     waitForText(wait, "tr[data-queue='" + queue + "'] .depth", "0");
     assertEquals(3, server.get("/api/v1/queues/" + queue).json().path("settings").path("partitions").asInt());
     assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/billing", "{}").status());
-    StringBuilder batch = new StringBuilder("{\"messages\":[");
-    for (int i = 0; i < 30; i++) {
-      batch.append(i == 0 ? "" : ",").append("{\"key\":\"customer-").append(i).append("\",\"payload\":\"")
-          .append("x".repeat(1024)).append("\"}");
-    }
-    assertEquals(201, server.post("/api/v1/queues/" + queue + "/messages", batch.append("]}").toString()).status());
+    publishBatch(queue, 30, i -> "{\"key\":\"customer-" + i + "\",\"payload\":\"" + "x".repeat(1024) + "\"}");
     // The overview's worst lag is the consumer's over all partitions.
     waitForText(wait, "tr[data-queue='" + queue + "'] .worst-lag", "30");
     assertEquals(List.of(), texts("tr[data-queue^='" + queue + "#']"), "partitions are not listed as queues");
@@ -260,12 +504,62 @@ class ConsoleBrowserTest {
     List<String> depths = texts("#partitions .depth");
     assertEquals(30, depths.stream().mapToInt(Integer::parseInt).sum(), "the partitions' depths add up: " + depths);
     waitForText(wait, "#queue-depth", "30");
-    screenshot("8-partitioned-queue");
-    click(wait, By.linkText(queue + "#1"));
+    assertEquals(List.of(queue + "#0", queue + "#1", queue + "#2"), texts("#queue-health + .links a[href^='#/messages/']"),
+        "a partitioned queue is browsed partition by partition");
+    click(wait, By.cssSelector("#partitions tr[data-partition='" + queue + "#1'] a"));
     wait.until(ExpectedConditions.textToBe(By.id("queue-name"), queue + "#1"));
     waitForText(wait, "#queue-partitions", "1");
-    assertFalse(browser.findElement(By.id("delete-queue")).isDisplayed(), "a partition is not deleted on its own");
+    assertTrue(browser.findElements(By.id("delete-queue")).isEmpty(), "a partition is not deleted on its own");
     assertTrue(browser.findElements(By.id("new-consumer-form")).isEmpty(), "nor given consumers");
+  }
+
+  /**
+   * axe-core's serious and critical violations and any sideways overflow of the page, added to
+   * problems; a full-page screenshot either way.
+   */
+  private static void check(String page, int width, List<String> problems) {
+    Results results = new AxeBuilder().analyze(browser);
+    for (Rule rule : results.getViolations()) {
+      if ("serious".equals(rule.getImpact()) || "critical".equals(rule.getImpact())) {
+        problems.add(page + " at " + width + " px: " + rule.getId() + " (" + rule.getImpact() + ") " + rule.getHelp() + ": "
+            + rule.getNodes().stream().map(n -> n.getTarget() + " " + n.getFailureSummary()).collect(Collectors.joining("; ")));
+      }
+    }
+    long scrollWidth = ((Number) js("return document.documentElement.scrollWidth")).longValue();
+    long innerWidth = ((Number) js("return window.innerWidth")).longValue();
+    if (scrollWidth > innerWidth) {
+      problems.add(page + " at " + width + " px overflows sideways: " + scrollWidth + " > " + innerWidth);
+    }
+    screenshot(page, width);
+  }
+
+  /** The page's width (and height), as a device of that size shows it: Chrome's own windows are wider than a phone. */
+  private static void width(int width, int height) {
+    browser.executeCdpCommand("Emulation.setDeviceMetricsOverride",
+        Map.of("width", width, "height", height, "deviceScaleFactor", 1, "mobile", width < 600));
+  }
+
+  /** Opens a console page: through its address once signed in (quicker than loading the console again). */
+  private static void open(String hash) {
+    boolean signedIn = browser.getCurrentUrl().startsWith(server.uri("/").toString())
+        && js("return sessionStorage.getItem('spool.token')") != null
+        && !browser.findElements(By.cssSelector("#nav:not([hidden])")).isEmpty();
+    if (signedIn && !("#" + hash).equals(js("return location.hash"))) {
+      js("location.hash = arguments[0]", "#" + hash);
+    } else if (signedIn) {
+      browser.navigate().refresh();
+    } else {
+      browser.get(server.uri("/?token=" + TestServer.ADMIN + "#" + hash).toString());
+    }
+  }
+
+  private static void publishBatch(String queue, int count, java.util.function.IntFunction<String> message) {
+    StringBuilder batch = new StringBuilder("{\"messages\":[");
+    for (int i = 1; i <= count; i++) {
+      batch.append(i == 1 ? "" : ",").append(message.apply(i));
+    }
+    TestServer.Response answer = server.post("/api/v1/queues/" + queue + "/messages", batch.append("]}").toString());
+    assertEquals(201, answer.status(), answer.body());
   }
 
   private void publish(WebDriverWait wait, String type, String payload, String depthAfter) {
@@ -277,6 +571,16 @@ class ConsoleBrowserTest {
     payloadField.sendKeys(payload);
     browser.findElement(By.id("publish")).click();
     waitForText(wait, "#queue-depth", depthAfter);
+  }
+
+  /** The sequences on the messages page, in order. */
+  private static List<Long> sequences() {
+    return texts("#messages tr[data-sequence] a.open-message").stream().map(Long::parseLong).toList();
+  }
+
+  private static List<Long> firstAndLast() {
+    List<Long> s = sequences();
+    return s.isEmpty() ? List.of() : List.of(s.get(0), s.get(s.size() - 1));
   }
 
   /** Waits that ride out the page's refresh, which replaces elements every two seconds. */
@@ -298,6 +602,12 @@ class ConsoleBrowserTest {
     wait.until(d -> List.of(expected).equals(texts(css)));
   }
 
+  /** The text of the first element {@code css} selects ("" when none). */
+  private static String text(String css) {
+    List<String> all = texts(css);
+    return all.isEmpty() ? "" : all.get(0);
+  }
+
   /** The text of every element {@code css} selects, read in one go inside the page, so never stale. */
   @SuppressWarnings("unchecked")
   private static List<String> texts(String css) {
@@ -308,8 +618,27 @@ class ConsoleBrowserTest {
     return ((JavascriptExecutor) browser).executeScript(script, args);
   }
 
-  private static void screenshot(String name) throws IOException {
-    Path shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE).toPath();
-    Files.move(shot, SCREENSHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+  /** Lets the page refresh a few times while the test watches what must not change. */
+  private static void pause(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The whole page, not only what the viewport shows, at the given width. */
+  private static void screenshot(String name, int width) {
+    long height = ((Number) js("return document.documentElement.scrollHeight")).longValue();
+    long viewport = ((Number) js("return window.innerHeight")).longValue();
+    width(width, (int) Math.min(Math.max(height, viewport), 6000));
+    try {
+      Files.write(SCREENSHOTS.resolve(name + "-" + width + ".png"), browser.getScreenshotAs(OutputType.BYTES));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } finally {
+      width(width, (int) viewport);
+    }
   }
 }
