@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
         StatusCommand.class, QueuesCommand.class, PublishCommand.class, ConsumeCommand.class,
         ConsumersCommand.class, StaleCommand.class, DlqCommand.class, TraceCommand.class, MemoryCommand.class,
-        GcCommand.class, EventsCommand.class, CompletionCommand.class},
+        GcCommand.class, EventsCommand.class, DefinitionsCommand.class, CompletionCommand.class},
     footerHeading = "%nConnection:%n",
     footer = {
         "The URL is --url, else SPOOL_URL, else " + SpoolCli.DEFAULT_URL + ".",

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -14,6 +16,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -62,7 +65,7 @@ class SpoolCliTest {
   void helpNamesEveryCommandAndTheExitCodes() {
     CliServer.Run help = ok("--help");
     for (String command : new String[] {"status", "queues", "publish", "consume", "consumers", "stale", "dlq", "trace",
-        "memory", "gc", "events", "completion"}) {
+        "memory", "gc", "events", "definitions", "completion"}) {
       assertTrue(help.out().contains(command), command);
     }
     assertTrue(help.out().contains("Exit codes:"), help::toString);
@@ -384,6 +387,65 @@ class SpoolCliTest {
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, response.statusCode(), response.body());
     assertEquals(sequences.length, ApiClient.JSON.readTree(response.body()).path("nacked").asInt(), response.body());
+  }
+
+  // --- definitions
+
+  @Test
+  void definitionsAreExportedAndImported(@TempDir Path dir) throws IOException {
+    String dlq = fresh("defs-dlq");
+    String queue = fresh("defs");
+    ok("queues", "create", dlq);
+    ok("queues", "create", queue, "--ttl", "1h", "--dead-letter", dlq + ":4");
+    ok("consumers", "create", queue, "billing", "--prefetch", "20");
+    JsonNode exported = ok("definitions", "export").json();
+    assertTrue(exported.path("queues").findValuesAsText("name").containsAll(List.of(queue, dlq)),
+        exported::toString);
+
+    // Only this test's definitions, imported into a service that no longer has them.
+    ObjectNode mine = ApiClient.JSON.createObjectNode();
+    ArrayNode queues = mine.putArray("queues");
+    exported.path("queues").forEach(q -> {
+      if (q.path("name").asText().startsWith("defs-")) {
+        queues.add(q);
+      }
+    });
+    ArrayNode consumers = mine.putArray("consumers");
+    exported.path("consumers").forEach(c -> {
+      if (c.path("queue").asText().equals(queue)) {
+        consumers.add(c);
+      }
+    });
+    Path file = dir.resolve("definitions.json");
+    Files.writeString(file, mine.toString());
+    ok("queues", "delete", queue);
+    ok("queues", "delete", dlq);
+
+    CliServer.Run imported = ok("definitions", "import", file.toString());
+    assertTrue(imported.out().startsWith("created 3, unchanged 0, refused 0"), imported::toString);
+    JsonNode settings = ok("queues", "show", queue, "--json").json().path("settings");
+    assertEquals("PT1H", settings.path("ttl").asText());
+    assertEquals(4, settings.path("deadLetter").path("maxDeliveries").asInt());
+    assertEquals(20, ok("consumers", "show", queue, "billing", "--json").json().path("settings").path("prefetch").asInt());
+    JsonNode again = server.runWithInput(mine.toString(), "definitions", "import", "-", "--json").json();
+    assertEquals(3, again.path("unchanged").size(), again::toString);
+
+    // One definition in conflict: refused and reported, the others still applied.
+    ok("queues", "delete", dlq);
+    ((ObjectNode) queues.get(queues.get(0).path("name").asText().equals(queue) ? 0 : 1).path("settings"))
+        .put("ttl", "PT2H");
+    CliServer.Run conflict = server.runWithInput(mine.toString(), "definitions", "import", "-");
+    assertEquals(ExitCodes.REFUSED, conflict.exit(), conflict::toString);
+    assertTrue(conflict.out().contains("created queue " + dlq), conflict::toString);
+    assertTrue(conflict.err().startsWith("error: QueueAlreadyExists: queue " + queue + ": "), conflict::toString);
+
+    // A bad document is refused whole; one that is not JSON is not sent.
+    CliServer.Run bad = server.runWithInput("{\"queues\":[{\"name\":\"x\",\"colour\":1}]}", "definitions", "import", "-");
+    assertEquals(ExitCodes.REFUSED, bad.exit(), bad::toString);
+    assertEquals(ExitCodes.FAILED, server.runWithInput("not json", "definitions", "import", "-").exit());
+    assertEquals(ExitCodes.FAILED, server.runWithInput("", "definitions", "import", "-").exit());
+    ok("queues", "delete", queue);
+    ok("queues", "delete", dlq);
   }
 
   // --- memory, gc, events, completion
