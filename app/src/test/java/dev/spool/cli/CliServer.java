@@ -1,6 +1,7 @@
 package dev.spool.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.spool.app.Main;
 import java.io.ByteArrayInputStream;
@@ -53,18 +54,30 @@ final class CliServer {
   final String url;
   final String token;
 
-  private CliServer(Main.Service service, Path dataDir) throws IOException {
+  private CliServer(Main.Service service, Path dataDir, String token) {
     this.service = service;
     this.dataDir = dataDir;
     this.url = service.http().url();
-    this.token = Files.readString(dataDir.resolve(SpoolCli.TOKEN_FILE)).trim();
+    this.token = token;
   }
 
+  /** The service with no tokens configured: it generates an admin token into its data directory. */
   static CliServer start() throws IOException {
     Path dataDir = Files.createTempDirectory("spool-cli-test");
-    return new CliServer(Main.init(ConfigFactory.load(ConfigFactory.parseMap(
-            Map.of("spool.data-dir", dataDir.toString(), "spool.http.port", 0))
-        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")))), dataDir);
+    Main.Service service = Main.init(config(dataDir, ConfigFactory.empty()));
+    return new CliServer(service, dataDir, Files.readString(dataDir.resolve(SpoolCli.TOKEN_FILE)).trim());
+  }
+
+  /** The service with {@code tokens} configured (as {@code spool.http.auth.tokens}); {@code admin} is one of them. */
+  static CliServer startWithTokens(Config tokens, String admin) throws IOException {
+    Path dataDir = Files.createTempDirectory("spool-cli-test");
+    return new CliServer(Main.init(config(dataDir, tokens)), dataDir, admin);
+  }
+
+  private static Config config(Path dataDir, Config overrides) {
+    return ConfigFactory.load(overrides
+        .withFallback(ConfigFactory.parseMap(Map.of("spool.data-dir", dataDir.toString(), "spool.http.port", 0)))
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
   }
 
   /** The environment of a shell on the service's machine: the URL, and the data directory holding the token. */
@@ -83,7 +96,7 @@ final class CliServer {
     return run(env(), stdin, args);
   }
 
-  /** Runs the command line; its output never holds the token, whatever it did. */
+  /** Runs the command line; its output never holds the (admin) token, whatever it did. */
   Run run(Map<String, String> env, String stdin, String... args) {
     SpoolCli cli = new SpoolCli(env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
     CommandLine commandLine = SpoolCli.commandLine(cli);
