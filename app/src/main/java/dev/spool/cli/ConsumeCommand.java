@@ -30,9 +30,9 @@ final class ConsumeCommand implements Callable<Integer> {
   /** How a printed delivery is settled. */
   enum Ack {
     /** Acknowledged once printed: the consumer moves on. */
-    auto,
+    AUTO,
     /** Left unacknowledged: redelivered after the consumer's ack timeout, as if this reader had crashed. */
-    none
+    NONE
   }
 
   /** Deliveries one read asks for at most, beside what is left of {@code --count}. */
@@ -87,7 +87,7 @@ final class ConsumeCommand implements Callable<Integer> {
         print(cli, delivery);
         sequences.add(delivery.path("sequence").asLong());
       }
-      if (ack == Ack.auto) {
+      if (ack == Ack.AUTO) {
         ObjectNode body = ApiClient.JSON.createObjectNode();
         body.set("sequences", sequences);
         cli.api().post(base + "/ack", body);

@@ -111,7 +111,7 @@ final class DlqCommand implements Callable<Integer> {
       @Option(names = "--all", required = true, description = "every message of the dead-letter queue")
       boolean all;
 
-      @Option(names = "--sequences", required = true, split = ",", paramLabel = "N[,N…]",
+      @Option(names = "--sequences", required = true, split = ",", paramLabel = "N",
           description = "these dead-letter sequences only (up to 1000)")
       List<Long> sequences;
     }

@@ -47,7 +47,7 @@ import picocli.CommandLine.Spec;
         "1:any other failure (an unreadable file, an answer that is not JSON)",
         "2:usage error: unknown command, option or value",
         "3:not found: the API answered 404 (queue, consumer, message)",
-        "4:refused: the API answered 400, 401, 403, 409, 413 or 429",
+        "4:refused: the API answered 400, 401, 403, 409, 413 or 429, or refused a definition of an import",
         "5:unavailable: connection refused, timeout, 5xx, or (status) not ready"})
 public final class SpoolCli implements Callable<Integer> {
 
@@ -98,7 +98,7 @@ public final class SpoolCli implements Callable<Integer> {
 
   /** The command line of {@code cli}, with failures printed as {@code error: CODE: message} and mapped to exit codes. */
   static CommandLine commandLine(SpoolCli cli) {
-    CommandLine commandLine = new CommandLine(cli);
+    CommandLine commandLine = new CommandLine(cli).setCaseInsensitiveEnumValuesAllowed(true);
     commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
       PrintWriter err = cmd.getErr();
       if (e instanceof CliException c) {
