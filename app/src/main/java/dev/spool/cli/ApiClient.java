@@ -50,7 +50,9 @@ final class ApiClient {
     this.base = base;
     this.token = token;
     this.timeout = timeout;
-    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    // HTTP/1.1 outright: Spool's listener speaks only that, so an h2c upgrade offer on each request is wasted.
+    this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
   URI base() {
@@ -99,7 +101,7 @@ final class ApiClient {
    * as long as the caller reads it. The stream must be closed.
    */
   Stream<String> lines(String path) {
-    HttpRequest request = request("GET", path, null).header("Accept", "text/event-stream").build();
+    HttpRequest request = request("GET", path, null).setHeader("Accept", "text/event-stream").build();
     HttpResponse<Stream<String>> response = call(request, HttpResponse.BodyHandlers.ofLines());
     if (response.statusCode() >= 300) {
       String text;
