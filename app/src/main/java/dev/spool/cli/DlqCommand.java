@@ -1,0 +1,146 @@
+package dev.spool.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code spool dlq}: dead-letter queues, what is in them and why, and moving messages back. A
+ * dead-letter queue is any queue some queue names as its {@code deadLetter} target.
+ */
+@Command(name = "dlq", mixinStandardHelpOptions = true, subcommands = DlqCommand.Redrive.class,
+    description = "List dead-letter queues, show their messages with the reasons, redrive them.")
+final class DlqCommand implements Callable<Integer> {
+
+  /** The header the engine sets on a dead-lettered message to say why: rejected, max-deliveries, expired … */
+  private static final String REASON = "x-death-reason";
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: list, show or redrive");
+  }
+
+  @Command(name = "list", mixinStandardHelpOptions = true,
+      description = {"Queues that are some queue's dead-letter target, with their depth.",
+          "With --json: those queues' entries of GET /api/v1/health."})
+  int list() {
+    SpoolCli cli = SpoolCli.of(spec);
+    ArrayNode dlqs = ApiClient.JSON.createArrayNode();
+    for (JsonNode q : cli.api().get("api/v1/health").path("queues")) {
+      if (!q.path("deadLetterFor").isEmpty()) {
+        dlqs.add(q);
+      }
+    }
+    if (cli.json()) {
+      Output.json(cli.out(), dlqs);
+      return ExitCodes.OK;
+    }
+    Map<String, Long> depths = new HashMap<>();
+    for (JsonNode q : cli.api().get("api/v1/queues")) {
+      depths.put(q.path("name").asText(), q.path("stats").path("depth").asLong());
+    }
+    Table table = new Table("QUEUE", "DEPTH", "DEAD-LETTER-FOR", "STATUS");
+    for (JsonNode q : dlqs) {
+      String sources = StreamSupport.stream(q.path("deadLetterFor").spliterator(), false).map(JsonNode::asText)
+          .collect(Collectors.joining(","));
+      table.row(q.path("queue").asText(), depths.get(q.path("queue").asText()), sources, q.path("status").asText());
+    }
+    table.print(cli.out());
+    return ExitCodes.OK;
+  }
+
+  @Command(name = "show", mixinStandardHelpOptions = true,
+      description = {"The newest messages of a dead-letter queue, where each came from and why, and how many carry each reason.",
+          "With --json: {\"reasons\": GET …/headers/x-death-reason, \"page\": GET …/browse}."})
+  int show(@Parameters(paramLabel = "QUEUE", description = "the dead-letter queue") String queue,
+      @Option(names = "--limit", paramLabel = "N", defaultValue = "20",
+          description = "the newest N messages (default ${DEFAULT-VALUE})") int limit,
+      @Option(names = "--reason", paramLabel = "REASON", description = "only messages dead-lettered for REASON")
+      String reason) {
+    SpoolCli cli = SpoolCli.of(spec);
+    String base = "api/v1/queues/" + ApiClient.segment(queue);
+    JsonNode reasons = cli.api().get(base + "/headers/" + REASON);
+    JsonNode page = cli.api().get(base + "/browse?direction=backward&limit=" + limit
+        + (reason == null ? "" : "&header=" + ApiClient.query(REASON + ":" + reason)));
+    if (cli.json()) {
+      ObjectNode both = ApiClient.JSON.createObjectNode();
+      both.set("reasons", reasons);
+      both.set("page", page);
+      Output.json(cli.out(), both);
+      return ExitCodes.OK;
+    }
+    StringJoiner counts = new StringJoiner(", ");
+    reasons.path("values").fields().forEachRemaining(e -> counts.add(e.getKey() + " " + e.getValue().asLong()));
+    cli.out().println("reasons: " + (counts.length() == 0 ? "none" : counts) + " (of the newest "
+        + reasons.path("scanned").asLong() + " messages)");
+    Table table = new Table("SEQUENCE", "DEAD-LETTERED", "FROM", "CONSUMER", "REASON", "DELIVERIES", "TYPE", "PAYLOAD");
+    for (JsonNode m : page.path("messages")) {
+      JsonNode h = m.path("headers");
+      table.row(m.path("sequence").asLong(), h.path("x-death-time").asText(null),
+          h.path("x-death-queue").asText(null), h.path("x-death-consumer").asText(null), h.path(REASON).asText(null),
+          h.path("x-death-count").asText(null), m.path("type").asText(), ConsumeCommand.payload(m));
+    }
+    table.print(cli.out());
+    return ExitCodes.OK;
+  }
+
+  /** {@code spool dlq redrive}: {@code POST /queues/{q}/redrive} with every message or a selection. */
+  @Command(name = "redrive", mixinStandardHelpOptions = true,
+      description = "Move dead-lettered messages back to the queues they came from.")
+  static final class Redrive implements Callable<Integer> {
+
+    /** Exactly one of the two. */
+    static final class Selection {
+      @Option(names = "--all", required = true, description = "every message of the dead-letter queue")
+      boolean all;
+
+      @Option(names = "--sequences", required = true, split = ",", paramLabel = "N",
+          description = "these dead-letter sequences only (up to 1000)")
+      List<Long> sequences;
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "QUEUE", description = "the dead-letter queue")
+    String queue;
+
+    @ArgGroup(multiplicity = "1")
+    Selection selection;
+
+    @Override
+    public Integer call() {
+      SpoolCli cli = SpoolCli.of(spec);
+      ObjectNode body = ApiClient.JSON.createObjectNode();
+      if (selection.sequences != null) {
+        ArrayNode sequences = body.putArray("sequences");
+        selection.sequences.forEach(sequences::add);
+      }
+      JsonNode moved = cli.api().post("api/v1/queues/" + ApiClient.segment(queue) + "/redrive", body);
+      if (cli.json()) {
+        Output.json(cli.out(), moved);
+      } else {
+        cli.out().println("moved " + moved.path("moved").asLong() + " messages from " + queue + " back to their queues");
+        cli.out().flush();
+      }
+      return ExitCodes.OK;
+    }
+  }
+}

@@ -1,0 +1,495 @@
+package dev.spool.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every command against a running service: what it prints, what {@code --json} gives, and its exit codes. */
+class SpoolCliTest {
+
+  private static CliServer server;
+
+  @BeforeAll
+  static void start() throws IOException {
+    server = CliServer.start();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    server.stop();
+  }
+
+  private static String fresh(String prefix) {
+    return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  private static CliServer.Run ok(String... args) {
+    CliServer.Run run = server.run(args);
+    assertEquals(ExitCodes.OK, run.exit(), run::toString);
+    return run;
+  }
+
+  private static CliServer.Run fails(int exit, String... args) {
+    CliServer.Run run = server.run(args);
+    assertEquals(exit, run.exit(), run::toString);
+    return run;
+  }
+
+  // --- usage, connection and exit codes
+
+  @Test
+  void helpNamesEveryCommandAndTheExitCodes() {
+    CliServer.Run help = ok("--help");
+    for (String command : new String[] {"status", "queues", "publish", "consume", "consumers", "stale", "dlq", "trace",
+        "memory", "gc", "events", "definitions", "completion"}) {
+      assertTrue(help.out().contains(command), command);
+    }
+    assertTrue(help.out().contains("Exit codes:"), help::toString);
+    assertTrue(help.out().contains("3   not found"), help::toString);
+  }
+
+  @Test
+  void aMissingCommandOrAnUnknownFlagIsAUsageError() {
+    assertTrue(fails(ExitCodes.USAGE).err().contains("name a command"));
+    assertTrue(fails(ExitCodes.USAGE, "queues").err().contains("list, show, create or delete"));
+    assertTrue(fails(ExitCodes.USAGE, "queues", "list", "--bogus").err().contains("--bogus"));
+    fails(ExitCodes.USAGE, "memory", "threshold", "lots");
+    fails(ExitCodes.USAGE, "consume", "q", "c", "--ack", "maybe");
+  }
+
+  @Test
+  void aServiceThatIsDownIsUnavailable() throws IOException {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    CliServer.Run run = fails(ExitCodes.UNAVAILABLE, "--url", "http://127.0.0.1:" + closedPort, "queues", "list");
+    assertTrue(run.err().startsWith("error: Unavailable: cannot reach Spool at http://127.0.0.1:" + closedPort),
+        run::toString);
+  }
+
+  @Test
+  void theTokenComesFromTheFlagOrTheEnvironmentBeforeTheDataDirectory(@TempDir Path elsewhere) {
+    CliServer.Run wrong = fails(ExitCodes.REFUSED, "--token", "not-the-token", "queues", "list");
+    assertTrue(wrong.err().startsWith("error: Unauthorized: "), wrong::toString);
+
+    Map<String, String> env = Map.of("SPOOL_URL", server.url, "SPOOL_TOKEN", server.token);
+    assertEquals(ExitCodes.OK, server.run(env, "", "queues", "list").exit());
+
+    // No token anywhere: the API's refusal, and how to give one.
+    CliServer.Run none = server.run(Map.of("SPOOL_URL", server.url, "SPOOL_DATA_DIR", elsewhere.toString()), "",
+        "queues", "list");
+    assertEquals(ExitCodes.REFUSED, none.exit(), none::toString);
+    assertTrue(none.err().contains("no token was found"), none::toString);
+    CliServer.Run flag = server.run(Map.of("SPOOL_URL", server.url), "",
+        "--data-dir", server.dataDir.toString(), "queues", "list");
+    assertEquals(ExitCodes.OK, flag.exit(), flag::toString);
+  }
+
+  @Test
+  void statusSaysReadyWithAlarmsAndQueues() {
+    CliServer.Run human = ok("status");
+    assertTrue(human.out().contains("ready   ready"), human::toString);
+    assertTrue(human.out().contains("alarms  none"), human::toString);
+    JsonNode json = ok("status", "--json").json();
+    assertEquals("ready", json.path("ready").path("status").asText());
+    assertTrue(json.path("health").path("alarms").isArray());
+    assertTrue(json.path("queues").asInt() >= 1, "the default queue at least");
+  }
+
+  // --- queues
+
+  @Test
+  void queuesAreCreatedListedShownAndDeleted() {
+    String dlq = fresh("dead");
+    String queue = fresh("orders");
+    ok("queues", "create", dlq);
+    CliServer.Run created = ok("queues", "create", queue, "--durability", "persistent", "--ttl", "30s",
+        "--max-length", "1000", "--max-bytes", "1m", "--overflow", "drop-oldest", "--dead-letter", dlq + ":3");
+    assertEquals("created queue " + queue + "\n", created.out());
+    assertTrue(ok("queues", "create", queue, "--durability", "persistent", "--ttl", "PT30S", "--max-length", "1000",
+        "--max-bytes", "1048576", "--overflow", "drop-oldest", "--dead-letter", dlq + ":3").out()
+        .startsWith("queue exists with these settings"));
+
+    JsonNode settings = ok("queues", "show", queue, "--json").json().path("settings");
+    assertEquals("persistent", settings.path("durability").asText());
+    assertEquals("PT30S", settings.path("ttl").asText());
+    assertEquals(1000, settings.path("maxLength").asLong());
+    assertEquals(1 << 20, settings.path("maxBytes").asLong());
+    assertEquals("drop-oldest", settings.path("overflow").asText());
+    assertEquals(dlq, settings.path("deadLetter").path("queue").asText());
+    assertEquals(3, settings.path("deadLetter").path("maxDeliveries").asInt());
+    assertTrue(ok("queues", "show", queue).out().contains("settings.deadLetter.queue"));
+
+    JsonNode list = ok("--json", "queues", "list").json();
+    assertTrue(list.findValuesAsText("name").contains(queue), list::toString);
+    assertTrue(ok("queues", "list").out().lines().anyMatch(l -> l.startsWith(queue + " ") && l.contains("persistent")));
+
+    // Other settings for the same name: the API refuses (409).
+    CliServer.Run conflict = fails(ExitCodes.REFUSED, "queues", "create", queue, "--durability", "transient");
+    assertTrue(conflict.err().startsWith("error: QueueAlreadyExists: "), conflict::toString);
+    // A value the server refuses (400), named by its field.
+    CliServer.Run invalid = fails(ExitCodes.REFUSED, "queues", "create", fresh("bad"), "--overflow", "sometimes");
+    assertTrue(invalid.err().contains("overflow"), invalid::toString);
+    fails(ExitCodes.USAGE, "queues", "create", fresh("bad"), "--ttl", "soon");
+    fails(ExitCodes.USAGE, "queues", "create", fresh("bad"), "--dead-letter", dlq + ":many");
+
+    assertEquals("deleted queue " + queue + "\n", ok("queues", "delete", queue).out());
+    assertEquals("", ok("queues", "delete", dlq, "--json").out());
+    CliServer.Run gone = fails(ExitCodes.NOT_FOUND, "queues", "show", queue);
+    assertTrue(gone.err().startsWith("error: QueueNotFound: "), gone::toString);
+    fails(ExitCodes.NOT_FOUND, "queues", "delete", queue);
+  }
+
+  @Test
+  void aPartitionedQueueIsCreatedWithItsPartitions() {
+    String queue = fresh("parts");
+    ok("queues", "create", queue, "--partitions", "3");
+    assertEquals(3, ok("queues", "show", queue, "--json").json().path("settings").path("partitions").asInt());
+    ok("queues", "delete", queue);
+  }
+
+  // --- publish, consume, trace
+
+  @Test
+  void publishTakesArgumentsWithKeyHeadersTypeAndContentType() {
+    String queue = fresh("pub");
+    ok("queues", "create", queue);
+    CliServer.Run published = ok("publish", queue, "first", "second", "--key", "c-7", "--header", "source=cli",
+        "--header", "region=eu", "--type", "order.created", "--content-type", "text/plain; charset=utf-8");
+    assertEquals("published 2 messages to " + queue + ", sequences 1..2\n", published.out());
+
+    JsonNode trace = ok("trace", queue, "2", "--json").json();
+    JsonNode message = trace.path("message");
+    assertEquals("second", message.path("payload").asText());
+    assertEquals("c-7", message.path("key").asText());
+    assertEquals("order.created", message.path("type").asText());
+    assertEquals("cli", message.path("headers").path("source").asText());
+    assertEquals("eu", message.path("headers").path("region").asText());
+    assertEquals("appended", trace.path("trace").get(0).path("event").asText(), trace::toString);
+    CliServer.Run human = ok("trace", queue, "1");
+    assertTrue(human.out().contains("payload \"first\""), human::toString);
+    assertTrue(human.out().contains("appended"), human::toString);
+
+    fails(ExitCodes.NOT_FOUND, "trace", queue, "99");
+    fails(ExitCodes.NOT_FOUND, "publish", fresh("nowhere"), "x");
+    fails(ExitCodes.USAGE, "publish", queue);
+    fails(ExitCodes.USAGE, "publish", queue, "-", "also-this");
+    ok("queues", "delete", queue);
+  }
+
+  @Test
+  void publishesAHundredThousandLinesFromStandardInput() {
+    String queue = fresh("bulk");
+    ok("queues", "create", queue);
+    String lines = IntStream.rangeClosed(1, 100_000).mapToObj(i -> "line " + i).collect(Collectors.joining("\n"));
+    long start = System.nanoTime();
+    CliServer.Run run = server.runWithInput(lines + "\n", "publish", queue, "-", "--json");
+    long ms = (System.nanoTime() - start) / 1_000_000;
+    assertEquals(ExitCodes.OK, run.exit(), run::toString);
+    JsonNode summary = run.json();
+    assertEquals(100_000, summary.path("published").asLong());
+    assertEquals(1, summary.path("firstSequence").asLong());
+    assertEquals(100_000, summary.path("lastSequence").asLong());
+    assertEquals(100_000, ok("queues", "show", queue, "--json").json().path("stats").path("depth").asLong());
+    assertTrue(ms < 30_000, "took " + ms + " ms");
+
+    JsonNode last = ok("trace", queue, "100000", "--json").json();
+    assertEquals("line 100000", last.path("message").path("payload").asText());
+    ok("queues", "delete", queue);
+  }
+
+  @Test
+  void publishReadsAFileLineByLineInBatches(@TempDir Path dir) throws IOException {
+    String queue = fresh("file");
+    ok("queues", "create", queue);
+    Path file = dir.resolve("messages.txt");
+    Files.writeString(file, "a\nb\nc\nd\ne\n");
+    assertEquals("published 5 messages to " + queue + ", sequences 1..5\n",
+        ok("publish", queue, "--file", file.toString(), "--batch-size", "2").out());
+    CliServer.Run missing = fails(ExitCodes.FAILED, "publish", queue, "--file", dir.resolve("none.txt").toString());
+    assertTrue(missing.err().startsWith("error: Input: cannot read"), missing::toString);
+    ok("queues", "delete", queue);
+  }
+
+  @Test
+  void aRefusedBatchSaysHowManyWerePublishedBeforeIt() {
+    String queue = fresh("full");
+    ok("queues", "create", queue, "--max-length", "3", "--overflow", "reject");
+    CliServer.Run run = server.runWithInput("1\n2\n3\n4\n5\n", "publish", queue, "-", "--batch-size", "2");
+    assertEquals(ExitCodes.REFUSED, run.exit(), run::toString);
+    assertTrue(run.err().startsWith("error: QueueFull: "), run::toString);
+    assertTrue(run.err().contains("(2 messages were published before this)"), run::toString);
+    ok("queues", "delete", queue);
+  }
+
+  @Test
+  void consumePrintsAndAcknowledgesOrLeavesMessagesUnacknowledged() throws Exception {
+    String queue = fresh("work");
+    ok("queues", "create", queue);
+    ok("consumers", "create", queue, "billing", "--start-at", "earliest", "--ack-timeout", "1m");
+    ok("publish", queue, "one", "two", "three", "--type", "job");
+
+    CliServer.Run peek = ok("consume", queue, "billing", "-n", "2", "--ack", "none");
+    assertEquals(2, peek.out().lines().count(), peek::toString);
+    assertTrue(peek.out().startsWith("1  ") && peek.out().contains("type=job  \"one\""), peek::toString);
+
+    JsonNode rest = ok("consume", queue, "billing", "--wait", "200ms", "--json").json();
+    assertEquals(3, rest.path("sequence").asLong(), "the first two are in flight, unacknowledged");
+    assertEquals("three", rest.path("message").path("payload").asText());
+    JsonNode billing = ok("consumers", "show", queue, "billing", "--json").json();
+    assertEquals(1, billing.path("acked").asLong(), billing::toString);
+    assertEquals(2, billing.path("inFlight").asInt(), billing::toString);
+
+    CliServer.Run none = ok("consume", queue, "billing", "--wait", "100ms");
+    assertEquals("", none.out());
+    assertTrue(none.err().contains("no messages"), none::toString);
+
+    // --follow waits for what is published next.
+    CompletableFuture<CliServer.Run> follow = CompletableFuture.supplyAsync(
+        () -> server.run("consume", queue, "billing", "--follow", "-n", "1", "--wait", "1s"));
+    Thread.sleep(300);
+    ok("publish", queue, "four");
+    CliServer.Run followed = follow.get(20, TimeUnit.SECONDS);
+    assertEquals(ExitCodes.OK, followed.exit(), followed::toString);
+    assertTrue(followed.out().contains("\"four\""), followed::toString);
+
+    fails(ExitCodes.NOT_FOUND, "consume", queue, "nobody", "--wait", "100ms");
+    ok("queues", "delete", queue);
+  }
+
+  // --- consumers and stale consumers
+
+  @Test
+  void consumersAreManaged() {
+    String queue = fresh("cons");
+    ok("queues", "create", queue);
+    ok("publish", queue, "a", "b", "c");
+    assertTrue(ok("consumers", "create", queue, "audit", "--start-at", "earliest", "--prefetch", "50",
+        "--ack-mode", "explicit", "--max-deliveries", "5", "--filter-type", "x", "--filter-header", "k=v",
+        "--inactive-timeout", "1h").out().startsWith("created consumer audit"));
+    JsonNode audit = ok("consumers", "show", queue, "audit", "--json").json();
+    assertEquals(50, audit.path("settings").path("prefetch").asInt());
+    assertEquals("x", audit.path("settings").path("filter").path("type").asText());
+    assertEquals("v", audit.path("settings").path("filter").path("headers").path("k").asText());
+    assertEquals("PT1H", audit.path("settings").path("inactiveTimeout").asText());
+    fails(ExitCodes.REFUSED, "consumers", "create", queue, "audit", "--prefetch", "7");
+    fails(ExitCodes.REFUSED, "consumers", "create", queue, "bad", "--prefetch", "-1");
+
+    ok("consumers", "create", queue, "ops", "--start-at", "earliest");
+    assertTrue(ok("consumers", "list", queue).out().lines().anyMatch(l -> l.startsWith("ops ")));
+    assertEquals(2, ok("consumers", "list", queue, "--json").json().size());
+
+    assertTrue(ok("consumers", "pause", queue, "ops").out().contains("paused"));
+    assertTrue(ok("consumers", "show", queue, "ops", "--json").json().path("paused").asBoolean());
+    assertFalse(ok("consumers", "resume", queue, "ops", "--json").json().path("paused").asBoolean());
+    assertEquals(0, ok("consumers", "seek", queue, "ops", "latest", "--json").json().path("lag").asLong());
+    assertTrue(ok("consumers", "seek", queue, "ops", "earliest").out().contains("lag 3"));
+    fails(ExitCodes.REFUSED, "consumers", "seek", queue, "ops", "nowhere");
+
+    JsonNode lag = ok("consumers", "lag", queue, "--json").json();
+    assertEquals(2, lag.size());
+    assertTrue(ok("consumers", "lag", queue).out().contains("audit"));
+    JsonNode all = ok("consumers", "lag", "--json").json();
+    assertTrue(all.path("totalConsumers").asInt() >= 2, all::toString);
+    assertTrue(ok("consumers", "lag").out().contains("max lag"));
+
+    ok("consumers", "delete", queue, "ops");
+    fails(ExitCodes.NOT_FOUND, "consumers", "show", queue, "ops");
+    fails(ExitCodes.NOT_FOUND, "consumers", "list", fresh("nowhere"));
+    ok("queues", "delete", queue);
+  }
+
+  @Test
+  void staleConsumersAreListedAndCleanedUp() {
+    String queue = fresh("stale");
+    ok("queues", "create", queue);
+    ok("consumers", "create", queue, "idle", "--start-at", "earliest");
+    ok("publish", queue, "1", "2", "3", "4", "5", "6", "7", "8", "9", "10");
+    JsonNode stale = ok("stale", "list", "--idle", "0s", "--json").json();
+    assertTrue(stale.findValuesAsText("queue").contains(queue), stale::toString);
+    assertTrue(ok("stale", "list", "--idle", "0s").out().contains(queue));
+    fails(ExitCodes.REFUSED, "stale", "cleanup", "--lag-threshold", "-1");
+
+    // Lag 10 passes a threshold of 9 that no other test's consumer reaches.
+    JsonNode removed = ok("stale", "cleanup", "--idle", "0s", "--lag-threshold", "9", "--json").json();
+    assertTrue(removed.path("removed").asLong() >= 1, removed::toString);
+    fails(ExitCodes.NOT_FOUND, "consumers", "show", queue, "idle");
+    ok("queues", "delete", queue);
+  }
+
+  // --- dead letters
+
+  @Test
+  void deadLetterQueuesAreListedShownAndRedriven() throws Exception {
+    String dlq = fresh("dlq");
+    String queue = fresh("src");
+    ok("queues", "create", dlq);
+    ok("queues", "create", queue, "--dead-letter", dlq);
+    ok("consumers", "create", queue, "worker", "--start-at", "earliest");
+    ok("publish", queue, "bad-1", "bad-2", "bad-3");
+    CliServer.Run read = ok("consume", queue, "worker", "-n", "3", "--ack", "none", "--json");
+    assertEquals(3, read.out().lines().count(), read::toString);
+    // Rejected without requeue: what a failing worker does, through the API (the CLI has no nack).
+    reject(queue, "worker", 1, 2, 3);
+
+    JsonNode dlqs = ok("dlq", "list", "--json").json();
+    assertTrue(dlqs.findValuesAsText("queue").contains(dlq), dlqs::toString);
+    CliServer.Run list = ok("dlq", "list");
+    assertTrue(list.out().lines().anyMatch(l -> l.startsWith(dlq + " ") && l.contains(queue)), list::toString);
+
+    JsonNode shown = ok("dlq", "show", dlq, "--json").json();
+    assertEquals(3, shown.path("reasons").path("values").path("rejected").asLong(), shown::toString);
+    assertEquals(3, shown.path("page").path("messages").size(), shown::toString);
+    CliServer.Run human = ok("dlq", "show", dlq, "--reason", "rejected", "--limit", "2");
+    assertTrue(human.out().startsWith("reasons: rejected 3"), human::toString);
+    assertEquals(4, human.out().lines().count(), "reasons, header and two messages: " + human);
+
+    assertEquals(1, ok("dlq", "redrive", dlq, "--sequences", "1", "--json").json().path("moved").asLong());
+    assertEquals("moved 2 messages from " + dlq + " back to their queues\n", ok("dlq", "redrive", dlq, "--all").out());
+    fails(ExitCodes.USAGE, "dlq", "redrive", dlq);
+    fails(ExitCodes.USAGE, "dlq", "redrive", dlq, "--all", "--sequences", "1");
+    fails(ExitCodes.REFUSED, "dlq", "redrive", dlq, "--sequences", "0");
+    fails(ExitCodes.NOT_FOUND, "dlq", "show", fresh("nowhere"));
+    ok("queues", "delete", queue);
+    ok("queues", "delete", dlq);
+  }
+
+  private static void reject(String queue, String consumer, long... sequences) throws Exception {
+    String body = "{\"requeue\":false,\"sequences\":" + Arrays.toString(sequences) + "}";
+    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create(server.url).resolve("/api/v1/queues/" + queue + "/consumers/" + consumer + "/nack"))
+        .header("Authorization", "Bearer " + server.token).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    assertEquals(sequences.length, ApiClient.JSON.readTree(response.body()).path("nacked").asInt(), response.body());
+  }
+
+  // --- definitions
+
+  @Test
+  void definitionsAreExportedAndImported(@TempDir Path dir) throws IOException {
+    String dlq = fresh("defs-dlq");
+    String queue = fresh("defs");
+    ok("queues", "create", dlq);
+    ok("queues", "create", queue, "--ttl", "1h", "--dead-letter", dlq + ":4");
+    ok("consumers", "create", queue, "billing", "--prefetch", "20");
+    JsonNode exported = ok("definitions", "export").json();
+    assertTrue(exported.path("queues").findValuesAsText("name").containsAll(List.of(queue, dlq)),
+        exported::toString);
+
+    // Only this test's definitions, imported into a service that no longer has them.
+    ObjectNode mine = ApiClient.JSON.createObjectNode();
+    ArrayNode queues = mine.putArray("queues");
+    exported.path("queues").forEach(q -> {
+      if (q.path("name").asText().startsWith("defs-")) {
+        queues.add(q);
+      }
+    });
+    ArrayNode consumers = mine.putArray("consumers");
+    exported.path("consumers").forEach(c -> {
+      if (c.path("queue").asText().equals(queue)) {
+        consumers.add(c);
+      }
+    });
+    Path file = dir.resolve("definitions.json");
+    Files.writeString(file, mine.toString());
+    ok("queues", "delete", queue);
+    ok("queues", "delete", dlq);
+
+    CliServer.Run imported = ok("definitions", "import", file.toString());
+    assertTrue(imported.out().startsWith("created 3, unchanged 0, refused 0"), imported::toString);
+    JsonNode settings = ok("queues", "show", queue, "--json").json().path("settings");
+    assertEquals("PT1H", settings.path("ttl").asText());
+    assertEquals(4, settings.path("deadLetter").path("maxDeliveries").asInt());
+    assertEquals(20, ok("consumers", "show", queue, "billing", "--json").json().path("settings").path("prefetch").asInt());
+    JsonNode again = server.runWithInput(mine.toString(), "definitions", "import", "-", "--json").json();
+    assertEquals(3, again.path("unchanged").size(), again::toString);
+
+    // One definition in conflict: refused and reported, the others still applied.
+    ok("queues", "delete", dlq);
+    ((ObjectNode) queues.get(queues.get(0).path("name").asText().equals(queue) ? 0 : 1).path("settings"))
+        .put("ttl", "PT2H");
+    CliServer.Run conflict = server.runWithInput(mine.toString(), "definitions", "import", "-");
+    assertEquals(ExitCodes.REFUSED, conflict.exit(), conflict::toString);
+    assertTrue(conflict.out().contains("created queue " + dlq), conflict::toString);
+    assertTrue(conflict.err().startsWith("error: QueueAlreadyExists: queue " + queue + ": "), conflict::toString);
+
+    // A bad document is refused whole; one that is not JSON is not sent.
+    CliServer.Run bad = server.runWithInput("{\"queues\":[{\"name\":\"x\",\"colour\":1}]}", "definitions", "import", "-");
+    assertEquals(ExitCodes.REFUSED, bad.exit(), bad::toString);
+    assertEquals(ExitCodes.FAILED, server.runWithInput("not json", "definitions", "import", "-").exit());
+    assertEquals(ExitCodes.FAILED, server.runWithInput("", "definitions", "import", "-").exit());
+    ok("queues", "delete", queue);
+    ok("queues", "delete", dlq);
+  }
+
+  // --- memory, gc, events, completion
+
+  @Test
+  void memoryIsShownAndItsThresholdSet() {
+    JsonNode memory = ok("memory", "--json").json();
+    assertTrue(memory.has("totalBytes") && memory.path("queues").isArray(), memory::toString);
+    assertTrue(ok("memory").out().startsWith("retained "));
+    assertEquals(512L << 20, ok("memory", "threshold", "512m", "--json").json().path("thresholdBytes").asLong());
+    assertEquals(512L << 20, ok("memory", "--json").json().path("thresholdBytes").asLong());
+    assertEquals("memory threshold removed\n", ok("memory", "threshold", "0").out());
+    fails(ExitCodes.USAGE, "memory", "threshold", "-5");
+  }
+
+  @Test
+  void gcSaysHowMuchItFreed() {
+    assertTrue(ok("gc", "--json").json().has("freed"));
+    assertTrue(ok("gc").out().matches("freed \\d+ messages\\n"));
+  }
+
+  @Test
+  void eventsFollowsTheStreamThroughATicket() throws Exception {
+    CompletableFuture<CliServer.Run> events = CompletableFuture.supplyAsync(
+        () -> server.run("events", "--type", "QueueCreated", "--count", "1", "--json"));
+    String queue = fresh("evented");
+    // The stream only has what happens once it is open: create queues until one is seen.
+    for (int i = 0; !events.isDone() && i < 100; i++) {
+      ok("queues", "create", queue + "-" + i);
+      Thread.sleep(100);
+    }
+    CliServer.Run run = events.get(10, TimeUnit.SECONDS);
+    assertEquals(ExitCodes.OK, run.exit(), run::toString);
+    JsonNode event = run.json();
+    assertEquals("QueueCreated", event.path("event").asText());
+    assertTrue(event.path("data").path("queue").asText().startsWith(queue), run::toString);
+    fails(ExitCodes.USAGE, "events", "--count", "0");
+  }
+
+  @Test
+  void completionIsABashScript() {
+    CliServer.Run run = ok("completion");
+    assertTrue(run.out().startsWith("#!/usr/bin/env bash"), run.out().substring(0, 80));
+    assertTrue(run.out().contains("complete -F"), "registers a completion function");
+    assertTrue(run.out().contains("redrive"), "knows the subcommands");
+  }
+}
