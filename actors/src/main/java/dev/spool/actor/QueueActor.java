@@ -157,7 +157,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   public record Redrive(long from, long to, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
   /** From a {@link RedriveJob}: which dead-lettered messages its source queues took, and which not. */
-  record Redriven(List<Long> moved, List<Long> notMoved, List<String> failures, ActorRef<StatusReply<Long>> replyTo)
+  record Redriven(List<Long> moved, List<Long> notMoved, List<String> failures, boolean onlyFull,
+      ActorRef<StatusReply<Long>> replyTo)
       implements Command {}
 
   /** Stop delivering for shutdown; the reply sums the consumers' drain results. */
@@ -774,7 +775,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private Behavior<Command> onRedriven(Redriven result) {
     // Removed only once the source queue confirmed the append: a message is never in neither queue.
     retention.removeRedriven(redrives.finished(result.moved(), result.notMoved()));
-    result.replyTo().tell(Redrives.outcome(name, result.moved().size(), result.failures()));
+    result.replyTo().tell(Redrives.outcome(name, result.moved().size(), result.failures(), result.onlyFull()));
     return this;
   }
 

@@ -1,6 +1,7 @@
 package dev.spool.actor;
 
 import dev.spool.Message;
+import dev.spool.SpoolException;
 import dev.spool.queue.Redrives.Source;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,6 +40,8 @@ final class RedriveJob extends AbstractBehavior<RedriveJob.Command> {
   private final List<Long> moved = new ArrayList<>();
   private final List<Long> notMoved = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
+  /** Whether every source that refused did so because it was full: then the whole redrive may be retried later. */
+  private boolean onlyFull = true;
   private int outstanding;
 
   private RedriveJob(ActorContext<Command> context, List<Source> sources, int maxBatch,
@@ -73,11 +76,14 @@ final class RedriveJob extends AbstractBehavior<RedriveJob.Command> {
     } else {
       notMoved.addAll(published.deadLettered()); // it stays, and a later redrive may try again
       failures.add("to '" + published.queue() + "': " + published.failure().getMessage());
+      Throwable cause = published.failure() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+          ? c.getCause() : published.failure();
+      onlyFull &= cause instanceof SpoolException.QueueFull;
     }
     if (--outstanding > 0) {
       return this;
     }
-    deadLetterQueue.tell(new QueueActor.Redriven(moved, notMoved, failures, replyTo));
+    deadLetterQueue.tell(new QueueActor.Redriven(moved, notMoved, failures, onlyFull, replyTo));
     return Behaviors.stopped();
   }
 }

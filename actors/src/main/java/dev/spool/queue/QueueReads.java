@@ -78,7 +78,9 @@ public final class QueueReads {
     long[] range = scanRange(query);
     List<Message> found = new ArrayList<>(Math.min(query.limit(), 256));
     if (range[1] < range[0]) {
-      return new MessagePage(List.of(), first, last, range[0], range[0] - 1, true, null, null);
+      // Nothing to look at here: a forward page past the end still leads back to the newest.
+      Long back = !query.backward() && last >= first && range[0] > last ? last : null;
+      return new MessagePage(List.of(), first, last, range[0], range[0] - 1, true, null, back);
     }
     if (query.backward()) {
       long s = range[1];

@@ -90,15 +90,17 @@ public final class Redrives {
   }
 
   /** The answer to a redrive of {@code queue}, logged: how many moved, or an error if nothing could be moved. */
-  public static StatusReply<Long> outcome(String queue, int moved, List<String> failures) {
+  public static StatusReply<Long> outcome(String queue, int moved, List<String> failures, boolean onlyFull) {
     if (!failures.isEmpty()) {
       LOG.warn("queue {}: redrive moved {} messages; some could not be moved: {}", queue, moved, failures);
     } else {
       LOG.info("queue {}: redrive moved {} messages back to their source queues", queue, moved);
     }
     if (moved == 0 && !failures.isEmpty()) {
-      return StatusReply.error(new SpoolException.InvalidConfiguration(
-          "redrive moved nothing: " + String.join("; ", failures)));
+      String message = "redrive moved nothing: " + String.join("; ", failures);
+      // Full sources may take them later: QueueFull (429) says to retry, where a refusal would say not to.
+      return StatusReply.error(onlyFull ? new SpoolException.QueueFull(message)
+          : new SpoolException.InvalidConfiguration(message));
     }
     return StatusReply.success((long) moved);
   }

@@ -2,6 +2,7 @@ package dev.spool.queue;
 
 import static dev.spool.queue.QueueCoreFixture.kib;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,10 +69,13 @@ class RedrivesTest {
   void anEmptyRangeIsRefusedAndNothingMovedIsAnErrorOnlyWithFailures() {
     assertThrows(SpoolException.InvalidConfiguration.class, () -> redrives.start(5, 4));
 
-    assertEquals(StatusReply.success(0L), Redrives.outcome("dead-letters", 0, List.of()));
-    assertEquals(StatusReply.success(2L), Redrives.outcome("dead-letters", 2, List.of("to 'orders': queue not found")));
-    StatusReply<Long> failed = Redrives.outcome("dead-letters", 0, List.of("to 'orders': queue not found"));
+    assertEquals(StatusReply.success(0L), Redrives.outcome("dead-letters", 0, List.of(), true));
+    assertEquals(StatusReply.success(2L), Redrives.outcome("dead-letters", 2, List.of("to 'orders': queue not found"), false));
+    StatusReply<Long> failed = Redrives.outcome("dead-letters", 0, List.of("to 'orders': queue not found"), false);
     assertTrue(failed.isError());
     assertEquals("redrive moved nothing: to 'orders': queue not found", failed.getError().getMessage());
+    assertInstanceOf(SpoolException.InvalidConfiguration.class, failed.getError());
+    StatusReply<Long> full = Redrives.outcome("dead-letters", 0, List.of("to 'orders': queue 'orders' is full"), true);
+    assertInstanceOf(SpoolException.QueueFull.class, full.getError(), "a full source is retried later: 429, not 400");
   }
 }

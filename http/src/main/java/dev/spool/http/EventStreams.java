@@ -24,8 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Server-Sent Event responses: heartbeat comments keep idle streams open through proxies (and
- * reveal clients that hung up), and one kill switch ends every open stream when the server stops,
+ * Server-Sent Event responses: heartbeats keep idle streams open through proxies (and reveal
+ * clients that hung up); each is Pekko's empty event ({@code data:} with nothing), which a browser's
+ * EventSource hands over as a message with empty data, for clients to skip, and one kill switch ends every open stream when the server stops,
  * so that a graceful stop is not held up by clients that never hang up. Every stream ends with an
  * {@code end} event whose data says why ({@code {"reason":"shutdown"}}, {@code "completed"}, or
  * {@code "failed"} with the error code) followed by the chunked terminator: a client tells a

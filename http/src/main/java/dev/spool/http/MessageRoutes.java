@@ -94,7 +94,8 @@ final class MessageRoutes extends RouteSupport {
    * and {@code until} time (ISO-8601 instants or epoch ms), one bounded scan at a time.
    */
   Route search(String queue) {
-    return parameterOptional("from", from -> parameterOptional("direction", direction -> parameterOptional("limit",
+    return onlyOnce(List.of("from", "direction", "limit", "key", "type", "header", "since", "until"), () ->
+        parameterOptional("from", from -> parameterOptional("direction", direction -> parameterOptional("limit",
         limit -> parameterOptional("key", key -> parameterOptional("type", type -> parameterOptional("header",
             header -> parameterOptional("since", since -> parameterOptional("until", until -> {
               boolean backward = switch (direction.orElse("forward")) {
@@ -103,6 +104,10 @@ final class MessageRoutes extends RouteSupport {
                 default -> throw new SpoolException.InvalidConfiguration("query parameter 'direction' must be forward"
                     + " or backward, not '" + Requests.truncate(direction.get()) + "'");
               };
+              if (key.filter(String::isEmpty).isPresent() || type.filter(String::isEmpty).isPresent()) {
+                throw new SpoolException.InvalidConfiguration("query parameters 'key' and 'type' need a value when"
+                    + " given");
+              }
               String headerName = header.map(h -> h.contains(":") ? h.substring(0, h.indexOf(':')) : h).orElse(null);
               String headerValue = header.filter(h -> h.contains(":")).map(h -> h.substring(h.indexOf(':') + 1))
                   .orElse(null);
@@ -115,7 +120,21 @@ final class MessageRoutes extends RouteSupport {
                   (int) longParam("limit", limit, 50, 1, MessageQuery.MAX_LIMIT), key.orElse(null), type.orElse(null),
                   headerName, headerValue, instant("since", since), instant("until", until));
               return ok(spool.search(queue, query), Views.PageView::of);
-            }))))))));
+            })))))))));
+  }
+
+  /** Refuses a query naming one of {@code names} twice: only one would count, and a filter would be lost unseen. */
+  private Route onlyOnce(List<String> names, java.util.function.Supplier<Route> inner) {
+    return parameterList(all -> {
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (java.util.Map.Entry<String, String> p : all) {
+        if (names.contains(p.getKey()) && !seen.add(p.getKey())) {
+          throw new SpoolException.InvalidConfiguration("query parameter '" + p.getKey() + "' is given more than"
+              + " once; a browse takes one of each");
+        }
+      }
+      return inner.get();
+    });
   }
 
   /** An optional time: an ISO-8601 instant ({@code 2026-12-01T10:00:00Z}) or epoch milliseconds. */

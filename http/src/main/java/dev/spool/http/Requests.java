@@ -276,7 +276,10 @@ final class Requests {
   }
 
   /** {@code POST /queues/{q}/redrive}: an optional range of dead-letter sequences, or a selection of them. */
-  record RedriveBody(Long from, Long to, List<Long> sequences) {
+  record RedriveBody(Long from, Long to,
+      // An explicit null is refused: read as absent, it would redrive the whole queue.
+      @com.fasterxml.jackson.annotation.JsonSetter(nulls = com.fasterxml.jackson.annotation.Nulls.FAIL)
+      List<Long> sequences) {
     RedriveBody {
       if (sequences != null && (sequences.isEmpty() || sequences.size() > Spool.MAX_REDRIVE_SELECTION
           || sequences.stream().anyMatch(s -> s == null || s < 1))) {

@@ -26,7 +26,8 @@ final class TriageRoutes extends RouteSupport {
   Route queue(Principal principal, String queue) {
     return concat(
         path("health", () -> get(() -> allow(principal, Access.viewQueue(queue),
-            () -> ok(spool.queueHealth(queue), Views.QueueHealthView::of)))),
+            () -> ok(spool.queueHealth(queue), h -> Views.QueueHealthView.of(h,
+                source -> principal.may(Access.viewQueue(source))))))),
         path("history", () -> get(() -> allow(principal, Access.viewQueue(queue),
             () -> parameterOptional("after", after -> ok(
                 spool.queueHistory(queue, longParam("after", after, 0, 0, Long.MAX_VALUE)), h -> h))))));

@@ -84,8 +84,13 @@ final class Views {
   record QueueHealthView(String queue, String status, String reason, String lagTrend, List<String> deadLetterFor,
       QueueHealth.Recent recent, List<ConsumerHealthView> consumers) {
     static QueueHealthView of(QueueHealth h) {
+      return of(h, name -> true);
+    }
+
+    /** The health, naming only the dead-letter sources {@code visible} accepts (those its reader may see). */
+    static QueueHealthView of(QueueHealth h, java.util.function.Predicate<String> visible) {
       return new QueueHealthView(h.queue(), h.status().wireName(), h.reason(), h.lagTrend().wireName(),
-          h.deadLetterFor(), h.recent(), h.consumers().stream().map(c -> new ConsumerHealthView(c.consumer(),
+          h.deadLetterFor().stream().filter(visible).toList(), h.recent(), h.consumers().stream().map(c -> new ConsumerHealthView(c.consumer(),
               c.status().wireName(), c.reason(), c.lagTrend().wireName())).toList());
     }
   }

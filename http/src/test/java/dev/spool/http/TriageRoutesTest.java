@@ -118,7 +118,7 @@ class TriageRoutesTest {
     String source = queue("{\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":2}}");
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       JsonNode all = server.get("/api/v1/health").json();
-      assertTrue(all.path("alarms").toString().contains("\"3 publishes to " + full + " refused in the last 5 min"
+      assertTrue(all.path("alarms").toString().contains("\"3 messages published to " + full + " refused in the last 5 min"
           + " (QueueFull)\""), all.path("alarms").toString());
     });
     JsonNode all = server.get("/api/v1/health").json();
@@ -129,7 +129,7 @@ class TriageRoutesTest {
       dlqHealth = x.path("queue").asText().equals(dlq) ? x : dlqHealth;
     }
     assertEquals("full", fullHealth.path("status").asText());
-    assertTrue(fullHealth.path("reason").asText().startsWith("full: 5 of at most 5 messages retained; 3 publishes"
+    assertTrue(fullHealth.path("reason").asText().startsWith("full: 5 of at most 5 messages retained; 3 messages"
         + " refused"), fullHealth.toString());
     assertEquals("[\"" + source + "\"]", dlqHealth.path("deadLetterFor").toString());
     assertEquals(200, server.send("GET", "/api/v1/health", TestServer.VIEWER, null).status());
@@ -167,8 +167,13 @@ class TriageRoutesTest {
         .path("messages").size());
     assertEquals(0, server.get("/api/v1/queues/" + q + "/browse?until=" + before).json().path("messages").size());
 
+    JsonNode pastTheEnd = server.get("/api/v1/queues/" + q + "/browse?from=300000").json();
+    assertEquals(0, pastTheEnd.path("messages").size());
+    assertEquals(250, pastTheEnd.path("previous").asLong(), "a page past the end leads back to the newest");
+
     for (String bad : List.of("limit=0", "limit=1001", "from=-1", "direction=sideways", "since=yesterday",
-        "header=:eu", "since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z")) {
+        "header=:eu", "since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z", "header=a:1&header=a:2", "key=",
+        "type=", "limit=5&limit=6")) {
       TestServer.Response r = server.get("/api/v1/queues/" + q + "/browse?" + bad);
       assertEquals(400, r.status(), bad + ": " + r.body());
       assertFalse(r.error().isBlank());
@@ -205,7 +210,7 @@ class TriageRoutesTest {
     assertEquals(400, server.get("/api/v1/queues/" + dlq + "/headers/" + "h".repeat(257)).status());
 
     for (String bad : List.of("{\"sequences\":[]}", "{\"sequences\":[0]}", "{\"sequences\":[1],\"from\":1}",
-        "{\"sequences\":\"all\"}")) {
+        "{\"sequences\":\"all\"}", "{\"sequences\":null}", "{\"sequences\":[null]}")) {
       assertEquals(400, server.post("/api/v1/queues/" + dlq + "/redrive", bad).status(), bad);
     }
     assertEquals(10, server.get("/api/v1/queues/" + dlq).json().path("stats").path("depth").asLong(),
@@ -216,5 +221,32 @@ class TriageRoutesTest {
     assertEquals(7, server.get("/api/v1/queues/" + dlq).json().path("stats").path("depth").asLong());
     assertEquals(403, server.send("POST", "/api/v1/queues/" + dlq + "/redrive", TestServer.VIEWER,
         "{\"sequences\":[1]}").status());
+  }
+
+  @Test
+  void aRedriveIntoAFullSourceAsksToRetryAndAHealthNamesOnlyTheSourcesItsReaderMaySee() {
+    String dlq = "orders-dlq-" + NAMES.incrementAndGet();
+    assertEquals(201, server.put("/api/v1/queues/" + dlq, "{}").status());
+    String source = queue("{\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1},\"maxLength\":5,"
+        + "\"overflow\":\"reject\"}");
+    assertEquals(201, server.put("/api/v1/queues/" + source + "/consumers/c", "{\"startAt\":\"earliest\"}").status());
+    publish(source, 0, 5);
+    assertEquals(5, server.post("/api/v1/queues/" + source + "/consumers/c/read?max=5", null).json()
+        .path("deliveries").size());
+    assertEquals(200, server.post("/api/v1/queues/" + source + "/consumers/c/nack",
+        "{\"sequences\":[1,2,3],\"requeue\":false}").status());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.get("/api/v1/queues/" + dlq).json().path("stats")
+        .path("depth").asLong() == 3);
+    publish(source, 5, 3); // the source is full again: its 5 places are taken
+    TestServer.Response full = server.post("/api/v1/queues/" + dlq + "/redrive", "{\"sequences\":[1,2]}");
+    assertEquals(429, full.status(), full.body());
+    assertEquals("QueueFull", full.error());
+    assertEquals(3, server.get("/api/v1/queues/" + dlq).json().path("stats").path("depth").asLong());
+
+    // orders-* readers see the dead-letter queue's health, not the name of a source they may not read.
+    JsonNode seen = server.send("GET", "/api/v1/queues/" + dlq + "/health", TestServer.CONSUMER, null).json();
+    assertEquals("[]", seen.path("deadLetterFor").toString(), seen.toString());
+    assertEquals("[\"" + source + "\"]", server.get("/api/v1/queues/" + dlq + "/health").json().path("deadLetterFor")
+        .toString());
   }
 }

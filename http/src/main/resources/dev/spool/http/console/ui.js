@@ -4,7 +4,7 @@ import { ApiError } from './api.js';
 import { h, hidden, fmtNumber, fmtMs } from './dom.js';
 
 /** Health statuses, worst first, as the engine judges them. */
-const STATUSES = ['stuck', 'breaker-open', 'full', 'dead-lettering', 'lagging', 'paused', 'ok'];
+const STATUSES = ['unavailable', 'stuck', 'breaker-open', 'full', 'dead-lettering', 'lagging', 'paused', 'ok'];
 
 /** A status word in a badge coloured by severity; the word itself carries the meaning. */
 export function badge(status) {
@@ -21,7 +21,7 @@ export function health(entry, withTrend) {
 /** "in the last 5 min: 4 dead-lettered, 169 publishes refused"; nothing when nothing happened. */
 function recentText(recent) {
   if (!recent) return null;
-  const parts = [['deadLettered', 'dead-lettered'], ['dropped', 'dropped'], ['expired', 'expired'], ['refused', 'publishes refused']]
+  const parts = [['deadLettered', 'dead-lettered'], ['dropped', 'dropped'], ['expired', 'expired'], ['refused', 'messages refused']]
     .filter(([k]) => recent[k] > 0).map(([k, words]) => fmtNumber(recent[k]) + ' ' + words);
   return parts.length ? h('span', { class: 'recent' }, 'in the last ' + fmtMs(recent.windowMs) + ': ' + parts.join(', ')) : null;
 }
