@@ -71,11 +71,18 @@ public record SpoolSettings(
    *
    * @param interval time between samples; they are taken on the janitor's ticks, so never closer than its interval
    * @param retain how long samples are kept: {@code retain / interval} samples per queue and per consumer
+   * @param maxBytes the heap all histories may take together: past it, rings keep only their last
+   *     minute as new samples come; 0 for no bound
    */
-  public record History(Duration interval, Duration retain) {
+  public record History(Duration interval, Duration retain, long maxBytes) {
 
-    /** A sample every 5 s, kept for an hour: 720 samples. */
-    public static final History DEFAULT = new History(Duration.ofSeconds(5), Duration.ofHours(1));
+    /** A sample every 5 s, kept for an hour (720 samples), all histories within 64 MiB. */
+    public static final History DEFAULT = new History(Duration.ofSeconds(5), Duration.ofHours(1), 64L << 20);
+
+    /** Samples every {@code interval} kept for {@code retain}, within the default 64 MiB. */
+    public History(Duration interval, Duration retain) {
+      this(interval, retain, DEFAULT.maxBytes());
+    }
   }
 
   /**
@@ -441,7 +448,8 @@ public record SpoolSettings(
             consumer.getInt("trace-events-per-queue"),
             consumer.getInt("max-open-groups")),
         new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after"),
-            new History(c.getDuration("history.interval"), c.getDuration("history.retain")),
+            new History(c.getDuration("history.interval"), c.getDuration("history.retain"),
+                historyBytes(c.getString("history.max-bytes"))),
             new Health(c.getDuration("health.stuck-after"), c.getDuration("health.lagging-after"),
                 c.getDuration("health.recent"))),
         memoryThreshold(c.getString("memory.threshold")),
@@ -456,6 +464,16 @@ public record SpoolSettings(
         persistence,
         Disk.create(c.getConfig("storage"), config, persistence.journalPluginId()),
         Clock.systemUTC());
+  }
+
+  /** {@code spool.history.max-bytes}: read as the memory threshold is, named as itself when refused. */
+  private static long historyBytes(String value) {
+    try {
+      return memoryThreshold(value);
+    } catch (SpoolException.InvalidConfiguration e) {
+      throw new SpoolException.InvalidConfiguration(e.getMessage().replace("spool.memory.threshold",
+          "spool.history.max-bytes"));
+    }
   }
 
   private static boolean positive(Duration d) {

@@ -202,7 +202,7 @@ class HealthAndHistoryTest {
   void historyAndHealthSettingsOutOfRangeAreRefusedAtStart() {
     for (String bad : List.of("spool.history.retain = 1s\nspool.history.interval = 5s", "spool.history.interval = 0s",
         "spool.history.interval = 1ms\nspool.history.retain = 1d", "spool.health.stuck-after = 0s",
-        "spool.health.lagging-after = -1s", "spool.health.recent = 0s")) {
+        "spool.health.lagging-after = -1s", "spool.health.recent = 0s", "spool.history.max-bytes = lots")) {
       com.typesafe.config.Config config = com.typesafe.config.ConfigFactory.parseString(bad)
           .withFallback(com.typesafe.config.ConfigFactory.load());
       SpoolException e = org.junit.jupiter.api.Assertions.assertThrows(SpoolException.InvalidConfiguration.class,

@@ -312,7 +312,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.rates = new QueueRates(settings.clock().millis());
     this.journalTimings = JournalTimings.get(context.getSystem());
     this.history = new HistoryRecorder(settings.janitor().history().interval().toMillis(),
-        settings.janitor().history().retain().toMillis(), settings.clock().millis());
+        settings.janitor().history().retain().toMillis(), settings.clock().millis(),
+        HistoryBudget.get(context.getSystem()).allowance(settings.janitor().history().maxBytes()));
     this.storageId = storageId;
     org.apache.pekko.actor.Address address = context.getSystem().address();
     this.member = address.hasGlobalScope() ? address.toString() : null;
@@ -936,6 +937,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   private Behavior<Command> onPostStop() {
     appender.releaseAll();
+    history.close();
     return this;
   }
 }

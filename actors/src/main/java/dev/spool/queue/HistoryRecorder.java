@@ -16,16 +16,49 @@ import java.util.function.ToLongFunction;
 /**
  * A queue's history: a bounded ring of samples for the queue and one per consumer, each sample
  * the difference of the running totals since the one before. At most {@code retain / interval}
- * samples are kept per ring (720 for an hour at 5 s, about 70 KiB per queue and per consumer);
- * a removed consumer's ring goes with it.
+ * samples are kept per ring (720 for an hour at 5 s, about 70 KiB per queue and per consumer),
+ * and a ring grows past its last minute only while the {@link Allowance} over every history
+ * lasts: past it, the oldest sample makes way for the newest. A removed consumer's ring goes with
+ * it, and {@link #close} gives every sample back.
  *
  * <p>Single-threaded: driven by the owning {@code QueueActor}, on its own thread.
  */
 public final class HistoryRecorder {
 
+  /** The samples all histories may hold together, shared by every queue's recorder. */
+  public interface Allowance {
+    /** Takes one more sample if the total allows it; false when it is spent. */
+    boolean grow();
+
+    /** Takes one more sample whatever the total: a ring always keeps its last minute. */
+    void growAnyway();
+
+    /** Gives {@code count} samples back. */
+    void release(long count);
+
+    /** No bound: for a recorder on its own. */
+    Allowance UNBOUNDED = new Allowance() {
+      @Override
+      public boolean grow() {
+        return true;
+      }
+
+      @Override
+      public void growAnyway() {}
+
+      @Override
+      public void release(long count) {}
+    };
+  }
+
+  private static final long MINUTE_MS = 60_000;
+
   private final long intervalMs;
   private final long retainMs;
   private final int capacity;
+  /** What a ring keeps whatever the allowance: its last minute. */
+  private final int floor;
+  private final Allowance allowance;
   private final ArrayDeque<QueueHistory.Sample> samples = new ArrayDeque<>();
   private final Map<String, ConsumerRing> consumers = new HashMap<>();
   /** When the last sample was taken (or the recorder started), epoch ms. */
@@ -60,12 +93,24 @@ public final class HistoryRecorder {
    * @param now epoch ms: the first interval starts here
    */
   public HistoryRecorder(long intervalMs, long retainMs, long now) {
+    this(intervalMs, retainMs, now, Allowance.UNBOUNDED);
+  }
+
+  /**
+   * @param intervalMs time between samples, positive
+   * @param retainMs how long samples are kept, at least one interval
+   * @param now epoch ms: the first interval starts here
+   * @param allowance what every history draws on together
+   */
+  public HistoryRecorder(long intervalMs, long retainMs, long now, Allowance allowance) {
     if (intervalMs <= 0 || retainMs < intervalMs) {
       throw new IllegalArgumentException("a history needs a positive interval within its retention");
     }
     this.intervalMs = intervalMs;
     this.retainMs = retainMs;
     this.capacity = (int) Math.min(Integer.MAX_VALUE, retainMs / intervalMs);
+    this.floor = (int) Math.max(1, Math.min(capacity, MINUTE_MS / intervalMs));
+    this.allowance = allowance;
     this.lastAt = now;
   }
 
@@ -118,7 +163,21 @@ public final class HistoryRecorder {
     }
     lastTotals = totals;
     lastAt = at;
-    consumers.keySet().retainAll(present);
+    consumers.entrySet().removeIf(e -> {
+      boolean gone = !present.contains(e.getKey());
+      if (gone) {
+        allowance.release(e.getValue().samples.size());
+      }
+      return gone;
+    });
+  }
+
+  /** Gives every sample back: the queue stopped. */
+  public void close() {
+    allowance.release(samples.size());
+    consumers.values().forEach(ring -> allowance.release(ring.samples.size()));
+    samples.clear();
+    consumers.clear();
   }
 
   private void recordConsumer(long now, ConsumerInfo c) {
@@ -144,7 +203,9 @@ public final class HistoryRecorder {
   }
 
   private <T> void add(ArrayDeque<T> ring, T sample) {
-    if (ring.size() == capacity) {
+    if (ring.size() < floor) {
+      allowance.growAnyway();
+    } else if (ring.size() >= capacity || !allowance.grow()) {
       ring.removeFirst();
     }
     ring.addLast(sample);

@@ -109,6 +109,63 @@ class HistoryRecorderTest {
         .toList());
   }
 
+  /** An allowance of {@code max} samples over the recorders that share it, counting what they hold. */
+  static final class Counting implements HistoryRecorder.Allowance {
+    final long max;
+    long held;
+
+    Counting(long max) {
+      this.max = max;
+    }
+
+    @Override
+    public boolean grow() {
+      if (held >= max) {
+        return false;
+      }
+      held++;
+      return true;
+    }
+
+    @Override
+    public void growAnyway() {
+      held++;
+    }
+
+    @Override
+    public void release(long count) {
+      held -= count;
+    }
+  }
+
+  @Test
+  void historiesGrowPastTheirLastMinuteOnlyWhileTheSharedAllowanceLasts() {
+    Counting allowance = new Counting(100);
+    // 1 s apart, kept 10 min: 600 samples each at most, their last minute (60) whatever the allowance.
+    HistoryRecorder a = new HistoryRecorder(1_000, 600_000, T0, allowance);
+    HistoryRecorder b = new HistoryRecorder(1_000, 600_000, T0, allowance);
+    for (int i = 1; i <= 300; i++) {
+      long now = T0 + i * 1_000L;
+      a.begin(now);
+      a.record(now, stats(i, i, i, 0, 0, 0), List.of(consumer("c", i, 0, 0, i, i, 0, 0, 0)));
+      b.begin(now);
+      b.record(now, stats(i, i, i, 0, 0, 0), List.of());
+    }
+    int held = a.history("a", 0).samples().size() + a.history("a", 0).consumers().get(0).samples().size()
+        + b.history("b", 0).samples().size();
+    assertEquals(held, allowance.held, "the allowance counts every sample held");
+    assertTrue(held <= 180 + 100, "each of the three rings keeps its minute, and grows past it within the allowance: "
+        + held);
+    assertTrue(a.history("a", 0).samples().size() >= 60);
+    assertEquals(T0 + 300_000, b.history("b", 0).samples().get(b.history("b", 0).samples().size() - 1).at(),
+        "a ring at its bound still takes the newest sample");
+
+    a.begin(T0 + 301_000);
+    a.record(T0 + 301_000, stats(0, 0, 0, 0, 0, 0), List.of()); // consumer c is gone
+    a.close();
+    assertEquals(b.history("b", 0).samples().size(), allowance.held, "a removed consumer and a closed queue give back");
+  }
+
   @Test
   void aSampleThatCouldNotBeTakenIsTriedAgainOnTheNextTick() {
     HistoryRecorder h = new HistoryRecorder(5_000, 60_000, T0);

@@ -118,6 +118,10 @@ final class SpoolMetrics implements AutoCloseable {
         recoveries.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
       }
     });
+    dev.spool.actor.HistoryBudget history = dev.spool.actor.HistoryBudget.get(spool.system());
+    Gauge.builder("spool.history.bytes", history, dev.spool.actor.HistoryBudget::bytes)
+        .description("Heap the queues' and consumers' histories take, about (bounded by spool.history.max-bytes)")
+        .register(registry);
     Gauge.builder("spool.build.info", () -> 1).description("The running Spool's version, as a label")
         .tags("version", Spool.version(), "java", System.getProperty("java.version")).register(registry);
   }

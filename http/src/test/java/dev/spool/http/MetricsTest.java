@@ -97,6 +97,7 @@ class MetricsTest {
     assertEquals(1, value(text, "spool_publish_refused_total{reason=\"unauthorized\"}"));
     assertTrue(text.contains("spool_build_info{java=\""), text);
     assertTrue(text.contains("spool_journal_recovery_seconds_count"), text);
+    assertTrue(value(text, "spool_history_bytes") >= 0);
     assertFalse(text.contains("_rate{"), "no gauges of rates: PromQL's rate() over the counters is the convention");
     assertTrue(value(text, "spool_http_server_requests_seconds_count{method=\"POST\","
         + "route=\"/api/v1/queues/{queue}/messages\",status=\"201\"}") >= 3);
