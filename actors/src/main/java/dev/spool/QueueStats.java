@@ -1,5 +1,7 @@
 package dev.spool;
 
+import java.util.Map;
+
 /**
  * A queue's figures at one moment.
  *
@@ -26,6 +28,9 @@ package dev.spool;
  *     queue with a segment store), read back when a consumer reaches them
  * @param refused messages whose publish was refused with {@code QueueFull} (the queue's limits, the
  *     memory threshold or a low disk) since the queue started on this node
+ * @param oldestTimestamp when its oldest retained message was appended (epoch ms), 0 when it retains none
+ * @param deadLetteredByReason {@code deadLettered} by the reason each was dead-lettered for
+ *     ({@code rejected}, {@code max-deliveries}…), since the queue started on this node
  */
 public record QueueStats(
     long firstSequence,
@@ -46,7 +51,22 @@ public record QueueStats(
     double deliverRate,
     long memoryBytes,
     long storedMessages,
-    long refused) {
+    long refused,
+    long oldestTimestamp,
+    Map<String, Long> deadLetteredByReason) {
+
+  public QueueStats {
+    deadLetteredByReason = deadLetteredByReason == null ? Map.of() : Map.copyOf(deadLetteredByReason);
+  }
+
+  /** Figures without the oldest message's time or dead letters by reason. */
+  public QueueStats(long firstSequence, long lastSequence, long depth, long bytes, int segments, long published,
+      long duplicates, long delivered, long acked, long redelivered, long expired, long dropped, long deadLettered,
+      int consumers, double publishRate, double deliverRate, long memoryBytes, long storedMessages, long refused) {
+    this(firstSequence, lastSequence, depth, bytes, segments, published, duplicates, delivered, acked, redelivered,
+        expired, dropped, deadLettered, consumers, publishRate, deliverRate, memoryBytes, storedMessages, refused, 0,
+        Map.of());
+  }
 
   /** Figures of a queue that refused nothing. */
   public QueueStats(long firstSequence, long lastSequence, long depth, long bytes, int segments, long published,

@@ -360,6 +360,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onDeadLetterAppended(DeadLetterAppended a) {
+    if (a.failure() == null) {
+      counters.deadLettered(a.reason());
+    }
     return dispatchIf(settlements.deadLetterAppended(a.sequence(), a.attempts(), a.reason(), a.appended(), a.failure()));
   }
 

@@ -402,7 +402,13 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         log.retainedMessages(), log.retainedBytes(), log.segmentCount(), appender.published(), appender.duplicates(),
         counters.delivered.sum(), counters.acked.sum(), counters.redelivered.sum(), retention.expired(),
         counters.dropped.sum() + retention.evicted(), counters.deadLettered.sum(), consumers.size(),
-        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages(), refused), member);
+        rates.publishRate(), rates.deliverRate(), log.heldBytes(), log.coldMessages(), refused, oldestTimestamp(),
+        counters.deadLetteredByReason()), member);
+  }
+
+  private long oldestTimestamp() {
+    Message oldest = log.oldest();
+    return oldest == null ? 0 : oldest.timestamp();
   }
 
   private Behavior<Command> onCreateConsumer(CreateConsumer create) {

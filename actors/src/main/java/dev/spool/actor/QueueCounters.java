@@ -1,5 +1,8 @@
 package dev.spool.actor;
 
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -12,4 +15,16 @@ final class QueueCounters {
   final LongAdder redelivered = new LongAdder();
   final LongAdder dropped = new LongAdder();
   final LongAdder deadLettered = new LongAdder();
+  /** Dead letters by reason: a handful of reasons, so a handful of entries. */
+  private final Map<String, LongAdder> deadLetteredByReason = new ConcurrentHashMap<>();
+
+  void deadLettered(String reason) {
+    deadLetteredByReason.computeIfAbsent(reason, r -> new LongAdder()).increment();
+  }
+
+  Map<String, Long> deadLetteredByReason() {
+    Map<String, Long> out = new TreeMap<>();
+    deadLetteredByReason.forEach((reason, n) -> out.put(reason, n.sum()));
+    return out;
+  }
 }

@@ -275,6 +275,8 @@ public final class Partitions {
     long memoryBytes = 0;
     long stored = 0;
     long refused = 0;
+    long oldest = 0;
+    Map<String, Long> byReason = new java.util.TreeMap<>();
     TreeSet<String> members = new TreeSet<>();
     for (int p = 0; p < parts.size(); p++) {
       QueueStats s = parts.get(p).stats();
@@ -299,13 +301,17 @@ public final class Partitions {
       memoryBytes += s.memoryBytes();
       stored += s.storedMessages();
       refused += s.refused();
+      if (s.oldestTimestamp() > 0) {
+        oldest = oldest == 0 ? s.oldestTimestamp() : Math.min(oldest, s.oldestTimestamp());
+      }
+      s.deadLetteredByReason().forEach((reason, n) -> byReason.merge(reason, n, Long::sum));
       if (parts.get(p).member() != null) {
         members.add(parts.get(p).member());
       }
     }
     QueueStats stats = new QueueStats(first == Long.MAX_VALUE ? last + 1 : first, last, depth, bytes, segments,
         published, duplicates, delivered, acked, redelivered, expired, dropped, deadLettered, consumers, publishRate,
-        deliverRate, memoryBytes, stored, refused);
+        deliverRate, memoryBytes, stored, refused, oldest, byReason);
     return new QueueInfo(queue, settings, stats, members.isEmpty() ? null : String.join(", ", members));
   }
 

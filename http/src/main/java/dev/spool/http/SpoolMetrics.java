@@ -61,6 +61,8 @@ final class SpoolMetrics implements AutoCloseable {
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, List<Meter>> queueMeters = new HashMap<>();
   private final Map<List<String>, List<Meter>> consumerMeters = new HashMap<>();
+  /** Dead letters per queue and reason, registered as reasons first appear. */
+  private final Map<List<String>, Meter> deadLetterMeters = new HashMap<>();
   private volatile Snapshot snapshot = new Snapshot(Map.of(), Map.of(), Map.of(), Map.of(),
       new MemoryStats(0, 0, 0, false, List.of()), new DiskStats(false, -1, 0, null));
   /** HTTP request timers by method, route template and status: a bounded set (routes are templates). */
@@ -217,6 +219,17 @@ final class SpoolMetrics implements AutoCloseable {
       return gone;
     });
     next.queues().keySet().forEach(q -> queueMeters.computeIfAbsent(q, this::registerQueue));
+    deadLetterMeters.keySet().removeIf(key -> {
+      boolean gone = !next.queues().containsKey(key.get(0));
+      if (gone) {
+        registry.remove(deadLetterMeters.get(key));
+      }
+      return gone;
+    });
+    next.queues().forEach((q, info) -> info.stats().deadLetteredByReason().keySet().forEach(reason ->
+        deadLetterMeters.computeIfAbsent(List.of(q, reason), key -> queueCounter("spool.queue.dead.lettered",
+            "Messages dead-lettered, by reason", Tags.of("queue", q, "reason", reason), q,
+            stats -> stats.deadLetteredByReason().getOrDefault(reason, 0L)))));
     next.consumers().keySet().forEach(key -> consumerMeters.computeIfAbsent(key, this::registerConsumer));
   }
 
@@ -231,6 +244,9 @@ final class SpoolMetrics implements AutoCloseable {
         QueueStats::storedMessages));
     m.add(queueGauge("spool.queue.first.sequence", "Lowest retained sequence (last + 1 when none is retained)", tags,
         queue, QueueStats::firstSequence));
+    m.add(queueGauge("spool.queue.oldest.message.age.seconds", "Age of the oldest retained message, 0 when none is"
+        + " retained", tags, queue, q -> q.oldestTimestamp() == 0 ? 0
+            : Math.max(0, System.currentTimeMillis() - q.oldestTimestamp()) / 1000.0));
     m.add(queueGauge("spool.queue.last.sequence", "Highest sequence appended", tags, queue, QueueStats::lastSequence));
     m.add(queueGauge("spool.queue.consumers", "Consumers of the queue", tags, queue, QueueStats::consumers));
     m.add(settingGauge("spool.queue.max.length", "The queue's length limit, 0 for none", tags, queue,
@@ -246,7 +262,6 @@ final class SpoolMetrics implements AutoCloseable {
     m.add(queueCounter("spool.queue.redelivered", "Redeliveries", tags, queue, QueueStats::redelivered));
     m.add(queueCounter("spool.queue.expired", "Messages expired", tags, queue, QueueStats::expired));
     m.add(queueCounter("spool.queue.dropped", "Messages dropped", tags, queue, QueueStats::dropped));
-    m.add(queueCounter("spool.queue.dead.lettered", "Messages dead-lettered", tags, queue, QueueStats::deadLettered));
     m.add(queueCounter("spool.queue.refused", "Messages whose publish was refused with QueueFull (limits, memory,"
         + " disk)", tags, queue, QueueStats::refused));
     // A state set: one series per status, 1 for the current one, so that an alert selects the status it is about.

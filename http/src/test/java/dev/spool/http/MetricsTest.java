@@ -81,6 +81,7 @@ class MetricsTest {
     assertEquals(3, value(text, "spool_queue_max_length{queue=\"capped\"}"));
     assertEquals(600, value(text, "spool_queue_ttl_seconds{queue=\"capped\"}"));
     assertEquals(1, value(text, "spool_queue_first_sequence{queue=\"capped\"}"));
+    assertTrue(value(text, "spool_queue_oldest_message_age_seconds{queue=\"capped\"}") >= 0);
     assertEquals(2, value(text, "spool_queue_refused_total{queue=\"capped\"}"));
     assertEquals(1, value(text, "spool_queue_health{queue=\"capped\",status=\"full\"}"));
     assertEquals(0, value(text, "spool_queue_health{queue=\"capped\",status=\"ok\"}"));
@@ -103,6 +104,21 @@ class MetricsTest {
         + "route=\"/api/v1/queues/{queue}/messages\",status=\"201\"}") >= 3);
     assertTrue(text.contains("spool_http_server_requests_seconds_bucket{method=\"POST\","
         + "route=\"/api/v1/queues/{queue}/messages\",status=\"429\",le=\""), "a latency histogram per route");
+  }
+
+  @Test
+  void deadLettersAreCountedByReason() {
+    assertEquals(201, server.put("/api/v1/queues/dl-target", "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/dl-source", "{\"deadLetter\":{\"queue\":\"dl-target\","
+        + "\"maxDeliveries\":1}}").status());
+    assertEquals(201, server.put("/api/v1/queues/dl-source/consumers/c", "{}").status());
+    assertEquals(201, server.post("/api/v1/queues/dl-source/messages", "{\"messages\":[{},{}]}").status());
+    assertEquals(2, server.post("/api/v1/queues/dl-source/consumers/c/read?max=2", null).json().path("deliveries")
+        .size());
+    assertEquals(200, server.post("/api/v1/queues/dl-source/consumers/c/nack", "{\"sequences\":[1,2],"
+        + "\"requeue\":false}").status());
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> scrape()
+        .contains("spool_queue_dead_lettered_total{queue=\"dl-source\",reason=\"rejected\"} 2.0"));
   }
 
   @Test
