@@ -45,7 +45,8 @@ final class OpenApiContract {
     }
     // Every message is an error: a lenient level would let an undocumented status or field pass.
     LevelResolver strict = LevelResolver.create().withDefaultLevel(ValidationReport.Level.ERROR).build();
-    this.validator = OpenApiInteractionValidator.createForInlineApiSpecification(text).withLevelResolver(strict).build();
+    this.validator = OpenApiInteractionValidator.createForInlineApiSpecification(text)
+        .withLevelResolver(strict).build();
     ParseOptions options = new ParseOptions();
     options.setResolve(true);
     this.api = new OpenAPIV3Parser().readContents(text, null, options).getOpenAPI();

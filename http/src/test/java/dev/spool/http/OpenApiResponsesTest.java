@@ -43,7 +43,8 @@ class OpenApiResponsesTest {
     try (TestServer s = TestServer.start(ConfigFactory.parseString("spool.http.sse-heartbeat = 200ms")
         .withFallback(TestServer.tokens()))) {
       server = s;
-      String ticket = expect(200, "POST", "/api/v1/events/ticket", TestServer.VIEWER, null).json().path("ticket").asText();
+      String ticket = expect(200, "POST", "/api/v1/events/ticket", TestServer.VIEWER, null).json()
+          .path("ticket").asText();
       eventStream = follow("/api/v1/events?ticket=" + ticket, null, events, 0);
       // Idle, the stream sends heartbeats: it is open once one arrived.
       Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(e -> e[1] == null));
@@ -54,7 +55,8 @@ class OpenApiResponsesTest {
       operations();
       errors();
 
-      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> events.stream().anyMatch(e -> "DeadLettered".equals(e[0])));
+      Awaitility.await().atMost(Duration.ofSeconds(10))
+          .until(() -> events.stream().anyMatch(e -> "DeadLettered".equals(e[0])));
       List<String[]> deliveries = new CopyOnWriteArrayList<>();
       expect(200, "POST", CONSUMER + "/seek", TestServer.CONSUMER, "{\"to\":\"earliest\"}");
       follow(CONSUMER + "/stream", TestServer.CONSUMER, deliveries, 1).get(30, TimeUnit.SECONDS);
@@ -83,7 +85,8 @@ class OpenApiResponsesTest {
   private void queuesAndConsumers() {
     expect(201, "PUT", "/api/v1/queues/orders-contract-dlq", TestServer.ADMIN, "{}");
     String settings = "{\"durability\":\"transient\",\"ttl\":\"PT1H\",\"retention\":\"PT0S\",\"dedupWindow\":\"PT5M\","
-        + "\"maxLength\":1000,\"overflow\":\"reject\",\"deadLetter\":{\"queue\":\"orders-contract-dlq\",\"maxDeliveries\":3}}";
+        + "\"maxLength\":1000,\"overflow\":\"reject\","
+        + "\"deadLetter\":{\"queue\":\"orders-contract-dlq\",\"maxDeliveries\":3}}";
     expect(201, "PUT", QUEUE, TestServer.ADMIN, settings);
     expect(200, "PUT", QUEUE, TestServer.ADMIN, settings);
     expect(200, "GET", "/api/v1/queues", TestServer.VIEWER, null);
@@ -93,7 +96,8 @@ class OpenApiResponsesTest {
     expect(201, "PUT", CONSUMER, TestServer.CONSUMER, consumer);
     expect(200, "PUT", CONSUMER, TestServer.CONSUMER, consumer);
     expect(201, "PUT", QUEUE + "/consumers/audit", TestServer.CONSUMER,
-        "{\"startAt\":\"latest\",\"ackMode\":\"none\",\"filter\":{\"type\":\"order.created\",\"headers\":{\"region\":\"eu\"}}}");
+        "{\"startAt\":\"latest\",\"ackMode\":\"none\","
+            + "\"filter\":{\"type\":\"order.created\",\"headers\":{\"region\":\"eu\"}}}");
     expect(200, "GET", QUEUE + "/consumers", TestServer.VIEWER, null);
     expect(200, "GET", CONSUMER, TestServer.VIEWER, null);
   }
@@ -145,7 +149,8 @@ class OpenApiResponsesTest {
     expect(200, "PUT", "/api/v1/stats/memory/threshold", TestServer.ADMIN, "{\"bytes\":0}");
     expect(200, "POST", "/api/v1/gc", TestServer.ADMIN, null);
     expect(200, "GET", "/api/v1/consumers/stale?idle=PT0S", TestServer.VIEWER, null);
-    expect(200, "POST", "/api/v1/consumers/stale/cleanup", TestServer.ADMIN, "{\"lagThreshold\":1000000,\"idle\":\"PT24H\"}");
+    expect(200, "POST", "/api/v1/consumers/stale/cleanup", TestServer.ADMIN,
+        "{\"lagThreshold\":1000000,\"idle\":\"PT24H\"}");
     expect(200, "GET", "/api/v1/cluster", TestServer.VIEWER, null);
     String definitions = expect(200, "GET", "/api/v1/definitions", TestServer.ADMIN, null).body();
     expect(200, "POST", "/api/v1/definitions", TestServer.ADMIN, definitions);

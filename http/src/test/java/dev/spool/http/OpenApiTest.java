@@ -225,9 +225,11 @@ class OpenApiTest {
       JsonNode stream = content.path("text/event-stream");
       assertEquals("string", stream.at("/schema/type").asText(), pointer);
       assertTrue(stream.path("x-events").has("end"), pointer);
-      stream.path("x-events").forEach(ref -> assertTrue(resolve(ref).path("properties").isObject(), pointer + " " + ref));
+      stream.path("x-events")
+          .forEach(ref -> assertTrue(resolve(ref).path("properties").isObject(), pointer + " " + ref));
     }
-    assertTrue(doc.at("/paths/~1api~1v1~1events/get/responses/200/content/text~1event-stream/x-events").has("QueueCreated"));
+    assertTrue(doc.at("/paths/~1api~1v1~1events/get/responses/200/content/text~1event-stream/x-events")
+        .has("QueueCreated"));
     assertTrue(doc.at("/paths/~1api~1v1~1queues~1{queue}~1consumers~1{consumer}~1stream/get/responses/200/content/"
         + "text~1event-stream/x-events").has("delivery"));
   }
