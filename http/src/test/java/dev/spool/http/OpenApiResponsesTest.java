@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
  * A representative flow through the whole API, every answer checked against the OpenAPI document
  * Spool serves ({@link OpenApiContract}): queues, publishing one message and a batch, browsing and
  * searching, a trace, reading, acknowledging and nacking, consumers, health, history, header counts,
- * stats, definitions, both event streams, and the errors 400, 401, 403, 404, 409, 413, 415 and 429.
+ * stats, alarms, definitions with a conflict, both event streams, and the errors 400, 401, 403, 404,
+ * 409, 413, 415 and 429.
  * A status the operation does not document, a missing header or a field outside its schema fails.
  */
 class OpenApiResponsesTest {
@@ -40,8 +41,9 @@ class OpenApiResponsesTest {
   void everyResponseOfTheFlowIsTheDocumentsAnswer() throws Exception {
     List<String[]> events = new CopyOnWriteArrayList<>();
     CompletableFuture<Void> eventStream;
-    try (TestServer s = TestServer.start(ConfigFactory.parseString("spool.http.sse-heartbeat = 200ms")
-        .withFallback(TestServer.tokens()))) {
+    // Quick heartbeats and history samples: the streams show them, and alarms come from the samples.
+    try (TestServer s = TestServer.start(ConfigFactory.parseString("spool.http.sse-heartbeat = 200ms\n"
+        + "spool.janitor.interval = 100ms\nspool.history.interval = 100ms").withFallback(TestServer.tokens()))) {
       server = s;
       String ticket = expect(200, "POST", "/api/v1/events/ticket", TestServer.VIEWER, null).json()
           .path("ticket").asText();
@@ -188,6 +190,11 @@ class OpenApiResponsesTest {
     TestServer.Response full = expect(429, "POST", "/api/v1/queues/orders-small/messages", TestServer.PRODUCER,
         "{\"payload\":\"second\"}");
     assertNotNull(full.header("Retry-After"));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> expect(200, "GET", "/api/v1/health",
+        TestServer.VIEWER, null).body().contains("\"kind\":\"refused\""));
+    TestServer.Response conflict = expect(200, "POST", "/api/v1/definitions", TestServer.ADMIN,
+        "{\"queues\":[{\"name\":\"orders-small\",\"settings\":{\"maxLength\":2}}]}");
+    assertEquals(1, conflict.json().path("refused").size(), conflict.body());
 
     HttpRequest notJson = HttpRequest.newBuilder(server.uri(QUEUE + "/messages"))
         .header("Authorization", "Bearer " + TestServer.PRODUCER).header("Content-Type", "text/plain")
