@@ -11,6 +11,7 @@ import java.io.InputStreamReader;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,11 +20,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A representative flow through the whole API, every answer checked against the OpenAPI document
  * Spool serves ({@link OpenApiContract}): queues, publishing one message and a batch, browsing and
- * searching, a trace, reading, acknowledging and nacking, consumers, health, history, header counts,
+ * searching, a trace, reading, acknowledging and nacking, consumers, persistent and partitioned
+ * queues, dead letters, health, history, header counts,
  * stats, alarms, definitions with a conflict, both event streams, and the errors 400, 401, 403, 404,
  * 409, 413, 415 and 429.
  * A status the operation does not document, a missing header or a field outside its schema fails.
@@ -37,13 +40,21 @@ class OpenApiResponsesTest {
   private final OpenApiContract contract = OpenApiContract.shipped();
   private TestServer server;
 
+  /** The embedded SQLite journal of the persistent queues. */
+  @TempDir
+  Path journal;
+
   @Test
   void everyResponseOfTheFlowIsTheDocumentsAnswer() throws Exception {
     List<String[]> events = new CopyOnWriteArrayList<>();
     CompletableFuture<Void> eventStream;
     // Quick heartbeats and history samples: the streams show them, and alarms come from the samples.
     try (TestServer s = TestServer.start(ConfigFactory.parseString("spool.http.sse-heartbeat = 200ms\n"
-        + "spool.janitor.interval = 100ms\nspool.history.interval = 100ms").withFallback(TestServer.tokens()))) {
+        + "spool.janitor.interval = 100ms\nspool.history.interval = 100ms\n"
+        + "spool.persistence.journal-plugin = \"spool.journal.sqlite.journal\"\n"
+        + "spool.persistence.snapshot-plugin = \"spool.journal.sqlite.snapshot-store\"\n"
+        + "spool.journal.sqlite.path = \"" + journal.resolve("spool.db") + "\"\n"
+        + "spool.encryption.keys.k1 = \"" + "A".repeat(43) + "=\"").withFallback(TestServer.tokens()))) {
       server = s;
       String ticket = expect(200, "POST", "/api/v1/events/ticket", TestServer.VIEWER, null).json()
           .path("ticket").asText();
@@ -54,6 +65,7 @@ class OpenApiResponsesTest {
       queuesAndConsumers();
       messages();
       reading();
+      storageAndPartitions();
       operations();
       errors();
 
@@ -139,6 +151,26 @@ class OpenApiResponsesTest {
     expect(200, "POST", CONSUMER + "/pause", TestServer.CONSUMER, null);
     expect(200, "POST", CONSUMER + "/resume", TestServer.CONSUMER, null);
     expect(200, "GET", CONSUMER, TestServer.VIEWER, null);
+  }
+
+  /** A persistent, encrypted queue, a partitioned one read partition by partition, and the dead letters. */
+  private void storageAndPartitions() {
+    expect(201, "PUT", "/api/v1/queues/orders-durable", TestServer.ADMIN,
+        "{\"durability\":\"persistent\",\"compression\":\"zstd\",\"retention\":\"P1D\","
+            + "\"encryption\":{\"keyId\":\"k1\"}}");
+    expect(201, "POST", "/api/v1/queues/orders-durable/messages", TestServer.PRODUCER, "{\"payload\":\"kept\"}");
+    expect(200, "GET", "/api/v1/queues/orders-durable/messages/1", TestServer.VIEWER, null);
+    expect(201, "PUT", "/api/v1/queues/orders-parted", TestServer.ADMIN, "{\"partitions\":2}");
+    expect(201, "POST", "/api/v1/queues/orders-parted/messages", TestServer.PRODUCER,
+        "{\"messages\":[{\"key\":\"a\",\"payload\":\"1\"},{\"key\":\"b\",\"payload\":\"2\"}]}");
+    expect(200, "GET", "/api/v1/queues/orders-parted", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-parted%230", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-parted%231/browse", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-parted/health", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-parted/history", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-contract-dlq/messages/1", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-contract-dlq/headers/x-death-reason", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/queues/orders-contract-dlq/health", TestServer.VIEWER, null);
   }
 
   private void operations() {
