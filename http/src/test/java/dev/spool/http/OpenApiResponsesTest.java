@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -26,10 +28,10 @@ import org.junit.jupiter.api.io.TempDir;
  * A representative flow through the whole API, every answer checked against the OpenAPI document
  * Spool serves ({@link OpenApiContract}): queues, publishing one message and a batch, browsing and
  * searching, a trace, reading, acknowledging and nacking, consumers, persistent and partitioned
- * queues, dead letters, health, history, header counts,
- * stats, alarms, definitions with a conflict, both event streams, and the errors 400, 401, 403, 404,
- * 409, 413, 415 and 429.
- * A status the operation does not document, a missing header or a field outside its schema fails.
+ * queues, dead letters, health, history, header counts, stats, alarms, definitions with a conflict,
+ * both event streams, and the errors 400, 401, 403, 404, 409, 413, 415 and 429. A status the
+ * operation does not document, a missing header or a field outside its schema fails, and so does a
+ * request the server took that the document would refuse.
  */
 class OpenApiResponsesTest {
 
@@ -49,6 +51,7 @@ class OpenApiResponsesTest {
     List<String[]> events = new CopyOnWriteArrayList<>();
     CompletableFuture<Void> eventStream;
     // Quick heartbeats and history samples: the streams show them, and alarms come from the samples.
+    // Persistent queues need the embedded journal; k1 (32 zero bytes) encrypts one of them.
     try (TestServer s = TestServer.start(ConfigFactory.parseString("spool.http.sse-heartbeat = 200ms\n"
         + "spool.janitor.interval = 100ms\nspool.history.interval = 100ms\n"
         + "spool.persistence.journal-plugin = \"spool.journal.sqlite.journal\"\n"
@@ -285,8 +288,8 @@ class OpenApiResponsesTest {
             }
           }
         }
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
     });
   }
