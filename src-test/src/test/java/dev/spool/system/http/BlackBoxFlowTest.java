@@ -18,19 +18,22 @@ import org.junit.jupiter.api.Test;
 /**
  * The whole service from outside: a queue, two consumers, 10,000 messages published in batches while
  * both consumers read and acknowledge them concurrently over HTTP; every message reaches each
- * consumer once, lag drains to 0, and the figures add up.
+ * consumer once, lag drains to 0, the figures add up, and every response is what the OpenAPI
+ * document the service ships says it is ({@link OpenApiResponses}).
  */
 class BlackBoxFlowTest {
 
   private static final int MESSAGES = 10_000;
   private static final int BATCH = 100;
 
+  private final OpenApiResponses contract = new OpenApiResponses();
+
   @Test
   void tenThousandMessagesThroughTwoConsumers() throws Exception {
     try (TestServer server = TestServer.start()) {
-      assertEquals(201, server.put("/api/v1/queues/orders-flow", "{}").status());
+      assertEquals(201, send(server, "PUT", "/api/v1/queues/orders-flow", TestServer.ADMIN, "{}").status());
       for (String c : List.of("billing", "shipping")) {
-        assertEquals(201, server.send("PUT", "/api/v1/queues/orders-flow/consumers/" + c, TestServer.CONSUMER,
+        assertEquals(201, send(server, "PUT", "/api/v1/queues/orders-flow/consumers/" + c, TestServer.CONSUMER,
             "{\"prefetch\":1000}").status());
       }
 
@@ -45,7 +48,7 @@ class BlackBoxFlowTest {
           body.append(i == 0 ? "" : ",").append("{\"type\":\"order.created\",\"payload\":\"order-")
               .append(b * BATCH + i).append("\"}");
         }
-        TestServer.Response r = server.send("POST", "/api/v1/queues/orders-flow/messages", TestServer.PRODUCER,
+        TestServer.Response r = send(server, "POST", "/api/v1/queues/orders-flow/messages", TestServer.PRODUCER,
             body.append("]}").toString());
         assertEquals(201, r.status(), r.body());
         r.json().path("sequences").forEach(s -> published.add(s.asLong()));
@@ -61,29 +64,36 @@ class BlackBoxFlowTest {
 
       Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
         for (String c : List.of("billing", "shipping")) {
-          JsonNode info = server.get("/api/v1/queues/orders-flow/consumers/" + c).json();
+          JsonNode info = send(server, "GET", "/api/v1/queues/orders-flow/consumers/" + c, TestServer.ADMIN, null)
+              .json();
           assertEquals(0, info.path("lag").asLong(), c);
           assertEquals(MESSAGES, info.path("committed").asLong(), c);
           assertEquals(MESSAGES, info.path("acked").asLong(), c);
           assertEquals(0, info.path("inFlight").asInt(), c);
         }
       });
-      JsonNode stats = server.get("/api/v1/queues/orders-flow").json().path("stats");
+      JsonNode stats = send(server, "GET", "/api/v1/queues/orders-flow", TestServer.ADMIN, null).json().path("stats");
       assertEquals(MESSAGES, stats.path("published").asLong());
       assertEquals(MESSAGES, stats.path("lastSequence").asLong());
       assertEquals(2L * MESSAGES, stats.path("acked").asLong());
       assertEquals(stats.path("delivered").asLong() - stats.path("redelivered").asLong(), 2L * MESSAGES);
-      assertEquals(0, server.get("/api/v1/stats/lag").json().path("maxLag").asLong());
+      assertEquals(0, send(server, "GET", "/api/v1/stats/lag", TestServer.ADMIN, null).json().path("maxLag").asLong());
     }
+    assertEquals(List.of(), contract.violations());
+  }
+
+  /** The response to the request, checked against the OpenAPI document. */
+  private TestServer.Response send(TestServer server, String method, String path, String token, String body) {
+    return contract.checked(method, path, server.send(method, path, token, body));
   }
 
   /** Reads and acknowledges until every message was seen; returns the distinct sequences read. */
-  private static Set<Long> readAndAck(TestServer server, String consumer) {
+  private Set<Long> readAndAck(TestServer server, String consumer) {
     String base = "/api/v1/queues/orders-flow/consumers/" + consumer;
     TreeSet<Long> seen = new TreeSet<>();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(80);
     while (seen.size() < MESSAGES && System.nanoTime() < deadline) {
-      TestServer.Response r = server.send("POST", base + "/read?max=500&wait=PT1S", TestServer.CONSUMER, null);
+      TestServer.Response r = send(server, "POST", base + "/read?max=500&wait=PT1S", TestServer.CONSUMER, null);
       assertEquals(200, r.status(), r.body());
       List<Long> batch = new ArrayList<>();
       for (JsonNode d : r.json().path("deliveries")) {
@@ -93,7 +103,7 @@ class BlackBoxFlowTest {
         batch.add(seq);
       }
       if (!batch.isEmpty()) {
-        TestServer.Response ack = server.send("POST", base + "/ack", TestServer.CONSUMER,
+        TestServer.Response ack = send(server, "POST", base + "/ack", TestServer.CONSUMER,
             "{\"sequences\":" + batch + "}");
         assertEquals(batch.size(), ack.json().path("acked").asInt());
       }
