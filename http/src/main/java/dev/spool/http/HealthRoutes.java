@@ -57,7 +57,7 @@ final class HealthRoutes extends RouteSupport {
       }
       String member = spool.memberStatus();
       if (member != null && !member.equals("Up")) { // joining, leaving or downed: sharding gives it no queues
-        return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView("cluster member " + member, null));
+        return json(StatusCodes.SERVICE_UNAVAILABLE, new Views.HealthView("not-up", null, member));
       }
       if (!ready.isDone() || ready.isCompletedExceptionally()) {
         return notReady("recovering", health);

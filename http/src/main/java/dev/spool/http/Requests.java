@@ -247,6 +247,9 @@ final class Requests {
       if ((sequences == null) == (upTo == null)) {
         throw invalid("sequences", "or upTo is required, not both");
       }
+      if (upTo != null && upTo < 1) {
+        throw invalid("upTo", "is a sequence number, which starts at 1");
+      }
       requireElements("sequences", sequences);
     }
   }
@@ -278,13 +281,34 @@ final class Requests {
   /** {@code POST /queues/{q}/redrive}: an optional range of dead-letter sequences, or a selection of them. */
   record RedriveBody(Long from, Long to,
       // An explicit null is refused: read as absent, it would redrive the whole queue.
-      @com.fasterxml.jackson.annotation.JsonSetter(nulls = com.fasterxml.jackson.annotation.Nulls.FAIL)
-      List<Long> sequences) {
+      @com.fasterxml.jackson.databind.annotation.JsonDeserialize(using = NotNullSequences.class) List<Long> sequences) {
     RedriveBody {
       if (sequences != null && (sequences.isEmpty() || sequences.size() > Spool.MAX_REDRIVE_SELECTION
           || sequences.stream().anyMatch(s -> s == null || s < 1))) {
         throw invalid("sequences", "holds 1 to " + Spool.MAX_REDRIVE_SELECTION + " sequence numbers, each 1 or more");
       }
+    }
+  }
+
+  /** A list of sequences that may be absent but not null. */
+  static final class NotNullSequences extends com.fasterxml.jackson.databind.JsonDeserializer<List<Long>> {
+    private static final com.fasterxml.jackson.databind.JavaType TYPE =
+        com.fasterxml.jackson.databind.type.TypeFactory.defaultInstance().constructCollectionType(List.class, Long.class);
+
+    @Override
+    public List<Long> deserialize(com.fasterxml.jackson.core.JsonParser p,
+        com.fasterxml.jackson.databind.DeserializationContext context) throws java.io.IOException {
+      return context.readValue(p, TYPE);
+    }
+
+    @Override
+    public List<Long> getNullValue(com.fasterxml.jackson.databind.DeserializationContext context) {
+      throw invalid("sequences", "must be a list of sequences when given, not null");
+    }
+
+    @Override
+    public Object getAbsentValue(com.fasterxml.jackson.databind.DeserializationContext context) {
+      return null;
     }
   }
 

@@ -200,9 +200,13 @@ final class Views {
    * A health answer: {@code live}, {@code ready}, or why not ready ({@code recovering},
    * {@code unavailable}, {@code stopping}) with the journals that cannot write.
    */
-  record HealthView(String status, List<ReasonView> reasons) {
+  record HealthView(String status, List<ReasonView> reasons, String member) {
     HealthView(String status) {
-      this(status, null);
+      this(status, null, null);
+    }
+
+    HealthView(String status, List<ReasonView> reasons) {
+      this(status, reasons, null);
     }
   }
 

@@ -149,6 +149,8 @@ class ConsumerRoutesTest {
 
     assertEquals(400, server.post(base + "/ack", "{}").status());
     assertEquals(400, server.post(base + "/ack", "{\"sequences\":[1],\"upTo\":2}").status());
+    assertEquals(400, server.post(base + "/ack", "{\"upTo\":-5}").status(), "a sequence starts at 1");
+    assertEquals(400, server.post(base + "/ack", "{\"upTo\":0}").status());
     assertEquals(400, server.post(base + "/ack", "{\"sequences\":[\"1\"]}").status());
     assertEquals(400, server.post(base + "/nack", "{\"requeue\":true}").status());
     TestServer.Response zero = server.post(base + "/read?max=0", null);
