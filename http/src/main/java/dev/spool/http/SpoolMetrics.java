@@ -103,11 +103,9 @@ final class SpoolMetrics implements AutoCloseable {
         d -> d.freeBytes());
     diskGauge("spool.disk.free.limit.bytes", "The disk free limit, 0 for no disk alarm", d -> d.limitBytes());
     Timer writes = Timer.builder("spool.journal.write").description("Journal writes of durable queues, from sending"
-        + " to the journal's answer").publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofNanos(50_000))
-        .maximumExpectedValue(java.time.Duration.ofSeconds(60)).register(registry);
+        + " to the journal's answer").serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
     Timer recoveries = Timer.builder("spool.journal.recovery").description("Durable queues read back from their"
-        + " journal at start").publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofMillis(1))
-        .maximumExpectedValue(java.time.Duration.ofMinutes(30)).register(registry);
+        + " journal at start").serviceLevelObjectives(RECOVERY_BUCKETS).register(registry);
     // Per write, not per queue: a histogram per queue would multiply its buckets by the queue count.
     this.stopTimings = JournalTimings.get(spool.system()).listen(new JournalTimings.Listener() {
       @Override
@@ -138,8 +136,7 @@ final class SpoolMetrics implements AutoCloseable {
     requestTimers.computeIfAbsent(List.of(method, route, Integer.toString(status)),
         key -> Timer.builder("spool.http.server.requests").description("HTTP requests, by route template")
             .tags("method", key.get(0), "route", key.get(1), "status", key.get(2))
-            .publishPercentileHistogram().minimumExpectedValue(java.time.Duration.ofNanos(100_000))
-            .maximumExpectedValue(java.time.Duration.ofSeconds(60)).register(registry))
+            .serviceLevelObjectives(LATENCY_BUCKETS).register(registry))
         .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     if (status >= 400 && method.equals("POST") && route.equals(PUBLISH_ROUTE)) {
       refusedPublishes.computeIfAbsent(refusal(status), reason -> Counter.builder("spool.publish.refused")
@@ -147,6 +144,16 @@ final class SpoolMetrics implements AutoCloseable {
           .increment();
     }
   }
+
+  /**
+   * Histogram buckets: a dozen fixed bounds rather than Micrometer's ~70 percentile buckets per
+   * series, so a scrape stays small; enough for histogram_quantile and latency alerts.
+   */
+  private static final java.time.Duration[] LATENCY_BUCKETS = java.util.stream.LongStream.of(1, 2, 5, 10, 25, 50,
+      100, 250, 500, 1_000, 2_500, 5_000, 10_000).mapToObj(java.time.Duration::ofMillis)
+      .toArray(java.time.Duration[]::new);
+  private static final java.time.Duration[] RECOVERY_BUCKETS = java.util.stream.LongStream.of(10, 100, 500, 1_000,
+      5_000, 10_000, 30_000, 60_000, 300_000).mapToObj(java.time.Duration::ofMillis).toArray(java.time.Duration[]::new);
 
   private static final String PUBLISH_ROUTE = "/api/v1/queues/{queue}/messages";
 

@@ -37,6 +37,10 @@ export function deadLettersPage(main, name) {
   let position = { direction: 'forward' };
   let deadLetterFor = [];
   let shown = [];
+  /** Numbers the page loads, so that only the newest one's answer is shown. */
+  let loads = 0;
+  /** The queue's last sequence when the page was loaded: a refresh that finds another reloads it. */
+  let heldWhenLoaded = 0;
 
   fillReasons('', []);
   reason.addEventListener('change', () => load({ direction: 'forward' }));
@@ -87,10 +91,13 @@ export function deadLettersPage(main, name) {
 
   async function loadPage(to) {
     position = to;
+    const mine = ++loads; // an older answer arriving late must not replace a newer page
     const [answer, reasons, origins] = await Promise.all([
       browse(name, { ...position, limit: PAGE, header: reason.value ? 'x-death-reason:' + reason.value : '' }),
       api('GET', q(name) + '/headers/x-death-reason'), api('GET', q(name) + '/headers/x-death-queue')]);
+    if (mine !== loads) return;
     shown = answer.messages;
+    heldWhenLoaded = answer.lastSequence;
     fillReasons(reason.value, Object.keys(reasons.values));
     fillGroups(reasons, origins);
     fill(rows, shown.length === 0
@@ -153,7 +160,9 @@ export function deadLettersPage(main, name) {
   async function refresh() {
     const [info, state] = await Promise.all([api('GET', q(name)), api('GET', q(name) + '/health')]);
     deadLetterFor = state.deadLetterFor;
-    setText(count, fmtNumber(info.stats.depth) + ' dead letters held.');
+    setText(count, fmtNumber(info.stats.depth) + (info.stats.depth === 1 ? ' dead letter held.' : ' dead letters held.'));
+    // New dead letters arrived: the page shows them, unless the operator is selecting rows on it.
+    if (info.stats.lastSequence !== heldWhenLoaded && selected().length === 0) await load(position);
     setText(sources, deadLetterFor.length ? 'Dead letters of ' + deadLetterFor.join(', ') + '.' : '');
   }
 

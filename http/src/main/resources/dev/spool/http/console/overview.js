@@ -2,7 +2,7 @@
 // memory, the rates over the last hour, the cluster, every queue and the dead-letter queues.
 import { api, q } from './api.js';
 import { h, fill, render, setText, fmtNumber, fmtBytes, fmtRate, fmtDuration, MIB } from './dom.js';
-import { act, health, trend, section, timeChart, scroller } from './ui.js';
+import { act, health, trend, section, timeChart, scroller, severity } from './ui.js';
 import { keepHistories, queueHistory, summedRates } from './history.js';
 
 export function overviewPage(main) {
@@ -47,8 +47,11 @@ export function overviewPage(main) {
     fillAlarms(alarmBanner, alarms, overall.alarms, force);
     fillCluster(clusterSection, members, cluster);
     memberHeader.hidden = !cluster.enabled;
+    // What is in trouble first: worst status, then by name.
+    const ordered = queues.slice().sort((a, b) => severity(healthOf.get(a.name)) - severity(healthOf.get(b.name))
+      || a.name.localeCompare(b.name));
     render(tbody, queues.length === 0 ? h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'No queues yet.'))
-      : queues.map((queue) => queueRow(queue, healthOf.get(queue.name), worst.get(queue.name), cluster.enabled)), force);
+      : ordered.map((queue) => queueRow(queue, healthOf.get(queue.name), worst.get(queue.name), cluster.enabled)), force);
     const deadLetterQueues = overall.queues.filter((x) => x.deadLetterFor.length > 0);
     const depthOf = new Map(queues.map((x) => [x.name, x.stats.depth]));
     render(deadLetterList, deadLetterQueues.length === 0
@@ -59,11 +62,28 @@ export function overviewPage(main) {
         x.deadLetterFor.join(', '))), force);
     fillMemory(meter, memoryText, memory);
     keepHistories(queues.map((x) => x.name));
-    const histories = await Promise.all(queues.map((x) => queueHistory(x.name)));
+    const histories = await inTurns(queues.map((x) => () => queueHistory(x.name)), HISTORY_REQUESTS);
     const summed = summedRates(histories);
     rates.update(summed.map((s) => s.at), [summed.map((s) => s.publish), summed.map((s) => s.deliver)]);
   }
   return { title: 'Overview', refresh };
+}
+
+/** At most this many history requests at once: a service with hundreds of queues gets no request storm. */
+const HISTORY_REQUESTS = 4;
+
+/** Runs {@code tasks} (functions returning promises) at most {@code width} at a time; resolves to their results in order. */
+async function inTurns(tasks, width) {
+  const results = new Array(tasks.length);
+  let next = 0;
+  async function worker() {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
+  return results;
 }
 
 function queueRow(queue, state, worstLag, clustered) {

@@ -2,7 +2,7 @@
 // queue's and the consumers' history, its figures, settings and partitions; deleting it last.
 import { api, q } from './api.js';
 import { h, fill, render, hidden, fmtNumber, fmtBytes, fmtRate, fmtMs, fmtDuration, timeEl } from './dom.js';
-import { act, health, badge, trend, section, timeChart, tell, confirmAction, navigate, scroller } from './ui.js';
+import { act, health, badge, trend, section, timeChart, tell, describe, confirmAction, navigate, scroller } from './ui.js';
 import { queueHistory } from './history.js';
 import { hostPort } from './overview.js';
 
@@ -61,7 +61,13 @@ export function queuePage(main, name) {
         'Delete queue'), ' ', h('span', { class: 'muted' }, 'deletes the queue, its messages and its consumers'))));
 
   async function deleteQueue(button) {
-    const info = await api('GET', q(name));
+    let info;
+    try {
+      info = await api('GET', q(name));
+    } catch (e) {
+      tell(button, 'delete queue ' + name + ' failed: ' + describe(e), true);
+      return;
+    }
     if (!await confirmAction('Delete queue ' + name + '?', 'The queue, its ' + fmtNumber(info.stats.depth)
       + ' messages and its ' + fmtNumber(info.stats.consumers) + ' consumers are deleted. This cannot be undone.',
     'Delete queue')) return;

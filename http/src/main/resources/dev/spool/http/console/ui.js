@@ -6,6 +6,12 @@ import { h, hidden, fmtNumber, fmtMs } from './dom.js';
 /** Health statuses, worst first, as the engine judges them. */
 const STATUSES = ['unavailable', 'stuck', 'breaker-open', 'full', 'dead-lettering', 'lagging', 'paused', 'ok'];
 
+/** How bad a health entry is: 0 for the worst status, higher for better ones, last for none. */
+export function severity(entry) {
+  const i = STATUSES.indexOf(entry?.status);
+  return i < 0 ? STATUSES.length : i;
+}
+
 /** A status word in a badge coloured by severity; the word itself carries the meaning. */
 export function badge(status) {
   return h('span', { class: 'badge status-' + (STATUSES.includes(status) ? status : 'unknown') }, status ?? 'unknown');
