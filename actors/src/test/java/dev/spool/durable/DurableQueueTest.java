@@ -405,7 +405,8 @@ class DurableQueueTest {
       }
     }
     String pid = queuePersistenceId(registry, "long");
-    await().atMost(Duration.ofSeconds(5)).until(() ->
+    // A snapshot follows a write on the journal's own thread: on a loaded machine, seconds later.
+    await().atMost(Duration.ofSeconds(20)).until(() ->
         !SnapshotTestKit.create(testKit.system()).persistedInStorage(pid).isEmpty());
     int events = PersistenceTestKit.create(testKit.system()).persistedInStorage(pid).size();
     assertTrue(events < 200, "events before the older snapshot are deleted: " + events + " left");
