@@ -98,6 +98,12 @@ public abstract class SpoolException extends RuntimeException {
       super(Code.QueueAlreadyExists, "queue '" + queue + "' already exists with other settings");
     }
 
+    /** Saying which settings differ, so that the operator need not compare them by hand. */
+    public QueueAlreadyExists(String queue, QueueSettings existing, QueueSettings asked) {
+      super(Code.QueueAlreadyExists, "queue '" + queue + "' already exists with other settings: "
+          + differences(existing, asked));
+    }
+
     /** As {@link SpoolException#restore} rebuilds it. */
     private QueueAlreadyExists(Code code, String message) {
       super(code, message);
@@ -121,6 +127,12 @@ public abstract class SpoolException extends RuntimeException {
     public ConsumerAlreadyExists(String queue, String consumer) {
       super(Code.ConsumerAlreadyExists,
           "consumer '" + consumer + "' already exists on queue '" + queue + "' with other settings");
+    }
+
+    /** Saying which settings differ, so that the operator need not compare them by hand. */
+    public ConsumerAlreadyExists(String queue, ConsumerSettings existing, ConsumerSettings asked) {
+      super(Code.ConsumerAlreadyExists, "consumer '" + asked.name() + "' already exists on queue '" + queue
+          + "' with other settings: " + differences(existing, asked));
     }
 
     /** As {@link SpoolException#restore} rebuilds it. */
@@ -247,5 +259,22 @@ public abstract class SpoolException extends RuntimeException {
     public DatabaseInUse(String message) {
       super(Code.DatabaseInUse, message);
     }
+  }
+
+  /** {@code maxLength is 1000, not 2000; ttl is PT1H, not none}: the components of two records that differ. */
+  static String differences(Record existing, Record asked) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (java.lang.reflect.RecordComponent c : existing.getClass().getRecordComponents()) {
+      try {
+        Object was = c.getAccessor().invoke(existing);
+        Object now = c.getAccessor().invoke(asked);
+        if (!java.util.Objects.equals(was, now)) {
+          out.add(c.getName() + " is " + (was == null ? "none" : was) + ", not " + (now == null ? "none" : now));
+        }
+      } catch (ReflectiveOperationException e) {
+        throw new IllegalStateException("a settings record that cannot be read: " + e, e);
+      }
+    }
+    return out.isEmpty() ? "they differ" : String.join("; ", out);
   }
 }

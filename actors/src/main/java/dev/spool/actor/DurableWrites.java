@@ -131,7 +131,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
       return false;
     }
     if (!pending.settings().equals(resolved)) {
-      throw new SpoolException.ConsumerAlreadyExists(queue, resolved.name());
+      throw new SpoolException.ConsumerAlreadyExists(queue, pending.settings(), resolved);
     }
     pending.replies().add(replyTo);
     return true;

@@ -333,7 +333,7 @@ public final class QueueDirectory extends AbstractBehavior<QueueDirectory.Comman
       if (pending == null && QueueManager.rotatesKey(known, create.settings())) {
         rotateKey(create, existing);
       } else if (!known.equals(create.settings())) {
-        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
+        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name(), known, create.settings()));
       } else if (pending != null) {
         pending.waiting().add(create);
       } else {

@@ -374,7 +374,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       if (pending == null && rotatesKey(known, create.settings()) && existing.durable() != null) {
         rotateKey(create, existing);
       } else if (!known.equals(create.settings())) {
-        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name()));
+        Request.fail(create, new SpoolException.QueueAlreadyExists(create.name(), known, create.settings()));
       } else if (pending != null) {
         pending.waiting().add(create);
       } else {
