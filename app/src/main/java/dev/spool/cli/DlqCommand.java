@@ -95,10 +95,21 @@ final class DlqCommand implements Callable<Integer> {
       JsonNode h = m.path("headers");
       table.row(m.path("sequence").asLong(), h.path("x-death-time").asText(null),
           h.path("x-death-queue").asText(null), h.path("x-death-consumer").asText(null), h.path(REASON).asText(null),
-          h.path("x-death-count").asText(null), m.path("type").asText(), ConsumeCommand.payload(m));
+          h.path("x-death-count").asText(null), m.path("type").asText(), preview(ConsumeCommand.payload(m)));
     }
     table.print(cli.out());
+    if (reasons.path("values").isEmpty() && page.path("messages").size() > 0) {
+      cli.err().println("note: no message of " + queue + " carries " + REASON + ": it does not look like a dead-letter"
+          + " queue");
+    }
     return ExitCodes.OK;
+  }
+
+  /** Most characters of a payload in the table: a row per message, whatever its size (--json has it whole). */
+  static final int PREVIEW = 80;
+
+  static String preview(String payload) {
+    return payload.length() <= PREVIEW ? payload : payload.substring(0, PREVIEW - 1) + "…";
   }
 
   /** {@code spool dlq redrive}: {@code POST /queues/{q}/redrive} with every message or a selection. */

@@ -375,6 +375,12 @@ class SpoolCliTest {
     fails(ExitCodes.USAGE, "dlq", "redrive", dlq, "--all", "--sequences", "1");
     fails(ExitCodes.REFUSED, "dlq", "redrive", dlq, "--sequences", "0");
     fails(ExitCodes.NOT_FOUND, "dlq", "show", fresh("nowhere"));
+
+    // A 64 KiB payload is a short preview in the table; a queue that is no dead-letter queue is said to be so.
+    ok("publish", queue, "x".repeat(64 * 1024));
+    CliServer.Run notDeadLetters = ok("dlq", "show", queue);
+    assertTrue(notDeadLetters.out().lines().allMatch(l -> l.length() < 400), notDeadLetters::toString);
+    assertTrue(notDeadLetters.err().contains("does not look like a dead-letter queue"), notDeadLetters::toString);
     ok("queues", "delete", queue);
     ok("queues", "delete", dlq);
   }
