@@ -89,7 +89,7 @@ final class DlqCommand implements Callable<Integer> {
     StringJoiner counts = new StringJoiner(", ");
     reasons.path("values").fields().forEachRemaining(e -> counts.add(e.getKey() + " " + e.getValue().asLong()));
     cli.out().println("reasons: " + (counts.length() == 0 ? "none" : counts) + " (of the newest "
-        + reasons.path("scanned").asLong() + " messages)");
+        + Output.messages(reasons.path("scanned").asLong()) + ")");
     Table table = new Table("SEQUENCE", "DEAD-LETTERED", "FROM", "CONSUMER", "REASON", "DELIVERIES", "TYPE", "PAYLOAD");
     for (JsonNode m : page.path("messages")) {
       JsonNode h = m.path("headers");
@@ -148,7 +148,8 @@ final class DlqCommand implements Callable<Integer> {
       if (cli.json()) {
         Output.json(cli.out(), moved);
       } else {
-        cli.out().println("moved " + moved.path("moved").asLong() + " messages from " + queue + " back to their queues");
+        cli.out().println("moved " + Output.messages(moved.path("moved").asLong()) + " from " + queue
+            + " back to their queues");
         cli.out().flush();
       }
       return ExitCodes.OK;

@@ -21,7 +21,7 @@ final class GcCommand implements Callable<Integer> {
     if (cli.json()) {
       Output.json(cli.out(), freed);
     } else {
-      cli.out().println("freed " + freed.path("freed").asLong() + " messages");
+      cli.out().println("freed " + Output.messages(freed.path("freed").asLong()));
       cli.out().flush();
     }
     return ExitCodes.OK;

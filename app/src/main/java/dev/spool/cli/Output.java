@@ -45,4 +45,9 @@ final class Output {
       table.row(prefix, node.asText());
     }
   }
+
+  /** {@code 1 message}, {@code 2 messages}. */
+  static String messages(long n) {
+    return n + (n == 1 ? " message" : " messages");
+  }
 }
