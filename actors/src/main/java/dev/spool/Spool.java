@@ -359,6 +359,16 @@ public final class Spool {
   }
 
   /**
+   * Removes every message {@code queue} retains now, as dropped (consumers count what they had not
+   * acknowledged as dropped), keeping its settings and consumers; on a durable queue the answer
+   * comes once the journal holds the removal. Returns how many were removed. Publishes that arrive
+   * meanwhile are kept.
+   */
+  public CompletionStage<Long> purge(String queue) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Purge(r)));
+  }
+
+  /**
    * Moves every dead-lettered message of {@code deadLetterQueue} back to its source queue as a new
    * message (without its {@code x-death-*} headers) and removes it from the dead-letter queue;
    * returns how many moved. Each message is removed only once its source queue appended it.

@@ -147,6 +147,10 @@ class MessageSearchTest {
     long inPartitions = result(spool.search(q + "#0", MessageQuery.page(0, 100))).messages().size()
         + result(spool.search(q + "#1", MessageQuery.page(0, 100))).messages().size();
     assertEquals(20, inPartitions);
+    failure(spool.purge(q + "#0"), Code.InvalidConfiguration); // a partition is changed through its queue
+    assertEquals(20L, result(spool.purge(q)), "a partitioned queue is purged in every partition");
+    assertEquals(0, result(spool.queueStats(q)).depth());
+    failure(spool.purge("no-such-queue"), Code.QueueNotFound);
 
     MessagePage empty = result(spool.search(queue(spool, QueueSettings.defaults()), MessageQuery.page(0, 10)));
     assertTrue(empty.messages().isEmpty());

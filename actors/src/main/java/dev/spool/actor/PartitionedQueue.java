@@ -132,6 +132,8 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
               .thenApply(t -> partitions.trace(t, p))));
         })
         .onMessage(QueueActor.Redrive.class, this::onRedrive)
+        .onMessage(QueueActor.Purge.class, purge -> reply(purge.replyTo(),
+            calls.all(QueueActor.Purge::new).thenApply(each -> each.stream().mapToLong(Long::longValue).sum())))
         .onMessage(QueueActor.Drain.class, drain -> reply(drain.replyTo(),
             calls.<ConsumerActor.DrainResult>all(r -> new QueueActor.Drain(drain.timeout(), r),
                 drain.timeout().plus(settings.askTimeout())).thenApply(ConsumerActor.DrainResult::sum)))

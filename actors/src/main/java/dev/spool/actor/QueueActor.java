@@ -156,6 +156,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** On a dead-letter queue: move the messages in {@code [from, to]} back where they came from; the reply counts. */
   public record Redrive(long from, long to, ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
+  /** Remove every retained message, as dropped; the reply counts them. Consumers and settings stay. */
+  public record Purge(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
+
   /** From a {@link RedriveJob}: which dead-lettered messages its source queues took, and which not. */
   record Redriven(List<Long> moved, List<Long> notMoved, List<String> failures, boolean onlyFull,
       ActorRef<StatusReply<Long>> replyTo)
@@ -351,6 +354,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(RemoveInactive.class, this::onRemoveInactive)
         .onMessage(Browse.class, this::onBrowse)
         .onMessage(Search.class, this::onSearch)
+        .onMessage(Purge.class, this::onPurge)
         .onMessage(CountHeader.class, count -> countHeader(count, List.of()))
         .onMessage(GetHistory.class, get -> reply(get.replyTo(), history.history(name, get.after())))
         .onMessage(GetHealth.class, this::onGetHealth)
@@ -748,6 +752,23 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     }
     askConsumers((ActorRef<StatusReply<List<MessageTrace.Entry>>> self) -> new ConsumerActor.GetTrace(get.sequence(),
         self), get.replyTo(), perConsumer -> QueueReads.trace(m, perConsumer), settings.askTimeout());
+    return this;
+  }
+
+  private Behavior<Command> onPurge(Purge purge) {
+    try {
+      writes.requireWritable();
+    } catch (SpoolException e) {
+      Request.fail(purge, e);
+      return this;
+    }
+    long purged = retention.purge();
+    getContext().getLog().info("queue {}: purged {} messages", name, purged);
+    writes.flush();
+    // Answered once the journal holds the removal: a purge the reply confirmed stays done after a crash.
+    getContext().askWithStatus(Done.class, getContext().getSelf(), settings.askTimeout(), Flush::new,
+        (done, failure) -> new Answer<>(failure == null ? StatusReply.success(purged) : StatusReply.<Long>error(failure),
+            purge.replyTo()));
     return this;
   }
 

@@ -314,6 +314,20 @@ public final class Retention {
     return oldest != null && !log.cold(oldest.sequence());
   }
 
+  /**
+   * Removes every retained message, in memory or only in stored segments, in one step counted as
+   * evicted: a purge. What a consumer had not acknowledged counts as dropped for it.
+   *
+   * @return how many messages it removed
+   */
+  public long purge() {
+    Step purge = step(Reason.EVICTED, true);
+    for (Message m = log.oldest(); m != null; m = log.oldest()) {
+      purge.remove(m.sequence());
+    }
+    return purge.finish();
+  }
+
   /** Removes the messages a redrive moved (in sequence order), in one step. */
   public void removeRedriven(List<Long> sequences) {
     Step removal = step(Reason.REDRIVEN, true);

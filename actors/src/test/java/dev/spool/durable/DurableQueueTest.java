@@ -388,6 +388,35 @@ class DurableQueueTest {
   }
 
   @Test
+  void aPurgeIsJournaledBeforeItIsAnsweredAndStaysDoneAfterARestart() {
+    String registry = registry();
+    Spool spool = engine(registry, 1000);
+    result(spool.createQueue("purged", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("purged", "p");
+    for (int i = 0; i < 5; i++) {
+      result(publisher.publishAll(java.util.stream.IntStream.range(0, 100)
+          .mapToObj(n -> Message.of("t", new byte[1024])).toList()));
+    }
+    QueueConsumer c = spool.createConsumer("purged", ConsumerSettings.named("c").ackMode(AckMode.EXPLICIT));
+    List<Delivery> got = result(c.readBatch(100, Duration.ofSeconds(1)));
+    result(c.acknowledgeBatch(got.subList(0, 50)));
+
+    long retained = result(spool.queueStats("purged")).depth();
+    assertEquals(retained, result(spool.purge("purged")), "every message still retained, acknowledged or not");
+    assertEquals(0, result(spool.queueStats("purged")).depth());
+    ConsumerInfo info = result(c.info());
+    assertEquals(0, info.lag(), "nothing is left for it");
+    assertEquals(450, info.counters().dropped(), "what it had not acknowledged counts as dropped for it");
+    result(publisher.publish(Message.text("t", "after")));
+
+    Spool after = restart(spool, registry, 1000);
+    assertEquals(1, result(after.queueStats("purged")).depth(), "the purged messages do not come back");
+    List<Delivery> next = result(after.consumer("purged", "c").readBatch(10, Duration.ofSeconds(2)));
+    assertEquals(List.of("after"), next.stream().map(d -> d.message().payloadAsString()).toList());
+    result(after.shutdown());
+  }
+
+  @Test
   void snapshotsBoundRecoveryAndOldEventsAreDeleted() {
     String registry = registry();
     int snapshotEvery = 5;

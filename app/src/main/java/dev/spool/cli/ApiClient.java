@@ -91,6 +91,11 @@ final class ApiClient {
     send("DELETE", path, null, Duration.ZERO, false);
   }
 
+  /** A DELETE whose answer has a body, as a purge's count. */
+  JsonNode deleteForAnswer(String path) {
+    return send("DELETE", path, null, Duration.ZERO, false).body();
+  }
+
   /** A GET whose error status is an answer too, as {@code /health/ready}'s 503 with its reasons. */
   Response getAnyStatus(String path) {
     return send("GET", path, null, Duration.ZERO, true);

@@ -10,12 +10,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/**
- * {@code spool queues}: list, show, create and delete queues. There is no {@code purge}: the API
- * has no way to drop a queue's messages and keep the queue (see the README).
- */
+/** {@code spool queues}: list, show, create, delete and purge queues. */
 @Command(name = "queues", mixinStandardHelpOptions = true, subcommands = QueuesCommand.Create.class,
-    description = "List, show, create and delete queues.")
+    description = "List, show, create, delete and purge queues.")
 final class QueuesCommand implements Callable<Integer> {
 
   @Spec
@@ -23,7 +20,7 @@ final class QueuesCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: list, show, create or delete");
+    throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: list, show, create, delete or purge");
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "Every queue with its depth and settings.")
@@ -69,6 +66,21 @@ final class QueuesCommand implements Callable<Integer> {
       cli.out().println("deleted queue " + queue);
       cli.out().flush();
     }
+    return ExitCodes.OK;
+  }
+
+  @Command(name = "purge", mixinStandardHelpOptions = true,
+      description = {"Remove every message a queue retains, keeping its settings and consumers (admin).",
+          "Consumers count what they had not acknowledged as dropped. With --json: {\"purged\": n}."})
+  int purge(@Parameters(paramLabel = "QUEUE", description = "the queue") String queue) {
+    SpoolCli cli = SpoolCli.of(spec);
+    JsonNode purged = cli.api().deleteForAnswer("api/v1/queues/" + ApiClient.segment(queue) + "/messages");
+    if (cli.json()) {
+      Output.json(cli.out(), purged);
+    } else {
+      cli.out().println("purged " + Output.messages(purged.path("purged").asLong()) + " from " + queue);
+    }
+    cli.out().flush();
     return ExitCodes.OK;
   }
 

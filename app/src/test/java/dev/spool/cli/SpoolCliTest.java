@@ -75,7 +75,7 @@ class SpoolCliTest {
   @Test
   void aMissingCommandOrAnUnknownFlagIsAUsageError() {
     assertTrue(fails(ExitCodes.USAGE).err().contains("name a command"));
-    assertTrue(fails(ExitCodes.USAGE, "queues").err().contains("list, show, create or delete"));
+    assertTrue(fails(ExitCodes.USAGE, "queues").err().contains("list, show, create, delete or purge"));
     assertTrue(fails(ExitCodes.USAGE, "queues", "list", "--bogus").err().contains("--bogus"));
     fails(ExitCodes.USAGE, "memory", "threshold", "lots");
     fails(ExitCodes.USAGE, "consume", "q", "c", "--ack", "maybe");
@@ -375,6 +375,12 @@ class SpoolCliTest {
     fails(ExitCodes.USAGE, "dlq", "redrive", dlq, "--all", "--sequences", "1");
     fails(ExitCodes.REFUSED, "dlq", "redrive", dlq, "--sequences", "0");
     fails(ExitCodes.NOT_FOUND, "dlq", "show", fresh("nowhere"));
+
+    // A purge empties a queue and says how many went.
+    ok("publish", dlq, "left-1", "left-2");
+    assertEquals("purged 2 messages from " + dlq + "\n", ok("queues", "purge", dlq).out().replace("\r", ""));
+    assertEquals(0, ok("queues", "show", dlq, "--json").json().path("stats").path("depth").asLong());
+    fails(ExitCodes.NOT_FOUND, "queues", "purge", fresh("nowhere"));
 
     // A 64 KiB payload is a short preview in the table; a queue that is no dead-letter queue is said to be so.
     ok("publish", queue, "x".repeat(64 * 1024));

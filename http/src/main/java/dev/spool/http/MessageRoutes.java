@@ -10,7 +10,7 @@ import java.util.Optional;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** {@code /api/v1/queues/{q}/messages}: publish, browse, and one message with its trace. */
+/** {@code /api/v1/queues/{q}/messages}: publish, browse, purge, and one message with its trace. */
 final class MessageRoutes extends RouteSupport {
 
   private final Spool spool;
@@ -29,7 +29,10 @@ final class MessageRoutes extends RouteSupport {
                 () -> optionalHeaderValueByName(TRACEPARENT, traceparent -> optionalHeaderValueByName(TRACESTATE,
                     tracestate -> requiredBody(Requests.PublishBody.class, body -> publish(principal, queue,
                         traced(body.toMessages(), traceparent, tracestate))))))),
-            get(() -> allow(principal, Access.viewQueue(queue), () -> browse(queue))))),
+            get(() -> allow(principal, Access.viewQueue(queue), () -> browse(queue))),
+            // A purge empties the queue for every consumer: an operator's act, as deleting the queue is.
+            delete(() -> allow(principal, Access.ADMIN,
+                () -> ok(spool.purge(queue), purged -> new Views.PurgedView(purged)))))),
         path(segment -> get(() -> allow(principal, Access.viewQueue(queue),
             () -> ok(spool.messageTrace(queue, sequence(segment)), Views.TraceView::of)))));
   }

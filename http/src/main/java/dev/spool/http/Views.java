@@ -184,6 +184,9 @@ final class Views {
   /** {@code {"moved":n}}. */
   record MovedView(long moved) {}
 
+  /** {@code {"purged":n}}. */
+  record PurgedView(long purged) {}
+
   /** {@code {"freed":n}}. */
   record FreedView(long freed) {}
 

@@ -37,6 +37,7 @@ class OpenApiTest {
       "POST /api/v1/queues/{queue}/redrive",
       "POST /api/v1/queues/{queue}/messages",
       "GET /api/v1/queues/{queue}/messages",
+      "DELETE /api/v1/queues/{queue}/messages",
       "GET /api/v1/queues/{queue}/messages/{sequence}",
       "GET /api/v1/queues/{queue}/browse",
       "GET /api/v1/queues/{queue}/headers/{header}",

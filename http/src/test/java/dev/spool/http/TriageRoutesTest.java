@@ -249,4 +249,19 @@ class TriageRoutesTest {
     assertEquals("[\"" + source + "\"]", server.get("/api/v1/queues/" + dlq + "/health").json().path("deadLetterFor")
         .toString());
   }
+
+  @Test
+  void aPurgeEmptiesTheQueueForAdminsOnly() {
+    String q = queue("{}");
+    assertEquals(201, server.put("/api/v1/queues/" + q + "/consumers/c", "{\"startAt\":\"earliest\"}").status());
+    publish(q, 0, 120);
+    assertEquals(403, server.send("DELETE", "/api/v1/queues/" + q + "/messages", TestServer.VIEWER, null).status());
+    assertEquals(120, server.get("/api/v1/queues/" + q).json().path("stats").path("depth").asLong());
+    TestServer.Response purged = server.delete("/api/v1/queues/" + q + "/messages");
+    assertEquals(200, purged.status(), purged.body());
+    assertEquals(120, purged.json().path("purged").asLong());
+    assertEquals(0, server.get("/api/v1/queues/" + q).json().path("stats").path("depth").asLong());
+    assertEquals(0, server.get("/api/v1/queues/" + q + "/consumers/c").json().path("lag").asLong());
+    assertEquals(404, server.delete("/api/v1/queues/no-such/messages").status());
+  }
 }
