@@ -2,11 +2,11 @@ package dev.spool.queue;
 
 import dev.spool.QueueHistory;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.IntFunction;
+import java.util.function.ToLongFunction;
 
 /**
  * A partitioned queue's history from its partitions' histories. Each partition samples on its own
@@ -42,12 +42,8 @@ public final class PartitionHistories {
   }
 
   private static List<QueueHistory.Sample> mergeQueue(List<List<QueueHistory.Sample>> parts, long interval) {
-    TreeMap<Long, QueueHistory.Sample[]> slots = new TreeMap<>();
-    for (int p = 0; p < parts.size(); p++) {
-      for (QueueHistory.Sample s : parts.get(p)) {
-        slots.computeIfAbsent(s.at() / interval, k -> new QueueHistory.Sample[parts.size()])[p] = s;
-      }
-    }
+    TreeMap<Long, QueueHistory.Sample[]> slots = slots(parts, interval, QueueHistory.Sample::at,
+        QueueHistory.Sample[]::new);
     QueueHistory.Sample[] latest = new QueueHistory.Sample[parts.size()];
     List<QueueHistory.Sample> out = new ArrayList<>(slots.size());
     for (QueueHistory.Sample[] slot : slots.values()) {
@@ -90,13 +86,9 @@ public final class PartitionHistories {
 
   private static List<QueueHistory.ConsumerSample> mergeConsumer(List<List<QueueHistory.ConsumerSample>> parts,
       long interval) {
-    TreeMap<Long, QueueHistory.ConsumerSample[]> slots = new TreeMap<>();
-    for (int p = 0; p < parts.size(); p++) {
-      for (QueueHistory.ConsumerSample s : parts.get(p)) {
-        slots.computeIfAbsent(s.at() / interval, k -> new QueueHistory.ConsumerSample[parts.size()])[p] = s;
-      }
-    }
-    Map<Integer, QueueHistory.ConsumerSample> latest = new HashMap<>();
+    TreeMap<Long, QueueHistory.ConsumerSample[]> slots = slots(parts, interval, QueueHistory.ConsumerSample::at,
+        QueueHistory.ConsumerSample[]::new);
+    QueueHistory.ConsumerSample[] latest = new QueueHistory.ConsumerSample[parts.size()];
     List<QueueHistory.ConsumerSample> out = new ArrayList<>(slots.size());
     for (QueueHistory.ConsumerSample[] slot : slots.values()) {
       long at = 0;
@@ -112,7 +104,7 @@ public final class PartitionHistories {
         if (s == null) {
           continue;
         }
-        latest.put(p, s);
+        latest[p] = s;
         at = Math.max(at, s.at());
         deliver += s.deliverRate();
         ack += s.ackRate();
@@ -125,7 +117,10 @@ public final class PartitionHistories {
       long lag = 0;
       long lagAge = 0;
       int inFlight = 0;
-      for (QueueHistory.ConsumerSample s : latest.values()) {
+      for (QueueHistory.ConsumerSample s : latest) {
+        if (s == null) {
+          continue;
+        }
         lag += s.lag();
         lagAge = Math.max(lagAge, s.lagAgeMs());
         inFlight += s.inFlight();
@@ -134,5 +129,17 @@ public final class PartitionHistories {
           dropped, expired));
     }
     return out;
+  }
+
+  /** Each partition's samples by interval slot ({@code at / interval}): one place per partition in a slot. */
+  private static <S> TreeMap<Long, S[]> slots(List<List<S>> parts, long interval, ToLongFunction<S> at,
+      IntFunction<S[]> array) {
+    TreeMap<Long, S[]> slots = new TreeMap<>();
+    for (int p = 0; p < parts.size(); p++) {
+      for (S s : parts.get(p)) {
+        slots.computeIfAbsent(at.applyAsLong(s) / interval, k -> array.apply(parts.size()))[p] = s;
+      }
+    }
+    return slots;
   }
 }
