@@ -98,7 +98,17 @@ class MetricsTest {
     assertEquals(1, value(text, "spool_publish_refused_total{reason=\"unauthorized\"}"));
     assertTrue(text.contains("spool_build_info{java=\""), text);
     assertTrue(text.contains("spool_journal_recovery_seconds_count"), text);
-    assertTrue(value(text, "spool_history_bytes") >= 0);
+    // Every queue samples itself every 5 s (the default interval): the histories then take some heap.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+        .until(() -> value(scrape(), "spool_history_bytes") > 0);
+    // The messages were published a moment ago, the consumer last acted then: both ages grow from there.
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+      String later = scrape();
+      return value(later, "spool_queue_oldest_message_age_seconds{queue=\"capped\"}") >= 0.2
+          && value(later, "spool_consumer_idle_seconds{consumer=\"reader\",queue=\"capped\"}") >= 0.2;
+    });
+    assertEquals(0, value(text, "spool_queue_oldest_message_age_seconds{queue=\"default\"}"),
+        "a queue that retains nothing has no oldest message");
     assertFalse(text.contains("_rate{"), "no gauges of rates: PromQL's rate() over the counters is the convention");
     assertTrue(value(text, "spool_http_server_requests_seconds_count{method=\"POST\","
         + "route=\"/api/v1/queues/{queue}/messages\",status=\"201\"}") >= 3);
