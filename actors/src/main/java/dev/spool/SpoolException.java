@@ -25,7 +25,8 @@ public abstract class SpoolException extends RuntimeException {
     JournalUnavailable,
     SegmentCorrupt,
     EncryptionKeyMissing,
-    DatabaseInUse
+    DatabaseInUse,
+    TokenAlreadyExists
   }
 
   private final Code code;
@@ -67,6 +68,7 @@ public abstract class SpoolException extends RuntimeException {
       case SegmentCorrupt -> new SegmentCorrupt(code, message);
       case EncryptionKeyMissing -> new EncryptionKeyMissing(code, message, keyId);
       case DatabaseInUse -> new DatabaseInUse(message);
+      case TokenAlreadyExists -> new TokenAlreadyExists(message);
     };
   }
 
@@ -276,5 +278,15 @@ public abstract class SpoolException extends RuntimeException {
       }
     }
     return out.isEmpty() ? "they differ" : String.join("; ", out);
+  }
+
+  /**
+   * A bearer token of the HTTP service is declared under a name that holds another token, other
+   * roles or other queues, or the same token is declared under another name.
+   */
+  public static final class TokenAlreadyExists extends SpoolException {
+    public TokenAlreadyExists(String message) {
+      super(Code.TokenAlreadyExists, message);
+    }
   }
 }

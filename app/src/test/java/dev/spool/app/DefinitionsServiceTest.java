@@ -2,6 +2,7 @@ package dev.spool.app;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -33,6 +34,7 @@ class DefinitionsServiceTest {
 
   private static final String ADMIN = "definitions-admin-0123456789abcdef";
   private static final String VIEWER = "definitions-viewer-0123456789abcdef";
+  private static final String CI = "definitions-ci-0123456789abcdef0123";
   private static final ObjectMapper JSON = new ObjectMapper();
   private final HttpClient client = HttpClient.newHttpClient();
 
@@ -57,12 +59,16 @@ class DefinitionsServiceTest {
         ]
         consumers = [
           {queue = orders, name = billing, settings {prefetch = 50}}
-          {queue = orders, name = shipping, settings {startAt = latest, ackTimeout = PT45S}}
+          {queue = orders, name = shipping, settings {startAt = latest, ackTimeout = 45s}}
         ]
+        tokens = [{name = ci, sha256 = "%s", roles = [producer], queues = ["orders*"]}]
       }
-      """;
+      """.formatted(Authenticator.sha256Hex(CI));
 
-  /** The same, but orders' length limit changed (a conflict), a queue and a consumer added. */
+  /**
+   * The same, but orders' length limit changed (a conflict), a queue and a consumer added, and the
+   * ci token's role changed (declared tokens are read at each start: the change takes effect).
+   */
   private static final String SECOND = """
       spool.definitions {
         queues = [
@@ -75,8 +81,9 @@ class DefinitionsServiceTest {
           {queue = orders, name = billing, settings {prefetch = 50}}
           {queue = refunds, name = ledger}
         ]
+        tokens = [{name = ci, sha256 = "%s", roles = [viewer]}]
       }
-      """;
+      """.formatted(Authenticator.sha256Hex(CI));
 
   private HttpResponse<String> send(Main.Service service, String method, String path, String token, String body)
       throws Exception {
@@ -110,6 +117,7 @@ class DefinitionsServiceTest {
     assertEquals("orders-dlq", orders.settings().deadLetter().queue());
     ConsumerInfo shipping = get(first.spool().consumerInfo("orders", "shipping"));
     assertEquals(Duration.ofSeconds(45), shipping.settings().ackTimeout());
+    assertEquals(201, send(first, "POST", "/api/v1/queues/orders/messages", CI, "{\"payload\":\"x\"}").statusCode());
     get(first.spool().shutdown());
 
     Main.Service second = Main.init(config(dir.resolve("a"), SECOND));
@@ -120,12 +128,18 @@ class DefinitionsServiceTest {
     assertEquals(List.of("billing", "shipping"), get(second.spool().listConsumers("orders")).stream()
         .map(ConsumerInfo::name).sorted().toList(), "a consumer no longer defined is not deleted");
 
+    assertEquals(403, send(second, "POST", "/api/v1/queues/orders/messages", CI, "{\"payload\":\"x\"}").statusCode(),
+        "the token's new role applies");
+    assertEquals(200, send(second, "GET", "/api/v1/queues/orders", CI, null).statusCode());
+
     HttpResponse<String> exported = send(second, "GET", "/api/v1/definitions", ADMIN, null);
     assertEquals(200, exported.statusCode(), exported.body());
     JsonNode document = JSON.readTree(exported.body());
     assertEquals(List.of("default", "orders", "orders-dlq", "refunds"), names(document.path("queues")),
         "every queue, the default one too");
     assertEquals(3, document.path("consumers").size());
+    assertEquals(List.of("admin", "ci", "viewer"), names(document.path("tokens")), "tokens, as hashes");
+    assertFalse(exported.body().contains(CI) || exported.body().contains(ADMIN), "never a token itself");
     assertEquals(403, send(second, "GET", "/api/v1/definitions", VIEWER, null).statusCode());
 
     Main.Service fresh = Main.init(config(dir.resolve("b"), ""));
@@ -133,15 +147,17 @@ class DefinitionsServiceTest {
       HttpResponse<String> imported = send(fresh, "POST", "/api/v1/definitions", ADMIN, exported.body());
       assertEquals(200, imported.statusCode(), imported.body());
       JsonNode report = JSON.readTree(imported.body());
-      assertEquals(6, report.path("created").size(), report.toString());
-      assertEquals(List.of("queue default"), JSON.convertValue(report.path("unchanged"), List.class),
-          "the fresh service's default queue was already as defined");
+      assertEquals(7, report.path("created").size(), report.toString());
+      assertEquals(List.of("token admin", "token viewer", "queue default"),
+          JSON.convertValue(report.path("unchanged"), List.class),
+          "the fresh service's configured tokens and default queue were already as defined");
+      assertEquals(200, send(fresh, "GET", "/api/v1/queues/orders", CI, null).statusCode(), "the imported token works");
       assertEquals(0, report.path("refused").size(), report.toString());
       assertEquals(document, JSON.readTree(send(fresh, "GET", "/api/v1/definitions", ADMIN, null).body()),
           "exported again, the imported service has the same definitions");
 
       JsonNode again = JSON.readTree(send(fresh, "POST", "/api/v1/definitions", ADMIN, exported.body()).body());
-      assertEquals(7, again.path("unchanged").size(), "importing again changes nothing");
+      assertEquals(10, again.path("unchanged").size(), "importing again changes nothing");
       assertEquals(0, again.path("created").size());
 
       String conflicting = "{\"queues\":[{\"name\":\"orders\",\"settings\":{\"maxLength\":5}},"

@@ -1,7 +1,9 @@
 package dev.spool.http;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigValueFactory;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.Created;
@@ -19,15 +21,17 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Queue and consumer definitions as one document, in the wire form of {@code PUT /queues/{q}} and
- * {@code PUT /queues/{q}/consumers/{c}}: exported from a running service, kept under version
- * control, imported into another ({@code GET} and {@code POST /api/v1/definitions}) or declared in
- * {@code spool.definitions} and applied at start.
+ * Queue, consumer and token definitions as one document, queues and consumers in the wire form of
+ * {@code PUT /queues/{q}} and {@code PUT /queues/{q}/consumers/{c}}, tokens as names, SHA-256 hashes,
+ * roles and queue patterns (never a token itself): exported from a running service, kept under
+ * version control, imported into another ({@code GET} and {@code POST /api/v1/definitions}) or
+ * declared in {@code spool.definitions} and applied at start.
  *
  * <p>An import is checked whole first: a document with a bad name, setting or duplicate changes
  * nothing. Then each definition is declared in turn, idempotently (equal settings are left as
@@ -40,11 +44,18 @@ final class Definitions {
 
   private Definitions() {}
 
-  /** Queues and consumers; either list may be absent. */
-  record Document(List<QueueDefinition> queues, List<ConsumerDefinition> consumers) {
+  /** Queues, consumers and tokens; any list may be absent. */
+  record Document(List<QueueDefinition> queues, List<ConsumerDefinition> consumers, List<TokenDefinition> tokens) {
     Document {
       queues = queues == null ? List.of() : List.copyOf(queues);
       consumers = consumers == null ? List.of() : List.copyOf(consumers);
+      tokens = tokens == null ? List.of() : List.copyOf(tokens);
+      Set<String> tokenNames = new HashSet<>();
+      for (TokenDefinition t : tokens) {
+        if (!tokenNames.add(t.name())) {
+          throw Requests.invalid("tokens", "defines token '" + t.name() + "' twice");
+        }
+      }
       Set<String> names = new HashSet<>();
       for (QueueDefinition q : queues) {
         if (!names.add(q.name())) {
@@ -91,14 +102,45 @@ final class Definitions {
     }
   }
 
+  /**
+   * A bearer token: who holds it, the SHA-256 of the token ({@code printf %s "$TOKEN" | sha256sum}),
+   * its roles and the queue patterns its producer and consumer roles apply to.
+   */
+  record TokenDefinition(String name, String sha256, List<String> roles, List<String> queues) {
+    TokenDefinition {
+      if (name == null) {
+        throw Requests.invalid("tokens[].name", "is required");
+      }
+      try {
+        HttpSettings.TokenEntry entry = HttpSettings.TokenEntry.of(name, sha256, roles, queues);
+        sha256 = entry.sha256();
+        roles = Authenticator.roleNames(entry.roles());
+        queues = entry.queues();
+      } catch (SpoolException e) {
+        throw Requests.invalid("tokens[]", e.getMessage());
+      }
+    }
+
+    static TokenDefinition of(HttpSettings.TokenEntry t) {
+      return new TokenDefinition(t.name(), t.sha256(), Authenticator.roleNames(t.roles()), t.queues());
+    }
+
+    HttpSettings.TokenEntry entry() {
+      return HttpSettings.TokenEntry.of(name, sha256, roles, queues);
+    }
+  }
+
   /** What an import did: the definitions created, those already there as defined, and those refused. */
   record Report(List<String> created, List<String> unchanged, List<Refusal> refused) {}
 
   /** A definition that was not applied, with the error it met. */
   record Refusal(String definition, String error, String message) {}
 
-  /** The whole service's definitions: every queue and every consumer, sorted by name. */
-  static CompletionStage<Document> export(Spool spool) {
+  /**
+   * The whole service's definitions: every queue, every consumer and every token but the generated
+   * admin token, sorted by name.
+   */
+  static CompletionStage<Document> export(Spool spool, Authenticator authenticator) {
     return spool.listQueues().thenCompose(queues -> {
       List<QueueInfo> sorted = queues.stream().sorted(Comparator.comparing(QueueInfo::name)).toList();
       List<CompletableFuture<List<ConsumerInfo>>> consumers = sorted.stream()
@@ -113,7 +155,8 @@ final class Definitions {
                 body(Views.ConsumerSettingsView.of(c.settings()))));
           }
         }
-        return new Document(queueDefinitions, consumerDefinitions);
+        return new Document(queueDefinitions, consumerDefinitions,
+            authenticator.tokens().stream().map(TokenDefinition::of).toList());
       });
     });
   }
@@ -127,12 +170,32 @@ final class Definitions {
     return Json.read(Json.write(view), Requests.ConsumerBody.class);
   }
 
-  /** Declares every definition of {@code document} in turn; never fails, the report says what was refused. */
-  static CompletionStage<Report> apply(Spool spool, Document document) {
+  /**
+   * Declares every definition of {@code document} in turn, tokens first (imported, so written to the
+   * data directory, on {@code blocking}); never fails, the report says what was refused.
+   */
+  static CompletionStage<Report> apply(Spool spool, Authenticator authenticator, Executor blocking,
+      Document document) {
     List<String> created = new ArrayList<>();
     List<String> unchanged = new ArrayList<>();
     List<Refusal> refused = new ArrayList<>();
-    CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
+    CompletionStage<Void> chain = document.tokens().isEmpty() ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.runAsync(() -> {
+          for (TokenDefinition t : document.tokens()) {
+            String what = "token " + t.name();
+            try {
+              (authenticator.importToken(t.entry()) ? created : unchanged).add(what);
+            } catch (SpoolException e) {
+              refused.add(new Refusal(what, e.code().name(), e.getMessage()));
+            }
+          }
+        }, blocking);
+    chain = declareQueuesAndConsumers(spool, document, chain, created, unchanged, refused);
+    return chain.thenApply(done -> new Report(created, unchanged, refused));
+  }
+
+  private static CompletionStage<Void> declareQueuesAndConsumers(Spool spool, Document document,
+      CompletionStage<Void> chain, List<String> created, List<String> unchanged, List<Refusal> refused) {
     for (QueueDefinition q : inDeclarationOrder(document.queues())) {
       chain = chain.thenCompose(done -> declare("queue " + q.name(),
           () -> spool.declareQueue(q.name(), q.resolved()), created, unchanged, refused));
@@ -142,7 +205,7 @@ final class Definitions {
       chain = chain.thenCompose(done -> declare("consumer " + c.name() + " of queue " + c.queue(),
           () -> spool.declareConsumer(c.queue(), settings), created, unchanged, refused));
     }
-    return chain.thenApply(done -> new Report(created, unchanged, refused));
+    return chain;
   }
 
   /** Dead-letter queues first: a queue is declared after every queue it dead-letters to. */
@@ -181,35 +244,150 @@ final class Definitions {
   }
 
   /**
-   * Applies {@code spool.definitions} once the engine is ready (durable queues recovered), logging
-   * what it did; a bad block is refused whole with the reason, a conflict is logged and the rest
-   * still applies. Never stops the service.
+   * {@code spool.definitions} as read at start: the document, or {@code null} when the block was
+   * refused, and every problem found in it (all of them, each naming where it is).
    */
-  static void applyAtStart(Spool spool, Config config) {
+  record AtStart(Document document, List<String> errors) {
+    static final AtStart NONE = new AtStart(null, List.of());
+
+    List<HttpSettings.TokenEntry> tokens() {
+      return document == null ? List.of() : document.tokens().stream().map(TokenDefinition::entry).toList();
+    }
+  }
+
+  /** Duration settings, which HOCON may write as {@code 1h} as well as the API's {@code PT1H}. */
+  private static final List<String> QUEUE_DURATIONS = List.of("ttl", "retention", "dedupWindow");
+  private static final List<String> CONSUMER_DURATIONS = List.of("ackTimeout", "inactiveTimeout", "backoff.initial",
+      "backoff.max");
+  /** Size settings, which HOCON may write as {@code 64m} or {@code 64MiB} as well as a number of bytes. */
+  private static final List<String> QUEUE_SIZES = List.of("maxBytes");
+
+  /**
+   * Reads {@code spool.definitions}: every definition checked, in the API's wire form or with HOCON's
+   * durations ({@code 10m}) and sizes ({@code 64m}); a block with any bad definition is refused whole,
+   * listing each problem, so that a typo never half-applies a declared state.
+   */
+  static AtStart read(Config config) {
     if (!config.hasPath("spool.definitions")) {
-      return;
+      return AtStart.NONE;
     }
-    Document document;
+    List<String> errors = new ArrayList<>();
+    Config block;
     try {
-      String json = config.getConfig("spool.definitions").root().render(ConfigRenderOptions.concise());
-      document = Json.read(json.getBytes(StandardCharsets.UTF_8), Document.class);
+      block = config.getConfig("spool.definitions");
+    } catch (ConfigException e) {
+      return new AtStart(null, List.of("spool.definitions: " + e.getMessage()));
+    }
+    for (String key : block.root().keySet()) {
+      if (!List.of("queues", "consumers", "tokens").contains(key)) {
+        errors.add("spool.definitions." + key + ": unknown: use queues, consumers and tokens");
+      }
+    }
+    List<QueueDefinition> queues = entries(block, "queues", QUEUE_DURATIONS, QUEUE_SIZES, QueueDefinition.class,
+        errors);
+    List<ConsumerDefinition> consumers = entries(block, "consumers", CONSUMER_DURATIONS, List.of(),
+        ConsumerDefinition.class, errors);
+    List<TokenDefinition> tokens = entries(block, "tokens", List.of(), List.of(), TokenDefinition.class, errors);
+    if (!errors.isEmpty()) {
+      return new AtStart(null, List.copyOf(errors));
+    }
+    try {
+      return new AtStart(new Document(queues, consumers, tokens), List.of());
     } catch (SpoolException e) {
-      log.error("spool.definitions not applied: {}", e.getMessage());
+      return new AtStart(null, List.of("spool.definitions: " + e.getMessage()));
+    }
+  }
+
+  private static <T> List<T> entries(Config block, String list, List<String> durations, List<String> sizes,
+      Class<T> type, List<String> errors) {
+    if (!block.hasPath(list)) {
+      return List.of();
+    }
+    List<? extends Config> entries;
+    try {
+      entries = block.getConfigList(list);
+    } catch (ConfigException e) {
+      errors.add("spool.definitions." + list + ": must be a list of objects (" + e.getMessage() + ")");
+      return List.of();
+    }
+    List<T> out = new ArrayList<>();
+    for (int i = 0; i < entries.size(); i++) {
+      Config entry = entries.get(i);
+      String where = "spool.definitions." + list + "[" + i + "]"
+          + (entry.hasPath("name") ? " (" + entry.root().get("name").unwrapped() + ")" : "");
+      try {
+        Config normalized = normalize(entry, durations, sizes);
+        String json = normalized.root().render(ConfigRenderOptions.concise());
+        out.add(Json.read(json.getBytes(StandardCharsets.UTF_8), type));
+      } catch (SpoolException | ConfigException e) {
+        errors.add(where + ": " + e.getMessage());
+      }
+    }
+    return out;
+  }
+
+  /** HOCON durations and sizes under {@code settings} rewritten in the API's form (PT1H, bytes). */
+  private static Config normalize(Config entry, List<String> durations, List<String> sizes) {
+    Config out = entry;
+    for (String key : durations) {
+      String path = "settings." + key;
+      if (entry.hasPath(path) && entry.getValue(path).unwrapped() instanceof String text
+          && !text.trim().toUpperCase(java.util.Locale.ROOT).startsWith("P")) {
+        out = out.withValue(path, ConfigValueFactory.fromAnyRef(entry.getDuration(path).toString()));
+      }
+    }
+    for (String key : sizes) {
+      String path = "settings." + key;
+      if (entry.hasPath(path) && entry.getValue(path).unwrapped() instanceof String) {
+        out = out.withValue(path, ConfigValueFactory.fromAnyRef(entry.getBytes(path)));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Applies the queues and consumers of {@code spool.definitions} once the engine is ready (durable
+   * queues recovered), logging what it did and reporting each problem to {@code problems}: a refused
+   * block, a conflict (the rest still applies). Never stops the service. Its tokens were taken when
+   * the authenticator was prepared; the ones refused there are in {@code refusedTokens}.
+   */
+  static void applyAtStart(Spool spool, AtStart atStart, List<String> refusedTokens, DefinitionProblems problems) {
+    List<String> found = new ArrayList<>();
+    for (String e : atStart.errors()) {
+      log.error("spool.definitions not applied: {}", e);
+      found.add("not applied: " + e);
+    }
+    for (String t : refusedTokens) {
+      log.warn("spool.definitions: a token refused: {}", t);
+      found.add("token refused: " + t);
+    }
+    problems.set(found);
+    Document document = atStart.document();
+    if (document == null || document.queues().isEmpty() && document.consumers().isEmpty()) {
+      if (document != null && !document.tokens().isEmpty()) {
+        log.info("spool.definitions applied: {} tokens", document.tokens().size() - refusedTokens.size());
+      }
       return;
     }
-    if (document.queues().isEmpty() && document.consumers().isEmpty()) {
-      return;
-    }
-    spool.ready().thenCompose(ready -> apply(spool, document)).whenComplete((report, failure) -> {
+    List<String> created = new ArrayList<>();
+    List<String> unchanged = new ArrayList<>();
+    List<Refusal> refused = new ArrayList<>();
+    spool.ready().thenCompose(ready -> declareQueuesAndConsumers(spool, document, CompletableFuture.completedFuture(null),
+        created, unchanged, refused)).thenApply(done -> new Report(created, unchanged, refused))
+        .whenComplete((report, failure) -> {
       if (failure != null) {
         log.warn("spool.definitions not applied: {}", failure.getMessage());
+        problems.add(List.of("not applied: " + failure.getMessage()));
         return;
       }
       log.info("spool.definitions applied: {} created, {} already as defined, {} refused", report.created().size(),
           report.unchanged().size(), report.refused().size());
+      List<String> conflicts = new ArrayList<>();
       for (Refusal r : report.refused()) {
         log.warn("spool.definitions: {} refused: {}: {}", r.definition(), r.error(), r.message());
+        conflicts.add(r.definition() + " refused: " + r.message());
       }
+      problems.add(conflicts);
     });
   }
 }

@@ -47,7 +47,7 @@ final class Errors {
   static StatusCode status(SpoolException.Code code) {
     return switch (code) {
       case QueueNotFound, ConsumerNotFound, SequenceOutOfRange -> StatusCodes.NOT_FOUND;
-      case QueueAlreadyExists, ConsumerAlreadyExists -> StatusCodes.CONFLICT;
+      case QueueAlreadyExists, ConsumerAlreadyExists, TokenAlreadyExists -> StatusCodes.CONFLICT;
       case QueueFull -> StatusCodes.TOO_MANY_REQUESTS;
       case InvalidName, InvalidConfiguration -> StatusCodes.BAD_REQUEST;
       case MessageTooLarge -> StatusCodes.CONTENT_TOO_LARGE;

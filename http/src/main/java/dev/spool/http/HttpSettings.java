@@ -24,6 +24,8 @@ import java.util.Set;
  * @param allowedOrigins origins besides the server's own that may send state-changing requests
  * @param tokens the configured bearer tokens (hashed)
  * @param tokenFile where a generated admin token is kept, under {@code dataDir}
+ * @param importedTokenFile where tokens imported through {@code POST /api/v1/definitions} are kept,
+ *     under {@code dataDir}
  * @param tls HTTPS settings
  * @param connections bounds and timeouts of the listener's connections
  */
@@ -39,6 +41,7 @@ public record HttpSettings(
     Set<String> allowedOrigins,
     List<TokenEntry> tokens,
     Path tokenFile,
+    Path importedTokenFile,
     Tls tls,
     Connections connections) {
 
@@ -50,7 +53,41 @@ public record HttpSettings(
    * @param roles what it may do
    * @param queues queue patterns ({@code *} wildcards) its producer and consumer roles apply to
    */
-  public record TokenEntry(String name, String sha256, Set<Role> roles, List<String> queues) {}
+  public record TokenEntry(String name, String sha256, Set<Role> roles, List<String> queues) {
+
+    /**
+     * A token read from its written form, checked: a valid name, 64 hex digits, at least one known
+     * role, and queue patterns ({@code ["*"]} when absent).
+     *
+     * @throws SpoolException.InvalidConfiguration saying what is wrong, without naming where it was read
+     */
+    static TokenEntry of(String name, String sha256, List<String> roles, List<String> queues) {
+      dev.spool.Names.requireValid("token", name);
+      String hash = sha256 == null ? "" : sha256.toLowerCase(java.util.Locale.ROOT);
+      if (!hash.matches("[0-9a-f]{64}")) {
+        throw new SpoolException.InvalidConfiguration("the sha256 of '" + name
+            + "' is not 64 hex digits (printf %s \"$TOKEN\" | sha256sum)");
+      }
+      if (roles == null || roles.isEmpty()) {
+        throw new SpoolException.InvalidConfiguration("'" + name + "' has no roles");
+      }
+      Set<Role> parsed = java.util.EnumSet.noneOf(Role.class);
+      for (String role : roles) {
+        parsed.add(Role.parse(role == null ? "" : role));
+      }
+      List<String> patterns = queues == null ? List.of("*") : List.copyOf(queues);
+      if (patterns.isEmpty() || patterns.stream().anyMatch(q -> q.isBlank())) {
+        throw new SpoolException.InvalidConfiguration("the queues of '" + name
+            + "' must be non-empty patterns such as orders-* (omit them for every queue)");
+      }
+      return new TokenEntry(name, hash, Set.copyOf(parsed), patterns);
+    }
+
+    /** The principal this token authenticates as. */
+    Principal principal() {
+      return new Principal(name, roles, queues.stream().map(Principal::compile).toList());
+    }
+  }
 
   /**
    * HTTPS by configuration.
@@ -137,6 +174,7 @@ public record HttpSettings(
           Set.copyOf(c.getStringList("allowed-origins")),
           tokens(c.getConfigList("auth.tokens")),
           dataDir.resolve(c.getString("auth.token-file")),
+          dataDir.resolve(c.getString("auth.imported-token-file")),
           new Tls(tls.getBoolean("enabled"), tls.getString("keystore"), tls.getString("password"),
               tls.getString("keystore-type")),
           Connections.create(c.getConfig("connections")));
@@ -148,21 +186,14 @@ public record HttpSettings(
   private static List<TokenEntry> tokens(List<? extends Config> entries) {
     List<TokenEntry> tokens = new ArrayList<>();
     for (Config t : entries) {
-      String name = t.getString("name");
-      String hash = t.getString("sha256").toLowerCase(java.util.Locale.ROOT);
-      if (!hash.matches("[0-9a-f]{64}")) {
-        throw new SpoolException.InvalidConfiguration("spool.http.auth.tokens: the sha256 of '" + name
-            + "' is not 64 hex digits (printf %s \"$TOKEN\" | sha256sum)");
+      String name = t.hasPath("name") ? t.getString("name") : null;
+      try {
+        tokens.add(TokenEntry.of(name, t.hasPath("sha256") ? t.getString("sha256") : null,
+            t.hasPath("roles") ? t.getStringList("roles") : List.of(),
+            t.hasPath("queues") ? t.getStringList("queues") : null));
+      } catch (SpoolException e) {
+        throw new SpoolException.InvalidConfiguration("spool.http.auth.tokens: " + e.getMessage());
       }
-      List<Role> roles = new ArrayList<>();
-      for (String role : t.getStringList("roles")) {
-        roles.add(Role.parse(role));
-      }
-      if (roles.isEmpty()) {
-        throw new SpoolException.InvalidConfiguration("spool.http.auth.tokens: '" + name + "' has no roles");
-      }
-      List<String> queues = t.hasPath("queues") ? t.getStringList("queues") : List.of("*");
-      tokens.add(new TokenEntry(name, hash, Set.copyOf(roles), List.copyOf(queues)));
     }
     return List.copyOf(tokens);
   }

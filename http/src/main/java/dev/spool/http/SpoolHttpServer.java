@@ -133,25 +133,31 @@ public final class SpoolHttpServer {
     HttpSettings settings;
     Authenticator.Prepared auth;
     Optional<SSLContext> tls;
+    Definitions.AtStart definitions = Definitions.read(config);
     try {
       settings = HttpSettings.create(config);
       tls = settings.tls().enabled() ? Optional.of(sslContext(settings.tls())) : Optional.empty();
-      auth = Authenticator.prepare(settings);
+      auth = Authenticator.prepare(settings, definitions.tokens());
     } catch (SpoolException e) {
-      return CompletableFuture.failedFuture(e);
+      return CompletableFuture.failedFuture(definitions.errors().isEmpty() ? e
+          : new SpoolException.InvalidConfiguration(e.getMessage() + " (spool.definitions was refused: "
+              + String.join("; ", definitions.errors()) + ")"));
     }
     ActorSystem<?> system = spool.system();
     HealthRoutes health = new HealthRoutes(spool, settings);
     EventStreams streams = new EventStreams(settings.sseHeartbeat());
     SpoolMetrics metrics = new SpoolMetrics(spool);
     Lifecycle lifecycle = new Lifecycle(system);
-    ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams, lifecycle);
+    DefinitionProblems definitionProblems = new DefinitionProblems();
+    metrics.definitions(definitionProblems);
+    ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams, lifecycle,
+        definitionProblems);
 
     return Listener.bind(system, settings, serverSettings(system, settings, spool.settings()), tls,
         routes.route()).thenApply(bound -> {
       Binding binding = new Binding(bound, settings, lifecycle, health, streams, metrics);
       registerShutdown(system, binding);
-      Definitions.applyAtStart(spool, config);
+      Definitions.applyAtStart(spool, definitions, auth.refused(), definitionProblems);
       log.info("HTTP service listening on {} (max body {} bytes, tls {}, {} connections, {} per client)",
           binding.url(), settings.maxBody(), settings.tls().enabled() ? "on" : "off",
           settings.connections().max(), settings.connections().perClient());

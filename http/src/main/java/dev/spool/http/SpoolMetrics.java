@@ -126,6 +126,13 @@ final class SpoolMetrics implements AutoCloseable {
         .tags("version", Spool.version(), "java", System.getProperty("java.version")).register(registry);
   }
 
+  /** Counts what {@code spool.definitions} left unapplied at this start (0 when it is fully in effect). */
+  void definitions(DefinitionProblems problems) {
+    Gauge.builder("spool.definitions.problems", problems, DefinitionProblems::count)
+        .description("Definitions of spool.definitions not in effect since this start: a refused block, conflicts,"
+            + " refused tokens").register(registry);
+  }
+
   /**
    * Times one HTTP request under its route template ({@link RouteTemplates}): the latency histogram
    * per route that request-latency alerts are built on. A refused publish is also counted by the

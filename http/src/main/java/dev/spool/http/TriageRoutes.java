@@ -10,16 +10,18 @@ import org.apache.pekko.http.javadsl.server.Route;
 final class TriageRoutes extends RouteSupport {
 
   private final Spool spool;
+  private final DefinitionProblems definitionProblems;
 
-  TriageRoutes(Spool spool, HttpSettings settings) {
+  TriageRoutes(Spool spool, HttpSettings settings, DefinitionProblems definitionProblems) {
     super(settings);
     this.spool = spool;
+    this.definitionProblems = definitionProblems;
   }
 
   /** {@code GET /api/v1/health}. */
   Route overview(Principal principal) {
     return path("health", () -> get(() -> allow(principal, Access.VIEW,
-        () -> ok(spool.healthOverview(), Views.SpoolHealthView::of))));
+        () -> ok(spool.healthOverview(), h -> Views.SpoolHealthView.of(h, definitionProblems.alarms())))));
   }
 
   /** {@code GET /api/v1/queues/{q}/health} and {@code /history?after=…}. */

@@ -100,8 +100,11 @@ final class Views {
 
   /** {@code GET /api/v1/health}: the alarms and every queue's health. */
   record SpoolHealthView(List<SpoolHealth.Alarm> alarms, List<QueueHealthView> queues) {
-    static SpoolHealthView of(SpoolHealth h) {
-      return new SpoolHealthView(h.alarms(), h.queues().stream().map(QueueHealthView::of).toList());
+    /** The engine's alarms, then the HTTP service's own (definitions not in effect). */
+    static SpoolHealthView of(SpoolHealth h, List<SpoolHealth.Alarm> serviceAlarms) {
+      List<SpoolHealth.Alarm> alarms = new java.util.ArrayList<>(h.alarms());
+      alarms.addAll(serviceAlarms);
+      return new SpoolHealthView(List.copyOf(alarms), h.queues().stream().map(QueueHealthView::of).toList());
     }
   }
 
