@@ -180,6 +180,85 @@ class HandlersTest {
     result(subscription.cancel());
   }
 
+  @Test
+  void aPermanentFailureDeadLettersAtOnceWithItsReasonAndLeavesTheBreakerClosed() {
+    Spool spool = Spool.create(testKit.system());
+    String q = "permanent-" + QUEUES.incrementAndGet();
+    String dlq = q + "-dlq";
+    result(spool.createQueue(q, QueueSettings.defaults().withDeadLetter(dlq, 5).withRetention(Duration.ofHours(1))));
+    int total = 1000;
+    String kib = "x".repeat(1024);
+    // Every tenth message is invalid for good; every seventh (not tenth) fails once, then succeeds.
+    result(spool.createPublisher(q, "p").publishAll(messages(total, i -> i + ":" + kib)));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("validator").prefetch(100).backoff(FAST));
+    Map<Long, AtomicInteger> calls = new ConcurrentHashMap<>();
+    Set<Long> handled = ConcurrentHashMap.newKeySet();
+    // A breaker that 5 failures in a row would open: a hundred permanent failures must not.
+    HandlerSettings breaker = spool.settings().handler().withBreaker(5, Duration.ofSeconds(30), Duration.ofSeconds(30));
+    Subscription subscription = c.subscribe(d -> {
+      long n = Long.parseLong(payload(d).substring(0, payload(d).indexOf(':')));
+      int call = calls.computeIfAbsent(n, k -> new AtomicInteger()).incrementAndGet();
+      if (n % 10 == 0) {
+        return n % 20 == 0
+            ? CompletableFuture.failedFuture(new IllegalStateException("wrapped", new PermanentFailure("invalid " + n)))
+            : CompletableFuture.failedFuture(new PermanentFailure("invalid " + n));
+      }
+      if (n % 7 == 0 && call == 1) {
+        throw new IllegalStateException("transient");
+      }
+      handled.add(n);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }, 8, breaker);
+    result(subscription.ready());
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> result(spool.consumerInfo(q, "validator")).lag() == 0);
+    ConsumerInfo info = result(spool.consumerInfo(q, "validator"));
+    assertEquals(BreakerState.CLOSED, info.breaker(), "the message was at fault, not the handler");
+    assertEquals(total - total / 10, info.counters().acked());
+    assertEquals(total / 10, info.counters().deadLettered());
+    assertEquals(total - total / 10, handled.size());
+    for (long n = 10; n <= total; n += 10) {
+      assertEquals(1, calls.get(n).get(), "a permanent failure is never retried: " + n);
+    }
+    assertEquals(2, calls.get(7L).get(), "other failures are retried");
+
+    List<Message> dead = result(spool.browse(dlq, 1, total));
+    assertEquals(total / 10, dead.size());
+    for (Message m : dead) {
+      long n = Long.parseLong(m.payloadAsString().substring(0, m.payloadAsString().indexOf(':')));
+      assertEquals("permanent", m.headers().get("x-death-reason"));
+      assertEquals("1", m.headers().get("x-death-count"));
+      assertEquals("PermanentFailure: invalid " + n, m.headers().get("x-death-error"));
+      assertTrue(m.headers().get("x-death-history").contains("permanent PermanentFailure: invalid " + n),
+          m.headers().get("x-death-history"));
+    }
+    result(subscription.cancel());
+  }
+
+  @Test
+  void aPermanentFailureWithoutADeadLetterQueueDropsTheMessage() {
+    Spool spool = Spool.create(testKit.system());
+    String q = "permanent-drop-" + QUEUES.incrementAndGet();
+    result(spool.createQueue(q, QueueSettings.defaults()));
+    result(spool.createPublisher(q, "p").publishAll(messages(3, i -> "m" + i)));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c").maxDeliveries(5).backoff(FAST));
+    AtomicInteger calls = new AtomicInteger();
+    Subscription subscription = c.subscribe(d -> {
+      calls.incrementAndGet();
+      if (payload(d).equals("m2")) {
+        throw new PermanentFailure("not ours");
+      }
+      return CompletableFuture.completedFuture(Done.getInstance());
+    }, 1);
+    result(subscription.ready());
+    await().atMost(Duration.ofSeconds(10)).until(() -> result(spool.consumerInfo(q, "c")).lag() == 0);
+    assertEquals(3, calls.get(), "each message called once");
+    ConsumerInfo info = result(spool.consumerInfo(q, "c"));
+    assertEquals(2, info.counters().acked());
+    assertEquals(1, info.counters().dropped() + info.counters().deadLettered());
+    result(subscription.cancel());
+  }
+
   private static List<Long> sequences(int n) {
     List<Long> out = new ArrayList<>();
     for (long i = 1; i <= n; i++) {

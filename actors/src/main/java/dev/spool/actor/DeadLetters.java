@@ -14,7 +14,8 @@ import java.util.UUID;
  * its source queue. Pure functions: the consumer and queue actors call them.
  *
  * <p>The copy keeps type, key, content type, headers and payload, and adds the {@code x-death-*}
- * headers of semantics.md with the attempt history. Its id is derived from where it died (queue,
+ * headers of semantics.md with the attempt history, and the last attempt's error (a handler's
+ * exception class and message, at most 200 characters) in {@code x-death-error}. Its id is derived from where it died (queue,
  * consumer, sequence), so a dead-lettering retried after a lost reply is deduplicated by the
  * dead-letter queue instead of appended twice; redrive derives the new message's id from the
  * dead-letter sequence for the same reason.
@@ -29,6 +30,7 @@ final class DeadLetters {
   static final String TIME = "x-death-time";
   static final String ORIGINAL_ID = "x-death-original-id";
   static final String HISTORY = "x-death-history";
+  static final String ERROR = "x-death-error";
   static final String PREFIX = "x-death-";
 
   /** Producer id of dead-lettered copies and of redriven messages. */
@@ -53,6 +55,10 @@ final class DeadLetters {
     headers.put(ORIGINAL_ID, m.id().toString());
     if (history != null && !history.isEmpty()) {
       headers.put(HISTORY, history(history));
+      String lastError = history.get(history.size() - 1).error();
+      if (lastError != null) {
+        headers.put(ERROR, lastError);
+      }
     }
     Message copy = Message.of(m.type(), m.payload())
         .withHeaders(headers)

@@ -135,7 +135,8 @@ public final class HandlerCalls {
 
   /** A call ended: {@code failure} is null on success, a {@link TimeoutException} when it timed out. */
   private void finished(HandlerPool.Handler handler, long sequence, int attempt, Throwable failure) {
-    handler.outcome(attempt, failure == null);
+    // A permanent failure blames the message, not the handler: its breaker does not count it.
+    handler.outcome(attempt, failure == null || dev.spool.PermanentFailure.in(failure) != null);
     if (failure == null) {
       state.stats().touch(clock.millis());
       settlements.handled(sequence, attempt);

@@ -190,6 +190,13 @@ public final class Settlements {
   public void handlerFailed(long owner, long sequence, int attempt, Throwable failure, boolean timedOut) {
     state.stats().countError();
     trace(sequence, timedOut ? DeliveryTrace.Kind.TIMED_OUT : DeliveryTrace.Kind.FAILED, attempt, owner);
+    dev.spool.PermanentFailure permanent = timedOut ? null : dev.spool.PermanentFailure.in(failure);
+    if (permanent != null && state.explicit() && cursor.attemptInFlight(sequence) == attempt) {
+      state.retry().failed(sequence, attempt, dispatcher.now(), "permanent", RetryPolicy.describe(permanent));
+      cursor.hold(sequence, batchSettled);
+      giveUp(sequence, attempt, "permanent");
+      return;
+    }
     if (state.explicit() && cursor.attemptInFlight(sequence) == attempt) {
       state.retry().failed(sequence, attempt, dispatcher.now(), timedOut ? "timed-out" : "failed",
           timedOut ? null : RetryPolicy.describe(failure));
