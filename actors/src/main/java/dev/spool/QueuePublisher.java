@@ -65,6 +65,17 @@ public final class QueuePublisher {
   }
 
   /**
+   * Publishes {@code message} as a request and completes with the first reply to it: the message
+   * carries this Spool's reply queue in its {@code reply-to} header and a fresh
+   * {@code correlation-id}; a consumer answers with {@link Spool#reply}. Fails with
+   * {@code Timeout} when no reply came within {@code timeout} (at most 10 minutes; a later reply is
+   * dropped), with {@code QueueFull} when 10,000 requests already wait, and as the publish fails.
+   */
+  public CompletionStage<Message> request(Message message, Duration timeout) {
+    return spool.replies().request(this, message, timeout);
+  }
+
+  /**
    * A back-pressured sink that publishes in batches (up to {@value #SINK_BATCH} messages or 1 ms).
    * It completes when every message is appended and fails with the first publish that fails.
    */

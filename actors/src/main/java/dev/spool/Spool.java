@@ -68,6 +68,7 @@ public final class Spool {
   private final ActorSystem<?> system;
   private final SpoolExtension engine;
   private final boolean ownsSystem;
+  private ReplyInbox replies;
 
   private Spool(ActorSystem<?> system, SpoolExtension engine, boolean ownsSystem) {
     this.system = system;
@@ -145,6 +146,18 @@ public final class Spool {
    * afterwards; what was in flight stays unacknowledged.
    */
   public CompletionStage<Done> shutdown() {
+    ReplyInbox inbox;
+    synchronized (this) {
+      inbox = replies;
+      replies = null;
+    }
+    if (inbox != null) {
+      return inbox.close().thenCompose(closed -> stop());
+    }
+    return stop();
+  }
+
+  private CompletionStage<Done> stop() {
     if (ownsSystem) {
       return CoordinatedShutdown.get(system).runAll(CoordinatedShutdown.unknownReason())
           .thenCompose(d -> system.getWhenTerminated())
@@ -273,6 +286,33 @@ public final class Spool {
   /** A publisher to {@code queue} whose messages carry {@code producerId}. */
   public QueuePublisher createPublisher(String queue, String producerId) {
     return new QueuePublisher(this, queue, producerId);
+  }
+
+  /** Where replies to this Spool's requests arrive: made at the first request. */
+  synchronized ReplyInbox replies() {
+    if (replies == null) {
+      replies = new ReplyInbox(this, system);
+    }
+    return replies;
+  }
+
+  /**
+   * Answers {@code request} (a delivery of a message sent with {@link QueuePublisher#request}) with
+   * {@code reply}: published to the request's {@code reply-to} queue with its {@code correlation-id},
+   * under {@code producerId}; completes with the reply's sequence. {@code InvalidConfiguration} when
+   * the request names no reply queue or correlation id.
+   */
+  public CompletionStage<Long> reply(Delivery request, Message reply, String producerId) {
+    if (request == null || reply == null) {
+      return failed(new SpoolException.InvalidConfiguration("a reply needs the request's delivery and a message"));
+    }
+    String replyTo = request.message().headers().get(ReplyInbox.REPLY_TO);
+    String correlationId = request.message().headers().get(ReplyInbox.CORRELATION_ID);
+    if (replyTo == null || correlationId == null) {
+      return failed(new SpoolException.InvalidConfiguration("message " + request.sequence()
+          + " is not a request: it has no reply-to and correlation-id headers"));
+    }
+    return createPublisher(replyTo, producerId).publish(reply.withHeader(ReplyInbox.CORRELATION_ID, correlationId));
   }
 
   /** A publisher to the default queue. */
