@@ -533,19 +533,20 @@ public final class Spool {
 
   /**
    * Removes the consumers that are stale (idle for {@code spool.janitor.stale-after}) and whose lag
-   * exceeds {@code lagThreshold}; returns how many were removed ({@code ConsumerRemoved} each).
+   * exceeds {@code lagThreshold}; returns the ones removed, by queue and name, as they were when
+   * judged stale ({@code ConsumerRemoved} each).
    */
-  public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold) {
+  public CompletionStage<List<StaleConsumer>> cleanupStaleConsumers(long lagThreshold) {
     return cleanupStaleConsumers(lagThreshold, engine.settings.janitor().staleAfter());
   }
 
   /**
    * Removes the consumers that are stale for {@code idle}, by the rule {@link #detectStaleConsumers}
-   * lists them with, and whose lag exceeds {@code lagThreshold}; returns how many were removed
-   * ({@code ConsumerRemoved} each). A negative threshold or a missing or negative idle time is
+   * lists them with, and whose lag exceeds {@code lagThreshold}; returns the ones removed, by queue
+   * and name ({@code ConsumerRemoved} each). A negative threshold or a missing or negative idle time is
    * {@code InvalidConfiguration} and removes nothing.
    */
-  public CompletionStage<Integer> cleanupStaleConsumers(long lagThreshold, Duration idle) {
+  public CompletionStage<List<StaleConsumer>> cleanupStaleConsumers(long lagThreshold, Duration idle) {
     return askJanitor(r -> new Janitor.CleanupStaleConsumers(idle, lagThreshold, r));
   }
 

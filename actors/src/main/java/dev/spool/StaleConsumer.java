@@ -2,6 +2,7 @@ package dev.spool;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 
 /**
  * A consumer with no subscriber attached and no read or acknowledgement for a while.
@@ -13,6 +14,17 @@ import java.time.Instant;
  * @param lastActivity its last read, acknowledgement or delivery
  */
 public record StaleConsumer(String queue, String consumer, long lag, long idleMillis, Instant lastActivity) {
+
+  /** {@code c}, of its queue, as stale at {@code nowMillis}. */
+  public static StaleConsumer of(ConsumerInfo c, long nowMillis) {
+    return new StaleConsumer(c.queue(), c.name(), c.lag(), nowMillis - c.lastActivity().toEpochMilli(), c.lastActivity());
+  }
+
+  /** {@code lists} as one, by queue and consumer name. */
+  public static List<StaleConsumer> sorted(List<List<StaleConsumer>> lists) {
+    return lists.stream().flatMap(List::stream)
+        .sorted(java.util.Comparator.comparing(StaleConsumer::queue).thenComparing(StaleConsumer::consumer)).toList();
+  }
 
   /** The longest idle time that can be asked for: what milliseconds can count. */
   private static final Duration MAX_IDLE = Duration.ofMillis(Long.MAX_VALUE);

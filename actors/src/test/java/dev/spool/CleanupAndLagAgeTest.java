@@ -88,7 +88,7 @@ class CleanupAndLagAgeTest {
     result(recent.readBatch(1)); // read at +2 s: not idle
 
     // The configured stale-after (5 min) has not passed: the one-argument form removes nothing.
-    assertEquals(0, result(spool.cleanupStaleConsumers(150)));
+    assertEquals(List.of(), result(spool.cleanupStaleConsumers(150)));
     assertEquals(List.of("edge", "halfway", "laggard", "recent", "streaming"), consumers(spool, q));
 
     // Bad input is refused and removes nothing.
@@ -101,7 +101,9 @@ class CleanupAndLagAgeTest {
 
     List<String> listed = stalerThan(spool, q, Duration.ofSeconds(1), 150);
     assertEquals(List.of("edge", "laggard"), listed);
-    assertEquals(2, result(spool.cleanupStaleConsumers(150, Duration.ofSeconds(1))));
+    List<StaleConsumer> answered = result(spool.cleanupStaleConsumers(150, Duration.ofSeconds(1)));
+    assertEquals(listed, answered.stream().map(StaleConsumer::consumer).toList(), "the answer names what it removed");
+    assertTrue(answered.stream().allMatch(s -> s.queue().equals(q) && s.lag() > 150), answered.toString());
     List<String> removed = Events.next(events, SpoolEvent.ConsumerRemoved.class, e -> e.queue().equals(q), 2).stream()
         .map(SpoolEvent.ConsumerRemoved::consumer).sorted().toList();
     assertEquals(listed, removed, "cleanup removed exactly what detection listed over the threshold");

@@ -425,8 +425,8 @@ public final class ClusterQueueManager extends AbstractBehavior<QueueManager.Com
     if (c instanceof Janitor.CollectGarbage gc) {
       this.<Long, Long>everyMember(Janitor.CollectGarbage::new, gc.replyTo(), freed -> freed.stream().mapToLong(Long::longValue).sum());
     } else if (c instanceof Janitor.CleanupStaleConsumers cleanup) {
-      this.<Integer, Integer>everyMember(r -> new Janitor.CleanupStaleConsumers(cleanup.staleAfter(), cleanup.lagThreshold(), r),
-          cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+      this.<List<StaleConsumer>, List<StaleConsumer>>everyMember(r -> new Janitor.CleanupStaleConsumers(
+          cleanup.staleAfter(), cleanup.lagThreshold(), r), cleanup.replyTo(), StaleConsumer::sorted);
     } else if (c instanceof Janitor.DetectStaleConsumers detect) {
       this.<List<StaleConsumer>, List<StaleConsumer>>everyMember(r -> new Janitor.DetectStaleConsumers(detect.idle(), r), detect.replyTo(),
           lists -> lists.stream().flatMap(List::stream)

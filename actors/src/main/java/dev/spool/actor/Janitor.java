@@ -83,10 +83,11 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
 
   /**
    * Remove, in every queue, consumers stale for {@code staleAfter} whose lag exceeds
-   * {@code lagThreshold}; the reply is how many were removed.
+   * {@code lagThreshold}; the reply names the ones removed.
    */
-  public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
-      implements Command, Request<Integer> {}
+  public record CleanupStaleConsumers(Duration staleAfter, long lagThreshold,
+      ActorRef<StatusReply<List<StaleConsumer>>> replyTo)
+      implements Command, Request<List<StaleConsumer>> {}
 
   /** A queue to tick from now on. */
   record Track(String queue, ActorRef<QueueActor.Command> ref) implements Command {}
@@ -305,9 +306,9 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
       Request.fail(cleanup, e);
       return this;
     }
-    this.<Integer, Integer>askEveryQueue(
+    this.<List<StaleConsumer>, List<StaleConsumer>>askEveryQueue(
         r -> new QueueActor.CleanupStale(cleanup.staleAfter(), cleanup.lagThreshold(), r),
-        cleanup.replyTo(), removed -> removed.stream().mapToInt(Integer::intValue).sum());
+        cleanup.replyTo(), StaleConsumer::sorted);
     return this;
   }
 

@@ -413,7 +413,8 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
    * Removes, in every partition, each consumer that {@code remove} picks from the consumers as one
    * (idle in every partition, lag summed); answers how many.
    */
-  private CompletionStage<Integer> removeWhere(java.util.function.Predicate<ConsumerInfo> remove, String reason) {
+  private CompletionStage<List<dev.spool.StaleConsumer>> removeWhere(java.util.function.Predicate<ConsumerInfo> remove,
+      String reason) {
     return calls.all(QueueActor.ListConsumers::new).thenApply(partitions::consumers).thenCompose(consumers -> {
       List<ConsumerInfo> gone = consumers.stream().filter(remove).toList();
       List<CompletableFuture<Done>> deleted = new ArrayList<>();
@@ -427,7 +428,8 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
           Events.publish(system, new SpoolEvent.ConsumerRemoved(settings.clock().instant(), partitions.queue(), c.name(),
               reason, c.lag()));
         }
-        return gone.size();
+        long now = settings.clock().millis();
+        return gone.stream().map(c -> dev.spool.StaleConsumer.of(c, now)).toList();
       });
     });
   }

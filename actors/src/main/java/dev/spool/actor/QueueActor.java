@@ -118,9 +118,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** Collect, then under {@code drop-oldest} evict this queue's share of the memory excess; the reply counts both. */
   public record Relieve(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
-  /** Remove consumers idle for {@code staleAfter} with a lag over {@code lagThreshold}; the reply counts them. */
-  public record CleanupStale(Duration staleAfter, long lagThreshold, ActorRef<StatusReply<Integer>> replyTo)
-      implements Command, Request<Integer> {}
+  /** Remove consumers idle for {@code staleAfter} with a lag over {@code lagThreshold}; the reply names them. */
+  public record CleanupStale(Duration staleAfter, long lagThreshold,
+      ActorRef<StatusReply<List<dev.spool.StaleConsumer>>> replyTo)
+      implements Command, Request<List<dev.spool.StaleConsumer>> {}
 
   // Piped to itself (a Throwable), never remote.
   private record StaleListed(List<ConsumerInfo> consumers, Throwable failure, CleanupStale request)
@@ -601,7 +602,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       if (partition == 0) {
         manager.tell(new QueueManager.ToQueue(Partitions.parentOf(name), cleanup));
       } else {
-        cleanup.replyTo().tell(StatusReply.success(0));
+        cleanup.replyTo().tell(StatusReply.success(List.of()));
       }
       return this;
     }
@@ -616,7 +617,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
       request.replyTo().tell(StatusReply.error(listed.failure()));
       return this;
     }
-    int removed = consumers.removeStale(listed.consumers(), settings.clock().millis(), request.staleAfter(),
+    List<dev.spool.StaleConsumer> removed = consumers.removeStale(listed.consumers(), settings.clock().millis(), request.staleAfter(),
         request.lagThreshold());
     writes.flush();
     request.replyTo().tell(StatusReply.success(removed));

@@ -60,8 +60,7 @@ final class QueueSurvey {
     List<StaleConsumer> stale = new ArrayList<>();
     for (ConsumerInfo c : consumers) {
       if (c.isStale(nowMillis, idle)) {
-        stale.add(new StaleConsumer(c.queue(), c.name(), c.lag(), nowMillis - c.lastActivity().toEpochMilli(),
-            c.lastActivity()));
+        stale.add(StaleConsumer.of(c, nowMillis));
       }
     }
     return stale;

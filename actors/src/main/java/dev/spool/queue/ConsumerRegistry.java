@@ -3,6 +3,7 @@ package dev.spool.queue;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.SpoolException;
+import dev.spool.StaleConsumer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -158,13 +159,14 @@ public final class ConsumerRegistry<R> {
    * Removes the stale consumers among {@code listed}: no subscriber and no read or ack for
    * {@code staleAfter}, and a lag over {@code lagThreshold}.
    *
-   * @return how many it removed
+   * @return the ones it removed, as they were when judged stale
    */
-  public int removeStale(List<ConsumerInfo> listed, long now, Duration staleAfter, long lagThreshold) {
-    int removed = 0;
+  public List<StaleConsumer> removeStale(List<ConsumerInfo> listed, long now, Duration staleAfter,
+      long lagThreshold) {
+    List<StaleConsumer> removed = new ArrayList<>();
     for (ConsumerInfo c : listed) {
       if (c.isStale(now, staleAfter) && c.lag() > lagThreshold && remove(c.name(), null)) {
-        removed++;
+        removed.add(StaleConsumer.of(c, now));
         outlet.removed(c.name(), "stale", c.lag());
       }
     }

@@ -40,12 +40,12 @@ final class OperationRoutes extends RouteSupport {
                 spool.detectStaleConsumers(durationParam("idle", idle, spool.settings().janitor().staleAfter())),
                 stale -> stale.stream().map(Views.StaleView::of).toList()))))),
             path("cleanup", () -> post(() -> allow(principal, Access.ADMIN,
-                () -> body(Requests.CleanupBody.class, body -> ok(cleanup(body), n -> new Views.RemovedView(n)))))))),
+                () -> body(Requests.CleanupBody.class, body -> ok(cleanup(body), Views.RemovedView::of))))))),
         path("events", () -> get(() -> events(principal))),
         path("cluster", () -> get(() -> allow(principal, Access.VIEW, () -> ok(spool.clusterMembers(), m -> m)))));
   }
 
-  private CompletionStage<Integer> cleanup(Requests.CleanupBody body) {
+  private CompletionStage<java.util.List<dev.spool.StaleConsumer>> cleanup(Requests.CleanupBody body) {
     Duration idle = body.idleOrNull();
     return idle == null
         ? spool.cleanupStaleConsumers(body.lagThresholdOrDefault())

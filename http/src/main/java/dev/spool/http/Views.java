@@ -193,8 +193,12 @@ final class Views {
   /** {@code {"freed":n}}. */
   record FreedView(long freed) {}
 
-  /** {@code {"removed":n}}. */
-  record RemovedView(long removed) {}
+  /** {@code {"removed":n,"consumers":[…]}}: how many stale consumers a cleanup removed, and which. */
+  record RemovedView(long removed, List<StaleView> consumers) {
+    static RemovedView of(List<StaleConsumer> removed) {
+      return new RemovedView(removed.size(), removed.stream().map(StaleView::of).toList());
+    }
+  }
 
   /** {@code {"thresholdBytes":n}}. */
   record ThresholdView(long thresholdBytes) {}

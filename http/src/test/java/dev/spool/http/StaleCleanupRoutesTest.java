@@ -93,6 +93,10 @@ class StaleCleanupRoutesTest {
         "{\"lagThreshold\":150,\"idle\":\"PT1S\"}");
     assertEquals(200, cleanup.status(), cleanup.body());
     assertEquals(1, cleanup.json().path("removed").asInt(), cleanup.body());
+    var named = cleanup.json().path("consumers").get(0);
+    assertEquals("laggard", named.path("consumer").asText(), cleanup.body());
+    assertTrue(named.path("lag").asLong() > 150, cleanup.body());
+    assertEquals(0, withoutIdle.json().path("consumers").size());
     assertEquals(404, status("laggard"));
     assertEquals(200, status("halfway"), "stale too, but its lag (100) is under the threshold");
   }

@@ -104,6 +104,24 @@ class StreamRoutesTest {
   }
 
   @Test
+  void heartbeatsAreCommentLinesNotEmptyEvents() throws Exception {
+    try (Stream events = Stream.open("/api/v1/events", TestServer.VIEWER)) {
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> events.lines().stream().filter(":"::equals)
+          .count() >= 2);
+      List<String> lines = List.copyOf(events.lines());
+      assertTrue(lines.stream().noneMatch(l -> l.equals("data:") || l.equals("data: ")),
+          "no event with empty data, which EventSource would hand over as a message: " + lines);
+    }
+  }
+
+  @Test
+  void anEventOfSeveralLinesIsSentAsOneDataLineEach() {
+    assertEquals("event:e\ndata:{\ndata:  \"a\"\ndata:}\n\n", EventStreams.encode(
+        org.apache.pekko.http.javadsl.model.sse.ServerSentEvent.create("{\n \"a\"\n}", "e")).utf8String(),
+        "a line starting with a space keeps it: the client drops only the one after the colon");
+  }
+
+  @Test
   void aConsumerStreamHoldsAtMostPrefetchUnacknowledgedDeliveries() throws Exception {
     server.put("/api/v1/queues/orders-stream", "{}");
     server.put("/api/v1/queues/orders-stream/consumers/pushed", "{\"prefetch\":2}");
