@@ -559,6 +559,12 @@ class ConsoleBrowserTest {
       assertTrue(text("#own-queues").contains("orders-*"), text("#own-queues"));
       assertEquals(List.of(), texts("#nav a:not([hidden])").stream().filter(t -> !t.equals("Overview")).toList(),
           "no link to the pages a producer may not read");
+      List<String> problems = new ArrayList<>();
+      check("producer-overview", DESKTOP, problems);
+      width(PHONE, 900);
+      check("producer-overview", PHONE, problems);
+      width(DESKTOP, 1000);
+      assertEquals(List.of(), problems);
       browser.findElement(By.id("open-queue-name")).sendKeys(queue + "\n");
       waiting().until(d -> !texts(consumerRow).isEmpty());
       assertEquals(List.of("#publish-form"), present(queueActions));
