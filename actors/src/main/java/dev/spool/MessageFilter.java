@@ -4,19 +4,42 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Which messages a consumer wants: a type and header values that must all match exactly. Messages
- * that do not match are skipped by that consumer and count as committed for it.
+ * Which messages a consumer wants: a type and header values that must all match exactly, and an
+ * expression ({@link FilterExpression}) that must hold. The exact matches are checked first, as
+ * the fast path; the expression only for messages that pass them. Messages that do not match are
+ * skipped by that consumer and count as committed for it.
  *
  * @param type the required type, or {@code null} for any
  * @param headers header values that must all be present and equal
+ * @param expression an expression that must be true, or {@code null} for none
  */
-public record MessageFilter(String type, Map<String, String> headers) {
+public record MessageFilter(String type, Map<String, String> headers, FilterExpression expression) {
 
   /** Matches every message. */
-  public static final MessageFilter ALL = new MessageFilter(null, Map.of());
+  public static final MessageFilter ALL = new MessageFilter(null, Map.of(), null);
 
   public MessageFilter {
     headers = headers == null ? Map.of() : Map.copyOf(headers);
+  }
+
+  /** Exact matches only. */
+  public MessageFilter(String type, Map<String, String> headers) {
+    this(type, headers, null);
+  }
+
+  /**
+   * Messages for which {@code expression} holds, e.g. {@code type == 'order.created' &&
+   * headers['region'] in ['eu', 'uk']}.
+   *
+   * @throws SpoolException.InvalidConfiguration for an expression that does not compile, naming where
+   */
+  public static MessageFilter expression(String expression) {
+    return new MessageFilter(null, Map.of(), FilterExpression.compile(expression));
+  }
+
+  /** This filter also requiring {@code expression} to hold (replacing an expression it had). */
+  public MessageFilter and(String expression) {
+    return new MessageFilter(type, headers, FilterExpression.compile(expression));
   }
 
   /** Messages of {@code type}. */
@@ -28,12 +51,12 @@ public record MessageFilter(String type, Map<String, String> headers) {
   public MessageFilter header(String name, String value) {
     Map<String, String> more = new HashMap<>(headers);
     more.put(name, value);
-    return new MessageFilter(type, more);
+    return new MessageFilter(type, more, expression);
   }
 
   /** Whether this filter lets everything through. */
   public boolean matchesAll() {
-    return type == null && headers.isEmpty();
+    return type == null && headers.isEmpty() && expression == null;
   }
 
   /** Whether {@code message} passes. */
@@ -46,6 +69,6 @@ public record MessageFilter(String type, Map<String, String> headers) {
         return false;
       }
     }
-    return true;
+    return expression == null || expression.matches(message);
   }
 }

@@ -6,6 +6,7 @@ import dev.spool.Compression;
 import dev.spool.ConsumerSettings;
 import dev.spool.Durability;
 import dev.spool.Message;
+import dev.spool.FilterExpression;
 import dev.spool.MessageFilter;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
@@ -56,8 +57,17 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Registered with Pekko; must stay stable once data exists. */
   public static final int IDENTIFIER = 0x5370_6F6F; // "Spoo"
 
-  static final String QUEUE_EVENT = "QE2";
-  static final String QUEUE_SNAPSHOT = "QS2";
+  static final String QUEUE_EVENT = "QE3";
+  static final String QUEUE_SNAPSHOT = "QS3";
+  /** Written before filter expressions: still read, never written. */
+  static final String QUEUE_EVENT_V2 = "QE2";
+  static final String QUEUE_SNAPSHOT_V2 = "QS2";
+  /**
+   * What encrypted message frames' associated data names them by: the section as first written,
+   * which later versions of the fields around it leave unchanged.
+   */
+  private static final String EVENT_FRAMES = "QE2";
+  private static final String SNAPSHOT_FRAMES = "QS2";
   /** Written before sealed segments and encryption: still read, never written. */
   static final String QUEUE_EVENT_V1 = "QE1";
   static final String QUEUE_SNAPSHOT_V1 = "QS1";
@@ -160,7 +170,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       out.writeLong(s.lastWriteId());
       out.writeLong(s.lastSequence());
       out.writeString(s.keyId());
-      writeMessageSection(out, s.messages(), QUEUE_SNAPSHOT, s.keyId());
+      writeMessageSection(out, s.messages(), SNAPSHOT_FRAMES, s.keyId());
       writeConsumers(out, s.consumers());
       writePositions(out, s.positions());
       out.writeInt(s.dedup().size());
@@ -209,8 +219,10 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   public Object read(InputStream stream, String manifest) throws IOException {
     DataInput in = new DataInputStream(stream);
     return switch (manifest) {
-      case QUEUE_EVENT -> readEvent(in);
-      case QUEUE_SNAPSHOT -> readSnapshot(in);
+      case QUEUE_EVENT -> readEvent(in, true);
+      case QUEUE_SNAPSHOT -> readSnapshot(in, true);
+      case QUEUE_EVENT_V2 -> readEvent(in, false);
+      case QUEUE_SNAPSHOT_V2 -> readSnapshot(in, false);
       case QUEUE_EVENT_V1 -> readEventV1(in);
       case QUEUE_SNAPSHOT_V1 -> readSnapshotV1(in);
       case QUEUE_DEFINED -> readDefined(in, 3);
@@ -227,12 +239,12 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   // ---- queue events
 
-  private QueueSnapshot readSnapshot(DataInput in) throws IOException {
+  private QueueSnapshot readSnapshot(DataInput in, boolean expressions) throws IOException {
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
     String keyId = readString(in);
-    List<Message> messages = readMessageSection(in, QUEUE_SNAPSHOT, keyId);
-    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in);
+    List<Message> messages = readMessageSection(in, SNAPSHOT_FRAMES, keyId);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, expressions);
     Map<String, ConsumerPosition> positions = readPositions(in);
     List<QueueSnapshot.DedupEntry> dedup = readDedup(in);
     long sealedThrough = in.readLong();
@@ -245,7 +257,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
     List<Message> messages = MessageFormat.readMessages(in);
-    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, false);
     Map<String, ConsumerPosition> positions = readPositions(in);
     return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, readDedup(in));
   }
@@ -262,7 +274,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   private void writeEvent(Out out, QueueEvent e) throws IOException {
     out.writeLong(e.writeId());
     out.writeString(e.keyId());
-    writeMessageSection(out, e.messages(), QUEUE_EVENT, e.keyId());
+    writeMessageSection(out, e.messages(), EVENT_FRAMES, e.keyId());
     writeConsumers(out, e.created());
     out.writeInt(e.deleted().size());
     for (String d : e.deleted()) {
@@ -277,11 +289,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     out.writeLong(e.sealedThrough());
   }
 
-  private QueueEvent readEvent(DataInput in) throws IOException {
+  private QueueEvent readEvent(DataInput in, boolean expressions) throws IOException {
     long writeId = in.readLong();
     String keyId = readString(in);
-    List<Message> messages = readMessageSection(in, QUEUE_EVENT, keyId);
-    List<QueueEvent.ConsumerRecord> created = readConsumers(in);
+    List<Message> messages = readMessageSection(in, EVENT_FRAMES, keyId);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in, expressions);
     List<String> deleted = readStrings(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
     long[] removed = readLongs(in);
@@ -292,7 +304,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   private static QueueEvent readEventV1(DataInput in) throws IOException {
     long writeId = in.readLong();
     List<Message> messages = MessageFormat.readMessages(in);
-    List<QueueEvent.ConsumerRecord> created = readConsumers(in);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in, false);
     List<String> deleted = readStrings(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
     long[] removed = readLongs(in);
@@ -424,6 +436,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
         out.writeString(h.getKey());
         out.writeString(h.getValue());
       }
+      out.writeString(s.filter().expression() == null ? null : s.filter().expression().source());
       Backoff b = s.backoff();
       out.writeBoolean(b != null);
       if (b != null) {
@@ -437,7 +450,8 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     }
   }
 
-  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in) throws IOException {
+  /** {@code expressions}: written since filter expressions, each consumer's after its header filter. */
+  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in, boolean expressions) throws IOException {
     int n = in.readInt();
     List<QueueEvent.ConsumerRecord> consumers = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -453,12 +467,14 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       for (int j = 0; j < filterHeaders; j++) {
         headers.put(readString(in), readString(in));
       }
+      String expression = expressions ? readString(in) : null;
       Backoff backoff = in.readByte() != 0
           ? new Backoff(readDuration(in), readDuration(in), in.readDouble(), in.readDouble())
           : null;
       Duration inactiveTimeout = readDuration(in);
       ConsumerSettings settings = new ConsumerSettings(name, startAt, ackMode, prefetch < 0 ? null : prefetch,
-          ackTimeout, maxDeliveries < 0 ? null : maxDeliveries, new MessageFilter(filterType, headers), backoff,
+          ackTimeout, maxDeliveries < 0 ? null : maxDeliveries, new MessageFilter(filterType, headers,
+          expression == null ? null : FilterExpression.compile(expression)), backoff,
           inactiveTimeout);
       consumers.add(new QueueEvent.ConsumerRecord(settings, in.readLong()));
     }

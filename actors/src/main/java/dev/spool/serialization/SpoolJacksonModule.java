@@ -60,6 +60,22 @@ public final class SpoolJacksonModule extends SimpleModule {
     setMixInAnnotation(QueueRegistry.Reply.class, WithClass.class);
     addSerializer(Message.class, new MessageWriter());
     addDeserializer(Message.class, new MessageReader());
+    // A filter expression crosses as its source and is compiled again where it arrives.
+    addSerializer(dev.spool.FilterExpression.class, new com.fasterxml.jackson.databind.ser.std.ToStringSerializerBase(
+        dev.spool.FilterExpression.class) {
+      @Override
+      public String valueToString(Object value) {
+        return ((dev.spool.FilterExpression) value).source();
+      }
+    });
+    addDeserializer(dev.spool.FilterExpression.class,
+        new com.fasterxml.jackson.databind.deser.std.FromStringDeserializer<>(dev.spool.FilterExpression.class) {
+          @Override
+          protected dev.spool.FilterExpression _deserialize(String value,
+              com.fasterxml.jackson.databind.DeserializationContext context) {
+            return dev.spool.FilterExpression.compile(value);
+          }
+        });
     addSerializer(Throwable.class, new ThrowableWriter());
     addDeserializer(Throwable.class, new ThrowableReader());
   }

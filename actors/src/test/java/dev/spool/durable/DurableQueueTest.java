@@ -13,6 +13,7 @@ import dev.spool.ConsumerSettings;
 import dev.spool.Delivery;
 import dev.spool.Durability;
 import dev.spool.Message;
+import dev.spool.MessageFilter;
 import dev.spool.QueueConsumer;
 import dev.spool.QueueInfo;
 import dev.spool.QueuePublisher;
@@ -202,6 +203,36 @@ class DurableQueueTest {
     Message dead = result(after.browse("jobs-dlq", 1, 10)).get(0);
     assertEquals("jobs", dead.headers().get("x-death-queue"));
     assertEquals(1, result(after.redrive("jobs-dlq")));
+    result(after.shutdown());
+  }
+
+  @Test
+  void aConsumersFilterExpressionIsDurable() {
+    String registry = registry();
+    // Snapshots every 3 writes: the consumer is read back from a snapshot, and from events after it.
+    Spool spool = engine(registry, 3);
+    result(spool.createQueue("orders", DURABLE));
+    String filter = "type == 'order.created' && headers['region'] in ['eu', 'uk'] && payload.total > 100";
+    result(spool.createConsumer("orders", ConsumerSettings.named("big-eu").filter(MessageFilter.expression(filter)))
+        .ready());
+    QueuePublisher publisher = spool.createPublisher("orders", "shop");
+    String pad = "x".repeat(1024);
+    for (int i = 0; i < 20; i++) {
+      result(publisher.publish(Message.text(i % 4 == 3 ? "order.paid" : "order.created",
+              "{\"total\":" + (i * 20) + ",\"pad\":\"" + pad + "\"}")
+          .withContentType("application/json").withHeader("region", i % 2 == 0 ? "eu" : "us")));
+    }
+
+    Spool after = restart(spool, registry, 3);
+
+    ConsumerInfo info = result(after.consumerInfo("orders", "big-eu"));
+    assertEquals(filter, info.settings().filter().expression().source());
+    QueueConsumer consumer = after.createConsumer("orders", ConsumerSettings.named("big-eu")
+        .filter(MessageFilter.expression(filter)));
+    List<Long> totals = result(consumer.readBatch(20, Duration.ofSeconds(1))).stream()
+        .map(d -> Long.parseLong(d.message().payloadAsString().replaceAll("^\\{\"total\":(\\d+),.*$", "$1"))).toList();
+    assertEquals(List.of(120L, 160L, 200L, 240L, 280L, 320L, 360L), totals,
+        "even i (eu), created, total over 100: the filter still applies after the restart");
     result(after.shutdown());
   }
 

@@ -65,7 +65,8 @@ class JournalSerializerTest {
       messages.add(previous);
     }
     ConsumerSettings full = new ConsumerSettings("billing", StartPosition.time(Instant.parse("2026-01-01T00:00:00Z")),
-        AckMode.EXPLICIT, 250, Duration.ofSeconds(12), 4, MessageFilter.type("t").header("region", "eu"),
+        AckMode.EXPLICIT, 250, Duration.ofSeconds(12), 4, MessageFilter.type("t").header("region", "eu")
+            .and("payload.total > 100 && key.startsWith('c-')"),
         Backoff.exponential(Duration.ofMillis(50), Duration.ofSeconds(5), 3.0, 0.1), Duration.ofMinutes(10));
     ConsumerSettings bare = ConsumerSettings.named("audit").startAt(StartPosition.latest()).ackMode(AckMode.NONE);
     QueueEvent event = new QueueEvent(42, messages,
@@ -85,6 +86,31 @@ class JournalSerializerTest {
     assertEquals(3, read.positions().get("billing").committed());
     assertArrayEquals(new long[] {2, 5}, read.removed());
     assertEquals(2, read.freedBelow());
+  }
+
+  @Test
+  void eventsAndSnapshotsWrittenBeforeFilterExpressionsStillRead() throws Exception {
+    // Written by the previous format (QE2, QS2): consumers without an expression after their header filter.
+    byte[] event = getClass().getResourceAsStream("/journal/QE2.bin").readAllBytes();
+    QueueEvent e = (QueueEvent) serializer.fromBinary(event, "QE2");
+    assertEquals(42, e.writeId());
+    assertEquals("{\"total\":5}", e.messages().get(0).payloadAsString());
+    ConsumerSettings billing = e.created().get(0).settings();
+    assertEquals(MessageFilter.type("t").header("region", "eu"), billing.filter());
+    assertEquals(null, billing.filter().expression());
+    assertEquals(List.of("gone"), e.deleted());
+    assertEquals(9, e.positions().get("billing").next());
+    assertEquals(2, e.freedBelow());
+
+    byte[] snapshot = getClass().getResourceAsStream("/journal/QS2.bin").readAllBytes();
+    QueueSnapshot s = (QueueSnapshot) serializer.fromBinary(snapshot, "QS2");
+    assertEquals(7, s.lastSequence());
+    assertEquals(billing, s.consumers().get(0).settings());
+    assertEquals(8, s.positions().get("billing").next());
+
+    assertEquals("QE3", serializer.manifest(e), "rewritten in the current format");
+    QueueEvent again = (QueueEvent) roundTrip(e);
+    assertEquals(e.created(), again.created());
   }
 
   @Test

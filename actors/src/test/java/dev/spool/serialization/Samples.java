@@ -224,7 +224,10 @@ final class Samples {
     if (c == ConsumerSettings.class) {
       return ConsumerSettings.named("consumer-" + n).startAt(StartPosition.sequence(5)).prefetch(20)
           .ackTimeout(Duration.ofSeconds(10)).maxDeliveries(3).filter(MessageFilter.type("order.created")
-              .header("region", "eu")).backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5), 2, 0.1));
+              .header("region", "eu").and("payload.total > " + n)).backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5), 2, 0.1));
+    }
+    if (c == dev.spool.FilterExpression.class) {
+      return dev.spool.FilterExpression.compile("headers['region'] in ['eu', 'uk'] && payload.total > " + n);
     }
     if (c == Backoff.class) {
       return Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5), 2.0, 0.2);

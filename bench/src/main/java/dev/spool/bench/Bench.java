@@ -13,7 +13,8 @@ import java.util.List;
  * than the heap, tail latency beside a backlog reader, publishes with tiering on and off),
  * {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
  * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
- * Pekko HTTP route) and {@code poison} (handler throughput with 1 % poison messages beside none).
+ * Pekko HTTP route), {@code poison} (handler throughput with 1 % poison messages beside none) and
+ * {@code filter} (a consumer filter's cost per message: exact match beside CEL expressions).
  * {@code cluster} (the HTTP service standalone, as a one-member and as a three-member cluster, each
  * member a JVM of its own; needs {@code SPOOL_BENCH_POSTGRES_URL}).
  * {@code --quick} runs a small version of each figure. {@code docs} rewrites
@@ -40,10 +41,11 @@ public final class Bench {
         case "scale" -> new ScaleBench(quick).run();
         case "http" -> new HttpBench(quick).run();
         case "poison" -> PoisonBench.run(quick);
+        case "filter" -> FilterBench.run(quick);
         case "cluster" -> new ClusterBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|durable [--tiered]|scale|http|poison|cluster|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|durable [--tiered]|scale|http|poison|filter|cluster|docs [--quick]");
           System.exit(2);
         }
       }

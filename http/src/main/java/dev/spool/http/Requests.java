@@ -7,6 +7,7 @@ import dev.spool.ConsumerSettings;
 import dev.spool.Durability;
 import dev.spool.Limits;
 import dev.spool.Message;
+import dev.spool.FilterExpression;
 import dev.spool.MessageFilter;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
@@ -216,7 +217,9 @@ final class Requests {
         if (filter.headers() != null && filter.headers().containsValue(null)) {
           throw invalid("filter.headers", "values must be strings");
         }
-        s = apply("filter", s, c -> c.filter(new MessageFilter(filter.type(), filter.headers())));
+        FilterExpression expression = filter.expression() == null ? null
+            : check("filter.expression", () -> FilterExpression.compile(filter.expression()));
+        s = apply("filter", s, c -> c.filter(new MessageFilter(filter.type(), filter.headers(), expression)));
       }
       if (backoff != null) {
         if (backoff.initial() == null || backoff.max() == null || backoff.multiplier() == null
@@ -236,7 +239,7 @@ final class Requests {
   }
 
   /** A consumer's filter. */
-  record FilterBody(String type, Map<String, String> headers) {}
+  record FilterBody(String type, Map<String, String> headers, String expression) {}
 
   /** A consumer's redelivery backoff. */
   record BackoffBody(String initial, String max, Double multiplier, Double jitter) {}

@@ -160,7 +160,8 @@ final class Views {
     static ConsumerSettingsView of(ConsumerSettings s) {
       return new ConsumerSettingsView(s.startAt().toString(), s.ackMode().name().toLowerCase(Locale.ROOT),
           s.prefetch(), text(s.ackTimeout()), s.maxDeliveries(),
-          s.filter().matchesAll() ? null : new Requests.FilterBody(s.filter().type(), s.filter().headers()),
+          s.filter().matchesAll() ? null : new Requests.FilterBody(s.filter().type(), s.filter().headers(),
+              s.filter().expression() == null ? null : s.filter().expression().source()),
           s.backoff() == null ? null : new Requests.BackoffBody(text(s.backoff().initial()),
               text(s.backoff().max()), s.backoff().multiplier(), s.backoff().jitter()),
           text(s.inactiveTimeout()));

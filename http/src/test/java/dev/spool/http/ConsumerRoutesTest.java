@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import com.typesafe.config.ConfigFactory;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -79,6 +80,9 @@ class ConsumerRoutesTest {
         {"{\"maxDeliveries\":0}", "maxDeliveries"},
         {"{\"inactiveTimeout\":\"PT0S\"}", "inactiveTimeout"},
         {"{\"backoff\":{\"initial\":\"PT2S\",\"max\":\"PT1S\",\"multiplier\":2,\"jitter\":0}}", "backoff"},
+        {"{\"filter\":{\"expression\":\"type == \"}}", "filter.expression"},
+        {"{\"filter\":{\"expression\":\"colour == 'red'\"}}", "filter.expression"},
+        {"{\"filter\":{\"expression\":\"\"}}", "filter.expression"},
     };
     for (String[] bad : cases) {
       TestServer.Response r = server.put(base + "x", bad[0]);
@@ -89,6 +93,34 @@ class ConsumerRoutesTest {
     assertEquals("[]", server.get(base.substring(0, base.length() - 1)).json().toString());
     assertEquals("InvalidName", server.put(base + "$x", "{}").error());
     assertEquals("QueueNotFound", server.put("/api/v1/queues/nowhere/consumers/x", "{}").error());
+  }
+
+  @Test
+  void aFilterExpressionSelectsByHeadersAndJsonFieldsAndABadOneNamesItsPosition() {
+    String q = queue(0);
+    String pad = "x".repeat(1024);
+    for (int i = 0; i < 12; i++) {
+      server.post("/api/v1/queues/" + q + "/messages", "{\"type\":\"order.created\",\"contentType\":\"application/json\","
+          + "\"headers\":{\"region\":\"" + (i % 3 == 0 ? "uk" : i % 3 == 1 ? "eu" : "us") + "\"},"
+          + "\"payload\":\"{\\\"total\\\":" + (i * 10) + ",\\\"pad\\\":\\\"" + pad + "\\\"}\"}");
+    }
+    String base = "/api/v1/queues/" + q + "/consumers/";
+    String expression = "headers['region'] in ['eu', 'uk'] && payload.total >= 50";
+    TestServer.Response created = server.put(base + "big", "{\"filter\":{\"expression\":\"" + expression + "\"}}");
+    assertEquals(201, created.status(), created.body());
+    assertEquals(expression, created.json().path("settings").path("filter").path("expression").asText());
+    JsonNode got = read(base + "big", "?max=20&wait=PT1S");
+    List<Integer> sequences = new java.util.ArrayList<>();
+    got.forEach(d -> sequences.add(d.path("sequence").asInt()));
+    assertEquals(List.of(7, 8, 10, 11), sequences, "i = 6, 7, 9, 10: eu or uk, total 50 or more");
+    assertEquals(200, server.put(base + "big", "{\"filter\":{\"expression\":\"" + expression + "\"}}").status(),
+        "declaring it again with the same expression changes nothing");
+    assertEquals(409, server.put(base + "big", "{\"filter\":{\"expression\":\"payload.total >= 50\"}}").status());
+
+    TestServer.Response bad = server.put(base + "bad", "{\"filter\":{\"expression\":\"payload.total >= \"}}");
+    assertEquals(400, bad.status());
+    assertTrue(bad.json().path("message").asText().contains("at line 1, column 18"), bad.body());
+    assertEquals(404, server.get(base + "bad").status(), "nothing created");
   }
 
   @Test
