@@ -17,13 +17,16 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code spool consume}: reads through an existing consumer with long-polls and prints what it
- * gets, acknowledging each batch once it is printed, or not at all.
+ * gets, acknowledging each batch once it is printed, nacking it (to be redelivered, or with
+ * {@code --requeue=false} dead-lettered), or leaving it unsettled.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true,
     description = {"Read messages through a consumer and print them.",
         "The consumer must exist: spool consumers create QUEUE CONSUMER --start-at earliest.",
         "Each line: sequence, time, attempt (from the second), type, key, headers, and the payload as a JSON string.",
         "Without --follow, stops after --count messages or at the first read that finds none within --wait.",
+        "--ack nack hands each printed batch back: redelivered (after the consumer's backoff), or with",
+        "--requeue=false dead-lettered to the queue's dead-letter queue (dropped when it has none).",
         "With --json: one delivery per line, as the API gives it ({\"sequence\",\"attempt\",\"message\"})."})
 final class ConsumeCommand implements Callable<Integer> {
 
@@ -32,7 +35,9 @@ final class ConsumeCommand implements Callable<Integer> {
     /** Acknowledged once printed: the consumer moves on. */
     AUTO,
     /** Left unacknowledged: redelivered after the consumer's ack timeout, as if this reader had crashed. */
-    NONE
+    NONE,
+    /** Nacked once printed: redelivered, or dead-lettered without requeue, as a failing handler does. */
+    NACK
   }
 
   /** Deliveries one read asks for at most, beside what is left of {@code --count}. */
@@ -58,9 +63,14 @@ final class ConsumeCommand implements Callable<Integer> {
       description = "how long each read waits for a first message (default ${DEFAULT-VALUE})")
   String wait;
 
-  @Option(names = "--ack", paramLabel = "auto|none", defaultValue = "auto",
-      description = "auto: acknowledge what was printed; none: leave it unacknowledged (default ${DEFAULT-VALUE})")
+  @Option(names = "--ack", paramLabel = "auto|none|nack", defaultValue = "auto",
+      description = "auto: acknowledge what was printed; none: leave it unacknowledged; nack: hand it back"
+          + " (default ${DEFAULT-VALUE})")
   Ack ack;
+
+  @Option(names = "--requeue", arity = "0..1", negatable = true, paramLabel = "true|false",
+      description = "with --ack nack: redeliver what was nacked (default), or with --requeue=false dead-letter it")
+  Boolean requeue;
 
   @Override
   public Integer call() {
@@ -69,9 +79,14 @@ final class ConsumeCommand implements Callable<Integer> {
     if (limit < 1) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--count must be 1 or more");
     }
+    if (requeue != null && ack != Ack.NACK) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--requeue goes with --ack nack");
+    }
+    boolean requeued = requeue == null || requeue;
     String base = "api/v1/queues/" + ApiClient.segment(queue) + "/consumers/" + ApiClient.segment(consumer);
     Duration waitFor = Duration.parse(wait);
     long printed = 0;
+    long nacked = 0;
     while (printed < limit) {
       long max = Math.min(READ_MAX, limit - printed);
       JsonNode deliveries = cli.api().post(base + "/read?max=" + max + "&wait=" + ApiClient.query(wait), null, waitFor)
@@ -87,18 +102,37 @@ final class ConsumeCommand implements Callable<Integer> {
         print(cli, delivery);
         sequences.add(delivery.path("sequence").asLong());
       }
-      if (ack == Ack.AUTO) {
+      if (ack != Ack.NONE) {
         ObjectNode body = ApiClient.JSON.createObjectNode();
         body.set("sequences", sequences);
-        cli.api().post(base + "/ack", body);
+        if (ack == Ack.AUTO) {
+          cli.api().post(base + "/ack", body);
+        } else {
+          body.put("requeue", requeued);
+          nacked += cli.api().post(base + "/nack", body).path("nacked").asLong();
+        }
       }
       printed += deliveries.size();
     }
     if (printed == 0 && !cli.json()) {
       cli.err().println("no messages within " + wait);
       cli.err().flush();
+    } else if (ack == Ack.NACK && !cli.json()) {
+      cli.err().println(nackSummary(printed, nacked, requeued));
+      cli.err().flush();
     }
     return ExitCodes.OK;
+  }
+
+  /** What became of the printed messages: a delivery whose ack timeout passed while printing is no longer ours. */
+  private String nackSummary(long printed, long nacked, boolean requeued) {
+    String summary = "nacked " + Output.messages(nacked)
+        + (requeued ? ", to be redelivered" : ", dead-lettered (or dropped where " + queue + " has no dead-letter queue)");
+    if (nacked < printed) {
+      summary += "; " + (printed - nacked) + " of the " + printed
+          + " printed were no longer in flight (their ack timeout passed) and go to the consumer again";
+    }
+    return summary;
   }
 
   private static void print(SpoolCli cli, JsonNode delivery) {

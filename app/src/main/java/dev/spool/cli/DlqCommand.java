@@ -28,6 +28,8 @@ final class DlqCommand implements Callable<Integer> {
 
   /** The header the engine sets on a dead-lettered message to say why: rejected, max-deliveries, expired … */
   private static final String REASON = "x-death-reason";
+  /** The header naming the queue a dead letter came from, where redrive sends it back. */
+  static final String SOURCE = "x-death-queue";
 
   @Spec
   CommandSpec spec;
@@ -114,7 +116,9 @@ final class DlqCommand implements Callable<Integer> {
 
   /** {@code spool dlq redrive}: {@code POST /queues/{q}/redrive} with every message or a selection. */
   @Command(name = "redrive", mixinStandardHelpOptions = true,
-      description = "Move dead-lettered messages back to the queues they came from.")
+      description = {"Move dead-lettered messages back to the queues they came from.",
+          "Exits 3 (not found) when nothing was moved, saying why: the queue holds no messages, or none of",
+          "the selected sequences is held; with --json the API's answer is printed first."})
   static final class Redrive implements Callable<Integer> {
 
     /** Exactly one of the two. */
@@ -144,15 +148,41 @@ final class DlqCommand implements Callable<Integer> {
         ArrayNode sequences = body.putArray("sequences");
         selection.sequences.forEach(sequences::add);
       }
-      JsonNode moved = cli.api().post("api/v1/queues/" + ApiClient.segment(queue) + "/redrive", body);
+      String path = "api/v1/queues/" + ApiClient.segment(queue);
+      JsonNode answer = cli.api().post(path + "/redrive", body);
+      long moved = answer.path("moved").asLong();
       if (cli.json()) {
-        Output.json(cli.out(), moved);
-      } else {
-        cli.out().println("moved " + Output.messages(moved.path("moved").asLong()) + " from " + queue
-            + " back to their queues");
+        Output.json(cli.out(), answer);
+      }
+      if (moved == 0) {
+        // A script that redrives and moves nothing has nothing to wait for: it is told so by the exit code.
+        throw new CliException(ExitCodes.NOT_FOUND, "NothingMoved", whyNothingMoved(cli.api().get(path)));
+      }
+      if (!cli.json()) {
+        cli.out().println("moved " + Output.messages(moved) + " from " + queue + " back to their queues");
         cli.out().flush();
       }
+      long selected = selection.sequences == null ? 0 : selection.sequences.stream().distinct().count();
+      if (moved < selected) {
+        cli.err().println("note: " + (selected - moved) + " of the " + selected + " selected sequences were not moved:"
+            + " not held in " + queue + ", or their source queue is gone");
+        cli.err().flush();
+      }
       return ExitCodes.OK;
+    }
+
+    /** Why a redrive moved nothing, from what the queue holds now. */
+    private String whyNothingMoved(JsonNode info) {
+      JsonNode stats = info.path("stats");
+      long depth = stats.path("depth").asLong();
+      if (depth == 0) {
+        return "nothing to redrive: " + queue + " holds no messages";
+      }
+      String held = queue + " holds " + Output.messages(depth) + ", sequences " + stats.path("firstSequence").asLong()
+          + ".." + stats.path("lastSequence").asLong();
+      return selection.sequences != null
+          ? "nothing moved: none of the selected sequences is held in " + queue + " (" + held + ")"
+          : "nothing moved: " + held + ", but none names a source queue that exists (" + DlqCommand.SOURCE + ")";
     }
   }
 }

@@ -31,8 +31,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "publish", mixinStandardHelpOptions = true,
     description = {"Publish messages from the arguments, standard input or a file.",
         "Each argument is one message; with '-' each line of standard input is one, with --file each line of the file.",
-        "Prints how many were published and their sequence range.",
-        "With --json: {\"published\": n, \"firstSequence\": a, \"lastSequence\": b}.",
+        "Blank lines (empty or only white space) are skipped unless --keep-blank-lines is given.",
+        "Prints how many were published, their sequence range and how many blank lines were skipped.",
+        "With --json: {\"published\": n, \"firstSequence\": a, \"lastSequence\": b, \"skippedBlankLines\": k}.",
         "A refused batch stops the publish; the messages of earlier batches stay published, and the error says how many."})
 final class PublishCommand implements Callable<Integer> {
 
@@ -66,11 +67,17 @@ final class PublishCommand implements Callable<Integer> {
   @Option(names = "--content-type", paramLabel = "MIME", description = "the payload's content type (default text/plain)")
   String contentType;
 
+  @Option(names = "--keep-blank-lines",
+      description = "publish blank lines of the input as messages too (by default they are skipped and counted)")
+  boolean keepBlankLines;
+
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "500",
       description = "messages per request (default ${DEFAULT-VALUE})")
   int batchSize;
 
   private long published;
+  /** Blank input lines left out; stays 0 for arguments, which are published as given. */
+  private long skippedBlankLines;
   private long firstSequence = Long.MAX_VALUE;
   private long lastSequence = Long.MIN_VALUE;
 
@@ -95,7 +102,7 @@ final class PublishCommand implements Callable<Integer> {
           publishLines(cli.api(), path, reader);
         }
       } else {
-        publish(cli.api(), path, payloads.iterator());
+        publish(cli.api(), path, payloads.iterator(), false);
       }
     } catch (IOException | UncheckedIOException e) {
       CliException failure = new CliException(ExitCodes.FAILED, "Input",
@@ -108,15 +115,23 @@ final class PublishCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
+  /**
+   * Each line a message. A blank line is almost always a trailing newline too many or a spacer in a
+   * file, not a message worth delivering: left out and counted, unless {@code --keep-blank-lines}.
+   */
   private void publishLines(ApiClient api, String path, Reader reader) {
-    publish(api, path, new BufferedReader(reader).lines().iterator());
+    publish(api, path, new BufferedReader(reader).lines().iterator(), !keepBlankLines);
   }
 
-  private void publish(ApiClient api, String path, Iterator<String> messages) {
+  private void publish(ApiClient api, String path, Iterator<String> messages, boolean skipBlank) {
     ArrayNode batch = ApiClient.JSON.createArrayNode();
     long chars = 0;
     while (messages.hasNext()) {
       String payload = messages.next();
+      if (skipBlank && payload.isBlank()) {
+        skippedBlankLines++;
+        continue;
+      }
       batch.add(message(payload));
       chars += payload.length();
       if (batch.size() >= batchSize || chars >= MAX_BATCH_CHARS) {
@@ -159,6 +174,10 @@ final class PublishCommand implements Callable<Integer> {
     published += batch.size();
   }
 
+  private String blankLines() {
+    return skippedBlankLines + (skippedBlankLines == 1 ? " blank line" : " blank lines");
+  }
+
   private String publishedBefore() {
     return published + (published == 1 ? " message was" : " messages were") + " published before this";
   }
@@ -169,12 +188,15 @@ final class PublishCommand implements Callable<Integer> {
       if (published > 0) {
         summary.put("firstSequence", firstSequence).put("lastSequence", lastSequence);
       }
+      summary.put("skippedBlankLines", skippedBlankLines);
       Output.json(cli.out(), summary);
     } else if (published == 0) {
-      cli.out().println("published nothing to " + queue + ": the input was empty");
+      cli.out().println("published nothing to " + queue + ": the input "
+          + (skippedBlankLines == 0 ? "was empty" : "held only " + blankLines() + " (--keep-blank-lines publishes them)"));
     } else {
       cli.out().println("published " + published + (published == 1 ? " message" : " messages") + " to " + queue
-          + ", sequences " + firstSequence + ".." + lastSequence);
+          + ", sequences " + firstSequence + ".." + lastSequence
+          + (skippedBlankLines == 0 ? "" : "; skipped " + blankLines()));
     }
     cli.out().flush();
   }

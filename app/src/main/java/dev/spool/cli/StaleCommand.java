@@ -40,7 +40,9 @@ final class StaleCommand implements Callable<Integer> {
   }
 
   @Command(name = "cleanup", mixinStandardHelpOptions = true,
-      description = "Remove consumers stale for --idle whose lag exceeds --lag-threshold.")
+      description = {"Remove consumers stale for --idle whose lag exceeds --lag-threshold.",
+          "Prints how many were removed and, when the service names them, which (queue, consumer, lag, idle for).",
+          "With --json: the API's answer, {\"removed\": n, \"consumers\": [...]}."})
   int cleanup(
       @Option(names = "--idle", paramLabel = "DURATION", converter = Converters.IsoDuration.class,
           description = "stale this long (default: the server's spool.janitor.stale-after)") String idle,
@@ -58,7 +60,17 @@ final class StaleCommand implements Callable<Integer> {
     if (cli.json()) {
       Output.json(cli.out(), removed);
     } else {
-      cli.out().println("removed " + removed.path("removed").asLong() + " stale consumers");
+      long count = removed.path("removed").asLong();
+      cli.out().println("removed " + count + (count == 1 ? " stale consumer" : " stale consumers"));
+      // A service from before the answer named them gives the count alone.
+      if (removed.path("consumers").isArray() && !removed.path("consumers").isEmpty()) {
+        Table table = new Table("QUEUE", "CONSUMER", "LAG", "IDLE-FOR");
+        for (JsonNode c : removed.path("consumers")) {
+          table.row(c.path("queue").asText(), c.path("consumer").asText(), c.path("lag").asLong(),
+              c.path("idleFor").asText());
+        }
+        table.print(cli.out());
+      }
       cli.out().flush();
     }
     return ExitCodes.OK;

@@ -43,6 +43,17 @@ final class CliServer {
       }
     }
 
+    /** Standard output as one JSON document per line, as {@code consume --json} prints deliveries. */
+    java.util.List<JsonNode> jsonLines() {
+      return out.lines().map(line -> {
+        try {
+          return ApiClient.JSON.readTree(line);
+        } catch (IOException e) {
+          throw new AssertionError("not JSON (exit " + exit + "): " + line, e);
+        }
+      }).toList();
+    }
+
     @Override
     public String toString() {
       return "exit " + exit + "\n--- out\n" + out + "--- err\n" + err;

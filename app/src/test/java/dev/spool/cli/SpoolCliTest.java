@@ -9,13 +9,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -23,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -203,23 +199,55 @@ class SpoolCliTest {
   }
 
   @Test
-  void publishesAHundredThousandLinesFromStandardInput() {
+  void publishesAHundredThousandLinesFromStandardInputSkippingTheBlankOnes() {
     String queue = fresh("bulk");
     ok("queues", "create", queue);
-    String lines = IntStream.rangeClosed(1, 100_000).mapToObj(i -> "line " + i).collect(Collectors.joining("\n"));
+    // Every tenth line blank: empty, or white space only.
+    String lines = IntStream.rangeClosed(1, 100_000)
+        .mapToObj(i -> i % 10 != 0 ? "line " + i : i % 20 == 0 ? "" : " \t ").collect(Collectors.joining("\n"));
     long start = System.nanoTime();
     CliServer.Run run = server.runWithInput(lines + "\n", "publish", queue, "-", "--json");
     long ms = (System.nanoTime() - start) / 1_000_000;
     assertEquals(ExitCodes.OK, run.exit(), run::toString);
     JsonNode summary = run.json();
-    assertEquals(100_000, summary.path("published").asLong());
+    assertEquals(90_000, summary.path("published").asLong());
+    assertEquals(10_000, summary.path("skippedBlankLines").asLong());
     assertEquals(1, summary.path("firstSequence").asLong());
-    assertEquals(100_000, summary.path("lastSequence").asLong());
-    assertEquals(100_000, ok("queues", "show", queue, "--json").json().path("stats").path("depth").asLong());
+    assertEquals(90_000, summary.path("lastSequence").asLong());
+    assertEquals(90_000, ok("queues", "show", queue, "--json").json().path("stats").path("depth").asLong());
     assertTrue(ms < 30_000, "took " + ms + " ms");
 
-    JsonNode last = ok("trace", queue, "100000", "--json").json();
-    assertEquals("line 100000", last.path("message").path("payload").asText());
+    assertEquals("line 9", ok("trace", queue, "9", "--json").json().path("message").path("payload").asText());
+    assertEquals("line 11", ok("trace", queue, "10", "--json").json().path("message").path("payload").asText(),
+        "the blank tenth line is no message");
+    JsonNode last = ok("trace", queue, "90000", "--json").json();
+    assertEquals("line 99999", last.path("message").path("payload").asText());
+    ok("queues", "delete", queue);
+  }
+
+  @Test
+  void blankLinesAreSkippedAndCountedUnlessKept() {
+    String queue = fresh("blank");
+    ok("queues", "create", queue);
+    CliServer.Run skipped = server.runWithInput("a\n\n   \nb\n", "publish", queue, "-");
+    assertEquals(ExitCodes.OK, skipped.exit(), skipped::toString);
+    assertEquals("published 2 messages to " + queue + ", sequences 1..2; skipped 2 blank lines\n", skipped.out());
+    assertEquals("b", ok("trace", queue, "2", "--json").json().path("message").path("payload").asText());
+
+    CliServer.Run kept = server.runWithInput("c\n\n   \n", "publish", queue, "-", "--keep-blank-lines", "--json");
+    assertEquals(ExitCodes.OK, kept.exit(), kept::toString);
+    assertEquals(3, kept.json().path("published").asLong(), kept::toString);
+    assertEquals(0, kept.json().path("skippedBlankLines").asLong(), kept::toString);
+    assertEquals("", ok("trace", queue, "4", "--json").json().path("message").path("payload").asText());
+    assertEquals("   ", ok("trace", queue, "5", "--json").json().path("message").path("payload").asText());
+
+    CliServer.Run onlyBlank = server.runWithInput("\n\n", "publish", queue, "-");
+    assertEquals(ExitCodes.OK, onlyBlank.exit(), onlyBlank::toString);
+    assertEquals("published nothing to " + queue + ": the input held only 2 blank lines (--keep-blank-lines publishes"
+        + " them)\n", onlyBlank.out());
+    assertEquals(5, ok("queues", "show", queue, "--json").json().path("stats").path("lastSequence").asLong());
+    // An argument is published as given, empty or not.
+    assertEquals("published 1 message to " + queue + ", sequences 6..6\n", ok("publish", queue, "").out());
     ok("queues", "delete", queue);
   }
 
@@ -282,6 +310,44 @@ class SpoolCliTest {
     ok("queues", "delete", queue);
   }
 
+  @Test
+  void consumeNacksWhatItPrintedForRedeliveryOrForTheDeadLetterQueue() {
+    String dlq = fresh("nack-dlq");
+    String queue = fresh("nack");
+    ok("queues", "create", dlq);
+    ok("queues", "create", queue, "--dead-letter", dlq);
+    ok("consumers", "create", queue, "worker", "--start-at", "earliest", "--ack-timeout", "1m");
+    String kib = "x".repeat(1024);
+    ok("publish", queue, "a-" + kib, "b-" + kib);
+
+    // Nacked with requeue: handed back at once, and redelivered as a second attempt.
+    CliServer.Run nacked = ok("consume", queue, "worker", "-n", "2", "--ack", "nack");
+    assertEquals(2, nacked.out().lines().count(), nacked::toString);
+    assertEquals("nacked 2 messages, to be redelivered\n", nacked.err());
+    JsonNode worker = ok("consumers", "show", queue, "worker", "--json").json();
+    assertEquals(2, worker.path("nacked").asLong(), worker::toString);
+    assertEquals(0, worker.path("inFlight").asInt(), worker::toString);
+    List<JsonNode> again = ok("consume", queue, "worker", "-n", "2", "--json").jsonLines();
+    // Each redelivery waits its own jittered backoff: either may come first.
+    assertEquals(List.of(1L, 2L), again.stream().map(d -> d.path("sequence").asLong()).sorted().toList());
+    assertEquals(List.of(2, 2), again.stream().map(d -> d.path("attempt").asInt()).toList());
+
+    // Nacked without requeue: dead-lettered, as a handler that gives up does.
+    ok("publish", queue, "poison-" + kib);
+    CliServer.Run rejected = ok("consume", queue, "worker", "-n", "1", "--ack", "nack", "--requeue=false");
+    assertTrue(rejected.out().startsWith("3  "), rejected::toString);
+    assertTrue(rejected.err().startsWith("nacked 1 message, dead-lettered"), rejected::toString);
+    assertEquals(1, ok("queues", "show", dlq, "--json").json().path("stats").path("depth").asLong());
+    JsonNode shown = ok("dlq", "show", dlq, "--json").json();
+    assertEquals(1, shown.path("reasons").path("values").path("rejected").asLong(), shown::toString);
+
+    fails(ExitCodes.USAGE, "consume", queue, "worker", "--requeue=false");
+    fails(ExitCodes.USAGE, "consume", queue, "worker", "--ack", "nack", "--requeue=maybe");
+    fails(ExitCodes.NOT_FOUND, "consume", queue, "nobody", "--ack", "nack", "--wait", "100ms");
+    ok("queues", "delete", queue);
+    ok("queues", "delete", dlq);
+  }
+
   // --- consumers and stale consumers
 
   @Test
@@ -338,7 +404,20 @@ class SpoolCliTest {
     // Lag 10 passes a threshold of 9 that no other test's consumer reaches.
     JsonNode removed = ok("stale", "cleanup", "--idle", "0s", "--lag-threshold", "9", "--json").json();
     assertTrue(removed.path("removed").asLong() >= 1, removed::toString);
+    assertEquals(removed.path("removed").asInt(), removed.path("consumers").size(), removed::toString);
+    assertTrue(StreamSupport.stream(removed.path("consumers").spliterator(), false)
+        .anyMatch(c -> c.path("queue").asText().equals(queue) && c.path("consumer").asText().equals("idle")
+            && c.path("lag").asLong() == 10), "the answer names what it removed: " + removed);
     fails(ExitCodes.NOT_FOUND, "consumers", "show", queue, "idle");
+
+    // The table names them too.
+    ok("consumers", "create", queue, "idle-too", "--start-at", "earliest");
+    CliServer.Run human = ok("stale", "cleanup", "--idle", "0s", "--lag-threshold", "9");
+    assertTrue(human.out().startsWith("removed "), human::toString);
+    assertTrue(human.out().lines().anyMatch(l -> l.startsWith("QUEUE ") && l.contains("CONSUMER")), human::toString);
+    assertTrue(human.out().lines().anyMatch(l -> l.matches(java.util.regex.Pattern.quote(queue) + " +idle-too +10 +PT.*")),
+        human::toString);
+    fails(ExitCodes.NOT_FOUND, "consumers", "show", queue, "idle-too");
     ok("queues", "delete", queue);
   }
 
@@ -352,10 +431,9 @@ class SpoolCliTest {
     ok("queues", "create", queue, "--dead-letter", dlq);
     ok("consumers", "create", queue, "worker", "--start-at", "earliest");
     ok("publish", queue, "bad-1", "bad-2", "bad-3");
-    CliServer.Run read = ok("consume", queue, "worker", "-n", "3", "--ack", "none", "--json");
+    // Rejected without requeue: what a failing worker does.
+    CliServer.Run read = ok("consume", queue, "worker", "-n", "3", "--ack", "nack", "--requeue=false", "--json");
     assertEquals(3, read.out().lines().count(), read::toString);
-    // Rejected without requeue: what a failing worker does, through the API (the CLI has no nack).
-    reject(queue, "worker", 1, 2, 3);
 
     JsonNode dlqs = ok("dlq", "list", "--json").json();
     assertTrue(dlqs.findValuesAsText("queue").contains(dlq), dlqs::toString);
@@ -369,8 +447,18 @@ class SpoolCliTest {
     assertTrue(human.out().startsWith("reasons: rejected 3"), human::toString);
     assertEquals(4, human.out().lines().count(), "reasons, header and two messages: " + human);
 
-    assertEquals(1, ok("dlq", "redrive", dlq, "--sequences", "1", "--json").json().path("moved").asLong());
+    CliServer.Run some = ok("dlq", "redrive", dlq, "--sequences", "1,99", "--json");
+    assertEquals(1, some.json().path("moved").asLong(), some::toString);
+    assertEquals("note: 1 of the 2 selected sequences were not moved: not held in " + dlq
+        + ", or their source queue is gone\n", some.err());
     assertEquals("moved 2 messages from " + dlq + " back to their queues\n", ok("dlq", "redrive", dlq, "--all").out());
+    // Nothing left to move: not found, saying why; --json still gives the answer.
+    CliServer.Run empty = fails(ExitCodes.NOT_FOUND, "dlq", "redrive", dlq, "--all");
+    assertEquals("", empty.out());
+    assertEquals("error: NothingMoved: nothing to redrive: " + dlq + " holds no messages\n", empty.err());
+    CliServer.Run emptyJson = fails(ExitCodes.NOT_FOUND, "dlq", "redrive", dlq, "--sequences", "1", "--json");
+    assertEquals(0, emptyJson.json().path("moved").asLong(), emptyJson::toString);
+    assertTrue(emptyJson.err().contains("holds no messages"), emptyJson::toString);
     fails(ExitCodes.USAGE, "dlq", "redrive", dlq);
     fails(ExitCodes.USAGE, "dlq", "redrive", dlq, "--all", "--sequences", "1");
     fails(ExitCodes.REFUSED, "dlq", "redrive", dlq, "--sequences", "0");
@@ -378,6 +466,11 @@ class SpoolCliTest {
 
     // A purge empties a queue and says how many went.
     ok("publish", dlq, "left-1", "left-2");
+    CliServer.Run unselected = fails(ExitCodes.NOT_FOUND, "dlq", "redrive", dlq, "--sequences", "1,2");
+    assertTrue(unselected.err().startsWith("error: NothingMoved: nothing moved: none of the selected sequences is held in "
+        + dlq + " (" + dlq + " holds 2 messages, sequences 4..5)"), unselected::toString);
+    CliServer.Run sourceless = fails(ExitCodes.NOT_FOUND, "dlq", "redrive", dlq, "--all");
+    assertTrue(sourceless.err().contains("none names a source queue"), sourceless::toString);
     assertEquals("purged 2 messages from " + dlq + "\n", ok("queues", "purge", dlq).out().replace("\r", ""));
     assertEquals(0, ok("queues", "show", dlq, "--json").json().path("stats").path("depth").asLong());
     fails(ExitCodes.NOT_FOUND, "queues", "purge", fresh("nowhere"));
@@ -389,16 +482,6 @@ class SpoolCliTest {
     assertTrue(notDeadLetters.err().contains("does not look like a dead-letter queue"), notDeadLetters::toString);
     ok("queues", "delete", queue);
     ok("queues", "delete", dlq);
-  }
-
-  private static void reject(String queue, String consumer, long... sequences) throws Exception {
-    String body = "{\"requeue\":false,\"sequences\":" + Arrays.toString(sequences) + "}";
-    HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-            URI.create(server.url).resolve("/api/v1/queues/" + queue + "/consumers/" + consumer + "/nack"))
-        .header("Authorization", "Bearer " + server.token).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    assertEquals(200, response.statusCode(), response.body());
-    assertEquals(sequences.length, ApiClient.JSON.readTree(response.body()).path("nacked").asInt(), response.body());
   }
 
   // --- definitions

@@ -59,6 +59,7 @@ final class ApiRoutes extends RouteSupport {
   private final TriageRoutes triage;
   private final DefinitionRoutes definitions;
   private final OperationRoutes operations;
+  private final WhoamiRoutes whoami;
   private final SpoolMetrics metrics;
   private final String scheme;
   private final byte[] openApi = resource("openapi.json");
@@ -85,6 +86,7 @@ final class ApiRoutes extends RouteSupport {
     this.definitions = new DefinitionRoutes(spool, settings, authenticator);
     this.queues = new QueueRoutes(spool, settings, messages, consumers, triage);
     this.operations = new OperationRoutes(spool, settings, streams);
+    this.whoami = new WhoamiRoutes(settings);
   }
 
   /** Prometheus' text exposition format, version 0.0.4, as scrapers expect it named. */
@@ -127,7 +129,7 @@ final class ApiRoutes extends RouteSupport {
             () -> complete(json(StatusCodes.OK,
                 new Views.TicketView(tickets.issue(principal), EventTickets.LIFETIME.toMillis())))))),
         queues.route(principal), triage.overview(principal), definitions.route(principal),
-        operations.route(principal));
+        operations.route(principal), whoami.route(principal));
   }
 
   /** Pekko's request timeout (longer than any ask and long-poll) answered in the error shape. */

@@ -51,6 +51,39 @@ public record Principal(String name, Set<Role> roles, List<Pattern> queues) {
     return Pattern.compile(Arrays.stream(glob.split("\\*", -1)).map(Pattern::quote).collect(Collectors.joining(".*")));
   }
 
+  /**
+   * The queue patterns as configured ({@code orders-*}): {@link #compile} read backwards. A pattern
+   * that {@code compile} did not make is given as its regular expression.
+   */
+  public List<String> patterns() {
+    return queues.stream().map(Principal::glob).toList();
+  }
+
+  private static String glob(Pattern pattern) {
+    String regex = pattern.pattern();
+    StringBuilder glob = new StringBuilder();
+    int i = 0;
+    while (i < regex.length()) {
+      if (regex.startsWith("\\Q", i)) {
+        int end = regex.indexOf("\\E", i + 2);
+        if (end < 0) {
+          return regex;
+        }
+        glob.append(regex, i + 2, end);
+        i = end + 2;
+      } else if (regex.startsWith("\\\\E", i)) { // Pattern.quote's escape for a literal \E
+        glob.append("\\E");
+        i += 3;
+      } else if (regex.startsWith(".*", i)) {
+        glob.append('*');
+        i += 2;
+      } else {
+        return regex;
+      }
+    }
+    return glob.toString();
+  }
+
   @Override
   public String toString() {
     return "Principal[" + name + ", " + roles + "]";

@@ -189,6 +189,7 @@ class OpenApiResponsesTest {
     expect(200, "POST", "/api/v1/consumers/stale/cleanup", TestServer.ADMIN,
         "{\"lagThreshold\":1000000,\"idle\":\"PT24H\"}");
     expect(200, "GET", "/api/v1/cluster", TestServer.VIEWER, null);
+    expect(200, "GET", "/api/v1/whoami", TestServer.PRODUCER, null);
     String definitions = expect(200, "GET", "/api/v1/definitions", TestServer.ADMIN, null).body();
     expect(200, "POST", "/api/v1/definitions", TestServer.ADMIN, definitions);
     expect(200, "POST", "/api/v1/queues/orders-contract-dlq/redrive", TestServer.ADMIN, "{\"from\":1,\"to\":10}");

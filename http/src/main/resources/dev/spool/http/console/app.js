@@ -1,6 +1,7 @@
 // The Spool console: hash-routed pages over the HTTP API, refreshed every two seconds, with the
 // live event stream kept open for as long as the tab is signed in.
-import { api, ApiError, takeTokenFromUrl, token, signIn, signOut, subscribeEvents } from './api.js';
+import { ApiError, takeTokenFromUrl, token, signIn, signOut, subscribeEvents } from './api.js';
+import { loadIdentity, forgetIdentity, identity, may } from './access.js';
 import { h, fill, fmtAgo } from './dom.js';
 import { describe, destroyCharts, feedbackLine, takePending, tell } from './ui.js';
 import { forgetHistories } from './history.js';
@@ -44,12 +45,13 @@ function signInPage() {
         e.preventDefault();
         signIn(input.value.trim());
         try {
-          await api('GET', '/stats/memory');
-          start();
+          await loadIdentity();
         } catch (err) {
           signOut();
           tell(e.target, 'sign-in failed: ' + describe(err), true);
+          return;
         }
+        start();
       },
     }, h('label', {}, 'Token', input), h('button', { id: 'sign-in', type: 'submit' }, 'Sign in'))));
 }
@@ -137,6 +139,7 @@ function stop() {
   // the next sign-in in this tab starts without this session's events and history
   events.length = 0;
   forgetHistories();
+  forgetIdentity();
   destroyCharts();
   page = null;
 }
@@ -151,14 +154,36 @@ async function tick() {
   if (running) refreshTimer = setTimeout(tick, REFRESH_MS);
 }
 
+/** Signs in with the token kept in the tab: who it is first, since every page shows only what it may do. */
+async function resume() {
+  try {
+    await loadIdentity();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) signOut();
+    signInPage();
+    say(e instanceof ApiError && e.status === 401 ? 'the token was refused: sign in again'
+      : 'Spool did not answer: ' + describe(e) + '; reload to try again', true);
+    return;
+  }
+  start();
+}
+
+/** Starts the signed-in console; the identity is loaded (loadIdentity). */
 function start() {
-  document.getElementById('nav').hidden = false;
+  const nav = document.getElementById('nav');
+  nav.hidden = false;
+  // Service-wide pages need a token that reads everything; a producer or consumer works on its queues.
+  nav.querySelectorAll('.view-only').forEach((a) => { a.hidden = !may.view(); });
+  const me = identity();
+  document.getElementById('whoami').textContent = me.name + ' (' + me.roles.join(', ') + ')';
   say('');
-  stopEvents = subscribeEvents((e) => {
-    events.push({ type: e.type, text: JSON.stringify(e.data), received: Date.now() });
-    if (events.length > MAX_EVENTS) events.shift();
-    eventListeners.forEach((f) => f());
-  }, (state) => { document.body.dataset.events = state; });
+  if (may.view()) {
+    stopEvents = subscribeEvents((e) => {
+      events.push({ type: e.type, text: JSON.stringify(e.data), received: Date.now() });
+      if (events.length > MAX_EVENTS) events.shift();
+      eventListeners.forEach((f) => f());
+    }, (state) => { document.body.dataset.events = state; });
+  }
   running = true;
   show();
   refreshTimer = setTimeout(tick, REFRESH_MS);
@@ -173,4 +198,4 @@ window.addEventListener('hashchange', () => {
 document.getElementById('sign-out').addEventListener('click', () => { stop(); signOut(); signInPage(); });
 
 takeTokenFromUrl();
-if (token()) start(); else signInPage();
+if (token()) resume(); else signInPage();

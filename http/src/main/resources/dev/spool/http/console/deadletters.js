@@ -6,6 +6,7 @@ import { h, fill, render, setText, hidden, fmtNumber, timeEl } from './dom.js';
 import { act, tell, describe, confirmAction, feedbackLine, scroller } from './ui.js';
 import { browse, pager } from './browse.js';
 import { payloadPreview } from './messages.js';
+import { may } from './access.js';
 
 const PAGE = 50;
 
@@ -25,6 +26,8 @@ export function deadLetterQueuesPage(main) {
 }
 
 export function deadLettersPage(main, name) {
+  // Redrive is an admin's: other tokens see the dead letters without the selection and its buttons.
+  const canRedrive = may.admin();
   const count = h('span', { id: 'dlq-count' });
   const sources = h('span', { id: 'dlq-sources' });
   const rows = h('tbody', { id: 'dead-letter-rows' });
@@ -57,10 +60,10 @@ export function deadLettersPage(main, name) {
     h('p', {}, count, ' ', sources),
     h('section', { id: 'dead-letters' }, h('h2', { class: 'visually-hidden' }, 'Messages'), feedbackLine(),
       h('div', { class: 'toolbar' }, h('label', {}, 'Reason', reason),
-        h('label', { class: 'check' }, selectAll, 'Select this page'), redriveSelected, redriveAll),
+        canRedrive ? [h('label', { class: 'check' }, selectAll, 'Select this page'), redriveSelected, redriveAll] : null),
       summary,
       scroller('Dead letters', h('table', { class: 'one-line cards' }, h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, hidden('Select')),
+        canRedrive ? h('th', { scope: 'col' }, hidden('Select')) : null,
         ['Seq', 'Dead-lettered', 'Source', 'Reason', 'Attempts', 'Type', 'Payload'].map((t, i) =>
           h('th', { scope: 'col', class: i === 4 ? 'num' : null }, t)))), rows)),
       pages.element));
@@ -101,7 +104,7 @@ export function deadLettersPage(main, name) {
     fillReasons(reason.value, Object.keys(reasons.values));
     fillGroups(reasons, origins);
     fill(rows, shown.length === 0
-      ? h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No dead letters ' + (reason.value ? 'for this reason ' : '') + 'here.'))
+      ? h('tr', {}, h('td', { colspan: canRedrive ? 8 : 7, class: 'muted' }, 'No dead letters ' + (reason.value ? 'for this reason ' : '') + 'here.'))
       : shown.map(row));
     selectAll.checked = false;
     updateSelection();
@@ -125,7 +128,7 @@ export function deadLettersPage(main, name) {
     const sourceQueue = x['x-death-queue'];
     const sourceSequence = x['x-death-sequence'];
     return h('tr', { 'data-sequence': m.sequence },
-      h('td', { 'data-label': 'Select' }, h('input', { type: 'checkbox', class: 'select', value: m.sequence, 'aria-label': 'select message ' + m.sequence })),
+      canRedrive ? h('td', { 'data-label': 'Select' }, h('input', { type: 'checkbox', class: 'select', value: m.sequence, 'aria-label': 'select message ' + m.sequence })) : null,
       h('td', { 'data-label': 'Seq' }, h('a', { href: '#/message/' + encodeURIComponent(name) + '/' + m.sequence }, String(m.sequence))),
       h('td', { 'data-label': 'Dead-lettered' }, timeEl(x['x-death-time'] ?? m.timestamp)),
       h('td', { 'data-label': 'Source', class: 'source' }, sourceQueue && sourceSequence

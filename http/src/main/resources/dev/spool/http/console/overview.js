@@ -4,8 +4,10 @@ import { api, q } from './api.js';
 import { h, fill, render, setText, fmtNumber, fmtBytes, fmtRate, fmtDuration, MIB } from './dom.js';
 import { act, health, trend, section, timeChart, scroller, severity } from './ui.js';
 import { keepHistories, queueHistory, summedRates } from './history.js';
+import { identity, may } from './access.js';
 
 export function overviewPage(main) {
+  if (!may.view()) return ownQueuesPage(main);
   const alarms = h('ul', { id: 'alarm-list' });
   const alarmBanner = h('div', { id: 'alarms', class: 'alarms', role: 'region', 'aria-label': 'Alarms', hidden: true },
     h('h2', {}, 'Alarms'), alarms);
@@ -30,12 +32,12 @@ export function overviewPage(main) {
         h('th', { scope: 'col' }, 'Queue'), h('th', { scope: 'col' }, 'Status'),
         ['Depth', 'Publish', 'Deliver', 'Consumers', 'Worst lag', 'Bytes'].map((t) => h('th', { scope: 'col', class: 'num' }, t)),
         memberHeader)), tbody),
-      newQueueForm(refresh)),
+      may.admin() ? newQueueForm(refresh) : null),
     section({ id: 'dead-letter-section' }, 'Dead-letter queues', deadLetterList),
-    section({ id: 'memory' }, 'Memory', h('p', {}, meter, ' ', memoryText), thresholdForm(refresh),
+    section({ id: 'memory' }, 'Memory', h('p', {}, meter, ' ', memoryText), may.admin() ? [thresholdForm(refresh),
       h('p', {}, h('button', { id: 'gc', type: 'button', onclick: (e) => act(e.target, 'GC', () => api('POST', '/gc'),
         { success: (r) => 'GC done: ' + fmtNumber(r.freed) + ' messages freed', refresh }) }, 'Run GC'), ' ',
-      h('span', { class: 'muted' }, 'frees, in every queue, what all consumers have acknowledged'))),
+      h('span', { class: 'muted' }, 'frees, in every queue, what all consumers have acknowledged'))] : null),
     section({}, 'Rates, last hour (all queues)', rates.element),
     clusterSection);
 
@@ -68,6 +70,27 @@ export function overviewPage(main) {
   }
   return { title: 'Overview', refresh };
 }
+
+/**
+ * The overview of a producer or consumer token, which may not list the service's queues: the
+ * queues it works on, by pattern, and a field to open one.
+ */
+function ownQueuesPage(main) {
+  const me = identity();
+  const name = h('input', { id: 'open-queue-name', name: 'queue', required: true, autocomplete: 'off' });
+  fill(main,
+    h('h1', { tabindex: -1 }, 'Overview'),
+    section({ id: 'own-queues' }, 'Your queues',
+      h('p', {}, me.name + ' may ' + me.roles.map((r) => ROLE_WORDS[r] ?? r).join(' and ') + ' the queues matching ',
+        h('code', {}, me.queues.join(', ')), '; it may not list every queue or see service-wide figures.'),
+      h('form', { id: 'open-queue-form', onsubmit: (e) => {
+        e.preventDefault();
+        location.hash = '#/queue/' + encodeURIComponent(name.value.trim());
+      } }, h('label', {}, 'Queue', name), h('button', { id: 'open-queue', type: 'submit' }, 'Open'))));
+  return { title: 'Overview', refresh: null };
+}
+
+const ROLE_WORDS = { producer: 'publish to', consumer: 'consume from' };
 
 /** At most this many history requests at once: a service with hundreds of queues gets no request storm. */
 const HISTORY_REQUESTS = 4;

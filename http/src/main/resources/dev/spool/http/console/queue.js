@@ -5,6 +5,7 @@ import { h, fill, render, hidden, fmtNumber, fmtBytes, fmtRate, fmtMs, fmtDurati
 import { act, health, badge, trend, section, timeChart, tell, describe, confirmAction, navigate, scroller } from './ui.js';
 import { queueHistory } from './history.js';
 import { hostPort } from './overview.js';
+import { may } from './access.js';
 
 /** What the engine's delivery state means, in words; the health reason says whether it is a problem. */
 const DELIVERY_STATES = {
@@ -22,6 +23,10 @@ export function queuePage(main, name) {
   // and history are its queue's.
   const partition = /#\d+$/.test(name);
   const queue = name.replace(/#\d+$/, '');
+  // Only what the token may do is shown (access.js); the server checks every request anyway.
+  const canSteer = !partition && may.consume(queue);
+  const canAdmin = !partition && may.admin();
+  const canPublish = !partition && may.publish(queue);
   const queueHealth = h('p', { id: 'queue-health' });
   const links = h('p', { class: 'links' });
   const consumers = h('tbody', { id: 'consumers' });
@@ -47,16 +52,17 @@ export function queuePage(main, name) {
         h('th', { scope: 'col' }, 'Consumer'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Lag'),
         ['Lag age', 'In flight / prefetch', 'Nacked', 'Redelivered', 'Dead-lettered', 'Errors']
           .map((t) => h('th', { scope: 'col', class: 'num' }, t)),
-        h('th', { scope: 'col' }, 'Last activity'), h('th', { scope: 'col' }, partition ? hidden('Actions') : 'Actions'))),
+        h('th', { scope: 'col' }, 'Last activity'), h('th', { scope: 'col' }, canSteer || canAdmin ? 'Actions' : hidden('Actions')))),
       consumers)),
-      partition ? h('p', { class: 'muted' }, 'A partition is changed through its queue.') : newConsumerForm(name, refresh)),
+      partition ? h('p', { class: 'muted' }, 'A partition is changed through its queue.') : null,
+      canSteer ? newConsumerForm(name, refresh) : null),
     section({ id: 'history' }, 'History, last hour',
       h('div', { class: 'charts' }, depthChart.element, rateChart.element, lagChart.element, ackChart.element)),
     section({}, 'Figures', stats),
     partitionSection,
     section({}, 'Settings', settings),
-    partition ? null : section({}, 'Publish a test message', publishForm(name, refresh)),
-    partition ? null : section({ id: 'danger' }, 'Delete',
+    canPublish ? section({}, 'Publish a test message', publishForm(name, refresh)) : null,
+    !canAdmin ? null : section({ id: 'danger' }, 'Delete',
       h('p', {}, h('button', { id: 'delete-queue', class: 'danger', type: 'button', onclick: (e) => deleteQueue(e.target) },
         'Delete queue'), ' ', h('span', { class: 'muted' }, 'deletes the queue, its messages and its consumers'))));
 
@@ -100,7 +106,7 @@ export function queuePage(main, name) {
     // A consumer's lag against what the queue holds: nothing read is the worst, and shows red.
     const scale = Math.max(1, info.stats.depth, ...list.map((c) => c.lag));
     render(consumers, list.length === 0 ? h('tr', {}, h('td', { colspan: 11, class: 'muted' }, 'No consumers.'))
-      : list.map((c) => consumerRow(name, c, healthOf.get(c.name), scale, partition, refresh)), force);
+      : list.map((c) => consumerRow(name, c, healthOf.get(c.name), scale, { steer: canSteer, remove: canAdmin }, refresh)), force);
     const s = info.stats;
     render(stats, pairs({
       depth: h('span', { id: 'queue-depth' }, fmtNumber(s.depth)), bytes: fmtBytes(s.bytes),
@@ -153,7 +159,8 @@ function pairs(obj) {
   return Object.entries(obj).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]);
 }
 
-function consumerRow(queue, c, state, scale, readOnly, refresh) {
+/** allowed: { steer, remove }, whether the token may pause, resume and seek, and delete the consumer. */
+function consumerRow(queue, c, state, scale, allowed, refresh) {
   const path = q(queue) + '/consumers/' + encodeURIComponent(c.name);
   const label = (what) => what + ' of ' + c.name;
   // Shown under the health reason unless the reason already says it.
@@ -174,10 +181,11 @@ function consumerRow(queue, c, state, scale, readOnly, refresh) {
     h('td', { 'data-label': 'Dead-lettered', class: 'num dead-lettered' }, fmtNumber(c.deadLettered)),
     h('td', { 'data-label': 'Errors', class: 'num errors' }, fmtNumber(c.errors)),
     h('td', { 'data-label': 'Last activity' }, timeEl(c.lastActivity)),
-    readOnly ? h('td', {}) : h('td', { 'data-label': 'Actions', class: 'actions' }, consumerActions(c, path, label, refresh)));
+    allowed.steer || allowed.remove
+      ? h('td', { 'data-label': 'Actions', class: 'actions' }, consumerActions(c, path, label, allowed, refresh)) : h('td', {}));
 }
 
-function consumerActions(c, path, label, refresh) {
+function consumerActions(c, path, label, allowed, refresh) {
   const where = h('select', { 'aria-label': label('seek to'), 'data-key': 'seek-where-' + c.name },
     h('option', { value: 'sequence' }, 'sequence'), h('option', { value: 'earliest' }, 'earliest'),
     h('option', { value: 'latest' }, 'latest'));
@@ -207,7 +215,7 @@ function consumerActions(c, path, label, refresh) {
       + fmtNumber(c.inFlight) + ' unacknowledged deliveries go back to the queue for other consumers.', 'Delete consumer')) return;
     act(section, 'delete consumer ' + c.name, () => api('DELETE', path), { success: () => 'consumer ' + c.name + ' deleted', refresh });
   };
-  return [
+  const steer = [
     c.paused
       ? h('button', { type: 'button', class: 'resume', 'data-key': 'pause-' + c.name,
         onclick: (e) => act(e.target, 'resume ' + c.name, () => api('POST', path + '/resume'),
@@ -217,8 +225,11 @@ function consumerActions(c, path, label, refresh) {
           { success: () => c.name + ' paused', refresh }) }, 'Pause'),
     h('span', { class: 'seek' }, where, sequence,
       h('button', { type: 'button', class: 'seek-button', 'data-key': 'seek-' + c.name, onclick: (e) => seek(e.target) }, 'Seek')),
-    h('button', { type: 'button', class: 'danger delete-consumer', 'data-key': 'delete-' + c.name,
-      onclick: (e) => remove(e.target) }, 'Delete'),
+  ];
+  return [
+    allowed.steer ? steer : null,
+    allowed.remove ? h('button', { type: 'button', class: 'danger delete-consumer', 'data-key': 'delete-' + c.name,
+      onclick: (e) => remove(e.target) }, 'Delete') : null,
   ];
 }
 

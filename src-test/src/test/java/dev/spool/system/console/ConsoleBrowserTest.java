@@ -514,6 +514,104 @@ class ConsoleBrowserTest {
   }
 
   /**
+   * Each token sees only the actions it may take, by the server's rules: a viewer none at all, a
+   * producer of orders-* the publish form of its queue, a consumer of orders-* its consumers'
+   * controls, an admin everything; hidden, not disabled.
+   */
+  @Test
+  void eachTokenSeesOnlyTheActionsItMayTake() {
+    String queue = "orders-roles";
+    String dlq = "orders-roles-dlq";
+    assertEquals(201, server.put("/api/v1/queues/" + dlq, "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue,
+        "{\"deadLetter\":{\"queue\":\"" + dlq + "\",\"maxDeliveries\":1}}").status());
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/billing", "{}").status());
+    publishBatch(queue, 2, i -> "{\"payload\":\"" + "x".repeat(1024) + "\"}");
+    assertEquals(1, server.post("/api/v1/queues/" + queue + "/consumers/billing/read?max=1&wait=PT2S", null).json()
+        .path("deliveries").size());
+    assertEquals(200, server.post("/api/v1/queues/" + queue + "/consumers/billing/nack",
+        "{\"sequences\":[1],\"requeue\":false}").status());
+    String consumerRow = "tr[data-consumer='billing'] .badge";
+    List<String> adminOnly = List.of("#new-queue-form", "#threshold-form", "#gc");
+    List<String> queueActions = List.of("#new-consumer-form", "#publish-form", "#delete-queue",
+        "tr[data-consumer='billing'] button.pause", "tr[data-consumer='billing'] .seek-button",
+        "tr[data-consumer='billing'] .delete-consumer");
+    List<String> redrive = List.of("#redrive-all", "#redrive-selected", "#select-page", "#dead-letter-rows input.select");
+    try {
+      // A viewer reads everything and changes nothing: no form and no button on the overview or the queue.
+      signInAs(TestServer.VIEWER);
+      waitForText(waiting(), "#whoami", "viewer (viewer)");
+      waiting().until(d -> !texts("tr[data-queue='" + queue + "'] .badge").isEmpty());
+      assertEquals(List.of(), present(adminOnly));
+      assertEquals(0L, count("main form, main button"), "the viewer's overview holds no action");
+      open("/queue/" + queue);
+      waiting().until(d -> !texts(consumerRow).isEmpty());
+      assertEquals(List.of(), present(queueActions));
+      assertEquals(0L, count("main form, main button"), "the viewer's queue page holds no action");
+      open("/dead-letters/" + dlq);
+      waiting().until(d -> texts("#dead-letter-rows tr[data-sequence]").size() == 1);
+      assertEquals(List.of(), present(redrive));
+
+      // A producer of orders-*: its queue's publish form, nothing else; no service-wide pages.
+      signInAs(TestServer.PRODUCER);
+      waitForText(waiting(), "#whoami", "orders-producer (producer)");
+      waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("open-queue-form")));
+      assertTrue(text("#own-queues").contains("orders-*"), text("#own-queues"));
+      assertEquals(List.of(), texts("#nav a:not([hidden])").stream().filter(t -> !t.equals("Overview")).toList(),
+          "no link to the pages a producer may not read");
+      List<String> problems = new ArrayList<>();
+      check("producer-overview", DESKTOP, problems);
+      width(PHONE, 900);
+      check("producer-overview", PHONE, problems);
+      width(DESKTOP, 1000);
+      assertEquals(List.of(), problems);
+      browser.findElement(By.id("open-queue-name")).sendKeys(queue + "\n");
+      waiting().until(d -> !texts(consumerRow).isEmpty());
+      assertEquals(List.of("#publish-form"), present(queueActions));
+      browser.findElement(By.id("publish-payload")).sendKeys("from the producer");
+      browser.findElement(By.id("publish")).click();
+      waitForText(waiting(), "section:has(#publish-form) .feedback-ok", "published as sequence 3");
+
+      // A consumer of orders-*: creates and steers consumers, deletes none, publishes nothing.
+      signInAs(TestServer.CONSUMER);
+      waitForText(waiting(), "#whoami", "orders-consumer (consumer)");
+      open("/queue/" + queue);
+      waiting().until(d -> !texts(consumerRow).isEmpty());
+      assertEquals(List.of("#new-consumer-form", "tr[data-consumer='billing'] button.pause",
+          "tr[data-consumer='billing'] .seek-button"), present(queueActions));
+
+      // An admin sees every action.
+      signInAs(TestServer.ADMIN);
+      waitForText(waiting(), "#whoami", "admin (admin)");
+      waiting().until(d -> !texts("tr[data-queue='" + queue + "'] .badge").isEmpty());
+      assertEquals(adminOnly, present(adminOnly));
+      open("/queue/" + queue);
+      waiting().until(d -> !texts(consumerRow).isEmpty());
+      assertEquals(queueActions, present(queueActions));
+      open("/dead-letters/" + dlq);
+      waiting().until(d -> texts("#dead-letter-rows tr[data-sequence]").size() == 1);
+      assertEquals(redrive, present(redrive));
+    } finally {
+      signInAs(TestServer.ADMIN);
+    }
+  }
+
+  /** Signs the console in with token, as the link printed at first start does, on the overview. */
+  private static void signInAs(String token) {
+    browser.get(server.uri("/?token=" + token + "#/").toString());
+    waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("nav")));
+  }
+
+  /** Those of the selectors that select something on the page, in their order. */
+  private static List<String> present(List<String> selectors) {
+    return selectors.stream().filter(css -> count(css) > 0).toList();
+  }
+
+  private static long count(String css) {
+    return ((Number) js("return document.querySelectorAll(arguments[0]).length", css)).longValue();
+  }
+
+  /**
    * axe-core's serious and critical violations and any sideways overflow of the page, added to
    * problems; a full-page screenshot either way.
    */
