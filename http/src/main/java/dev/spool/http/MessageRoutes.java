@@ -83,6 +83,34 @@ final class MessageRoutes extends RouteSupport {
         .thenApply(sequences -> json(StatusCodes.CREATED, new Views.SequencesView(sequences))));
   }
 
+  /**
+   * {@code POST /queues/{q}/requests?timeout=PT30S}: publishes one message as a request (with
+   * {@code reply-to} and {@code correlation-id} headers) and answers the first reply, or
+   * {@code Timeout} (503) when none came in time. The wait is capped like a long-poll read's.
+   */
+  Route request(Principal principal, String queue) {
+    return allow(principal, Access.publish(queue), () -> parameterOptional("timeout", timeout -> {
+      java.time.Duration cap = spool.settings().consumer().maxReadWait();
+      java.time.Duration wait = durationParam("timeout", timeout, cap.compareTo(DEFAULT_REQUEST_TIMEOUT) < 0
+          ? cap : DEFAULT_REQUEST_TIMEOUT);
+      if (wait.isZero() || wait.isNegative() || wait.compareTo(cap) > 0) {
+        throw new SpoolException.InvalidConfiguration("query parameter 'timeout' must be positive and at most " + cap
+            + " (spool.consumer.max-read-wait)");
+      }
+      return optionalHeaderValueByName(TRACEPARENT, traceparent -> optionalHeaderValueByName(TRACESTATE,
+          tracestate -> requiredBody(Requests.PublishBody.class, body -> {
+            List<Message> messages = traced(body.toMessages(), traceparent, tracestate);
+            if (messages.size() != 1) {
+              throw Requests.invalid("messages", "a request is one message, not a batch");
+            }
+            return ok(spool.createPublisher(queue, principal.name()).request(messages.get(0), wait),
+                Views.MessageView::of);
+          })));
+    }));
+  }
+
+  private static final java.time.Duration DEFAULT_REQUEST_TIMEOUT = java.time.Duration.ofSeconds(30);
+
   private Route browse(String queue) {
     return parameterOptional("from", from -> parameterOptional("limit", limit -> {
       long first = longParam("from", from, 1, 1, Long.MAX_VALUE);

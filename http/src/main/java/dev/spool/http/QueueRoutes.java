@@ -40,6 +40,7 @@ final class QueueRoutes extends RouteSupport {
                   () -> ok(spool.countHeader(queue, header), counts -> counts))))),
               triage.queue(principal, queue),
               pathPrefix("messages", () -> messages.route(principal, queue)),
+              path("requests", () -> post(() -> messages.request(principal, queue))),
               pathPrefix("consumers", () -> consumers.route(principal, queue)));
         })));
   }

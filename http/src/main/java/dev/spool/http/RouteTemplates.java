@@ -58,7 +58,7 @@ final class RouteTemplates {
         }
         t.append("/headers/{header}");
       }
-      case "redrive", "browse", "history", "health" -> {
+      case "redrive", "browse", "history", "health", "requests" -> {
         if (p.length != 6) {
           return "other";
         }
@@ -76,7 +76,7 @@ final class RouteTemplates {
     for (int i = from; i < p.length; i++) {
       switch (p[i]) {
         case "queues", "stats", "memory", "threshold", "lag", "gc", "consumers", "stale", "cleanup", "events", "ticket",
-            "cluster", "health", "definitions", "openapi.json" -> { }
+            "cluster", "health", "definitions", "openapi.json", "whoami" -> { }
         default -> {
           return false;
         }

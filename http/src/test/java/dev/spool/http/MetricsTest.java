@@ -169,6 +169,8 @@ class MetricsTest {
     assertEquals("other", RouteTemplates.of("/api/v1/anything-" + System.nanoTime()));
     assertEquals("/console/{file}", RouteTemplates.of("/console/app.js"));
     assertEquals("/health/ready", RouteTemplates.of("/health/ready"));
+    assertEquals("/api/v1/whoami", RouteTemplates.of("/api/v1/whoami"));
+    assertEquals("/api/v1/queues/{queue}/requests", RouteTemplates.of("/api/v1/queues/o/requests"));
   }
 
   @Test
