@@ -180,6 +180,11 @@ final class ConsumersCommand implements Callable<Integer> {
         description = "deliver only messages with this header (repeatable)")
     Map<String, String> filterHeaders = new LinkedHashMap<>();
 
+    @Option(names = "--filter", paramLabel = "EXPRESSION",
+        description = "deliver only messages for which this CEL expression is true, e.g."
+            + " \"headers['region'] in ['eu', 'uk'] && payload.total > 100\"")
+    String filterExpression;
+
     @Option(names = "--inactive-timeout", paramLabel = "DURATION", converter = Converters.IsoDuration.class,
         description = "remove the consumer after this long without activity")
     String inactiveTimeout;
@@ -215,8 +220,11 @@ final class ConsumersCommand implements Callable<Integer> {
       if (maxDeliveries != null) {
         body.put("maxDeliveries", maxDeliveries);
       }
-      if (filterType != null || !filterHeaders.isEmpty()) {
+      if (filterType != null || !filterHeaders.isEmpty() || filterExpression != null) {
         ObjectNode filter = body.putObject("filter");
+        if (filterExpression != null) {
+          filter.put("expression", filterExpression);
+        }
         if (filterType != null) {
           filter.put("type", filterType);
         }

@@ -365,6 +365,14 @@ class SpoolCliTest {
     assertEquals("PT1H", audit.path("settings").path("inactiveTimeout").asText());
     fails(ExitCodes.REFUSED, "consumers", "create", queue, "audit", "--prefetch", "7");
     fails(ExitCodes.REFUSED, "consumers", "create", queue, "bad", "--prefetch", "-1");
+    ok("consumers", "create", queue, "only-b", "--start-at", "earliest", "--filter", "payload == null && key == ''"
+        + " && type != 'x' && headers.size() == 0 && contentType.startsWith('text/')");
+    assertEquals("payload == null && key == '' && type != 'x' && headers.size() == 0 && contentType.startsWith('text/')",
+        ok("consumers", "show", queue, "only-b", "--json").json().path("settings").path("filter").path("expression")
+            .asText());
+    CliServer.Run badFilter = fails(ExitCodes.REFUSED, "consumers", "create", queue, "bad", "--filter", "type ==");
+    assertTrue(badFilter.err().contains("column 8"), badFilter.err());
+    ok("consumers", "delete", queue, "only-b");
 
     ok("consumers", "create", queue, "ops", "--start-at", "earliest");
     assertTrue(ok("consumers", "list", queue).out().lines().anyMatch(l -> l.startsWith("ops ")));
