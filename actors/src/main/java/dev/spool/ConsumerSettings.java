@@ -17,6 +17,9 @@ import java.time.Duration;
  * @param backoff redelivery delay after a nack, or {@code null} for the default
  * @param inactiveTimeout remove the consumer automatically after this long with no subscriber, read
  *     or acknowledgement, or {@code null} to keep it until deleted
+ * @param exclusive one subscriber at a time receives (the first attached of those attached; the
+ *     others wait as hot standbys and take over in the order they attached when it goes away); pull
+ *     reads receive only while no subscriber is attached
  */
 public record ConsumerSettings(
     String name,
@@ -27,7 +30,8 @@ public record ConsumerSettings(
     Integer maxDeliveries,
     MessageFilter filter,
     Backoff backoff,
-    Duration inactiveTimeout) {
+    Duration inactiveTimeout,
+    boolean exclusive) {
 
   public ConsumerSettings {
     if (startAt == null || ackMode == null || filter == null) {
@@ -52,47 +56,63 @@ public record ConsumerSettings(
   /** Settings for a consumer called {@code name}, everything else default. */
   public static ConsumerSettings named(String name) {
     return new ConsumerSettings(name, StartPosition.earliest(), AckMode.EXPLICIT, null, null, null,
-        MessageFilter.ALL, null, null);
+        MessageFilter.ALL, null, null, false);
   }
 
   public ConsumerSettings startAt(StartPosition startAt) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings ackMode(AckMode ackMode) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings prefetch(int prefetch) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings ackTimeout(Duration ackTimeout) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings maxDeliveries(int maxDeliveries) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings filter(MessageFilter filter) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings backoff(Backoff backoff) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
-        backoff, inactiveTimeout);
+        backoff, inactiveTimeout, exclusive);
   }
 
   public ConsumerSettings inactiveTimeout(Duration inactiveTimeout) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff,
-        inactiveTimeout);
+        inactiveTimeout, exclusive);
+  }
+
+  /** Without exclusive delivery: every attached subscriber receives. */
+  public ConsumerSettings(String name, StartPosition startAt, AckMode ackMode, Integer prefetch, Duration ackTimeout,
+      Integer maxDeliveries, MessageFilter filter, Backoff backoff, Duration inactiveTimeout) {
+    this(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff, inactiveTimeout, false);
+  }
+
+  /**
+   * One subscriber at a time receives (RabbitMQ's single active consumer): the first attached; the
+   * others wait as hot standbys and the next in attach order takes over, with what was in flight,
+   * when it goes away.
+   */
+  public ConsumerSettings exclusive(boolean exclusive) {
+    return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff,
+        inactiveTimeout, exclusive);
   }
 
   /** These settings with every unset value taken from {@code defaults}. */
@@ -103,6 +123,6 @@ public record ConsumerSettings(
         maxDeliveries,
         filter,
         backoff != null ? backoff : defaults.backoff(),
-        inactiveTimeout);
+        inactiveTimeout, exclusive);
   }
 }

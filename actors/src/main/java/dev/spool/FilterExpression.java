@@ -8,6 +8,7 @@ import dev.cel.bundle.Cel;
 import dev.cel.bundle.CelFactory;
 import dev.cel.common.CelIssue;
 import dev.cel.common.CelOptions;
+import dev.cel.common.CelValidationException;
 import dev.cel.common.CelValidationResult;
 import dev.cel.common.types.MapType;
 import dev.cel.common.types.SimpleType;
@@ -15,6 +16,9 @@ import dev.cel.common.values.NullValue;
 import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
+import dev.cel.validator.CelValidator;
+import dev.cel.validator.CelValidatorFactory;
+import dev.cel.validator.validators.RegexLiteralValidator;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,7 +32,8 @@ import java.util.Optional;
  * message: {@code type}, {@code key}, {@code producer} and {@code contentType} (strings, empty when
  * unset), {@code headers} (a map of strings) and {@code payload} (a JSON payload's value: objects,
  * arrays, strings, numbers, booleans; {@code null} for a payload that is not JSON or larger than
- * {@link #MAX_JSON_BYTES}). For example {@code type == 'order.created' && headers['region'] in
+ * {@link #MAX_JSON_BYTES}; a payload is read as JSON when its content type is JSON, text/plain or
+ * none). Numbers compare across integers and decimals, as JSON has one kind. For example {@code type == 'order.created' && headers['region'] in
  * ['eu', 'uk'] && payload.total > 100}.
  *
  * <p>Compiled once, when the consumer is defined: a syntax or type error is refused with its line
@@ -58,6 +63,8 @@ public final class FilterExpression {
           .maxParseRecursionDepth(32)
           .maxParseExpressionNodeCount(MAX_NODES)
           .comprehensionMaxIterations(MAX_ITERATIONS)
+          // JSON has one kind of number: payload.total > 100 holds for 500.5 as for 150.
+          .enableHeterogeneousNumericComparisons(true)
           .build())
       .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
       .addVar("type", SimpleType.STRING)
@@ -68,6 +75,10 @@ public final class FilterExpression {
       .addVar("payload", SimpleType.DYN)
       .setResultType(SimpleType.BOOL)
       .build();
+
+  /** A regular expression literal that does not compile is refused with the expression, not met per message. */
+  private static final CelValidator VALIDATOR = CelValidatorFactory.standardCelValidatorBuilder(CEL)
+      .addAstValidators(RegexLiteralValidator.INSTANCE).build();
 
   private static final JsonFactory JSON = JsonFactory.builder()
       .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_JSON_DEPTH).build()).build();
@@ -101,6 +112,13 @@ public final class FilterExpression {
       result = CEL.compile(source);
     } catch (RuntimeException e) {
       throw new SpoolException.InvalidConfiguration("filter expression cannot be compiled: " + e.getMessage());
+    }
+    if (!result.hasError()) {
+      try {
+        result = VALIDATOR.validate(result.getAst());
+      } catch (CelValidationException | RuntimeException e) {
+        throw new SpoolException.InvalidConfiguration("filter expression cannot be compiled: " + e.getMessage());
+      }
     }
     if (result.hasError()) {
       CelIssue first = result.getErrors().get(0);
@@ -159,9 +177,11 @@ public final class FilterExpression {
   /** A JSON payload as CEL values, or CEL's null when it is not JSON, too large or too deep. */
   static Object json(Message message) {
     String contentType = message.contentType().orElse("").toLowerCase(Locale.ROOT);
-    boolean declared = contentType.startsWith("application/json") || contentType.contains("+json");
+    // Text is read too: a JSON body published without a content type is stored as text/plain.
+    boolean candidate = contentType.isEmpty() || contentType.startsWith("application/json")
+        || contentType.contains("+json") || contentType.startsWith("text/plain");
     byte[] bytes = message.payload();
-    if (bytes.length == 0 || bytes.length > MAX_JSON_BYTES || !declared && !contentType.isEmpty()) {
+    if (bytes.length == 0 || bytes.length > MAX_JSON_BYTES || !candidate) {
       return NullValue.NULL_VALUE;
     }
     try (JsonParser parser = JSON.createParser(bytes)) {

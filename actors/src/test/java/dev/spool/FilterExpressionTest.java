@@ -110,6 +110,10 @@ class FilterExpressionTest {
       assertThrows(SpoolException.InvalidConfiguration.class, () -> FilterExpression.compile(bad));
     }
     assertThrows(SpoolException.InvalidConfiguration.class, () -> MessageFilter.expression(null));
+
+    SpoolException regex = assertThrows(SpoolException.InvalidConfiguration.class,
+        () -> FilterExpression.compile("type.matches('[x')"));
+    assertTrue(regex.getMessage().contains("column"), regex.getMessage());
   }
 
   @Example
@@ -140,7 +144,9 @@ class FilterExpressionTest {
     assertTrue(total.matches(Message.of("t", "{\"total\":5}".getBytes(java.nio.charset.StandardCharsets.UTF_8))),
         "no content type: read if it is JSON");
     assertTrue(total.matches(Message.text("t", "{\"total\":5}").withContentType("application/cloudevents+json")));
-    assertTrue(isNull.matches(Message.text("t", "{\"total\":5}").withContentType("text/plain")));
+    assertTrue(total.matches(Message.text("t", "{\"total\":5}")), "text/plain, as HTTP and the CLI store JSON by default");
+    assertTrue(isNull.matches(Message.text("t", "{\"total\":5}").withContentType("text/csv")));
+    assertTrue(isNull.matches(Message.text("t", "{\"total\":5}").withContentType("application/octet-stream")));
     assertTrue(isNull.matches(Message.text("t", "{\"total\":5} trailing").withContentType("application/json")));
     assertTrue(isNull.matches(Message.of("t", "not json".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
     String padded = "{\"total\":5,\"pad\":\"" + "x".repeat(FilterExpression.MAX_JSON_BYTES) + "\"}";
@@ -156,6 +162,19 @@ class FilterExpressionTest {
 
   private static Message jsonMessage(String body) {
     return Message.text("t", body).withContentType("application/json");
+  }
+
+  @Example
+  void numbersCompareAcrossIntegersAndDecimals() {
+    FilterExpression over = FilterExpression.compile("payload.total > 100");
+    FilterExpression overDecimal = FilterExpression.compile("payload.total > 100.0");
+    for (String total : List.of("150", "500.5", "1e3")) {
+      assertTrue(over.matches(jsonMessage("{\"total\":" + total + "}")), total);
+      assertTrue(overDecimal.matches(jsonMessage("{\"total\":" + total + "}")), total);
+    }
+    for (String total : List.of("99", "99.5", "100")) {
+      assertFalse(over.matches(jsonMessage("{\"total\":" + total + "}")), total);
+    }
   }
 
   @Example

@@ -241,6 +241,9 @@ public final class Dispatcher<E> {
   }
 
   private void serveParkedReads() {
+    if (exclusiveHeld()) {
+      return;
+    }
     Subscribers<E> subscribers = state.subscribers();
     Subscribers.ParkedRead read;
     while ((read = subscribers.firstParked()) != null) {
@@ -260,6 +263,8 @@ public final class Dispatcher<E> {
       return;
     }
     boolean explicit = state.explicit();
+    // Exclusive: only the first attached subscriber receives; the others are hot standbys.
+    long active = state.settings().exclusive() ? activeOwner() : -1;
     boolean progress = true;
     while (progress) {
       progress = false;
@@ -269,7 +274,7 @@ public final class Dispatcher<E> {
       for (int i = 0, n = streams.size(), first = subscribers.streamTurn(); i < n; i++) {
         int at = (first + i) % n;
         Subscribers.StreamSubscriber<E> stream = streams.get(at);
-        if (stream.demand()) {
+        if (stream.demand() && (active < 0 || stream.owner() == active)) {
           List<Delivery> got = take(Math.min(streamBatch, share), stream.owner());
           if (!got.isEmpty()) {
             stream.served();
@@ -286,6 +291,9 @@ public final class Dispatcher<E> {
         }
         int at = (first + i) % n;
         Subscribers.ActorSubscriber subscriber = actors.get(at);
+        if (active >= 0 && subscriber.owner() != active) {
+          continue;
+        }
         Delivery delivery = next(subscriber.owner());
         if (delivery != null) {
           if (!explicit) {
@@ -297,7 +305,7 @@ public final class Dispatcher<E> {
         }
       }
       for (HandlerPool.Handler handler : handlers.all()) {
-        if (handler.canTake()) {
+        if (handler.canTake() && (active < 0 || handler.owner() == active)) {
           Delivery delivery = handler.wantsNewFirst() ? nextNewFirst(handler.owner()) : next(handler.owner());
           if (delivery != null) {
             outlet.call(handler, delivery);
@@ -308,9 +316,32 @@ public final class Dispatcher<E> {
     }
   }
 
+  /**
+   * The subscriber an exclusive consumer delivers to: the first attached (owner ids grow as they
+   * attach) of its streams, actor subscribers and handler subscriptions; -1 when none is attached.
+   */
+  private long activeOwner() {
+    long first = Long.MAX_VALUE;
+    for (Subscribers.StreamSubscriber<E> stream : state.subscribers().streamTurns()) {
+      first = Math.min(first, stream.owner());
+    }
+    for (Subscribers.ActorSubscriber actor : state.subscribers().actorTurns()) {
+      first = Math.min(first, actor.owner());
+    }
+    for (HandlerPool.Handler handler : state.handlers().all()) {
+      first = Math.min(first, handler.owner());
+    }
+    return first == Long.MAX_VALUE ? -1 : first;
+  }
+
+  /** An exclusive consumer whose deliveries an attached subscriber holds the right to: pull reads get none. */
+  private boolean exclusiveHeld() {
+    return state.settings().exclusive() && activeOwner() >= 0;
+  }
+
   /** So that competing subscribers split the credit instead of the first taking it all. */
   int fairShare() {
-    int takers = state.subscribers().attached();
+    int takers = state.settings().exclusive() ? 1 : state.subscribers().attached();
     int credit = state.explicit() ? state.prefetch() - cursor.unsettled() + cursor.waiting() : state.prefetch();
     return Math.max(1, credit / Math.max(1, takers));
   }
@@ -333,7 +364,8 @@ public final class Dispatcher<E> {
     }
     state.stats().touch(clock.millis());
     Subscribers<E> subscribers = state.subscribers();
-    List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 ? List.of() : take(max, Subscribers.PULL_OWNER);
+    List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 || exclusiveHeld() ? List.of()
+        : take(max, Subscribers.PULL_OWNER);
     Duration maxWait = limits.maxReadWait();
     Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
     boolean answerNow = !got.isEmpty() || wait.isZero() || state.draining()
@@ -508,6 +540,9 @@ public final class Dispatcher<E> {
       return false;
     }
     Subscribers<E> subscribers = state.subscribers();
+    if (state.settings().exclusive()) {
+      return activeWantsMore(activeOwner());
+    }
     if (state.handlers().anyCanTake() || subscribers.parkedReads() > 0) {
       return true;
     }
@@ -517,6 +552,25 @@ public final class Dispatcher<E> {
       }
     }
     return !subscribers.actors().isEmpty() && (state.explicit() || subscribers.creditHeld() < state.prefetch());
+  }
+
+  /** Whether an exclusive consumer's {@code active} subscriber (or, with none attached, a parked read) takes more. */
+  private boolean activeWantsMore(long active) {
+    Subscribers<E> subscribers = state.subscribers();
+    if (active < 0) {
+      return subscribers.parkedReads() > 0;
+    }
+    for (HandlerPool.Handler handler : state.handlers().all()) {
+      if (handler.owner() == active) {
+        return handler.canTake();
+      }
+    }
+    for (Subscribers.StreamSubscriber<E> stream : subscribers.streams()) {
+      if (stream.owner() == active) {
+        return stream.demand();
+      }
+    }
+    return state.explicit() || subscribers.creditHeld() < state.prefetch();
   }
 
   private long roundBatch() {

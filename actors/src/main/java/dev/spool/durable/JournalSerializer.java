@@ -59,7 +59,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   static final String QUEUE_EVENT = "QE3";
   static final String QUEUE_SNAPSHOT = "QS3";
-  /** Written before filter expressions: still read, never written. */
+  /** Written before filter expressions and exclusive consumers: still read, never written. */
   static final String QUEUE_EVENT_V2 = "QE2";
   static final String QUEUE_SNAPSHOT_V2 = "QS2";
   /**
@@ -239,12 +239,12 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   // ---- queue events
 
-  private QueueSnapshot readSnapshot(DataInput in, boolean expressions) throws IOException {
+  private QueueSnapshot readSnapshot(DataInput in, boolean v3) throws IOException {
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
     String keyId = readString(in);
     List<Message> messages = readMessageSection(in, SNAPSHOT_FRAMES, keyId);
-    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, expressions);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, v3);
     Map<String, ConsumerPosition> positions = readPositions(in);
     List<QueueSnapshot.DedupEntry> dedup = readDedup(in);
     long sealedThrough = in.readLong();
@@ -289,11 +289,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     out.writeLong(e.sealedThrough());
   }
 
-  private QueueEvent readEvent(DataInput in, boolean expressions) throws IOException {
+  private QueueEvent readEvent(DataInput in, boolean v3) throws IOException {
     long writeId = in.readLong();
     String keyId = readString(in);
     List<Message> messages = readMessageSection(in, EVENT_FRAMES, keyId);
-    List<QueueEvent.ConsumerRecord> created = readConsumers(in, expressions);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in, v3);
     List<String> deleted = readStrings(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
     long[] removed = readLongs(in);
@@ -446,12 +446,16 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
         out.writeDouble(b.jitter());
       }
       writeDuration(out, s.inactiveTimeout());
+      out.writeBoolean(s.exclusive());
       out.writeLong(c.start());
     }
   }
 
-  /** {@code expressions}: written since filter expressions, each consumer's after its header filter. */
-  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in, boolean expressions) throws IOException {
+  /**
+   * {@code v3}: written since filter expressions and exclusive consumers, each consumer's expression
+   * after its header filter and its exclusive flag after its inactive timeout.
+   */
+  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in, boolean v3) throws IOException {
     int n = in.readInt();
     List<QueueEvent.ConsumerRecord> consumers = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -467,15 +471,16 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       for (int j = 0; j < filterHeaders; j++) {
         headers.put(readString(in), readString(in));
       }
-      String expression = expressions ? readString(in) : null;
+      String expression = v3 ? readString(in) : null;
       Backoff backoff = in.readByte() != 0
           ? new Backoff(readDuration(in), readDuration(in), in.readDouble(), in.readDouble())
           : null;
       Duration inactiveTimeout = readDuration(in);
+      boolean exclusive = v3 && in.readByte() != 0;
       ConsumerSettings settings = new ConsumerSettings(name, startAt, ackMode, prefetch < 0 ? null : prefetch,
           ackTimeout, maxDeliveries < 0 ? null : maxDeliveries, new MessageFilter(filterType, headers,
           expression == null ? null : FilterExpression.compile(expression)), backoff,
-          inactiveTimeout);
+          inactiveTimeout, exclusive);
       consumers.add(new QueueEvent.ConsumerRecord(settings, in.readLong()));
     }
     return consumers;

@@ -67,7 +67,8 @@ class JournalSerializerTest {
     ConsumerSettings full = new ConsumerSettings("billing", StartPosition.time(Instant.parse("2026-01-01T00:00:00Z")),
         AckMode.EXPLICIT, 250, Duration.ofSeconds(12), 4, MessageFilter.type("t").header("region", "eu")
             .and("payload.total > 100 && key.startsWith('c-')"),
-        Backoff.exponential(Duration.ofMillis(50), Duration.ofSeconds(5), 3.0, 0.1), Duration.ofMinutes(10));
+        Backoff.exponential(Duration.ofMillis(50), Duration.ofSeconds(5), 3.0, 0.1), Duration.ofMinutes(10))
+        .exclusive(true);
     ConsumerSettings bare = ConsumerSettings.named("audit").startAt(StartPosition.latest()).ackMode(AckMode.NONE);
     QueueEvent event = new QueueEvent(42, messages,
         List.of(new QueueEvent.ConsumerRecord(full, 3), new QueueEvent.ConsumerRecord(bare, 7)), List.of("gone"),

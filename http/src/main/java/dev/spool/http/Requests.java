@@ -189,12 +189,15 @@ final class Requests {
 
   /** {@code PUT /queues/{q}/consumers/{c}}. */
   record ConsumerBody(String startAt, String ackMode, Integer prefetch, String ackTimeout, Integer maxDeliveries,
-      FilterBody filter, BackoffBody backoff, String inactiveTimeout) {
+      FilterBody filter, BackoffBody backoff, String inactiveTimeout, Boolean exclusive) {
 
     ConsumerSettings toSettings(String name) {
       ConsumerSettings s = ConsumerSettings.named(name);
       if (startAt != null) {
         s = s.startAt(position("startAt", startAt));
+      }
+      if (exclusive != null) {
+        s = s.exclusive(exclusive);
       }
       if (ackMode != null) {
         s = s.ackMode(switch (ackMode) {

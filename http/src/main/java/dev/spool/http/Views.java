@@ -156,7 +156,8 @@ final class Views {
 
   /** A consumer's settings in the wire form {@code PUT …/consumers/{c}} takes. */
   record ConsumerSettingsView(String startAt, String ackMode, Integer prefetch, String ackTimeout,
-      Integer maxDeliveries, Requests.FilterBody filter, Requests.BackoffBody backoff, String inactiveTimeout) {
+      Integer maxDeliveries, Requests.FilterBody filter, Requests.BackoffBody backoff, String inactiveTimeout,
+      Boolean exclusive) {
     static ConsumerSettingsView of(ConsumerSettings s) {
       return new ConsumerSettingsView(s.startAt().toString(), s.ackMode().name().toLowerCase(Locale.ROOT),
           s.prefetch(), text(s.ackTimeout()), s.maxDeliveries(),
@@ -164,7 +165,7 @@ final class Views {
               s.filter().expression() == null ? null : s.filter().expression().source()),
           s.backoff() == null ? null : new Requests.BackoffBody(text(s.backoff().initial()),
               text(s.backoff().max()), s.backoff().multiplier(), s.backoff().jitter()),
-          text(s.inactiveTimeout()));
+          text(s.inactiveTimeout()), s.exclusive() ? Boolean.TRUE : null);
     }
   }
 

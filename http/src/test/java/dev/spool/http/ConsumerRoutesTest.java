@@ -124,6 +124,21 @@ class ConsumerRoutesTest {
   }
 
   @Test
+  void anExclusiveConsumerLetsPullReadsWaitWhileAStreamHoldsIt() {
+    String q = queue(3);
+    String base = "/api/v1/queues/" + q + "/consumers/single";
+    TestServer.Response created = server.put(base, "{\"exclusive\":true}");
+    assertEquals(201, created.status(), created.body());
+    assertTrue(created.json().path("settings").path("exclusive").asBoolean());
+    assertEquals(409, server.put(base, "{}").status(), "exclusive is part of the settings");
+    assertEquals(400, server.put(base + "-x", "{\"exclusive\":\"yes\"}").status());
+    assertEquals(3, read(base, "?max=10").size(), "with no subscriber attached, a pull read receives");
+    assertTrue(server.get("/api/v1/queues/" + q + "/consumers/plain").status() == 404);
+    assertTrue(!server.put("/api/v1/queues/" + q + "/consumers/plain", "{}").json().path("settings").has("exclusive"),
+        "not shown when off");
+  }
+
+  @Test
   void listGetAndDelete() {
     String q = queue(3);
     server.put("/api/v1/queues/" + q + "/consumers/a", "{}");
