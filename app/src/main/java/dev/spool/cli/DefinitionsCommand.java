@@ -13,11 +13,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code spool definitions}: every queue and consumer as one JSON document, to keep under version
+ * {@code spool definitions}: every queue, consumer and token (as hashes) as one JSON document, to keep under version
  * control and import elsewhere ({@code GET} and {@code POST /api/v1/definitions}, admin only).
  */
 @Command(name = "definitions", mixinStandardHelpOptions = true,
-    description = "Export every queue and consumer as one JSON document, or import such a document.")
+    description = "Export every queue, consumer and token (as hashes) as one JSON document, or import such a document.")
 final class DefinitionsCommand implements Callable<Integer> {
 
   @Spec
@@ -44,7 +44,7 @@ final class DefinitionsCommand implements Callable<Integer> {
   }
 
   @Command(name = "import", mixinStandardHelpOptions = true,
-      description = {"Declare every queue and consumer of a definitions document; what exists as defined is left alone,",
+      description = {"Declare every token, queue and consumer of a definitions document; what exists as defined is left alone,",
           "nothing is deleted. Prints what was created, unchanged and refused; exits 4 when any was refused.",
           "A document the API finds bad (a name, a setting, an unknown field) is refused whole and changes nothing."})
   int importDocument(@Parameters(paramLabel = "FILE", description = "the document, or '-' for standard input")

@@ -172,7 +172,8 @@ class DefinitionsServiceTest {
       for (String bad : List.of("{\"queues\":[{\"name\":\"a b\"}]}", "{\"queues\":[{\"name\":\"x\",\"settings\":"
               + "{\"ttl\":\"soon\"}}]}", "{\"queues\":[{\"name\":\"x\"},{\"name\":\"x\"}]}",
           "{\"consumers\":[{\"queue\":\"orders\"}]}", "{\"queues\":[{\"name\":\"x\",\"colour\":\"red\"}]}",
-          "{\"queues\":[{\"name\":\"y\"},{\"name\":\"z\",\"settings\":{\"partitions\":0}}]}", "")) {
+          "{\"queues\":[{\"name\":\"y\"},{\"name\":\"z\",\"settings\":{\"partitions\":0}}]}",
+          "{\"queues\":[{\"name\":\"y1\"},{\"name\":\"x\",\"settings\":{\"deadLetter\":{\"queue\":\"x\"}}}]}", "")) {
         HttpResponse<String> refused = send(fresh, "POST", "/api/v1/definitions", ADMIN, bad);
         assertEquals(400, refused.statusCode(), bad + " -> " + refused.body());
         assertTrue(refused.body().contains("\"message\""), refused.body());

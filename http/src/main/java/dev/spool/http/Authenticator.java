@@ -91,6 +91,11 @@ public final class Authenticator {
       add(entries, t, Source.DECLARED, refused);
     }
     Optional<String> generated = Optional.empty();
+    if (!entries.isEmpty() && Files.exists(settings.tokenFile())) {
+      // A token generated before tokens were configured: a client reading it gets 401 and should hear why.
+      log.info("The admin token in {} is not used while tokens are configured: delete it if nothing reads it",
+          settings.tokenFile());
+    }
     if (entries.isEmpty()) {
       if (!isLoopback(settings.host())) {
         throw new SpoolException.InvalidConfiguration("refusing to serve on " + settings.host()
@@ -109,7 +114,7 @@ public final class Authenticator {
     for (HttpSettings.TokenEntry t : readImported(settings.importedTokenFile())) {
       List<String> shadowed = new ArrayList<>();
       add(entries, t, Source.IMPORTED, shadowed);
-      shadowed.forEach(reason -> log.warn("An imported token is not used: {}", reason));
+      shadowed.forEach(reason -> refused.add("imported " + reason));
     }
     return new Prepared(new Authenticator(entries, settings.importedTokenFile()), generated, List.copyOf(refused));
   }
@@ -222,7 +227,7 @@ public final class Authenticator {
       for (StoredToken t : stored) {
         tokens.add(HttpSettings.TokenEntry.of(t.name(), t.sha256(), t.roles(), t.queues()));
       }
-      warnIfShared(file);
+      warnIfShared(file, "imported tokens");
       return tokens;
     } catch (IOException | SpoolException e) {
       throw new SpoolException.InvalidConfiguration("the imported tokens file " + file + " cannot be read ("
@@ -273,7 +278,7 @@ public final class Authenticator {
       if (token.isEmpty()) {
         throw new SpoolException.InvalidConfiguration("the admin token file " + file + " is empty");
       }
-      warnIfShared(file);
+      warnIfShared(file, "admin token");
       return token;
     } catch (IOException e) {
       throw new SpoolException.InvalidConfiguration("cannot read the admin token file " + file + ": " + e);
@@ -328,11 +333,11 @@ public final class Authenticator {
     Files.writeString(file, token + "\n", StandardCharsets.UTF_8);
   }
 
-  private static void warnIfShared(Path file) {
+  private static void warnIfShared(Path file, String what) {
     try {
       Set<PosixFilePermission> p = Files.getPosixFilePermissions(file);
       if (p.stream().anyMatch(x -> x.name().startsWith("GROUP") || x.name().startsWith("OTHERS"))) {
-        log.warn("The admin token file {} is readable by others than its owner: chmod 600 it", file);
+        log.warn("The {} file {} is readable by others than its owner: chmod 600 it", what, file);
       }
     } catch (UnsupportedOperationException | IOException e) {
       // Not a POSIX file system: nothing to check.

@@ -17,12 +17,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,7 +82,10 @@ final class Definitions {
       Names.requireValid("queue", name);
       settings = settings == null ? new Requests.QueueBody(null, null, null, null, null, null, null, null, null, null,
           null) : settings;
-      settings.toSettings(); // checked now: a bad setting refuses the whole document
+      QueueSettings checked = settings.toSettings(); // checked now: a bad setting refuses the whole document
+      if (checked.deadLetter() != null && checked.deadLetter().queue().equals(name)) {
+        throw Requests.invalid("queues[].settings.deadLetter", "of queue '" + name + "' names the queue itself");
+      }
     }
 
     QueueSettings resolved() {
@@ -222,20 +227,16 @@ final class Definitions {
     return ordered;
   }
 
+  /** Tries of a declaration that timed out: declaring is idempotent, and a slow start is no refusal. */
+  private static final int DECLARE_TRIES = 3;
+
   private static CompletionStage<Void> declare(String what, Supplier<CompletionStage<? extends Created<?>>> declare,
       List<String> created, List<String> unchanged, List<Refusal> refused) {
-    CompletionStage<? extends Created<?>> stage;
-    try {
-      stage = declare.get();
-    } catch (SpoolException e) {
-      stage = CompletableFuture.failedFuture(e);
-    }
-    return stage.handle((result, failure) -> {
+    return attempt(declare, DECLARE_TRIES).handle((result, failure) -> {
       if (failure == null) {
         (result.created() ? created : unchanged).add(what);
       } else {
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-            ? failure.getCause() : failure;
+        Throwable cause = cause(failure);
         String code = cause instanceof SpoolException se ? se.code().name() : "Internal";
         refused.add(new Refusal(what, code, cause.getMessage()));
       }
@@ -243,16 +244,37 @@ final class Definitions {
     });
   }
 
-  /**
-   * {@code spool.definitions} as read at start: the document, or {@code null} when the block was
-   * refused, and every problem found in it (all of them, each naming where it is).
-   */
-  record AtStart(Document document, List<String> errors) {
-    static final AtStart NONE = new AtStart(null, List.of());
-
-    List<HttpSettings.TokenEntry> tokens() {
-      return document == null ? List.of() : document.tokens().stream().map(TokenDefinition::entry).toList();
+  private static CompletionStage<? extends Created<?>> attempt(Supplier<CompletionStage<? extends Created<?>>> declare,
+      int tries) {
+    CompletionStage<? extends Created<?>> stage = start(declare);
+    if (tries <= 1) {
+      return stage;
     }
+    return stage.handle((result, failure) -> failure != null && cause(failure) instanceof SpoolException.Timeout
+            ? attempt(declare, tries - 1)
+            : stage)
+        .thenCompose(next -> next);
+  }
+
+  private static CompletionStage<? extends Created<?>> start(Supplier<CompletionStage<? extends Created<?>>> declare) {
+    try {
+      return declare.get();
+    } catch (SpoolException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private static Throwable cause(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+  }
+
+  /**
+   * {@code spool.definitions} as read at start: its queues and consumers, or {@code null} when they
+   * were refused; its good tokens, which apply whatever else is wrong (a typo in a queue must not
+   * lock out the tokens declared beside it); and every bad definition found, each naming where it is.
+   */
+  record AtStart(Document document, List<HttpSettings.TokenEntry> tokens, List<String> errors) {
+    static final AtStart NONE = new AtStart(null, List.of(), List.of());
   }
 
   /** Duration settings, which HOCON may write as {@code 1h} as well as the API's {@code PT1H}. */
@@ -264,8 +286,9 @@ final class Definitions {
 
   /**
    * Reads {@code spool.definitions}: every definition checked, in the API's wire form or with HOCON's
-   * durations ({@code 10m}) and sizes ({@code 64m}); a block with any bad definition is refused whole,
-   * listing each problem, so that a typo never half-applies a declared state.
+   * durations ({@code 10m}, or a number of milliseconds) and sizes ({@code 64m}). Queues and
+   * consumers with any bad one among them are refused together, listing each bad definition, so that
+   * a typo never half-applies a declared state; tokens are taken one by one.
    */
   static AtStart read(Config config) {
     if (!config.hasPath("spool.definitions")) {
@@ -276,7 +299,7 @@ final class Definitions {
     try {
       block = config.getConfig("spool.definitions");
     } catch (ConfigException e) {
-      return new AtStart(null, List.of("spool.definitions: " + e.getMessage()));
+      return new AtStart(null, List.of(), List.of("spool.definitions: " + e.getMessage()));
     }
     for (String key : block.root().keySet()) {
       if (!List.of("queues", "consumers", "tokens").contains(key)) {
@@ -287,14 +310,29 @@ final class Definitions {
         errors);
     List<ConsumerDefinition> consumers = entries(block, "consumers", CONSUMER_DURATIONS, List.of(),
         ConsumerDefinition.class, errors);
-    List<TokenDefinition> tokens = entries(block, "tokens", List.of(), List.of(), TokenDefinition.class, errors);
+    List<String> tokenErrors = new ArrayList<>();
+    List<TokenDefinition> tokens = entries(block, "tokens", List.of(), List.of(), TokenDefinition.class, tokenErrors);
+    // Each name once: a name given twice is refused both times, as neither is more right.
+    Map<String, Long> named = tokens.stream().collect(Collectors.groupingBy(TokenDefinition::name,
+        Collectors.counting()));
+    List<HttpSettings.TokenEntry> goodTokens = new ArrayList<>();
+    for (TokenDefinition t : tokens) {
+      if (named.get(t.name()) > 1) {
+        tokenErrors.add("spool.definitions.tokens: defines token '" + t.name() + "' more than once");
+      } else {
+        goodTokens.add(t.entry());
+      }
+    }
+    List<String> all = new ArrayList<>(errors);
+    all.addAll(tokenErrors.stream().distinct().toList());
     if (!errors.isEmpty()) {
-      return new AtStart(null, List.copyOf(errors));
+      return new AtStart(null, List.copyOf(goodTokens), List.copyOf(all));
     }
     try {
-      return new AtStart(new Document(queues, consumers, tokens), List.of());
+      return new AtStart(new Document(queues, consumers, List.of()), List.copyOf(goodTokens), List.copyOf(all));
     } catch (SpoolException e) {
-      return new AtStart(null, List.of("spool.definitions: " + e.getMessage()));
+      all.add("spool.definitions: " + e.getMessage());
+      return new AtStart(null, List.copyOf(goodTokens), List.copyOf(all));
     }
   }
 
@@ -331,7 +369,9 @@ final class Definitions {
     Config out = entry;
     for (String key : durations) {
       String path = "settings." + key;
-      if (entry.hasPath(path) && entry.getValue(path).unwrapped() instanceof String text
+      Object value = entry.hasPath(path) ? entry.getValue(path).unwrapped() : null;
+      // HOCON's own rule: a duration written as a bare number is milliseconds.
+      if (value instanceof Number || value instanceof String text
           && !text.trim().toUpperCase(java.util.Locale.ROOT).startsWith("P")) {
         out = out.withValue(path, ConfigValueFactory.fromAnyRef(entry.getDuration(path).toString()));
       }
@@ -362,11 +402,11 @@ final class Definitions {
       found.add("token refused: " + t);
     }
     problems.set(found);
+    if (!atStart.tokens().isEmpty()) {
+      log.info("spool.definitions: {} tokens declared", atStart.tokens().size() - refusedTokens.size());
+    }
     Document document = atStart.document();
     if (document == null || document.queues().isEmpty() && document.consumers().isEmpty()) {
-      if (document != null && !document.tokens().isEmpty()) {
-        log.info("spool.definitions applied: {} tokens", document.tokens().size() - refusedTokens.size());
-      }
       return;
     }
     List<String> created = new ArrayList<>();

@@ -120,4 +120,28 @@ class DefinitionsAtStartTest {
       assertFalse(server.get("/api/v1/definitions").body().contains(ci), "never a token itself");
     }
   }
+
+  @Test
+  void aBadQueueDoesNotLockOutTheTokensDeclaredBesideIt() throws Exception {
+    String ops = "declared-ops-token-0123456789abcdef";
+    String dup = "declared-dup2-token-0123456789abcdef";
+    try (TestServer server = TestServer.start(ConfigFactory.parseString("spool.definitions {\n"
+        + "  queues = [{name = fine, settings {ttl = 600000}}, {name = bad, settings {ttl = \"10 parsecs\"}}]\n"
+        + "  tokens = [\n"
+        + "    {name = ops, sha256 = \"" + Authenticator.sha256Hex(ops) + "\", roles = [admin]}\n"
+        + "    {name = broken, sha256 = \"abc\", roles = [viewer]}\n"
+        + "    {name = twice, sha256 = \"" + Authenticator.sha256Hex(dup) + "\", roles = [viewer]}\n"
+        + "    {name = twice, sha256 = \"" + Authenticator.sha256Hex(dup) + "\", roles = [viewer]}\n"
+        + "  ]\n"
+        + "}").withFallback(TestServer.tokens()))) {
+      assertEquals(200, server.send("GET", "/api/v1/queues", ops, null).status(), "the good token applies");
+      assertEquals(401, server.send("GET", "/api/v1/queues", dup, null).status(), "a name given twice is refused");
+      assertEquals(404, server.get("/api/v1/queues/fine").status(), "queues with a bad one among them are refused");
+      String alarms = server.get("/api/v1/health").json().path("alarms").toString();
+      assertTrue(alarms.contains("spool.definitions.queues[1] (bad)"), alarms);
+      assertTrue(alarms.contains("spool.definitions.tokens[1] (broken)"), alarms);
+      assertTrue(alarms.contains("defines token 'twice' more than once"), alarms);
+      assertFalse(alarms.contains("queues[0]"), "a number is a duration in milliseconds, as HOCON reads it: " + alarms);
+    }
+  }
 }
