@@ -124,7 +124,7 @@ public final class FilterExpression {
       CelIssue first = result.getErrors().get(0);
       int line = first.getSourceLocation().getLine();
       int column = first.getSourceLocation().getColumn();
-      throw new SpoolException.InvalidConfiguration("filter expression: " + first.getMessage()
+      throw new SpoolException.InvalidConfiguration("filter expression: " + readable(first.getMessage())
           + (line > 0 ? " at line " + line + ", column " + (column + 1) : "") + caret(source, line, column));
     }
     try {
@@ -132,6 +132,11 @@ public final class FilterExpression {
     } catch (Exception e) {
       throw new SpoolException.InvalidConfiguration("filter expression: " + e.getMessage());
     }
+  }
+
+  /** The parser's message without the grammar's token names or the checker's candidate overloads. */
+  private static String readable(String message) {
+    return message.replaceAll(" expecting \\{[^}]*\\}", "").replaceAll(" \\(candidates: .*\\)$", "");
   }
 
   /** The offending line with a caret under the column, as a reader of the error wants to see it. */
