@@ -156,6 +156,23 @@ final class SqliteFile {
     return problems;
   }
 
+  /**
+   * The journal's directory, made owner-only when Spool makes it: the files in it hold every
+   * message's payload, and SQLite creates them (and its WAL files) with the process's umask. A
+   * directory that exists already is left as its owner set it.
+   */
+  private static void createOwnerOnly(Path dir) throws java.io.IOException {
+    if (Files.isDirectory(dir)) {
+      return;
+    }
+    try {
+      Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    } catch (UnsupportedOperationException notPosix) {
+      Files.createDirectories(dir);
+    }
+  }
+
   private synchronized void initialize() {
     if (initialized) {
       return;
@@ -165,7 +182,7 @@ final class SqliteFile {
     }
     Path path = settings.path();
     try {
-      Files.createDirectories(path.getParent());
+      createOwnerOnly(path.toAbsolutePath().getParent());
       lock(path);
       try (Connection c = connect(path); Statement s = c.createStatement()) {
         s.execute("PRAGMA busy_timeout = " + settings.busyTimeout().toMillis());

@@ -41,6 +41,26 @@ class SqliteFileTest {
   }
 
   @Test
+  void theDirectoryItMakesIsOwnerOnlyAndOneThatExistsIsLeftAlone(@TempDir Path dir) throws Exception {
+    Path made = dir.resolve("data").resolve("journal");
+    SqliteFile file = file(made.resolve("j.db"));
+    try (Connection c = file.open(false)) {
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+          java.nio.file.Files.getPosixFilePermissions(made)), "its files hold every payload");
+    }
+    file.releaseLock();
+    Path existing = dir.resolve("shared");
+    java.nio.file.Files.createDirectory(existing);
+    java.nio.file.Files.setPosixFilePermissions(existing, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+    SqliteFile other = file(existing.resolve("j.db"));
+    try (Connection c = other.open(false)) {
+      assertEquals("rwxr-x---", java.nio.file.attribute.PosixFilePermissions.toString(
+          java.nio.file.Files.getPosixFilePermissions(existing)));
+    }
+    other.releaseLock();
+  }
+
+  @Test
   void aSecondOpenerOfTheSameFileIsRefusedUntilTheFirstLetsGo(@TempDir Path dir) throws Exception {
     Path path = dir.resolve("j.db");
     SqliteFile first = file(path);
