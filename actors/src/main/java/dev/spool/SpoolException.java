@@ -264,6 +264,34 @@ public abstract class SpoolException extends RuntimeException {
   }
 
   /** {@code maxLength is 1000, not 2000; ttl is PT1H, not none}: the components of two records that differ. */
+  /**
+   * A setting as users write it: enums in lower case with hyphens ({@code drop-oldest}), records as
+   * {@code {name: value, …}}, durations in ISO-8601, nothing as {@code none}.
+   */
+  static String wire(Object value) {
+    if (value == null) {
+      return "none";
+    }
+    if (value instanceof Enum<?> e) {
+      return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+    if (value instanceof Record r) {
+      java.util.List<String> fields = new java.util.ArrayList<>();
+      for (java.lang.reflect.RecordComponent c : r.getClass().getRecordComponents()) {
+        try {
+          Object v = c.getAccessor().invoke(r);
+          if (v != null && !(v instanceof java.util.Map<?, ?> m && m.isEmpty())) {
+            fields.add(c.getName() + ": " + wire(v));
+          }
+        } catch (ReflectiveOperationException ex) {
+          throw new IllegalStateException("a settings record that cannot be read: " + ex, ex);
+        }
+      }
+      return "{" + String.join(", ", fields) + "}";
+    }
+    return String.valueOf(value);
+  }
+
   static String differences(Record existing, Record asked) {
     java.util.List<String> out = new java.util.ArrayList<>();
     for (java.lang.reflect.RecordComponent c : existing.getClass().getRecordComponents()) {
@@ -271,7 +299,7 @@ public abstract class SpoolException extends RuntimeException {
         Object was = c.getAccessor().invoke(existing);
         Object now = c.getAccessor().invoke(asked);
         if (!java.util.Objects.equals(was, now)) {
-          out.add(c.getName() + " is " + (was == null ? "none" : was) + ", not " + (now == null ? "none" : now));
+          out.add(c.getName() + " is " + wire(was) + ", not " + wire(now));
         }
       } catch (ReflectiveOperationException e) {
         throw new IllegalStateException("a settings record that cannot be read: " + e, e);

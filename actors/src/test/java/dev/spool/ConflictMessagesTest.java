@@ -35,5 +35,12 @@ class ConflictMessagesTest {
         Code.ConsumerAlreadyExists);
     assertEquals("consumer 'c' already exists on queue 'conflicts' with other settings: prefetch is 10, not 20",
         consumer.getMessage());
+
+    // Settings read as users write them: enums as in the API, records field by field.
+    result(spool.createQueue("worded", QueueSettings.defaults().withOverflow(Overflow.DROP_OLDEST)
+        .withDeadLetter("worded-dlq", 5)));
+    SpoolException worded = failure(spool.declareQueue("worded", QueueSettings.defaults()), Code.QueueAlreadyExists);
+    assertEquals("queue 'worded' already exists with other settings: overflow is drop-oldest, not reject; deadLetter is"
+        + " {queue: worded-dlq, maxDeliveries: 5}, not none", worded.getMessage());
   }
 }
