@@ -135,8 +135,8 @@ public final class Janitor extends AbstractBehavior<Janitor.Command> {
     this.disk = memory.disk();
     this.blocking = context.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     if (disk.enabled()) {
-      context.getLog().info("disk alarm: publishes to persistent queues are refused while the file system of {} has"
-          + " less than {} bytes free", disk.path(), disk.limitBytes());
+      context.getLog().info("Watching free space on the file system of {}: the disk alarm is raised, refusing"
+          + " publishes to persistent queues, under {} bytes free", disk.path(), disk.limitBytes());
       measureDisk();
     }
   }
