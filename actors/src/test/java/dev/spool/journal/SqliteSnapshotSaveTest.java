@@ -90,8 +90,8 @@ class SqliteSnapshotSaveTest {
           + " persistence id: median %.1f ms, p99 %.1f ms, max %.1f ms (median %.1f ms before the save)%n",
           count * 1024 / MIB, saved, sorted.length, median, p99, max, idleMedian);
       assertTrue(sorted.length >= 10, "writes went on during the save: " + sorted.length);
-      assertTrue(max < 1000, "the longest write took " + max + " ms");
-      // with the save in one transaction, a write waits for all of it (2.1 s of a 2.4 s save, 3 writes done)
+      // Against the save's own length, not a fixed bound, which a loaded machine passes: with the save
+      // in one transaction, a write waits for all of it (2.1 s of a 2.4 s save, 3 writes done)
       assertTrue(max < saved * 1000 / 2, "the longest write took " + max + " ms of the " + saved + " s save");
 
       QueueSnapshot loaded = (QueueSnapshot) load(snapshots, saver, "big").snapshot();
