@@ -11,6 +11,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param max the cap
  * @param multiplier growth per attempt, at least 1
  * @param jitter fraction of the delay added or removed at random, 0 to 1
+ * @since 0.1.0
  */
 public record Backoff(Duration initial, Duration max, double multiplier, double jitter) {
 

@@ -8,6 +8,7 @@ import java.util.List;
  * @param enabled whether this engine runs in cluster mode; standalone, the other fields are empty
  * @param self this member's address ({@code pekko://spool@host:port})
  * @param members every member this one knows of, by address
+ * @since 0.1.0
  */
 public record ClusterMembers(boolean enabled, String self, List<Member> members) {
 

@@ -17,6 +17,7 @@ import java.time.Duration;
  * @param backoff redelivery delay after a nack, or {@code null} for the default
  * @param inactiveTimeout remove the consumer automatically after this long with no subscriber, read
  *     or acknowledgement, or {@code null} to keep it until deleted
+ * @since 0.1.0
  */
 public record ConsumerSettings(
     String name,

@@ -15,6 +15,7 @@ import java.time.Duration;
  * @param maxFailures consecutive failed calls that open the circuit breaker
  * @param resetTimeout how long the breaker stays open before it lets one trial call through
  * @param maxResetTimeout the cap of the open period, which doubles after each failed trial
+ * @since 0.1.0
  */
 public record HandlerSettings(
     Duration timeout, String dispatcher, int maxFailures, Duration resetTimeout, Duration maxResetTimeout) {

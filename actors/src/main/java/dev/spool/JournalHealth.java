@@ -10,6 +10,7 @@ import java.util.Locale;
  * durable queue's journal writes (and always for an engine without durable queues).
  *
  * @param problems the journals not {@link State#OK}, the registry of durable queues first, then by queue name
+ * @since 0.1.0
  */
 public record JournalHealth(List<Problem> problems) {
 

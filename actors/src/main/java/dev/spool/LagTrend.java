@@ -1,6 +1,10 @@
 package dev.spool;
 
-/** Where a consumer's lag went over about the last minute. */
+/**
+ * Where a consumer's lag went over about the last minute.
+ *
+ * @since 0.1.0
+ */
 public enum LagTrend {
   RISING("rising"),
   FALLING("falling"),

@@ -9,6 +9,7 @@ import java.util.Map;
  *
  * @param type the required type, or {@code null} for any
  * @param headers header values that must all be present and equal
+ * @since 0.1.0
  */
 public record MessageFilter(String type, Map<String, String> headers) {
 

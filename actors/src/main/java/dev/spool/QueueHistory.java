@@ -12,6 +12,7 @@ import java.util.List;
  * @param retainMs how far back samples are kept; older ones are dropped
  * @param samples the queue's samples, oldest first
  * @param consumers each consumer's samples, by consumer name
+ * @since 0.1.0
  */
 public record QueueHistory(String queue, long intervalMs, long retainMs, List<Sample> samples,
     List<ConsumerHistory> consumers) {

@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * @param partitions how many partitions the queue is split into (1 to {@value #MAX_PARTITIONS}): each is
  *     a queue of its own, {@code name#0} to {@code name#N-1}, with its own log, journal and consumer
  *     cursors; a message with a key goes to its key's partition, so order is kept per key
+ * @since 0.1.0
  */
 public record QueueSettings(
     Durability durability,

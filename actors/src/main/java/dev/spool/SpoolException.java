@@ -4,6 +4,8 @@ package dev.spool;
  * The one error family of Spool. Every failed operation completes its stage with a subclass of
  * this exception, whose {@link #code()} is stable across versions: HTTP statuses, metrics and
  * users' error handling key on the code, never on the message text.
+ *
+ * @since 0.1.0
  */
 public abstract class SpoolException extends RuntimeException {
 

@@ -27,6 +27,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param persistence where durable queues are journaled
  * @param disk the disk alarm of the embedded journal
  * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
+ * @since 0.1.0
  */
 public record SpoolSettings(
     Duration askTimeout,
