@@ -18,8 +18,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * JUnit 5 extension: a fresh {@link SpoolTestKit} (its own engine, so no queue or consumer leaks from
- * one test into the next) for every test, on one actor system per test class. Test methods and
- * constructors may take a {@link SpoolTestKit} or a {@link Spool} parameter.
+ * one test into the next) for every test, on one actor system per test class. Test methods (and
+ * {@code @BeforeEach} and {@code @AfterEach} methods) may take a {@link SpoolTestKit} or a
+ * {@link Spool} parameter.
  *
  * <pre>{@code
  * @ExtendWith(SpoolTestKitExtension.class)              // manual time
@@ -123,15 +124,14 @@ public final class SpoolTestKitExtension
 
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
+    // Test methods only: a test instance may outlive one test (per-class lifecycle), its kit may not.
     Class<?> type = parameter.getParameter().getType();
-    return type == SpoolTestKit.class || type == Spool.class;
+    return parameter.getDeclaringExecutable() instanceof java.lang.reflect.Method
+        && (type == SpoolTestKit.class || type == Spool.class);
   }
 
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-    if (kit == null) { // a constructor parameter under a per-class lifecycle comes before any test
-      beforeEach(context);
-    }
     return parameter.getParameter().getType() == Spool.class ? kit.spool() : kit;
   }
 
