@@ -15,6 +15,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public record Backoff(Duration initial, Duration max, double multiplier, double jitter) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public Backoff {
     Limits.timer("backoff initial", initial);
     Limits.timer("backoff max", max);

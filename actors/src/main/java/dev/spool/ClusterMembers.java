@@ -15,6 +15,7 @@ public record ClusterMembers(boolean enabled, String self, List<Member> members)
   /** A standalone engine. */
   public static final ClusterMembers STANDALONE = new ClusterMembers(false, null, List.of());
 
+  /** Keeps copies of the collections: the record never changes. */
   public ClusterMembers {
     members = List.copyOf(members);
   }

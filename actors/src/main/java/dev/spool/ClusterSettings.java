@@ -18,6 +18,7 @@ import java.time.Duration;
  */
 public record ClusterSettings(boolean enabled, int shards, Duration wakeInterval) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public ClusterSettings {
     if (shards < 1) {
       throw new SpoolException.InvalidConfiguration("spool.cluster.shards must be at least 1");

@@ -30,6 +30,7 @@ public record ConsumerSettings(
     Backoff backoff,
     Duration inactiveTimeout) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public ConsumerSettings {
     if (startAt == null || ackMode == null || filter == null) {
       throw new SpoolException.InvalidConfiguration("startAt, ackMode and filter are required");
@@ -56,41 +57,49 @@ public record ConsumerSettings(
         MessageFilter.ALL, null, null);
   }
 
+  /** These settings with another start position. */
   public ConsumerSettings startAt(StartPosition startAt) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another ack mode. */
   public ConsumerSettings ackMode(AckMode ackMode) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another prefetch: deliveries unacknowledged at once. */
   public ConsumerSettings prefetch(int prefetch) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another ack timeout. */
   public ConsumerSettings ackTimeout(Duration ackTimeout) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another limit of deliveries per message. */
   public ConsumerSettings maxDeliveries(int maxDeliveries) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another filter. */
   public ConsumerSettings filter(MessageFilter filter) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another redelivery backoff. */
   public ConsumerSettings backoff(Backoff backoff) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout);
   }
 
+  /** These settings with another inactivity timeout, after which the consumer is removed. */
   public ConsumerSettings inactiveTimeout(Duration inactiveTimeout) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff,
         inactiveTimeout);

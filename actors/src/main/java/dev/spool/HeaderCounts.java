@@ -17,6 +17,7 @@ import java.util.TreeMap;
  */
 public record HeaderCounts(String header, Map<String, Long> values, long without, long scanned, boolean complete) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public HeaderCounts {
     values = new TreeMap<>(values);
   }

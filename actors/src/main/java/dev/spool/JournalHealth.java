@@ -17,6 +17,7 @@ public record JournalHealth(List<Problem> problems) {
   /** No problem: every journal writes. */
   public static final JournalHealth HEALTHY = new JournalHealth(List.of());
 
+  /** Keeps copies of the collections: the record never changes. */
   public JournalHealth {
     problems = List.copyOf(problems);
   }

@@ -6,8 +6,11 @@ package dev.spool;
  * @since 0.1.0
  */
 public enum LagTrend {
+  /** More lag than about a minute ago. */
   RISING("rising"),
+  /** Less lag than about a minute ago. */
   FALLING("falling"),
+  /** About the same lag as a minute ago. */
   STEADY("steady");
 
   private final String wireName;

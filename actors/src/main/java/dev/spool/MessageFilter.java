@@ -16,6 +16,7 @@ public record MessageFilter(String type, Map<String, String> headers) {
   /** Matches every message. */
   public static final MessageFilter ALL = new MessageFilter(null, Map.of());
 
+  /** Keeps copies of the collections: the record never changes. */
   public MessageFilter {
     headers = headers == null ? Map.of() : Map.copyOf(headers);
   }

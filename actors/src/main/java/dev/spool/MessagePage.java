@@ -18,6 +18,7 @@ import java.util.List;
 public record MessagePage(List<Message> messages, long firstSequence, long lastSequence, long scannedFrom,
     long scannedTo, boolean complete, Long next, Long previous) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public MessagePage {
     messages = List.copyOf(messages);
   }

@@ -18,6 +18,7 @@ import java.util.List;
 public record QueueHealth(String queue, HealthStatus status, String reason, LagTrend lagTrend,
     List<String> deadLetterFor, Recent recent, List<ConsumerHealth> consumers) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public QueueHealth {
     deadLetterFor = List.copyOf(deadLetterFor);
     consumers = List.copyOf(consumers);

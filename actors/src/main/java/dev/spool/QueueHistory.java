@@ -17,6 +17,7 @@ import java.util.List;
 public record QueueHistory(String queue, long intervalMs, long retainMs, List<Sample> samples,
     List<ConsumerHistory> consumers) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public QueueHistory {
     samples = List.copyOf(samples);
     consumers = List.copyOf(consumers);
@@ -43,6 +44,7 @@ public record QueueHistory(String queue, long intervalMs, long retainMs, List<Sa
   /** One consumer's samples, oldest first. */
   public record ConsumerHistory(String consumer, List<ConsumerSample> samples) {
 
+    /** Keeps copies of the collections: the record never changes. */
     public ConsumerHistory {
       samples = List.copyOf(samples);
     }

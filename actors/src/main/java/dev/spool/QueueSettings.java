@@ -78,6 +78,7 @@ public record QueueSettings(
   public record Encryption(String keyId) {
     private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
+    /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
     public Encryption {
       if (!isValidKeyId(keyId)) {
         throw new SpoolException.InvalidConfiguration("an encryption keyId is 1 to 64 of A-Z, a-z, 0-9, '_' and '-'");
@@ -90,6 +91,7 @@ public record QueueSettings(
     }
   }
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public QueueSettings {
     if (durability == null || overflow == null || retention == null || dedupWindow == null) {
       throw new SpoolException.InvalidConfiguration("durability, overflow, retention and dedupWindow are required");
@@ -155,26 +157,31 @@ public record QueueSettings(
         compression == defaultCompression(this.durability) ? null : compression, encryption, partitions);
   }
 
+  /** These settings with another bound on retained messages (0 for none). */
   public QueueSettings withMaxLength(long maxLength) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another bound on retained bytes (0 for none). */
   public QueueSettings withMaxBytes(long maxBytes) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another overflow behaviour. */
   public QueueSettings withOverflow(Overflow overflow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another ttl for messages ({@code null} for none). */
   public QueueSettings withTtl(Duration ttl) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another retention of acknowledged messages. */
   public QueueSettings withRetention(Duration retention) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
@@ -185,11 +192,13 @@ public record QueueSettings(
     return withDeadLetter(queue, DeadLetter.DEFAULT_MAX_DELIVERIES);
   }
 
+  /** These settings with a dead-letter queue taking messages after {@code maxDeliveries} attempts. */
   public QueueSettings withDeadLetter(String queue, int maxDeliveries) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
         new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption, partitions);
   }
 
+  /** These settings with another deduplication window for producer-chosen ids. */
   public QueueSettings withDedupWindow(Duration dedupWindow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);

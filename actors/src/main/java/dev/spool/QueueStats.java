@@ -56,6 +56,7 @@ public record QueueStats(
     long oldestTimestamp,
     Map<String, Long> deadLetteredByReason) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public QueueStats {
     deadLetteredByReason = deadLetteredByReason == null ? Map.of() : Map.copyOf(deadLetteredByReason);
   }

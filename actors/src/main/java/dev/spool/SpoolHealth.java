@@ -11,6 +11,7 @@ import java.util.List;
  */
 public record SpoolHealth(List<Alarm> alarms, List<QueueHealth> queues) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public SpoolHealth {
     alarms = List.copyOf(alarms);
     queues = List.copyOf(queues);

@@ -64,6 +64,7 @@ public sealed interface StartPosition {
 
   /** The oldest retained message. */
   enum Earliest implements StartPosition {
+    /** The only instance. */
     INSTANCE;
 
     @Override
@@ -74,6 +75,7 @@ public sealed interface StartPosition {
 
   /** After the newest message. */
   enum Latest implements StartPosition {
+    /** The only instance. */
     INSTANCE;
 
     @Override
