@@ -1,6 +1,10 @@
 package dev.spool;
 
-/** How a consumer's position advances. */
+/**
+ * How a consumer's position advances.
+ *
+ * @since 0.1.0
+ */
 public enum AckMode {
   /** At-most-once: handing a message to a subscriber commits it. */
   NONE,

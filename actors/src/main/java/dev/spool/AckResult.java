@@ -9,5 +9,6 @@ import java.util.List;
  * @param acked how many sequences were newly acknowledged
  * @param alreadyAcked sequences that were delivered and already settled
  * @param unknown sequences this consumer never delivered
+ * @since 0.1.0
  */
 public record AckResult(int acked, List<Long> alreadyAcked, List<Long> unknown) {}

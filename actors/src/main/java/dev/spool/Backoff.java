@@ -11,9 +11,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param max the cap
  * @param multiplier growth per attempt, at least 1
  * @param jitter fraction of the delay added or removed at random, 0 to 1
+ * @since 0.1.0
  */
 public record Backoff(Duration initial, Duration max, double multiplier, double jitter) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public Backoff {
     Limits.timer("backoff initial", initial);
     Limits.timer("backoff max", max);

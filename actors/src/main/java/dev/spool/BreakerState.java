@@ -1,6 +1,10 @@
 package dev.spool;
 
-/** The circuit breaker of a consumer's handler subscriptions, as consumer stats show it. */
+/**
+ * The circuit breaker of a consumer's handler subscriptions, as consumer stats show it.
+ *
+ * @since 0.1.0
+ */
 public enum BreakerState {
   /** No handler is subscribed. */
   NONE("none"),

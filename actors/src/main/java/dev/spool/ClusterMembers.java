@@ -8,12 +8,14 @@ import java.util.List;
  * @param enabled whether this engine runs in cluster mode; standalone, the other fields are empty
  * @param self this member's address ({@code pekko://spool@host:port})
  * @param members every member this one knows of, by address
+ * @since 0.1.0
  */
 public record ClusterMembers(boolean enabled, String self, List<Member> members) {
 
   /** A standalone engine. */
   public static final ClusterMembers STANDALONE = new ClusterMembers(false, null, List.of());
 
+  /** Keeps copies of the collections: the record never changes. */
   public ClusterMembers {
     members = List.copyOf(members);
   }

@@ -14,9 +14,11 @@ import java.time.Duration;
  *     a queue's shard follows from its name
  * @param wakeInterval how often the singleton starts every persistent queue that is not running,
  *     so that queues of a node that left serve again without waiting for a message
+ * @since 0.1.0
  */
 public record ClusterSettings(boolean enabled, int shards, Duration wakeInterval) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public ClusterSettings {
     if (shards < 1) {
       throw new SpoolException.InvalidConfiguration("spool.cluster.shards must be at least 1");

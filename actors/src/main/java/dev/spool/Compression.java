@@ -5,6 +5,8 @@ import java.util.Locale;
 /**
  * How a persistent queue's sealed segments are compressed before they are stored. A transient
  * queue stores nothing, so it is always {@link #NONE}.
+ *
+ * @since 0.1.0
  */
 public enum Compression {
   /** Stored as serialized: for payloads that are compressed or encrypted already. */

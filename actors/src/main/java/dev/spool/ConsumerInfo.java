@@ -25,6 +25,7 @@ import java.time.Instant;
  * @param handlerCalls handler calls running now
  * @param breaker the state of its handlers' circuit breakers (the most open one), {@code none} without handlers
  * @param counters what it has done since it was created
+ * @since 0.1.0
  */
 public record ConsumerInfo(
     String queue,

@@ -20,6 +20,7 @@ import java.time.Duration;
  * @param exclusive one subscriber at a time receives (the first attached of those attached; the
  *     others wait as hot standbys and take over in the order they attached when it goes away); pull
  *     reads receive only while no subscriber is attached
+ * @since 0.1.0
  */
 public record ConsumerSettings(
     String name,
@@ -33,6 +34,7 @@ public record ConsumerSettings(
     Duration inactiveTimeout,
     boolean exclusive) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public ConsumerSettings {
     if (startAt == null || ackMode == null || filter == null) {
       throw new SpoolException.InvalidConfiguration("startAt, ackMode and filter are required");
@@ -59,41 +61,49 @@ public record ConsumerSettings(
         MessageFilter.ALL, null, null, false);
   }
 
+  /** These settings with another start position. */
   public ConsumerSettings startAt(StartPosition startAt) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another ack mode. */
   public ConsumerSettings ackMode(AckMode ackMode) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another prefetch: deliveries unacknowledged at once. */
   public ConsumerSettings prefetch(int prefetch) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another ack timeout. */
   public ConsumerSettings ackTimeout(Duration ackTimeout) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another limit of deliveries per message. */
   public ConsumerSettings maxDeliveries(int maxDeliveries) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another filter. */
   public ConsumerSettings filter(MessageFilter filter) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another redelivery backoff. */
   public ConsumerSettings backoff(Backoff backoff) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter,
         backoff, inactiveTimeout, exclusive);
   }
 
+  /** These settings with another inactivity timeout, after which the consumer is removed. */
   public ConsumerSettings inactiveTimeout(Duration inactiveTimeout) {
     return new ConsumerSettings(name, startAt, ackMode, prefetch, ackTimeout, maxDeliveries, filter, backoff,
         inactiveTimeout, exclusive);

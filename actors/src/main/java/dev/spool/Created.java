@@ -7,5 +7,6 @@ package dev.spool;
  * @param value the resource as it is now
  * @param created true if it did not exist before
  * @param <T> the resource's description
+ * @since 0.1.0
  */
 public record Created<T>(T value, boolean created) {}

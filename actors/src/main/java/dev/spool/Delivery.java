@@ -6,6 +6,7 @@ package dev.spool;
  * @param consumer the consumer it was delivered through
  * @param message the shared, immutable message
  * @param attempt delivery attempt, 1 for the first delivery, growing with each redelivery
+ * @since 0.1.0
  */
 public record Delivery(String consumer, Message message, int attempt) {
 

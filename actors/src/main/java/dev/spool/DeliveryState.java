@@ -3,6 +3,8 @@ package dev.spool;
 /**
  * Why a consumer is or is not delivering right now, so that an operator never has to guess why
  * one stalls.
+ *
+ * @since 0.1.0
  */
 public enum DeliveryState {
   /** Messages are available and a subscriber can take them. */

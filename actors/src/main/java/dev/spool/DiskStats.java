@@ -9,5 +9,6 @@ package dev.spool;
  *     first one or without an alarm
  * @param limitBytes the limit; 0 without an alarm (no embedded journal, or the limit is off)
  * @param path the journal file whose file system is watched; {@code null} without an alarm
+ * @since 0.1.0
  */
 public record DiskStats(boolean low, long freeBytes, long limitBytes, String path) {}

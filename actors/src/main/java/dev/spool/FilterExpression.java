@@ -43,6 +43,8 @@ import java.util.Optional;
  * no loops, side effects or calls out. A message for which the expression fails (a missing header
  * or field, a value of another type) does not match, as it would not under the exact-match filter.
  * Equal when their sources are equal.
+ *
+ * @since 0.1.0
  */
 public final class FilterExpression {
 

@@ -15,10 +15,12 @@ import java.time.Duration;
  * @param maxFailures consecutive failed calls that open the circuit breaker
  * @param resetTimeout how long the breaker stays open before it lets one trial call through
  * @param maxResetTimeout the cap of the open period, which doubles after each failed trial
+ * @since 0.1.0
  */
 public record HandlerSettings(
     Duration timeout, String dispatcher, int maxFailures, Duration resetTimeout, Duration maxResetTimeout) {
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public HandlerSettings {
     if (timeout == null || timeout.isNegative() || timeout.isZero()) {
       throw new SpoolException.InvalidConfiguration("handler timeout must be positive");
@@ -35,10 +37,12 @@ public record HandlerSettings(
     }
   }
 
+  /** These settings with another call timeout. */
   public HandlerSettings withTimeout(Duration timeout) {
     return new HandlerSettings(timeout, dispatcher, maxFailures, resetTimeout, maxResetTimeout);
   }
 
+  /** These settings with another dispatcher for the handler's calls. */
   public HandlerSettings withDispatcher(String dispatcher) {
     return new HandlerSettings(timeout, dispatcher, maxFailures, resetTimeout, maxResetTimeout);
   }

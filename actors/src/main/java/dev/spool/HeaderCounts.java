@@ -13,9 +13,11 @@ import java.util.TreeMap;
  * @param without messages without the header
  * @param scanned retained messages looked at
  * @param complete whether every retained message was looked at
+ * @since 0.1.0
  */
 public record HeaderCounts(String header, Map<String, Long> values, long without, long scanned, boolean complete) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public HeaderCounts {
     values = new TreeMap<>(values);
   }

@@ -3,6 +3,8 @@ package dev.spool;
 /**
  * How a queue or a consumer is doing, worst first: what the console marks and an operator looks
  * at first. A queue's status is the worst of its own and its consumers'.
+ *
+ * @since 0.1.0
  */
 public enum HealthStatus {
   /** Its journal cannot write: publishes and changes are refused until it can. */

@@ -10,12 +10,14 @@ import java.util.Locale;
  * durable queue's journal writes (and always for an engine without durable queues).
  *
  * @param problems the journals not {@link State#OK}, the registry of durable queues first, then by queue name
+ * @since 0.1.0
  */
 public record JournalHealth(List<Problem> problems) {
 
   /** No problem: every journal writes. */
   public static final JournalHealth HEALTHY = new JournalHealth(List.of());
 
+  /** Keeps copies of the collections: the record never changes. */
   public JournalHealth {
     problems = List.copyOf(problems);
   }

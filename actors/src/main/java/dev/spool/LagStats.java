@@ -9,6 +9,7 @@ import java.util.List;
  * @param maxLag the largest lag, in messages
  * @param avgLag the mean lag
  * @param consumers each consumer's lag
+ * @since 0.1.0
  */
 public record LagStats(int totalConsumers, long maxLag, double avgLag, List<ConsumerLag> consumers) {
 

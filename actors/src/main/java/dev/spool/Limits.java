@@ -7,6 +7,8 @@ import java.time.Instant;
  * Bounds on what callers may pass, so that a setting can never overflow the engine's arithmetic or
  * its timers: a timer can be armed at most about 248 days ahead, and a time must fit in epoch
  * milliseconds.
+ *
+ * @since 0.1.0
  */
 public final class Limits {
 

@@ -10,6 +10,7 @@ import java.util.List;
  * @param thresholdBytes the global threshold, 0 for none
  * @param underPressure whether memory pressure is on (from {@code MemoryLow} until {@code MemoryNormal})
  * @param queues each queue's share, by name
+ * @since 0.1.0
  */
 public record MemoryStats(long totalMessages, long totalBytes, long thresholdBytes, boolean underPressure,
     List<QueueMemory> queues) {

@@ -20,6 +20,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>Immutable: every {@code with…} returns a new message. An appended message is shared, never
  * copied, between all consumers of its queue, so {@link #payload()} returns the shared array; do
  * not modify it ({@link #payloadBuffer()} gives a read-only view).
+ *
+ * @since 0.1.0
  */
 public final class Message {
 

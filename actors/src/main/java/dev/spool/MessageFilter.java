@@ -12,12 +12,14 @@ import java.util.Map;
  * @param type the required type, or {@code null} for any
  * @param headers header values that must all be present and equal
  * @param expression an expression that must be true, or {@code null} for none
+ * @since 0.1.0
  */
 public record MessageFilter(String type, Map<String, String> headers, FilterExpression expression) {
 
   /** Matches every message. */
   public static final MessageFilter ALL = new MessageFilter(null, Map.of(), null);
 
+  /** Keeps copies of the collections: the record never changes. */
   public MessageFilter {
     headers = headers == null ? Map.of() : Map.copyOf(headers);
   }

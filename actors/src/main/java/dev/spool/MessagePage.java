@@ -13,10 +13,12 @@ import java.util.List;
  * @param complete whether the scan reached the end of the log in its direction
  * @param next where a forward query goes on after this page, {@code null} at the log's end
  * @param previous where a backward query goes on before this page, {@code null} at the log's start
+ * @since 0.1.0
  */
 public record MessagePage(List<Message> messages, long firstSequence, long lastSequence, long scannedFrom,
     long scannedTo, boolean complete, Long next, Long previous) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public MessagePage {
     messages = List.copyOf(messages);
   }

@@ -18,6 +18,7 @@ import java.util.Objects;
  * @param headerValue the header's value; {@code null} for any value
  * @param since only messages appended at or after this, or {@code null}
  * @param until only messages appended at or before this, or {@code null}
+ * @since 0.1.0
  */
 public record MessageQuery(long from, boolean backward, int limit, String key, String type, String headerName,
     String headerValue, Instant since, Instant until) {

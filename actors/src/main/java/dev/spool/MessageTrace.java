@@ -20,6 +20,7 @@ import java.util.List;
  * @param message the message
  * @param entries {@code appended} first, then in time order; each consumer's entries keep their
  *     order, and untimed ones stand before that consumer's next timed entry, or last
+ * @since 0.1.0
  */
 public record MessageTrace(Message message, List<Entry> entries) {
 

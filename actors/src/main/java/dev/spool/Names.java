@@ -1,6 +1,10 @@
 package dev.spool;
 
-/** Validation of queue and consumer names (semantics.md, "Names"). */
+/**
+ * Validation of queue and consumer names (semantics.md, "Names").
+ *
+ * @since 0.1.0
+ */
 public final class Names {
 
   private Names() {}

@@ -1,6 +1,10 @@
 package dev.spool;
 
-/** What a queue does with a publish that would exceed its bounds or the global memory threshold. */
+/**
+ * What a queue does with a publish that would exceed its bounds or the global memory threshold.
+ *
+ * @since 0.1.0
+ */
 public enum Overflow {
   /** The publish fails with {@link SpoolException.QueueFull}; nothing retained is touched. */
   REJECT("reject"),

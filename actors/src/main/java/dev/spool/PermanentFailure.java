@@ -6,6 +6,8 @@ package dev.spool;
  * {@code x-death-reason: permanent} and the failure in {@code x-death-error}, whatever attempts
  * were left; without a dead-letter queue the message is dropped. Unlike other failures it does
  * not count toward the handler's circuit breaker: the message is at fault, not the handler.
+ *
+ * @since 0.1.0
  */
 public class PermanentFailure extends RuntimeException {
 
@@ -14,10 +16,12 @@ public class PermanentFailure extends RuntimeException {
   /** Most causes looked through for one: a chain longer than this is not a wrapped permanent failure. */
   private static final int MAX_DEPTH = 8;
 
+  /** A permanent failure saying why the message can never be handled. */
   public PermanentFailure(String message) {
     super(message);
   }
 
+  /** A permanent failure saying why, with the failure that showed it. */
   public PermanentFailure(String message, Throwable cause) {
     super(message, cause);
   }

@@ -29,6 +29,8 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * A handle on one consumer of one queue: pull reads with long-poll, acknowledgements, seek and
  * pause, and push delivery to streams and actors. Thread-safe; every call is a message to the
  * consumer's actor.
+ *
+ * @since 0.1.0
  */
 public final class QueueConsumer {
 

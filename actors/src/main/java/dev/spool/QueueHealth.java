@@ -13,10 +13,12 @@ import java.util.List;
  * @param deadLetterFor the queues whose dead-letter queue this is, by name; empty when none names it
  * @param recent what happened to its messages in the last {@code spool.health.recent}
  * @param consumers each consumer's status, by name
+ * @since 0.1.0
  */
 public record QueueHealth(String queue, HealthStatus status, String reason, LagTrend lagTrend,
     List<String> deadLetterFor, Recent recent, List<ConsumerHealth> consumers) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public QueueHealth {
     deadLetterFor = List.copyOf(deadLetterFor);
     consumers = List.copyOf(consumers);

@@ -12,10 +12,12 @@ import java.util.List;
  * @param retainMs how far back samples are kept; older ones are dropped
  * @param samples the queue's samples, oldest first
  * @param consumers each consumer's samples, by consumer name
+ * @since 0.1.0
  */
 public record QueueHistory(String queue, long intervalMs, long retainMs, List<Sample> samples,
     List<ConsumerHistory> consumers) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public QueueHistory {
     samples = List.copyOf(samples);
     consumers = List.copyOf(consumers);
@@ -42,6 +44,7 @@ public record QueueHistory(String queue, long intervalMs, long retainMs, List<Sa
   /** One consumer's samples, oldest first. */
   public record ConsumerHistory(String consumer, List<ConsumerSample> samples) {
 
+    /** Keeps copies of the collections: the record never changes. */
     public ConsumerHistory {
       samples = List.copyOf(samples);
     }

@@ -8,6 +8,7 @@ package dev.spool;
  * @param stats its figures now
  * @param member in cluster mode, the address of the member it runs on ({@code pekko://spool@host:port});
  *     {@code null} standalone
+ * @since 0.1.0
  */
 public record QueueInfo(String name, QueueSettings settings, QueueStats stats, String member) {
 

@@ -15,6 +15,8 @@ import org.apache.pekko.stream.javadsl.Sink;
 /**
  * Publishes to one queue under one producer id. Cheap and stateless: create one per producer, share
  * it freely between threads.
+ *
+ * @since 0.1.0
  */
 public final class QueuePublisher {
 

@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
  * @param partitions how many partitions the queue is split into (1 to {@value #MAX_PARTITIONS}): each is
  *     a queue of its own, {@code name#0} to {@code name#N-1}, with its own log, journal and consumer
  *     cursors; a message with a key goes to its key's partition, so order is kept per key
+ * @since 0.1.0
  */
 public record QueueSettings(
     Durability durability,
@@ -77,6 +78,7 @@ public record QueueSettings(
   public record Encryption(String keyId) {
     private static final Pattern KEY_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
 
+    /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
     public Encryption {
       if (!isValidKeyId(keyId)) {
         throw new SpoolException.InvalidConfiguration("an encryption keyId is 1 to 64 of A-Z, a-z, 0-9, '_' and '-'");
@@ -89,6 +91,7 @@ public record QueueSettings(
     }
   }
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public QueueSettings {
     if (durability == null || overflow == null || retention == null || dedupWindow == null) {
       throw new SpoolException.InvalidConfiguration("durability, overflow, retention and dedupWindow are required");
@@ -154,26 +157,31 @@ public record QueueSettings(
         compression == defaultCompression(this.durability) ? null : compression, encryption, partitions);
   }
 
+  /** These settings with another bound on retained messages (0 for none). */
   public QueueSettings withMaxLength(long maxLength) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another bound on retained bytes (0 for none). */
   public QueueSettings withMaxBytes(long maxBytes) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another overflow behaviour. */
   public QueueSettings withOverflow(Overflow overflow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another ttl for messages ({@code null} for none). */
   public QueueSettings withTtl(Duration ttl) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
   }
 
+  /** These settings with another retention of acknowledged messages. */
   public QueueSettings withRetention(Duration retention) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);
@@ -184,11 +192,13 @@ public record QueueSettings(
     return withDeadLetter(queue, DeadLetter.DEFAULT_MAX_DELIVERIES);
   }
 
+  /** These settings with a dead-letter queue taking messages after {@code maxDeliveries} attempts. */
   public QueueSettings withDeadLetter(String queue, int maxDeliveries) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
         new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption, partitions);
   }
 
+  /** These settings with another deduplication window for producer-chosen ids. */
   public QueueSettings withDedupWindow(Duration dedupWindow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
         compression, encryption, partitions);

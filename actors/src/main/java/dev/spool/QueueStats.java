@@ -31,6 +31,7 @@ import java.util.Map;
  * @param oldestTimestamp when its oldest retained message was appended (epoch ms), 0 when it retains none
  * @param deadLetteredByReason {@code deadLettered} by the reason each was dead-lettered for
  *     ({@code rejected}, {@code max-deliveries}…), since the queue started on this node
+ * @since 0.1.0
  */
 public record QueueStats(
     long firstSequence,
@@ -55,6 +56,7 @@ public record QueueStats(
     long oldestTimestamp,
     Map<String, Long> deadLetteredByReason) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public QueueStats {
     deadLetteredByReason = deadLetteredByReason == null ? Map.of() : Map.copyOf(deadLetteredByReason);
   }

@@ -60,6 +60,8 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * billing.readBatch(100, Duration.ofSeconds(5))
  *     .thenCompose(billing::acknowledgeBatch);
  * }</pre>
+ *
+ * @since 0.1.0
  */
 public final class Spool {
 

@@ -7,6 +7,8 @@ import java.time.Instant;
  * Pekko's event stream ({@code system.eventStream()}, subscribe to {@code SpoolEvent.class}) and to
  * each {@link Spool#events()} stream. Supervision is loud: a consumer restart is an event, never
  * only a log line.
+ *
+ * @since 0.1.0
  */
 public sealed interface SpoolEvent {
 

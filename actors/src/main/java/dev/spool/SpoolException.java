@@ -4,33 +4,55 @@ package dev.spool;
  * The one error family of Spool. Every failed operation completes its stage with a subclass of
  * this exception, whose {@link #code()} is stable across versions: HTTP statuses, metrics and
  * users' error handling key on the code, never on the message text.
+ *
+ * @since 0.1.0
  */
 public abstract class SpoolException extends RuntimeException {
 
   /** The stable error codes of semantics.md, "Errors". */
   public enum Code {
+    /** The queue does not exist. */
     QueueNotFound,
+    /** A queue of that name exists with other settings. */
     QueueAlreadyExists,
+    /** The consumer does not exist. */
     ConsumerNotFound,
+    /** A consumer of that name exists with other settings. */
     ConsumerAlreadyExists,
+    /** The publish does not fit the queue's bounds, the memory threshold or the disk. */
     QueueFull,
+    /** A name that is not valid. */
     InvalidName,
+    /** Settings or arguments out of range. */
     InvalidConfiguration,
+    /** A message over the size limit. */
     MessageTooLarge,
+    /** A sequence never appended or no longer retained. */
     SequenceOutOfRange,
+    /** HTTP: no valid token. */
     Unauthorized,
+    /** HTTP: the token may not do this. */
     Forbidden,
+    /** No answer in time; the operation may have happened. */
     Timeout,
+    /** Spool is stopping. */
     ShuttingDown,
+    /** A durable queue's journal cannot write or be read; nothing was stored. */
     JournalUnavailable,
+    /** A stored segment failed its checksum or decryption. */
     SegmentCorrupt,
+    /** A queue's encryption key is not configured. */
     EncryptionKeyMissing,
+    /** Another Spool holds the database's writer lock. */
     DatabaseInUse,
+    /** A bearer token's name holds another token, or the token is held under another name. */
     TokenAlreadyExists
   }
 
+  /** The stable code. */
   private final Code code;
 
+  /** A failure with {@code code}; {@code message} says what and why, for people. */
   protected SpoolException(Code code, String message) {
     // No stack trace: these are expected outcomes reported to callers, not bugs, and they are
     // created on the hot path of actors (a full queue rejects publishes at line rate).
@@ -84,6 +106,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** The named queue does not exist. */
   public static final class QueueNotFound extends SpoolException {
+    /** {@code queue} does not exist. */
     public QueueNotFound(String queue) {
       super(Code.QueueNotFound, "queue '" + queue + "' does not exist");
     }
@@ -96,6 +119,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** A queue of that name exists with other settings. */
   public static final class QueueAlreadyExists extends SpoolException {
+    /** {@code queue} exists with other settings. */
     public QueueAlreadyExists(String queue) {
       super(Code.QueueAlreadyExists, "queue '" + queue + "' already exists with other settings");
     }
@@ -114,6 +138,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** The named consumer does not exist on that queue. */
   public static final class ConsumerNotFound extends SpoolException {
+    /** {@code consumer} does not exist on {@code queue}. */
     public ConsumerNotFound(String queue, String consumer) {
       super(Code.ConsumerNotFound, "consumer '" + consumer + "' does not exist on queue '" + queue + "'");
     }
@@ -126,6 +151,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** A consumer of that name exists on the queue with other settings. */
   public static final class ConsumerAlreadyExists extends SpoolException {
+    /** {@code consumer} exists on {@code queue} with other settings. */
     public ConsumerAlreadyExists(String queue, String consumer) {
       super(Code.ConsumerAlreadyExists,
           "consumer '" + consumer + "' already exists on queue '" + queue + "' with other settings");
@@ -145,6 +171,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** The publish does not fit the queue's bounds; nothing of it was appended. */
   public static final class QueueFull extends SpoolException {
+    /** Refused, saying by which bound. */
     public QueueFull(String message) {
       super(Code.QueueFull, message);
     }
@@ -152,6 +179,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** A queue or consumer name that does not match {@code [A-Za-z0-9._-]{1,128}} or is reserved. */
   public static final class InvalidName extends SpoolException {
+    /** Refused, saying which name and why. */
     public InvalidName(String message) {
       super(Code.InvalidName, message);
     }
@@ -159,6 +187,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** Settings, arguments or message fields that are out of range or not supported. */
   public static final class InvalidConfiguration extends SpoolException {
+    /** Refused, naming the setting or field. */
     public InvalidConfiguration(String message) {
       super(Code.InvalidConfiguration, message);
     }
@@ -166,6 +195,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** A message larger than {@code spool.max-message-bytes}. */
   public static final class MessageTooLarge extends SpoolException {
+    /** Refused, saying the size and the limit. */
     public MessageTooLarge(String message) {
       super(Code.MessageTooLarge, message);
     }
@@ -173,6 +203,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** A sequence that was never appended or is no longer retained. */
   public static final class SequenceOutOfRange extends SpoolException {
+    /** Refused, saying the range retained. */
     public SequenceOutOfRange(String message) {
       super(Code.SequenceOutOfRange, message);
     }
@@ -183,6 +214,7 @@ public abstract class SpoolException extends RuntimeException {
    * happened (a publish may still be stored: retry it with the same producer-chosen id).
    */
   public static final class Timeout extends SpoolException {
+    /** No answer in time, saying what was asked. */
     public Timeout(String message) {
       super(Code.Timeout, message);
     }
@@ -190,6 +222,7 @@ public abstract class SpoolException extends RuntimeException {
 
   /** Spool is stopping and accepts no new work. */
   public static final class ShuttingDown extends SpoolException {
+    /** Refused while stopping. */
     public ShuttingDown() {
       super(Code.ShuttingDown, "Spool is shutting down");
     }
@@ -206,6 +239,7 @@ public abstract class SpoolException extends RuntimeException {
    * cannot duplicate it. Unlike {@link Timeout}, nothing happened.
    */
   public static final class JournalUnavailable extends SpoolException {
+    /** Refused, saying which journal and why. */
     public JournalUnavailable(String message) {
       super(Code.JournalUnavailable, message);
     }
@@ -217,6 +251,7 @@ public abstract class SpoolException extends RuntimeException {
    * The message names the queue and the segment, never what the segment holds.
    */
   public static final class SegmentCorrupt extends SpoolException {
+    /** Segment {@code segment} of queue {@code queueId} cannot be read, for {@code problem}. */
     public SegmentCorrupt(String queueId, long segment, String problem) {
       super(Code.SegmentCorrupt, "segment " + segment + " of queue '" + queueId + "' is damaged: " + problem);
     }
@@ -232,8 +267,10 @@ public abstract class SpoolException extends RuntimeException {
    * be read until the key is configured again under its id.
    */
   public static final class EncryptionKeyMissing extends SpoolException {
+    /** The id of the key that is missing. */
     private final String keyId;
 
+    /** The key {@code keyId} is not configured. */
     public EncryptionKeyMissing(String keyId) {
       super(Code.EncryptionKeyMissing, "encryption key '" + keyId + "' is not configured: set spool.encryption.keys."
           + keyId + " to the key it was written with");
@@ -258,6 +295,7 @@ public abstract class SpoolException extends RuntimeException {
    * journal. The message names the holder and what to do.
    */
   public static final class DatabaseInUse extends SpoolException {
+    /** Refused, naming the other Spool. */
     public DatabaseInUse(String message) {
       super(Code.DatabaseInUse, message);
     }
@@ -313,6 +351,7 @@ public abstract class SpoolException extends RuntimeException {
    * roles or other queues, or the same token is declared under another name.
    */
   public static final class TokenAlreadyExists extends SpoolException {
+    /** Refused with {@code message}, naming the token and what differs. */
     public TokenAlreadyExists(String message) {
       super(Code.TokenAlreadyExists, message);
     }

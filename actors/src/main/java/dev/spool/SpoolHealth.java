@@ -7,9 +7,11 @@ import java.util.List;
  *
  * @param alarms memory and disk pressure, and the queues that dropped, expired or refused messages recently
  * @param queues every queue's health, by name (a partitioned queue as one)
+ * @since 0.1.0
  */
 public record SpoolHealth(List<Alarm> alarms, List<QueueHealth> queues) {
 
+  /** Keeps copies of the collections: the record never changes. */
   public SpoolHealth {
     alarms = List.copyOf(alarms);
     queues = List.copyOf(queues);

@@ -27,6 +27,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param persistence where durable queues are journaled
  * @param disk the disk alarm of the embedded journal
  * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
+ * @since 0.1.0
  */
 public record SpoolSettings(
     Duration askTimeout,
@@ -133,6 +134,7 @@ public record SpoolSettings(
       int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
       String registry, Duration writeStallAfter, int snapshotCopies, long snapshotAfterBytes) {
 
+    /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
     public Persistence {
       Names.requireValid("spool.persistence.registry", registry);
       if (snapshotEvery < 2 || maxPendingMessages < 1 || maxPendingBytes < 1) {
@@ -225,6 +227,7 @@ public record SpoolSettings(
   /** Usable bytes on the file system holding a path: a system call in production, a figure in tests. */
   @FunctionalInterface
   public interface FreeSpace {
+    /** The usable bytes of the file system holding {@code path}. */
     long usableBytes(Path path) throws IOException;
 
     /** The file store's usable space, as the JVM sees it ({@code statvfs}). */
@@ -245,6 +248,7 @@ public record SpoolSettings(
     /** The journal plugin class whose file is watched. */
     static final String SQLITE_JOURNAL = "dev.spool.journal.SqliteJournal";
 
+    /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
     public Disk {
       if (freeLimitBytes < 0) {
         throw new SpoolException.InvalidConfiguration("spool.storage.disk-free-limit must not be negative");
@@ -326,6 +330,7 @@ public record SpoolSettings(
       int traceEventsPerQueue,
       int maxOpenGroups) {}
 
+  /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
   public SpoolSettings {
     if (Integer.bitCount(segmentSize) != 1 || segmentSize < 16) {
       throw new SpoolException.InvalidConfiguration("spool.segment-size must be a power of two, at least 16");

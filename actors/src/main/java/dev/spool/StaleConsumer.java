@@ -12,6 +12,7 @@ import java.util.List;
  * @param lag messages it has not acknowledged
  * @param idleMillis how long it has been idle
  * @param lastActivity its last read, acknowledgement or delivery
+ * @since 0.1.0
  */
 public record StaleConsumer(String queue, String consumer, long lag, long idleMillis, Instant lastActivity) {
 

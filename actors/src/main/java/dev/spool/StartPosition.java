@@ -3,7 +3,11 @@ package dev.spool;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 
-/** Where a new consumer starts, or where {@code seek} moves it. */
+/**
+ * Where a new consumer starts, or where {@code seek} moves it.
+ *
+ * @since 0.1.0
+ */
 public sealed interface StartPosition {
 
   /** The oldest retained message: a new consumer sees everything the queue still holds. */
@@ -60,6 +64,7 @@ public sealed interface StartPosition {
 
   /** The oldest retained message. */
   enum Earliest implements StartPosition {
+    /** The only instance. */
     INSTANCE;
 
     @Override
@@ -70,6 +75,7 @@ public sealed interface StartPosition {
 
   /** After the newest message. */
   enum Latest implements StartPosition {
+    /** The only instance. */
     INSTANCE;
 
     @Override

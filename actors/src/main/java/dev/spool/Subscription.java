@@ -6,6 +6,8 @@ import org.apache.pekko.Done;
 /**
  * A handler attached to a consumer by {@link QueueConsumer#subscribe(java.util.function.Function, int)}.
  * Deliveries flow to it until it is cancelled; the consumer and its position stay.
+ *
+ * @since 0.1.0
  */
 public interface Subscription {
 

@@ -59,6 +59,8 @@ import org.apache.pekko.pattern.StatusReply;
  * <p>The queue tells every consumer what each removal step (epoch) removed ({@link MessagesRemoved});
  * a removal marker of a step not told of yet stops delivery there, so none is missed or counted
  * twice. A consumer that delivered everything asks once to be woken by the next append.
+ *
+ * @since 0.1.0
  */
 public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command> implements
     Dispatcher.Outlet<ConsumerActor.StreamElement>, Settlements.Effects, HandlerCalls.Outlet, PositionJournal.Outlet {

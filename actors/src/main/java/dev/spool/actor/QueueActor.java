@@ -71,6 +71,8 @@ import org.slf4j.LoggerFactory;
  * as a {@link RecoveringQueue}. A queue with no consumers keeps its messages for one created later
  * with {@code earliest}; each byte it retains is reserved with the {@link MemoryMonitor} first.
  * Reached only by name through the {@link QueueManager}, so that it could run as a sharding entity.
+ *
+ * @since 0.1.0
  */
 public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     implements QueueWrites.Outlet<ActorRef<StatusReply<Created<ConsumerInfo>>>, ActorRef<ConsumerActor.Command>>,

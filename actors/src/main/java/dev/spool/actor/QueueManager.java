@@ -43,6 +43,8 @@ import org.apache.pekko.pattern.StatusReply;
  * {@link MemoryMonitor} it shares with the queues holds their retained bytes against the global
  * threshold; {@link DurableQueues} keeps its account of the durable ones (registry, recovery,
  * readiness, journal health), and {@link ManagerStartup} is how it behaves until their registry is read.
+ *
+ * @since 0.1.0
  */
 public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
 

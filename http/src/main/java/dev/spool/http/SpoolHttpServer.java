@@ -36,6 +36,8 @@ import scala.concurrent.duration.FiniteDuration;
  * {@code spool.http.termination-deadline} to finish and event streams end
  * ({@code service-requests-done}), and only then does Spool stop ({@code service-stop}).
  * Connections are accepted and bounded by {@link Listener} (spool.http.connections).
+ *
+ * @since 0.1.0
  */
 public final class SpoolHttpServer {
 
