@@ -39,6 +39,11 @@ public final class QueueConsumer {
   private final String name;
   private final CompletionStage<ConsumerInfo> created;
   private final Set<UniqueKillSwitch> streams = ConcurrentHashMap.newKeySet();
+  /** The consumer's actor, located by the first acknowledgement or nack; see {@link #settle}. */
+  private final java.util.concurrent.atomic.AtomicReference<ActorRef<ConsumerActor.Command>> route =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  /** Set once the consumer turned out to be a partitioned queue's: acknowledgements go by name. */
+  private volatile boolean byNameOnly;
 
   QueueConsumer(Spool spool, String queue, String name, CompletionStage<ConsumerInfo> created) {
     this.spool = spool;
@@ -110,7 +115,7 @@ public final class QueueConsumer {
     } catch (SpoolException e) {
       return Spool.failed(e);
     }
-    return this.<AckResult>call(r -> new ConsumerActor.Ack(sequences, r)).thenApply(AckResult::acked);
+    return this.<AckResult>settle(r -> new ConsumerActor.Ack(sequences, r)).thenApply(AckResult::acked);
   }
 
   /** Acknowledges sequences, reporting which were new, already acknowledged or never delivered. */
@@ -119,12 +124,12 @@ public final class QueueConsumer {
       return Spool.failed(new SpoolException.InvalidConfiguration("sequences must not be null"));
     }
     List<Long> copy = List.copyOf(sequences);
-    return call(r -> new ConsumerActor.Ack(copy, r));
+    return settle(r -> new ConsumerActor.Ack(copy, r));
   }
 
   /** Acknowledges every delivered sequence at or below {@code sequence}; completes with how many were new. */
   public CompletionStage<Integer> acknowledgeUpTo(long sequence) {
-    return this.<AckResult>call(r -> new ConsumerActor.AckUpTo(sequence, r)).thenApply(AckResult::acked);
+    return this.<AckResult>settle(r -> new ConsumerActor.AckUpTo(sequence, r)).thenApply(AckResult::acked);
   }
 
   /** Gives a delivery back: redelivered after the backoff with {@code requeue}, else given up on. */
@@ -135,7 +140,7 @@ public final class QueueConsumer {
     } catch (SpoolException e) {
       return Spool.failed(e);
     }
-    return this.<Integer>call(r -> new ConsumerActor.Nack(sequences, requeue, r)).thenApply(n -> Done.getInstance());
+    return this.<Integer>settle(r -> new ConsumerActor.Nack(sequences, requeue, r)).thenApply(n -> Done.getInstance());
   }
 
   /**
@@ -149,7 +154,7 @@ public final class QueueConsumer {
       return Spool.failed(new SpoolException.InvalidConfiguration("sequences to nack are required"));
     }
     List<Long> copy = List.copyOf(sequences);
-    return call(r -> new ConsumerActor.Nack(copy, requeue, r));
+    return settle(r -> new ConsumerActor.Nack(copy, requeue, r));
   }
 
   private List<Long> sequencesOf(List<Delivery> deliveries) {
@@ -337,5 +342,50 @@ public final class QueueConsumer {
 
   private <T> CompletionStage<T> call(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
     return created.thenCompose(ready -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
+  }
+
+  /**
+   * An acknowledgement or nack, sent straight to the consumer's actor once located (one hop, as
+   * stream demand goes), not through the manager and the queue. If that actor has stopped (the
+   * consumer deleted, perhaps created again), the call goes by name once more, which reaches the
+   * consumer that has the name now or answers {@code ConsumerNotFound}; the next call locates it
+   * again. A partitioned queue's consumer is one per partition, and its calls go by name.
+   */
+  private <T> CompletionStage<T> settle(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    if (byNameOnly || !spool.routesDirectly()) {
+      return call(command);
+    }
+    return created.thenCompose(ready -> {
+      ActorRef<ConsumerActor.Command> located = route.get();
+      if (located != null) {
+        return straight(located, command);
+      }
+      return spool.<ActorRef<ConsumerActor.Command>>askConsumer(queue, name, ConsumerActor.GetRef::new,
+              spool.settings().askTimeout())
+          .handle((ref, failure) -> {
+            if (failure != null && cause(failure) instanceof SpoolException.InvalidConfiguration) {
+              byNameOnly = true; // partitioned
+            }
+            return ref;
+          })
+          .thenCompose(ref -> {
+            if (ref == null) {
+              return spool.askConsumer(queue, name, command, spool.settings().askTimeout());
+            }
+            route.compareAndSet(null, ref);
+            return straight(ref, command);
+          });
+    });
+  }
+
+  private <T> CompletionStage<T> straight(ActorRef<ConsumerActor.Command> ref,
+      Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    return spool.askDirect(ref, command, () -> route.compareAndSet(ref, null),
+        () -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
+  }
+
+  private static Throwable cause(Throwable failure) {
+    return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
   }
 }
