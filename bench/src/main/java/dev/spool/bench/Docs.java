@@ -12,7 +12,7 @@ import java.util.List;
  */
 final class Docs {
 
-  static final List<String> SUITES = List.of("fanout", "durable", "durable-tiered", "scale", "http");
+  static final List<String> SUITES = List.of("fanout", "queues", "durable", "durable-tiered", "scale", "http");
 
   private Docs() {}
 
@@ -34,6 +34,8 @@ final class Docs {
         ```
         mvn -B -q -DskipTests package
         java -jar bench/target/spool-bench.jar fanout     # in-JVM fan-out and latency
+        java -jar bench/target/spool-bench.jar queues     # 1, 10 and 100 busy queues
+        java -jar bench/target/spool-bench.jar fanout+queues  # both in one run, as below
         SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable
         SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable --tiered  # tiered storage only
         java -jar bench/target/spool-bench.jar scale
