@@ -41,7 +41,7 @@ class ArchitectureTest {
    * The classes of {@code dev.spool} that talk to the actors. The rest of the package is the API's
    * values, which the engine's packages use; the facade uses the engine, so it is a layer of its own.
    */
-  private static final Set<String> FACADE = Set.of("Spool", "SpoolExtension", "QueuePublisher", "QueueConsumer");
+  private static final Set<String> FACADE = Set.of("Spool", "SpoolExtension", "QueuePublisher", "QueueConsumer", "ConsumerStream");
 
   /** The packages of plain classes: computation driven on an actor's thread, no actor of their own. */
   private static final String[] PLAIN = {"dev.spool.log..", "dev.spool.queue..", "dev.spool.consumer.."};

@@ -27,7 +27,9 @@ final class Docs {
         Spool measured beside the queues users would pick instead, each suite in one run on one
         machine, so that ratios hold even where the machine is noisy. Each figure is the median of
         its runs, with the lowest and highest in brackets. The targets are those of the benchmark
-        issue; each suite's notes say which were met and which were not.
+        issue; each suite's notes say which were met and which were not. The machine has 2 cores,
+        shared with other builds while these ran: `fanout` and `queues` give the load average when
+        they started, and were run together (`fanout+queues`); compare rows of one suite, not suites.
 
         Rerun (from the repository's root, with a JDK 17 and Maven):
 

@@ -172,7 +172,7 @@ final class QueuesBench {
     return new double[] {perQueue * (double) queues / ((publishedAt - start) / 1e9), deliveries / seconds, cpu};
   }
 
-  private static String loadAverage() {
+  static String loadAverage() {
     try {
       return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
     } catch (Exception e) {
