@@ -66,6 +66,21 @@ class DirectRoutesTest {
   }
 
   @Test
+  void aPublisherToAPartitionedQueueFollowsItThroughDeletionAndRecreation() {
+    Spool spool = Spool.create(testKit.system());
+    result(spool.createQueue("sharded", QueueSettings.defaults().withPartitions(3)));
+    QueuePublisher publisher = spool.createPublisher("sharded", "checkout");
+    for (int i = 0; i < 20; i++) {
+      result(within(publisher.publish(kib(i).withKey("k" + i))));
+    }
+    result(spool.deleteQueue("sharded"));
+    failure(within(publisher.publish(kib(20))), SpoolException.Code.QueueNotFound);
+    result(spool.createQueue("sharded", QueueSettings.defaults().withPartitions(3)));
+    result(within(publisher.publish(kib(21))));
+    assertEquals(1L, result(spool.queueStats("sharded")).depth());
+  }
+
+  @Test
   void publishesAreRefusedOnceTheEngineDrains() {
     Spool spool = Spool.create(testKit.system(), SpoolSettings.create(testKit.system()));
     result(spool.createQueue("drained", QueueSettings.defaults()));

@@ -26,6 +26,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 public final class Undelivered extends AbstractBehavior<DeadLetter> {
 
   private static final String QUEUE_PREFIX = "queue-";
+  /** The front of a partitioned queue, which publishes to it reach first. */
+  private static final String FRONT_PREFIX = "partitioned-";
   private static final String CONSUMER_PREFIX = "consumer-";
 
   /** Listens to the dead letters of actors below {@code manager}. */
@@ -56,6 +58,8 @@ public final class Undelivered extends AbstractBehavior<DeadLetter> {
             spawnedName(path.name(), CONSUMER_PREFIX)));
       } else if (request instanceof QueueActor.Command && path.name().startsWith(QUEUE_PREFIX)) {
         Request.fail(request, new SpoolException.QueueNotFound(queueName(path.name())));
+      } else if (request instanceof QueueActor.Command && path.name().startsWith(FRONT_PREFIX)) {
+        Request.fail(request, new SpoolException.QueueNotFound(spawnedName(path.name(), FRONT_PREFIX)));
       }
     }
     return this;
