@@ -3,7 +3,6 @@ package dev.spool;
 import dev.spool.queue.Partitions;
 import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
-import org.apache.pekko.stream.javadsl.Merge;
 
 import dev.spool.actor.ConsumerActor;
 import java.time.Duration;
@@ -12,18 +11,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
-import org.apache.pekko.stream.CompletionStrategy;
-import org.apache.pekko.stream.KillSwitches;
-import org.apache.pekko.stream.UniqueKillSwitch;
-import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
-import org.apache.pekko.stream.typed.javadsl.ActorSource;
 
 /**
  * A handle on one consumer of one queue: pull reads with long-poll, acknowledgements, seek and
@@ -34,13 +27,17 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  */
 public final class QueueConsumer {
 
-  private static final AtomicLong STREAM_IDS = new AtomicLong();
-
   private final Spool spool;
   private final String queue;
   private final String name;
   private final CompletionStage<ConsumerInfo> created;
-  private final Set<UniqueKillSwitch> streams = ConcurrentHashMap.newKeySet();
+  /** What completes each stream this handle started, while it runs. */
+  private final Set<Runnable> streams = ConcurrentHashMap.newKeySet();
+  /** The consumer's actor, located by the first acknowledgement or nack; see {@link #settle}. */
+  private final java.util.concurrent.atomic.AtomicReference<ActorRef<ConsumerActor.Command>> route =
+      new java.util.concurrent.atomic.AtomicReference<>();
+  /** Set once the consumer turned out to be a partitioned queue's: acknowledgements go by name. */
+  private volatile boolean byNameOnly;
 
   QueueConsumer(Spool spool, String queue, String name, CompletionStage<ConsumerInfo> created) {
     this.spool = spool;
@@ -112,7 +109,7 @@ public final class QueueConsumer {
     } catch (SpoolException e) {
       return Spool.failed(e);
     }
-    return this.<AckResult>call(r -> new ConsumerActor.Ack(sequences, r)).thenApply(AckResult::acked);
+    return this.<AckResult>settle(r -> new ConsumerActor.Ack(sequences, r)).thenApply(AckResult::acked);
   }
 
   /** Acknowledges sequences, reporting which were new, already acknowledged or never delivered. */
@@ -121,12 +118,12 @@ public final class QueueConsumer {
       return Spool.failed(new SpoolException.InvalidConfiguration("sequences must not be null"));
     }
     List<Long> copy = List.copyOf(sequences);
-    return call(r -> new ConsumerActor.Ack(copy, r));
+    return settle(r -> new ConsumerActor.Ack(copy, r));
   }
 
   /** Acknowledges every delivered sequence at or below {@code sequence}; completes with how many were new. */
   public CompletionStage<Integer> acknowledgeUpTo(long sequence) {
-    return this.<AckResult>call(r -> new ConsumerActor.AckUpTo(sequence, r)).thenApply(AckResult::acked);
+    return this.<AckResult>settle(r -> new ConsumerActor.AckUpTo(sequence, r)).thenApply(AckResult::acked);
   }
 
   /** Gives a delivery back: redelivered after the backoff with {@code requeue}, else given up on. */
@@ -137,7 +134,7 @@ public final class QueueConsumer {
     } catch (SpoolException e) {
       return Spool.failed(e);
     }
-    return this.<Integer>call(r -> new ConsumerActor.Nack(sequences, requeue, r)).thenApply(n -> Done.getInstance());
+    return this.<Integer>settle(r -> new ConsumerActor.Nack(sequences, requeue, r)).thenApply(n -> Done.getInstance());
   }
 
   /**
@@ -151,7 +148,7 @@ public final class QueueConsumer {
       return Spool.failed(new SpoolException.InvalidConfiguration("sequences to nack are required"));
     }
     List<Long> copy = List.copyOf(sequences);
-    return call(r -> new ConsumerActor.Nack(copy, requeue, r));
+    return settle(r -> new ConsumerActor.Nack(copy, requeue, r));
   }
 
   private List<Long> sequencesOf(List<Delivery> deliveries) {
@@ -196,9 +193,9 @@ public final class QueueConsumer {
    * unacknowledged is redelivered. The stream completes when the consumer is deleted.
    */
   public Source<Delivery, NotUsed> source() {
-    // Whole batches cross the boundaries of the nested sources below, each crossing an async
-    // hand-off within the stream; split into deliveries only after them, that is once per batch.
-    return batches().mapConcat(batch -> batch);
+    String partition = partitionRefusal();
+    return partition != null ? Source.failed(new SpoolException.InvalidConfiguration(partition))
+        : Source.fromGraph(ConsumerStream.deliveries(this::feeds, streams));
   }
 
   /**
@@ -208,66 +205,44 @@ public final class QueueConsumer {
    * per delivery. Back-pressure, prefetch, acknowledgement and ending are those of {@link #source()}.
    */
   public Source<List<Delivery>, NotUsed> batches() {
+    String partition = partitionRefusal();
+    return partition != null ? Source.failed(new SpoolException.InvalidConfiguration(partition))
+        : Source.fromGraph(ConsumerStream.batches(this::feeds, streams));
+  }
+
+  /** Why this handle cannot stream, when its queue is a partition of another; else {@code null}. */
+  private String partitionRefusal() {
     String partitioned = Partitions.parentOf(queue);
-    if (partitioned != null) {
-      return Source.failed(new SpoolException.InvalidConfiguration("'" + queue + "' is a partition of queue '"
-          + partitioned + "': consume it through '" + partitioned + "'"));
-    }
-    CompletionStage<Source<List<Delivery>, NotUsed>> source = created
-        .thenCompose(ready -> spool.queueInfo(queue))
-        .thenCompose(info -> info.settings().partitioned()
-            ? CompletableFuture.completedFuture(partitionedSource(info.settings().partitions()))
-            : partitionSource(queue).thenApply(s -> s.map(ConsumerActor.Batch::deliveries)));
-    return Source.completionStageSource(source).mapMaterializedValue(m -> NotUsed.notUsed());
+    return partitioned == null ? null : "'" + queue + "' is a partition of queue '" + partitioned
+        + "': consume it through '" + partitioned + "'";
   }
 
   /**
-   * A partitioned queue's consumer is one per partition: each partition's stream, its deliveries
-   * numbered as the queue's, merged as they come (so order holds per partition, and so per key).
+   * The consumer actors a stream reads, found when it starts: this consumer's, or a partitioned
+   * queue's consumer in each partition, its deliveries numbered as the queue's (so order holds per
+   * partition, and so per key). The stream talks to them directly: a consumer that stops ends its
+   * streams first (deleted) or keeps its reference (restarted), so a reference never goes stale
+   * under a live stream.
    */
-  private Source<List<Delivery>, NotUsed> partitionedSource(int count) {
-    Partitions partitions = new Partitions(queue, count);
-    List<Source<List<Delivery>, NotUsed>> each = new ArrayList<>();
-    for (int p = 0; p < count; p++) {
-      int partition = p;
-      each.add(Source.completionStageSource(partitionSource(partitions.name(p)))
-          .mapMaterializedValue(m -> NotUsed.notUsed())
-          .map(batch -> partitions.deliveries(batch.deliveries(), partition)));
-    }
-    return Source.combine(each.get(0), each.get(1), new ArrayList<>(each.subList(2, each.size())), Merge::create);
+  private CompletionStage<List<ConsumerStream.Feed>> feeds() {
+    return created.thenCompose(ready -> spool.queueInfo(queue)).thenCompose(info -> {
+      if (!info.settings().partitioned()) {
+        return consumerRef(queue).thenApply(ref -> List.of(new ConsumerStream.Feed(ref, batch -> batch)));
+      }
+      Partitions partitions = new Partitions(queue, info.settings().partitions());
+      List<CompletableFuture<ConsumerStream.Feed>> each = new ArrayList<>();
+      for (int p = 0; p < partitions.count(); p++) {
+        int partition = p;
+        each.add(consumerRef(partitions.name(p)).thenApply(ref -> new ConsumerStream.Feed(ref,
+            batch -> partitions.deliveries(batch, partition))).toCompletableFuture());
+      }
+      return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
+          .thenApply(done -> each.stream().map(CompletableFuture::join).toList());
+    });
   }
 
-  private CompletionStage<Source<ConsumerActor.Batch, NotUsed>> partitionSource(String queueOrPartition) {
-    return spool.<ActorRef<ConsumerActor.Command>>askConsumer(queueOrPartition, name, ConsumerActor.GetRef::new,
-        spool.settings().askTimeout()).thenApply(this::subscribedSource);
-  }
-
-  /**
-   * Talks to the consumer actor directly: if it stops, it ends its streams first (deleted) or keeps
-   * its reference (restarted), so the reference never goes stale under a live stream.
-   */
-  private Source<ConsumerActor.Batch, NotUsed> subscribedSource(ActorRef<ConsumerActor.Command> consumer) {
-    return Source.<ConsumerActor.Batch, NotUsed>fromMaterializer((materializer, attributes) -> {
-      long id = STREAM_IDS.incrementAndGet();
-      return ActorSource.<ConsumerActor.StreamElement, ConsumerActor.Command>actorRefWithBackpressure(
-              consumer, new ConsumerActor.StreamDemand(id),
-              e -> e == ConsumerActor.End.INSTANCE ? Optional.of(CompletionStrategy.draining()) : Optional.empty(),
-              e -> Optional.empty())
-          .mapMaterializedValue(stream -> {
-            consumer.tell(new ConsumerActor.SubscribeStream(id, stream));
-            return NotUsed.notUsed();
-          })
-          .watchTermination((notUsed, done) -> {
-            done.whenComplete((d, failure) -> consumer.tell(new ConsumerActor.StreamClosed(id)));
-            return notUsed;
-          })
-          .viaMat(KillSwitches.single(), Keep.right())
-          .mapMaterializedValue(killSwitch -> {
-            streams.add(killSwitch);
-            return NotUsed.notUsed();
-          })
-          .map(e -> (ConsumerActor.Batch) e);
-    }).mapMaterializedValue(m -> NotUsed.notUsed());
+  private CompletionStage<ActorRef<ConsumerActor.Command>> consumerRef(String queueOrPartition) {
+    return spool.askConsumer(queueOrPartition, name, ConsumerActor.GetRef::new, spool.settings().askTimeout());
   }
 
   /**
@@ -332,12 +307,56 @@ public final class QueueConsumer {
 
   /** Detaches the streams this handle started; the consumer and its position stay. */
   public CompletionStage<Done> close() {
-    streams.forEach(UniqueKillSwitch::shutdown);
-    streams.clear();
+    streams.forEach(Runnable::run);
     return created.handle((info, failure) -> Done.getInstance());
   }
 
   private <T> CompletionStage<T> call(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
     return created.thenCompose(ready -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
+  }
+
+  /**
+   * An acknowledgement or nack, sent straight to the consumer's actor once located (one hop, as
+   * stream demand goes), not through the manager and the queue. If that actor has stopped (the
+   * consumer deleted, perhaps created again), the call goes by name once more, which reaches the
+   * consumer that has the name now or answers {@code ConsumerNotFound}; the next call locates it
+   * again. A partitioned queue's consumer is one per partition, and its calls go by name.
+   */
+  private <T> CompletionStage<T> settle(Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    if (byNameOnly || !spool.routesDirectly()) {
+      return call(command);
+    }
+    return created.thenCompose(ready -> {
+      ActorRef<ConsumerActor.Command> located = route.get();
+      if (located != null) {
+        return straight(located, command);
+      }
+      return spool.<ActorRef<ConsumerActor.Command>>askConsumer(queue, name, ConsumerActor.GetRef::new,
+              spool.settings().askTimeout())
+          .handle((ref, failure) -> {
+            if (failure != null && cause(failure) instanceof SpoolException.InvalidConfiguration) {
+              byNameOnly = true; // partitioned
+            }
+            return ref;
+          })
+          .thenCompose(ref -> {
+            if (ref == null) {
+              return spool.askConsumer(queue, name, command, spool.settings().askTimeout());
+            }
+            route.compareAndSet(null, ref);
+            return straight(ref, command);
+          });
+    });
+  }
+
+  private <T> CompletionStage<T> straight(ActorRef<ConsumerActor.Command> ref,
+      Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
+    return spool.askDirect(ref, command, () -> route.compareAndSet(ref, null),
+        () -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
+  }
+
+  private static Throwable cause(Throwable failure) {
+    return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
   }
 }

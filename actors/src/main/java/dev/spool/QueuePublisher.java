@@ -7,14 +7,16 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.Done;
 import org.apache.pekko.stream.javadsl.Flow;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Sink;
 
 /**
- * Publishes to one queue under one producer id. Cheap and stateless: create one per producer, share
- * it freely between threads.
+ * Publishes to one queue under one producer id. Cheap, and holds no state but where its queue's
+ * actor is: create one per producer, share it freely between threads.
  *
  * @since 0.1.0
  */
@@ -31,6 +33,13 @@ public final class QueuePublisher {
   private final Spool spool;
   private final String queue;
   private final String producerId;
+  /**
+   * The queue's actor, located by the first publish and sent to straight from then on, so that
+   * publishes to different queues do not pass one by one through the manager; forgotten when it
+   * turns out to have stopped (the queue deleted, perhaps created again), which the next publish
+   * finds out by name.
+   */
+  private final AtomicReference<ActorRef<QueueActor.Command>> route = new AtomicReference<>();
 
   QueuePublisher(Spool spool, String queue, String producerId) {
     this.spool = spool;
@@ -63,7 +72,31 @@ public final class QueuePublisher {
       return Spool.failed(new SpoolException.InvalidConfiguration("messages must not be null"));
     }
     List<Message> copy = Collections.unmodifiableList(new ArrayList<>(messages));
-    return spool.ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Publish(producerId, copy, r)));
+    if (!spool.routesDirectly()) {
+      return byName(copy);
+    }
+    ActorRef<QueueActor.Command> located = route.get();
+    if (located != null) {
+      return straight(located, copy);
+    }
+    return spool.<ActorRef<QueueActor.Command>>ask(r -> new QueueManager.Locate(queue, r))
+        .handle((ref, failure) -> ref) // no queue (or refusing publishes): by name, which answers why
+        .thenCompose(ref -> {
+          if (ref == null) {
+            return byName(copy);
+          }
+          route.compareAndSet(null, ref);
+          return straight(ref, copy);
+        });
+  }
+
+  private CompletionStage<List<Long>> straight(ActorRef<QueueActor.Command> ref, List<Message> messages) {
+    return spool.askDirect(ref, r -> new QueueActor.Publish(producerId, messages, r),
+        () -> route.compareAndSet(ref, null), () -> byName(messages));
+  }
+
+  private CompletionStage<List<Long>> byName(List<Message> messages) {
+    return spool.ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Publish(producerId, messages, r)));
   }
 
   /**

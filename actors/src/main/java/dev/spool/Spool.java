@@ -10,6 +10,7 @@ import dev.spool.actor.Janitor;
 import dev.spool.actor.QueueActor;
 import dev.spool.actor.QueueEntity;
 import dev.spool.actor.QueueManager;
+import dev.spool.actor.Undelivered;
 import dev.spool.durable.PauseFence;
 import dev.spool.storage.KeyRing;
 import java.io.IOException;
@@ -687,6 +688,48 @@ public final class Spool {
     }
     CompletionStage<T> reply = AskPattern.askWithStatus(engine.manager, command::apply, timeout, system.scheduler());
     return reply.exceptionallyCompose(Spool::translate);
+  }
+
+  /**
+   * Whether the facade may send publishes and acknowledgements straight to a queue's or consumer's
+   * actor it located: standalone (in cluster mode they go by name through sharding) and not
+   * draining (the manager refuses publishes from the moment it is told).
+   */
+  boolean routesDirectly() {
+    return !engine.cluster.enabled() && !engine.draining;
+  }
+
+  /**
+   * Asks {@code target}, a queue or consumer actor located earlier, straight: one hop, no manager
+   * between. If it had stopped before it took the call (deleted, or its queue deleted; the call did
+   * not happen: {@link Undelivered} answers {@code QueueNotFound} or {@code ConsumerNotFound}, which
+   * these actors never answer themselves), {@code stale} runs, to forget the reference, and the call
+   * goes through the manager by name instead ({@code byName}), which finds what has that name now
+   * (created again) or answers that nothing has.
+   */
+  <T, C> CompletionStage<T> askDirect(ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> command,
+      Runnable stale, java.util.function.Supplier<CompletionStage<T>> byName) {
+    if (engine.stopped || system.getWhenTerminated().toCompletableFuture().isDone()) {
+      return failed(new SpoolException.ShuttingDown());
+    }
+    Duration timeout = engine.settings.askTimeout();
+    long asked = System.nanoTime();
+    CompletionStage<T> reply = AskPattern.askWithStatus(target, command::apply, timeout, system.scheduler());
+    return reply.exceptionallyCompose(e -> {
+      // Pekko fails an ask to an actor known to be terminated at once, as a timeout; one that stops
+      // with the call in its mailbox is answered by Undelivered.
+      Throwable cause = cause(e);
+      if (cause instanceof SpoolException.QueueNotFound || cause instanceof SpoolException.ConsumerNotFound
+          || cause instanceof TimeoutException && System.nanoTime() - asked < timeout.toNanos() / 2) {
+        stale.run();
+        return byName.get();
+      }
+      return translate(e);
+    });
+  }
+
+  private static Throwable cause(Throwable error) {
+    return error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
   private static <T> CompletionStage<T> translate(Throwable error) {

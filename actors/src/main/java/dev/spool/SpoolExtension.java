@@ -44,6 +44,11 @@ final class SpoolExtension implements Extension {
   private final CompletableFuture<Done> ready = new CompletableFuture<>();
   /** Set by {@link Spool#shutdown()} on a shared system: calls fail fast with ShuttingDown. */
   volatile boolean stopped;
+  /**
+   * Set once draining began: publishes go by name through the manager, which refuses them, rather
+   * than straight to a queue that may not have heard of the drain yet.
+   */
+  volatile boolean draining;
 
   private SpoolExtension(ActorSystem<?> system) {
     this(system, SpoolSettings.create(system), "spool");
@@ -120,6 +125,7 @@ final class SpoolExtension implements Extension {
     if (stopped) {
       return CompletableFuture.completedFuture(Done.getInstance());
     }
+    draining = true;
     Duration timeout = settings.shutdownDrainTimeout();
     return AskPattern.<QueueManager.Command, ConsumerActor.DrainResult>askWithStatus(manager,
             r -> new QueueManager.Drain(timeout, r), timeout.plus(settings.askTimeout()).plus(settings.askTimeout()),

@@ -42,7 +42,7 @@ class ArchitectureTest {
    * values, which the engine's packages use; the facade uses the engine, so it is a layer of its own.
    */
   private static final Set<String> FACADE = Set.of("Spool", "SpoolExtension", "QueuePublisher", "QueueConsumer",
-      "ReplyInbox");
+      "ConsumerStream", "ReplyInbox");
 
   /** The packages of plain classes: computation driven on an actor's thread, no actor of their own. */
   private static final String[] PLAIN = {"dev.spool.log..", "dev.spool.queue..", "dev.spool.consumer.."};

@@ -41,4 +41,16 @@ public final class Await {
       throw new AssertionError("stage did not complete", e);
     }
   }
+
+  /** Asserts that {@code stage} fails, and returns why. */
+  public static Throwable failureOf(CompletionStage<?> stage) {
+    try {
+      Object value = stage.toCompletableFuture().get(15, TimeUnit.SECONDS);
+      return fail("expected a failure but got " + value);
+    } catch (ExecutionException e) {
+      return e.getCause();
+    } catch (InterruptedException | TimeoutException e) {
+      throw new AssertionError("stage did not complete", e);
+    }
+  }
 }

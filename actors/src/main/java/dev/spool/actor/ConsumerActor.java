@@ -166,8 +166,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** What a stream subscriber receives. */
   public sealed interface StreamElement {}
 
-  /** Deliveries for a stream. */
-  public record Batch(List<Delivery> deliveries) implements StreamElement {}
+  /**
+   * Deliveries for a stream, with the id it subscribed with: a stream that reads several consumers
+   * (a partitioned queue's, one per partition) tells by it whom to signal demand to.
+   */
+  public record Batch(long streamId, List<Delivery> deliveries) implements StreamElement {}
 
   /** The consumer is gone; the stream completes. */
   public enum End implements StreamElement { INSTANCE }
@@ -508,7 +511,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   @Override
   public void send(Subscribers.StreamSubscriber<StreamElement> stream, List<Delivery> batch) {
-    stream.ref().tell(new Batch(batch));
+    stream.ref().tell(new Batch(stream.streamId(), batch));
   }
 
   @Override

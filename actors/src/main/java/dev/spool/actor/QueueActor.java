@@ -278,6 +278,11 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final HistoryRecorder history;
   /** Messages whose publish was refused with {@code QueueFull}, since the queue started. */
   private long refused;
+  /**
+   * Set by {@link Drain}: publishes are refused ({@code ShuttingDown}), as the manager refuses
+   * those it routes, since the facade sends most publishes here straight.
+   */
+  private boolean draining;
   /** When the journal write under way was sent (one is under way at most), for its latency. */
   private long writeStarted;
   private final JournalTimings journalTimings;
@@ -380,6 +385,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   private Behavior<Command> onPublish(Publish publish) {
     try {
+      if (draining && !DeadLetters.DEAD_LETTER_PRODUCER.equals(publish.producerId())) {
+        throw new SpoolException.ShuttingDown(); // what handlers give up on while draining still goes
+      }
       writes.publish(publish.producerId(), publish.messages(), publish.replyTo());
     } catch (SpoolException e) {
       if (e instanceof SpoolException.QueueFull) {
@@ -960,6 +968,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onDrain(Drain drain) {
+    draining = true;
     askConsumers(self -> new ConsumerActor.Drain(drain.timeout(), self), drain.replyTo(),
         ConsumerActor.DrainResult::sum, drain.timeout().plus(settings.askTimeout()));
     return this;

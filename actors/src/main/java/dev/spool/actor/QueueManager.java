@@ -66,6 +66,16 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   public record ToQueue(String queue, QueueActor.Command command) implements Command {}
 
   /**
+   * The actor of the queue {@code queue}, for the facade in this JVM to publish to it straight, so
+   * that publishes to different queues do not pass one after another through the manager. Fails
+   * with {@code QueueNotFound} for a name that is no queue (a partition's included) and with
+   * {@code ShuttingDown} once publishes are refused: the facade then goes through {@link ToQueue}.
+   * A reference to a queue deleted since is answered by {@link Undelivered}.
+   */
+  public record Locate(String queue, ActorRef<StatusReply<ActorRef<QueueActor.Command>>> replyTo)
+      implements Command, Request<ActorRef<QueueActor.Command>>, NoSerializationVerificationNeeded {}
+
+  /**
    * From a {@link PartitionedQueue} in this JVM: route {@code command} to its partition
    * {@code partition}, which takes from outside only what reads it ({@link PartitionedQueue#readsOnly}).
    */
@@ -208,6 +218,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
     this.memory = new MemoryMonitor(settings.memoryThresholdBytes(),
         event -> Events.publish(context.getSystem(), event), settings.clock(), DiskAlarm.create(settings.disk()));
     this.janitor = context.spawn(Janitor.create(settings, memory), "janitor");
+    context.spawn(Undelivered.create(context.getSelf()), "undelivered");
     memory.onPressure(() -> janitor.tell(Janitor.PressureBegan.INSTANCE));
     TieredStorage.get(context.getSystem()).storage().ifPresent(storage -> memory.countCache(storage::cachedBytes));
     spawnQueue(settings.defaultQueue(), QueueSettings.defaults(), null);
@@ -222,6 +233,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
         .onMessage(ListQueues.class, this::onListQueues)
         .onMessage(ToQueue.class, this::onToQueue)
         .onMessage(ToPartition.class, to -> route(to.partition(), to.command()))
+        .onMessage(Locate.class, this::onLocate)
         .onMessage(QueueTerminated.class, this::onQueueTerminated)
         .onMessage(Answer.class, this::onAnswer)
         .onMessage(Stop.class, this::onStop)
@@ -244,6 +256,7 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
   /** What the manager serves before its registry is read ({@link ManagerStartup}): the queues that exist, health, drain, stop. */
   boolean servesWhileStarting(Command command) {
     return command instanceof ToQueue toQueue ? queues.containsKey(toQueue.queue())
+        : command instanceof Locate locate ? queues.containsKey(locate.queue())
         : command instanceof ToPartition toPartition ? queues.containsKey(toPartition.partition())
         : command instanceof GetJournalHealth || command instanceof Answer<?> || command instanceof Drain
             || command instanceof DrainQueues || command instanceof Drained || command instanceof Stop
@@ -564,6 +577,18 @@ public final class QueueManager extends AbstractBehavior<QueueManager.Command> {
       return this;
     }
     return route(envelope.queue(), envelope.command());
+  }
+
+  private Behavior<Command> onLocate(Locate locate) {
+    Entry entry = queues.get(locate.queue());
+    if (shuttingDown) {
+      Request.fail(locate, new SpoolException.ShuttingDown());
+    } else if (entry == null || Partitions.parentOf(locate.queue()) != null) {
+      Request.fail(locate, new SpoolException.QueueNotFound(locate.queue()));
+    } else {
+      locate.replyTo().tell(StatusReply.success(entry.ref()));
+    }
+    return this;
   }
 
   private Behavior<Command> route(String queue, QueueActor.Command command) {

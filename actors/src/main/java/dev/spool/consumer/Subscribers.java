@@ -49,16 +49,23 @@ public final class Subscribers<E> {
   /** A stream, which takes one batch per demand signal. */
   public static final class StreamSubscriber<E> {
     private final long owner;
+    private final long streamId;
     private final ActorRef<E> ref;
     private boolean demand = true; // the stream accepts its first element unasked
 
-    StreamSubscriber(long owner, ActorRef<E> ref) {
+    StreamSubscriber(long owner, long streamId, ActorRef<E> ref) {
       this.owner = owner;
+      this.streamId = streamId;
       this.ref = ref;
     }
 
     public long owner() {
       return owner;
+    }
+
+    /** The id the stream subscribed with, which its batches carry (one stream may read several consumers). */
+    public long streamId() {
+      return streamId;
     }
 
     public ActorRef<E> ref() {
@@ -127,7 +134,7 @@ public final class Subscribers<E> {
   }
 
   public void addStream(long streamId, ActorRef<E> ref) {
-    StreamSubscriber<E> stream = new StreamSubscriber<>(newOwner(), ref);
+    StreamSubscriber<E> stream = new StreamSubscriber<>(newOwner(), streamId, ref);
     streams.put(streamId, stream);
     streamTurns.add(stream);
   }

@@ -11,7 +11,8 @@ import java.util.List;
  * {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when {@code redis-server} is installed; then
  * tiered storage in a 512 MiB child JVM, alone with {@code --tiered}: read-back of a backlog larger
  * than the heap, tail latency beside a backlog reader, publishes with tiering on and off),
- * {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
+ * {@code queues} (1, 10 and 100 busy queues in one engine, aggregate delivered msgs/s),
+ * {@code fanout+queues} (both in one run), {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
  * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
  * Pekko HTTP route), {@code poison} (handler throughput with 1 % poison messages beside none) and
  * {@code filter} (a consumer filter's cost per message: exact match beside CEL expressions).
@@ -38,6 +39,11 @@ public final class Bench {
           TieredBench.run(quick, postgres);
         }
         case "fanout" -> new FanoutBench(quick).run();
+        case "queues" -> new QueuesBench(quick).run();
+        case "fanout+queues" -> { // side by side in one run, as docs/benchmarks.md shows them
+          new FanoutBench(quick).run();
+          new QueuesBench(quick).run();
+        }
         case "scale" -> new ScaleBench(quick).run();
         case "http" -> new HttpBench(quick).run();
         case "poison" -> PoisonBench.run(quick);
@@ -45,7 +51,7 @@ public final class Bench {
         case "cluster" -> new ClusterBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|durable [--tiered]|scale|http|poison|filter|cluster|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered]|scale|http|poison|filter|cluster|docs [--quick]");
           System.exit(2);
         }
       }

@@ -104,6 +104,8 @@ final class FanoutBench {
     systems.put(BROADCAST_HUB, (c, m, h) -> broadcastHubTrial(spool.system(), c, m, h));
     systems.put("typed actor tell", (c, m, h) -> actorTrial(spool.system(), c, m, h));
     Report report = new Report("fanout", quick);
+    report.note("Load average (1 min) when the suite started: %s, on 2 cores shared with other builds: the"
+        + " machine is noisy, so compare the rows of one run, not runs.", QueuesBench.loadAverage());
     try {
       throughput(report, systems);
       latency(report, systems);
@@ -158,6 +160,9 @@ final class FanoutBench {
             none / medians.get(BROADCAST_HUB), target, 100 * none / medians.get(DISRUPTOR),
             consumers == 4 ? " (target ≥ 30 %)" : "", 100 * medians.get(api[2]) / none);
       }
+      double perElement = medians.get(SPOOL_NONE) / medians.get(SPOOL_BATCHES_NONE);
+      report.note("%d consumers: source() delivers %.0f %% of batches() (ack none; target within 2×, ≥ 50 %%: %s)",
+          consumers, 100 * perElement, perElement >= 0.5 ? "met" : "MISSED");
     }
     List<String> categories = new ArrayList<>();
     for (int c : fanouts) {

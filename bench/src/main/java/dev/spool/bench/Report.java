@@ -229,6 +229,9 @@ final class Report {
         ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
             .getTotalMemorySize() / (double) (1L << 30)));
     m.put("jvm", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+    // The tail latencies depend on the collector's pauses more than on anything Spool does.
+    m.put("gc", String.join(" + ", ManagementFactory.getGarbageCollectorMXBeans().stream()
+        .map(java.lang.management.GarbageCollectorMXBean::getName).toList()));
     m.put("max heap", String.format(Locale.ROOT, "%.0f MiB", Runtime.getRuntime().maxMemory() / (double) (1 << 20)));
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
     return m;
