@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import dev.spool.actor.EventListener;
 import dev.spool.actor.Janitor;
+import dev.spool.actor.PushTransports;
 import dev.spool.actor.QueueActor;
 import dev.spool.actor.QueueEntity;
 import dev.spool.actor.QueueManager;
@@ -234,6 +235,18 @@ public final class Spool {
   }
 
   /**
+   * Makes {@code transport} send the requests of push consumers ({@link PushSettings}) from now on:
+   * those waiting for a transport start pushing, and pushers opened later use it. The HTTP module
+   * registers its own when it starts.
+   */
+  public void usePushTransport(PushTransport transport) {
+    if (transport == null) {
+      throw new SpoolException.InvalidConfiguration("a push transport is required");
+    }
+    PushTransports.get(system).use(transport);
+  }
+
+  /**
    * The manager actor, for users who talk to the actors directly: every command carries an
    * {@code ActorRef<StatusReply<T>>} replyTo; commands for one queue go in {@link QueueManager.ToQueue}.
    */
@@ -339,6 +352,14 @@ public final class Spool {
   public CompletionStage<Created<ConsumerInfo>> declareConsumer(String queue, ConsumerSettings settings) {
     if (settings == null) {
       return failed(new SpoolException.InvalidConfiguration("consumer settings are required"));
+    }
+    PushTransport transport = settings.push() == null ? null : PushTransports.get(system).transport();
+    if (transport != null) {
+      try {
+        transport.check(queue, settings);
+      } catch (SpoolException refused) {
+        return failed(refused);
+      }
     }
     return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.CreateConsumer(settings, r)));
   }

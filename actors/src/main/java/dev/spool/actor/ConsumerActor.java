@@ -8,6 +8,8 @@ import dev.spool.Delivery;
 import dev.spool.HandlerSettings;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
+import dev.spool.PushSettings;
+import dev.spool.PushTransport;
 import dev.spool.QueueSettings;
 import dev.spool.SpoolEvent;
 import dev.spool.SpoolException;
@@ -198,6 +200,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** From the queue on the janitor's tick: report staleness, and leave if inactive too long. */
   enum Tick implements Command { INSTANCE }
 
+  /** The process has a push transport now: a push consumer waiting for one subscribes its pusher. */
+  enum PushTransportReady implements Command { INSTANCE }
+
   // internal: piped results, timers and watches; those carrying a Throwable or an array of loaded
   // messages are results of this actor's own work, told to itself, never over the network
   private record HandlerDone(long subscription, long call, long sequence, int attempt, Throwable failure)
@@ -278,7 +283,28 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.handlers = new HandlerCalls(name, state, settlements, this, clock);
     this.readAhead = TieredStorage.get(context.getSystem()).settings().readAhead();
     recoverAfterRestart();
+    attachPush();
     dispatch();
+  }
+
+  /**
+   * A push consumer subscribes its pusher as a handler once, when the process has a push transport:
+   * at its start, or when one is registered. The subscription lives in the state, so a restart of
+   * this actor keeps it.
+   */
+  private void attachPush() {
+    PushSettings push = state.settings().push();
+    if (push == null || state.pusher() != null) {
+      return;
+    }
+    PushTransport transport = PushTransports.get(getContext().getSystem()).transportOrWait(getContext().getSelf());
+    if (transport == null) {
+      return;
+    }
+    PushTransport.Pusher pusher = transport.open(state.queue(), state.settings());
+    state.pusher(pusher);
+    HandlerSettings handler = settings.handler().withTimeout(push.ackDeadline());
+    handlers.subscribe(pusher::push, push.maxOutstanding(), handler, getContext().getSystem().ignoreRef());
   }
 
   /** A fresh incarnation re-arms what the previous one's timers and watches covered. */
@@ -315,6 +341,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(MessagesRemoved.class, this::onMessagesRemoved)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessage(SubscribeHandler.class, this::onSubscribeHandler)
+        .onMessageEquals(PushTransportReady.INSTANCE, () -> {
+          attachPush();
+          return dispatch();
+        })
         .onMessage(UnsubscribeHandler.class, u -> dispatchIf(handlers.unsubscribe(u.subscription(), u.replyTo())))
         .onMessage(HandlerDone.class, this::onHandlerDone)
         .onMessageEquals(CheckHandlerTimeouts.INSTANCE, () -> dispatchIf(handlers.checkTimeouts(System.nanoTime())))
@@ -453,6 +483,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   }
 
   private Behavior<Command> onPostStop() {
+    PushTransports.get(getContext().getSystem()).forget(getContext().getSelf());
+    if (state.pusher() != null) {
+      state.pusher().close();
+    }
     for (Subscribers.StreamSubscriber<StreamElement> stream : state.subscribers().streams()) {
       stream.ref().tell(End.INSTANCE);
     }

@@ -130,7 +130,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     if (pending == null) {
       return false;
     }
-    if (!pending.settings().equals(resolved)) {
+    if (!pending.settings().sameAs(resolved)) {
       throw new SpoolException.ConsumerAlreadyExists(queue, pending.settings(), resolved);
     }
     pending.replies().add(replyTo);

@@ -2,6 +2,7 @@ package dev.spool.consumer;
 
 import dev.spool.AckMode;
 import dev.spool.ConsumerSettings;
+import dev.spool.PushTransport;
 import dev.spool.QueueSettings;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.ConsumerCursor;
@@ -31,6 +32,8 @@ public class ConsumerState<E> {
   private final TraceView trace;
   private final Subscribers<E> subscribers = new Subscribers<>();
   private final HandlerPool handlers = new HandlerPool();
+  /** The push consumer's pusher once opened: kept across restarts of the actor, whose handler calls it. */
+  private PushTransport.Pusher pusher;
   private final PositionJournal position;
   /** Stopped by an operator; kept in the journaled position. */
   private boolean paused;
@@ -188,6 +191,14 @@ public class ConsumerState<E> {
 
   public HandlerPool handlers() {
     return handlers;
+  }
+
+  public PushTransport.Pusher pusher() {
+    return pusher;
+  }
+
+  public void pusher(PushTransport.Pusher pusher) {
+    this.pusher = pusher;
   }
 
   public PositionJournal position() {

@@ -8,6 +8,7 @@ import dev.spool.Durability;
 import dev.spool.Message;
 import dev.spool.FilterExpression;
 import dev.spool.MessageFilter;
+import dev.spool.PushSettings;
 import dev.spool.Overflow;
 import dev.spool.QueueSettings;
 import dev.spool.StartPosition;
@@ -19,14 +20,18 @@ import java.io.InputStream;
 import java.io.NotSerializableException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Supplier;
 import dev.spool.journal.StreamingSerializer;
@@ -57,8 +62,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Registered with Pekko; must stay stable once data exists. */
   public static final int IDENTIFIER = 0x5370_6F6F; // "Spoo"
 
-  static final String QUEUE_EVENT = "QE3";
-  static final String QUEUE_SNAPSHOT = "QS3";
+  static final String QUEUE_EVENT = "QE4";
+  static final String QUEUE_SNAPSHOT = "QS4";
+  /** Written before push consumers: still read, never written. */
+  static final String QUEUE_EVENT_V3 = "QE3";
+  static final String QUEUE_SNAPSHOT_V3 = "QS3";
   /** Written before filter expressions and exclusive consumers: still read, never written. */
   static final String QUEUE_EVENT_V2 = "QE2";
   static final String QUEUE_SNAPSHOT_V2 = "QS2";
@@ -219,10 +227,12 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   public Object read(InputStream stream, String manifest) throws IOException {
     DataInput in = new DataInputStream(stream);
     return switch (manifest) {
-      case QUEUE_EVENT -> readEvent(in, true);
-      case QUEUE_SNAPSHOT -> readSnapshot(in, true);
-      case QUEUE_EVENT_V2 -> readEvent(in, false);
-      case QUEUE_SNAPSHOT_V2 -> readSnapshot(in, false);
+      case QUEUE_EVENT -> readEvent(in, 4);
+      case QUEUE_SNAPSHOT -> readSnapshot(in, 4);
+      case QUEUE_EVENT_V3 -> readEvent(in, 3);
+      case QUEUE_SNAPSHOT_V3 -> readSnapshot(in, 3);
+      case QUEUE_EVENT_V2 -> readEvent(in, 2);
+      case QUEUE_SNAPSHOT_V2 -> readSnapshot(in, 2);
       case QUEUE_EVENT_V1 -> readEventV1(in);
       case QUEUE_SNAPSHOT_V1 -> readSnapshotV1(in);
       case QUEUE_DEFINED -> readDefined(in, 3);
@@ -239,12 +249,12 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   // ---- queue events
 
-  private QueueSnapshot readSnapshot(DataInput in, boolean v3) throws IOException {
+  private QueueSnapshot readSnapshot(DataInput in, int version) throws IOException {
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
     String keyId = readString(in);
     List<Message> messages = readMessageSection(in, SNAPSHOT_FRAMES, keyId);
-    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, v3);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, version);
     Map<String, ConsumerPosition> positions = readPositions(in);
     List<QueueSnapshot.DedupEntry> dedup = readDedup(in);
     long sealedThrough = in.readLong();
@@ -257,7 +267,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     long lastWriteId = in.readLong();
     long lastSequence = in.readLong();
     List<Message> messages = MessageFormat.readMessages(in);
-    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, false);
+    List<QueueEvent.ConsumerRecord> consumers = readConsumers(in, 1);
     Map<String, ConsumerPosition> positions = readPositions(in);
     return new QueueSnapshot(lastWriteId, lastSequence, messages, consumers, positions, readDedup(in));
   }
@@ -289,11 +299,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     out.writeLong(e.sealedThrough());
   }
 
-  private QueueEvent readEvent(DataInput in, boolean v3) throws IOException {
+  private QueueEvent readEvent(DataInput in, int version) throws IOException {
     long writeId = in.readLong();
     String keyId = readString(in);
     List<Message> messages = readMessageSection(in, EVENT_FRAMES, keyId);
-    List<QueueEvent.ConsumerRecord> created = readConsumers(in, v3);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in, version);
     List<String> deleted = readStrings(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
     long[] removed = readLongs(in);
@@ -304,7 +314,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   private static QueueEvent readEventV1(DataInput in) throws IOException {
     long writeId = in.readLong();
     List<Message> messages = MessageFormat.readMessages(in);
-    List<QueueEvent.ConsumerRecord> created = readConsumers(in, false);
+    List<QueueEvent.ConsumerRecord> created = readConsumers(in, 1);
     List<String> deleted = readStrings(in);
     Map<String, ConsumerPosition> positions = readPositions(in);
     long[] removed = readLongs(in);
@@ -447,15 +457,17 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       }
       writeDuration(out, s.inactiveTimeout());
       out.writeBoolean(s.exclusive());
+      writePush(out, s.push());
       out.writeLong(c.start());
     }
   }
 
   /**
-   * {@code v3}: written since filter expressions and exclusive consumers, each consumer's expression
-   * after its header filter and its exclusive flag after its inactive timeout.
+   * Consumers as format {@code version} wrote them: 3 added each consumer's filter expression after
+   * its header filter and its exclusive flag after its inactive timeout, 4 its push after that.
    */
-  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in, boolean v3) throws IOException {
+  private static List<QueueEvent.ConsumerRecord> readConsumers(DataInput in, int version) throws IOException {
+    boolean v3 = version >= 3;
     int n = in.readInt();
     List<QueueEvent.ConsumerRecord> consumers = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
@@ -477,13 +489,43 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
           : null;
       Duration inactiveTimeout = readDuration(in);
       boolean exclusive = v3 && in.readByte() != 0;
+      PushSettings push = version >= 4 ? readPush(in) : null;
       ConsumerSettings settings = new ConsumerSettings(name, startAt, ackMode, prefetch < 0 ? null : prefetch,
           ackTimeout, maxDeliveries < 0 ? null : maxDeliveries, new MessageFilter(filterType, headers,
           expression == null ? null : FilterExpression.compile(expression)), backoff,
-          inactiveTimeout, exclusive);
+          inactiveTimeout, exclusive, push);
       consumers.add(new QueueEvent.ConsumerRecord(settings, in.readLong()));
     }
     return consumers;
+  }
+
+  private static void writePush(Out out, PushSettings push) throws IOException {
+    out.writeBoolean(push != null);
+    if (push != null) {
+      out.writeString(push.endpoint().toString());
+      writeDuration(out, push.ackDeadline());
+      out.writeInt(push.maxOutstanding());
+      out.writeInt(push.permanentStatuses().size());
+      for (int status : new TreeSet<>(push.permanentStatuses())) {
+        out.writeInt(status);
+      }
+      out.writeString(push.nonce());
+    }
+  }
+
+  private static PushSettings readPush(DataInput in) throws IOException {
+    if (in.readByte() == 0) {
+      return null;
+    }
+    URI endpoint = URI.create(readString(in));
+    Duration ackDeadline = readDuration(in);
+    int maxOutstanding = in.readInt();
+    int statuses = in.readInt();
+    Set<Integer> permanent = new HashSet<>();
+    for (int i = 0; i < statuses; i++) {
+      permanent.add(in.readInt());
+    }
+    return new PushSettings(endpoint, ackDeadline, maxOutstanding, permanent, readString(in));
   }
 
   private static void writePositions(Out out, Map<String, ConsumerPosition> positions) throws IOException {

@@ -66,7 +66,7 @@ public final class ConsumerRegistry<R> {
    */
   public Entry<R> existing(String queue, ConsumerSettings resolved) {
     Entry<R> entry = byName.get(resolved.name());
-    if (entry != null && !entry.settings().equals(resolved)) {
+    if (entry != null && !entry.settings().sameAs(resolved)) {
       throw new SpoolException.ConsumerAlreadyExists(queue, entry.settings(), resolved);
     }
     return entry;

@@ -240,7 +240,8 @@ public final class Partitions {
       return s;
     }
     return new ConsumerSettings(s.name(), StartPosition.sequence(fromIn(at.sequence(), p)), s.ackMode(),
-        s.prefetch(), s.ackTimeout(), s.maxDeliveries(), s.filter(), s.backoff(), s.inactiveTimeout(), s.exclusive());
+        s.prefetch(), s.ackTimeout(), s.maxDeliveries(), s.filter(), s.backoff(), s.inactiveTimeout(), s.exclusive(),
+        s.push());
   }
 
   /** The queue's sequences by partition, each as that partition's own, partitions in the order they come. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.spool.AckMode;
 import dev.spool.Backoff;
 import dev.spool.ConsumerSettings;
+import dev.spool.PushSettings;
 import dev.spool.Durability;
 import dev.spool.Message;
 import dev.spool.MessageFilter;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -109,9 +111,39 @@ class JournalSerializerTest {
     assertEquals(billing, s.consumers().get(0).settings());
     assertEquals(8, s.positions().get("billing").next());
 
-    assertEquals("QE3", serializer.manifest(e), "rewritten in the current format");
+    assertEquals("QE4", serializer.manifest(e), "rewritten in the current format");
     QueueEvent again = (QueueEvent) roundTrip(e);
     assertEquals(e.created(), again.created());
+  }
+
+  @Test
+  void eventsWrittenBeforePushConsumersStillRead() throws Exception {
+    // Written by the previous format (QE3): a consumer with an expression and the exclusive flag, no push.
+    byte[] event = getClass().getResourceAsStream("/journal/QE3.bin").readAllBytes();
+    QueueEvent e = (QueueEvent) serializer.fromBinary(event, "QE3");
+    assertEquals(42, e.writeId());
+    assertEquals("{\"total\":5}", e.messages().get(0).payloadAsString());
+    ConsumerSettings billing = e.created().get(0).settings();
+    assertEquals("key == 'k1'", billing.filter().expression().source());
+    assertEquals(true, billing.exclusive());
+    assertEquals(16, billing.prefetch());
+    assertEquals(null, billing.push());
+    assertEquals(9, e.positions().get("billing").next());
+    assertEquals(e.created(), ((QueueEvent) roundTrip(e)).created());
+  }
+
+  @Test
+  void aPushConsumerReadsBackEqual() throws Exception {
+    PushSettings push = PushSettings.to("https://receiver.example.com/hook?x=1")
+        .ackDeadline(Duration.ofSeconds(7)).maxOutstanding(12).permanentStatuses(Set.of(422, 409));
+    ConsumerSettings settings = ConsumerSettings.named("hook").push(push)
+        .backoff(Backoff.exponential(Duration.ofMillis(50), Duration.ofSeconds(2), 3.0, 0.0)).maxDeliveries(4);
+    QueueEvent event = new QueueEvent(1, List.of(), List.of(new QueueEvent.ConsumerRecord(settings, 1)), List.of(),
+        Map.of(), new long[0], 0);
+    QueueEvent read = (QueueEvent) roundTrip(event);
+    assertEquals(settings, read.created().get(0).settings());
+    assertEquals(push, read.created().get(0).settings().push());
+    assertEquals(12, read.created().get(0).settings().prefetch(), "prefetch raised to maxOutstanding");
   }
 
   @Test

@@ -74,14 +74,15 @@ final class ApiRoutes extends RouteSupport {
   static final String CHART_JS = "META-INF/resources/webjars/chart.js/4.4.1/dist/chart.umd.js";
 
   ApiRoutes(Spool spool, HttpSettings settings, Authenticator authenticator, HealthRoutes health,
-      SpoolMetrics metrics, EventStreams streams, Lifecycle lifecycle, DefinitionProblems definitionProblems) {
+      SpoolMetrics metrics, EventStreams streams, Lifecycle lifecycle, DefinitionProblems definitionProblems,
+      PushSender push) {
     super(settings);
     this.authenticator = authenticator;
     this.health = health;
     this.metrics = metrics;
     this.scheme = settings.tls().enabled() ? "https" : "http";
     MessageRoutes messages = new MessageRoutes(spool, settings, lifecycle);
-    ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams, lifecycle);
+    ConsumerRoutes consumers = new ConsumerRoutes(spool, settings, streams, lifecycle, push);
     this.triage = new TriageRoutes(spool, settings, definitionProblems);
     this.definitions = new DefinitionRoutes(spool, settings, authenticator);
     this.queues = new QueueRoutes(spool, settings, messages, consumers, triage);

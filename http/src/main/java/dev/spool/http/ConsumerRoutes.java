@@ -1,5 +1,6 @@
 package dev.spool.http;
 
+import dev.spool.ConsumerInfo;
 import dev.spool.Limits;
 import dev.spool.QueueConsumer;
 import dev.spool.Spool;
@@ -21,24 +22,32 @@ final class ConsumerRoutes extends RouteSupport {
   private final Spool spool;
   private final EventStreams streams;
   private final Lifecycle lifecycle;
+  private final PushSender push;
 
-  ConsumerRoutes(Spool spool, HttpSettings settings, EventStreams streams, Lifecycle lifecycle) {
+  ConsumerRoutes(Spool spool, HttpSettings settings, EventStreams streams, Lifecycle lifecycle, PushSender push) {
     super(settings);
     this.spool = spool;
     this.streams = streams;
     this.lifecycle = lifecycle;
+    this.push = push;
+  }
+
+  /** The consumer as the API shows it, with its push state if it pushes. */
+  private Views.ConsumerView view(ConsumerInfo c) {
+    return Views.ConsumerView.of(c, c.settings().push() == null ? null : push.state(c.queue(), c.name()).orElse(null),
+        null);
   }
 
   Route route(Principal principal, String queue) {
     return concat(
         pathEnd(() -> get(() -> allow(principal, Access.viewQueue(queue),
-            () -> ok(spool.listConsumers(queue), all -> all.stream().map(Views.ConsumerView::of).toList())))),
+            () -> ok(spool.listConsumers(queue), all -> all.stream().map(this::view).toList())))),
         pathPrefix(segment -> {
           String name = consumerName(segment);
           return concat(
               pathEnd(() -> concat(
                   get(() -> allow(principal, Access.viewQueue(queue),
-                      () -> ok(spool.consumerInfo(queue, name), Views.ConsumerView::of))),
+                      () -> ok(spool.consumerInfo(queue, name), this::view))),
                   put(() -> allow(principal, Access.consume(queue),
                       () -> body(Requests.ConsumerBody.class, body -> create(queue, name, body)))),
                   delete(() -> allow(principal, Access.ADMIN, () -> noContent(spool.deleteConsumer(queue, name)))))),
@@ -62,8 +71,14 @@ final class ConsumerRoutes extends RouteSupport {
   }
 
   private Route create(String queue, String name, Requests.ConsumerBody body) {
-    return completeWithFuture(spool.declareConsumer(queue, body.toSettings(name))
-        .thenApply(c -> json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.ConsumerView.of(c.value()))));
+    return completeWithFuture(spool.declareConsumer(queue, body.toSettings(name)).thenApply(c -> {
+      ConsumerInfo info = c.value();
+      // The signing secret is shown once, to whoever created the push consumer; never again.
+      String secret = c.created() && info.settings().push() != null
+          ? push.secret(queue, name, info.settings().push().nonce()) : null;
+      return json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.ConsumerView.of(info,
+          info.settings().push() == null ? null : push.state(queue, name).orElse(null), secret));
+    }));
   }
 
   private Route read(QueueConsumer consumer) {
@@ -87,7 +102,7 @@ final class ConsumerRoutes extends RouteSupport {
 
   /** The consumer as it is once {@code change} is done. */
   private Route withInfo(QueueConsumer consumer, CompletionStage<?> change) {
-    return ok(change.thenCompose(done -> consumer.info()), Views.ConsumerView::of);
+    return ok(change.thenCompose(done -> consumer.info()), this::view);
   }
 
   /**

@@ -101,7 +101,7 @@ final class Definitions {
       }
       Names.requireValid("queue", queue);
       Names.requireValid("consumer", name);
-      settings = settings == null ? new Requests.ConsumerBody(null, null, null, null, null, null, null, null, null)
+      settings = settings == null ? new Requests.ConsumerBody(null, null, null, null, null, null, null, null, null, null)
           : settings;
       settings.toSettings(name);
     }

@@ -10,6 +10,7 @@ import dev.spool.Message;
 import dev.spool.FilterExpression;
 import dev.spool.MessageFilter;
 import dev.spool.Overflow;
+import dev.spool.PushSettings;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
 import dev.spool.SpoolException;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -189,7 +191,7 @@ final class Requests {
 
   /** {@code PUT /queues/{q}/consumers/{c}}. */
   record ConsumerBody(String startAt, String ackMode, Integer prefetch, String ackTimeout, Integer maxDeliveries,
-      FilterBody filter, BackoffBody backoff, String inactiveTimeout, Boolean exclusive) {
+      FilterBody filter, BackoffBody backoff, String inactiveTimeout, Boolean exclusive, PushBody push) {
 
     ConsumerSettings toSettings(String name) {
       ConsumerSettings s = ConsumerSettings.named(name);
@@ -237,7 +239,84 @@ final class Requests {
         Duration d = duration("inactiveTimeout", inactiveTimeout);
         s = apply("inactiveTimeout", s, c -> c.inactiveTimeout(d));
       }
-      return s;
+      return push == null ? s : push.applyTo(s, backoff != null);
+    }
+  }
+
+  /**
+   * A push consumer's endpoint and policy. {@code retry} is the consumer's {@code maxDeliveries}
+   * (one more than {@code maxRetries}) and {@code backoff} (without jitter, so retries come when
+   * the policy says) in the form push users know; given alongside them, it must agree.
+   */
+  record PushBody(String endpoint, RetryBody retry, String ackDeadline, Integer maxOutstanding, Integer batchSize,
+      List<Integer> permanentStatuses) {
+
+    /** Most retries a push policy may ask for. */
+    static final int MAX_RETRIES = 1000;
+
+    ConsumerSettings applyTo(ConsumerSettings s, boolean backoffGiven) {
+      if (endpoint == null) {
+        throw invalid("push.endpoint", "is required");
+      }
+      if (batchSize != null && batchSize != 1) {
+        throw invalid("push.batchSize", "must be 1: each message is its own request (CloudEvents binary mode)");
+      }
+      if (permanentStatuses != null && permanentStatuses.contains(null)) {
+        throw invalid("push.permanentStatuses", "must hold HTTP statuses, not null");
+      }
+      PushSettings settings = check("push.endpoint", () -> PushSettings.to(endpoint));
+      if (ackDeadline != null) {
+        Duration d = duration("push.ackDeadline", ackDeadline);
+        settings = apply("push.ackDeadline", settings, p -> p.ackDeadline(d));
+      }
+      if (maxOutstanding != null) {
+        settings = apply("push.maxOutstanding", settings, p -> p.maxOutstanding(maxOutstanding));
+      }
+      if (permanentStatuses != null) {
+        settings = apply("push.permanentStatuses", settings, p -> p.permanentStatuses(new HashSet<>(permanentStatuses)));
+      }
+      if (s.prefetch() != null && s.prefetch() < settings.maxOutstanding()) {
+        throw invalid("prefetch", "must be at least push.maxOutstanding (" + settings.maxOutstanding() + ")");
+      }
+      if (s.ackMode() != AckMode.EXPLICIT) {
+        throw invalid("ackMode", "must be explicit for a push consumer: its answers acknowledge");
+      }
+      ConsumerSettings out = retry == null ? s : retry.applyTo(s, backoffGiven);
+      PushSettings chosen = settings;
+      return apply("push", out, c -> c.push(chosen));
+    }
+  }
+
+  /** A push policy's retries: at most {@code maxRetries} after the first attempt, delays growing by {@code multiplier}. */
+  record RetryBody(Integer maxRetries, String initialDelay, String maxDelay, Double multiplier) {
+    ConsumerSettings applyTo(ConsumerSettings s, boolean backoffGiven) {
+      ConsumerSettings out = s;
+      if (maxRetries != null) {
+        if (maxRetries < 0 || maxRetries > PushBody.MAX_RETRIES) {
+          throw invalid("push.retry.maxRetries", "must be between 0 and " + PushBody.MAX_RETRIES);
+        }
+        int deliveries = maxRetries + 1;
+        if (s.maxDeliveries() != null && s.maxDeliveries() != deliveries) {
+          throw invalid("push.retry.maxRetries", "disagrees with maxDeliveries " + s.maxDeliveries()
+              + " (maxDeliveries is maxRetries + 1): give one of them");
+        }
+        out = out.maxDeliveries(deliveries);
+      }
+      if (initialDelay == null && maxDelay == null && multiplier == null) {
+        return out;
+      }
+      Duration initial = initialDelay == null ? Duration.ofSeconds(1) : duration("push.retry.initialDelay", initialDelay);
+      Duration max = maxDelay == null ? Duration.ofMinutes(10) : duration("push.retry.maxDelay", maxDelay);
+      double growth = multiplier == null ? 2.0 : multiplier;
+      if (backoffGiven) {
+        Backoff b = s.backoff();
+        if (!b.initial().equals(initial) || !b.max().equals(max) || b.multiplier() != growth) {
+          throw invalid("push.retry", "disagrees with backoff: give one of them");
+        }
+        return out;
+      }
+      Backoff backoff = check("push.retry", () -> Backoff.exponential(initial, max, growth, 0.0));
+      return out.backoff(backoff);
     }
   }
 

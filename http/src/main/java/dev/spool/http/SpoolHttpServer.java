@@ -135,10 +135,12 @@ public final class SpoolHttpServer {
     HttpSettings settings;
     Authenticator.Prepared auth;
     Optional<SSLContext> tls;
+    PushSender push;
     Definitions.AtStart definitions = Definitions.read(config);
     try {
       settings = HttpSettings.create(config);
       tls = settings.tls().enabled() ? Optional.of(sslContext(settings.tls())) : Optional.empty();
+      push = PushSender.create(spool.system(), config, settings.dataDir());
       auth = Authenticator.prepare(settings, definitions.tokens());
     } catch (SpoolException e) {
       return CompletableFuture.failedFuture(definitions.errors().isEmpty() ? e
@@ -152,8 +154,11 @@ public final class SpoolHttpServer {
     Lifecycle lifecycle = new Lifecycle(system);
     DefinitionProblems definitionProblems = new DefinitionProblems();
     metrics.definitions(definitionProblems);
+    metrics.push(push);
+    // Push consumers (those recovered already, waiting, and those created from now on) push through it.
+    spool.usePushTransport(push);
     ApiRoutes routes = new ApiRoutes(spool, settings, auth.authenticator(), health, metrics, streams, lifecycle,
-        definitionProblems);
+        definitionProblems, push);
 
     return Listener.bind(system, settings, serverSettings(system, settings, spool.settings()), tls,
         routes.route()).thenApply(bound -> {

@@ -58,6 +58,7 @@ final class SpoolMetrics implements AutoCloseable {
   /** Stops listening to the journal's timings. */
   private final Runnable stopTimings;
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private volatile PushSender push;
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, List<Meter>> queueMeters = new HashMap<>();
   private final Map<List<String>, List<Meter>> consumerMeters = new HashMap<>();
@@ -124,6 +125,15 @@ final class SpoolMetrics implements AutoCloseable {
         .register(registry);
     Gauge.builder("spool.build.info", () -> 1).description("The running Spool's version, as a label")
         .tags("version", Spool.version(), "java", System.getProperty("java.version")).register(registry);
+  }
+
+  /** The push transport whose consumers' requests are counted. */
+  void push(PushSender sender) {
+    this.push = sender;
+  }
+
+  private static double pushValue(PushSender sender, List<String> key, ToDoubleFunction<PushSender.PushState> f) {
+    return sender.state(key.get(0), key.get(1)).map(f::applyAsDouble).orElse(0.0);
   }
 
   /** Counts what {@code spool.definitions} left unapplied at this start (0 when it is fully in effect). */
@@ -244,7 +254,7 @@ final class SpoolMetrics implements AutoCloseable {
         deadLetterMeters.computeIfAbsent(List.of(q, reason), key -> queueCounter("spool.queue.dead.lettered",
             "Messages dead-lettered, by reason", Tags.of("queue", q, "reason", reason), q,
             stats -> stats.deadLetteredByReason().getOrDefault(reason, 0L)))));
-    next.consumers().keySet().forEach(key -> consumerMeters.computeIfAbsent(key, this::registerConsumer));
+    next.consumers().forEach((key, info) -> consumerMeters.computeIfAbsent(key, k -> registerConsumer(k, info)));
   }
 
   private List<Meter> registerQueue(String queue) {
@@ -289,9 +299,23 @@ final class SpoolMetrics implements AutoCloseable {
     return m;
   }
 
-  private List<Meter> registerConsumer(List<String> key) {
+  private List<Meter> registerConsumer(List<String> key, ConsumerInfo info) {
     Tags tags = Tags.of("queue", key.get(0), "consumer", key.get(1));
     List<Meter> m = new ArrayList<>();
+    PushSender sender = push;
+    if (sender != null && info != null && info.settings().push() != null) {
+      m.add(Gauge.builder("spool.consumer.push.in.flight", sender, p -> pushValue(p, key, PushSender.PushState::inFlight))
+          .description("Push requests sent and not answered yet").tags(tags).register(registry));
+      m.add(FunctionCounter.builder("spool.consumer.push.requests", sender, p -> pushValue(p, key, PushSender.PushState::succeeded))
+          .description("Push requests by outcome: succeeded (2xx), failed (retried), permanent (dead-lettered)")
+          .tags(tags.and("outcome", "succeeded")).register(registry));
+      m.add(FunctionCounter.builder("spool.consumer.push.requests", sender, p -> pushValue(p, key, PushSender.PushState::failed))
+          .description("Push requests by outcome: succeeded (2xx), failed (retried), permanent (dead-lettered)")
+          .tags(tags.and("outcome", "failed")).register(registry));
+      m.add(FunctionCounter.builder("spool.consumer.push.requests", sender, p -> pushValue(p, key, PushSender.PushState::permanent))
+          .description("Push requests by outcome: succeeded (2xx), failed (retried), permanent (dead-lettered)")
+          .tags(tags.and("outcome", "permanent")).register(registry));
+    }
     m.add(consumerGauge("spool.consumer.lag", "Messages past the committed position (last sequence minus committed)", tags, key, ConsumerInfo::lag));
     m.add(consumerGauge("spool.consumer.lag.age.seconds", "Age of the oldest unacknowledged message", tags, key,
         c -> c.lagAgeMs() / 1000.0));

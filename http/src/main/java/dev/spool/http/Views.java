@@ -1,5 +1,6 @@
 package dev.spool.http;
 
+import dev.spool.Backoff;
 import dev.spool.ConsumerInfo;
 import dev.spool.ConsumerSettings;
 import dev.spool.JournalHealth;
@@ -7,6 +8,7 @@ import dev.spool.Delivery;
 import dev.spool.Message;
 import dev.spool.MessageTrace;
 import dev.spool.MessagePage;
+import dev.spool.PushSettings;
 import dev.spool.QueueHealth;
 import dev.spool.QueueInfo;
 import dev.spool.QueueSettings;
@@ -142,22 +144,50 @@ final class Views {
   record ConsumerView(String queue, String name, long cursor, long committed, long lag, long lagAgeMs, int inFlight,
       int waiting, int prefetch, String deliveryState, boolean paused, String lastActivity, long delivered,
       long redelivered, long acked, long nacked, long filtered, long expired, long dropped, long deadLettered,
-      long errors, int subscribers, int parkedReads, String breaker, ConsumerSettingsView settings) {
+      long errors, int subscribers, int parkedReads, String breaker, ConsumerSettingsView settings,
+      PushStateView push, String secret) {
     static ConsumerView of(ConsumerInfo c) {
+      return of(c, null, null);
+    }
+
+    /**
+     * The consumer with its push state, if it pushes, and its signing secret, given only in the
+     * answer that created it.
+     */
+    static ConsumerView of(ConsumerInfo c, PushSender.PushState push, String secret) {
       ConsumerInfo.Counters n = c.counters();
       ConsumerSettings s = c.settings();
+      PushStateView pushState = s.push() == null ? null
+          : PushStateView.of(push == null ? PushSender.PushState.NONE : push, push != null);
       return new ConsumerView(c.queue(), c.name(), c.cursor(), c.committed(), c.lag(), c.lagAgeMs(), c.inFlight(),
           c.waiting(), s.prefetch() == null ? 0 : s.prefetch(), c.deliveryState().wireName(), c.paused(),
           c.lastActivity().toString(), n.delivered(), n.redelivered(), n.acked(), n.nacked(), n.filtered(),
           n.expired(), n.dropped(), n.deadLettered(), n.errors(), c.subscribers(), c.parkedReads(),
-          c.breaker().wireName(), ConsumerSettingsView.of(s));
+          c.breaker().wireName(), ConsumerSettingsView.of(s), pushState, secret);
+    }
+  }
+
+  /**
+   * What a push consumer is doing: whether this process pushes for it ({@code active}), its
+   * requests in flight and their outcomes, its last failure and about when the message that failed
+   * is retried.
+   */
+  record PushStateView(boolean active, int inFlight, long succeeded, long failed, long permanent, String lastError,
+      String lastErrorAt, String lastSuccessAt, String nextRetryAt) {
+    static PushStateView of(PushSender.PushState p, boolean active) {
+      return new PushStateView(active, p.inFlight(), p.succeeded(), p.failed(), p.permanent(), p.lastError(),
+          text(p.lastErrorAt()), text(p.lastSuccessAt()), text(p.nextRetryAt()));
+    }
+
+    private static String text(java.time.Instant at) {
+      return at == null ? null : at.toString();
     }
   }
 
   /** A consumer's settings in the wire form {@code PUT …/consumers/{c}} takes. */
   record ConsumerSettingsView(String startAt, String ackMode, Integer prefetch, String ackTimeout,
       Integer maxDeliveries, Requests.FilterBody filter, Requests.BackoffBody backoff, String inactiveTimeout,
-      Boolean exclusive) {
+      Boolean exclusive, Requests.PushBody push) {
     static ConsumerSettingsView of(ConsumerSettings s) {
       return new ConsumerSettingsView(s.startAt().toString(), s.ackMode().name().toLowerCase(Locale.ROOT),
           s.prefetch(), text(s.ackTimeout()), s.maxDeliveries(),
@@ -165,7 +195,20 @@ final class Views {
               s.filter().expression() == null ? null : s.filter().expression().source()),
           s.backoff() == null ? null : new Requests.BackoffBody(text(s.backoff().initial()),
               text(s.backoff().max()), s.backoff().multiplier(), s.backoff().jitter()),
-          text(s.inactiveTimeout()), s.exclusive() ? Boolean.TRUE : null);
+          text(s.inactiveTimeout()), s.exclusive() ? Boolean.TRUE : null, push(s));
+    }
+
+    /** A push in the form it is declared: its retry policy is the consumer's maxDeliveries and backoff, shown beside them. */
+    private static Requests.PushBody push(ConsumerSettings s) {
+      PushSettings p = s.push();
+      if (p == null) {
+        return null;
+      }
+      Backoff b = s.backoff();
+      Requests.RetryBody retry = new Requests.RetryBody(s.maxDeliveries() == null ? null : s.maxDeliveries() - 1,
+          b == null ? null : text(b.initial()), b == null ? null : text(b.max()), b == null ? null : b.multiplier());
+      return new Requests.PushBody(p.endpoint().toString(), retry, text(p.ackDeadline()), p.maxOutstanding(), 1,
+          new java.util.ArrayList<>(new java.util.TreeSet<>(p.permanentStatuses())));
     }
   }
 

@@ -82,7 +82,15 @@ public final class TestServer implements AutoCloseable {
   /** A server with {@code overrides} over port 0, a fresh data directory and the defaults. */
   public static TestServer start(Config overrides) {
     try {
-      Path dataDir = Files.createTempDirectory("spool-http-test");
+      return start(overrides, Files.createTempDirectory("spool-http-test"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A server on {@code dataDir} (kept when it stops, see {@link #stopKeepingData}), {@code overrides} over the defaults. */
+  public static TestServer start(Config overrides, Path dataDir) {
+    try {
       Config config = overrides
           .withFallback(ConfigFactory.parseString("spool.http.port = 0\nspool.data-dir = \"" + dataDir + "\""))
           .withFallback(ConfigFactory.load());
@@ -152,6 +160,19 @@ public final class TestServer implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Stops the server and its engine, leaving the data directory for another start. */
+  public void stopKeepingData() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException {
+    try {
+      join(binding.terminate());
+    } finally {
+      join(spool.shutdown());
+    }
+  }
+
+  public Path dataDir() {
+    return dataDir;
   }
 
   @Override

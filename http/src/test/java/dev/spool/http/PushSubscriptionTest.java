@@ -1,0 +1,324 @@
+package dev.spool.http;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Push consumers against a real receiver on loopback: CloudEvents headers and signatures, the retry
+ * policy, permanent failures, the bound on requests in flight, a receiver that goes away and comes
+ * back, a restart of the service, and endpoints refused at creation.
+ */
+class PushSubscriptionTest {
+
+  private static final String FILLER = "x".repeat(1000); // 1 KiB messages, as users send them
+
+  private static TestServer server;
+
+  /** Loopback is listed explicitly (refused by default), plain http allowed, breakers quick to retry. */
+  static Config config() {
+    return ConfigFactory.parseString("""
+        spool.push.allowed-hosts = ["127.0.0.1"]
+        spool.push.allow-http = on
+        spool.handler.breaker.reset-timeout = 200ms
+        spool.handler.breaker.max-reset-timeout = 1s
+        """).withFallback(TestServer.tokens());
+  }
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(config());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    server.close();
+  }
+
+  private static String pushConsumer(String endpoint, int maxOutstanding, int maxRetries, String extra) {
+    return "{\"push\":{\"endpoint\":\"" + endpoint + "\",\"ackDeadline\":\"PT2S\",\"maxOutstanding\":" + maxOutstanding
+        + ",\"retry\":{\"maxRetries\":" + maxRetries + ",\"initialDelay\":\"PT0.1S\",\"maxDelay\":\"PT0.4S\","
+        + "\"multiplier\":2}" + extra + "}}";
+  }
+
+  private static void publish(String queue, String body, String key) {
+    publish(queue, body, key, null);
+  }
+
+  private static void publish(String queue, String body, String key, String id) {
+    TestServer.Response r = server.post("/api/v1/queues/" + queue + "/messages", "{\"type\":\"order.created\","
+        + (key == null ? "" : "\"key\":\"" + key + "\",") + (id == null ? "" : "\"id\":\"" + id + "\",")
+        + "\"headers\":{\"region\":\"eu\",\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"},"
+        + "\"contentType\":\"text/plain\",\"payload\":\"" + body + "\"}");
+    assertEquals(201, r.status(), r.body());
+  }
+
+  static boolean verifies(PushReceiver.Received r, String secret) throws Exception {
+    String header = r.header(PushSender.SIGNATURE_HEADER);
+    assertNotNull(header, "signed");
+    String t = header.substring(2, header.indexOf(','));
+    String v1 = header.substring(header.indexOf("v1=") + 3);
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    String expected = HexFormat.of().formatHex(mac.doFinal((t + "." + r.body()).getBytes(StandardCharsets.UTF_8)));
+    return expected.equals(v1);
+  }
+
+  @Test
+  void eachMessageIsPushedOnceAsACloudEventSignedWithTheSecretGivenAtCreation() throws Exception {
+    try (PushReceiver receiver = PushReceiver.start(body -> PushReceiver.Answer.ok())) {
+      assertEquals(201, server.put("/api/v1/queues/push-orders", "{}").status());
+      TestServer.Response created = server.put("/api/v1/queues/push-orders/consumers/hook",
+          pushConsumer(receiver.endpoint("/hooks/orders"), 4, 3, ""));
+      assertEquals(201, created.status(), created.body());
+      String secret = created.json().path("secret").asText();
+      assertTrue(secret.length() >= 40, "a secret is returned once: " + created.body());
+      JsonNode push = created.json().path("settings").path("push");
+      assertEquals(receiver.endpoint("/hooks/orders"), push.path("endpoint").asText());
+      assertEquals(3, push.path("retry").path("maxRetries").asInt());
+      assertEquals(4, push.path("maxOutstanding").asInt());
+      assertEquals("[422]", push.path("permanentStatuses").toString());
+
+      TestServer.Response again = server.put("/api/v1/queues/push-orders/consumers/hook",
+          pushConsumer(receiver.endpoint("/hooks/orders"), 4, 3, ""));
+      assertEquals(200, again.status(), "declaring it again changes nothing: " + again.body());
+      assertFalse(again.json().has("secret"), "the secret is never shown again");
+
+      int n = 60;
+      List<String> ids = new java.util.ArrayList<>();
+      long publishedFrom = System.currentTimeMillis();
+      for (int i = 0; i < n; i++) {
+        ids.add(java.util.UUID.randomUUID().toString());
+        publish("push-orders", "order-" + i + "-" + FILLER, i % 2 == 0 ? "customer-" + i : null, ids.get(i));
+      }
+      long publishedTo = System.currentTimeMillis();
+      await().atMost(Duration.ofSeconds(30)).until(() -> receiver.received().size() >= n
+          && server.get("/api/v1/queues/push-orders/consumers/hook").json().path("lag").asLong() == 0);
+      for (int i = 0; i < n; i++) {
+        String body = "order-" + i + "-" + FILLER;
+        List<PushReceiver.Received> got = receiver.receivedFor(body);
+        assertEquals(1, got.size(), "pushed once: order-" + i);
+        PushReceiver.Received r = got.get(0);
+        assertEquals("1.0", r.header("ce-specversion"));
+        assertEquals(ids.get(i), r.header("ce-id"));
+        assertEquals("order.created", r.header("ce-type"));
+        assertEquals("/spool/queues/push-orders", r.header("ce-source"));
+        long time = Instant.parse(r.header("ce-time")).toEpochMilli();
+        assertTrue(time >= publishedFrom && time <= publishedTo, "ce-time is when it was appended: " + time);
+        assertEquals(i % 2 == 0 ? "customer-" + i : null, r.header("ce-subject"));
+        assertEquals(String.valueOf(i + 1), r.header("ce-spoolsequence"));
+        assertEquals("1", r.header("ce-spoolattempt"));
+        assertEquals("eu", r.header("spool-header-region"));
+        assertEquals("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", r.header("traceparent"));
+        assertTrue(r.header("content-type").startsWith("text/plain"), r.header("content-type"));
+        assertTrue(verifies(r, secret), "the signature verifies with the secret: order-" + i);
+        assertFalse(verifies(r, secret + "x"), "and not with another");
+      }
+      JsonNode state = server.get("/api/v1/queues/push-orders/consumers/hook").json();
+      assertTrue(state.path("push").path("active").asBoolean(), state.toString());
+      assertEquals(n, state.path("push").path("succeeded").asLong(), state.toString());
+      assertEquals(0, state.path("push").path("inFlight").asInt());
+      assertFalse(state.has("secret"));
+      assertTrue(receiver.mostAtOnce() <= 4, "in flight at most maxOutstanding: " + receiver.mostAtOnce());
+      String metrics = server.get("/metrics").body();
+      assertTrue(metrics.contains("spool_consumer_push_requests_total{consumer=\"hook\",outcome=\"succeeded\","
+          + "queue=\"push-orders\"} " + n + ".0"), metrics.lines().filter(l -> l.contains("push")).toList().toString());
+    }
+  }
+
+  @Test
+  void retriesFollowThePolicyPermanentAnswersDeadLetterAtOnceAndInFlightStaysBounded() {
+    ConcurrentHashMap<String, Integer> seen = new ConcurrentHashMap<>();
+    try (PushReceiver receiver = PushReceiver.start(body -> {
+      int attempt = seen.merge(body, 1, Integer::sum);
+      if (body.startsWith("twice-")) {
+        return new PushReceiver.Answer(attempt <= 2 ? 503 : 200, 0);
+      }
+      if (body.startsWith("always-")) {
+        return new PushReceiver.Answer(500, 0);
+      }
+      if (body.startsWith("never-")) {
+        return new PushReceiver.Answer(422, 0);
+      }
+      if (body.startsWith("slow-")) {
+        return new PushReceiver.Answer(200, 150);
+      }
+      return PushReceiver.Answer.ok();
+    })) {
+      assertEquals(201, server.put("/api/v1/queues/push-dlq", "{}").status());
+      assertEquals(201, server.put("/api/v1/queues/push-mixed", "{\"deadLetter\":{\"queue\":\"push-dlq\","
+          + "\"maxDeliveries\":10}}").status());
+      TestServer.Response created = server.put("/api/v1/queues/push-mixed/consumers/hook",
+          pushConsumer(receiver.endpoint("/in"), 5, 2, ""));
+      assertEquals(201, created.status(), created.body());
+      assertEquals(3, created.json().path("settings").path("maxDeliveries").asInt(), "maxRetries 2: 3 deliveries");
+
+      List<String> kinds = List.of("twice", "always", "never", "slow", "fine");
+      int perKind = 6;
+      for (int i = 0; i < perKind; i++) {
+        for (String kind : kinds) {
+          publish("push-mixed", kind + "-" + i + "-" + FILLER, null);
+        }
+      }
+      await().atMost(Duration.ofSeconds(60)).until(() ->
+          server.get("/api/v1/queues/push-mixed/consumers/hook").json().path("lag").asLong() == 0);
+
+      for (int i = 0; i < perKind; i++) {
+        String twice = "twice-" + i + "-" + FILLER;
+        assertEquals(3, receiver.attempts(twice), "failed twice, then acknowledged");
+        List<PushReceiver.Received> tries = receiver.receivedFor(twice);
+        assertEquals(List.of("1", "2", "3"), tries.stream().map(r -> r.header("ce-spoolattempt")).toList());
+        long firstGap = Duration.ofNanos(tries.get(1).atNanos() - tries.get(0).atNanos()).toMillis();
+        long secondGap = Duration.ofNanos(tries.get(2).atNanos() - tries.get(1).atNanos()).toMillis();
+        assertTrue(firstGap >= 90, "the first retry waits initialDelay (100 ms): " + firstGap);
+        assertTrue(secondGap >= 190, "the second waits initialDelay * multiplier (200 ms): " + secondGap);
+        assertEquals(3, receiver.attempts("always-" + i + "-" + FILLER), "1 + maxRetries attempts");
+        assertEquals(1, receiver.attempts("never-" + i + "-" + FILLER), "a permanent answer is not retried");
+        assertEquals(1, receiver.attempts("slow-" + i + "-" + FILLER));
+        assertEquals(1, receiver.attempts("fine-" + i + "-" + FILLER));
+      }
+      assertTrue(receiver.mostAtOnce() <= 5, "in flight at most maxOutstanding: " + receiver.mostAtOnce());
+
+      JsonNode dead = server.get("/api/v1/queues/push-dlq/messages?from=1&limit=100").json();
+      assertEquals(2 * perKind, dead.size(), dead.toString());
+      Set<String> reasons = new java.util.TreeSet<>();
+      for (JsonNode d : dead) {
+        String body = d.path("payload").asText();
+        String reason = d.path("headers").path("x-death-reason").asText();
+        reasons.add(body.substring(0, body.indexOf('-')) + ":" + reason);
+        assertTrue(d.path("headers").path("x-death-error").asText().contains(body.startsWith("never") ? "422" : "500"),
+            d.path("headers").toString());
+      }
+      assertEquals(Set.of("always:max-deliveries", "never:permanent"), reasons);
+      JsonNode state = server.get("/api/v1/queues/push-mixed/consumers/hook").json().path("push");
+      assertEquals(perKind, state.path("permanent").asLong(), state.toString());
+      assertEquals(perKind * 2 + perKind * 3, state.path("failed").asLong(), state.toString());
+      assertTrue(state.path("lastError").asText().startsWith("answered"), state.toString());
+    }
+  }
+
+  @Test
+  void aReceiverThatGoesAwayAndComesBackGetsEverythingAfter() {
+    try (PushReceiver receiver = PushReceiver.start(body -> PushReceiver.Answer.ok())) {
+      assertEquals(201, server.put("/api/v1/queues/push-away", "{}").status());
+      assertEquals(201, server.put("/api/v1/queues/push-away/consumers/hook",
+          pushConsumer(receiver.endpoint("/in"), 8, 1000, "")).status());
+      publish("push-away", "before-" + FILLER, null);
+      await().atMost(Duration.ofSeconds(10)).until(() -> receiver.attempts("before-" + FILLER) == 1);
+
+      receiver.stop();
+      int n = 40;
+      for (int i = 0; i < n; i++) {
+        publish("push-away", "while-away-" + i + "-" + FILLER, null);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> server.get("/api/v1/queues/push-away/consumers/hook").json()
+          .path("push").path("failed").asLong() > 0);
+      JsonNode away = server.get("/api/v1/queues/push-away/consumers/hook").json();
+      assertTrue(away.path("push").path("lastError").asText().startsWith("failed"), away.toString());
+      assertEquals(n, away.path("lag").asLong(), "nothing acknowledged while it is away");
+
+      receiver.restart();
+      await().atMost(Duration.ofSeconds(30)).until(() ->
+          server.get("/api/v1/queues/push-away/consumers/hook").json().path("lag").asLong() == 0);
+      for (int i = 0; i < n; i++) {
+        assertTrue(receiver.attempts("while-away-" + i + "-" + FILLER) >= 1, "delivered after its return: " + i);
+      }
+      assertEquals(0, server.get("/api/v1/queues/push-away/consumers/hook").json().path("deadLettered").asLong(-1),
+          "retried until the receiver was back, none given up");
+    }
+  }
+
+  @Test
+  void endpointsAndPoliciesAreCheckedWhenTheConsumerIsCreated() {
+    assertEquals(201, server.put("/api/v1/queues/push-bad", "{}").status());
+    String[][] cases = {
+        {"{\"push\":{}}", "push.endpoint"},
+        {"{\"push\":{\"endpoint\":\"ftp://127.0.0.1/x\"}}", "https"},
+        {"{\"push\":{\"endpoint\":\"http://user:pw@127.0.0.1/x\"}}", "credentials"},
+        {"{\"push\":{\"endpoint\":\"not a url\"}}", "push.endpoint"},
+        {"{\"push\":{\"endpoint\":\"http://10.1.2.3/x\"}}", "allowed-hosts"},
+        {"{\"push\":{\"endpoint\":\"http://169.254.169.254/latest/meta-data\"}}", "allowed-hosts"},
+        {"{\"push\":{\"endpoint\":\"http://[::1]:9/x\"}}", "allowed-hosts"},
+        {"{\"push\":{\"endpoint\":\"http://internal.example/x\"}}", "allowed-hosts"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"batchSize\":10}}", "push.batchSize"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"maxOutstanding\":0}}", "push.maxOutstanding"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"maxOutstanding\":5000}}", "push.maxOutstanding"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"ackDeadline\":\"PT0.1S\"}}", "push.ackDeadline"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"ackDeadline\":\"soon\"}}", "push.ackDeadline"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"permanentStatuses\":[200]}}", "push.permanentStatuses"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"retry\":{\"maxRetries\":-1}}}", "push.retry.maxRetries"},
+        {"{\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"retry\":{\"multiplier\":0.5}}}", "push.retry"},
+        {"{\"maxDeliveries\":2,\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"retry\":{\"maxRetries\":5}}}",
+            "disagrees"},
+        {"{\"prefetch\":2,\"push\":{\"endpoint\":\"http://127.0.0.1/x\",\"maxOutstanding\":10}}", "prefetch"},
+        {"{\"ackMode\":\"none\",\"push\":{\"endpoint\":\"http://127.0.0.1/x\"}}", "ackMode"},
+    };
+    for (String[] c : cases) {
+      TestServer.Response r = server.put("/api/v1/queues/push-bad/consumers/hook", c[0]);
+      assertEquals(400, r.status(), c[0] + " -> " + r.body());
+      assertEquals("InvalidConfiguration", r.error(), r.body());
+      assertTrue(r.body().contains(c[1]), c[0] + " -> " + r.body());
+    }
+    assertEquals(404, server.get("/api/v1/queues/push-bad/consumers/hook").status(), "nothing was created");
+  }
+
+  @Test
+  void aRestartOfTheServiceResumesPushesWithTheSameSecret() throws Exception {
+    Path data = Files.createTempDirectory("spool-push-restart");
+    Config durable = ConfigFactory.parseString("spool.persistence.journal-plugin = \"spool.journal.sqlite.journal\"\n"
+        + "spool.persistence.snapshot-plugin = \"spool.journal.sqlite.snapshot-store\"\n"
+        + "spool.journal.sqlite.path = \"" + data.resolve("journal/spool.db") + "\"").withFallback(config());
+    try (PushReceiver receiver = PushReceiver.start(body -> PushReceiver.Answer.ok())) {
+      TestServer first = TestServer.start(durable, data);
+      String secret;
+      int n = 30;
+      try {
+        assertEquals(201, first.put("/api/v1/queues/push-durable", "{\"durability\":\"persistent\"}").status());
+        receiver.stop(); // nothing can be pushed before the restart
+        TestServer.Response created = first.put("/api/v1/queues/push-durable/consumers/hook",
+            pushConsumer(receiver.endpoint("/in"), 4, 1000, ""));
+        assertEquals(201, created.status(), created.body());
+        secret = created.json().path("secret").asText();
+        for (int i = 0; i < n; i++) {
+          assertEquals(201, first.post("/api/v1/queues/push-durable/messages",
+              "{\"payload\":\"durable-" + i + "-" + FILLER + "\"}").status());
+        }
+      } finally {
+        first.stopKeepingData();
+      }
+      receiver.restart();
+      try (TestServer second = TestServer.start(durable, data)) {
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+            second.get("/api/v1/queues/push-durable/consumers/hook").json().path("lag").asLong() == 0);
+        for (int i = 0; i < n; i++) {
+          List<PushReceiver.Received> got = receiver.receivedFor("durable-" + i + "-" + FILLER);
+          assertFalse(got.isEmpty(), "pushed after the restart: " + i);
+          assertTrue(verifies(got.get(got.size() - 1), secret), "signed with the secret given before the restart");
+        }
+        Set<String> ids = receiver.received().stream().map(r -> r.header("ce-id")).collect(Collectors.toSet());
+        assertEquals(n, ids.size(), "one CloudEvents id per message, across retries");
+      }
+    }
+  }
+}
