@@ -280,7 +280,7 @@ final class Definitions {
   /** Duration settings, which HOCON may write as {@code 1h} as well as the API's {@code PT1H}. */
   private static final List<String> QUEUE_DURATIONS = List.of("ttl", "retention", "dedupWindow");
   private static final List<String> CONSUMER_DURATIONS = List.of("ackTimeout", "inactiveTimeout", "backoff.initial",
-      "backoff.max");
+      "backoff.max", "push.ackDeadline", "push.retry.initialDelay", "push.retry.maxDelay");
   /** Size settings, which HOCON may write as {@code 64m} or {@code 64MiB} as well as a number of bytes. */
   private static final List<String> QUEUE_SIZES = List.of("maxBytes");
 

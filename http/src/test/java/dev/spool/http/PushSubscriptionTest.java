@@ -321,4 +321,47 @@ class PushSubscriptionTest {
       }
     }
   }
+  @Test
+  void aPushConsumerIsExportedAndImportedAsDeclaredAndDeclaredInHocon() throws Exception {
+    assertEquals(201, server.put("/api/v1/queues/push-defs", "{}").status());
+    assertEquals(201, server.put("/api/v1/queues/push-defs/consumers/hook",
+        pushConsumer("http://127.0.0.1:9/in", 3, 4, ",\"permanentStatuses\":[409,422]")).status());
+    JsonNode document = server.get("/api/v1/definitions").json();
+    JsonNode exported = null;
+    for (JsonNode c : document.path("consumers")) {
+      if (c.path("queue").asText().equals("push-defs")) {
+        exported = c;
+      }
+    }
+    assertNotNull(exported, document.toString());
+    JsonNode push = exported.path("settings").path("push");
+    assertEquals("http://127.0.0.1:9/in", push.path("endpoint").asText());
+    assertEquals(4, push.path("retry").path("maxRetries").asInt());
+    assertEquals("PT0.1S", push.path("retry").path("initialDelay").asText());
+    assertEquals("[409,422]", push.path("permanentStatuses").toString());
+    assertFalse(exported.toString().contains("nonce") || exported.toString().contains("secret"), exported.toString());
+
+    TestServer.Response report = server.post("/api/v1/definitions",
+        "{\"consumers\":[" + exported + "]}");
+    assertEquals(200, report.status(), report.body());
+    assertEquals("consumer hook of queue push-defs", report.json().path("unchanged").get(0).asText(), report.body());
+
+    Config declared = ConfigFactory.parseString("""
+        spool.definitions {
+          queues = [{name = push-declared}]
+          consumers = [{queue = push-declared, name = hook, settings {
+            push {endpoint = "http://127.0.0.1:9/in", ackDeadline = 5s, maxOutstanding = 2,
+                  retry {maxRetries = 3, initialDelay = 250ms, maxDelay = 2s, multiplier = 3}}}}]
+        }
+        """).withFallback(config());
+    try (TestServer withDefinitions = TestServer.start(declared)) {
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+          withDefinitions.get("/api/v1/queues/push-declared/consumers/hook").status() == 200);
+      JsonNode settings = withDefinitions.get("/api/v1/queues/push-declared/consumers/hook").json().path("settings");
+      assertEquals("PT5S", settings.path("push").path("ackDeadline").asText(), settings.toString());
+      assertEquals("PT0.25S", settings.path("push").path("retry").path("initialDelay").asText());
+      assertEquals(4, settings.path("maxDeliveries").asInt());
+      assertEquals(2, settings.path("prefetch").asInt(), "prefetch follows maxOutstanding when unset");
+    }
+  }
 }
