@@ -356,11 +356,20 @@ public final class PushSender implements PushTransport {
     }, resolving);
   }
 
+  /** A failure as an operator reads it: the innermost cause (the client's wrappers name no more than it). */
   private static String describe(Throwable failure) {
-    Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
-    String message = t.getMessage();
-    return "failed: " + t.getClass().getSimpleName() + (message == null ? "" : ": " + firstLine(message));
+    Throwable root = failure;
+    for (int depth = 0; root.getCause() != null && root.getCause() != root && depth < 8; depth++) {
+      root = root.getCause();
+    }
+    String message = root.getMessage() == null ? "" : firstLine(root.getMessage());
+    if (root instanceof java.net.ConnectException) {
+      return "failed: cannot connect (" + message + ")";
+    }
+    if (root instanceof SpoolException) {
+      return "failed: " + message;
+    }
+    return "failed: " + root.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
   }
 
   private static String firstLine(String s) {

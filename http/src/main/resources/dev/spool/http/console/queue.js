@@ -166,7 +166,7 @@ function consumerRow(queue, c, state, scale, allowed, refresh) {
   // Shown under the health reason unless the reason already says it.
   const deliveryState = DELIVERY_STATES[c.deliveryState] ?? c.deliveryState;
   return h('tr', { 'data-consumer': c.name, class: state ? 'status-row-' + state.status : null },
-    h('th', { scope: 'row', 'data-label': 'Consumer', class: 'name' }, c.name),
+    h('th', { scope: 'row', 'data-label': 'Consumer', class: 'name' }, c.name, c.push ? pushLine(c) : null),
     h('td', { 'data-label': 'Status', class: 'status' }, state ? health(state) : badge(c.paused ? 'paused' : undefined),
       h('div', { class: 'state muted state-' + c.deliveryState, hidden: state?.reason.includes(deliveryState) },
         deliveryState)),
@@ -183,6 +183,19 @@ function consumerRow(queue, c, state, scale, allowed, refresh) {
     h('td', { 'data-label': 'Last activity' }, timeEl(c.lastActivity)),
     allowed.steer || allowed.remove
       ? h('td', { 'data-label': 'Actions', class: 'actions' }, consumerActions(c, path, label, allowed, refresh)) : h('td', {}));
+}
+
+/** A push consumer's endpoint and state: where it pushes, what is in flight, its last failure and next retry. */
+function pushLine(c) {
+  const p = c.push;
+  const endpoint = c.settings?.push?.endpoint ?? '';
+  let host = endpoint;
+  try { host = new URL(endpoint).host; } catch { /* shown as given */ }
+  return h('div', { class: 'push muted', title: endpoint },
+    'pushes to ', h('span', { class: 'push-host' }, host),
+    p.active ? ' · ' + fmtNumber(p.inFlight) + ' in flight' : ' · not pushing in this process',
+    p.lastError ? h('div', { class: 'push-error' }, 'last error ', timeEl(p.lastErrorAt), ': ', p.lastError,
+      p.nextRetryAt ? h('span', {}, ' · retry ', timeEl(p.nextRetryAt)) : null) : null);
 }
 
 function consumerActions(c, path, label, allowed, refresh) {

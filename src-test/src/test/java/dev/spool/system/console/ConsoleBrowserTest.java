@@ -69,7 +69,7 @@ class ConsoleBrowserTest {
    * minute by default, and the history samples every five seconds.
    */
   private static final Map<String, String> QUICK_HEALTH = Map.of("spool.health.stuck-after", "2s",
-      "spool.history.interval", "1s");
+      "spool.history.interval", "1s", "spool.push.allowed-hosts.0", "127.0.0.1", "spool.push.allow-http", "on");
   private static final int DESKTOP = 1280;
   private static final int PHONE = 390;
 
@@ -249,6 +249,23 @@ class ConsoleBrowserTest {
     assertEquals("", text("#status"), "no error after the delete");
     assertEquals("", text("#global-feedback .feedback-error"));
     assertEquals(404, server.get("/api/v1/queues/" + queue).status());
+  }
+
+  @Test
+  void aPushConsumerShowsWhereItPushesAndWhyItFails() {
+    String queue = "orders-pushed";
+    assertEquals(201, server.put("/api/v1/queues/" + queue, "{}").status());
+    // Nothing listens on the discard port: every push fails to connect and is retried.
+    assertEquals(201, server.put("/api/v1/queues/" + queue + "/consumers/webhook", "{\"push\":{\"endpoint\":"
+        + "\"http://127.0.0.1:9/hooks/orders\",\"retry\":{\"maxRetries\":100,\"initialDelay\":\"PT5S\"}}}").status());
+    publishBatch(queue, 3, i -> "{\"payload\":\"m" + i + "\"}");
+    open("/queue/" + queue);
+    WebDriverWait wait = waiting();
+    wait.until(d -> text("tr[data-consumer='webhook'] .push").contains("pushes to 127.0.0.1:9"));
+    wait.until(d -> text("tr[data-consumer='webhook'] .push-error").contains("failed"));
+    assertTrue(text("tr[data-consumer='webhook'] .push-error").contains("retry in"),
+        text("tr[data-consumer='webhook'] .push-error"));
+    screenshot("push-consumer", DESKTOP);
   }
 
   @Test
