@@ -35,11 +35,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.ClientTransport;
@@ -109,7 +112,13 @@ public final class PushSender implements PushTransport {
           + PushSettings.MAX_OUTSTANDING);
     }
     Path keyFile = dataDir.resolve(push.getString("key-file"));
-    return new PushSender(system, policy, loadOrCreateKey(keyFile), maxConnections);
+    PushSender sender = new PushSender(system, policy, loadOrCreateKey(keyFile), maxConnections);
+    // After the consumers drained (their last pushes answered): the pools close before the system
+    // goes, rather than report themselves shut down unexpectedly.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+        "spool-push-pools-" + System.identityHashCode(sender),
+        () -> Http.get(system.classicSystem()).shutdownAllConnectionPools().thenApply(done -> Done.getInstance()));
+    return sender;
   }
 
   /** Checks a push consumer's endpoint against {@code spool.push} before it is created. */
@@ -261,12 +270,20 @@ public final class PushSender implements PushTransport {
       return Http.get(system.classicSystem())
           .singleRequest(request, Http.get(system.classicSystem()).defaultClientHttpsContext(), pool,
               system.classicSystem().log())
+          .thenApply(response -> {
+            // The body is not read: discarded at once, or the connection would stay taken.
+            response.discardEntityBytes(system);
+            return response;
+          })
+          .toCompletableFuture()
+          .orTimeout(push.ackDeadline().toMillis(), TimeUnit.MILLISECONDS)
           .handle((response, failure) -> {
             inFlight.decrementAndGet();
             if (failure != null) {
-              throw failedWith(delivery, describe(failure), failure);
+              String why = unwrap(failure) instanceof TimeoutException
+                  ? "timed out: no answer within " + push.ackDeadline() : describe(failure);
+              throw failedWith(delivery, why, failure);
             }
-            response.discardEntityBytes(system);
             int status = response.status().intValue();
             if (status >= 200 && status < 300) {
               succeeded.incrementAndGet();
@@ -354,6 +371,11 @@ public final class PushSender implements PushTransport {
         throw new SpoolException.InvalidConfiguration("push endpoint host " + host + " does not resolve");
       }
     }, resolving);
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
   }
 
   /** A failure as an operator reads it: the innermost cause (the client's wrappers name no more than it). */

@@ -364,4 +364,24 @@ class PushSubscriptionTest {
       assertEquals(2, settings.path("prefetch").asInt(), "prefetch follows maxOutstanding when unset");
     }
   }
+  @Test
+  void aReceiverSlowerThanTheAckDeadlineFailsThePushAndItIsRetriedThenDeadLettered() {
+    try (PushReceiver receiver = PushReceiver.start(body -> new PushReceiver.Answer(200, 1500))) {
+      assertEquals(201, server.put("/api/v1/queues/push-slow-dlq", "{}").status());
+      assertEquals(201, server.put("/api/v1/queues/push-slow", "{\"deadLetter\":{\"queue\":\"push-slow-dlq\"}}")
+          .status());
+      assertEquals(201, server.put("/api/v1/queues/push-slow/consumers/hook", "{\"push\":{\"endpoint\":\""
+          + receiver.endpoint("/in") + "\",\"ackDeadline\":\"PT1S\",\"retry\":{\"maxRetries\":1,"
+          + "\"initialDelay\":\"PT0.1S\"}}}").status());
+      publish("push-slow", "too-slow-" + FILLER, null);
+      await().atMost(Duration.ofSeconds(20)).until(() ->
+          server.get("/api/v1/queues/push-slow-dlq/messages?from=1&limit=10").json().size() == 1);
+      JsonNode dead = server.get("/api/v1/queues/push-slow-dlq/messages?from=1&limit=10").json().get(0);
+      assertEquals("max-deliveries", dead.path("headers").path("x-death-reason").asText(), dead.toString());
+      assertEquals(2, receiver.attempts("too-slow-" + FILLER), "the first attempt and one retry");
+      JsonNode push = server.get("/api/v1/queues/push-slow/consumers/hook").json().path("push");
+      assertTrue(push.path("lastError").asText().startsWith("timed out"), push.toString());
+      assertEquals(0, push.path("succeeded").asLong(), "a late 200 does not count");
+    }
+  }
 }
