@@ -15,7 +15,9 @@ import java.util.List;
  * {@code fanout+queues} (both in one run), {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
  * consumer and per retained message) and {@code http} (wrk against the service beside a minimal
  * Pekko HTTP route), {@code poison} (handler throughput with 1 % poison messages beside none) and
- * {@code filter} (a consumer filter's cost per message: exact match beside CEL expressions).
+ * {@code filter} (a consumer filter's cost per message: exact match beside CEL expressions) and
+ * {@code push} (push consumers' throughput to a loopback receiver with 1 and 100 requests in
+ * flight, and their publish-to-receive latency at a steady rate).
  * {@code cluster} (the HTTP service standalone, as a one-member and as a three-member cluster, each
  * member a JVM of its own; needs {@code SPOOL_BENCH_POSTGRES_URL}).
  * {@code --quick} runs a small version of each figure. {@code docs} rewrites
@@ -48,10 +50,11 @@ public final class Bench {
         case "http" -> new HttpBench(quick).run();
         case "poison" -> PoisonBench.run(quick);
         case "filter" -> FilterBench.run(quick);
+        case "push" -> PushBench.run(quick);
         case "cluster" -> new ClusterBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered]|scale|http|poison|filter|cluster|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered]|scale|http|poison|filter|push|cluster|docs [--quick]");
           System.exit(2);
         }
       }

@@ -45,6 +45,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.io.TcpSO;
 import org.apache.pekko.http.javadsl.ClientTransport;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -242,6 +243,9 @@ public final class PushSender implements PushTransport {
       // bounds what a stuck receiver can hold.
       ClientConnectionSettings connection = base.getConnectionSettings()
           .withIdleTimeout(push.ackDeadline().plusSeconds(1))
+          // Without it Nagle's algorithm holds a request's body behind its headers until the
+          // receiver's delayed acknowledgement (40 ms on Linux): measured, 25 requests/s per connection.
+          .withSocketOptions(List.of(TcpSO.tcpNoDelay(true)))
           .withConnectingTimeout(min(push.ackDeadline(), Duration.ofSeconds(10)))
           .withUserAgentHeader(Optional.of(UserAgent.create(ProductVersion.create("Spool-Push", ""))));
       this.pool = base.withMaxConnections(connections)

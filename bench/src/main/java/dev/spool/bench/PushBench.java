@@ -1,0 +1,143 @@
+package dev.spool.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.spool.ConsumerSettings;
+import dev.spool.Message;
+import dev.spool.PushSettings;
+import dev.spool.QueuePublisher;
+import dev.spool.QueueSettings;
+import dev.spool.Spool;
+import dev.spool.StartPosition;
+import dev.spool.http.PushSender;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Recorder;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+
+/**
+ * Push consumers against a receiver on loopback (Pekko HTTP's server in the same JVM, answering
+ * 200 at once): the throughput of draining a backlog of 1 KiB messages with 1 and with 100 requests
+ * in flight, and the publish-to-receive latency at a steady rate of half that throughput, as
+ * percentiles. Everything runs on the same two cores: the receiver's cost is in the figures.
+ *
+ * <p>Run: {@code java -jar bench/target/spool-bench.jar push [--quick]}.
+ */
+final class PushBench {
+
+  private static final String SENT = "bench-sent";
+
+  private PushBench() {}
+
+  static void run(boolean quick) throws Exception {
+    Path data = Files.createTempDirectory("spool-push-bench");
+    Config config = ConfigFactory.parseString("""
+        spool.push.allowed-hosts = ["127.0.0.1"]
+        spool.push.allow-http = on
+        pekko.loglevel = WARNING
+        """).withFallback(ConfigFactory.load());
+    Spool spool = Spool.start(config);
+    AtomicLong received = new AtomicLong();
+    Recorder latency = new Recorder(3);
+    try {
+      spool.usePushTransport(PushSender.create(spool.system(), config, data));
+      org.apache.pekko.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> receiver = request -> {
+        request.getHeader("spool-header-" + SENT).ifPresent(h ->
+            latency.recordValue(Math.max(0, System.nanoTime() - Long.parseLong(h.value())) / 1000));
+        request.discardEntityBytes(spool.system());
+        received.incrementAndGet();
+        return CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.OK));
+      };
+      ServerBinding binding = Http.get(spool.system()).newServerAt("127.0.0.1", 0).bind(receiver)
+          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      String endpoint = "http://127.0.0.1:" + binding.localAddress().getPort() + "/in";
+      int backlog = quick ? 5_000 : 30_000;
+      System.out.printf("push to a loopback receiver, 1 KiB messages (%s, max heap %d MiB)%n",
+          String.join(" + ", java.lang.management.ManagementFactory.getGarbageCollectorMXBeans().stream()
+              .map(java.lang.management.GarbageCollectorMXBean::getName).toList()),
+          Runtime.getRuntime().maxMemory() >> 20);
+      for (int outstanding : new int[] {1, 100}) {
+        String queue = "push-" + outstanding;
+        spool.createQueue(queue, QueueSettings.defaults()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        QueuePublisher publisher = spool.createPublisher(queue, "bench");
+        // Warm-up: the pool's connections opened, the code paths compiled.
+        drain(spool, publisher, queue, "warm", endpoint, outstanding, backlog / 5, received);
+        double rate = drain(spool, publisher, queue, "hook", endpoint, outstanding, backlog, received);
+        int paced = (int) Math.max(50, rate / 2);
+        spool.declareConsumer(queue, ConsumerSettings.named("steady").startAt(StartPosition.latest())
+            .push(PushSettings.to(endpoint).maxOutstanding(outstanding))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        latency.reset();
+        int steadyCount = (int) Math.min(paced * (quick ? 5L : 15L), 200_000);
+        steady(publisher, paced, steadyCount, received);
+        var h = latency.getIntervalHistogram();
+        System.out.printf("  maxOutstanding %3d: %,9.0f msgs/s draining %,d; at %,d msgs/s publish->receive p50 %.2f ms,"
+            + " p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%,d messages)%n", outstanding, rate, backlog, paced,
+            h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
+            h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0, h.getTotalCount());
+        spool.deleteQueue(queue).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      }
+      binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } finally {
+      spool.shutdown().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      try (var files = Files.walk(data)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  /** Publishes {@code n} messages, then creates a push consumer from the earliest and times it until all arrived. */
+  private static double drain(Spool spool, QueuePublisher publisher, String queue, String consumer, String endpoint,
+      int outstanding, int n, AtomicLong received) throws Exception {
+    byte[] payload = new byte[1024];
+    List<Message> batch = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      batch.add(Message.of("bench", payload));
+      if (batch.size() == 500 || i == n - 1) {
+        publisher.publishAll(batch).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        batch = new ArrayList<>();
+      }
+    }
+    long before = received.get();
+    long t0 = System.nanoTime();
+    spool.declareConsumer(queue, ConsumerSettings.named(consumer)
+        .push(PushSettings.to(endpoint).maxOutstanding(outstanding))).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    while (received.get() - before < n) {
+      Thread.sleep(2);
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    spool.deleteConsumer(queue, consumer).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    return n / seconds;
+  }
+
+  /** Publishes {@code count} messages one at a time at {@code perSecond}, each stamped with when it was sent. */
+  private static void steady(QueuePublisher publisher, int perSecond, int count, AtomicLong received) throws Exception {
+    byte[] payload = new byte[1024];
+    long before = received.get();
+    long intervalNanos = 1_000_000_000L / perSecond;
+    long next = System.nanoTime();
+    for (int i = 0; i < count; i++) {
+      long wait = next - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait); // not a spin: the two cores are the receiver's and Spool's too
+      }
+      publisher.publish(Message.of("bench", payload).withHeader(SENT, Long.toString(System.nanoTime())));
+      next += intervalNanos;
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (received.get() - before < count && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+  }
+}
