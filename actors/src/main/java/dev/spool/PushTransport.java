@@ -35,7 +35,8 @@ public interface PushTransport {
     /**
      * Sends {@code delivery}: completes when the receiver accepted it, fails with a
      * {@link PermanentFailure} for an answer that must not be retried, and with anything else for
-     * one that may be. At most the push's {@code maxOutstanding} calls run at once.
+     * one that may be. At most the push's {@code maxOutstanding} calls run at once. It is called on
+     * Pekko's default dispatcher: it must return at once, never block (a name lookup included).
      */
     CompletionStage<Done> push(Delivery delivery);
 

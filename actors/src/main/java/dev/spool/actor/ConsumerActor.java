@@ -303,7 +303,10 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     }
     PushTransport.Pusher pusher = transport.open(state.queue(), state.settings());
     state.pusher(pusher);
-    HandlerSettings handler = settings.handler().withTimeout(push.ackDeadline());
+    // A pusher never blocks (it hands the request to the transport and returns): it runs where the
+    // actors do, not on the handlers' pool, saving a thread hand-off per message.
+    HandlerSettings handler = settings.handler().withTimeout(push.ackDeadline())
+        .withDispatcher("pekko.actor.default-dispatcher");
     handlers.subscribe(pusher::push, push.maxOutstanding(), handler, getContext().getSystem().ignoreRef());
   }
 

@@ -17,21 +17,25 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Recorder;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
 
 /**
  * Push consumers against a receiver on loopback (Pekko HTTP's server in the same JVM, answering
  * 200 at once): the throughput of draining a backlog of 1 KiB messages with 1 and with 100 requests
- * in flight, and the publish-to-receive latency at a steady rate of half that throughput, as
- * percentiles. Everything runs on the same two cores: the receiver's cost is in the figures.
+ * in flight beside Pekko HTTP's client alone sending as many requests, and the publish-to-receive
+ * latency at a steady rate of half that throughput, as percentiles. Everything runs on the same two cores: the receiver's cost is in the figures.
  *
  * <p>Run: {@code java -jar bench/target/spool-bench.jar push [--quick]}.
  */
@@ -75,6 +79,7 @@ final class PushBench {
         // Warm-up: the pool's connections opened, the code paths compiled.
         drain(spool, publisher, queue, "warm", endpoint, outstanding, backlog / 5, received);
         double rate = drain(spool, publisher, queue, "hook", endpoint, outstanding, backlog, received);
+        double client = clientAlone(spool, endpoint, outstanding, backlog);
         int paced = (int) Math.max(50, rate / 2);
         spool.declareConsumer(queue, ConsumerSettings.named("steady").startAt(StartPosition.latest())
             .push(PushSettings.to(endpoint).maxOutstanding(outstanding))).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -82,8 +87,9 @@ final class PushBench {
         int steadyCount = (int) Math.min(paced * (quick ? 5L : 15L), 200_000);
         steady(publisher, paced, steadyCount, received);
         var h = latency.getIntervalHistogram();
-        System.out.printf("  maxOutstanding %3d: %,9.0f msgs/s draining %,d; at %,d msgs/s publish->receive p50 %.2f ms,"
-            + " p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%,d messages)%n", outstanding, rate, backlog, paced,
+        System.out.printf("  maxOutstanding %3d: %,9.0f msgs/s draining %,d (Pekko HTTP's client alone, same requests in"
+            + " flight: %,.0f req/s); at %,d msgs/s publish->receive p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms"
+            + " (%,d messages)%n", outstanding, rate, backlog, client, paced,
             h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
             h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0, h.getTotalCount());
         spool.deleteQueue(queue).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -119,6 +125,33 @@ final class PushBench {
     double seconds = (System.nanoTime() - t0) / 1e9;
     spool.deleteConsumer(queue, consumer).toCompletableFuture().get(10, TimeUnit.SECONDS);
     return n / seconds;
+  }
+
+  /**
+   * The same number of 1 KiB POSTs through Pekko HTTP's client alone, {@code inFlight} at a time:
+   * what the HTTP stack does on this machine without Spool, the baseline the push figures stand beside.
+   */
+  private static double clientAlone(Spool spool, String endpoint, int inFlight, int n) throws Exception {
+    var classic = spool.system().classicSystem();
+    ConnectionPoolSettings pool = ConnectionPoolSettings.create(classic).withMaxConnections(Math.min(inFlight, 64))
+        .withMaxOpenRequests(Integer.highestOneBit(inFlight * 4 - 1)).withMaxRetries(0);
+    byte[] body = new byte[1024];
+    Semaphore slots = new Semaphore(inFlight);
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      slots.acquire();
+      Http.get(classic).singleRequest(HttpRequest.POST(endpoint)
+              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_OCTET_STREAM, body)),
+          Http.get(classic).defaultClientHttpsContext(), pool, classic.log())
+          .whenComplete((response, failure) -> {
+            if (response != null) {
+              response.discardEntityBytes(spool.system());
+            }
+            slots.release();
+          });
+    }
+    slots.acquire(inFlight);
+    return n / ((System.nanoTime() - t0) / 1e9);
   }
 
   /** Publishes {@code count} messages one at a time at {@code perSecond}, each stamped with when it was sent. */
