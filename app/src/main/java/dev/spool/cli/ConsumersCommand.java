@@ -189,6 +189,20 @@ final class ConsumersCommand implements Callable<Integer> {
         description = "remove the consumer after this long without activity")
     String inactiveTimeout;
 
+    @Option(names = "--push", paramLabel = "URL",
+        description = "push each message to this https endpoint (a push consumer); its secret is printed once")
+    String pushEndpoint;
+
+    @Option(names = "--push-max-outstanding", paramLabel = "N", description = "push requests in flight at most")
+    Integer pushMaxOutstanding;
+
+    @Option(names = "--push-ack-deadline", paramLabel = "DURATION", converter = Converters.IsoDuration.class,
+        description = "how long a push request may take before it is retried")
+    String pushAckDeadline;
+
+    @Option(names = "--push-max-retries", paramLabel = "N", description = "retries before a message is dead-lettered")
+    Integer pushMaxRetries;
+
     @Override
     public Integer call() {
       SpoolCli cli = SpoolCli.of(spec);
@@ -198,6 +212,10 @@ final class ConsumersCommand implements Callable<Integer> {
       } else {
         cli.out().println((created.status() == 201 ? "created consumer " : "consumer exists with these settings: ")
             + consumer + " of " + queue);
+        if (created.body().has("secret")) {
+          // Shown once: the service keeps no way to show it again to this token.
+          cli.out().println("push signing secret (shown once, keep it): " + created.body().path("secret").asText());
+        }
         cli.out().flush();
       }
       return ExitCodes.OK;
@@ -235,6 +253,20 @@ final class ConsumersCommand implements Callable<Integer> {
       }
       if (inactiveTimeout != null) {
         body.put("inactiveTimeout", inactiveTimeout);
+      }
+      if (pushEndpoint != null) {
+        ObjectNode push = body.putObject("push").put("endpoint", pushEndpoint);
+        if (pushMaxOutstanding != null) {
+          push.put("maxOutstanding", pushMaxOutstanding);
+        }
+        if (pushAckDeadline != null) {
+          push.put("ackDeadline", pushAckDeadline);
+        }
+        if (pushMaxRetries != null) {
+          push.putObject("retry").put("maxRetries", pushMaxRetries);
+        }
+      } else if (pushMaxOutstanding != null || pushAckDeadline != null || pushMaxRetries != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--push-* options need --push URL");
       }
       return body;
     }

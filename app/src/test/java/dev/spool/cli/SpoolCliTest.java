@@ -374,6 +374,22 @@ class SpoolCliTest {
     assertTrue(badFilter.err().contains("column 8"), badFilter.err());
     ok("consumers", "delete", queue, "only-b");
 
+    CliServer.Run pushed = ok("consumers", "create", queue, "hook", "--push", "https://hooks.example.com/in",
+        "--push-max-outstanding", "3", "--push-ack-deadline", "PT5S", "--push-max-retries", "2");
+    assertTrue(pushed.out().lines().anyMatch(l -> l.startsWith("push signing secret (shown once, keep it): ")
+        && l.length() > 50), pushed.out());
+    JsonNode hook = ok("consumers", "show", queue, "hook", "--json").json();
+    assertEquals("https://hooks.example.com/in", hook.path("settings").path("push").path("endpoint").asText());
+    assertEquals(3, hook.path("settings").path("push").path("maxOutstanding").asInt());
+    assertEquals(3, hook.path("settings").path("maxDeliveries").asInt());
+    assertFalse(hook.has("secret"), "shown once");
+    assertFalse(ok("consumers", "create", queue, "hook", "--push", "https://hooks.example.com/in",
+        "--push-max-outstanding", "3", "--push-ack-deadline", "PT5S", "--push-max-retries", "2").out()
+        .contains("secret"), "not shown again");
+    fails(ExitCodes.REFUSED, "consumers", "create", queue, "internal", "--push", "https://10.0.0.1/in");
+    fails(ExitCodes.USAGE, "consumers", "create", queue, "half", "--push-max-retries", "2");
+    ok("consumers", "delete", queue, "hook");
+
     ok("consumers", "create", queue, "ops", "--start-at", "earliest");
     assertTrue(ok("consumers", "list", queue).out().lines().anyMatch(l -> l.startsWith("ops ")));
     assertEquals(2, ok("consumers", "list", queue, "--json").json().size());
