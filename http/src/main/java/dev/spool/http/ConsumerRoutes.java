@@ -19,6 +19,8 @@ import org.apache.pekko.http.javadsl.server.Route;
  */
 final class ConsumerRoutes extends RouteSupport {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ConsumerRoutes.class);
+
   private final Spool spool;
   private final EventStreams streams;
   private final Lifecycle lifecycle;
@@ -52,6 +54,8 @@ final class ConsumerRoutes extends RouteSupport {
                       () -> body(Requests.ConsumerBody.class, body -> create(queue, name, body)))),
                   delete(() -> allow(principal, Access.ADMIN, () -> noContent(spool.deleteConsumer(queue, name)))))),
               path("stream", () -> get(() -> allow(principal, Access.consume(queue), () -> stream(queue, name)))),
+              pathPrefix("push", () -> path("secret", () -> post(() -> allow(principal, Access.ADMIN,
+                  () -> secret(queue, name))))),
               post(() -> allow(principal, Access.consume(queue), () -> control(queue, name))));
         }));
   }
@@ -79,6 +83,21 @@ final class ConsumerRoutes extends RouteSupport {
       return json(c.created() ? StatusCodes.CREATED : StatusCodes.OK, Views.ConsumerView.of(info,
           info.settings().push() == null ? null : push.state(queue, name).orElse(null), secret));
     }));
+  }
+
+  /**
+   * A push consumer's signing secret again, for an administrator: the secret of one declared in
+   * {@code spool.definitions} or imported was shown to nobody when it was created.
+   */
+  private Route secret(String queue, String name) {
+    return ok(spool.consumerInfo(queue, name).thenApply(info -> {
+      if (info.settings().push() == null) {
+        throw new SpoolException.InvalidConfiguration("consumer '" + name + "' of queue '" + queue
+            + "' does not push: it has no signing secret");
+      }
+      log.info("The push signing secret of consumer {} of queue {} was shown to an administrator", name, queue);
+      return new Views.SecretView(push.secret(queue, name, info.settings().push().nonce()));
+    }), view -> view);
   }
 
   private Route read(QueueConsumer consumer) {

@@ -40,6 +40,8 @@ final class RouteTemplates {
         }
         if (p.length == 8 && CONSUMER_ACTIONS.contains(p[7])) {
           t.append('/').append(p[7]);
+        } else if (p.length == 9 && p[7].equals("push") && p[8].equals("secret")) {
+          t.append("/push/secret");
         } else if (p.length >= 8) {
           return "other";
         }

@@ -220,7 +220,10 @@ final class Views {
     }
   }
 
-  /** {@code {"sequences":[…]}}. */
+  /** {@code {"secret":"…"}}: a push consumer's signing secret. */
+  record SecretView(String secret) {}
+
+    /** {@code {"sequences":[…]}}. */
   record SequencesView(List<Long> sequences) {}
 
   /** {@code {"acked":n}}, with the sequences that were already acknowledged or never delivered. */

@@ -104,6 +104,11 @@ class PushSubscriptionTest {
           pushConsumer(receiver.endpoint("/hooks/orders"), 4, 3, ""));
       assertEquals(200, again.status(), "declaring it again changes nothing: " + again.body());
       assertFalse(again.json().has("secret"), "the secret is never shown again");
+      TestServer.Response shown = server.post("/api/v1/queues/push-orders/consumers/hook/push/secret", null);
+      assertEquals(200, shown.status(), shown.body());
+      assertEquals(secret, shown.json().path("secret").asText(), "an administrator may see it again");
+      assertEquals(403, server.send("POST", "/api/v1/queues/push-orders/consumers/hook/push/secret",
+          TestServer.CONSUMER, null).status(), "no one else");
 
       int n = 60;
       List<String> ids = new java.util.ArrayList<>();
@@ -362,6 +367,13 @@ class PushSubscriptionTest {
       assertEquals("PT0.25S", settings.path("push").path("retry").path("initialDelay").asText());
       assertEquals(4, settings.path("maxDeliveries").asInt());
       assertEquals(2, settings.path("prefetch").asInt(), "prefetch follows maxOutstanding when unset");
+      TestServer.Response secret = withDefinitions.post("/api/v1/queues/push-declared/consumers/hook/push/secret",
+          null);
+      assertEquals(200, secret.status(), "a declared push consumer's secret, which nobody saw: " + secret.body());
+      assertTrue(secret.json().path("secret").asText().length() >= 40);
+      assertEquals(201, withDefinitions.put("/api/v1/queues/push-declared/consumers/pulled", "{}").status());
+      assertEquals(400, withDefinitions.post("/api/v1/queues/push-declared/consumers/pulled/push/secret", null)
+          .status(), "a consumer that does not push has no secret");
     }
   }
   @Test
