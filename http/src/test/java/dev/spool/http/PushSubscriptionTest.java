@@ -396,4 +396,28 @@ class PushSubscriptionTest {
       assertEquals(0, push.path("succeeded").asLong(), "a late 200 does not count");
     }
   }
+  @Test
+  void aPartitionedQueuesPushConsumerPushesFromEveryPartitionUnderOneSecret() throws Exception {
+    try (PushReceiver receiver = PushReceiver.start(body -> PushReceiver.Answer.ok())) {
+      assertEquals(201, server.put("/api/v1/queues/push-parts", "{\"partitions\":3}").status());
+      TestServer.Response created = server.put("/api/v1/queues/push-parts/consumers/hook",
+          pushConsumer(receiver.endpoint("/in"), 2, 3, ""));
+      assertEquals(201, created.status(), created.body());
+      String secret = created.json().path("secret").asText();
+      int n = 45;
+      for (int i = 0; i < n; i++) {
+        publish("push-parts", "part-" + i + "-" + FILLER, "key-" + (i % 9));
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> receiver.received().size() >= n
+          && server.get("/api/v1/queues/push-parts/consumers/hook").json().path("lag").asLong() == 0);
+      for (PushReceiver.Received r : receiver.received()) {
+        assertTrue(verifies(r, secret), "every partition signs with the consumer's one secret");
+        assertEquals("/spool/queues/push-parts", r.header("ce-source"));
+      }
+      assertEquals(n, receiver.received().stream().map(r -> r.header("ce-id")).distinct().count());
+      JsonNode push = server.get("/api/v1/queues/push-parts/consumers/hook").json().path("push");
+      assertEquals(n, push.path("succeeded").asLong(), "the partitions' pushes summed: " + push);
+      assertTrue(receiver.mostAtOnce() <= 6, "maxOutstanding per partition: " + receiver.mostAtOnce());
+    }
+  }
 }
