@@ -122,4 +122,35 @@ class DurableDelayTest {
     assertEquals(List.of(1L), sequences(result(c.readBatch(10))));
     result(after.shutdown());
   }
+
+  @Test
+  void aPriorityQueueKeepsItsMaxPriorityAndWhatItsConsumersLookedAheadOverAcrossARestart() {
+    String registry = "delay-" + REGISTRIES.incrementAndGet();
+    Spool spool = engine(registry, 1000);
+    result(spool.ready());
+    result(spool.createQueue("ranked",
+        QueueSettings.defaults().withDurability(Durability.PERSISTENT).withMaxPriority(9)));
+    ConsumerSettings settings = ConsumerSettings.named("c").prefetch(1);
+    QueueConsumer c = spool.createConsumer("ranked", settings);
+    result(c.ready());
+    result(spool.createPublisher("ranked", "p").publishAll(List.of(
+        Message.text("t", "a:" + KIB), Message.text("t", "b:" + KIB).withPriority(3),
+        Message.text("t", "c:" + KIB).withPriority(9))));
+    List<Delivery> first = result(c.readBatch(10));
+    assertEquals(List.of(3L), sequences(first));
+    result(c.acknowledgeBatch(first));
+
+    Spool after = restart(spool, registry, 1000);
+    assertEquals(9, result(after.queueInfo("ranked")).settings().maxPriority());
+    QueueConsumer again = after.createConsumer("ranked", settings);
+    List<Long> rest = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      List<Delivery> got = result(again.readBatch(10));
+      rest.addAll(sequences(got));
+      result(again.acknowledgeBatch(got));
+    }
+    assertEquals(List.of(2L, 1L), rest, "priority 3 before priority 0, after the restart too");
+    assertEquals(3, result(again.info()).committed());
+    result(after.shutdown());
+  }
 }
