@@ -246,7 +246,7 @@ public final class Message {
   /**
    * This message delivered no sooner than {@code at}: consumers pass over it until then (a time in
    * the past delivers it at once). Refused at publish when further ahead than the queue allows
-   * ({@code spool.delivery.max-delay}).
+   * ({@code spool.scheduling.max-delay}). Replaces a {@link #withDelay delay} set before.
    *
    * @since 0.1.0
    */
@@ -261,7 +261,8 @@ public final class Message {
   /**
    * This message delivered no sooner than {@code delay} after it is appended (by the queue's clock).
    * Zero is no delay; a negative delay is refused, as is one longer than the queue allows
-   * ({@code spool.delivery.max-delay}, checked at publish).
+   * ({@code spool.scheduling.max-delay}, checked at publish). Replaces a {@link #withDeliverAt
+   * delivery time} set before.
    *
    * @since 0.1.0
    */
