@@ -67,7 +67,10 @@ final class Samples {
     return b;
   }
 
-  /** An appended message (producer, key, headers, content type, chosen id, expiry) as a queue hands it out. */
+  /**
+   * An appended message (producer, key, headers, content type, chosen id, expiry, delivery time,
+   * priority) as a queue hands it out.
+   */
   Message appendedMessage() {
     int n = ++counter;
     return Message.of("order.created", large ? largePayload : smallPayload)
@@ -76,16 +79,20 @@ final class Samples {
         .withContentType("application/octet-stream")
         .withId(new UUID(random.nextLong(), random.nextLong()))
         .withExpiresAt(Instant.ofEpochMilli(1_900_000_000_000L + n))
+        .withDeliverAt(Instant.ofEpochMilli(1_850_000_000_000L + n))
+        .withPriority(n % 10)
         .appended(n, 1_800_000_000_000L + n, "producer-" + n);
   }
 
-  /** A message as a producer publishes it: not appended, with a ttl. */
+  /** A message as a producer publishes it: not appended, with a ttl, a delay and a priority. */
   Message publishedMessage() {
     int n = ++counter;
     return Message.text("invoice.paid", "x".repeat(large ? 64 * 1024 : 1024))
         .withKey("k" + n)
         .withHeader("trace", "t" + n)
-        .withTtl(Duration.ofSeconds(30 + n));
+        .withTtl(Duration.ofSeconds(30 + n))
+        .withDelay(Duration.ofSeconds(5 + n))
+        .withPriority(9 - n % 10);
   }
 
   /** Every sample of {@code type}: one per implementation for a field typed by a protocol interface. */
@@ -216,7 +223,7 @@ final class Samples {
     // Values whose constructors check their arguments: realistic ones, as callers build them.
     if (c == QueueSettings.class) {
       return QueueSettings.defaults().withDeadLetter("dead-" + n, 4).withTtl(Duration.ofMinutes(5))
-          .withMaxLength(10_000).withRetention(Duration.ofMinutes(1));
+          .withMaxLength(10_000).withRetention(Duration.ofMinutes(1)).withMaxPriority(1 + n % 9);
     }
     if (c == QueueSettings.Encryption.class) {
       return new QueueSettings.Encryption("key-" + n);
@@ -299,7 +306,8 @@ final class Samples {
           && x.type().equals(y.type()) && x.key().equals(y.key()) && x.headers().equals(y.headers())
           && x.contentType().equals(y.contentType()) && Arrays.equals(x.payload(), y.payload())
           && x.expiresAtMillis() == y.expiresAtMillis() && x.ttl().equals(y.ttl()) && x.idSeed() == y.idSeed()
-          && x.sizeBytes() == y.sizeBytes();
+          && x.deliverAtMillis() == y.deliverAtMillis() && x.delay().equals(y.delay())
+          && x.priority() == y.priority() && x.sizeBytes() == y.sizeBytes();
     }
     if (a instanceof Throwable x && b instanceof Throwable y) {
       return x.getClass() == y.getClass() && Objects.equals(x.getMessage(), y.getMessage())
