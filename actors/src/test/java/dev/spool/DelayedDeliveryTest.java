@@ -296,6 +296,34 @@ class DelayedDeliveryTest {
     assertEquals(List.of(1L), sequences(result(c.readBatch(10))));
   }
 
+  @Test
+  void eachPartitionOfAPartitionedQueueHoldsBackItsOwnDelayedMessages() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults().withPartitions(3));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
+    List<Message> batch = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      Message m = kib("k" + i).withKey("key-" + i);
+      batch.add(i % 2 == 0 ? m.withDelay(Duration.ofSeconds(20)) : m);
+    }
+    result(spool.createPublisher(q, "p").publishAll(batch));
+    List<Delivery> now = new ArrayList<>();
+    for (int i = 0; i < 5 && now.size() < 15; i++) {
+      now.addAll(result(c.readBatch(100)));
+    }
+    assertEquals(15, now.size());
+    assertTrue(now.stream().allMatch(d -> d.message().deliverAt().isEmpty()), "only the undelayed ones");
+    result(c.acknowledgeBatch(now));
+    assertEquals(List.of(), result(c.readBatch(100)));
+    timePasses(Duration.ofSeconds(20));
+    List<Delivery> later = new ArrayList<>();
+    for (int i = 0; i < 5 && later.size() < 15; i++) {
+      later.addAll(result(c.readBatch(100)));
+    }
+    assertEquals(15, later.size());
+    assertTrue(later.stream().allMatch(d -> d.message().deliverAt().isPresent()));
+  }
+
   /** Sequences {@code from} to {@code to}. */
   private static final class LongRange {
     static List<Long> of(long from, long to) {

@@ -395,7 +395,9 @@ public final class Dispatcher<E> {
       outlet.reply(replyTo, StatusReply.error(invalid));
       return;
     }
-    state.stats().touch(clock.millis());
+    long now = clock.millis();
+    state.stats().touch(now);
+    cursor.aside().release(now); // what fell due since the last round, should its wake-up still be on its way
     Subscribers<E> subscribers = state.subscribers();
     List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 || exclusiveHeld() ? List.of()
         : take(max, Subscribers.PULL_OWNER);
