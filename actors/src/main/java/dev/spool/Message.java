@@ -30,11 +30,18 @@ public final class Message {
    * 64-bit JVM with compressed references (the bench's scale suite: 1 M messages of 100 bytes): the
    * message object (32 B), the payload array's header and alignment (16-20 B) and its slot in a log
    * segment (4 B). Used for memory accounting. Messages of one producer with equal type, key,
-   * headers and content type share one {@code Envelope}; a producer-chosen id, a per-message
-   * expiry or delivery time gives a message its own (about 80 B more, not counted here: the
-   * envelope is shared in the common case, and delayed messages are few next to the rest).
+   * headers and content type share one {@code Envelope}; a producer-chosen id or a per-message
+   * expiry gives a message its own (about 64 B more). A delivery time does too, and is counted:
+   * see {@link #DELIVERY_TIME_BYTES}.
    */
   public static final int FIXED_OVERHEAD_BYTES = 56;
+
+  /**
+   * Bytes a message with a delivery time is accounted for beyond the others: its own envelope
+   * (about 80 B on a 64-bit JVM with compressed references), which it shares only with messages of
+   * the same delivery time.
+   */
+  public static final int DELIVERY_TIME_BYTES = 80;
 
   /** The highest priority a message may carry (as in AMQP, 0 to 9 in practice). */
   public static final int MAX_PRIORITY = 9;
@@ -500,9 +507,18 @@ public final class Message {
     return envelope.priority;
   }
 
-  /** Bytes this message is accounted for while retained: payload, header and field text, fixed overhead. */
+  /**
+   * Bytes this message is accounted for while retained: payload, header and field text, fixed
+   * overhead, and {@link #DELIVERY_TIME_BYTES} when it has a delivery time.
+   */
   public int sizeBytes() {
-    return (int) Math.min(Integer.MAX_VALUE, (long) FIXED_OVERHEAD_BYTES + payload.length + envelope.textBytes);
+    long scheduled = envelope.deliverAt != 0 ? DELIVERY_TIME_BYTES : 0;
+    return (int) Math.min(Integer.MAX_VALUE, FIXED_OVERHEAD_BYTES + scheduled + contentBytes());
+  }
+
+  /** Its payload, header and field text bytes: what {@code spool.max-message-bytes} bounds. */
+  public long contentBytes() {
+    return (long) payload.length + envelope.textBytes;
   }
 
   private static int textSize(String s) {

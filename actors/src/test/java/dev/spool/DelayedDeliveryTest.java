@@ -212,6 +212,21 @@ class DelayedDeliveryTest {
   }
 
   @Test
+  void aDelayedMessageIsAccountedForItsOwnEnvelope() {
+    Message plain = kib("a").appended(1, clock.millis(), "p");
+    Message delayed = kib("a").withDelay(Duration.ofMinutes(1)).appended(1, clock.millis(), "p");
+    assertEquals(plain.sizeBytes() + Message.DELIVERY_TIME_BYTES, delayed.sizeBytes());
+    assertEquals(plain.contentBytes(), delayed.contentBytes(), "not counted against max-message-bytes");
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    QueuePublisher p = spool.createPublisher(q, "p");
+    result(p.publish(kib("a")));
+    long one = result(spool.queueInfo(q)).stats().bytes();
+    result(p.publish(kib("a").withDelay(Duration.ofMinutes(1))));
+    assertEquals(2 * one + Message.DELIVERY_TIME_BYTES, result(spool.queueInfo(q)).stats().bytes());
+  }
+
+  @Test
   void badDelaysAreRefusedAndNothingIsPublished() {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());

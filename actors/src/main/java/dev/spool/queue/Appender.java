@@ -144,7 +144,7 @@ public final class Appender {
       if (m == null) {
         throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
       }
-      long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
+      long bodyBytes = m.contentBytes();
       if (bodyBytes > settings.maxMessageBytes()) {
         throw new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes
             + " bytes; the limit is " + settings.maxMessageBytes());
