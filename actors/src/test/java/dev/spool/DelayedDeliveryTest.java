@@ -144,6 +144,7 @@ class DelayedDeliveryTest {
     ConsumerInfo info = result(reading.info());
     assertEquals(0, info.lag(), "the one message left is not due");
     assertEquals(2, info.committed());
+    assertEquals(DeliveryState.CAUGHT_UP, info.deliveryState());
     assertEquals(2, result(idle.info()).lag(), "a consumer that did not read yet: its not-due message is not lag");
     LagStats stats = result(spool.lagStatistics());
     assertEquals(2, stats.maxLag());

@@ -220,7 +220,7 @@ public final class ConsumerStats {
       return DeliveryState.PAUSED;
     }
     ConsumerCursor cursor = state.cursor();
-    boolean fresh = cursor.next() <= last;
+    boolean fresh = cursor.next() <= last || cursor.aside().ready() > 0;
     if (!fresh && !cursor.hasReady()) {
       return cursor.delayed() > 0 ? DeliveryState.BACKOFF : DeliveryState.CAUGHT_UP;
     }
