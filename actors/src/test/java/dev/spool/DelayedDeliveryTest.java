@@ -77,7 +77,7 @@ class DelayedDeliveryTest {
     TestProbe<Delivery> subscriber = testKit.createTestProbe();
     result(c.subscribe(subscriber.ref()));
 
-    result(p.publish(kib("later").withDelay(Duration.ofSeconds(10))));
+    result(p.publish(kib("delayed").withDelay(Duration.ofSeconds(10))));
     result(p.publishAll(List.of(kib("a"), kib("b"))));
     assertEquals(List.of(2L, 3L), List.of(subscriber.receiveMessage().sequence(),
         subscriber.receiveMessage().sequence()), "the due messages behind the delayed one are not blocked");
@@ -89,7 +89,7 @@ class DelayedDeliveryTest {
     Delivery due = subscriber.receiveMessage();
     assertEquals(1L, due.sequence());
     assertEquals(1, due.attempt());
-    assertTrue(due.message().payloadAsString().startsWith("later:"));
+    assertTrue(due.message().payloadAsString().startsWith("delayed:"));
     assertEquals(Instant.ofEpochMilli(clock.millis()), due.message().deliverAt().orElseThrow(),
         "the delay became a delivery time at append");
     ConsumerInfo info = result(c.info());
@@ -113,9 +113,9 @@ class DelayedDeliveryTest {
     assertEquals(1, result(c.info()).committed(), "the set-aside message holds the committed position");
 
     timePasses(Duration.ofSeconds(30));
-    List<Delivery> later = result(c.readBatch(10));
-    assertEquals(List.of(2L), sequences(later));
-    result(c.acknowledgeBatch(later));
+    List<Delivery> afterwards = result(c.readBatch(10));
+    assertEquals(List.of(2L), sequences(afterwards));
+    result(c.acknowledgeBatch(afterwards));
     assertEquals(3, result(c.info()).committed());
   }
 
@@ -124,7 +124,7 @@ class DelayedDeliveryTest {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
-    result(spool.createPublisher(q, "p").publish(kib("later").withDelay(Duration.ofSeconds(5))));
+    result(spool.createPublisher(q, "p").publish(kib("delayed").withDelay(Duration.ofSeconds(5))));
     var read = c.readBatch(10, Duration.ofSeconds(30));
     result(c.info());
     timePasses(Duration.ofSeconds(5));
@@ -138,7 +138,7 @@ class DelayedDeliveryTest {
     QueuePublisher p = spool.createPublisher(q, "p");
     QueueConsumer reading = spool.createConsumer(q, ConsumerSettings.named("reading"));
     QueueConsumer idle = spool.createConsumer(q, ConsumerSettings.named("idle"));
-    result(p.publishAll(List.of(kib("due"), kib("due2"), kib("later").withDelay(Duration.ofMinutes(1)))));
+    result(p.publishAll(List.of(kib("due"), kib("due2"), kib("delayed").withDelay(Duration.ofMinutes(1)))));
 
     result(reading.acknowledgeBatch(result(reading.readBatch(10))));
     ConsumerInfo info = result(reading.info());
@@ -178,7 +178,7 @@ class DelayedDeliveryTest {
     String q = queue(spool, QueueSettings.defaults());
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
     QueuePublisher p = spool.createPublisher(q, "p");
-    result(p.publish(kib("later").withDelay(Duration.ofMinutes(10))));
+    result(p.publish(kib("delayed").withDelay(Duration.ofMinutes(10))));
     result(p.publishAll(IntStream.range(0, 3000).mapToObj(i -> kib("n" + i)).toList()));
     int got = 0;
     while (got < 3000) {
@@ -191,7 +191,7 @@ class DelayedDeliveryTest {
     timePasses(Duration.ofMinutes(10));
     List<Delivery> last = result(c.readBatch(10));
     assertEquals(List.of(1L), sequences(last));
-    assertEquals(KIB.length() + 6, last.get(0).message().payload().length);
+    assertEquals(("delayed:" + KIB).length(), last.get(0).message().payload().length);
   }
 
   @Test
@@ -200,7 +200,7 @@ class DelayedDeliveryTest {
     String q = queue(spool, QueueSettings.defaults());
     QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c")
         .backoff(Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(1), 1.0, 0.0)));
-    result(spool.createPublisher(q, "p").publish(kib("later").withDelay(Duration.ofSeconds(5))));
+    result(spool.createPublisher(q, "p").publish(kib("delayed").withDelay(Duration.ofSeconds(5))));
     assertEquals(List.of(), result(c.readBatch(10)));
     timePasses(Duration.ofSeconds(5));
     Delivery first = result(c.readBatch(10)).get(0);
@@ -332,12 +332,12 @@ class DelayedDeliveryTest {
     result(c.acknowledgeBatch(now));
     assertEquals(List.of(), result(c.readBatch(100)));
     timePasses(Duration.ofSeconds(20));
-    List<Delivery> later = new ArrayList<>();
-    for (int i = 0; i < 5 && later.size() < 15; i++) {
-      later.addAll(result(c.readBatch(100)));
+    List<Delivery> afterwards = new ArrayList<>();
+    for (int i = 0; i < 5 && afterwards.size() < 15; i++) {
+      afterwards.addAll(result(c.readBatch(100)));
     }
-    assertEquals(15, later.size());
-    assertTrue(later.stream().allMatch(d -> d.message().deliverAt().isPresent()));
+    assertEquals(15, afterwards.size());
+    assertTrue(afterwards.stream().allMatch(d -> d.message().deliverAt().isPresent()));
   }
 
   /** Sequences {@code from} to {@code to}. */

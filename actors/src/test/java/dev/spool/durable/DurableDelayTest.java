@@ -71,16 +71,16 @@ class DurableDelayTest {
     String registry = "delay-" + REGISTRIES.incrementAndGet();
     Spool spool = engine(registry, snapshotEvery);
     result(spool.ready());
-    result(spool.createQueue("later", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    result(spool.createQueue("held", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
     ConsumerSettings explicit = ConsumerSettings.named("explicit");
     ConsumerSettings none = ConsumerSettings.named("none").ackMode(AckMode.NONE);
-    QueueConsumer e = spool.createConsumer("later", explicit);
-    QueueConsumer n = spool.createConsumer("later", none);
+    QueueConsumer e = spool.createConsumer("held", explicit);
+    QueueConsumer n = spool.createConsumer("held", none);
     result(e.ready());
     result(n.ready());
     Instant due = clock.instant().plus(Duration.ofHours(1));
-    result(spool.createPublisher("later", "p").publishAll(List.of(
-        Message.text("t", "later:" + KIB).withDelay(Duration.ofHours(1)),
+    result(spool.createPublisher("held", "p").publishAll(List.of(
+        Message.text("t", "delayed:" + KIB).withDelay(Duration.ofHours(1)),
         Message.text("t", "now:" + KIB))));
     List<Delivery> got = result(e.readBatch(10));
     assertEquals(List.of(2L), sequences(got));
@@ -88,12 +88,12 @@ class DurableDelayTest {
     assertEquals(List.of(2L), sequences(result(n.readBatch(10))));
 
     Spool after = restart(spool, registry, snapshotEvery);
-    QueueConsumer e2 = after.createConsumer("later", explicit);
-    QueueConsumer n2 = after.createConsumer("later", none);
+    QueueConsumer e2 = after.createConsumer("held", explicit);
+    QueueConsumer n2 = after.createConsumer("held", none);
     assertEquals(List.of(), result(e2.readBatch(10)), "not due after the restart either");
     assertEquals(List.of(), result(n2.readBatch(10)));
     assertEquals(0, result(e2.info()).committed(), "the set-aside message holds it");
-    assertEquals(due, result(after.browse("later", 1, 1)).get(0).deliverAt().orElseThrow());
+    assertEquals(due, result(after.browse("held", 1, 1)).get(0).deliverAt().orElseThrow());
 
     clock.timePasses(testKit.system(), Duration.ofHours(1));
     List<Delivery> late = result(e2.readBatch(10));

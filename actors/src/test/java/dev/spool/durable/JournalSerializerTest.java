@@ -61,8 +61,8 @@ class JournalSerializerTest {
         Message.text("order.created", "c").withId(UUID.randomUUID()),
         Message.text("order.created", "ünïcödé ✓").withHeaders(Map.of("group-id", "g", "traceparent", "00-ab")),
         Message.text("expiring", "d").withExpiresAt(Instant.ofEpochMilli(1_900_000_000_000L)),
-        Message.text("later", "e").withDeliverAt(Instant.ofEpochMilli(1_800_000_000_000L)).withPriority(7),
-        Message.text("later", "f").withDelay(Duration.ofMinutes(5)), // the same envelope but its own time
+        Message.text("scheduled", "e").withDeliverAt(Instant.ofEpochMilli(1_800_000_000_000L)).withPriority(7),
+        Message.text("scheduled", "f").withDelay(Duration.ofMinutes(5)), // the same envelope but its own time
         Message.text("urgent", "g").withPriority(9),
     };
     for (int i = 0; i < plain.length; i++) {

@@ -99,12 +99,12 @@ class SchedulingRoutesTest {
     assertFalse(browsed.get(2).has("deliverAt"), "a time already past is none");
 
     assertEquals(List.of(2L, 3L), sequences(read(q, "c", "?max=10")), "the due messages are not held up");
-    List<Long> later = new ArrayList<>();
+    List<Long> afterwards = new ArrayList<>();
     long until = System.currentTimeMillis() + 10_000;
-    while (later.isEmpty() && System.currentTimeMillis() < until) {
-      later.addAll(sequences(read(q, "c", "?max=10&wait=PT5S")));
+    while (afterwards.isEmpty() && System.currentTimeMillis() < until) {
+      afterwards.addAll(sequences(read(q, "c", "?max=10&wait=PT5S")));
     }
-    assertEquals(List.of(1L), later);
+    assertEquals(List.of(1L), afterwards);
     assertTrue(System.currentTimeMillis() >= delayed.path("deliverAt").asLong(), "not before its time");
   }
 
