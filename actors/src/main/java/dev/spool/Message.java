@@ -31,9 +31,20 @@ public final class Message {
    * message object (32 B), the payload array's header and alignment (16-20 B) and its slot in a log
    * segment (4 B). Used for memory accounting. Messages of one producer with equal type, key,
    * headers and content type share one {@code Envelope}; a producer-chosen id or a per-message
-   * expiry gives a message its own (about 64 B more).
+   * expiry gives a message its own (about 64 B more). A delivery time does too, and is counted:
+   * see {@link #DELIVERY_TIME_BYTES}.
    */
   public static final int FIXED_OVERHEAD_BYTES = 56;
+
+  /**
+   * Bytes a message with a delivery time is accounted for beyond the others: its own envelope
+   * (about 80 B on a 64-bit JVM with compressed references), which it shares only with messages of
+   * the same delivery time.
+   */
+  public static final int DELIVERY_TIME_BYTES = 80;
+
+  /** The highest priority a message may carry (as in AMQP, 0 to 9 in practice). */
+  public static final int MAX_PRIORITY = 9;
 
   private static final byte[] EMPTY = new byte[0];
   private static final long UUID_VARIANT = 0x8000000000000000L;
@@ -62,18 +73,27 @@ public final class Message {
     final long idSeed;
     final long expiresAt;
     final long ttlMillis;
+    /** When it may be delivered, epoch ms; 0 for at once. */
+    final long deliverAt;
+    /** The delay {@link #withDelay} set on a message not yet appended: appending turns it into {@link #deliverAt}. */
+    final long delayMillis;
+    /** 0 to {@link Message#MAX_PRIORITY}; only queues with a {@code maxPriority} order by it. */
+    final byte priority;
     /** Append time of the first message with this envelope; the others store an offset from it. */
     final long baseTimestamp;
     final int textBytes;
 
     Envelope(String type, String key, Map<String, String> headers, String contentType, String producerId, UUID id,
-        long idSeed, long expiresAt, long ttlMillis, long baseTimestamp) {
-      this(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, baseTimestamp, -1);
+        long idSeed, long expiresAt, long ttlMillis, long deliverAt, long delayMillis, int priority,
+        long baseTimestamp) {
+      this(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, deliverAt, delayMillis,
+          priority, baseTimestamp, -1);
     }
 
     /** @param textBytes the text size to account, or -1 to count it from the fields */
     Envelope(String type, String key, Map<String, String> headers, String contentType, String producerId, UUID id,
-        long idSeed, long expiresAt, long ttlMillis, long baseTimestamp, int textBytes) {
+        long idSeed, long expiresAt, long ttlMillis, long deliverAt, long delayMillis, int priority,
+        long baseTimestamp, int textBytes) {
       this.type = type;
       this.key = key;
       this.headers = headers;
@@ -83,6 +103,9 @@ public final class Message {
       this.idSeed = idSeed;
       this.expiresAt = expiresAt;
       this.ttlMillis = ttlMillis;
+      this.deliverAt = deliverAt;
+      this.delayMillis = delayMillis;
+      this.priority = (byte) priority;
       this.baseTimestamp = baseTimestamp;
       if (textBytes >= 0) {
         this.textBytes = textBytes;
@@ -97,12 +120,20 @@ public final class Message {
 
     Envelope with(String key, Map<String, String> headers, String contentType, UUID id, long expiresAt,
         long ttlMillis) {
-      return new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, 0);
+      return new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, deliverAt,
+          delayMillis, priority, 0);
     }
 
-    boolean sameAs(String producerId, UUID id, long idSeed, long expiresAt, long appendedAt, Envelope other) {
+    Envelope scheduled(long deliverAt, long delayMillis, int priority) {
+      return new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, ttlMillis, deliverAt,
+          delayMillis, priority, 0);
+    }
+
+    boolean sameAs(String producerId, UUID id, long idSeed, long expiresAt, long deliverAt, long appendedAt,
+        Envelope other) {
       long offset = appendedAt - baseTimestamp;
       return offset >= 0 && offset <= Integer.MAX_VALUE && this.id == null && id == null && this.idSeed == idSeed && this.expiresAt == expiresAt
+          && this.deliverAt == deliverAt && this.priority == other.priority
           && Objects.equals(this.producerId, producerId) && other.type.equals(type)
           && Objects.equals(other.key, key) && Objects.equals(other.contentType, contentType)
           && other.headers.equals(headers);
@@ -122,7 +153,7 @@ public final class Message {
       throw new SpoolException.InvalidConfiguration("a message needs a type (it may be empty)");
     }
     return new Message(0, 0, payload == null ? EMPTY : payload,
-        new Envelope(type, null, Map.of(), null, null, null, 0, 0, 0, 0));
+        new Envelope(type, null, Map.of(), null, null, null, 0, 0, 0, 0, 0, 0, 0));
   }
 
   /** A new message of {@code type} whose payload is {@code text} in UTF-8, content type {@code text/plain}. */
@@ -204,6 +235,54 @@ public final class Message {
   }
 
   /**
+   * This message with a priority from 0 (the default) to {@value #MAX_PRIORITY}: on a queue with a
+   * {@code maxPriority}, higher priorities are delivered first within each consumer's look-ahead
+   * window (priorities above the queue's {@code maxPriority} count as it). Other queues ignore it.
+   *
+   * @since 0.1.0
+   */
+  public Message withPriority(int priority) {
+    if (priority < 0 || priority > MAX_PRIORITY) {
+      throw new SpoolException.InvalidConfiguration("a message priority must be between 0 and " + MAX_PRIORITY
+          + ", not " + priority);
+    }
+    Envelope e = envelope;
+    return with(e.scheduled(e.deliverAt, e.delayMillis, priority));
+  }
+
+  /**
+   * This message delivered no sooner than {@code at}: consumers pass over it until then (a time in
+   * the past delivers it at once). Refused at publish when further ahead than the queue allows
+   * ({@code spool.scheduling.max-delay}). Replaces a {@link #withDelay delay} set before.
+   *
+   * @since 0.1.0
+   */
+  public Message withDeliverAt(Instant at) {
+    if (at == null) {
+      throw new SpoolException.InvalidConfiguration("a delivery time must not be null");
+    }
+    Envelope e = envelope;
+    return with(e.scheduled(Math.max(1, Limits.epochMillis("deliverAt", at)), 0, e.priority));
+  }
+
+  /**
+   * This message delivered no sooner than {@code delay} after it is appended (by the queue's clock).
+   * Zero is no delay; a negative delay is refused, as is one longer than the queue allows
+   * ({@code spool.scheduling.max-delay}, checked at publish). Replaces a {@link #withDeliverAt
+   * delivery time} set before.
+   *
+   * @since 0.1.0
+   */
+  public Message withDelay(Duration delay) {
+    if (delay == null || delay.isNegative()) {
+      throw new SpoolException.InvalidConfiguration("a message delay must not be negative, not " + delay);
+    }
+    Limits.age("delay", delay);
+    Envelope e = envelope;
+    return with(e.scheduled(0, delay.toMillis(), e.priority));
+  }
+
+  /**
    * The appended form of this message, as the queue's writer stores it. Engine-internal: calling
    * it from application code creates a message no queue knows about.
    *
@@ -214,11 +293,13 @@ public final class Message {
   public Message appended(long sequence, long appendedAt, String producerId, long idSeed, Message previous) {
     Envelope e = envelope;
     long expiry = e.ttlMillis > 0 ? appendedAt + e.ttlMillis : e.expiresAt;
+    long due = e.delayMillis > 0 ? appendedAt + e.delayMillis : e.deliverAt <= appendedAt ? 0 : e.deliverAt;
     Envelope stored;
-    if (previous != null && previous.envelope.sameAs(producerId, e.id, idSeed, expiry, appendedAt, e)) {
+    if (previous != null && previous.envelope.sameAs(producerId, e.id, idSeed, expiry, due, appendedAt, e)) {
       stored = previous.envelope;
     } else {
-      stored = new Envelope(e.type, e.key, e.headers, e.contentType, producerId, e.id, idSeed, expiry, 0, appendedAt);
+      stored = new Envelope(e.type, e.key, e.headers, e.contentType, producerId, e.id, idSeed, expiry, 0, due, 0,
+          e.priority, appendedAt);
     }
     return new Message(sequence, (int) (appendedAt - stored.baseTimestamp), payload, stored);
   }
@@ -235,8 +316,24 @@ public final class Message {
   public static Message restored(long sequence, long timestamp, String producerId, String type, String key,
       Map<String, String> headers, String contentType, byte[] payload, UUID id, long idSeed, long expiresAt,
       Message previous) {
-    Envelope fresh = new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, 0, timestamp);
-    Envelope stored = previous != null && previous.envelope.sameAs(producerId, id, idSeed, expiresAt, timestamp, fresh)
+    return restored(sequence, timestamp, producerId, type, key, headers, contentType, payload, id, idSeed, expiresAt,
+        0, 0, previous);
+  }
+
+  /**
+   * {@link #restored(long, long, String, String, String, Map, String, byte[], UUID, long, long, Message)}
+   * of a message with a delivery time and a priority.
+   *
+   * @param deliverAt epoch ms, or 0 for at once
+   * @param priority 0 to {@value #MAX_PRIORITY}
+   */
+  public static Message restored(long sequence, long timestamp, String producerId, String type, String key,
+      Map<String, String> headers, String contentType, byte[] payload, UUID id, long idSeed, long expiresAt,
+      long deliverAt, int priority, Message previous) {
+    Envelope fresh = new Envelope(type, key, headers, contentType, producerId, id, idSeed, expiresAt, 0, deliverAt, 0,
+        priority, timestamp);
+    Envelope stored = previous != null
+        && previous.envelope.sameAs(producerId, id, idSeed, expiresAt, deliverAt, timestamp, fresh)
         ? previous.envelope : fresh;
     return new Message(sequence, (int) (timestamp - stored.baseTimestamp), payload, stored);
   }
@@ -248,7 +345,7 @@ public final class Message {
    * (removal, expiry, eviction); they are never delivered.
    */
   public static Message placeholder(long sequence, long timestamp, long expiresAt, int sizeBytes) {
-    Envelope envelope = new Envelope("", null, Map.of(), null, null, null, 0, expiresAt, 0, timestamp,
+    Envelope envelope = new Envelope("", null, Map.of(), null, null, null, 0, expiresAt, 0, 0, 0, 0, timestamp,
         Math.max(0, sizeBytes - FIXED_OVERHEAD_BYTES));
     return new Message(sequence, 0, EMPTY, envelope);
   }
@@ -260,7 +357,8 @@ public final class Message {
   public Message resequenced(long sequence) {
     Envelope e = envelope;
     Envelope kept = e.id != null || this.sequence == 0 ? e : new Envelope(e.type, e.key, e.headers, e.contentType,
-        e.producerId, id(), e.idSeed, e.expiresAt, e.ttlMillis, e.baseTimestamp, e.textBytes);
+        e.producerId, id(), e.idSeed, e.expiresAt, e.ttlMillis, e.deliverAt, e.delayMillis, e.priority,
+        e.baseTimestamp, e.textBytes);
     return new Message(sequence, timeOffset, payload, kept);
   }
 
@@ -369,9 +467,58 @@ public final class Message {
     return envelope.expiresAt;
   }
 
-  /** Bytes this message is accounted for while retained: payload, header and field text, fixed overhead. */
+  /**
+   * When it may be delivered first, if it was delayed: consumers pass over it until then. For a
+   * message not yet appended with a delay, empty until appended; an appended message given a time
+   * already past has none.
+   *
+   * @since 0.1.0
+   */
+  public Optional<Instant> deliverAt() {
+    return envelope.deliverAt == 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(envelope.deliverAt));
+  }
+
+  /** The delivery time as epoch ms, 0 for at once. */
+  public long deliverAtMillis() {
+    return envelope.deliverAt;
+  }
+
+  /**
+   * The delay {@link #withDelay} set on a message not yet appended, if any: appending turns it into
+   * {@link #deliverAt()}, so an appended message has none.
+   *
+   * @since 0.1.0
+   */
+  public Optional<Duration> delay() {
+    return envelope.delayMillis == 0 ? Optional.empty() : Optional.of(Duration.ofMillis(envelope.delayMillis));
+  }
+
+  /** Whether it waits for a delivery time at {@code nowMillis}. */
+  public boolean notDueAt(long nowMillis) {
+    return envelope.deliverAt > nowMillis;
+  }
+
+  /**
+   * Its priority, 0 (the default) to {@value #MAX_PRIORITY}.
+   *
+   * @since 0.1.0
+   */
+  public int priority() {
+    return envelope.priority;
+  }
+
+  /**
+   * Bytes this message is accounted for while retained: payload, header and field text, fixed
+   * overhead, and {@link #DELIVERY_TIME_BYTES} when it has a delivery time.
+   */
   public int sizeBytes() {
-    return (int) Math.min(Integer.MAX_VALUE, (long) FIXED_OVERHEAD_BYTES + payload.length + envelope.textBytes);
+    long scheduled = envelope.deliverAt != 0 ? DELIVERY_TIME_BYTES : 0;
+    return (int) Math.min(Integer.MAX_VALUE, FIXED_OVERHEAD_BYTES + scheduled + contentBytes());
+  }
+
+  /** Its payload, header and field text bytes: what {@code spool.max-message-bytes} bounds. */
+  public long contentBytes() {
+    return (long) payload.length + envelope.textBytes;
   }
 
   private static int textSize(String s) {

@@ -23,6 +23,10 @@ import java.util.regex.Pattern;
  * @param partitions how many partitions the queue is split into (1 to {@value #MAX_PARTITIONS}): each is
  *     a queue of its own, {@code name#0} to {@code name#N-1}, with its own log, journal and consumer
  *     cursors; a message with a key goes to its key's partition, so order is kept per key
+ * @param maxPriority 0 (the default) to deliver in sequence order whatever a message's priority, or
+ *     1 to {@value Message#MAX_PRIORITY}: each consumer then delivers the highest priority first among
+ *     the ready messages of its look-ahead window ({@code spool.scheduling.priority-window}), priorities
+ *     above this counting as this
  * @since 0.1.0
  */
 public record QueueSettings(
@@ -36,7 +40,8 @@ public record QueueSettings(
     Duration dedupWindow,
     Compression compression,
     Encryption encryption,
-    int partitions) {
+    int partitions,
+    int maxPriority) {
 
   /** The most partitions a queue can have. */
   public static final int MAX_PARTITIONS = 256;
@@ -47,7 +52,7 @@ public record QueueSettings(
   /** Settings with the durability's default compression and no encryption. */
   public QueueSettings(Durability durability, long maxLength, long maxBytes, Overflow overflow, Duration ttl,
       Duration retention, DeadLetter deadLetter, Duration dedupWindow) {
-    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, null, null, 1);
+    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, null, null, 1, 0);
   }
 
   /** Settings of a queue that is not partitioned. */
@@ -55,7 +60,15 @@ public record QueueSettings(
       Duration retention, DeadLetter deadLetter, Duration dedupWindow, Compression compression,
       Encryption encryption) {
     this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, compression, encryption,
-        1);
+        1, 0);
+  }
+
+  /** Settings of a queue delivering in sequence order (no {@code maxPriority}). */
+  public QueueSettings(Durability durability, long maxLength, long maxBytes, Overflow overflow, Duration ttl,
+      Duration retention, DeadLetter deadLetter, Duration dedupWindow, Compression compression,
+      Encryption encryption, int partitions) {
+    this(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow, compression, encryption,
+        partitions, 0);
   }
 
   /**
@@ -123,6 +136,10 @@ public record QueueSettings(
       throw new SpoolException.InvalidConfiguration("partitions must be between 1 and " + MAX_PARTITIONS
           + ", not " + partitions);
     }
+    if (maxPriority < 0 || maxPriority > Message.MAX_PRIORITY) {
+      throw new SpoolException.InvalidConfiguration("maxPriority must be between 0 (none) and "
+          + Message.MAX_PRIORITY + ", not " + maxPriority);
+    }
     if (deadLetter != null) {
       Names.requireValid("dead-letter queue", deadLetter.queue());
       if (deadLetter.maxDeliveries() < 1) {
@@ -154,37 +171,37 @@ public record QueueSettings(
    */
   public QueueSettings withDurability(Durability durability) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression == defaultCompression(this.durability) ? null : compression, encryption, partitions);
+        compression == defaultCompression(this.durability) ? null : compression, encryption, partitions, maxPriority);
   }
 
   /** These settings with another bound on retained messages (0 for none). */
   public QueueSettings withMaxLength(long maxLength) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /** These settings with another bound on retained bytes (0 for none). */
   public QueueSettings withMaxBytes(long maxBytes) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /** These settings with another overflow behaviour. */
   public QueueSettings withOverflow(Overflow overflow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /** These settings with another ttl for messages ({@code null} for none). */
   public QueueSettings withTtl(Duration ttl) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /** These settings with another retention of acknowledged messages. */
   public QueueSettings withRetention(Duration retention) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /** Dead-letter to {@code queue} after {@link DeadLetter#DEFAULT_MAX_DELIVERIES} deliveries. */
@@ -195,13 +212,13 @@ public record QueueSettings(
   /** These settings with a dead-letter queue taking messages after {@code maxDeliveries} attempts. */
   public QueueSettings withDeadLetter(String queue, int maxDeliveries) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
-        new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption, partitions);
+        new DeadLetter(queue, maxDeliveries), dedupWindow, compression, encryption, partitions, maxPriority);
   }
 
   /** These settings with another deduplication window for producer-chosen ids. */
   public QueueSettings withDedupWindow(Duration dedupWindow) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /** Compression of the sealed segments of a persistent queue; a transient queue takes {@link Compression#NONE} only. */
@@ -210,7 +227,7 @@ public record QueueSettings(
       throw new SpoolException.InvalidConfiguration("compression must be none, lz4 or zstd");
     }
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
   }
 
   /**
@@ -219,7 +236,7 @@ public record QueueSettings(
    */
   public QueueSettings withEncryption(String keyId) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, keyId == null ? null : new Encryption(keyId), partitions);
+        compression, keyId == null ? null : new Encryption(keyId), partitions, maxPriority);
   }
 
   /**
@@ -229,7 +246,16 @@ public record QueueSettings(
    */
   public QueueSettings withPartitions(int partitions) {
     return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
-        compression, encryption, partitions);
+        compression, encryption, partitions, maxPriority);
+  }
+
+  /**
+   * Delivering higher priorities first, up to {@code maxPriority} (1 to {@value Message#MAX_PRIORITY}),
+   * or in sequence order (0).
+   */
+  public QueueSettings withMaxPriority(int maxPriority) {
+    return new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention, deadLetter, dedupWindow,
+        compression, encryption, partitions, maxPriority);
   }
 
   /** Whether the queue has more than one partition. */

@@ -26,6 +26,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * @param shutdownDrainTimeout how long a graceful shutdown waits for handler calls in flight
  * @param persistence where durable queues are journaled
  * @param disk the disk alarm of the embedded journal
+ * @param scheduling delayed delivery and priorities
  * @param clock the engine's wall clock (append times, expiry, staleness); tests pass a manual one
  * @since 0.1.0
  */
@@ -44,7 +45,33 @@ public record SpoolSettings(
     Duration shutdownDrainTimeout,
     Persistence persistence,
     Disk disk,
+    Scheduling scheduling,
     Clock clock) {
+
+  /**
+   * Delayed delivery and priorities.
+   *
+   * @param maxDelay the furthest ahead a message's delivery time may be, from its append time; at
+   *     most {@link Limits#MAX_TIMER} (a consumer arms one timer for the earliest)
+   * @param maxDeferred the most not-yet-due messages one consumer sets aside to deliver the due
+   *     messages behind them; past it the consumer waits at the next not-due message
+   * @param priorityWindow the ready messages a consumer of a queue with a {@code maxPriority} looks
+   *     ahead over to deliver higher priorities first
+   */
+  public record Scheduling(Duration maxDelay, int maxDeferred, int priorityWindow) {
+
+    /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
+    public Scheduling {
+      if (maxDelay == null || maxDelay.isNegative() || maxDelay.compareTo(Limits.MAX_TIMER) > 0) {
+        throw new SpoolException.InvalidConfiguration("spool.scheduling.max-delay must be between 0 and "
+            + Limits.MAX_TIMER.toDays() + " days, not " + maxDelay);
+      }
+      if (maxDeferred < 1 || priorityWindow < 1) {
+        throw new SpoolException.InvalidConfiguration(
+            "spool.scheduling.max-deferred and priority-window must be 1 or more");
+      }
+    }
+  }
 
   /**
    * The janitor's timing.
@@ -364,55 +391,71 @@ public record SpoolSettings(
   /** These settings with another clock. */
   public SpoolSettings withClock(Clock clock) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with another janitor timing. */
   public SpoolSettings withJanitor(Janitor janitor) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with other handler defaults. */
   public SpoolSettings withHandler(HandlerSettings handler) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with another shutdown drain timeout. */
   public SpoolSettings withShutdownDrainTimeout(Duration timeout) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, timeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, timeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with other consumer defaults. */
   public SpoolSettings withConsumer(ConsumerDefaults consumer) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with other event options. */
   public SpoolSettings withEvents(Events events) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with another memory threshold (0 for none). */
   public SpoolSettings withMemoryThresholdBytes(long bytes) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, bytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with another journal setup for durable queues. */
   public SpoolSettings withPersistence(Persistence persistence) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** These settings with another disk alarm (its limit, journal file or way of measuring free space). */
   public SpoolSettings withDisk(Disk disk) {
     return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
-        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, clock);
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
+  }
+
+  /** These settings with other delay and priority bounds. */
+  public SpoolSettings withScheduling(Scheduling scheduling) {
+    return new SpoolSettings(askTimeout, segmentSize, maxMessageBytes, maxBatchMessages, defaultQueue, dedupMaxEntries,
+        consumer, janitor, memoryThresholdBytes, events, handler, shutdownDrainTimeout, persistence, disk, scheduling,
+        clock);
   }
 
   /** Reads {@code spool} from the system's configuration. */
@@ -468,6 +511,8 @@ public record SpoolSettings(
         c.getDuration("shutdown.drain-timeout"),
         persistence,
         Disk.create(c.getConfig("storage"), config, persistence.journalPluginId()),
+        new Scheduling(c.getDuration("scheduling.max-delay"), c.getInt("scheduling.max-deferred"),
+            c.getInt("scheduling.priority-window")),
         Clock.systemUTC());
   }
 

@@ -215,6 +215,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   private record SegmentLoaded(long sequence, Message[] messages, Throwable failure)
       implements Command, NoSerializationVerificationNeeded {}
   private enum LoadAgain implements Command { INSTANCE }
+  /** The earliest message set aside until its delivery time is due. */
+  private enum Due implements Command { INSTANCE }
   private record GiveUpAgain(long sequence, int attempts, String reason) implements Command {}
   private record GiveUpLoaded(long sequence, int attempts, String reason, Message[] messages, Throwable failure)
       implements Command, NoSerializationVerificationNeeded {}
@@ -226,9 +228,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   /** A consumer's state, created by its queue and handed to every incarnation of the actor: a restart keeps it. */
   static final class State extends ConsumerState<StreamElement> {
     /** See {@link ConsumerState#ConsumerState}. */
-    State(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, long start, long knownEpoch,
-        long now, int traceEvents) {
-      super(queue, resolved, deadLetter, start, knownEpoch, now, traceEvents);
+    State(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, int maxPriority, long start,
+        long knownEpoch, long now, int traceEvents) {
+      super(queue, resolved, deadLetter, maxPriority, start, knownEpoch, now, traceEvents);
     }
   }
 
@@ -278,7 +280,8 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     this.settings = settings;
     this.clock = settings.clock();
     SpoolSettings.ConsumerDefaults limits = settings.consumer();
-    this.dispatcher = new Dispatcher<>(name, state, log, limits.streamBatch(), limits.maxOpenGroups(), this, clock);
+    this.dispatcher = new Dispatcher<>(name, state, log, limits.streamBatch(), limits.maxOpenGroups(),
+        settings.scheduling().maxDeferred(), settings.scheduling().priorityWindow(), this, clock);
     this.settlements = new Settlements(name, state, log, dispatcher, this);
     this.handlers = new HandlerCalls(name, state, settlements, this, clock);
     this.readAhead = TieredStorage.get(context.getSystem()).settings().readAhead();
@@ -355,6 +358,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
         .onMessage(DeadLetterAppended.class, this::onDeadLetterAppended)
         .onMessage(SegmentLoaded.class, this::onSegmentLoaded)
         .onMessageEquals(LoadAgain.INSTANCE, this::dispatch)
+        .onMessageEquals(Due.INSTANCE, this::onDue)
         .onMessage(GiveUpLoaded.class, this::onGiveUpLoaded)
         .onMessage(GiveUpAgain.class, again -> {
           giveUpWhenLoaded(again.sequence(), again.attempts(), again.reason());
@@ -436,6 +440,11 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   private Behavior<Command> onSubscribeStream(SubscribeStream subscribe) {
     state.subscribers().addStream(subscribe.streamId(), subscribe.stream());
+    return dispatch();
+  }
+
+  private Behavior<Command> onDue() {
+    dispatcher.wokenAtDue();
     return dispatch();
   }
 
@@ -575,6 +584,15 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
   @Override
   public void ackDeadline(long batch) {
     timers.startSingleTimer(new AckDeadline(batch), state.settings().ackTimeout());
+  }
+
+  @Override
+  public void wakeAt(long atMillis) {
+    if (atMillis == 0) {
+      timers.cancel(Due.INSTANCE);
+    } else {
+      timers.startSingleTimer(Due.INSTANCE, Duration.ofMillis(Math.max(0, atMillis - clock.millis())));
+    }
   }
 
   @Override

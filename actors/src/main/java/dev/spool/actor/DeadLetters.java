@@ -60,8 +60,10 @@ final class DeadLetters {
         headers.put(ERROR, lastError);
       }
     }
+    // Its priority goes with it; its delivery time, passed already, does not.
     Message copy = Message.of(m.type(), m.payload())
         .withHeaders(headers)
+        .withPriority(m.priority())
         .withId(UUID.nameUUIDFromBytes((queue + '\0' + consumer + '\0' + m.sequence() + '\0' + m.id())
             .getBytes(StandardCharsets.UTF_8)));
     copy = m.key().map(copy::withKey).orElse(copy);
@@ -97,6 +99,7 @@ final class DeadLetters {
     headers.keySet().removeIf(name -> name.startsWith(PREFIX));
     Message copy = Message.of(deadLettered.type(), deadLettered.payload())
         .withHeaders(headers)
+        .withPriority(deadLettered.priority())
         .withId(UUID.nameUUIDFromBytes((deadLetterQueue + '\0' + deadLettered.sequence() + '\0' + deadLettered.id())
             .getBytes(StandardCharsets.UTF_8)));
     copy = deadLettered.key().map(copy::withKey).orElse(copy);

@@ -447,7 +447,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private ActorRef<ConsumerActor.Command> spawnConsumer(ConsumerSettings resolved, long start,
       ConsumerPosition position) {
     long next = position != null ? position.next() : start;
-    ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), next,
+    ConsumerActor.State state = new ConsumerActor.State(name, resolved, queueSettings.deadLetter(), queueSettings.maxPriority(), next,
         retention.removalEpoch(), settings.clock().millis(), consumers.newcomerTraceShare());
     long watermark = journal != null ? state.journaled(start, position, log) : next;
     // Restart keeps the State (cursor, committed position, in flight, handlers), which this queue

@@ -42,6 +42,8 @@ public class ConsumerState<E> {
   /** The last removal step this consumer knows of: markers up to it are skipped. */
   private long knownEpoch;
   private int incarnations;
+  /** The queue's {@code maxPriority}: 0 when it delivers in sequence order regardless of priority. */
+  private final int maxPriority;
 
   /**
    * @param resolved the consumer's settings, defaults applied
@@ -52,7 +54,18 @@ public class ConsumerState<E> {
    */
   public ConsumerState(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, long start,
       long knownEpoch, long now, int traceEvents) {
+    this(queue, resolved, deadLetter, 0, start, knownEpoch, now, traceEvents);
+  }
+
+  /**
+   * A consumer of a queue delivering higher priorities first, up to {@code maxPriority} (0: in
+   * sequence order); the others as {@link #ConsumerState(String, ConsumerSettings, QueueSettings.DeadLetter,
+   * long, long, long, int)}.
+   */
+  public ConsumerState(String queue, ConsumerSettings resolved, QueueSettings.DeadLetter deadLetter, int maxPriority,
+      long start, long knownEpoch, long now, int traceEvents) {
     this.queue = queue;
+    this.maxPriority = maxPriority;
     this.settings = resolved;
     this.cursor = new ConsumerCursor(start);
     this.explicit = resolved.ackMode() == AckMode.EXPLICIT;
@@ -82,8 +95,18 @@ public class ConsumerState<E> {
     if (recorded != null) {
       restoredTrace(createdAt, recorded.next());
       for (int i = 0; i < recorded.unsettled().length; i++) {
-        if (log.get(recorded.unsettled()[i]) != null || log.cold(recorded.unsettled()[i])) {
-          cursor.restoreUnsettled(recorded.unsettled()[i], recorded.attempts()[i]);
+        long sequence = recorded.unsettled()[i];
+        dev.spool.Message message = log.get(sequence);
+        if (message == null && !log.cold(sequence)) {
+          continue;
+        }
+        if (recorded.attempts()[i] == 0) {
+          // Passed, never delivered (not due, or waiting its turn): set aside again. A cold one is
+          // looked at when loaded, before it is delivered.
+          cursor.restoreAside(sequence, message == null ? 0 : message.deliverAtMillis(),
+              message == null ? 0 : priorityOf(message));
+        } else {
+          cursor.restoreUnsettled(sequence, recorded.attempts()[i]);
         }
       }
       watermark = cursor.committed() + 1;
@@ -105,7 +128,17 @@ public class ConsumerState<E> {
 
   /** The highest sequence acknowledged with everything below it. */
   public long committed() {
-    return explicit ? cursor.committed() : cursor.next() - 1;
+    return explicit ? cursor.committed() : cursor.firstUndelivered() - 1;
+  }
+
+  /** The queue's {@code maxPriority}: 0 when it delivers in sequence order. */
+  public int maxPriority() {
+    return maxPriority;
+  }
+
+  /** The priority {@code message} is delivered at on this queue: 0 without priorities, at most {@link #maxPriority()}. */
+  public int priorityOf(dev.spool.Message message) {
+    return Math.min(message.priority(), maxPriority);
   }
 
   /**
@@ -116,7 +149,8 @@ public class ConsumerState<E> {
   public long fingerprint() {
     return explicit
         ? ((committed() * 31 + stats.acked()) * 31 + stats.deadLettered()) * 31 + stats.nacked() * 7 + stats.dropped()
-        : cursor.next();
+            + cursor.aside().size() * 17L
+        : (cursor.next() * 31 + cursor.aside().first()) * 31 + cursor.aside().size();
   }
 
   /** Whether nothing is delivered now: paused by an operator, or draining for shutdown. */

@@ -142,10 +142,10 @@ public final class ConsumerStats {
     }
     long idle = idle(nowMillis);
     if (inactiveTimeout != null && idle >= inactiveTimeout.toMillis()) {
-      return new Tick(Tick.Action.REMOVE_INACTIVE, idle, log.lastSequence() - state.committed());
+      return new Tick(Tick.Action.REMOVE_INACTIVE, idle, lag(state, log, state.committed(), nowMillis));
     }
     if (becameStale(idle, staleAfter.toMillis())) {
-      return new Tick(Tick.Action.REPORT_STALE, idle, log.lastSequence() - state.committed());
+      return new Tick(Tick.Action.REPORT_STALE, idle, lag(state, log, state.committed(), nowMillis));
     }
     return Tick.NOTHING;
   }
@@ -159,10 +159,31 @@ public final class ConsumerStats {
     long committed = state.committed();
     long oldest = oldestUnacknowledged(state, log, committed, last);
     long lagAge = oldest < 0 ? 0 : Math.max(0, nowMillis - oldest);
-    return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last, last - committed,
+    return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last,
+        lag(state, log, committed, nowMillis),
         lagAge, cursor.inFlight() + subscribers.creditHeld(), cursor.waiting(), deliveryState(state, last),
         state.paused(), Instant.ofEpochMilli(lastActivity), subscribers.attached() + handlers.size(),
         subscribers.parkedReads(), handlers.running(), handlers.worstBreaker(), counters());
+  }
+
+  /**
+   * Messages past {@code committed} this consumer has not acknowledged, leaving out those not due at
+   * {@code nowMillis}: the ones it set aside exactly, and those past its cursor as far as one look
+   * over {@link #LAG_AGE_SCAN_LIMIT} retained messages in the heap finds them (a consumer that reads
+   * has looked over all of them; one that does not may count some not-due message beyond that).
+   */
+  static long lag(ConsumerState<?> state, LogView log, long committed, long nowMillis) {
+    ConsumerCursor cursor = state.cursor();
+    long notDue = cursor.aside().notDueAt(nowMillis);
+    long last = log.lastSequence();
+    long end = Math.min(last, cursor.next() + LAG_AGE_SCAN_LIMIT - 1);
+    for (long sequence = Math.max(cursor.next(), log.firstSequence()); sequence <= end; sequence++) {
+      Message m = log.get(sequence);
+      if (m != null && m.notDueAt(nowMillis)) {
+        notDue++;
+      }
+    }
+    return Math.max(0, last - committed - notDue);
   }
 
   /**
@@ -184,8 +205,7 @@ public final class ConsumerStats {
     long sequence = Math.max(Math.max(committed + 1, lagAgeFrom), log.firstSequence());
     for (int budget = LAG_AGE_SCAN_LIMIT; sequence <= last && budget > 0; sequence++, budget--) {
       long appendedAt = log.appendedAt(sequence); // a cold message's too: no load for a lag figure
-      if (appendedAt >= 0 && (sequence >= next
-          || state.explicit() && cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED)) {
+      if (appendedAt >= 0 && (sequence >= next || cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED)) {
         lagAgeFrom = sequence;
         return appendedAt;
       }
@@ -200,7 +220,7 @@ public final class ConsumerStats {
       return DeliveryState.PAUSED;
     }
     ConsumerCursor cursor = state.cursor();
-    boolean fresh = cursor.next() <= last;
+    boolean fresh = cursor.next() <= last || cursor.aside().ready() > 0;
     if (!fresh && !cursor.hasReady()) {
       return cursor.delayed() > 0 ? DeliveryState.BACKOFF : DeliveryState.CAUGHT_UP;
     }

@@ -11,6 +11,7 @@ import dev.spool.StartPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.DeliveryTrace;
 import dev.spool.log.LogView;
+import dev.spool.log.SetAside;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,6 +73,12 @@ public final class Dispatcher<E> {
     void load(long sequence);
 
     void publish(SpoolEvent event);
+
+    /**
+     * Dispatch again at {@code atMillis} (epoch ms of the engine's clock), when the earliest message
+     * set aside falls due; 0: no such wake-up is needed any more. Replaces the one asked before.
+     */
+    default void wakeAt(long atMillis) {}
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -107,6 +114,14 @@ public final class Dispatcher<E> {
    */
   private final Message[][] pinned = new Message[PINNED_SEGMENTS][];
   private int nextPin;
+  /** Most not-due messages set aside; past it the cursor waits at the next not-due message. */
+  private final int maxDeferred;
+  /** Ready messages a consumer of a queue with priorities looks ahead over; 0 without priorities. */
+  private final int priorityWindow;
+  /** The due time of the not-due message the cursor waits at (the set-aside messages being at their bound), or 0. */
+  private long blockedUntil;
+  /** The wake-up asked of the outlet, 0 for none. */
+  private long wakeAt;
 
   /** Loaded segments a consumer holds: the one it delivers, the one it settles, and its read-ahead. */
   static final int PINNED_SEGMENTS = 4;
@@ -118,6 +133,21 @@ public final class Dispatcher<E> {
    */
   public Dispatcher(String name, ConsumerState<E> state, LogView log, int streamBatch, int maxOpenGroups,
       Outlet<E> outlet, Clock clock) {
+    this(name, state, log, streamBatch, maxOpenGroups, DEFAULT_MAX_DEFERRED, DEFAULT_PRIORITY_WINDOW, outlet, clock);
+  }
+
+  static final int DEFAULT_MAX_DEFERRED = 10_000;
+  static final int DEFAULT_PRIORITY_WINDOW = 256;
+
+  /**
+   * @param maxDeferred most not-due messages set aside ({@code spool.scheduling.max-deferred})
+   * @param priorityWindow ready messages looked ahead over on a queue with priorities
+   *     ({@code spool.scheduling.priority-window})
+   */
+  public Dispatcher(String name, ConsumerState<E> state, LogView log, int streamBatch, int maxOpenGroups,
+      int maxDeferred, int priorityWindow, Outlet<E> outlet, Clock clock) {
+    this.maxDeferred = maxDeferred;
+    this.priorityWindow = state.maxPriority() > 0 ? priorityWindow : 0;
     this.name = name;
     this.state = state;
     this.cursor = state.cursor();
@@ -186,6 +216,7 @@ public final class Dispatcher<E> {
    */
   public void dispatch() {
     roundMillis = clock.millis();
+    cursor.aside().release(roundMillis);
     try {
       if (!state.halted()) {
         for (int round = 0; round < ROUNDS_PER_MESSAGE; round++) {
@@ -205,7 +236,9 @@ public final class Dispatcher<E> {
   }
 
   private boolean available() {
-    return loading < 0 && (cursor.hasReady() || cursor.next() <= log.lastSequence());
+    // A cursor waiting at a not-due message (the set-aside ones at their bound) has nothing until its wake-up.
+    return loading < 0 && (cursor.hasReady() || cursor.aside().ready() > 0
+        || cursor.next() <= log.lastSequence() && blockedUntil == 0);
   }
 
   /** Delivery waits for the cold segment holding {@code sequence}: it is loaded once. */
@@ -362,7 +395,9 @@ public final class Dispatcher<E> {
       outlet.reply(replyTo, StatusReply.error(invalid));
       return;
     }
-    state.stats().touch(clock.millis());
+    long now = clock.millis();
+    state.stats().touch(now);
+    cursor.aside().release(now); // what fell due since the last round, should its wake-up still be on its way
     Subscribers<E> subscribers = state.subscribers();
     List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 || exclusiveHeld() ? List.of()
         : take(max, Subscribers.PULL_OWNER);
@@ -399,7 +434,7 @@ public final class Dispatcher<E> {
     // Sized for what can be taken now, so that a full batch never copies its array as it grows and
     // a consumer far behind does not allocate a batch's worth for a call its credit or a cold
     // segment cuts short.
-    long available = log.lastSequence() - cursor.next() + 1 + cursor.waiting();
+    long available = log.lastSequence() - cursor.next() + 1 + cursor.waiting() + cursor.aside().ready();
     if (state.explicit()) {
       available = Math.min(available, Math.max(0, state.prefetch() - cursor.unsettled()) + cursor.waiting());
     }
@@ -419,15 +454,127 @@ public final class Dispatcher<E> {
     return out;
   }
 
-  /** The next delivery for {@code owner}: a waiting redelivery first, else the next new message. */
+  /**
+   * The next delivery for {@code owner}: a waiting redelivery first, else the next new message (one
+   * set aside that is ready, before those past the cursor).
+   */
   Delivery next(long owner) {
     Delivery redelivery = nextRedelivery(owner);
-    return redelivery != null ? redelivery : nextNew(owner);
+    return redelivery != null ? redelivery : nextFresh(owner);
   }
 
   private Delivery nextNewFirst(long owner) {
-    Delivery fresh = nextNew(owner);
+    Delivery fresh = nextFresh(owner);
     return fresh != null ? fresh : nextRedelivery(owner);
+  }
+
+  /**
+   * The next message never delivered: without priorities, a ready one set aside (its sequence is
+   * below the cursor's), else the one at the cursor; with priorities, the cursor first fills the
+   * window of ready messages, and the highest priority of them goes.
+   */
+  private Delivery nextFresh(long owner) {
+    if (priorityWindow > 0) {
+      fillWindow();
+      return nextAside(owner);
+    }
+    Delivery aside = nextAside(owner);
+    return aside != null ? aside : nextNew(owner);
+  }
+
+  /** Passes messages at the cursor into the set-aside ready ones until {@link #priorityWindow} are ready. */
+  private void fillWindow() {
+    if (state.explicit() && cursor.unsettled() >= state.prefetch()) {
+      return;
+    }
+    SetAside aside = cursor.aside();
+    long last = log.lastSequence();
+    while (aside.ready() < priorityWindow && cursor.next() <= last && loading < 0) {
+      long sequence = cursor.next();
+      Message message = accepted(sequence);
+      if (message == null) {
+        if (cursor.next() == sequence) {
+          return; // waits: a load, a removal notice, or the set-aside bound
+        }
+        continue;
+      }
+      aside.addReady(sequence, state.priorityOf(message));
+      cursor.skipTo(sequence + 1);
+    }
+  }
+
+  /**
+   * The message at the cursor if it can be delivered now; else null, with the cursor moved past it
+   * when it is passed over (filtered out, gone, or set aside until due) and left at it when delivery
+   * waits there (a cold segment loading, a removal notice on its way, too many set aside).
+   */
+  private Message accepted(long sequence) {
+    Message message = log.get(sequence);
+    if (message == null) {
+      if (log.cold(sequence)) {
+        awaitLoad(sequence);
+        return null;
+      }
+      if (skippable(sequence)) {
+        cursor.skipTo(sequence + 1);
+      }
+      return null;
+    }
+    if (!filter.matchesAll() && !filter.matches(message)) {
+      cursor.skipTo(sequence + 1);
+      state.stats().countFiltered();
+      return null;
+    }
+    long now = now();
+    if (message.notDueAt(now)) {
+      if (cursor.aside().deferred() >= maxDeferred) {
+        blockedUntil = message.deliverAtMillis();
+        return null;
+      }
+      cursor.aside().defer(sequence, message.deliverAtMillis(), state.priorityOf(message));
+      cursor.skipTo(sequence + 1);
+      return null;
+    }
+    return message;
+  }
+
+  /** A ready message set aside, delivered for the first time; null when none is (or it waits for a load). */
+  private Delivery nextAside(long owner) {
+    SetAside aside = cursor.aside();
+    if (aside.ready() == 0 || state.explicit() && cursor.unsettled() >= state.prefetch()) {
+      return null;
+    }
+    long sequence;
+    while ((sequence = aside.peekReady()) >= 0) {
+      Message message = log.get(sequence);
+      if (message == null) {
+        if (log.cold(sequence)) {
+          awaitLoad(sequence);
+          return null;
+        }
+        aside.remove(sequence); // removed meanwhile: its notice settles nothing more
+        continue;
+      }
+      if (message.notDueAt(now())) {
+        aside.defer(sequence, message.deliverAtMillis(), state.priorityOf(message)); // restored before its time
+        continue;
+      }
+      aside.remove(sequence);
+      return deliverFresh(sequence, message, owner);
+    }
+    return null;
+  }
+
+  private Delivery deliverFresh(long sequence, Message message, long owner) {
+    if (state.explicit()) {
+      cursor.delivered(sequence, 1, roundBatch(), owner);
+    } else {
+      groupMemberAcked(message); // at most once: delivering is acknowledging
+    }
+    state.stats().countDelivered();
+    roundDelivered++;
+    state.trace().record(sequence, DeliveryTrace.Kind.DELIVERED, 1, owner, now(), log);
+    return new Delivery(name, message, 1);
   }
 
   /** A waiting redelivery for {@code owner}, or null. */
@@ -477,6 +624,15 @@ public final class Dispatcher<E> {
       if (!filter.matchesAll() && !filter.matches(message)) {
         cursor.skipTo(sequence + 1);
         state.stats().countFiltered();
+        continue;
+      }
+      if (message.notDueAt(now())) {
+        if (cursor.aside().deferred() >= maxDeferred) {
+          blockedUntil = message.deliverAtMillis();
+          return null; // the set-aside messages are at their bound: the cursor waits here
+        }
+        cursor.aside().defer(sequence, message.deliverAtMillis(), 0);
+        cursor.skipTo(sequence + 1);
         continue;
       }
       if (explicit) {
@@ -614,7 +770,26 @@ public final class Dispatcher<E> {
     if (shouldAwait()) {
       outlet.awaitMessages(cursor.next() - 1);
     }
+    armWakeUp();
     reportProgress(false);
+  }
+
+  /** Asks to dispatch again when the earliest message set aside, or the one the cursor waits at, falls due. */
+  private void armWakeUp() {
+    long due = cursor.aside().nextDue();
+    if (blockedUntil != 0 && (due == 0 || blockedUntil < due)) {
+      due = blockedUntil;
+    }
+    blockedUntil = 0;
+    if (due != wakeAt) {
+      wakeAt = due;
+      outlet.wakeAt(due);
+    }
+  }
+
+  /** The wake-up asked for came: the next round asks again if one is still needed. */
+  public void wokenAtDue() {
+    wakeAt = 0;
   }
 
   /** Shows the queue the lowest sequence this consumer still needs (see {@link PositionJournal#report}). */
@@ -629,7 +804,7 @@ public final class Dispatcher<E> {
    * the writer and could lose the wake-up. Asked once until {@link #woken()}.
    */
   public boolean shouldAwait() {
-    if (!awaitingMessages && wantsMore() && !cursor.hasReady()) {
+    if (!awaitingMessages && blockedUntil == 0 && wantsMore() && !cursor.hasReady()) {
       awaitingMessages = true;
       return true;
     }

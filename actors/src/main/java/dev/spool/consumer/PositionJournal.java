@@ -180,8 +180,13 @@ public final class PositionJournal {
         attempts[i++] = e.getValue();
       }
     } else {
-      unsettled = new long[0];
-      attempts = new int[0];
+      // Passed and never delivered: set aside again after a restart (attempts 0).
+      long[] aside = new long[cursor.aside().size()];
+      int[] i = {0};
+      cursor.aside().forEach(sequence -> aside[i[0]++] = sequence);
+      java.util.Arrays.sort(aside);
+      unsettled = aside;
+      attempts = new int[aside.length];
     }
     sent = true;
     return new ConsumerPosition(cursor.next(), unsettled, attempts, paused);

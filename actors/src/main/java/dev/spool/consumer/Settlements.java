@@ -381,7 +381,9 @@ public final class Settlements {
     for (Message m : removed) {
       long sequence = m.sequence();
       boolean unacknowledged;
-      if (state.explicit() && cursor.discard(sequence, batchSettled)) {
+      if (cursor.aside().remove(sequence)) {
+        unacknowledged = true; // passed, not due or waiting its turn: never delivered
+      } else if (state.explicit() && cursor.discard(sequence, batchSettled)) {
         unacknowledged = true; // in flight or waiting: withdrawn, never redelivered
         state.retry().forget(sequence);
       } else {

@@ -64,7 +64,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   static final String QUEUE_EVENT = "QE4";
   static final String QUEUE_SNAPSHOT = "QS4";
-  /** Written before push consumers: still read, never written. */
+  /**
+   * Written before push consumers and before messages carried a delivery time and a priority: still
+   * read, never written. The fields around the messages are those of QE4/QS4 but for each consumer's
+   * push, and its messages never set the flag that adds the new fields.
+   */
   static final String QUEUE_EVENT_V3 = "QE3";
   static final String QUEUE_SNAPSHOT_V3 = "QS3";
   /** Written before filter expressions and exclusive consumers: still read, never written. */
@@ -79,8 +83,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Written before sealed segments and encryption: still read, never written. */
   static final String QUEUE_EVENT_V1 = "QE1";
   static final String QUEUE_SNAPSHOT_V1 = "QS1";
-  static final String QUEUE_DEFINED = "RD3";
-  static final String QUEUES = "RQ3";
+  static final String QUEUE_DEFINED = "RD4";
+  static final String QUEUES = "RQ4";
+  /** Written before priorities: still read, never written. */
+  static final String QUEUE_DEFINED_V3 = "RD3";
+  static final String QUEUES_V3 = "RQ3";
   /** Written before partitions: still read, never written. */
   static final String QUEUE_DEFINED_V2 = "RD2";
   static final String QUEUES_V2 = "RQ2";
@@ -235,11 +242,13 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
       case QUEUE_SNAPSHOT_V2 -> readSnapshot(in, 2);
       case QUEUE_EVENT_V1 -> readEventV1(in);
       case QUEUE_SNAPSHOT_V1 -> readSnapshotV1(in);
-      case QUEUE_DEFINED -> readDefined(in, 3);
+      case QUEUE_DEFINED -> readDefined(in, 4);
+      case QUEUE_DEFINED_V3 -> readDefined(in, 3);
       case QUEUE_DEFINED_V2 -> readDefined(in, 2);
       case QUEUE_DEFINED_V1 -> readDefined(in, 1);
       case QUEUE_REMOVED -> new RegistryEvent.QueueRemoved(readString(in));
-      case QUEUES -> readQueues(in, 3);
+      case QUEUES -> readQueues(in, 4);
+      case QUEUES_V3 -> readQueues(in, 3);
       case QUEUES_V2 -> readQueues(in, 2);
       case QUEUES_V1 -> readQueues(in, 1);
       default -> throw new NotSerializableException("unknown Spool journal manifest '" + manifest
@@ -581,6 +590,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     out.writeString(s.compression().wireName());
     out.writeString(s.encryptionKeyId());
     out.writeInt(s.partitions());
+    out.writeByte(s.maxPriority());
   }
 
   private static RegistryEvent.Queues readQueues(DataInput in, int version) throws IOException {
@@ -595,8 +605,8 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
 
   /**
    * A queue definition of format {@code version}: 2 added compression and encryption (RD2, RQ2), 3
-   * partitions (RD3, RQ3). One written before them takes the durability's default compression, no
-   * encryption and one partition.
+   * partitions (RD3, RQ3), 4 the maximum priority (RD4, RQ4). One written before them takes the
+   * durability's default compression, no encryption, one partition and no priorities.
    */
   private static RegistryEvent.QueueDefined readDefined(DataInput in, int version) throws IOException {
     boolean withStorage = version >= 2;
@@ -615,9 +625,10 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     Compression compression = withStorage ? Compression.parse(readString(in)) : null;
     String keyId = withStorage ? readString(in) : null;
     int partitions = version >= 3 ? in.readInt() : 1;
+    int maxPriority = version >= 4 ? in.readByte() : 0;
     QueueSettings settings = new QueueSettings(durability, maxLength, maxBytes, overflow, ttl, retention,
         deadLetterQueue == null ? null : new QueueSettings.DeadLetter(deadLetterQueue, maxDeliveries), dedupWindow,
-        compression, keyId == null ? null : new QueueSettings.Encryption(keyId), partitions);
+        compression, keyId == null ? null : new QueueSettings.Encryption(keyId), partitions, maxPriority);
     return new RegistryEvent.QueueDefined(name, settings, incarnation, idSeed);
   }
 

@@ -13,8 +13,12 @@ import java.util.function.LongConsumer;
  * owning actor runs one timer per batch instead of one per message; {@link #ack} reports a batch
  * whose every delivery is settled so that its timer can be cancelled.
  *
- * <p>Only tracked in {@code explicit} ack mode; in {@code none} mode the cursor alone is the position.
- * Single-threaded: owned by one consumer actor. It outlives restarts of that actor.
+ * <p>Messages the cursor passed without delivering them (not due yet, or waiting their turn by
+ * priority) are {@linkplain #aside() set aside}: unsettled in either ack mode, they hold the
+ * committed position below them.
+ *
+ * <p>Deliveries are only tracked in {@code explicit} ack mode; in {@code none} mode the cursor and
+ * what is set aside are the position. Single-threaded: owned by one consumer actor. It outlives restarts of that actor.
  */
 public final class ConsumerCursor {
 
@@ -32,6 +36,7 @@ public final class ConsumerCursor {
   /** Unsettled deliveries per batch (a one-element array, counted in place). Batch ids ascend as sequences do. */
   private final SequenceMap<int[]> batchOutstanding = new SequenceMap<>();
   private long batchIds;
+  private final SetAside aside = new SetAside();
 
   /** @param start the first sequence to deliver */
   public ConsumerCursor(long start) {
@@ -58,7 +63,29 @@ public final class ConsumerCursor {
     ready.forEach((sequence, attempt) -> out.put(sequence, attempt - 1));
     delayed.forEach((sequence, attempt) -> out.put(sequence, attempt - 1));
     held.forEach(out::put);
+    aside.forEach(sequence -> out.put(sequence, 0));
     return out;
+  }
+
+  /** What the cursor passed without delivering: not due yet, or waiting its turn by priority. */
+  public SetAside aside() {
+    return aside;
+  }
+
+  /**
+   * Sets {@code sequence}, passed but never delivered, aside until {@code dueAt} (0: ready now): a
+   * durable queue's journal recorded it with no delivery made.
+   */
+  public void restoreAside(long sequence, long dueAt, int priority) {
+    if (sequence >= next) {
+      throw new IllegalArgumentException("sequence " + sequence + " was never passed (next is " + next + ")");
+    }
+    aside.defer(sequence, dueAt, priority);
+  }
+
+  /** The lowest sequence never delivered: the cursor, or one set aside below it. */
+  public long firstUndelivered() {
+    return Math.min(next, aside.first());
   }
 
   /** Next sequence never delivered. */
@@ -81,6 +108,9 @@ public final class ConsumerCursor {
     if (!held.isEmpty()) {
       low = Math.min(low, held.firstKey());
     }
+    if (!aside.isEmpty()) {
+      low = Math.min(low, aside.first());
+    }
     return low - 1;
   }
 
@@ -98,6 +128,7 @@ public final class ConsumerCursor {
     ready.clear();
     delayed.clear();
     held.clear();
+    aside.clear();
     batchOutstanding.clear();
   }
 
@@ -378,6 +409,9 @@ public final class ConsumerCursor {
     }
     if (held.containsKey(sequence)) {
       return Standing.HELD;
+    }
+    if (aside.contains(sequence)) {
+      return Standing.PENDING;
     }
     return sequence < next ? Standing.SETTLED : Standing.PENDING;
   }

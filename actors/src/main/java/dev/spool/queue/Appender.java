@@ -144,11 +144,12 @@ public final class Appender {
       if (m == null) {
         throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
       }
-      long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
+      long bodyBytes = m.contentBytes();
       if (bodyBytes > settings.maxMessageBytes()) {
         throw new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes
             + " bytes; the limit is " + settings.maxMessageBytes());
       }
+      requireDelayWithin(m, now, i, count);
       if (m.hasProducerId()) {
         long original = dedup.find(m.id(), window, now);
         Long pending = original > 0 || pendingIds.isEmpty() ? null : pendingIds.get(m.id());
@@ -182,6 +183,17 @@ public final class Appender {
       lastPrepared = appended[fresh - 1];
     }
     return new Prepared(List.of(sequences), appended, fresh, dropped, keptBytes, count - fresh, waitsForPending);
+  }
+
+  /** Refuses a message due further ahead of {@code now} than {@code spool.scheduling.max-delay}. */
+  private void requireDelayWithin(Message m, long now, int i, int count) {
+    long maxDelay = settings.scheduling().maxDelay().toMillis();
+    long ahead = m.delay().map(java.time.Duration::toMillis).orElse(m.deliverAtMillis() - now);
+    if (ahead > maxDelay) {
+      throw new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is to be delivered "
+          + java.time.Duration.ofMillis(ahead) + " from now; the most is " + settings.scheduling().maxDelay()
+          + " (spool.scheduling.max-delay)");
+    }
   }
 
   /**

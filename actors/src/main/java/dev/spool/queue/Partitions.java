@@ -220,7 +220,7 @@ public final class Partitions {
       if (m == null) {
         return new SpoolException.InvalidConfiguration("message " + (i + 1) + " of " + count + " is missing");
       }
-      long bodyBytes = m.sizeBytes() - Message.FIXED_OVERHEAD_BYTES;
+      long bodyBytes = m.contentBytes();
       if (bodyBytes > maxMessageBytes) {
         return new SpoolException.MessageTooLarge("message " + (i + 1) + " of " + count + " has " + bodyBytes
             + " bytes; the limit is " + maxMessageBytes);

@@ -121,6 +121,15 @@ public final class SpoolJacksonModule extends SimpleModule {
       if (m.ttl().isPresent()) {
         gen.writeNumberField("ttl", m.ttl().get().toMillis());
       }
+      if (m.deliverAtMillis() != 0) {
+        gen.writeNumberField("deliverAt", m.deliverAtMillis());
+      }
+      if (m.delay().isPresent()) {
+        gen.writeNumberField("delay", m.delay().get().toMillis());
+      }
+      if (m.priority() != 0) {
+        gen.writeNumberField("priority", m.priority());
+      }
       gen.writeFieldName("payload");
       gen.writeBinary(m.payload());
       gen.writeEndObject();
@@ -153,6 +162,9 @@ public final class SpoolJacksonModule extends SimpleModule {
       Long idLow = null;
       long expiresAt = 0;
       long ttl = 0;
+      long deliverAt = 0;
+      long delay = 0;
+      int priority = 0;
       byte[] payload = null;
       for (String field = p.nextFieldName(); field != null; field = p.nextFieldName()) {
         p.nextToken();
@@ -169,6 +181,9 @@ public final class SpoolJacksonModule extends SimpleModule {
           case "idLow" -> idLow = p.getLongValue();
           case "expiresAt" -> expiresAt = p.getLongValue();
           case "ttl" -> ttl = p.getLongValue();
+          case "deliverAt" -> deliverAt = p.getLongValue();
+          case "delay" -> delay = p.getLongValue();
+          case "priority" -> priority = p.getIntValue();
           case "payload" -> payload = p.getBinaryValue();
           default -> p.skipChildren();
         }
@@ -179,7 +194,7 @@ public final class SpoolJacksonModule extends SimpleModule {
       UUID id = idHigh != null && idLow != null ? new UUID(idHigh, idLow) : null;
       if (sequence != 0) {
         return Message.restored(sequence, timestamp, producer, type, key, headers, contentType, payload, id, idSeed,
-            expiresAt, null);
+            expiresAt, deliverAt, priority, null);
       }
       Message m = Message.of(type, payload);
       if (key != null) {
@@ -198,6 +213,14 @@ public final class SpoolJacksonModule extends SimpleModule {
         m = m.withTtl(Duration.ofMillis(ttl));
       } else if (expiresAt != 0) {
         m = m.withExpiresAt(Instant.ofEpochMilli(expiresAt));
+      }
+      if (delay > 0) {
+        m = m.withDelay(Duration.ofMillis(delay));
+      } else if (deliverAt != 0) {
+        m = m.withDeliverAt(Instant.ofEpochMilli(deliverAt));
+      }
+      if (priority != 0) {
+        m = m.withPriority(priority);
       }
       return m;
     }

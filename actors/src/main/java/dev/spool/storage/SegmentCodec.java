@@ -38,8 +38,10 @@ import net.jpountz.lz4.LZ4SafeDecompressor;
  */
 public final class SegmentCodec {
 
-  /** The format written; decoding refuses any other. */
-  static final int VERSION = 1;
+  /** The format written: 2 lets messages carry a delivery time and a priority ({@link MessageFormat}). */
+  static final int VERSION = 2;
+  /** The format before delivery times and priorities: still read, never written. */
+  static final int VERSION_1 = 1;
   private static final int ENCRYPTED = 0x100;
   private static final int COMPRESSION_MASK = 0xff;
   /** Zstandard's default level: most of its ratio at a speed that keeps up with sealing. */
@@ -107,7 +109,7 @@ public final class SegmentCodec {
       throw corrupt(row, "checksum mismatch");
     }
     int codec = row.codec();
-    if ((codec >>> 16) != VERSION || (codec & ~(0xff_0000 | ENCRYPTED | COMPRESSION_MASK)) != 0
+    if ((codec >>> 16) != VERSION && (codec >>> 16) != VERSION_1 || (codec & ~(0xff_0000 | ENCRYPTED | COMPRESSION_MASK)) != 0
         || (codec & COMPRESSION_MASK) >= Compression.values().length) {
       throw corrupt(row, "unknown codec 0x" + Integer.toHexString(codec));
     }

@@ -235,15 +235,17 @@ class JournalEncryptionTest {
     RegistryEvent.Queues all = new RegistryEvent.Queues(Map.of("orders", defined, "t", plain));
     assertEquals(all.queues(), ((RegistryEvent.Queues) serializer.fromBinary(serializer.toBinary(all),
         serializer.manifest(all))).queues());
-    assertEquals("RD3", serializer.manifest(defined));
-    assertEquals("RQ3", serializer.manifest(all));
+    assertEquals("RD4", serializer.manifest(defined));
+    assertEquals("RQ4", serializer.manifest(all));
   }
 
   @Test
   void queueDefinitionsKeepPartitionsAndThoseWrittenBeforeThemHaveOne() throws Exception {
     QueueSettings partitioned = QueueSettings.defaults().withDurability(Durability.PERSISTENT).withPartitions(6);
     RegistryEvent.QueueDefined defined = new RegistryEvent.QueueDefined("orders", partitioned, "inc-1", 99L);
-    byte[] v3 = serializer.toBinary(defined);
+    // Format 3 is format 4 without the trailing maximum priority.
+    byte[] v4 = serializer.toBinary(defined);
+    byte[] v3 = java.util.Arrays.copyOf(v4, v4.length - 1);
     RegistryEvent.QueueDefined read = (RegistryEvent.QueueDefined) serializer.fromBinary(v3, "RD3");
     assertEquals(6, read.settings().partitions());
     assertEquals(defined, read);

@@ -46,6 +46,8 @@ class JournalSerializerTest {
     assertEquals(expected.contentType(), actual.contentType());
     assertArrayEquals(expected.payload(), actual.payload());
     assertEquals(expected.expiresAt(), actual.expiresAt());
+    assertEquals(expected.deliverAt(), actual.deliverAt());
+    assertEquals(expected.priority(), actual.priority());
     assertEquals(expected.sizeBytes(), actual.sizeBytes());
   }
 
@@ -61,6 +63,9 @@ class JournalSerializerTest {
         Message.text("order.created", "c").withId(UUID.randomUUID()),
         Message.text("order.created", "ünïcödé ✓").withHeaders(Map.of("group-id", "g", "traceparent", "00-ab")),
         Message.text("expiring", "d").withExpiresAt(Instant.ofEpochMilli(1_900_000_000_000L)),
+        Message.text("scheduled", "e").withDeliverAt(Instant.ofEpochMilli(1_800_000_000_000L)).withPriority(7),
+        Message.text("scheduled", "f").withDelay(Duration.ofMinutes(5)), // the same envelope but its own time
+        Message.text("urgent", "g").withPriority(9),
     };
     for (int i = 0; i < plain.length; i++) {
       previous = plain[i].appended(i + 1, 1_700_000_000_000L + i, i < 3 ? "p1" : "p2", seed, previous);
@@ -117,19 +122,41 @@ class JournalSerializerTest {
   }
 
   @Test
-  void eventsWrittenBeforePushConsumersStillRead() throws Exception {
-    // Written by the previous format (QE3): a consumer with an expression and the exclusive flag, no push.
+  void eventsAndSnapshotsWrittenBeforeDeliveryTimesAndPrioritiesStillRead() throws Exception {
+    // Written by the previous format (QE3, QS3): messages without the flag that adds a delivery time and priority.
     byte[] event = getClass().getResourceAsStream("/journal/QE3.bin").readAllBytes();
     QueueEvent e = (QueueEvent) serializer.fromBinary(event, "QE3");
     assertEquals(42, e.writeId());
+    assertEquals(3, e.messages().size());
     assertEquals("{\"total\":5}", e.messages().get(0).payloadAsString());
+    assertEquals("c-1", e.messages().get(0).key().orElseThrow());
+    assertEquals("second", e.messages().get(1).payloadAsString());
+    Message third = e.messages().get(2);
+    assertEquals(new UUID(0x1111_2222_3333_4444L, 0x8555_6666_7777_8888L), third.id());
+    assertEquals(Instant.ofEpochMilli(1_900_000_000_000L), third.expiresAt().orElseThrow());
+    for (Message m : e.messages()) {
+      assertEquals(java.util.Optional.empty(), m.deliverAt());
+      assertEquals(0, m.priority());
+      assertEquals("p1", m.producerId());
+    }
     ConsumerSettings billing = e.created().get(0).settings();
-    assertEquals("key == 'k1'", billing.filter().expression().source());
-    assertEquals(true, billing.exclusive());
-    assertEquals(16, billing.prefetch());
-    assertEquals(null, billing.push());
+    assertEquals("payload.total > 100", billing.filter().expression().toString());
+    assertTrue(billing.exclusive());
+    assertEquals(null, billing.push(), "written before push consumers");
     assertEquals(9, e.positions().get("billing").next());
-    assertEquals(e.created(), ((QueueEvent) roundTrip(e)).created());
+
+    byte[] snapshot = getClass().getResourceAsStream("/journal/QS3.bin").readAllBytes();
+    QueueSnapshot s = (QueueSnapshot) serializer.fromBinary(snapshot, "QS3");
+    assertEquals(3, s.lastSequence());
+    assertEquals(3, s.messages().size());
+    assertEquals(billing, s.consumers().get(0).settings());
+    assertEquals(8, s.positions().get("billing").next());
+
+    assertEquals("QS4", serializer.manifest(s), "rewritten in the current format");
+    QueueSnapshot again = (QueueSnapshot) roundTrip(s);
+    for (int i = 0; i < 3; i++) {
+      assertSameMessage(s.messages().get(i), again.messages().get(i));
+    }
   }
 
   @Test
@@ -144,6 +171,19 @@ class JournalSerializerTest {
     assertEquals(settings, read.created().get(0).settings());
     assertEquals(push, read.created().get(0).settings().push());
     assertEquals(12, read.created().get(0).settings().prefetch(), "prefetch raised to maxOutstanding");
+  }
+
+  @Test
+  void aQueueDefinitionWrittenBeforePrioritiesReadsWithNone() throws Exception {
+    QueueSettings settings = QueueSettings.defaults().withDurability(Durability.PERSISTENT).withPartitions(3);
+    RegistryEvent.QueueDefined defined = new RegistryEvent.QueueDefined("orders", settings, "inc-1", 12345L);
+    byte[] current = serializer.toBinary(defined);
+    // RD3 is RD4 without the trailing priority byte.
+    byte[] v3 = java.util.Arrays.copyOf(current, current.length - 1);
+    assertEquals(defined, serializer.fromBinary(v3, "RD3"));
+    RegistryEvent.QueueDefined prioritized = new RegistryEvent.QueueDefined("orders", settings.withMaxPriority(5),
+        "inc-1", 12345L);
+    assertEquals(5, ((RegistryEvent.QueueDefined) roundTrip(prioritized)).settings().maxPriority());
   }
 
   @Test

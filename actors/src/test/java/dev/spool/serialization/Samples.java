@@ -67,7 +67,10 @@ final class Samples {
     return b;
   }
 
-  /** An appended message (producer, key, headers, content type, chosen id, expiry) as a queue hands it out. */
+  /**
+   * An appended message (producer, key, headers, content type, chosen id, expiry, delivery time,
+   * priority) as a queue hands it out.
+   */
   Message appendedMessage() {
     int n = ++counter;
     return Message.of("order.created", large ? largePayload : smallPayload)
@@ -76,20 +79,33 @@ final class Samples {
         .withContentType("application/octet-stream")
         .withId(new UUID(random.nextLong(), random.nextLong()))
         .withExpiresAt(Instant.ofEpochMilli(1_900_000_000_000L + n))
+        .withDeliverAt(Instant.ofEpochMilli(1_850_000_000_000L + n))
+        .withPriority(n % 10)
         .appended(n, 1_800_000_000_000L + n, "producer-" + n);
   }
 
-  /** A message as a producer publishes it: not appended, with a ttl. */
+  /** A message as a producer publishes it: not appended, with a ttl, a delay and a priority. */
   Message publishedMessage() {
     int n = ++counter;
     return Message.text("invoice.paid", "x".repeat(large ? 64 * 1024 : 1024))
         .withKey("k" + n)
         .withHeader("trace", "t" + n)
-        .withTtl(Duration.ofSeconds(30 + n));
+        .withTtl(Duration.ofSeconds(30 + n))
+        .withDelay(Duration.ofSeconds(5 + n))
+        .withPriority(9 - n % 10);
   }
 
   /** Every sample of {@code type}: one per implementation for a field typed by a protocol interface. */
   List<Object> all(Class<?> type) {
+    if (type == ConsumerSettings.class) {
+      // Built as callers build them (its components constrain each other), once per start position.
+      List<Object> variants = new ArrayList<>();
+      for (StartPosition p : new StartPosition[] {StartPosition.earliest(), StartPosition.latest(),
+          StartPosition.sequence(7), StartPosition.time(Instant.ofEpochMilli(1_800_000_000_000L))}) {
+        variants.add(((ConsumerSettings) value(ConsumerSettings.class, Map.of(), 0)).startAt(p));
+      }
+      return variants;
+    }
     if (type.isRecord()) {
       RecordComponent[] components = type.getRecordComponents();
       for (int i = 0; i < components.length; i++) {
@@ -216,7 +232,7 @@ final class Samples {
     // Values whose constructors check their arguments: realistic ones, as callers build them.
     if (c == QueueSettings.class) {
       return QueueSettings.defaults().withDeadLetter("dead-" + n, 4).withTtl(Duration.ofMinutes(5))
-          .withMaxLength(10_000).withRetention(Duration.ofMinutes(1));
+          .withMaxLength(10_000).withRetention(Duration.ofMinutes(1)).withMaxPriority(1 + n % 9);
     }
     if (c == QueueSettings.Encryption.class) {
       return new QueueSettings.Encryption("key-" + n);
@@ -224,7 +240,15 @@ final class Samples {
     if (c == ConsumerSettings.class) {
       return ConsumerSettings.named("consumer-" + n).startAt(StartPosition.sequence(5)).prefetch(20)
           .ackTimeout(Duration.ofSeconds(10)).maxDeliveries(3).filter(MessageFilter.type("order.created")
-              .header("region", "eu").and("payload.total > " + n)).backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5), 2, 0.1));
+              .header("region", "eu").and("payload.total > " + n)).backoff(Backoff.exponential(Duration.ofMillis(100), Duration.ofSeconds(5), 2, 0.1))
+          .push(n % 2 == 0 ? null : (dev.spool.PushSettings) value(dev.spool.PushSettings.class, bindings, depth + 1));
+    }
+    if (c == dev.spool.PushSettings.class) {
+      return dev.spool.PushSettings.to("https://hooks.example.com/in/" + n).maxOutstanding(1 + n % 20)
+          .ackDeadline(Duration.ofSeconds(5)).permanentStatuses(java.util.Set.of(409, 422));
+    }
+    if (c == java.net.URI.class) {
+      return java.net.URI.create("https://hooks.example.com/in/" + n);
     }
     if (c == dev.spool.FilterExpression.class) {
       return dev.spool.FilterExpression.compile("headers['region'] in ['eu', 'uk'] && payload.total > " + n);
@@ -299,7 +323,8 @@ final class Samples {
           && x.type().equals(y.type()) && x.key().equals(y.key()) && x.headers().equals(y.headers())
           && x.contentType().equals(y.contentType()) && Arrays.equals(x.payload(), y.payload())
           && x.expiresAtMillis() == y.expiresAtMillis() && x.ttl().equals(y.ttl()) && x.idSeed() == y.idSeed()
-          && x.sizeBytes() == y.sizeBytes();
+          && x.deliverAtMillis() == y.deliverAtMillis() && x.delay().equals(y.delay())
+          && x.priority() == y.priority() && x.sizeBytes() == y.sizeBytes();
     }
     if (a instanceof Throwable x && b instanceof Throwable y) {
       return x.getClass() == y.getClass() && Objects.equals(x.getMessage(), y.getMessage())

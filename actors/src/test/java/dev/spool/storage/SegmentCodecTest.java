@@ -66,6 +66,33 @@ class SegmentCodecTest {
   }
 
   @Test
+  void deliveryTimesAndPrioritiesReadBackAndSegmentsOfTheFirstFormatStillRead() {
+    List<Message> plain = orders(1, 10, 1024);
+    List<Message> scheduled = new java.util.ArrayList<>();
+    Message previous = null;
+    for (int i = 0; i < 10; i++) {
+      Message m = Message.of("t", new byte[1024]).withPriority(i % 10);
+      if (i % 3 == 0) {
+        m = m.withDelay(java.time.Duration.ofSeconds(i + 1));
+      }
+      previous = m.appended(i + 1, 1_700_000_000_000L, "p", 42L, previous);
+      scheduled.add(previous);
+    }
+    for (String keyId : new String[] {null, "k1"}) {
+      List<Message> read = codec.decode(row(0, scheduled, codec.encode(QUEUE, 0, scheduled, Compression.LZ4, keyId)));
+      for (int i = 0; i < 10; i++) {
+        assertEquals(i % 10, read.get(i).priority());
+        assertEquals(i % 3 == 0 ? 1_700_000_000_000L + (i + 1) * 1000L : 0, read.get(i).deliverAtMillis());
+      }
+    }
+    // A segment sealed before (codec version 1) holds no such fields: the same bytes read under its codec.
+    SegmentCodec.Encoded encoded = codec.encode(QUEUE, 0, plain, Compression.LZ4, null);
+    int v1 = (SegmentCodec.VERSION_1 << 16) | (encoded.codec() & 0xffff);
+    SegmentRow old = new SegmentRow(QUEUE, 0, plain.size(), new byte[0], v1, null, encoded.checksum(), encoded.data());
+    assertSameMessages(plain, codec.decode(old));
+  }
+
+  @Test
   void anEmptySegmentReadsBackEmpty() {
     SegmentCodec.Encoded encoded = codec.encode(QUEUE, 0, List.of(), Compression.LZ4, "k1");
     assertEquals(List.of(), codec.decode(encoded.toRow(QUEUE, 0, 0, new byte[0])));
@@ -148,7 +175,7 @@ class SegmentCodecTest {
   void anUnknownCodecOrAMismatchedKeyIdIsSegmentCorrupt() {
     List<Message> messages = orders(1, 10, 1024);
     SegmentCodec.Encoded encoded = codec.encode(QUEUE, 0, messages, Compression.LZ4, null);
-    for (int unknown : new int[] {encoded.codec() + 7, (2 << 16) | 1, encoded.codec() | 0x200, 0}) {
+    for (int unknown : new int[] {encoded.codec() + 7, (3 << 16) | 1, encoded.codec() | 0x200, 0}) {
       SegmentRow row = new SegmentRow(QUEUE, 0, messages.size(), new byte[0], unknown, null, encoded.checksum(),
           encoded.data());
       SpoolException.SegmentCorrupt e = assertThrows(SpoolException.SegmentCorrupt.class, () -> codec.decode(row));

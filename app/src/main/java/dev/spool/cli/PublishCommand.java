@@ -67,6 +67,14 @@ final class PublishCommand implements Callable<Integer> {
   @Option(names = "--content-type", paramLabel = "MIME", description = "the payload's content type (default text/plain)")
   String contentType;
 
+  @Option(names = "--priority", paramLabel = "0-9",
+      description = "the messages' priority: higher first on a queue with a maximum priority")
+  Integer priority;
+
+  @Option(names = "--delay", paramLabel = "DURATION", converter = Converters.IsoDuration.class,
+      description = "deliver the messages no sooner than this after they are appended, e.g. 10m")
+  String delay;
+
   @Option(names = "--keep-blank-lines",
       description = "publish blank lines of the input as messages too (by default they are skipped and counted)")
   boolean keepBlankLines;
@@ -159,6 +167,12 @@ final class PublishCommand implements Callable<Integer> {
     }
     if (contentType != null) {
       m.put("contentType", contentType);
+    }
+    if (priority != null) {
+      m.put("priority", priority);
+    }
+    if (delay != null) {
+      m.put("delay", delay);
     }
     return m.put("payload", payload);
   }

@@ -121,6 +121,10 @@ final class QueuesCommand implements Callable<Integer> {
     @Option(names = "--partitions", paramLabel = "N", description = "split the queue into N partitions")
     Integer partitions;
 
+    @Option(names = "--max-priority", paramLabel = "1-9",
+        description = "deliver higher message priorities first, up to this one")
+    Integer maxPriority;
+
     @Option(names = "--retention", paramLabel = "DURATION", converter = Converters.IsoDuration.class,
         description = "keep acknowledged messages this long")
     String retention;
@@ -161,6 +165,9 @@ final class QueuesCommand implements Callable<Integer> {
       }
       if (partitions != null) {
         body.put("partitions", partitions);
+      }
+      if (maxPriority != null) {
+        body.put("maxPriority", maxPriority);
       }
       putIfGiven(body, "retention", retention);
       putIfGiven(body, "dedupWindow", dedupWindow);

@@ -81,7 +81,7 @@ final class Definitions {
       }
       Names.requireValid("queue", name);
       settings = settings == null ? new Requests.QueueBody(null, null, null, null, null, null, null, null, null, null,
-          null) : settings;
+          null, null) : settings;
       QueueSettings checked = settings.toSettings(); // checked now: a bad setting refuses the whole document
       if (checked.deadLetter() != null && checked.deadLetter().queue().equals(name)) {
         throw Requests.invalid("queues[].settings.deadLetter", "of queue '" + name + "' names the queue itself");

@@ -43,7 +43,7 @@ final class Requests {
   /** {@code PUT /queues/{q}}. */
   record QueueBody(String durability, String ttl, Long maxLength, Long maxBytes, String overflow, String retention,
       DeadLetterBody deadLetter, String dedupWindow, String compression, EncryptionBody encryption,
-      Integer partitions) {
+      Integer partitions, Integer maxPriority) {
 
     QueueSettings toSettings() {
       QueueSettings s = QueueSettings.defaults();
@@ -98,6 +98,9 @@ final class Requests {
       if (partitions != null) {
         s = apply("partitions", s, q -> q.withPartitions(partitions));
       }
+      if (maxPriority != null) {
+        s = apply("maxPriority", s, q -> q.withMaxPriority(maxPriority));
+      }
       return s;
     }
   }
@@ -113,14 +116,17 @@ final class Requests {
    * both, so that a publish is parsed in one pass.
    */
   record PublishBody(String type, String key, Map<String, String> headers, String contentType, String payload,
-      String payloadBase64, String id, String ttl, List<MessageBody> messages) {
+      String payloadBase64, String id, String ttl, Integer priority, String deliverAt, String delay,
+      List<MessageBody> messages) {
 
     List<Message> toMessages() {
       if (messages == null) {
-        return List.of(new MessageBody(type, key, headers, contentType, payload, payloadBase64, id, ttl).toMessage(""));
+        return List.of(new MessageBody(type, key, headers, contentType, payload, payloadBase64, id, ttl, priority,
+            deliverAt, delay).toMessage(""));
       }
       if (type != null || key != null || headers != null || contentType != null || payload != null
-          || payloadBase64 != null || id != null || ttl != null) {
+          || payloadBase64 != null || id != null || ttl != null || priority != null || deliverAt != null
+          || delay != null) {
         throw invalid("messages", "must be the only field of a batch");
       }
       if (messages.isEmpty()) {
@@ -138,9 +144,12 @@ final class Requests {
     }
   }
 
-  /** One message to publish. */
+  /**
+   * One message to publish. {@code deliverAt} (an ISO-8601 instant) or {@code delay} (an ISO-8601
+   * duration from its append) delays it, one or the other.
+   */
   record MessageBody(String type, String key, Map<String, String> headers, String contentType, String payload,
-      String payloadBase64, String id, String ttl) {
+      String payloadBase64, String id, String ttl, Integer priority, String deliverAt, String delay) {
 
     Message toMessage(String prefix) {
       if (payload != null && payloadBase64 != null) {
@@ -184,6 +193,20 @@ final class Requests {
       if (ttl != null) {
         Duration d = duration(prefix + "ttl", ttl);
         m = apply(prefix + "ttl", m, x -> x.withTtl(d));
+      }
+      if (priority != null) {
+        m = apply(prefix + "priority", m, x -> x.withPriority(priority));
+      }
+      if (deliverAt != null && delay != null) {
+        throw invalid(prefix + "delay", "cannot be given with deliverAt");
+      }
+      if (deliverAt != null) {
+        java.time.Instant at = instant(prefix + "deliverAt", deliverAt);
+        m = apply(prefix + "deliverAt", m, x -> x.withDeliverAt(at));
+      }
+      if (delay != null) {
+        Duration d = duration(prefix + "delay", delay);
+        m = apply(prefix + "delay", m, x -> x.withDelay(d));
       }
       return m;
     }
@@ -456,6 +479,14 @@ final class Requests {
       return Duration.parse(text.toUpperCase(Locale.ROOT));
     } catch (DateTimeParseException e) {
       throw invalid(field, "must be an ISO-8601 duration such as PT30S, not '" + truncate(text) + "'");
+    }
+  }
+
+  private static java.time.Instant instant(String field, String text) {
+    try {
+      return java.time.Instant.parse(text);
+    } catch (DateTimeParseException e) {
+      throw invalid(field, "must be an ISO-8601 instant such as 2026-01-01T00:00:00Z, not '" + truncate(text) + "'");
     }
   }
 

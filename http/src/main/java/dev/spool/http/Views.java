@@ -27,7 +27,7 @@ import java.util.Map;
 
 /**
  * The response bodies of the API, as records written by Jackson, and their construction from the
- * engine's values. Durations are ISO-8601 strings; {@code timestamp} and {@code expiresAt} are epoch
+ * engine's values. Durations are ISO-8601 strings; {@code timestamp}, {@code expiresAt} and {@code deliverAt} are epoch
  * milliseconds, as semantics.md defines a message's time.
  */
 final class Views {
@@ -44,13 +44,13 @@ final class Views {
   /** A queue's settings in the wire form {@code PUT /queues/{q}} takes. */
   record QueueSettingsView(String durability, String ttl, long maxLength, long maxBytes, String overflow,
       String retention, DeadLetterView deadLetter, String dedupWindow, String compression,
-      EncryptionView encryption, int partitions) {
+      EncryptionView encryption, int partitions, int maxPriority) {
     static QueueSettingsView of(QueueSettings s) {
       return new QueueSettingsView(s.durability().name().toLowerCase(Locale.ROOT), text(s.ttl()), s.maxLength(),
           s.maxBytes(), s.overflow().wireName(), text(s.retention()),
           s.deadLetter() == null ? null : new DeadLetterView(s.deadLetter().queue(), s.deadLetter().maxDeliveries()),
           text(s.dedupWindow()), s.compression().wireName(),
-          s.encryption() == null ? null : new EncryptionView(s.encryption().keyId()), s.partitions());
+          s.encryption() == null ? null : new EncryptionView(s.encryption().keyId()), s.partitions(), s.maxPriority());
     }
   }
 
@@ -62,14 +62,16 @@ final class Views {
 
   /** A message; its payload as text when its content type says text and it is valid UTF-8, else base64. */
   record MessageView(long sequence, String id, long timestamp, String producerId, String type, String key,
-      Map<String, String> headers, String contentType, String payload, String payloadBase64, Long expiresAt) {
+      Map<String, String> headers, String contentType, String payload, String payloadBase64, Long expiresAt,
+      Long deliverAt, Integer priority) {
     static MessageView of(Message m) {
       String contentType = m.contentType().orElse(null);
       String text = isText(contentType) ? utf8(m.payload()) : null;
       return new MessageView(m.sequence(), String.valueOf(m.id()), m.timestamp(), m.producerId(), m.type(),
           m.key().orElse(null), m.headers(), contentType, text,
           text == null ? java.util.Base64.getEncoder().encodeToString(m.payload()) : null,
-          m.expiresAt().map(Instant::toEpochMilli).orElse(null));
+          m.expiresAt().map(Instant::toEpochMilli).orElse(null),
+          m.deliverAt().map(Instant::toEpochMilli).orElse(null), m.priority() == 0 ? null : m.priority());
     }
   }
 

@@ -157,6 +157,8 @@ export function messagePage(main, name, sequence) {
       fill(details, Object.entries({ id: h('code', { id: 'message-id' }, m.id), time: timeEl(m.timestamp),
         producer: m.producerId ?? '–', type: m.type ?? '–', key: m.key ?? '–', 'content type': m.contentType ?? '–',
         expires: m.expiresAt ? timeEl(m.expiresAt) : 'never',
+        'deliver at': m.deliverAt ? timeEl(m.deliverAt) : null,
+        priority: m.priority ? String(m.priority) : null,
         'dead-lettered from': x['x-death-queue'] && x['x-death-sequence']
           ? h('a', { id: 'death-source', href: '#/message/' + encodeURIComponent(x['x-death-queue']) + '/'
             + encodeURIComponent(x['x-death-sequence']) }, x['x-death-queue'] + ' #' + x['x-death-sequence']) : null,

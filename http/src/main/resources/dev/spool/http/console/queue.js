@@ -121,6 +121,7 @@ export function queuePage(main, name) {
       'max bytes': st.maxBytes ? fmtBytes(st.maxBytes) : 'unbounded', overflow: st.overflow, retention: fmtDuration(st.retention),
       'dead-letter': st.deadLetter ? st.deadLetter.queue + ' after ' + st.deadLetter.maxDeliveries + ' deliveries' : 'none',
       'dedup window': fmtDuration(st.dedupWindow), partitions: h('span', { id: 'queue-partitions' }, String(st.partitions ?? 1)),
+      'max priority': st.maxPriority ? String(st.maxPriority) : 'none',
     }), force);
     partitionSection.hidden = !(st.partitions > 1);
     if (st.partitions > 1) {
