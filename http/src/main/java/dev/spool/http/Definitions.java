@@ -82,7 +82,7 @@ final class Definitions {
       Names.requireValid("queue", name);
       settings = settings == null ? new Requests.QueueBody(null, null, null, null, null, null, null, null, null, null,
           null, null) : settings;
-      QueueSettings checked = settings.toSettings(); // checked now: a bad setting refuses the whole document
+      QueueSettings checked = named("queue '" + name + "'", settings::toSettings); // a bad setting refuses the document
       if (checked.deadLetter() != null && checked.deadLetter().queue().equals(name)) {
         throw Requests.invalid("queues[].settings.deadLetter", "of queue '" + name + "' names the queue itself");
       }
@@ -103,7 +103,17 @@ final class Definitions {
       Names.requireValid("consumer", name);
       settings = settings == null ? new Requests.ConsumerBody(null, null, null, null, null, null, null, null, null, null)
           : settings;
-      settings.toSettings(name);
+      Requests.ConsumerBody body = settings;
+      named("consumer '" + name + "' of queue '" + queue + "'", () -> body.toSettings(name));
+    }
+  }
+
+  /** {@code rule}'s answer; its refusal says which definition it is about, so a long document's error can be found. */
+  private static <T> T named(String definition, java.util.function.Supplier<T> rule) {
+    try {
+      return rule.get();
+    } catch (SpoolException.InvalidConfiguration e) {
+      throw new SpoolException.InvalidConfiguration(definition + ": " + e.getMessage());
     }
   }
 

@@ -350,6 +350,10 @@ class PushSubscriptionTest {
         "{\"consumers\":[" + exported + "]}");
     assertEquals(200, report.status(), report.body());
     assertEquals("consumer hook of queue push-defs", report.json().path("unchanged").get(0).asText(), report.body());
+    TestServer.Response bad = server.post("/api/v1/definitions", "{\"consumers\":[" + exported + ","
+        + "{\"queue\":\"push-defs\",\"name\":\"bad\",\"settings\":{\"push\":{\"endpoint\":\"ftp://x/y\"}}}]}");
+    assertEquals(400, bad.status(), bad.body());
+    assertTrue(bad.body().contains("consumer 'bad' of queue 'push-defs'"), "the error names the definition: " + bad.body());
 
     Config declared = ConfigFactory.parseString("""
         spool.definitions {
