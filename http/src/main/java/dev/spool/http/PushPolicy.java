@@ -92,7 +92,13 @@ final class PushPolicy {
     }
     String host = host(endpoint);
     if (looksLikeAddress(host)) {
-      InetAddress address = literal(host);
+      InetAddress address;
+      try {
+        address = literal(host);
+      } catch (SpoolException.InvalidConfiguration e) {
+        throw new SpoolException.InvalidConfiguration("push endpoint host " + host
+            + " is not allowed: neither a host name nor an IP address spool.push.allowed-hosts could admit");
+      }
       if (!admits(host, address)) {
         throw new SpoolException.InvalidConfiguration("push endpoint host " + host
             + " is not allowed: " + (isPublic(address) ? "no pattern of spool.push.allowed-hosts matches it"
@@ -103,6 +109,11 @@ final class PushPolicy {
     if (!nameMatches(host)) {
       throw new SpoolException.InvalidConfiguration("push endpoint host " + host
           + " is not allowed: no pattern of spool.push.allowed-hosts matches it");
+    }
+    // Always loopback (RFC 6761): refused now rather than at every connection, unless listed by name.
+    if ((host.equals("localhost") || host.endsWith(".localhost")) && !exactNames.contains(host)) {
+      throw new SpoolException.InvalidConfiguration("push endpoint host " + host
+          + " is not allowed: a loopback name must be listed in spool.push.allowed-hosts");
     }
   }
 

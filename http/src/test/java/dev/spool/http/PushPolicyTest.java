@@ -37,7 +37,8 @@ class PushPolicyTest {
     policy.checkEndpoint(URI.create("https://hooks.example.com/in"));
     policy.checkEndpoint(URI.create("https://8.8.8.8/in"));
     for (String refused : new String[] {"https://127.0.0.1/x", "https://10.0.0.8/x", "https://[::1]/x",
-        "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/x"}) {
+        "https://169.254.169.254/latest/meta-data", "https://[fd00::1]/x", "https://localhost:8080/x",
+        "https://api.localhost/x", "https://[::ffff:127.0.0.1]/x", "https://2130706433/x"}) {
       SpoolException e = assertThrows(SpoolException.InvalidConfiguration.class,
           () -> policy.checkEndpoint(URI.create(refused)), refused);
       assertTrue(e.getMessage().contains("allowed-hosts"), e.getMessage());
