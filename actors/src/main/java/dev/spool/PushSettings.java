@@ -110,7 +110,14 @@ public record PushSettings(
         && maxOutstanding == other.maxOutstanding && permanentStatuses.equals(other.permanentStatuses);
   }
 
-  /** Parses and checks an endpoint. */
+  /** The settings without the nonce, which is part of what the consumer's secret is made from and never shown. */
+  @Override
+  public String toString() {
+    return "push to " + endpoint + " (ackDeadline " + ackDeadline + ", maxOutstanding " + maxOutstanding
+        + ", permanentStatuses " + new TreeSet<>(permanentStatuses) + ")";
+  }
+
+    /** Parses and checks an endpoint. */
   public static URI parse(String endpoint) {
     if (endpoint == null || endpoint.isBlank()) {
       throw new SpoolException.InvalidConfiguration("push endpoint is required");
@@ -147,6 +154,9 @@ public record PushSettings(
     }
     if (uri.getHost() == null || uri.getHost().isEmpty()) {
       throw new SpoolException.InvalidConfiguration("push endpoint must name a host");
+    }
+    if (uri.getPort() == 0 || uri.getPort() > 65_535 || uri.getPort() < -1) {
+      throw new SpoolException.InvalidConfiguration("push endpoint port must be between 1 and 65535");
     }
     if (uri.getRawFragment() != null) {
       throw new SpoolException.InvalidConfiguration("push endpoint must not have a fragment");

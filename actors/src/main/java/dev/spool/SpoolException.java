@@ -301,7 +301,12 @@ public abstract class SpoolException extends RuntimeException {
     }
   }
 
-  /** {@code maxLength is 1000, not 2000; ttl is PT1H, not none}: the components of two records that differ. */
+  /**
+   * Components never shown in an error: a push's nonce is part of what its signing secret is made
+   * from, and a conflict message reaches whoever made the request.
+   */
+  private static final java.util.Set<String> HIDDEN = java.util.Set.of("nonce");
+
   /**
    * A setting as users write it: enums in lower case with hyphens ({@code drop-oldest}), records as
    * {@code {name: value, …}}, durations in ISO-8601, nothing as {@code none}.
@@ -318,7 +323,7 @@ public abstract class SpoolException extends RuntimeException {
       for (java.lang.reflect.RecordComponent c : r.getClass().getRecordComponents()) {
         try {
           Object v = c.getAccessor().invoke(r);
-          if (v != null && !(v instanceof java.util.Map<?, ?> m && m.isEmpty())) {
+          if (v != null && !(v instanceof java.util.Map<?, ?> m && m.isEmpty()) && !HIDDEN.contains(c.getName())) {
             fields.add(c.getName() + ": " + wire(v));
           }
         } catch (ReflectiveOperationException ex) {
@@ -330,6 +335,7 @@ public abstract class SpoolException extends RuntimeException {
     return String.valueOf(value);
   }
 
+  /** {@code maxLength is 1000, not 2000; ttl is PT1H, not none}: the components of two records that differ. */
   static String differences(Record existing, Record asked) {
     java.util.List<String> out = new java.util.ArrayList<>();
     for (java.lang.reflect.RecordComponent c : existing.getClass().getRecordComponents()) {

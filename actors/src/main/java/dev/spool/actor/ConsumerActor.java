@@ -310,7 +310,9 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     // actors do, not on the handlers' pool, saving a thread hand-off per message.
     HandlerSettings handler = settings.handler().withTimeout(push.ackDeadline())
         .withDispatcher("pekko.actor.default-dispatcher");
-    handlers.subscribe(pusher::push, push.maxOutstanding(), handler, getContext().getSystem().ignoreRef());
+    // A receiver that is down fails every message: every failure counts, so its breaker opens and pauses
+    // the pushes instead of spending each message's retries.
+    handlers.subscribe(pusher::push, push.maxOutstanding(), handler, getContext().getSystem().ignoreRef(), true);
   }
 
   /** A fresh incarnation re-arms what the previous one's timers and watches covered. */

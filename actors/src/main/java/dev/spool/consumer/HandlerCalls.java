@@ -83,6 +83,12 @@ public final class HandlerCalls {
    */
   public boolean subscribe(Function<Delivery, CompletionStage<Done>> function, int parallelism,
       HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo) {
+    return subscribe(function, parallelism, settings, replyTo, false);
+  }
+
+  /** {@link #subscribe}, with every failure counting toward the breaker when {@code everyFailureCounts} (a pusher's). */
+  public boolean subscribe(Function<Delivery, CompletionStage<Done>> function, int parallelism,
+      HandlerSettings settings, ActorRef<StatusReply<Long>> replyTo, boolean everyFailureCounts) {
     String invalid = HandlerPool.invalid(function, settings, parallelism, state.prefetch());
     Executor executor = null;
     try {
@@ -99,7 +105,7 @@ public final class HandlerCalls {
     // message to another call while this one still runs.
     Duration ackTimeout = state.settings().ackTimeout();
     Duration timeout = settings.timeout().compareTo(ackTimeout) <= 0 ? settings.timeout() : ackTimeout;
-    pool.add(owner, function, parallelism, executor, outlet.breaker(owner, settings), timeout);
+    pool.add(owner, function, parallelism, executor, outlet.breaker(owner, settings), timeout, everyFailureCounts);
     checkTimeouts();
     state.stats().touch(clock.millis());
     outlet.reply(replyTo, StatusReply.success(owner));

@@ -104,10 +104,13 @@ public final class HandlerPool {
     private final LinkedHashMap<Long, Call> calls = new LinkedHashMap<>();
     private long callIds;
     private boolean cancelled;
+    /** Every failure, not only first attempts', counts toward the breaker: the failures blame an endpoint. */
+    private final boolean everyFailureCounts;
 
     Handler(long owner, Function<Delivery, CompletionStage<Done>> function, int parallelism, Executor executor,
-        Breaker breaker, long timeoutMillis) {
+        Breaker breaker, long timeoutMillis, boolean everyFailureCounts) {
       this.owner = owner;
+      this.everyFailureCounts = everyFailureCounts;
       this.function = function;
       this.parallelism = parallelism;
       this.executor = executor;
@@ -163,7 +166,7 @@ public final class HandlerPool {
     public void outcome(int attempt, boolean succeeded) {
       if (succeeded) {
         breaker.succeed();
-      } else if (attempt == 1 || breaker.isHalfOpen()) {
+      } else if (attempt == 1 || everyFailureCounts || breaker.isHalfOpen()) {
         breaker.fail();
       }
     }
@@ -195,10 +198,15 @@ public final class HandlerPool {
   private Duration drainTimeout;
   private DrainAnswer drainAnswer;
 
-  /** Adds a subscription under {@code owner}; its calls time out after {@code timeout}. */
+  /**
+   * Adds a subscription under {@code owner}; its calls time out after {@code timeout}. A handler's
+   * failed retries do not count toward its breaker (a poison message must not pause the healthy
+   * ones) unless {@code everyFailureCounts}: a push consumer's failures blame its endpoint.
+   */
   public Handler add(long owner, Function<Delivery, CompletionStage<Done>> function, int parallelism,
-      Executor executor, Breaker breaker, Duration timeout) {
-    Handler handler = new Handler(owner, function, parallelism, executor, breaker, timeout.toMillis());
+      Executor executor, Breaker breaker, Duration timeout, boolean everyFailureCounts) {
+    Handler handler = new Handler(owner, function, parallelism, executor, breaker, timeout.toMillis(),
+        everyFailureCounts);
     handlers.put(owner, handler);
     return handler;
   }

@@ -152,7 +152,7 @@ class DispatcherTest {
     f.dispatcher.take(1, Subscribers.PULL_OWNER);
     f.state.cursor().requeue(1, false, b -> { });
     breaker.halfOpen = true;
-    f.state.handlers().add(9, d -> null, 4, Runnable::run, breaker, Duration.ofSeconds(1));
+    f.state.handlers().add(9, d -> null, 4, Runnable::run, breaker, Duration.ofSeconds(1), false);
     f.dispatcher.dispatch();
     assertEquals(List.of(2L), sequences(f.called), "one trial, and not the message that failed");
   }

@@ -67,7 +67,7 @@ class HandlerPoolTest {
   private final HandlerPool pool = new HandlerPool();
 
   private HandlerPool.Handler handler(long owner, int parallelism, FakeBreaker breaker, long timeoutMillis) {
-    return pool.add(owner, OK, parallelism, Runnable::run, breaker, Duration.ofMillis(timeoutMillis));
+    return pool.add(owner, OK, parallelism, Runnable::run, breaker, Duration.ofMillis(timeoutMillis), false);
   }
 
   @Test
@@ -113,6 +113,18 @@ class HandlerPoolTest {
     assertEquals(2, breaker.failures, "a failed trial counts whatever its attempt");
     h.outcome(2, true);
     assertEquals(1, breaker.successes);
+  }
+
+  @Test
+  void aPushersRetriesCountTooForTheyBlameTheEndpoint() {
+    FakeBreaker breaker = new FakeBreaker();
+    HandlerPool.Handler pusher = pool.add(2, OK, 4, Runnable::run, breaker, Duration.ofSeconds(1), true);
+    pusher.outcome(1, false);
+    pusher.outcome(3, false);
+    pusher.outcome(7, false);
+    assertEquals(3, breaker.failures, "a receiver that is down fails every attempt of every message");
+    pusher.outcome(8, true);
+    assertEquals(0, breaker.failures);
   }
 
   @Test

@@ -94,7 +94,7 @@ class SettlementsTest {
     ConsumerFixture f = ConsumerFixture.explicit(10, 4);
     f.dispatcher.take(2, Subscribers.PULL_OWNER);
     f.state.handlers().add(5, d -> null, 2, Runnable::run, new HandlerPoolTest.FakeBreaker(),
-        java.time.Duration.ofSeconds(1));
+        java.time.Duration.ofSeconds(1), false);
     f.state.subscribers().newOwner();
     long batch = f.dispatcher.closeBatch();
     assertTrue(f.settlements.deadlinePassed(batch));

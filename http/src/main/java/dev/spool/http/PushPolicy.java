@@ -176,22 +176,44 @@ final class PushPolicy {
           && first < 240; // reserved and broadcast
     }
     if (address instanceof Inet6Address) {
-      if ((a[0] & 0xFE) == 0xFC) { // unique local fc00::/7
+      int first16 = ((a[0] & 0xFF) << 8) | (a[1] & 0xFF);
+      if ((a[0] & 0xFE) == 0xFC // unique local fc00::/7
+          || (first16 == 0x0100 && zeros(a, 2, 8)) // discard-only 100::/64
+          || (first16 == 0x2001 && (a[2] & 0xFF) == 0x0d && (a[3] & 0xFF) == 0xb8) // documentation 2001:db8::/32
+          || (first16 == 0x2001 && a[2] == 0 && a[3] == 0) // Teredo 2001::/32: a tunnel to anywhere
+          || (first16 == 0x0064 && (a[2] & 0xFF) == 0xff && (a[3] & 0xFF) == 0x9b && a[4] == 0 && a[5] == 1)) { // local NAT64
         return false;
       }
-      boolean mapped = true; // ::ffff:a.b.c.d carries an IPv4 address: judge that one
-      for (int i = 0; i < 10; i++) {
-        mapped &= a[i] == 0;
+      // Forms that carry an IPv4 address, judged by it: ::a.b.c.d and ::ffff:a.b.c.d (compatible,
+      // mapped), 64:ff9b::a.b.c.d (NAT64), 2002:aabb:ccdd:: (6to4).
+      if (zeros(a, 0, 10) && ((a[10] == 0 && a[11] == 0) || ((a[10] & 0xFF) == 0xFF && (a[11] & 0xFF) == 0xFF))) {
+        return isPublicV4(a[12], a[13], a[14], a[15]);
       }
-      if (mapped && (a[10] & 0xFF) == 0xFF && (a[11] & 0xFF) == 0xFF) {
-        try {
-          return isPublic(InetAddress.getByAddress(new byte[] {a[12], a[13], a[14], a[15]}));
-        } catch (UnknownHostException e) {
-          return false;
-        }
+      if (first16 == 0x0064 && (a[2] & 0xFF) == 0xff && (a[3] & 0xFF) == 0x9b && zeros(a, 4, 12)) {
+        return isPublicV4(a[12], a[13], a[14], a[15]);
+      }
+      if (first16 == 0x2002) {
+        return isPublicV4(a[2], a[3], a[4], a[5]);
       }
     }
     return true;
+  }
+
+  private static boolean zeros(byte[] a, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (a[i] != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isPublicV4(byte b0, byte b1, byte b2, byte b3) {
+    try {
+      return isPublic(InetAddress.getByAddress(new byte[] {b0, b1, b2, b3}));
+    } catch (UnknownHostException e) {
+      return false;
+    }
   }
 
   static String host(URI endpoint) {

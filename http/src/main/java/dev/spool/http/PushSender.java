@@ -46,6 +46,8 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.io.TcpSO;
+import org.apache.pekko.stream.javadsl.Source;
+import org.apache.pekko.util.ByteString;
 import org.apache.pekko.http.javadsl.ClientTransport;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -227,6 +229,8 @@ public final class PushSender implements PushTransport {
     private volatile Instant lastSuccessAt;
     private volatile Instant nextRetryAt;
     private volatile boolean closed;
+    /** Why {@code spool.push} refuses this endpoint now (changed since the consumer was made), or null. */
+    private final String refusal;
 
     Pushing(String queue, ConsumerSettings settings) {
       this.queue = queue;
@@ -235,6 +239,7 @@ public final class PushSender implements PushTransport {
       this.backoff = settings.backoff();
       this.maxDeliveries = settings.maxDeliveries();
       this.secret = secret(queue, consumer, push.nonce());
+      this.refusal = refusal(push);
       String parent = Partitions.parentOf(queue);
       this.source = "/spool/queues/" + (parent != null ? parent : queue);
       int connections = Math.min(push.maxOutstanding(), maxConnections);
@@ -251,6 +256,8 @@ public final class PushSender implements PushTransport {
       this.pool = base.withMaxConnections(connections)
           .withMaxOpenRequests(Integer.highestOneBit(push.maxOutstanding() * 4 - 1)) // a power of two, at least twice the bound
           .withMaxRetries(0)
+          // A receiver back after an outage is reached within a second or two, not after minutes of backoff.
+          .withMaxConnectionBackoff(Duration.ofSeconds(2))
           .withPipeliningLimit(1)
           .withConnectionSettings(connection)
           .withTransport(transport);
@@ -264,10 +271,14 @@ public final class PushSender implements PushTransport {
       Message m = delivery.message();
       HttpRequest request;
       try {
-        request = request(delivery, m);
+        request = request(delivery, m, System.nanoTime() + push.ackDeadline().toNanos());
       } catch (RuntimeException e) {
         // The message cannot be put on the wire (a header value no HTTP header can carry): no retry will.
         return CompletableFuture.failedFuture(new PermanentFailure("cannot push: " + e.getMessage(), e));
+      }
+      if (refusal != null) {
+        // Configuration changed since the consumer was created: retried (not dead-lettered) until it is allowed again.
+        return CompletableFuture.failedFuture(failedWith(delivery, "refused: " + refusal, null));
       }
       inFlight.incrementAndGet();
       long started = System.nanoTime();
@@ -292,6 +303,7 @@ public final class PushSender implements PushTransport {
             if (status >= 200 && status < 300) {
               succeeded.incrementAndGet();
               lastSuccessAt = Instant.now();
+              nextRetryAt = null;
               return Done.getInstance();
             }
             if (push.permanentStatuses().contains(status)) {
@@ -315,14 +327,21 @@ public final class PushSender implements PushTransport {
       return new PushFailed("push " + why, cause);
     }
 
-    private HttpRequest request(Delivery delivery, Message m) {
+    /**
+     * The request for {@code m}. Its body is produced only when a connection sends it, and refused
+     * after {@code deadlineNanos}: a request that waited in the pool past its deadline (a receiver
+     * that was unreachable) has been counted failed and will be retried, so it is cut off rather
+     * than delivered late, next to its retry.
+     */
+    private HttpRequest request(Delivery delivery, Message m, long deadlineNanos) {
       byte[] body = m.payload();
       long now = Instant.now().getEpochSecond();
       List<HttpHeader> headers = new ArrayList<>();
       headers.add(RawHeader.create("ce-specversion", "1.0"));
       headers.add(RawHeader.create("ce-id", m.id().toString()));
       headers.add(RawHeader.create("ce-source", source));
-      headers.add(RawHeader.create("ce-type", headerValue(m.type())));
+      // CloudEvents requires a type: a message published without one goes as spool.message.
+      headers.add(RawHeader.create("ce-type", m.type().isEmpty() ? "spool.message" : headerValue(m.type())));
       headers.add(RawHeader.create("ce-time", Instant.ofEpochMilli(m.timestamp()).toString()));
       m.key().ifPresent(k -> headers.add(RawHeader.create("ce-subject", headerValue(k))));
       headers.add(RawHeader.create("ce-spoolsequence", Long.toString(delivery.sequence())));
@@ -336,8 +355,11 @@ public final class PushSender implements PushTransport {
       }
       headers.add(RawHeader.create(SIGNATURE_HEADER, signature(secret, now, body)));
       ContentType type = m.contentType().flatMap(PushSender::contentType).orElse(ContentTypes.APPLICATION_OCTET_STREAM);
+      Source<ByteString, ?> content = Source.lazySource(() -> closed || System.nanoTime() > deadlineNanos
+          ? Source.failed(new PushFailed("push request past its deadline before a connection took it", null))
+          : Source.single(ByteString.fromArrayUnsafe(body)));
       return HttpRequest.POST(push.endpoint().toString()).withHeaders(headers)
-          .withEntity(HttpEntities.create(type, body));
+          .withEntity(HttpEntities.create(type, body.length, content));
     }
 
     @Override
@@ -353,6 +375,18 @@ public final class PushSender implements PushTransport {
     PushState state() {
       return new PushState(inFlight.get(), succeeded.get(), failed.get(), permanent.get(), lastError, lastErrorAt,
           lastSuccessAt, nextRetryAt);
+    }
+  }
+
+  /** Why the policy refuses {@code push}'s endpoint now, logged once when its pusher opens; null when allowed. */
+  private String refusal(PushSettings push) {
+    try {
+      policy.checkEndpoint(push.endpoint());
+      return null;
+    } catch (SpoolException.InvalidConfiguration e) {
+      log.warn("A push consumer's endpoint host is refused by spool.push now ({}): its pushes fail and are retried"
+          + " until it is allowed again", e.getMessage());
+      return e.getMessage();
     }
   }
 
@@ -394,6 +428,9 @@ public final class PushSender implements PushTransport {
     }
     if (root instanceof SpoolException) {
       return "failed: " + message;
+    }
+    if (root instanceof org.apache.pekko.stream.BufferOverflowException) {
+      return "failed: more requests than connections could take (the receiver is slow or unreachable)";
     }
     return "failed: " + root.getClass().getSimpleName() + (message.isEmpty() ? "" : ": " + message);
   }
