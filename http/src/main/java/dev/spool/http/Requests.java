@@ -116,7 +116,7 @@ final class Requests {
    * both, so that a publish is parsed in one pass.
    */
   record PublishBody(String type, String key, Map<String, String> headers, String contentType, String payload,
-      String payloadBase64, String id, String ttl, Integer priority, String deliverAt, String delay,
+      String payloadBase64, String id, String ttl, Integer priority, Object deliverAt, String delay,
       List<MessageBody> messages) {
 
     List<Message> toMessages() {
@@ -145,11 +145,11 @@ final class Requests {
   }
 
   /**
-   * One message to publish. {@code deliverAt} (an ISO-8601 instant) or {@code delay} (an ISO-8601
-   * duration from its append) delays it, one or the other.
+   * One message to publish. {@code deliverAt} (an ISO-8601 instant, or epoch milliseconds as message
+   * views show it) or {@code delay} (an ISO-8601 duration from its append) delays it, one or the other.
    */
   record MessageBody(String type, String key, Map<String, String> headers, String contentType, String payload,
-      String payloadBase64, String id, String ttl, Integer priority, String deliverAt, String delay) {
+      String payloadBase64, String id, String ttl, Integer priority, Object deliverAt, String delay) {
 
     Message toMessage(String prefix) {
       if (payload != null && payloadBase64 != null) {
@@ -482,7 +482,18 @@ final class Requests {
     }
   }
 
-  private static java.time.Instant instant(String field, String text) {
+  /** An instant as ISO-8601 text, or as epoch milliseconds (the form message views show). */
+  private static java.time.Instant instant(String field, Object value) {
+    if (value instanceof Integer || value instanceof Long) {
+      long millis = ((Number) value).longValue();
+      if (millis < 0) {
+        throw invalid(field, "must be epoch milliseconds of 0 or more, not " + millis);
+      }
+      return java.time.Instant.ofEpochMilli(millis);
+    }
+    if (!(value instanceof String text)) {
+      throw invalid(field, "must be an ISO-8601 instant such as 2026-01-01T00:00:00Z, or epoch milliseconds");
+    }
     try {
       return java.time.Instant.parse(text);
     } catch (DateTimeParseException e) {

@@ -307,13 +307,13 @@ final class SpoolMetrics implements AutoCloseable {
       m.add(Gauge.builder("spool.consumer.push.in.flight", sender, p -> pushValue(p, key, PushSender.PushState::inFlight))
           .description("Push requests sent and not answered yet").tags(tags).register(registry));
       m.add(FunctionCounter.builder("spool.consumer.push.requests", sender, p -> pushValue(p, key, PushSender.PushState::succeeded))
-          .description("Push requests by outcome: succeeded (2xx), failed (retried), permanent (dead-lettered)")
+          .description("Push requests by outcome: succeeded (2xx), failed (retried, or dead-lettered at the last attempt), permanent (dead-lettered at once)")
           .tags(tags.and("outcome", "succeeded")).register(registry));
       m.add(FunctionCounter.builder("spool.consumer.push.requests", sender, p -> pushValue(p, key, PushSender.PushState::failed))
-          .description("Push requests by outcome: succeeded (2xx), failed (retried), permanent (dead-lettered)")
+          .description("Push requests by outcome: succeeded (2xx), failed (retried, or dead-lettered at the last attempt), permanent (dead-lettered at once)")
           .tags(tags.and("outcome", "failed")).register(registry));
       m.add(FunctionCounter.builder("spool.consumer.push.requests", sender, p -> pushValue(p, key, PushSender.PushState::permanent))
-          .description("Push requests by outcome: succeeded (2xx), failed (retried), permanent (dead-lettered)")
+          .description("Push requests by outcome: succeeded (2xx), failed (retried, or dead-lettered at the last attempt), permanent (dead-lettered at once)")
           .tags(tags.and("outcome", "permanent")).register(registry));
     }
     m.add(consumerGauge("spool.consumer.lag", "Messages past the committed position (last sequence minus committed)", tags, key, ConsumerInfo::lag));

@@ -109,6 +109,16 @@ class SchedulingRoutesTest {
   }
 
   @Test
+  void deliverAtIsTakenInTheEpochMillisecondsViewsShowItIn() {
+    String q = queue("{}");
+    long at = System.currentTimeMillis() + 60_000;
+    TestServer.Response published = server.post("/api/v1/queues/" + q + "/messages", message("\"deliverAt\":" + at));
+    assertEquals(201, published.status(), published.body());
+    JsonNode browsed = server.get("/api/v1/queues/" + q + "/messages?from=1&limit=1").json().get(0);
+    assertEquals(at, browsed.path("deliverAt").asLong(), "what a view shows can be posted back");
+  }
+
+  @Test
   void badPrioritiesDelaysAndMaximaAre400AndAppendNothing() {
     String q = queue("{}");
     String path = "/api/v1/queues/" + q + "/messages";
@@ -121,6 +131,8 @@ class SchedulingRoutesTest {
         {message("\"delay\":\"P8D\""), "max-delay"},
         {message("\"deliverAt\":\"" + far + "\""), "max-delay"},
         {message("\"deliverAt\":\"tomorrow\""), "deliverAt"},
+        {message("\"deliverAt\":-5"), "deliverAt"},
+        {message("\"deliverAt\":true"), "deliverAt"},
         {message("\"deliverAt\":\"2030-01-01T00:00:00Z\",\"delay\":\"PT1S\""), "delay"},
         {"{\"messages\":[" + message("") + "," + message("\"priority\":12") + "]}", "messages[1].priority"},
         {"{\"messages\":[" + message("") + "],\"delay\":\"PT1S\"}", "messages"},
