@@ -75,6 +75,10 @@ final class PublishCommand implements Callable<Integer> {
       description = "deliver the messages no sooner than this after they are appended, e.g. 10m")
   String delay;
 
+  @Option(names = "--deliver-at", paramLabel = "INSTANT",
+      description = "deliver the messages no sooner than this ISO-8601 instant, e.g. 2026-12-01T09:00:00Z")
+  String deliverAt;
+
   @Option(names = "--keep-blank-lines",
       description = "publish blank lines of the input as messages too (by default they are skipped and counted)")
   boolean keepBlankLines;
@@ -94,6 +98,20 @@ final class PublishCommand implements Callable<Integer> {
     SpoolCli cli = SpoolCli.of(spec);
     if (batchSize < 1) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--batch-size must be 1 or more");
+    }
+    if (priority != null && (priority < 0 || priority > 9)) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--priority must be between 0 and 9");
+    }
+    if (delay != null && deliverAt != null) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "give --delay or --deliver-at, not both");
+    }
+    if (deliverAt != null) {
+      try {
+        java.time.Instant.parse(deliverAt);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--deliver-at must be an ISO-8601 instant such as 2026-12-01T09:00:00Z, not '" + deliverAt + "'");
+      }
     }
     boolean fromStdin = payloads.contains("-");
     int sources = (fromStdin ? 1 : 0) + (file != null ? 1 : 0) + (!fromStdin && !payloads.isEmpty() ? 1 : 0);
@@ -170,6 +188,9 @@ final class PublishCommand implements Callable<Integer> {
     }
     if (priority != null) {
       m.put("priority", priority);
+    }
+    if (deliverAt != null) {
+      m.put("deliverAt", deliverAt);
     }
     if (delay != null) {
       m.put("delay", delay);

@@ -139,6 +139,9 @@ final class QueuesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
       SpoolCli cli = SpoolCli.of(spec);
+      if (maxPriority != null && (maxPriority < 1 || maxPriority > 9)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--max-priority must be between 1 and 9");
+      }
       ApiClient.Response created = cli.api().put("api/v1/queues/" + ApiClient.segment(queue), body());
       if (cli.json()) {
         Output.json(cli.out(), created.body());

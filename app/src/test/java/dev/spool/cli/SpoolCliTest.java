@@ -199,6 +199,26 @@ class SpoolCliTest {
   }
 
   @Test
+  void publishDelaysAndPrioritizesAndTheirBadValuesAreUsageErrors() {
+    String queue = fresh("sched");
+    ok("queues", "create", queue, "--max-priority", "5");
+    String at = java.time.Instant.now().plusSeconds(600).truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
+    ok("publish", queue, "later", "--deliver-at", at, "--priority", "3");
+    ok("publish", queue, "soon", "--delay", "10m");
+    JsonNode later = ok("trace", queue, "1", "--json").json().path("message");
+    assertEquals(java.time.Instant.parse(at).toEpochMilli(), later.path("deliverAt").asLong());
+    assertEquals(3, later.path("priority").asInt());
+    assertTrue(ok("trace", queue, "2", "--json").json().path("message").path("deliverAt").asLong()
+        > System.currentTimeMillis() + 500_000);
+    fails(ExitCodes.USAGE, "publish", queue, "x", "--priority", "10");
+    fails(ExitCodes.USAGE, "publish", queue, "x", "--delay", "1m", "--deliver-at", at);
+    fails(ExitCodes.USAGE, "publish", queue, "x", "--deliver-at", "tomorrow");
+    fails(ExitCodes.USAGE, "queues", "create", fresh("bad"), "--max-priority", "0");
+    fails(ExitCodes.USAGE, "queues", "create", fresh("bad"), "--max-priority", "10");
+    ok("queues", "delete", queue);
+  }
+
+  @Test
   void publishesAHundredThousandLinesFromStandardInputSkippingTheBlankOnes() {
     String queue = fresh("bulk");
     ok("queues", "create", queue);
