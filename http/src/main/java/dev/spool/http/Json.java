@@ -94,6 +94,13 @@ final class Json {
         throw new SpoolException.InvalidConfiguration("the body must be " + describe(e.getTargetType()));
       }
       throw new SpoolException.InvalidConfiguration("field '" + path + "' must be " + describe(e.getTargetType()));
+    } catch (com.fasterxml.jackson.core.exc.InputCoercionException e) {
+      // Well-formed JSON with a number too large for its field: said as such, not as a parser's message.
+      String field = e.getProcessor() instanceof com.fasterxml.jackson.core.JsonParser parser
+          && parser.getParsingContext() != null ? parser.getParsingContext().getCurrentName() : null;
+      throw new SpoolException.InvalidConfiguration((field == null ? "a number" : "field '" + field + "'")
+          + " is out of range" + (e.getTargetType() == Integer.TYPE || e.getTargetType() == Integer.class
+              ? " (a 32-bit integer)" : ""));
     } catch (StreamReadException e) {
       throw new SpoolException.InvalidConfiguration("malformed JSON at line " + e.getLocation().getLineNr()
           + ", column " + e.getLocation().getColumnNr() + ": " + firstLine(e.getOriginalMessage()));

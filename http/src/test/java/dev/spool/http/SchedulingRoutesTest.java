@@ -132,6 +132,7 @@ class SchedulingRoutesTest {
         {message("\"deliverAt\":\"" + far + "\""), "max-delay"},
         {message("\"deliverAt\":\"tomorrow\""), "deliverAt"},
         {message("\"deliverAt\":-5"), "deliverAt"},
+        {message("\"priority\":99999999999"), "field 'priority' is out of range"},
         {message("\"deliverAt\":true"), "deliverAt"},
         {message("\"deliverAt\":\"2030-01-01T00:00:00Z\",\"delay\":\"PT1S\""), "delay"},
         {"{\"messages\":[" + message("") + "," + message("\"priority\":12") + "]}", "messages[1].priority"},
