@@ -265,9 +265,12 @@ public final class HealthJudge {
     }
     boolean ownLimits = !why.isEmpty();
     if (recent.refused() > 0) {
+      boolean limited = s.maxLength() > 0 || s.maxBytes() > 0;
       why.add(count(recent.refused(), "message") + " refused in the last " + duration(recent.windowMs())
-          + (ownLimits ? "" : " while the queue was within its own limits: the memory threshold or a low disk refused"
-              + " them"));
+          + (ownLimits ? "" : limited
+              ? " while the queue held less than 90 % of its limits: a batch larger than the room left, the memory"
+                  + " threshold or a low disk refused them"
+              : " while the queue was within its own limits: the memory threshold or a low disk refused them"));
     }
     if (recent.dropped() > 0) {
       why.add(count(recent.dropped(), "message") + " dropped in the last " + duration(recent.windowMs()));

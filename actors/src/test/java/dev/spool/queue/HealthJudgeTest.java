@@ -199,6 +199,9 @@ class HealthJudgeTest {
         + " threshold or a low disk refused them; 432 messages dropped in the last 5 min (also: dead-lettering, 4"
         + " messages dead-lettered in the last 5 min)", full.reason());
     assertEquals(new QueueHealth.Recent(300_000, 4, 432, 7, 169), full.recent());
+    QueueHealth batchTooLarge = judge(QueueSettings.defaults().withMaxLength(50), 42, history(refusing, null, null));
+    assertTrue(batchTooLarge.reason().startsWith("full: 169 messages refused in the last 5 min while the queue held less"
+        + " than 90 % of its limits: a batch larger than the room left"), batchTooLarge.reason());
 
     List<QueueHistory.Sample> deadLettering = List.of(new QueueHistory.Sample(NOW, 0, 0, 0, 0, 0, 3, 0, 0, 0));
     QueueHealth dl = judge(QueueSettings.defaults().withDeadLetter("q.dlq"), 5, history(deadLettering, null, null));
