@@ -1,7 +1,7 @@
 // Browsing and searching a queue's messages page by page, and one message with its payload and
 // delivery trace.
 import { api, q, ApiError } from './api.js';
-import { h, fill, render, timeEl } from './dom.js';
+import { h, fill, render, timeEl, fmtAgo } from './dom.js';
 import { tell, describe, feedbackLine, section, scroller } from './ui.js';
 import { browse, pager } from './browse.js';
 
@@ -167,6 +167,12 @@ export function messagePage(main, name, sequence) {
       const pretty = prettyPayload(m);
       payload.textContent = pretty.text;
       payloadNote.textContent = pretty.json ? 'JSON, pretty-printed; Copy payload copies it as it was sent.' : '';
+    } else {
+      // Drawn once, but its relative times ("deliver at: in 3 min") move on with each refresh.
+      for (const t of details.querySelectorAll('time[datetime]')) {
+        const ago = fmtAgo(t.dateTime);
+        if (t.textContent !== ago) t.textContent = ago;
+      }
     }
     render(trace, answer.trace.map((t) => h('tr', { class: 'trace-' + t.event },
       h('td', {}, t.event), h('td', {}, t.consumer ?? ''), h('td', { class: t.at ? '' : 'muted' }, traceWhen(t)),
