@@ -64,9 +64,11 @@ class SqliteSnapshotStoreTckTest {
     pid = "p-" + IDS.incrementAndGet();
     probe = new TestKit(system);
     for (int i = 1; i <= 5; i++) {
-      long before = System.currentTimeMillis();
-      saved.add(save(new SnapshotMetadata(pid, 10 + i, 0), "s-" + i));
-      while (System.currentTimeMillis() == before) {
+      SnapshotMetadata stamped = save(new SnapshotMetadata(pid, 10 + i, 0), "s-" + i);
+      saved.add(stamped);
+      // The store stamps each save with the clock: the next one must get a later millisecond than this
+      // one got, or a timestamp bound could not tell them apart.
+      while (System.currentTimeMillis() <= stamped.timestamp()) {
         Thread.onSpinWait();
       }
     }
