@@ -155,6 +155,28 @@ public final class SetAside {
     return byDue.tailSet(new Due(nowMillis, Long.MAX_VALUE), false).size();
   }
 
+  /** Whether {@code sequence} is set aside and not due at {@code nowMillis}. */
+  public boolean notDueAt(long sequence, long nowMillis) {
+    Long packed = notDue.get(sequence);
+    return packed != null && (packed >> 4) > nowMillis;
+  }
+
+  /** The lowest sequence set aside that is due at {@code nowMillis} (ready, or not released yet), or -1. */
+  public long firstDueAt(long nowMillis) {
+    long low = Long.MAX_VALUE;
+    for (Due due : byDue.headSet(new Due(nowMillis, Long.MAX_VALUE), true)) {
+      low = Math.min(low, due.sequence());
+    }
+    if (readyCount > 0) {
+      for (TreeSet<Long> bucket : ready) {
+        if (!bucket.isEmpty()) {
+          low = Math.min(low, bucket.first());
+        }
+      }
+    }
+    return low == Long.MAX_VALUE ? -1 : low;
+  }
+
   /** Entries waiting for their due time (released ones excluded). */
   public int deferred() {
     return notDue.size();
