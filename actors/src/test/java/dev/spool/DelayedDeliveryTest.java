@@ -196,6 +196,25 @@ class DelayedDeliveryTest {
   }
 
   @Test
+  void acknowledgingAMessageSetAsideIsUnknownAndChangesNothing() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
+    result(spool.createPublisher(q, "p").publishAll(List.of(kib("delayed").withDelay(Duration.ofMinutes(1)),
+        kib("now"))));
+    List<Delivery> got = result(c.readBatch(10));
+    assertEquals(List.of(2L), sequences(got));
+    assertEquals(new AckResult(0, List.of(), List.of(1L)), result(c.acknowledgeSequences(List.of(1L))),
+        "never delivered");
+    result(c.acknowledgeBatch(got));
+    assertEquals(0, result(c.info()).committed());
+    timePasses(Duration.ofMinutes(1));
+    List<Delivery> due = result(c.readBatch(10));
+    assertEquals(List.of(1L), sequences(due), "still delivered once due");
+    assertEquals(1, due.get(0).attempt());
+  }
+
+  @Test
   void aMessageThatExpiresBeforeItIsDueIsExpiredNotDelivered() {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());

@@ -96,6 +96,24 @@ class PriorityTest {
   }
 
   @Test
+  void acknowledgingAMessageStillInTheWindowIsUnknownAndChangesNothing() {
+    Spool spool = clock.spool(testKit.system());
+    String q = queue(spool, PRIORITIES);
+    result(spool.createPublisher(q, "p").publishAll(withPriorities(0, 5)));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c").prefetch(1));
+    List<Delivery> first = result(c.readBatch(1));
+    assertEquals(List.of(2L), sequences(first));
+    assertEquals(new AckResult(0, List.of(), List.of(1L)), result(c.acknowledgeSequences(List.of(1L))),
+        "never delivered");
+    result(c.acknowledgeBatch(first));
+    List<Delivery> second = result(c.readBatch(1));
+    assertEquals(List.of(1L), sequences(second), "still delivered");
+    assertEquals(1, second.get(0).attempt());
+    result(c.acknowledgeBatch(second));
+    assertEquals(2, result(c.info()).committed());
+  }
+
+  @Test
   void aPushSubscriberWithLimitedCreditGetsTheHighestPrioritiesFirst() {
     Spool spool = clock.spool(testKit.system());
     String q = queue(spool, PRIORITIES);

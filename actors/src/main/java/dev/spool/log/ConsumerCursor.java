@@ -218,7 +218,7 @@ public final class ConsumerCursor {
     ACKED,
     /** It was delivered and is already settled. */
     ALREADY_SETTLED,
-    /** It was never delivered to this consumer. */
+    /** It was never delivered to this consumer (not yet, or set aside until due or its turn). */
     UNKNOWN
   }
 
@@ -236,7 +236,10 @@ public final class ConsumerCursor {
     if (ready.remove(sequence) != null || delayed.remove(sequence) != null || held.remove(sequence) != null) {
       return AckOutcome.ACKED;
     }
-    return sequence < next ? AckOutcome.ALREADY_SETTLED : AckOutcome.UNKNOWN;
+    if (sequence >= next || aside.contains(sequence)) {
+      return AckOutcome.UNKNOWN; // set aside below the cursor: passed, not delivered yet
+    }
+    return AckOutcome.ALREADY_SETTLED;
   }
 
   /**
