@@ -215,6 +215,20 @@ class DelayedDeliveryTest {
   }
 
   @Test
+  void healthCountsOnlyDueMessagesAsWaitingForAConsumerThatNeverRead() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    result(spool.createConsumer(q, ConsumerSettings.named("c")).ready());
+    QueuePublisher p = spool.createPublisher(q, "p");
+    for (int i = 0; i < 3; i++) {
+      result(p.publish(kib("delayed" + i).withDelay(Duration.ofMinutes(10))));
+    }
+    result(p.publish(kib("now")));
+    QueueHealth.ConsumerHealth c = result(spool.queueHealth(q)).consumers().get(0);
+    assertEquals("1 message waiting; nothing read yet, no subscriber attached", c.reason());
+  }
+
+  @Test
   void aMessageThatExpiresBeforeItIsDueIsExpiredNotDelivered() {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());
