@@ -155,6 +155,80 @@ class DelayedDeliveryTest {
   }
 
   @Test
+  void lagLeavesOutWhatWasAcknowledgedAboveANotDueMessage() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    QueuePublisher p = spool.createPublisher(q, "p");
+    QueueConsumer reading = spool.createConsumer(q, ConsumerSettings.named("reading"));
+    QueueConsumer idle = spool.createConsumer(q, ConsumerSettings.named("idle"));
+    List<Message> messages = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      messages.add(i % 3 == 0 ? kib("delayed" + i).withDelay(Duration.ofMinutes(10)) : kib("now" + i));
+    }
+    result(p.publishAll(messages));
+    List<Delivery> got = result(reading.readBatch(100));
+    assertEquals(8, got.size());
+    timePasses(Duration.ofSeconds(30));
+    result(reading.acknowledgeBatch(got));
+
+    ConsumerInfo info = result(reading.info());
+    assertEquals(0, info.committed(), "the first, not due, holds it");
+    assertEquals(0, info.lag(), "all it has not acknowledged is not due");
+    assertEquals(0, info.lagAgeMs(), "nor is any due message waiting");
+    assertEquals(DeliveryState.CAUGHT_UP, info.deliveryState());
+    assertEquals(8, result(idle.info()).lag());
+    assertEquals(8, result(spool.lagStatistics()).maxLag());
+
+    result(p.publishAll(List.of(kib("more"), kib("more"))));
+    timePasses(Duration.ofSeconds(5));
+    List<Delivery> more = result(reading.readBatch(100));
+    ConsumerInfo inFlight = result(reading.info());
+    assertEquals(2, inFlight.lag(), "delivered, not acknowledged yet");
+    assertEquals(5_000, inFlight.lagAgeMs(), "their age, not the older not-due message's");
+    result(reading.acknowledgeBatch(more));
+    assertEquals(0, result(reading.info()).lag(), "steady traffic acknowledged does not grow it");
+
+    timePasses(Duration.ofMinutes(10));
+    ConsumerInfo due = result(reading.info());
+    assertEquals(4, due.lag(), "the delayed ones, once due");
+    assertEquals(Duration.ofSeconds(635).toMillis(), due.lagAgeMs(), "the age of the oldest of them, from its append");
+    assertEquals(14, result(idle.info()).lag());
+  }
+
+  @Test
+  void acknowledgingAMessageSetAsideIsUnknownAndChangesNothing() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
+    result(spool.createPublisher(q, "p").publishAll(List.of(kib("delayed").withDelay(Duration.ofMinutes(1)),
+        kib("now"))));
+    List<Delivery> got = result(c.readBatch(10));
+    assertEquals(List.of(2L), sequences(got));
+    assertEquals(new AckResult(0, List.of(), List.of(1L)), result(c.acknowledgeSequences(List.of(1L))),
+        "never delivered");
+    result(c.acknowledgeBatch(got));
+    assertEquals(0, result(c.info()).committed());
+    timePasses(Duration.ofMinutes(1));
+    List<Delivery> due = result(c.readBatch(10));
+    assertEquals(List.of(1L), sequences(due), "still delivered once due");
+    assertEquals(1, due.get(0).attempt());
+  }
+
+  @Test
+  void healthCountsOnlyDueMessagesAsWaitingForAConsumerThatNeverRead() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    result(spool.createConsumer(q, ConsumerSettings.named("c")).ready());
+    QueuePublisher p = spool.createPublisher(q, "p");
+    for (int i = 0; i < 3; i++) {
+      result(p.publish(kib("delayed" + i).withDelay(Duration.ofMinutes(10))));
+    }
+    result(p.publish(kib("now")));
+    QueueHealth.ConsumerHealth c = result(spool.queueHealth(q)).consumers().get(0);
+    assertEquals("1 message waiting; nothing read yet, no subscriber attached", c.reason());
+  }
+
+  @Test
   void aMessageThatExpiresBeforeItIsDueIsExpiredNotDelivered() {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());

@@ -80,6 +80,40 @@ class PriorityTest {
   }
 
   @Test
+  void lagLeavesOutWhatWasAcknowledgedAboveTheWindowsLowerPriorities() {
+    Spool spool = clock.spool(testKit.system());
+    String q = queue(spool, PRIORITIES);
+    int[] priorities = new int[20];
+    java.util.Arrays.fill(priorities, 10, 20, 9);
+    result(spool.createPublisher(q, "p").publishAll(withPriorities(priorities)));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
+    List<Delivery> got = result(c.readBatch(10));
+    assertEquals(range(20).subList(10, 20), sequences(got));
+    result(c.acknowledgeBatch(got));
+    ConsumerInfo info = result(c.info());
+    assertEquals(0, info.committed(), "the window's priority-0 messages hold it");
+    assertEquals(10, info.lag(), "the ten priority-0 messages, not the ten acknowledged");
+  }
+
+  @Test
+  void acknowledgingAMessageStillInTheWindowIsUnknownAndChangesNothing() {
+    Spool spool = clock.spool(testKit.system());
+    String q = queue(spool, PRIORITIES);
+    result(spool.createPublisher(q, "p").publishAll(withPriorities(0, 5)));
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c").prefetch(1));
+    List<Delivery> first = result(c.readBatch(1));
+    assertEquals(List.of(2L), sequences(first));
+    assertEquals(new AckResult(0, List.of(), List.of(1L)), result(c.acknowledgeSequences(List.of(1L))),
+        "never delivered");
+    result(c.acknowledgeBatch(first));
+    List<Delivery> second = result(c.readBatch(1));
+    assertEquals(List.of(1L), sequences(second), "still delivered");
+    assertEquals(1, second.get(0).attempt());
+    result(c.acknowledgeBatch(second));
+    assertEquals(2, result(c.info()).committed());
+  }
+
+  @Test
   void aPushSubscriberWithLimitedCreditGetsTheHighestPrioritiesFirst() {
     Spool spool = clock.spool(testKit.system());
     String q = queue(spool, PRIORITIES);

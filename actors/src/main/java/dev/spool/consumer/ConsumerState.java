@@ -7,6 +7,7 @@ import dev.spool.QueueSettings;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.log.ConsumerCursor;
 import dev.spool.log.LogView;
+import dev.spool.log.SetAside;
 
 /**
  * Everything a consumer keeps across restarts of its actor: its cursor and the parts that decide
@@ -101,9 +102,9 @@ public class ConsumerState<E> {
           continue;
         }
         if (recorded.attempts()[i] == 0) {
-          // Passed, never delivered (not due, or waiting its turn): set aside again. A cold one is
-          // looked at when loaded, before it is delivered.
-          cursor.restoreAside(sequence, message == null ? 0 : message.deliverAtMillis(),
+          // Passed, never delivered (not due, or waiting its turn): set aside again. A cold one's
+          // due time is learnt when its segment is loaded; until then it is not due.
+          cursor.restoreAside(sequence, message == null ? SetAside.UNKNOWN_DUE : message.deliverAtMillis(),
               message == null ? 0 : priorityOf(message));
         } else {
           cursor.restoreUnsettled(sequence, recorded.attempts()[i]);

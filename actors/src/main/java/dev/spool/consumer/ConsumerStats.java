@@ -142,10 +142,10 @@ public final class ConsumerStats {
     }
     long idle = idle(nowMillis);
     if (inactiveTimeout != null && idle >= inactiveTimeout.toMillis()) {
-      return new Tick(Tick.Action.REMOVE_INACTIVE, idle, lag(state, log, state.committed(), nowMillis));
+      return new Tick(Tick.Action.REMOVE_INACTIVE, idle, lag(state, log, nowMillis));
     }
     if (becameStale(idle, staleAfter.toMillis())) {
-      return new Tick(Tick.Action.REPORT_STALE, idle, lag(state, log, state.committed(), nowMillis));
+      return new Tick(Tick.Action.REPORT_STALE, idle, lag(state, log, nowMillis));
     }
     return Tick.NOTHING;
   }
@@ -157,45 +157,49 @@ public final class ConsumerStats {
     HandlerPool handlers = state.handlers();
     long last = log.lastSequence();
     long committed = state.committed();
-    long oldest = oldestUnacknowledged(state, log, committed, last);
+    long lag = lag(state, log, nowMillis);
+    long oldest = lag == 0 ? -1 : oldestUnacknowledged(state, log, committed, last, nowMillis);
     long lagAge = oldest < 0 ? 0 : Math.max(0, nowMillis - oldest);
-    return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last,
-        lag(state, log, committed, nowMillis),
+    return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last, lag,
         lagAge, cursor.inFlight() + subscribers.creditHeld(), cursor.waiting(), deliveryState(state, last),
         state.paused(), Instant.ofEpochMilli(lastActivity), subscribers.attached() + handlers.size(),
         subscribers.parkedReads(), handlers.running(), handlers.worstBreaker(), counters());
   }
 
   /**
-   * Messages past {@code committed} this consumer has not acknowledged, leaving out those not due at
-   * {@code nowMillis}: the ones it set aside exactly, and those past its cursor as far as one look
-   * over {@link #LAG_AGE_SCAN_LIMIT} retained messages in the heap finds them (a consumer that reads
-   * has looked over all of them; one that does not may count some not-due message beyond that).
+   * Messages this consumer has not acknowledged (nor otherwise settled) that are due at
+   * {@code nowMillis}: those from its cursor on, and the unsettled ones below it (delivered, or set
+   * aside), whose count the cursor keeps, so that what it acknowledged above a held message (not due,
+   * or waiting in the priority window) does not count. Not-due messages are left out: the ones it set
+   * aside exactly, and those past its cursor as far as one look over {@link #LAG_AGE_SCAN_LIMIT}
+   * retained messages in the heap finds them (a consumer that reads has looked over all of them; one
+   * that does not may count some not-due message beyond that).
    */
-  static long lag(ConsumerState<?> state, LogView log, long committed, long nowMillis) {
+  static long lag(ConsumerState<?> state, LogView log, long nowMillis) {
     ConsumerCursor cursor = state.cursor();
     long notDue = cursor.aside().notDueAt(nowMillis);
     long last = log.lastSequence();
-    long end = Math.min(last, cursor.next() + LAG_AGE_SCAN_LIMIT - 1);
-    for (long sequence = Math.max(cursor.next(), log.firstSequence()); sequence <= end; sequence++) {
+    long next = cursor.next();
+    long end = Math.min(last, next + LAG_AGE_SCAN_LIMIT - 1);
+    for (long sequence = Math.max(next, log.firstSequence()); sequence <= end; sequence++) {
       Message m = log.get(sequence);
       if (m != null && m.notDueAt(nowMillis)) {
         notDue++;
       }
     }
-    return Math.max(0, last - committed - notDue);
+    return Math.max(0, Math.max(0, last - next + 1) + cursor.unsettledBelowCursor() - notDue);
   }
 
   /**
    * When the oldest retained message this consumer has not acknowledged (delivered and unsettled, or
-   * not delivered yet) was appended, or -1 when there is none. Usually the one just past {@code committed}; past
+   * not delivered yet) and that is due at {@code nowMillis} was appended, or -1 when there is none. Usually the one just past {@code committed}; past
    * sequences found gone (expired, evicted, released) or settled (acknowledged out of order) the
    * search resumes next time where it stopped, so each is passed over once, and one call passes over
    * at most {@link #LAG_AGE_SCAN_LIMIT}. When that limit stops it, the newest message stands in: it
    * is younger than what lies before it, so the age reported is a lower bound until later calls
    * reach the oldest.
    */
-  long oldestUnacknowledged(ConsumerState<?> state, LogView log, long committed, long last) {
+  long oldestUnacknowledged(ConsumerState<?> state, LogView log, long committed, long last, long nowMillis) {
     ConsumerCursor cursor = state.cursor();
     long next = cursor.next();
     if (next < lagAgeCursor) {
@@ -207,10 +211,38 @@ public final class ConsumerStats {
       long appendedAt = log.appendedAt(sequence); // a cold message's too: no load for a lag figure
       if (appendedAt >= 0 && (sequence >= next || cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED)) {
         lagAgeFrom = sequence;
-        return appendedAt;
+        return cursor.aside().notDueAt(sequence, nowMillis) ? oldestDue(state, log, last, nowMillis) : appendedAt;
       }
     }
     lagAgeFrom = sequence;
+    return sequence > last ? -1 : log.appendedAt(last);
+  }
+
+  /**
+   * When the oldest retained message due at {@code nowMillis} this consumer has not acknowledged was
+   * appended, past a not-due one it set aside (which stays where {@link #lagAgeFrom} resumes, as it
+   * falls due in its time): from the lowest due unsettled sequence the cursor knows of, over at most
+   * {@link #LAG_AGE_SCAN_LIMIT} gone, settled or not-due ones; -1 when there is none.
+   */
+  private static long oldestDue(ConsumerState<?> state, LogView log, long last, long nowMillis) {
+    ConsumerCursor cursor = state.cursor();
+    long next = cursor.next();
+    long sequence = Math.max(cursor.firstDueUnsettled(nowMillis), log.firstSequence());
+    for (int budget = LAG_AGE_SCAN_LIMIT; sequence <= last && budget > 0; sequence++, budget--) {
+      long appendedAt = log.appendedAt(sequence);
+      if (appendedAt < 0) {
+        continue;
+      }
+      if (sequence >= next) {
+        Message m = log.get(sequence);
+        if (m == null || !m.notDueAt(nowMillis)) {
+          return appendedAt;
+        }
+      } else if (cursor.standingOf(sequence) != ConsumerCursor.Standing.SETTLED
+          && !cursor.aside().notDueAt(sequence, nowMillis)) {
+        return appendedAt;
+      }
+    }
     return sequence > last ? -1 : log.appendedAt(last);
   }
 

@@ -216,6 +216,7 @@ public final class Dispatcher<E> {
    */
   public void dispatch() {
     roundMillis = clock.millis();
+    resolveUnknownDue();
     cursor.aside().release(roundMillis);
     try {
       if (!state.halted()) {
@@ -239,6 +240,26 @@ public final class Dispatcher<E> {
     // A cursor waiting at a not-due message (the set-aside ones at their bound) has nothing until its wake-up.
     return loading < 0 && (cursor.hasReady() || cursor.aside().ready() > 0
         || cursor.next() <= log.lastSequence() && blockedUntil == 0);
+  }
+
+  /**
+   * Learns the due times of the messages set aside again after a restart while they were cold,
+   * loading their segments in turn: until then they count as not due, in the lag and in the
+   * delivery state, and cannot fall due.
+   */
+  private void resolveUnknownDue() {
+    SetAside aside = cursor.aside();
+    long sequence;
+    while (loading < 0 && (sequence = aside.firstUnknownDue()) >= 0) {
+      Message message = log.get(sequence);
+      if (message != null) {
+        aside.defer(sequence, message.deliverAtMillis(), state.priorityOf(message));
+      } else if (log.cold(sequence)) {
+        awaitLoad(sequence);
+      } else {
+        aside.remove(sequence); // removed meanwhile: its notice settles nothing more
+      }
+    }
   }
 
   /** Delivery waits for the cold segment holding {@code sequence}: it is loaded once. */
@@ -397,6 +418,7 @@ public final class Dispatcher<E> {
     }
     long now = clock.millis();
     state.stats().touch(now);
+    resolveUnknownDue();
     cursor.aside().release(now); // what fell due since the last round, should its wake-up still be on its way
     Subscribers<E> subscribers = state.subscribers();
     List<Delivery> got = state.halted() || subscribers.parkedReads() > 0 || exclusiveHeld() ? List.of()

@@ -114,6 +114,37 @@ public final class ConsumerCursor {
     return low - 1;
   }
 
+  /**
+   * Unsettled sequences below the cursor: delivered and not settled, or set aside. With the messages
+   * from the cursor on, what this consumer has not acknowledged: every other sequence up to the
+   * cursor is settled (acknowledged, filtered out, gone).
+   */
+  public int unsettledBelowCursor() {
+    return unsettled() + aside.size();
+  }
+
+  /**
+   * The lowest unsettled sequence that is due at {@code nowMillis} (delivered, waiting, held, or set
+   * aside and due), else the cursor: where the oldest message this consumer has to deal with is.
+   */
+  public long firstDueUnsettled(long nowMillis) {
+    long low = next;
+    if (!inFlight.isEmpty()) {
+      low = Math.min(low, inFlight.firstKey());
+    }
+    if (!ready.isEmpty()) {
+      low = Math.min(low, ready.firstKey());
+    }
+    if (!delayed.isEmpty()) {
+      low = Math.min(low, delayed.firstKey());
+    }
+    if (!held.isEmpty()) {
+      low = Math.min(low, held.firstKey());
+    }
+    long aside = this.aside.firstDueAt(nowMillis);
+    return aside < 0 ? low : Math.min(low, aside);
+  }
+
   /** Moves the cursor past sequences this consumer will never deliver (filtered out, no longer retained). */
   public void skipTo(long sequence) {
     if (sequence > next) {
@@ -187,7 +218,7 @@ public final class ConsumerCursor {
     ACKED,
     /** It was delivered and is already settled. */
     ALREADY_SETTLED,
-    /** It was never delivered to this consumer. */
+    /** It was never delivered to this consumer (not yet, or set aside until due or its turn). */
     UNKNOWN
   }
 
@@ -205,7 +236,10 @@ public final class ConsumerCursor {
     if (ready.remove(sequence) != null || delayed.remove(sequence) != null || held.remove(sequence) != null) {
       return AckOutcome.ACKED;
     }
-    return sequence < next ? AckOutcome.ALREADY_SETTLED : AckOutcome.UNKNOWN;
+    if (sequence >= next || aside.contains(sequence)) {
+      return AckOutcome.UNKNOWN; // set aside below the cursor: passed, not delivered yet
+    }
+    return AckOutcome.ALREADY_SETTLED;
   }
 
   /**

@@ -29,6 +29,12 @@ public final class SetAside {
     }
   }
 
+  /**
+   * The due time of an entry restored from the journal whose message is cold (not in the heap): not
+   * known until its segment is loaded, so it counts as not due and arms no wake-up until then.
+   */
+  public static final long UNKNOWN_DUE = Long.MAX_VALUE >> 5;
+
   /** Not-due sequences, with their due time (ms) and priority packed as {@code due * 16 + priority}. */
   private final TreeMap<Long, Long> notDue = new TreeMap<>();
   private final TreeSet<Due> byDue = new TreeSet<>();
@@ -133,14 +139,42 @@ public final class SetAside {
     return low;
   }
 
-  /** The earliest due time of a not-due entry (epoch ms), or 0 when there is none. */
+  /** The earliest known due time of a not-due entry (epoch ms), or 0 when there is none. */
   public long nextDue() {
-    return byDue.isEmpty() ? 0 : byDue.first().at();
+    return byDue.isEmpty() || byDue.first().at() >= UNKNOWN_DUE ? 0 : byDue.first().at();
+  }
+
+  /** The lowest sequence whose due time is {@link #UNKNOWN_DUE not known yet}, or -1. */
+  public long firstUnknownDue() {
+    Due unknown = byDue.ceiling(new Due(UNKNOWN_DUE, Long.MIN_VALUE));
+    return unknown == null ? -1 : unknown.sequence();
   }
 
   /** Entries not due at {@code nowMillis} (so not counted in the consumer's lag). */
   public int notDueAt(long nowMillis) {
     return byDue.tailSet(new Due(nowMillis, Long.MAX_VALUE), false).size();
+  }
+
+  /** Whether {@code sequence} is set aside and not due at {@code nowMillis}. */
+  public boolean notDueAt(long sequence, long nowMillis) {
+    Long packed = notDue.get(sequence);
+    return packed != null && (packed >> 4) > nowMillis;
+  }
+
+  /** The lowest sequence set aside that is due at {@code nowMillis} (ready, or not released yet), or -1. */
+  public long firstDueAt(long nowMillis) {
+    long low = Long.MAX_VALUE;
+    for (Due due : byDue.headSet(new Due(nowMillis, Long.MAX_VALUE), true)) {
+      low = Math.min(low, due.sequence());
+    }
+    if (readyCount > 0) {
+      for (TreeSet<Long> bucket : ready) {
+        if (!bucket.isEmpty()) {
+          low = Math.min(low, bucket.first());
+        }
+      }
+    }
+    return low == Long.MAX_VALUE ? -1 : low;
   }
 
   /** Entries waiting for their due time (released ones excluded). */

@@ -193,7 +193,9 @@ public final class HealthJudge {
 
   /** What waits for {@code c}: messages not delivered yet, and deliveries not acknowledged. */
   private static String waiting(ConsumerInfo c) {
-    long undelivered = Math.max(0, c.lastSequence() - c.cursor() + 1);
+    // Past the cursor, but no more than its lag leaves besides what it holds: not-due messages do not wait.
+    long undelivered = Math.min(Math.max(0, c.lastSequence() - c.cursor() + 1),
+        Math.max(0, c.lag() - c.inFlight() - c.waiting()));
     if (undelivered > 0) {
       return count(undelivered, "message") + " waiting" + (c.inFlight() > 0 ? ", " + c.inFlight() + " in flight" : "");
     }
@@ -246,7 +248,8 @@ public final class HealthJudge {
       case CAUGHT_UP -> c.inFlight() == 0 ? "caught up" : "caught up, " + c.inFlight() + " in flight";
       case DELIVERING -> "delivering; " + waiting(c);
       case NO_SUBSCRIBERS -> c.lag() == 0 ? "caught up; no subscriber attached"
-          : waiting(c) + "; read recently, none attached now";
+          : waiting(c) + (c.counters().delivered() == 0 ? "; nothing read yet, no subscriber attached"
+              : "; read recently, none attached now");
       case CREDIT_EXHAUSTED -> "prefetch in use; " + waiting(c);
       case BACKOFF -> "redeliveries waiting out their backoff";
       default -> c.deliveryState().wireName();

@@ -169,4 +169,16 @@ class ConsumerCursorTest {
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> restored.restoreUnsettled(9, 1), "never delivered");
   }
+
+  @Test
+  void acknowledgingASequenceSetAsideIsUnknownAndLeavesItThere() {
+    ConsumerCursor cursor = new ConsumerCursor(1);
+    cursor.aside().defer(1, 5_000, 0);
+    cursor.aside().addReady(2, 0);
+    cursor.skipTo(3);
+    assertEquals(ConsumerCursor.AckOutcome.UNKNOWN, cursor.ack(1, b -> {}));
+    assertEquals(ConsumerCursor.AckOutcome.UNKNOWN, cursor.ack(2, b -> {}));
+    assertEquals(2, cursor.aside().size());
+    assertEquals(0, cursor.committed());
+  }
 }

@@ -75,4 +75,23 @@ class SetAsideTest {
     assertTrue(aside.isEmpty());
     assertEquals(0, aside.nextDue());
   }
+
+  @Test
+  void anEntryWhoseDueTimeIsUnknownIsNotDueAndArmsNoWakeUpUntilItIsKnown() {
+    SetAside aside = new SetAside();
+    aside.defer(4, SetAside.UNKNOWN_DUE, 0);
+    aside.defer(7, 2_000, 0);
+    aside.defer(3, SetAside.UNKNOWN_DUE, 0);
+    assertEquals(2_000, aside.nextDue());
+    assertEquals(2, aside.notDueAt(1L << 50), "not due however late it is");
+    assertEquals(3, aside.firstUnknownDue());
+    aside.release(2_000);
+    assertEquals(0, aside.nextDue(), "only unknown due times left: nothing to wake up for");
+    aside.defer(3, 0, 0);
+    aside.defer(4, 5_000, 0);
+    aside.release(2_000);
+    assertEquals(List.of(3L, 7L), drain(aside));
+    assertEquals(-1, aside.firstUnknownDue());
+    assertEquals(5_000, aside.nextDue());
+  }
 }

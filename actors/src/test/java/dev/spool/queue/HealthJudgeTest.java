@@ -111,6 +111,28 @@ class HealthJudgeTest {
   }
 
   @Test
+  void aConsumerThatNeverReadCountsOnlyDueMessagesWaitingAndDoesNotSayItRead() {
+    // 4 messages past its cursor, 3 of them not due: lag 1
+    C fresh = new C("fresh", 1, 4, 1_000, 0, DeliveryState.NO_SUBSCRIBERS, false, 1_000, BreakerState.NONE, 0,
+        AckMode.EXPLICIT);
+    QueueHealth h = judge(history(List.of(), null, null), fresh);
+    assertEquals(HealthStatus.OK, h.consumers().get(0).status());
+    assertEquals("1 message waiting; nothing read yet, no subscriber attached", h.consumers().get(0).reason());
+  }
+
+  @Test
+  void aConsumerThatReadAndHasNoSubscriberNowSaysSo() {
+    ConsumerInfo read = consumer("read", 5, 1_000, DeliveryState.NO_SUBSCRIBERS).info();
+    ConsumerInfo.Counters c = read.counters();
+    ConsumerInfo info = new ConsumerInfo(read.queue(), read.name(), read.settings(), read.cursor(), read.committed(),
+        read.lastSequence(), read.lag(), read.lagAgeMs(), read.inFlight(), read.waiting(), read.deliveryState(),
+        read.paused(), read.lastActivity(), read.subscribers(), read.parkedReads(), read.handlerCalls(), read.breaker(),
+        new ConsumerInfo.Counters(20, 0, 15, 0, 0, 0, 0, 0, 0));
+    assertEquals("5 messages waiting; read recently, none attached now",
+        HealthJudge.consumer(info, List.of(), 5_000, NOW, SETTINGS).reason());
+  }
+
+  @Test
   void aPullReaderThatNeverAcknowledgesIsStuckSayingItReads() {
     C hoarder = new C("hoarder", 500, 460, 90_000, 40, DeliveryState.NO_SUBSCRIBERS, false, 1_000, BreakerState.NONE, 0,
         AckMode.EXPLICIT);
