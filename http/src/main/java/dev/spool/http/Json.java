@@ -95,12 +95,9 @@ final class Json {
       }
       throw new SpoolException.InvalidConfiguration("field '" + path + "' must be " + describe(e.getTargetType()));
     } catch (com.fasterxml.jackson.core.exc.InputCoercionException e) {
-      // Well-formed JSON with a number too large for its field: said as such, not as a parser's message.
-      String field = e.getProcessor() instanceof com.fasterxml.jackson.core.JsonParser parser
-          && parser.getParsingContext() != null ? parser.getParsingContext().getCurrentName() : null;
-      throw new SpoolException.InvalidConfiguration((field == null ? "a number" : "field '" + field + "'")
-          + " is out of range" + (e.getTargetType() == Integer.TYPE || e.getTargetType() == Integer.class
-              ? " (a 32-bit integer)" : ""));
+      com.fasterxml.jackson.core.JsonParser parser = e.getProcessor();
+      throw outOfRange(parser != null && parser.getParsingContext() != null
+          ? parser.getParsingContext().getCurrentName() : null, e);
     } catch (StreamReadException e) {
       throw new SpoolException.InvalidConfiguration("malformed JSON at line " + e.getLocation().getLineNr()
           + ", column " + e.getLocation().getColumnNr() + ": " + firstLine(e.getOriginalMessage()));
@@ -109,13 +106,23 @@ final class Json {
       if (e.getCause() instanceof SpoolException checked) {
         throw checked;
       }
+      if (e.getCause() instanceof com.fasterxml.jackson.core.exc.InputCoercionException coercion) {
+        throw outOfRange(path(e), coercion);
+      }
       throw new SpoolException.InvalidConfiguration("field '" + path(e) + "': " + firstLine(e.getOriginalMessage()));
     } catch (IOException e) {
       throw new SpoolException.InvalidConfiguration("unreadable body: " + firstLine(e.getMessage()));
     }
   }
 
-  /** {@code value} as JSON bytes. */
+  /** Well-formed JSON with a number too large for its field: said as such, not in the parser's words. */
+  private static SpoolException outOfRange(String field, com.fasterxml.jackson.core.exc.InputCoercionException e) {
+    return new SpoolException.InvalidConfiguration((field == null || field.isEmpty() ? "a number" : "field '" + field
+        + "'") + " is out of range" + (e.getTargetType() == Integer.TYPE || e.getTargetType() == Integer.class
+            ? " (a 32-bit integer)" : ""));
+  }
+
+    /** {@code value} as JSON bytes. */
   static byte[] write(Object value) {
     try {
       return MAPPER.writeValueAsBytes(value);
