@@ -97,6 +97,28 @@ class DelayedDeliveryTest {
   }
 
   @Test
+  void withNothingHeldBackLagIsLastSequenceMinusCommittedAsTheContractDefinesIt() {
+    Spool spool = spool();
+    String q = queue(spool, QueueSettings.defaults());
+    QueuePublisher p = spool.createPublisher(q, "p");
+    QueueConsumer c = spool.createConsumer(q, ConsumerSettings.named("c"));
+    result(p.publishAll(List.of(kib("a"), kib("b"), kib("c"))));
+    List<Delivery> read = result(c.readBatch(3));
+    result(c.acknowledgeBatch(read.subList(1, 3)));
+    ConsumerInfo info = result(c.info());
+    assertEquals(0, info.committed());
+    assertEquals(3, info.lag(), "acknowledged out of order above committed still counts: last − committed");
+
+    result(p.publish(kib("later").withDelay(Duration.ofSeconds(30))));
+    result(p.publish(kib("d")));
+    result(c.acknowledgeBatch(List.of(read.get(0))));
+    result(c.acknowledgeBatch(result(c.readBatch(10))));
+    ConsumerInfo holding = result(c.info());
+    assertEquals(3, holding.committed(), "the set-aside message holds committed");
+    assertEquals(0, holding.lag(), "but lag leaves out it, not due, and what was acknowledged above it");
+  }
+
+  @Test
   void aDeliveryTimeInThePastDeliversAtOnceAndPullReadsSeeOnlyDueMessages() {
     Spool spool = spool();
     String q = queue(spool, QueueSettings.defaults());

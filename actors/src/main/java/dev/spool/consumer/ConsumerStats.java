@@ -167,10 +167,11 @@ public final class ConsumerStats {
   }
 
   /**
-   * Messages this consumer has not acknowledged (nor otherwise settled) that are due at
-   * {@code nowMillis}: those from its cursor on, and the unsettled ones below it (delivered, or set
-   * aside), whose count the cursor keeps, so that what it acknowledged above a held message (not due,
-   * or waiting in the priority window) does not count. Not-due messages are left out: the ones it set
+   * Messages this consumer has not acknowledged that are due at {@code nowMillis}. With nothing held
+   * back it is last sequence − committed, as semantics.md defines lag. While it holds messages back
+   * (set aside: not due, or waiting in the priority window of a queue with {@code maxPriority}), those
+   * from its cursor on and the unsettled ones below it, whose count the cursor keeps, so that what it
+   * acknowledged above a held message, which holds committed below it, does not count. Not-due messages are left out: the ones it set
    * aside exactly, and those past its cursor as far as one look over {@link #LAG_AGE_SCAN_LIMIT}
    * retained messages in the heap finds them (a consumer that reads has looked over all of them; one
    * that does not may count some not-due message beyond that).
@@ -186,6 +187,10 @@ public final class ConsumerStats {
       if (m != null && m.notDueAt(nowMillis)) {
         notDue++;
       }
+    }
+    if (state.maxPriority() == 0 && cursor.aside().size() == 0) {
+      // Nothing held back: semantics.md's lag exactly, last sequence − committed.
+      return Math.max(0, last - state.committed() - notDue);
     }
     return Math.max(0, Math.max(0, last - next + 1) + cursor.unsettledBelowCursor() - notDue);
   }
