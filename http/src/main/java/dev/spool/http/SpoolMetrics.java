@@ -316,8 +316,8 @@ final class SpoolMetrics implements AutoCloseable {
           .description("Push requests by outcome: succeeded (2xx), failed (retried, or dead-lettered at the last attempt), permanent (dead-lettered at once)")
           .tags(tags.and("outcome", "permanent")).register(registry));
     }
-    m.add(consumerGauge("spool.consumer.lag", "Messages not yet acknowledged that are due (past the committed"
-        + " position, less those acknowledged above it and those not due yet)", tags, key, ConsumerInfo::lag));
+    m.add(consumerGauge("spool.consumer.lag", "Messages past the committed position (while messages are held back by"
+        + " delayed delivery or priority, less those not due and those acknowledged above a held one)", tags, key, ConsumerInfo::lag));
     m.add(consumerGauge("spool.consumer.lag.age.seconds", "Age of the oldest unacknowledged message", tags, key,
         c -> c.lagAgeMs() / 1000.0));
     m.add(consumerGauge("spool.consumer.in.flight", "Deliveries in flight", tags, key, ConsumerInfo::inFlight));
