@@ -95,6 +95,15 @@ public final class ConsumerCursor {
 
   /** Highest sequence at or below which everything is settled. */
   public long committed() {
+    long low = lowestDelivered();
+    if (!aside.isEmpty()) {
+      low = Math.min(low, aside.first());
+    }
+    return low - 1;
+  }
+
+  /** The lowest sequence delivered and not settled (in flight, waiting, held), else the cursor. */
+  private long lowestDelivered() {
     long low = next;
     if (!inFlight.isEmpty()) {
       low = Math.min(low, inFlight.firstKey());
@@ -108,10 +117,7 @@ public final class ConsumerCursor {
     if (!held.isEmpty()) {
       low = Math.min(low, held.firstKey());
     }
-    if (!aside.isEmpty()) {
-      low = Math.min(low, aside.first());
-    }
-    return low - 1;
+    return low;
   }
 
   /**
@@ -128,19 +134,7 @@ public final class ConsumerCursor {
    * aside and due), else the cursor: where the oldest message this consumer has to deal with is.
    */
   public long firstDueUnsettled(long nowMillis) {
-    long low = next;
-    if (!inFlight.isEmpty()) {
-      low = Math.min(low, inFlight.firstKey());
-    }
-    if (!ready.isEmpty()) {
-      low = Math.min(low, ready.firstKey());
-    }
-    if (!delayed.isEmpty()) {
-      low = Math.min(low, delayed.firstKey());
-    }
-    if (!held.isEmpty()) {
-      low = Math.min(low, held.firstKey());
-    }
+    long low = lowestDelivered();
     long aside = this.aside.firstDueAt(nowMillis);
     return aside < 0 ? low : Math.min(low, aside);
   }

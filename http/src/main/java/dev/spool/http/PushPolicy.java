@@ -20,7 +20,7 @@ import java.util.Locale;
  * unique-local IPv6, shared 100.64/10), unspecified and multicast addresses are refused unless an
  * exact name or an address pattern lists them. Names are checked when a consumer is created;
  * addresses when a connection is made, with the address the connection then uses, so a name that
- * resolves to something else later is caught.
+ * resolves elsewhere by then is caught.
  */
 final class PushPolicy {
 
