@@ -26,8 +26,8 @@ final class Docs {
 
         Spool measured beside the queues users would pick instead, each suite in one run on one
         machine, so that ratios hold even where the machine is noisy. Each figure is the median of
-        its runs, with the lowest and highest in brackets. The targets are those of the benchmark
-        issue; each suite's notes say which were met and which were not. The machine has 2 cores,
+        its runs, with the lowest and highest in brackets. The targets are those set for Spool
+        beside its peers; each suite's notes say which were met and which were not. The machine has 2 cores,
         shared with other builds while these ran: `fanout` and `queues` give the load average when
         they started, and were run together (`fanout+queues`); compare rows of one suite, not suites.
         The collector decides the tail latencies: on this machine G1's young pauses (median 11 ms,
