@@ -12,10 +12,11 @@ import java.time.Instant;
  * @param cursor next sequence it will deliver for the first time
  * @param committed every sequence at or below this is acknowledged (or skipped, expired, dropped)
  * @param lastSequence the queue's last sequence when this was taken
- * @param lag {@code lastSequence - committed}, exact; while it holds messages back (delayed delivery, or
- *     the priority window of a queue with {@code maxPriority}), less those not due yet and less those it
- *     acknowledged above a held message (which keeps {@code committed} below them); exact but for
- *     not-due messages far past its {@code cursor}
+ * @param lag {@code lastSequence - committed}, less the sequences above {@code committed} whose messages
+ *     no longer exist (expired, evicted, deleted, trimmed, redriven), exact; while it holds messages back
+ *     (delayed delivery, or the priority window of a queue with {@code maxPriority}), less those not due
+ *     yet and less those it acknowledged above a held message (which keeps {@code committed} below
+ *     them); exact but for not-due messages far past its {@code cursor}
  * @param lagAgeMs age of the oldest retained message it has not acknowledged (delivered and unsettled, or
  *     not delivered yet) that is due, 0 when there is none; removed messages do not count
  * @param inFlight deliveries in flight to subscribers

@@ -17,7 +17,8 @@ import java.util.Map;
  * @param acked acknowledgements, over all consumers
  * @param redelivered redeliveries, over all consumers
  * @param expired messages expired
- * @param dropped messages dropped (eviction, or failed past their delivery limit with no dead-letter queue)
+ * @param dropped messages dropped (evicted, purged, trimmed or deleted, or failed past their delivery limit with
+ *     no dead-letter queue)
  * @param deadLettered messages moved to a dead-letter queue
  * @param consumers consumers of the queue
  * @param publishRate messages appended per second over the janitor's last interval

@@ -433,6 +433,62 @@ public final class Spool {
   }
 
   /**
+   * Removes the messages of {@code queue} at {@code sequences}, wherever they are in its log, and
+   * returns how many of them it still retained: a sequence never appended, already released or
+   * removed, or given twice counts 0 (once). A consumer that had not acknowledged a removed message
+   * counts it as dropped ({@code MessagesDropped}), never gets it again (acknowledging one it held in
+   * flight answers it as already settled), and its lag leaves it out. On a durable queue the answer
+   * comes once the journal holds the removal, which then survives a restart. A partitioned queue
+   * sends each sequence to its partition.
+   *
+   * @throws SpoolException.InvalidConfiguration (failing the stage, changing nothing) if {@code sequences}
+   *     is null or empty, holds a null, or holds more than {@link #MAX_DELETE_SELECTION}
+   * @since 0.1.0
+   */
+  public CompletionStage<Long> deleteMessages(String queue, java.util.Collection<Long> sequences) {
+    if (sequences == null || sequences.isEmpty() || sequences.size() > MAX_DELETE_SELECTION
+        || sequences.stream().anyMatch(java.util.Objects::isNull)) {
+      return CompletableFuture.failedFuture(new SpoolException.InvalidConfiguration("a deletion names 1 to "
+          + MAX_DELETE_SELECTION + " sequences, none of them null"));
+    }
+    List<Long> distinct = sequences.stream().distinct().toList();
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.DeleteMessages(distinct, r)));
+  }
+
+  /** The most sequences one {@link #deleteMessages} takes. */
+  public static final int MAX_DELETE_SELECTION = 10_000;
+
+  /**
+   * Removes the oldest messages of {@code queue} until at most {@code maxLength} are left, as its own
+   * {@code maxLength} would under {@code drop-oldest}, and returns how many it removed. Consumers
+   * count what they had not acknowledged as dropped ({@code MessagesDropped}); on a durable queue the
+   * answer comes once the journal holds the removal. A partitioned queue refuses it (its partitions
+   * keep no common order): trim it with {@link #trimBelow}.
+   *
+   * @throws SpoolException.InvalidConfiguration (failing the stage, changing nothing) if {@code maxLength}
+   *     is negative, or the queue is partitioned
+   * @since 0.1.0
+   */
+  public CompletionStage<Long> trim(String queue, long maxLength) {
+    if (maxLength < 0) {
+      return CompletableFuture.failedFuture(new SpoolException.InvalidConfiguration(
+          "a trim keeps 0 or more messages, not " + maxLength));
+    }
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Trim(maxLength, 0, r)));
+  }
+
+  /**
+   * Removes every message of {@code queue} with a sequence below {@code sequence} and returns how many
+   * it removed; otherwise as {@link #trim}. A partitioned queue trims each partition below its share
+   * of {@code sequence}: every message numbered below it goes.
+   *
+   * @since 0.1.0
+   */
+  public CompletionStage<Long> trimBelow(String queue, long sequence) {
+    return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.Trim(Long.MAX_VALUE, sequence, r)));
+  }
+
+  /**
    * Moves every dead-lettered message of {@code deadLetterQueue} back to its source queue as a new
    * message (without its {@code x-death-*} headers) and removes it from the dead-letter queue;
    * returns how many moved. Each message is removed only once its source queue appended it.
@@ -550,7 +606,10 @@ public final class Spool {
     return ask(r -> new QueueManager.ToQueue(queue, new QueueActor.ListConsumers(r)));
   }
 
-  /** A consumer's exact lag in messages: the queue's last sequence minus its committed position. */
+  /**
+   * A consumer's exact lag in messages: the queue's last sequence minus its committed position, less
+   * the messages in between that no longer exist (see {@link ConsumerInfo#lag()}).
+   */
   public CompletionStage<Long> consumerLag(String queue, String consumer) {
     return consumerInfo(queue, consumer).thenApply(ConsumerInfo::lag);
   }

@@ -92,7 +92,10 @@ public sealed interface SpoolEvent {
   record MessagesExpired(Instant at, String queue, String consumer, long count, long firstSequence,
       long lastSequence) implements SpoolEvent {}
 
-  /** Messages the consumer had not acknowledged were evicted by {@code drop-oldest}: exactly {@code count}. */
+  /**
+   * Messages the consumer had not acknowledged were evicted by {@code drop-oldest}, or purged, trimmed
+   * or deleted on request: exactly {@code count}.
+   */
   record MessagesDropped(Instant at, String queue, String consumer, long count, long firstSequence,
       long lastSequence) implements SpoolEvent {}
 

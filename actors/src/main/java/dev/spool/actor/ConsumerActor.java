@@ -182,7 +182,7 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
 
   /**
    * From the queue: removal step {@code epoch} removed these messages, in sequence order; expired ones
-   * are counted so, evicted ones counted dropped, redriven ones not counted. The queue's own log
+   * are counted so, evicted and deleted ones counted dropped, redriven ones not counted. The queue's own log
    * entries (placeholders of stored ones included), sent to its child: never over the network.
    */
   record MessagesRemoved(Retention.Reason reason, long epoch, List<Message> removed)

@@ -168,7 +168,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   }
 
   /**
-   * A removal step finished: the journal forgets evicted and redriven messages it stored (expiry is
+   * A removal step finished: the journal forgets evicted, deleted and redriven messages it stored (expiry is
    * worked out again from the messages after a restart).
    */
   @Override

@@ -134,6 +134,8 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
         .onMessage(QueueActor.Redrive.class, this::onRedrive)
         .onMessage(QueueActor.Purge.class, purge -> reply(purge.replyTo(),
             calls.all(QueueActor.Purge::new).thenApply(each -> each.stream().mapToLong(Long::longValue).sum())))
+        .onMessage(QueueActor.DeleteMessages.class, this::onDeleteMessages)
+        .onMessage(QueueActor.Trim.class, this::onTrim)
         .onMessage(QueueActor.Drain.class, drain -> reply(drain.replyTo(),
             calls.<ConsumerActor.DrainResult>all(r -> new QueueActor.Drain(drain.timeout(), r),
                 drain.timeout().plus(settings.askTimeout())).thenApply(ConsumerActor.DrainResult::sum)))
@@ -458,6 +460,34 @@ public final class PartitionedQueue extends AbstractBehavior<QueueActor.Command>
     }
     return reply(redrive.replyTo(), calls.allOf(moved).thenApply(done ->
         moved.stream().mapToLong(CompletableFuture::join).sum()));
+  }
+
+  /** Each sequence goes to its partition as that partition's own, as an ack does. */
+  private Behavior<QueueActor.Command> onDeleteMessages(QueueActor.DeleteMessages delete) {
+    List<CompletableFuture<Long>> removed = new ArrayList<>();
+    partitions.bySequence(delete.sequences()).forEach((p, sequences) -> removed.add(
+        calls.<Long>one(p, r -> new QueueActor.DeleteMessages(sequences, r)).toCompletableFuture()));
+    return reply(delete.replyTo(), calls.allOf(removed).thenApply(done ->
+        removed.stream().mapToLong(CompletableFuture::join).sum()));
+  }
+
+  /**
+   * Below a sequence, each partition trims below its share of it. To a length it is refused: the
+   * partitions' messages interleave with no order across them, so there is no oldest to trim first.
+   */
+  private Behavior<QueueActor.Command> onTrim(QueueActor.Trim trim) {
+    if (trim.maxLength() != Long.MAX_VALUE) {
+      trim.replyTo().tell(StatusReply.error(new SpoolException.InvalidConfiguration("queue '" + partitions.queue()
+          + "' is partitioned: its partitions keep no common order to trim to a length; trim below a sequence")));
+      return this;
+    }
+    List<CompletableFuture<Long>> removed = new ArrayList<>();
+    for (int p = 0; p < partitions.count(); p++) {
+      long below = partitions.fromIn(trim.below(), p);
+      removed.add(calls.<Long>one(p, r -> new QueueActor.Trim(Long.MAX_VALUE, below, r)).toCompletableFuture());
+    }
+    return reply(trim.replyTo(), calls.allOf(removed).thenApply(done ->
+        removed.stream().mapToLong(CompletableFuture::join).sum()));
   }
 
   private static long sumLongs(List<Long> values) {

@@ -162,6 +162,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   /** Remove every retained message, as dropped; the reply counts them. Consumers and settings stay. */
   public record Purge(ActorRef<StatusReply<Long>> replyTo) implements Command, Request<Long> {}
 
+  /**
+   * Remove the retained messages at {@code sequences}, as dropped; the reply counts those that were
+   * retained. Answered once the journal holds the removal.
+   */
+  public record DeleteMessages(List<Long> sequences, ActorRef<StatusReply<Long>> replyTo)
+      implements Command, Request<Long> {}
+
+  /**
+   * Remove the oldest retained messages until at most {@code maxLength} are left ({@code Long.MAX_VALUE}:
+   * no bound), then every one below {@code below} (0: no bound), as dropped; the reply counts them.
+   * Answered once the journal holds the removal.
+   */
+  public record Trim(long maxLength, long below, ActorRef<StatusReply<Long>> replyTo)
+      implements Command, Request<Long> {}
+
   /** From a {@link RedriveJob}: which dead-lettered messages its source queues took, and which not. */
   record Redriven(List<Long> moved, List<Long> notMoved, List<String> failures, boolean onlyFull,
       ActorRef<StatusReply<Long>> replyTo)
@@ -363,6 +378,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(Browse.class, this::onBrowse)
         .onMessage(Search.class, this::onSearch)
         .onMessage(Purge.class, this::onPurge)
+        .onMessage(DeleteMessages.class, this::onDeleteMessages)
+        .onMessage(Trim.class, this::onTrim)
         .onMessage(CountHeader.class, count -> countHeader(count, List.of()))
         .onMessage(GetHistory.class, get -> reply(get.replyTo(), history.history(name, get.after())))
         .onMessage(GetHealth.class, this::onGetHealth)
@@ -767,19 +784,39 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onPurge(Purge purge) {
+    return removeOnRequest(purge, this::purge);
+  }
+
+  private long purge() {
+    long purged = retention.purge();
+    getContext().getLog().info("queue {}: purged {} messages", name, purged);
+    return purged;
+  }
+
+  private Behavior<Command> onDeleteMessages(DeleteMessages delete) {
+    return removeOnRequest(delete, () -> retention.delete(delete.sequences()));
+  }
+
+  private Behavior<Command> onTrim(Trim trim) {
+    return removeOnRequest(trim, () -> retention.trim(trim.maxLength(), trim.below()));
+  }
+
+  /**
+   * Runs {@code removal} unless the queue takes no writes now, and answers how many it removed once
+   * the journal holds the removal: a removal the reply confirmed stays done after a crash.
+   */
+  private Behavior<Command> removeOnRequest(Request<Long> request, java.util.function.LongSupplier removal) {
     try {
       writes.requireWritable();
     } catch (SpoolException e) {
-      Request.fail(purge, e);
+      Request.fail(request, e);
       return this;
     }
-    long purged = retention.purge();
-    getContext().getLog().info("queue {}: purged {} messages", name, purged);
+    long removed = removal.getAsLong();
     writes.flush();
-    // Answered once the journal holds the removal: a purge the reply confirmed stays done after a crash.
     getContext().askWithStatus(Done.class, getContext().getSelf(), settings.askTimeout(), Flush::new,
-        (done, failure) -> new Answer<>(failure == null ? StatusReply.success(purged) : StatusReply.<Long>error(failure),
-            purge.replyTo()));
+        (done, failure) -> new Answer<>(failure == null ? StatusReply.success(removed) : StatusReply.<Long>error(failure),
+            request.replyTo()));
     return this;
   }
 

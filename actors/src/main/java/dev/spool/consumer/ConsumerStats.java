@@ -167,14 +167,16 @@ public final class ConsumerStats {
   }
 
   /**
-   * Messages this consumer has not acknowledged that are due at {@code nowMillis}. With nothing held
-   * back it is last sequence − committed, as semantics.md defines lag. While it holds messages back
-   * (set aside: not due, or waiting in the priority window of a queue with {@code maxPriority}), those
-   * from its cursor on and the unsettled ones below it, whose count the cursor keeps, so that what it
-   * acknowledged above a held message, which holds committed below it, does not count. Not-due messages are left out: the ones it set
-   * aside exactly, and those past its cursor as far as one look over {@link #LAG_AGE_SCAN_LIMIT}
-   * retained messages in the heap finds them (a consumer that reads has looked over all of them; one
-   * that does not may count some not-due message beyond that).
+   * Messages this consumer has not acknowledged that still exist and are due at {@code nowMillis}.
+   * With nothing held back it is last sequence − committed, as semantics.md defines lag, less the
+   * sequences above committed whose messages are gone (expired, evicted, deleted, trimmed, redriven):
+   * the messages the log still retains past committed. While it holds messages back (set aside: not
+   * due, or waiting in the priority window of a queue with {@code maxPriority}), those retained from
+   * its cursor on and the unsettled ones below it, whose count the cursor keeps, so that what it
+   * acknowledged above a held message, which holds committed below it, does not count. Not-due
+   * messages are left out: the ones it set aside exactly, and those past its cursor as far as one
+   * look over {@link #LAG_AGE_SCAN_LIMIT} retained messages in the heap finds them (a consumer that
+   * reads has looked over all of them; one that does not may count some not-due message beyond that).
    */
   static long lag(ConsumerState<?> state, LogView log, long nowMillis) {
     ConsumerCursor cursor = state.cursor();
@@ -189,10 +191,10 @@ public final class ConsumerStats {
       }
     }
     if (state.maxPriority() == 0 && cursor.aside().size() == 0) {
-      // Nothing held back: semantics.md's lag exactly, last sequence − committed.
-      return Math.max(0, last - state.committed() - notDue);
+      // Nothing held back: last sequence − committed, counting only the messages that still exist.
+      return Math.max(0, log.retainedFrom(state.committed() + 1) - notDue);
     }
-    return Math.max(0, Math.max(0, last - next + 1) + cursor.unsettledBelowCursor() - notDue);
+    return Math.max(0, log.retainedFrom(next) + cursor.unsettledBelowCursor() - notDue);
   }
 
   /**

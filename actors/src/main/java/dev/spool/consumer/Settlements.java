@@ -353,7 +353,7 @@ public final class Settlements {
   }
 
   /**
-   * Removal step {@code epoch} removed {@code removed} ({@code expired}, else evicted; not
+   * Removal step {@code epoch} removed {@code removed} ({@code expired}, else evicted or deleted; not
    * {@code counted} when redriven): publishes what this consumer lost, if it lost anything counted.
    */
   public void removal(List<Message> removed, long epoch, boolean counted, boolean expired) {

@@ -15,7 +15,7 @@ import java.util.Map;
  * @param created consumers created (resolved settings and start sequence)
  * @param deleted consumers deleted
  * @param positions consumers' latest positions
- * @param removed sequences removed out of order (evicted, redriven); expiry is recomputed instead
+ * @param removed sequences removed out of order (evicted, trimmed, deleted, redriven); expiry is recomputed instead
  * @param freedBelow every sequence below it is freed (0: unchanged)
  * @param sealedThrough every message up to it is in a stored segment row, so the journal lets go of
  *     it (0: unchanged)

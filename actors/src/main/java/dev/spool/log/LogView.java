@@ -32,6 +32,9 @@ public interface LogView {
   /** The removal step (epoch) that removed {@code sequence} while its slot is still held, else 0. */
   long removedEpoch(long sequence);
 
+  /** How many messages are retained from {@code sequence} to {@link #lastSequence()}, hot or cold. */
+  long retainedFrom(long sequence);
+
   /**
    * Whether the message at {@code sequence} is retained but cold (in a stored segment, not in the
    * heap): {@link #get} returns {@code null} for it until it is {@link #load}ed, and a reader must

@@ -17,9 +17,11 @@ import java.util.concurrent.CompletionStage;
  * once all of it is released. Bytes and messages are accounted per segment, so totals are O(1) to
  * read and to maintain.
  *
- * <p>Single messages can be {@link #remove removed} (expiry, eviction): their slot keeps a marker of
- * the removal step (epoch) until the segment is freed, so a reader can tell a removal it has been
- * told of from one whose notice is still on its way ({@link #removedEpoch}).
+ * <p>Single messages can be {@link #remove removed} (expiry, eviction, deletion): their slot keeps a
+ * marker of the removal step (epoch) until the segment is freed, so a reader can tell a removal it
+ * has been told of from one whose notice is still on its way ({@link #removedEpoch}). What each
+ * segment retains is also kept in {@link SegmentCounts}, so that the messages left past any
+ * sequence are counted without a walk over the removed ones ({@link #retainedFrom}).
  *
  * <p><b>Threading contract: single writer, many readers.</b> Only the owning {@code QueueActor}
  * appends, frees and removes; readers hold the log as a {@link LogView}, which has no writing
@@ -47,6 +49,9 @@ public final class SegmentedLog implements LogView {
 
   /** Ring of live segments indexed by segment number; replaced (never mutated in place) when it grows. */
   private volatile Segment[] ring = new Segment[4];
+
+  /** What each segment of the ring retains, summed in O(log segments) for {@link #retainedFrom}. */
+  private final SegmentCounts counts = new SegmentCounts(4);
 
   /** Lowest sequence that may still be retained; {@code lastSequence + 1} when nothing is. */
   private volatile long firstSequence = 1;
@@ -143,7 +148,7 @@ public final class SegmentedLog implements LogView {
    * publishes it to readers.
    */
   public void append(Message message) {
-    store(message);
+    counts.add(store(message), 1);
     lastSequence = message.sequence();
   }
 
@@ -165,9 +170,19 @@ public final class SegmentedLog implements LogView {
     if (count == 0) {
       return;
     }
+    // One count update per segment the batch fills, not one per message; each before the next
+    // segment is installed, since growing the ring recounts every segment.
+    long segment = -1;
+    int stored = 0;
     for (int i = from; i < from + count; i++) {
-      store(messages[i]);
+      if (stored > 0 && ((messages[i].sequence() - 1) & mask) == 0) {
+        counts.add(segment, stored);
+        stored = 0;
+      }
+      segment = store(messages[i]);
+      stored++;
     }
+    counts.add(segment, stored);
     lastSequence = messages[from + count - 1].sequence();
   }
 
@@ -185,7 +200,8 @@ public final class SegmentedLog implements LogView {
     lastSequenceUnpublished = sequence;
   }
 
-  private void store(Message message) {
+  /** Stores {@code message} in its slot; returns its segment, whose {@link #counts} the caller updates. */
+  private long store(Message message) {
     long sequence = message.sequence();
     Segment segment = segmentForNext(sequence);
     segment.slots[(int) ((sequence - 1) & mask)] = message;
@@ -195,6 +211,7 @@ public final class SegmentedLog implements LogView {
     retainedBytes += message.sizeBytes();
     heldBytes += message.sizeBytes();
     lastSequenceUnpublished = sequence;
+    return segment.number;
   }
 
   /** The segment that takes {@code sequence}, which must be the next one, installed if new. */
@@ -231,7 +248,7 @@ public final class SegmentedLog implements LogView {
         throw new IllegalArgumentException("restored sequence " + m.sequence() + " is out of order");
       }
       lastSequenceUnpublished = m.sequence() - 1;
-      store(m);
+      counts.add(store(m), 1);
     }
     lastSequenceUnpublished = lastSequence;
     this.lastSequence = lastSequence;
@@ -261,6 +278,7 @@ public final class SegmentedLog implements LogView {
     segment.coldSizes[slot] = sizeBytes;
     segment.coldTimes[slot] = timestamp;
     segment.count++;
+    counts.add(segment.number, 1);
     segment.bytes += sizeBytes;
     retainedMessages++;
     retainedBytes += sizeBytes;
@@ -469,6 +487,36 @@ public final class SegmentedLog implements LogView {
   }
 
   /**
+   * How many messages are retained from {@code sequence} to {@link #lastSequence()}: removed ones
+   * (expired, evicted, deleted, trimmed) and freed ones do not count. Safe from any thread: a reader
+   * racing the writer may count a removal or an append a little early or late. O(log segments), plus
+   * a look at the slots of {@code sequence}'s own segment from it on (at most a segment's size).
+   */
+  @Override
+  public long retainedFrom(long sequence) {
+    long last = lastSequence;
+    long first = firstSequence;
+    long from = Math.max(sequence, first);
+    if (from > last) {
+      return 0;
+    }
+    long number = (from - 1) >>> shift;
+    long lastNumber = (last - 1) >>> shift;
+    long retained = counts.sum(number + 1, lastNumber, (first - 1) >>> shift);
+    Segment segment = segmentFor(number);
+    if (segment != null) {
+      int end = number == lastNumber ? (int) ((last - 1) & mask) : mask;
+      for (int slot = (int) ((from - 1) & mask); slot <= end; slot++) {
+        Object held = segment.slots[slot];
+        if (held instanceof Message || held == COLD) {
+          retained++;
+        }
+      }
+    }
+    return Math.min(retained, last - from + 1);
+  }
+
+  /**
    * The first retained sequence whose message was appended at or after {@code timestampMillis}, or
    * {@link #nextSequence()} when there is none. Append timestamps never decrease, so this is a binary
    * search: O(log n).
@@ -533,6 +581,7 @@ public final class SegmentedLog implements LogView {
       }
       long end = Math.min(limit - 1, segmentEnd);
       boolean retained = false;
+      int countBefore = segment.count;
       for (; sequence <= end; sequence++) {
         int slot = (int) ((sequence - 1) & mask);
         Object held = segment.slots[slot];
@@ -552,6 +601,9 @@ public final class SegmentedLog implements LogView {
           released++;
         }
         segment.slots[slot] = null;
+      }
+      if (segment.count != countBefore) {
+        counts.add(segmentNumber, segment.count - countBefore);
       }
       if (sequence > segmentEnd) {
         freeSegment(segmentNumber);
@@ -606,6 +658,7 @@ public final class SegmentedLog implements LogView {
     }
     segment.slots[slot] = removedMarker;
     segment.count--;
+    counts.add(segment.number, -1);
     segment.bytes -= m.sizeBytes();
     retainedMessages--;
     retainedBytes -= m.sizeBytes();
@@ -689,6 +742,11 @@ public final class SegmentedLog implements LogView {
         }
       }
       grown[(int) (segment.number & (capacity - 1))] = segment;
+      long[] countsBySlot = new long[capacity];
+      for (int i = 0; i < capacity; i++) {
+        countsBySlot[i] = grown[i] == null ? 0 : grown[i].count;
+      }
+      counts.rebuild(countsBySlot);
       ring = grown; // readers holding the old ring still find every segment they can need in it
     } else {
       r[(int) (segment.number & (r.length - 1))] = segment;

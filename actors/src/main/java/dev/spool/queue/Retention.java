@@ -8,6 +8,7 @@ import dev.spool.log.SegmentedLog;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -24,8 +25,8 @@ import java.util.function.LongSupplier;
  * bounds or memory pressure. Every byte it frees goes back to the {@link MemoryBudget}.
  *
  * <p>Messages are removed in steps ({@link Step}), one <em>epoch</em> each: a step gathers what one
- * expiry, eviction or redrive removes and, when it finishes, hands the owner one {@link Removal}
- * to tell every consumer and to journal. The owner learns of removals through a callback rather
+ * expiry, eviction, trim, deletion or redrive removes and, when it finishes, hands the owner one
+ * {@link Removal} to tell every consumer and to journal. The owner learns of removals through a callback rather
  * than a return value because they happen in the middle of other work (a publish making room may
  * finish its eviction step and then still be refused); the callback runs at the point the step
  * finishes, so the order of journal, consumers and collection stays that of the step.
@@ -39,10 +40,12 @@ public final class Retention {
   public enum Reason {
     /** Past the queue's ttl or their own expiry. */
     EXPIRED,
-    /** Dropped under {@code drop-oldest}, for the queue's bounds or memory. */
+    /** Dropped under {@code drop-oldest}, for the queue's bounds or memory, or purged or trimmed on request. */
     EVICTED,
     /** Moved back to their source queues by a redrive. */
-    REDRIVEN
+    REDRIVEN,
+    /** Deleted by sequence on request, wherever they were in the log. */
+    DELETED
   }
 
   /**
@@ -88,7 +91,7 @@ public final class Retention {
   private long removalEpoch;
   /** Drops stored segments from the heap for memory: a persistent queue's tiering, if it has one. */
   private Cooler cooler = needed -> 0;
-  /** Messages removed so far because they expired, and because they were evicted. */
+  /** Messages removed so far because they expired, and because they were evicted or deleted. */
   private long expired;
   private long evicted;
 
@@ -142,7 +145,10 @@ public final class Retention {
     return expired;
   }
 
-  /** How many messages were evicted so far (dropped under {@code drop-oldest}); redriven ones are moved, not lost. */
+  /**
+   * How many messages were dropped so far: evicted (under {@code drop-oldest}, purged, trimmed) or
+   * deleted; redriven ones are moved, not lost.
+   */
   public long evicted() {
     return evicted;
   }
@@ -328,6 +334,37 @@ public final class Retention {
     return purge.finish();
   }
 
+  /**
+   * Removes the oldest retained messages until at most {@code maxLength} are left, and then every one
+   * below {@code below}, in one step counted as evicted, as the queue's own {@code maxLength} would
+   * under {@code drop-oldest}. What a consumer had not acknowledged counts as dropped for it.
+   *
+   * @param maxLength how many may be left ({@code Long.MAX_VALUE}: no bound), at least 0
+   * @param below the lowest sequence that may be left (0: no bound)
+   * @return how many messages it removed
+   */
+  public long trim(long maxLength, long below) {
+    Step trim = step(Reason.EVICTED, true);
+    for (Message m = log.oldest(); m != null && (log.retainedMessages() > maxLength || m.sequence() < below);
+        m = log.oldest()) {
+      trim.remove(m.sequence());
+    }
+    return trim.finish();
+  }
+
+  /**
+   * Removes the retained messages at {@code sequences}, in one step: a sequence not retained (never
+   * appended, released or removed already, given twice) removes nothing. What a consumer had not
+   * acknowledged counts as dropped for it.
+   *
+   * @return how many messages it removed
+   */
+  public long delete(Collection<Long> sequences) {
+    Step deletion = step(Reason.DELETED, true);
+    sequences.forEach(deletion::remove);
+    return deletion.finish();
+  }
+
   /** Removes the messages a redrive moved (in sequence order), in one step. */
   public void removeRedriven(List<Long> sequences) {
     Step removal = step(Reason.REDRIVEN, true);
@@ -397,7 +434,7 @@ public final class Retention {
       }
       switch (reason) {
         case EXPIRED -> expired += removed.size();
-        case EVICTED -> evicted += removed.size();
+        case EVICTED, DELETED -> evicted += removed.size();
         case REDRIVEN -> { } // moved, not lost
       }
       Retention.this.removed.accept(new Removal(reason, epoch, Collections.unmodifiableList(removed), stored));

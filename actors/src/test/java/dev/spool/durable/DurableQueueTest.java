@@ -448,6 +448,46 @@ class DurableQueueTest {
   }
 
   @Test
+  void deletionsAndTrimsAreJournaledAndStayDoneAfterRestartsWithLagExact() {
+    String registry = registry();
+    Spool spool = engine(registry, 3);
+    result(spool.createQueue("trimmed", DURABLE));
+    QueueConsumer c = spool.createConsumer("trimmed", ConsumerSettings.named("c"));
+    QueueConsumer idle = spool.createConsumer("trimmed", ConsumerSettings.named("idle"));
+    result(c.ready());
+    result(idle.ready());
+    result(spool.createPublisher("trimmed", "p").publishAll(java.util.stream.IntStream.range(0, 20)
+        .mapToObj(n -> Message.of("t", new byte[1024])).toList()));
+
+    assertEquals(2, result(spool.trim("trimmed", 18)));
+    assertEquals(3, result(spool.deleteMessages("trimmed", List.of(4L, 10L, 15L, 99L))));
+    List<Delivery> got = result(c.readBatch(5));
+    assertEquals(List.of(3L, 5L, 6L, 7L, 8L), got.stream().map(Delivery::sequence).toList());
+    result(c.acknowledgeBatch(got.subList(0, 2)));
+    assertEquals(13, result(c.info()).lag(), "6..20 less 10 and 15");
+    assertEquals(15, result(idle.info()).lag());
+    assertEquals(15, result(spool.queueStats("trimmed")).depth());
+
+    Spool after = restart(spool, registry, 3);
+    List<Long> left = List.of(3L, 5L, 6L, 7L, 8L, 9L, 11L, 12L, 13L, 14L, 16L, 17L, 18L, 19L, 20L);
+    assertEquals(left, result(after.browse("trimmed", 1, 100)).stream().map(Message::sequence).toList(),
+        "what was deleted or trimmed does not come back");
+    assertEquals(15, result(after.queueStats("trimmed")).depth());
+    assertEquals(13, result(after.consumerLag("trimmed", "c")));
+    assertEquals(15, result(after.consumerLag("trimmed", "idle")));
+
+    assertEquals(3, result(after.trimBelow("trimmed", 7)), "3, 5 and 6, which c held in flight before the restart");
+    Spool third = restart(after, registry, 3);
+    assertEquals(12, result(third.queueStats("trimmed")).depth());
+    assertEquals(12, result(third.consumerLag("trimmed", "c")));
+    assertEquals(12, result(third.consumerLag("trimmed", "idle")));
+    List<Delivery> redelivered = result(third.consumer("trimmed", "c").readBatch(100, Duration.ofSeconds(1)));
+    assertEquals(left.subList(3, left.size()), redelivered.stream().map(Delivery::sequence).toList(),
+        "7 and 8 again (in flight before the first restart), then the rest; nothing trimmed or deleted");
+    result(third.shutdown());
+  }
+
+  @Test
   void snapshotsBoundRecoveryAndOldEventsAreDeleted() {
     String registry = registry();
     int snapshotEvery = 5;

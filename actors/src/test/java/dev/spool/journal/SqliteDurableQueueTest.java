@@ -94,6 +94,44 @@ class SqliteDurableQueueTest {
     get(second.shutdown());
   }
 
+  @Test
+  void deletedAndTrimmedMessagesStayGoneAfterARestart(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("spool.db");
+    Spool first = Spool.start(config(file, 4));
+    get(first.createQueue("stream", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    QueueConsumer group = first.createConsumer("stream", ConsumerSettings.named("group"));
+    get(group.ready());
+    QueuePublisher publisher = first.createPublisher("stream", "shop");
+    for (int batch = 0; batch < 10; batch++) {
+      List<Message> messages = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        messages.add(Message.of("entry", new byte[1024]));
+      }
+      get(publisher.publishAll(messages));
+    }
+    List<Long> deleted = List.of(20L, 40L, 41L, 99L, 100L);
+    assertEquals(5, get(first.deleteMessages("stream", deleted)));
+    assertEquals(10, get(first.trimBelow("stream", 11)));
+    assertEquals(5, get(first.trim("stream", 80)), "11 to 15: 85 were left");
+    get(first.shutdown());
+
+    Spool second = Spool.start(config(file, 4));
+    get(second.ready());
+    List<Long> expected = new ArrayList<>();
+    for (long s = 16; s <= 98; s++) {
+      if (!deleted.contains(s)) {
+        expected.add(s);
+      }
+    }
+    assertEquals(80, expected.size());
+    assertEquals(expected, get(second.browse("stream", 1, 1000)).stream().map(Message::sequence).toList());
+    assertEquals(80, get(second.queueStats("stream")).depth());
+    assertEquals(80, get(second.consumerLag("stream", "group")));
+    assertEquals(101, get(second.createPublisher("stream", "shop").publish(Message.text("entry", "next"))),
+        "the last sequence, deleted, is not reused");
+    get(second.shutdown());
+  }
+
   /**
    * A journal that lost the rows holding a queue's messages (as RecoverJournal skipping damaged
    * pages leaves it) while its consumer's position survived: the queue goes on above that

@@ -227,4 +227,25 @@ class SegmentedLogColdTest {
     assertTrue(log.cold(3));
     assertNull(log.get(3));
   }
+
+  @Test
+  void coldMessagesCountAsRetainedUntilRemovedAndRestoredOnesToo() {
+    Reader reader = new Reader();
+    SegmentedLog log = filled(40, reader);
+    storeAndCool(log, reader, 0);
+    log.remove(3, 1);
+    log.remove(20, 1);
+    assertEquals(38, log.retainedFrom(1), "cold or hot, the ones not removed");
+    assertEquals(36, log.retainedFrom(4), "4 to 40 less 20, 4 to 16 of them cold");
+
+    SegmentedLog restored = new SegmentedLog(SEGMENT);
+    for (long s = 1; s <= 16; s++) {
+      if (s != 3) {
+        restored.restoreCold(s, 1000, s);
+      }
+    }
+    restored.restore(List.of(kib(18, 18), kib(19, 19)), 19);
+    assertEquals(17, restored.retainedFrom(1));
+    assertEquals(2, restored.retainedFrom(17));
+  }
 }

@@ -164,4 +164,46 @@ class RetentionTest {
     assertEquals(q.log.get(2).sizeBytes(), q.budget.bytes());
     assertEquals(0, q.retention.evicted() + q.retention.expired()); // moved, not lost
   }
+
+  @Test
+  void aDeletionRemovesTheChosenMessagesAnywhereInOneStepAndCountsOnlyThoseRetained() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(DEFAULTS);
+    q.retention.track("billing", 1, () -> 1);
+    q.publish(kib(), kib(), kib(), kib(), kib());
+    long one = q.log.get(1).sizeBytes();
+
+    assertEquals(3, q.retention.delete(List.of(5L, 3L, 1L, 3L, 9L, 0L, -4L)));
+
+    assertEquals(List.of(2L, 4L), q.retainedSequences());
+    assertEquals(Retention.Reason.DELETED, q.removals.get(0).reason());
+    assertEquals(List.of(1L, 3L, 5L), sequences(q.removals.get(0)), "in sequence order, each once");
+    assertEquals(2 * one, q.budget.bytes(), "their bytes go back to the budget");
+    assertEquals(3, q.retention.evicted(), "counted with the dropped ones");
+    assertEquals(2, q.log.retainedFrom(1));
+
+    assertEquals(0, q.retention.delete(List.of(1L, 3L)), "a second deletion finds nothing");
+    assertEquals(1, q.removals.size(), "and tells no one");
+  }
+
+  @Test
+  void aTrimRemovesTheOldestToALengthOrBelowASequenceInOneStep() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(DEFAULTS);
+    q.retention.track("billing", 1, () -> 1);
+    for (int i = 0; i < 10; i++) {
+      q.publish(kib());
+    }
+    q.retention.delete(List.of(2L));
+
+    assertEquals(5, q.retention.trim(4, 0), "1, 3, 4, 5 and 6 go; 2 was gone already");
+    assertEquals(List.of(7L, 8L, 9L, 10L), q.retainedSequences());
+    assertEquals(Retention.Reason.EVICTED, q.removals.get(1).reason());
+    assertEquals(List.of(1L, 3L, 4L, 5L, 6L), sequences(q.removals.get(1)));
+
+    assertEquals(0, q.retention.trim(4, 0), "already short enough");
+    assertEquals(2, q.retention.trim(Long.MAX_VALUE, 9), "below 9");
+    assertEquals(List.of(9L, 10L), q.retainedSequences());
+    assertEquals(2, q.retention.trim(0, 0), "to nothing");
+    assertEquals(List.of(), q.retainedSequences());
+    assertEquals(0, q.budget.bytes());
+  }
 }

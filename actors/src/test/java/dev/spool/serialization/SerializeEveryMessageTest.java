@@ -239,6 +239,8 @@ class SerializeEveryMessageTest {
         new QueueActor.Publish("probe", List.of(Message.of("order.created", payload(64 * 1024))), published.ref())));
     // 21 is the redriven message.
     assertEquals(List.of(22L), published.receiveMessage(Duration.ofSeconds(10)).getValue());
+    assertEquals(1L, result(spool.deleteMessages("orders", List.of(22L, 500L))));
+    assertEquals(0L, result(spool.trimBelow("orders", 1)));
 
     result(spool.deleteConsumer("orders", "batched"));
     result(spool.deleteQueue("orders-dlq"));
