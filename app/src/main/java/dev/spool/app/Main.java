@@ -8,9 +8,11 @@ import dev.spool.Spool;
 import dev.spool.SpoolException;
 import dev.spool.SpoolSettings;
 import dev.spool.http.SpoolHttpServer;
+import dev.spool.redis.RedisServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -58,8 +60,9 @@ public final class Main {
    *
    * @param spool the engine
    * @param http its HTTP service
+   * @param redis its Redis Streams endpoint, when {@code spool.redis.enabled}
    */
-  public record Service(Spool spool, SpoolHttpServer.Binding http) {}
+  public record Service(Spool spool, SpoolHttpServer.Binding http, Optional<RedisServer.Binding> redis) {}
 
   private Main() {}
 
@@ -159,8 +162,10 @@ public final class Main {
         Spool.version(), s.defaultQueue(), s.askTimeout(), s.segmentSize(), s.maxMessageBytes(),
         s.consumer().prefetch(), s.consumer().ackTimeout(), config.getString("spool.data-dir"));
     SpoolHttpServer.Binding http;
+    Optional<RedisServer.Binding> redis;
     try {
       http = SpoolHttpServer.start(spool, config).toCompletableFuture().join();
+      redis = RedisServer.startIfEnabled(spool, config, http.authenticator()).toCompletableFuture().join();
     } catch (RuntimeException e) {
       tables.cancel(false);
       spool.shutdown().toCompletableFuture().join();
@@ -178,7 +183,7 @@ public final class Main {
       log.error("Spool stops: {}", reason.getMessage());
       shutdown.runAll(WriterLockLost.INSTANCE);
     });
-    return new Service(spool, http);
+    return new Service(spool, http, redis);
   }
 
   /**

@@ -56,17 +56,24 @@ public final class SpoolHttpServer {
     private final HealthRoutes health;
     private final EventStreams streams;
     private final SpoolMetrics metrics;
+    private final Authenticator authenticator;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private final CompletableFuture<Done> terminated = new CompletableFuture<>();
 
     private Binding(Listener listener, HttpSettings settings, Lifecycle lifecycle, HealthRoutes health,
-        EventStreams streams, SpoolMetrics metrics) {
+        EventStreams streams, SpoolMetrics metrics, Authenticator authenticator) {
       this.listener = listener;
+      this.authenticator = authenticator;
       this.settings = settings;
       this.lifecycle = lifecycle;
       this.health = health;
       this.streams = streams;
       this.metrics = metrics;
+    }
+
+    /** The tokens this server accepts: other endpoints of the service (RESP) accept the same. */
+    public Authenticator authenticator() {
+      return authenticator;
     }
 
     /** The port bound (useful with {@code spool.http.port = 0}). */
@@ -162,7 +169,7 @@ public final class SpoolHttpServer {
 
     return Listener.bind(system, settings, serverSettings(system, settings, spool.settings()), tls,
         routes.route()).thenApply(bound -> {
-      Binding binding = new Binding(bound, settings, lifecycle, health, streams, metrics);
+      Binding binding = new Binding(bound, settings, lifecycle, health, streams, metrics, auth.authenticator());
       registerShutdown(system, binding);
       Definitions.applyAtStart(spool, definitions, auth.refused(), definitionProblems);
       log.info("HTTP service listening on {} (max body {} bytes, tls {}, {} connections, {} per client)",
@@ -218,7 +225,8 @@ public final class SpoolHttpServer {
             FiniteDuration.create(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)));
   }
 
-  private static SSLContext sslContext(HttpSettings.Tls tls) {
+  /** The server-side TLS context of {@code tls}'s keystore, for the service's listeners. */
+  public static SSLContext sslContext(HttpSettings.Tls tls) {
     try (InputStream in = Files.newInputStream(Path.of(tls.keystore()))) {
       char[] password = tls.password().toCharArray();
       KeyStore keyStore = KeyStore.getInstance(tls.keystoreType());
