@@ -154,6 +154,32 @@ public final class RedisServer {
     }), system);
   }
 
+  /**
+   * Adds a parsed command to what one read gave, joining consecutive plain {@code XADD key * …} to
+   * the same stream into one batch: a pipelining client's adds become one publish of many messages
+   * (one journal write for a persistent stream), still answered one reply each, in order.
+   */
+  private static void add(List<Object> out, RespCommand command) {
+    if (Session.isPlainAdd(command) && !out.isEmpty()) {
+      Object last = out.get(out.size() - 1);
+      String stream = command.argString(1);
+      if (last instanceof Session.AddBatch && ((Session.AddBatch) last).stream().equals(stream)
+          && ((Session.AddBatch) last).commands().size() < Session.AddBatch.MAX) {
+        ((Session.AddBatch) last).commands().add(command);
+        return;
+      }
+      if (last instanceof RespCommand && Session.isPlainAdd((RespCommand) last)
+          && ((RespCommand) last).argString(1).equals(stream)) {
+        List<RespCommand> commands = new ArrayList<>();
+        commands.add((RespCommand) last);
+        commands.add(command);
+        out.set(out.size() - 1, new Session.AddBatch(stream, commands));
+        return;
+      }
+    }
+    out.add(command);
+  }
+
   /** One connection: bytes in, commands parsed, answered in order, replies out; closes after QUIT or a protocol error. */
   static Flow<ByteString, ByteString, NotUsed> flow(Session session, RedisSettings settings) {
     return Flow.of(ByteString.class)
@@ -165,7 +191,7 @@ public final class RedisServer {
               parser.feed(bytes);
               RespCommand command;
               while ((command = parser.next()) != null) {
-                out.add(command);
+                add(out, command);
               }
             } catch (RespProtocolException e) {
               out.add(e);
@@ -173,9 +199,15 @@ public final class RedisServer {
             return out;
           };
         })
-        .mapAsync(settings.maxPipeline(), item -> item instanceof RespCommand
-            ? session.submit((RespCommand) item)
-            : CompletableFuture.completedFuture(session.protocolError(((RespProtocolException) item).getMessage())))
+        .mapAsync(settings.maxPipeline(), item -> {
+          if (item instanceof RespCommand) {
+            return session.submit((RespCommand) item);
+          }
+          if (item instanceof Session.AddBatch) {
+            return session.submit((Session.AddBatch) item);
+          }
+          return CompletableFuture.completedFuture(session.protocolError(((RespProtocolException) item).getMessage()));
+        })
         .takeWhile(result -> !result.close(), true)
         .map(Session.Result::bytes)
         .batchWeighted(WRITE_BATCH, bytes -> (long) bytes.size(), bytes -> bytes, ByteString::concat);

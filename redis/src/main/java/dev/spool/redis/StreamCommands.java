@@ -156,6 +156,50 @@ final class StreamCommands {
     });
   }
 
+  /**
+   * Plain adds ({@code XADD stream * field value …}) read together, published as one batch: each
+   * gets its own reply (an entry refused for its fields gets its error; the others go on).
+   */
+  CompletionStage<List<Reply>> xaddAll(String stream, List<RespCommand> commands) {
+    streamName(commands.get(0), 1);
+    session.require(Access.publish(stream), "add entries to '" + stream + "'");
+    Reply[] replies = new Reply[commands.size()];
+    List<Message> messages = new ArrayList<>(commands.size());
+    List<Integer> positions = new ArrayList<>(commands.size());
+    for (int i = 0; i < commands.size(); i++) {
+      RespCommand c = commands.get(i);
+      try {
+        messages.add(Entries.toMessage(c.args().subList(3, c.arity())));
+        positions.add(i);
+      } catch (RespError e) {
+        replies[i] = e.reply();
+      }
+    }
+    if (messages.isEmpty()) {
+      return CompletableFuture.completedFuture(List.of(replies));
+    }
+    return publishAll(stream, messages).thenApply(sequences -> {
+      session.endpoint.wakeups.signal(stream);
+      session.published(stream);
+      for (int k = 0; k < sequences.size(); k++) {
+        replies[positions.get(k)] = Reply.bulk(EntryIds.of(sequences.get(k)));
+      }
+      return List.of(replies);
+    });
+  }
+
+  private CompletionStage<List<Long>> publishAll(String stream, List<Message> messages) {
+    return publisher(stream).publishAll(messages).handle((sequences, failure) -> {
+      if (failure == null) {
+        return CompletableFuture.completedFuture(sequences);
+      }
+      if (!(unwrap(failure) instanceof SpoolException.QueueNotFound)) {
+        return CompletableFuture.<List<Long>>failedFuture(failure);
+      }
+      return createStream(stream).thenCompose(created -> publisher(stream).publishAll(messages));
+    }).thenCompose(s -> s);
+  }
+
   /** Publishes, creating the stream if allowed; -1 when it does not exist and may not be created. */
   private CompletionStage<Long> publish(String stream, Message message, boolean create) {
     return publisher(stream).publish(message).handle((sequence, failure) -> {

@@ -217,6 +217,33 @@ class RedisStreamsTest {
   }
 
   @Test
+  void addsSentInOneWriteArePublishedTogetherYetAnsweredOneByOneWithTheirOwnErrors() throws Exception {
+    try (RawResp raw = server.raw()) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      out.writeBytes(RawResp.encode("AUTH", RedisTestServer.ADMIN));
+      for (int i = 0; i < 100; i++) {
+        out.writeBytes(i == 50 ? RawResp.encode("XADD", "s-batch", "*", "a", "1", "a", "2")
+            : RawResp.encode("XADD", "s-batch", "*", "payload", "b" + i + kib(1, 'b')));
+      }
+      out.writeBytes(RawResp.encode("XLEN", "s-batch"));
+      raw.send(out.toByteArray());
+      assertThat(raw.read()).isEqualTo("OK");
+      long expected = 1;
+      for (int i = 0; i < 100; i++) {
+        Object reply = raw.read();
+        if (i == 50) {
+          assertThat(reply.toString()).startsWith("-ERR field 'a' appears twice");
+        } else {
+          assertThat(reply).isEqualTo(EntryIds.of(expected++));
+        }
+      }
+      assertThat(raw.read()).isEqualTo(99L);
+    }
+    List<StreamMessage<String, String>> all = admin.xrange("s-batch", io.lettuce.core.Range.create("-", "+"));
+    assertThat(all.get(50).getBody().get("payload")).startsWith("b51");
+  }
+
+  @Test
   void tokensKeepToTheirRolesAndQueues() throws Exception {
     RedisCommands<String, String> producer = server.connect(RedisTestServer.PRODUCER).sync();
     server.spool.createQueue("orders-a", QueueSettings.defaults()).toCompletableFuture().get();
