@@ -29,6 +29,8 @@ import java.time.Instant;
  * @param handlerCalls handler calls running now
  * @param breaker the state of its handlers' circuit breakers (the most open one), {@code none} without handlers
  * @param counters what it has done since it was created
+ * @param undelivered messages from its {@code cursor} on that still exist: those it has not delivered
+ *     yet (what Redis Streams calls a group's lag), exact after removals
  * @since 0.1.0
  */
 public record ConsumerInfo(
@@ -49,7 +51,18 @@ public record ConsumerInfo(
     int parkedReads,
     int handlerCalls,
     BreakerState breaker,
-    Counters counters) {
+    Counters counters,
+    long undelivered) {
+
+  /** An info whose undelivered messages are all sequences from {@code cursor} to {@code lastSequence}. */
+  public ConsumerInfo(String queue, String name, ConsumerSettings settings, long cursor, long committed,
+      long lastSequence, long lag, long lagAgeMs, int inFlight, int waiting, DeliveryState deliveryState,
+      boolean paused, Instant lastActivity, int subscribers, int parkedReads, int handlerCalls, BreakerState breaker,
+      Counters counters) {
+    this(queue, name, settings, cursor, committed, lastSequence, lag, lagAgeMs, inFlight, waiting, deliveryState,
+        paused, lastActivity, subscribers, parkedReads, handlerCalls, breaker, counters,
+        Math.max(0, lastSequence - cursor + 1));
+  }
 
   /**
    * Whether this consumer is stale at {@code nowMillis}: no subscriber attached (stream, actor,

@@ -163,7 +163,8 @@ public final class ConsumerStats {
     return new ConsumerInfo(state.queue(), name, state.settings(), cursor.next(), committed, last, lag,
         lagAge, cursor.inFlight() + subscribers.creditHeld(), cursor.waiting(), deliveryState(state, last),
         state.paused(), Instant.ofEpochMilli(lastActivity), subscribers.attached() + handlers.size(),
-        subscribers.parkedReads(), handlers.running(), handlers.worstBreaker(), counters());
+        subscribers.parkedReads(), handlers.running(), handlers.worstBreaker(), counters(),
+        cursor.next() > last ? 0 : log.retainedFrom(cursor.next()));
   }
 
   /**

@@ -323,6 +323,7 @@ public final class Partitions {
     long committed = Long.MAX_VALUE;
     long last = 0;
     long lag = 0;
+    long undelivered = 0;
     long lagAge = 0;
     int inFlight = 0;
     int waiting = 0;
@@ -340,6 +341,7 @@ public final class Partitions {
       committed = Math.min(committed, encode(i.committed(), p));
       last = Math.max(last, encode(i.lastSequence(), p));
       lag += i.lag();
+      undelivered += i.undelivered();
       lagAge = Math.max(lagAge, i.lagAgeMs());
       inFlight += i.inFlight();
       waiting += i.waiting();
@@ -367,7 +369,7 @@ public final class Partitions {
     }
     return new ConsumerInfo(queue, any.name(), any.settings(), cursor, committed, last, lag, lagAge, inFlight,
         waiting, state, paused, activity, subscribers, parked, handlerCalls, breaker,
-        new ConsumerInfo.Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]));
+        new ConsumerInfo.Counters(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]), undelivered);
   }
 
   /** Every partition's consumers, by name: a consumer present in every partition, as one. */

@@ -24,7 +24,7 @@ final class EntryIds {
 
     /** The first sequence at or after this id. */
     long firstAtOrAfter() {
-      return seq > 0 ? ms + 1 : ms;
+      return seq > 0 && ms < Long.MAX_VALUE ? ms + 1 : ms;
     }
 
     /** The last sequence at or before this id. */
@@ -32,9 +32,9 @@ final class EntryIds {
       return ms;
     }
 
-    /** The first sequence strictly after this id. */
+    /** The first sequence strictly after this id (the largest id has none: past every sequence). */
     long firstAfter() {
-      return ms + 1;
+      return ms == Long.MAX_VALUE ? ms : ms + 1;
     }
 
     /** The sequence of the entry with exactly this id, or -1 when no entry can have it. */
@@ -61,8 +61,15 @@ final class EntryIds {
     if (text.equals("-")) {
       return 0;
     }
+    if (text.equals("+")) {
+      return Long.MAX_VALUE;
+    }
     if (text.startsWith("(")) {
-      return parse(text.substring(1)).firstAfter();
+      Id id = parse(text.substring(1));
+      if (id.ms == Long.MAX_VALUE) {
+        throw new RespError("ERR invalid start ID for the interval");
+      }
+      return id.firstAfter();
     }
     return parse(text).firstAtOrAfter();
   }
@@ -72,8 +79,14 @@ final class EntryIds {
     if (text.equals("+")) {
       return Long.MAX_VALUE;
     }
+    if (text.equals("-")) {
+      return -1;
+    }
     if (text.startsWith("(")) {
       Id id = parse(text.substring(1));
+      if (id.ms == 0 && id.seq <= 0) {
+        throw new RespError("ERR invalid end ID for the interval");
+      }
       return id.seq > 0 ? id.ms : id.ms - 1;
     }
     return parse(text).lastAtOrBefore();

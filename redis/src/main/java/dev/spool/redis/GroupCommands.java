@@ -483,8 +483,12 @@ final class GroupCommands {
     long setRetry = retry;
     boolean forced = force;
     boolean onlyIds = justId;
-    return maxDeliveries(stream, group).thenCompose(limit -> apply(stream, group, true,
-        (entries, t) -> entries.claim(consumer, sequences, minIdle, t, setIdle, setRetry, forced, onlyIds, limit)))
+    // FORCE creates pending entries only for ids still in the stream, as Redis does.
+    CompletionStage<java.util.Set<Long>> creatable = forced
+        ? fetch(stream, sequences).thenApply(found -> java.util.Set.copyOf(found.keySet()))
+        : CompletableFuture.completedFuture(java.util.Set.of());
+    return maxDeliveries(stream, group).thenCompose(limit -> creatable.thenCompose(mayCreate -> apply(stream, group, true,
+        (entries, t) -> entries.claim(consumer, sequences, minIdle, t, setIdle, setRetry, mayCreate, onlyIds, limit))))
         .thenCompose(claimed -> settleExhausted(stream, group, claimed.exhausted())
             .thenCompose(x -> claimedReply(stream, group, claimed.claimed(), onlyIds)))
         .thenApply(r -> Reply.array(r.entries));
@@ -624,7 +628,8 @@ final class GroupCommands {
                 Reply.bulk("pending"), Reply.integer(Math.max(counts[1], info.inFlight())),
                 Reply.bulk("last-delivered-id"), Reply.bulk(EntryIds.of(Math.max(0, info.cursor() - 1))),
                 Reply.bulk("entries-read"), Reply.integer(info.counters().delivered()),
-                Reply.bulk("lag"), Reply.integer(info.lag()),
+                Reply.bulk("lag"), Reply.integer(info.undelivered()),
+                Reply.bulk("spool-lag"), Reply.integer(info.lag()),
                 Reply.bulk("spool-dead-lettered"), Reply.integer(info.counters().deadLettered()),
                 Reply.bulk("spool-expired"), Reply.integer(info.counters().expired())))
             .toCompletableFuture());

@@ -178,17 +178,18 @@ final class PendingEntries {
    * {@code justId} the delivery count stays; otherwise it grows by one, and an entry whose count
    * would pass {@code maxDeliveries} (0: no limit) is not claimed but returned as exhausted and
    * forgotten, for the caller to dead-letter. {@code idleMs}/{@code retryCount} (≥ 0) set the idle
-   * time and count as XCLAIM's IDLE/TIME and RETRYCOUNT do; {@code force} creates missing entries.
+   * time and count as XCLAIM's IDLE/TIME and RETRYCOUNT do; entries not pending are created (FORCE)
+   * for the sequences in {@code force}, which holds only those still in the stream.
    */
   Claimed claim(String consumer, List<Long> sequences, long minIdle, long now, long idleMs, long retryCount,
-      boolean force, boolean justId, int maxDeliveries) {
+      java.util.Set<Long> force, boolean justId, int maxDeliveries) {
     seen(consumer, now);
     List<Pending> claimed = new ArrayList<>();
     List<Long> exhausted = new ArrayList<>();
     for (long sequence : sequences) {
       Entry entry = entries.get(sequence);
       if (entry == null) {
-        if (!force) {
+        if (!force.contains(sequence)) {
           continue;
         }
         entry = new Entry(sequence, consumer, now, 0);

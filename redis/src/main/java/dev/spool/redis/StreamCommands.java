@@ -560,6 +560,10 @@ final class StreamCommands {
   // ---- XINFO STREAM
 
   CompletionStage<Reply> xinfoStream(RespCommand c) {
+    if (c.arity() > 3 && upper(c, 3).equals("FULL")) {
+      throw new RespError("ERR Spool answers XINFO STREAM without FULL: XINFO GROUPS, XINFO CONSUMERS and XPENDING"
+          + " give the groups, consumers and pending entries");
+    }
     arity(c, 3, 3);
     String stream = streamName(c, 2);
     session.require(Access.viewQueue(stream), "read '" + stream + "'");
@@ -595,7 +599,8 @@ final class StreamCommands {
             Reply.bulk("spool-expired"), Reply.integer(stats.expired()),
             Reply.bulk("spool-dropped"), Reply.integer(stats.dropped()),
             Reply.bulk("spool-dead-lettered"), Reply.integer(stats.deadLettered()),
-            Reply.bulk("spool-dead-letter-queue"), dead == null ? Reply.nil() : Reply.bulk(dead.queue()));
+            Reply.bulk("spool-dead-letter-queue"), dead == null || dead.queue() == null || dead.queue().isBlank() ? Reply.nil()
+                : Reply.bulk(dead.queue()));
       });
     });
   }

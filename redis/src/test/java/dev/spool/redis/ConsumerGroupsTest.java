@@ -92,7 +92,7 @@ class ConsumerGroupsTest {
     assertThat(admin.xpending("g-basic", "workers").getCount()).isEqualTo(8);
     Map<String, Object> group = infoMaps(admin.xinfoGroups("g-basic")).get(0);
     assertThat(group).containsEntry("name", "workers").containsEntry("consumers", 2L).containsEntry("pending", 8L)
-        .containsEntry("last-delivered-id", "10-0").containsEntry("lag", 8L);
+        .containsEntry("last-delivered-id", "10-0").containsEntry("lag", 0L).containsEntry("spool-lag", 8L);
     assertThat(infoMaps(admin.xinfoConsumers("g-basic", "workers"))).extracting(m -> m.get("name") + "=" + m.get("pending"))
         .containsExactly("alice=2", "bob=6");
     // Nothing new: an empty read, and a blocking one that times out.
@@ -164,14 +164,17 @@ class ConsumerGroupsTest {
     for (int i = 0; i < 10; i++) {
       admin.xadd("g-lag", Map.of("payload", "l" + i));
     }
-    admin.xreadgroup(Consumer.from("g", "c"), XReadArgs.Builder.count(2), XReadArgs.StreamOffset.lastConsumed("g-lag"));
+    admin.xreadgroup(Consumer.from("g", "c"), XReadArgs.Builder.count(3), XReadArgs.StreamOffset.lastConsumed("g-lag"));
     admin.xack("g-lag", "g", "1-0", "2-0");
-    assertThat(infoMaps(admin.xinfoGroups("g-lag")).get(0)).containsEntry("lag", 8L);
+    // Redis's lag counts what the group has not been delivered yet; spool-lag also what it has not acknowledged.
+    assertThat(infoMaps(admin.xinfoGroups("g-lag")).get(0)).containsEntry("lag", 7L).containsEntry("spool-lag", 8L);
     assertThat(admin.xdel("g-lag", "5-0", "6-0", "7-0")).isEqualTo(3);
-    assertThat(infoMaps(admin.xinfoGroups("g-lag")).get(0)).containsEntry("lag", 5L);
+    assertThat(infoMaps(admin.xinfoGroups("g-lag")).get(0)).containsEntry("lag", 4L).containsEntry("spool-lag", 5L);
+    admin.xack("g-lag", "g", "3-0");
     List<StreamMessage<String, String>> rest = admin.xreadgroup(Consumer.from("g", "c"),
         XReadArgs.StreamOffset.lastConsumed("g-lag"));
-    assertThat(rest).extracting(StreamMessage::getId).containsExactly("3-0", "4-0", "8-0", "9-0", "10-0");
+    assertThat(rest).extracting(StreamMessage::getId).containsExactly("4-0", "8-0", "9-0", "10-0");
+    assertThat(infoMaps(admin.xinfoGroups("g-lag")).get(0)).containsEntry("lag", 0L).containsEntry("spool-lag", 4L);
   }
 
   @Test
@@ -185,6 +188,16 @@ class ConsumerGroupsTest {
         || admin.xpending("g-del", "g").getCount() == 2);
     assertThat(admin.xgroupDestroy("g-del", "g")).isTrue();
     assertThat(admin.xgroupDestroy("g-del", "g")).isFalse();
+  }
+
+  @Test
+  void aForcedClaimOfAnIdNotInTheStreamCreatesNothing() throws Exception {
+    admin.xgroupCreate(XReadArgs.StreamOffset.from("g-force", "0"), "g", XGroupCreateArgs.Builder.mkstream());
+    admin.xadd("g-force", Map.of("payload", "only"));
+    assertThat(admin.xclaim("g-force", Consumer.from("g", "c"), XClaimArgs.Builder.justid().force(), "99-0")).isEmpty();
+    assertThat(admin.xclaim("g-force", Consumer.from("g", "c"), XClaimArgs.Builder.justid().force(), "1-0"))
+        .extracting(StreamMessage::getId).containsExactly("1-0");
+    assertThat(admin.xpending("g-force", "g").getCount()).isEqualTo(1);
   }
 
   @Test

@@ -20,7 +20,7 @@ class PendingEntriesTest {
     // Idle filter: only entries delivered at least 450 ms before now.
     assertThat(p.range(0, Long.MAX_VALUE, 10, null, 450, 1_500)).extracting(PendingEntries.Pending::sequence)
         .containsExactly(1L, 3L);
-    PendingEntries.Claimed c = p.claim("b", List.of(1L, 3L, 7L), 400, 1_500, -1, -1, false, false, 0);
+    PendingEntries.Claimed c = p.claim("b", List.of(1L, 3L, 7L), 400, 1_500, -1, -1, java.util.Set.of(), false, 0);
     assertThat(c.claimed()).extracting(PendingEntries.Pending::sequence).containsExactly(1L, 3L);
     assertThat(c.claimed()).extracting(PendingEntries.Pending::deliveries).containsExactly(2L, 2L);
     assertThat(p.summary().perConsumer()).containsEntry("b", 3).doesNotContainKey("a");
@@ -33,13 +33,13 @@ class PendingEntriesTest {
   void aClaimBeyondMaxDeliveriesGivesTheEntryUpInsteadOfMovingIt() {
     PendingEntries p = new PendingEntries();
     p.delivered("a", List.of(1L, 2L), List.of(1, 1), 0);
-    p.claim("b", List.of(1L), 0, 10, -1, -1, false, false, 2);
-    PendingEntries.Claimed again = p.claim("c", List.of(1L, 2L), 0, 20, -1, -1, false, false, 2);
+    p.claim("b", List.of(1L), 0, 10, -1, -1, java.util.Set.of(), false, 2);
+    PendingEntries.Claimed again = p.claim("c", List.of(1L, 2L), 0, 20, -1, -1, java.util.Set.of(), false, 2);
     assertThat(again.exhausted()).containsExactly(1L);
     assertThat(again.claimed()).extracting(PendingEntries.Pending::sequence).containsExactly(2L);
     assertThat(p.size()).isEqualTo(1);
     // JUSTID keeps the count, so it never exhausts; RETRYCOUNT and IDLE set them.
-    PendingEntries.Claimed set = p.claim("d", List.of(2L), 0, 100, 70, 5, false, true, 0);
+    PendingEntries.Claimed set = p.claim("d", List.of(2L), 0, 100, 70, 5, java.util.Set.of(), true, 0);
     assertThat(set.claimed().get(0)).isEqualTo(new PendingEntries.Pending(2, "d", 70, 5));
   }
 

@@ -164,6 +164,13 @@ class RedisStreamsTest {
       assertThat(raw.call("XRANGE", "s-bad", "-", "+", "COUNT", "99999999999")).isEqualTo(List.of());
       assertThat(raw.call("GET", "k").toString()).startsWith("-ERR unknown command 'GET', with args beginning with: 'k'");
       assertThat(raw.call("SELECT", "1")).hasToString("-ERR DB index is out of range");
+      assertThat(raw.call("XRANGE", "s-bad", "(18446744073709551615-18446744073709551615", "+")).hasToString(
+          "-ERR invalid start ID for the interval");
+      assertThat(raw.call("XRANGE", "s-bad", "-", "(0-0")).hasToString("-ERR invalid end ID for the interval");
+      assertThat(raw.call("XRANGE", "s-bad", "+", "-")).isEqualTo(List.of());
+      assertThat(raw.call("XREVRANGE", "s-bad", "-", "+")).isEqualTo(List.of());
+      assertThat(raw.call("XINFO", "STREAM", "s-bad", "FULL").toString()).startsWith(
+          "-ERR Spool answers XINFO STREAM without FULL");
       assertThat(raw.call("EXISTS", "s-bad")).isEqualTo(0L);
       // Still one connection, still answering.
       assertThat(raw.call("PING")).isEqualTo("PONG");
