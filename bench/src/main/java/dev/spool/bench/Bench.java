@@ -18,6 +18,8 @@ import java.util.List;
  * {@code filter} (a consumer filter's cost per message: exact match beside CEL expressions) and
  * {@code push} (push consumers' throughput to a loopback receiver with 1 and 100 requests in
  * flight, and their publish-to-receive latency at a steady rate).
+ * {@code redis} (the Redis Streams endpoint beside {@code redis-server}: {@code XADD} through
+ * {@code redis-benchmark}, transient and persistent, and a consumer group's read and ack through Lettuce).
  * {@code cluster} (the HTTP service standalone, as a one-member and as a three-member cluster, each
  * member a JVM of its own; needs {@code SPOOL_BENCH_POSTGRES_URL}).
  * {@code --quick} runs a small version of each figure. {@code docs} rewrites
@@ -51,10 +53,11 @@ public final class Bench {
         case "poison" -> PoisonBench.run(quick);
         case "filter" -> FilterBench.run(quick);
         case "push" -> PushBench.run(quick);
+        case "redis" -> new RedisBench(quick).run();
         case "cluster" -> new ClusterBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered]|scale|http|poison|filter|push|cluster|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered]|scale|http|poison|filter|push|redis|cluster|docs [--quick]");
           System.exit(2);
         }
       }

@@ -12,7 +12,8 @@ import java.util.List;
  */
 final class Docs {
 
-  static final List<String> SUITES = List.of("fanout", "queues", "durable", "durable-tiered", "scale", "http");
+  static final List<String> SUITES = List.of("fanout", "queues", "durable", "durable-tiered", "scale", "http",
+      "redis");
 
   private Docs() {}
 
@@ -47,6 +48,7 @@ final class Docs {
         SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable --tiered  # tiered storage only
         java -jar bench/target/spool-bench.jar scale
         java -jar bench/target/spool-bench.jar http       # needs wrk (apt-get install wrk)
+        java -Xmx512m -jar bench/target/spool-bench.jar redis  # the Redis Streams endpoint beside redis-server
         java -jar bench/target/spool-bench.jar docs       # rewrites this page from bench/results/
         ```
 
@@ -56,7 +58,11 @@ final class Docs {
         short version of any suite in under a minute, written to `bench/results/quick/`. `durable`
         ends with tiered storage (`durable-tiered` below) in a child JVM with a 512 MiB heap, so that
         its 1 GiB backlog is larger than the heap; `SPOOL_BENCH_BACKLOG_MIB` sets another backlog and
-        `SPOOL_BENCH_JVM_OPTS` adds options to that JVM (a flight recording, for one).
+        `SPOOL_BENCH_JVM_OPTS` adds options to that JVM (a flight recording, for one). `redis` drives
+        Spool's Redis Streams endpoint and a `redis-server` it starts with the same clients:
+        `redis-benchmark` for `XADD` and Lettuce for a consumer group's reads and acks (`apt-get install
+        redis-server redis-tools`); without `redis-server` it measures Spool alone, without
+        `redis-benchmark` it skips `XADD`.
 
         """);
     for (String suite : SUITES) {

@@ -9,16 +9,17 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A {@code redis-server} child process for the durable suite's Redis Streams peer: on a free
- * loopback port, its append-only file in a temporary directory with the given {@code appendfsync},
- * no RDB snapshots, not daemonized. {@link #close()} stops it and removes the directory, so a failed
- * run leaves no server behind.
+ * A {@code redis-server} child process, the Redis Streams peer of the durable and redis suites: on a
+ * free loopback port, in a temporary directory, with an append-only file and the given
+ * {@code appendfsync} or with no persistence at all, never RDB snapshots, not daemonized.
+ * {@link #close()} stops it and removes the directory, so a failed run leaves no server behind.
  */
 final class RedisServer implements AutoCloseable {
 
@@ -42,19 +43,40 @@ final class RedisServer implements AutoCloseable {
     if (chosen != null && !chosen.isBlank()) {
       return Optional.of(Path.of(chosen)).filter(Files::isExecutable);
     }
-    String path = System.getenv("PATH");
-    return path == null ? Optional.empty() : Arrays.stream(path.split(java.io.File.pathSeparator))
-        .filter(d -> !d.isEmpty()).map(d -> Path.of(d, "redis-server")).filter(Files::isExecutable).findFirst();
+    return onPath("redis-server");
   }
 
-  /** Starts a server and waits until it answers {@code PING}. */
+  /** The executable {@code name} in a directory of the {@code PATH}; empty when none has it. */
+  static Optional<Path> onPath(String name) {
+    String path = System.getenv("PATH");
+    return path == null ? Optional.empty() : Arrays.stream(path.split(java.io.File.pathSeparator))
+        .filter(d -> !d.isEmpty()).map(d -> Path.of(d, name)).filter(Files::isExecutable).findFirst();
+  }
+
+  /** Starts a server with an append-only file fsynced as {@code appendfsync} says, and waits until it answers {@code PING}. */
   static RedisServer start(Path binary, String appendfsync) throws IOException, InterruptedException {
+    return start(binary, List.of("--appendonly", "yes", "--appendfsync", appendfsync));
+  }
+
+  /** Starts a server that keeps everything in memory only, and waits until it answers {@code PING}. */
+  static RedisServer inMemory(Path binary) throws IOException, InterruptedException {
+    return start(binary, List.of("--appendonly", "no"));
+  }
+
+  private static RedisServer start(Path binary, List<String> persistence) throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("spool-bench-redis");
     int port = freePort();
-    Process process = new ProcessBuilder(List.of(binary.toString(), "--port", String.valueOf(port),
-        "--bind", "127.0.0.1", "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", appendfsync,
-        "--save", "", "--daemonize", "no"))
-        .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+    List<String> command = new ArrayList<>(List.of(binary.toString(), "--port", String.valueOf(port),
+        "--bind", "127.0.0.1", "--dir", dir.toString(), "--save", "", "--daemonize", "no"));
+    command.addAll(persistence);
+    Process process;
+    try {
+      process = new ProcessBuilder(command)
+          .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+    } catch (IOException e) {
+      DurableBench.deleteRecursively(dir);
+      throw e;
+    }
     RedisServer server = new RedisServer(process, dir, port);
     try {
       server.awaitPing();
