@@ -47,6 +47,7 @@ final class GroupCommands {
   private final Session session;
   private final Spool spool;
   private final StreamCommands streams;
+  private final Map<String, QueueConsumer> handles = new java.util.concurrent.ConcurrentHashMap<>();
 
   GroupCommands(Session session) {
     this.session = session;
@@ -70,7 +71,7 @@ final class GroupCommands {
         String group = c.argString(3);
         session.require(Access.consume(stream), "steer consumers of '" + stream + "'");
         StartPosition at = position(c.argString(4));
-        return noGroup(spool.consumer(stream, validGroup(group)).seek(at), stream, group, "")
+        return noGroup(handle(stream, validGroup(group)).seek(at), stream, group, "")
             .thenApply(d -> Reply.ok());
       }
       case "DESTROY": {
@@ -118,7 +119,7 @@ final class GroupCommands {
               }
               // Redis drops a deleted consumer's pending entries unacknowledged; Spool hands them back
               // to the group, so no entry read by it is lost.
-              return spool.consumer(stream, group).nack(owned, true).thenApply(n -> Reply.integer(owned.size()));
+              return handle(stream, group).nack(owned, true).thenApply(n -> Reply.integer(owned.size()));
             });
       }
       case "HELP":
@@ -306,7 +307,7 @@ final class GroupCommands {
    */
   private CompletionStage<List<Message>> readNew(String stream, String group, String consumer, int max,
       long deadline, boolean noAck) {
-    QueueConsumer handle = spool.consumer(stream, group);
+    QueueConsumer handle = handle(stream, group);
     long now = System.currentTimeMillis();
     Duration wait = deadline < 0 || deadline <= now ? Duration.ZERO
         : Duration.ofMillis(Math.min(deadline - now, spool.settings().consumer().maxReadWait().toMillis()));
@@ -372,7 +373,7 @@ final class GroupCommands {
       return done(Reply.integer(0));
     }
     return apply(stream, group, false, (entries, now) -> entries.acknowledge(sequences))
-        .thenCompose(pending -> spool.consumer(stream, group).acknowledgeSequences(sequences).handle((r, failure) -> {
+        .thenCompose(pending -> handle(stream, group).acknowledgeSequences(sequences).handle((r, failure) -> {
           if (failure != null) {
             Throwable cause = unwrap(failure);
             if (cause instanceof SpoolException.QueueNotFound || cause instanceof SpoolException.ConsumerNotFound) {
@@ -568,7 +569,7 @@ final class GroupCommands {
   /** Entries claimed too often are given up on: dead-lettered when the stream has a dead-letter queue. */
   private CompletionStage<?> settleExhausted(String stream, String group, List<Long> exhausted) {
     return exhausted.isEmpty() ? CompletableFuture.completedFuture(null)
-        : spool.consumer(stream, group).nack(exhausted, false);
+        : handle(stream, group).nack(exhausted, false);
   }
 
   private record ClaimReply(List<Reply> entries, List<Long> missing) {}
@@ -598,7 +599,7 @@ final class GroupCommands {
       return apply(stream, group, false, (e, now) -> {
         missing.forEach(e::forget);
         return null;
-      }).thenCompose(x -> spool.consumer(stream, group).acknowledgeSequences(missing).handle((r, f) -> null))
+      }).thenCompose(x -> handle(stream, group).acknowledgeSequences(missing).handle((r, f) -> null))
           .thenApply(x -> new ClaimReply(entries, missing));
     });
   }
@@ -653,6 +654,23 @@ final class GroupCommands {
   }
 
   // ---- shared
+
+  /**
+   * The connection's handle on a group's Spool consumer: kept, so that reads and acks go straight
+   * to the consumer's actor once it is located rather than being routed by name each time.
+   */
+  private QueueConsumer handle(String stream, String group) {
+    String key = stream + '\u0000' + group;
+    QueueConsumer handle = handles.get(key);
+    if (handle == null) {
+      if (handles.size() >= 64) {
+        handles.clear();
+      }
+      handle = spool.consumer(stream, group);
+      handles.put(key, handle);
+    }
+    return handle;
+  }
 
   /** The group's Spool consumer, or NOGROUP. */
   private CompletionStage<ConsumerInfo> info(String stream, String group, String where) {
