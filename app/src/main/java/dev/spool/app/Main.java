@@ -165,7 +165,7 @@ public final class Main {
     Optional<RedisServer.Binding> redis;
     try {
       http = SpoolHttpServer.start(spool, config).toCompletableFuture().join();
-      redis = RedisServer.startIfEnabled(spool, config, http.authenticator()).toCompletableFuture().join();
+      redis = RedisServer.startIfEnabled(spool, config, http.authenticator(), http.meterRegistry()).toCompletableFuture().join();
     } catch (RuntimeException e) {
       tables.cancel(false);
       spool.shutdown().toCompletableFuture().join();

@@ -39,6 +39,11 @@ class RedisServiceTest {
         assertEquals("$" + (String.valueOf(i).length() + 2) + " " + i + "-0", call(s, "XADD", "events", "*", "payload", payload));
       }
     }
+    java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + first.http().port() + "/metrics"))
+            .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertTrue(metrics.body().contains("spool_redis_commands_total 101.0"), metrics.body());
+    assertTrue(metrics.body().contains("spool_redis_connections_accepted_total 1.0"), metrics.body());
     assertEquals(Durability.PERSISTENT, first.spool().queueInfo("events").toCompletableFuture().get(10, TimeUnit.SECONDS)
         .settings().durability());
     first.spool().shutdown().toCompletableFuture().get(30, TimeUnit.SECONDS);

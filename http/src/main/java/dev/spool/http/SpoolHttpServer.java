@@ -76,6 +76,11 @@ public final class SpoolHttpServer {
       return authenticator;
     }
 
+    /** Where the service's meters live: what {@code /metrics} serves; other endpoints add theirs. */
+    public io.micrometer.core.instrument.MeterRegistry meterRegistry() {
+      return metrics.registry();
+    }
+
     /** The port bound (useful with {@code spool.http.port = 0}). */
     public int port() {
       return listener.localAddress().getPort();

@@ -70,6 +70,11 @@ final class SpoolMetrics implements AutoCloseable {
   private final Map<List<String>, Timer> requestTimers = new ConcurrentHashMap<>();
   private final Map<String, Counter> refusedPublishes = new ConcurrentHashMap<>();
 
+  /** The registry /metrics scrapes: other endpoints of the service register their meters here. */
+  io.micrometer.core.instrument.MeterRegistry registry() {
+    return registry;
+  }
+
   SpoolMetrics(Spool spool) {
     this.spool = spool;
     // Names Prometheus' own linter (promtool check metrics) accepts: the processor binder's CPU time

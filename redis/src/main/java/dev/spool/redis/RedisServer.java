@@ -13,7 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import org.apache.pekko.Done;
@@ -53,10 +57,26 @@ public final class RedisServer {
   public static final class Binding {
     private final Tcp.ServerBinding binding;
     private final RedisSettings settings;
+    private final Endpoint endpoint;
 
-    private Binding(Tcp.ServerBinding binding, RedisSettings settings) {
+    private Binding(Tcp.ServerBinding binding, RedisSettings settings, Endpoint endpoint) {
       this.binding = binding;
       this.settings = settings;
+      this.endpoint = endpoint;
+    }
+
+    /** Registers the endpoint's connection and command counts in {@code meters} (the service's /metrics). */
+    public void register(MeterRegistry meters) {
+      Gauge.builder("spool.redis.connections", endpoint.connections, AtomicInteger::get)
+          .description("Connections to the Redis Streams endpoint open now").register(meters);
+      FunctionCounter.builder("spool.redis.connections.accepted", endpoint.connectionsAccepted, AtomicLong::get)
+          .description("Connections the Redis Streams endpoint accepted").register(meters);
+      FunctionCounter.builder("spool.redis.connections.refused", endpoint.connectionsRefused, AtomicLong::get)
+          .description("Connections refused for max-connections").register(meters);
+      FunctionCounter.builder("spool.redis.commands", endpoint.commands, AtomicLong::get)
+          .description("Commands the Redis Streams endpoint answered").register(meters);
+      FunctionCounter.builder("spool.redis.error.replies", endpoint.errors, AtomicLong::get)
+          .description("Commands answered with an error reply").register(meters);
     }
 
     /** The port bound (useful with {@code spool.redis.port = 0}). */
@@ -81,6 +101,12 @@ public final class RedisServer {
    */
   public static CompletionStage<java.util.Optional<Binding>> startIfEnabled(Spool spool, Config config,
       Authenticator authenticator) {
+    return startIfEnabled(spool, config, authenticator, null);
+  }
+
+  /** As {@link #startIfEnabled(Spool, Config, Authenticator)}, registering the endpoint's meters in {@code meters}. */
+  public static CompletionStage<java.util.Optional<Binding>> startIfEnabled(Spool spool, Config config,
+      Authenticator authenticator, MeterRegistry meters) {
     RedisSettings settings;
     try {
       settings = RedisSettings.create(config);
@@ -90,7 +116,12 @@ public final class RedisServer {
     if (!settings.enabled()) {
       return CompletableFuture.completedFuture(java.util.Optional.empty());
     }
-    return start(spool, settings, authenticator).thenApply(java.util.Optional::of);
+    return start(spool, settings, authenticator).thenApply(binding -> {
+      if (meters != null) {
+        binding.register(meters);
+      }
+      return java.util.Optional.of(binding);
+    });
   }
 
   /** Starts the endpoint with {@code settings}, whatever their {@code enabled}. */
@@ -120,7 +151,7 @@ public final class RedisServer {
         .to(Sink.foreach(connection -> accept(endpoint, connection)))
         .run(system);
     return bound.thenApply(b -> {
-      Binding binding = new Binding(b, settings);
+      Binding binding = new Binding(b, settings, endpoint);
       endpoint.port = binding.port();
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(),
           "spool-redis-unbind-" + binding.port(), binding::unbind);
