@@ -312,7 +312,18 @@ final class GroupCommands {
     Duration wait = deadline < 0 || deadline <= now ? Duration.ZERO
         : Duration.ofMillis(Math.min(deadline - now, spool.settings().consumer().maxReadWait().toMillis()));
     return noGroup(handle.readBatch(max, wait), stream, group, " in XREADGROUP with GROUP option")
-        .thenCompose(deliveries -> {
+        .thenCompose(all -> {
+          // The reply's byte budget: deliveries past it go back to the group for the next read.
+          List<Delivery> deliveries = all;
+          long bytes = 0;
+          for (int i = 0; i < all.size(); i++) {
+            bytes += all.get(i).message().sizeBytes();
+            if (i > 0 && bytes > session.endpoint.settings.maxReplyBytes()) {
+              deliveries = all.subList(0, i);
+              handle.nack(all.subList(i, all.size()).stream().map(Delivery::sequence).toList(), true);
+              break;
+            }
+          }
           List<Long> sequences = new ArrayList<>(deliveries.size());
           List<Integer> attempts = new ArrayList<>(deliveries.size());
           List<Message> messages = new ArrayList<>(deliveries.size());
@@ -628,7 +639,7 @@ final class GroupCommands {
                 Reply.bulk("consumers"), Reply.integer(counts[0]),
                 Reply.bulk("pending"), Reply.integer(Math.max(counts[1], info.inFlight())),
                 Reply.bulk("last-delivered-id"), Reply.bulk(EntryIds.of(Math.max(0, info.cursor() - 1))),
-                Reply.bulk("entries-read"), Reply.integer(info.counters().delivered()),
+                Reply.bulk("entries-read"), Reply.integer(Math.max(0, info.cursor() - 1)),
                 Reply.bulk("lag"), Reply.integer(info.undelivered()),
                 Reply.bulk("spool-lag"), Reply.integer(info.lag()),
                 Reply.bulk("spool-dead-lettered"), Reply.integer(info.counters().deadLettered()),

@@ -179,7 +179,12 @@ public final class RedisServer {
     connection.handleWith(flow(session, endpoint.settings).watchTermination((nu, done) -> {
       done.whenComplete((d, failure) -> {
         endpoint.connections.decrementAndGet();
-        log.debug("RESP client {} disconnected{}", session.id, failure == null ? "" : ": " + failure);
+        if (failure == null || failure instanceof org.apache.pekko.stream.StreamTcpException) {
+          log.debug("RESP client {} disconnected{}", session.id, failure == null ? "" : ": " + failure);
+        } else {
+          // Not the network: the connection's own stream failed, and its client saw only a reset.
+          log.warn("RESP client {} from {} dropped: {}", session.id, address, failure.toString());
+        }
       });
       return NotUsed.getInstance();
     }), system);

@@ -17,13 +17,14 @@ import dev.spool.http.HttpSettings;
  * @param maxArguments the most arguments in one command
  * @param maxPipeline commands of one connection read ahead of the one being answered
  * @param maxPending pending entries one consumer group keeps
+ * @param maxReplyBytes the most entry bytes one read's reply carries (one entry always fits)
  * @param newStreamDurability what a stream created over RESP is
  * @param newStreamRetention how long such a stream keeps entries every group has acknowledged
  * @param tls TLS, as the HTTP service's
  * @since 0.1.0
  */
 public record RedisSettings(boolean enabled, String host, int port, int maxConnections, int maxArgumentBytes,
-    int maxArguments, int maxPipeline, int maxPending, Durability newStreamDurability,
+    int maxArguments, int maxPipeline, int maxPending, long maxReplyBytes, Durability newStreamDurability,
     java.time.Duration newStreamRetention, HttpSettings.Tls tls) {
 
   public RedisSettings {
@@ -33,6 +34,7 @@ public record RedisSettings(boolean enabled, String host, int port, int maxConne
     check(maxArguments >= 8, "max-arguments must be at least 8");
     check(maxPipeline >= 1 && maxPipeline <= 100_000, "max-pipeline must be between 1 and 100000");
     check(maxPending >= 1 && maxPending <= 100_000, "max-pending must be between 1 and 100000");
+    check(maxReplyBytes >= 1024, "max-reply-bytes must be at least 1 KiB");
   }
 
   /** Reads {@code spool.redis}; a bad value fails with {@link SpoolException.InvalidConfiguration}. */
@@ -51,7 +53,7 @@ public record RedisSettings(boolean enabled, String host, int port, int maxConne
       }
       return new RedisSettings(c.getBoolean("enabled"), c.getString("host"), c.getInt("port"),
           c.getInt("max-connections"), (int) argumentBytes, c.getInt("max-arguments"), c.getInt("max-pipeline"),
-          c.getInt("max-pending"), durability, c.getDuration("new-stream-retention"),
+          c.getInt("max-pending"), c.getBytes("max-reply-bytes"), durability, c.getDuration("new-stream-retention"),
           new HttpSettings.Tls(tls.getBoolean("enabled"), tls.getString("keystore"), tls.getString("password"),
               tls.getString("keystore-type")));
     } catch (ConfigException e) {

@@ -267,47 +267,70 @@ final class StreamCommands {
     if (count == 0 || from > to) {
       return done(Reply.array());
     }
-    CompletionStage<List<Message>> read = reverse ? readBackward(stream, from, to, count)
+    CompletionStage<Range> read = reverse ? readBackward(stream, from, to, count)
         : readForward(stream, from, to, count);
-    return orMissing(read.thenApply(this::entries), Reply.array());
+    return orMissing(read.thenApply(range -> {
+      if (range.cut()) {
+        // A range cut short would look complete to the client: it asks again in pages instead.
+        throw new RespError("ERR the reply would pass spool.redis.max-reply-bytes ("
+            + session.endpoint.settings.maxReplyBytes() + " bytes) after " + range.messages().size()
+            + " entries: read the range in pages with COUNT");
+      }
+      return entries(range.messages());
+    }), Reply.array());
   }
+
+  /**
+   * Entries read for one reply, and whether the reply's byte budget ({@code max-reply-bytes}) cut
+   * them short of what was asked: the first entry always comes, whatever its size.
+   */
+  record Range(List<Message> messages, boolean cut) {}
 
   /** Entries from {@code from} to {@code to}, at most {@code count}, oldest first. */
-  CompletionStage<List<Message>> readForward(String stream, long from, long to, long count) {
-    List<Message> out = new ArrayList<>();
-    return forward(stream, Math.max(1, from), to, count, out);
+  CompletionStage<Range> readForward(String stream, long from, long to, long count) {
+    return forward(stream, Math.max(1, from), to, count, new ArrayList<>(), new long[1]);
   }
 
-  private CompletionStage<List<Message>> forward(String stream, long from, long to, long count, List<Message> out) {
+  private boolean fits(List<Message> out, long[] bytes, Message m) {
+    bytes[0] += m.sizeBytes();
+    return out.isEmpty() || bytes[0] <= session.endpoint.settings.maxReplyBytes();
+  }
+
+  private CompletionStage<Range> forward(String stream, long from, long to, long count, List<Message> out,
+      long[] bytes) {
     int page = (int) Math.min(PAGE, count - out.size());
     return spool.browse(stream, from, page).thenCompose(messages -> {
       long next = from;
       for (Message m : messages) {
         if (m.sequence() > to || out.size() >= count) {
-          return CompletableFuture.completedFuture(out);
+          return CompletableFuture.completedFuture(new Range(out, false));
+        }
+        if (!fits(out, bytes, m)) {
+          return CompletableFuture.completedFuture(new Range(out, true));
         }
         out.add(m);
         next = m.sequence() + 1;
       }
       if (messages.size() < page || out.size() >= count || next > to) {
-        return CompletableFuture.completedFuture(out);
+        return CompletableFuture.completedFuture(new Range(out, false));
       }
-      return forward(stream, next, to, count, out);
+      return forward(stream, next, to, count, out, bytes);
     });
   }
 
   /** Entries from {@code to} down to {@code from}, at most {@code count}, newest first. */
-  CompletionStage<List<Message>> readBackward(String stream, long from, long to, long count) {
+  CompletionStage<Range> readBackward(String stream, long from, long to, long count) {
     return spool.queueStats(stream).thenCompose(stats -> {
       long hi = Math.min(to, stats.lastSequence());
       long lo = Math.max(Math.max(1, from), stats.firstSequence());
-      return backward(stream, lo, hi, count, new ArrayList<>());
+      return backward(stream, lo, hi, count, new ArrayList<>(), new long[1]);
     });
   }
 
-  private CompletionStage<List<Message>> backward(String stream, long lo, long hi, long count, List<Message> out) {
+  private CompletionStage<Range> backward(String stream, long lo, long hi, long count, List<Message> out,
+      long[] bytes) {
     if (hi < lo || out.size() >= count) {
-      return CompletableFuture.completedFuture(out);
+      return CompletableFuture.completedFuture(new Range(out, false));
     }
     long start = Math.max(lo, hi - Math.min(PAGE, count - out.size()) + 1);
     return spool.browse(stream, start, (int) (hi - start + 1)).thenCompose(messages -> {
@@ -322,9 +345,12 @@ final class StreamCommands {
         if (out.size() >= count) {
           break;
         }
+        if (!fits(out, bytes, m)) {
+          return CompletableFuture.completedFuture(new Range(out, true));
+        }
         out.add(m);
       }
-      return backward(stream, lo, start - 1, count, out);
+      return backward(stream, lo, start - 1, count, out, bytes);
     });
   }
 
@@ -397,8 +423,9 @@ final class StreamCommands {
       boolean blocking) {
     List<CompletableFuture<List<Message>>> reads = new ArrayList<>();
     for (int k = 0; k < streams.size(); k++) {
-      reads.add(orMissing(readForward(streams.get(k), after[k] + 1, Long.MAX_VALUE, count), List.<Message>of())
-          .toCompletableFuture());
+      // XREAD gives at most COUNT entries anyway: one cut by the byte budget is read on from its last id.
+      reads.add(orMissing(readForward(streams.get(k), after[k] + 1, Long.MAX_VALUE, count)
+          .thenApply(Range::messages), List.<Message>of()).toCompletableFuture());
     }
     return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenCompose(x -> {
       List<Reply> keys = new ArrayList<>();
@@ -578,8 +605,9 @@ final class StreamCommands {
     });
     return info.thenCompose(q -> {
       var stats = q.stats();
-      CompletionStage<List<Message>> first = readForward(stream, stats.firstSequence(), Long.MAX_VALUE, 1);
-      CompletionStage<List<Message>> last = readBackward(stream, 1, Long.MAX_VALUE, 1);
+      CompletionStage<List<Message>> first = readForward(stream, stats.firstSequence(), Long.MAX_VALUE, 1)
+          .thenApply(Range::messages);
+      CompletionStage<List<Message>> last = readBackward(stream, 1, Long.MAX_VALUE, 1).thenApply(Range::messages);
       return first.thenCombine(last, (f, l) -> {
         QueueSettings.DeadLetter dead = q.settings().deadLetter();
         return Reply.map(
