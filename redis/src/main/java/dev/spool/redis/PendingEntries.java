@@ -58,8 +58,28 @@ final class PendingEntries {
     }
   }
 
+  /** Consumers one group keeps besides those holding entries (Redis keeps any number). */
+  static final int MAX_IDLE_CONSUMERS = 10_000;
+
   private final NavigableMap<Long, Entry> entries = new TreeMap<>();
   private final Map<String, Member> members = new LinkedHashMap<>();
+
+  /**
+   * The consumer, created if new: a name beyond {@link #MAX_IDLE_CONSUMERS} is refused unless it
+   * is given entries ({@code holding}), which must never go unrecorded.
+   */
+  private Member member(String name, long now, boolean holding) {
+    Member member = members.get(name);
+    if (member == null) {
+      if (!holding && members.size() >= MAX_IDLE_CONSUMERS + size()) {
+        throw new dev.spool.redis.resp.RespError("ERR this group has " + members.size()
+            + " consumers: delete idle ones with XGROUP DELCONSUMER before adding more");
+      }
+      member = new Member(now);
+      members.put(name, member);
+    }
+    return member;
+  }
 
   int size() {
     return entries.size();
@@ -70,13 +90,13 @@ final class PendingEntries {
     if (members.containsKey(name)) {
       return false;
     }
-    members.put(name, new Member(now));
+    member(name, now, false);
     return true;
   }
 
   /** Notes an attempt by {@code consumer} (a read or claim), creating it as Redis does. */
   void seen(String consumer, long now) {
-    members.computeIfAbsent(consumer, c -> new Member(now)).seenAt = now;
+    member(consumer, now, false).seenAt = now;
   }
 
   /**
@@ -84,7 +104,7 @@ final class PendingEntries {
    * its ack deadline) moves to this consumer, counting one more delivery.
    */
   void delivered(String consumer, List<Long> sequences, List<Integer> attempts, long now) {
-    Member member = members.computeIfAbsent(consumer, c -> new Member(now));
+    Member member = member(consumer, now, !sequences.isEmpty());
     member.seenAt = now;
     if (!sequences.isEmpty()) {
       member.activeAt = now;
@@ -121,7 +141,7 @@ final class PendingEntries {
 
   /** {@code consumer}'s own pending entries after {@code after}, at most {@code count}, counted as delivered again. */
   List<Long> history(String consumer, long after, int count, long now) {
-    Member member = members.computeIfAbsent(consumer, c -> new Member(now));
+    Member member = member(consumer, now, false);
     member.seenAt = now;
     List<Long> out = new ArrayList<>();
     for (long sequence : member.owned.tailSet(after, false)) {

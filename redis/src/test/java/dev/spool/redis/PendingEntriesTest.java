@@ -69,4 +69,20 @@ class PendingEntriesTest {
     assertThat(p.size()).isEqualTo(1);
     assertThat(p.consumers(100)).extracting(PendingEntries.ConsumerView::name).containsExactly("b", "z");
   }
+
+  @Test
+  void idleConsumersAreBoundedButEntriesAreAlwaysRecorded() {
+    PendingEntries p = new PendingEntries();
+    for (int i = 0; i < PendingEntries.MAX_IDLE_CONSUMERS; i++) {
+      p.seen("idle-" + i, 0);
+    }
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.seen("one-more", 1))
+        .hasMessageContaining("delete idle ones with XGROUP DELCONSUMER");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> p.delivered("empty-read", List.of(), List.of(), 1))
+        .hasMessageContaining("XGROUP DELCONSUMER");
+    p.delivered("holder", List.of(1L), List.of(1), 1);
+    assertThat(p.summary().perConsumer()).containsEntry("holder", 1);
+    assertThat(p.deleteConsumer("idle-0")).isEmpty();
+    p.seen("now-fits", 2);
+  }
 }
