@@ -31,6 +31,12 @@ final class ConsumerGroups extends AbstractBehavior<ConsumerGroups.Command> {
   record Apply<T>(Group group, Step<T> step, boolean create, ActorRef<StatusReply<T>> replyTo)
       implements Command {}
 
+  /**
+   * Runs {@code step} without an answer: for records the caller need not wait for, since what it
+   * sends this actor later arrives after it (one sender's messages keep their order).
+   */
+  record Run(Group group, Step<?> step, boolean create) implements Command {}
+
   /** One step over a list: gets the list and the time in epoch milliseconds. */
   interface Step<T> {
     T apply(PendingEntries entries, long now);
@@ -56,6 +62,7 @@ final class ConsumerGroups extends AbstractBehavior<ConsumerGroups.Command> {
     return newReceiveBuilder()
         .onMessage(Apply.class, a -> onApply((Apply<?>) a))
         .onMessage(Drop.class, this::onDrop)
+        .onMessage(Run.class, this::onRun)
         .build();
   }
 
@@ -72,6 +79,19 @@ final class ConsumerGroups extends AbstractBehavior<ConsumerGroups.Command> {
     } catch (RuntimeException e) {
       apply.replyTo().tell(StatusReply.error(e));
     }
+  }
+
+  private Behavior<Command> onRun(Run run) {
+    PendingEntries entries = run.create() ? groups.computeIfAbsent(run.group(), g -> new PendingEntries())
+        : groups.get(run.group());
+    if (entries != null) {
+      try {
+        run.step().apply(entries, clock.getAsLong());
+      } catch (RuntimeException e) {
+        getContext().getLog().debug("a pending-list step failed: {}", e.toString());
+      }
+    }
+    return this;
   }
 
   private Behavior<Command> onDrop(Drop drop) {

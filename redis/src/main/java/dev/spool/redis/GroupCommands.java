@@ -332,15 +332,24 @@ final class GroupCommands {
             attempts.add(d.attempt());
             messages.add(d.message());
           }
-          CompletionStage<?> recorded = noAck && !sequences.isEmpty() ? handle.acknowledgeSequences(sequences)
-              : apply(stream, group, true, (entries, t) -> {
-                if (noAck) {
-                  entries.seen(consumer, t);
-                } else {
+          CompletionStage<?> recorded;
+          if (noAck && !sequences.isEmpty()) {
+            recorded = handle.acknowledgeSequences(sequences);
+          } else if (sequences.isEmpty()) {
+            // Only a look: waits, so that a refused new consumer name answers with its error.
+            recorded = apply(stream, group, true, (entries, t) -> {
+              entries.seen(consumer, t);
+              return null;
+            });
+          } else {
+            // Recorded without waiting: this connection's next command to the list (an XACK) comes after it.
+            session.endpoint.groups.tell(new ConsumerGroups.Run(new ConsumerGroups.Group(stream, group),
+                (entries, t) -> {
                   entries.delivered(consumer, sequences, attempts, t);
-                }
-                return null;
-              });
+                  return null;
+                }, true));
+            recorded = CompletableFuture.completedFuture(null);
+          }
           return recorded.thenCompose(r -> {
             if (messages.isEmpty() && deadline >= 0 && System.currentTimeMillis() < deadline) {
               return readNew(stream, group, consumer, max, deadline, noAck);
@@ -383,17 +392,19 @@ final class GroupCommands {
     if (sequences.isEmpty() || !StreamCommands.validName(group)) {
       return done(Reply.integer(0));
     }
-    return apply(stream, group, false, (entries, now) -> entries.acknowledge(sequences))
-        .thenCompose(pending -> handle(stream, group).acknowledgeSequences(sequences).handle((r, failure) -> {
-          if (failure != null) {
-            Throwable cause = unwrap(failure);
-            if (cause instanceof SpoolException.QueueNotFound || cause instanceof SpoolException.ConsumerNotFound) {
-              return Reply.integer(0);
-            }
-            throw new CompletionException(cause);
-          }
-          return Reply.integer(Math.max(pending, r.acked()));
-        }));
+    // The list and Spool's consumer settle at once, each answering on its own.
+    CompletionStage<Integer> pending = apply(stream, group, false, (entries, now) -> entries.acknowledge(sequences));
+    CompletionStage<Integer> acked = handle(stream, group).acknowledgeSequences(sequences).handle((r, failure) -> {
+      if (failure != null) {
+        Throwable cause = unwrap(failure);
+        if (cause instanceof SpoolException.QueueNotFound || cause instanceof SpoolException.ConsumerNotFound) {
+          return 0;
+        }
+        throw new CompletionException(cause);
+      }
+      return r.acked();
+    });
+    return pending.thenCombine(acked, (p, a) -> Reply.integer(Math.max(p, a)));
   }
 
   // ---- XPENDING
