@@ -24,9 +24,9 @@ import java.util.Set;
  *   <li>one field named {@code payload}: the message's payload is its value, byte for byte;</li>
  *   <li>any other fields: the payload is a JSON object of the pairs in their order, with content
  *       type {@code application/json} (values must be UTF-8 text, each field once);</li>
- *   <li>reading: a message of content type {@code application/json} whose payload is a JSON object
- *       gives its members as fields (strings as they are, other values as their JSON text); any
- *       other message gives the one field {@code payload}.</li>
+ *   <li>reading: a message of content type {@code application/json} (parameters aside) whose
+ *       payload is a JSON object with members gives its members as fields (strings as they are,
+ *       other values as their JSON text); any other message gives the one field {@code payload}.</li>
  * </ul>
  */
 final class Entries {
@@ -67,7 +67,7 @@ final class Entries {
 
   /** The entry's fields for {@code message}, as bulk strings in order. */
   static List<byte[]> fields(Message message) {
-    if (message.contentType().filter(JSON::equalsIgnoreCase).isPresent()) {
+    if (message.contentType().filter(Entries::isJson).isPresent()) {
       List<byte[]> fields = jsonFields(message.payload());
       if (fields != null) {
         return fields;
@@ -76,7 +76,14 @@ final class Entries {
     return List.of(PAYLOAD_BYTES, message.payload());
   }
 
-  /** The members of a JSON object as fields, or null if the payload is not one. */
+  /** {@code application/json}, with or without parameters ({@code ; charset=utf-8}). */
+  private static boolean isJson(String contentType) {
+    int semicolon = contentType.indexOf(';');
+    String type = (semicolon < 0 ? contentType : contentType.substring(0, semicolon)).trim();
+    return type.equalsIgnoreCase(JSON);
+  }
+
+  /** The members of a JSON object as fields, or null if the payload is not one with members. */
   private static List<byte[]> jsonFields(byte[] payload) {
     List<byte[]> fields = new ArrayList<>();
     try (JsonParser json = JSON_FACTORY.createParser(payload)) {
@@ -98,7 +105,8 @@ final class Entries {
           fields.add(json.getText().getBytes(StandardCharsets.UTF_8));
         }
       }
-      return json.nextToken() == null ? fields : null;
+      // An entry has at least one field in Redis: an empty object reads as its payload.
+      return json.nextToken() == null && !fields.isEmpty() ? fields : null;
     } catch (IOException e) {
       return null;
     }

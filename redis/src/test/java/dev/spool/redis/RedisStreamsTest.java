@@ -79,6 +79,15 @@ class RedisStreamsTest {
         .toCompletableFuture().get();
     assertThat(admin.xrange("s-fields", io.lettuce.core.Range.create(EntryIds.of(seq), "+")).get(0).getBody())
         .containsExactly(Map.entry("payload", "plain text"));
+    // JSON with a charset parameter is JSON; an empty object is no fields at all, so it reads as its payload.
+    long withCharset = server.spool.createPublisher("s-fields", "java").publish(Message.text("t", "{\"s\":7}")
+        .withContentType("application/json; charset=utf-8")).toCompletableFuture().get();
+    assertThat(admin.xrange("s-fields", io.lettuce.core.Range.create(EntryIds.of(withCharset), "+")).get(0).getBody())
+        .containsExactly(Map.entry("s", "7"));
+    long empty = server.spool.createPublisher("s-fields", "java").publish(Message.text("t", "{}")
+        .withContentType("application/json")).toCompletableFuture().get();
+    assertThat(admin.xrange("s-fields", io.lettuce.core.Range.create(EntryIds.of(empty), "+")).get(0).getBody())
+        .containsExactly(Map.entry("payload", "{}"));
   }
 
   @Test
