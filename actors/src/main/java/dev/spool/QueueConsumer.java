@@ -33,6 +33,9 @@ public final class QueueConsumer {
   private final CompletionStage<ConsumerInfo> created;
   /** What completes each stream this handle started, while it runs. */
   private final Set<Runnable> streams = ConcurrentHashMap.newKeySet();
+  /** How long an acknowledgement sent straight to the consumer's actor waits before it goes by name. */
+  private static final Duration SETTLE_SILENCE = Duration.ofSeconds(1);
+
   /** The consumer's actor, located by the first acknowledgement or nack; see {@link #settle}. */
   private final java.util.concurrent.atomic.AtomicReference<ActorRef<ConsumerActor.Command>> route =
       new java.util.concurrent.atomic.AtomicReference<>();
@@ -351,7 +354,10 @@ public final class QueueConsumer {
 
   private <T> CompletionStage<T> straight(ActorRef<ConsumerActor.Command> ref,
       Function<ActorRef<StatusReply<T>>, ConsumerActor.Command> command) {
-    return spool.askDirect(ref, command, () -> route.compareAndSet(ref, null),
+    // Settling twice is harmless (the second finds it settled): after a short silence, by name.
+    Duration silence = spool.settings().askTimeout().compareTo(SETTLE_SILENCE) < 0 ? spool.settings().askTimeout()
+        : SETTLE_SILENCE;
+    return spool.askDirect(ref, command, silence, true, () -> route.compareAndSet(ref, null),
         () -> spool.askConsumer(queue, name, command, spool.settings().askTimeout()));
   }
 
