@@ -92,6 +92,18 @@ final class EntryIds {
     return parse(text).lastAtOrBefore();
   }
 
+  /** The sequences of the entries that arguments {@code from} on name exactly (ids no entry can have left out). */
+  static java.util.List<Long> exactSequences(dev.spool.redis.resp.RespCommand c, int from) {
+    java.util.List<Long> sequences = new java.util.ArrayList<>(c.arity() - from);
+    for (int i = from; i < c.arity(); i++) {
+      long exact = parse(c.argString(i)).exact();
+      if (exact > 0) {
+        sequences.add(exact);
+      }
+    }
+    return sequences;
+  }
+
   private static long unsigned(String digits) {
     if (digits.isEmpty() || digits.length() > 20 || digits.charAt(0) == '+' || digits.charAt(0) == '-') {
       throw new NumberFormatException(digits);

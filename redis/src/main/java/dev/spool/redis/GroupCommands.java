@@ -49,10 +49,10 @@ final class GroupCommands {
   private final StreamCommands streams;
   private final Map<String, QueueConsumer> handles = new java.util.concurrent.ConcurrentHashMap<>();
 
-  GroupCommands(Session session) {
+  GroupCommands(Session session, StreamCommands streams) {
     this.session = session;
     this.spool = session.spool;
-    this.streams = new StreamCommands(session);
+    this.streams = streams;
   }
 
   // ---- XGROUP
@@ -381,13 +381,7 @@ final class GroupCommands {
     }
     String stream = streamName(c, 1);
     String group = c.argString(2);
-    List<Long> sequences = new ArrayList<>();
-    for (int i = 3; i < c.arity(); i++) {
-      long exact = EntryIds.parse(c.argString(i)).exact();
-      if (exact > 0) {
-        sequences.add(exact);
-      }
-    }
+    List<Long> sequences = EntryIds.exactSequences(c, 3);
     session.require(Access.consume(stream), "acknowledge entries of '" + stream + "'");
     if (sequences.isEmpty() || !StreamCommands.validName(group)) {
       return done(Reply.integer(0));

@@ -60,7 +60,7 @@ final class Session {
     this.id = endpoint.clientIds.incrementAndGet();
     this.remote = remote;
     this.streams = new StreamCommands(this);
-    this.groups = new GroupCommands(this);
+    this.groups = new GroupCommands(this, streams);
   }
 
   /** Consecutive plain {@code XADD key * …} commands to one stream, read together: published as one batch. */

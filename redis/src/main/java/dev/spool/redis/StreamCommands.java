@@ -503,13 +503,7 @@ final class StreamCommands {
       throw wrongArity(c);
     }
     String stream = streamName(c, 1);
-    List<Long> sequences = new ArrayList<>();
-    for (int i = 2; i < c.arity(); i++) {
-      long exact = EntryIds.parse(c.argString(i)).exact();
-      if (exact > 0) {
-        sequences.add(exact);
-      }
-    }
+    List<Long> sequences = EntryIds.exactSequences(c, 2);
     session.require(Access.publish(stream), "delete entries of '" + stream + "'");
     if (sequences.isEmpty()) {
       return done(Reply.integer(0));
