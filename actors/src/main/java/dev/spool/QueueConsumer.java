@@ -155,7 +155,7 @@ public final class QueueConsumer {
   }
 
   private List<Long> sequencesOf(List<Delivery> deliveries) {
-    Long[] sequences = new Long[deliveries.size()];
+    long[] sequences = new long[deliveries.size()];
     int i = 0;
     for (Delivery d : deliveries) {
       if (d == null || !d.consumer().equals(name)) {
@@ -164,7 +164,29 @@ public final class QueueConsumer {
       }
       sequences[i++] = d.sequence();
     }
-    return java.util.Collections.unmodifiableList(java.util.Arrays.asList(sequences));
+    return new Sequences(sequences);
+  }
+
+  /**
+   * Sequences to settle, unboxed: a batch of a thousand acknowledgements holds one array, not a
+   * thousand {@code Long}s; read back one by one on the consumer's thread, each box is short-lived.
+   */
+  private static final class Sequences extends java.util.AbstractList<Long> implements java.util.RandomAccess {
+    private final long[] sequences;
+
+    Sequences(long[] sequences) {
+      this.sequences = sequences;
+    }
+
+    @Override
+    public Long get(int index) {
+      return sequences[index];
+    }
+
+    @Override
+    public int size() {
+      return sequences.length;
+    }
   }
 
   // ---- position

@@ -27,6 +27,11 @@ public final class ConsumerCursor {
 
   private long next;
   private final SequenceMap<InFlight> inFlight = new SequenceMap<>();
+  /**
+   * The last in-flight record made: a round delivers many messages with one attempt, batch and
+   * subscriber, and they share it (it is immutable) rather than each allocating its own.
+   */
+  private InFlight lastInFlight = new InFlight(0, 0, -1);
   /** Sequences to deliver again now, with the attempt number of that delivery. */
   private final TreeMap<Long, Integer> ready = new TreeMap<>();
   /** Sequences waiting out a backoff, with the attempt number of their next delivery. */
@@ -179,7 +184,12 @@ public final class ConsumerCursor {
    * {@code batch}. A new sequence moves the cursor past it.
    */
   public void delivered(long sequence, int attempt, long batch, long owner) {
-    inFlight.put(sequence, new InFlight(attempt, batch, owner));
+    InFlight f = lastInFlight;
+    if (f.attempt() != attempt || f.batch() != batch || f.owner() != owner) {
+      f = new InFlight(attempt, batch, owner);
+      lastInFlight = f;
+    }
+    inFlight.put(sequence, f);
     int[] outstanding = batchOutstanding.get(batch);
     if (outstanding == null) {
       batchOutstanding.put(batch, new int[] {1});

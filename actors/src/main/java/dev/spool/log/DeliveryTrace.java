@@ -86,6 +86,12 @@ public final class DeliveryTrace {
     final int[] kindsAndAttempts;
     long sequenceBase;
     long timeBase;
+    /**
+     * The highest sequence of an event recorded here. Forgetting and dropping look at it alone when
+     * it says the whole chunk goes: the events are read once more only at the one chunk where
+     * forgetting stops, as by then the chunks are long out of the processor's cache.
+     */
+    long maxSequence;
     /** Index of the oldest event held here; events end at {@link #end}. */
     int start;
     int end;
@@ -100,6 +106,7 @@ public final class DeliveryTrace {
     Chunk reset(long sequence, long atMillis) {
       sequenceBase = sequence;
       timeBase = atMillis;
+      maxSequence = Long.MIN_VALUE;
       start = 0;
       end = 0;
       return this;
@@ -156,6 +163,7 @@ public final class DeliveryTrace {
     int i = tail.end++;
     size++;
     tail.sequences[i] = (int) (sequence - tail.sequenceBase);
+    tail.maxSequence = Math.max(tail.maxSequence, sequence);
     tail.times[i] = (int) (atMillis - tail.timeBase);
     tail.owners[i] = owner >= 0 && owner <= Integer.MAX_VALUE ? (int) owner : -1;
     tail.kindsAndAttempts[i] = kind.ordinal() | Math.min(Math.max(attempt, 0), MAX_ATTEMPT) << KIND_BITS;
@@ -183,8 +191,9 @@ public final class DeliveryTrace {
 
   private Chunk dropOldestChunk() {
     Chunk head = chunks.pollFirst();
-    for (int i = head.start; i < head.end; i++) {
-      maxDropped = Math.max(maxDropped, head.sequenceAt(i));
+    if (head.start < head.end) {
+      // the events forgotten from its start are below every one left, so its highest is theirs
+      maxDropped = Math.max(maxDropped, head.maxSequence);
     }
     size -= head.end - head.start;
     allocated -= head.sequences.length;
@@ -204,6 +213,10 @@ public final class DeliveryTrace {
   public void forgetBelow(long firstRetained) {
     Chunk head;
     while ((head = chunks.peekFirst()) != null) {
+      if (head.maxSequence < firstRetained) {
+        size -= head.end - head.start;
+        head.start = head.end;
+      }
       while (head.start < head.end && head.sequenceAt(head.start) < firstRetained) {
         head.start++;
         size--;

@@ -162,4 +162,41 @@ class DeliveryTraceTest {
     assertEquals(100_003, trace.size(), "chunks grow with what is held");
     assertTrue(trace.allocated() < 100_000 + 4096, "at most a chunk unused: " + trace.allocated());
   }
+
+  @Test
+  void forgettingTakesWholeChunksBelowTheRetainedAndStopsAtTheFirstEventItMayNotForget() {
+    DeliveryTrace trace = new DeliveryTrace(64); // chunks of 16 once it holds 16
+    long[] order = new long[48];
+    for (int i = 0; i < 48; i++) { // redeliveries and acks out of sequence order, as a consumer records them
+      order[i] = i % 3 == 0 ? 100 + i : 100 + 47 - i;
+      trace.record(order[i], i, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    int held = trace.size();
+    trace.forgetBelow(100); // nothing is below
+    assertEquals(held, trace.size());
+    long firstKept = order[0];
+    trace.forgetBelow(firstKept); // the oldest event is not below: nothing goes, whatever follows it
+    assertEquals(held, trace.size());
+    trace.forgetBelow(200); // all below
+    assertEquals(0, trace.size());
+    assertFalse(trace.mayHaveDropped(147), "forgotten, not dropped by the cap");
+    for (long s = 100; s < 148; s++) {
+      assertTrue(trace.eventsOf(s).isEmpty());
+    }
+
+    DeliveryTrace partial = new DeliveryTrace(64);
+    for (long s = 1; s <= 40; s++) {
+      partial.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    partial.forgetBelow(20);
+    assertEquals(21, partial.size(), "events 20 to 40 are kept, across the chunk where forgetting stopped");
+    assertEquals(1, partial.eventsOf(20).size());
+    assertTrue(partial.eventsOf(19).isEmpty());
+    for (long s = 41; s <= 120; s++) { // past the capacity: the cap drops the oldest chunks, forgotten part and all
+      partial.record(s, s, DeliveryTrace.Kind.DELIVERED, 1, 0);
+    }
+    long oldest = oldestHeld(partial, 120);
+    assertTrue(partial.mayHaveDropped(oldest - 1));
+    assertFalse(partial.mayHaveDropped(oldest), "the highest dropped is the dropped chunk's highest");
+  }
 }
