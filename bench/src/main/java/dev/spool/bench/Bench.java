@@ -9,7 +9,7 @@ import java.util.List;
  * BroadcastHub and actors), {@code durable} (journal throughput, confirm latency and recovery
  * beside the database's JDBC ceiling and Redis Streams; PostgreSQL too when
  * {@code SPOOL_BENCH_POSTGRES_URL} is set, Redis when {@code redis-server} is installed; then
- * tiered storage in a 512 MiB child JVM, alone with {@code --tiered}: read-back of a backlog larger
+ * tiered storage in a 512 MiB child JVM (alone with {@code --tiered}, left out with {@code --no-tiered}): read-back of a backlog larger
  * than the heap, tail latency beside a backlog reader, publishes with tiering on and off),
  * {@code queues} (1, 10 and 100 busy queues in one engine, aggregate delivered msgs/s),
  * {@code fanout+queues} (both in one run), {@code scale} (fan-out to up to 10,000 consumers of one queue, heap per idle queue, per idle
@@ -40,7 +40,9 @@ public final class Bench {
           if (!a.contains("--tiered")) {
             new DurableBench(quick, postgres).run();
           }
-          TieredBench.run(quick, postgres);
+          if (!a.contains("--no-tiered")) {
+            TieredBench.run(quick, postgres);
+          }
         }
         case "fanout" -> new FanoutBench(quick).run();
         case "queues" -> new QueuesBench(quick).run();
@@ -57,7 +59,7 @@ public final class Bench {
         case "cluster" -> new ClusterBench(quick, System.getenv("SPOOL_BENCH_POSTGRES_URL")).run();
         case "docs" -> Docs.write();
         default -> {
-          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered]|scale|http|poison|filter|push|redis|cluster|docs [--quick]");
+          System.err.println("usage: java -jar spool-bench.jar fanout|queues|fanout+queues|durable [--tiered|--no-tiered]|scale|http|poison|filter|push|redis|cluster|docs [--quick]");
           System.exit(2);
         }
       }

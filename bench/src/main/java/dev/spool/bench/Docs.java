@@ -46,6 +46,7 @@ final class Docs {
         java -XX:+UseZGC -jar bench/target/spool-bench.jar fanout+queues  # both in one run, as below
         SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable
         SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable --tiered  # tiered storage only
+        SPOOL_BENCH_POSTGRES_URL=$(.ci/postgres) java -jar bench/target/spool-bench.jar durable --no-tiered  # all but tiered storage
         java -jar bench/target/spool-bench.jar scale
         java -jar bench/target/spool-bench.jar http       # needs wrk (apt-get install wrk)
         java -Xmx512m -jar bench/target/spool-bench.jar redis  # the Redis Streams endpoint beside redis-server
