@@ -8,7 +8,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * What every connection of one endpoint shares: the engine, the settings, the tokens, the consumer
- * groups' pending lists, the wake-ups of blocked readers, and the counts INFO reports.
+ * groups' pending lists, the wake-ups of blocked readers, the streams' appenders of plain adds, and
+ * the counts INFO reports.
  */
 final class Endpoint {
 
@@ -17,6 +18,7 @@ final class Endpoint {
   final Authenticator authenticator;
   final ActorRef<ConsumerGroups.Command> groups;
   final Wakeups wakeups;
+  final StreamAppenders appenders;
   final long startedAt = System.currentTimeMillis();
   final AtomicLong clientIds = new AtomicLong();
   final AtomicInteger connections = new AtomicInteger();
@@ -33,5 +35,7 @@ final class Endpoint {
     this.authenticator = authenticator;
     this.groups = groups;
     this.wakeups = wakeups;
+    this.appenders = new StreamAppenders(
+        stream -> new StreamAppender(spool.createPublisher(stream, StreamCommands.PRODUCER)::publishAll));
   }
 }

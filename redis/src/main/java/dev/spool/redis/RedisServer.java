@@ -192,8 +192,9 @@ public final class RedisServer {
 
   /**
    * Adds a parsed command to what one read gave, joining consecutive plain {@code XADD key * …} to
-   * the same stream into one batch: a pipelining client's adds become one publish of many messages
-   * (one journal write for a persistent stream), still answered one reply each, in order.
+   * the same stream into one batch: a pipelining client's adds are offered together to the stream's
+   * appender, published together (one journal write for a persistent stream), still answered one
+   * reply each, in order.
    */
   private static void add(List<Object> out, RespCommand command) {
     if (Session.isPlainAdd(command) && !out.isEmpty()) {

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * One client connection: who it is (after {@code AUTH}), which protocol it speaks, and its commands,
  * answered in the order they came. Commands are handed in by the connection's stream, one at a time
  * on the stream's thread; each runs once the one before it has finished, except that an
- * {@code XADD} following an {@code XADD} to a stream already written starts at once (publishes of
- * one publisher keep their order), so pipelined publishes overlap as Redis clients expect.
+ * {@code XADD} following an {@code XADD} to a stream already written starts at once (the stream's
+ * {@link StreamAppender} publishes adds in the order they are offered), so pipelined publishes
+ * overlap as Redis clients expect.
  */
 final class Session {
 
@@ -63,13 +64,13 @@ final class Session {
     this.groups = new GroupCommands(this, streams);
   }
 
-  /** Consecutive plain {@code XADD key * …} commands to one stream, read together: published as one batch. */
+  /** Consecutive plain {@code XADD key * …} commands to one stream, read together: offered to its appender together. */
   record AddBatch(String stream, List<RespCommand> commands) {
     /** The most adds one batch takes (a read of pipelined 1 KiB adds holds about 60). */
     static final int MAX = 1000;
   }
 
-  /** {@code XADD key * field value …}: no options, a generated id; it publishes as soon as it runs. */
+  /** {@code XADD key * field value …}: no options, a generated id; offered to the stream's appender as soon as it runs. */
   static boolean isPlainAdd(RespCommand c) {
     return c.arity() >= 5 && (c.arity() - 3) % 2 == 0 && c.arg(2).length == 1 && c.arg(2)[0] == '*'
         && c.name().equals("XADD");
@@ -121,8 +122,9 @@ final class Session {
 
   /**
    * Runs {@code command} once the one before it has finished — or at once when both are plain adds
-   * to the same stream and the one before has started: a plain add publishes synchronously when it
-   * runs (no lookup first), so it may start while the one before it waits for its confirmation.
+   * to the same stream and the one before has started: a plain add is offered to the stream's
+   * appender synchronously when it runs (no lookup first), and the appender publishes in the order
+   * offered, so it may start while the one before it waits for its confirmation.
    */
   private <T> CompletableFuture<T> schedule(boolean add, String stream,
       java.util.function.Supplier<CompletableFuture<T>> command) {

@@ -34,6 +34,15 @@ final class StreamCommands {
   /** Messages one engine browse returns at most: long ranges are read in pages of this many. */
   static final int PAGE = 1000;
 
+  /**
+   * The producer id of every entry added over RESP. The engine only stores and shows it (the
+   * console, traces); deduplication goes by message id. One publish carries one producer id, and
+   * a stream's appender publishes many connections' adds together, so it names the endpoint rather
+   * than a connection; and consecutive entries alike in all but their payload share one envelope in
+   * memory, which one id per connection would split between connections.
+   */
+  static final String PRODUCER = "redis";
+
   private final Session session;
   private final Spool spool;
   private final Map<String, QueuePublisher> publishers = new ConcurrentHashMap<>();
@@ -99,6 +108,9 @@ final class StreamCommands {
   }
 
   CompletionStage<Reply> xadd(RespCommand c) {
+    if (Session.isPlainAdd(c)) {
+      return xaddAll(streamName(c, 1), List.of(c)).thenApply(replies -> replies.get(0));
+    }
     if (c.arity() < 5) {
       throw wrongArity(c);
     }
@@ -157,8 +169,9 @@ final class StreamCommands {
   }
 
   /**
-   * Plain adds ({@code XADD stream * field value …}) read together, published as one batch: each
-   * gets its own reply (an entry refused for its fields gets its error; the others go on).
+   * Plain adds ({@code XADD stream * field value …}) read together, handed to the stream's
+   * {@link StreamAppender}, which publishes them with other connections' adds: each gets its own
+   * reply (an entry refused for its fields gets its error; the others go on).
    */
   CompletionStage<List<Reply>> xaddAll(String stream, List<RespCommand> commands) {
     streamName(commands.get(0), 1);
@@ -178,26 +191,25 @@ final class StreamCommands {
     if (messages.isEmpty()) {
       return CompletableFuture.completedFuture(List.of(replies));
     }
-    return publishAll(stream, messages).thenApply(sequences -> {
-      session.endpoint.wakeups.signal(stream);
-      session.published(stream);
-      for (int k = 0; k < sequences.size(); k++) {
-        replies[positions.get(k)] = Reply.bulk(EntryIds.of(sequences.get(k)));
+    boolean mayCreate = session.may(Access.ADMIN);
+    List<CompletableFuture<Long>> sequences = session.endpoint.appenders.offer(stream, messages,
+        mayCreate ? () -> createStream(stream) : null);
+    List<CompletableFuture<Reply>> added = new ArrayList<>(sequences.size());
+    for (CompletableFuture<Long> sequence : sequences) {
+      added.add(sequence.handle((s, failure) -> failure == null ? Reply.bulk(EntryIds.of(s))
+          : !mayCreate && unwrap(failure) instanceof SpoolException.QueueNotFound ? mayNotCreate(stream).reply()
+          : session.errorReply("XADD", failure)));
+    }
+    return CompletableFuture.allOf(added.toArray(CompletableFuture[]::new)).thenApply(x -> {
+      if (sequences.stream().anyMatch(s -> !s.isCompletedExceptionally())) {
+        session.endpoint.wakeups.signal(stream);
+        session.published(stream);
+      }
+      for (int k = 0; k < added.size(); k++) {
+        replies[positions.get(k)] = added.get(k).getNow(null);
       }
       return List.of(replies);
     });
-  }
-
-  private CompletionStage<List<Long>> publishAll(String stream, List<Message> messages) {
-    return publisher(stream).publishAll(messages).handle((sequences, failure) -> {
-      if (failure == null) {
-        return CompletableFuture.completedFuture(sequences);
-      }
-      if (!(unwrap(failure) instanceof SpoolException.QueueNotFound)) {
-        return CompletableFuture.<List<Long>>failedFuture(failure);
-      }
-      return createStream(stream).thenCompose(created -> publisher(stream).publishAll(messages));
-    }).thenCompose(s -> s);
   }
 
   /** Publishes, creating the stream if allowed; -1 when it does not exist and may not be created. */
@@ -219,13 +231,17 @@ final class StreamCommands {
   /** Creates {@code stream} as a queue of the endpoint's new-stream durability (admins only). */
   CompletionStage<QueueInfo> createStream(String stream) {
     if (!session.may(Access.ADMIN)) {
-      throw new RespError("NOPERM this token may not create streams: '" + printable(stream)
-          + "' does not exist (creating a stream needs the admin role)");
+      throw mayNotCreate(stream);
     }
     return spool.declareQueue(stream,
         QueueSettings.defaults().withDurability(session.endpoint.settings.newStreamDurability())
             .withRetention(session.endpoint.settings.newStreamRetention()))
         .thenApply(created -> created.value());
+  }
+
+  private static RespError mayNotCreate(String stream) {
+    return new RespError("NOPERM this token may not create streams: '" + printable(stream)
+        + "' does not exist (creating a stream needs the admin role)");
   }
 
   private QueuePublisher publisher(String stream) {
@@ -234,7 +250,7 @@ final class StreamCommands {
       if (publishers.size() >= 64) {
         publishers.clear();
       }
-      publisher = spool.createPublisher(stream, "redis-" + session.id);
+      publisher = spool.createPublisher(stream, PRODUCER);
       publishers.put(stream, publisher);
     }
     return publisher;
@@ -526,6 +542,7 @@ final class StreamCommands {
       deletes.add(spool.deleteQueue(stream).handle((d, failure) -> {
         if (failure == null) {
           session.endpoint.groups.tell(new ConsumerGroups.Drop(stream, null));
+          session.endpoint.appenders.forget(stream);
           return 1;
         }
         if (unwrap(failure) instanceof SpoolException.QueueNotFound) {
