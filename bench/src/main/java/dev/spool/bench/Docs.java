@@ -34,8 +34,10 @@ final class Docs {
         The collector decides the tail latencies: on this machine G1's young pauses (median 11 ms,
         up to 100 ms while other builds ran) put p99 publish→deliver at 100,000 msgs/s at 5–200 ms
         for every system, Disruptor and BroadcastHub included, while with ZGC (JDK 17's, not
-        generational) Spool's p99 there was 1.3 ms (ack none) and 2.2 ms (explicit acks, source()); so
-        `fanout` runs with `-XX:+UseZGC`, and each suite names its collector.
+        generational) Spool's p99 there is under 1 ms with ack none and about 2 ms with explicit acks
+        (the fanout tables below); so `fanout` runs with `-XX:+UseZGC`, and each suite names its
+        collector. The service itself keeps the JVM's default collector: ZGC's concurrent work costs
+        throughput, and on JDK 17 it is not generational; measure before choosing it.
 
         Rerun (from the repository's root, with a JDK 17 and Maven):
 

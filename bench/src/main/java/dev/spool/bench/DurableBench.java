@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.spool.Durability;
 import dev.spool.Message;
 import dev.spool.QueuePublisher;
+import dev.spool.durable.JournalTimings;
 import dev.spool.QueueSettings;
 import dev.spool.Spool;
 import dev.spool.app.JournalSchema;
@@ -128,7 +129,7 @@ final class DurableBench {
   }
 
   /** One measured run. */
-  record Run(double msgsPerSecond, double p50Ms, double p99Ms) {}
+  record Run(double msgsPerSecond, double p50Ms, double p99Ms, double seconds) {}
 
   /** One system on one shape: the medians of its runs. */
   private record Measured(String system, String database, Shape shape, Figure rate, Figure p50, Figure p99) {
@@ -158,6 +159,8 @@ final class DurableBench {
   private final byte[] payload = new byte[MESSAGE_BYTES];
   private final Report report;
   private final List<Measured> results = new ArrayList<>();
+  /** Messages per journal write of Spool's runs (warm-ups included), by database and shape. */
+  private final Map<String, List<Double>> perWrite = new java.util.concurrent.ConcurrentHashMap<>();
   private String redisVersion = "";
   private String postgresSettings = "PostgreSQL not measured.";
 
@@ -263,6 +266,16 @@ final class DurableBench {
       batch.add(Message.of("bench", payload));
     }
     AtomicInteger queues = new AtomicInteger();
+    LongAdder writes = new LongAdder();
+    JournalTimings.get(spool.system()).listen(new JournalTimings.Listener() {
+      @Override
+      public void written(String queue, long nanos) {
+        writes.increment();
+      }
+
+      @Override
+      public void recovered(String queue, long nanos) {}
+    });
     return new Session() {
       @Override
       public Run run(Duration duration) throws Exception {
@@ -272,7 +285,12 @@ final class DurableBench {
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
         try {
           QueuePublisher publisher = spool.createPublisher(queue, "bench");
-          return closedLoop(shape, duration, () -> publisher.publishAll(batch));
+          long writesBefore = writes.sum();
+          Run run = closedLoop(shape, duration, () -> publisher.publishAll(batch));
+          long written = writes.sum() - writesBefore;
+          perWrite.computeIfAbsent(db + " " + shape.label(), k -> new ArrayList<>())
+              .add(written == 0 ? 0 : run.msgsPerSecond() * run.seconds() / written);
+          return run;
         } finally {
           spool.deleteQueue(queue).toCompletableFuture().get(60, TimeUnit.SECONDS);
         }
@@ -545,7 +563,7 @@ final class DurableBench {
       throw new IllegalStateException("nothing was confirmed");
     }
     return new Run(messages / seconds, latency.getValueAtPercentile(50) / 1e6,
-        latency.getValueAtPercentile(99) / 1e6);
+        latency.getValueAtPercentile(99) / 1e6, seconds);
   }
 
   // ---- Recovery
@@ -643,12 +661,35 @@ final class DurableBench {
       s.append(String.format(Locale.ROOT, "; p99 %.2f ms — %s.", p99.median(), latency));
       report.note("%s", s);
     }
+    report.note("A persistent queue has one journal write in flight at a time, and gathers what arrives meanwhile"
+        + " into the next (group commit): Pekko persistence writes one batch at a time per persistent actor (typed"
+        + " stashes commands while it persists; classic's Eventsourced sends its next batch only when no write is"
+        + " in progress). So with 64 single publishes in flight, half wait for the write under way while the"
+        + " other half is written: messages per journal write (median of each shape's runs, warm-ups included): %s. Two writes in flight per"
+        + " queue would let each half be written as soon as it arrives; that needs a write path of Spool's own"
+        + " to the journal (Pekko's journal protocol, or the database directly) in place of pekko-persistence's"
+        + " event-sourced actor, with recovery that accepts a later write stored after an earlier one failed.",
+        perWriteSummary());
     for (Shape shape : SHAPES) {
       Measured spool = find(SPOOL, SQLITE, shape);
       Measured ceiling = find(JDBC, SQLITE, shape);
       report.note("%s, for comparison: Spool on SQLite %,.0f msgs/s, %.0f %% of SQLite's JDBC ceiling (%,.0f).",
           shape.label(), spool.rate().median(), 100 * ratio(spool, ceiling), ceiling.rate().median());
     }
+  }
+
+  private String perWriteSummary() {
+    List<String> parts = new ArrayList<>();
+    for (Shape shape : SHAPES) {
+      for (String db : List.of("sqlite", "postgres")) {
+        List<Double> values = perWrite.get(db + " " + shape.label());
+        if (values != null && !values.isEmpty()) {
+          parts.add(String.format(Locale.ROOT, "%s %s %.1f", db.equals("sqlite") ? SQLITE : POSTGRES,
+              shape.label(), Figure.of(values).median()));
+        }
+      }
+    }
+    return String.join("; ", parts);
   }
 
   private static double ratio(Measured a, Measured b) {
