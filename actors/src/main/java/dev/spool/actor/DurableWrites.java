@@ -296,6 +296,24 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     });
   }
 
+  /**
+   * The queue stopped with writes owed: their publishes, creations and deletions are answered with
+   * {@code error} now. A write under way may still reach the journal, but the queue it would have
+   * joined is gone (deleted) or going (the engine shuts down), and nothing will confirm it.
+   */
+  @Override
+  public void stopped(SpoolException error) {
+    for (GroupCommit.Batch<C, P> owed : groupCommit.abandon()) {
+      for (GroupCommit.PendingPublish p : owed.publishes()) {
+        outlet.reply(p.replyTo(), StatusReply.error(error));
+      }
+      owed.created().values().forEach(c -> outlet.notCreated(c.replies(), error));
+      owed.deleted().values().forEach(replies -> replies.forEach(r -> outlet.reply(r, StatusReply.error(error))));
+    }
+    flushes.forEach(r -> outlet.reply(r, StatusReply.error(error)));
+    flushes.clear();
+  }
+
   private void answerFlushes() {
     if (!flushes.isEmpty() && groupCommit.idle()) {
       flushes.forEach(r -> outlet.reply(r, StatusReply.success(Done.getInstance())));

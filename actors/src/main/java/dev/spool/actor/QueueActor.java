@@ -1012,6 +1012,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   }
 
   private Behavior<Command> onPostStop() {
+    // Stopped while writes were owed: deleted (its callers learn it is gone, at once rather than at
+    // their ask timeout), or at the end of a shutdown's drain.
+    writes.stopped(draining ? new SpoolException.ShuttingDown() : new SpoolException.QueueNotFound(name));
     appender.releaseAll();
     history.close();
     return this;

@@ -114,6 +114,12 @@ interface QueueWrites<C, P> {
   /** The queue's encryption key was rotated to {@code keyId}. */
   default void useKey(String keyId) {}
 
+  /**
+   * The queue stopped: whatever still waits for the journal is answered with {@code error} rather
+   * than left to its caller's ask timeout. A transient queue answers everything as it goes.
+   */
+  default void stopped(SpoolException error) {}
+
   /** A transient queue's: everything takes effect at once, and there is no journal. */
   static <C, P> QueueWrites<C, P> immediate(Appender appender, Outlet<C, P> outlet) {
     return new Immediate<>(appender, outlet);

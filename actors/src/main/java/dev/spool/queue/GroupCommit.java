@@ -301,6 +301,24 @@ public final class GroupCommit<C, P> {
     return unsure;
   }
 
+  /**
+   * What the queue still owes an answer when it stops (deleted, or the engine shutting down): the
+   * publishes, consumer creations and deletions of the write under way and of the one gathering.
+   * No journal answer will reach them any more; both batches are dropped.
+   */
+  public List<Batch<C, P>> abandon() {
+    List<Batch<C, P>> owed = new ArrayList<>(2);
+    if (writing != null) {
+      owed.add(writing);
+    }
+    if (gathering != null) {
+      owed.add(gathering);
+    }
+    writing = null;
+    gathering = null;
+    return owed;
+  }
+
   /** A completed batch's freed point is what the journal knows now. */
   public void stored(Batch<C, P> done) {
     journaledFreedBelow = Math.max(journaledFreedBelow, done.freedBelow);

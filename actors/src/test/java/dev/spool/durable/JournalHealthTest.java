@@ -160,6 +160,48 @@ class JournalHealthTest {
   }
 
   @Test
+  void publishesWaitingForAWriteAreAnsweredAtOnceWhenTheirQueueIsDeleted() {
+    Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
+    result(spool.ready());
+    result(spool.createQueue("doomed", DURABLE));
+    QueuePublisher publisher = spool.createPublisher("doomed", "p");
+    assertEquals(1L, result(publisher.publish(kib("before"))));
+
+    outage.prefix = "spool-queue|doomed~";
+    outage.hold = new CountDownLatch(1); // the next write hangs, as on a database that stopped answering
+    CompletableFuture<Long> underWay = publisher.publish(kib("under way")).toCompletableFuture();
+    CompletableFuture<Long> gathered = publisher.publish(kib("gathered")).toCompletableFuture();
+    await().atMost(Duration.ofSeconds(3)).until(() -> result(spool.queueStats("doomed")).depth() == 1
+        && !underWay.isDone() && !gathered.isDone());
+    CompletableFuture<?> creating = spool.declareConsumer("doomed", ConsumerSettings.named("late"))
+        .toCompletableFuture();
+
+    long deleting = System.nanoTime();
+    // The test journal handles one operation at a time, so the deletion's own registry write waits
+    // behind the held one: the owed calls must be answered while the journal still hangs.
+    CompletableFuture<?> deleted = spool.deleteQueue("doomed").toCompletableFuture();
+    for (CompletableFuture<?> owed : List.of(underWay, gathered)) {
+      failure(owed, Code.QueueNotFound);
+    }
+    long answeredMillis = (System.nanoTime() - deleting) / 1_000_000;
+    assertTrue(answeredMillis < 2_000, "answered " + answeredMillis + " ms after the deletion, not at the ask timeout");
+    // A creation gathered after the write stalled was refused at once (JournalUnavailable) or, gathered
+    // before that, owed like the publishes: either way answered, never left to time out.
+    java.util.concurrent.ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(
+        java.util.concurrent.ExecutionException.class, () -> creating.get(2, TimeUnit.SECONDS));
+    Code code = ((SpoolException) refused.getCause()).code();
+    assertTrue(code == Code.QueueNotFound || code == Code.JournalUnavailable, refused.getCause().toString());
+    assertFalse(deleted.isDone(), "the journal still hangs");
+
+    outage.hold.countDown();
+    outage.prefix = "\u0000";
+    result(deleted);
+    result(spool.createQueue("doomed", DURABLE));
+    assertEquals(List.of(), result(spool.browse("doomed", 1, 100)), "a queue created again starts empty");
+    result(spool.shutdown());
+  }
+
+  @Test
   void aStalledWriteRefusesNewPublishesAtOnceUntilItCompletes() {
     Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
     result(spool.ready());
