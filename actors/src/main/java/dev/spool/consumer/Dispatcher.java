@@ -126,6 +126,8 @@ public final class Dispatcher<E> {
   /** Loaded segments a consumer holds: the one it delivers, the one it settles, and its read-ahead. */
   static final int PINNED_SEGMENTS = 4;
 
+  /** The longest a read that asked not to wait waits for a stored segment being read back. */
+  static final Duration STORED_SEGMENT_WAIT = Duration.ofSeconds(5);
   /**
    * @param name the consumer's name, which its deliveries carry
    * @param streamBatch most deliveries in one stream batch
@@ -425,6 +427,11 @@ public final class Dispatcher<E> {
         : take(max, Subscribers.PULL_OWNER);
     Duration maxWait = limits.maxReadWait();
     Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
+    if (got.isEmpty() && wait.isZero() && loading() && !state.halted() && !exclusiveHeld()) {
+      // The next messages are in a stored segment being read back: "nothing" would tell a reader that
+      // asked not to wait it has caught up, so the read waits for the segment (answered when it is in).
+      wait = STORED_SEGMENT_WAIT;
+    }
     boolean answerNow = !got.isEmpty() || wait.isZero() || state.draining()
         || subscribers.parkingFull(limits.maxParkedReads());
     if (!answerNow) {

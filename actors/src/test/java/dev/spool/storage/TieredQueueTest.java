@@ -124,6 +124,41 @@ class TieredQueueTest {
   }
 
   @Test
+  void aReadThatAsksNotToWaitIsNeverAnsweredEmptyWhileTheBacklogIsInStoredSegments(@TempDir Path dir)
+      throws Exception {
+    Spool spool = Spool.start(config(dir.resolve("journal").resolve("spool.db")));
+    get(spool.createQueue("backlog", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
+    QueuePublisher publisher = spool.createPublisher("backlog", "shop");
+    int messages = 12_000; // 1 KiB each: about ten segments beyond the 2 MiB kept in the heap
+    for (int i = 0; i < messages; i += 250) {
+      List<Message> batch = new ArrayList<>();
+      for (int j = i; j < i + 250; j++) {
+        batch.add(Message.of("order", payload(j)));
+      }
+      get(publisher.publishAll(batch));
+    }
+    QueueConsumer consumer = spool.createConsumer("backlog", ConsumerSettings.named("late").prefetch(1000));
+    get(consumer.ready());
+    long next = 0;
+    int reads = 0;
+    while (next < messages) {
+      List<Delivery> got = get(consumer.readBatch(500, Duration.ZERO));
+      reads++;
+      assertTrue(!got.isEmpty(), "read " + reads + " answered nothing at " + next + " of " + messages
+          + " (a reader that stops at an empty read would think it had caught up)");
+      for (Delivery d : got) {
+        assertEquals(next, ByteBuffer.wrap(d.message().payload()).getLong(), "in order");
+        next++;
+      }
+      get(consumer.acknowledgeUpTo(got.get(got.size() - 1).sequence()));
+    }
+    long started = System.nanoTime();
+    assertTrue(get(consumer.readBatch(500, Duration.ZERO)).isEmpty(), "caught up: empty");
+    assertTrue(System.nanoTime() - started < 1_000_000_000L, "and at once");
+    get(spool.shutdown());
+  }
+
+  @Test
   void aDamagedSegmentRowIsReportedAndNeverDelivered(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("journal").resolve("spool.db");
     Spool first = Spool.start(config(file));
