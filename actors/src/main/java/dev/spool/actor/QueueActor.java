@@ -916,10 +916,21 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     } else {
       tiering.storeFailed(written.segment());
       getContext().getLog().warn("queue {}: segment {} could not be stored; it stays in memory and is tried again in {}:"
-          + " {}", name, written.segment(), STORE_RETRY, written.failure().toString());
+          + " {}{}", name, written.segment(), STORE_RETRY, written.failure().toString(),
+          outOfMemory(written.failure()) ? " (storing encodes a segment whole, about twice its bytes at once: with"
+              + " large messages, a smaller spool.segment-size for new queues keeps segments within a few MiB)" : "");
       timers.startSingleTimer(RetryStore.INSTANCE, STORE_RETRY);
     }
     return this;
+  }
+
+  private static boolean outOfMemory(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof OutOfMemoryError) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
