@@ -89,6 +89,17 @@ class JournalHealthTest {
     volatile CountDownLatch hold;
     volatile String message = "journal down (test)";
 
+    /** From now on, the policy applies to {@code queue}'s journal. */
+    void on(String queue) {
+      prefix = "spool-queue|" + queue + "~";
+    }
+
+    /** {@code queue}'s next journal write hangs, as on a database that stopped answering, until {@link #hold} is counted down. */
+    void holdWritesOf(String queue) {
+      on(queue);
+      hold = new CountDownLatch(1);
+    }
+
     @Override
     public ProcessingResult tryProcess(String persistenceId, JournalOperation operation) {
       if (!persistenceId.startsWith(prefix)) {
@@ -123,6 +134,19 @@ class JournalHealthTest {
       h.countDown();
     }
     PersistenceTestKit.create(testKit.system()).resetPolicy();
+  }
+
+  /** A ready engine on a registry of its own. */
+  private Spool startedEngine() {
+    Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
+    result(spool.ready());
+    return spool;
+  }
+
+  /** Creates durable queue {@code queue}; its publisher. */
+  private static QueuePublisher durableQueue(Spool spool, String queue) {
+    result(spool.createQueue(queue, DURABLE));
+    return spool.createPublisher(queue, "p");
   }
 
   private Spool engine(String registry) {
@@ -161,14 +185,11 @@ class JournalHealthTest {
 
   @Test
   void publishesWaitingForAWriteAreAnsweredAtOnceWhenTheirQueueIsDeleted() {
-    Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
-    result(spool.ready());
-    result(spool.createQueue("doomed", DURABLE));
-    QueuePublisher publisher = spool.createPublisher("doomed", "p");
+    Spool spool = startedEngine();
+    QueuePublisher publisher = durableQueue(spool, "doomed");
     assertEquals(1L, result(publisher.publish(kib("before"))));
 
-    outage.prefix = "spool-queue|doomed~";
-    outage.hold = new CountDownLatch(1); // the next write hangs, as on a database that stopped answering
+    outage.holdWritesOf("doomed");
     CompletableFuture<Long> underWay = publisher.publish(kib("under way")).toCompletableFuture();
     CompletableFuture<Long> gathered = publisher.publish(kib("gathered")).toCompletableFuture();
     await().atMost(Duration.ofSeconds(3)).until(() -> result(spool.queueStats("doomed")).depth() == 1
@@ -203,15 +224,12 @@ class JournalHealthTest {
 
   @Test
   void aStalledWriteRefusesNewPublishesAtOnceUntilItCompletes() {
-    Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
-    result(spool.ready());
-    result(spool.createQueue("stall", DURABLE));
-    QueuePublisher publisher = spool.createPublisher("stall", "p");
+    Spool spool = startedEngine();
+    QueuePublisher publisher = durableQueue(spool, "stall");
     assertEquals(1L, result(publisher.publish(kib("before"))));
     assertTrue(result(spool.health()).healthy());
 
-    outage.prefix = "spool-queue|stall~";
-    outage.hold = new CountDownLatch(1);
+    outage.holdWritesOf("stall");
     long stalledAt = System.nanoTime();
     CompletableFuture<Long> inFlight = publisher.publish(kib("in-flight")).toCompletableFuture();
     await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
@@ -248,12 +266,10 @@ class JournalHealthTest {
         .withRegistry("health-" + REGISTRIES.incrementAndGet()).withWriteStallAfter(Duration.ofSeconds(30))
         .withMaxPending(4, 64L << 20)));
     result(spool.ready());
-    result(spool.createQueue("backlog", DURABLE));
-    QueuePublisher publisher = spool.createPublisher("backlog", "p");
+    QueuePublisher publisher = durableQueue(spool, "backlog");
     assertEquals(1L, result(publisher.publish(kib("before"))));
 
-    outage.prefix = "spool-queue|backlog~";
-    outage.hold = new CountDownLatch(1);
+    outage.holdWritesOf("backlog");
     CompletableFuture<Long> inFlight = publisher.publish(kib("in-flight")).toCompletableFuture();
     List<CompletableFuture<Long>> waiting = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -272,10 +288,8 @@ class JournalHealthTest {
 
   @Test
   void aFailingJournalRefusesAtOnceReportsWhyAndLosesNothingConfirmed() {
-    Spool spool = engine("health-" + REGISTRIES.incrementAndGet());
-    result(spool.ready());
-    result(spool.createQueue("down", DURABLE));
-    QueuePublisher publisher = spool.createPublisher("down", "p");
+    Spool spool = startedEngine();
+    QueuePublisher publisher = durableQueue(spool, "down");
     QueueConsumer consumer = spool.createConsumer("down", ConsumerSettings.named("c"));
     result(consumer.ready());
     Set<String> confirmed = new HashSet<>();
@@ -284,7 +298,7 @@ class JournalHealthTest {
       confirmed.add("ok-" + i);
     }
 
-    outage.prefix = "spool-queue|down~";
+    outage.on("down");
     outage.failWrites = true;
     outage.failReads = true;
     // The first publish's write fails; whether it was stored, the journal's recovery will tell.

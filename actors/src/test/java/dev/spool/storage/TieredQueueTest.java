@@ -71,6 +71,17 @@ class TieredQueueTest {
     }
   }
 
+  /** Publishes messages 0 to {@code count} - 1 of 1 KiB ({@link #payload}), in batches of 250. */
+  private static void publishInOrder(QueuePublisher publisher, int count) throws Exception {
+    for (int i = 0; i < count; i += 250) {
+      List<Message> batch = new ArrayList<>();
+      for (int j = i; j < Math.min(count, i + 250); j++) {
+        batch.add(Message.of("order", payload(j)));
+      }
+      get(publisher.publishAll(batch));
+    }
+  }
+
   /** Reads {@code count} messages in order from {@code next}, checking payloads; acknowledges them. */
   private static long readInOrder(QueueConsumer consumer, long next, long count) throws Exception {
     long end = next + count;
@@ -94,13 +105,7 @@ class TieredQueueTest {
     Spool first = Spool.start(config(file));
     get(first.createQueue("orders", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
     QueuePublisher publisher = first.createPublisher("orders", "shop");
-    for (int i = 0; i < MESSAGES; i += 250) {
-      List<Message> batch = new ArrayList<>();
-      for (int j = i; j < i + 250; j++) {
-        batch.add(Message.of("order", payload(j)));
-      }
-      get(publisher.publishAll(batch));
-    }
+    publishInOrder(publisher, MESSAGES);
     QueueConsumer consumer = first.createConsumer("orders", ConsumerSettings.named("billing").prefetch(1000));
     get(consumer.ready());
     long next = readInOrder(consumer, 0, 5_000);
@@ -130,13 +135,7 @@ class TieredQueueTest {
     get(spool.createQueue("backlog", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
     QueuePublisher publisher = spool.createPublisher("backlog", "shop");
     int messages = 12_000; // 1 KiB each: about ten segments beyond the 2 MiB kept in the heap
-    for (int i = 0; i < messages; i += 250) {
-      List<Message> batch = new ArrayList<>();
-      for (int j = i; j < i + 250; j++) {
-        batch.add(Message.of("order", payload(j)));
-      }
-      get(publisher.publishAll(batch));
-    }
+    publishInOrder(publisher, messages);
     QueueConsumer consumer = spool.createConsumer("backlog", ConsumerSettings.named("late").prefetch(1000));
     get(consumer.ready());
     long next = 0;
@@ -164,13 +163,7 @@ class TieredQueueTest {
     Spool first = Spool.start(config(file));
     get(first.createQueue("orders", QueueSettings.defaults().withDurability(Durability.PERSISTENT)));
     QueuePublisher publisher = first.createPublisher("orders", "shop");
-    for (int i = 0; i < 5_000; i += 250) {
-      List<Message> batch = new ArrayList<>();
-      for (int j = i; j < i + 250; j++) {
-        batch.add(Message.of("order", payload(j)));
-      }
-      get(publisher.publishAll(batch));
-    }
+    publishInOrder(publisher, 5_000);
     get(first.shutdown());
     try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + file)) {
       // one byte of segment 1 (sequences 1025 to 2048) flipped, as a bad disk would

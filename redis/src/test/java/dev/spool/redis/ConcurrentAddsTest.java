@@ -14,26 +14,10 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Plain adds of many connections to one stream, published together by its appender, through real connections. */
-class ConcurrentAddsTest {
-
-  static RedisTestServer server;
-  static RedisCommands<String, String> admin;
-
-  @BeforeAll
-  static void start() {
-    server = RedisTestServer.start();
-    admin = server.connect(RedisTestServer.ADMIN).sync();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    server.close();
-  }
+class ConcurrentAddsTest extends SharedServerTest {
 
   /** Adds {@code count} entries "connection:i" of 1 KiB, pipelined in writes of {@code pipeline}; the ids in order. */
   static List<String> add(StatefulRedisConnection<String, String> connection, String stream, int connectionNo,

@@ -25,26 +25,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Consumer groups through Lettuce: reading, pending lists, claims, dead letters, lag, many consumers at once. */
-class ConsumerGroupsTest {
-
-  static RedisTestServer server;
-  static RedisCommands<String, String> admin;
-
-  @BeforeAll
-  static void start() {
-    server = RedisTestServer.start();
-    admin = server.connect(RedisTestServer.ADMIN).sync();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    server.close();
-  }
+class ConsumerGroupsTest extends SharedServerTest {
 
   static List<Map<String, Object>> infoMaps(List<Object> info) {
     List<Map<String, Object>> out = new ArrayList<>();

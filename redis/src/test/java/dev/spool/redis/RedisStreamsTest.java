@@ -14,26 +14,10 @@ import io.lettuce.core.api.sync.RedisCommands;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Streams without groups through Lettuce and raw RESP: adding, reading, blocking, trimming, deleting. */
-class RedisStreamsTest {
-
-  static RedisTestServer server;
-  static RedisCommands<String, String> admin;
-
-  @BeforeAll
-  static void start() {
-    server = RedisTestServer.start();
-    admin = server.connect(RedisTestServer.ADMIN).sync();
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    server.close();
-  }
+class RedisStreamsTest extends SharedServerTest {
 
   static String kib(int n, char c) {
     return String.valueOf(c).repeat(n * 1024);
