@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -40,6 +41,13 @@ public final class QueuePublisher {
    * finds out by name.
    */
   private final AtomicReference<ActorRef<QueueActor.Command>> route = new AtomicReference<>();
+  /** Guards {@link #waiting}, and the sending of what waited before {@link #route} is set. */
+  private final Object locating = new Object();
+  /** Publishes waiting for the lookup under way, in the order they were made; null while none is. */
+  private List<Waiting> waiting;
+
+  /** A publish waiting for the queue's actor to be located. */
+  private record Waiting(List<Message> messages, CompletableFuture<List<Long>> answer) {}
 
   QueuePublisher(Spool spool, String queue, String producerId) {
     this.spool = spool;
@@ -79,15 +87,55 @@ public final class QueuePublisher {
     if (located != null) {
       return straight(located, copy);
     }
-    return spool.<ActorRef<QueueActor.Command>>ask(r -> new QueueManager.Locate(queue, r))
-        .handle((ref, failure) -> ref) // no queue (or refusing publishes): by name, which answers why
-        .thenCompose(ref -> {
-          if (ref == null) {
-            return byName(copy);
+    return located(copy);
+  }
+
+  /**
+   * A publish while the queue's actor is not known: it waits for the one lookup under way (or
+   * starts it), and the publishes that waited are sent in the order they were made once it answers,
+   * before any publish that finds the route, so that one producer's concurrent publishes (a
+   * {@link #sink()}'s, say) keep their order. Those waiting are the calls made during one lookup's
+   * round trip, each holding its caller's future.
+   */
+  private CompletionStage<List<Long>> located(List<Message> messages) {
+    CompletableFuture<List<Long>> answer = new CompletableFuture<>();
+    boolean lookUp;
+    synchronized (locating) {
+      ActorRef<QueueActor.Command> located = route.get();
+      if (located != null) {
+        return straight(located, messages);
+      }
+      lookUp = waiting == null;
+      if (lookUp) {
+        waiting = new ArrayList<>();
+      }
+      waiting.add(new Waiting(messages, answer));
+    }
+    if (lookUp) {
+      spool.<ActorRef<QueueActor.Command>>ask(r -> new QueueManager.Locate(queue, r))
+          .handle((ref, failure) -> ref) // no queue (or refusing publishes): by name, which answers why
+          .thenAccept(this::send);
+    }
+    return answer;
+  }
+
+  /** The lookup answered: what waited goes out in order, straight to {@code ref} or by name if it is null. */
+  private void send(ActorRef<QueueActor.Command> ref) {
+    synchronized (locating) {
+      for (Waiting w : waiting) {
+        (ref == null ? byName(w.messages()) : straight(ref, w.messages())).whenComplete((sequences, failure) -> {
+          if (failure != null) {
+            w.answer().completeExceptionally(failure);
+          } else {
+            w.answer().complete(sequences);
           }
-          route.compareAndSet(null, ref);
-          return straight(ref, copy);
         });
+      }
+      waiting = null;
+      if (ref != null) {
+        route.compareAndSet(null, ref); // after the waiting publishes went out, so none overtakes them
+      }
+    }
   }
 
   private CompletionStage<List<Long>> straight(ActorRef<QueueActor.Command> ref, List<Message> messages) {

@@ -80,6 +80,31 @@ class DirectRoutesTest {
     assertEquals(1L, result(spool.queueStats("sharded")).depth());
   }
 
+  /**
+   * A new publisher's first publishes, made one after another without waiting (as a sink's are),
+   * are appended in the order they were made: those made while the queue's actor is being located
+   * are not overtaken by those made once it is known.
+   */
+  @Test
+  void publishesMadeWhileTheQueueIsBeingLocatedKeepTheirOrder() {
+    Spool spool = Spool.create(testKit.system());
+    for (int round = 0; round < 20; round++) {
+      String queue = "ordered-" + round;
+      result(spool.createQueue(queue, QueueSettings.defaults()));
+      QueuePublisher publisher = spool.createPublisher(queue, "sink");
+      List<java.util.concurrent.CompletableFuture<Long>> sequences = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        sequences.add(publisher.publish(kib(i)).toCompletableFuture());
+      }
+      long previous = 0;
+      for (int i = 0; i < sequences.size(); i++) {
+        long sequence = result(sequences.get(i));
+        assertTrue(sequence > previous, "round " + round + ": publish " + i + " got " + sequence + " after " + previous);
+        previous = sequence;
+      }
+    }
+  }
+
   @Test
   void publishesAreRefusedOnceTheEngineDrains() {
     Spool spool = Spool.create(testKit.system(), SpoolSettings.create(testKit.system()));
