@@ -159,7 +159,18 @@ public record SpoolSettings(
    */
   public record Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery,
       int maxPendingMessages, long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff,
-      String registry, Duration writeStallAfter, int snapshotCopies, long snapshotAfterBytes) {
+      String registry, Duration writeStallAfter, int snapshotCopies, long snapshotAfterBytes, int writesInFlight) {
+
+    /** The most journal writes a durable queue has under way at once unless configured. */
+    public static final int DEFAULT_WRITES_IN_FLIGHT = 2;
+
+    /** Settings with the default {@code writes-in-flight}. */
+    public Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery, int maxPendingMessages,
+        long maxPendingBytes, Duration restartMinBackoff, Duration restartMaxBackoff, String registry,
+        Duration writeStallAfter, int snapshotCopies, long snapshotAfterBytes) {
+      this(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes, restartMinBackoff,
+          restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes, DEFAULT_WRITES_IN_FLIGHT);
+    }
 
     /** Checks the components; a value out of range fails with {@link SpoolException.InvalidConfiguration}. */
     public Persistence {
@@ -177,48 +188,65 @@ public record SpoolSettings(
       if (snapshotAfterBytes < 1) {
         throw new SpoolException.InvalidConfiguration("spool.persistence.snapshot-after-bytes must be at least 1");
       }
+      if (writesInFlight < 1 || writesInFlight > 16) {
+        throw new SpoolException.InvalidConfiguration("spool.persistence.writes-in-flight must be between 1 and 16");
+      }
+    }
+
+    /** These settings with another {@code writes-in-flight}. */
+    public Persistence withWritesInFlight(int writesInFlight) {
+      return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with another journal and snapshot store, by plugin id. */
     public Persistence withPlugins(String journalPluginId, String snapshotPluginId) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with another {@code snapshot-every}. */
     public Persistence withSnapshotEvery(int snapshotEvery) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with another {@code registry}. */
     public Persistence withRegistry(String registry) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with other bounds on what waits for the journal. */
     public Persistence withMaxPending(int maxPendingMessages, long maxPendingBytes) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with another {@code write-stall-after}. */
     public Persistence withWriteStallAfter(Duration writeStallAfter) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with another {@code snapshot-copies}. */
     public Persistence withSnapshotCopies(int snapshotCopies) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** These settings with another {@code snapshot-after-bytes}. */
     public Persistence withSnapshotAfterBytes(long snapshotAfterBytes) {
       return new Persistence(journalPluginId, snapshotPluginId, snapshotEvery, maxPendingMessages, maxPendingBytes,
-          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes);
+          restartMinBackoff, restartMaxBackoff, registry, writeStallAfter, snapshotCopies, snapshotAfterBytes,
+          writesInFlight);
     }
 
     /** Whether a journal is configured, so that durable queues can be created. */
@@ -247,7 +275,7 @@ public record SpoolSettings(
               / PENDING_HEAP_SHARE), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
           c.getString("registry"), c.getDuration("write-stall-after"), snapshotCopies,
-          c.getBytes("snapshot-after-bytes"));
+          c.getBytes("snapshot-after-bytes"), c.getInt("writes-in-flight"));
     }
   }
 

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A durable queue's {@link QueueWrites}: what its journaled requests change gathers in a {@link GroupCommit}
- * (one write under way at a time), and takes effect only once the journal stored it: a publish
+ * ({@code writes-in-flight} writes under way at a time), and takes effect only once the journal stored it: a publish
  * joins the log and is answered, a consumer exists, a position is saved. A write not stored refuses
  * what it carried and leaves the log as it was. While the journal does not write (its
  * {@link JournalLink}), new journaled changes are refused at once.
@@ -56,9 +56,9 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
    * @param disk the engine's disk alarm: while it is raised, publishes are refused
    */
   DurableWrites(String queue, Appender appender, Recovery recovery, ConsumerRegistry<P> consumers, Duration stallAfter,
-      DiskAlarm disk, Clock clock, Outlet<C, P> outlet, String keyId) {
+      DiskAlarm disk, Clock clock, Outlet<C, P> outlet, String keyId, int writesInFlight) {
     this.queue = queue;
-    this.groupCommit = new GroupCommit<>(keyId);
+    this.groupCommit = new GroupCommit<>(keyId, writesInFlight);
     this.appender = appender;
     this.recovery = recovery;
     this.consumers = consumers;
@@ -207,7 +207,7 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
     answerFlushes();
   }
 
-  /** Starts the next journal write if none is under way: group commit. */
+  /** Starts the next journal write unless the most are under way: group commit. */
   @Override
   public void flush() {
     GroupCommit.Write write = groupCommit.next();
@@ -228,18 +228,17 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   @Override
   public void settle(QueueJournal.Reply reply) {
     var settled = link.settle(reply, clock.instant());
-    if (settled.write() != null) {
-      outlet.writeEnded();
-      if (settled.stored()) {
-        if (settled.afterRestart()) {
-          LOG.info("queue {}: the journal recovered; write {} was stored", queue, settled.write().id());
-        }
-        completed(settled.write());
-      } else {
-        LOG.warn("queue {}: the journal recovered; write {} was not stored and is refused", queue,
-            settled.write().id());
-        failed(settled.write());
+    for (GroupCommit.Batch<C, P> w : settled.stored()) {
+      outlet.writeEnded(w.id());
+      if (settled.afterRestart()) {
+        LOG.info("queue {}: the journal recovered; write {} was stored", queue, w.id());
       }
+      completed(w);
+    }
+    for (GroupCommit.Batch<C, P> w : settled.notStored()) {
+      outlet.writeEnded(w.id());
+      LOG.warn("queue {}: the journal recovered; write {} was not stored and is refused", queue, w.id());
+      failed(w);
     }
     if (settled.changed()) {
       outlet.journalChanged(link.problem());

@@ -6,11 +6,13 @@ import dev.spool.durable.QueueJournal;
 import dev.spool.queue.GroupCommit;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What a durable queue knows of its journal's writes: whether the journal writes (a
  * {@link JournalCondition}: ok, a write stalled, failed, or a journal that cannot be read), and
- * what each of the journal's replies settles of the {@link GroupCommit} write under way. While it
+ * what each of the journal's replies settles of the {@link GroupCommit} writes under way. While it
  * does not write, new journaled changes are refused at once ({@link #requireWritable}): never
  * stored, so their callers may retry them without creating a duplicate. Writes already under way
  * keep waiting for their outcome, which a recovery of the journal settles.
@@ -23,12 +25,18 @@ final class JournalLink<C, P> {
   /**
    * What one journal reply settled.
    *
-   * @param write the write under way it settled, or {@code null}
-   * @param stored whether {@code write} was stored (its changes take effect) or not (they are refused)
+   * @param stored writes under way it settled as stored (their changes take effect), oldest first
+   * @param notStored writes under way it settled as not stored (they are refused), oldest first
    * @param afterRestart whether the journal read itself back after a failure to tell so
    * @param changed whether the journal's condition changed, for the manager to be told
    */
-  record Settled<C, P>(GroupCommit.Batch<C, P> write, boolean stored, boolean afterRestart, boolean changed) {}
+  record Settled<C, P>(List<GroupCommit.Batch<C, P>> stored, List<GroupCommit.Batch<C, P>> notStored,
+      boolean afterRestart, boolean changed) {
+
+    static <C, P> Settled<C, P> nothing(boolean changed) {
+      return new Settled<>(List.of(), List.of(), false, changed);
+    }
+  }
 
   private final String queue;
   private final GroupCommit<C, P> groupCommit;
@@ -78,25 +86,32 @@ final class JournalLink<C, P> {
   Settled<C, P> settle(QueueJournal.Reply reply, Instant now) {
     if (reply instanceof QueueJournal.Written written) {
       GroupCommit.Batch<C, P> done = groupCommit.written(written.writeId());
-      // Only the write under way ends a stall or failure: a late answer to an older one says nothing.
-      boolean changed = done != null && condition.moveTo(JournalHealth.State.OK, null, now);
-      return new Settled<>(done, true, false, changed);
+      if (done == null) {
+        return Settled.nothing(false); // a late answer to a write a recovery settled already says nothing
+      }
+      boolean changed = condition.moveTo(JournalHealth.State.OK, null, now);
+      return new Settled<>(List.of(done), List.of(), false, changed);
     }
     if (reply instanceof QueueJournal.Recovered recovered) {
-      // The journal restarted after a failed write: whether that write was stored, it now knows.
-      GroupCommit.Batch<C, P> unsure = groupCommit.recovered(recovered.lastWriteId());
+      // The journal restarted after a failed write: which writes under way it stored, it now knows.
+      List<GroupCommit.Batch<C, P>> stored = new ArrayList<>();
+      List<GroupCommit.Batch<C, P>> notStored = new ArrayList<>();
+      for (GroupCommit.Batch<C, P> w : groupCommit.recovered(recovered.lastWriteId(), recovered.epoch())) {
+        (w.id() <= recovered.lastWriteId() ? stored : notStored).add(w);
+      }
       boolean changed = condition.moveTo(JournalHealth.State.OK, null, now); // it reads, so it may write
-      return new Settled<>(unsure, unsure != null && recovered.lastWriteId() >= unsure.id(), true, changed);
+      return new Settled<>(stored, notStored, true, changed);
     }
     if (reply instanceof QueueJournal.Unavailable unavailable) {
       // The journal retries after its backoff; the manager logs it, once for identical failures.
-      return new Settled<>(null, false, false, condition.moveTo(JournalHealth.State.UNAVAILABLE,
+      return Settled.nothing(condition.moveTo(JournalHealth.State.UNAVAILABLE,
           JournalCondition.describe(unavailable.cause()), now));
     }
     if (reply instanceof QueueJournal.WriteFailed failed) {
-      return new Settled<>(null, false, false, condition.moveTo(JournalHealth.State.WRITE_FAILED,
+      groupCommit.halt();
+      return Settled.nothing(condition.moveTo(JournalHealth.State.WRITE_FAILED,
           JournalCondition.describe(failed.cause()), now));
     }
-    return new Settled<>(null, false, false, false);
+    return Settled.nothing(false);
   }
 }

@@ -41,6 +41,7 @@ import dev.spool.storage.SegmentRow;
 import dev.spool.storage.SegmentStorage;
 import dev.spool.storage.TieredStorage;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -246,9 +247,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     }
   }
 
-  /** The key of the timer that finds a stalled journal write (one write is under way at most). */
-  private static final Object STALL_TIMER = WriteStalled.class;
-
   private static final Logger LOG = LoggerFactory.getLogger(QueueActor.class);
 
   /** How often partition 0 asks its queue whether an idle consumer is idle in every partition. */
@@ -298,8 +296,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
    * those it routes, since the facade sends most publishes here straight.
    */
   private boolean draining;
-  /** When the journal write under way was sent (one is under way at most), for its latency. */
-  private long writeStarted;
+  /** When each journal write under way was sent, oldest first (at most {@code writes-in-flight}), for its latency. */
+  private final ArrayDeque<Long> writesStarted = new ArrayDeque<>();
   private final JournalTimings journalTimings;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
   private long incarnations;
@@ -352,7 +350,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     }
     this.writes = journal == null ? QueueWrites.immediate(appender, this) : new DurableWrites<>(name, appender,
         new Recovery(name, log, dedup, expiries, memory), consumers, settings.persistence().writeStallAfter(),
-        memory.disk(), settings.clock(), this, keyId());
+        memory.disk(), settings.clock(), this, keyId(), settings.persistence().writesInFlight());
   }
 
   @Override
@@ -952,15 +950,19 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   @Override
   public void write(GroupCommit.Write write) {
-    writeStarted = System.nanoTime();
-    journal.tell(new QueueJournal.Write(write.event()));
-    timers.startSingleTimer(STALL_TIMER, new WriteStalled(write.id()), settings.persistence().writeStallAfter());
+    writesStarted.addLast(System.nanoTime());
+    journal.tell(new QueueJournal.Write(write.event(), write.epoch()));
+    WriteStalled check = new WriteStalled(write.id());
+    timers.startSingleTimer(check, check, settings.persistence().writeStallAfter()); // the check is its own key
   }
 
   @Override
-  public void writeEnded() {
-    timers.cancel(STALL_TIMER);
-    journalTimings.written(name, System.nanoTime() - writeStarted);
+  public void writeEnded(long writeId) {
+    timers.cancel(new WriteStalled(writeId));
+    Long started = writesStarted.pollFirst(); // writes end in the order they started
+    if (started != null) {
+      journalTimings.written(name, System.nanoTime() - started);
+    }
   }
 
   @Override

@@ -33,8 +33,8 @@ interface QueueWrites<C, P> {
     /** Hands {@code write} to the journal, and checks after {@code write-stall-after} whether it is still under way. */
     void write(GroupCommit.Write write);
 
-    /** The write under way ended, stored or not: its stall check is off. */
-    void writeEnded();
+    /** The write {@code writeId} ended, stored or not: its stall check is off. */
+    void writeEnded(long writeId);
 
     /** Messages joined the log: announce them and wake the waiting consumers. */
     void appended(Appender.Prepared prepared);

@@ -62,7 +62,7 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   /** Registered with Pekko; must stay stable once data exists. */
   public static final int IDENTIFIER = 0x5370_6F6F; // "Spoo"
 
-  static final String QUEUE_EVENT = "QE4";
+  static final String QUEUE_EVENT = "QE5";
   static final String QUEUE_SNAPSHOT = "QS4";
   /**
    * Written before push consumers and before messages carried a delivery time and a priority: still
@@ -70,6 +70,8 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
    * push, and its messages never set the flag that adds the new fields.
    */
   static final String QUEUE_EVENT_V3 = "QE3";
+  /** Written before writes were chained (each names the write it follows and the last confirmed): still read, never written. */
+  static final String QUEUE_EVENT_V4 = "QE4";
   static final String QUEUE_SNAPSHOT_V3 = "QS3";
   /** Written before filter expressions and exclusive consumers: still read, never written. */
   static final String QUEUE_EVENT_V2 = "QE2";
@@ -234,7 +236,8 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
   public Object read(InputStream stream, String manifest) throws IOException {
     DataInput in = new DataInputStream(stream);
     return switch (manifest) {
-      case QUEUE_EVENT -> readEvent(in, 4);
+      case QUEUE_EVENT -> readEvent(in, 5);
+      case QUEUE_EVENT_V4 -> readEvent(in, 4);
       case QUEUE_SNAPSHOT -> readSnapshot(in, 4);
       case QUEUE_EVENT_V3 -> readEvent(in, 3);
       case QUEUE_SNAPSHOT_V3 -> readSnapshot(in, 3);
@@ -306,6 +309,8 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     }
     out.writeLong(e.freedBelow());
     out.writeLong(e.sealedThrough());
+    out.writeLong(e.follows());
+    out.writeLong(e.confirmed());
   }
 
   private QueueEvent readEvent(DataInput in, int version) throws IOException {
@@ -317,7 +322,11 @@ public final class JournalSerializer extends SerializerWithStringManifest implem
     Map<String, ConsumerPosition> positions = readPositions(in);
     long[] removed = readLongs(in);
     long freedBelow = in.readLong();
-    return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow, in.readLong(), keyId);
+    long sealedThrough = in.readLong();
+    long follows = version >= 5 ? in.readLong() : QueueEvent.UNCHAINED;
+    long confirmed = version >= 5 ? in.readLong() : QueueEvent.UNCHAINED;
+    return new QueueEvent(writeId, messages, created, deleted, positions, removed, freedBelow, sealedThrough, keyId,
+        follows, confirmed);
   }
 
   private static QueueEvent readEventV1(DataInput in) throws IOException {

@@ -21,6 +21,14 @@ import java.util.Map;
  *     it (0: unchanged)
  * @param keyId the queue's encryption key id: its messages are journaled encrypted with it;
  *     {@code null} for a queue that is not encrypted
+ * @param follows the write this one follows ({@code writeId} of the write before it, 0 for the
+ *     first), or {@link #UNCHAINED} for a write journaled before writes were chained
+ * @param confirmed the last write known stored when this one was handed out: {@code follows}, or
+ *     an earlier write while the one it follows was still under way. Two writes of a queue may be
+ *     under way at once, and the later can be stored while the earlier is not; such a write does
+ *     not apply at recovery, so what a recovery holds is what its queue was told. A write whose
+ *     predecessor was already confirmed applies even if that predecessor is missing: it was
+ *     stored, and lost with a damaged journal file.
  */
 public record QueueEvent(
     long writeId,
@@ -31,12 +39,38 @@ public record QueueEvent(
     long[] removed,
     long freedBelow,
     long sealedThrough,
-    String keyId) implements Journaled {
+    String keyId,
+    long follows,
+    long confirmed) implements Journaled {
 
-  /** A write that seals nothing, of a queue that is not encrypted. */
+  /** What a write journaled before writes were chained follows: it applies after any write. */
+  public static final long UNCHAINED = -1;
+
+  /** A write that follows any write (as journaled before writes were chained). */
+  public QueueEvent(long writeId, List<Message> messages, List<ConsumerRecord> created, List<String> deleted,
+      Map<String, ConsumerPosition> positions, long[] removed, long freedBelow, long sealedThrough, String keyId) {
+    this(writeId, messages, created, deleted, positions, removed, freedBelow, sealedThrough, keyId, UNCHAINED,
+        UNCHAINED);
+  }
+
+  /** A write that seals nothing, of a queue that is not encrypted, following any write. */
   public QueueEvent(long writeId, List<Message> messages, List<ConsumerRecord> created, List<String> deleted,
       Map<String, ConsumerPosition> positions, long[] removed, long freedBelow) {
-    this(writeId, messages, created, deleted, positions, removed, freedBelow, 0, null);
+    this(writeId, messages, created, deleted, positions, removed, freedBelow, 0, null, UNCHAINED, UNCHAINED);
+  }
+
+  /** Whether this write follows {@code lastWriteId}, or any write if it is not chained. */
+  public boolean follows(long lastWriteId) {
+    return follows == UNCHAINED || follows == lastWriteId;
+  }
+
+  /**
+   * Whether this write, read back from the journal, applies after {@code lastWriteId}, the last
+   * write applied: unless it was handed out while the write it follows was under way and that write
+   * is not there.
+   */
+  public boolean appliesAfter(long lastWriteId) {
+    return follows(lastWriteId) || confirmed == follows;
   }
 
   /**

@@ -1,5 +1,7 @@
 package dev.spool.durable;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.spool.Message;
 import dev.spool.SpoolSettings;
 import java.time.Duration;
@@ -11,52 +13,67 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.persistence.typed.JournalPersistFailed;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.AtomicWrite;
+import org.apache.pekko.persistence.JournalProtocol;
+import org.apache.pekko.persistence.Persistence;
+import org.apache.pekko.persistence.PersistentEnvelope;
+import org.apache.pekko.persistence.PersistentRepr;
+import org.apache.pekko.persistence.PersistentRepr$;
+import org.apache.pekko.persistence.SaveSnapshotFailure;
+import org.apache.pekko.persistence.SaveSnapshotSuccess;
+import org.apache.pekko.persistence.SnapshotMetadata;
+import org.apache.pekko.persistence.SnapshotProtocol;
 import org.apache.pekko.persistence.typed.PersistenceId;
-import org.apache.pekko.persistence.typed.RecoveryCompleted;
-import org.apache.pekko.persistence.typed.RecoveryFailed;
-import org.apache.pekko.persistence.typed.SnapshotAdapter;
-import org.apache.pekko.persistence.typed.SnapshotCompleted;
-import org.apache.pekko.persistence.typed.SnapshotFailed;
-import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
-import org.apache.pekko.persistence.typed.javadsl.EventHandler;
-import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * The journal of one durable queue: a child of its {@code QueueActor}, which stays the queue's only
- * writer. The queue gathers what happens while one write is under way (publishes, consumers'
- * positions, creations, removals) and hands it over as one {@link QueueEvent} when that write
- * completes: group commit, with never more than one write in flight, so Pekko's stash stays empty.
+ * writer. The queue gathers what happens while its writes are under way (publishes, consumers'
+ * positions, creations, removals) and hands it over as one {@link QueueEvent} as soon as fewer than
+ * {@code writes-in-flight} writes are under way: group commit, with a second write already at the
+ * journal when the first completes.
+ *
+ * <p>It speaks the journal and snapshot store plugins' own protocol, as Pekko's event-sourced
+ * actors do, rather than being one: an event-sourced actor sends its next write only once the one
+ * under way is stored, which leaves the database idle for a round trip after every commit and
+ * splits a queue's many publishers into two alternating halves. Writes go out in order with
+ * consecutive sequence numbers, and their answers come back in order. Each write names the write it
+ * follows and the last one confirmed when it was handed out ({@link QueueEvent#confirmed}); when one
+ * is not stored, the writes under way after it are told apart at recovery and count as not stored,
+ * even if the database stored them, so what a recovery holds is a prefix of what the queue wrote.
+ *
+ * <p>After a failed write, it waits for the answers to every write still under way, reads itself
+ * back after a backoff and tells the queue what it holds ({@link Recovered}): which writes under way
+ * were stored is then certain. A recovery starts an epoch; writes the queue sent before it heard of
+ * the recovery carry the old epoch and are dropped, so they cannot be stored after it settled them
+ * as not stored.
  *
  * <p>It keeps references to the retained messages (shared with the queue's log, not copied), so
  * that every {@code snapshot-every} writes, or sooner once enough bytes are journaled, it can
  * snapshot what the queue retains, and recovery reads one snapshot and the writes after it. A
  * snapshot is taken only when the heap has room for what writing it costs
- * ({@link SnapshotSchedule}); until then it is postponed and events are kept.
- *
- * <p>Pekko's {@code RetentionCriteria.snapshotEvery} cannot be postponed (it snapshots at every
- * multiple of its count, whatever the heap), and in Pekko 1.x a snapshot chosen by
- * {@link #shouldSnapshot} deletes nothing. So this journal decides in {@code shouldSnapshot} and,
- * once a snapshot is stored, deletes the events and snapshots older than the one before it itself
- * ({@link JournalCleanup}): two snapshots are kept, and the events from the older one on.
+ * ({@link SnapshotSchedule}); until then it is postponed and events are kept. Once a snapshot is
+ * stored, it deletes the events and snapshots older than the one before it ({@link JournalCleanup}):
+ * two snapshots are kept, and the events from the older one on.
  *
  * <p>What a snapshot holds besides the messages while it is written is counted in the engine's
  * memory accounting ({@link JournalMemory}) and given back once the store answers. A write's
  * serialized form is not held here: the queue reserves it with the publishes the write carries
  * (so that it is refused with them when it does not fit) and gives it back when the write completes.
- *
- * <p>After every recovery, the first and those after a failed write (Pekko restarts a journal
- * whose write failed, with backoff), it tells the queue what the journal holds ({@link Recovered}),
- * so the queue can tell whether the write whose outcome it did not hear about was stored.
  */
-public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, QueueEvent, QueueJournal.State> {
+public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
 
   /**
    * What the journal understands. Only its queue sends these, the parent it runs beside on one
@@ -64,19 +81,29 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    */
   public interface Command extends NoSerializationVerificationNeeded {}
 
-  /** Journal {@code event}; answered with {@link Written} once it is stored. */
-  public record Write(QueueEvent event) implements Command {}
+  /**
+   * Journal {@code event}; answered with {@link Written} once it is stored.
+   *
+   * @param epoch the recovery the queue last heard of ({@link Recovered#epoch}): a write from before
+   *     the latest recovery is dropped, as that recovery settled it as not stored
+   */
+  public record Write(QueueEvent event, long epoch) implements Command {}
 
   /** To itself: writes held back by the {@link PauseFence} may go ahead now. */
-  private enum FenceCheck implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {
+  private enum FenceCheck implements Command {
+    INSTANCE
+  }
+
+  /** To itself: the backoff after a failure passed; read the journal back. */
+  private enum RecoverAgain implements Command {
     INSTANCE
   }
 
   /** Snapshots from now on are encrypted under {@code keyId}: the queue's key was rotated. */
   public record UseKey(String keyId) implements Command {}
 
-  /** The journal's or snapshot store's answer to a deletion {@link JournalCleanup} asked for. */
-  private record Cleaned(Object response) implements Command {}
+  /** A reply of the journal or snapshot store plugin, or of a {@link JournalReplay}. */
+  private record Response(Object response) implements Command {}
 
   /** What the journal tells its queue, beside it on one node: never over the network. */
   public interface Reply extends NoSerializationVerificationNeeded {}
@@ -97,17 +124,26 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    *     {@code messages}
    * @param freedBelow every sequence below it is freed
    * @param removedSealed sequences up to {@code sealedThrough} removed since they were stored
+   * @param epoch this recovery: the writes the queue sends from now on carry it
    */
   public record Recovered(long lastWriteId, long lastSequence, List<Message> messages,
       List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
-      List<QueueSnapshot.DedupEntry> dedup, long sealedThrough, long freedBelow, long[] removedSealed)
+      List<QueueSnapshot.DedupEntry> dedup, long sealedThrough, long freedBelow, long[] removedSealed, long epoch)
       implements Reply {
 
-    /** What a journal that stores no segments recovered. */
+    /** What a journal that stores no segments recovered, in epoch 0. */
     public Recovered(long lastWriteId, long lastSequence, List<Message> messages,
         List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
         List<QueueSnapshot.DedupEntry> dedup) {
-      this(lastWriteId, lastSequence, messages, consumers, positions, dedup, 0, 0, new long[0]);
+      this(lastWriteId, lastSequence, messages, consumers, positions, dedup, 0, 0, new long[0], 0);
+    }
+
+    /** What a journal recovered, in epoch 0. */
+    public Recovered(long lastWriteId, long lastSequence, List<Message> messages,
+        List<QueueEvent.ConsumerRecord> consumers, Map<String, ConsumerPosition> positions,
+        List<QueueSnapshot.DedupEntry> dedup, long sealedThrough, long freedBelow, long[] removedSealed) {
+      this(lastWriteId, lastSequence, messages, consumers, positions, dedup, sealedThrough, freedBelow,
+          removedSealed, 0);
     }
 
     /**
@@ -134,7 +170,7 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
   /** The journal could not be read; it retries after a backoff. */
   public record Unavailable(Throwable cause) implements Reply {}
 
-  /** A write failed; the journal restarts after a backoff and then tells what it holds ({@link Recovered}). */
+  /** A write failed; the journal reads itself back after a backoff and then tells what it holds ({@link Recovered}). */
   public record WriteFailed(Throwable cause) implements Reply {}
 
   /**
@@ -176,6 +212,18 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     /** An empty state with the same dedup bounds and key. */
     State fresh() {
       return new State(dedupWindowMillis, dedupMaxEntries);
+    }
+
+    /**
+     * Applies a write read back from the journal, unless it was handed out while the write it follows
+     * was under way and that write is not applied: it counts as not stored, as its queue was told.
+     */
+    void replay(QueueEvent e) {
+      if (e.appliesAfter(lastWriteId)) {
+        apply(e);
+      } else {
+        eventsSinceSnapshot++; // read again at every recovery until a snapshot leaves it behind
+      }
     }
 
     void apply(QueueEvent e) {
@@ -317,8 +365,9 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
    */
   public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
       Duration dedupWindow, int dedupMaxEntries, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
-    return Behaviors.setup(context -> new QueueJournal(context, persistenceId(queue, incarnation), settings,
-        new State(dedupWindow.toMillis(), dedupMaxEntries), keyId, memory, replyTo));
+    return Behaviors.setup(context -> Behaviors.withTimers(timers -> new QueueJournal(context, timers,
+        persistenceId(queue, incarnation), settings, new State(dedupWindow.toMillis(), dedupMaxEntries), keyId,
+        memory, replyTo)));
   }
 
   /** The persistence id of a queue's journal. */
@@ -327,150 +376,330 @@ public final class QueueJournal extends JournaledBehavior<QueueJournal.Command, 
     return PersistenceId.of("spool-queue", queue + "~" + incarnation);
   }
 
+  /** A write handed to the journal plugin and not answered yet. */
+  private record InFlight(long sequenceNr, QueueEvent event) {}
+
   private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final String persistenceId;
+  private final SpoolSettings.Persistence settings;
   private final ActorRef<Reply> replyTo;
   private final JournalMemory memory;
   private final SnapshotSchedule schedule;
   private final JournalCleanup cleanup;
+  private final PauseFence fence;
+  private final org.apache.pekko.actor.ActorRef journal;
+  private final org.apache.pekko.actor.ActorRef snapshotStore;
+  /** Where the plugins and readings back answer: this actor, through one adapter. */
+  private final ActorRef<Object> responses;
+  private final org.apache.pekko.actor.ActorRef self;
+  private final Duration replayQuietFor;
+  /** The empty state every reading back starts from; never changed. */
+  private final State empty;
+  /** What the journal holds up to its last stored write, while it runs; null while it reads itself back. */
+  private State state;
   /** The key snapshots are encrypted under, or {@code null}; events carry their own. */
   private String keyId;
-  /** Bytes held in the memory accounting for a snapshot under way. */
+  /** This recovery: writes of another are dropped. */
+  private long epoch;
+  /** Tells this recovery's write answers from those of writes handed out before it. */
+  private int instanceId;
+  private String writerUuid;
+  /** The highest sequence number handed out. */
+  private long sequenceNr;
+  private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+  /** Write requests handed to the plugin and not answered as a whole yet. */
+  private int unansweredBatches;
+  /** A write failed since the last recovery: answers to later ones say nothing until the next. */
+  private boolean failed;
+  /** Writes held back by the pause fence, in order; at most the queue's writes in flight. */
+  private final List<Write> held = new ArrayList<>();
+  private boolean fenceCheckScheduled;
+  /** Failures in a row without a write stored, for the backoff before reading back again. */
+  private int failures;
+  /** Bytes held in the memory accounting for a snapshot under way; 0 for none. */
   private long heldForSnapshot;
+  private boolean snapshotting;
   /** The sequence number of the last snapshot stored since this journal started; 0 for none. */
   private long lastSnapshot;
 
-  private QueueJournal(ActorContext<Command> context, PersistenceId id, SpoolSettings.Persistence settings,
-      State empty, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
-    super(id, settings, empty::fresh, PauseFence.get(context.getSystem()));
-    this.keyId = keyId;
+  private QueueJournal(ActorContext<Command> context, TimerScheduler<Command> timers, PersistenceId id,
+      SpoolSettings.Persistence settings, State empty, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
+    super(context);
     this.context = context;
+    this.timers = timers;
+    this.persistenceId = id.id();
+    this.settings = settings;
+    this.empty = empty;
+    this.keyId = keyId;
     this.replyTo = replyTo;
     this.memory = memory;
+    this.fence = PauseFence.get(context.getSystem());
     this.schedule = new SnapshotSchedule(settings.snapshotEvery(), settings.snapshotAfterBytes(),
         settings.snapshotCopies(), memory);
-    this.cleanup = new JournalCleanup(context.getSystem(), id.id(), settings,
-        context.messageAdapter(Object.class, Cleaned::new));
+    this.responses = context.messageAdapter(Object.class, Response::new);
+    this.self = Adapter.toClassic(responses);
+    this.cleanup = new JournalCleanup(context.getSystem(), persistenceId, settings, responses);
+    Persistence persistence = Persistence.get(Adapter.toClassic(context.getSystem()));
+    this.journal = persistence.journalFor(settings.journalPluginId(), ConfigFactory.empty());
+    this.snapshotStore = persistence.snapshotStoreFor(settings.snapshotPluginId(), ConfigFactory.empty());
+    this.replayQuietFor = replayQuietFor(context.getSystem().settings().config(), settings.journalPluginId());
+    recover();
   }
 
-  /** Pekko snapshots nothing by itself: {@link #shouldSnapshot} decides, and {@link JournalCleanup} deletes. */
-  @Override
-  public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.disabled();
+  /** The journal plugin's {@code recovery-event-timeout}: how long a reading back may go without a reply. */
+  private static Duration replayQuietFor(Config config, String journalPluginId) {
+    String own = journalPluginId + ".recovery-event-timeout";
+    return config.hasPath(own) ? config.getDuration(own)
+        : config.getDuration("pekko.persistence.journal-plugin-fallback.recovery-event-timeout");
   }
 
-  /** Called with each event as it is persisted: a snapshot follows its write if this is true. */
   @Override
-  public boolean shouldSnapshot(State state, QueueEvent event, long sequenceNr) {
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Write.class, this::onWrite)
+        .onMessage(Response.class, r -> onResponse(r.response()))
+        .onMessageEquals(FenceCheck.INSTANCE, this::onFenceCheck)
+        .onMessageEquals(RecoverAgain.INSTANCE, () -> {
+          recover();
+          return this;
+        })
+        .onMessage(UseKey.class, use -> {
+          keyId = use.keyId();
+          return this;
+        })
+        .onSignal(PostStop.class, stop -> {
+          releaseSnapshot();
+          return this;
+        })
+        .build();
+  }
+
+  // ---- reading back
+
+  private void recover() {
+    state = null;
+    failed = false;
+    inFlight.clear();
+    held.clear();
+    epoch = ThreadLocalRandom.current().nextLong();
+    instanceId = ThreadLocalRandom.current().nextInt();
+    writerUuid = UUID.randomUUID().toString();
+    context.spawnAnonymous(JournalReplay.create(persistenceId, journal, snapshotStore, new JournalReplay.Fold<State>() {
+      @Override
+      public State empty() {
+        return QueueJournal.this.empty.fresh();
+      }
+
+      @Override
+      public State fromSnapshot(Object snapshot) {
+        return QueueJournal.this.empty.of((QueueSnapshot) snapshot);
+      }
+
+      @Override
+      public void apply(State s, Object event) {
+        s.replay((QueueEvent) event);
+      }
+    }, replayQuietFor, responses));
+  }
+
+  @SuppressWarnings("unchecked")
+  private void onReplayed(JournalReplay.Replayed<?> replayed) {
+    state = ((JournalReplay.Replayed<State>) replayed).state();
+    sequenceNr = replayed.highestSequenceNr();
+    releaseSnapshot(); // a snapshot answered before the failure is no longer this journal's concern
+    replyTo.tell(new Recovered(state.lastWriteId, state.lastSequence, state.live(),
+        List.copyOf(state.consumers.values()), Map.copyOf(state.positions), List.copyOf(state.dedup.values()),
+        state.sealedThrough, state.freedBelow, state.removedSealed(), epoch));
+  }
+
+  private void onReplayFailed(Throwable cause) {
+    // At DEBUG: the queue reports it to the manager, which logs it once, not once per retry.
+    context.getLog().debug("journal {} could not be read; retrying: {}", persistenceId, cause.toString());
+    replyTo.tell(new Unavailable(cause));
+    timers.startSingleTimer(RecoverAgain.INSTANCE, backoff());
+  }
+
+  /** The wait before reading back again: doubling from the minimum to the maximum, with 20 % jitter. */
+  private Duration backoff() {
+    long min = settings.restartMinBackoff().toMillis();
+    long max = settings.restartMaxBackoff().toMillis();
+    long base = Math.min(max, min << Math.min(failures++, 20));
+    return Duration.ofMillis(Math.max(1, (long) (base * (1 + 0.2 * ThreadLocalRandom.current().nextDouble()))));
+  }
+
+  // ---- writing
+
+  private Behavior<Command> onWrite(Write write) {
+    if (state == null || failed || write.epoch() != epoch) {
+      // Reading back, or failed: the next recovery settles this write as not stored; nothing stores it.
+      return this;
+    }
+    if (!held.isEmpty() || writesHeld()) {
+      held.add(write);
+      return this;
+    }
+    send(write.event());
+    return this;
+  }
+
+  private Behavior<Command> onFenceCheck() {
+    fenceCheckScheduled = false;
+    if (!writesHeld()) {
+      List<Write> go = List.copyOf(held);
+      held.clear();
+      go.forEach(this::onWrite);
+    }
+    return this;
+  }
+
+  /**
+   * Whether writes must wait now ({@link PauseFence}): if so, they are held and a check is
+   * scheduled for when the fence may have opened; meanwhile the queue sees its writes under way, as
+   * with a slow journal.
+   */
+  private boolean writesHeld() {
+    Duration closed = fence.closedFor();
+    if (closed.isZero()) {
+      return false;
+    }
+    if (!fenceCheckScheduled) {
+      fenceCheckScheduled = true;
+      timers.startSingleTimer(FenceCheck.INSTANCE, closed.plusMillis(PauseFence.TICK_MILLIS));
+    }
+    return true;
+  }
+
+  private void send(QueueEvent event) {
+    long tail = inFlight.isEmpty() ? state.lastWriteId : inFlight.peekLast().event().writeId();
+    if (!event.follows(tail)) {
+      writeFailed(new IllegalStateException("write " + event.writeId() + " of " + persistenceId + " follows write "
+          + event.follows() + ", but the last write is " + tail));
+      return;
+    }
+    long seq = ++sequenceNr;
+    PersistentRepr repr = PersistentRepr$.MODULE$.apply(event, seq, persistenceId, "", false, null, writerUuid)
+        .withTimestamp(System.currentTimeMillis());
+    List<PersistentEnvelope> writes = List.of(AtomicWrite.apply(repr));
+    journal.tell(new JournalProtocol.WriteMessages(CollectionConverters.asScala(writes).toList(), self, instanceId),
+        self);
+    inFlight.addLast(new InFlight(seq, event));
+    unansweredBatches++;
+  }
+
+  private Behavior<Command> onResponse(Object response) {
+    if (response instanceof JournalProtocol.WriteMessageSuccess success) {
+      if (success.actorInstanceId() == instanceId && !failed) {
+        stored(success.persistent().sequenceNr());
+      }
+    } else if (response instanceof JournalProtocol.WriteMessageRejected rejected) {
+      if (rejected.actorInstanceId() == instanceId) {
+        writeFailed(rejected.cause());
+      }
+    } else if (response instanceof JournalProtocol.WriteMessageFailure failure) {
+      if (failure.actorInstanceId() == instanceId) {
+        writeFailed(failure.cause());
+      }
+    } else if (response == JournalProtocol.WriteMessagesSuccessful$.MODULE$) {
+      batchAnswered();
+    } else if (response instanceof JournalProtocol.WriteMessagesFailed failure) {
+      writeFailed(failure.cause());
+      batchAnswered();
+    } else if (response instanceof JournalReplay.Replayed<?> replayed) {
+      onReplayed(replayed);
+    } else if (response instanceof JournalReplay.Failed replayFailed) {
+      onReplayFailed(replayFailed.cause());
+    } else if (response instanceof SaveSnapshotSuccess saved) {
+      snapshotStored(saved.metadata().sequenceNr());
+    } else if (response instanceof SaveSnapshotFailure notSaved) {
+      releaseSnapshot();
+      context.getLog().warn("journal {}: snapshot failed (recovery reads more events until the next one succeeds): {}",
+          persistenceId, notSaved.cause().toString());
+    } else {
+      cleanup.onResponse(response, context.getLog());
+    }
+    return this;
+  }
+
+  /** The oldest write under way is stored: it applies, the queue is told, a snapshot may follow. */
+  private void stored(long storedSequenceNr) {
+    InFlight oldest = inFlight.pollFirst();
+    if (oldest == null || oldest.sequenceNr() != storedSequenceNr) {
+      writeFailed(new IllegalStateException("the journal of " + persistenceId + " answered write sequence number "
+          + storedSequenceNr + " out of order"));
+      return;
+    }
+    failures = 0;
+    state.apply(oldest.event());
+    replyTo.tell(new Written(oldest.event().writeId()));
+    maybeSnapshot(storedSequenceNr);
+  }
+
+  /**
+   * A write failed or was rejected: the queue is told once; the writes under way after it are
+   * settled by the recovery that follows the answers to all of them.
+   */
+  private void writeFailed(Throwable cause) {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    held.clear();
+    replyTo.tell(new WriteFailed(cause));
+    if (unansweredBatches == 0) {
+      timers.startSingleTimer(RecoverAgain.INSTANCE, backoff());
+    }
+  }
+
+  private void batchAnswered() {
+    unansweredBatches--;
+    if (failed && unansweredBatches == 0) {
+      // Nothing of this journal's is under way at the plugin any more: reading back now sees it all.
+      timers.startSingleTimer(RecoverAgain.INSTANCE, backoff());
+    }
+  }
+
+  // ---- snapshots
+
+  private void maybeSnapshot(long atSequenceNr) {
+    if (snapshotting) {
+      return; // the next write decides again once this one is answered
+    }
     SnapshotSchedule.Decision decision = schedule.afterWrite(state.eventsSinceSnapshot, state.bytesSinceSnapshot,
         state.snapshotBytes());
     switch (decision) {
       case TAKE -> {
         heldForSnapshot = schedule.lastCost();
+        snapshotting = true;
         state.eventsSinceSnapshot = 0; // this state is the one the snapshot holds
         state.bytesSinceSnapshot = 0;
         long postponed = schedule.takenAfterPostponing();
         if (postponed > 0) {
           context.getLog().info("journal {}: snapshot of {} bytes taken after {} postponed writes",
-              persistenceId().id(), state.snapshotBytes(), postponed);
+              persistenceId, state.snapshotBytes(), postponed);
         }
-        return true;
+        // A copy: the store serializes it on another thread while this actor goes on.
+        snapshotStore.tell(new SnapshotProtocol.SaveSnapshot(
+            new SnapshotMetadata(persistenceId, atSequenceNr, System.currentTimeMillis()), state.snapshot(keyId)), self);
       }
       case POSTPONE -> context.getLog().warn("journal {}: snapshot postponed: writing its {} bytes needs {} bytes of "
               + "heap, more than is free now; events are kept (not deleted) until a snapshot fits",
-          persistenceId().id(), state.snapshotBytes(), schedule.cost(state.snapshotBytes()));
+          persistenceId, state.snapshotBytes(), schedule.cost(state.snapshotBytes()));
       default -> { }
     }
-    return false;
   }
 
-  @Override
-  public SnapshotAdapter<State> snapshotAdapter() {
-    return new SnapshotAdapter<>() {
-      @Override
-      public Object toJournal(State state) {
-        return state.snapshot(keyId); // a copy: the store serializes it on another thread while this actor goes on
-      }
-
-      @Override
-      public State fromJournal(Object from) {
-        return emptyState().of((QueueSnapshot) from);
-      }
-    };
-  }
-
-  @Override
-  public CommandHandler<Command, QueueEvent, State> commandHandler() {
-    return newCommandHandlerBuilder()
-        .forAnyState()
-        .onCommand(Write.class, (state, write) -> {
-          if (writesHeld(context, FenceCheck.INSTANCE)) {
-            return Effect().stash();
-          }
-          return Effect().persist(write.event()).thenRun(s -> {
-            replyTo.tell(new Written(write.event().writeId()));
-          });
-        })
-        .onCommand(FenceCheck.class, (state, check) ->
-            stillHeld(context, FenceCheck.INSTANCE) ? Effect().none() : Effect().unstashAll())
-        .onCommand(UseKey.class, (state, use) -> {
-          keyId = use.keyId();
-          return Effect().none();
-        })
-        .onCommand(Cleaned.class, (state, cleaned) -> {
-          cleanup.onResponse(cleaned.response(), context.getLog());
-          return Effect().none();
-        })
-        .build();
-  }
-
-  @Override
-  public EventHandler<State, QueueEvent> eventHandler() {
-    return newEventHandlerBuilder()
-        .forAnyState()
-        .onEvent(QueueEvent.class, (state, event) -> {
-          State next = writable(state);
-          next.apply(event);
-          return next;
-        })
-        .build();
-  }
-
-  @Override
-  public SignalHandler<State> signalHandler() {
-    return newSignalHandlerBuilder()
-        .onSignal(RecoveryCompleted.instance(), state -> {
-          // After a restart for a failed write, no snapshot after it is under way.
-          releaseSnapshot();
-          replyTo.tell(new Recovered(state.lastWriteId, state.lastSequence, state.live(),
-              List.copyOf(state.consumers.values()), Map.copyOf(state.positions), List.copyOf(state.dedup.values()),
-              state.sealedThrough, state.freedBelow, state.removedSealed()));
-        })
-        .onSignal(RecoveryFailed.class, (state, failed) -> {
-          // At DEBUG: the queue reports it to the manager, which logs it once, not once per retry.
-          context.getLog().debug("journal {} could not be read; retrying: {}", persistenceId().id(),
-              failed.getFailure().toString());
-          replyTo.tell(new Unavailable(failed.getFailure()));
-        })
-        .onSignal(JournalPersistFailed.class, (state, failed) -> replyTo.tell(new WriteFailed(failed.getFailure())))
-        .onSignal(SnapshotCompleted.class, (state, completed) -> {
-          releaseSnapshot();
-          long sequenceNr = completed.metadata().sequenceNr();
-          if (lastSnapshot > 0) {
-            cleanup.deleteBefore(lastSnapshot);
-          }
-          lastSnapshot = sequenceNr;
-        })
-        .onSignal(SnapshotFailed.class, (state, failed) -> {
-          releaseSnapshot();
-          context.getLog().warn("journal {}: snapshot failed (recovery reads more events until the next one "
-              + "succeeds): {}", persistenceId().id(), failed.getFailure().toString());
-        })
-        .onSignal(PostStop.instance(), state -> releaseSnapshot())
-        .build();
+  private void snapshotStored(long atSequenceNr) {
+    releaseSnapshot();
+    if (lastSnapshot > 0) {
+      cleanup.deleteBefore(lastSnapshot);
+    }
+    lastSnapshot = atSequenceNr;
   }
 
   private void releaseSnapshot() {
     memory.releaseHeld(heldForSnapshot);
     heldForSnapshot = 0;
+    snapshotting = false;
   }
 }

@@ -4,7 +4,9 @@ import dev.spool.ConsumerSettings;
 import dev.spool.Message;
 import dev.spool.durable.ConsumerPosition;
 import dev.spool.durable.QueueEvent;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,10 +17,17 @@ import org.apache.pekko.pattern.StatusReply;
 
 /**
  * A durable queue's group commit: what its journaled requests change gathers into one
- * {@link Batch} while the previous batch is being written, and becomes one {@link QueueEvent} when
- * that write is done. At most one batch is written at a time. The journal is not one event per
+ * {@link Batch} while earlier batches are being written, and becomes one {@link QueueEvent} as soon
+ * as fewer than {@code writes-in-flight} writes are under way. The journal is not one event per
  * command as in Pekko's samples on purpose: one write per round trip carries every publish,
- * position and removal that arrived meanwhile, which is what makes a durable queue's throughput.
+ * position and removal that arrived meanwhile, which is what makes a durable queue's throughput;
+ * a second write under way keeps the database busy during the first one's round trip.
+ *
+ * <p>Writes under way complete in the order they were handed out: each names the write it follows
+ * and the last write stored when it was handed out, and one handed out while the write it follows
+ * was under way does not count at recovery if that write is not there (see {@link QueueEvent#confirmed}).
+ * So when a write is not stored, neither is any later one under way, and the journal's recovery
+ * settles them all at once: those up to its last stored write are stored, the rest are not.
  *
  * <p>It computes and keeps; it sends nothing. The owner tells the journal what {@link #next()}
  * returns, hands back what the journal answered ({@link #written}, {@link #recovered}), and
@@ -72,6 +81,8 @@ public final class GroupCommit<C, P> {
    */
   public static final class Batch<C, P> {
     private long id;
+    private long follows;
+    private long confirmed;
     private final List<Message> messages = new ArrayList<>();
     private final List<PendingPublish> publishes = new ArrayList<>();
     private final Map<String, PendingConsumer<C>> created = new LinkedHashMap<>();
@@ -119,12 +130,17 @@ public final class GroupCommit<C, P> {
       Map<String, ConsumerPosition> toWrite = new HashMap<>();
       positions.forEach((consumer, p) -> toWrite.put(consumer, p.position()));
       return new QueueEvent(id, List.copyOf(messages), records, List.copyOf(deleted.keySet()), toWrite,
-          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow, sealedThrough, keyId);
+          removed.stream().mapToLong(Long::longValue).toArray(), freedBelow, sealedThrough, keyId, follows,
+          confirmed);
     }
   }
 
-  /** A write to hand to the journal. */
-  public record Write(long id, QueueEvent event) {}
+  /**
+   * A write to hand to the journal.
+   *
+   * @param epoch the journal recovery it was gathered after: a journal that recovered since drops it
+   */
+  public record Write(long id, QueueEvent event, long epoch) {}
 
   /**
    * What a batch not stored refuses: its publishes (and those gathered since, if it carried
@@ -136,23 +152,37 @@ public final class GroupCommit<C, P> {
   public record Refused<C, P>(List<PendingPublish> publishes, List<PendingConsumer<C>> created,
       Map<String, GatheredPosition<P>> positions, boolean lostMessages) {}
 
-  /** The write under way (at most one), and what gathers for the next. */
-  private Batch<C, P> writing;
+  /** The writes under way, oldest first (at most {@link #maxInFlight}), and what gathers for the next. */
+  private final ArrayDeque<Batch<C, P>> writing = new ArrayDeque<>();
   private Batch<C, P> gathering;
+  private final int maxInFlight;
   private long writeIds;
+  /** The last write known stored: the one the next write follows when none is under way. */
+  private long lastStored;
+  /** The journal's recovery the writes handed out now belong to. */
+  private long epoch;
+  /** Whether the journal failed a write and has not recovered yet: no write is handed out meanwhile. */
+  private boolean halted;
   /** The freed point the journal knows, or that the gathering write carries. */
   private long journaledFreedBelow;
   /** The queue's encryption key id, or null: its writes are journaled encrypted under it. */
   private String keyId;
 
-  /** Writes of a queue that is not encrypted. */
+  /** Writes of a queue that is not encrypted, one under way at a time. */
   public GroupCommit() {
-    this(null);
+    this(null, 1);
   }
 
-  /** @param keyId the queue's encryption key id; {@code null} for none */
-  public GroupCommit(String keyId) {
+  /**
+   * @param keyId the queue's encryption key id; {@code null} for none
+   * @param maxInFlight the most writes under way at once
+   */
+  public GroupCommit(String keyId, int maxInFlight) {
+    if (maxInFlight < 1) {
+      throw new IllegalArgumentException("maxInFlight must be at least 1");
+    }
     this.keyId = keyId;
+    this.maxInFlight = maxInFlight;
   }
 
   /** Writes from the next one on are encrypted under {@code keyId}: the queue's key was rotated. */
@@ -160,10 +190,15 @@ public final class GroupCommit<C, P> {
     this.keyId = keyId;
   }
 
-  /** Continues after what the journal recovered: its last write and the first sequence it holds. */
-  public void restore(long lastWriteId, long freedBelow) {
+  /**
+   * Continues after what the journal recovered: its last write, the first sequence it holds, and
+   * the recovery's epoch.
+   */
+  public void restore(long lastWriteId, long freedBelow, long epoch) {
     writeIds = lastWriteId;
+    lastStored = lastWriteId;
     journaledFreedBelow = freedBelow;
+    this.epoch = epoch;
   }
 
   private Batch<C, P> gathering() {
@@ -186,8 +221,11 @@ public final class GroupCommit<C, P> {
 
   /** The consumer being created in a write not stored yet, or null. */
   public PendingConsumer<C> pendingConsumer(String consumer) {
-    PendingConsumer<C> c = writing == null ? null : writing.created.get(consumer);
-    return c != null ? c : gathering == null ? null : gathering.created.get(consumer);
+    PendingConsumer<C> c = gathering == null ? null : gathering.created.get(consumer);
+    for (Iterator<Batch<C, P>> it = writing.descendingIterator(); c == null && it.hasNext(); ) {
+      c = it.next().created.get(consumer);
+    }
+    return c;
   }
 
   /** A consumer to create once the next write is stored. */
@@ -210,8 +248,8 @@ public final class GroupCommit<C, P> {
    */
   public void awaitDeletion(String consumer, ActorRef<StatusReply<Done>> replyTo) {
     List<ActorRef<StatusReply<Done>>> replies = gathering == null ? null : gathering.deleted.get(consumer);
-    if (replies == null && writing != null) {
-      replies = writing.deleted.get(consumer);
+    for (Iterator<Batch<C, P>> it = writing.descendingIterator(); replies == null && it.hasNext(); ) {
+      replies = it.next().deleted.get(consumer);
     }
     replies.add(replyTo);
   }
@@ -252,52 +290,81 @@ public final class GroupCommit<C, P> {
 
   // ---- writing
 
-  /** The next write to hand to the journal, if none is under way and something gathered; else null. */
+  /**
+   * The next write to hand to the journal, if fewer than the most are under way, the journal has not
+   * failed one since it last recovered, and something gathered; else null.
+   */
   public Write next() {
-    if (writing != null || gathering == null || !gathering.hasWork()) {
+    if (halted || writing.size() >= maxInFlight || gathering == null || !gathering.hasWork()) {
       return null;
     }
-    writing = gathering;
+    Batch<C, P> w = gathering;
     gathering = null;
-    writing.id = ++writeIds;
-    return new Write(writing.id, writing.event(keyId));
+    w.id = ++writeIds;
+    w.follows = writing.isEmpty() ? lastStored : writing.peekLast().id;
+    w.confirmed = lastStored;
+    writing.addLast(w);
+    return new Write(w.id, w.event(keyId), epoch);
   }
 
-  /** Whether write {@code writeId} is the one under way. */
+  /** Whether write {@code writeId} is under way. */
   public boolean isWriting(long writeId) {
-    return writing != null && writing.id == writeId;
+    for (Batch<C, P> w : writing) {
+      if (w.id == writeId) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** How many writes are under way. */
+  public int inFlight() {
+    return writing.size();
   }
 
   /** Whether nothing is being written nor waits to be. */
   public boolean idle() {
-    return writing == null && (gathering == null || !gathering.hasWork());
+    return writing.isEmpty() && (gathering == null || !gathering.hasWork());
   }
 
   /**
-   * The journal stored write {@code writeId}.
+   * The journal failed a write: no write is handed out until it recovered and told which of those
+   * under way it stored ({@link #recovered}).
+   */
+  public void halt() {
+    halted = true;
+  }
+
+  /**
+   * The journal stored write {@code writeId}, which must be the oldest under way: the journal
+   * answers in order.
    *
    * @return its batch, for the owner to complete and then hand to {@link #stored}; null if it was
-   *     not the write under way
+   *     not the oldest write under way
    */
   public Batch<C, P> written(long writeId) {
-    if (!isWriting(writeId)) {
+    Batch<C, P> oldest = writing.peekFirst();
+    if (oldest == null || oldest.id != writeId) {
       return null;
     }
-    Batch<C, P> done = writing;
-    writing = null;
-    return done;
+    lastStored = writeId;
+    return writing.pollFirst();
   }
 
   /**
-   * The journal restarted and read itself back up to {@code lastWriteId}: the write under way, if
-   * any, was stored or not.
+   * The journal restarted and read itself back up to {@code lastWriteId}, in recovery
+   * {@code epoch}: each write that was under way was stored if its id is at most
+   * {@code lastWriteId}, and not otherwise (writes follow one another, see {@link QueueEvent#follows}).
    *
-   * @return the write that was under way, or null; stored if its id is at most {@code lastWriteId}
+   * @return the writes that were under way, oldest first
    */
-  public Batch<C, P> recovered(long lastWriteId) {
+  public List<Batch<C, P>> recovered(long lastWriteId, long epoch) {
     writeIds = Math.max(writeIds, lastWriteId);
-    Batch<C, P> unsure = writing;
-    writing = null;
+    lastStored = lastWriteId;
+    this.epoch = epoch;
+    halted = false;
+    List<Batch<C, P>> unsure = new ArrayList<>(writing);
+    writing.clear();
     return unsure;
   }
 
@@ -307,14 +374,11 @@ public final class GroupCommit<C, P> {
    * No journal answer will reach them any more; both batches are dropped.
    */
   public List<Batch<C, P>> abandon() {
-    List<Batch<C, P>> owed = new ArrayList<>(2);
-    if (writing != null) {
-      owed.add(writing);
-    }
+    List<Batch<C, P>> owed = new ArrayList<>(writing);
     if (gathering != null) {
       owed.add(gathering);
     }
-    writing = null;
+    writing.clear();
     gathering = null;
     return owed;
   }

@@ -128,7 +128,7 @@ public final class Recovery {
       appender.restoredAt(cold.lastTimestamp);
     }
     long firstRetained = coldCount > 0 ? cold.firstSequence : messages.isEmpty() ? 0 : messages.get(0).sequence();
-    groupCommit.restore(recovered.lastWriteId(), firstRetained);
+    groupCommit.restore(recovered.lastWriteId(), firstRetained, recovered.epoch());
     return new Restored(messages.size() + coldCount, bytes + coldBytes, lastSequence, recovered.lastSequence(),
         recovered.consumers(), recovered.positions(), coldCount);
   }

@@ -74,7 +74,7 @@ class DurableWritesTest {
   private final RecordedWrites outlet = new RecordedWrites();
   private final DurableWrites<String, String> writes = new DurableWrites<>("orders", appender,
       new Recovery("orders", log, dedup, expiries, memory), consumers,
-      Duration.ofSeconds(5), DiskAlarm.off(), clock, outlet, null);
+      Duration.ofSeconds(5), DiskAlarm.off(), clock, outlet, null, 1);
 
   private static Message kib() {
     return Message.of("order.placed", KIB);

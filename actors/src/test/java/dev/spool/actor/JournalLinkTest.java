@@ -47,8 +47,8 @@ class JournalLinkTest {
 
     var settled = link.settle(new QueueJournal.Written(id), t0.plusSeconds(12));
 
-    assertEquals(id, settled.write().id());
-    assertTrue(settled.stored());
+    assertEquals(id, settled.stored().get(0).id());
+    assertEquals(List.of(), settled.notStored());
     assertTrue(settled.changed());
     assertEquals(JournalHealth.State.OK, link.state());
     assertNull(link.problem());
@@ -63,7 +63,8 @@ class JournalLinkTest {
 
     var late = link.settle(new QueueJournal.Written(id + 1), t0.plusSeconds(1));
 
-    assertNull(late.write());
+    assertEquals(List.of(), late.stored());
+    assertEquals(List.of(), late.notStored());
     assertFalse(late.changed());
     assertEquals(JournalHealth.State.WRITE_FAILED, link.state());
   }
@@ -76,16 +77,16 @@ class JournalLinkTest {
     assertEquals("SQLException: disk I/O error", link.problem().detail());
 
     var notStored = link.settle(recovered(first - 1), t0.plusSeconds(2));
-    assertEquals(first, notStored.write().id());
-    assertFalse(notStored.stored());
+    assertEquals(first, notStored.notStored().get(0).id());
+    assertEquals(List.of(), notStored.stored());
     assertTrue(notStored.afterRestart());
     assertTrue(notStored.changed());
     assertEquals(JournalHealth.State.OK, link.state());
 
     long second = write("billing");
     var stored = link.settle(recovered(second), t0.plusSeconds(3));
-    assertEquals(second, stored.write().id());
-    assertTrue(stored.stored());
+    assertEquals(second, stored.stored().get(0).id());
+    assertEquals(List.of(), stored.notStored());
     assertFalse(stored.changed()); // it was writable already
   }
 

@@ -31,7 +31,7 @@ final class RecordedWrites implements QueueWrites.Outlet<String, String> {
   }
 
   @Override
-  public void writeEnded() {
+  public void writeEnded(long writeId) {
     writesEnded++;
   }
 

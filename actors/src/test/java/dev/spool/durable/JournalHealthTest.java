@@ -88,6 +88,10 @@ class JournalHealthTest {
     volatile boolean failWrites;
     volatile CountDownLatch hold;
     volatile String message = "journal down (test)";
+    /** Writes still to fail, after any hold, before writes succeed again. */
+    final AtomicInteger failNext = new AtomicInteger();
+    /** The persistence id of the journal the policy applied to last. */
+    volatile String seen;
 
     /** From now on, the policy applies to {@code queue}'s journal. */
     void on(String queue) {
@@ -105,6 +109,7 @@ class JournalHealthTest {
       if (!persistenceId.startsWith(prefix)) {
         return ProcessingSuccess$.MODULE$;
       }
+      seen = persistenceId;
       if (operation instanceof WriteEvents) {
         CountDownLatch h = hold;
         if (h != null) {
@@ -114,7 +119,7 @@ class JournalHealthTest {
             Thread.currentThread().interrupt();
           }
         }
-        if (failWrites) {
+        if (failWrites || failNext.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
           return new StorageFailure(new IllegalStateException(message));
         }
       }

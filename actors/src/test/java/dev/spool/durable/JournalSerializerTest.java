@@ -116,7 +116,7 @@ class JournalSerializerTest {
     assertEquals(billing, s.consumers().get(0).settings());
     assertEquals(8, s.positions().get("billing").next());
 
-    assertEquals("QE4", serializer.manifest(e), "rewritten in the current format");
+    assertEquals("QE5", serializer.manifest(e), "rewritten in the current format");
     QueueEvent again = (QueueEvent) roundTrip(e);
     assertEquals(e.created(), again.created());
   }

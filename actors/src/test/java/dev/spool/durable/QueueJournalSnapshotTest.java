@@ -116,7 +116,7 @@ class QueueJournalSnapshotTest {
     ThreadLocalRandom.current().nextBytes(payload);
     Message m = Message.of("t", payload).appended(id, System.currentTimeMillis(), "p");
     journal.tell(new QueueJournal.Write(new QueueEvent(id, List.of(m), List.of(), List.of(), Map.of(), new long[0],
-        0)));
+        0), recovered.epoch()));
     assertEquals(new QueueJournal.Written(id), replies.expectMessageClass(QueueJournal.Written.class));
     return m;
   }
@@ -131,7 +131,7 @@ class QueueJournalSnapshotTest {
     ThreadLocalRandom.current().nextBytes(payload);
     Message m = Message.of("t", payload).appended(id, System.currentTimeMillis(), "p");
     journal.tell(new QueueJournal.Write(new QueueEvent(id, List.of(m), List.of(), List.of(), Map.of(), new long[0],
-        id)));
+        id), recovered.epoch()));
     assertEquals(new QueueJournal.Written(id), replies.expectMessageClass(QueueJournal.Written.class));
     return m;
   }

@@ -93,7 +93,7 @@ class GroupCommitTest {
     publish(publisher(), kib());
     // The journal restarted and read itself back without write 1: its message is lost, and the
     // second publish, gathered since, has a sequence after it.
-    GroupCommit.Batch<String, String> lost = commit.recovered(0);
+    GroupCommit.Batch<String, String> lost = commit.recovered(0, 1).get(0);
     assertEquals(1, lost.id());
 
     GroupCommit.Refused<String, String> refused = commit.failed(lost);
@@ -113,7 +113,7 @@ class GroupCommitTest {
   @Test
   void theJournalsRecoveryTellsWhetherTheWriteUnderWayWasStored() {
     publish(publisher(), kib());
-    GroupCommit.Batch<String, String> unsure = commit.recovered(5); // the journal had written up to 5
+    GroupCommit.Batch<String, String> unsure = commit.recovered(5, 1).get(0); // the journal had written up to 5
 
     assertEquals(1, unsure.id()); // stored: the owner completes it
     publish(publisher(), kib());
@@ -156,5 +156,64 @@ class GroupCommitTest {
     assertFalse(commit.freedBelow(10));
     assertNull(commit.next());
     assertTrue(commit.freedBelow(11));
+  }
+
+  @Test
+  void twoWritesGoOutAtOnceEachNamingTheOneItFollowsAndTheLastStored() {
+    GroupCommit<String, String> pipelined = new GroupCommit<>(null, 2);
+    pipelined.restore(4, 0, 77);
+    Appender.Prepared a = q.appender.prepare("p", List.of(kib()));
+    pipelined.publish(a, publisher());
+    q.appender.awaitJournal(a);
+    GroupCommit.Write first = pipelined.next();
+    Appender.Prepared b = q.appender.prepare("p", List.of(kib()));
+    pipelined.publish(b, publisher());
+    q.appender.awaitJournal(b);
+    GroupCommit.Write second = pipelined.next();
+    pipelined.position("billing", new ConsumerPosition(2, new long[0], new int[0], false), "billing-1", 1);
+
+    assertEquals(5, first.id());
+    assertEquals(6, second.id());
+    assertEquals(77, second.epoch());
+    assertEquals(4, first.event().follows());
+    assertEquals(4, first.event().confirmed());
+    assertEquals(5, second.event().follows()); // handed out while write 5 was under way
+    assertEquals(4, second.event().confirmed());
+    assertEquals(List.of(1L), first.event().messages().stream().map(Message::sequence).toList());
+    assertEquals(List.of(2L), second.event().messages().stream().map(Message::sequence).toList());
+    assertNull(pipelined.next(), "two under way: the position waits");
+    assertEquals(2, pipelined.inFlight());
+    assertTrue(pipelined.isWriting(5) && pipelined.isWriting(6));
+
+    assertNull(pipelined.written(6), "answers come in order: 6 is not the oldest");
+    assertEquals(5, pipelined.written(5).id());
+    GroupCommit.Write third = pipelined.next();
+    assertEquals(7, third.id());
+    assertEquals(6, third.event().follows());
+    assertEquals(5, third.event().confirmed());
+  }
+
+  @Test
+  void afterAFailedWriteNothingGoesOutAndTheRecoverySettlesEveryWriteUnderWay() {
+    GroupCommit<String, String> pipelined = new GroupCommit<>(null, 2);
+    pipelined.restore(0, 0, 1);
+    for (int i = 0; i < 2; i++) {
+      Appender.Prepared p = q.appender.prepare("p", List.of(kib()));
+      pipelined.publish(p, publisher());
+      q.appender.awaitJournal(p);
+      pipelined.next();
+    }
+    pipelined.halt();
+    pipelined.position("billing", new ConsumerPosition(2, new long[0], new int[0], false), "billing-1", 1);
+    assertNull(pipelined.next(), "halted until the journal recovered");
+
+    List<GroupCommit.Batch<String, String>> unsure = pipelined.recovered(1, 2);
+
+    assertEquals(List.of(1L, 2L), unsure.stream().map(GroupCommit.Batch::id).toList());
+    assertEquals(0, pipelined.inFlight());
+    GroupCommit.Write next = pipelined.next();
+    assertEquals(3, next.id(), "ids go on above every id handed out");
+    assertEquals(1, next.event().follows(), "after the last write the journal holds");
+    assertEquals(2, next.epoch());
   }
 }
