@@ -66,7 +66,7 @@ final class RecoveringQueue extends AbstractBehavior<QueueActor.Command> {
     return Behaviors.withStash(RECOVERY_STASH, stash -> Behaviors.withTimers(timers -> Behaviors.setup(context -> {
       ActorRef<QueueJournal.Reply> replies =
           context.messageAdapter(QueueJournal.Reply.class, QueueActor.JournalReply::new);
-      // Persist failures restart it with backoff inside the behavior; anything else thrown does too.
+      // A failed write or reading back it retries itself after a backoff; anything thrown restarts it with one too.
       ActorRef<QueueJournal.Command> journal = context.spawn(
           Behaviors.supervise(QueueJournal.create(name, incarnation, settings.persistence(),
                   queueSettings.dedupWindow(), settings.dedupMaxEntries(), queueSettings.encryptionKeyId(), memory,

@@ -691,6 +691,7 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
 
   private void snapshotStored(long atSequenceNr) {
     releaseSnapshot();
+    context.getLog().debug("journal {}: snapshot at sequenceNr {} saved", persistenceId, atSequenceNr);
     if (lastSnapshot > 0) {
       cleanup.deleteBefore(lastSnapshot);
     }

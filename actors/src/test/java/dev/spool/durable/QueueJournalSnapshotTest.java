@@ -240,4 +240,18 @@ class QueueJournalSnapshotTest {
         "recovery reads a snapshot and the events after it: only the last message is retained");
     assertEquals(writes, recovered.lastWriteId());
   }
+
+  @Test
+  void aWriteOfAnEarlierRecoveryIsDroppedAndTheCurrentOnesAreStored() {
+    ActorRef<QueueJournal.Command> journal = journal(new Room(Long.MAX_VALUE));
+    Message m = Message.of("t", new byte[1024]).appended(1, System.currentTimeMillis(), "p");
+    QueueEvent stale = new QueueEvent(1, List.of(m), List.of(), List.of(), Map.of(), new long[0], 0, 0, null, 0, 0);
+    journal.tell(new QueueJournal.Write(stale, recovered.epoch() + 1)); // sent before a recovery it did not hear of
+    replies.expectNoMessage(Duration.ofMillis(300));
+    assertEquals(0, events(), "nothing of it stored");
+
+    journal.tell(new QueueJournal.Write(stale, recovered.epoch()));
+    assertEquals(new QueueJournal.Written(1), replies.expectMessageClass(QueueJournal.Written.class));
+    assertEquals(1, events());
+  }
 }

@@ -266,7 +266,7 @@ final class KillNine {
   private long readCycle(Path log, Path console, int cycle) throws IOException {
     long confirmations = 0;
     for (String line : Files.readAllLines(console, StandardCharsets.UTF_8)) {
-      if (line.contains(" - Persistent snapshot [") && line.contains("saved successfully")) {
+      if (line.contains(" - journal ") && line.contains(": snapshot at sequenceNr ") && line.endsWith(" saved")) {
         snapshots++;
       } else if (line.contains(" - journal ") && line.contains(": events to sequenceNr ") && line.endsWith(" deleted")) {
         deletions++;

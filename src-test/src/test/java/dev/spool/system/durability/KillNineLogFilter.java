@@ -7,13 +7,13 @@ import ch.qos.logback.core.spi.FilterReply;
 import java.util.List;
 
 /**
- * Keeps, of the event-sourced journals' debug lines, only those {@link KillNine} counts (a
+ * Keeps, of the queue journals' debug lines, only those {@link KillNine} counts (a
  * snapshot saved, events deleted) and the recovery times: the others come with every write.
  * {@code -Dkillnine.debug=true} keeps them all, to see what a journal did when.
  */
 public final class KillNineLogFilter extends Filter<ILoggingEvent> {
 
-  private static final String SNAPSHOT_SAVED = "Persistent snapshot [{}] saved successfully";
+  private static final String SNAPSHOT_SAVED = "journal {}: snapshot at sequenceNr {} saved";
   private static final String EVENTS_DELETED = "journal {}: events to sequenceNr {} deleted";
   private static final List<String> KEPT = List.of(SNAPSHOT_SAVED, EVENTS_DELETED, "Recovery for persistenceId");
   private static final boolean ALL = Boolean.getBoolean("killnine.debug");
