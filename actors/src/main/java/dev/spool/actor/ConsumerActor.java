@@ -613,9 +613,12 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     if (loaded.failure() == null) {
       failedSegment = -1;
       dispatcher.loaded(loaded.sequence(), loaded.messages());
-      return dispatch();
+      Behavior<Command> next = dispatch();
+      dispatcher.loadSettled();
+      return next;
     }
     dispatcher.loadFailed(loaded.sequence());
+    dispatcher.loadSettled();
     if (failedSegment != segment) {
       failedSegment = segment;
       getContext().getLog().error("queue {}: consumer {} cannot read segment {} (sequences {} to {}) back from storage;"

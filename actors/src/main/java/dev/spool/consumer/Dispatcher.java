@@ -129,6 +129,11 @@ public final class Dispatcher<E> {
   /** The longest a read that asked not to wait waits for a stored segment being read back. */
   static final Duration STORED_SEGMENT_WAIT = Duration.ofSeconds(5);
   /**
+   * Reads that asked not to wait and were parked only while a segment is read back, by id: at most
+   * {@code max-parked-reads} (a read is parked only when there is room).
+   */
+  private final List<Long> waitingForLoad = new ArrayList<>();
+  /**
    * @param name the consumer's name, which its deliveries carry
    * @param streamBatch most deliveries in one stream batch
    * @param maxOpenGroups groups tracked toward completion, 0 for none
@@ -427,7 +432,8 @@ public final class Dispatcher<E> {
         : take(max, Subscribers.PULL_OWNER);
     Duration maxWait = limits.maxReadWait();
     Duration wait = waitFor == null ? Duration.ZERO : waitFor.compareTo(maxWait) <= 0 ? waitFor : maxWait;
-    if (got.isEmpty() && wait.isZero() && loading() && !state.halted() && !exclusiveHeld()) {
+    boolean forLoad = got.isEmpty() && wait.isZero() && loading() && !state.halted() && !exclusiveHeld();
+    if (forLoad) {
       // The next messages are in a stored segment being read back: "nothing" would tell a reader that
       // asked not to wait it has caught up, so the read waits for the segment (answered when it is in).
       wait = STORED_SEGMENT_WAIT;
@@ -435,11 +441,29 @@ public final class Dispatcher<E> {
     boolean answerNow = !got.isEmpty() || wait.isZero() || state.draining()
         || subscribers.parkingFull(limits.maxParkedReads());
     if (!answerNow) {
-      outlet.parked(subscribers.park(max, replyTo), wait);
+      Subscribers.ParkedRead parked = subscribers.park(max, replyTo);
+      if (forLoad) {
+        waitingForLoad.add(parked.id());
+      }
+      outlet.parked(parked, wait);
     }
     finishRound(); // before the answer: in ack mode none, what it read is released once the reader hears back
     if (answerNow) {
       outlet.reply(replyTo, StatusReply.success(got));
+    }
+  }
+
+  /**
+   * Reading back ended (the segment is in and delivered from, or it failed): a read that asked not to
+   * wait and waited only for it, still unanswered, is answered empty now, not at the end of
+   * {@link #STORED_SEGMENT_WAIT}: what it waited for held nothing to deliver to it.
+   */
+  public void loadSettled() {
+    if (!loading() && !waitingForLoad.isEmpty()) {
+      for (long id : waitingForLoad) {
+        readExpired(id);
+      }
+      waitingForLoad.clear();
     }
   }
 

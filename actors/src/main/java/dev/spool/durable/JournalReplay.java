@@ -40,7 +40,7 @@ import org.apache.pekko.persistence.SnapshotSelectionCriteria;
 final class JournalReplay<S> extends AbstractBehavior<Object> {
 
   /** To itself: the plugins said nothing for {@code quietFor}. */
-  private enum Quiet {
+  private enum Quiet implements NoSerializationVerificationNeeded {
     INSTANCE
   }
 
