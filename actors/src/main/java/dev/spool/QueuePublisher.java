@@ -119,22 +119,40 @@ public final class QueuePublisher {
     return answer;
   }
 
-  /** The lookup answered: what waited goes out in order, straight to {@code ref} or by name if it is null. */
+  /**
+   * The lookup answered: what waited goes out in order, straight to {@code ref} or by name if it is
+   * null. The publishes are sent while the lock is held, so that none made meanwhile overtakes them;
+   * their callers hear back only after it is released, as an answer may run their next publish on
+   * this thread.
+   */
   private void send(ActorRef<QueueActor.Command> ref) {
+    List<Waiting> sent;
+    List<CompletionStage<List<Long>>> answers = new ArrayList<>();
     synchronized (locating) {
-      for (Waiting w : waiting) {
-        (ref == null ? byName(w.messages()) : straight(ref, w.messages())).whenComplete((sequences, failure) -> {
-          if (failure != null) {
-            w.answer().completeExceptionally(failure);
-          } else {
-            w.answer().complete(sequences);
-          }
-        });
-      }
+      sent = waiting;
       waiting = null;
+      for (Waiting w : sent) {
+        CompletionStage<List<Long>> answer;
+        try {
+          answer = ref == null ? byName(w.messages()) : straight(ref, w.messages());
+        } catch (RuntimeException e) {
+          answer = CompletableFuture.failedFuture(e);
+        }
+        answers.add(answer);
+      }
       if (ref != null) {
         route.compareAndSet(null, ref); // after the waiting publishes went out, so none overtakes them
       }
+    }
+    for (int i = 0; i < sent.size(); i++) {
+      CompletableFuture<List<Long>> answer = sent.get(i).answer();
+      answers.get(i).whenComplete((sequences, failure) -> {
+        if (failure != null) {
+          answer.completeExceptionally(failure);
+        } else {
+          answer.complete(sequences);
+        }
+      });
     }
   }
 

@@ -105,6 +105,48 @@ class DirectRoutesTest {
     }
   }
 
+  /**
+   * Publishes made from the answers to earlier ones, as the Redis endpoint's appender makes them,
+   * while the queue's actor is being located: an answer can run on the thread that sends what
+   * waited for the lookup, and its next publish must neither be lost nor stall the publisher.
+   */
+  @Test
+  void publishesMadeFromAnswersWhileTheQueueIsBeingLocatedAllComplete() throws Exception {
+    Spool spool = Spool.create(testKit.system());
+    for (int round = 0; round < 20; round++) {
+      String queue = "chained-" + round;
+      result(spool.createQueue(queue, QueueSettings.defaults()));
+      QueuePublisher publisher = spool.createPublisher(queue, "appender");
+      List<java.util.concurrent.CompletableFuture<List<Long>>> chains = new ArrayList<>();
+      for (int c = 0; c < 8; c++) {
+        java.util.concurrent.CompletableFuture<List<Long>> done = new java.util.concurrent.CompletableFuture<>();
+        chain(publisher, new ArrayList<>(), 50, done);
+        chains.add(done);
+      }
+      for (var chain : chains) {
+        List<Long> sequences = chain.get(FAST_SECONDS, TimeUnit.SECONDS);
+        assertEquals(50, sequences.size());
+        assertEquals(sequences.stream().sorted().toList(), sequences, "round " + round + ": in the order published");
+      }
+    }
+  }
+
+  private static void chain(QueuePublisher publisher, List<Long> sequences, int left,
+      java.util.concurrent.CompletableFuture<List<Long>> done) {
+    if (left == 0) {
+      done.complete(sequences);
+      return;
+    }
+    publisher.publish(kib(left)).whenComplete((sequence, failure) -> {
+      if (failure != null) {
+        done.completeExceptionally(failure);
+      } else {
+        sequences.add(sequence);
+        chain(publisher, sequences, left - 1, done);
+      }
+    });
+  }
+
   @Test
   void publishesAreRefusedOnceTheEngineDrains() {
     Spool spool = Spool.create(testKit.system(), SpoolSettings.create(testKit.system()));
