@@ -19,8 +19,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,6 +44,8 @@ class OpenApiResponsesTest {
 
   private final OpenApiContract contract = OpenApiContract.shipped();
   private TestServer server;
+  /** One thread per stream followed (two at most), so a stream never holds a pool's thread. */
+  private final ExecutorService readers = Executors.newCachedThreadPool();
 
   /** The embedded SQLite journal of the persistent queues. */
   @TempDir
@@ -97,6 +102,11 @@ class OpenApiResponsesTest {
     assertTrue(events.stream().anyMatch(e -> "QueueCreated".equals(e[0])), "events seen: " + events.size());
     assertEquals("end", events.get(events.size() - 1)[0]);
     assertEquals(List.of(), contract.violations());
+  }
+
+  @AfterEach
+  void stopReaders() {
+    readers.shutdownNow();
   }
 
   private void queuesAndConsumers() {
@@ -264,7 +274,9 @@ class OpenApiResponsesTest {
     if (token != null) {
       b.header("Authorization", "Bearer " + token);
     }
-    return server.client.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream()).thenAccept(response -> {
+    // Read on a thread of its own: thenAccept on an answer already in would read an endless stream on
+    // the test's thread, and the test would never go on.
+    return server.client.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream()).thenAcceptAsync(response -> {
       assertEquals(200, response.statusCode(), target);
       assertTrue(response.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"), target);
       try (InputStream in = response.body();
@@ -292,6 +304,6 @@ class OpenApiResponsesTest {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-    });
+    }, readers);
   }
 }
