@@ -1,6 +1,7 @@
 package dev.spool;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -162,7 +163,7 @@ public record SpoolSettings(
       String registry, Duration writeStallAfter, int snapshotCopies, long snapshotAfterBytes, int writesInFlight) {
 
     /** The most journal writes a durable queue has under way at once unless configured. */
-    public static final int DEFAULT_WRITES_IN_FLIGHT = 2;
+    public static final int DEFAULT_WRITES_IN_FLIGHT = 1;
 
     /** Settings with the default {@code writes-in-flight}. */
     public Persistence(String journalPluginId, String snapshotPluginId, int snapshotEvery, int maxPendingMessages,
@@ -269,13 +270,14 @@ public record SpoolSettings(
       String snapshotPlugin = c.getString("snapshot-plugin");
       String declared = snapshotPlugin.isEmpty() ? "" : snapshotPlugin + ".snapshot-copies";
       int snapshotCopies = !declared.isEmpty() && root.hasPath(declared)
-          ? root.getInt(declared) : c.getInt("snapshot-copies");
-      return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"), c.getInt("snapshot-every"),
-          c.getInt("max-pending-messages"), Math.min(c.getBytes("max-pending-bytes"), Runtime.getRuntime().maxMemory()
+          ? wholeNumber(root, declared) : wholeNumber(c, "snapshot-copies");
+      return new Persistence(c.getString("journal-plugin"), c.getString("snapshot-plugin"),
+          wholeNumber(c, "snapshot-every"),
+          wholeNumber(c, "max-pending-messages"), Math.min(c.getBytes("max-pending-bytes"), Runtime.getRuntime().maxMemory()
               / PENDING_HEAP_SHARE), c.getDuration("restart-backoff.min"),
           c.getDuration("restart-backoff.max"),
           c.getString("registry"), c.getDuration("write-stall-after"), snapshotCopies,
-          c.getBytes("snapshot-after-bytes"), c.getInt("writes-in-flight"));
+          c.getBytes("snapshot-after-bytes"), wholeNumber(c, "writes-in-flight"));
     }
   }
 
@@ -504,13 +506,13 @@ public record SpoolSettings(
     Persistence persistence = Persistence.create(c.getConfig("persistence"), config);
     return new SpoolSettings(
         c.getDuration("ask-timeout"),
-        c.getInt("segment-size"),
+        wholeNumber(c, "segment-size"),
         c.getBytes("max-message-bytes"),
-        c.getInt("max-batch-messages"),
+        wholeNumber(c, "max-batch-messages"),
         c.getString("default-queue"),
-        c.getInt("dedup.max-entries"),
+        wholeNumber(c, "dedup.max-entries"),
         new ConsumerDefaults(
-            consumer.getInt("prefetch"),
+            wholeNumber(consumer, "prefetch"),
             consumer.getDuration("ack-timeout"),
             Backoff.exponential(
                 backoff.getDuration("initial"),
@@ -518,29 +520,29 @@ public record SpoolSettings(
                 backoff.getDouble("multiplier"),
                 backoff.getDouble("jitter")),
             consumer.getDuration("max-read-wait"),
-            consumer.getInt("max-parked-reads"),
-            consumer.getInt("max-read-batch"),
-            consumer.getInt("stream-batch"),
-            consumer.getInt("trace-events-per-queue"),
-            consumer.getInt("max-open-groups")),
+            wholeNumber(consumer, "max-parked-reads"),
+            wholeNumber(consumer, "max-read-batch"),
+            wholeNumber(consumer, "stream-batch"),
+            wholeNumber(consumer, "trace-events-per-queue"),
+            wholeNumber(consumer, "max-open-groups")),
         new Janitor(c.getDuration("janitor.interval"), c.getDuration("janitor.stale-after"),
             new History(c.getDuration("history.interval"), c.getDuration("history.retain"),
                 historyBytes(c.getString("history.max-bytes"))),
             new Health(c.getDuration("health.stuck-after"), c.getDuration("health.lagging-after"),
                 c.getDuration("health.recent"))),
         memoryThreshold(c.getString("memory.threshold")),
-        new Events(c.getBoolean("events.message-added"), c.getInt("events.buffer-size")),
+        new Events(c.getBoolean("events.message-added"), wholeNumber(c, "events.buffer-size")),
         new HandlerSettings(
             c.getDuration("handler.timeout"),
             c.getString("handler.dispatcher"),
-            c.getInt("handler.breaker.max-failures"),
+            wholeNumber(c, "handler.breaker.max-failures"),
             c.getDuration("handler.breaker.reset-timeout"),
             c.getDuration("handler.breaker.max-reset-timeout")),
         c.getDuration("shutdown.drain-timeout"),
         persistence,
         Disk.create(c.getConfig("storage"), config, persistence.journalPluginId()),
-        new Scheduling(c.getDuration("scheduling.max-delay"), c.getInt("scheduling.max-deferred"),
-            c.getInt("scheduling.priority-window")),
+        new Scheduling(c.getDuration("scheduling.max-delay"), wholeNumber(c, "scheduling.max-deferred"),
+            wholeNumber(c, "scheduling.priority-window")),
         Clock.systemUTC());
   }
 
@@ -581,5 +583,18 @@ public record SpoolSettings(
     } catch (com.typesafe.config.ConfigException e) {
       throw new SpoolException.InvalidConfiguration("spool.memory.threshold: not a size, percentage or off: " + value);
     }
+  }
+
+  /**
+   * An integer setting. Typesafe Config's {@code getInt} truncates a fractional value ("2.5" reads
+   * as 2); this refuses it, naming where it was set.
+   */
+  static int wholeNumber(Config config, String path) {
+    double value = config.getNumber(path).doubleValue();
+    if (value != Math.rint(value)) {
+      throw new ConfigException.BadValue(config.getValue(path).origin(), path,
+          "must be a whole number, not " + config.getValue(path).render());
+    }
+    return config.getInt(path);
   }
 }

@@ -504,9 +504,13 @@ public final class ConsumerActor extends AbstractBehavior<ConsumerActor.Command>
     for (Subscribers.StreamSubscriber<StreamElement> stream : state.subscribers().streams()) {
       stream.ref().tell(End.INSTANCE);
     }
+    // Deleted, with its queue or alone, or stopping with the engine: whoever still waits learns why now.
+    SpoolException gone = state.draining() ? new SpoolException.ShuttingDown()
+        : new SpoolException.ConsumerNotFound(state.queue(), name);
     for (Subscribers.ParkedRead read : state.subscribers().unparkAll()) {
-      read.replyTo().tell(StatusReply.error(new SpoolException.ConsumerNotFound(state.queue(), name)));
+      read.replyTo().tell(StatusReply.error(gone));
     }
+    state.position().refuseWaiting(gone);
     return this;
   }
 

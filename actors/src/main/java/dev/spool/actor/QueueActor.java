@@ -44,8 +44,10 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
@@ -241,11 +243,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
    * itself, never over the network (the asker receives the StatusReply itself).
    */
   private record Answer<T>(StatusReply<T> reply, ActorRef<StatusReply<T>> replyTo)
-      implements Command, NoSerializationVerificationNeeded {
-    void deliver() {
-      replyTo.tell(reply);
-    }
-  }
+      implements Command, NoSerializationVerificationNeeded {}
 
   private static final Logger LOG = LoggerFactory.getLogger(QueueActor.class);
 
@@ -301,6 +299,12 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final JournalTimings journalTimings;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
   private long incarnations;
+  /**
+   * Callers whose answer comes through an ask of this actor's own, with the actor asked (a consumer,
+   * or this queue): answered with the error at once if that actor or this queue stops first, since
+   * the ask's answer would then never reach them.
+   */
+  private final Map<ActorRef<?>, ActorRef<?>> answersOwed = new HashMap<>();
   /** A persistent queue's segment store and what it does with it; {@code null} without tiered storage. */
   private final SegmentStorage storage;
   private final Tiering tiering;
@@ -366,7 +370,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
         .onMessage(AwaitMessages.class, w -> wake(consumers.await(w.consumer(), w.afterSequence(), log.lastSequence())))
         .onMessage(ConsumerProgress.class, p -> { retention.progress(p.consumer(), p.watermark()); return this; })
         .onMessage(ConsumerTerminated.class, this::onConsumerTerminated)
-        .onMessage(Answer.class, answer -> { answer.deliver(); return this; })
+        .onMessage(Answer.class, this::onAnswer)
         .onMessage(Tick.class, this::onTick)
         .onMessage(CollectGarbage.class, collect -> reply(collect.replyTo(), retention.releaseAcknowledged()))
         .onMessage(Relieve.class, relieve -> reply(relieve.replyTo(), retention.relieve()))
@@ -481,6 +485,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   private void answerWithInfo(ActorRef<ConsumerActor.Command> consumer, boolean created,
       ActorRef<StatusReply<Created<ConsumerInfo>>> replyTo) {
+    answersOwed.put(replyTo, consumer);
     getContext().askWithStatus(ConsumerInfo.class, consumer, settings.askTimeout(), ConsumerActor.GetInfo::new,
         (info, failure) -> new Answer<>(
             failure == null ? StatusReply.success(new Created<>(info, created)) : StatusReply.error(failure),
@@ -500,7 +505,30 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     return this;
   }
 
+  @SuppressWarnings("unchecked")
+  private Behavior<Command> onAnswer(Answer<?> answer) {
+    // Absent: its caller was already told that the actor asked or this queue stopped.
+    if (answersOwed.remove(answer.replyTo()) != null) {
+      ((Answer<Object>) answer).replyTo().tell(((Answer<Object>) answer).reply());
+    }
+    return this;
+  }
+
+  /** Refuses with {@code error} the answers owed by {@code asked}, or every one when it is {@code null}. */
+  @SuppressWarnings("unchecked")
+  private void refuseAnswersOwed(ActorRef<?> asked, SpoolException error) {
+    var owed = answersOwed.entrySet().iterator();
+    while (owed.hasNext()) {
+      var entry = owed.next();
+      if (asked == null || entry.getValue().equals(asked)) {
+        ((ActorRef<StatusReply<Object>>) entry.getKey()).tell(StatusReply.error(error));
+        owed.remove();
+      }
+    }
+  }
+
   private Behavior<Command> onConsumerTerminated(ConsumerTerminated terminated) {
+    refuseAnswersOwed(terminated.ref(), new SpoolException.ConsumerNotFound(name, terminated.consumer()));
     if (consumers.remove(terminated.consumer(), terminated.ref())) {
       getContext().getLog().warn("queue {}: consumer {} stopped unexpectedly", name, terminated.consumer());
       writes.flush();
@@ -812,6 +840,7 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     }
     long removed = removal.getAsLong();
     writes.flush();
+    answersOwed.put(request.replyTo(), getContext().getSelf());
     getContext().askWithStatus(Done.class, getContext().getSelf(), settings.askTimeout(), Flush::new,
         (done, failure) -> new Answer<>(failure == null ? StatusReply.success(removed) : StatusReply.<Long>error(failure),
             request.replyTo()));
@@ -884,7 +913,10 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   @Override
   public void store(long segment, List<Message> messages) {
-    getContext().pipeToSelf(storage.write(storageId, segment, messages, queueSettings.compression(), keyId()),
+    // Piped as Done, never as the write's empty result: an outcome reaching the queue after it stopped
+    // becomes a dead letter, and Pekko's dead-letter logger fails on a piped null.
+    getContext().pipeToSelf(storage.write(storageId, segment, messages, queueSettings.compression(), keyId())
+            .thenApply(written -> Done.getInstance()),
         (done, failure) -> new SegmentWritten(segment, failure));
   }
 
@@ -1027,7 +1059,9 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private Behavior<Command> onPostStop() {
     // Stopped while writes were owed: deleted (its callers learn it is gone, at once rather than at
     // their ask timeout), or at the end of a shutdown's drain.
-    writes.stopped(draining ? new SpoolException.ShuttingDown() : new SpoolException.QueueNotFound(name));
+    SpoolException gone = draining ? new SpoolException.ShuttingDown() : new SpoolException.QueueNotFound(name);
+    writes.stopped(gone);
+    refuseAnswersOwed(null, gone);
     appender.releaseAll();
     history.close();
     return this;

@@ -51,14 +51,16 @@ public final class Undelivered extends AbstractBehavior<DeadLetter> {
   }
 
   private Behavior<DeadLetter> onDeadLetter(DeadLetter dead) {
-    if (dead.message() instanceof Request<?> request && below(dead.recipient().path())) {
+    // A call routed by name to a consumer reaches its queue first, in an envelope.
+    Object message = dead.message() instanceof QueueActor.ToConsumer envelope ? envelope.command() : dead.message();
+    if (message instanceof Request<?> request && below(dead.recipient().path())) {
       ActorPath path = dead.recipient().path();
       if (request instanceof ConsumerActor.Command && path.name().startsWith(CONSUMER_PREFIX)) {
         Request.fail(request, new SpoolException.ConsumerNotFound(queueName(path.parent().name()),
             spawnedName(path.name(), CONSUMER_PREFIX)));
-      } else if (request instanceof QueueActor.Command && path.name().startsWith(QUEUE_PREFIX)) {
+      } else if (path.name().startsWith(QUEUE_PREFIX)) { // a queue's own call, or one for its consumer
         Request.fail(request, new SpoolException.QueueNotFound(queueName(path.name())));
-      } else if (request instanceof QueueActor.Command && path.name().startsWith(FRONT_PREFIX)) {
+      } else if (path.name().startsWith(FRONT_PREFIX)) {
         Request.fail(request, new SpoolException.QueueNotFound(spawnedName(path.name(), FRONT_PREFIX)));
       }
     }

@@ -6,6 +6,7 @@ import dev.spool.log.ConsumerCursor;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.pattern.StatusReply;
 
@@ -36,8 +37,11 @@ public final class PositionJournal {
     void positionChanged(long version, ConsumerPosition position);
   }
 
-  /** An answer held until the journal stored the position version that includes it. */
-  private record WaitingReply(long version, Runnable answer) {}
+  /**
+   * An answer held until the journal stored the position version that includes it, and how it is
+   * refused if the consumer stops first.
+   */
+  private record WaitingReply(long version, Runnable answer, Consumer<SpoolException> refusal) {}
 
   private final int maxWaitingReplies;
   /** On a durable queue: positions are journaled, and answers wait until theirs is. */
@@ -114,7 +118,8 @@ public final class PositionJournal {
       Replies replies) {
     if (stored()) {
       replies.reply(replyTo, StatusReply.success(result));
-    } else if (!hold(() -> replies.reply(replyTo, StatusReply.success(result)))) {
+    } else if (!hold(() -> replies.reply(replyTo, StatusReply.success(result)),
+        error -> replies.reply(replyTo, StatusReply.error(error)))) {
       replies.reply(replyTo, StatusReply.error(new SpoolException.Timeout("consumer '" + consumer + "' of queue '" + queue
           + "': the journal has not stored earlier changes yet; this one is applied but not yet durable,"
           + " send it again later")));
@@ -224,12 +229,22 @@ public final class PositionJournal {
    * Holds {@code answer} until the position as it is now is stored; false, holding nothing, when
    * {@link #MAX_WAITING_REPLIES} already wait.
    */
-  public boolean hold(Runnable answer) {
+  public boolean hold(Runnable answer, Consumer<SpoolException> refusal) {
     if (waitingReplies.size() >= maxWaitingReplies) {
       return false;
     }
-    waitingReplies.addLast(new WaitingReply(version, answer));
+    waitingReplies.addLast(new WaitingReply(version, answer, refusal));
     return true;
+  }
+
+  /**
+   * The consumer stops (deleted, its queue deleted, the engine stopping) before the journal stored
+   * what the answers waited for: each is refused with {@code error} now, not left to its caller's timeout.
+   */
+  public void refuseWaiting(SpoolException error) {
+    while (!waitingReplies.isEmpty()) {
+      waitingReplies.pollFirst().refusal().accept(error);
+    }
   }
 
   /** Answers waiting for the journal. */

@@ -7,10 +7,14 @@ import dev.spool.Compression;
 import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The tiered storage of persistent queues as their actors use it: a {@link SegmentStore} for the
@@ -25,6 +29,8 @@ import java.util.concurrent.Executor;
  * consumer holds the segment it reads from while it delivers it (see {@link SegmentedLog#load}).
  */
 public final class SegmentStorage implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentStorage.class);
 
   private record Key(String queueId, long segment) {}
 
@@ -41,6 +47,9 @@ public final class SegmentStorage implements AutoCloseable {
   private final int segmentSize;
   private final int readAhead;
   private final AsyncCache<Key, Loaded> cache;
+  /** Segment writes under way per queue id (an entry only while one is), and the ids deleted meanwhile. */
+  private final ConcurrentHashMap<String, Integer> writesUnderWay = new ConcurrentHashMap<>();
+  private final Set<String> deletedWhileWriting = ConcurrentHashMap.newKeySet();
   private final Policy.Eviction<Key, Loaded> eviction;
   private static final long WEIGH_EVERY_NANOS = 100_000_000L;
   private volatile long weighed;
@@ -87,10 +96,30 @@ public final class SegmentStorage implements AutoCloseable {
    */
   public CompletionStage<Void> write(String queueId, long segment, List<Message> messages, Compression compression,
       String keyId) {
-    return CompletableFuture.supplyAsync(() -> {
+    writesUnderWay.merge(queueId, 1, Integer::sum);
+    CompletableFuture<Void> written = CompletableFuture.supplyAsync(() -> {
       return codec.encode(queueId, segment, messages, compression, keyId)
           .toRow(queueId, segment, messages.size(), SegmentIndex.encode(segment, segmentSize, messages));
     }, executor).thenCompose(store::write);
+    written.whenComplete((done, failure) -> {
+      boolean[] deleteAgain = new boolean[1];
+      writesUnderWay.compute(queueId, (id, count) -> {
+        if (count > 1) {
+          return count - 1;
+        }
+        deleteAgain[0] = deletedWhileWriting.remove(id);
+        return null;
+      });
+      if (deleteAgain[0]) {
+        deleteRows(queueId).whenComplete((deleted, error) -> {
+          if (error != null) {
+            LOG.warn("the stored segments of deleted queue {} written after its deletion could not be deleted: {}",
+                queueId, error.toString());
+          }
+        });
+      }
+    });
+    return written;
   }
 
   /** Reads queue {@code queueId}'s cold segments back, through the cache. */
@@ -140,8 +169,20 @@ public final class SegmentStorage implements AutoCloseable {
     return store.deleteBelow(queueId, segment);
   }
 
-  /** Deletes every row of {@code queueId}: the queue was deleted. */
+  /**
+   * Deletes every row of {@code queueId}: the queue was deleted. A write of it still under way (its
+   * queue stopped with it in flight) may commit after this deletion: the rows are deleted again once
+   * the last such write ends, so a deleted queue leaves no row behind.
+   */
   public CompletionStage<Void> deleteQueue(String queueId) {
+    writesUnderWay.computeIfPresent(queueId, (id, count) -> {
+      deletedWhileWriting.add(id);
+      return count;
+    });
+    return deleteRows(queueId);
+  }
+
+  private CompletionStage<Void> deleteRows(String queueId) {
     cache.synchronous().asMap().keySet().removeIf(k -> k.queueId().equals(queueId));
     return store.deleteQueue(queueId);
   }

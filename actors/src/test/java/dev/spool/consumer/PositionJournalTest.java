@@ -46,9 +46,9 @@ class PositionJournalTest {
     List<String> answered = new ArrayList<>();
     journal.changed(1, false);
     assertFalse(journal.stored());
-    assertTrue(journal.hold(() -> answered.add("ack-1")));
+    assertTrue(journal.hold(() -> answered.add("ack-1"), e -> answered.add("refused")));
     journal.changed(2, false);
-    assertTrue(journal.hold(() -> answered.add("ack-2")));
+    assertTrue(journal.hold(() -> answered.add("ack-2"), e -> answered.add("refused")));
     journal.saved(1);
     assertEquals(List.of("ack-1"), answered, "version 2 is not stored yet");
     assertTrue(journal.resend(), "its write failed: send version 2 again");
@@ -65,12 +65,30 @@ class PositionJournalTest {
     List<Integer> answered = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       int n = i;
-      assertTrue(journal.hold(() -> answered.add(n)));
+      assertTrue(journal.hold(() -> answered.add(n), e -> answered.add(-n)));
     }
-    assertFalse(journal.hold(() -> answered.add(99)), "beyond the bound the caller is refused, holding nothing");
+    assertFalse(journal.hold(() -> answered.add(99), e -> answered.add(-99)), "beyond the bound the caller is refused, holding nothing");
     assertEquals(3, journal.waiting());
     journal.saved(1);
     assertEquals(List.of(0, 1, 2), answered);
+  }
+
+  @Test
+  void answersStillWaitingWhenTheConsumerStopsAreRefusedOnceEach() {
+    PositionJournal journal = new PositionJournal(1, 4);
+    journal.journaled(1);
+    List<String> answered = new ArrayList<>();
+    journal.changed(1, false);
+    assertTrue(journal.hold(() -> answered.add("ack-1"), e -> answered.add("ack-1 refused: " + e.code())));
+    journal.changed(2, false);
+    assertTrue(journal.hold(() -> answered.add("seek"), e -> answered.add("seek refused: " + e.code())));
+    journal.saved(1);
+    journal.refuseWaiting(new SpoolException.ConsumerNotFound("orders", "billing"));
+    assertEquals(List.of("ack-1", "seek refused: ConsumerNotFound"), answered);
+    assertEquals(0, journal.waiting());
+    journal.saved(2);
+    journal.refuseWaiting(new SpoolException.ShuttingDown());
+    assertEquals(2, answered.size(), "each answer goes once");
   }
 
   @Test

@@ -45,6 +45,8 @@ import java.util.stream.Stream;
 final class KillNine {
 
   static final int SNAPSHOT_EVERY = 50;
+  /** The child's option for two journal writes under way per queue (one by default). */
+  static final String TWO_WRITES = "-Dspool.persistence.writes-in-flight=2";
   static final int READY_SECONDS = 30;
   private static final String CHILD_HEAP = "-Xmx384m";
 

@@ -47,17 +47,26 @@ class KillNinePostgresTest {
         db + "password=" + PASSWORD);
   }
 
-  /** The default run's short version: 1 KiB and 64 KiB messages mixed. */
+  /**
+   * The default run's short version: 1 KiB and 64 KiB messages mixed, with two journal writes under
+   * way per queue (PostgreSQL commits them as independent transactions).
+   */
   @Test
   void confirmedPublishesAndAcksSurviveSixKills() throws Exception {
-    assertHeld(new KillNine("postgres-mixed", postgres(), Sizes.MIXED).run(6), 1);
+    assertHeld(new KillNine("postgres-mixed-two-writes", twoWrites(postgres()), Sizes.MIXED).run(6), 1);
   }
 
   @Test
   @Tag("slow")
   void confirmedPublishesAndAcksOf1KiBSurviveFiftyKills() throws Exception {
     int cycles = KillNine.slowCycles();
-    assertHeld(new KillNine("postgres-1k", postgres(), Sizes.SMALL).run(cycles), cycles / 5);
+    assertHeld(new KillNine("postgres-1k-two-writes", twoWrites(postgres()), Sizes.SMALL).run(cycles), cycles / 5);
+  }
+
+  private static List<String> twoWrites(List<String> options) {
+    List<String> all = new java.util.ArrayList<>(options);
+    all.add(KillNine.TWO_WRITES);
+    return all;
   }
 
   @Test
