@@ -229,14 +229,14 @@ final class DurableWrites<C, P> implements QueueWrites<C, P> {
   public void settle(QueueJournal.Reply reply) {
     var settled = link.settle(reply, clock.instant());
     for (GroupCommit.Batch<C, P> w : settled.stored()) {
-      outlet.writeEnded(w.id());
+      outlet.writeEnded(w.id(), w.startedNanos());
       if (settled.afterRestart()) {
         LOG.info("queue {}: the journal recovered; write {} was stored", queue, w.id());
       }
       completed(w);
     }
     for (GroupCommit.Batch<C, P> w : settled.notStored()) {
-      outlet.writeEnded(w.id());
+      outlet.writeEnded(w.id(), w.startedNanos());
       LOG.warn("queue {}: the journal recovered; write {} was not stored and is refused", queue, w.id());
       failed(w);
     }

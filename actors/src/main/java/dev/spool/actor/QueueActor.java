@@ -41,7 +41,6 @@ import dev.spool.storage.SegmentRow;
 import dev.spool.storage.SegmentStorage;
 import dev.spool.storage.TieredStorage;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -294,8 +293,6 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
    * those it routes, since the facade sends most publishes here straight.
    */
   private boolean draining;
-  /** When each journal write under way was sent, oldest first (at most {@code writes-in-flight}), for its latency. */
-  private final ArrayDeque<Long> writesStarted = new ArrayDeque<>();
   private final JournalTimings journalTimings;
   /** Numbers the consumers' actor names: one deleted and created again gets a fresh name at once. */
   private long incarnations;
@@ -982,19 +979,15 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
 
   @Override
   public void write(GroupCommit.Write write) {
-    writesStarted.addLast(System.nanoTime());
     journal.tell(new QueueJournal.Write(write.event(), write.epoch()));
     WriteStalled check = new WriteStalled(write.id());
     timers.startSingleTimer(check, check, settings.persistence().writeStallAfter()); // the check is its own key
   }
 
   @Override
-  public void writeEnded(long writeId) {
+  public void writeEnded(long writeId, long startedNanos) {
     timers.cancel(new WriteStalled(writeId));
-    Long started = writesStarted.pollFirst(); // writes end in the order they started
-    if (started != null) {
-      journalTimings.written(name, System.nanoTime() - started);
-    }
+    journalTimings.written(name, System.nanoTime() - startedNanos);
   }
 
   @Override

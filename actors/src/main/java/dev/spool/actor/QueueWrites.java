@@ -33,8 +33,11 @@ interface QueueWrites<C, P> {
     /** Hands {@code write} to the journal, and checks after {@code write-stall-after} whether it is still under way. */
     void write(GroupCommit.Write write);
 
-    /** The write {@code writeId} ended, stored or not: its stall check is off. */
-    void writeEnded(long writeId);
+    /**
+     * The write {@code writeId}, handed to the journal at {@code startedNanos} ({@link System#nanoTime()}),
+     * ended, stored or not: its stall check is off.
+     */
+    void writeEnded(long writeId, long startedNanos);
 
     /** Messages joined the log: announce them and wake the waiting consumers. */
     void appended(Appender.Prepared prepared);

@@ -1,6 +1,5 @@
 package dev.spool.durable;
 
-import java.time.Duration;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 
 import dev.spool.SpoolSettings;
@@ -25,8 +24,7 @@ abstract class JournaledBehavior<C, E, S> extends EventSourcedBehavior<C, E, S> 
   final SpoolSettings.Persistence settings;
   private final Supplier<S> fresh;
   private final S empty;
-  private final PauseFence fence;
-  private boolean fenceCheckScheduled;
+  private final PauseFence.Gate fence;
 
   /**
    * @param fresh makes a new empty state
@@ -39,7 +37,7 @@ abstract class JournaledBehavior<C, E, S> extends EventSourcedBehavior<C, E, S> 
     this.settings = settings;
     this.fresh = fresh;
     this.empty = fresh.get();
-    this.fence = fence;
+    this.fence = new PauseFence.Gate(fence);
   }
 
   /**
@@ -48,21 +46,12 @@ abstract class JournaledBehavior<C, E, S> extends EventSourcedBehavior<C, E, S> 
    * opened, to unstash them; meanwhile the queue sees a write under way, as with a slow journal.
    */
   final boolean writesHeld(ActorContext<C> context, C check) {
-    Duration closed = fence.closedFor();
-    if (closed.isZero()) {
-      return false;
-    }
-    if (!fenceCheckScheduled) {
-      fenceCheckScheduled = true;
-      context.scheduleOnce(closed.plusMillis(PauseFence.TICK_MILLIS), context.getSelf(), check);
-    }
-    return true;
+    return fence.held(in -> context.scheduleOnce(in, context.getSelf(), check));
   }
 
   /** {@code check} arrived: writes wait on (another check is scheduled) or may go ahead. */
   final boolean stillHeld(ActorContext<C> context, C check) {
-    fenceCheckScheduled = false;
-    return writesHeld(context, check);
+    return fence.checked(in -> context.scheduleOnce(in, context.getSelf(), check));
   }
 
   @Override

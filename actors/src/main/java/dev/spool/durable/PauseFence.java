@@ -3,6 +3,7 @@ package dev.spool.durable;
 import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
@@ -103,5 +104,40 @@ public final class PauseFence implements Extension {
     }
     long left = closedUntil - now;
     return left > 0 ? Duration.ofNanos(left) : Duration.ZERO;
+  }
+
+  /**
+   * One journal's view of the fence: whether its writes wait now, and a single check scheduled for
+   * when the fence may have opened. Driven on the journal actor's thread.
+   */
+  public static final class Gate {
+    private final PauseFence fence;
+    private boolean checkScheduled;
+
+    public Gate(PauseFence fence) {
+      this.fence = fence;
+    }
+
+    /**
+     * Whether writes must wait now; if so and no check is pending, {@code scheduleCheck} is given
+     * when to look again.
+     */
+    public boolean held(Consumer<Duration> scheduleCheck) {
+      Duration closed = fence.closedFor();
+      if (closed.isZero()) {
+        return false;
+      }
+      if (!checkScheduled) {
+        checkScheduled = true;
+        scheduleCheck.accept(closed.plusMillis(TICK_MILLIS));
+      }
+      return true;
+    }
+
+    /** The scheduled check arrived: whether writes still wait (another check is then scheduled). */
+    public boolean checked(Consumer<Duration> scheduleCheck) {
+      checkScheduled = false;
+      return held(scheduleCheck);
+    }
   }
 }

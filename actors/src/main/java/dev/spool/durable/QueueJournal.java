@@ -7,12 +7,8 @@ import dev.spool.SpoolSettings;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
@@ -174,188 +170,6 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   public record WriteFailed(Throwable cause) implements Reply {}
 
   /**
-   * The journal's view of the queue. Mutable, and touched only by this actor: its retained list
-   * holds references to the queue's immutable messages; a snapshot copies it ({@link #snapshot()}).
-   */
-  static final class State {
-    long lastWriteId;
-    long lastSequence;
-    final ArrayDeque<Message> retained = new ArrayDeque<>();
-    /** The accounted bytes of {@link #retained}: about what a snapshot of it serializes to. */
-    long retainedBytes;
-    /** Events applied since the snapshot this state started from (recovery replays them again). */
-    long eventsSinceSnapshot;
-    /** The accounted bytes of the messages in those events: about what they take in the journal. */
-    long bytesSinceSnapshot;
-    /** Removed sequences still in {@link #retained} (not at its head) or in stored segments. */
-    final TreeSet<Long> removed = new TreeSet<>();
-    /** Every retained message up to it is in a stored segment row, and not in {@link #retained}. */
-    long sealedThrough;
-    /** Every sequence below it is freed. */
-    long freedBelow;
-    final LinkedHashMap<String, QueueEvent.ConsumerRecord> consumers = new LinkedHashMap<>();
-    final Map<String, ConsumerPosition> positions = new HashMap<>();
-    /**
-     * Producer-chosen ids by append time, kept past the messages' freeing so that a producer's
-     * retry after a restart is still deduplicated; bounded like the queue's own dedup index.
-     */
-    final LinkedHashMap<java.util.UUID, QueueSnapshot.DedupEntry> dedup = new LinkedHashMap<>();
-    private final long dedupWindowMillis;
-    private final int dedupMaxEntries;
-    private long newestAppendedAt = Long.MIN_VALUE;
-
-    State(long dedupWindowMillis, int dedupMaxEntries) {
-      this.dedupWindowMillis = dedupWindowMillis;
-      this.dedupMaxEntries = dedupMaxEntries;
-    }
-
-    /** An empty state with the same dedup bounds and key. */
-    State fresh() {
-      return new State(dedupWindowMillis, dedupMaxEntries);
-    }
-
-    /**
-     * Applies a write read back from the journal, unless it was handed out while the write it follows
-     * was under way and that write is not applied: it counts as not stored, as its queue was told.
-     */
-    void replay(QueueEvent e) {
-      if (e.appliesAfter(lastWriteId)) {
-        apply(e);
-      } else {
-        eventsSinceSnapshot++; // read again at every recovery until a snapshot leaves it behind
-      }
-    }
-
-    void apply(QueueEvent e) {
-      eventsSinceSnapshot++;
-      lastWriteId = e.writeId();
-      for (Message m : e.messages()) {
-        retained.addLast(m);
-        retainedBytes += m.sizeBytes();
-        bytesSinceSnapshot += m.sizeBytes();
-        lastSequence = Math.max(lastSequence, m.sequence());
-        if (m.hasProducerId()) {
-          dedup.put(m.id(), new QueueSnapshot.DedupEntry(m.id(), m.sequence(), m.timestamp()));
-          newestAppendedAt = Math.max(newestAppendedAt, m.timestamp());
-        }
-      }
-      pruneDedup();
-      // Deletions first: a consumer deleted and created again within one write is the new one.
-      for (String d : e.deleted()) {
-        consumers.remove(d);
-        positions.remove(d);
-      }
-      for (QueueEvent.ConsumerRecord c : e.created()) {
-        consumers.put(c.settings().name(), c);
-        positions.remove(c.settings().name());
-      }
-      for (Map.Entry<String, ConsumerPosition> p : e.positions().entrySet()) {
-        if (consumers.containsKey(p.getKey())) {
-          positions.put(p.getKey(), p.getValue());
-        }
-      }
-      for (long r : e.removed()) {
-        removed.add(r);
-      }
-      free(e.freedBelow());
-      seal(e.sealedThrough());
-    }
-
-    /** Lets go of the messages up to {@code through}: they are in stored segment rows. */
-    private void seal(long through) {
-      if (through <= sealedThrough) {
-        return;
-      }
-      sealedThrough = through;
-      while (!retained.isEmpty() && retained.peekFirst().sequence() <= through) {
-        retainedBytes -= retained.pollFirst().sizeBytes();
-      }
-    }
-
-    /** Removed sequences up to {@link #sealedThrough}: in stored rows, to leave out at recovery. */
-    long[] removedSealed() {
-      return removed.headSet(sealedThrough, true).stream().mapToLong(Long::longValue).toArray();
-    }
-
-    private void free(long below) {
-      freedBelow = Math.max(freedBelow, below);
-      while (!retained.isEmpty()) {
-        long head = retained.peekFirst().sequence();
-        if (head < below || removed.remove(head)) {
-          retainedBytes -= retained.pollFirst().sizeBytes();
-        } else {
-          break;
-        }
-      }
-      if (below > 0) {
-        removed.headSet(below).clear();
-      }
-    }
-
-    private void pruneDedup() {
-      if (dedup.isEmpty()) {
-        return;
-      }
-      for (Iterator<QueueSnapshot.DedupEntry> it = dedup.values().iterator(); it.hasNext(); ) {
-        QueueSnapshot.DedupEntry oldest = it.next();
-        if (dedup.size() > dedupMaxEntries || oldest.appendedAt() < newestAppendedAt - dedupWindowMillis) {
-          it.remove();
-        } else {
-          break;
-        }
-      }
-    }
-
-    List<Message> live() {
-      List<Message> out = new ArrayList<>(retained.size());
-      for (Iterator<Message> it = retained.iterator(); it.hasNext(); ) {
-        Message m = it.next();
-        if (!removed.contains(m.sequence())) {
-          out.add(m);
-        }
-      }
-      return out;
-    }
-
-    /** About the bytes a snapshot of this state serializes to. */
-    long snapshotBytes() {
-      return retainedBytes + (long) removed.size() * Long.BYTES
-          + (long) dedup.size() * QueueSnapshot.DedupEntry.SERIALIZED_BYTES
-          + (long) positions.size() * 1024; // a position with unsettled deliveries; consumers are few
-    }
-
-    /** @param keyId the key its messages are stored encrypted under, or {@code null} */
-    QueueSnapshot snapshot(String keyId) {
-      return new QueueSnapshot(lastWriteId, lastSequence, live(), List.copyOf(consumers.values()),
-          Map.copyOf(positions), List.copyOf(dedup.values()), sealedThrough, freedBelow, removedSealed(), keyId);
-    }
-
-    State of(QueueSnapshot s) {
-      State state = fresh();
-      s.dedup().forEach(d -> {
-        state.dedup.put(d.id(), d);
-        state.newestAppendedAt = Math.max(state.newestAppendedAt, d.appendedAt());
-      });
-      state.lastWriteId = s.lastWriteId();
-      state.lastSequence = s.lastSequence();
-      state.retained.addAll(s.messages());
-      for (Message m : s.messages()) {
-        state.retainedBytes += m.sizeBytes();
-      }
-      for (QueueEvent.ConsumerRecord c : s.consumers()) {
-        state.consumers.put(c.settings().name(), c);
-      }
-      state.positions.putAll(s.positions());
-      state.sealedThrough = s.sealedThrough();
-      state.freedBelow = s.freedBelow();
-      for (long r : s.removed()) {
-        state.removed.add(r);
-      }
-      return state;
-    }
-  }
-
-  /**
    * @param queue the queue's name
    * @param incarnation the queue's incarnation (a queue created again gets a new one)
    * @param dedupWindow how long a producer-chosen id is remembered (the queue's dedup window)
@@ -366,7 +180,7 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   public static Behavior<Command> create(String queue, String incarnation, SpoolSettings.Persistence settings,
       Duration dedupWindow, int dedupMaxEntries, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> new QueueJournal(context, timers,
-        persistenceId(queue, incarnation), settings, new State(dedupWindow.toMillis(), dedupMaxEntries), keyId,
+        persistenceId(queue, incarnation), settings, new JournalState(dedupWindow.toMillis(), dedupMaxEntries), keyId,
         memory, replyTo)));
   }
 
@@ -387,7 +201,7 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   private final JournalMemory memory;
   private final SnapshotSchedule schedule;
   private final JournalCleanup cleanup;
-  private final PauseFence fence;
+  private final PauseFence.Gate fence;
   private final org.apache.pekko.actor.ActorRef journal;
   private final org.apache.pekko.actor.ActorRef snapshotStore;
   /** Where the plugins and readings back answer: this actor, through one adapter. */
@@ -395,9 +209,9 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   private final org.apache.pekko.actor.ActorRef self;
   private final Duration replayQuietFor;
   /** The empty state every reading back starts from; never changed. */
-  private final State empty;
+  private final JournalState empty;
   /** What the journal holds up to its last stored write, while it runs; null while it reads itself back. */
-  private State state;
+  private JournalState state;
   /** The key snapshots are encrypted under, or {@code null}; events carry their own. */
   private String keyId;
   /** This recovery: writes of another are dropped. */
@@ -414,7 +228,6 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   private boolean failed;
   /** Writes held back by the pause fence, in order; at most the queue's writes in flight. */
   private final List<Write> held = new ArrayList<>();
-  private boolean fenceCheckScheduled;
   /** Failures in a row without a write stored, for the backoff before reading back again. */
   private int failures;
   /** Bytes held in the memory accounting for a snapshot under way; 0 for none. */
@@ -424,7 +237,8 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   private long lastSnapshot;
 
   private QueueJournal(ActorContext<Command> context, TimerScheduler<Command> timers, PersistenceId id,
-      SpoolSettings.Persistence settings, State empty, String keyId, JournalMemory memory, ActorRef<Reply> replyTo) {
+      SpoolSettings.Persistence settings, JournalState empty, String keyId, JournalMemory memory,
+      ActorRef<Reply> replyTo) {
     super(context);
     this.context = context;
     this.timers = timers;
@@ -434,7 +248,7 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
     this.keyId = keyId;
     this.replyTo = replyTo;
     this.memory = memory;
-    this.fence = PauseFence.get(context.getSystem());
+    this.fence = new PauseFence.Gate(PauseFence.get(context.getSystem()));
     this.schedule = new SnapshotSchedule(settings.snapshotEvery(), settings.snapshotAfterBytes(),
         settings.snapshotCopies(), memory);
     this.responses = context.messageAdapter(Object.class, Response::new);
@@ -485,27 +299,28 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
     epoch = ThreadLocalRandom.current().nextLong();
     instanceId = ThreadLocalRandom.current().nextInt();
     writerUuid = UUID.randomUUID().toString();
-    context.spawnAnonymous(JournalReplay.create(persistenceId, journal, snapshotStore, new JournalReplay.Fold<State>() {
+    var fold = new JournalReplay.Fold<JournalState>() {
       @Override
-      public State empty() {
+      public JournalState empty() {
         return QueueJournal.this.empty.fresh();
       }
 
       @Override
-      public State fromSnapshot(Object snapshot) {
+      public JournalState fromSnapshot(Object snapshot) {
         return QueueJournal.this.empty.of((QueueSnapshot) snapshot);
       }
 
       @Override
-      public void apply(State s, Object event) {
+      public void apply(JournalState s, Object event) {
         s.replay((QueueEvent) event);
       }
-    }, replayQuietFor, responses));
+    };
+    context.spawnAnonymous(JournalReplay.create(persistenceId, journal, snapshotStore, fold, replayQuietFor, responses));
   }
 
   @SuppressWarnings("unchecked")
   private void onReplayed(JournalReplay.Replayed<?> replayed) {
-    state = ((JournalReplay.Replayed<State>) replayed).state();
+    state = ((JournalReplay.Replayed<JournalState>) replayed).state();
     sequenceNr = replayed.highestSequenceNr();
     releaseSnapshot(); // a snapshot answered before the failure is no longer this journal's concern
     replyTo.tell(new Recovered(state.lastWriteId, state.lastSequence, state.live(),
@@ -544,8 +359,7 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
   }
 
   private Behavior<Command> onFenceCheck() {
-    fenceCheckScheduled = false;
-    if (!writesHeld()) {
+    if (!fence.checked(this::checkFenceIn)) {
       List<Write> go = List.copyOf(held);
       held.clear();
       go.forEach(this::onWrite);
@@ -559,15 +373,11 @@ public final class QueueJournal extends AbstractBehavior<QueueJournal.Command> {
    * with a slow journal.
    */
   private boolean writesHeld() {
-    Duration closed = fence.closedFor();
-    if (closed.isZero()) {
-      return false;
-    }
-    if (!fenceCheckScheduled) {
-      fenceCheckScheduled = true;
-      timers.startSingleTimer(FenceCheck.INSTANCE, closed.plusMillis(PauseFence.TICK_MILLIS));
-    }
-    return true;
+    return fence.held(this::checkFenceIn);
+  }
+
+  private void checkFenceIn(Duration delay) {
+    timers.startSingleTimer(FenceCheck.INSTANCE, delay);
   }
 
   private void send(QueueEvent event) {

@@ -92,9 +92,15 @@ public final class GroupCommit<C, P> {
     private final List<Long> removed = new ArrayList<>();
     private long freedBelow;
     private long sealedThrough;
+    /** When it was handed to the journal ({@link System#nanoTime()}), for the write's latency. */
+    private long startedNanos;
 
     public long id() {
       return id;
+    }
+
+    public long startedNanos() {
+      return startedNanos;
     }
 
     /** The freed point this write carries, 0 if none. */
@@ -303,6 +309,7 @@ public final class GroupCommit<C, P> {
     w.id = ++writeIds;
     w.follows = writing.isEmpty() ? lastStored : writing.peekLast().id;
     w.confirmed = lastStored;
+    w.startedNanos = System.nanoTime();
     writing.addLast(w);
     return new Write(w.id, w.event(keyId), epoch);
   }

@@ -31,7 +31,7 @@ final class RecordedWrites implements QueueWrites.Outlet<String, String> {
   }
 
   @Override
-  public void writeEnded(long writeId) {
+  public void writeEnded(long writeId, long startedNanos) {
     writesEnded++;
   }
 

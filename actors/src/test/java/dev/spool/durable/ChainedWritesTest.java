@@ -26,13 +26,13 @@ class ChainedWritesTest {
         follows, confirmed);
   }
 
-  private static List<Long> sequences(QueueJournal.State state) {
+  private static List<Long> sequences(JournalState state) {
     return state.live().stream().map(Message::sequence).toList();
   }
 
   @Test
   void aWriteUnderWayBesideOneNotStoredDoesNotApplyAndTheWritesAfterTheRecoveryDo() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.replay(write(1, 1, 0, 0));
     // Write 2 failed; write 3, handed out while 2 was under way, was stored anyway.
     state.replay(write(3, 3, 2, 1));
@@ -47,7 +47,7 @@ class ChainedWritesTest {
 
   @Test
   void aChainOfWritesAfterAMissingOneDoesNotApplyWhileEachWasHandedOutBeforeItsPredecessorWasStored() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.replay(write(1, 1, 0, 0));
     state.replay(write(3, 3, 2, 1)); // 2 missing, 3 under way with it
     state.replay(write(4, 4, 3, 1)); // under way with 2 and 3 (four writes in flight)
@@ -58,7 +58,7 @@ class ChainedWritesTest {
 
   @Test
   void aWriteWhosePredecessorWasConfirmedAppliesEvenWhenThatOneIsMissing() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.replay(write(1, 1, 0, 0));
     // Write 2 was stored and confirmed, then lost with a damaged page; write 3 was handed out after.
     state.replay(write(3, 3, 2, 2));
@@ -70,7 +70,7 @@ class ChainedWritesTest {
 
   @Test
   void writesJournaledBeforeChainingApplyWhateverTheirIds() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.replay(new QueueEvent(1, List.of(kib(1)), List.of(), List.of(), Map.of(), new long[0], 0));
     // A write that failed took id 2 with it: the next stored one was 3.
     state.replay(new QueueEvent(3, List.of(kib(2)), List.of(), List.of(), Map.of(), new long[0], 0));

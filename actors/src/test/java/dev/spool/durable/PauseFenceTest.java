@@ -65,4 +65,23 @@ class PauseFenceTest {
     fence.tick();
     assertEquals(Duration.ZERO, fence.closedFor());
   }
+
+  @Test
+  void aGateSchedulesOneCheckPerClosingAndLetsWritesGoOnceOpen() {
+    PauseFence fence = fence(true);
+    PauseFence.Gate gate = new PauseFence.Gate(fence);
+    java.util.List<Duration> checks = new java.util.ArrayList<>();
+    assertEquals(false, gate.held(checks::add), "open: writes go");
+    advance(Duration.ofSeconds(15));
+    fence.tick();
+    assertTrue(gate.held(checks::add));
+    assertTrue(gate.held(checks::add));
+    assertEquals(java.util.List.of(Duration.ofMillis(7_100)), checks, "one check, a tick after the hold ends");
+    run(fence, Duration.ofSeconds(5));
+    assertTrue(gate.checked(checks::add), "still closed at the check: another is scheduled");
+    assertEquals(Duration.ofMillis(2_100), checks.get(1));
+    run(fence, Duration.ofSeconds(2));
+    assertEquals(false, gate.checked(checks::add), "open at the check");
+    assertEquals(2, checks.size());
+  }
 }

@@ -32,7 +32,7 @@ class SealedJournalTest {
 
   @Test
   void whatIsSealedLeavesTheJournalsStateSoSnapshotsHoldOnlyTheTail() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.apply(publish(1, kib(1, 3000)));
     long before = state.snapshotBytes();
     state.apply(change(2, new long[] {500, 2500}, 0, 2048));
@@ -52,7 +52,7 @@ class SealedJournalTest {
 
   @Test
   void recoveryFromASnapshotKeepsWhatIsSealedAndWhatIsFreed() throws Exception {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.apply(publish(1, kib(1, 2100)));
     state.apply(change(2, new long[] {7}, 5, 1024));
     QueueSnapshot snapshot = state.snapshot(null);
@@ -60,7 +60,7 @@ class SealedJournalTest {
     JournalSerializer serializer = new JournalSerializer();
     QueueSnapshot read = (QueueSnapshot) serializer.fromBinary(serializer.toBinary(snapshot),
         serializer.manifest(snapshot));
-    QueueJournal.State recovered = state.fresh().of(read);
+    JournalState recovered = state.fresh().of(read);
     assertEquals(1024, recovered.sealedThrough);
     assertEquals(5, recovered.freedBelow);
     assertArrayEquals(new long[] {7}, recovered.removedSealed());
@@ -71,7 +71,7 @@ class SealedJournalTest {
 
   @Test
   void moreSealedRemovalsThanTailMessagesStillSnapshotAndRecover() {
-    QueueJournal.State state = new QueueJournal.State(60_000, 1000);
+    JournalState state = new JournalState(60_000, 1000);
     state.apply(publish(1, kib(1, 1025)));
     // segment 0 stored; 3 of its messages evicted while a consumer holds sequence 1
     state.apply(change(2, new long[] {10, 11, 12}, 0, 1024));
