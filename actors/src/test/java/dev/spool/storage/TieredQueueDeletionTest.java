@@ -62,6 +62,7 @@ class TieredQueueDeletionTest {
         for (int i = 0; i < 200; i++) {
           batch.add(Message.of("order", TieredQueueTest.payload(i)));
         }
+        long cycleStart = published.get();
         Thread filling = new Thread(() -> {
           try {
             while (true) {
@@ -77,12 +78,14 @@ class TieredQueueDeletionTest {
           }
         });
         filling.start();
-        Thread.sleep(150 + 40L * cycle);
+        // Past the first segment (1,024 messages), so that segments are stored; then a little more
+        // each cycle, so that deletions meet writes at different points.
+        Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> published.get() - cycleStart >= 1_200);
+        Thread.sleep(30L * cycle);
         spool.deleteQueue("orders").toCompletableFuture().get(30, TimeUnit.SECONDS);
         filling.join(TimeUnit.SECONDS.toMillis(35));
         assertTrue(!filling.isAlive(), "the publisher learned its queue is gone");
       }
-      assertTrue(published.get() > 12 * 1024, "enough published for segments to be written: " + published.get());
       // Writes under way at a deletion end after it: they leave no row of a deleted queue behind.
       Awaitility.await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
         assertEquals(0, rows(file, "SELECT count(*) FROM segment"), "segment rows");
