@@ -1,5 +1,7 @@
 package dev.spool;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import java.time.Duration;
 
@@ -31,6 +33,6 @@ public record ClusterSettings(boolean enabled, int shards, Duration wakeInterval
   /** Reads {@code spool.cluster} from {@code config}. */
   public static ClusterSettings create(Config config) {
     Config c = config.getConfig("spool.cluster");
-    return new ClusterSettings(c.getBoolean("enabled"), c.getInt("shards"), c.getDuration("wake-interval"));
+    return new ClusterSettings(c.getBoolean("enabled"), wholeNumber(c, "shards"), c.getDuration("wake-interval"));
   }
 }

@@ -587,9 +587,9 @@ public record SpoolSettings(
 
   /**
    * An integer setting. Typesafe Config's {@code getInt} truncates a fractional value ("2.5" reads
-   * as 2); this refuses it, naming where it was set.
+   * as 2); this refuses it, naming where it was set. For Spool's modules reading their settings.
    */
-  static int wholeNumber(Config config, String path) {
+  public static int wholeNumber(Config config, String path) {
     double value = config.getNumber(path).doubleValue();
     if (value != Math.rint(value)) {
       throw new ConfigException.BadValue(config.getValue(path).origin(), path,

@@ -1,5 +1,7 @@
 package dev.spool.durable;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.spool.SpoolException;
@@ -91,7 +93,7 @@ public record WriterLockSettings(String database, String url, String user, Strin
       return new WriterLockSettings(database, c.getString("url").trim(), c.getString("user"), c.getString("password"),
           mode.equals("shared"), name.isEmpty() ? registry : name, c.getDuration("check-interval"),
           c.getDuration("wait-at-start"), c.getDuration("keepalive.idle"), c.getDuration("keepalive.interval"),
-          c.getInt("keepalive.count"), config.getDuration("spool.persistence.restart-backoff.min"),
+          wholeNumber(c, "keepalive.count"), config.getDuration("spool.persistence.restart-backoff.min"),
           config.getDuration("spool.persistence.restart-backoff.max"));
     } catch (ConfigException e) {
       throw new SpoolException.InvalidConfiguration("spool.persistence.writer-lock: " + e.getMessage());

@@ -1,5 +1,7 @@
 package dev.spool.journal;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,8 +51,8 @@ public record SqliteSettings(Path path, String synchronous, Duration busyTimeout
       throw new IllegalArgumentException("the SQLite journal's path is not set");
     }
     return new SqliteSettings(Path.of(path), c.getString("synchronous"), c.getDuration("busy-timeout"),
-        c.getInt("max-queued-writes"), c.getInt("max-queued-reads"), c.getInt("max-batch"),
+        wholeNumber(c, "max-queued-writes"), wholeNumber(c, "max-queued-reads"), wholeNumber(c, "max-batch"),
         Math.toIntExact(c.getBytes("snapshot-chunk-size")), c.getDuration("maintenance-interval"),
-        c.getInt("vacuum-pages"), c.getBytes("journal-size-limit"));
+        wholeNumber(c, "vacuum-pages"), c.getBytes("journal-size-limit"));
   }
 }

@@ -1,5 +1,7 @@
 package dev.spool.storage;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import dev.spool.journal.JournalUnavailableException;
 import java.sql.Connection;
@@ -94,8 +96,8 @@ public final class JdbcSegmentStore implements SegmentStore {
 
     /** Reads a {@code spool.storage.jdbc} block. */
     public static Settings create(Config c) {
-      return new Settings(c.getString("url"), c.getString("user"), c.getString("password"), c.getInt("threads"),
-          c.getInt("max-queued"), c.getDuration("network-timeout"));
+      return new Settings(c.getString("url"), c.getString("user"), c.getString("password"), wholeNumber(c, "threads"),
+          wholeNumber(c, "max-queued"), c.getDuration("network-timeout"));
     }
 
     /** The URL without its parameters, which may carry credentials: what messages name. */

@@ -1,5 +1,7 @@
 package dev.spool.storage;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import dev.spool.SpoolException;
 import java.util.Optional;
@@ -45,7 +47,7 @@ public final class TieredStorage implements Extension {
       return;
     }
     Executor executor = system.dispatchers().lookup(DispatcherSelector.fromConfig("spool.storage-dispatcher"));
-    int segmentSize = system.settings().config().getInt("spool.segment-size");
+    int segmentSize = wholeNumber(system.settings().config(), "spool.segment-size");
     this.storage = new SegmentStorage(store.get(), new SegmentCodec(KeyRing.get(system)), executor, segmentSize,
         settings.cacheBytes(), settings.readAhead());
     system.getWhenTerminated().thenRun(storage::close);
@@ -53,7 +55,7 @@ public final class TieredStorage implements Extension {
 
   static Settings settings(Config config) {
     long hot = config.getBytes("hot-bytes-per-queue");
-    int readAhead = config.getInt("read-ahead");
+    int readAhead = wholeNumber(config, "read-ahead");
     if (hot < 0 || readAhead < 0) {
       throw new SpoolException.InvalidConfiguration("spool.storage.hot-bytes-per-queue and read-ahead must not be "
           + "negative");

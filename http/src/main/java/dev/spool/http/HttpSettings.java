@@ -1,5 +1,7 @@
 package dev.spool.http;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.spool.SpoolException;
@@ -131,7 +133,7 @@ public record HttpSettings(
     }
 
     static Connections create(Config c) {
-      return new Connections(c.getInt("max"), c.getInt("health-reserve"), c.getInt("per-client"),
+      return new Connections(wholeNumber(c, "max"), wholeNumber(c, "health-reserve"), wholeNumber(c, "per-client"),
           c.getDuration("header-timeout"), c.getDuration("idle-timeout"), c.getDuration("over-limit-header-timeout"));
     }
   }
@@ -164,11 +166,11 @@ public record HttpSettings(
       Config tls = c.getConfig("tls");
       return new HttpSettings(
           c.getString("host"),
-          c.getInt("port"),
+          wholeNumber(c, "port"),
           dataDir,
           c.getBytes("max-body"),
-          c.getInt("default-read-max"),
-          c.getInt("max-browse"),
+          wholeNumber(c, "default-read-max"),
+          wholeNumber(c, "max-browse"),
           c.getDuration("termination-deadline"),
           c.getDuration("sse-heartbeat"),
           Set.copyOf(c.getStringList("allowed-origins")),

@@ -1,5 +1,7 @@
 package dev.spool.http;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import dev.spool.Backoff;
 import dev.spool.ConsumerSettings;
@@ -109,7 +111,7 @@ public final class PushSender implements PushTransport {
   public static PushSender create(ActorSystem<?> system, Config config, Path dataDir) {
     Config push = config.getConfig("spool.push");
     PushPolicy policy = new PushPolicy(push.getStringList("allowed-hosts"), push.getBoolean("allow-http"));
-    int maxConnections = push.getInt("max-connections-per-endpoint");
+    int maxConnections = wholeNumber(push, "max-connections-per-endpoint");
     if (maxConnections < 1 || maxConnections > PushSettings.MAX_OUTSTANDING) {
       throw new SpoolException.InvalidConfiguration("spool.push.max-connections-per-endpoint must be between 1 and "
           + PushSettings.MAX_OUTSTANDING);

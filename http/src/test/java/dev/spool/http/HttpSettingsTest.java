@@ -27,4 +27,13 @@ class HttpSettingsTest {
     assertTrue(e.getMessage().contains("spool.http.max-read-wait is no longer read"), e.getMessage());
     assertTrue(e.getMessage().contains("set spool.consumer.max-read-wait"), e.getMessage());
   }
+
+  @Test
+  void aFractionForACountIsRefusedNotTruncated() {
+    SpoolException e = assertThrows(SpoolException.InvalidConfiguration.class, () -> HttpSettings.create(
+        ConfigFactory.parseString("spool.http.connections.max = 2.5").withFallback(ConfigFactory.load())));
+
+    assertTrue(e.getMessage().contains("'max'"), e.getMessage());
+    assertTrue(e.getMessage().contains("must be a whole number, not 2.5"), e.getMessage());
+  }
 }

@@ -1,5 +1,7 @@
 package dev.spool.redis;
 
+import static dev.spool.SpoolSettings.wholeNumber;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import dev.spool.Durability;
@@ -51,9 +53,10 @@ public record RedisSettings(boolean enabled, String host, int port, int maxConne
         throw new SpoolException.InvalidConfiguration("spool.redis.new-stream-durability must be transient or"
             + " persistent, not " + c.getString("new-stream-durability"));
       }
-      return new RedisSettings(c.getBoolean("enabled"), c.getString("host"), c.getInt("port"),
-          c.getInt("max-connections"), (int) argumentBytes, c.getInt("max-arguments"), c.getInt("max-pipeline"),
-          c.getInt("max-pending"), c.getBytes("max-reply-bytes"), durability, c.getDuration("new-stream-retention"),
+      return new RedisSettings(c.getBoolean("enabled"), c.getString("host"), wholeNumber(c, "port"),
+          wholeNumber(c, "max-connections"), (int) argumentBytes, wholeNumber(c, "max-arguments"),
+          wholeNumber(c, "max-pipeline"), wholeNumber(c, "max-pending"), c.getBytes("max-reply-bytes"), durability,
+          c.getDuration("new-stream-retention"),
           new HttpSettings.Tls(tls.getBoolean("enabled"), tls.getString("keystore"), tls.getString("password"),
               tls.getString("keystore-type")));
     } catch (ConfigException e) {
