@@ -242,19 +242,35 @@ public final class SqliteSnapshotStore extends SnapshotStore {
       update.setLong(2, size);
       update.setLong(3, id);
       if (update.executeUpdate() != 1) {
-        // the file was checked and opened again meanwhile, which removes incomplete snapshots
+        // its queue was deleted meanwhile, or the file was checked and opened again: both remove
+        // snapshots being saved
         throw new IllegalStateException("snapshot " + metadata.sequenceNr() + " of " + metadata.persistenceId()
             + " was removed while it was being saved");
       }
     }
   }
 
+  /** Deletes snapshot {@code id} unless it completed, and its chunks, also those written after its row went. */
   private static void deleteIncomplete(Connection c, long id) throws SQLException {
     for (String sql : new String[] {
-        "DELETE FROM snapshot_chunk WHERE snapshot_id IN (SELECT id FROM snapshot WHERE id = ? AND size < 0)",
+        "DELETE FROM snapshot_chunk WHERE snapshot_id = ? AND NOT EXISTS"
+            + " (SELECT 1 FROM snapshot WHERE id = snapshot_chunk.snapshot_id AND size >= 0)",
         "DELETE FROM snapshot WHERE id = ? AND size < 0"}) {
       try (PreparedStatement delete = c.prepareStatement(sql)) {
         delete.setLong(1, id);
+        delete.executeUpdate();
+      }
+    }
+  }
+
+  /** Deletes the snapshots of {@code persistenceId} being saved, and their chunks. */
+  private static void removeIncomplete(Connection c, String persistenceId) throws SQLException {
+    for (String sql : new String[] {
+        "DELETE FROM snapshot_chunk WHERE snapshot_id IN"
+            + " (SELECT id FROM snapshot WHERE persistence_id = ? AND size < 0)",
+        "DELETE FROM snapshot WHERE persistence_id = ? AND size < 0"}) {
+      try (PreparedStatement delete = c.prepareStatement(sql)) {
+        delete.setString(1, persistenceId);
         delete.executeUpdate();
       }
     }
@@ -268,6 +284,8 @@ public final class SqliteSnapshotStore extends SnapshotStore {
   static int removeIncomplete(Connection c) throws SQLException {
     try (Statement s = c.createStatement()) {
       s.executeUpdate("DELETE FROM snapshot_chunk WHERE snapshot_id IN (SELECT id FROM snapshot WHERE size < 0)");
+      // chunks a save wrote after its queue's deletion removed its row, left by a crash before it ended
+      s.executeUpdate("DELETE FROM snapshot_chunk WHERE snapshot_id NOT IN (SELECT id FROM snapshot)");
       return s.executeUpdate("DELETE FROM snapshot WHERE size < 0");
     }
   }
@@ -302,6 +320,11 @@ public final class SqliteSnapshotStore extends SnapshotStore {
     return FutureConverters.asScala(store.write(c -> {
       delete(c, "persistence_id = ? AND sequence_nr BETWEEN ? AND ? AND created BETWEEN ? AND ?", persistenceId,
           criteria.minSequenceNr(), criteria.maxSequenceNr(), criteria.minTimestamp(), criteria.maxTimestamp());
+      if (criteria.maxSequenceNr() == Long.MAX_VALUE && criteria.maxTimestamp() == Long.MAX_VALUE) {
+        // Everything up to the latest: its queue was deleted. A snapshot still being saved goes too,
+        // or it would complete after this deletion and stay for good; its save then fails.
+        removeIncomplete(c, persistenceId);
+      }
       return (Void) null;
     }));
   }

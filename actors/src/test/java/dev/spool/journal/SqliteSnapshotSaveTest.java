@@ -161,6 +161,53 @@ class SqliteSnapshotSaveTest {
     }
   }
 
+  /**
+   * A queue deleted while its snapshot is being saved: the deletion (everything up to the latest)
+   * takes the snapshot under way too, which would otherwise complete after it and stay for good;
+   * an older deletion (up to a sequence number) leaves it alone.
+   */
+  @Test
+  void aSnapshotBeingSavedWhenItsQueueIsDeletedLeavesNothingBehind(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("journal.db");
+    ActorSystem system = ActorSystem.create("purged", SqliteJournalTckTest.config(file));
+    try {
+      ActorRef snapshots = Persistence.get(system).snapshotStoreFor(SqliteSnapshotStoreTckTest.STORE,
+          ConfigFactory.empty());
+      TestKit probe = new TestKit(system);
+      snapshots.tell(new SnapshotProtocol.SaveSnapshot(new SnapshotMetadata("kept", 3000, 0), snapshot(3000)),
+          probe.getRef());
+      probe.expectMsgClass(Duration.ofSeconds(30), SaveSnapshotSuccess.class);
+      long keptChunks = count(file, "SELECT count(*) FROM snapshot_chunk");
+
+      // Deleting older snapshots of a queue leaves the one being saved.
+      snapshots.tell(new SnapshotProtocol.SaveSnapshot(new SnapshotMetadata("queue", 40_000, 0), snapshot(40_000)),
+          probe.getRef());
+      await().atMost(Duration.ofSeconds(60)).until(() -> count(file, "SELECT count(*) FROM snapshot_chunk")
+          > keptChunks + 5);
+      snapshots.tell(new SnapshotProtocol.DeleteSnapshots("queue", SnapshotSelectionCriteria.create(39_999,
+          Long.MAX_VALUE, 0L, 0L)), probe.getRef());
+      assertAnswers(probe, SaveSnapshotSuccess.class, org.apache.pekko.persistence.DeleteSnapshotsSuccess.class);
+      assertEquals(40_000, load(snapshots, probe, "queue").metadata().sequenceNr());
+
+      // The queue is deleted while its next snapshot is being saved.
+      long before = count(file, "SELECT count(*) FROM snapshot_chunk");
+      snapshots.tell(new SnapshotProtocol.SaveSnapshot(new SnapshotMetadata("queue", 80_000, 0), snapshot(40_000)),
+          probe.getRef());
+      await().atMost(Duration.ofSeconds(60)).until(() -> count(file, "SELECT count(*) FROM snapshot_chunk")
+          > before + 5);
+      snapshots.tell(new SnapshotProtocol.DeleteSnapshots("queue", SnapshotSelectionCriteria.latest()),
+          probe.getRef());
+      assertAnswers(probe, SaveSnapshotFailure.class, org.apache.pekko.persistence.DeleteSnapshotsSuccess.class);
+      assertEquals(0, count(file, "SELECT count(*) FROM snapshot WHERE persistence_id = 'queue'"));
+      // The failed save removes the chunks it wrote after the deletion (a write after its answer).
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(keptChunks,
+          count(file, "SELECT count(*) FROM snapshot_chunk"), "only the other queue's snapshot's chunks are left"));
+      assertEquals(3000, load(snapshots, probe, "kept").metadata().sequenceNr());
+    } finally {
+      TestKit.shutdownActorSystem(system);
+    }
+  }
+
   @Test
   void aSnapshotWhoseSerializerFailsMidwayLeavesNothingBehind(@TempDir Path dir) throws Exception {
     Path file = dir.resolve("journal.db");
@@ -289,6 +336,13 @@ class SqliteSnapshotSaveTest {
     SnapshotProtocol.LoadSnapshotResult result = probe.expectMsgClass(Duration.ofSeconds(60),
         SnapshotProtocol.LoadSnapshotResult.class);
     return result.snapshot().get();
+  }
+
+  /** The store's next two answers are one of each class, in either order (a save and a deletion run apart). */
+  private static void assertAnswers(TestKit probe, Class<?> one, Class<?> other) {
+    List<Object> got = probe.receiveN(2, Duration.ofSeconds(60));
+    assertTrue(one.isInstance(got.get(0)) && other.isInstance(got.get(1))
+        || other.isInstance(got.get(0)) && one.isInstance(got.get(1)), "answers: " + got);
   }
 
   /** Counts through a connection of its own, as the store's connections are its threads'. */
