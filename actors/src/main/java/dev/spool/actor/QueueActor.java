@@ -307,6 +307,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   private final Tiering tiering;
   /** The id of a durable queue's rows: its journal's persistence id. */
   private final String storageId;
+  /** Whether it warned that a stored segment too large to read back stays in the heap. */
+  private boolean warnedKeptHot;
   /** Rows below this segment are deleted (or being deleted). */
   private long rowsDeletedBelow;
   /** The cluster member it runs on, {@code null} standalone (an address without host and port). */
@@ -344,7 +346,8 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
     this.member = address.hasGlobalScope() ? address.toString() : null;
     TieredStorage tiered = TieredStorage.get(context.getSystem());
     this.storage = journal == null ? null : tiered.storage().orElse(null);
-    this.tiering = storage == null ? null : new Tiering(log, memory, tiered.settings().hotBytesPerQueue(), this);
+    this.tiering = storage == null ? null : new Tiering(log, memory, tiered.settings().hotBytesPerQueue(),
+        storage.readBudget(), this);
     if (storage != null) {
       log.attach(storage.reader(storageId));
       retention.coolWith(tiering);
@@ -935,6 +938,17 @@ public final class QueueActor extends AbstractBehavior<QueueActor.Command>
   @Override
   public void sealed(long sealedThrough) {
     writes.sealed(sealedThrough);
+  }
+
+  @Override
+  public void keptHot(long segment, long bytes) {
+    if (!warnedKeptHot) {
+      warnedKeptHot = true;
+      getContext().getLog().warn("queue {}: segment {} holds {} MiB, more than segments may take while they are read"
+          + " back ({} MiB: an eighth of the heap or spool.storage.cache-size); such segments stay in the heap, so its"
+          + " backlog is bounded by the heap. A smaller spool.segment-size for queues of large messages (a new queue"
+          + " takes it) lets their backlog leave the heap", name, segment, bytes >> 20, storage.readBudget() >> 20);
+    }
   }
 
   private Behavior<Command> onSegmentWritten(SegmentWritten written) {

@@ -100,8 +100,11 @@ public final class SegmentedLog implements LogView {
     /**
      * Segment {@code segment}'s messages indexed by slot ({@code sequence - 1 & (segmentSize - 1)}),
      * {@code null} where the stored segment holds none. Must not block the caller.
+     *
+     * @param bytes about the bytes its messages take in the heap once read back
+     * @param ahead read ahead of need: the reader may skip it (the stage completes with {@code null})
      */
-    CompletionStage<Message[]> read(long segment);
+    CompletionStage<Message[]> read(long segment, long bytes, boolean ahead);
   }
 
   /** What a removed message leaves in its slot: the removal step (epoch) that removed it. */
@@ -135,6 +138,12 @@ public final class SegmentedLog implements LogView {
   @Override
   public long firstSequence() {
     return firstSequence;
+  }
+
+  /** The bytes of segment {@code segment}'s retained messages, hot or cold; 0 if it holds none. Writer only. */
+  public long segmentBytes(long segment) {
+    Segment s = segmentFor(segment);
+    return s == null ? 0 : s.bytes;
   }
 
   /** Messages per segment. */
@@ -341,7 +350,7 @@ public final class SegmentedLog implements LogView {
     for (int i = 1; i <= readAhead; i++) {
       Segment ahead = segmentFor(number + i);
       if (ahead != null && ahead.isCold() && ahead.loadedMessages() == null) {
-        loadSegment(ahead);
+        loadSegment(ahead, true);
       }
     }
     Segment segment = segmentFor(number);
@@ -349,15 +358,18 @@ public final class SegmentedLog implements LogView {
       return CompletableFuture.completedFuture(null);
     }
     Message[] loaded = segment.loadedMessages();
-    return loaded != null ? CompletableFuture.completedFuture(loaded) : loadSegment(segment);
+    return loaded != null ? CompletableFuture.completedFuture(loaded) : loadSegment(segment, false);
   }
 
-  private CompletionStage<Message[]> loadSegment(Segment segment) {
+  private CompletionStage<Message[]> loadSegment(Segment segment, boolean ahead) {
     ColdReader reader = coldReader;
     if (reader == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("a cold segment with no segment store"));
     }
-    return reader.read(segment.number).thenApply(messages -> {
+    return reader.read(segment.number, segment.bytes, ahead).thenApply(messages -> {
+      if (messages == null) {
+        return null; // read ahead, skipped
+      }
       synchronized (segment) { // one copy reachable from the log: every reader holds the one get() sees
         Message[] installed = segment.loadedMessages();
         if (installed != null) {

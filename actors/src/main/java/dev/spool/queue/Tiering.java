@@ -30,11 +30,19 @@ public final class Tiering implements Retention.Cooler {
 
     /** Every retained message up to {@code sealedThrough} is stored: journal it, so the journal lets go of them. */
     void sealed(long sealedThrough);
+
+    /**
+     * Stored segment {@code segment} holds {@code bytes}, more than segments may take while they are
+     * read back: it stays in the heap (worth one warning per queue).
+     */
+    default void keptHot(long segment, long bytes) {}
   }
 
   private final SegmentedLog log;
   private final MemoryBudget memory;
   private final long maxHotBytes;
+  /** The largest segment that may leave the heap: one larger could not be read back. */
+  private final long maxColdSegmentBytes;
   private final Outlet outlet;
   private final int shift;
   /** Segments stored at once at most. */
@@ -55,10 +63,14 @@ public final class Tiering implements Retention.Cooler {
   private long stored;
   private long cooled;
 
-  public Tiering(SegmentedLog log, MemoryBudget memory, long maxHotBytes, Outlet outlet) {
+  /**
+   * @param maxColdSegmentBytes the largest segment that may leave the heap (what may be read back at once)
+   */
+  public Tiering(SegmentedLog log, MemoryBudget memory, long maxHotBytes, long maxColdSegmentBytes, Outlet outlet) {
     this.log = log;
     this.memory = memory;
     this.maxHotBytes = maxHotBytes;
+    this.maxColdSegmentBytes = maxColdSegmentBytes;
     this.outlet = outlet;
     this.shift = Integer.numberOfTrailingZeros(log.segmentSize());
   }
@@ -99,7 +111,12 @@ public final class Tiering implements Retention.Cooler {
     }
     stored++;
     log.markStored(segment);
-    hotStored.add(segment);
+    long bytes = log.segmentBytes(segment);
+    if (bytes <= maxColdSegmentBytes) {
+      hotStored.add(segment);
+    } else {
+      outlet.keptHot(segment, bytes);
+    }
     storedAhead.add(segment);
     long before = nextToStore;
     while (storedAhead.remove(nextToStore)) {

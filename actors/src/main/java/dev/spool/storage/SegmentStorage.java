@@ -6,7 +6,10 @@ import com.github.benmanes.caffeine.cache.Policy;
 import dev.spool.Compression;
 import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -47,6 +50,14 @@ public final class SegmentStorage implements AutoCloseable {
   private final int segmentSize;
   private final int readAhead;
   private final AsyncCache<Key, Loaded> cache;
+  /** The most bytes of segments being read back at once. */
+  private final long readBudget;
+  /** Bytes of segments being read back now, and the reads waiting for room, oldest first; guarded by this. */
+  private long reading;
+  private final ArrayDeque<Admission> admissions = new ArrayDeque<>();
+
+  /** A read waiting for room in the read budget. */
+  private record Admission(long bytes, CompletableFuture<Void> admitted) {}
   /** Segment writes under way per queue id (an entry only while one is), and the ids deleted meanwhile. */
   private final ConcurrentHashMap<String, Integer> writesUnderWay = new ConcurrentHashMap<>();
   private final Set<String> deletedWhileWriting = ConcurrentHashMap.newKeySet();
@@ -58,10 +69,13 @@ public final class SegmentStorage implements AutoCloseable {
   /**
    * @param cacheBytes the most bytes of decoded segments the cache holds
    * @param readAhead cold segments a sequential reader loads ahead of the one it reads
+   * @param readBudget the most bytes of segments read back at once (decoding one takes about three
+   *     times its bytes for a moment)
    */
   public SegmentStorage(SegmentStore store, SegmentCodec codec, Executor executor, int segmentSize, long cacheBytes,
-      int readAhead) {
+      int readAhead, long readBudget) {
     this.store = store;
+    this.readBudget = readBudget;
     this.codec = codec;
     this.executor = executor;
     this.segmentSize = segmentSize;
@@ -82,6 +96,11 @@ public final class SegmentStorage implements AutoCloseable {
       }
     }
     return (int) Math.min(Integer.MAX_VALUE, bytes);
+  }
+
+  /** The most bytes of segments read back at once: a larger segment must stay in the heap. */
+  public long readBudget() {
+    return readBudget;
   }
 
   /** Cold segments a sequential reader loads ahead of the one it reads. */
@@ -122,11 +141,38 @@ public final class SegmentStorage implements AutoCloseable {
     return written;
   }
 
-  /** Reads queue {@code queueId}'s cold segments back, through the cache. */
+  /**
+   * Reads queue {@code queueId}'s cold segments back, through the cache, within the read budget:
+   * reads that would pass it wait for others to end (read-ahead is skipped instead), and a segment
+   * larger than the whole budget is refused, so that reading a backlog back never exhausts the heap.
+   */
   public SegmentedLog.ColdReader reader(String queueId) {
-    return segment -> {
+    return (segment, bytes, ahead) -> {
       Key key = new Key(queueId, segment);
-      CompletableFuture<Loaded> loading = cache.get(key, (k, ignored) -> load(k));
+      CompletableFuture<Loaded> present = cache.getIfPresent(key);
+      if (present == null && bytes > readBudget) {
+        return CompletableFuture.failedFuture(new SegmentTooLargeException(String.format(Locale.ROOT,
+            "segment %d of %s holds %,d bytes, more than segments may take while they are read back (%,d bytes: an"
+                + " eighth of the heap or spool.storage.cache-size, whichever is larger); its readers wait before it."
+                + " Give the JVM more heap or a larger cache-size; queues of large messages want a smaller"
+                + " spool.segment-size (a new queue takes it)", segment, queueId, bytes, readBudget)));
+      }
+      boolean[] admittedAhead = new boolean[1];
+      if (present == null && ahead) {
+        if (!tryAdmit(bytes)) {
+          return CompletableFuture.completedFuture(null);
+        }
+        admittedAhead[0] = true;
+      }
+      boolean[] started = new boolean[1];
+      CompletableFuture<Loaded> loading = cache.get(key, (k, ignored) -> {
+        started[0] = true;
+        CompletableFuture<Void> admitted = admittedAhead[0] ? CompletableFuture.completedFuture(null) : admit(bytes);
+        return admitted.thenCompose(go -> load(k)).whenComplete((loaded, failure) -> release(bytes));
+      });
+      if (admittedAhead[0] && !started[0]) {
+        release(bytes); // another read of it got there first
+      }
       return loading.thenCompose(loaded -> {
         if (loaded.failure() == null) {
           return CompletableFuture.completedFuture(loaded.messages());
@@ -135,6 +181,41 @@ public final class SegmentStorage implements AutoCloseable {
         return CompletableFuture.failedFuture(loaded.failure());
       });
     };
+  }
+
+  /** Room for a read of {@code bytes} now, or once reads before it ended. */
+  private CompletableFuture<Void> admit(long bytes) {
+    synchronized (this) {
+      if (admissions.isEmpty() && reading + bytes <= readBudget) {
+        reading += bytes;
+        return CompletableFuture.completedFuture(null);
+      }
+      Admission waiting = new Admission(bytes, new CompletableFuture<>());
+      admissions.addLast(waiting);
+      return waiting.admitted();
+    }
+  }
+
+  /** Room for a read ahead of {@code bytes} now, if no read waits: otherwise it is skipped. */
+  private synchronized boolean tryAdmit(long bytes) {
+    if (admissions.isEmpty() && reading + bytes <= readBudget) {
+      reading += bytes;
+      return true;
+    }
+    return false;
+  }
+
+  private void release(long bytes) {
+    List<CompletableFuture<Void>> go = new ArrayList<>();
+    synchronized (this) {
+      reading -= bytes;
+      while (!admissions.isEmpty() && reading + admissions.peekFirst().bytes() <= readBudget) {
+        Admission next = admissions.pollFirst();
+        reading += next.bytes();
+        go.add(next.admitted());
+      }
+    }
+    go.forEach(admitted -> admitted.complete(null)); // outside the lock: each starts its read
   }
 
   private CompletableFuture<Loaded> load(Key key) {
@@ -207,6 +288,13 @@ public final class SegmentStorage implements AutoCloseable {
   }
 
   /** A stored segment that should be there is not, or holds what it should not. */
+  /** A segment too large to be read back within the read budget; its readers wait before it. */
+  public static final class SegmentTooLargeException extends RuntimeException {
+    public SegmentTooLargeException(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   public static final class SegmentMissingException extends RuntimeException {
     public SegmentMissingException(String message) {
       super(message, null, false, false);

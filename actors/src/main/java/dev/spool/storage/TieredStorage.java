@@ -48,8 +48,12 @@ public final class TieredStorage implements Extension {
     }
     Executor executor = system.dispatchers().lookup(DispatcherSelector.fromConfig("spool.storage-dispatcher"));
     int segmentSize = wholeNumber(system.settings().config(), "spool.segment-size");
+    // Reading a segment back holds its bytes about three times for a moment (the row, the
+    // decompressed bytes, the messages): an eighth of the heap at a time stays clear of the memory
+    // threshold's half.
+    long readBudget = Math.max(settings.cacheBytes(), Runtime.getRuntime().maxMemory() / 8);
     this.storage = new SegmentStorage(store.get(), new SegmentCodec(KeyRing.get(system)), executor, segmentSize,
-        settings.cacheBytes(), settings.readAhead());
+        settings.cacheBytes(), settings.readAhead(), readBudget);
     system.getWhenTerminated().thenRun(storage::close);
   }
 

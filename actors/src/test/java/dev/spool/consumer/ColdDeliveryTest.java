@@ -25,7 +25,7 @@ class ColdDeliveryTest {
     final Map<Long, Message[]> rows = new HashMap<>();
 
     Store(ConsumerFixture f) {
-      f.log.attach(segment -> CompletableFuture.completedFuture(rows.get(segment).clone()));
+      f.log.attach((segment, bytes, ahead) -> CompletableFuture.completedFuture(rows.get(segment).clone()));
     }
 
     void cool(ConsumerFixture f, long segment) {

@@ -38,7 +38,7 @@ class SegmentedLogColdTest {
     }
 
     @Override
-    public CompletionStage<Message[]> read(long segment) {
+    public CompletionStage<Message[]> read(long segment, long bytes, boolean ahead) {
       loads.add(segment);
       if (pending != null) {
         return pending;

@@ -17,7 +17,7 @@ class ColdEvictionTest {
   @Test
   void memoryPressureDoesNotWipeAColdBacklogThatCostsAlmostNoHeap() {
     QueueCoreFixture q = new QueueCoreFixture(QueueSettings.defaults().withOverflow(Overflow.DROP_OLDEST), 0, true);
-    Tiering tiering = new Tiering(q.log, q.budget, 0, new Tiering.Outlet() {
+    Tiering tiering = new Tiering(q.log, q.budget, 0, Long.MAX_VALUE, new Tiering.Outlet() {
       @Override public void store(long segment, List<Message> messages) {}
       @Override public void sealed(long sealedThrough) {}
     });
@@ -44,7 +44,7 @@ class ColdEvictionTest {
   @Test
   void aPublishAtTheThresholdIsRefusedRatherThanEvictTheStoredBacklog() {
     QueueCoreFixture q = new QueueCoreFixture(QueueSettings.defaults().withOverflow(Overflow.DROP_OLDEST), 0, false);
-    Tiering tiering = new Tiering(q.log, q.budget, 0, new Tiering.Outlet() {
+    Tiering tiering = new Tiering(q.log, q.budget, 0, Long.MAX_VALUE, new Tiering.Outlet() {
       @Override public void store(long segment, List<Message> messages) {}
       @Override public void sealed(long sealedThrough) {}
     });

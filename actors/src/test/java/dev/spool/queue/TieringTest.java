@@ -32,6 +32,13 @@ class TieringTest {
     public void sealed(long sealedThrough) {
       sealed.add(sealedThrough);
     }
+
+    final List<Long> keptHot = new ArrayList<>();
+
+    @Override
+    public void keptHot(long segment, long bytes) {
+      keptHot.add(segment);
+    }
   }
 
   private final Outlet outlet = new Outlet();
@@ -43,7 +50,7 @@ class TieringTest {
   }
 
   private Tiering tiering(QueueCoreFixture q, long maxHotBytes) {
-    Tiering t = new Tiering(q.log, q.budget, maxHotBytes, outlet);
+    Tiering t = new Tiering(q.log, q.budget, maxHotBytes, Long.MAX_VALUE, outlet);
     q.retention.coolWith(t);
     return t;
   }
@@ -92,6 +99,24 @@ class TieringTest {
     t.stored(1);
     assertFalse(q.log.cold(1025), "back under the hot share: segment 1 stays hot");
     assertEquals(q.log.heldBytes(), q.budget.bytes(), "the budget holds what the log holds");
+  }
+
+  @Test
+  void aStoredSegmentTooLargeToBeReadBackStaysInTheHeap() {
+    QueueCoreFixture q = QueueCoreFixture.transientQueue(QueueSettings.defaults());
+    publish(q, 3000);
+    long size = q.log.get(1).sizeBytes();
+    // segments of 1,024 messages of 1 KiB, of which no more than 512 messages' worth may be read back at once
+    Tiering t = new Tiering(q.log, q.budget, 0, 512 * size, outlet);
+    q.retention.coolWith(t);
+    t.afterAppend();
+    t.stored(0);
+    t.stored(1);
+    assertFalse(q.log.cold(1), "stored, but it could not be read back: it stays hot");
+    assertFalse(q.log.cold(1025));
+    assertEquals(0, t.cooledSegments());
+    assertEquals(List.of(0L, 1L), outlet.keptHot);
+    assertEquals(List.of(1024L, 2048L), outlet.sealed, "stored all the same: the journal lets go of them");
   }
 
   @Test

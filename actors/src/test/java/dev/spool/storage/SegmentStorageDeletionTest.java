@@ -81,7 +81,7 @@ class SegmentStorageDeletionTest {
   void writesCommittingAfterTheQueuesDeletionLeaveNoRow() throws Exception {
     HeldStore store = new HeldStore();
     SegmentStorage storage = new SegmentStorage(store, new SegmentCodec(SegmentCodecTest.ring("")), Runnable::run, 4,
-        1 << 20, 0);
+        1 << 20, 0, 1 << 20);
     CompletionStage<Void> first = storage.write("orders~1", 0, segment(1), Compression.NONE, null);
     CompletionStage<Void> second = storage.write("orders~1", 1, segment(5), Compression.NONE, null);
     CompletionStage<Void> other = storage.write("billing~1", 0, segment(1), Compression.NONE, null);
