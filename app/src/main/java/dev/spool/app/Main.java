@@ -135,11 +135,27 @@ public final class Main {
         log.error("Spool cannot start: invalid configuration: {}", cause.getMessage());
       } else if (cause instanceof SpoolException) { // a configuration that can never work: its message says what
         log.error("Spool cannot start: {}", cause.getMessage());
+      } else if (addressInUse(cause) != null) { // an operator's matter too: no stack trace
+        log.error("Spool cannot start: {}", addressInUse(cause));
       } else {
         log.error("Spool failed to start: {}", cause.getMessage(), cause);
       }
       System.exit(1);
     }
+  }
+
+  /**
+   * What to tell an operator when a port Spool listens on is taken, or {@code null} if
+   * {@code failure} is not that.
+   */
+  static String addressInUse(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof java.net.BindException bind) {
+        return bind.getMessage() + ": another process listens there (perhaps another Spool); stop it, or give this"
+            + " one another port (spool.http.port or SPOOL_HTTP_PORT; spool.redis.port for the Redis endpoint)";
+      }
+    }
+    return null;
   }
 
   /**

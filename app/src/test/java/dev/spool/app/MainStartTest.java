@@ -38,4 +38,16 @@ class MainStartTest {
     SpoolException spool = (SpoolException) cause;
     assertEquals(SpoolException.Code.InvalidConfiguration, spool.code(), spool.getMessage());
   }
+
+  @Test
+  void aPortInUseEndsTheStartSayingWhatToDo(@TempDir Path dir) throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      RuntimeException e = assertThrows(RuntimeException.class, () -> Main.init(config(dir,
+          Map.of("spool.http.port", taken.getLocalPort(), "spool.data-dir", dir.resolve("second").toString()))));
+      String told = Main.addressInUse(e);
+      assertTrue(told != null && told.contains("another process listens there") && told.contains("SPOOL_HTTP_PORT"),
+          String.valueOf(told) + " from " + e);
+    }
+    assertEquals(null, Main.addressInUse(new IllegalStateException("something else")));
+  }
 }
