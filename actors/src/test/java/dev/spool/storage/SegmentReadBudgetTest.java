@@ -9,10 +9,8 @@ import dev.spool.Message;
 import dev.spool.log.SegmentedLog;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
@@ -27,48 +25,23 @@ class SegmentReadBudgetTest {
   private static final int SEGMENT = 4;
   private static final long SEGMENT_BYTES = 4 * 64 * 1024;
 
-  /** Rows kept at once; reads answered only when the test lets them. */
-  private static final class GatedStore implements SegmentStore {
-    final Map<String, SegmentRow> rows = new ConcurrentHashMap<>();
+  /** Reads answered only when the test lets them. */
+  private static final class GatedStore extends MapSegmentStore {
     final List<Long> reads = new CopyOnWriteArrayList<>();
-    final List<CompletableFuture<SegmentRow>> pending = new CopyOnWriteArrayList<>();
-
-    @Override
-    public CompletionStage<Void> write(SegmentRow row) {
-      rows.put(row.queueId() + "/" + row.segment(), row);
-      return CompletableFuture.completedFuture(null);
-    }
+    final List<CompletableFuture<Void>> pending = new CopyOnWriteArrayList<>();
 
     @Override
     public CompletionStage<SegmentRow> read(String queueId, long segment) {
       reads.add(segment);
-      CompletableFuture<SegmentRow> answer = new CompletableFuture<>();
+      CompletableFuture<Void> answer = new CompletableFuture<>();
       pending.add(answer);
-      return answer.thenApply(ignored -> rows.get(queueId + "/" + segment));
+      return answer.thenCompose(ignored -> super.read(queueId, segment));
     }
 
     /** Answers the {@code i}th read. */
     void answer(int i) {
       pending.get(i).complete(null);
     }
-
-    @Override
-    public CompletionStage<List<SegmentRow>> list(String queueId) {
-      return CompletableFuture.completedFuture(new ArrayList<>(rows.values()));
-    }
-
-    @Override
-    public CompletionStage<Void> deleteBelow(String queueId, long segment) {
-      return CompletableFuture.completedFuture(null);
-    }
-
-    @Override
-    public CompletionStage<Void> deleteQueue(String queueId) {
-      return CompletableFuture.completedFuture(null);
-    }
-
-    @Override
-    public void close() {}
   }
 
   private static List<Message> segment(long number) {

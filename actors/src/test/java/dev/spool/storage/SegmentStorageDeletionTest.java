@@ -6,10 +6,8 @@ import dev.spool.Compression;
 import dev.spool.Message;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
@@ -19,12 +17,10 @@ import org.junit.jupiter.api.Test;
  */
 class SegmentStorageDeletionTest {
 
-  /** Rows by queue and segment; each write commits only when the test lets it. */
-  private static final class HeldStore implements SegmentStore {
-    final Map<String, SegmentRow> rows = new ConcurrentHashMap<>();
+  /** Each write commits only when the test lets it. */
+  private static final class HeldStore extends MapSegmentStore {
     final List<CompletableFuture<Void>> held = new CopyOnWriteArrayList<>();
     final List<SegmentRow> pending = new CopyOnWriteArrayList<>();
-    int deletions;
 
     @Override
     public CompletionStage<Void> write(SegmentRow row) {
@@ -36,35 +32,9 @@ class SegmentStorageDeletionTest {
 
     /** Commits the {@code i}th write held. */
     void commit(int i) {
-      SegmentRow row = pending.get(i);
-      rows.put(row.queueId() + "/" + row.segment(), row);
+      super.write(pending.get(i));
       held.get(i).complete(null);
     }
-
-    @Override
-    public CompletionStage<SegmentRow> read(String queueId, long segment) {
-      return CompletableFuture.completedFuture(rows.get(queueId + "/" + segment));
-    }
-
-    @Override
-    public CompletionStage<List<SegmentRow>> list(String queueId) {
-      return CompletableFuture.completedFuture(new ArrayList<>(rows.values()));
-    }
-
-    @Override
-    public CompletionStage<Void> deleteBelow(String queueId, long segment) {
-      return CompletableFuture.completedFuture(null);
-    }
-
-    @Override
-    public synchronized CompletionStage<Void> deleteQueue(String queueId) {
-      deletions++;
-      rows.keySet().removeIf(key -> key.startsWith(queueId + "/"));
-      return CompletableFuture.completedFuture(null);
-    }
-
-    @Override
-    public void close() {}
   }
 
   private static List<Message> segment(long first) {
