@@ -29,6 +29,7 @@ import java.util.Random;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.persistence.AtomicWrite;
+import org.apache.pekko.persistence.DeleteSnapshotsSuccess;
 import org.apache.pekko.persistence.JournalProtocol;
 import org.apache.pekko.persistence.Persistence;
 import org.apache.pekko.persistence.PersistentEnvelope;
@@ -186,7 +187,7 @@ class SqliteSnapshotSaveTest {
           > keptChunks + 5);
       snapshots.tell(new SnapshotProtocol.DeleteSnapshots("queue", SnapshotSelectionCriteria.create(39_999,
           Long.MAX_VALUE, 0L, 0L)), probe.getRef());
-      assertAnswers(probe, SaveSnapshotSuccess.class, org.apache.pekko.persistence.DeleteSnapshotsSuccess.class);
+      assertAnswers(probe, SaveSnapshotSuccess.class, DeleteSnapshotsSuccess.class);
       assertEquals(40_000, load(snapshots, probe, "queue").metadata().sequenceNr());
 
       // The queue is deleted while its next snapshot is being saved.
@@ -197,7 +198,7 @@ class SqliteSnapshotSaveTest {
           > before + 5);
       snapshots.tell(new SnapshotProtocol.DeleteSnapshots("queue", SnapshotSelectionCriteria.latest()),
           probe.getRef());
-      assertAnswers(probe, SaveSnapshotFailure.class, org.apache.pekko.persistence.DeleteSnapshotsSuccess.class);
+      assertAnswers(probe, SaveSnapshotFailure.class, DeleteSnapshotsSuccess.class);
       assertEquals(0, count(file, "SELECT count(*) FROM snapshot WHERE persistence_id = 'queue'"));
       // The failed save removes the chunks it wrote after the deletion (a write after its answer).
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertEquals(keptChunks,

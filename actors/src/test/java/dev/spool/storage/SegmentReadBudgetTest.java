@@ -2,6 +2,7 @@ package dev.spool.storage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.spool.Compression;
@@ -95,7 +96,7 @@ class SegmentReadBudgetTest {
   void aSegmentLargerThanTheWholeBudgetIsRefusedSayingWhatToDo() throws Exception {
     GatedStore store = new GatedStore();
     SegmentedLog.ColdReader reader = storage(store).reader("q");
-    ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+    ExecutionException refused = assertThrows(ExecutionException.class,
         () -> reader.read(3, SEGMENT_BYTES * 2, false).toCompletableFuture().get());
     assertTrue(refused.getCause() instanceof SegmentStorage.SegmentTooLargeException, String.valueOf(refused));
     assertTrue(refused.getCause().getMessage().contains("spool.segment-size"), refused.getCause().getMessage());

@@ -3,6 +3,7 @@ package dev.spool.storage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import dev.spool.Durability;
 import dev.spool.Message;
 import dev.spool.QueuePublisher;
@@ -44,7 +45,7 @@ class TieredQueueDeletionTest {
     Path file = dir.resolve("spool.db");
     ActorTestKit kit = ActorTestKit.create("tiered-deletion",
         TieredQueueTest.config(file).withFallback(
-            com.typesafe.config.ConfigFactory.parseString("spool.storage.hot-bytes-per-queue = 256KiB")));
+            ConfigFactory.parseString("spool.storage.hot-bytes-per-queue = 256KiB")));
     ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
     ActorRef<Logging.Error> errors = kit.spawn(Behaviors.receiveMessage(error -> {
       failures.add(error.logSource() + ": " + error.cause() + " " + error.message());
