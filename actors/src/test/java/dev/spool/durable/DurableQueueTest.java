@@ -322,7 +322,11 @@ class DurableQueueTest {
     result(spool.createQueue("churn", DURABLE));
     result(spool.createConsumer("churn", ConsumerSettings.named("x")).ready());
     PersistenceTestKit.create(testKit.system()).failNextPersisted(queuePersistenceId(registry, "churn"));
-    result(spool.deleteConsumer("churn", "x"), 10); // answered once a later write stored it
+    // Answered once a later write stored it. The failure may instead meet the consumer's own position
+    // write, still under way after ready(); the deletion is then refused (JournalUnavailable) until
+    // the journal writes again, and asked again.
+    await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+        .until(() -> result(spool.deleteConsumer("churn", "x"), 10) != null);
     // Refused (JournalUnavailable) until the journal writes again, then created.
     await().atMost(Duration.ofSeconds(10)).ignoreExceptions()
         .until(() -> result(spool.createConsumer("churn", ConsumerSettings.named("y")).ready()) != null);
