@@ -36,7 +36,8 @@ class QueueJournalSnapshotTest {
 
   @JUnit5TestKit
   ActorTestKit testKit = new JUnit5TestKitBuilder()
-      .withCustomConfig(TestJournal.config(""))
+      // A log line awaited on a busy 2-core CI machine can take longer than Pekko's 3 s default.
+      .withCustomConfig(TestJournal.config("pekko.actor.testkit.typed.filter-leeway = 15s"))
       .build();
 
   private static final int EVERY = 5;
